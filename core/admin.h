@@ -1,0 +1,23 @@
+/* Admin commands that work on the same store as a running server: they
+ * load the configured plugins (no listener), run the loop until their one
+ * operation completes, and return an exit code. Messages for people go to
+ * stderr; results (tokens, links) to stdout. */
+#ifndef PARLEY_ADMIN_H
+#define PARLEY_ADMIN_H
+
+#include <stdio.h>
+
+struct config;
+
+/* parley user add NAME [--role R] [--email E]; password read from `pw`
+ * (one line; empty: no password). */
+int admin_user_add(struct config *cfg, const char *name, const char *role, const char *email,
+		   FILE *pw);
+/* parley user import FILE.csv: name,role[,password[,email]] per line. */
+int admin_user_import(struct config *cfg, const char *csv_path);
+/* parley session new NAME [--ttl 30d]: prints a token. ttl_s <= 0: default. */
+int admin_session_new(struct config *cfg, const char *name, long long ttl_s);
+/* parley check-config: loads and checks every plugin, runs no init. */
+int admin_check_config(struct config *cfg);
+
+#endif

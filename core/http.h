@@ -1,0 +1,77 @@
+/* HTTP/1.1 on a connection, with http-parser: requests are parsed with
+ * limits (header bytes, body bytes, header and idle time), handed to the
+ * router one at a time (reading pauses until the response is written, so
+ * pipelined requests are answered in order), and answered with the
+ * http_respond* calls, now or later (async: find the conn again by id).
+ *
+ * Errors: a malformed request gets 400 and the connection closes; a body
+ * over the limit 413; a header section over the limit 431; too slow 408. */
+#ifndef PARLEY_HTTP_H
+#define PARLEY_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+
+#define HTTP_MAX_HEADERS 64
+
+struct http_header {
+	char *name; /* lower-cased */
+	char *value;
+};
+
+/* Valid until the response to it is sent, or the connection closes. */
+struct http_request {
+	conn *c;
+	uint64_t conn_id;
+	const char *method; /* "GET" */
+	char *url;          /* as sent: "/api/x?y=1" */
+	char *path;         /* percent-decoded path, without query */
+	char *query;        /* raw query without '?', or NULL */
+	struct http_header headers[HTTP_MAX_HEADERS];
+	size_t n_headers;
+	char *body; /* NUL-terminated; NULL when empty */
+	size_t body_len;
+	int keep_alive;
+	int upgrade; /* Connection: upgrade */
+};
+
+/* The router: called for each complete request. It must eventually call
+ * one of http_respond* (or ws_accept) for this request. */
+typedef void (*http_router_fn)(struct http_request *req);
+void http_set_router(http_router_fn fn);
+
+/* Starts HTTP on a new connection. */
+void http_conn_start(conn *c);
+/* Feeds bytes read from the socket (used by conn.c and the fuzz target). */
+void http_conn_input(conn *c, const char *data, size_t len);
+/* Timeout on the connection's timer while in HTTP mode. */
+void http_conn_timeout(conn *c);
+/* Frees the HTTP state (on close or upgrade). */
+void http_conn_free(conn *c);
+
+/* Case-insensitive header lookup; NULL when absent. */
+const char *http_header(const struct http_request *req, const char *name);
+/* Query parameter (decoded, malloc'ed) or NULL. */
+char *http_query_param(const struct http_request *req, const char *name);
+/* Cookie value (malloc'ed) or NULL. */
+char *http_cookie(const struct http_request *req, const char *name);
+
+/* Sends a response and finishes the request. extra_headers: complete
+ * "Name: value\r\n" lines or NULL. Adds Content-Length, Date, Connection. */
+void http_respond(struct http_request *req, int status, const char *content_type,
+		  const char *extra_headers, const void *body, size_t len);
+/* {"error":{"code":…,"message":…}} with the status. */
+void http_respond_error(struct http_request *req, int status, const char *code,
+			const char *message);
+/* A JSON text body. */
+void http_respond_json(struct http_request *req, int status, const char *extra_headers,
+		       const char *json, size_t len);
+/* The reason phrase for a status. */
+const char *http_status_text(int status);
+
+/* Finds the request being answered on conn `id`, or NULL if it closed. */
+struct http_request *http_request_find(uint64_t conn_id);
+
+#endif

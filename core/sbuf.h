@@ -1,0 +1,25 @@
+/* Refcounted shared buffers: one serialized frame queued on many
+ * connections ("serialize once"). Loop thread only, so the count is plain. */
+#ifndef PARLEY_SBUF_H
+#define PARLEY_SBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sbuf {
+	uint32_t refs;
+	size_t len;
+	char data[];
+} sbuf;
+
+/* A buffer of len bytes with one reference; NULL on allocation failure. */
+sbuf *sbuf_new(size_t len);
+sbuf *sbuf_from(const void *data, size_t len);
+static inline sbuf *sbuf_ref(sbuf *b)
+{
+	b->refs++;
+	return b;
+}
+void sbuf_unref(sbuf *b);
+
+#endif

@@ -1,0 +1,491 @@
+/* parley plugin ABI.
+ *
+ * A plugin is a shared object exporting one symbol, parley_plugin_entry,
+ * that returns a pointer to a static parley_plugin. The host refuses a
+ * plugin whose `abi` differs from PARLEY_PLUGIN_ABI.
+ *
+ * Plugins never link against the server: everything they may call is in
+ * the parley_host table handed to check() and init() (the Redis modules
+ * way). The host only ever appends members to that table and to every
+ * struct below that carries `struct_size`; a plugin built against an older
+ * header keeps working, and a plugin that needs a newer call tests for it
+ * with PARLEY_HOST_HAS().
+ *
+ * Threads: every callback into a plugin runs on the loop thread, except the
+ * `work` function given to submit(). Results computed on other threads come
+ * back with post(), which is the only thread-safe member of the table.
+ *
+ * Ownership: strings and structs passed to a callback are valid only for the
+ * duration of the call; copy what you keep. Strings passed to the host are
+ * copied by the host unless said otherwise.
+ */
+#ifndef PARLEY_PLUGIN_H
+#define PARLEY_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PARLEY_PLUGIN_ABI 1
+
+#if defined(__GNUC__)
+#define PARLEY_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define PARLEY_EXPORT __attribute__((visibility("default")))
+#else
+#define PARLEY_PRINTF(f, a)
+#define PARLEY_EXPORT
+#endif
+
+/* One return-code space for the core and the ABI: 0 ok, negative errors,
+ * positive non-error outcomes. Each error maps to one protocol error code. */
+enum parley_rc {
+	PARLEY_OK = 0,
+	PARLEY_PENDING = 1, /* finishes later through the callback given */
+	PARLEY_DENY = 2,    /* hook: reject the action */
+	PARLEY_REWRITE = 3, /* hook: the text was replaced */
+	PARLEY_PASS = 4,    /* auth chain: not mine, ask the next provider */
+
+	PARLEY_ERR = -1,          /* internal */
+	PARLEY_ENOMEM = -2,       /* internal */
+	PARLEY_EINVAL = -3,       /* bad_request */
+	PARLEY_ENOTFOUND = -4,    /* not_found */
+	PARLEY_ECONFLICT = -5,    /* conflict */
+	PARLEY_EUNAVAIL = -6,     /* unavailable */
+	PARLEY_EFORBIDDEN = -7,   /* forbidden */
+	PARLEY_ETOOLARGE = -8,    /* too_large */
+	PARLEY_ERATELIMIT = -9,   /* rate_limited */
+	PARLEY_EUNAUTHORIZED = -10 /* unauthorized */
+};
+
+enum parley_log_level {
+	PARLEY_LOG_DEBUG = 0,
+	PARLEY_LOG_INFO = 1,
+	PARLEY_LOG_WARN = 2,
+	PARLEY_LOG_ERROR = 3
+};
+
+typedef struct parley_host parley_host;
+typedef struct parley_ctx parley_ctx;     /* the host's handle for one plugin */
+typedef struct parley_conf parley_conf;   /* a config table (a plugin's section) */
+typedef struct parley_timer parley_timer; /* a timer owned by a plugin */
+typedef struct parley_watch parley_watch; /* an fd watcher owned by a plugin */
+typedef struct parley_metric parley_metric;
+
+/* ------------------------------------------------------------------ */
+/* The plugin descriptor                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct parley_plugin {
+	uint32_t abi;        /* PARLEY_PLUGIN_ABI */
+	const char *name;    /* "store_sqlite" */
+	const char *version; /* "0.1.0" */
+	/* Validate the config section (host->conf(ctx)) with no side effects.
+	 * Report problems with host->conf_error(); return PARLEY_OK or an error.
+	 * Keys the plugin did not read during check are reported as unknown. */
+	int (*check)(const parley_host *host, parley_ctx *ctx);
+	/* Start: provide vtables, register hooks. *state is the plugin's own. */
+	int (*init)(const parley_host *host, parley_ctx *ctx, void **state);
+	/* Stop; called in reverse load order after the loop has stopped serving. */
+	void (*fini)(void *state);
+	/* Optional: 1 when ready to serve (/readyz); *why names what is not. */
+	int (*ready)(void *state, const char **why);
+	/* Optional: SIGHUP. */
+	int (*reload)(void *state);
+	void *reserved[8];
+} parley_plugin;
+
+typedef const parley_plugin *(*parley_plugin_entry_fn)(void);
+#define PARLEY_PLUGIN_ENTRY_SYMBOL "parley_plugin_entry"
+/* Define it with: PARLEY_PLUGIN_DEFINE(my_plugin_descriptor) */
+#define PARLEY_PLUGIN_DEFINE(desc)                                                                 \
+	PARLEY_EXPORT const parley_plugin *parley_plugin_entry(void) { return &(desc); }
+
+/* ------------------------------------------------------------------ */
+/* Records shared by the store, auth and the core                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct parley_user {
+	const char *id; /* "u_1" */
+	const char *name;
+	const char *display_name;
+	const char *role; /* "admin" | "member" | "bot" */
+	const char *email; /* may be NULL */
+	const char *password_hash; /* auth providers only; may be NULL */
+	int disabled;
+	int64_t created_ts;
+} parley_user;
+
+typedef struct parley_room {
+	const char *id;   /* "r_1" */
+	const char *name; /* unique; DMs: "dm:u_1:u_2" with the ids sorted */
+	const char *kind; /* "public" | "private" | "dm" */
+	const char *topic;
+	const char *created_by; /* user id */
+	int64_t created_ts;
+	int64_t last_seq;
+} parley_room;
+
+typedef struct parley_member {
+	const char *room_id;
+	const char *user_id;
+	const char *role; /* "owner" | "moderator" | "member" */
+	int64_t read_seq;
+} parley_member;
+
+typedef struct parley_message {
+	const char *id; /* "m_813"; set by the store */
+	const char *room_id;
+	const char *user_id;
+	const char *text; /* NULL when deleted */
+	const char *client_id; /* may be NULL */
+	const char *reply_to;  /* may be NULL */
+	/* JSON texts the core builds and reads; the store keeps them opaque.
+	 * NULL means empty. */
+	const char *mentions_json;    /* ["u_2"] */
+	const char *attachments_json; /* [{"id":…}] */
+	const char *reactions_json;   /* {"👍":["u_2"]}; set by the store */
+	int64_t seq; /* set by the store */
+	int64_t ts;
+	int64_t edited_ts; /* 0: never */
+	int deleted;
+} parley_message;
+
+typedef struct parley_session {
+	const char *token_hash; /* hex SHA-256 of the token */
+	const char *user_id;
+	int64_t created_ts;
+	int64_t expires_ts;
+} parley_session;
+
+typedef struct parley_invite {
+	const char *token_hash;
+	const char *role;
+	const char *email; /* may be NULL */
+	const char *created_by; /* user id, or NULL for the first-start invite */
+	int64_t created_ts;
+	int64_t expires_ts;
+	int64_t used_ts; /* 0: unused */
+} parley_invite;
+
+/* ------------------------------------------------------------------ */
+/* store provider (exactly one)                                        */
+/* ------------------------------------------------------------------ */
+
+/* What a store call returns. Valid only during the callback. Which
+ * members are set depends on the call (see each one). */
+typedef struct parley_store_result {
+	int rc;            /* PARLEY_OK or an error */
+	const char *error; /* for logs when rc < 0; may be NULL */
+	const parley_message *messages;
+	size_t n_messages;
+	const parley_room *rooms;
+	size_t n_rooms;
+	const parley_member *members;
+	size_t n_members;
+	const parley_user *users;
+	size_t n_users;
+	const parley_session *session;
+	const parley_invite *invite;
+	int more;      /* history: more messages beyond these */
+	int duplicate; /* append: client_id seen before; messages[0] is the original */
+	int64_t value; /* counts, read_seq after read_set */
+} parley_store_result;
+
+typedef void (*parley_store_done)(void *ud, const parley_store_result *res);
+
+/* Every call is asynchronous: it returns PARLEY_PENDING and later calls
+ * done(ud, result) on the loop thread exactly once, or returns an error
+ * and never calls done. Writes are durable when done reports PARLEY_OK. */
+typedef struct parley_store_vtable {
+	size_t struct_size;
+
+	/* Messages. append assigns id and seq (room seq + 1) and deduplicates
+	 * on (user_id, client_id): a duplicate reports the original message
+	 * with duplicate = 1 and stores nothing. Result: messages[0]. */
+	int (*append)(void *self, const parley_message *msg, parley_store_done done, void *ud);
+	/* before > 0: newest first below it; after >= 0 (and before == 0):
+	 * oldest first above it; neither (before == 0, after < 0): the newest,
+	 * returned oldest first. limit 1..1000. Result: messages, more. */
+	int (*history)(void *self, const char *room_id, int64_t before, int64_t after, int limit,
+		       parley_store_done done, void *ud);
+	/* Result: messages[0] (with reactions). ENOTFOUND if absent. */
+	int (*message_get)(void *self, const char *room_id, const char *msg_id,
+			   parley_store_done done, void *ud);
+	/* Replace text and mentions, set edited_ts. Result: messages[0]. */
+	int (*message_edit)(void *self, const char *room_id, const char *msg_id, const char *text,
+			    const char *mentions_json, int64_t edited_ts, parley_store_done done,
+			    void *ud);
+	/* Tombstone: text and attachments dropped, seq kept. */
+	int (*message_delete)(void *self, const char *room_id, const char *msg_id,
+			      parley_store_done done, void *ud);
+	/* on: add (idempotent) or remove the user's reaction. Result: messages[0]. */
+	int (*react)(void *self, const char *room_id, const char *msg_id, const char *user_id,
+		     const char *emoji, int on, parley_store_done done, void *ud);
+
+	/* Rooms. room_create: ECONFLICT on a taken name; the creator (if any)
+	 * becomes a member with owner_role. Result: rooms[0]. */
+	int (*room_create)(void *self, const parley_room *room, const char *owner_role,
+			   parley_store_done done, void *ud);
+	/* Result: rooms[0]. room_id or name (the other NULL). */
+	int (*room_get)(void *self, const char *room_id, const char *name, parley_store_done done,
+			void *ud);
+	int (*room_set_topic)(void *self, const char *room_id, const char *topic,
+			      parley_store_done done, void *ud);
+	/* All rooms, with last_seq. Result: rooms. */
+	int (*rooms_list)(void *self, parley_store_done done, void *ud);
+
+	/* Membership. member_set inserts or changes the role (read_seq kept). */
+	int (*member_set)(void *self, const char *room_id, const char *user_id, const char *role,
+			  parley_store_done done, void *ud);
+	int (*member_remove)(void *self, const char *room_id, const char *user_id,
+			     parley_store_done done, void *ud);
+	/* room_id NULL: every membership; else those of one room. Result: members. */
+	int (*members_list)(void *self, const char *room_id, parley_store_done done, void *ud);
+	/* Moves the read marker forward only. Result: value = read_seq now. */
+	int (*read_set)(void *self, const char *room_id, const char *user_id, int64_t seq,
+			parley_store_done done, void *ud);
+
+	/* Users. user_create: ECONFLICT on a taken name; assigns id. Result: users[0]. */
+	int (*user_create)(void *self, const parley_user *user, parley_store_done done, void *ud);
+	/* By id or name (the other NULL). Result: users[0]. */
+	int (*user_get)(void *self, const char *user_id, const char *name, parley_store_done done,
+			void *ud);
+	/* Updates the non-NULL fields of `user` (id required); disabled is
+	 * applied when set_disabled. Result: users[0]. */
+	int (*user_update)(void *self, const parley_user *user, int set_disabled,
+			   parley_store_done done, void *ud);
+	/* Result: users (without password hashes). */
+	int (*users_list)(void *self, parley_store_done done, void *ud);
+
+	/* Sessions, keyed by the hash of the token. */
+	int (*session_create)(void *self, const parley_session *s, parley_store_done done, void *ud);
+	/* Result: session and users[0]. ENOTFOUND if absent or expired at now_ms. */
+	int (*session_get)(void *self, const char *token_hash, int64_t now_ms,
+			   parley_store_done done, void *ud);
+	/* token_hash, or every session of user_id (the other NULL); with both,
+	 * every session of user_id except token_hash. */
+	int (*session_delete)(void *self, const char *token_hash, const char *user_id,
+			      parley_store_done done, void *ud);
+
+	/* Invites. invite_use marks it used atomically: ENOTFOUND if absent,
+	 * used or expired at now_ms. Result: invite. */
+	int (*invite_create)(void *self, const parley_invite *inv, parley_store_done done,
+			     void *ud);
+	int (*invite_use)(void *self, const char *token_hash, int64_t now_ms,
+			  parley_store_done done, void *ud);
+
+	void *reserved[16];
+} parley_store_vtable;
+
+/* ------------------------------------------------------------------ */
+/* auth provider (a chain, in config order)                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct parley_auth_result {
+	int rc; /* OK, PASS (authenticate only), or an error */
+	const char *message; /* for the person, on errors */
+	const parley_user *user;
+	const char *token; /* login, session_new: the new session token */
+	int64_t expires_ts;
+	int64_t retry_after_ms; /* with PARLEY_ERATELIMIT */
+	const char *link; /* invite_create: the registration link */
+} parley_auth_result;
+
+typedef void (*parley_auth_done)(void *ud, const parley_auth_result *res);
+
+/* Members may be NULL where a provider does not do that (auth_jwt logs no
+ * one in with a password). Same async contract as the store. */
+typedef struct parley_auth_vtable {
+	size_t struct_size;
+	/* A bearer token, cookie or auth frame: OK with user, PASS if not this
+	 * provider's kind of token, EUNAUTHORIZED if it is and is bad. */
+	int (*authenticate)(void *self, const char *token, parley_auth_done done, void *ud);
+	/* Username and password: OK with user, token, expires_ts. client is
+	 * the peer address (throttling). */
+	int (*login)(void *self, const char *username, const char *password, const char *client,
+		     parley_auth_done done, void *ud);
+	int (*logout)(void *self, const char *token, parley_auth_done done, void *ud);
+	/* With a valid invite (or open registration): OK with user, token. */
+	int (*register_user)(void *self, const char *invite, const char *username,
+			     const char *password, const char *email, parley_auth_done done,
+			     void *ud);
+	/* Admin CLI: password may be NULL (token or SSO login only). */
+	int (*user_add)(void *self, const char *name, const char *role, const char *email,
+			const char *password, parley_auth_done done, void *ud);
+	/* Admin CLI: a fresh token for name. ttl_s <= 0: the default. */
+	int (*session_new)(void *self, const char *name, int64_t ttl_s, parley_auth_done done,
+			   void *ud);
+	/* An invite with role and email; created_by NULL for the first admin.
+	 * Result: link (public_url + "/#invite=" + token) and token. */
+	int (*invite_create)(void *self, const char *role, const char *email,
+			     const char *created_by, parley_auth_done done, void *ud);
+	void *reserved[16];
+} parley_auth_vtable;
+
+/* ------------------------------------------------------------------ */
+/* Hooks                                                               */
+/* ------------------------------------------------------------------ */
+
+enum parley_hook_event {
+	PARLEY_HOOK_BEFORE_MESSAGE = 0, /* sync; may deny or rewrite */
+	PARLEY_HOOK_MESSAGE,            /* after the store; async reactions */
+	PARLEY_HOOK_JOIN,
+	PARLEY_HOOK_LEAVE,
+	PARLEY_HOOK_PRESENCE,
+	PARLEY_HOOK_USER_CREATED,
+	PARLEY_HOOK_UPLOAD,
+	PARLEY_HOOK__COUNT
+};
+
+typedef struct parley_hook_args {
+	size_t struct_size;
+	int event;               /* enum parley_hook_event */
+	const parley_user *user; /* who acts */
+	const parley_room *room; /* may be NULL (presence, user_created) */
+	const parley_message *message; /* before_message: text etc.; message: as stored */
+	const char *status;            /* presence: online|away|offline */
+	int depth;                     /* bot chain depth: 0 for people */
+	/* before_message: a hook that returns PARLEY_DENY may set the reason
+	 * with host->hook_deny(); one that rewrites calls host->hook_rewrite(). */
+	void *host_private;
+} parley_hook_args;
+
+/* Returns PARLEY_OK to continue, PARLEY_DENY, or PARLEY_REWRITE. */
+typedef int (*parley_hook_fn)(void *ud, parley_hook_args *args);
+
+/* A slash command's invocation. */
+typedef struct parley_command_args {
+	size_t struct_size;
+	const char *name; /* without the slash */
+	const char *args; /* the rest of the line, trimmed */
+	const parley_user *user;
+	const parley_room *room;
+	void *host_private;
+} parley_command_args;
+
+typedef void (*parley_command_fn)(void *ud, const parley_command_args *cmd);
+
+/* ------------------------------------------------------------------ */
+/* The host table                                                      */
+/* ------------------------------------------------------------------ */
+
+enum parley_provider_kind {
+	PARLEY_PROVIDE_STORE = 0,
+	PARLEY_PROVIDE_AUTH,
+	PARLEY_PROVIDE_UPLOADS,
+	PARLEY_PROVIDE_NOTIFY,
+	PARLEY_PROVIDE_CLUSTER,
+	PARLEY_PROVIDE__COUNT
+};
+
+enum parley_fd_events { PARLEY_FD_READ = 1, PARLEY_FD_WRITE = 2 };
+
+struct parley_host {
+	size_t struct_size; /* test members with PARLEY_HOST_HAS */
+	uint32_t abi;
+	const char *version; /* the server's version */
+
+	/* Logging: one JSON line per event, tagged with the plugin's name.
+	 * log_enabled first when the message is costly to build. */
+	int (*log_enabled)(parley_ctx *ctx, int level);
+	void (*log)(parley_ctx *ctx, int level, const char *event, const char *fmt, ...)
+	    PARLEY_PRINTF(4, 5);
+
+	/* Accounted allocation (counted per plugin in /metrics). */
+	void *(*alloc)(parley_ctx *ctx, size_t n);
+	void *(*calloc)(parley_ctx *ctx, size_t n, size_t size);
+	void *(*realloc)(parley_ctx *ctx, void *p, size_t n);
+	void (*free)(parley_ctx *ctx, void *p);
+	char *(*strdup)(parley_ctx *ctx, const char *s);
+
+	/* Configuration. conf(ctx) is the plugin's own section. Getters return
+	 * 1 and set *out when the key is present with the right type, 0 when
+	 * absent (out untouched), -1 on a wrong type (already reported with
+	 * file, key path and line). */
+	const parley_conf *(*conf)(parley_ctx *ctx);
+	int (*conf_str)(const parley_conf *c, const char *key, const char **out);
+	int (*conf_int)(const parley_conf *c, const char *key, int64_t *out);
+	int (*conf_num)(const parley_conf *c, const char *key, double *out);
+	int (*conf_bool)(const parley_conf *c, const char *key, int *out);
+	/* A nested table (list or map). */
+	int (*conf_table)(const parley_conf *c, const char *key, const parley_conf **out);
+	/* A list's length and its i-th string (0-based). */
+	size_t (*conf_len)(const parley_conf *c);
+	int (*conf_index_str)(const parley_conf *c, size_t i, const char **out);
+	/* Reports "file:line: plugins[2].key: message" and marks check failed. */
+	void (*conf_error)(const parley_conf *c, const char *key, const char *fmt, ...)
+	    PARLEY_PRINTF(3, 4);
+	/* Resolves a path against server.data_dir; free with host->free. */
+	char *(*data_path)(parley_ctx *ctx, const char *relative);
+	const char *(*public_url)(parley_ctx *ctx);
+
+	/* Providers and hooks (init only). */
+	int (*provide)(parley_ctx *ctx, int kind, const void *vtable, void *self);
+	int (*hook)(parley_ctx *ctx, int event, int priority, parley_hook_fn fn, void *ud);
+	void (*hook_deny)(parley_hook_args *args, const char *reason);
+	void (*hook_rewrite)(parley_hook_args *args, const char *text);
+	/* Slash commands: /name args. */
+	int (*command)(parley_ctx *ctx, const char *name, const char *help, parley_command_fn fn,
+		       void *ud);
+	/* Posts text in the command's room as the bot named bot_name (created
+	 * on first use with role bot). */
+	int (*command_reply)(const parley_command_args *cmd, const char *bot_name, const char *text);
+	/* Posts text in room_id as the bot bot_name; goes through before_message. */
+	int (*send_message)(parley_ctx *ctx, const char *room_id, const char *bot_name,
+			    const char *text);
+
+	/* Work off the loop. work runs on a worker thread; done runs on the
+	 * loop thread afterwards (cancelled = 1 at shutdown if work never ran). */
+	int (*submit)(parley_ctx *ctx, void (*work)(void *arg),
+		      void (*done)(void *arg, int cancelled), void *arg);
+	/* Thread-safe: fn(arg) runs soon on the loop thread. */
+	void (*post)(parley_ctx *ctx, void (*fn)(void *arg), void *arg);
+	/* Runs a prepared CURL easy handle on the shared multi; done on the loop
+	 * thread with the CURLcode. The handle stays the caller's. */
+	int (*curl_add)(parley_ctx *ctx, void *easy, void (*done)(void *easy, int curlcode, void *arg),
+			void *arg);
+	void (*curl_remove)(parley_ctx *ctx, void *easy);
+
+	/* Timers (seconds) and fd watchers; never the raw loop. */
+	parley_timer *(*timer_start)(parley_ctx *ctx, double after, double repeat,
+				     void (*cb)(void *arg), void *arg);
+	void (*timer_stop)(parley_timer *t);
+	parley_watch *(*fd_watch)(parley_ctx *ctx, int fd, int events,
+				  void (*cb)(int fd, int revents, void *arg), void *arg);
+	void (*fd_unwatch)(parley_watch *w);
+
+	/* Metrics: name is prefixed with parley_plugin_<plugin>_. */
+	parley_metric *(*counter)(parley_ctx *ctx, const char *name, const char *help);
+	parley_metric *(*gauge)(parley_ctx *ctx, const char *name, const char *help);
+	void (*metric_add)(parley_metric *m, double v);
+	void (*metric_set)(parley_metric *m, double v);
+
+	/* Clock and randomness. */
+	int64_t (*now_ms)(void);
+	int (*random)(void *buf, size_t n); /* CSPRNG; 0 ok */
+
+	/* The store, for plugins that keep state (auth_local). NULL until
+	 * every plugin's init ran; read it when called, not in init. */
+	const parley_store_vtable *(*store)(parley_ctx *ctx, void **self);
+	/* The server's own defaults for the plugin's use. */
+	const char *(*server_name)(parley_ctx *ctx);
+	/* 1 when running an admin command (no listener, no serving). */
+	int (*is_admin_command)(parley_ctx *ctx);
+	/* Lets the core know a user was created (user_created hook, caches). */
+	void (*user_created)(parley_ctx *ctx, const parley_user *user);
+	/* Lets the core know a user's sessions changed (disable): connections
+	 * of that user are closed. */
+	void (*user_revoked)(parley_ctx *ctx, const char *user_id);
+};
+
+#define PARLEY_HOST_HAS(host, member)                                                              \
+	((host)->struct_size >= offsetof(parley_host, member) + sizeof((host)->member) &&          \
+	 (host)->member != NULL)
+
+#ifdef __cplusplus
+}
+#endif
+#endif
