@@ -46,7 +46,9 @@ int ws_accept(struct http_request *req);
 
 /* Feeds bytes read from the socket (conn.c, fuzz target). */
 void ws_input(conn *c, const char *data, size_t len);
-/* Connection timer fired in WS mode (ping / pong timeout). */
+/* The app authenticated the session: the auth timeout (4401) is off. */
+void ws_set_authenticated(conn *c);
+/* Connection timer fired in WS mode (ping, pong and auth timeouts). */
 void ws_timeout(conn *c);
 void ws_free(conn *c);
 
