@@ -31,11 +31,11 @@ typedef void (*chat_http_done)(void *ud, int rc, const char *message, json_t *re
 /* POST /api/rooms/{id}/messages: as `user` (already authenticated). reply:
  * the ack object. */
 int chat_http_post(const parley_user *user, const char *room_id, const char *text,
-		   const char *client_id, chat_http_done done, void *ud);
+                   const char *client_id, chat_http_done done, void *ud);
 /* GET /api/rooms/{id}/messages: reply {"room","messages","more"}. after < 0 and
  * before <= 0: the newest. */
-int chat_http_history(const parley_user *user, const char *room_id, int64_t before,
-		      int64_t after, int limit, chat_http_done done, void *ud);
+int chat_http_history(const parley_user *user, const char *room_id, int64_t before, int64_t after,
+                      int limit, chat_http_done done, void *ud);
 /* A user was disabled or revoked: close their sessions (4401). */
 void chat_user_revoked(const char *user_id);
 /* A user was created (by register or the CLI): cache it, join `general`. */

@@ -39,6 +39,8 @@ int plugins_ready(char *buf, size_t len);
 
 /* The single store, or NULL. */
 const parley_store_vtable *plugins_store(void **self);
+/* 1 when some plugin provides `kind` (enum parley_provider_kind). */
+int plugins_has_provider(int kind);
 /* The auth chain, in config order. */
 size_t plugins_auth(const struct provider **out);
 /* The table handed to plugins. */

@@ -1,0 +1,44 @@
+/* The loop thread's cache of user accounts (id, name, display name, role),
+ * filled from the store at start and from every auth result, so events can
+ * name users without a store round trip. Each record also lists the user's
+ * online sessions (for presence and fan-out to "the user's other
+ * sessions") and their room memberships. */
+#ifndef PARLEY_USERS_H
+#define PARLEY_USERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <parley/plugin.h>
+
+struct client;
+struct member;
+
+typedef struct user_rec {
+	char *id;
+	char *name;
+	char *display_name;
+	char *role; /* admin | member | bot */
+	int disabled;
+	struct client *clients; /* online sessions (client->user_next) */
+	size_t n_clients;
+	struct member **memberships; /* rooms this user is in */
+	size_t n_memberships, cap_memberships;
+	uint64_t mark; /* scratch stamp for de-duplicating fan-out */
+} user_rec;
+
+void users_init(void);
+void users_fini(void);
+user_rec *users_by_id(const char *id);
+user_rec *users_by_name(const char *name); /* case-insensitive */
+/* Inserts or refreshes a record from a store/auth user; NULL on ENOMEM. */
+user_rec *users_upsert(const parley_user *u);
+/* Membership index of a user. */
+int users_add_membership(user_rec *u, struct member *m);
+void users_remove_membership(user_rec *u, struct member *m);
+/* A new stamp for user_rec.mark. */
+uint64_t users_new_mark(void);
+/* Fills a parley_user view of a record (strings borrowed). */
+void users_view(const user_rec *u, parley_user *out);
+
+#endif
