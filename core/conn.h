@@ -74,6 +74,11 @@ size_t conn_count(void);
 /* Calls fn for each open connection (closing ones skipped). */
 void conn_foreach(void (*fn)(conn *c, void *arg), void *arg);
 
+/* Flushes every connection with queued bytes and frees the closed ones.
+ * An ev_prepare watcher runs this before the loop sleeps; tests and fuzz
+ * targets call it directly. */
+void conn_run_deferred(void);
+
 /* Module set-up: limits come from the config. */
 struct config;
 void conn_module_init(const struct config *cfg);

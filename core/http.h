@@ -71,6 +71,19 @@ void http_respond_json(struct http_request *req, int status, const char *extra_h
 /* The reason phrase for a status. */
 const char *http_status_text(int status);
 
+/* Like http_respond with a shared body buffer (queued by reference, no
+ * copy); the caller keeps its own reference. */
+void http_respond_sbuf(struct http_request *req, int status, const char *content_type,
+		       const char *extra_headers, sbuf *body);
+
+/* The bytes that followed the current request (after an upgrade: the first
+ * WebSocket frames), malloc'ed, ownership to the caller; NULL if none. */
+char *http_conn_take_pending(conn *c, size_t *len);
+
+/* Module set-up (conn_module_init calls it): limits from the config. */
+struct config;
+void http_module_init(const struct config *cfg);
+
 /* Finds the request being answered on conn `id`, or NULL if it closed. */
 struct http_request *http_request_find(uint64_t conn_id);
 

@@ -61,4 +61,11 @@ int ws_send_frame(conn *c, sbuf *frame);
 /* Sends a close frame with code and reason, then closes after writing. */
 void ws_close(conn *c, uint16_t code, const char *reason);
 
+/* 1 while the session holds a wslay context (an idle one holds none). */
+int ws_has_context(const conn *c);
+
+/* Module set-up (conn_module_init calls it): limits from the config. */
+struct config;
+void ws_module_init(const struct config *cfg);
+
 #endif
