@@ -1,0 +1,121 @@
+/* auth_local's shared state and its request object. Private to the plugin:
+ * the server sees only the parley_auth_vtable.
+ *
+ * Every vtable call allocates one request, answers PARLEY_PENDING and walks
+ * a chain of store calls and worker jobs; each step's callback starts the
+ * next one, and the last one calls the caller's done() exactly once and
+ * frees the request. Errors found before any asynchronous step are still
+ * delivered through done() (by host->post), never from inside the call. */
+#ifndef AUTH_LOCAL_H
+#define AUTH_LOCAL_H
+
+#include <stdint.h>
+
+#include <parley/plugin.h>
+
+#include "password.h"
+#include "throttle.h"
+#include "tokens.h"
+
+#define AL_NAME_MAX     32
+#define AL_MSG_MAX      160
+#define AL_TTL_MAX_S    (10LL * 366 * 24 * 3600) /* session and invite lifetimes */
+#define AL_EMAIL_MAX    254
+#define AL_LOG_NAME_MAX 64 /* how much of a claimed user name a log line shows */
+
+enum al_registration { AL_REG_INVITE = 0, AL_REG_OPEN, AL_REG_CLOSED };
+
+struct al_config {
+	int registration; /* enum al_registration */
+	int64_t min_password;
+	int64_t session_ttl_s;
+	int64_t invite_ttl_s;
+	struct pw_params argon2;
+	int64_t max_failures;
+	int64_t window_s;
+};
+
+struct al_req;
+
+struct al {
+	const parley_host *host;
+	parley_ctx *ctx;
+	struct al_config cfg;
+	struct pw_ctx pw;
+	struct throttle *throttle;
+	struct al_req *live; /* requests in flight, freed at fini */
+	parley_timer *first_start;
+};
+
+/* An owned copy of a store user. */
+struct al_user {
+	char *id, *name, *display_name, *role, *email, *password_hash;
+	int disabled;
+	int64_t created_ts;
+};
+
+struct al_req {
+	struct al *al;
+	struct al_req *prev, *next;
+	parley_auth_done done; /* NULL for the plugin's own background work */
+	void *ud;
+	/* The call's arguments, copied; password is wiped before it is freed. */
+	char *name, *password, *email, *role, *created_by, *client, *invite;
+	struct al_user user;
+	int have_user;
+	char token[TOKEN_CHARS + 1];
+	char token_hash[TOKEN_HASH_HEX + 1];
+	char *link;
+	int64_t ttl_ms; /* session to create; 0: session_ttl */
+	int64_t expires_ts;
+	int64_t retry_after_ms;
+	int in_worker;    /* a pw job is queued: fini must not free it */
+	int want_session; /* register: log the new account in */
+	int rc;
+	const char *message; /* static text or msg */
+	char msg[AL_MSG_MAX];
+	struct pw_job job;
+};
+
+/* request.c */
+struct al_req *req_new(struct al *al, parley_auth_done done, void *ud);
+/* Copies s (NULL stays NULL) into *dst; PARLEY_OK or ENOMEM. */
+int req_dup(struct al_req *req, char **dst, const char *s);
+/* Calls done with rc (and the user, token, link gathered so far) and frees req. */
+void req_finish(struct al_req *req, int rc, const char *message);
+/* Delivers rc and message from the next loop iteration; returns PENDING. */
+int req_fail(struct al_req *req, int rc, const char *message);
+/* Frees req without calling done (fini). */
+void req_free(struct al_req *req);
+/* Copies a store user into req->user; PARLEY_OK or ENOMEM. */
+int req_take_user(struct al_req *req, const parley_user *u);
+/* The store, or NULL when none is up yet. */
+const parley_store_vtable *al_store(struct al *al, void **self);
+/* A store error as this plugin reports it: ENOTFOUND and ECONFLICT as they
+ * are, anything else EUNAVAIL (the store is the problem, not the caller). */
+int al_store_rc(int rc);
+
+/* session.c: the session part of the vtable, and the last step of login,
+ * register and session_new: a token for req->user, then OK. */
+void session_start(struct al_req *req);
+int al_authenticate(void *self, const char *token, parley_auth_done done, void *ud);
+int al_logout(void *self, const char *token, parley_auth_done done, void *ud);
+int al_session_new(void *self, const char *name, int64_t ttl_s, parley_auth_done done, void *ud);
+
+/* login.c */
+int al_login(void *self, const char *username, const char *password, const char *client,
+             parley_auth_done done, void *ud);
+
+/* account.c: accounts and invites. */
+int al_register_user(void *self, const char *invite, const char *username, const char *password,
+                     const char *email, parley_auth_done done, void *ud);
+int al_user_add(void *self, const char *name, const char *role, const char *email,
+                const char *password, parley_auth_done done, void *ud);
+int al_invite_create(void *self, const char *role, const char *email, const char *created_by,
+                     parley_auth_done done, void *ud);
+/* NULL when name is a valid user name, else why not (for a person). */
+const char *al_name_problem(const char *name);
+/* 1 for admin, member, bot. */
+int al_role_valid(const char *role);
+
+#endif

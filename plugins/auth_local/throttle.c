@@ -1,0 +1,182 @@
+/* A chained hash table of per-key failure counters. Entries expire with
+ * their window; when the table is full, expired entries are swept and, if
+ * that frees nothing, the entry whose window started first is dropped, so
+ * memory stays bounded whatever names an attacker tries. */
+#include "throttle.h"
+
+#include <string.h>
+
+#define THROTTLE_BUCKETS 4096 /* a power of two */
+
+struct entry {
+	struct entry *next;
+	int64_t first_ms;   /* start of the current window */
+	int64_t blocked_ms; /* blocked until then */
+	int64_t failures;
+	char key[THROTTLE_KEY_MAX + 1];
+};
+
+struct throttle {
+	const parley_host *host;
+	parley_ctx *ctx;
+	int64_t max_failures;
+	int64_t window_ms;
+	size_t count;
+	struct entry *buckets[THROTTLE_BUCKETS];
+};
+
+static size_t bucket_of(const char *key)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h & (THROTTLE_BUCKETS - 1);
+}
+
+static struct entry **find(struct throttle *t, const char *key)
+{
+	struct entry **pp = &t->buckets[bucket_of(key)];
+
+	while (*pp && strcmp((*pp)->key, key) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static int expired(const struct throttle *t, const struct entry *e, int64_t now_ms)
+{
+	return now_ms - e->first_ms >= t->window_ms && now_ms >= e->blocked_ms;
+}
+
+static void unlink_free(struct throttle *t, struct entry **pp)
+{
+	struct entry *e = *pp;
+
+	*pp = e->next;
+	t->host->free(t->ctx, e);
+	t->count--;
+}
+
+/* Makes room for one more entry. */
+static void make_room(struct throttle *t, int64_t now_ms)
+{
+	struct entry **oldest = NULL;
+
+	for (size_t b = 0; b < THROTTLE_BUCKETS; b++) {
+		struct entry **pp = &t->buckets[b];
+		while (*pp) {
+			if (expired(t, *pp, now_ms)) {
+				unlink_free(t, pp);
+				continue;
+			}
+			if (!oldest || (*pp)->first_ms < (*oldest)->first_ms)
+				oldest = pp;
+			pp = &(*pp)->next;
+		}
+	}
+	if (t->count >= THROTTLE_MAX_KEYS && oldest)
+		unlink_free(t, oldest);
+}
+
+struct throttle *throttle_new(const parley_host *host, parley_ctx *ctx, int64_t max_failures,
+                              int64_t window_ms)
+{
+	struct throttle *t = host->calloc(ctx, 1, sizeof *t);
+
+	if (!t)
+		return NULL;
+	t->host = host;
+	t->ctx = ctx;
+	t->max_failures = max_failures;
+	t->window_ms = window_ms;
+	return t;
+}
+
+void throttle_free(struct throttle *t)
+{
+	if (!t)
+		return;
+	for (size_t b = 0; b < THROTTLE_BUCKETS; b++)
+		while (t->buckets[b])
+			unlink_free(t, &t->buckets[b]);
+	t->host->free(t->ctx, t);
+}
+
+/* Keys are cut to THROTTLE_KEY_MAX so lookups and inserts agree. */
+static void clip(const char *key, char *out)
+{
+	size_t n = strlen(key);
+
+	if (n > THROTTLE_KEY_MAX)
+		n = THROTTLE_KEY_MAX;
+	memcpy(out, key, n);
+	out[n] = '\0';
+}
+
+int64_t throttle_wait_ms(struct throttle *t, const char *key, int64_t now_ms)
+{
+	char k[THROTTLE_KEY_MAX + 1];
+	struct entry **pp;
+
+	clip(key, k);
+	pp = find(t, k);
+	if (!*pp)
+		return 0;
+	if (expired(t, *pp, now_ms)) {
+		unlink_free(t, pp);
+		return 0;
+	}
+	return (*pp)->blocked_ms > now_ms ? (*pp)->blocked_ms - now_ms : 0;
+}
+
+void throttle_fail(struct throttle *t, const char *key, int64_t now_ms)
+{
+	char k[THROTTLE_KEY_MAX + 1];
+	struct entry **pp, *e;
+	int64_t delay;
+
+	clip(key, k);
+	pp = find(t, k);
+	if (*pp && expired(t, *pp, now_ms))
+		unlink_free(t, pp);
+	e = *pp;
+	if (!e) {
+		if (t->count >= THROTTLE_MAX_KEYS)
+			make_room(t, now_ms);
+		e = t->host->calloc(t->ctx, 1, sizeof *e);
+		if (!e)
+			return; /* fail open on ENOMEM: the client check still counts */
+		memcpy(e->key, k, sizeof e->key);
+		e->first_ms = now_ms;
+		/* make_room may have rearranged the chain: insert at the head. */
+		pp = &t->buckets[bucket_of(k)];
+		e->next = *pp;
+		*pp = e;
+		t->count++;
+	}
+	e->failures++;
+	if (e->failures < t->max_failures)
+		return;
+	delay = THROTTLE_BASE_MS;
+	for (int64_t i = t->max_failures; i < e->failures && delay < t->window_ms; i++)
+		delay *= 2;
+	if (delay > t->window_ms)
+		delay = t->window_ms;
+	e->blocked_ms = now_ms + delay;
+}
+
+void throttle_reset(struct throttle *t, const char *key)
+{
+	char k[THROTTLE_KEY_MAX + 1];
+	struct entry **pp;
+
+	clip(key, k);
+	pp = find(t, k);
+	if (*pp)
+		unlink_free(t, pp);
+}
+
+size_t throttle_count(const struct throttle *t)
+{
+	return t->count;
+}
