@@ -9,6 +9,7 @@
 #define PARLEY_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3, LOG_OFF = 4 };
@@ -19,6 +20,8 @@ extern int log_min_level;
 int log_level_parse(const char *name);
 const char *log_level_name(int level);
 void log_set_level(int level);
+/* Sends log lines to fd instead of stderr (tests capture them); -1: stderr. */
+void log_set_fd(int fd);
 
 /* Writes one line. ctx: extra JSON members without braces, e.g.
  * "\"conn\":12,\"user\":\"u_1\"", or NULL. event: a short snake_case name.
