@@ -1,0 +1,81 @@
+/* One store operation, from the vtable call to its done() callback.
+ *
+ * The loop thread fills an op (its arguments copied into the op's arena),
+ * hands it to the writer or to a reader, and gets it back on the loop thread
+ * to call done() and free it. Exactly one thread owns an op at a time; the
+ * hand-offs go through a mutex or the host's post/submit, so the op itself
+ * needs no locking. Results are built in the op too: strings in the arena,
+ * records in growable arrays. */
+#ifndef STORE_SQLITE_OP_H
+#define STORE_SQLITE_OP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <parley/plugin.h>
+
+struct dbconn;
+struct store;
+struct op;
+
+/* Runs the operation on a connection; returns a parley_rc. Writes run
+ * inside a savepoint the writer rolls back when this fails. */
+typedef int (*op_exec_fn)(struct dbconn *c, struct op *op);
+
+struct arena_chunk;
+
+struct op {
+	struct op *next; /* queue link (writer queue, finished batch) */
+	struct store *st;
+	op_exec_fn exec;
+	const char *name; /* for logs: "append" */
+	parley_store_done done;
+	void *ud;
+	struct arena_chunk *arena;
+	int oom; /* an argument copy failed */
+
+	/* Arguments: copies owned by the arena. */
+	const char *s[4];
+	int64_t n[3];
+	int flag;
+	parley_message msg;
+	parley_room room;
+	parley_user user;
+	parley_session session;
+	parley_invite invite;
+
+	/* Result: the pointers in res are set from the arrays at finish. */
+	parley_store_result res;
+	parley_message *msgs;
+	size_t n_msgs, cap_msgs;
+	parley_room *rooms;
+	size_t n_rooms, cap_rooms;
+	parley_member *members;
+	size_t n_members, cap_members;
+	parley_user *users;
+	size_t n_users, cap_users;
+	parley_session session_out;
+	parley_invite invite_out;
+	char error[160];
+};
+
+/* A fresh op for exec, or NULL without memory. */
+struct op *op_new(struct store *st, const char *name, op_exec_fn exec, parley_store_done done,
+                  void *ud);
+void op_free(struct op *op);
+/* Arena copies, alive until op_free; NULL in, NULL out. */
+char *op_strdup(struct op *op, const char *s);
+char *op_printf(struct op *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a zeroed record to one of the result arrays; NULL without memory. */
+parley_message *op_add_message(struct op *op);
+parley_room *op_add_room(struct op *op);
+parley_member *op_add_member(struct op *op);
+parley_user *op_add_user(struct op *op);
+/* Drops results (before a batch is retried); arguments stay. */
+void op_reset(struct op *op);
+/* Records a failure: rc and a message for logs. Returns rc. */
+int op_fail(struct op *op, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Loop thread: calls done with the result and frees the op. */
+void op_finish(struct op *op);
+
+#endif

@@ -1,0 +1,145 @@
+/* Rooms and members. Room names are unique case-insensitively (the column
+ * is COLLATE NOCASE), so a taken name is a unique-constraint failure, which
+ * the writer's savepoint confines to that one operation. */
+#include "rooms.h"
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "op.h"
+#include "rows.h"
+
+static const char SQL_CREATE[] =
+    "INSERT INTO rooms (name, kind, topic, created_by, created_ts) VALUES (?, ?, ?, ?, ?)"
+    " RETURNING " ROWS_ROOM;
+static const char SQL_OWNER[] = "INSERT INTO members (room, user, role) VALUES (?, ?, ?)";
+static const char SQL_BY_ID[] = "SELECT " ROWS_ROOM " FROM rooms WHERE id = ?";
+static const char SQL_BY_NAME[] = "SELECT " ROWS_ROOM " FROM rooms WHERE name = ?";
+static const char SQL_TOPIC[] = "UPDATE rooms SET topic = ? WHERE id = ? RETURNING " ROWS_ROOM;
+static const char SQL_LIST[] = "SELECT " ROWS_ROOM " FROM rooms ORDER BY id";
+static const char SQL_MEMBER_SET[] =
+    "INSERT INTO members (room, user, role) VALUES (?, ?, ?)"
+    " ON CONFLICT (room, user) DO UPDATE SET role = excluded.role RETURNING " ROWS_MEMBER;
+static const char SQL_MEMBER_REMOVE[] = "DELETE FROM members WHERE room = ? AND user = ?";
+static const char SQL_MEMBERS_ALL[] = "SELECT " ROWS_MEMBER " FROM members ORDER BY room, user";
+static const char SQL_MEMBERS_ROOM[] =
+    "SELECT " ROWS_MEMBER " FROM members WHERE room = ? ORDER BY user";
+/* Forward only, and never past the room's last message. */
+static const char SQL_READ_SET[] =
+    "UPDATE members SET read_seq = max(read_seq, min(?, (SELECT last_seq FROM rooms"
+    " WHERE rooms.id = members.room))) WHERE room = ? AND user = ? RETURNING read_seq";
+
+/* Steps a one-row statement and appends its room; resets it. */
+static int one_room(struct dbconn *c, struct op *op, sqlite3_stmt *st)
+{
+	int rc = rows_one(c, op, st);
+	if (rc == PARLEY_OK)
+		rc = rows_room(op, st);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int rooms_create(struct dbconn *c, struct op *op)
+{
+	const parley_room *r = &op->room;
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_CREATE);
+	if (!st)
+		return op->res.rc;
+	db_bind_text(st, 1, r->name);
+	db_bind_text(st, 2, r->kind);
+	db_bind_text(st, 3, r->topic);
+	if (op->n[0] > 0)
+		db_bind_int(st, 4, op->n[0]);
+	db_bind_int(st, 5, r->created_ts);
+	int rc = one_room(c, op, st);
+	if (rc < 0 || op->n[0] <= 0)
+		return rc;
+	if (!(st = rows_stmt(c, op, SQL_OWNER)))
+		return op->res.rc;
+	db_bind_int(st, 1, sqlite3_last_insert_rowid(c->db));
+	db_bind_int(st, 2, op->n[0]);
+	db_bind_text(st, 3, op->s[0]);
+	return rows_done(c, op, st);
+}
+
+int rooms_get(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, op->n[0] > 0 ? SQL_BY_ID : SQL_BY_NAME);
+	if (!st)
+		return op->res.rc;
+	if (op->n[0] > 0)
+		db_bind_int(st, 1, op->n[0]);
+	else
+		db_bind_text(st, 1, op->s[0]);
+	return one_room(c, op, st);
+}
+
+int rooms_set_topic(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_TOPIC);
+	if (!st)
+		return op->res.rc;
+	db_bind_text(st, 1, op->s[0]);
+	db_bind_int(st, 2, op->n[0]);
+	return one_room(c, op, st);
+}
+
+int rooms_list(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_LIST);
+	if (!st)
+		return op->res.rc;
+	return rows_all(c, op, st, rows_room);
+}
+
+int rooms_member_set(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_MEMBER_SET);
+	if (!st)
+		return op->res.rc;
+	db_bind_int(st, 1, op->n[0]);
+	db_bind_int(st, 2, op->n[1]);
+	db_bind_text(st, 3, op->s[0]);
+	int rc = rows_one(c, op, st);
+	if (rc == PARLEY_OK)
+		rc = rows_member(op, st);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int rooms_member_remove(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_MEMBER_REMOVE);
+	if (!st)
+		return op->res.rc;
+	db_bind_int(st, 1, op->n[0]);
+	db_bind_int(st, 2, op->n[1]);
+	int rc = rows_done(c, op, st);
+	op->res.value = sqlite3_changes(c->db);
+	return rc;
+}
+
+int rooms_members_list(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, op->n[0] > 0 ? SQL_MEMBERS_ROOM : SQL_MEMBERS_ALL);
+	if (!st)
+		return op->res.rc;
+	if (op->n[0] > 0)
+		db_bind_int(st, 1, op->n[0]);
+	return rows_all(c, op, st, rows_member);
+}
+
+int rooms_read_set(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_READ_SET);
+	if (!st)
+		return op->res.rc;
+	db_bind_int(st, 1, op->n[2]);
+	db_bind_int(st, 2, op->n[0]);
+	db_bind_int(st, 3, op->n[1]);
+	int rc = rows_one(c, op, st);
+	if (rc == PARLEY_OK)
+		op->res.value = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc;
+}

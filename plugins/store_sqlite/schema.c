@@ -1,0 +1,135 @@
+/* The migrations, oldest first. Never edit a released migration: append a
+ * new one. Ids are integer keys; the public ids ("u_1") are made from them.
+ * Names compare case-insensitively (COLLATE NOCASE), so "Ann" and "ann" are
+ * one name. */
+#include "schema.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include <parley/plugin.h>
+
+#include "db.h"
+
+static const char *const migrations[] = {
+    /* 1: the initial schema */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE users ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    " display_name TEXT,"
+    " role TEXT NOT NULL DEFAULT 'member',"
+    " email TEXT,"
+    " password_hash TEXT,"
+    " disabled INTEGER NOT NULL DEFAULT 0,"
+    " created_ts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE sessions ("
+    " token_hash TEXT PRIMARY KEY,"
+    " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " created_ts INTEGER NOT NULL,"
+    " expires_ts INTEGER NOT NULL);"
+    "CREATE INDEX sessions_user ON sessions(user);"
+    "CREATE TABLE invites ("
+    " token_hash TEXT PRIMARY KEY,"
+    " role TEXT NOT NULL DEFAULT 'member',"
+    " email TEXT,"
+    " created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    " created_ts INTEGER NOT NULL,"
+    " expires_ts INTEGER NOT NULL,"
+    " used_ts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE rooms ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    " kind TEXT NOT NULL DEFAULT 'public',"
+    " topic TEXT,"
+    " created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    " created_ts INTEGER NOT NULL DEFAULT 0,"
+    " last_seq INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE members ("
+    " room INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " role TEXT NOT NULL DEFAULT 'member',"
+    " read_seq INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (room, user));"
+    "CREATE INDEX members_user ON members(user);"
+    "CREATE TABLE messages ("
+    " id INTEGER PRIMARY KEY,"
+    " room INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " user INTEGER NOT NULL REFERENCES users(id),"
+    " text TEXT,"
+    " ts INTEGER NOT NULL,"
+    " client_id TEXT,"
+    " reply_to TEXT,"
+    " mentions_json TEXT,"
+    " attachments_json TEXT,"
+    " edited_ts INTEGER NOT NULL DEFAULT 0,"
+    " deleted INTEGER NOT NULL DEFAULT 0,"
+    " UNIQUE (room, seq));"
+    "CREATE UNIQUE INDEX messages_client ON messages(user, client_id)"
+    " WHERE client_id IS NOT NULL;"
+    "CREATE TABLE reactions ("
+    " message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " emoji TEXT NOT NULL,"
+    " PRIMARY KEY (message, user, emoji));",
+};
+
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+int schema_version(void)
+{
+	return N_MIGRATIONS;
+}
+
+static int user_version(sqlite3 *db, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int schema_migrate(struct dbconn *c, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int version = 0;
+	/* IMMEDIATE: two processes starting at once must not both migrate. */
+	int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if ((rc = user_version(c->db, &version)) != SQLITE_OK)
+		goto rollback;
+	if (version > N_MIGRATIONS) {
+		snprintf(err, errlen,
+		         "database schema version %d is newer than this parley knows (%d): "
+		         "upgrade parley or use another database file",
+		         version, N_MIGRATIONS);
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		return PARLEY_EINVAL;
+	}
+	for (int v = version; v < N_MIGRATIONS; v++) {
+		if ((rc = sqlite3_exec(c->db, migrations[v], NULL, NULL, &msg)) != SQLITE_OK)
+			goto rollback;
+	}
+	if (version < N_MIGRATIONS) {
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", N_MIGRATIONS);
+		if ((rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg)) != SQLITE_OK)
+			goto rollback;
+	}
+	if ((rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg)) != SQLITE_OK)
+		goto rollback;
+	return PARLEY_OK;
+rollback:
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	snprintf(err, errlen, "schema migration from version %d: %s", version,
+	         msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return db_rc(rc) == PARLEY_EUNAVAIL ? PARLEY_EUNAVAIL : PARLEY_ERR;
+}

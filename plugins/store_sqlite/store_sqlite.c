@@ -1,0 +1,607 @@
+/* store_sqlite: the embedded store. SQLite in WAL mode with
+ * synchronous=FULL; one writer thread group-commits every write (writer.c),
+ * reads run on the host's worker pool over read-only connections
+ * (reader.c), the schema is versioned (schema.c).
+ *
+ * This file is the plugin descriptor, its config section, and the vtable:
+ * each call validates and copies its arguments into an op (op.c) on the
+ * loop thread and hands it to the writer or to a reader; done() comes back
+ * on the loop thread. Built against include/parley/plugin.h only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <parley/plugin.h>
+
+#include "accounts.h"
+#include "db.h"
+#include "messages.h"
+#include "op.h"
+#include "reader.h"
+#include "rooms.h"
+#include "rows.h"
+#include "schema.h"
+#include "store.h"
+#include "writer.h"
+
+#define DEFAULT_PATH            "parley.db"
+#define DEFAULT_BUSY_TIMEOUT_MS 5000
+#define DEFAULT_BATCH_MAX       512
+#define DEFAULT_READERS         2
+#define MAX_BUSY_TIMEOUT_MS     600000
+#define MAX_BATCH               100000
+#define MAX_READERS             64
+
+/* ------------------------------------------------------------------ */
+/* Config                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Reads an integer key within [lo, hi]; -1 after reporting a bad value. */
+static int conf_range(const parley_host *h, const parley_conf *c, const char *key, int64_t lo,
+                      int64_t hi, int *out)
+{
+	int64_t v;
+	int got = h->conf_int(c, key, &v);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		return 0;
+	if (v < lo || v > hi) {
+		h->conf_error(c, key, "must be between %lld and %lld", (long long)lo,
+		              (long long)hi);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* Reads (and so marks as known) every key of the section; the path stays
+ * relative. Returns 0, or -1 after reporting each problem. */
+static int config_read(const parley_host *h, parley_ctx *ctx, struct store_config *cfg,
+                       const char **path)
+{
+	const parley_conf *c = h->conf(ctx);
+	int bad = 0;
+	*path = DEFAULT_PATH;
+	cfg->synchronous_full = 1;
+	cfg->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
+	cfg->batch_max = DEFAULT_BATCH_MAX;
+	cfg->readers = DEFAULT_READERS;
+	if (!c)
+		return 0;
+	int got = h->conf_str(c, "path", path);
+	if (got < 0) {
+		bad = 1;
+	} else if (got > 0 && !**path) {
+		h->conf_error(c, "path", "must not be empty");
+		bad = 1;
+	}
+	const char *sync = NULL;
+	got = h->conf_str(c, "synchronous", &sync);
+	if (got < 0) {
+		bad = 1;
+	} else if (got > 0) {
+		if (strcmp(sync, "full") == 0) {
+			cfg->synchronous_full = 1;
+		} else if (strcmp(sync, "normal") == 0) {
+			cfg->synchronous_full = 0;
+		} else {
+			h->conf_error(c, "synchronous",
+			              "must be \"full\" or \"normal\", not \"%s\"", sync);
+			bad = 1;
+		}
+	}
+	bad |= conf_range(h, c, "busy_timeout_ms", 0, MAX_BUSY_TIMEOUT_MS, &cfg->busy_timeout_ms);
+	bad |= conf_range(h, c, "batch_max", 1, MAX_BATCH, &cfg->batch_max);
+	bad |= conf_range(h, c, "readers", 1, MAX_READERS, &cfg->readers);
+	return bad ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifetime                                                            */
+/* ------------------------------------------------------------------ */
+
+void store_unref(struct store *st)
+{
+	if (--st->refs > 0)
+		return;
+	reader_free(st->reader);
+	st->host->free(st->ctx, st->cfg.path);
+	free(st);
+}
+
+static int store_check(const parley_host *host, parley_ctx *ctx)
+{
+	struct store_config cfg;
+	const char *path;
+	return config_read(host, ctx, &cfg, &path) == 0 ? PARLEY_OK : PARLEY_EINVAL;
+}
+
+static const parley_store_vtable store_vtable;
+
+static int store_init(const parley_host *host, parley_ctx *ctx, void **state)
+{
+	char err[512];
+	const char *path;
+	struct store *st = calloc(1, sizeof *st);
+	if (!st)
+		return PARLEY_ENOMEM;
+	st->host = host;
+	st->ctx = ctx;
+	st->refs = 1;
+	int rc = PARLEY_EINVAL;
+	if (config_read(host, ctx, &st->cfg, &path) != 0)
+		goto fail;
+	rc = PARLEY_ENOMEM;
+	if (!(st->cfg.path = host->data_path(ctx, path)))
+		goto fail;
+	struct db_options o = {.path = st->cfg.path,
+	                       .synchronous_full = st->cfg.synchronous_full,
+	                       .busy_timeout_ms = st->cfg.busy_timeout_ms};
+	rc = PARLEY_EUNAVAIL;
+	if (!(st->writer = writer_start(st, &o, st->cfg.batch_max, err, sizeof err))) {
+		host->log(ctx, PARLEY_LOG_ERROR, "store_open_failed", "%s: %s", st->cfg.path, err);
+		goto fail;
+	}
+	o.readonly = 1;
+	if (!(st->reader = reader_open(st, &o, st->cfg.readers, err, sizeof err))) {
+		host->log(ctx, PARLEY_LOG_ERROR, "store_open_failed", "%s: %s", st->cfg.path, err);
+		goto fail;
+	}
+	if ((rc = host->provide(ctx, PARLEY_PROVIDE_STORE, &store_vtable, st)) != PARLEY_OK)
+		goto fail;
+	if (PARLEY_HOST_HAS(host, counter)) {
+		st->m_batches = host->counter(ctx, "batches_total", "write transactions committed");
+		st->m_writes = host->counter(ctx, "writes_total", "write operations committed");
+	}
+	host->log(ctx, PARLEY_LOG_INFO, "store_open", "%s (schema version %d, synchronous=%s)",
+	          st->cfg.path, schema_version(), st->cfg.synchronous_full ? "full" : "normal");
+	*state = st;
+	return PARLEY_OK;
+fail:
+	if (st->reader) {
+		reader_close(st->reader);
+	}
+	writer_stop(st->writer);
+	store_unref(st);
+	return rc;
+}
+
+static void store_fini(void *state)
+{
+	struct store *st = state;
+	st->stopped = 1;
+	/* Every queued write is committed and its done() posted before this
+	 * returns; reads still in the pool finish with EUNAVAIL. */
+	writer_stop(st->writer);
+	st->writer = NULL;
+	reader_close(st->reader);
+	store_unref(st);
+}
+
+static int store_ready(void *state, const char **why)
+{
+	struct store *st = state;
+	if (st->stopped) {
+		*why = "stopped";
+		return 0;
+	}
+	if (!writer_healthy(st->writer, st->why, sizeof st->why) ||
+	    !reader_probe(st->reader, st->why, sizeof st->why)) {
+		*why = st->why;
+		return 0;
+	}
+	return 1;
+}
+
+static const parley_plugin store_plugin = {
+    .abi = PARLEY_PLUGIN_ABI,
+    .name = "store_sqlite",
+    .version = "0.1.0",
+    .check = store_check,
+    .init = store_init,
+    .fini = store_fini,
+    .ready = store_ready,
+};
+
+/* The header's macro defines the entry without a prototype, which
+ * -Wmissing-prototypes refuses: declare it first. */
+PARLEY_EXPORT const parley_plugin *parley_plugin_entry(void);
+PARLEY_PLUGIN_DEFINE(store_plugin)
+
+/* ------------------------------------------------------------------ */
+/* The vtable                                                          */
+/* ------------------------------------------------------------------ */
+
+static struct op *begin(void *self, const char *name, op_exec_fn exec, parley_store_done done,
+                        void *ud)
+{
+	struct store *st = self;
+	if (st->stopped || !done)
+		return NULL;
+	return op_new(st, name, exec, done, ud);
+}
+
+/* Hands op to the writer (write) or the pool; PENDING, or an error after
+ * freeing op (done is then never called). */
+static int submit(struct op *op, int write)
+{
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (op->oom) {
+		op_free(op);
+		return PARLEY_ENOMEM;
+	}
+	struct store *st = op->st;
+	int rc = write ? writer_submit(st->writer, op) : reader_submit(st->reader, op);
+	if (rc != PARLEY_OK) {
+		op_free(op);
+		return rc;
+	}
+	st->refs++;
+	return PARLEY_PENDING;
+}
+
+static int submit_write(struct op *op)
+{
+	return submit(op, 1);
+}
+
+static int submit_read(struct op *op)
+{
+	return submit(op, 0);
+}
+
+static int bad_args(struct op *op)
+{
+	op_free(op);
+	return PARLEY_EINVAL;
+}
+
+static int64_t now_or(const struct store *st, int64_t ts)
+{
+	return ts ? ts : st->host->now_ms();
+}
+
+static int v_append(void *self, const parley_message *m, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "append", messages_append, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!m || !rows_id_parse(m->room_id, 'r', &op->n[0]) ||
+	    !rows_id_parse(m->user_id, 'u', &op->n[1]))
+		return bad_args(op);
+	op->msg.room_id = op_strdup(op, m->room_id);
+	op->msg.user_id = op_strdup(op, m->user_id);
+	op->msg.text = op_strdup(op, m->text);
+	op->msg.client_id = op_strdup(op, m->client_id);
+	op->msg.reply_to = op_strdup(op, m->reply_to);
+	op->msg.mentions_json = op_strdup(op, m->mentions_json);
+	op->msg.attachments_json = op_strdup(op, m->attachments_json);
+	op->msg.ts = now_or(self, m->ts);
+	return submit_write(op);
+}
+
+static int v_history(void *self, const char *room_id, int64_t before, int64_t after, int limit,
+                     parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "history", messages_history, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(room_id, 'r', &op->n[0]) || limit < 1 || limit > MESSAGES_HISTORY_MAX ||
+	    before < 0)
+		return bad_args(op);
+	op->n[1] = before;
+	op->n[2] = before > 0 ? -1 : after;
+	op->flag = limit;
+	return submit_read(op);
+}
+
+/* Parses a (room, message) pair into n[0], n[1]. */
+static int room_msg(struct op *op, const char *room_id, const char *msg_id)
+{
+	return rows_id_parse(room_id, 'r', &op->n[0]) && rows_id_parse(msg_id, 'm', &op->n[1]);
+}
+
+static int v_message_get(void *self, const char *room_id, const char *msg_id,
+                         parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "message_get", messages_get, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_msg(op, room_id, msg_id))
+		return bad_args(op);
+	return submit_read(op);
+}
+
+static int v_message_edit(void *self, const char *room_id, const char *msg_id, const char *text,
+                          const char *mentions_json, int64_t edited_ts, parley_store_done done,
+                          void *ud)
+{
+	struct op *op = begin(self, "message_edit", messages_edit, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_msg(op, room_id, msg_id) || !text)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, text);
+	op->s[1] = op_strdup(op, mentions_json);
+	op->n[2] = now_or(self, edited_ts);
+	return submit_write(op);
+}
+
+static int v_message_delete(void *self, const char *room_id, const char *msg_id,
+                            parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "message_delete", messages_delete, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_msg(op, room_id, msg_id))
+		return bad_args(op);
+	return submit_write(op);
+}
+
+static int v_react(void *self, const char *room_id, const char *msg_id, const char *user_id,
+                   const char *emoji, int on, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "react", messages_react, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_msg(op, room_id, msg_id) || !rows_id_parse(user_id, 'u', &op->n[2]) || !emoji ||
+	    !*emoji)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, emoji);
+	op->flag = on != 0;
+	return submit_write(op);
+}
+
+/* An optional user id into *key (0 when NULL); 0 when malformed. */
+static int opt_user(const char *id, int64_t *key)
+{
+	*key = 0;
+	return !id || rows_id_parse(id, 'u', key);
+}
+
+static int v_room_create(void *self, const parley_room *r, const char *owner_role,
+                         parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_create", rooms_create, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!r || !r->name || !*r->name || !opt_user(r->created_by, &op->n[0]))
+		return bad_args(op);
+	op->room.name = op_strdup(op, r->name);
+	op->room.kind = op_strdup(op, r->kind ? r->kind : "public");
+	op->room.topic = op_strdup(op, r->topic);
+	op->room.created_ts = now_or(self, r->created_ts);
+	op->s[0] = op_strdup(op, owner_role ? owner_role : "owner");
+	return submit_write(op);
+}
+
+static int v_room_get(void *self, const char *room_id, const char *name, parley_store_done done,
+                      void *ud)
+{
+	struct op *op = begin(self, "room_get", rooms_get, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (room_id ? !rows_id_parse(room_id, 'r', &op->n[0]) : !name)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, name);
+	return submit_read(op);
+}
+
+static int v_room_set_topic(void *self, const char *room_id, const char *topic,
+                            parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_set_topic", rooms_set_topic, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(room_id, 'r', &op->n[0]))
+		return bad_args(op);
+	op->s[0] = op_strdup(op, topic);
+	return submit_write(op);
+}
+
+static int v_rooms_list(void *self, parley_store_done done, void *ud)
+{
+	return submit_read(begin(self, "rooms_list", rooms_list, done, ud));
+}
+
+/* Parses a (room, user) pair into n[0], n[1]. */
+static int room_user(struct op *op, const char *room_id, const char *user_id)
+{
+	return rows_id_parse(room_id, 'r', &op->n[0]) && rows_id_parse(user_id, 'u', &op->n[1]);
+}
+
+static int v_member_set(void *self, const char *room_id, const char *user_id, const char *role,
+                        parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "member_set", rooms_member_set, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_user(op, room_id, user_id))
+		return bad_args(op);
+	op->s[0] = op_strdup(op, role ? role : "member");
+	return submit_write(op);
+}
+
+static int v_member_remove(void *self, const char *room_id, const char *user_id,
+                           parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "member_remove", rooms_member_remove, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_user(op, room_id, user_id))
+		return bad_args(op);
+	return submit_write(op);
+}
+
+static int v_members_list(void *self, const char *room_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "members_list", rooms_members_list, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (room_id && !rows_id_parse(room_id, 'r', &op->n[0]))
+		return bad_args(op);
+	return submit_read(op);
+}
+
+static int v_read_set(void *self, const char *room_id, const char *user_id, int64_t seq,
+                      parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "read_set", rooms_read_set, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_user(op, room_id, user_id) || seq < 0)
+		return bad_args(op);
+	op->n[2] = seq;
+	return submit_write(op);
+}
+
+/* Copies the user fields an update or create carries. */
+static void copy_user(struct op *op, const parley_user *u)
+{
+	op->user.name = op_strdup(op, u->name);
+	op->user.display_name = op_strdup(op, u->display_name);
+	op->user.role = op_strdup(op, u->role);
+	op->user.email = op_strdup(op, u->email);
+	op->user.password_hash = op_strdup(op, u->password_hash);
+	op->user.disabled = u->disabled;
+	op->user.created_ts = u->created_ts;
+}
+
+static int v_user_create(void *self, const parley_user *u, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "user_create", accounts_user_create, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!u || !u->name || !*u->name)
+		return bad_args(op);
+	copy_user(op, u);
+	if (!op->user.role)
+		op->user.role = op_strdup(op, "member");
+	op->user.created_ts = now_or(self, u->created_ts);
+	return submit_write(op);
+}
+
+static int v_user_get(void *self, const char *user_id, const char *name, parley_store_done done,
+                      void *ud)
+{
+	struct op *op = begin(self, "user_get", accounts_user_get, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (user_id ? !rows_id_parse(user_id, 'u', &op->n[0]) : !name)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, name);
+	return submit_read(op);
+}
+
+static int v_user_update(void *self, const parley_user *u, int set_disabled, parley_store_done done,
+                         void *ud)
+{
+	struct op *op = begin(self, "user_update", accounts_user_update, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!u || !rows_id_parse(u->id, 'u', &op->n[0]) || (u->name && !*u->name))
+		return bad_args(op);
+	copy_user(op, u);
+	op->flag = set_disabled != 0;
+	return submit_write(op);
+}
+
+static int v_users_list(void *self, parley_store_done done, void *ud)
+{
+	return submit_read(begin(self, "users_list", accounts_users_list, done, ud));
+}
+
+static int v_session_create(void *self, const parley_session *s, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "session_create", accounts_session_create, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!s || !s->token_hash || !rows_id_parse(s->user_id, 'u', &op->n[0]))
+		return bad_args(op);
+	op->session.token_hash = op_strdup(op, s->token_hash);
+	op->session.created_ts = now_or(self, s->created_ts);
+	op->session.expires_ts = s->expires_ts;
+	return submit_write(op);
+}
+
+static int v_session_get(void *self, const char *token_hash, int64_t now_ms, parley_store_done done,
+                         void *ud)
+{
+	struct op *op = begin(self, "session_get", accounts_session_get, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!token_hash)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, token_hash);
+	op->n[0] = now_ms;
+	return submit_read(op);
+}
+
+static int v_session_delete(void *self, const char *token_hash, const char *user_id,
+                            parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "session_delete", accounts_session_delete, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if ((!token_hash && !user_id) || !opt_user(user_id, &op->n[0]))
+		return bad_args(op);
+	op->s[0] = op_strdup(op, token_hash);
+	return submit_write(op);
+}
+
+static int v_invite_create(void *self, const parley_invite *inv, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "invite_create", accounts_invite_create, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!inv || !inv->token_hash || !opt_user(inv->created_by, &op->n[0]))
+		return bad_args(op);
+	op->invite.token_hash = op_strdup(op, inv->token_hash);
+	op->invite.role = op_strdup(op, inv->role ? inv->role : "member");
+	op->invite.email = op_strdup(op, inv->email);
+	op->invite.created_ts = now_or(self, inv->created_ts);
+	op->invite.expires_ts = inv->expires_ts;
+	return submit_write(op);
+}
+
+static int v_invite_use(void *self, const char *token_hash, int64_t now_ms, parley_store_done done,
+                        void *ud)
+{
+	struct op *op = begin(self, "invite_use", accounts_invite_use, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	/* used_ts = now_ms marks it used: 0 would leave it usable. */
+	if (!token_hash || now_ms <= 0)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, token_hash);
+	op->n[0] = now_ms;
+	return submit_write(op);
+}
+
+static const parley_store_vtable store_vtable = {
+    .struct_size = sizeof(parley_store_vtable),
+    .append = v_append,
+    .history = v_history,
+    .message_get = v_message_get,
+    .message_edit = v_message_edit,
+    .message_delete = v_message_delete,
+    .react = v_react,
+    .room_create = v_room_create,
+    .room_get = v_room_get,
+    .room_set_topic = v_room_set_topic,
+    .rooms_list = v_rooms_list,
+    .member_set = v_member_set,
+    .member_remove = v_member_remove,
+    .members_list = v_members_list,
+    .read_set = v_read_set,
+    .user_create = v_user_create,
+    .user_get = v_user_get,
+    .user_update = v_user_update,
+    .users_list = v_users_list,
+    .session_create = v_session_create,
+    .session_get = v_session_get,
+    .session_delete = v_session_delete,
+    .invite_create = v_invite_create,
+    .invite_use = v_invite_use,
+};
