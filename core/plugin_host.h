@@ -16,7 +16,12 @@ struct parley_ctx {
 	char *name;
 	int index;    /* position in the plugins list */
 	char log_ctx[96]; /* "\"plugin\":\"name\"" */
-	long long bytes; /* accounted allocation */
+	long long bytes; /* accounted allocation (atomic: workers allocate too) */
+	char *path;      /* the .so loaded */
+	struct parley_conf *empty_conf; /* the section when the config gave none */
+	struct metric *mem_gauge;       /* parley_plugin_memory_bytes{plugin=NAME} */
+	struct parley_timer *timers;    /* live timers, stopped at fini */
+	struct parley_watch *watches;   /* live fd watchers, stopped at fini */
 };
 
 struct provider {
@@ -41,6 +46,10 @@ int plugins_ready(char *buf, size_t len);
 const parley_store_vtable *plugins_store(void **self);
 /* 1 when some plugin provides `kind` (enum parley_provider_kind). */
 int plugins_has_provider(int kind);
+/* The provider of a single kind (store, uploads, cluster), or NULL. */
+const struct provider *plugins_provider(int kind);
+/* The notify providers, in config order. */
+size_t plugins_notify(const struct provider **out);
 /* The auth chain, in config order. */
 size_t plugins_auth(const struct provider **out);
 /* The table handed to plugins. */
