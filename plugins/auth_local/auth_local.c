@@ -206,8 +206,10 @@ static int al_init(const parley_host *host, parley_ctx *ctx, void **state)
 	rc = host->provide(ctx, PARLEY_PROVIDE_AUTH, &al_vtable, al);
 	if (rc < 0)
 		goto error;
-	if (!host->is_admin_command(ctx))
-		al->first_start = host->timer_start(ctx, 0, 0, first_start, al);
+	/* The host owns the timer and frees it (it fires once, or is released
+	 * after fini). */
+	if (!host->is_admin_command(ctx) && !host->timer_start(ctx, 0, 0, first_start, al))
+		host->log(ctx, PARLEY_LOG_ERROR, "first_start_failed", "no timer");
 	*state = al;
 	return PARLEY_OK;
 error:
@@ -224,8 +226,6 @@ static void al_fini(void *state)
 
 	if (!al)
 		return;
-	if (al->first_start)
-		al->host->timer_stop(al->first_start);
 	/* What the loop never finished. A request whose hash is still queued
 	 * belongs to the pool, which calls it back (cancelled) or never. */
 	for (req = al->live; req; req = next) {

@@ -44,7 +44,6 @@ struct al {
 	struct pw_ctx pw;
 	struct throttle *throttle;
 	struct al_req *live; /* requests in flight, freed at fini */
-	parley_timer *first_start;
 };
 
 /* An owned copy of a store user. */
