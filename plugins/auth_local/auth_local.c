@@ -114,7 +114,11 @@ params:
 	cfg->argon2 = (struct pw_params){(uint32_t)t, (uint32_t)m, (uint32_t)p};
 	if ((why = pw_params_problem(&cfg->argon2))) {
 		if (report && argon2)
-			host->conf_error(argon2, "m_cost", "%s", why);
+			host->conf_error(argon2,
+			                 !strncmp(why, "t_cost", 6)         ? "t_cost"
+			                 : !strncmp(why, "parallelism", 11) ? "parallelism"
+			                                                    : "m_cost",
+			                 "%s", why);
 		bad = 1;
 	}
 	return bad ? -1 : 0;
