@@ -32,6 +32,7 @@ struct parley_conf {
 	conf_node **items;
 	size_t n_items;
 	size_t n_list; /* how many of the items are the array part (1..n) */
+	long pos;      /* internal: source offset where the key was found, -1 unknown */
 };
 
 /* Evaluates a Lua config file in an empty environment (only env(name)),
@@ -61,6 +62,10 @@ void conf_error(const conf_node *t, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Reports every unread key under t as "unknown key"; returns how many. */
 int conf_report_unread(const conf_node *t);
+/* Marks t and everything under it as read (a section kept for later use). */
+void conf_mark_used(const conf_node *t);
+/* The Lua type name of a node's value ("string", "number", "table"...). */
+const char *conf_type_name(const conf_node *n);
 int conf_error_count(const conf_node *root);
 
 #endif
