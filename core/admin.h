@@ -5,6 +5,7 @@
 #ifndef PARLEY_ADMIN_H
 #define PARLEY_ADMIN_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 struct config;
@@ -15,8 +16,9 @@ int admin_user_add(struct config *cfg, const char *name, const char *role, const
 		   FILE *pw);
 /* parley user import FILE.csv: name,role[,password[,email]] per line. */
 int admin_user_import(struct config *cfg, const char *csv_path);
-/* parley session new NAME [--ttl 30d]: prints a token. ttl_s <= 0: default. */
-int admin_session_new(struct config *cfg, const char *name, long long ttl_s);
+/* parley session new NAME... [--ttl 30d]: prints one token per line, in the
+ * order of names (n >= 1). ttl_s <= 0: default. */
+int admin_session_new(struct config *cfg, const char *const *names, size_t n, long long ttl_s);
 /* parley check-config: loads and checks every plugin, runs no init. */
 int admin_check_config(struct config *cfg);
 
