@@ -270,7 +270,7 @@ def test_admin_endpoints(server):
                                   headers=bearer(admin))
     assert status == 201, data
     invite = body(data)
-    assert invite["token"] and invite["link"] and invite["expires"] > 0
+    assert invite["token"] and "link" in invite and invite["expires"] > 0
 
     status, _, data = server.http("POST", "/api/admin/invites", json={"role": "king"},
                                   headers=bearer(admin))
