@@ -60,8 +60,8 @@ step setup tools/setup.sh --test || finish
 if [ -n "$fuzz_secs" ]; then
 	step "configure fuzz" cmake --preset fuzz || finish
 	step "build fuzz" cmake --build --preset fuzz -j"$jobs" || finish
-	if [ -x tests/fuzz/run.sh ]; then
-		step "fuzz ${fuzz_secs}s per target" tests/fuzz/run.sh build/fuzz "$fuzz_secs"
+	if [ -f tests/fuzz/run.sh ]; then
+		step "fuzz ${fuzz_secs}s per target" sh tests/fuzz/run.sh build/fuzz "$fuzz_secs"
 	else
 		echo "== fuzz: tests/fuzz/run.sh does not exist yet; nothing run" >&2
 		failed+=("fuzz (no tests/fuzz/run.sh)")
