@@ -77,11 +77,6 @@ static int loop_thread_set;
 static const struct plugin_core_ops *core_ops;
 static char public_url_buf[HOST_URL_MAX];
 
-void plugins_set_core_ops(const struct plugin_core_ops *ops)
-{
-	core_ops = ops;
-}
-
 void host_api_configure(const struct config *c, int admin_command)
 {
 	cfg = c;
@@ -318,12 +313,70 @@ static int h_hook(parley_ctx *ctx, int event, int priority, parley_hook_fn fn, v
 	return hooks_add(event, priority, fn, ud, ctx ? ctx->name : NULL);
 }
 
+/* Commands registered before the chat layer set its ops (plugins init
+ * before chat starts) wait here and are handed over when it does. */
+struct pending_cmd {
+	struct pending_cmd *next;
+	char *name, *help;
+	parley_command_fn fn;
+	void *ud;
+	parley_ctx *ctx;
+};
+static struct pending_cmd *pending_cmds, **pending_tail = &pending_cmds;
+
+static void pending_free(struct pending_cmd *p)
+{
+	free(p->name);
+	free(p->help);
+	free(p);
+}
+
 static int h_command(parley_ctx *ctx, const char *name, const char *help, parley_command_fn fn,
                      void *ud)
 {
-	if (!core_ops || !core_ops->command)
-		return PARLEY_EUNAVAIL;
-	return core_ops->command(name, help, fn, ud, ctx);
+	if (!name || !*name || !fn)
+		return PARLEY_EINVAL;
+	if (core_ops && core_ops->command)
+		return core_ops->command(name, help, fn, ud, ctx);
+	struct pending_cmd *p = calloc(1, sizeof *p);
+	if (!p || !(p->name = strdup(name)) || !(p->help = strdup(help ? help : ""))) {
+		if (p)
+			pending_free(p);
+		return PARLEY_ENOMEM;
+	}
+	p->fn = fn;
+	p->ud = ud;
+	p->ctx = ctx;
+	*pending_tail = p;
+	pending_tail = &p->next;
+	return PARLEY_OK;
+}
+
+void host_api_reset(void)
+{
+	while (pending_cmds) {
+		struct pending_cmd *p = pending_cmds;
+		pending_cmds = p->next;
+		pending_free(p);
+	}
+	pending_tail = &pending_cmds;
+}
+
+void plugins_set_core_ops(const struct plugin_core_ops *ops)
+{
+	core_ops = ops;
+	if (!ops || !ops->command)
+		return;
+	while (pending_cmds) {
+		struct pending_cmd *p = pending_cmds;
+		pending_cmds = p->next;
+		int rc = ops->command(p->name, p->help, p->fn, p->ud, p->ctx);
+		if (rc != PARLEY_OK)
+			log_error("plugin_command", p->ctx ? p->ctx->log_ctx : NULL,
+			          "cannot register the command /%s: error %d", p->name, rc);
+		pending_free(p);
+	}
+	pending_tail = &pending_cmds;
 }
 
 static int h_command_reply(const parley_command_args *cmd, const char *bot_name, const char *text)

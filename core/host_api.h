@@ -20,6 +20,9 @@ void host_api_ctx_open(parley_ctx *ctx);
  * called after its fini, before dlclose. */
 void host_api_ctx_release(parley_ctx *ctx);
 
+/* Forgets commands still waiting for the chat layer (plugins_fini). */
+void host_api_reset(void);
+
 /* plugin_host.c ------------------------------------------------------ */
 
 /* host->provide: registers a provider; reports and refuses a second store,

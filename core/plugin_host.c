@@ -208,8 +208,9 @@ static void fini_started(void)
 	}
 	n_started = 0;
 	started = 0;
-	/* Hooks point into code about to be unloaded. */
+	/* Hooks and waiting commands point into code about to be unloaded. */
 	hooks_clear();
+	host_api_reset();
 	registry_reset();
 }
 
