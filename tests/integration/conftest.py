@@ -48,6 +48,11 @@ def parley_bin(request):
 
 
 @pytest.fixture(scope="session")
+def source_dir():
+    return SOURCE_DIR
+
+
+@pytest.fixture(scope="session")
 def parley_build(request):
     return os.path.abspath(request.config.getoption("--parley-build"))
 

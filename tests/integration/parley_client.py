@@ -10,8 +10,14 @@ frame: tests assert on what the server sent.
 """
 
 import asyncio
+import base64
+import hashlib
 import itertools
 import json
+import os
+import socket
+import struct
+import time
 import uuid
 
 import websockets
@@ -226,6 +232,15 @@ class Client:
 
         return await self._wait(find, timeout, f"event {type} {match}", closed_ok=False)
 
+    async def wait_frame(self, where, timeout=DEFAULT_TIMEOUT):
+        """The first frame received (reply or event, not consumed) for
+        which where(frame) is true."""
+
+        def find():
+            return next((f for f in self.frames if isinstance(f, dict) and where(f)), None)
+
+        return await self._wait(find, timeout, "a matching frame", closed_ok=False)
+
     def queued(self, type=None, where=None, **match):
         """The queued (not yet taken) events that match."""
         return [ev for ev in self._queue if self._matches(ev, type, match, where)]
@@ -248,3 +263,135 @@ class Client:
 
     async def history(self, room, **fields):
         return await self.request("history", room=room, **fields)
+
+
+# -- raw sockets: for what a well-behaved library will not do -----------------
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+def raw_http(port, data, timeout=5.0):
+    """Sends bytes on a fresh TCP connection and reads until the server
+    closes it (or timeout); returns (bytes read, closed_by_server)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        return read_until_closed(s, timeout)
+    finally:
+        s.close()
+
+
+def read_until_closed(s, timeout):
+    """Reads until EOF; returns (data, True) or (data, False) on timeout."""
+    out = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return out, False
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            return out, False
+        except ConnectionResetError:
+            return out, True
+        if not chunk:
+            return out, True
+        out += chunk
+
+
+class RawWS:
+    """A WebSocket client on a plain socket, handshake done by hand."""
+
+    def __init__(self, port, rcvbuf=None, timeout=5.0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            # Before connect, so the window the server sees is small.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        self.port = port
+        self.buf = b""
+
+    def handshake(self, headers=None, subprotocol="parley.v1"):
+        """Sends the upgrade; returns the status code (101 on success)."""
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET /ws HTTP/1.1", f"Host: 127.0.0.1:{self.port}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        if subprotocol:
+            lines.append(f"Sec-WebSocket-Protocol: {subprotocol}")
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed during the handshake")
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        status = int(head.split(b" ", 2)[1])
+        if status == 101:
+            want = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest())
+            assert want.lower() in head.lower(), "bad Sec-WebSocket-Accept"
+        return status
+
+    def send_frame(self, opcode, payload, fin=True):
+        mask = os.urandom(4)
+        n = len(payload)
+        hdr = bytes([(0x80 if fin else 0) | opcode])
+        if n < 126:
+            hdr += bytes([0x80 | n])
+        elif n < 65536:
+            hdr += bytes([0x80 | 126]) + struct.pack("!H", n)
+        else:
+            hdr += bytes([0x80 | 127]) + struct.pack("!Q", n)
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(hdr + mask + body)
+
+    def send_json(self, obj):
+        self.send_frame(OP_TEXT, json.dumps(obj).encode())
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed by the server")
+            self.buf += chunk
+
+    def recv_frame(self):
+        """(opcode, payload) of the next frame (server frames are unmasked)."""
+        self._need(2)
+        op, ln = self.buf[0] & 0x0F, self.buf[1] & 0x7F
+        off = 2
+        if ln == 126:
+            self._need(4)
+            ln, off = struct.unpack("!H", self.buf[2:4])[0], 4
+        elif ln == 127:
+            self._need(10)
+            ln, off = struct.unpack("!Q", self.buf[2:10])[0], 10
+        self._need(off + ln)
+        payload, self.buf = self.buf[off:off + ln], self.buf[off + ln:]
+        return op, payload
+
+    def recv_json(self):
+        """The next text frame as JSON, answering pings on the way."""
+        while True:
+            op, payload = self.recv_frame()
+            if op == OP_PING:
+                self.send_frame(OP_PONG, payload)
+            elif op == OP_TEXT:
+                return json.loads(payload)
+            elif op == OP_CLOSE:
+                raise ConnectionError(f"close frame {payload[:2].hex()}")
+
+    def auth(self, token):
+        self.send_json({"type": "auth", "rid": 1, "token": token})
+        while True:
+            f = self.recv_json()
+            if f.get("rid") == 1:
+                assert f["type"] == "ready", f
+                return f
+
+    def close(self):
+        self.sock.close()
