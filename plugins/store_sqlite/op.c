@@ -46,6 +46,19 @@ struct op *op_new(struct store *st, const char *name, op_exec_fn exec, parley_st
 	op->exec = exec;
 	op->done = done;
 	op->ud = ud;
+	/* The first chunk comes from the calling (loop) thread: memory the
+	 * writer allocates and the loop frees makes glibc trim the writer's
+	 * arena after every batch (madvise, TLB shootdowns), which once cost
+	 * more than the commits. */
+	struct arena_chunk *a = malloc(sizeof *a + ARENA_CHUNK);
+	if (!a) {
+		free(op);
+		return NULL;
+	}
+	a->used = 0;
+	a->cap = ARENA_CHUNK;
+	a->next = NULL;
+	op->arena = a;
 	return op;
 }
 
@@ -123,6 +136,16 @@ static void *grow(void **arr, size_t *n, size_t *cap, size_t size)
 	return rec;
 }
 
+int op_reserve_messages(struct op *op, size_t n)
+{
+	parley_message *p = realloc(op->msgs, n * sizeof *p);
+	if (!p)
+		return -1;
+	op->msgs = p;
+	op->cap_msgs = n;
+	return 0;
+}
+
 parley_message *op_add_message(struct op *op)
 {
 	return grow((void **)&op->msgs, &op->n_msgs, &op->cap_msgs, sizeof *op->msgs);
@@ -145,7 +168,8 @@ parley_user *op_add_user(struct op *op)
 
 void op_reset(struct op *op)
 {
-	results_free(op);
+	/* Counts only: the arrays keep their (loop-thread) memory. */
+	op->n_msgs = op->n_rooms = op->n_members = op->n_users = 0;
 	memset(&op->res, 0, sizeof op->res);
 	memset(&op->session_out, 0, sizeof op->session_out);
 	memset(&op->invite_out, 0, sizeof op->invite_out);

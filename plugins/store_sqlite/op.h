@@ -71,6 +71,8 @@ parley_message *op_add_message(struct op *op);
 parley_room *op_add_room(struct op *op);
 parley_member *op_add_member(struct op *op);
 parley_user *op_add_user(struct op *op);
+/* Sizes the message array ahead, from the calling thread (see op_new). */
+int op_reserve_messages(struct op *op, size_t n);
 /* Drops results (before a batch is retried); arguments stay. */
 void op_reset(struct op *op);
 /* Records a failure: rc and a message for logs. Returns rc. */

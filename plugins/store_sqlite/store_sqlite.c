@@ -278,6 +278,8 @@ static int v_append(void *self, const parley_message *m, parley_store_done done,
 	op->msg.mentions_json = op_strdup(op, m->mentions_json);
 	op->msg.attachments_json = op_strdup(op, m->attachments_json);
 	op->msg.ts = now_or(self, m->ts);
+	if (op_reserve_messages(op, 1) != 0)
+		op->oom = 1;
 	return submit_write(op);
 }
 
