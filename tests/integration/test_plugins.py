@@ -1,0 +1,137 @@
+"""Plugins (DESIGN.md "Plugins (C)"): the test-only plugins that fail on
+purpose are reported clearly and stop start-up; a deny/rewrite hook works
+on the send path; the template plugin answers /hello."""
+
+import os
+import re
+
+import pytest
+
+from parley_client import Client, new_client_id, run
+
+BASE = ('  {"auth_local", argon2 = { t_cost = 1, m_cost = 64, parallelism = 1 }},\n'
+        '  {"store_sqlite"},\n')
+
+
+def plugins(*extra):
+    """The default test plugins plus extra entries, one per line (tests
+    find an entry's line with line_of)."""
+    return "{\n" + BASE + "".join(f"  {e},\n" for e in extra) + "}"
+
+
+def abi(source_dir):
+    with open(os.path.join(source_dir, "include", "parley", "plugin.h")) as f:
+        return int(re.search(r"#define PARLEY_PLUGIN_ABI (\d+)", f.read()).group(1))
+
+
+def line_of(srv, needle):
+    for i, ln in enumerate(srv.config_text.splitlines(), 1):
+        if needle in ln:
+            return i
+    raise AssertionError(f"{needle!r} not in the config")
+
+
+def test_wrong_abi_is_refused(server_factory, source_dir):
+    srv = server_factory(plugins=plugins('{"bad_abi"}'), expect_fail=True)
+    assert srv.returncode != 0
+    out = srv.stderr_text
+    n = abi(source_dir)
+    assert "bad_abi" in out
+    assert re.search(rf"\b{n + 98}\b", out) and re.search(rf"\b{n}\b", out), out
+
+
+def test_failing_check_is_reported_with_file_and_line(server_factory):
+    srv = server_factory(plugins=plugins('{"check_fail",\n    why = "because",\n  }'),
+                         expect_fail=True)
+    assert srv.returncode != 0
+    out = srv.stderr_text
+    assert "this plugin always fails its check" in out, out
+    assert f"parley.conf:{line_of(srv, 'why = ')}" in out, out
+
+
+def test_failing_init_is_reported(server_factory):
+    srv = server_factory(plugins=plugins('{"init_fail"}'), expect_fail=True)
+    assert srv.returncode != 0
+    out = srv.stderr_text
+    assert "this plugin always fails its init" in out, out
+    assert re.search(r"init_fail.*init|init.*init_fail", out), out
+
+
+@pytest.fixture
+def tok_of():
+    def make(srv):
+        srv.add_user("alice")
+        srv.add_user("bob")
+        return dict(zip(("alice", "bob"), srv.tokens("alice", "bob")))
+
+    return make
+
+
+def test_deny_hook(server_factory, tok_of):
+    srv = server_factory(plugins=plugins('{"deny_hook"}'))
+    tok = tok_of(srv)
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            r = await a.send_text(g, "this is forbidden talk")
+            assert r["type"] == "error" and r["code"] == "forbidden", r
+            assert "the word forbidden is not allowed here" in r["message"], r
+            ok = await a.send_text(g, "this is fine")
+            assert ok["type"] == "ack", ok
+            ev = await b.next_event("message", room=g)
+            assert ev["id"] == ok["id"], "the denied message was broadcast"
+            h = await a.history(g)
+            assert all("forbidden" not in (m.get("text") or "") for m in h["messages"])
+            m = await b.send_text(g, "bob too")
+            assert m["type"] == "ack"
+            # An edit goes through the same hook.
+            r = await a.request("edit", room=g, id=ok["id"], text="now forbidden")
+            assert r["type"] == "error" and r["code"] == "forbidden", r
+
+    run(body())
+
+
+def test_rewrite_hook(server_factory, tok_of):
+    srv = server_factory(plugins=plugins('{"deny_hook", rewrite = true}'))
+    tok = tok_of(srv)
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            m = await a.send_text(g, "my cat sleeps")
+            assert m["type"] == "ack", m
+            ev = await b.next_event("message", id=m["id"])
+            assert ev["text"] == "my dog sleeps"
+            h = await b.history(g)
+            assert next(x for x in h["messages"] if x["id"] == m["id"])["text"] == "my dog sleeps"
+
+    run(body())
+
+
+def test_example_hello_command(server_factory, tok_of):
+    srv = server_factory(plugins=plugins('{"example_hello"}'))
+    tok = tok_of(srv)
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            cid = new_client_id()
+            r = await a.send_text(g, "/hello", client_id=cid)
+            assert r["type"] == "ack" and r.get("command") is True, r
+            assert r["client_id"] == cid and isinstance(r["ts"], int)
+            assert "id" not in r and "seq" not in r, r
+            bot = await b.next_event("message", room=g,
+                                     where=lambda e: e["user"]["name"] == "hello")
+            assert "alice" in bot["text"] and bot["text"].startswith("Hello"), bot
+            # Resending the same client_id does not run the command again.
+            again = await a.send_text(g, "/hello", client_id=cid)
+            assert again["type"] == "ack" and again.get("command") is True, again
+            marker = await a.send_text(g, "after the resend")
+            nxt = await b.next_event("message", room=g)
+            assert nxt["id"] == marker["id"], f"the command ran twice: {nxt}"
+            # An unknown /word is an ordinary message.
+            plain = await a.send_text(g, "/nosuchcommand hi")
+            assert plain["type"] == "ack" and "seq" in plain, plain
+
+    run(body())
