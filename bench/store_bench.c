@@ -48,16 +48,6 @@ static long acked, failed;
 static double *lat_ms;
 static size_t n_lat, cap_lat;
 
-/* Until core/config.c lands, the host's path resolution needs this; weak,
- * so the real one wins whenever the library provides it. */
-__attribute__((weak)) char *config_resolve(const char *base, const char *path)
-{
-	char *out = NULL;
-	if (path[0] == '/')
-		return strdup(path);
-	return asprintf(&out, "%s/%s", base, path) < 0 ? NULL : out;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;

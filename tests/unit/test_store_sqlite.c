@@ -64,16 +64,6 @@ static void *self;
 static ev_timer keepalive;
 static int opened;
 
-/* Until core/config.c lands, the host's path resolution needs this; weak,
- * so the real one wins whenever the library provides it. */
-__attribute__((weak)) char *config_resolve(const char *base, const char *path)
-{
-	char *out = NULL;
-	if (path[0] == '/')
-		return strdup(path);
-	return asprintf(&out, "%s/%s", base, path) < 0 ? NULL : out;
-}
-
 static void cp(char *dst, size_t n, const char *s)
 {
 	snprintf(dst, n, "%s", s ? s : "");
