@@ -333,7 +333,7 @@ _json_loads = json.loads
 def make_config(data_dir, plugin_dir, plugins=None, server_extra="", limits="", config_extra=""):
     """The test config's text. Each section on its own lines, so a test can
     find the line of what it added."""
-    server = [f"  listen = {{ \"127.0.0.1:0\" }},",
+    server = ["  listen = { \"127.0.0.1:0\" },",
               f"  data_dir = {lua_str(data_dir)},",
               f"  plugin_dir = {lua_str(plugin_dir)},"]
     if server_extra:

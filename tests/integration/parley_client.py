@@ -318,7 +318,7 @@ class RawWS:
     def handshake(self, headers=None, subprotocol="parley.v1"):
         """Sends the upgrade; returns the status code (101 on success)."""
         key = base64.b64encode(os.urandom(16)).decode()
-        lines = [f"GET /ws HTTP/1.1", f"Host: 127.0.0.1:{self.port}", "Upgrade: websocket",
+        lines = ["GET /ws HTTP/1.1", f"Host: 127.0.0.1:{self.port}", "Upgrade: websocket",
                  "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
         if subprotocol:
             lines.append(f"Sec-WebSocket-Protocol: {subprotocol}")
