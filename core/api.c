@@ -591,11 +591,17 @@ static int run_as(struct api_call *call, const parley_user *user)
 {
 	void *self;
 	const parley_store_vtable *st;
-	if (call->op == OP_HISTORY)
-		return chat_http_history(user, call->id, call->before, call->after, call->limit,
-		                         chat_done, call);
-	if (call->op == OP_POST)
-		return chat_http_post(user, call->id, call->text, call->client_id, chat_done, call);
+	/* chat_http_* call done on every path, errors included: the call is
+	 * theirs whatever they return. */
+	if (call->op == OP_HISTORY) {
+		chat_http_history(user, call->id, call->before, call->after, call->limit, chat_done,
+		                  call);
+		return PARLEY_PENDING;
+	}
+	if (call->op == OP_POST) {
+		chat_http_post(user, call->id, call->text, call->client_id, chat_done, call);
+		return PARLEY_PENDING;
+	}
 	if (!user->role || strcmp(user->role, "admin") != 0)
 		return PARLEY_EFORBIDDEN;
 	switch (call->op) {
@@ -608,7 +614,9 @@ static int run_as(struct api_call *call, const parley_user *user)
 		if (!st)
 			return PARLEY_EUNAVAIL;
 		parley_user pu = {.id = call->id, .disabled = call->op == OP_DISABLE};
-		return st->user_update(self, &pu, 1, user_updated, call);
+		int rc = st->user_update(self, &pu, 1, user_updated, call);
+		/* Ids are opaque: one the store cannot even parse names no one. */
+		return rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc;
 	}
 	case OP_INVITE: {
 		const struct provider *p = AUTH_PROVIDER_WITH(invite_create);
@@ -639,11 +647,11 @@ static void authenticated(void *ud, const parley_auth_result *res)
 	}
 	int rc = run_as(call, res->user);
 	if (rc < 0) {
-		api_fail(req, rc,
-		         rc == PARLEY_EFORBIDDEN  ? "admin only"
-		         : rc == PARLEY_ENOTFOUND ? "no auth provider creates invites"
-		                                  : NULL,
-		         0);
+		const char *msg = rc == PARLEY_EFORBIDDEN  ? "admin only"
+		                  : rc != PARLEY_ENOTFOUND ? NULL
+		                  : call->op == OP_INVITE  ? "no auth provider creates invites"
+		                                           : "no such user";
+		api_fail(req, rc, msg, 0);
 		call_free(call);
 	}
 }

@@ -61,11 +61,11 @@ def test_check_config(server, run_parley, tmp_path):
 
 
 def test_user_add_then_login(server):
-    server.add_user("dave", "dave's secret")
-    out = server.login("dave", "dave's secret")
+    server.add_user("dave", "a secret of his")
+    out = server.login("dave", "a secret of his")
     assert out["user"]["name"] == "dave" and out["token"]
 
-    res = server.cli("user", "add", "dave", input="other\n", check=False)
+    res = server.cli("user", "add", "dave", input="another password\n", check=False)
     assert res.returncode == 1
     assert res.stderr.strip().splitlines()[-1].startswith("parley: user add: ")
 
@@ -105,12 +105,12 @@ def test_user_import_csv(server, tmp_path):
 
 def test_user_import_errors_name_file_and_line(server, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("ivy,member,pw1\njack,emperor,pw2\n")
+    bad.write_text("ivy,member,first pass 1\njack,emperor,second pass 2\n")
     res = server.cli("user", "import", str(bad), check=False)
     assert res.returncode == 1
     assert f"{bad}:2:" in res.stderr, res.stderr
     # Nothing was written: the file is checked before any account is made.
-    status, _, _ = server.http("POST", "/api/login", json={"username": "ivy", "password": "pw1"})
+    status, _, _ = server.http("POST", "/api/login", json={"username": "ivy", "password": "first pass 1"})
     assert status == 401
 
     quotes = tmp_path / "quotes.csv"
@@ -120,7 +120,7 @@ def test_user_import_errors_name_file_and_line(server, tmp_path):
     assert f"{quotes}:1:" in res.stderr, res.stderr
 
     dup = tmp_path / "dup.csv"
-    dup.write_text("lena,member,pw\nmike,member,pw\nlena,member,pw\n")
+    dup.write_text("lena,member,long enough 1\nmike,member,long enough 2\nlena,member,long enough 3\n")
     res = server.cli("user", "import", str(dup), check=False)
     assert res.returncode == 1
     assert f"{dup}:3:" in res.stderr, res.stderr

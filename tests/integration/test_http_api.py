@@ -197,14 +197,20 @@ def test_bearer_post_is_idempotent_and_history(server):
 
     status, _, data = server.http("GET", path, headers=bearer(token))
     assert status == 200, data
-    texts = [m["text"] for m in body(data)["messages"]]
+    msgs = sorted(body(data)["messages"], key=lambda m: m["seq"])
+    texts = [m["text"] for m in msgs]
     assert texts.count("hello") == 1
     assert texts[-4:] == ["hello", "n0", "n1", "n2"]
 
+    # Neither before nor after: the newest page.
     status, _, data = server.http("GET", f"{path}?limit=2", headers=bearer(token))
     page = body(data)
-    assert [m["text"] for m in page["messages"]] == ["n1", "n2"]
+    assert sorted(m["text"] for m in page["messages"]) == ["n1", "n2"]
     assert page["more"] is True
+
+    status, _, data = server.http("GET", f"{path}?before={msgs[-1]['seq']}&limit=2",
+                                  headers=bearer(token))
+    assert [m["text"] for m in body(data)["messages"]] == ["n1", "n0"]
 
     status, _, data = server.http("GET", f"{path}?after={ack['seq']}&limit=1",
                                   headers=bearer(token))
@@ -291,7 +297,7 @@ def test_admin_endpoints(server):
                                      "password": PASSWORD})
     assert status >= 400
 
-    status, _, data = server.http("POST", "/api/admin/users/u_nobody/disable",
+    status, _, data = server.http("POST", "/api/admin/users/u_999999/disable",
                                   headers=bearer(admin))
     assert status == 404, data
 
