@@ -75,9 +75,11 @@ struct config_overrides {
 	const char *listen[CONFIG_MAX_LISTEN];
 	size_t n_listen;
 	const char *data_dir;
+	int check_only; /* validate only: create no directories */
 };
 
-/* Loads file (NULL: no file, defaults only), applies overrides, validates.
+/* Loads file (NULL: no file, defaults only), applies overrides (ov may be
+ * NULL), validates, and creates data_dir (mode 0700) unless ov->check_only.
  * Returns 0, or -1 after reporting every problem as "file:line: message"
  * on stderr. check_only: no directories are created. */
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov);

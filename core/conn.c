@@ -353,7 +353,7 @@ static int queue_append(conn *c, sbuf *ref, const void *data, size_t off, size_t
 	if (!len)
 		return 0;
 	struct seg *t = p->qtail;
-	if (!ref && t && !t->ref && t->cap - t->end >= len) {
+	if (!ref && data && t && !t->ref && t->cap - t->end >= len) {
 		memcpy(t->data + t->end, data, len);
 		t->end += len;
 	} else {
@@ -373,7 +373,8 @@ static int queue_append(conn *c, sbuf *ref, const void *data, size_t off, size_t
 			s->ref = NULL;
 			s->off = 0;
 			s->end = len;
-			memcpy(s->data, data, len);
+			if (data)
+				memcpy(s->data, data, len);
 		}
 		if (t)
 			t->next = s;

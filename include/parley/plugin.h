@@ -101,6 +101,7 @@ typedef const parley_plugin *(*parley_plugin_entry_fn)(void);
 #define PARLEY_PLUGIN_ENTRY_SYMBOL "parley_plugin_entry"
 /* Define it with: PARLEY_PLUGIN_DEFINE(my_plugin_descriptor) */
 #define PARLEY_PLUGIN_DEFINE(desc)                                                                 \
+	PARLEY_EXPORT const parley_plugin *parley_plugin_entry(void);                              \
 	PARLEY_EXPORT const parley_plugin *parley_plugin_entry(void) { return &(desc); }
 
 /* ------------------------------------------------------------------ */
