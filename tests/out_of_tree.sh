@@ -53,7 +53,7 @@ server = { data_dir = "$TMP/data" }
 plugins = {
   { "auth_local" },
   { "store_sqlite" },
-  { "example_hello", path = "$SO", greeting = "Howdy" },
+  { "example_hello", so = "$SO", greeting = "Howdy" },
 }
 CONF
 echo "out_of_tree: loading it with parley check-config"
