@@ -194,6 +194,8 @@ int curl_loop_add(void *easy, curl_loop_done done, void *arg)
 	x->easy = easy;
 	x->done = done;
 	x->arg = arg;
+	/* Timeouts must never raise signals in a threaded server. */
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	CURLMcode rc = curl_multi_add_handle(multi, easy);
 	if (rc != CURLM_OK) {
 		log_warn("curl_add", NULL, "curl_multi_add_handle: %s", curl_multi_strerror(rc));
