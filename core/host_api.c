@@ -532,6 +532,8 @@ void host_api_ctx_release(parley_ctx *ctx)
 	while (ctx->watches)
 		h_fd_unwatch(ctx->watches);
 	long long left = __atomic_load_n(&ctx->bytes, __ATOMIC_RELAXED);
+	if (ctx->mem_gauge)
+		metric_set(ctx->mem_gauge, (double)left);
 	if (left)
 		log_warn("plugin_leak", ctx->log_ctx, "%lld bytes still allocated after fini",
 		         left);
