@@ -29,7 +29,8 @@ extern const struct ws_app chat_ws_app;
 typedef void (*chat_http_done)(void *ud, int rc, const char *message, json_t *reply);
 
 /* POST /api/rooms/{id}/messages: as `user` (already authenticated). reply:
- * the ack object. */
+ * the ack object. Unlike the store's calls, done is ALWAYS called exactly
+ * once, errors included; the return value only tells the caller early. */
 int chat_http_post(const parley_user *user, const char *room_id, const char *text,
                    const char *client_id, chat_http_done done, void *ud);
 /* GET /api/rooms/{id}/messages: reply {"room","messages","more"}. after < 0 and

@@ -36,9 +36,13 @@ static int check_text(const char *text, int allow_empty, const char **why)
 
 json_t *chat_message_event(const parley_message *m, int with_client_id)
 {
-	json_t *o = proto_message(m, with_client_id);
-	if (o)
-		json_object_set_new(o, "type", json_string("message"));
+	json_t *body = proto_message(m, with_client_id);
+	json_t *o = json_pack("{s:s}", "type", "message");
+	if (!body || !o || json_object_update(o, body) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(body);
 	return o;
 }
 
@@ -704,10 +708,12 @@ static void history_done(void *ud, const parley_store_result *res)
 		} else {
 			int reverse = !json_object_get(op->req, "before") &&
 			              !json_object_get(op->req, "after");
-			json_t *reply = history_reply(res, op->room_id, cl->user, reverse);
-			json_object_set_new(reply, "type", json_string("history"));
+			json_t *body = history_reply(res, op->room_id, cl->user, reverse);
+			json_t *reply = json_pack("{s:s}", "type", "history");
 			if (op->rid)
 				json_object_set(reply, "rid", op->rid);
+			json_object_update(reply, body);
+			json_decref(body);
 			chat_send_json(cl, reply);
 		}
 	}
