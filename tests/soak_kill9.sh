@@ -14,8 +14,8 @@ start=$(date +%s)
 status=0
 PARLEY_KILL9_TRIALS="$n" PARLEY_KILL9_SEED="${PARLEY_KILL9_SEED:-$start}" \
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider -rf \
-	--parley-bin "$build/parley" --parley-build "$build" \
-	"$here/tests/integration/test_kill9.py" >"$log" 2>&1 || status=$?
+	"$here/tests/integration/test_kill9.py" \
+	--parley-bin="$build/parley" --parley-build="$build" >"$log" 2>&1 || status=$?
 passed=$(grep -Eo '[0-9]+ passed' "$log" | grep -Eo '[0-9]+' || echo 0)
 failed=$(grep -Eo '[0-9]+ failed' "$log" | grep -Eo '[0-9]+' || echo 0)
 errors=$(grep -Eo '[0-9]+ errors?' "$log" | grep -Eo '[0-9]+' || echo 0)

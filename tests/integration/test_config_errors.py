@@ -34,7 +34,7 @@ CASES = {
     "missing_plugin": (
         'server = { listen = { "127.0.0.1:0" }, data_dir = "{data_dir}", plugin_dir = "{plugin_dir}" }\n'
         'plugins = {\n  {"auth_local"},\n  {"store_sqlite"},\n  {"no_such_plugin"},\n}\n', 5,
-        ["no_such_plugin"]),
+        ["no_such_plugin", "plugins[3]"]),
 }
 
 
