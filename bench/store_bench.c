@@ -20,6 +20,7 @@
 #include <libgen.h>
 #include <unistd.h>
 
+#include "server.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -159,6 +160,7 @@ static double counter(const char *name)
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : DEFAULT_SECONDS;
+	server_tune_memory(); /* as the server does */
 	char exe[512], plugins[600];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	exe[n > 0 ? n : 0] = '\0';

@@ -24,6 +24,7 @@
 #include <sys/random.h>
 
 #include "config.h"
+#include "listener.h"
 #include "curl_loop.h"
 #include "hooks.h"
 #include "log.h"
@@ -280,8 +281,8 @@ static int is_wildcard(const char *host)
 
 static const char *h_public_url(parley_ctx *ctx)
 {
-	if (public_url_buf[0])
-		return public_url_buf;
+	/* Not cached: with port 0 in the config the bound port is known only
+	 * once the listeners run. */
 	if (cfg && cfg->public_url) {
 		snprintf(public_url_buf, sizeof public_url_buf, "%s", cfg->public_url);
 	} else if (cfg && cfg->n_listen) {
@@ -291,12 +292,15 @@ static const char *h_public_url(parley_ctx *ctx)
 		if (is_wildcard(host))
 			host = host && strchr(host, ':') ? "::1" : "127.0.0.1";
 		const char *scheme = l->tls_cert ? "https" : "http";
+		int port = l->port ? l->port : listener_port(0);
+		if (port < 0)
+			port = l->port;
 		if (strchr(host, ':'))
 			snprintf(public_url_buf, sizeof public_url_buf, "%s://[%s]:%d", scheme,
-			         host, l->port);
+			         host, port);
 		else
 			snprintf(public_url_buf, sizeof public_url_buf, "%s://%s:%d", scheme, host,
-			         l->port);
+			         port);
 	} else {
 		return "";
 	}

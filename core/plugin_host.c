@@ -20,7 +20,9 @@
 #include "config.h"
 #include "hooks.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
+#include "workers.h"
 
 #define PLUGIN_SUFFIX ".so"
 
@@ -256,6 +258,12 @@ error:
 void plugins_fini(void)
 {
 	fini_started();
+	/* fini may have posted completions (the store's writer finishing its
+	 * queue) and reads may still run on the pool: both execute plugin
+	 * code, so they finish before any plugin is unloaded. */
+	if (loop_ev)
+		loop_drain_posts();
+	workers_stop();
 	unload_all();
 	cur_cfg = NULL;
 }

@@ -35,7 +35,8 @@ struct provider {
 int plugins_load(const struct config *cfg, int admin_command);
 /* Calls init in order. 0 or -1. */
 int plugins_init(void);
-/* Calls fini in reverse order and dlcloses. */
+/* Calls fini in reverse order, drains posted completions, stops the
+ * worker pool (plugin code may run there), then dlcloses. */
 void plugins_fini(void);
 /* SIGHUP: every plugin's reload. */
 void plugins_reload(void);

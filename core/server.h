@@ -10,6 +10,8 @@ extern const struct config *server_config;
 
 /* Serves until a stop signal; returns the process exit code. */
 int server_run(struct config *cfg);
+/* Process-wide allocator settings for serving (also used by bench/). */
+void server_tune_memory(void);
 /* Starts a graceful stop (as SIGTERM). */
 void server_stop(void);
 /* 1 while stopping. */
