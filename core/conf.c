@@ -784,9 +784,10 @@ int conf_get_int(const conf_node *t, const char *key, int64_t *out)
 	const conf_node *n = conf_get(t, key);
 	if (!n)
 		return 0;
-	/* 1e6 is a float in Lua; accept any float that is a whole number. */
-	if (n->type == CONF_NUM && n->num == (double)(int64_t)n->num && n->num < 9.2e18 &&
-	    n->num > -9.2e18) {
+	/* 1e6 is a float in Lua; accept any float that is a whole number
+	 * (range first: converting an out-of-range double is undefined). */
+	if (n->type == CONF_NUM && n->num < 9.2e18 && n->num > -9.2e18 &&
+	    n->num == (double)(int64_t)n->num) {
 		*out = (int64_t)n->num;
 		return 1;
 	}

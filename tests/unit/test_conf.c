@@ -209,6 +209,13 @@ static void test_integral_float_is_int(void **state)
 	assert_int_equal(conf_get_int(root, "b", &i), 1);
 	assert_int_equal(i, 25 * 1024 * 1024);
 	conf_free(root);
+	/* Too big for an integer: a type error, not a wrapped value. */
+	root = load("c = 1e27\nd = 0/0\n");
+	capture_start();
+	assert_int_equal(conf_get_int(root, "c", &i), -1);
+	assert_int_equal(conf_get_int(root, "d", &i), -1);
+	free(capture_end());
+	conf_free(root);
 }
 
 static void test_syntax_and_runtime_errors(void **state)
