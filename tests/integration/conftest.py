@@ -298,6 +298,12 @@ class Server:
         self.add_user(name, password=password, role=role)
         return self.token(name)
 
+    def people(self, *names):
+        """Adds members with the default password; returns {name: token}."""
+        for n in names:
+            self.add_user(n)
+        return dict(zip(names, self.tokens(*names)))
+
     # -- HTTP ----------------------------------------------------------------
 
     def http(self, method, path, json=None, headers=None, body=None, timeout=10):

@@ -166,16 +166,12 @@ class Client:
 
     async def request(self, type, timeout=DEFAULT_TIMEOUT, **fields):
         """Sends {type, rid, **fields} and returns the reply with that rid."""
-        rid = fields.pop("rid", None)
-        if rid is None:
-            rid = next(self._rids)
-        frame = {"type": type, "rid": rid}
-        frame.update({k: v for k, v in fields.items() if v is not None})
-        await self.ws.send(json.dumps(frame, ensure_ascii=False))
+        rid = await self.send_request(type, **fields)
         return await self.reply(rid, timeout)
 
     async def send_request(self, type, **fields):
-        """Sends a request without waiting; returns its rid (see reply())."""
+        """Sends a request without waiting; returns its rid (see reply()).
+        Fields that are None are left out."""
         rid = fields.pop("rid", None)
         if rid is None:
             rid = next(self._rids)

@@ -10,9 +10,7 @@ NAMES = ("alice", "bob")
 
 @pytest.fixture
 def tok(server):
-    for n in NAMES:
-        server.add_user(n)
-    return dict(zip(NAMES, server.tokens(*NAMES)))
+    return server.people(*NAMES)
 
 
 def general(c):

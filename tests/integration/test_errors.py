@@ -16,9 +16,7 @@ SHORT = "auth_timeout = 1, header_timeout = 1"
 @pytest.fixture
 def srv(server_factory):
     s = server_factory(limits=SHORT)
-    s.add_user("alice")
-    s.add_user("bob")
-    s.tok = dict(zip(("alice", "bob"), s.tokens("alice", "bob")))
+    s.tok = s.people("alice", "bob")
     yield s
     run(still_chatting(s))
 

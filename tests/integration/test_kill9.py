@@ -65,8 +65,7 @@ def test_kill9_loses_no_acked_message(server_factory, trial):
     rnd = random.Random(os.environ.get("PARLEY_KILL9_SEED", "") + str(trial))
     kill_after = rnd.randint(1, MAX_ACKS)
     srv = server_factory()
-    srv.add_user("alice")
-    token = srv.token("alice")
+    token = srv.people("alice")["alice"]
 
     room, acks = run(flood_then_kill(srv, token, kill_after), timeout=60)
     assert srv.killed and len(acks) >= kill_after

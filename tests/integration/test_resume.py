@@ -10,9 +10,7 @@ RESUME_MAX = 1000  # PROTOCOL.md: at most 1000 per room, then a gap
 
 @pytest.fixture
 def tok(server):
-    server.add_user("alice")
-    server.add_user("bob")
-    return dict(zip(("alice", "bob"), server.tokens("alice", "bob")))
+    return server.people("alice", "bob")
 
 
 def test_resume_gets_exactly_the_missed_messages(server, tok):

@@ -12,9 +12,7 @@ DENIED = ("forbidden", "not_found")
 
 @pytest.fixture
 def tok(server):
-    for n in NAMES:
-        server.add_user(n)
-    return dict(zip(NAMES, server.tokens(*NAMES)))
+    return server.people(*NAMES)
 
 
 def is_error(r, codes):

@@ -16,9 +16,7 @@ SHUTDOWN_TIMEOUT = 5  # limits.shutdown_timeout for these tests
 @pytest.fixture
 def srv(server_factory):
     s = server_factory(limits=f"shutdown_timeout = {SHUTDOWN_TIMEOUT}")
-    s.add_user("alice")
-    s.add_user("bob")
-    s.tok = dict(zip(("alice", "bob"), s.tokens("alice", "bob")))
+    s.tok = s.people("alice", "bob")
     return s
 
 

@@ -11,9 +11,7 @@ TEXT = "flood " + "z" * 3000
 
 def test_slow_consumer_is_disconnected(server_factory):
     srv = server_factory(limits=f"outbound_high_water = {HIGH_WATER}, outbound_grace = 1")
-    for n in ("alice", "carol", "slow"):
-        srv.add_user(n)
-    tok = dict(zip(("alice", "carol", "slow"), srv.tokens("alice", "carol", "slow")))
+    tok = srv.people("alice", "carol", "slow")
 
     # The slow one: a raw socket with a tiny receive buffer that, once
     # authenticated, never reads again (no pongs either).
