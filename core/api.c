@@ -835,9 +835,7 @@ static void route_api(struct http_request *req)
 void api_route(struct http_request *req)
 {
 	const char *path = req->path ? req->path : "/";
-	int get = strcmp(req->method, "GET") == 0;
-	if (core_metrics.http_requests)
-		metric_add(core_metrics.http_requests, 1);
+	int get = strcmp(req->method, "GET") == 0; /* http.c counts requests */
 
 	if (strcmp(path, "/healthz") == 0)
 		get ? api_json(req, 200, NULL, json_pack("{s:s}", "status", "ok"))

@@ -113,10 +113,19 @@ static int plugin_open(const struct config *cfg, parley_ctx *ctx)
 	ctx->dl = dlopen(ctx->path, RTLD_NOW | RTLD_LOCAL);
 	if (!ctx->dl) {
 		const char *why = dlerror();
-		log_error("plugin_load", ctx->log_ctx,
-		          "plugin %s: cannot load %s: %s (is server.plugin_dir right? it is %s)",
-		          ctx->name, ctx->path, why ? why : "unknown error",
-		          cfg->plugin_dir ? cfg->plugin_dir : "unset");
+		const char *dir = cfg->plugin_dir ? cfg->plugin_dir : "unset";
+		/* With a config entry, name its file, line and key path. */
+		if (ctx->spec->section)
+			conf_error(ctx->spec->section, NULL,
+			           "plugin %s: cannot load %s: %s (is server.plugin_dir right? it "
+			           "is %s)",
+			           ctx->name, ctx->path, why ? why : "unknown error", dir);
+		else
+			log_error(
+			    "plugin_load", ctx->log_ctx,
+			    "plugin %s: cannot load %s: %s (is server.plugin_dir right? it is "
+			    "%s)",
+			    ctx->name, ctx->path, why ? why : "unknown error", dir);
 		return -1;
 	}
 	dlerror();
