@@ -576,6 +576,17 @@ static void start_finished(int ok)
 		chat.start_done(ok);
 }
 
+/* Logs a failed start-up load and reports the start failed; 1 if so. */
+static int load_failed(const parley_store_result *res, const char *what)
+{
+	if (res->rc == PARLEY_OK)
+		return 0;
+	log_error("chat_start", NULL, "cannot load %s: %s", what,
+	          res->error ? res->error : proto_error_code(res->rc));
+	start_finished(0);
+	return 1;
+}
+
 static void general_created(void *ud, const parley_store_result *res)
 {
 	(void)ud;
@@ -611,12 +622,8 @@ static void ensure_general(void)
 static void members_loaded(void *ud, const parley_store_result *res)
 {
 	(void)ud;
-	if (res->rc != PARLEY_OK) {
-		log_error("chat_start", NULL, "cannot load members: %s",
-		          res->error ? res->error : proto_error_code(res->rc));
-		start_finished(0);
+	if (load_failed(res, "members"))
 		return;
-	}
 	load_memberships_of(res, NULL);
 	ensure_general();
 }
@@ -624,12 +631,8 @@ static void members_loaded(void *ud, const parley_store_result *res)
 static void rooms_loaded(void *ud, const parley_store_result *res)
 {
 	(void)ud;
-	if (res->rc != PARLEY_OK) {
-		log_error("chat_start", NULL, "cannot load rooms: %s",
-		          res->error ? res->error : proto_error_code(res->rc));
-		start_finished(0);
+	if (load_failed(res, "rooms"))
 		return;
-	}
 	for (size_t i = 0; i < res->n_rooms; i++)
 		room_upsert(&res->rooms[i]);
 	void *self;
@@ -641,12 +644,8 @@ static void rooms_loaded(void *ud, const parley_store_result *res)
 static void users_loaded(void *ud, const parley_store_result *res)
 {
 	(void)ud;
-	if (res->rc != PARLEY_OK) {
-		log_error("chat_start", NULL, "cannot load users: %s",
-		          res->error ? res->error : proto_error_code(res->rc));
-		start_finished(0);
+	if (load_failed(res, "users"))
 		return;
-	}
 	for (size_t i = 0; i < res->n_users; i++)
 		users_upsert(&res->users[i]);
 	void *self;

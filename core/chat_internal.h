@@ -104,6 +104,12 @@ void chat_add_member(room *r, user_rec *u, enum room_role role, chat_member_done
 /* Membership of `u` in r, or an error code for the caller: ENOTFOUND for a
  * room the user may not see, EFORBIDDEN for a visible one they are not in. */
 int chat_check_member(room *r, const user_rec *u, member **out);
+/* The same, replying the error to the client; returns the rc. */
+int chat_require_member(client *cl, json_t *rid, room *r, member **out);
+void chat_reply_member_error(client *cl, json_t *rid, int rc);
+/* The room named by the request's "room" field, if the caller is a member;
+ * otherwise replies the error and returns NULL. */
+room *chat_req_room(client *cl, json_t *req, json_t *rid, member **m);
 
 /* Presence: first session online / last one gone. */
 void chat_presence(user_rec *u, const char *status);

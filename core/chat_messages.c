@@ -331,8 +331,7 @@ static client *op_client(const struct ws_op *op)
 	return c && c->proto == CONN_WS ? c->app : NULL;
 }
 
-/* Finds the room named by field "room" and checks membership. */
-static room *req_room(client *cl, json_t *req, json_t *rid, member **m)
+room *chat_req_room(client *cl, json_t *req, json_t *rid, member **m)
 {
 	char err[PROTO_ERR_LEN];
 	const char *room_id;
@@ -341,14 +340,7 @@ static room *req_room(client *cl, json_t *req, json_t *rid, member **m)
 		return NULL;
 	}
 	room *r = room_by_id(room_id);
-	int rc = chat_check_member(r, cl->user, m);
-	if (rc != PARLEY_OK) {
-		chat_reply_error(cl, rid, rc,
-		                 rc == PARLEY_ENOTFOUND ? "no such room"
-		                                        : "not a member of this room");
-		return NULL;
-	}
-	return r;
+	return chat_require_member(cl, rid, r, m) == PARLEY_OK ? r : NULL;
 }
 
 static void send_done(void *ud, int rc, const char *message, const parley_message *m, int duplicate,
@@ -387,7 +379,7 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 	char err[PROTO_ERR_LEN];
 	const char *text, *client_id = NULL, *reply_to = NULL;
 	member *m;
-	room *r = req_room(cl, req, rid, &m);
+	room *r = chat_req_room(cl, req, rid, &m);
 	if (!r)
 		return;
 	if (proto_get_str(req, "text", 1, 0, &text, err, sizeof err) < 0 ||
@@ -556,7 +548,7 @@ static void change_message(client *cl, json_t *req, json_t *rid, int is_edit)
 	char err[PROTO_ERR_LEN];
 	const char *id, *text = NULL;
 	member *m;
-	room *r = req_room(cl, req, rid, &m);
+	room *r = chat_req_room(cl, req, rid, &m);
 	if (!r)
 		return;
 	if (proto_get_str(req, "id", 1, PROTO_MAX_ID, &id, err, sizeof err) < 0 ||
@@ -624,7 +616,7 @@ void chat_req_react(client *cl, json_t *req, json_t *rid)
 	const char *id, *emoji;
 	int on = 1;
 	member *m;
-	room *r = req_room(cl, req, rid, &m);
+	room *r = chat_req_room(cl, req, rid, &m);
 	if (!r)
 		return;
 	if (proto_get_str(req, "id", 1, PROTO_MAX_ID, &id, err, sizeof err) < 0 ||
@@ -724,7 +716,7 @@ void chat_req_history(client *cl, json_t *req, json_t *rid)
 {
 	char err[PROTO_ERR_LEN];
 	member *m;
-	room *r = req_room(cl, req, rid, &m);
+	room *r = chat_req_room(cl, req, rid, &m);
 	if (!r)
 		return;
 	struct history_args h;

@@ -14,6 +14,20 @@
 #include "loop.h"
 #include "server.h"
 
+void chat_reply_member_error(client *cl, json_t *rid, int rc)
+{
+	chat_reply_error(cl, rid, rc,
+	                 rc == PARLEY_ENOTFOUND ? "no such room" : "not a member of this room");
+}
+
+int chat_require_member(client *cl, json_t *rid, room *r, member **out)
+{
+	int rc = chat_check_member(r, cl->user, out);
+	if (rc != PARLEY_OK)
+		chat_reply_member_error(cl, rid, rc);
+	return rc;
+}
+
 int chat_check_member(room *r, const user_rec *u, member **out)
 {
 	*out = NULL;
@@ -421,13 +435,8 @@ void chat_req_leave(client *cl, json_t *req, json_t *rid)
 	room *r = find_room_arg(cl, req, rid);
 	if (!r)
 		return;
-	int rc = chat_check_member(r, cl->user, &m);
-	if (rc != PARLEY_OK) {
-		chat_reply_error(cl, rid, rc,
-		                 rc == PARLEY_ENOTFOUND ? "no such room"
-		                                        : "not a member of this room");
+	if (chat_require_member(cl, rid, r, &m) != PARLEY_OK)
 		return;
-	}
 	remove_member(cl, rid, r, cl->user);
 }
 
@@ -437,13 +446,8 @@ void chat_req_invite(client *cl, json_t *req, json_t *rid)
 	room *r = find_room_arg(cl, req, rid);
 	if (!r)
 		return;
-	int rc = chat_check_member(r, cl->user, &m);
-	if (rc != PARLEY_OK) {
-		chat_reply_error(cl, rid, rc,
-		                 rc == PARLEY_ENOTFOUND ? "no such room"
-		                                        : "not a member of this room");
+	if (chat_require_member(cl, rid, r, &m) != PARLEY_OK)
 		return;
-	}
 	if (strcmp(r->kind, "dm") == 0) {
 		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, "a DM has exactly its two people");
 		return;
@@ -466,9 +470,7 @@ void chat_req_kick(client *cl, json_t *req, json_t *rid)
 		return;
 	int rc = chat_check_member(r, cl->user, &m);
 	if (rc != PARLEY_OK && !is_admin(cl->user)) {
-		chat_reply_error(cl, rid, rc,
-		                 rc == PARLEY_ENOTFOUND ? "no such room"
-		                                        : "not a member of this room");
+		chat_reply_member_error(cl, rid, rc);
 		return;
 	}
 	user_rec *u = find_user_arg(cl, req, rid);
@@ -530,9 +532,7 @@ void chat_req_topic(client *cl, json_t *req, json_t *rid)
 	}
 	int rc = chat_check_member(r, cl->user, &m);
 	if (rc != PARLEY_OK && !is_admin(cl->user)) {
-		chat_reply_error(cl, rid, rc,
-		                 rc == PARLEY_ENOTFOUND ? "no such room"
-		                                        : "not a member of this room");
+		chat_reply_member_error(cl, rid, rc);
 		return;
 	}
 	int may =
@@ -613,13 +613,8 @@ void chat_req_members(client *cl, json_t *req, json_t *rid)
 	room *r = find_room_arg(cl, req, rid);
 	if (!r)
 		return;
-	int rc = chat_check_member(r, cl->user, &m);
-	if (rc != PARLEY_OK) {
-		chat_reply_error(cl, rid, rc,
-		                 rc == PARLEY_ENOTFOUND ? "no such room"
-		                                        : "not a member of this room");
+	if (chat_require_member(cl, rid, r, &m) != PARLEY_OK)
 		return;
-	}
 	if (proto_get_str(req, "after", 0, PROTO_MAX_ID, &after, err, sizeof err) < 0 ||
 	    proto_get_int(req, "limit", 0, &limit, err, sizeof err) < 0) {
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
@@ -652,21 +647,10 @@ void chat_req_members(client *cl, json_t *req, json_t *rid)
 
 void chat_req_typing(client *cl, json_t *req, json_t *rid)
 {
-	char err[PROTO_ERR_LEN];
-	const char *room_id;
 	member *m;
-	if (proto_get_str(req, "room", 1, PROTO_MAX_ID, &room_id, err, sizeof err) < 0) {
-		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
+	room *r = chat_req_room(cl, req, rid, &m);
+	if (!r)
 		return;
-	}
-	room *r = room_by_id(room_id);
-	int rc = chat_check_member(r, cl->user, &m);
-	if (rc != PARLEY_OK) {
-		chat_reply_error(cl, rid, rc,
-		                 rc == PARLEY_ENOTFOUND ? "no such room"
-		                                        : "not a member of this room");
-		return;
-	}
 	double now = ev_now(loop_ev);
 	if (m->last_typing && now - m->last_typing < CHAT_TYPING_INTERVAL)
 		return;
@@ -686,20 +670,13 @@ static void read_stored(void *ud, const parley_store_result *res)
 void chat_req_read(client *cl, json_t *req, json_t *rid)
 {
 	char err[PROTO_ERR_LEN];
-	const char *room_id;
 	int64_t seq;
 	member *m;
-	if (proto_get_str(req, "room", 1, PROTO_MAX_ID, &room_id, err, sizeof err) < 0 ||
-	    proto_get_int(req, "seq", 1, &seq, err, sizeof err) < 0) {
-		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
+	room *r = chat_req_room(cl, req, rid, &m);
+	if (!r)
 		return;
-	}
-	room *r = room_by_id(room_id);
-	int rc = chat_check_member(r, cl->user, &m);
-	if (rc != PARLEY_OK) {
-		chat_reply_error(cl, rid, rc,
-		                 rc == PARLEY_ENOTFOUND ? "no such room"
-		                                        : "not a member of this room");
+	if (proto_get_int(req, "seq", 1, &seq, err, sizeof err) < 0) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
 	if (seq > r->last_seq)
