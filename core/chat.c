@@ -654,12 +654,19 @@ static void users_loaded(void *ud, const parley_store_result *res)
 		start_finished(0);
 }
 
+static int user_online_op(const char *user_id)
+{
+	user_rec *u = users_by_id(user_id);
+	return u && u->n_clients > 0;
+}
+
 static const struct plugin_core_ops core_ops = {
     .send_message = chat_bot_send,
     .command = chat_command_register,
     .command_reply = chat_command_reply,
     .user_created = chat_user_created,
     .user_revoked = user_revoked_op,
+    .user_online = user_online_op,
 };
 
 int chat_start(void (*done)(int ok))

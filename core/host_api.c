@@ -646,6 +646,60 @@ static void h_user_revoked(parley_ctx *ctx, const char *user_id)
 		core_ops->user_revoked(user_id);
 }
 
+/* One notify call fanned out to every provider; done after the last. */
+struct notify_fanout {
+	parley_notify_done done;
+	void *ud;
+	size_t waiting;
+	int rc;
+	char error[160];
+};
+
+static void notify_one_done(void *ud, int rc, const char *error)
+{
+	struct notify_fanout *nf = ud;
+	if (rc != PARLEY_OK && nf->rc == PARLEY_OK) {
+		nf->rc = rc;
+		snprintf(nf->error, sizeof nf->error, "%s", error ? error : "notify failed");
+	}
+	if (--nf->waiting == 0) {
+		if (nf->done)
+			nf->done(nf->ud, nf->rc, nf->rc == PARLEY_OK ? NULL : nf->error);
+		free(nf);
+	}
+}
+
+static int h_notify(parley_ctx *ctx, const parley_notify_msg *msg, parley_notify_done done,
+                    void *ud)
+{
+	const struct provider *provs;
+	size_t n = plugins_notify(&provs);
+	if (!msg)
+		return PARLEY_EINVAL;
+	if (n == 0)
+		return PARLEY_EUNAVAIL;
+	struct notify_fanout *nf = calloc(1, sizeof *nf);
+	if (!nf)
+		return PARLEY_ENOMEM;
+	nf->done = done;
+	nf->ud = ud;
+	nf->waiting = n + 1; /* +1 until every provider was asked */
+	for (size_t i = 0; i < n; i++) {
+		const parley_notify_vtable *vt = provs[i].vtable;
+		int rc =
+		    vt->send ? vt->send(provs[i].self, msg, notify_one_done, nf) : PARLEY_EUNAVAIL;
+		if (rc != PARLEY_PENDING && rc != PARLEY_OK)
+			notify_one_done(nf, rc, "the notify provider refused the message");
+	}
+	notify_one_done(nf, PARLEY_OK, NULL);
+	return PARLEY_PENDING;
+}
+
+static int h_user_online(parley_ctx *ctx, const char *user_id)
+{
+	return core_ops && core_ops->user_online && user_id ? core_ops->user_online(user_id) : 0;
+}
+
 static const parley_host host = {
     .struct_size = sizeof(parley_host),
     .abi = PARLEY_PLUGIN_ABI,
@@ -694,6 +748,8 @@ static const parley_host host = {
     .is_admin_command = h_is_admin_command,
     .user_created = h_user_created,
     .user_revoked = h_user_revoked,
+    .notify = h_notify,
+    .user_online = h_user_online,
 };
 
 const parley_host *host_api_table(void)

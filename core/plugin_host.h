@@ -10,14 +10,14 @@ struct config;
 
 struct parley_ctx {
 	const parley_plugin *plugin;
-	void *dl;     /* dlopen handle */
-	void *state;  /* from init */
+	void *dl;    /* dlopen handle */
+	void *state; /* from init */
 	const struct plugin_spec *spec;
 	char *name;
-	int index;    /* position in the plugins list */
-	char log_ctx[96]; /* "\"plugin\":\"name\"" */
-	long long bytes; /* accounted allocation (atomic: workers allocate too) */
-	char *path;      /* the .so loaded */
+	int index;                      /* position in the plugins list */
+	char log_ctx[96];               /* "\"plugin\":\"name\"" */
+	long long bytes;                /* accounted allocation (atomic: workers allocate too) */
+	char *path;                     /* the .so loaded */
 	struct parley_conf *empty_conf; /* the section when the config gave none */
 	struct metric *mem_gauge;       /* parley_plugin_memory_bytes{plugin=NAME} */
 	struct parley_timer *timers;    /* live timers, stopped at fini */
@@ -59,14 +59,14 @@ const parley_host *plugins_host(void);
 /* Hooks bridged from the core: set by chat.c so that send_message,
  * command_reply and user_created reach the chat layer. */
 struct plugin_core_ops {
-	int (*send_message)(const char *room_id, const char *bot_name, const char *text,
-			    int depth);
+	int (*send_message)(const char *room_id, const char *bot_name, const char *text, int depth);
 	int (*command)(const char *name, const char *help, parley_command_fn fn, void *ud,
-		       parley_ctx *owner);
+	               parley_ctx *owner);
 	int (*command_reply)(const parley_command_args *cmd, const char *bot_name,
-			     const char *text);
+	                     const char *text);
 	void (*user_created)(const parley_user *user);
 	void (*user_revoked)(const char *user_id);
+	int (*user_online)(const char *user_id);
 };
 void plugins_set_core_ops(const struct plugin_core_ops *ops);
 

@@ -33,7 +33,7 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define PARLEY_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define PARLEY_EXPORT __attribute__((visibility("default")))
+#define PARLEY_EXPORT       __attribute__((visibility("default")))
 #else
 #define PARLEY_PRINTF(f, a)
 #define PARLEY_EXPORT
@@ -48,15 +48,15 @@ enum parley_rc {
 	PARLEY_REWRITE = 3, /* hook: the text was replaced */
 	PARLEY_PASS = 4,    /* auth chain: not mine, ask the next provider */
 
-	PARLEY_ERR = -1,          /* internal */
-	PARLEY_ENOMEM = -2,       /* internal */
-	PARLEY_EINVAL = -3,       /* bad_request */
-	PARLEY_ENOTFOUND = -4,    /* not_found */
-	PARLEY_ECONFLICT = -5,    /* conflict */
-	PARLEY_EUNAVAIL = -6,     /* unavailable */
-	PARLEY_EFORBIDDEN = -7,   /* forbidden */
-	PARLEY_ETOOLARGE = -8,    /* too_large */
-	PARLEY_ERATELIMIT = -9,   /* rate_limited */
+	PARLEY_ERR = -1,           /* internal */
+	PARLEY_ENOMEM = -2,        /* internal */
+	PARLEY_EINVAL = -3,        /* bad_request */
+	PARLEY_ENOTFOUND = -4,     /* not_found */
+	PARLEY_ECONFLICT = -5,     /* conflict */
+	PARLEY_EUNAVAIL = -6,      /* unavailable */
+	PARLEY_EFORBIDDEN = -7,    /* forbidden */
+	PARLEY_ETOOLARGE = -8,     /* too_large */
+	PARLEY_ERATELIMIT = -9,    /* rate_limited */
 	PARLEY_EUNAUTHORIZED = -10 /* unauthorized */
 };
 
@@ -102,7 +102,10 @@ typedef const parley_plugin *(*parley_plugin_entry_fn)(void);
 /* Define it with: PARLEY_PLUGIN_DEFINE(my_plugin_descriptor) */
 #define PARLEY_PLUGIN_DEFINE(desc)                                                                 \
 	PARLEY_EXPORT const parley_plugin *parley_plugin_entry(void);                              \
-	PARLEY_EXPORT const parley_plugin *parley_plugin_entry(void) { return &(desc); }
+	PARLEY_EXPORT const parley_plugin *parley_plugin_entry(void)                               \
+	{                                                                                          \
+		return &(desc);                                                                    \
+	}
 
 /* ------------------------------------------------------------------ */
 /* Records shared by the store, auth and the core                     */
@@ -112,8 +115,8 @@ typedef struct parley_user {
 	const char *id; /* "u_1" */
 	const char *name;
 	const char *display_name;
-	const char *role; /* "admin" | "member" | "bot" */
-	const char *email; /* may be NULL */
+	const char *role;          /* "admin" | "member" | "bot" */
+	const char *email;         /* may be NULL */
 	const char *password_hash; /* auth providers only; may be NULL */
 	int disabled;
 	int64_t created_ts;
@@ -140,7 +143,7 @@ typedef struct parley_message {
 	const char *id; /* "m_813"; set by the store */
 	const char *room_id;
 	const char *user_id;
-	const char *text; /* NULL when deleted */
+	const char *text;      /* NULL when deleted */
 	const char *client_id; /* may be NULL */
 	const char *reply_to;  /* may be NULL */
 	/* JSON texts the core builds and reads; the store keeps them opaque.
@@ -148,7 +151,7 @@ typedef struct parley_message {
 	const char *mentions_json;    /* ["u_2"] */
 	const char *attachments_json; /* [{"id":…}] */
 	const char *reactions_json;   /* {"👍":["u_2"]}; set by the store */
-	int64_t seq; /* set by the store */
+	int64_t seq;                  /* set by the store */
 	int64_t ts;
 	int64_t edited_ts; /* 0: never */
 	int deleted;
@@ -164,7 +167,7 @@ typedef struct parley_session {
 typedef struct parley_invite {
 	const char *token_hash;
 	const char *role;
-	const char *email; /* may be NULL */
+	const char *email;      /* may be NULL */
 	const char *created_by; /* user id, or NULL for the first-start invite */
 	int64_t created_ts;
 	int64_t expires_ts;
@@ -211,72 +214,73 @@ typedef struct parley_store_vtable {
 	 * oldest first above it; neither (before == 0, after < 0): the newest,
 	 * returned oldest first. limit 1..1000. Result: messages, more. */
 	int (*history)(void *self, const char *room_id, int64_t before, int64_t after, int limit,
-		       parley_store_done done, void *ud);
+	               parley_store_done done, void *ud);
 	/* Result: messages[0] (with reactions). ENOTFOUND if absent. */
 	int (*message_get)(void *self, const char *room_id, const char *msg_id,
-			   parley_store_done done, void *ud);
+	                   parley_store_done done, void *ud);
 	/* Replace text and mentions, set edited_ts. Result: messages[0]. */
 	int (*message_edit)(void *self, const char *room_id, const char *msg_id, const char *text,
-			    const char *mentions_json, int64_t edited_ts, parley_store_done done,
-			    void *ud);
+	                    const char *mentions_json, int64_t edited_ts, parley_store_done done,
+	                    void *ud);
 	/* Tombstone: text and attachments dropped, seq kept. */
 	int (*message_delete)(void *self, const char *room_id, const char *msg_id,
-			      parley_store_done done, void *ud);
+	                      parley_store_done done, void *ud);
 	/* on: add (idempotent) or remove the user's reaction. Result: messages[0]. */
 	int (*react)(void *self, const char *room_id, const char *msg_id, const char *user_id,
-		     const char *emoji, int on, parley_store_done done, void *ud);
+	             const char *emoji, int on, parley_store_done done, void *ud);
 
 	/* Rooms. room_create: ECONFLICT on a taken name; the creator (if any)
 	 * becomes a member with owner_role. Result: rooms[0]. */
 	int (*room_create)(void *self, const parley_room *room, const char *owner_role,
-			   parley_store_done done, void *ud);
+	                   parley_store_done done, void *ud);
 	/* Result: rooms[0]. room_id or name (the other NULL). */
 	int (*room_get)(void *self, const char *room_id, const char *name, parley_store_done done,
-			void *ud);
+	                void *ud);
 	int (*room_set_topic)(void *self, const char *room_id, const char *topic,
-			      parley_store_done done, void *ud);
+	                      parley_store_done done, void *ud);
 	/* All rooms, with last_seq. Result: rooms. */
 	int (*rooms_list)(void *self, parley_store_done done, void *ud);
 
 	/* Membership. member_set inserts or changes the role (read_seq kept). */
 	int (*member_set)(void *self, const char *room_id, const char *user_id, const char *role,
-			  parley_store_done done, void *ud);
+	                  parley_store_done done, void *ud);
 	int (*member_remove)(void *self, const char *room_id, const char *user_id,
-			     parley_store_done done, void *ud);
+	                     parley_store_done done, void *ud);
 	/* room_id NULL: every membership; else those of one room. Result: members. */
 	int (*members_list)(void *self, const char *room_id, parley_store_done done, void *ud);
 	/* Moves the read marker forward only. Result: value = read_seq now. */
 	int (*read_set)(void *self, const char *room_id, const char *user_id, int64_t seq,
-			parley_store_done done, void *ud);
+	                parley_store_done done, void *ud);
 
 	/* Users. user_create: ECONFLICT on a taken name; assigns id. Result: users[0]. */
 	int (*user_create)(void *self, const parley_user *user, parley_store_done done, void *ud);
 	/* By id or name (the other NULL). Result: users[0]. */
 	int (*user_get)(void *self, const char *user_id, const char *name, parley_store_done done,
-			void *ud);
+	                void *ud);
 	/* Updates the non-NULL fields of `user` (id required); disabled is
 	 * applied when set_disabled. Result: users[0]. */
 	int (*user_update)(void *self, const parley_user *user, int set_disabled,
-			   parley_store_done done, void *ud);
+	                   parley_store_done done, void *ud);
 	/* Result: users (without password hashes). */
 	int (*users_list)(void *self, parley_store_done done, void *ud);
 
 	/* Sessions, keyed by the hash of the token. */
-	int (*session_create)(void *self, const parley_session *s, parley_store_done done, void *ud);
+	int (*session_create)(void *self, const parley_session *s, parley_store_done done,
+	                      void *ud);
 	/* Result: session and users[0]. ENOTFOUND if absent or expired at now_ms. */
 	int (*session_get)(void *self, const char *token_hash, int64_t now_ms,
-			   parley_store_done done, void *ud);
+	                   parley_store_done done, void *ud);
 	/* token_hash, or every session of user_id (the other NULL); with both,
 	 * every session of user_id except token_hash. */
 	int (*session_delete)(void *self, const char *token_hash, const char *user_id,
-			      parley_store_done done, void *ud);
+	                      parley_store_done done, void *ud);
 
 	/* Invites. invite_use marks it used atomically: ENOTFOUND if absent,
 	 * used or expired at now_ms. Result: invite. */
 	int (*invite_create)(void *self, const parley_invite *inv, parley_store_done done,
-			     void *ud);
+	                     void *ud);
 	int (*invite_use)(void *self, const char *token_hash, int64_t now_ms,
-			  parley_store_done done, void *ud);
+	                  parley_store_done done, void *ud);
 
 	void *reserved[16];
 } parley_store_vtable;
@@ -286,13 +290,13 @@ typedef struct parley_store_vtable {
 /* ------------------------------------------------------------------ */
 
 typedef struct parley_auth_result {
-	int rc; /* OK, PASS (authenticate only), or an error */
+	int rc;              /* OK, PASS (authenticate only), or an error */
 	const char *message; /* for the person, on errors */
 	const parley_user *user;
 	const char *token; /* login, session_new: the new session token */
 	int64_t expires_ts;
 	int64_t retry_after_ms; /* with PARLEY_ERATELIMIT */
-	const char *link; /* invite_create: the registration link */
+	const char *link;       /* invite_create: the registration link */
 } parley_auth_result;
 
 typedef void (*parley_auth_done)(void *ud, const parley_auth_result *res);
@@ -307,24 +311,54 @@ typedef struct parley_auth_vtable {
 	/* Username and password: OK with user, token, expires_ts. client is
 	 * the peer address (throttling). */
 	int (*login)(void *self, const char *username, const char *password, const char *client,
-		     parley_auth_done done, void *ud);
+	             parley_auth_done done, void *ud);
 	int (*logout)(void *self, const char *token, parley_auth_done done, void *ud);
 	/* With a valid invite (or open registration): OK with user, token. */
 	int (*register_user)(void *self, const char *invite, const char *username,
-			     const char *password, const char *email, parley_auth_done done,
-			     void *ud);
+	                     const char *password, const char *email, parley_auth_done done,
+	                     void *ud);
 	/* Admin CLI: password may be NULL (token or SSO login only). */
 	int (*user_add)(void *self, const char *name, const char *role, const char *email,
-			const char *password, parley_auth_done done, void *ud);
+	                const char *password, parley_auth_done done, void *ud);
 	/* Admin CLI: a fresh token for name. ttl_s <= 0: the default. */
 	int (*session_new)(void *self, const char *name, int64_t ttl_s, parley_auth_done done,
-			   void *ud);
+	                   void *ud);
 	/* An invite with role and email; created_by NULL for the first admin.
 	 * Result: link (public_url + "/#invite=" + token) and token. */
 	int (*invite_create)(void *self, const char *role, const char *email,
-			     const char *created_by, parley_auth_done done, void *ud);
+	                     const char *created_by, parley_auth_done done, void *ud);
 	void *reserved[16];
 } parley_auth_vtable;
+
+/* ------------------------------------------------------------------ */
+/* notify providers (any number: email, later chat bridges)            */
+/* ------------------------------------------------------------------ */
+
+/* One notification for one person. The provider renders it from its own
+ * templates; `vars` are the template's variables as name/value pairs
+ * (vars[2*i] is a name, vars[2*i+1] its value), e.g. "link", "server_name",
+ * "inviter". User-supplied values are plain text: the provider escapes them
+ * for whatever format it writes (HTML). */
+typedef struct parley_notify_msg {
+	size_t struct_size;
+	const char *kind;    /* "invite" | "password_reset" | "mention_digest" | … */
+	const char *to;      /* an e-mail address (providers refuse CR/LF/controls) */
+	const char *to_name; /* may be NULL */
+	const char *user_id; /* the recipient's account, or NULL (invites) */
+	const char *const *vars;
+	size_t n_vars; /* pairs */
+} parley_notify_msg;
+
+typedef void (*parley_notify_done)(void *ud, int rc, const char *error);
+
+typedef struct parley_notify_vtable {
+	size_t struct_size;
+	/* Accepts msg for delivery: done(ud, OK) once it is queued durably
+	 * (delivery itself may be retried later), or an error (EINVAL for a
+	 * bad address or header injection). Same async contract as the store. */
+	int (*send)(void *self, const parley_notify_msg *msg, parley_notify_done done, void *ud);
+	void *reserved[8];
+} parley_notify_vtable;
 
 /* ------------------------------------------------------------------ */
 /* Hooks                                                               */
@@ -343,9 +377,9 @@ enum parley_hook_event {
 
 typedef struct parley_hook_args {
 	size_t struct_size;
-	int event;               /* enum parley_hook_event */
-	const parley_user *user; /* who acts */
-	const parley_room *room; /* may be NULL (presence, user_created) */
+	int event;                     /* enum parley_hook_event */
+	const parley_user *user;       /* who acts */
+	const parley_room *room;       /* may be NULL (presence, user_created) */
 	const parley_message *message; /* before_message: text etc.; message: as stored */
 	const char *status;            /* presence: online|away|offline */
 	int depth;                     /* bot chain depth: 0 for people */
@@ -430,32 +464,33 @@ struct parley_host {
 	void (*hook_rewrite)(parley_hook_args *args, const char *text);
 	/* Slash commands: /name args. */
 	int (*command)(parley_ctx *ctx, const char *name, const char *help, parley_command_fn fn,
-		       void *ud);
+	               void *ud);
 	/* Posts text in the command's room as the bot named bot_name (created
 	 * on first use with role bot). */
-	int (*command_reply)(const parley_command_args *cmd, const char *bot_name, const char *text);
+	int (*command_reply)(const parley_command_args *cmd, const char *bot_name,
+	                     const char *text);
 	/* Posts text in room_id as the bot bot_name; goes through before_message. */
 	int (*send_message)(parley_ctx *ctx, const char *room_id, const char *bot_name,
-			    const char *text);
+	                    const char *text);
 
 	/* Work off the loop. work runs on a worker thread; done runs on the
 	 * loop thread afterwards (cancelled = 1 at shutdown if work never ran). */
 	int (*submit)(parley_ctx *ctx, void (*work)(void *arg),
-		      void (*done)(void *arg, int cancelled), void *arg);
+	              void (*done)(void *arg, int cancelled), void *arg);
 	/* Thread-safe: fn(arg) runs soon on the loop thread. */
 	void (*post)(parley_ctx *ctx, void (*fn)(void *arg), void *arg);
 	/* Runs a prepared CURL easy handle on the shared multi; done on the loop
 	 * thread with the CURLcode. The handle stays the caller's. */
-	int (*curl_add)(parley_ctx *ctx, void *easy, void (*done)(void *easy, int curlcode, void *arg),
-			void *arg);
+	int (*curl_add)(parley_ctx *ctx, void *easy,
+	                void (*done)(void *easy, int curlcode, void *arg), void *arg);
 	void (*curl_remove)(parley_ctx *ctx, void *easy);
 
 	/* Timers (seconds) and fd watchers; never the raw loop. */
 	parley_timer *(*timer_start)(parley_ctx *ctx, double after, double repeat,
-				     void (*cb)(void *arg), void *arg);
+	                             void (*cb)(void *arg), void *arg);
 	void (*timer_stop)(parley_timer *t);
 	parley_watch *(*fd_watch)(parley_ctx *ctx, int fd, int events,
-				  void (*cb)(int fd, int revents, void *arg), void *arg);
+	                          void (*cb)(int fd, int revents, void *arg), void *arg);
 	void (*fd_unwatch)(parley_watch *w);
 
 	/* Metrics: name is prefixed with parley_plugin_<plugin>_. */
@@ -480,6 +515,14 @@ struct parley_host {
 	/* Lets the core know a user's sessions changed (disable): connections
 	 * of that user are closed. */
 	void (*user_revoked)(parley_ctx *ctx, const char *user_id);
+
+	/* Since ABI 1 (appended): hands msg to every notify provider; done
+	 * once each has answered (the first error wins). With no provider:
+	 * PARLEY_EUNAVAIL, done not called. */
+	int (*notify)(parley_ctx *ctx, const parley_notify_msg *msg, parley_notify_done done,
+	              void *ud);
+	/* 1 when the user has at least one live session on this node. */
+	int (*user_online)(parley_ctx *ctx, const char *user_id);
 };
 
 #define PARLEY_HOST_HAS(host, member)                                                              \
