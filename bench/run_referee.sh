@@ -33,7 +33,7 @@ scenarios=(idle19k fanout5 fanout200 saturate)
 loadgen=${LOADGEN:-$root/../shared/loadgen}
 py=/usr/bin/python3 # Debian's, which has python3-websockets
 
-[ -x build/release/parley ] || { cmake --preset release && cmake --build --preset release -j"$(nproc)"; }
+[ -x build/release/parley ] || { cmake --preset release -DPARLEY_TESTS=OFF && cmake --build --preset release -j"$(nproc)"; }
 make -C "$loadgen" -s loadgen
 bin=$root/build/release/parley
 

@@ -17,7 +17,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 tools/setup.sh
-cmake --preset release >/dev/null
+# No tests here: their libraries (cmocka) come with `tools/setup.sh --test`.
+cmake --preset release -DPARLEY_TESTS=OFF >/dev/null
 cmake --build --preset release -j"$(nproc)"
 
 bin=build/release/parley
@@ -32,24 +33,32 @@ box() {
 	printf '%s==================================================================%s\n\n' "$bold" "$plain" >&2
 }
 
-# Echoes every line and announces the URL and the first-admin link.
+# Echoes every line; once the server listens, shows the URL and, on a
+# first start, the admin link (printed before or after "listening").
 announce() {
 	trap '' INT # Ctrl-C is the server's to handle; keep its last lines
-	local line addr url link
+	local line addr url="" link=""
 	while IFS= read -r line; do
 		printf '%s\n' "$line" >&2
 		case $line in
 		*'"event":"listening"'*)
+			[ -z "$url" ] || continue # several listeners: the first one
 			addr=$(sed -n 's/.*"addr":"\([^"]*\)".*/\1/p' <<<"$line")
 			url="http://$addr"
 			case $addr in
-			0.0.0.0:* | '[::]:'*) url="http://localhost:${addr##*:}  (all interfaces: use this machine's address from other machines)" ;;
+			0.0.0.0:* | '[::]:'*) url="http://localhost:${addr##*:}  (and this machine's address)" ;;
 			esac
-			box "parley is running: open $url" "Stop it with Ctrl-C."
+			if [ -n "$link" ]; then
+				box "parley is running: open $url" "" "First start: create the admin account by opening" \
+					"  $link" "(the link works once)" "" "Stop it with Ctrl-C."
+			else
+				box "parley is running: open $url" "Stop it with Ctrl-C."
+			fi
 			;;
 		*'first start'*'open '*)
 			link=$(sed -n 's/.*open \([^ ]*\) to create.*/\1/p' <<<"$line")
-			box "First start: create the admin account by opening" "  $link" "(the link works once)"
+			[ -z "$url" ] || box "First start: create the admin account by opening" "  $link" \
+				"(the link works once)"
 			;;
 		esac
 	done
