@@ -472,6 +472,11 @@ static void got_message_for_change(void *ud, const parley_store_result *res)
 		ws_op_free(op);
 		return;
 	}
+	member *still;
+	if (chat_require_member(cl, op->rid, r, &still) != PARLEY_OK) {
+		ws_op_free(op); /* left the room meanwhile */
+		return;
+	}
 	if (res->rc != PARLEY_OK || !res->n_messages) {
 		chat_reply_error(cl, op->rid, res->rc == PARLEY_OK ? PARLEY_ENOTFOUND : res->rc,
 		                 "no such message");

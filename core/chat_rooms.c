@@ -357,8 +357,18 @@ static void room_created(void *ud, const parley_store_result *res)
 		         r->name, r->id, r->kind);
 	}
 	if (r && op->target && op->target != op->user) {
-		/* A DM: the other person joins too. */
-		chat_add_member(r, op->target, ROLE_MEMBER, NULL, NULL);
+		/* A DM: the other person joins too; the reply (named after
+		 * them) waits for that. */
+		struct member_reply *mr = calloc(1, sizeof *mr);
+		if (mr && (mr->room_id = strdup(r->id))) {
+			mr->conn_id = op->conn_id;
+			mr->rid = json_incref(op->rid);
+			mr->reply_room = 1;
+			chat_add_member(r, op->target, ROLE_MEMBER, member_reply_done, mr);
+			room_op_free(op);
+			return;
+		}
+		free(mr);
 	}
 	if (cl && r)
 		reply_room(cl, op->rid, r);
