@@ -2,7 +2,8 @@
 // context (own cookie), sign in through the page and chat both ways in
 // `general`. Real Chromium (Debian's) driven by playwright-core, the real
 // server on a free port. Screenshots of the chat, light and dark, go to
-// docs/screenshots/ (the README shows one).
+// BUILD_DIR/screenshots/, or to docs/screenshots/ (the README shows one)
+// with UPDATE_SCREENSHOTS=1, so a test run leaves the tree clean.
 //
 //   node tests/browser/chat.mjs BUILD_DIR
 import { chromium } from 'playwright-core';
@@ -16,7 +17,8 @@ import assert from 'node:assert/strict';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const build = resolve(process.argv[2] || join(root, 'build/debug'));
 const bin = join(build, 'parley');
-const shots = join(root, 'docs/screenshots');
+const shots = process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'docs/screenshots')
+  : join(build, 'screenshots');
 const TIMEOUT_MS = 15000;
 
 const tmp = mkdtempSync(join(tmpdir(), 'parley-browser-'));
@@ -102,7 +104,7 @@ try {
   mkdirSync(shots, { recursive: true });
   await alice.screenshot({ path: join(shots, 'chat-light.png') });
   await bob.screenshot({ path: join(shots, 'chat-dark.png') });
-  console.log('browser: two people chatted both ways in general; screenshots in docs/screenshots/');
+  console.log('browser: two people chatted both ways in general; screenshots in ' + shots);
 } catch (e) {
   failed = true;
   console.error('browser test failed:', e);
