@@ -249,6 +249,9 @@ function onFrame(data) {
     case 'read':
       onReadElsewhere(f);
       break;
+    case 'member_joined':
+      if (state.me && f.user && f.user.id === state.me.id && !state.rooms.has(f.room)) refreshRooms();
+      break;
     case 'error':
       console.warn('parley:', f.code, f.message);
       break;
@@ -284,6 +287,14 @@ function upsertRoom(room) {
   if (room.id === state.current) renderHeader();
 }
 
+async function refreshRooms() {
+  const reply = await request({ type: 'rooms' });
+  if (!reply || reply.type !== 'rooms') return;
+  for (const room of reply.rooms || []) {
+    if (!state.rooms.has(room.id)) upsertRoom(room);
+  }
+}
+
 // live: events as they happen (they count as unread); else history pages.
 function addMessages(roomId, messages, live) {
   let list = state.msgs.get(roomId);
@@ -292,29 +303,28 @@ function addMessages(roomId, messages, live) {
     list = [];
     state.msgs.set(roomId, list);
   }
+  const room = state.rooms.get(roomId);
+  // `ready` already counted what is at or below the last_seq it gave.
+  const counted = room ? room.last_seq || 0 : 0;
   let fresh = 0;
   for (const m of messages) {
+    const mine = state.me && m.user && m.user.id === state.me.id;
+    if (live && m.seq > counted && !mine) fresh++;
     if (m.client_id) state.outbox.delete(m.client_id);
     const i = list.findIndex((x) => x.seq >= m.seq);
-    if (i < 0) {
-      list.push(m);
-      fresh++;
-    } else if (list[i].seq === m.seq) {
-      list[i] = m;
-    } else {
-      list.splice(i, 0, m);
-      fresh++;
-    }
+    if (i < 0) list.push(m);
+    else if (list[i].seq === m.seq) list[i] = m;
+    else list.splice(i, 0, m);
   }
   if (list.length > KEEP_PER_ROOM) {
     list.splice(0, list.length - KEEP_PER_ROOM);
     state.more.set(roomId, true);
   }
-  const room = state.rooms.get(roomId);
-  if (room && list.length) {
-    room.last_seq = Math.max(room.last_seq || 0, list[list.length - 1].seq);
-    const mine = messages.every((m) => state.me && m.user && m.user.id === state.me.id);
-    if (live && fresh && !mine && !(roomId === state.current && document.visibilityState === 'visible')) {
+  if (!room) {
+    if (live) refreshRooms(); // a room we were just added to
+  } else if (list.length) {
+    room.last_seq = Math.max(counted, list[list.length - 1].seq);
+    if (fresh && !(roomId === state.current && document.visibilityState === 'visible')) {
       room.unread = (room.unread || 0) + fresh;
     }
   }
