@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api.h"
 #include "chat.h"
@@ -86,7 +87,23 @@ static void on_hup(struct ev_loop *l, ev_signal *w, int revents)
 	(void)l;
 	(void)w;
 	(void)revents;
-	log_info("signal", NULL, "received SIGHUP: reloading plugins");
+	log_info("signal", NULL, "received SIGHUP: reloading");
+	/* What can change without a restart: the log level. Listeners, limits
+	 * and the plugin list need one; a broken file changes nothing. */
+	if (server_config->file) {
+		struct config fresh;
+		struct config_overrides ov = {.check_only = 1};
+		memset(&fresh, 0, sizeof fresh);
+		if (config_load(&fresh, server_config->file, &ov) == 0) {
+			log_set_level(fresh.log_level);
+			log_info("reload", NULL, "log level now %s",
+			         log_level_name(fresh.log_level));
+		} else {
+			log_error("reload", NULL, "%s has errors: keeping the running settings",
+			          server_config->file);
+		}
+		config_free(&fresh);
+	}
 	plugins_reload();
 }
 
