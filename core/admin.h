@@ -13,7 +13,7 @@ struct config;
 /* parley user add NAME [--role R] [--email E]; password read from `pw`
  * (one line; empty: no password). */
 int admin_user_add(struct config *cfg, const char *name, const char *role, const char *email,
-		   FILE *pw);
+                   FILE *pw);
 /* parley user import FILE.csv: name,role[,password[,email]] per line. */
 int admin_user_import(struct config *cfg, const char *csv_path);
 /* parley session new NAME... [--ttl 30d]: prints one token per line, in the

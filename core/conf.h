@@ -18,12 +18,12 @@ typedef struct parley_conf conf_node;
 
 struct parley_conf {
 	enum conf_type type;
-	char *key;  /* this node's key in its parent ("path"), or NULL for list items */
-	char *path; /* full key path: "plugins[2].path" */
+	char *key;        /* this node's key in its parent ("path"), or NULL for list items */
+	char *path;       /* full key path: "plugins[2].path" */
 	const char *file; /* the config file (shared, owned by the root) */
-	int line;   /* 0 when unknown */
-	int used;   /* read by someone */
-	int *errors; /* shared error counter of the whole tree */
+	int line;         /* 0 when unknown */
+	int used;         /* read by someone */
+	int *errors;      /* shared error counter of the whole tree */
 	int64_t i;
 	double num;
 	int b;

@@ -9,7 +9,7 @@
 
 #include "conf.h"
 
-#define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_LISTEN  16
 #define CONFIG_MAX_PLUGINS 32
 
 struct listen_spec {
@@ -20,8 +20,8 @@ struct listen_spec {
 };
 
 struct plugin_spec {
-	char *name;         /* "store_sqlite" */
-	char *path;         /* explicit .so path, or NULL: plugin_dir/name.so */
+	char *name;               /* "store_sqlite" */
+	char *path;               /* explicit .so path, or NULL: plugin_dir/name.so */
 	const conf_node *section; /* the plugin's table, or NULL (defaults) */
 };
 
@@ -43,18 +43,18 @@ struct config {
 	char *server_name; /* shown in the client and emails; default "parley" */
 
 	struct {
-		int64_t max_text;    /* code points; 4000 */
-		int64_t max_frame;   /* bytes; 65536 */
-		int64_t max_upload;  /* bytes; 25 MiB */
-		int64_t max_header;  /* HTTP header bytes; 16384 */
-		int64_t max_body;    /* HTTP API body bytes; 1 MiB */
-		double header_timeout; /* s to receive a whole request head; 10 */
-		double idle_timeout;   /* s a keep-alive HTTP connection may idle; 60 */
-		double auth_timeout;   /* s for a WebSocket to authenticate; 10 */
-		double ping_interval;  /* s; 30 */
-		double pong_timeout;   /* s of silence before closing; 75 */
+		int64_t max_text;            /* code points; 4000 */
+		int64_t max_frame;           /* bytes; 65536 */
+		int64_t max_upload;          /* bytes; 25 MiB */
+		int64_t max_header;          /* HTTP header bytes; 16384 */
+		int64_t max_body;            /* HTTP API body bytes; 1 MiB */
+		double header_timeout;       /* s to receive a whole request head; 10 */
+		double idle_timeout;         /* s a keep-alive HTTP connection may idle; 60 */
+		double auth_timeout;         /* s for a WebSocket to authenticate; 10 */
+		double ping_interval;        /* s; 30 */
+		double pong_timeout;         /* s of silence before closing; 75 */
 		int64_t outbound_high_water; /* bytes queued before a consumer is cut; 4 MiB */
-		double outbound_grace; /* s a consumer may stay over the mark; 5 */
+		double outbound_grace;       /* s a consumer may stay over the mark; 5 */
 		int64_t presence_room_max;   /* 100 */
 		int64_t max_connections;     /* 0: only the fd limit */
 		double shutdown_timeout;     /* s for SIGTERM to finish; 10 */

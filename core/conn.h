@@ -30,9 +30,9 @@ struct conn {
 	uint64_t id; /* unique for the process lifetime, never reused */
 	int fd;
 	enum conn_proto proto;
-	char peer[64]; /* "127.0.0.1:53211" or "[::1]:5321" */
-	char peer_ip[48]; /* the client address (X-Forwarded-For if trusted) */
-	int tls;       /* 1 on a TLS listener */
+	char peer[64];          /* "127.0.0.1:53211" or "[::1]:5321" */
+	char peer_ip[48];       /* the client address (X-Forwarded-For if trusted) */
+	int tls;                /* 1 on a TLS listener */
 	struct http_conn *http; /* while speaking HTTP */
 	struct ws_session *ws;  /* after the upgrade */
 	void *app;              /* the chat client, for WebSocket connections */

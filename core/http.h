@@ -61,20 +61,20 @@ char *http_cookie(const struct http_request *req, const char *name);
 /* Sends a response and finishes the request. extra_headers: complete
  * "Name: value\r\n" lines or NULL. Adds Content-Length, Date, Connection. */
 void http_respond(struct http_request *req, int status, const char *content_type,
-		  const char *extra_headers, const void *body, size_t len);
+                  const char *extra_headers, const void *body, size_t len);
 /* {"error":{"code":…,"message":…}} with the status. */
 void http_respond_error(struct http_request *req, int status, const char *code,
-			const char *message);
+                        const char *message);
 /* A JSON text body. */
 void http_respond_json(struct http_request *req, int status, const char *extra_headers,
-		       const char *json, size_t len);
+                       const char *json, size_t len);
 /* The reason phrase for a status. */
 const char *http_status_text(int status);
 
 /* Like http_respond with a shared body buffer (queued by reference, no
  * copy); the caller keeps its own reference. */
 void http_respond_sbuf(struct http_request *req, int status, const char *content_type,
-		       const char *extra_headers, sbuf *body);
+                       const char *extra_headers, sbuf *body);
 
 /* The bytes that followed the current request (after an upgrade: the first
  * WebSocket frames), malloc'ed, ownership to the caller; NULL if none. */

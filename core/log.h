@@ -36,8 +36,8 @@ void log_writev(int level, const char *event, const char *ctx, const char *fmt, 
 			log_write((lvl), (event), (ctx), __VA_ARGS__);                             \
 	} while (0)
 #define log_debug(event, ctx, ...) LOG_AT(LOG_DEBUG, event, ctx, __VA_ARGS__)
-#define log_info(event, ctx, ...) LOG_AT(LOG_INFO, event, ctx, __VA_ARGS__)
-#define log_warn(event, ctx, ...) LOG_AT(LOG_WARN, event, ctx, __VA_ARGS__)
+#define log_info(event, ctx, ...)  LOG_AT(LOG_INFO, event, ctx, __VA_ARGS__)
+#define log_warn(event, ctx, ...)  LOG_AT(LOG_WARN, event, ctx, __VA_ARGS__)
 #define log_error(event, ctx, ...) LOG_AT(LOG_ERROR, event, ctx, __VA_ARGS__)
 
 /* Appends JSON escaping of s (without quotes) into out (size n, always

@@ -16,7 +16,7 @@ enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 metric *metric_counter(const char *name, const char *help, const char *label);
 metric *metric_gauge(const char *name, const char *help, const char *label);
 metric *metric_histogram(const char *name, const char *help, const double *buckets,
-			 size_t n_buckets);
+                         size_t n_buckets);
 
 void metric_add(metric *m, double v);
 void metric_set(metric *m, double v);

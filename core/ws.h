@@ -19,14 +19,14 @@
 #include "sbuf.h"
 
 /* Close codes. */
-#define WS_CLOSE_NORMAL 1000
-#define WS_CLOSE_GOING_AWAY 1001
-#define WS_CLOSE_PROTOCOL 1002
-#define WS_CLOSE_UNSUPPORTED 1003
-#define WS_CLOSE_TOO_BIG 1009
-#define WS_CLOSE_INTERNAL 1011
+#define WS_CLOSE_NORMAL       1000
+#define WS_CLOSE_GOING_AWAY   1001
+#define WS_CLOSE_PROTOCOL     1002
+#define WS_CLOSE_UNSUPPORTED  1003
+#define WS_CLOSE_TOO_BIG      1009
+#define WS_CLOSE_INTERNAL     1011
 #define WS_CLOSE_UNAUTHORIZED 4401
-#define WS_CLOSE_SLOW 4408 /* outbound queue over its high-water mark */
+#define WS_CLOSE_SLOW         4408 /* outbound queue over its high-water mark */
 
 /* What the application (chat) does with a session. */
 struct ws_app {
