@@ -59,14 +59,22 @@ log = { level = "warn" }
 plugins = { { "auth_local" }, { "store_sqlite" } }
 CONF
 
-"$bin" --config "$cfg" 2>"$tmp/server.log" &
-pid=$!
-for _ in $(seq $((start_timeout * 10))); do
-	curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-	kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
-	sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { echo "server did not start" >&2; exit 1; }
+start_server() {
+	"$bin" --config "$cfg" 2>>"$tmp/server.log" &
+	pid=$!
+	for _ in $(seq $((start_timeout * 10))); do
+		curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+		kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { echo "server did not start" >&2; exit 1; }
+}
+stop_server() {
+	kill -TERM "$pid"
+	wait "$pid" || true
+	pid=""
+}
+start_server
 echo "server: pid $pid on port $port" >&2
 
 echo "creating $users users and their tokens" >&2
@@ -97,6 +105,13 @@ PY
 )
 echo "room general: $room" >&2
 
+# Every run starts from this snapshot (users and tokens, no messages): the
+# load generator's client_ids ("lg-CONN-RID") repeat from run to run, and a
+# repeated client_id is, by the protocol, a resend that stores and delivers
+# nothing.
+stop_server
+cp -a "$tmp/data" "$tmp/data.clean"
+
 mkdir -p bench/results
 date=$(date +%Y%m%d-%H%M)
 files=()
@@ -104,9 +119,12 @@ for r in $(seq 1 "$runs"); do
 	for s in "${scenarios[@]}"; do
 		out=bench/results/$date-$s-$r.json
 		echo "run $r: $s -> $out" >&2
+		rm -rf "$tmp/data" && cp -a "$tmp/data.clean" "$tmp/data"
+		start_server
 		ROOM=$room "$loadgen/scenarios" "$port" "$tmp/tokens" "$pid" "$s" >"$out.tmp" || true
 		if [ -s "$out.tmp" ]; then mv "$out.tmp" "$out"; files+=("$out"); else rm -f "$out.tmp"; echo "  no result" >&2; fi
 		kill -0 "$pid" 2>/dev/null || { echo "the server died; its log:" >&2; tail -n 50 "$tmp/server.log" >&2; exit 1; }
+		stop_server
 	done
 done
 
