@@ -60,6 +60,7 @@ static const struct limit_def limit_defs[] = {
     LIM(max_connections, LIM_COUNT, 0, 1),
     LIM(shutdown_timeout, LIM_SECONDS, 10, 0),
     LIM(workers, LIM_COUNT, 0, 1),
+    LIM(write_split, LIM_COUNT, 256, 1),
 };
 
 char *config_resolve(const char *base, const char *path)

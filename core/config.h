@@ -59,6 +59,7 @@ struct config {
 		int64_t max_connections;     /* 0: only the fd limit */
 		double shutdown_timeout;     /* s for SIGTERM to finish; 10 */
 		int64_t workers;             /* worker threads; 0: ncpu (min 2) */
+		int64_t write_split; /* dirty conns from which a flush uses 2 cores; 0: never */
 	} limits;
 
 	int log_level;

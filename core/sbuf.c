@@ -25,6 +25,6 @@ sbuf *sbuf_from(const void *data, size_t len)
 
 void sbuf_unref(sbuf *b)
 {
-	if (b && --b->refs == 0)
+	if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		free(b);
 }

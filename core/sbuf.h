@@ -1,5 +1,6 @@
 /* Refcounted shared buffers: one serialized frame queued on many
- * connections ("serialize once"). Loop thread only, so the count is plain. */
+ * connections ("serialize once"). The count is atomic: a split flush
+ * (conn.c) releases written frames on two threads at once. */
 #ifndef PARLEY_SBUF_H
 #define PARLEY_SBUF_H
 
@@ -17,7 +18,7 @@ sbuf *sbuf_new(size_t len);
 sbuf *sbuf_from(const void *data, size_t len);
 static inline sbuf *sbuf_ref(sbuf *b)
 {
-	b->refs++;
+	__atomic_fetch_add(&b->refs, 1, __ATOMIC_RELAXED);
 	return b;
 }
 void sbuf_unref(sbuf *b);

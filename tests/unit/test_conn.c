@@ -88,6 +88,40 @@ static void test_broadcast_many(void **state)
 	assert_int_equal(conn_count(), 0);
 }
 
+/* A flush of many dirty connections is split over two threads
+ * (limits.write_split): every peer still gets every frame, in order, and
+ * the shared buffers' counts come back to one. */
+static void test_broadcast_split_flush(void **state)
+{
+	(void)state;
+	enum { N = 64, FRAMES = 3 };
+	net_cfg.limits.write_split = 8;
+	int fds[N];
+	conn *cs[N];
+	for (int i = 0; i < N; i++)
+		fds[i] = net_pair(&cs[i]);
+	sbuf *b[FRAMES] = {sbuf_from("one.", 4), sbuf_from("two.", 4), sbuf_from("six.", 4)};
+	for (int f = 0; f < FRAMES; f++)
+		for (int i = 0; i < N; i++)
+			assert_int_equal(conn_write_sbuf(cs[i], b[f], 0, 4), 0);
+	for (int i = 0; i < N; i++) {
+		char buf[16];
+		assert_int_equal(net_recv(fds[i], buf, sizeof buf, 12, NULL, 2, NULL), 12);
+		assert_string_equal(buf, "one.two.six.");
+	}
+	for (int f = 0; f < FRAMES; f++) {
+		assert_int_equal(b[f]->refs, 1);
+		sbuf_unref(b[f]);
+	}
+	for (int i = 0; i < N; i++) {
+		conn_close(cs[i], "test");
+		close(fds[i]);
+	}
+	net_spin(0.01);
+	assert_int_equal(conn_count(), 0);
+	net_cfg.limits.write_split = 0;
+}
+
 /* A peer that never reads, with small kernel buffers. */
 static int stuck_pair(conn **c)
 {
@@ -174,6 +208,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writes_in_order_and_close_after_write, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_broadcast_many, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_broadcast_split_flush, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_slow_consumer_grace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_slow_consumer_hard_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listener_loopback, setup, teardown),
