@@ -46,6 +46,21 @@ static int email_valid(const char *email)
 	       !strpbrk(email, " \t\r\n<>\"");
 }
 
+/* Defaults an absent role to member and an empty email to none; NULL
+ * when both are then valid, else why not. */
+static const char *role_email_problem(const char **role, const char **email)
+{
+	if (!*role || !**role)
+		*role = "member";
+	if (*email && !**email)
+		*email = NULL;
+	if (!al_role_valid(*role))
+		return MSG_ROLE;
+	if (*email && !email_valid(*email))
+		return MSG_EMAIL;
+	return NULL;
+}
+
 static void user_stored(void *ud, const parley_store_result *res)
 {
 	struct al_req *req = ud;
@@ -243,16 +258,8 @@ int al_user_add(void *self_, const char *name, const char *role, const char *ema
 
 	if (!req)
 		return PARLEY_ENOMEM;
-	if (!role || !*role)
-		role = "member";
-	if (email && !*email)
-		email = NULL;
-	if ((why = al_name_problem(name)))
+	if ((why = al_name_problem(name)) || (why = role_email_problem(&role, &email)))
 		return req_fail(req, PARLEY_EINVAL, why);
-	if (!al_role_valid(role))
-		return req_fail(req, PARLEY_EINVAL, MSG_ROLE);
-	if (email && !email_valid(email))
-		return req_fail(req, PARLEY_EINVAL, MSG_EMAIL);
 	if (password && *password &&
 	    (why = pw_rules(password, name, al->cfg.min_password, req->msg, sizeof req->msg)))
 		return req_fail(req, PARLEY_EINVAL, why);
@@ -302,20 +309,15 @@ int al_invite_create(void *self_, const char *role, const char *email, const cha
 	struct al_req *req = req_new(al, done, ud);
 	const parley_store_vtable *st;
 	parley_invite inv;
+	const char *why;
 	void *self;
 	int64_t now;
 	int rc;
 
 	if (!req)
 		return PARLEY_ENOMEM;
-	if (!role || !*role)
-		role = "member";
-	if (email && !*email)
-		email = NULL;
-	if (!al_role_valid(role))
-		return req_fail(req, PARLEY_EINVAL, MSG_ROLE);
-	if (email && !email_valid(email))
-		return req_fail(req, PARLEY_EINVAL, MSG_EMAIL);
+	if ((why = role_email_problem(&role, &email)))
+		return req_fail(req, PARLEY_EINVAL, why);
 	if (!(st = al_store(al, &self)))
 		return req_fail(req, PARLEY_EUNAVAIL, MSG_STORE);
 	if (token_new(al->host, req->token) != PARLEY_OK)

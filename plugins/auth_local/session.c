@@ -50,48 +50,36 @@ void session_start(struct al_req *req)
 	}
 }
 
+/* The user of a store answer, into req. 0 to go on; otherwise req has
+ * been finished: absent_rc when there is no such user, disabled_rc when
+ * the account is disabled. */
+static int found_user(struct al_req *req, const parley_store_result *res, int absent_rc,
+                      const char *absent_msg, int disabled_rc)
+{
+	if (res->rc == PARLEY_ENOTFOUND || (res->rc == PARLEY_OK && res->n_users < 1))
+		req_finish(req, absent_rc, absent_msg);
+	else if (res->rc < 0)
+		req_finish(req, al_store_rc(res->rc), MSG_STORE);
+	else if (req_take_user(req, &res->users[0]) != PARLEY_OK)
+		req_finish(req, PARLEY_ENOMEM, NULL);
+	else if (req->user.disabled)
+		req_finish(req, disabled_rc, MSG_DISABLED);
+	else
+		return 0;
+	return -1;
+}
+
 static void session_found(void *ud, const parley_store_result *res)
 {
 	struct al_req *req = ud;
 
-	if (res->rc == PARLEY_ENOTFOUND || (res->rc == PARLEY_OK && res->n_users < 1)) {
-		req_finish(req, PARLEY_EUNAUTHORIZED, MSG_BAD_SESSION);
-		return;
-	}
-	if (res->rc < 0) {
-		req_finish(req, al_store_rc(res->rc), MSG_STORE);
-		return;
-	}
-	if (req_take_user(req, &res->users[0]) != PARLEY_OK) {
-		req_finish(req, PARLEY_ENOMEM, NULL);
-		return;
-	}
-	if (req->user.disabled) {
-		req_finish(req, PARLEY_EUNAUTHORIZED, MSG_DISABLED);
-		return;
-	}
-	req_finish(req, PARLEY_OK, NULL);
+	if (found_user(req, res, PARLEY_EUNAUTHORIZED, MSG_BAD_SESSION, PARLEY_EUNAUTHORIZED) == 0)
+		req_finish(req, PARLEY_OK, NULL);
 }
 
-int al_authenticate(void *self_, const char *token, parley_auth_done done, void *ud)
+static int session_get_call(struct al_req *req, const parley_store_vtable *st, void *self)
 {
-	struct al *al = self_;
-	struct al_req *req = req_new(al, done, ud);
-	const parley_store_vtable *st;
-	void *self;
-	int rc;
-
-	if (!req)
-		return PARLEY_ENOMEM;
-	if (!token_is_local(token))
-		return req_fail(req, PARLEY_PASS, NULL);
-	if (!(st = al_store(al, &self)))
-		return req_fail(req, PARLEY_EUNAVAIL, MSG_STORE);
-	token_hash(token, req->token_hash);
-	rc = st->session_get(self, req->token_hash, al->host->now_ms(), session_found, req);
-	if (rc < 0)
-		return req_fail(req, al_store_rc(rc), MSG_STORE);
-	return PARLEY_PENDING;
+	return st->session_get(self, req->token_hash, req->al->host->now_ms(), session_found, req);
 }
 
 static void session_deleted(void *ud, const parley_store_result *res)
@@ -106,9 +94,17 @@ static void session_deleted(void *ud, const parley_store_result *res)
 	req_finish(req, PARLEY_OK, NULL);
 }
 
-int al_logout(void *self_, const char *token, parley_auth_done done, void *ud)
+static int session_delete_call(struct al_req *req, const parley_store_vtable *st, void *self)
 {
-	struct al *al = self_;
+	return st->session_delete(self, req->token_hash, NULL, session_deleted, req);
+}
+
+/* A store call keyed by the hash of token; a token not of our shape gets
+ * foreign_rc (PASS: let the next provider try). */
+static int by_token(struct al *al, const char *token, int foreign_rc, const char *foreign_msg,
+                    int (*call)(struct al_req *req, const parley_store_vtable *st, void *self),
+                    parley_auth_done done, void *ud)
+{
 	struct al_req *req = req_new(al, done, ud);
 	const parley_store_vtable *st;
 	void *self;
@@ -117,38 +113,34 @@ int al_logout(void *self_, const char *token, parley_auth_done done, void *ud)
 	if (!req)
 		return PARLEY_ENOMEM;
 	if (!token_is_local(token))
-		return req_fail(req, PARLEY_EUNAUTHORIZED, MSG_BAD_SESSION);
+		return req_fail(req, foreign_rc, foreign_msg);
 	if (!(st = al_store(al, &self)))
 		return req_fail(req, PARLEY_EUNAVAIL, MSG_STORE);
 	token_hash(token, req->token_hash);
-	rc = st->session_delete(self, req->token_hash, NULL, session_deleted, req);
+	rc = call(req, st, self);
 	if (rc < 0)
 		return req_fail(req, al_store_rc(rc), MSG_STORE);
 	return PARLEY_PENDING;
+}
+
+int al_authenticate(void *self, const char *token, parley_auth_done done, void *ud)
+{
+	return by_token(self, token, PARLEY_PASS, NULL, session_get_call, done, ud);
+}
+
+int al_logout(void *self, const char *token, parley_auth_done done, void *ud)
+{
+	return by_token(self, token, PARLEY_EUNAUTHORIZED, MSG_BAD_SESSION, session_delete_call,
+	                done, ud);
 }
 
 static void session_new_user(void *ud, const parley_store_result *res)
 {
 	struct al_req *req = ud;
 
-	if (res->rc == PARLEY_ENOTFOUND || (res->rc == PARLEY_OK && res->n_users < 1)) {
-		snprintf(req->msg, sizeof req->msg, "no user named %s", req->name);
-		req_finish(req, PARLEY_ENOTFOUND, req->msg);
-		return;
-	}
-	if (res->rc < 0) {
-		req_finish(req, al_store_rc(res->rc), MSG_STORE);
-		return;
-	}
-	if (req_take_user(req, &res->users[0]) != PARLEY_OK) {
-		req_finish(req, PARLEY_ENOMEM, NULL);
-		return;
-	}
-	if (req->user.disabled) {
-		req_finish(req, PARLEY_EFORBIDDEN, MSG_DISABLED);
-		return;
-	}
-	session_start(req);
+	snprintf(req->msg, sizeof req->msg, "no user named %s", req->name);
+	if (found_user(req, res, PARLEY_ENOTFOUND, req->msg, PARLEY_EFORBIDDEN) == 0)
+		session_start(req);
 }
 
 int al_session_new(void *self_, const char *name, int64_t ttl_s, parley_auth_done done, void *ud)
