@@ -102,17 +102,23 @@ size_t chat_broadcast(room *r, sbuf *frame, int64_t seq, const user_rec *skip_us
 	return n;
 }
 
-void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user)
+sbuf *chat_frame(json_t *ev)
 {
 	if (!ev)
-		return;
+		return NULL;
 	size_t len;
 	char *s = proto_dump(ev, &len);
 	json_decref(ev);
 	if (!s)
-		return;
+		return NULL;
 	sbuf *frame = ws_frame_text(s, len);
 	free(s);
+	return frame;
+}
+
+void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user)
+{
+	sbuf *frame = chat_frame(ev);
 	if (!frame)
 		return;
 	chat_broadcast(r, frame, 0, skip_user);
@@ -189,17 +195,8 @@ user_rec *chat_user_from(const parley_user *pu)
 void chat_presence(user_rec *u, const char *status)
 {
 	int64_t max = server_config ? server_config->limits.presence_room_max : 100;
-	json_t *ev = json_pack("{s:s, s:o, s:s}", "type", "presence", "user", proto_user(u),
-	                       "status", status);
-	if (!ev)
-		return;
-	size_t len;
-	char *s = proto_dump(ev, &len);
-	json_decref(ev);
-	if (!s)
-		return;
-	sbuf *frame = ws_frame_text(s, len);
-	free(s);
+	sbuf *frame = chat_frame(json_pack("{s:s, s:o, s:s}", "type", "presence", "user",
+	                                   proto_user(u), "status", status));
 	if (!frame)
 		return;
 	uint64_t mark = users_new_mark();

@@ -61,6 +61,10 @@ void chat_reply_ok(client *cl, json_t *rid);
 size_t chat_broadcast(room *r, sbuf *frame, int64_t seq, const user_rec *skip_user);
 /* Queues a frame on one session (held while that room is resumed). */
 void chat_deliver(client *cl, room *r, sbuf *frame, int64_t seq);
+/* Serialises ev (stolen) into one shared text frame; NULL on failure. */
+sbuf *chat_frame(json_t *ev);
+/* An ack for a stored message m (or a command when command or !m). */
+json_t *chat_ack(const char *client_id, const parley_message *m, int duplicate, int command);
 /* Serialises ev once and broadcasts it. */
 void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user);
 /* Sends ev to every online session of user u (except `except`). */

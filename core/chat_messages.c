@@ -46,18 +46,24 @@ json_t *chat_message_event(const parley_message *m, int with_client_id)
 	return o;
 }
 
-static sbuf *frame_of(json_t *ev)
+json_t *chat_ack(const char *client_id, const parley_message *m, int duplicate, int command)
 {
-	if (!ev)
+	json_t *ack = json_pack("{s:s}", "type", "ack");
+	if (!ack)
 		return NULL;
-	size_t len;
-	char *s = proto_dump(ev, &len);
-	json_decref(ev);
-	if (!s)
-		return NULL;
-	sbuf *f = ws_frame_text(s, len);
-	free(s);
-	return f;
+	if (client_id)
+		json_object_set_new(ack, "client_id", json_string(client_id));
+	if (command || !m) {
+		json_object_set_new(ack, "command", json_true());
+		json_object_set_new(ack, "ts", json_integer(loop_now_ms()));
+		return ack;
+	}
+	json_object_set_new(ack, "id", json_string(m->id));
+	json_object_set_new(ack, "seq", json_integer(m->seq));
+	json_object_set_new(ack, "ts", json_integer(m->ts));
+	if (duplicate)
+		json_object_set_new(ack, "duplicate", json_true());
+	return ack;
 }
 
 /* ---------------------------------------------------------------- */
@@ -75,8 +81,8 @@ struct post_op {
 
 static void fan_out(room *r, const parley_message *m, user_rec *author)
 {
-	sbuf *common = frame_of(chat_message_event(m, 0));
-	sbuf *own = m->client_id ? frame_of(chat_message_event(m, 1)) : NULL;
+	sbuf *common = chat_frame(chat_message_event(m, 0));
+	sbuf *own = m->client_id ? chat_frame(chat_message_event(m, 1)) : NULL;
 	if (!common)
 		goto done;
 	size_t n = 0;
@@ -352,22 +358,11 @@ static void send_done(void *ud, int rc, const char *message, const parley_messag
 		if (rc != PARLEY_OK) {
 			chat_reply_error(cl, op->rid, rc, message);
 		} else {
-			json_t *ack = json_pack("{s:s}", "type", "ack");
-			json_t *cid = json_object_get(op->req, "client_id");
-			if (op->rid)
+			json_t *ack =
+			    chat_ack(json_string_value(json_object_get(op->req, "client_id")), m,
+			             duplicate, command);
+			if (ack && op->rid)
 				json_object_set(ack, "rid", op->rid);
-			if (json_is_string(cid))
-				json_object_set(ack, "client_id", cid);
-			if (command) {
-				json_object_set_new(ack, "command", json_true());
-				json_object_set_new(ack, "ts", json_integer(loop_now_ms()));
-			} else {
-				json_object_set_new(ack, "id", json_string(m->id));
-				json_object_set_new(ack, "seq", json_integer(m->seq));
-				json_object_set_new(ack, "ts", json_integer(m->ts));
-				if (duplicate)
-					json_object_set_new(ack, "duplicate", json_true());
-			}
 			chat_send_json(cl, ack);
 		}
 	}
@@ -866,20 +861,9 @@ static void http_post_done(void *ud, int rc, const char *message, const parley_m
 	if (rc != PARLEY_OK) {
 		op->done(op->ud, rc, message, NULL);
 	} else {
-		json_t *ack = json_pack("{s:s}", "type", "ack");
-		if (op->client_id)
-			json_object_set_new(ack, "client_id", json_string(op->client_id));
-		if (command) {
-			json_object_set_new(ack, "command", json_true());
-			json_object_set_new(ack, "ts", json_integer(loop_now_ms()));
-		} else {
-			json_object_set_new(ack, "id", json_string(m->id));
-			json_object_set_new(ack, "seq", json_integer(m->seq));
-			json_object_set_new(ack, "ts", json_integer(m->ts));
+		json_t *ack = chat_ack(op->client_id, m, duplicate, command);
+		if (ack && m)
 			json_object_set_new(ack, "room", json_string(m->room_id));
-			if (duplicate)
-				json_object_set_new(ack, "duplicate", json_true());
-		}
 		op->done(op->ud, PARLEY_OK, NULL, ack);
 		json_decref(ack);
 	}
