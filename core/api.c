@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "chat.h"
@@ -68,6 +69,8 @@ struct api_call {
 	char *client_id;
 	char *role;
 	char *email;
+	char *inviter, *token, *link; /* invite: kept while it is e-mailed */
+	int64_t expires;
 	int64_t before, after;
 	int limit;
 	json_t *user; /* disable: the updated user, answered after revoking */
@@ -82,6 +85,9 @@ static void call_free(struct api_call *call)
 	free(call->client_id);
 	free(call->role);
 	free(call->email);
+	free(call->inviter);
+	free(call->token);
+	free(call->link);
 	json_decref(call->user);
 	free(call);
 }
@@ -567,6 +573,58 @@ static void user_updated(void *ud, const parley_store_result *res)
 	}
 }
 
+/* The invite's answer; emailed: -1 when no address was given. */
+static void invite_answer(struct http_request *req, struct api_call *call, int emailed,
+                          const char *email_error)
+{
+	json_t *out = json_pack("{s:s,s:s?,s:I}", "token", call->token, "link", call->link,
+	                        "expires", (json_int_t)call->expires);
+	if (out && emailed >= 0)
+		json_object_set_new(out, "emailed", json_boolean(emailed));
+	if (out && email_error)
+		json_object_set_new(out, "email_error", json_string(email_error));
+	api_json(req, 201, NULL, out);
+}
+
+static void invite_emailed(void *ud, int rc, const char *error)
+{
+	struct api_call *call = ud;
+	struct http_request *req = http_request_find(call->conn_id);
+	if (rc != PARLEY_OK)
+		log_warn("invite_email", NULL, "the invite for an address was not e-mailed: %s",
+		         error ? error : "notify failed");
+	if (!req)
+		goto done;
+	if (rc == PARLEY_EINVAL)
+		api_fail(req, rc, error ? error : "email: not an address mail can go to", 0);
+	else
+		invite_answer(req, call, rc == PARLEY_OK, rc == PARLEY_OK ? NULL : error);
+done:
+	call_free(call);
+}
+
+/* Hands the invite to the notify providers (notify_email) through the
+ * host's own fan-out; its ctx argument is only the caller's name there. */
+static int invite_email(struct api_call *call)
+{
+	char expires[64];
+	time_t t = (time_t)(call->expires / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(expires, sizeof expires, "%Y-%m-%d %H:%M UTC", &tm);
+	const char *vars[] = {"link",    call->link ? call->link : "",
+	                      "expires", expires,
+	                      "inviter", call->inviter ? call->inviter : "An administrator"};
+	parley_notify_msg msg = {
+	    .struct_size = sizeof msg,
+	    .kind = "invite",
+	    .to = call->email,
+	    .vars = vars,
+	    .n_vars = sizeof vars / sizeof vars[0] / 2,
+	};
+	return plugins_host()->notify(NULL, &msg, invite_emailed, call);
+}
+
 static void invite_done(void *ud, const parley_auth_result *res)
 {
 	struct api_call *call = ud;
@@ -578,9 +636,20 @@ static void invite_done(void *ud, const parley_auth_result *res)
 		         res->retry_after_ms);
 		goto done;
 	}
-	api_json(req, 201, NULL,
-	         json_pack("{s:s,s:s?,s:I}", "token", res->token, "link", res->link, "expires",
-	                   (json_int_t)res->expires_ts));
+	call->expires = res->expires_ts;
+	if (!(call->token = strdup(res->token)) ||
+	    (res->link && !(call->link = strdup(res->link)))) {
+		api_fail(req, PARLEY_ENOMEM, NULL, 0);
+		goto done;
+	}
+	if (call->email && plugins_has_provider(PARLEY_PROVIDE_NOTIFY)) {
+		int rc = invite_email(call);
+		if (rc == PARLEY_PENDING)
+			return; /* invite_emailed answers and frees */
+		invite_answer(req, call, 0, "no notify provider accepted the message");
+		goto done;
+	}
+	invite_answer(req, call, call->email ? 0 : -1, NULL);
 done:
 	call_free(call);
 }
@@ -623,6 +692,10 @@ static int run_as(struct api_call *call, const parley_user *user)
 		if (!p)
 			return PARLEY_ENOTFOUND;
 		const parley_auth_vtable *vt = p->vtable;
+		const char *who =
+		    user->display_name && *user->display_name ? user->display_name : user->name;
+		if (who && !(call->inviter = strdup(who)))
+			return PARLEY_ENOMEM;
 		return vt->invite_create(p->self, call->role, call->email, user->id, invite_done,
 		                         call);
 	}
@@ -731,6 +804,15 @@ static void route_invite(struct http_request *req)
 	if (!valid_role(role)) {
 		api_error(req, 400, "bad_request", "role: expected admin, member or bot");
 		goto done;
+	}
+	/* Refused before an invite exists: a line break in an address is a
+	 * header injection attempt (notify_email checks again). */
+	for (const char *p = email; p && *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			api_error(req, 400, "bad_request",
+			          "email: must not contain line breaks or control characters");
+			goto done;
+		}
 	}
 	struct api_call *call = call_new(req, OP_INVITE);
 	if (!call || !(call->role = strdup(role)) || (email && !(call->email = strdup(email)))) {
