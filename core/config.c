@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls.h"
 
 #define MIB (1024 * 1024)
 
@@ -236,6 +237,14 @@ static void read_listen_item(struct config *cfg, const conf_node *it)
 			conf_error(tls, "cert", "is required with tls");
 		if (!conf_get(tls, "key"))
 			conf_error(tls, "key", "is required with tls");
+		/* Loading the pair now puts a missing file, an unreadable key
+		 * or a mismatch at its line, for check-config and start-up. */
+		char err[512];
+		int bad = spec.tls_cert && spec.tls_key
+		              ? tls_check_files(spec.tls_cert, spec.tls_key, err, sizeof err)
+		              : 0;
+		if (bad)
+			conf_error(tls, bad == TLS_BAD_KEY ? "key" : "cert", "%s", err);
 	}
 	cfg->listen[cfg->n_listen++] = spec;
 }
