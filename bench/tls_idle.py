@@ -31,7 +31,7 @@ import websockets
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 WARMUP = 20  # sessions opened and closed before the baseline
-SETTLE = 1.0  # s to wait before reading the RSS
+SETTLE = 3.0  # s to wait before reading the RSS (TLS parks idle sessions after 1-2 s)
 BATCH = 100  # sessions opened concurrently
 
 

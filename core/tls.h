@@ -57,7 +57,7 @@ ssize_t tls_conn_read(struct tls_conn *t, void *buf, size_t len);
  * mbedTLS has sent part of that record already. */
 ssize_t tls_conn_write(struct tls_conn *t, const void *buf, size_t len);
 /* The most bytes one tls_conn_write takes. */
-size_t tls_conn_max_write(const struct tls_conn *t);
+size_t tls_conn_max_write(struct tls_conn *t);
 /* After TLS_AGAIN: 1 when the socket must become writable, 0 readable. */
 int tls_conn_wants_write(const struct tls_conn *t);
 /* Sends close_notify, best effort (never waits). */

@@ -34,6 +34,7 @@ HOST = "localhost"  # the name in the server certificates
 GARBAGE_CONNS = 120  # connections that send random or mutated handshakes
 GARBAGE_SEED = 4
 GARBAGE_BATCH = 40
+PARK_WAIT = 2.5  # s: the server parks sessions idle for 1-2 s
 
 
 # -- certificates ---------------------------------------------------------
@@ -230,6 +231,54 @@ def test_curl_with_cacert(tls_server, pki):
                          capture_output=True, text=True, timeout=20)
     assert res.returncode == 0, res.stderr
     assert '"ok"' in res.stdout
+
+
+def metric(srv, name):
+    status, _, body = srv.http("GET", "/metrics")
+    assert status == 200
+    m = re.search(rf"^{name} (\S+)$", body.decode(), re.M)
+    assert m, f"no {name} in /metrics"
+    return float(m.group(1))
+
+
+def test_idle_sessions_park_and_wake(tls_server, pki):
+    """Idle TLS sessions give back their record buffers (parked) and pick
+    up where they were on the next byte, in both directions."""
+    tok = tls_server.people("alice", "bob")
+    ctx = client_ctx(pki)
+    url = f"wss://{HOST}:{tls_server.tls_port}/ws"
+
+    async def body():
+        async with Client(tls_server, tok["alice"], url=url, ssl=ctx) as a, \
+                Client(tls_server, tok["bob"], url=url, ssl=ctx) as b:
+            g = a.room_id("general")
+            keep = http.client.HTTPSConnection(HOST, tls_server.tls_port, context=ctx, timeout=5)
+            keep.sock = ctx.wrap_socket(
+                socket.create_connection(("127.0.0.1", tls_server.tls_port), timeout=5),
+                server_hostname=HOST)
+            keep.request("GET", "/healthz")
+            assert keep.getresponse().read()
+            for round in range(2):
+                await asyncio.sleep(PARK_WAIT)
+                assert metric(tls_server, "parley_tls_sessions") == 3
+                assert metric(tls_server, "parley_tls_sessions_parked") == 3
+                # Woken by what the server sends (a broadcast) ...
+                ack = await a.send_text(g, f"round {round}")
+                assert ack["type"] == "ack", ack
+                ev = await b.next_event("message", room=g, id=ack["id"])
+                assert ev["text"] == f"round {round}"
+                # ... and by what the client sends, records bigger than one.
+                big = "y" * 3999
+                back = await b.send_text(g, big)
+                assert back["type"] == "ack", back
+                assert (await a.next_event("message", room=g, id=back["id"]))["text"] == big
+                keep.request("GET", "/healthz")
+                resp = keep.getresponse()
+                assert resp.status == 200 and b'"ok"' in resp.read()
+                assert metric(tls_server, "parley_tls_sessions_parked") < 3
+            keep.close()
+
+    run(body())
 
 
 # -- what clients refuse -------------------------------------------------------
