@@ -10,6 +10,7 @@ import asyncio
 import datetime
 import http.client
 import ipaddress
+import json
 import os
 import random
 import re
@@ -22,6 +23,7 @@ import time
 import warnings
 
 import pytest
+import websockets
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -221,6 +223,46 @@ def test_wss_chat_with_a_plain_ws_peer(tls_server, pki):
             assert {m["text"] for m in hist["messages"]} >= {"over TLS", big}
 
     run(body())
+
+
+def test_same_origin_and_secure_cookie_follow_the_listener(tls_server, pki):
+    """What HTTP and WebSocket decide from "is this TLS": a browser's
+    same-origin upgrade is https:// on the TLS port (http:// is another
+    origin), and the session cookie is Secure over TLS only."""
+    port = tls_server.tls_port
+    ctx = client_ctx(pki)
+    url = f"wss://{HOST}:{port}/ws"
+
+    async def attempt(origin):
+        try:
+            ws = await websockets.connect(url, ssl=ctx, subprotocols=["parley.v1"],
+                                          extra_headers={"Origin": origin})
+        except websockets.exceptions.InvalidStatusCode as e:
+            return e.status_code
+        await ws.close()
+        return 101
+
+    assert run(attempt(f"https://{HOST}:{port}")) == 101
+    assert run(attempt(f"http://{HOST}:{port}")) == 403
+
+    tls_server.add_user("alice", "correct horse 1")
+    conn = http.client.HTTPSConnection(HOST, port, context=ctx, timeout=5)
+    conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
+                                server_hostname=HOST)
+    try:
+        conn.request("POST", "/api/login", body=json.dumps(
+            {"username": "alice", "password": "correct horse 1"}),
+            headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 200
+        cookie = resp.getheader("Set-Cookie")
+    finally:
+        conn.close()
+    assert cookie and "Secure" in cookie.split("; "), cookie
+    _, headers, _ = tls_server.http("POST", "/api/login", json={
+        "username": "alice", "password": "correct horse 1"})
+    assert "Secure" not in headers["Set-Cookie"].split("; ")
 
 
 def test_curl_with_cacert(tls_server, pki):
