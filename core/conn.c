@@ -639,7 +639,7 @@ static void want_write(conn *c, int on)
 static void tls_failed(conn *c, const char *event, const char *reason)
 {
 	if (log_min_level <= LOG_DEBUG) {
-		char ctx[160], why[200];
+		char ctx[512], why[256];
 		conn_ctx(c, ctx, sizeof ctx);
 		log_escape(why, sizeof why, tls_conn_error(c->priv->tls));
 		size_t len = strlen(ctx);

@@ -144,6 +144,8 @@ int server_run(struct config *cfg)
 	server_config = cfg;
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(cfg->log_level);
+	if (config_check_tls(cfg) > 0)
+		return 1; /* each reported at its config line */
 	metrics_init();
 	if (loop_init() < 0) {
 		fprintf(stderr, "parley: cannot create the event loop\n");
