@@ -144,11 +144,17 @@ def tls_server(server_factory, pki):
     return start_tls(server_factory, pki.good[0], pki.good[1])
 
 
-def https_get(port, ctx, path="/healthz", host=HOST):
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
-    # Verify against `host`, whatever address we dial.
+def https_conn(port, ctx, host=HOST):
+    """An HTTPS connection to 127.0.0.1:port, already through its
+    handshake, that verifies the certificate against `host`."""
+    conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=5)
     conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
                                 server_hostname=host)
+    return conn
+
+
+def https_get(port, ctx, path="/healthz", host=HOST):
+    conn = https_conn(port, ctx, host)
     try:
         conn.request("GET", path, headers={"Host": f"{host}:{port}"})
         resp = conn.getresponse()
@@ -175,10 +181,7 @@ def still_serves(srv, pki):
 
 def test_https_and_plain_listeners_side_by_side(tls_server, pki):
     ctx = client_ctx(pki)
-    conn = http.client.HTTPSConnection(HOST, tls_server.tls_port, context=ctx, timeout=5)
-    conn.sock = ctx.wrap_socket(
-        socket.create_connection(("127.0.0.1", tls_server.tls_port), timeout=5),
-        server_hostname=HOST)
+    conn = https_conn(tls_server.tls_port, ctx)
     try:
         version, cipher = conn.sock.version(), conn.sock.cipher()[0]
         # Keep-alive over TLS: several requests on one session.
@@ -246,9 +249,7 @@ def test_same_origin_and_secure_cookie_follow_the_listener(tls_server, pki):
     assert run(attempt(f"http://{HOST}:{port}")) == 403
 
     tls_server.add_user("alice", "correct horse 1")
-    conn = http.client.HTTPSConnection(HOST, port, context=ctx, timeout=5)
-    conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
-                                server_hostname=HOST)
+    conn = https_conn(port, ctx)
     try:
         conn.request("POST", "/api/login", body=json.dumps(
             {"username": "alice", "password": "correct horse 1"}),
@@ -294,10 +295,7 @@ def test_idle_sessions_park_and_wake(tls_server, pki):
         async with Client(tls_server, tok["alice"], url=url, ssl=ctx) as a, \
                 Client(tls_server, tok["bob"], url=url, ssl=ctx) as b:
             g = a.room_id("general")
-            keep = http.client.HTTPSConnection(HOST, tls_server.tls_port, context=ctx, timeout=5)
-            keep.sock = ctx.wrap_socket(
-                socket.create_connection(("127.0.0.1", tls_server.tls_port), timeout=5),
-                server_hostname=HOST)
+            keep = https_conn(tls_server.tls_port, ctx)
             keep.request("GET", "/healthz")
             assert keep.getresponse().read()
             for round in range(2):
@@ -585,10 +583,7 @@ def test_stop_with_tls_connections_open(server_factory, pki):
         async with Client(srv, tok, url=url, ssl=ctx) as a:
             half = socket.create_connection(("127.0.0.1", srv.tls_port), timeout=5)
             half.sendall(client_hello())
-            keep = http.client.HTTPSConnection(HOST, srv.tls_port, context=ctx, timeout=5)
-            keep.sock = ctx.wrap_socket(
-                socket.create_connection(("127.0.0.1", srv.tls_port), timeout=5),
-                server_hostname=HOST)
+            keep = https_conn(srv.tls_port, ctx)
             keep.request("GET", "/healthz")
             assert keep.getresponse().read()
             rc = await asyncio.get_running_loop().run_in_executor(None, srv.stop)
