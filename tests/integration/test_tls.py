@@ -158,7 +158,7 @@ def https_get(port, ctx, path="/healthz", host=HOST):
     try:
         conn.request("GET", path, headers={"Host": f"{host}:{port}"})
         resp = conn.getresponse()
-        return resp.status, resp.read(), conn.sock
+        return resp.status, resp.read()
     finally:
         conn.close()
 
@@ -170,7 +170,7 @@ def peer_cert(port, ctx):
 
 
 def still_serves(srv, pki):
-    status, body, _ = https_get(srv.tls_port, client_ctx(pki))
+    status, body = https_get(srv.tls_port, client_ctx(pki))
     assert status == 200 and b'"ok"' in body
     status, _, _ = srv.http("GET", "/healthz")
     assert status == 200
@@ -198,9 +198,38 @@ def test_https_and_plain_listeners_side_by_side(tls_server, pki):
     assert status == 200
 
 
+@pytest.mark.parametrize("cipher", ["ECDHE-ECDSA-CHACHA20-POLY1305",
+                                    "ECDHE-ECDSA-AES256-GCM-SHA384"])
+def test_other_aead_suites(tls_server, pki, cipher):
+    ctx = client_ctx(pki)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # set_ciphers names 1.2 suites
+    ctx.set_ciphers(cipher)
+    conn = https_conn(tls_server.tls_port, ctx)
+    try:
+        assert conn.sock.cipher()[0] == cipher
+        conn.request("GET", "/healthz")
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("cipher", ["ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES128-SHA256",
+                                    "AES128-GCM-SHA256"])
+def test_cbc_and_static_rsa_suites_refused(tls_server, pki, cipher):
+    """Only ECDHE with an AEAD cipher: CBC and non-forward-secret suites
+    get a handshake failure even though mbedTLS has them."""
+    ctx = client_ctx(pki)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(cipher)
+    since = len(tls_server.logs)
+    with pytest.raises(ssl.SSLError, match="(?i)handshake|alert"):
+        https_get(tls_server.tls_port, ctx)
+    tls_server.wait_log("tls_handshake_failed", since=since)
+
+
 def test_rsa_certificate(server_factory, pki):
     srv = start_tls(server_factory, pki.rsa[0], pki.rsa[1])
-    status, _, sock = https_get(srv.tls_port, client_ctx(pki))
+    status, _ = https_get(srv.tls_port, client_ctx(pki))
     assert status == 200
 
 
