@@ -329,6 +329,36 @@ def test_stalled_tls_reader_gets_everything_in_order(server_factory, pki):
     assert g["type"] == "ready"
 
 
+def test_slow_tls_consumer_is_cut(server_factory, pki):
+    """The outbound bound holds on TLS too: a wss reader that never reads
+    is disconnected, with a record half sent, and the server goes on."""
+    srv = start_tls(server_factory, pki.good[0], pki.good[1],
+                    limits=f"max_text = {STALL_TEXT + 100}, outbound_high_water = {1 << 20}, "
+                           "outbound_grace = 1")
+    tok = srv.people("alice", "slow")
+    slow = RawWS(srv.tls_port, rcvbuf=2048, ssl=client_ctx(pki))
+    assert slow.handshake() == 101
+    slow.auth(tok["slow"])
+    text = "c" * STALL_TEXT
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a:
+            since = len(srv.logs)
+            for _ in range(STALL_MESSAGES // 10):
+                # A small window: alice reads her own copies as they come.
+                acks = await a.send_many(a.room_id("general"), [text] * 10, window=2)
+                assert all(x["type"] == "ack" for x in acks)
+                if any(e.get("event") == "slow_consumer" for e in srv.logs[since:]):
+                    break
+            srv.wait_log("slow_consumer", timeout=10, since=since)
+
+    try:
+        run(body())
+    finally:
+        slow.close()
+    still_serves(srv, pki)
+
+
 def test_curl_with_cacert(tls_server, pki):
     port = tls_server.tls_port
     res = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", pki.ca_file,
