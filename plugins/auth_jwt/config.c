@@ -143,10 +143,16 @@ static void read_algorithms(struct reader *r, const parley_conf *c, struct aj_co
 	}
 	for (size_t i = 0; i < n; i++) {
 		enum jwt_alg a = jwt_alg_from_name(algs[i]);
-		if (a == JWT_ALG_UNKNOWN)
-			problem(r, c, "algorithms",
-			        "only \"RS256\" and \"ES256\" are supported (\"none\" and HMAC "
-			        "algorithms are refused on purpose)");
+		if (a == JWT_ALG_UNKNOWN) {
+			if (r->report)
+				r->host->conf_error(
+				    c, "algorithms",
+				    "\"%s\" is not supported: only \"RS256\" and "
+				    "\"ES256\" (\"none\" and HMAC algorithms are refused "
+				    "on purpose)",
+				    algs[i]);
+			r->bad = 1;
+		}
 		cfg->alg_allowed[a] = 1;
 	}
 	cfg->alg_allowed[JWT_ALG_UNKNOWN] = 0;

@@ -42,6 +42,26 @@ static int take_user(struct aj_req *req, const parley_user *u)
 	return 0;
 }
 
+static void updated(void *ud, const parley_store_result *res);
+
+/* user_created made the core queue writes of its own (the new account's
+ * membership in #general). One more write, which changes nothing, answers
+ * after them, because the store commits writes in order: so the first
+ * `ready` already lists #general. */
+static void settle(struct aj_req *req)
+{
+	const parley_store_vtable *st;
+	void *self;
+	parley_user same = {.id = req->user_id, .role = req->user_role};
+
+	if ((st = store_of(req->aj, &self)) &&
+	    st->user_update(self, &same, 0, updated, req) == PARLEY_PENDING) {
+		req->state = AJ_REQ_IN_STORE;
+		return;
+	}
+	req_finish(req, PARLEY_OK, NULL);
+}
+
 /* The store answered a write (create or update) with the account. */
 static void stored(void *ud, const parley_store_result *res, int created)
 {
@@ -77,6 +97,8 @@ static void stored(void *ud, const parley_store_result *res, int created)
 		aj->host->log(aj->ctx, PARLEY_LOG_INFO, "sso_user_created", "user %s (%s), role %s",
 		              req->user_name, req->user_id, req->user_role);
 		aj->host->user_created(aj->ctx, &res->users[0]);
+		settle(req);
+		return;
 	}
 	req_finish(req, PARLEY_OK, NULL);
 }
