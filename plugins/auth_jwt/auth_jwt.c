@@ -90,13 +90,14 @@ static void aj_fini(void *state)
 	if (!aj)
 		return;
 	keys_stop(aj);
-	/* Requests that wait for a callback (the store's, or a posted answer)
-	 * are freed by it once stopping is set, and the last one frees the
-	 * state (req_free); the others go now. */
+	/* Every request is answered, so the core frees what it keeps for it
+	 * (its connection is gone by now). Those that wait for a callback (the
+	 * store's, or a posted answer) are answered by it, and the last one
+	 * frees the state (req_free); the others are answered now. */
 	for (req = aj->live; req; req = next) {
 		next = req->next;
 		if (req->state == AJ_REQ_NEW || req->state == AJ_REQ_WAIT_KEYS)
-			req_free(req);
+			req_finish(req, PARLEY_EUNAVAIL, "the server is stopping");
 	}
 	aj->stopping = 1;
 	if (!aj->live)

@@ -46,7 +46,7 @@ struct aj {
 	int have_keys;
 	struct aj_req *live; /* every request not finished */
 	size_t n_waiting;
-	int stopping; /* fini ran: owed callbacks free their request */
+	int stopping; /* fini ran: the last request to finish frees the state */
 
 	/* The key fetch (keys.c). */
 	void *easy; /* CURL *, while a transfer runs */
@@ -90,8 +90,8 @@ void aj_free(struct aj *aj);
 /* The vtable's authenticate. */
 int aj_authenticate(void *self, const char *token, parley_auth_done done, void *ud);
 struct aj_req *req_new(struct aj *aj, parley_auth_done done, void *ud);
-/* Calls done (unless stopping) with rc and message, and frees req. Only
- * from a callback: inside authenticate, use req_fail. */
+/* Calls done with rc and message, and frees req. Only from a callback:
+ * inside authenticate, use req_fail. */
 void req_finish(struct aj_req *req, int rc, const char *message);
 /* Delivers rc and message from the next loop turn; returns PENDING. */
 int req_fail(struct aj_req *req, int rc, const char *message);

@@ -69,10 +69,6 @@ void req_finish(struct aj_req *req, int rc, const char *message)
 	parley_auth_result res = {.rc = rc, .message = message};
 	parley_user view;
 
-	if (aj->stopping) {
-		req_free(req);
-		return;
-	}
 	if (rc == PARLEY_OK && req->have_user) {
 		view = (parley_user){.id = req->user_id,
 		                     .name = req->user_name,

@@ -95,11 +95,13 @@ class JwksServer:
     def __init__(self):
         self.doc = b'{"keys":[]}'
         self.hits = 0
+        self.delay = 0.0  # seconds before answering (a slow provider)
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 owner.hits += 1
+                time.sleep(owner.delay)
                 body = owner.doc
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -111,6 +113,7 @@ class JwksServer:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/.well-known/jwks.json"
@@ -302,6 +305,41 @@ def test_unknown_kid_then_key_rotation(sso, jwks, keys):
         msg = refused(sso, token(keys["rsa2"], "erin", header={"kid": f"made-up-{i}"}))
         assert "no key" in msg, msg
     assert jwks.hits == 2
+
+
+def test_sign_ins_wait_together_for_one_fetch(sso, jwks, keys):
+    """A slow provider: sign-ins that need a new key all wait for one fetch."""
+    jwks.publish(keys["rsa2"])
+    jwks.delay = 1.0
+    results = [None] * 8
+
+    def one(i):
+        results[i] = get_users(sso, token(keys["rsa2"], f"user{i}", groups=["chat-admins"]))[0]
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    # Meanwhile the server answers everything else.
+    status, _, _ = sso.http("GET", "/healthz")
+    assert status == 200
+    for t in threads:
+        t.join(30)
+    assert results == [200] * len(results)
+    assert jwks.hits == 2
+
+
+def test_shutdown_while_a_sign_in_waits_for_keys(sso, jwks, keys):
+    """SIGTERM with a key fetch in flight and a sign-in waiting on it: the
+    server stops cleanly (exit 0, and under ASan without leaks)."""
+    jwks.publish(keys["rsa2"])
+    jwks.delay = 3.0
+    since = len(sso.logs)
+    waiter = threading.Thread(target=lambda: ws_auth(sso, token(keys["rsa2"], "kim")),
+                              daemon=True)
+    waiter.start()
+    sso.wait_log("jwks_fetch", since=since, timeout=10)
+    assert sso.stop() == 0, sso.stderr_text[-3000:]
+    waiter.join(10)
 
 
 BAD_KEY_SETS = {
