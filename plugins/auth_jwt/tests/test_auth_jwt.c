@@ -58,31 +58,15 @@ static void depth_limit_skips_strings(void **state)
 	assert_true(json_depth_within("{\"a\":\"\\\"[[[[\"}", 14, 1));
 }
 
+static void b64url_bytes(const unsigned char *p, size_t n, char *out);
+
 /* base64url of a text, into a static buffer per slot. */
 static const char *enc(const char *text, int slot)
 {
 	static char bufs[4][2048];
-	static const char abc[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	const unsigned char *p = (const unsigned char *)text;
-	size_t n = strlen(text), o = 0;
-	char *out = bufs[slot];
 
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		out[o++] = abc[(v >> 18) & 63];
-		out[o++] = abc[(v >> 12) & 63];
-		if (i + 1 < n)
-			out[o++] = abc[(v >> 6) & 63];
-		if (i + 2 < n)
-			out[o++] = abc[v & 63];
-	}
-	out[o] = '\0';
-	return out;
+	b64url_bytes((const unsigned char *)text, strlen(text), bufs[slot]);
+	return bufs[slot];
 }
 
 static char *token_of(const char *header, const char *claims, const char *sig)
