@@ -394,6 +394,35 @@ def test_names_taken_and_disabled_accounts(sso, keys):
     assert "disabled" in refused(sso, jack)
 
 
+def test_link_existing_claims_a_passwordless_account(server_factory, jwks, keys, tmp_path):
+    jwks.publish(keys["rsa1"])
+    srv = server_factory(plugins=jwt_plugins(jwks.url, extra=", link_existing = true"))
+    srv.wait_log("jwks_fetched", timeout=10)
+    csv = tmp_path / "users.csv"
+    csv.write_text("lena,member\nmax,member,a password 1\n")
+    assert srv.cli("user", "import", str(csv)).stdout.strip() == "imported 2 users"
+    # lena was made without a password, for SSO: the first sign-in claims it.
+    ready = ws_auth(srv, token(keys["rsa1"], "lena", groups=["chat-admins"]))
+    assert ready["type"] == "ready" and ready["user"]["name"] == "lena", ready
+    assert ready["user"]["role"] == "admin"
+    srv.wait_log("sso_user_linked")
+    # Claimed: another subject cannot have it any more; max has a password.
+    assert "another single sign-on" in refused(srv, token(keys["rsa1"], "lena", sub="other"))
+    assert "local account" in refused(srv, token(keys["rsa1"], "max"))
+
+
+def test_bearer_on_the_websocket_upgrade(sso, keys):
+    async def go():
+        async with websockets.connect(
+                sso.ws_url, subprotocols=["parley.v1"],
+                extra_headers={"Authorization": "Bearer " + token(keys["ec1"], "nora")}) as ws:
+            await ws.send(json.dumps({"type": "auth", "rid": 1}))
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+    ready = asyncio.run(go())
+    assert ready["type"] == "ready" and ready["user"]["name"] == "nora", ready
+
+
 def test_config_is_checked(run_parley, tmp_path):
     def check(section):
         cfg = tmp_path / "parley.conf"
