@@ -3,13 +3,16 @@
  * Accounts are found by name (the username claim). An account made by this
  * plugin carries a marker in its password_hash field, "$sso$" + 16 hex of
  * the issuer's SHA-256 + "$" + the subject, which ties the name to one
- * subject of one issuer and can never match a password. A name that
- * belongs to a local account (or to another subject, or another issuer) is
- * refused, so an identity provider cannot take over an account by naming
- * it; `link_existing` lets an account made without a password (by `parley
- * user import`) be claimed by the first subject that signs in with its
- * name. With `roles` configured the issuer's groups decide the role at
- * every sign-in. */
+ * subject of one issuer and can never match a password (a user field of
+ * its own would change the store's schema and the ABI's parley_user; the
+ * marker needs neither, and auth_local refuses any non-Argon2 hash).
+ *
+ * A name that belongs to a local account (or to another subject, or
+ * another issuer) is refused, so an identity provider cannot take over an
+ * account by naming it; `link_existing` lets an account made without a
+ * password (by `parley user import`) be claimed by the first subject that
+ * signs in with its name. With `roles` configured the issuer's groups
+ * decide the role at every sign-in. */
 #include <stdio.h>
 #include <string.h>
 

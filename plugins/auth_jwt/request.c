@@ -182,7 +182,7 @@ static const char *mapped_role(const struct aj *aj, const json_t *claims)
 
 /* The marker that ties an account to this issuer's subject, kept in the
  * account's password_hash field, which no password can ever match (see
- * README: why not a new user field). */
+ * provision.c: why not a new user field). */
 static void marker_make(struct aj_req *req, const char *sub)
 {
 	unsigned char hash[32];

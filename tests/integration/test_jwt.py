@@ -384,6 +384,11 @@ def test_names_taken_and_disabled_accounts(sso, keys):
     admin = token(rsa1, "ivy", groups=["chat-admins"])
     assert get_users(sso, admin)[0] == 200
     assert "another single sign-on" in refused(sso, token(rsa1, "ivy", sub="someone-else"))
+    # And no password opens an SSO account (its password field is a marker).
+    for password in ("", "correct horse 1", "$sso$"):
+        status, _, _ = sso.http("POST", "/api/login",
+                                json={"username": "ivy", "password": password})
+        assert status in (400, 401), (password, status)
     # A disabled account is refused, though its token is valid.
     jack = token(keys["ec1"], "jack")
     assert get_users(sso, jack)[0] == 403
