@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "protocol.h"
 #include "room.h"
+#include "scope.h"
 #include "sbuf.h"
 #include "users.h"
 
@@ -50,6 +51,7 @@ typedef struct client {
 	char *upgrade_token; /* from the Authorization header or cookie */
 	int authing;
 	struct resume_room *resuming;
+	struct scope *scope; /* a bot token's limits; NULL: unscoped */
 } client;
 
 /* Replies and events. */

@@ -807,7 +807,8 @@ void chat_resume(client *cl, json_t *resume)
 	json_object_foreach(resume, room_id, v)
 	{
 		room *r = room_by_id(room_id);
-		if (!r || !room_member(r, cl->user->id) || !json_is_integer(v))
+		if (!r || !room_member(r, cl->user->id) || !json_is_integer(v) ||
+		    !scope_allows(cl->scope, SCOPE_READ, r->id))
 			continue;
 		int64_t from = json_integer_value(v);
 		if (from < 0)

@@ -608,6 +608,9 @@ struct parley_host {
 	              void *ud);
 	/* 1 when the user has at least one live session on this node. */
 	int (*user_online)(parley_ctx *ctx, const char *user_id);
+	/* The signed link that turns the user's e-mail digests off (for
+	 * List-Unsubscribe), into out; 0, or -1 when none can be made. */
+	int (*unsubscribe_link)(parley_ctx *ctx, const char *user_id, char *out, size_t n);
 };
 
 #define PARLEY_HOST_HAS(host, member)                                                              \
