@@ -16,6 +16,7 @@
 #include "api.h"
 #include "api_internal.h"
 #include "auth.h"
+#include "chat.h"
 #include "http.h"
 #include "log.h"
 #include "plugin_host.h"
@@ -59,6 +60,8 @@ static void password_set_done(void *ud, const parley_auth_result *res)
 	}
 	api_audit_as(res->user->id, x->client, x->n1 ? "password.change" : "password.reset",
 	             res->user->id, NULL);
+	/* Open connections of the revoked sessions go too. */
+	chat_user_sessions_revoked(res->user->id, x->n1 ? x->token : NULL);
 	api_ctx_json(x, 200, json_pack("{s:o}", "user", api_user_brief(res->user)));
 }
 

@@ -300,6 +300,7 @@ struct auth_op {
 	json_t *resume;
 	user_rec *user;
 	struct scope *scope;
+	char token_hash[TOKEN_HASH_HEX + 1];
 };
 
 static void auth_op_free(struct auth_op *op)
@@ -347,6 +348,7 @@ static void finish_auth(struct auth_op *op)
 	ws_set_authenticated(c);
 	cl->scope = op->scope;
 	op->scope = NULL;
+	memcpy(cl->token_hash, op->token_hash, sizeof cl->token_hash);
 	/* A token that may not read gets no room's events. */
 	for (size_t i = 0; i < u->n_memberships; i++)
 		if (scope_allows(cl->scope, SCOPE_READ, u->memberships[i]->room->id))
@@ -454,6 +456,7 @@ static void req_auth(client *cl, json_t *req, json_t *rid)
 	op->rid = json_incref(rid);
 	op->resume = json_incref(resume);
 	cl->authing = 1;
+	token_hash_hex(token, op->token_hash);
 	int rc = auth_token(token, auth_done, op);
 	if (rc != PARLEY_PENDING && rc != PARLEY_OK) {
 		cl->authing = 0;
@@ -578,20 +581,38 @@ void chat_user_created(const parley_user *pu)
 	hooks_run(&args, NULL, NULL);
 }
 
+struct revoke_args {
+	const char *user_id;
+	const char *keep_hash; /* a session whose connections stay; may be NULL */
+};
+
 static void revoke_one(conn *c, void *arg)
 {
-	const char *user_id = arg;
+	const struct revoke_args *r = arg;
 	client *cl = c->proto == CONN_WS ? c->app : NULL;
-	if (cl && cl->user && strcmp(cl->user->id, user_id) == 0)
+	if (cl && cl->user && strcmp(cl->user->id, r->user_id) == 0 &&
+	    !(r->keep_hash && strcmp(cl->token_hash, r->keep_hash) == 0))
 		ws_close(c, WS_CLOSE_UNAUTHORIZED, "session revoked");
 }
 
 void chat_user_revoked(const char *user_id)
 {
 	user_rec *u = users_by_id(user_id);
+	struct revoke_args r = {.user_id = user_id};
 	if (u)
 		u->disabled = 1;
-	conn_foreach(revoke_one, (void *)user_id);
+	conn_foreach(revoke_one, &r);
+}
+
+void chat_user_sessions_revoked(const char *user_id, const char *keep_token)
+{
+	char keep[TOKEN_HASH_HEX + 1];
+	struct revoke_args r = {.user_id = user_id};
+	if (keep_token) {
+		token_hash_hex(keep_token, keep);
+		r.keep_hash = keep;
+	}
+	conn_foreach(revoke_one, &r);
 }
 
 static void user_revoked_op(const char *user_id)

@@ -541,6 +541,12 @@ static void got_message_for_change(void *ud, const parley_store_result *res)
 	member *mb = room_member(r, cl->user->id);
 	int may =
 	    is_author || (mb && mb->role >= ROLE_MODERATOR) || strcmp(cl->user->role, "admin") == 0;
+	/* A bot token deletes others' messages only with the moderate scope. */
+	if (may && !is_author && !scope_allows(cl->scope, SCOPE_MODERATE, r->id)) {
+		chat_reply_error(cl, op->rid, PARLEY_EFORBIDDEN, "outside the token's scope");
+		ws_op_free(op);
+		return;
+	}
 	if (!may) {
 		chat_reply_error(cl, op->rid, PARLEY_EFORBIDDEN,
 		                 "only the author or a moderator may delete a message");

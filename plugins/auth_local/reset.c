@@ -168,16 +168,12 @@ int al_password_forgot(void *self_, const char *email, const char *client, parle
 static void all_sessions_revoked(void *ud, const parley_store_result *res)
 {
 	struct al_req *req = ud;
-	struct al *al = req->al;
 
 	if (res->rc < 0 && res->rc != PARLEY_ENOTFOUND) {
 		req_finish(req, al_store_rc(res->rc), MSG_STORE);
 		return;
 	}
-	/* Open connections of a reset account are closed; a change keeps the
-	 * caller's session and its connections. */
-	if (!req->token_hash[0])
-		al->host->user_revoked(al->ctx, req->user.id);
+	/* The core closes the connections of the revoked sessions. */
 	req_finish(req, PARLEY_OK, NULL);
 }
 

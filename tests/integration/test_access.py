@@ -85,14 +85,25 @@ def test_forgot_tells_nothing_and_is_throttled(server_factory, sinks):
 def test_password_change_revokes_other_sessions(server):
     server.add_user("erin")
     keep, other = server.tokens("erin", "erin")
+
+    async def connections():
+        async with Client(server, keep) as k, Client(server, other) as o:
+            st, body, _ = call(server, "POST", "/api/password/change", keep,
+                               {"old_password": PW, "new_password": "a middle password"})
+            assert st == 200, body
+            await o.wait_closed()
+            assert (await k.request("ping"))["type"] == "pong"
+    run(connections())
+    PW2 = "a middle password"
     st, body, _ = call(server, "POST", "/api/password/change", keep,
                        {"old_password": "wrong one here", "new_password": "brand new secret"})
     assert st == 403, body
     st, body, _ = call(server, "POST", "/api/password/change", keep,
-                       {"old_password": PW, "new_password": "erin"})
+                       {"old_password": PW2, "new_password": "erin"})
     assert st == 400, body
+    other = server.login("erin", PW2)["token"]
     st, body, _ = call(server, "POST", "/api/password/change", keep,
-                       {"old_password": PW, "new_password": "brand new secret"})
+                       {"old_password": PW2, "new_password": "brand new secret"})
     assert st == 200, body
     assert call(server, "GET", "/api/settings", keep)[0] == 200
     assert call(server, "GET", "/api/settings", other)[0] == 401
@@ -137,15 +148,33 @@ def test_admin_api_roles_invites_and_audit(server):
         "invite": inv["token"], "username": "zed", "password": "long enough pw"})
     assert st == 401, out
 
-    st, out, _ = call(server, "GET", "/api/admin/audit?limit=2", admin)
+    deadline = time.monotonic() + 5
+    while True:
+        st, out, _ = call(server, "GET", "/api/admin/audit?limit=2", admin)
+        acts = [e["action"] for e in out["entries"]]
+        if acts[0] == "invite.revoke" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert st == 200 and out["more"] is True, out
-    assert [e["action"] for e in out["entries"]] == ["invite.revoke", "invite.create"]
+    assert acts == ["invite.revoke", "invite.create"]
     st, out, _ = call(server, "GET", "/api/admin/audit", admin)
     role = [e for e in out["entries"] if e["action"] == "user.role"][0]
     assert role["actor"] == uid["root"] and role["target"] == uid["mallory"]
     assert role["detail"] == {"role": "admin"} and role["client"] == "127.0.0.1"
     assert role["ts"] > 0
     assert call(server, "GET", "/api/admin/audit?limit=0", admin)[0] == 400
+
+
+def audit_actions(server, admin, n, newest, timeout=5):
+    """The newest n audit actions, once `newest` is visible (audit entries
+    are written beside the answer, not before it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        entries = call(server, "GET", "/api/admin/audit", admin)[1]["entries"]
+        actions = [e["action"] for e in entries][:n]
+        if actions[:1] == [newest] or time.monotonic() > deadline:
+            return actions
+        time.sleep(0.05)
 
 
 def general_room(server, token):
@@ -220,8 +249,8 @@ def test_bot_tokens_are_scoped(server):
     st, out, _ = call(server, "POST", f"/api/admin/bots/{bot_id}/tokens/revoke", admin)
     assert st == 200 and out["revoked"] == 2, out
     assert call(server, "GET", f"/api/rooms/{general}/messages", reader)[0] == 401
-    actions = [e["action"] for e in call(server, "GET", "/api/admin/audit", admin)[1]["entries"]]
-    assert actions[:4] == ["bot.token_revoke", "bot.token", "bot.token", "bot.create"]
+    assert audit_actions(server, admin, 4, "bot.token_revoke") == ["bot.token_revoke", "bot.token", "bot.token",
+                                               "bot.create"]
 
 
 def test_settings_and_unsubscribe_link_checks(server):
@@ -239,3 +268,20 @@ def test_settings_and_unsubscribe_link_checks(server):
     for q in ["", "?u=u_1", "?u=u_1&s=" + "0" * 64, "?u=u_1%0d&s=" + "0" * 64]:
         st, _, _ = server.http("POST", "/api/unsubscribe" + q)
         assert st == 400, q
+
+
+def test_cli_invite_prints_a_working_link(server):
+    admin = server.user("root", role="admin")
+    res = server.cli("invite", "--role", "admin", "--email", "ops@example.org")
+    link = res.stdout.strip()
+    token = re.search(r"#invite=([A-Za-z0-9_-]{43})$", link).group(1)
+    assert "valid until" in res.stderr
+    st, out, _ = call(server, "POST", "/api/register",
+                      body={"invite": token, "username": "ops", "password": "long enough pw"})
+    assert st == 201 and out["user"]["role"] == "admin", out
+    entries = call(server, "GET", "/api/admin/audit", admin)[1]["entries"]
+    made = [e for e in entries if e["action"] == "invite.create"]
+    assert made and made[0]["client"] == "cli" and made[0]["detail"]["role"] == "admin"
+    assert [e for e in entries if e["action"] == "user.add" and e["target"] == "root"]
+    bad = server.cli("invite", "now", check=False)
+    assert bad.returncode == 2 and "invite takes no argument" in bad.stderr
