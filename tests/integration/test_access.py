@@ -285,3 +285,42 @@ def test_cli_invite_prints_a_working_link(server):
     assert [e for e in entries if e["action"] == "user.add" and e["target"] == "root"]
     bad = server.cli("invite", "now", check=False)
     assert bad.returncode == 2 and "invite takes no argument" in bad.stderr
+
+
+def test_private_rooms_and_dms_stay_private(server):
+    tok = server.people("ann", "ben", "cat")
+
+    async def setup():
+        async with Client(server, tok["ann"]) as a:
+            priv = (await a.request("create_room", name="board", kind="private"))["room"]["id"]
+            await a.send_text(priv, "secret plans")
+            return priv
+    priv = run(setup())
+
+    async def dm_room():
+        async with Client(server, tok["ben"]) as b, Client(server, tok["ann"]) as a:
+            r = await a.request("dm", user=b.user["id"])
+            await a.send_text(r["room"]["id"], "just between us")
+            return r["room"]["id"]
+    dm = run(dm_room())
+
+    # cat, a member of neither, sees neither: over HTTP and WebSocket alike.
+    for room in (priv, dm):
+        st, out, _ = call(server, "GET", f"/api/rooms/{room}/messages", tok["cat"])
+        assert st == 404 and out["error"]["code"] == "not_found", out
+        st, out, _ = call(server, "POST", f"/api/rooms/{room}/messages", tok["cat"], {"text": "hi"})
+        assert st == 404, out
+
+    async def cat():
+        async with Client(server, tok["cat"]) as c:
+            ids = {x["id"] for x in (await c.request("rooms", public=True))["rooms"]}
+            ids |= {x["id"] for x in (await c.request("rooms"))["rooms"]}
+            assert priv not in ids and dm not in ids
+            for room in (priv, dm):
+                r = await c.request("history", room=room)
+                assert r["type"] == "error" and r["code"] == "not_found", r
+                r = await c.request("join", room=room)
+                assert r["type"] == "error" and r["code"] in ("not_found", "forbidden"), r
+                r = await c.request("members", room=room)
+                assert r["type"] == "error" and r["code"] == "not_found", r
+    run(cat())
