@@ -73,6 +73,12 @@ static const char *const migrations[] = {
     " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     " emoji TEXT NOT NULL,"
     " PRIMARY KEY (message, user, emoji));",
+    /* 2: parley.kv, per script (owner). */
+    "CREATE TABLE kv ("
+    " owner TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " PRIMARY KEY (owner, key));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
