@@ -27,6 +27,7 @@
 #include "listener.h"
 #include "curl_loop.h"
 #include "hooks.h"
+#include "lua/scripts.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -700,6 +701,15 @@ static int h_user_online(parley_ctx *ctx, const char *user_id)
 	return core_ops && core_ops->user_online && user_id ? core_ops->user_online(user_id) : 0;
 }
 
+static int h_script_function(parley_ctx *ctx, const char *name, parley_script_fn fn, void *ud)
+{
+	int rc = scripts_add_function(name, fn, ud);
+	if (rc != PARLEY_OK)
+		h_log(ctx, PARLEY_LOG_WARN, "script_function", "cannot add parley.%s: %s",
+		         name ? name : "?", rc == PARLEY_ECONFLICT ? "the name is taken" : "bad name");
+	return rc;
+}
+
 static const parley_host host = {
     .struct_size = sizeof(parley_host),
     .abi = PARLEY_PLUGIN_ABI,
@@ -750,6 +760,7 @@ static const parley_host host = {
     .user_revoked = h_user_revoked,
     .notify = h_notify,
     .user_online = h_user_online,
+    .script_function = h_script_function,
 };
 
 const parley_host *host_api_table(void)

@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "plugin_host.h"
+#include "lua/scripts.h"
 #include "static_files.h"
 #include "workers.h"
 #include "ws.h"
@@ -105,6 +106,7 @@ static void on_hup(struct ev_loop *l, ev_signal *w, int revents)
 		config_free(&fresh);
 	}
 	plugins_reload();
+	json_decref(scripts_reload()); /* reports in the log */
 }
 
 static void chat_ready(int ok)
@@ -115,6 +117,9 @@ static void chat_ready(int ok)
 		ev_break(loop_ev, EVBREAK_ALL);
 		return;
 	}
+	/* Scripts after the chat state: their bots are users. A script that
+	 * fails to load is reported; the server serves without it. */
+	scripts_start(server_config);
 	http_set_router(api_route);
 	ws_set_app(&chat_ws_app);
 	if (listener_start(server_config) < 0) {
@@ -179,6 +184,7 @@ int server_run(struct config *cfg)
 	listener_stop();
 	conn_module_fini();
 out_plugins:
+	scripts_fini();
 	/* fini drains the store's writer: every accepted write is committed. */
 	plugins_fini();
 	loop_drain_posts();
