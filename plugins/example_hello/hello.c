@@ -102,7 +102,7 @@ static int hello_init(const parley_host *host, parley_ctx *ctx, void **state)
 	    host->command(ctx, "hello", "Say hello", hello_command, h) != PARLEY_OK)
 		goto error;
 	/* Since ABI 1 (appended): test for the member before using it. */
-	if (!host->is_admin_command(ctx) && PARLEY_HOST_HAS(host, script_function))
+	if (PARLEY_HOST_HAS(host, script_function))
 		host->script_function(ctx, "greeting", hello_greeting, h);
 	host->log(ctx, PARLEY_LOG_INFO, "hello_ready", "/hello answers with \"%s\"", h->greeting);
 	*state = h;
