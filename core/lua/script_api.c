@@ -50,11 +50,14 @@ static struct task *async_task(lua_State *L)
 	return r->t && !r->t->sync && lua_isyieldable(L) ? r->t : NULL;
 }
 
+/* Posts, reactions and moderation calls are counted per handler call (a
+ * task, however often it waits) and per main chunk. */
 static void count_send(lua_State *L)
 {
-	struct script *s = script_of(L);
-	if (++s->run_sends > SCRIPT_SENDS_PER_SLICE)
-		luaL_error(L, "more than %d posts, reactions or moderation calls in one handler run",
+	struct sref *r = sref_of(L);
+	int n = r->t ? ++r->t->sends : ++r->s->run_sends;
+	if (n > SCRIPT_SENDS_PER_SLICE)
+		luaL_error(L, "more than %d posts, reactions or moderation calls in one handler call",
 		           SCRIPT_SENDS_PER_SLICE);
 }
 

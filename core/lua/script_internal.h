@@ -22,7 +22,7 @@
 #define SCRIPT_KV_KEY_MAX     256     /* bytes */
 #define SCRIPT_KV_VALUE_MAX   65536   /* bytes of JSON */
 #define SCRIPT_JSON_DEPTH_MAX 64
-#define SCRIPT_SENDS_PER_SLICE 20 /* posts, reactions, moderation calls */
+#define SCRIPT_SENDS_PER_SLICE 20 /* posts, reactions, moderation calls per handler call */
 #define SCRIPT_JSON_TEXT_MAX  1048576 /* decode input, bytes */
 
 /* Script events: the hook events scripts may subscribe to, plus one that
@@ -82,6 +82,7 @@ struct task {
 	int thread_ref; /* keeps co alive in the registry */
 	int sync;       /* before_message: may not yield */
 	int depth;      /* bot chain depth of the triggering event */
+	int sends;      /* posts, reactions, moderation calls so far */
 	enum task_wait wait;
 	struct sclock_timer *timer; /* WAIT_TIMER */
 	void *http;                 /* WAIT_HTTP: struct http_call */
