@@ -146,8 +146,7 @@ int chat_delete_message(room *r, const char *msg_id, user_rec *actor, chat_membe
 int chat_react_as(user_rec *u, room *r, const char *msg_id, const char *emoji, int on,
                   chat_member_done done, void *ud);
 /* Removes target from r (a kick by a script): member_left with "by". */
-int chat_remove_member(room *r, user_rec *target, user_rec *by, chat_member_done done,
-                       void *ud);
+int chat_remove_member(room *r, user_rec *target, user_rec *by, chat_member_done done, void *ud);
 
 /* Commands registered by plugins and scripts. */
 int chat_command_unregister(const char *name);

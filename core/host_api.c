@@ -706,7 +706,7 @@ static int h_script_function(parley_ctx *ctx, const char *name, parley_script_fn
 	int rc = scripts_add_function(name, fn, ud);
 	if (rc != PARLEY_OK)
 		h_log(ctx, PARLEY_LOG_WARN, "script_function", "cannot add parley.%s: %s",
-		         name ? name : "?", rc == PARLEY_ECONFLICT ? "the name is taken" : "bad name");
+		      name ? name : "?", rc == PARLEY_ECONFLICT ? "the name is taken" : "bad name");
 	return rc;
 }
 

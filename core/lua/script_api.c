@@ -22,12 +22,12 @@
 #include "plugin_host.h"
 #include "script_internal.h"
 
-#define BOT_NAME_MAX    32
-#define TIMER_MAX_S     (366.0 * 24 * 3600)
-#define EVERY_MIN_S     0.05
-#define MUTE_MAX_S      (30.0 * 24 * 3600)
-#define PLUGIN_OUT_MAX  65536
-#define LOCKED          "locked"
+#define BOT_NAME_MAX   32
+#define TIMER_MAX_S    (366.0 * 24 * 3600)
+#define EVERY_MIN_S    0.05
+#define MUTE_MAX_S     (30.0 * 24 * 3600)
+#define PLUGIN_OUT_MAX 65536
+#define LOCKED         "locked"
 
 enum op_kind { OPK_POST, OPK_DONE, OPK_KV_GET, OPK_KV_VALUE, OPK_KV_DONE };
 
@@ -57,7 +57,8 @@ static void count_send(lua_State *L)
 	struct sref *r = sref_of(L);
 	int n = r->t ? ++r->t->sends : ++r->s->run_sends;
 	if (n > SCRIPT_SENDS_PER_SLICE)
-		luaL_error(L, "more than %d posts, reactions or moderation calls in one handler call",
+		luaL_error(L,
+		           "more than %d posts, reactions or moderation calls in one handler call",
 		           SCRIPT_SENDS_PER_SLICE);
 }
 
@@ -337,8 +338,9 @@ static const char *bot_for(lua_State *L, int opts, const char **display)
 				if (strcmp(s->bots[i], want) == 0)
 					name = s->bots[i];
 			if (!name)
-				luaL_error(L, "as: '%s' is not a bot of this script (declare it with "
-				              "parley.bot)",
+				luaL_error(L,
+				           "as: '%s' is not a bot of this script (declare it with "
+				           "parley.bot)",
 				           want);
 		}
 		lua_pop(L, 1);
@@ -508,8 +510,9 @@ static int l_on(lua_State *L)
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	int e = event_index(name);
 	if (e < 0)
-		return luaL_error(L, "on: unknown event '%s' (before_message, message, join, leave, "
-		                     "presence, user_created, edit, delete, reaction)",
+		return luaL_error(L,
+		                  "on: unknown event '%s' (before_message, message, join, leave, "
+		                  "presence, user_created, edit, delete, reaction)",
 		                  name);
 	lua_getfield(L, LUA_REGISTRYINDEX, "parley.handlers");
 	lua_rawgeti(L, -1, e + 1);
@@ -583,7 +586,8 @@ static int l_bot(lua_State *L)
 	lua_getfield(L, 1, "display_name");
 	const char *display = lua_tostring(L, -1);
 	if (!name || !valid_word(name, BOT_NAME_MAX))
-		return luaL_error(L, "bot: name must be 1-%d letters, digits, _ or -", BOT_NAME_MAX);
+		return luaL_error(L, "bot: name must be 1-%d letters, digits, _ or -",
+		                  BOT_NAME_MAX);
 	if (display && strlen(display) > 64)
 		return luaL_error(L, "bot: display_name longer than 64 bytes");
 	if (add_bot(s, name) < 0)
@@ -800,15 +804,17 @@ static void kv_done(void *ud, const parley_store_result *res)
 		snprintf(num, sizeof num, "%lld", (long long)res->value);
 		text = num;
 	}
-	set_outcome(t, res->rc, res->rc != PARLEY_OK ? (res->error ? res->error : proto_error_code(res->rc)) : NULL,
+	set_outcome(t, res->rc,
+	            res->rc != PARLEY_OK ? (res->error ? res->error : proto_error_code(res->rc))
+	                                 : NULL,
 	            res->rc == PARLEY_OK ? text : NULL);
 	t->value = kind;
 	task_resume(t);
 }
 
-static int kv_call(lua_State *L, int kind, int (*go)(lua_State *L, const parley_store_vtable *st,
-                                                      void *self, const char *key,
-                                                      struct op_wait *w))
+static int kv_call(lua_State *L, int kind,
+                   int (*go)(lua_State *L, const parley_store_vtable *st, void *self,
+                             const char *key, struct op_wait *w))
 {
 	struct script *s = script_of(L);
 	const char *key = kv_key(L);
@@ -901,8 +907,9 @@ static int l_kv_incr(lua_State *L)
 static void need_moderation(lua_State *L, const char *fn)
 {
 	if (!script_of(L)->spec.moderation)
-		luaL_error(L, "%s: this script is not granted moderation (moderation = true in "
-		              "its entry of the config's scripts list)",
+		luaL_error(L,
+		           "%s: this script is not granted moderation (moderation = true in "
+		           "its entry of the config's scripts list)",
 		           fn);
 }
 
@@ -1136,12 +1143,10 @@ void api_open(lua_State *L, struct script *s)
 	lua_pop(L, 1);
 
 	lua_newtable(L);
-	static const luaL_Reg top[] = {{"on", l_on},         {"command", l_command},
-	                               {"bot", l_bot},       {"send", l_send},
-	                               {"react", l_react},   {"timer", l_timer},
-	                               {"every", l_every},   {"sleep", l_sleep},
-	                               {"mute", l_mute},     {"kick", l_kick},
-	                               {"delete", l_delete}, {NULL, NULL}};
+	static const luaL_Reg top[] = {
+	    {"on", l_on},       {"command", l_command}, {"bot", l_bot},       {"send", l_send},
+	    {"react", l_react}, {"timer", l_timer},     {"every", l_every},   {"sleep", l_sleep},
+	    {"mute", l_mute},   {"kick", l_kick},       {"delete", l_delete}, {NULL, NULL}};
 	luaL_setfuncs(L, top, 0);
 	static const luaL_Reg kv[] = {{"get", l_kv_get},
 	                              {"set", l_kv_set},

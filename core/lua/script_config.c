@@ -22,9 +22,8 @@
 #define WINDOW_DEF    60.0
 
 static const char *const known_keys[] = {
-    "file",        "name",      "options",           "rooms",        "moderation",
-    "http_allow",  "memory",    "instructions",      "before_message_ms",
-    "max_failures", "failure_window"};
+    "file",   "name",         "options",           "rooms",        "moderation",    "http_allow",
+    "memory", "instructions", "before_message_ms", "max_failures", "failure_window"};
 
 void script_spec_free(struct script_spec *sp)
 {
@@ -160,7 +159,8 @@ int script_spec_parse(const conf_node *it, const char *base_dir, struct script_s
 	int bad = 0;
 	const char *file = NULL, *name = NULL;
 	if (it->type != CONF_TABLE) {
-		conf_error(it, NULL, "expected a table { file = \"…\" }, got %s", conf_type_name(it));
+		conf_error(it, NULL, "expected a table { file = \"…\" }, got %s",
+		           conf_type_name(it));
 		return -1;
 	}
 	for (size_t i = 0; i < it->n_items; i++) {
@@ -221,7 +221,8 @@ int script_spec_parse(const conf_node *it, const char *base_dir, struct script_s
 	if (mem) {
 		size_t v = parse_size(mem);
 		if (v < MEM_MIN || v > MEM_MAX) {
-			conf_error(it, "memory", "expected a size from 256K to 1G (\"16M\", or bytes)");
+			conf_error(it, "memory",
+			           "expected a size from 256K to 1G (\"16M\", or bytes)");
 			bad = 1;
 		} else {
 			sp->lim.memory = v;
@@ -239,14 +240,12 @@ int script_spec_parse(const conf_node *it, const char *base_dir, struct script_s
 		conf_error(it, "before_message_ms", "expected milliseconds from 1 to 10000");
 		bad = 1;
 	}
-	if (conf_get_int(it, "max_failures", &fails) < 0 || fails < 1 ||
-	    fails > SCRIPT_FAILS_CAP) {
+	if (conf_get_int(it, "max_failures", &fails) < 0 || fails < 1 || fails > SCRIPT_FAILS_CAP) {
 		conf_error(it, "max_failures", "expected an integer from 1 to %d",
 		           SCRIPT_FAILS_CAP);
 		bad = 1;
 	}
-	if (conf_get_num(it, "failure_window", &window) < 0 ||
-	    !(window >= 1 && window <= 86400)) {
+	if (conf_get_num(it, "failure_window", &window) < 0 || !(window >= 1 && window <= 86400)) {
 		conf_error(it, "failure_window", "expected seconds from 1 to 86400");
 		bad = 1;
 	}

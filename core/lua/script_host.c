@@ -38,9 +38,9 @@ static struct {
 	const char *base_dir;
 } host;
 
-static const char *const event_names[SEV__COUNT] = {
-    "before_message", "message", "join", "leave", "presence",
-    "user_created",   "edit",    "delete", "reaction"};
+static const char *const event_names[SEV__COUNT] = {"before_message", "message",  "join",
+                                                    "leave",          "presence", "user_created",
+                                                    "edit",           "delete",   "reaction"};
 
 const char *event_name(int sev)
 {
@@ -79,10 +79,10 @@ void scripts_set_http_stub(scripts_http_stub fn)
 
 int scripts_add_function(const char *name, parley_script_fn fn, void *ud)
 {
-	static const char *const reserved[] = {
-	    "on",   "command", "bot",   "send", "react", "timer", "every", "sleep", "mute",
-	    "kick", "delete",  "kv",    "log",  "users", "rooms", "http",  "json",  "config",
-	    "script", "bot_name"};
+	static const char *const reserved[] = {"on",     "command", "bot",    "send",   "react",
+	                                       "timer",  "every",   "sleep",  "mute",   "kick",
+	                                       "delete", "kv",      "log",    "users",  "rooms",
+	                                       "http",   "json",    "config", "script", "bot_name"};
 	size_t n = name ? strlen(name) : 0;
 	if (!n || n > 32 || !fn)
 		return PARLEY_EINVAL;
@@ -162,7 +162,8 @@ static void ensure_bots(struct script *s)
 	lua_getfield(L, LUA_REGISTRYINDEX, "parley.bot_display");
 	for (size_t i = 0; i < s->n_bots; i++) {
 		lua_getfield(L, -1, s->bots[i]);
-		struct chat_bot_req q = {.bot_name = s->bots[i], .display_name = lua_tostring(L, -1)};
+		struct chat_bot_req q = {.bot_name = s->bots[i],
+		                         .display_name = lua_tostring(L, -1)};
 		char *name = strdup(s->bots[i]);
 		if (name) {
 			host_pending_add(1);
@@ -284,15 +285,15 @@ static void sync_commands(json_t *errors)
 			struct script *owner = command_owner(name);
 			char msg[256];
 			if (owner != s) {
-				snprintf(msg, sizeof msg, "/%s is already a command of script %s", name,
-				         owner->spec.name);
+				snprintf(msg, sizeof msg, "/%s is already a command of script %s",
+				         name, owner->spec.name);
 			} else if (registered(name)) {
 				continue;
 			} else {
 				int rc = chat_command_register(name, "", on_command, NULL, NULL);
 				if (rc == PARLEY_OK) {
-					char **grown = realloc(host.commands,
-					                       (host.n_commands + 1) * sizeof *grown);
+					char **grown = realloc(
+					    host.commands, (host.n_commands + 1) * sizeof *grown);
 					if (grown) {
 						host.commands = grown;
 						host.commands[host.n_commands++] = strdup(name);
@@ -306,8 +307,9 @@ static void sync_commands(json_t *errors)
 			snprintf(s->load_error, sizeof s->load_error, "%s", msg);
 			log_script(LOG_WARN, s->spec.name, "script_command", msg);
 			if (errors)
-				json_array_append_new(errors, json_pack("{s:s, s:s}", "script",
-				                                        s->spec.name, "error", msg));
+				json_array_append_new(
+				    errors,
+				    json_pack("{s:s, s:s}", "script", s->spec.name, "error", msg));
 		}
 	}
 }
@@ -443,11 +445,10 @@ static void hook_all(void)
 {
 	if (host.hooked)
 		return;
-	static const int events[] = {PARLEY_HOOK_BEFORE_MESSAGE, PARLEY_HOOK_MESSAGE,
-	                             PARLEY_HOOK_JOIN,           PARLEY_HOOK_LEAVE,
-	                             PARLEY_HOOK_PRESENCE,       PARLEY_HOOK_USER_CREATED,
-	                             PARLEY_HOOK_EDIT,           PARLEY_HOOK_DELETE,
-	                             PARLEY_HOOK_REACTION};
+	static const int events[] = {
+	    PARLEY_HOOK_BEFORE_MESSAGE, PARLEY_HOOK_MESSAGE,  PARLEY_HOOK_JOIN,
+	    PARLEY_HOOK_LEAVE,          PARLEY_HOOK_PRESENCE, PARLEY_HOOK_USER_CREATED,
+	    PARLEY_HOOK_EDIT,           PARLEY_HOOK_DELETE,   PARLEY_HOOK_REACTION};
 	for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
 		hooks_add(events[i], SCRIPT_HOOK_PRIORITY, on_hook,
 		          (void *)(intptr_t)sev_of(events[i]), "scripts");
@@ -480,7 +481,8 @@ static void add_error(json_t *errors, const char *name, const char *msg)
 {
 	log_script(LOG_ERROR, name, "script_load", msg);
 	if (errors)
-		json_array_append_new(errors, json_pack("{s:s, s:s}", "script", name, "error", msg));
+		json_array_append_new(errors,
+		                      json_pack("{s:s, s:s}", "script", name, "error", msg));
 }
 
 /* Loads every entry of list; the old scripts are kept where a new version
@@ -598,8 +600,9 @@ json_t *scripts_reload(void)
 		if (config_load(&fresh, running->file, &ov) == 0) {
 			load_list(fresh.scripts, fresh.base_dir, errors);
 		} else {
-			add_error(errors, "config",
-			          "the config file has errors (see the log): scripts kept as they are");
+			add_error(
+			    errors, "config",
+			    "the config file has errors (see the log): scripts kept as they are");
 		}
 		config_free(&fresh);
 	} else if (running) {

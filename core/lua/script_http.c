@@ -14,11 +14,11 @@
 #include "loop.h"
 #include "script_internal.h"
 
-#define HTTP_BODY_MAX      (1024 * 1024)
-#define HTTP_TIMEOUT_DEF   10.0
-#define HTTP_TIMEOUT_MAX   60.0
-#define HTTP_HEADERS_MAX   64
-#define HTTP_HEADER_LEN    8192
+#define HTTP_BODY_MAX    (1024 * 1024)
+#define HTTP_TIMEOUT_DEF 10.0
+#define HTTP_TIMEOUT_MAX 60.0
+#define HTTP_HEADERS_MAX 64
+#define HTTP_HEADER_LEN  8192
 
 struct http_call {
 	struct task *t;

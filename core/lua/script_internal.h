@@ -13,17 +13,17 @@
 
 #include "script_clock.h"
 
-#define SCRIPT_NAME_MAX       64
-#define SCRIPT_ERR_MAX        512
-#define SCRIPT_FAILS_CAP      100     /* most max_failures may say */
-#define SCRIPT_HOOK_STEP      1000    /* instructions between budget checks */
-#define SCRIPT_TIMERS_MAX     1000    /* live timers per script */
-#define SCRIPT_TASKS_MAX      1000    /* suspended handlers per script */
-#define SCRIPT_KV_KEY_MAX     256     /* bytes */
-#define SCRIPT_KV_VALUE_MAX   65536   /* bytes of JSON */
-#define SCRIPT_JSON_DEPTH_MAX 64
-#define SCRIPT_SENDS_PER_SLICE 20 /* posts, reactions, moderation calls per handler call */
-#define SCRIPT_JSON_TEXT_MAX  1048576 /* decode input, bytes */
+#define SCRIPT_NAME_MAX        64
+#define SCRIPT_ERR_MAX         512
+#define SCRIPT_FAILS_CAP       100   /* most max_failures may say */
+#define SCRIPT_HOOK_STEP       1000  /* instructions between budget checks */
+#define SCRIPT_TIMERS_MAX      1000  /* live timers per script */
+#define SCRIPT_TASKS_MAX       1000  /* suspended handlers per script */
+#define SCRIPT_KV_KEY_MAX      256   /* bytes */
+#define SCRIPT_KV_VALUE_MAX    65536 /* bytes of JSON */
+#define SCRIPT_JSON_DEPTH_MAX  64
+#define SCRIPT_SENDS_PER_SLICE 20      /* posts, reactions, moderation calls per handler call */
+#define SCRIPT_JSON_TEXT_MAX   1048576 /* decode input, bytes */
 
 /* Script events: the hook events scripts may subscribe to, plus one that
  * is the script host's own. */
@@ -93,8 +93,8 @@ struct task {
 	int rc;
 	char *text, *err;
 	int64_t value;
-	struct task *prev, *next;   /* the script's list */
-	char what[48];              /* "message handler", for error messages */
+	struct task *prev, *next; /* the script's list */
+	char what[48];            /* "message handler", for error messages */
 };
 
 /* An asynchronous operation's link back to its task: the operation (a

@@ -215,7 +215,8 @@ static int l_decode(lua_State *L)
 	size_t n;
 	const char *text = luaL_checklstring(L, 1, &n);
 	if (n > SCRIPT_JSON_TEXT_MAX)
-		return luaL_error(L, "json.decode: text longer than %d bytes", SCRIPT_JSON_TEXT_MAX);
+		return luaL_error(L, "json.decode: text longer than %d bytes",
+		                  SCRIPT_JSON_TEXT_MAX);
 	json_error_t e;
 	json_t *v = json_loadb(text, n, JSON_DECODE_ANY, &e);
 	if (!v) {

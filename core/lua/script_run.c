@@ -135,8 +135,9 @@ static int after_resume(struct task *t, int status, int nres, int keep_results)
 		return -1;
 	}
 	if (status != LUA_OK) {
-		const char *msg = lua_type(t->co, -1) == LUA_TSTRING ? lua_tostring(t->co, -1)
-		                                                     : "error object is not a string";
+		const char *msg = lua_type(t->co, -1) == LUA_TSTRING
+		                      ? lua_tostring(t->co, -1)
+		                      : "error object is not a string";
 		script_fail(s, t->what, msg);
 		task_drop(t);
 		return -1;
@@ -212,8 +213,9 @@ struct task *task_require_async(lua_State *L, const char *fn)
 {
 	struct sref *r = sref_of(L);
 	if (!r->t) {
-		luaL_error(L, "%s waits, and may only be called in a handler, a timer or a "
-		              "command (not in the main chunk nor in a coroutine of the script's own)",
+		luaL_error(L,
+		           "%s waits, and may only be called in a handler, a timer or a "
+		           "command (not in the main chunk nor in a coroutine of the script's own)",
 		           fn);
 		return NULL;
 	}

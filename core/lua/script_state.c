@@ -15,7 +15,7 @@
 #include "log.h"
 #include "script_internal.h"
 
-#define SOURCE_MAX (1024 * 1024) /* bytes of one script or lib file */
+#define SOURCE_MAX   (1024 * 1024) /* bytes of one script or lib file */
 #define LIB_NAME_MAX 64
 
 double mono_now(void)
@@ -102,7 +102,9 @@ static char *read_source(const char *path, size_t *len, char *err, size_t errlen
 	fclose(f);
 	if (!buf || bad || n > SOURCE_MAX) {
 		snprintf(err, errlen, "%s: %s", path,
-		         !buf ? "out of memory" : bad ? "read error" : "larger than 1 MiB");
+		         !buf  ? "out of memory"
+		         : bad ? "read error"
+		               : "larger than 1 MiB");
 		free(buf);
 		return NULL;
 	}
@@ -173,8 +175,9 @@ static int safe_require(lua_State *L)
 	for (size_t i = 0; i < n; i++)
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
 		      (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
-			return luaL_error(L, "require: '%s': only letters, digits and _ "
-			                     "(modules come from the scripts' lib folder)",
+			return luaL_error(L,
+			                  "require: '%s': only letters, digits and _ "
+			                  "(modules come from the scripts' lib folder)",
 			                  name);
 	lua_getfield(L, LUA_REGISTRYINDEX, "parley.libs");
 	lua_getfield(L, -1, name);
@@ -233,9 +236,9 @@ static void open_safe_libs(lua_State *L)
 	static const struct {
 		const char *name;
 		lua_CFunction open;
-	} libs[] = {{LUA_GNAME, luaopen_base},         {LUA_STRLIBNAME, luaopen_string},
-	            {LUA_TABLIBNAME, luaopen_table},   {LUA_MATHLIBNAME, luaopen_math},
-	            {LUA_UTF8LIBNAME, luaopen_utf8},   {LUA_COLIBNAME, luaopen_coroutine}};
+	} libs[] = {{LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+	            {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+	            {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine}};
 	for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
 		luaL_requiref(L, libs[i].name, libs[i].open, 1);
 		lua_pop(L, 1);

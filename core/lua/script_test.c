@@ -30,9 +30,9 @@
 #include "server.h"
 #include "workers.h"
 
-#define TEST_START_MS   1767225600000LL /* 2026-01-01 00:00:00 UTC */
-#define TEST_WAIT_S     10.0            /* a step that takes longer has hung */
-#define TEST_TEXT_MAX   8192
+#define TEST_START_MS 1767225600000LL /* 2026-01-01 00:00:00 UTC */
+#define TEST_WAIT_S   10.0            /* a step that takes longer has hung */
+#define TEST_TEXT_MAX 8192
 
 struct record {
 	char *room_id, *room_name, *user, *role, *text, *id, *reply_to, *emoji;
@@ -152,8 +152,7 @@ static int record_hook(void *ud, parley_hook_args *a)
 	if (!a->user || !a->room || !a->message || !a->user->role ||
 	    strcmp(a->user->role, "bot") != 0)
 		return PARLEY_OK;
-	struct record *r =
-	    list_add(a->event == PARLEY_HOOK_REACTION ? &T.reactions : &T.posts);
+	struct record *r = list_add(a->event == PARLEY_HOOK_REACTION ? &T.reactions : &T.posts);
 	if (!r)
 		return PARLEY_OK;
 	r->room_id = dup0(a->room->id);
@@ -601,7 +600,8 @@ static const char prelude[] =
     "end\n"
     "function t.eq(actual, expected, msg)\n"
     "  if actual ~= expected then\n"
-    "    error((msg and msg .. ': ' or '') .. 'expected ' .. show(expected) .. ', got ' .. show(actual), 2)\n"
+    "    error((msg and msg .. ': ' or '') .. 'expected ' .. show(expected) .. ', got ' .. "
+    "show(actual), 2)\n"
     "  end\n"
     "end\n"
     "function t.ok(cond, msg)\n"
@@ -638,11 +638,8 @@ static void open_test_api(lua_State *L)
 {
 	luaL_newmetatable(L, "test.user");
 	lua_newtable(L);
-	static const luaL_Reg user_m[] = {{"say", u_say},
-	                                  {"join", u_join},
-	                                  {"leave", u_leave},
-	                                  {"react", u_react},
-	                                  {NULL, NULL}};
+	static const luaL_Reg user_m[] = {
+	    {"say", u_say}, {"join", u_join}, {"leave", u_leave}, {"react", u_react}, {NULL, NULL}};
 	luaL_setfuncs(L, user_m, 0);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);

@@ -34,8 +34,7 @@ int scripts_add_function(const char *name, parley_script_fn fn, void *ud);
 /* test-script ------------------------------------------------------- */
 /* Async operations of scripts in flight (posts, kv, http). */
 int scripts_pending(void);
-typedef int (*scripts_http_stub)(const char *method, const char *url, long *status,
-                                 char **body);
+typedef int (*scripts_http_stub)(const char *method, const char *url, long *status, char **body);
 void scripts_set_http_stub(scripts_http_stub fn);
 /* Loads one script from a spec table given as conf (the test's options). */
 int scripts_load_one(const struct parley_conf *entry, const char *base_dir, char *err,
