@@ -18,6 +18,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "auth.h"
 #include "chat.h"
@@ -270,6 +273,9 @@ static const struct provider *admin_provider(size_t offset, const char *does)
 	return p;
 }
 
+static void admin_audit(const char *action, const char *target, const char *role,
+                        const char *email);
+
 /* ---------------------------------------------------------------- */
 /* user add                                                           */
 /* ---------------------------------------------------------------- */
@@ -334,6 +340,8 @@ int admin_user_add(struct config *cfg, const char *name, const char *role, const
 		admin_error("%s", op.message ? op.message : chat_error_code(op.rc));
 	else if (!adm.failed)
 		status = 0;
+	if (status == 0)
+		admin_audit("user.add", name, role, email);
 done:
 	admin_stop(up);
 	free(op.message);
@@ -727,6 +735,98 @@ done:
 		free(ops[i].message);
 	}
 	free(ops);
+	return status;
+}
+
+/* ---------------------------------------------------------------- */
+/* invite                                                             */
+/* ---------------------------------------------------------------- */
+
+static void audit_done(void *ud, const parley_store_result *res)
+{
+	(void)ud;
+	if (res->rc != PARLEY_OK)
+		fprintf(stderr, "parley: the audit log entry was not written: %s\n",
+		        res->error ? res->error : chat_error_code(res->rc));
+	adm.pending--;
+}
+
+/* Writes an audit entry for an action of the CLI (actor: none, client:
+ * "cli") and waits for it. */
+static void admin_audit(const char *action, const char *target, const char *role, const char *email)
+{
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	if (!st ||
+	    st->struct_size <
+	        offsetof(parley_store_vtable, audit_append) + sizeof(st->audit_append) ||
+	    !st->audit_append)
+		return;
+	json_t *d = json_pack("{s:s?,s:s?}", "role", role, "email", email);
+	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	parley_audit a = {.action = action, .target = target, .detail = detail, .client = "cli"};
+	adm.pending++;
+	if (st->audit_append(self, &a, audit_done, NULL) < 0)
+		adm.pending--;
+	free(detail);
+	admin_run(NULL, NULL, 1);
+}
+
+struct invite_op {
+	int rc;
+	char *link, *message;
+	int64_t expires;
+};
+
+static void invite_done(void *ud, const parley_auth_result *res)
+{
+	struct invite_op *op = ud;
+	op->rc = res->rc == PARLEY_OK && !res->link ? PARLEY_ERR : res->rc;
+	if (op->rc == PARLEY_OK)
+		op->link = strdup(res->link);
+	else
+		op->message = strdup(rc_text(op->rc, res->message));
+	op->expires = res->expires_ts;
+	adm.pending--;
+}
+
+int admin_invite(struct config *cfg, const char *role, const char *email)
+{
+	int up = UP_NONE, status = 1;
+	struct invite_op op = {0};
+	if (admin_start(cfg, "invite", &up) < 0)
+		goto done;
+	const struct provider *p =
+	    admin_provider(offsetof(parley_auth_vtable, invite_create), "creates invites");
+	if (!p)
+		goto done;
+	const parley_auth_vtable *vt = p->vtable;
+	adm.pending++;
+	int rc = vt->invite_create(p->self, role, email, NULL, invite_done, &op);
+	if (rc < 0) {
+		parley_auth_result fail = {.rc = rc};
+		invite_done(&op, &fail);
+	}
+	admin_run(NULL, NULL, 1);
+	if (op.rc != PARLEY_OK || !op.link) {
+		admin_error("%s", op.message ? op.message : "no invite was made");
+		goto done;
+	}
+	printf("%s\n", op.link);
+	fflush(stdout);
+	time_t t = (time_t)(op.expires / 1000);
+	struct tm tm;
+	char when[64];
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+	fprintf(stderr, "parley: a %s invite, single use, valid until %s\n", role, when);
+	admin_audit("invite.create", NULL, role, email);
+	status = 0;
+done:
+	admin_stop(up);
+	free(op.link);
+	free(op.message);
 	return status;
 }
 

@@ -12,6 +12,7 @@
  * and are kept on per-plugin lists so the host can stop what a plugin
  * forgot before its code is unloaded. */
 #include "host_api.h"
+#include "api.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -701,6 +702,13 @@ static int h_user_online(parley_ctx *ctx, const char *user_id)
 	return core_ops && core_ops->user_online && user_id ? core_ops->user_online(user_id) : 0;
 }
 
+static int h_unsubscribe_link(parley_ctx *ctx, const char *user_id, char *out, size_t n)
+{
+	if (!user_id || !out || admin_mode)
+		return -1;
+	return api_unsubscribe_link(h_public_url(ctx), user_id, out, n);
+}
+
 static int h_script_function(parley_ctx *ctx, const char *name, parley_script_fn fn, void *ud)
 {
 	int rc = scripts_add_function(name, fn, ud);
@@ -760,6 +768,7 @@ static const parley_host host = {
     .user_revoked = h_user_revoked,
     .notify = h_notify,
     .user_online = h_user_online,
+    .unsubscribe_link = h_unsubscribe_link,
     .script_function = h_script_function,
 };
 

@@ -4,6 +4,7 @@
  * and waits — at most limits.shutdown_timeout — for outbound queues to
  * drain; plugins' fini then finishes pending store commits before exit. */
 #include "server.h"
+#include "secret.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -161,6 +162,8 @@ int server_run(struct config *cfg)
 		goto out_loop;
 	conn_module_init(cfg);
 	static_files_init(cfg);
+	if (secret_init(cfg->data_dir) < 0)
+		goto out_workers;
 	if (plugins_load(cfg, 0) < 0)
 		goto out_workers;
 	if (plugins_init() < 0)
