@@ -168,6 +168,8 @@ struct script {
 lua_State *sandbox_new(struct script *s);
 /* Loads and runs the main chunk (no yields); 0, or -1 with err. */
 int sandbox_run_main(struct script *s, char *err, size_t errlen);
+/* The same with the source given (the fuzz target). */
+int sandbox_run_buffer(struct script *s, const char *src, size_t len, char *err, size_t errlen);
 struct sref *sref_of(lua_State *L);
 double mono_now(void);
 

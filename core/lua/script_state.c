@@ -305,15 +305,21 @@ lua_State *sandbox_new(struct script *s)
 
 int sandbox_run_main(struct script *s, char *err, size_t errlen)
 {
-	lua_State *L = s->L;
 	size_t len;
 	char *src = read_source(s->spec.file, &len, err, errlen);
 	if (!src)
 		return -1;
+	int rc = sandbox_run_buffer(s, src, len, err, errlen);
+	free(src);
+	return rc;
+}
+
+int sandbox_run_buffer(struct script *s, const char *src, size_t len, char *err, size_t errlen)
+{
+	lua_State *L = s->L;
 	char chunk[SCRIPT_NAME_MAX + 8];
 	snprintf(chunk, sizeof chunk, "@%s", base_name(s->spec.file));
 	int rc = luaL_loadbufferx(L, src, len, chunk, "t");
-	free(src);
 	if (rc == LUA_OK) {
 		sandbox_budget_reset(s, L, 0);
 		rc = lua_pcall(L, 0, 0, 0);
