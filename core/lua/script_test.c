@@ -679,6 +679,19 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return remove(path);
 }
 
+/* Waits for the store's writes still in flight (read markers the chat
+ * layer writes without waiting): one more write, which the store's single
+ * writer finishes after them. */
+static void store_barrier(void)
+{
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	struct wait w = {0};
+	if (st && st->kv_delete &&
+	    st->kv_delete(self, "test-script", "barrier", store_done, &w) == PARLEY_PENDING)
+		run_until(&w.done);
+}
+
 static int run_file(const char *file)
 {
 	lua_State *L = luaL_newstate();
@@ -750,6 +763,7 @@ int script_test_main(const char *config_file, const char *file)
 	printf("# %s\n", file);
 	run_file(file);
 	settle();
+	store_barrier();
 	printf("1..%d\n", T.cases);
 	if (T.failed)
 		printf("# %d of %d failed\n", T.failed, T.cases);
