@@ -261,6 +261,17 @@ static void set_outcome(struct task *t, int rc, const char *err, const char *tex
 	t->text = text ? strdup(text) : NULL;
 }
 
+/* A completion may come before the starting call returns (a post that
+ * before_message rejects at once): then the task is running, and only
+ * records the outcome for bot_action to return directly. */
+static void complete(struct task *t)
+{
+	if (t->starting)
+		t->done_early = 1;
+	else
+		task_resume(t);
+}
+
 static void bot_done(void *ud, int rc, const char *message, const char *msg_id)
 {
 	struct op_wait *w = ud;
@@ -269,7 +280,7 @@ static void bot_done(void *ud, int rc, const char *message, const char *msg_id)
 		return;
 	set_outcome(t, rc, rc != PARLEY_OK ? (message ? message : proto_error_code(rc)) : NULL,
 	            rc == PARLEY_OK ? msg_id : NULL);
-	task_resume(t);
+	complete(t);
 }
 
 static void fire_done(void *ud, int rc, const char *message, const char *msg_id)
@@ -302,7 +313,13 @@ static int bot_action(lua_State *L, const struct chat_bot_req *q, int kind,
 	}
 	if (!w)
 		return luaL_error(L, "out of memory");
+	if (t) {
+		t->starting = 1;
+		t->done_early = 0;
+	}
 	int rc = start(q, t ? bot_done : fire_done, w);
+	if (t)
+		t->starting = 0;
 	if (rc != PARLEY_OK) {
 		if (t)
 			t->opw = NULL;
@@ -311,6 +328,14 @@ static int bot_action(lua_State *L, const struct chat_bot_req *q, int kind,
 		lua_pushnil(L);
 		lua_pushstring(L, rc == PARLEY_DENY ? "bot chain too deep" : proto_error_code(rc));
 		return 2;
+	}
+	if (t && t->done_early) {
+		t->done_early = 0;
+		int n = push_outcome(L, t);
+		free(t->text);
+		free(t->err);
+		t->text = t->err = NULL;
+		return n;
 	}
 	if (t)
 		return task_wait(L, WAIT_OP, push_outcome);
@@ -809,23 +834,44 @@ static void kv_done(void *ud, const parley_store_result *res)
 	                                 : NULL,
 	            res->rc == PARLEY_OK ? text : NULL);
 	t->value = kind;
-	task_resume(t);
+	complete(t);
 }
 
-static int kv_call(lua_State *L, int kind,
-                   int (*go)(lua_State *L, const parley_store_vtable *st, void *self,
-                             const char *key, struct op_wait *w))
+/* What one kv call does; arguments are checked (and may raise) before
+ * anything is started. */
+struct kv_args {
+	int kind;
+	const char *key;
+	char *value; /* set: the JSON text (malloc'ed); NULL: delete */
+	int64_t delta;
+	int (*go)(const parley_store_vtable *st, void *self, const char *owner,
+	          const struct kv_args *a, struct op_wait *w);
+};
+
+static int kv_call(lua_State *L, struct kv_args *a)
 {
 	struct script *s = script_of(L);
-	const char *key = kv_key(L);
 	struct task *t = task_require_async(L, "parley.kv");
 	void *self;
 	const parley_store_vtable *st = kv_store(L, &self);
-	(void)s;
-	struct op_wait *w = op_wait_new(t, kind);
-	if (!w)
+	struct op_wait *w = op_wait_new(t, a->kind);
+	if (!w) {
+		free(a->value);
 		return luaL_error(L, "out of memory");
-	int rc = go(L, st, self, key, w);
+	}
+	t->starting = 1;
+	t->done_early = 0;
+	int rc = a->go(st, self, s->spec.name, a, w);
+	free(a->value);
+	t->starting = 0;
+	if (t->done_early) { /* not by the store's contract; cheap to be safe */
+		t->done_early = 0;
+		int n = push_kv(L, t);
+		free(t->text);
+		free(t->err);
+		t->text = t->err = NULL;
+		return n;
+	}
 	if (rc != PARLEY_PENDING) {
 		t->opw = NULL;
 		host_pending_add(-1);
@@ -837,67 +883,72 @@ static int kv_call(lua_State *L, int kind,
 	return task_wait(L, WAIT_OP, push_kv);
 }
 
-static int go_get(lua_State *L, const parley_store_vtable *st, void *self, const char *key,
-                  struct op_wait *w)
+static int go_get(const parley_store_vtable *st, void *self, const char *owner,
+                  const struct kv_args *a, struct op_wait *w)
 {
-	return st->kv_get(self, script_of(L)->spec.name, key, kv_done, w);
+	return st->kv_get(self, owner, a->key, kv_done, w);
 }
 
-static int go_set(lua_State *L, const parley_store_vtable *st, void *self, const char *key,
-                  struct op_wait *w)
+static int go_set(const parley_store_vtable *st, void *self, const char *owner,
+                  const struct kv_args *a, struct op_wait *w)
 {
-	const char *err = NULL;
-	if (lua_isnoneornil(L, 2))
-		return st->kv_delete(self, script_of(L)->spec.name, key, kv_done, w);
-	json_t *v = json_from_lua(L, 2, &err);
-	char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-	json_decref(v);
-	if (!text) {
-		luaL_error(L, "kv.set: %s", err ? err : "the value cannot be stored");
-		return PARLEY_EINVAL;
-	}
-	if (strlen(text) > SCRIPT_KV_VALUE_MAX) {
-		free(text);
-		luaL_error(L, "kv.set: the value is larger than %d bytes as JSON",
-		           SCRIPT_KV_VALUE_MAX);
-		return PARLEY_EINVAL;
-	}
-	int rc = st->kv_set(self, script_of(L)->spec.name, key, text, kv_done, w);
-	free(text);
-	return rc;
+	if (!a->value)
+		return st->kv_delete(self, owner, a->key, kv_done, w);
+	return st->kv_set(self, owner, a->key, a->value, kv_done, w);
 }
 
-static int go_delete(lua_State *L, const parley_store_vtable *st, void *self, const char *key,
-                     struct op_wait *w)
+static int go_delete(const parley_store_vtable *st, void *self, const char *owner,
+                     const struct kv_args *a, struct op_wait *w)
 {
-	return st->kv_delete(self, script_of(L)->spec.name, key, kv_done, w);
+	return st->kv_delete(self, owner, a->key, kv_done, w);
 }
 
-static int go_incr(lua_State *L, const parley_store_vtable *st, void *self, const char *key,
-                   struct op_wait *w)
+static int go_incr(const parley_store_vtable *st, void *self, const char *owner,
+                   const struct kv_args *a, struct op_wait *w)
 {
-	lua_Integer d = luaL_optinteger(L, 2, 1);
-	return st->kv_incr(self, script_of(L)->spec.name, key, (int64_t)d, kv_done, w);
+	return st->kv_incr(self, owner, a->key, a->delta, kv_done, w);
 }
 
 static int l_kv_get(lua_State *L)
 {
-	return kv_call(L, OPK_KV_GET, go_get);
+	struct kv_args a = {.kind = OPK_KV_GET, .key = kv_key(L), .go = go_get};
+	return kv_call(L, &a);
 }
 
 static int l_kv_set(lua_State *L)
 {
-	return kv_call(L, OPK_KV_DONE, go_set);
+	struct kv_args a = {.kind = OPK_KV_DONE, .key = kv_key(L), .go = go_set};
+	void *self;
+	task_require_async(L, "parley.kv");
+	kv_store(L, &self); /* raise before a.value is ours */
+	if (!lua_isnoneornil(L, 2)) {
+		const char *err = NULL;
+		json_t *v = json_from_lua(L, 2, &err);
+		a.value = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+		json_decref(v);
+		if (!a.value)
+			return luaL_error(L, "kv.set: %s",
+			                  err ? err : "the value cannot be stored");
+		if (strlen(a.value) > SCRIPT_KV_VALUE_MAX) {
+			free(a.value);
+			return luaL_error(L, "kv.set: the value is larger than %d bytes as JSON",
+			                  SCRIPT_KV_VALUE_MAX);
+		}
+	}
+	return kv_call(L, &a);
 }
 
 static int l_kv_delete(lua_State *L)
 {
-	return kv_call(L, OPK_KV_DONE, go_delete);
+	struct kv_args a = {.kind = OPK_KV_DONE, .key = kv_key(L), .go = go_delete};
+	return kv_call(L, &a);
 }
 
 static int l_kv_incr(lua_State *L)
 {
-	return kv_call(L, OPK_KV_VALUE, go_incr);
+	struct kv_args a = {.kind = OPK_KV_VALUE, .key = kv_key(L), .go = go_incr};
+	a.delta = (int64_t)luaL_optinteger(L, 2, 1);
+	return kv_call(L, &a);
 }
 
 /* ---------------------------------------------------------------- */

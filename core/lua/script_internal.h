@@ -93,6 +93,8 @@ struct task {
 	int rc;
 	char *text, *err;
 	int64_t value;
+	int starting;             /* inside the call that starts an operation */
+	int done_early;           /* ... which completed before it returned */
 	struct task *prev, *next; /* the script's list */
 	char what[48];            /* "message handler", for error messages */
 };

@@ -45,7 +45,7 @@ struct record_list {
 };
 
 static struct {
-	struct record_list posts, reactions;
+	struct record_list posts, reactions, messages;
 	struct stub {
 		char *prefix, *body;
 		long status;
@@ -146,15 +146,11 @@ static struct record *list_add(struct record_list *l)
 	return r;
 }
 
-static int record_hook(void *ud, parley_hook_args *a)
+static void record(struct record_list *l, const parley_hook_args *a)
 {
-	(void)ud;
-	if (!a->user || !a->room || !a->message || !a->user->role ||
-	    strcmp(a->user->role, "bot") != 0)
-		return PARLEY_OK;
-	struct record *r = list_add(a->event == PARLEY_HOOK_REACTION ? &T.reactions : &T.posts);
+	struct record *r = list_add(l);
 	if (!r)
-		return PARLEY_OK;
+		return;
 	r->room_id = dup0(a->room->id);
 	r->room_name = dup0(a->room->name);
 	r->user = dup0(a->user->name);
@@ -164,6 +160,20 @@ static int record_hook(void *ud, parley_hook_args *a)
 	r->reply_to = dup0(a->message->reply_to);
 	r->emoji = dup0(a->emoji);
 	r->on = a->on;
+}
+
+/* Every stored message (test.messages) and the bots' posts and reactions
+ * (test.posts, test.reactions). */
+static int record_hook(void *ud, parley_hook_args *a)
+{
+	(void)ud;
+	if (!a->user || !a->room || !a->message || !a->user->role)
+		return PARLEY_OK;
+	int bot = strcmp(a->user->role, "bot") == 0;
+	if (a->event == PARLEY_HOOK_MESSAGE)
+		record(&T.messages, a);
+	if (bot)
+		record(a->event == PARLEY_HOOK_REACTION ? &T.reactions : &T.posts, a);
 	return PARLEY_OK;
 }
 
@@ -180,7 +190,7 @@ static void push_records(lua_State *L, struct record_list *l)
 	}
 		F("room", r->room_name);
 		F("room_id", r->room_id);
-		F("bot", r->user);
+		F(strcmp(r->role ? r->role : "", "bot") == 0 ? "bot" : "user", r->user);
 		F("text", r->text);
 		F("id", r->id);
 		F("reply_to", r->reply_to);
@@ -199,6 +209,13 @@ static int t_posts(lua_State *L)
 {
 	settle_or_raise(L);
 	push_records(L, &T.posts);
+	return 1;
+}
+
+static int t_messages(lua_State *L)
+{
+	settle_or_raise(L);
+	push_records(L, &T.messages);
 	return 1;
 }
 
@@ -648,6 +665,7 @@ static void open_test_api(lua_State *L)
 	                               {"room", t_room},
 	                               {"posts", t_posts},
 	                               {"reactions", t_reactions},
+	                               {"messages", t_messages},
 	                               {"advance", t_advance},
 	                               {"now", t_now},
 	                               {"kv", t_kv},
@@ -786,8 +804,10 @@ out_dir:
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	list_clear(&T.posts);
 	list_clear(&T.reactions);
+	list_clear(&T.messages);
 	free(T.posts.items);
 	free(T.reactions.items);
+	free(T.messages.items);
 	for (size_t i = 0; i < T.n_stubs; i++) {
 		free(T.stubs[i].prefix);
 		free(T.stubs[i].body);

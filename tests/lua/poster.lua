@@ -1,0 +1,21 @@
+-- Posts what it is told and says how it went (bots_test.lua).
+parley.command("post", function(cmd)
+  local id, err = parley.send(cmd.room, cmd.args)
+  cmd:reply(id and ("posted " .. id) or ("refused: " .. tostring(err)))
+end)
+parley.command("post-bg", function(cmd)
+  -- from a timer too
+  parley.timer(1, function()
+    local id, err = parley.send(cmd.room, cmd.args)
+    parley.send(cmd.room, id and "timer posted" or ("timer refused: " .. tostring(err)))
+  end)
+end)
+parley.command("react", function(cmd)
+  local id = parley.send(cmd.room, "react to me")
+  local ok, err = parley.react(cmd.room, id, cmd.args)
+  cmd:reply(ok and "reacted" or ("not reacted: " .. tostring(err)))
+end)
+parley.command("keep", function(cmd) cmd:keep() end)
+parley.command("kick", function(cmd) parley.kick(cmd.args, cmd.room) end)
+local other = parley.bot{ name = "poster_two", display_name = "Poster Two" }
+parley.command("as-other", function(cmd) parley.send(cmd.room, "from two", { as = other }) end)
