@@ -273,8 +273,9 @@ int http_request(lua_State *L)
 			const char *k = lua_tostring(L, -2), *v = lua_tostring(L, -1);
 			if (k && v && !strpbrk(k, "\r\n:") && !strpbrk(v, "\r\n") &&
 			    strlen(k) + strlen(v) < HTTP_HEADER_LEN) {
-				char line[HTTP_HEADER_LEN + 4];
-				snprintf(line, sizeof line, "%s: %s", k, v);
+				char line[2 * HTTP_HEADER_LEN + 4];
+				snprintf(line, sizeof line, "%.*s: %.*s", HTTP_HEADER_LEN, k,
+				         HTTP_HEADER_LEN, v);
 				struct curl_slist *l = curl_slist_append(c->req_headers, line);
 				if (l)
 					c->req_headers = l;
