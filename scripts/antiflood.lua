@@ -17,7 +17,7 @@ local per = tonumber(parley.config.per_seconds) or 10
 local steps = parley.config.mutes or { 60, 600 }
 local forgive = tonumber(parley.config.forgive_after) or 3600
 
-local recent = {}   -- "user|room" -> times of the recent messages
+local recent = {}   -- "user|room" -> queue of recent message times {first=, last=, …}
 local offences = {} -- user id -> { n = count, last = time }
 
 local function human(secs)
@@ -29,13 +29,18 @@ parley.on("before_message", function(m)
   if m.user.role == "bot" then return end
   local now = os.time()
   local key = m.user.id .. "|" .. m.room
-  local kept = {}
-  for _, t in ipairs(recent[key] or {}) do
-    if t > now - per then kept[#kept + 1] = t end
+  local q = recent[key]
+  if not q then
+    q = { first = 1, last = 0 }
+    recent[key] = q
   end
-  recent[key] = kept
-  if #kept < max then
-    kept[#kept + 1] = now
+  while q.first <= q.last and q[q.first] <= now - per do -- drop the old ones
+    q[q.first] = nil
+    q.first = q.first + 1
+  end
+  if q.last - q.first + 1 < max then
+    q.last = q.last + 1
+    q[q.last] = now
     return
   end
   local o = offences[m.user.id]
@@ -57,8 +62,8 @@ end)
 -- forget the quiet ones
 parley.every(60, function()
   local now = os.time()
-  for key, times in pairs(recent) do
-    if #times == 0 or times[#times] <= now - per then recent[key] = nil end
+  for key, q in pairs(recent) do
+    if q.first > q.last or q[q.last] <= now - per then recent[key] = nil end
   end
   for user, o in pairs(offences) do
     if now - o.last > forgive then offences[user] = nil end

@@ -8,6 +8,7 @@
  * reachable from Lua: the script's identity is in the state's extra
  * space. */
 #include <ctype.h>
+#include <stdint.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
@@ -635,7 +636,7 @@ static int l_bot(lua_State *L)
 
 static void timer_fired(void *arg);
 
-static void timer_free(struct script_timer *st)
+static void timer_unlink(struct script_timer *st)
 {
 	struct script *s = st->s;
 	if (st->prev)
@@ -644,12 +645,33 @@ static void timer_free(struct script_timer *st)
 		s->timers = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
+	st->prev = st->next = NULL;
 	s->n_timers--;
+}
+
+static void timer_release(struct script_timer *st)
+{
+	struct script *s = st->s;
 	if (s->L) {
 		luaL_unref(s->L, LUA_REGISTRYINDEX, st->fn_ref);
 		luaL_unref(s->L, LUA_REGISTRYINDEX, st->handle_ref);
 	}
 	free(st);
+}
+
+static void timer_free(struct script_timer *st)
+{
+	timer_unlink(st);
+	timer_release(st);
+}
+
+/* In protected mode: the timer's function (by its registry ref) in a task. */
+static int run_timer(lua_State *L)
+{
+	int ref = (int)(intptr_t)lua_touserdata(L, 1);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	task_start(sref_of(L)->s, 0, 0, 0, "timer", NULL, NULL);
+	return 0;
 }
 
 static void timer_fired(void *arg)
@@ -661,18 +683,18 @@ static void timer_fired(void *arg)
 		timer_free(st);
 		return;
 	}
-	lua_rawgeti(s->L, LUA_REGISTRYINDEX, st->fn_ref);
 	if (st->repeat > 0) {
+		/* Rescheduled first; the function may cancel it, and a failure
+		 * that switches the script off stops it: st is not used after. */
 		st->t = sclock_start(st->repeat, timer_fired, st);
-		task_start(s, 0, 0, 0, "timer", NULL, NULL);
-		/* the script may have been disabled by that failure: its timers
-		 * are stopped, this one included */
+		script_pcall(s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
 		return;
 	}
-	/* A one-shot timer is done before its function runs (it may start
-	 * another). */
-	timer_free(st);
-	task_start(s, 0, 0, 0, "timer", NULL, NULL);
+	/* A one-shot timer leaves the list before its function runs (which may
+	 * start timers; cancelling this one finds nothing), and is freed after. */
+	timer_unlink(st);
+	script_pcall(s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
+	timer_release(st);
 }
 
 void api_timers_stop(struct script *s)

@@ -156,9 +156,10 @@ static void bot_ready(void *ud, int rc, const char *message, const char *msg_id)
 	free(name);
 }
 
-static void ensure_bots(struct script *s)
+/* In protected mode (reads the registry): creates the script's bots. */
+static int ensure_bots_in(lua_State *L)
 {
-	lua_State *L = s->L;
+	struct script *s = lua_touserdata(L, 1);
 	lua_getfield(L, LUA_REGISTRYINDEX, "parley.bot_display");
 	for (size_t i = 0; i < s->n_bots; i++) {
 		lua_getfield(L, -1, s->bots[i]);
@@ -174,7 +175,12 @@ static void ensure_bots(struct script *s)
 		}
 		lua_pop(L, 1);
 	}
-	lua_pop(L, 1);
+	return 0;
+}
+
+static void ensure_bots(struct script *s)
+{
+	script_pcall(s, ensure_bots_in, s, "load");
 }
 
 static void script_metrics(struct script *s)
