@@ -567,6 +567,8 @@ static int l_command(lua_State *L)
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	if (name[0] == '/')
 		name++;
+	if (s->loaded_ms)
+		return luaL_error(L, "command: commands are declared in the main chunk (at load)");
 	if (!valid_word(name, 32))
 		return luaL_error(L, "command: bad name '%s' (letters, digits, _ and -)", name);
 	lua_getfield(L, LUA_REGISTRYINDEX, "parley.commands");
