@@ -20,6 +20,23 @@ end)
 parley.on("join", function(e)
   if e.room_name == "trap" then while true do end end
 end)
+parley.on("leave", function(e)
+  if e.room_name == "trap" then while true do end end
+end)
+parley.on("reaction", function(r)
+  if r.emoji == "🔁" then while true do end end
+end)
+parley.on("user_created", function(e)
+  if e.user.name == "looper" then while true do end end
+end)
+parley.command("spin-after-http", function()
+  local res = parley.http.request{url = "http://api.example.org/x"}
+  while true do end
+end)
+parley.command("spin-after-sleep", function()
+  parley.sleep(5)
+  while true do end
+end)
 parley.command("spin", function() while true do end end)
 parley.command("spin-pcall", function()
   -- catching the budget error does not help: it fires again at once
