@@ -22,6 +22,7 @@
 
 struct http_call {
 	struct task *t;
+	struct script *s; /* counted in s->n_http until the call ends or is cancelled */
 	CURL *easy;
 	struct curl_slist *req_headers;
 	char *req_body;
@@ -37,6 +38,8 @@ struct http_call {
 
 static void call_free(struct http_call *c)
 {
+	if (c->s)
+		c->s->n_http--;
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->req_headers);
@@ -181,6 +184,10 @@ void http_cancel(struct task *t)
 		return;
 	t->http = NULL;
 	c->t = NULL;
+	if (c->s) {
+		c->s->n_http--;
+		c->s = NULL;
+	}
 	if (c->easy && !host_http_stub()) {
 		curl_loop_remove(c->easy);
 		host_pending_add(-1);
@@ -262,15 +269,23 @@ int http_request(lua_State *L)
 	if (!known)
 		return luaL_error(L, "http.request: method must be GET, POST, PUT, PATCH, DELETE "
 		                     "or HEAD");
+	if (s->n_http >= SCRIPT_HTTP_MAX)
+		return luaL_error(L,
+		                  "http.request: %d requests of this script are in flight already",
+		                  SCRIPT_HTTP_MAX);
 	struct http_call *c = calloc(1, sizeof *c);
 	if (!c)
 		return luaL_error(L, "out of memory");
 	c->t = t;
+	c->s = s;
+	s->n_http++;
 	lua_getfield(L, 1, "headers");
 	if (lua_istable(L, -1)) {
 		lua_pushnil(L);
 		while (lua_next(L, -2)) {
-			const char *k = lua_tostring(L, -2), *v = lua_tostring(L, -1);
+			/* strings only: converting a number could raise (memory) */
+			const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+			const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 			if (k && v && !strpbrk(k, "\r\n:") && !strpbrk(v, "\r\n") &&
 			    strlen(k) + strlen(v) < HTTP_HEADER_LEN) {
 				char line[2 * HTTP_HEADER_LEN + 4];

@@ -19,6 +19,7 @@
 #define SCRIPT_HOOK_STEP       1000  /* instructions between budget checks */
 #define SCRIPT_TIMERS_MAX      1000  /* live timers per script */
 #define SCRIPT_TASKS_MAX       1000  /* suspended handlers per script */
+#define SCRIPT_HTTP_MAX        16    /* HTTP requests in flight per script */
 #define SCRIPT_KV_KEY_MAX      256   /* bytes */
 #define SCRIPT_KV_VALUE_MAX    65536 /* bytes of JSON */
 #define SCRIPT_JSON_DEPTH_MAX  64
@@ -145,6 +146,7 @@ struct script {
 
 	struct task *tasks;
 	size_t n_tasks;
+	int n_http; /* requests in flight (their buffers are outside the Lua heap) */
 	struct script_timer *timers;
 	size_t n_timers;
 
