@@ -288,3 +288,23 @@ def test_test_script_fails_a_failing_test(run_parley, tmp_path):
     assert "ok 1 - echoes" in res.stdout
     assert "not ok 2 - wrong on purpose" in res.stdout
     assert 'expected "bye", got "hi"' in res.stdout
+
+
+def test_check_config_reports_bad_script_values(run_parley, tmp_path):
+    (tmp_path / "x.lua").write_text("")
+    cfg = tmp_path / "parley.conf"
+    cfg.write_text('scripts = {\n'
+                   '  { file = "x.lua", memory = "1K" },\n'
+                   '  { file = "x.lua", instructions = 5 },\n'
+                   '  { file = "x.lua", name = "Bad Name" },\n'
+                   '  { file = "x.lua" },\n'
+                   '  { file = "x.lua" },\n'
+                   '}\n')
+    res = run_parley("check-config", "--config", str(cfg))
+    assert res.returncode == 1, res.stdout + res.stderr
+    msgs = [json.loads(ln)["msg"] for ln in res.stderr.splitlines() if ln.startswith("{")]
+    err = "\n".join(msgs)
+    assert "parley.conf:2: scripts[1].memory: expected a size from 256K to 1G" in err, err
+    assert "parley.conf:3: scripts[2].instructions: expected an integer" in err, err
+    assert 'parley.conf:4: scripts[3].name: the script\'s name "Bad Name"' in err, err
+    assert 'parley.conf:6: scripts[5]: two scripts are named "x"' in err, err
