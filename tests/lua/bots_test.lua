@@ -4,7 +4,7 @@
 -- Run: parley test-script tests/lua/bots_test.lua
 test.load("../../scripts/wordfilter.lua", { options = { patterns = {
   { pattern = "forbidden", plain = true, action = "reject", reason = "no such words" } } } })
-test.load("poster.lua")
+test.load("poster.lua", { options = { greeting = "hi", list = { 1, 2 } } })
 local alice = test.user("alice")
 
 test.case("a bot's post another script rejects returns the reason", function()
@@ -57,4 +57,30 @@ test.case("moderation without the grant is an error", function()
   local bob = test.user("bob")
   alice:say("/kick bob")
   test.match(test.status("poster").last_error, "not granted moderation")
+end)
+
+test.case("users, rooms and members lookups", function()
+  alice:say("/who alice")
+  local text = test.one_post().text
+  test.match(text, "^general public %d+ %[")
+  test.match(text, "alice:member")
+  test.match(text, "poster:member")
+  test.match(text, " u_%d+/member$")
+  alice:say("/who nobody-here")
+  test.match(test.one_post().text, " nobody$")
+end)
+
+test.case("json round trip and errors", function()
+  alice:say('/json {"a":[1,2,{"b":true}],"s":"x"}')
+  local text = test.one_post().text
+  test.match(text, '"a":%[1,2,{"b":true}%]')
+  test.match(text, "| nil true | false$")
+end)
+
+test.case("parley.config is the entry's options", function()
+  alice:say("/config")
+  local text = test.one_post().text
+  test.match(text, '"greeting":"hi"')
+  test.match(text, '"list":%[1,2%]')
+  test.match(text, " poster poster$")
 end)

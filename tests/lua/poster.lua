@@ -19,3 +19,22 @@ parley.command("keep", function(cmd) cmd:keep() end)
 parley.command("kick", function(cmd) parley.kick(cmd.args, cmd.room) end)
 local other = parley.bot{ name = "poster_two", display_name = "Poster Two" }
 parley.command("as-other", function(cmd) parley.send(cmd.room, "from two", { as = other }) end)
+parley.command("who", function(cmd)
+  local room = parley.rooms.get(cmd.room_name)
+  local names = {}
+  for _, m in ipairs(parley.rooms.members(cmd.room)) do names[#names + 1] = m.name .. ":" .. m.room_role end
+  table.sort(names)
+  local u = parley.users.get(cmd.args)
+  cmd:reply(("%s %s %d [%s] %s"):format(room.name, room.kind, room.members, table.concat(names, ","),
+                                       u and (u.id .. "/" .. u.role) or "nobody"))
+end)
+parley.command("json", function(cmd)
+  local v = parley.json.decode(cmd.args)
+  local back = parley.json.encode(v)
+  local bad, err = parley.json.decode("{oops")
+  local ok = pcall(parley.json.encode, { f = print })
+  cmd:reply(back .. " | " .. tostring(bad) .. " " .. tostring(err ~= nil) .. " | " .. tostring(ok))
+end)
+parley.command("config", function(cmd)
+  cmd:reply(parley.json.encode(parley.config) .. " " .. parley.script .. " " .. parley.bot_name)
+end)
