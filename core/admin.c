@@ -843,7 +843,8 @@ int admin_check_config(struct config *cfg)
 		admin_error("cannot start the loop");
 		return 1;
 	}
-	if (plugins_load(cfg, 1) == 0) {
+	int tls_errors = config_check_tls(cfg); /* reported; plugins are checked too */
+	if (plugins_load(cfg, 1) == 0 && !tls_errors) {
 		printf("config OK\n");
 		status = 0;
 	} else {

@@ -22,6 +22,9 @@
 #include "server.h"
 
 #define CHAT_LOG_CTX 160
+/* An auth frame's token: room for an identity provider's JWT (auth_jwt
+ * takes up to 8 KiB and refuses longer ones itself, with its own message). */
+#define CHAT_TOKEN_MAX 16384
 
 static struct {
 	void (*start_done)(int ok);
@@ -431,7 +434,7 @@ static void req_auth(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_ECONFLICT, "authentication in progress");
 		return;
 	}
-	if (proto_get_str(req, "token", 0, 4096, &token, err, sizeof err) < 0) {
+	if (proto_get_str(req, "token", 0, CHAT_TOKEN_MAX, &token, err, sizeof err) < 0) {
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}

@@ -46,7 +46,7 @@ def _key(rid):
 
 class Client:
     def __init__(self, server, token=None, resume=None, headers=None, auth=True,
-                 subprotocols=("parley.v1",), max_size=MAX_FRAME_IN, url=None):
+                 subprotocols=("parley.v1",), max_size=MAX_FRAME_IN, url=None, ssl=None):
         self.server = server
         self.token = token
         self.resume = resume
@@ -55,6 +55,7 @@ class Client:
         self.subprotocols = list(subprotocols) if subprotocols else None
         self.max_size = max_size
         self.url = url or server.ws_url
+        self.ssl = ssl  # an ssl.SSLContext for wss:// urls
         self.ws = None
         self.ready = None
         self.frames = []  # every frame, in arrival order
@@ -74,7 +75,8 @@ class Client:
         self.ws = await websockets.connect(
             self.url, subprotocols=self.subprotocols, extra_headers=self.headers,
             max_size=self.max_size, compression=None, ping_interval=None,
-            open_timeout=DEFAULT_TIMEOUT, close_timeout=2)
+            open_timeout=DEFAULT_TIMEOUT, close_timeout=2,
+            **({"ssl": self.ssl} if self.ssl is not None else {}))
         self._reader = asyncio.ensure_future(self._read())
 
     async def __aenter__(self):
