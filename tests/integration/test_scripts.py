@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import threading
+import time
 
 from parley_client import Client, new_client_id, run
 
@@ -308,3 +309,32 @@ def test_check_config_reports_bad_script_values(run_parley, tmp_path):
     assert "parley.conf:3: scripts[2].instructions: expected an integer" in err, err
     assert 'parley.conf:4: scripts[3].name: the script\'s name "Bad Name"' in err, err
     assert 'parley.conf:6: scripts[5]: two scripts are named "x"' in err, err
+
+
+def test_a_reminder_survives_a_restart(server_factory, source_dir):
+    remind = os.path.join(source_dir, "scripts", "remind.lua")
+    srv = server_factory(config_extra=scripts_config("{ file = " + lua_str(remind) + " }"))
+    tok = srv.people("alice")
+
+    async def ask():
+        async with Client(srv, tok["alice"]) as a:
+            g = a.room_id("general")
+            await a.send_text(g, "/remind 2s stretch")
+            assert await bot_says(a, g, "remind") == "ok, in 2s I will remind you."
+            return g
+
+    room = run(ask())
+    assert srv.stop() == 0
+    srv.restart()
+    # due while the server was down or soon after: posted once it is back
+    deadline = time.monotonic() + 15
+    texts = []
+    while time.monotonic() < deadline:
+        status, _, data = srv.http("GET", f"/api/rooms/{room}/messages",
+                                   headers={"Authorization": f"Bearer {tok['alice']}"})
+        assert status == 200, data
+        texts = [m["text"] for m in json.loads(data)["messages"]]
+        if "⏰ @alice: stretch" in texts:
+            break
+        time.sleep(0.2)
+    assert texts.count("⏰ @alice: stretch") == 1, texts
