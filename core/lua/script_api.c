@@ -1099,6 +1099,8 @@ static int l_rooms_members(lua_State *L)
 static int log_at(lua_State *L, int level)
 {
 	struct script *s = script_of(L);
+	if (!script_log_allowed(L))
+		return 0;
 	int n = lua_gettop(L);
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);

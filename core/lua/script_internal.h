@@ -19,6 +19,7 @@
 #define SCRIPT_HOOK_STEP       1000  /* instructions between budget checks */
 #define SCRIPT_TIMERS_MAX      1000  /* live timers per script */
 #define SCRIPT_TASKS_MAX       1000  /* suspended handlers per script */
+#define SCRIPT_LOGS_PER_CALL   100   /* log lines per handler call; more are dropped */
 #define SCRIPT_HTTP_MAX        16    /* HTTP requests in flight per script */
 #define SCRIPT_KV_KEY_MAX      256   /* bytes */
 #define SCRIPT_KV_VALUE_MAX    65536 /* bytes of JSON */
@@ -84,6 +85,7 @@ struct task {
 	int sync;       /* before_message: may not yield */
 	int depth;      /* bot chain depth of the triggering event */
 	int sends;      /* posts, reactions, moderation calls so far */
+	int logs;       /* log lines so far */
 	enum task_wait wait;
 	struct sclock_timer *timer; /* WAIT_TIMER */
 	void *http;                 /* WAIT_HTTP: struct http_call */
@@ -142,6 +144,7 @@ struct script {
 	int run_exceeded;
 	int run_sync;
 	int run_sends;       /* posts and reactions in this slice */
+	int run_logs;        /* log lines of the main chunk */
 	double run_deadline; /* monotonic seconds; 0: none */
 
 	struct task *tasks;
@@ -200,6 +203,9 @@ int script_pcall(struct script *s, lua_CFunction fn, void *arg, const char *what
 struct task *task_require_async(lua_State *L, const char *fn);
 /* Frees a task's Lua anchor (the script is being closed or it ended). */
 void task_drop(struct task *t);
+/* Counts a log line of the running handler call: 1 to write it, 0 to
+ * drop it (past SCRIPT_LOGS_PER_CALL; the first dropped one says so). */
+int script_log_allowed(lua_State *L);
 /* Records a failure of s; may disable it. */
 void script_fail(struct script *s, const char *what, const char *msg);
 

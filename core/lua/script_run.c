@@ -265,3 +265,15 @@ int script_pcall(struct script *s, lua_CFunction fn, void *arg, const char *what
 	}
 	return 0;
 }
+
+int script_log_allowed(lua_State *L)
+{
+	struct sref *r = sref_of(L);
+	int n = r->t ? ++r->t->logs : ++r->s->run_logs;
+	if (n <= SCRIPT_LOGS_PER_CALL)
+		return 1;
+	if (n == SCRIPT_LOGS_PER_CALL + 1)
+		log_script(LOG_WARN, r->s, "script_log",
+		           "more than 100 log lines in one handler call: the rest are dropped");
+	return 0;
+}

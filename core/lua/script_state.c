@@ -148,6 +148,8 @@ static int safe_load(lua_State *L)
 static int safe_print(lua_State *L)
 {
 	struct script *s = sref_of(L)->s;
+	if (!script_log_allowed(L))
+		return 0;
 	luaL_Buffer b;
 	int n = lua_gettop(L);
 	luaL_buffinit(L, &b);

@@ -126,3 +126,9 @@ end)
 parley.command("flood", function(cmd)
   for i = 1, 1000 do parley.send(cmd.room, "flood " .. i) end
 end)
+
+-- log flooding
+parley.command("chatter", function(cmd)
+  for i = 1, 5000 do parley.log.info("line", i) end
+  cmd:reply("said a lot")
+end)

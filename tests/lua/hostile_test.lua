@@ -134,6 +134,13 @@ test.case("a flood of posts from one handler is cut", function()
   test.match(test.status("hostile").last_error, "more than 20 posts")
 end)
 
+test.case("log flooding is cut at 100 lines per call", function()
+  local before = failures()
+  alice:say("/chatter") -- 5,000 log lines asked for
+  test.eq(test.one_post().text, "said a lot")
+  test.eq(failures(), before, "not a failure: the lines are dropped")
+end)
+
 test.case("other users are still served", function()
   local bob = test.user("bob")
   local r = bob:say("hello")
