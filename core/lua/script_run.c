@@ -151,21 +151,20 @@ int task_start(struct script *s, int nargs, int sync, int depth, const char *wha
                lua_State **co_out, int *nres_out)
 {
 	lua_State *L = s->L;
+	/* The Lua side first: these may raise (memory), and nothing of ours
+	 * is allocated yet. */
+	lua_State *co = lua_newthread(L);
+	int thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	struct task *t = task_new(s, sync, depth, what);
 	if (!t) {
+		luaL_unref(L, LUA_REGISTRYINDEX, thread_ref);
 		lua_pop(L, nargs + 1);
 		script_fail(s, what, "too many handlers waiting at once");
 		return -1;
 	}
-	lua_State *co = lua_newthread(L);
-	if (!co) {
-		task_drop(t);
-		lua_pop(L, nargs + 1);
-		return -1;
-	}
 	*(struct sref **)lua_getextraspace(co) = &t->ref;
 	t->co = co;
-	t->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	t->thread_ref = thread_ref;
 	lua_xmove(L, co, nargs + 1);
 	struct run_state saved = run_save(s);
 	sandbox_budget_reset(s, co, sync);
