@@ -68,6 +68,7 @@ static void results_free(struct op *op)
 	free(op->rooms);
 	free(op->members);
 	free(op->users);
+	free(op->uploads);
 	op->msgs = NULL;
 	op->rooms = NULL;
 	op->members = NULL;
@@ -166,10 +167,15 @@ parley_user *op_add_user(struct op *op)
 	return grow((void **)&op->users, &op->n_users, &op->cap_users, sizeof *op->users);
 }
 
+parley_upload *op_add_upload(struct op *op)
+{
+	return grow((void **)&op->uploads, &op->n_uploads, &op->cap_uploads, sizeof *op->uploads);
+}
+
 void op_reset(struct op *op)
 {
 	/* Counts only: the arrays keep their (loop-thread) memory. */
-	op->n_msgs = op->n_rooms = op->n_members = op->n_users = 0;
+	op->n_msgs = op->n_rooms = op->n_members = op->n_users = op->n_uploads = 0;
 	memset(&op->res, 0, sizeof op->res);
 	memset(&op->session_out, 0, sizeof op->session_out);
 	memset(&op->invite_out, 0, sizeof op->invite_out);
@@ -201,6 +207,8 @@ void op_finish(struct op *op)
 		r->n_members = op->n_members;
 		r->users = op->users;
 		r->n_users = op->n_users;
+		r->uploads = op->uploads;
+		r->n_uploads = op->n_uploads;
 		r->session = op->session_out.token_hash ? &op->session_out : NULL;
 		r->invite = op->invite_out.token_hash ? &op->invite_out : NULL;
 	}

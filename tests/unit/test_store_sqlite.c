@@ -601,7 +601,7 @@ static void test_migrations(void **state)
 	fclose(f);
 	assert_int_equal(store_open("empty.db", NULL), 0);
 	store_close();
-	assert_int_equal(file_user_version("empty.db"), 1);
+	assert_int_equal(file_user_version("empty.db"), 2);
 	/* Opening again migrates nothing and keeps the data. */
 	assert_int_equal(store_open("empty.db", NULL), 0);
 	char alice[32];
