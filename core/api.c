@@ -35,6 +35,7 @@
 #include "plugin_host.h"
 #include "server.h"
 #include "static_files.h"
+#include "uploads.h"
 #include "users.h"
 #include "ws.h"
 
@@ -445,7 +446,7 @@ done:
 
 /* The token of a request that needs one, or NULL after answering. A
  * cookie-authenticated POST must carry an allowed Origin. */
-static char *request_token(struct http_request *req)
+char *api_request_token(struct http_request *req)
 {
 	int from_cookie;
 	char *token = auth_request_token(req, &from_cookie);
@@ -464,7 +465,7 @@ static char *request_token(struct http_request *req)
 static void route_logout(struct http_request *req)
 {
 	const struct provider *p = AUTH_PROVIDER_WITH(logout);
-	char *token = request_token(req);
+	char *token = api_request_token(req);
 	if (!token)
 		return;
 	if (!p) {
@@ -732,7 +733,7 @@ static void authenticated(void *ud, const parley_auth_result *res)
 /* Authenticates req, then runs call as that user. call is taken. */
 static void with_user(struct http_request *req, struct api_call *call)
 {
-	char *token = request_token(req);
+	char *token = api_request_token(req);
 	if (!token) {
 		call_free(call);
 		return;
@@ -910,8 +911,19 @@ static void route_api(struct http_request *req)
 		post ? route_admin_user(req, OP_ENABLE, id) : method_not_allowed(req);
 	else if (strcmp(path, "/api/admin/invites") == 0)
 		post ? route_invite(req) : method_not_allowed(req);
+	else if (strcmp(path, "/api/uploads") == 0)
+		post ? uploads_post(req) : method_not_allowed(req);
+	else if (api_path_param(path, "/api/uploads/", "", id, sizeof(id)))
+		get || strcmp(req->method, "HEAD") == 0 ? uploads_get(req, id)
+		                                        : method_not_allowed(req);
 	else
 		api_error(req, 404, "not_found", "no such API endpoint");
+}
+
+int api_streams_body(const struct http_request *req)
+{
+	return strcmp(req->method, "POST") == 0 && req->path &&
+	       strcmp(req->path, "/api/uploads") == 0;
 }
 
 void api_route(struct http_request *req)

@@ -71,7 +71,10 @@ struct conn_private {
 	conn *dirty_next;
 	conn *close_next;
 	conn *over_next;
-	ev_tstamp over_since; /* when the queue went over the mark; 0: under */
+	ev_tstamp over_since;       /* when the queue went over the mark; 0: under */
+	void (*drained)(void *arg); /* conn_when_drained */
+	void *drained_arg;
+	size_t drained_low;
 	uint8_t flush_result; /* enum flush_result, set by whichever thread wrote */
 	unsigned dirty : 1, closing : 1, draining : 1, lingering : 1, paused : 1, over : 1;
 };
@@ -225,9 +228,21 @@ static int write_queue(conn *c, struct iovec *v)
 	return FLUSH_DONE;
 }
 
+/* Runs the drain waiter once (it may queue more and wait again). */
+static void drained_call(conn *c)
+{
+	struct conn_private *p = c->priv;
+	void (*fn)(void *) = p->drained;
+	p->drained = NULL;
+	if (fn)
+		fn(p->drained_arg);
+}
+
 static void finish_flush(conn *c, int result)
 {
 	struct conn_private *p = c->priv;
+	if (result != FLUSH_ERROR && p->drained && p->queued <= p->drained_low && !p->closing)
+		drained_call(c);
 	if (result == FLUSH_ERROR) {
 		conn_close(c, "write_error");
 		return;
@@ -359,6 +374,7 @@ static void teardown(conn *c)
 		ws_free(c);
 	if (c->http)
 		http_conn_free(c);
+	drained_call(c); /* gone: the waiter finds no connection */
 	queue_drop(c);
 	conn_ctx(c, ctx, sizeof ctx);
 	log_debug("conn_free", ctx, "connection freed");
@@ -529,6 +545,15 @@ int conn_write_sbuf(conn *c, sbuf *b, size_t off, size_t len)
 	if (off > b->len || len > b->len - off)
 		return -1;
 	return queue_append(c, b, NULL, off, len);
+}
+
+void conn_when_drained(conn *c, size_t low, void (*fn)(void *arg), void *arg)
+{
+	struct conn_private *p = c->priv;
+	p->drained = fn;
+	p->drained_arg = arg;
+	p->drained_low = low;
+	mark_dirty(c); /* the next flush checks the mark */
 }
 
 size_t conn_queued(const conn *c)
