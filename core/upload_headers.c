@@ -166,12 +166,20 @@ int upload_content_disposition(char *out, size_t n, int as_inline, const char *n
 	if (n < need)
 		return -1;
 	size_t o = (size_t)snprintf(out, n, "%s; filename=\"", as_inline ? "inline" : "attachment");
+	int plain = 1;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
-		out[o++] =
-		    (c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '%') ? '_' : (char)c;
+		int bad = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '%';
+		plain &= !bad;
+		out[o++] = bad ? '_' : (char)c;
 	}
-	o += (size_t)snprintf(out + o, n - o, "\"; filename*=UTF-8''");
+	out[o++] = '"';
+	out[o] = '\0';
+	/* filename* only when the fallback lost something (RFC 6266): a plain
+	 * name stays free of the quote and star some S3 servers mis-sign. */
+	if (plain)
+		return 0;
+	o += (size_t)snprintf(out + o, n - o, "; filename*=UTF-8''");
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 		/* RFC 8187 attr-char */
