@@ -302,7 +302,8 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		done(ud, PARLEY_ENOMEM, "out of memory", NULL, 0, 0);
 		return;
 	}
-	chat_attachments_resolve(p->author->id, p->attachments, attachments_resolved, w);
+	chat_attachments_resolve(p->author->id, p->room->id, p->client_id, p->attachments,
+	                         attachments_resolved, w);
 }
 
 /* The send once its attachments (JSON text or NULL) are known. */

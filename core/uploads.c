@@ -53,6 +53,7 @@ struct upload {
 	mbedtls_sha256_context sha;
 	void *handle;  /* the provider's, while writing */
 	int finishing; /* finish or the store record on its way */
+	int head_wait; /* the body ended: finish once the head is written */
 	int dead;      /* the request is gone */
 };
 
@@ -183,6 +184,11 @@ static void remove_object(const char *key)
 /* Body                                                               */
 /* ---------------------------------------------------------------- */
 
+static int on_chunk(void *ud, const char *data, size_t len);
+static void on_end(void *ud);
+static void on_gone(void *ud);
+static const struct http_body_sink upload_sink = {on_chunk, on_end, on_gone};
+
 static int type_decided(struct upload *u)
 {
 	if (u->type)
@@ -199,6 +205,8 @@ static int type_decided(struct upload *u)
 	return 1;
 }
 
+static void finish_object(struct upload *u);
+
 static void write_done(void *ud, int rc, const char *error)
 {
 	struct upload *u = ud;
@@ -209,39 +217,85 @@ static void write_done(void *ud, int rc, const char *error)
 		fail_streaming(u, 502, "storage_failed", "the file could not be stored");
 		return;
 	}
+	if (u->head_wait) {
+		u->head_wait = 0;
+		finish_object(u);
+		return;
+	}
 	http_body_resume(u->conn_id);
+}
+
+/* Hands len bytes to the provider: 0 go on, 1 paused (the provider is
+ * behind), -1 failed and answered. */
+static int provider_write(struct upload *u, const void *data, size_t len)
+{
+	void *self;
+	const parley_uploads_vtable *vt = uploads_provider(&self);
+	int rc = vt ? vt->write(u->handle, data, len, write_done, u) : PARLEY_EUNAVAIL;
+	if (rc == PARLEY_PENDING)
+		return 1;
+	if (rc < 0) {
+		fail_streaming(u, 502, "storage_failed", "the file could not be stored");
+		return -1;
+	}
+	return 0;
+}
+
+/* The type is known (the sniffed head is full, or the body ended): the
+ * object begins, with the head and then `more` bytes in one write. */
+static int begin_object(struct upload *u, const char *more, size_t more_len)
+{
+	void *self;
+	const parley_uploads_vtable *vt = uploads_provider(&self);
+	char disp[64 + UPLOAD_NAME_MAX * 4];
+	if (!type_decided(u))
+		return -1;
+	if (!vt || upload_content_disposition(disp, sizeof disp, upload_type_inline(u->type),
+	                                      u->name) < 0) {
+		fail_streaming(u, 503, "unavailable", "uploads are not available");
+		return -1;
+	}
+	int rc = vt->begin(self, u->key, u->type, disp, u->declared, &u->handle);
+	if (rc != PARLEY_OK) {
+		char ctx[200];
+		log_ctx(u, ctx, sizeof ctx);
+		log_warn("upload_failed", ctx, "provider begin: rc %d", rc);
+		u->handle = NULL;
+		fail_streaming(u, 503, "unavailable", "the file store is not available");
+		return -1;
+	}
+	if (!more_len)
+		return provider_write(u, u->head, u->head_len);
+	char *both = malloc(u->head_len + more_len);
+	if (!both) {
+		fail_streaming(u, 500, "internal", "out of memory");
+		return -1;
+	}
+	memcpy(both, u->head, u->head_len);
+	memcpy(both + u->head_len, more, more_len);
+	rc = provider_write(u, both, u->head_len + more_len);
+	free(both);
+	return rc;
 }
 
 static int on_chunk(void *ud, const char *data, size_t len)
 {
 	struct upload *u = ud;
-	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
 	u->size += (int64_t)len;
 	if (u->quota_left >= 0 && u->size > u->quota_left) {
 		fail_streaming(u, 429, "rate_limited", "daily upload quota reached");
 		return 0;
 	}
 	mbedtls_sha256_update_ret(&u->sha, (const unsigned char *)data, len);
-	if (!u->type) {
-		size_t take = SNIFF_BYTES - u->head_len < len ? SNIFF_BYTES - u->head_len : len;
-		memcpy(u->head + u->head_len, data, take);
-		u->head_len += take;
-		if (u->head_len == SNIFF_BYTES && !type_decided(u))
-			return 0;
-	}
-	if (!vt) {
-		fail_streaming(u, 503, "unavailable", "no uploads provider");
+	if (u->handle)
+		return provider_write(u, data, len) > 0;
+	/* Not begun: the first SNIFF_BYTES decide the type first. */
+	size_t take = SNIFF_BYTES - u->head_len < len ? SNIFF_BYTES - u->head_len : len;
+	memcpy(u->head + u->head_len, data, take);
+	u->head_len += take;
+	if (u->head_len < SNIFF_BYTES)
 		return 0;
-	}
-	int rc = vt->write(u->handle, data, len, write_done, u);
-	if (rc == PARLEY_PENDING)
-		return 1; /* the provider is behind: reading pauses */
-	if (rc < 0) {
-		fail_streaming(u, 502, "storage_failed", "the file could not be stored");
-		return 0;
-	}
-	return 0;
+	return begin_object(u, data + take, len - take) > 0;
 }
 
 static void on_gone(void *ud)
@@ -371,17 +425,32 @@ static void finished(void *ud, int rc, const char *error)
 	u->finishing = 1;
 }
 
+/* A short file's head is written, then the object finishes. */
+static void finish_object(struct upload *u);
+
 static void on_end(void *ud)
 {
 	struct upload *u = ud;
-	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
-	if (!type_decided(u))
-		return;
 	if (u->size == 0) {
 		fail_streaming(u, 400, "bad_request", "body: the file is empty");
 		return;
 	}
+	if (!u->handle) {
+		int rc = begin_object(u, NULL, 0);
+		if (rc < 0)
+			return;
+		if (rc > 0) {
+			u->head_wait = 1; /* write_done finishes it */
+			return;
+		}
+	}
+	finish_object(u);
+}
+
+static void finish_object(struct upload *u)
+{
+	void *self;
+	const parley_uploads_vtable *vt = uploads_provider(&self);
 	void *handle = u->handle;
 	u->handle = NULL; /* the provider's from here, whatever finish says */
 	u->finishing = 1;
@@ -394,18 +463,14 @@ static void on_end(void *ud)
 	}
 }
 
-static const struct http_body_sink upload_sink = {on_chunk, on_end, on_gone};
-
 /* ---------------------------------------------------------------- */
 /* Head: who, how much, where                                         */
 /* ---------------------------------------------------------------- */
 
 static void start_body(struct upload *u, struct http_request *req)
 {
-	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
 	unsigned char rnd[UPLOAD_KEY_BYTES];
-	if (!vt || getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
 		http_respond_error(req, 503, "unavailable", "uploads are not available");
 		upload_free(u);
 		return;
@@ -413,19 +478,8 @@ static void start_body(struct upload *u, struct http_request *req)
 	memcpy(u->key, "up_", 3);
 	for (size_t i = 0; i < sizeof rnd; i++)
 		snprintf(u->key + 3 + i * 2, 3, "%02x", rnd[i]);
-	const char *ctype = http_header(req, "content-type");
-	int rc = vt->begin(self, u->key, ctype ? ctype : "application/octet-stream", u->declared,
-	                   &u->handle);
-	if (rc != PARLEY_OK) {
-		char ctx[200];
-		log_ctx(u, ctx, sizeof ctx);
-		log_warn("upload_failed", ctx, "provider begin: rc %d", rc);
-		metric_add(up.failed, 1);
-		http_respond_error(req, 503, "unavailable", "the file store is not available");
-		upload_free(u);
-		return;
-	}
 	mbedtls_sha256_starts_ret(&u->sha, 0);
+	/* The provider begins once the first bytes tell the type. */
 	http_body_stream(req, &upload_sink, u, max_upload());
 	http_body_resume(u->conn_id);
 }

@@ -307,8 +307,10 @@ typedef struct parley_store_vtable {
 	int (*upload_create)(void *self, const parley_upload *u, parley_store_done done, void *ud);
 	/* Result: uploads[0]. ENOTFOUND if absent. */
 	int (*upload_get)(void *self, const char *upload_id, parley_store_done done, void *ud);
-	/* Attaches an unattached upload of user_id to a message: ENOTFOUND if
-	 * absent, not that user's, or attached already. Result: uploads[0]. */
+	/* Attaches an upload of user_id to a room and a message: ENOTFOUND if
+	 * absent, not that user's, or attached to a message already. With
+	 * message_id NULL it only takes the room (a send on its way: its
+	 * members may read it once the message is there). Result: uploads[0]. */
 	int (*upload_attach)(void *self, const char *upload_id, const char *user_id,
 	                     const char *room_id, const char *message_id, parley_store_done done,
 	                     void *ud);
@@ -388,10 +390,13 @@ typedef void (*parley_upload_read_done)(void *ud, int rc, const void *data, size
  * and done later on the loop thread, or an error and no done. */
 typedef struct parley_uploads_vtable {
 	size_t struct_size;
-	/* Starts the object `key` (the core's: "up_<random>"). size: from
-	 * Content-Length, or -1 when unknown. *handle is the provider's until
-	 * finish's done or abort. Synchronous: OK or an error. */
-	int (*begin)(void *self, const char *key, const char *type, int64_t size, void **handle);
+	/* Starts the object `key` (the core's: "up_<random>"), once the
+	 * first bytes told its type. disposition: the Content-Disposition to
+	 * serve it with (ASCII; a provider that stores headers with objects
+	 * keeps both). size: from Content-Length, or -1 when unknown. *handle
+	 * is the provider's until finish's done or abort. Synchronous. */
+	int (*begin)(void *self, const char *key, const char *type, const char *disposition,
+	             int64_t size, void **handle);
 	/* Takes len bytes (copied before it returns). PARLEY_OK: send more at
 	 * once. PARLEY_PENDING: taken, but the provider is behind; done(ud)
 	 * says when to send more (backpressure: the core stops reading the
@@ -407,9 +412,10 @@ typedef struct parley_uploads_vtable {
 	/* Reads up to len bytes at offset (one call, one chunk). Optional. */
 	int (*read)(void *self, const char *key, int64_t offset, size_t len,
 	            parley_upload_read_done done, void *ud);
-	/* A URL that serves the object for expiry_s seconds with the given
-	 * Content-Disposition and Content-Type; malloc'ed by host->alloc into
-	 * *url (host->free). Synchronous. Optional. */
+	/* A short-lived URL that serves the object with the given
+	 * Content-Disposition and Content-Type (or those stored with it at
+	 * begin); malloc'ed by host->alloc into *url (host->free).
+	 * Synchronous. Optional. */
 	int (*presign)(void *self, const char *key, const char *disposition, const char *type,
 	               char **url);
 	/* Removes the object (cleanup job, rejected uploads). */

@@ -623,8 +623,10 @@ static int v_upload_attach(void *self, const char *upload_id, const char *user_i
 	if (!op)
 		return PARLEY_EUNAVAIL;
 	if (!uploads_id_parse(upload_id, &op->n[0]) || !rows_id_parse(user_id, 'u', &op->n[1]) ||
-	    !rows_id_parse(message_id, 'm', &op->n[2]) || !rows_id_parse(room_id, 'r', &room))
+	    (message_id && !rows_id_parse(message_id, 'm', &op->n[2])) ||
+	    !rows_id_parse(room_id, 'r', &room))
 		return bad_args(op);
+	op->flag = message_id != NULL;
 	op->s[0] = op_strdup(op, room_id);
 	return submit_write(op);
 }

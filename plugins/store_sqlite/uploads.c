@@ -111,7 +111,10 @@ int uploads_attach(struct dbconn *c, struct op *op)
 	if (!st)
 		return op->res.rc;
 	db_bind_int(st, 1, room);
-	db_bind_int(st, 2, op->n[2]);
+	if (op->flag)
+		db_bind_int(st, 2, op->n[2]);
+	else
+		sqlite3_bind_null(st, 2);
 	db_bind_int(st, 3, op->n[0]);
 	db_bind_int(st, 4, op->n[1]);
 	return one_upload(c, op, st);

@@ -15,7 +15,7 @@ int uploads_id_parse(const char *s, int64_t *out);
 int uploads_create(struct dbconn *c, struct op *op);
 /* Read: n[0] upload. */
 int uploads_get(struct dbconn *c, struct op *op);
-/* Write: n[0] upload, n[1] user, n[2] message, s[0] room id (parsed again). */
+/* Write: n[0] upload, n[1] user, n[2] message (when flag), s[0] room id. */
 int uploads_attach(struct dbconn *c, struct op *op);
 /* Write: n[0] upload. */
 int uploads_delete(struct dbconn *c, struct op *op);

@@ -26,7 +26,8 @@ int local_key_ok(const char *key);
 char *local_path(struct local *l, const char *key, const char *suffix);
 
 /* writer.c: the streaming write of one object. */
-int local_begin(void *self, const char *key, const char *type, int64_t size, void **handle);
+int local_begin(void *self, const char *key, const char *type, const char *disposition,
+                int64_t size, void **handle);
 int local_write(void *handle, const void *data, size_t len, parley_upload_done done, void *ud);
 int local_finish(void *handle, parley_upload_done done, void *ud);
 void local_abort(void *handle);

@@ -231,10 +231,12 @@ static void discard(struct writer *w)
 	submit_job(w, j);
 }
 
-int local_begin(void *self, const char *key, const char *type, int64_t size, void **handle)
+int local_begin(void *self, const char *key, const char *type, const char *disposition,
+                int64_t size, void **handle)
 {
 	struct local *l = self;
-	(void)type;
+	(void)type; /* the core keeps type and name in the store */
+	(void)disposition;
 	(void)size;
 	if (!local_key_ok(key))
 		return PARLEY_EINVAL;

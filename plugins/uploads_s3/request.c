@@ -14,9 +14,9 @@
 
 #include "s3.h"
 
-#define RESPONSE_MAX   (64 * 1024) /* error and XML answers; objects never come here */
-#define BACKOFF_FIRST  0.2         /* s; doubled per attempt */
-#define ETAG_MAX       200
+#define RESPONSE_MAX  (64 * 1024) /* error and XML answers; objects never come here */
+#define BACKOFF_FIRST 0.2         /* s; doubled per attempt */
+#define ETAG_MAX      200
 
 struct s3_req {
 	struct s3 *s3;
@@ -28,6 +28,8 @@ struct s3_req {
 	s3_req_done done;
 	void *ud;
 	char what[96];
+	char type[128];
+	char disposition[1200];
 	CURL *easy;
 	struct curl_slist *headers;
 	parley_timer *timer;
@@ -96,8 +98,17 @@ static int attempt(struct s3_req *r)
 		snprintf(line, sizeof line, "x-amz-security-token: %s", s3->cfg.session_token);
 		r->headers = curl_slist_append(r->headers, line);
 	}
-	if (r->body)
-		r->headers = curl_slist_append(r->headers, "Content-Type: application/octet-stream");
+	if (r->type[0]) {
+		snprintf(line, sizeof line, "Content-Type: %s", r->type);
+		r->headers = curl_slist_append(r->headers, line);
+	} else if (r->body) {
+		r->headers =
+		    curl_slist_append(r->headers, "Content-Type: application/octet-stream");
+	}
+	if (r->disposition[0]) {
+		snprintf(line, sizeof line, "Content-Disposition: %s", r->disposition);
+		r->headers = curl_slist_append(r->headers, line);
+	}
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_AWS_SIGV4, s3->sigv4);
@@ -198,9 +209,17 @@ static void transfer_done(void *easy, int curlcode, void *arg)
 	r->done(r, r->ud);
 }
 
-struct s3_req *s3_req_start(struct s3 *s3, const char *method, const char *path,
-                            const char *query, const void *body, size_t len, s3_req_done done,
-                            void *ud, const char *what)
+struct s3_req *s3_req_start(struct s3 *s3, const char *method, const char *path, const char *query,
+                            const void *body, size_t len, s3_req_done done, void *ud,
+                            const char *what)
+{
+	return s3_req_start_object(s3, method, path, query, body, len, NULL, NULL, done, ud, what);
+}
+
+struct s3_req *s3_req_start_object(struct s3 *s3, const char *method, const char *path,
+                                   const char *query, const void *body, size_t len,
+                                   const char *type, const char *disposition, s3_req_done done,
+                                   void *ud, const char *what)
 {
 	struct s3_req *r = s3->host->calloc(s3->ctx, 1, sizeof *r);
 	if (!r)
@@ -220,6 +239,16 @@ struct s3_req *s3_req_start(struct s3 *s3, const char *method, const char *path,
 	r->done = done;
 	r->ud = ud;
 	snprintf(r->what, sizeof r->what, "%s", what);
+	/* Values come from the core (sniffed type, encoded ASCII name): a
+	 * line break could not pass them; refuse one anyway. */
+	if ((type && (strlen(type) >= sizeof r->type || strpbrk(type, "\r\n"))) ||
+	    (disposition &&
+	     (strlen(disposition) >= sizeof r->disposition || strpbrk(disposition, "\r\n")))) {
+		s3_req_free(r);
+		return NULL;
+	}
+	snprintf(r->type, sizeof r->type, "%s", type ? type : "");
+	snprintf(r->disposition, sizeof r->disposition, "%s", disposition ? disposition : "");
 	if (attempt(r) != PARLEY_OK) {
 		s3_req_free(r);
 		return NULL;

@@ -7,9 +7,9 @@
 
 #include <parley/plugin.h>
 
-#define S3_MIN_PART       (5 * 1024 * 1024) /* S3's smallest part but the last */
-#define S3_URL_MAX        4096
-#define S3_ERROR_MAX      512
+#define S3_MIN_PART  (5 * 1024 * 1024) /* S3's smallest part but the last */
+#define S3_URL_MAX   4096
+#define S3_ERROR_MAX 512
 
 struct s3_config {
 	const char *endpoint; /* "https://s3.eu-west-1.amazonaws.com" */
@@ -30,7 +30,7 @@ struct s3 {
 	parley_ctx *ctx;
 	struct s3_config cfg;
 	char scheme[8];
-	char authority[256];  /* host[:port] of the endpoint */
+	char authority[256];   /* host[:port] of the endpoint */
 	char bucket_host[512]; /* the Host objects are addressed by */
 	char sigv4[128];       /* "aws:amz:<region>:s3" */
 	char userpwd[512];
@@ -56,9 +56,15 @@ struct s3_result {
 /* method, the object path ("/bucket/prefix/key" or "/prefix/key") and the
  * query (sorted, encoded; may be ""), body (kept by the caller until
  * done) or NULL. done runs once, with the last attempt's result. */
-struct s3_req *s3_req_start(struct s3 *s3, const char *method, const char *path,
-                            const char *query, const void *body, size_t len, s3_req_done done,
-                            void *ud, const char *what);
+struct s3_req *s3_req_start(struct s3 *s3, const char *method, const char *path, const char *query,
+                            const void *body, size_t len, s3_req_done done, void *ud,
+                            const char *what);
+/* The same with the object's own headers (PutObject, CreateMultipartUpload):
+ * S3 serves the object with them, so presigned URLs need no overrides. */
+struct s3_req *s3_req_start_object(struct s3 *s3, const char *method, const char *path,
+                                   const char *query, const void *body, size_t len,
+                                   const char *type, const char *disposition, s3_req_done done,
+                                   void *ud, const char *what);
 const struct s3_result *s3_req_result(const struct s3_req *r);
 /* Stops it (no done) and frees it. */
 void s3_req_cancel(struct s3_req *r);
@@ -82,7 +88,8 @@ void s3_sha256_hex(const void *data, size_t len, char out[65]);
 int s3_xml_text(const char *xml, size_t len, const char *tag, char *out, size_t n);
 
 /* writer.c: the vtable's write side. */
-int s3_begin(void *self, const char *key, const char *type, int64_t size, void **handle);
+int s3_begin(void *self, const char *key, const char *type, const char *disposition, int64_t size,
+             void **handle);
 int s3_write(void *handle, const void *data, size_t len, parley_upload_done done, void *ud);
 int s3_finish(void *handle, parley_upload_done done, void *ud);
 void s3_abort(void *handle);

@@ -75,6 +75,11 @@ static int by_name(const void *a, const void *b)
 int s3_presign(struct s3 *s3, const char *key, const char *disposition, const char *type,
                int64_t now_s, char **url)
 {
+	/* The object carries both since its upload (begin): no response-*
+	 * overrides, whose values (filename*=UTF-8'') S3-compatible servers
+	 * do not all encode alike when they check the signature. */
+	(void)disposition;
+	(void)type;
 	char path[2048], date[9], stamp[17], scope[256], cred[512];
 	time_t now = (time_t)now_s;
 	struct tm tm;
@@ -96,8 +101,6 @@ int s3_presign(struct s3 *s3, const char *key, const char *disposition, const ch
 	    {"X-Amz-Date", stamp},
 	    {"X-Amz-Expires", expires},
 	    {"X-Amz-SignedHeaders", "host"},
-	    {"response-content-disposition", disposition},
-	    {"response-content-type", type},
 	    {"X-Amz-Security-Token", s3->cfg.session_token},
 	};
 	for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {

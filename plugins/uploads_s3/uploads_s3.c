@@ -20,16 +20,16 @@
 
 #include "s3.h"
 
-#define PROBE_INTERVAL        30.0
-#define DEFAULT_PART_SIZE     (8 * 1024 * 1024)
-#define MAX_PART_SIZE         (512LL * 1024 * 1024)
-#define DEFAULT_PARALLEL      4
-#define MAX_PARALLEL          16
-#define DEFAULT_RETRIES       3
-#define MAX_RETRIES           10
-#define DEFAULT_EXPIRY        300
-#define MAX_EXPIRY            604800 /* SigV4's bound: a week */
-#define DEFAULT_TIMEOUT       30.0
+#define PROBE_INTERVAL    30.0
+#define DEFAULT_PART_SIZE (8 * 1024 * 1024)
+#define MAX_PART_SIZE     (512LL * 1024 * 1024)
+#define DEFAULT_PARALLEL  4
+#define MAX_PARALLEL      16
+#define DEFAULT_RETRIES   3
+#define MAX_RETRIES       10
+#define DEFAULT_EXPIRY    300
+#define MAX_EXPIRY        604800 /* SigV4's bound: a week */
+#define DEFAULT_TIMEOUT   30.0
 
 static const char *env_or(const char *v, const char *name)
 {
@@ -53,7 +53,8 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct s3_config *
 	cfg->retries = DEFAULT_RETRIES;
 	cfg->timeout = DEFAULT_TIMEOUT;
 	if (!c) {
-		h->log(ctx, PARLEY_LOG_ERROR, "config", "uploads_s3 needs endpoint, region, bucket");
+		h->log(ctx, PARLEY_LOG_ERROR, "config",
+		       "uploads_s3 needs endpoint, region, bucket");
 		return -1;
 	}
 	bad |= h->conf_str(c, "endpoint", &cfg->endpoint) < 0;
@@ -73,8 +74,9 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct s3_config *
 		return -1;
 	if (!cfg->endpoint || (strncmp(cfg->endpoint, "https://", 8) != 0 &&
 	                       strncmp(cfg->endpoint, "http://", 7) != 0)) {
-		h->conf_error(c, "endpoint", "expected https://host[:port] (or http:// for a local "
-		                             "MinIO)");
+		h->conf_error(c, "endpoint",
+		              "expected https://host[:port] (or http:// for a local "
+		              "MinIO)");
 		bad = 1;
 	}
 	if (!cfg->region || !*cfg->region || strpbrk(cfg->region, "/ :")) {
@@ -86,7 +88,8 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct s3_config *
 		bad = 1;
 	}
 	if (strlen(cfg->prefix) > 256 || cfg->prefix[0] == '/') {
-		h->conf_error(c, "prefix", "expected a key prefix such as \"uploads/\" (no leading /)");
+		h->conf_error(c, "prefix",
+		              "expected a key prefix such as \"uploads/\" (no leading /)");
 		bad = 1;
 	}
 	if (cfg->presign_expiry < 1 || cfg->presign_expiry > MAX_EXPIRY) {

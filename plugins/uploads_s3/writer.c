@@ -33,7 +33,8 @@ struct writer {
 	struct s3 *s3;
 	char key[128];
 	char path[2048];
-	char upload_id[512];    /* set once CreateMultipartUpload answered */
+	char upload_id[512]; /* set once CreateMultipartUpload answered */
+	char type[128], disposition[1200];
 	struct s3_req *control; /* create, single PUT or complete */
 	struct part *parts, *last;
 	int next_number;
@@ -96,8 +97,8 @@ static void send_abort(struct writer *w)
 		return;
 	snprintf(query, sizeof query, "uploadId=%s", enc);
 	s3->host->metric_add(s3->m_aborts, 1);
-	s3->host->log(s3->ctx, PARLEY_LOG_WARN, "s3_abort",
-	              "aborting multipart upload of %s (%s)", w->key, w->error);
+	s3->host->log(s3->ctx, PARLEY_LOG_WARN, "s3_abort", "aborting multipart upload of %s (%s)",
+	              w->key, w->error);
 	if (!s3_req_start(s3, "DELETE", w->path, query, NULL, 0, abort_sent, s3,
 	                  "AbortMultipartUpload")) {
 		s3->host->metric_add(s3->m_abort_failures, 1);
@@ -235,9 +236,8 @@ static void created(struct s3_req *r, void *ud)
 	struct writer *w = ud;
 	const struct s3_result *res = s3_req_result(r);
 	w->control = NULL;
-	if (res->error ||
-	    s3_xml_text(res->body, res->body_len, "UploadId", w->upload_id, sizeof w->upload_id) <
-	        0) {
+	if (res->error || s3_xml_text(res->body, res->body_len, "UploadId", w->upload_id,
+	                              sizeof w->upload_id) < 0) {
 		char error[S3_ERROR_MAX];
 		snprintf(error, sizeof error, "%s",
 		         res->error ? res->error : "CreateMultipartUpload: no UploadId");
@@ -272,8 +272,9 @@ static void pump(struct writer *w)
 	if (w->failed || w->control)
 		return;
 	if (!w->upload_id[0]) {
-		w->control = s3_req_start(s3, "POST", w->path, "uploads=", NULL, 0, created, w,
-		                          "CreateMultipartUpload");
+		w->control =
+		    s3_req_start_object(s3, "POST", w->path, "uploads=", NULL, 0, w->type,
+		                        w->disposition, created, w, "CreateMultipartUpload");
 		if (!w->control)
 			fail(w, "cannot start CreateMultipartUpload");
 		return;
@@ -294,7 +295,8 @@ static void pump(struct writer *w)
 		snprintf(query, sizeof query, "partNumber=%d&uploadId=%s", p->number, enc);
 		snprintf(what, sizeof what, "UploadPart %d", p->number);
 		p->state = PART_SENDING;
-		p->req = s3_req_start(s3, "PUT", w->path, query, p->data, p->len, part_done, p, what);
+		p->req =
+		    s3_req_start(s3, "PUT", w->path, query, p->data, p->len, part_done, p, what);
 		if (!p->req) {
 			fail(w, "cannot start UploadPart");
 			return;
@@ -326,16 +328,20 @@ static struct part *filling(struct writer *w)
 	return p;
 }
 
-int s3_begin(void *self, const char *key, const char *type, int64_t size, void **handle)
+int s3_begin(void *self, const char *key, const char *type, const char *disposition, int64_t size,
+             void **handle)
 {
 	struct s3 *s3 = self;
-	(void)type;
 	(void)size;
+	if (!type || !disposition || strlen(type) >= 128 || strlen(disposition) >= 1200)
+		return PARLEY_EINVAL;
 	struct writer *w = s3->host->calloc(s3->ctx, 1, sizeof *w);
 	if (!w)
 		return PARLEY_ENOMEM;
 	w->s3 = s3;
 	snprintf(w->key, sizeof w->key, "%s", key);
+	snprintf(w->type, sizeof w->type, "%s", type);
+	snprintf(w->disposition, sizeof w->disposition, "%s", disposition);
 	if (strlen(key) >= sizeof w->key || s3_object_path(s3, key, w->path, sizeof w->path) < 0) {
 		s3->host->free(s3->ctx, w);
 		return PARLEY_EINVAL;
@@ -390,8 +396,9 @@ int s3_finish(void *handle, parley_upload_done done, void *ud)
 	struct part *only = w->parts;
 	if (!only || (!only->next && only->state == PART_FILLING)) {
 		/* The whole object fits one part: a single PUT. */
-		w->control = s3_req_start(s3, "PUT", w->path, "", only ? only->data : NULL,
-		                          only ? only->len : 0, single_done, w, "PutObject");
+		w->control = s3_req_start_object(s3, "PUT", w->path, "", only ? only->data : NULL,
+		                                 only ? only->len : 0, w->type, w->disposition,
+		                                 single_done, w, "PutObject");
 		if (!w->control) {
 			writer_free(w);
 			return PARLEY_EUNAVAIL;

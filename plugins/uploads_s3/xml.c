@@ -27,7 +27,8 @@ int s3_xml_text(const char *xml, size_t len, const char *tag, char *out, size_t 
 	static const struct {
 		const char *ent;
 		char ch;
-	} ents[] = {{"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}};
+	} ents[] = {
+	    {"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}};
 	while (s < e) {
 		char ch = *s++;
 		if (ch == '&') {
