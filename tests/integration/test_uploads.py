@@ -207,8 +207,9 @@ class Backend:
                 ' secret_key = "%s", presign_expiry = %d, part_size = 5242880, parallel = 3,'
                 ' retries = 2%s}' % (ep, BUCKET, self.prefix, secret, expiry, extra))
 
-    def start(self, limits="", uploads="", **plugin_opts):
-        srv = self.factory(plugins="{ " + AUTH_PLUGINS + ", " + self.plugin(**plugin_opts) + " }",
+    def start(self, limits="", uploads="", hooks="", **plugin_opts):
+        srv = self.factory(plugins="{ " + AUTH_PLUGINS + ", " + self.plugin(**plugin_opts)
+                           + (", " + hooks if hooks else "") + " }",
                            limits=limits,
                            config_extra=("uploads = { " + uploads + " }") if uploads else "")
         srv.backend = self
@@ -599,3 +600,19 @@ def test_s3_failing_part_aborts(backend):
         upload_ok(srv, tok, os.urandom(1000))
     finally:
         proxy.close()
+
+
+def test_upload_hook_rejects_and_tags(backend):
+    """tests/plugins/upload_hook.c: refuses the EICAR test file (reading it
+    from disk with uploads_local, by its name with uploads_s3), tags the rest."""
+    srv = backend.start(hooks='{"upload_hook"}')
+    tok = srv.user("alice")
+    status, _, data = upload(srv, tok, b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR", name="eicar.com")
+    assert status == 403, data
+    assert "infected" in json.loads(data)["error"]["message"]
+    # The refused file goes (s3rver drops an emptied folder when it
+    # deletes: wait, so the next PUT does not race that).
+    wait_until(lambda: backend.stored(srv) == set(), what="the refused file removed")
+    rec = upload_ok(srv, tok, b"clean\n", name="clean.txt")
+    assert rec["tags"] == "scanned:6"
+    assert len(backend.stored(srv)) == 1
