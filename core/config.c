@@ -27,7 +27,7 @@
 #define DATA_DIR_MODE       0700
 
 /* The embedded plugin list when the config has none. */
-static const char *const default_plugins[] = {"auth_local", "store_sqlite"};
+static const char *const default_plugins[] = {"auth_local", "store_sqlite", "uploads_local"};
 
 /* The limits section, as a table: one row per key. */
 enum limit_kind { LIM_SIZE, LIM_COUNT, LIM_SECONDS };
