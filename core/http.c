@@ -52,7 +52,8 @@ struct http_conn {
 	int64_t body_limit, body_seen;
 	int head_dispatch; /* the head is in: route it outside the parser */
 	int body_paused;
-	int answered; /* answered while reading: free once the parser is off */
+	int answered;  /* answered while reading: free once the parser is off */
+	int continued; /* "100 Continue" sent for Expect: 100-continue */
 	struct http_request req;
 };
 
@@ -560,6 +561,13 @@ void http_body_resume(uint64_t conn_id)
 		return;
 	h->body_paused = 0;
 	http_parser_pause(&h->parser, 0);
+	const char *expect = http_header(&h->req, "expect");
+	if (!h->continued && expect && strcasecmp(expect, "100-continue") == 0) {
+		/* The client waits for this before it sends the body (curl). */
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		conn_write(c, cont, sizeof cont - 1);
+	}
+	h->continued = 1;
 	conn_resume_read(c);
 	conn_set_timeout(c, timeout_of(0));
 	if (feeding == c || !h->pending)

@@ -69,6 +69,7 @@ static void read_work(void *arg)
 static void read_done(void *arg, int cancelled)
 {
 	struct file_job *j = arg;
+	struct local *l = j->l;
 	char error[200];
 	if (cancelled || j->err) {
 		snprintf(error, sizeof error, "read %s: %s", j->path,
@@ -79,6 +80,7 @@ static void read_done(void *arg, int cancelled)
 		j->read_done(j->ud, PARLEY_OK, j->buf, j->got, NULL);
 	}
 	job_free(j);
+	local_unref(l);
 }
 
 int local_read(void *self, const char *key, int64_t offset, size_t len,
@@ -98,8 +100,10 @@ int local_read(void *self, const char *key, int64_t offset, size_t len,
 	j->len = len;
 	j->read_done = done;
 	j->ud = ud;
+	local_ref(l);
 	if (l->host->submit(l->ctx, read_work, read_done, j) != 0) {
 		job_free(j);
+		local_unref(l);
 		return PARLEY_EUNAVAIL;
 	}
 	return PARLEY_PENDING;
@@ -115,6 +119,7 @@ static void remove_work(void *arg)
 static void remove_done(void *arg, int cancelled)
 {
 	struct file_job *j = arg;
+	struct local *l = j->l;
 	char error[200];
 	snprintf(error, sizeof error, "unlink %s: %s", j->path,
 	         cancelled ? "shutdown" : strerror(j->err));
@@ -124,6 +129,7 @@ static void remove_done(void *arg, int cancelled)
 	                            : PARLEY_ERR;
 	j->remove_done(j->ud, rc, rc == PARLEY_OK ? NULL : error);
 	job_free(j);
+	local_unref(l);
 }
 
 int local_remove(void *self, const char *key, parley_upload_done done, void *ud)
@@ -134,8 +140,10 @@ int local_remove(void *self, const char *key, parley_upload_done done, void *ud)
 		return local_key_ok(key) ? PARLEY_ENOMEM : PARLEY_EINVAL;
 	j->remove_done = done;
 	j->ud = ud;
+	local_ref(l);
 	if (l->host->submit(l->ctx, remove_work, remove_done, j) != 0) {
 		job_free(j);
+		local_unref(l);
 		return PARLEY_EUNAVAIL;
 	}
 	return PARLEY_PENDING;

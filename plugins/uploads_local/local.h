@@ -17,7 +17,14 @@ struct local {
 	parley_ctx *ctx;
 	char *dir; /* absolute or data_dir-relative, resolved; host->free */
 	char why[256];
+	/* One for init, one per job on the worker pool: the state outlives
+	 * fini while cancelled jobs still come back (workers stop after). */
+	int refs;
 };
+
+/* Takes / drops a reference; the last one frees l. Loop thread. */
+void local_ref(struct local *l);
+void local_unref(struct local *l);
 
 /* A key as the core makes them ("up_" and hex): nothing that could leave
  * the directory. */

@@ -32,6 +32,19 @@ char *local_path(struct local *l, const char *key, const char *suffix)
 	return p;
 }
 
+void local_ref(struct local *l)
+{
+	l->refs++;
+}
+
+void local_unref(struct local *l)
+{
+	if (--l->refs > 0)
+		return;
+	l->host->free(l->ctx, l->dir);
+	l->host->free(l->ctx, l);
+}
+
 static int check(const parley_host *host, parley_ctx *ctx)
 {
 	const parley_conf *c = host->conf(ctx);
@@ -65,6 +78,7 @@ static int init(const parley_host *host, parley_ctx *ctx, void **state)
 		return PARLEY_ENOMEM;
 	l->host = host;
 	l->ctx = ctx;
+	l->refs = 1;
 	if (!(l->dir = host->data_path(ctx, dir))) {
 		host->free(ctx, l);
 		return PARLEY_ENOMEM;
@@ -84,10 +98,8 @@ static int init(const parley_host *host, parley_ctx *ctx, void **state)
 static void fini(void *state)
 {
 	struct local *l = state;
-	if (!l)
-		return;
-	l->host->free(l->ctx, l->dir);
-	l->host->free(l->ctx, l);
+	if (l)
+		local_unref(l);
 }
 
 static int ready(void *state, const char **why)

@@ -117,7 +117,17 @@ static void kick(struct writer *w);
 
 static void discard(struct writer *w);
 
+static void job_finished(void *arg, int cancelled);
+
+/* The job is back: its work, then the plugin's reference goes. */
 static void job_done(void *arg, int cancelled)
+{
+	struct local *l = ((struct job *)arg)->w->l;
+	job_finished(arg, cancelled);
+	local_unref(l);
+}
+
+static void job_finished(void *arg, int cancelled)
 {
 	struct job *j = arg;
 	struct writer *w = j->w;
@@ -186,6 +196,7 @@ static void job_done(void *arg, int cancelled)
 static void submit_job(struct writer *w, struct job *j)
 {
 	w->running = 1;
+	local_ref(w->l);
 	if (w->l->host->submit(w->l->ctx, job_work, job_done, j) != 0)
 		job_done(j, 1); /* the pool is stopped: as if cancelled */
 }

@@ -225,12 +225,13 @@ struct s3_req *s3_req_start_object(struct s3 *s3, const char *method, const char
 	if (!r)
 		return NULL;
 	r->s3 = s3;
+	s3->refs++;
 	snprintf(r->method, sizeof r->method, "%s", method);
 	int n = snprintf(r->url, sizeof r->url, "%s://%s%s%s%s", s3->scheme,
 	                 s3->cfg.path_style ? s3->authority : s3->bucket_host, path,
 	                 query && *query ? "?" : "", query ? query : "");
 	if (n < 0 || (size_t)n >= sizeof r->url) {
-		s3->host->free(s3->ctx, r);
+		s3_req_free(r);
 		return NULL;
 	}
 	r->body = body;
@@ -269,6 +270,7 @@ void s3_req_free(struct s3_req *r)
 	curl_slist_free_all(r->headers);
 	s3->host->free(s3->ctx, r->resp);
 	s3->host->free(s3->ctx, r);
+	s3_unref(s3);
 }
 
 void s3_req_cancel(struct s3_req *r)

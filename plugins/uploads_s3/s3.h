@@ -40,7 +40,12 @@ struct s3 {
 	parley_timer *probe_timer;
 	int probing;
 	parley_metric *m_requests, *m_retries, *m_failures, *m_aborts, *m_abort_failures;
+	/* One for init, one per request: transfers that end after fini (the
+	 * host stops curl after the plugins) still find the state. */
+	int refs;
 };
+
+void s3_unref(struct s3 *s3);
 
 /* request.c: one S3 call with retries (5xx, connection errors). */
 struct s3_req;

@@ -128,6 +128,12 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct s3_config *
 	return bad ? -1 : 0;
 }
 
+void s3_unref(struct s3 *s3)
+{
+	if (--s3->refs == 0)
+		s3->host->free(s3->ctx, s3);
+}
+
 static int check(const parley_host *host, parley_ctx *ctx)
 {
 	struct s3_config cfg;
@@ -234,6 +240,7 @@ static int init(const parley_host *host, parley_ctx *ctx, void **state)
 		return PARLEY_ENOMEM;
 	s3->host = host;
 	s3->ctx = ctx;
+	s3->refs = 1;
 	if (config_read(host, ctx, &s3->cfg) < 0) {
 		host->free(ctx, s3);
 		return PARLEY_EINVAL;
@@ -268,10 +275,8 @@ static void fini(void *state)
 		return;
 	if (s3->probe_timer)
 		s3->host->timer_stop(s3->probe_timer);
-	/* Requests still in flight hold s3: the plugin's memory stays (the
-	 * process is exiting), which is safer than a use after free. */
-	if (!s3->probing)
-		s3->host->free(s3->ctx, s3);
+	s3->probe_timer = NULL;
+	s3_unref(s3); /* requests still in flight keep it until they end */
 }
 
 static const parley_plugin plugin = {

@@ -616,3 +616,20 @@ def test_upload_hook_rejects_and_tags(backend):
     rec = upload_ok(srv, tok, b"clean\n", name="clean.txt")
     assert rec["tags"] == "scanned:6"
     assert len(backend.stored(srv)) == 1
+
+
+def test_expect_100_continue(backend):
+    """curl sends Expect: 100-continue for large bodies and waits for it."""
+    srv = backend.start()
+    tok = srv.user("alice")
+    body = os.urandom(200_000)
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    s.sendall(("POST /api/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok
+               + f"\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n").encode())
+    interim = s.recv(100)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n", interim
+    s.sendall(body)
+    f = s.makefile("rb")
+    status = f.readline()
+    assert status.startswith(b"HTTP/1.1 201"), status
+    s.close()
