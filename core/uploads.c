@@ -32,6 +32,7 @@
 #include "sniff.h"
 #include "upload_headers.h"
 #include "users.h"
+#include "workers.h"
 
 #define UPLOAD_KEY_BYTES 16
 #define UPLOAD_TYPE_MAX  128
@@ -51,11 +52,33 @@ struct upload {
 	size_t head_len;
 	const char *type; /* sniffed (static) */
 	mbedtls_sha256_context sha;
-	void *handle;  /* the provider's, while writing */
-	int finishing; /* finish or the store record on its way */
-	int head_wait; /* the body ended: finish once the head is written */
-	int dead;      /* the request is gone */
+	void *handle; /* the provider's, while writing */
+	/* SHA-256 runs on the worker pool, one job at a time, over copies of
+	 * the chunks (mbedTLS does ~250 MB/s: on the loop thread a fast
+	 * upload would take most of it from everyone else's messages). */
+	struct hash_chunk *hq_head;              /* being hashed by the running job */
+	struct hash_chunk *hq_pending, *hq_tail; /* waiting for the next job */
+	size_t hq_bytes;                         /* queued or being hashed */
+	int hashing;                             /* a job owns sha and its chunks */
+	int hash_wait;                           /* reading paused until the hash queue drains */
+	int provider_wait;                       /* reading paused until the provider calls back */
+	int record_wait; /* the object is complete: the record waits for the hash */
+	int released;    /* freed as soon as the running hash job returns */
+	int finishing;   /* finish or the store record on its way */
+	int head_wait;   /* the body ended: finish once the head is written */
+	int dead;        /* the request is gone */
 };
+
+struct hash_chunk {
+	struct hash_chunk *next;
+	size_t len;
+	unsigned char data[];
+};
+
+/* Bytes waiting for the hash before reading pauses, and under which it
+ * goes on. */
+#define HASH_HIGH (1024 * 1024)
+#define HASH_LOW  (256 * 1024)
 
 static struct {
 	metric *ok, *failed, *bytes, *rejected, *cleaned;
@@ -116,9 +139,23 @@ static void metrics_once(void)
 
 static void upload_free(struct upload *u)
 {
+	while (u->hq_pending) {
+		struct hash_chunk *c = u->hq_pending;
+		u->hq_pending = c->next;
+		free(c);
+	}
 	mbedtls_sha256_free(&u->sha);
 	free(u->name);
 	free(u);
+}
+
+/* Frees u, or has the running hash job do it (it owns sha meanwhile). */
+static void upload_release(struct upload *u)
+{
+	if (u->hashing)
+		u->released = 1;
+	else
+		upload_free(u);
 }
 
 static void log_ctx(const struct upload *u, char *out, size_t n)
@@ -158,7 +195,7 @@ static void fail_streaming(struct upload *u, int status, const char *code, const
 	u->handle = NULL;
 	metric_add(status >= 500 ? up.failed : up.rejected, 1);
 	answer_error(u, status, code, msg);
-	upload_free(u);
+	upload_release(u);
 }
 
 static void remove_done(void *ud, int rc, const char *error)
@@ -206,6 +243,89 @@ static int type_decided(struct upload *u)
 }
 
 static void finish_object(struct upload *u);
+static void record_step(struct upload *u);
+
+/* Reading goes on once neither the provider nor the hash is behind. */
+static void maybe_resume(struct upload *u)
+{
+	if (!u->provider_wait && !u->hash_wait)
+		http_body_resume(u->conn_id);
+}
+
+static void hash_kick(struct upload *u);
+
+static void hash_work(void *arg)
+{
+	struct upload *u = arg;
+	for (struct hash_chunk *c = u->hq_head; c; c = c->next)
+		mbedtls_sha256_update_ret(&u->sha, c->data, c->len);
+}
+
+/* The job's chunks were taken off the queue into u->hq_head before it
+ * started; new ones wait in u->hq_pending until it is back. */
+static void hash_done(void *arg, int cancelled)
+{
+	struct upload *u = arg;
+	(void)cancelled; /* at shutdown: nobody will read the digest */
+	while (u->hq_head) {
+		struct hash_chunk *c = u->hq_head;
+		u->hq_head = c->next;
+		u->hq_bytes -= c->len;
+		free(c);
+	}
+	u->hashing = 0;
+	if (u->released) {
+		upload_free(u);
+		return;
+	}
+	hash_kick(u);
+	if (u->hashing)
+		return;
+	if (u->hash_wait && u->hq_bytes <= HASH_LOW) {
+		u->hash_wait = 0;
+		maybe_resume(u);
+		return;
+	}
+	if (u->record_wait && !u->hq_pending) {
+		u->record_wait = 0;
+		record_step(u);
+	}
+}
+
+/* Starts a job over what is queued unless one runs. */
+static void hash_kick(struct upload *u)
+{
+	if (u->hashing || !u->hq_pending)
+		return;
+	u->hq_head = u->hq_pending;
+	u->hq_pending = u->hq_tail = NULL;
+	u->hashing = 1;
+	if (workers_submit(hash_work, hash_done, u) != 0) {
+		hash_work(u); /* the pool is stopped (shutdown): hash here */
+		hash_done(u, 1);
+	}
+}
+
+/* Queues a copy of a chunk for the hash; -1 without memory. */
+static int hash_queue(struct upload *u, const char *data, size_t len)
+{
+	struct hash_chunk *c = malloc(sizeof *c + len);
+	if (!c)
+		return -1;
+	c->next = NULL;
+	c->len = len;
+	memcpy(c->data, data, len);
+	if (u->hq_tail)
+		u->hq_tail->next = c;
+	else
+		u->hq_pending = c;
+	u->hq_tail = c;
+	u->hq_bytes += len;
+	hash_kick(u);
+	if (u->hq_bytes > HASH_HIGH)
+		u->hash_wait = 1;
+	return 0;
+}
 
 static void write_done(void *ud, int rc, const char *error)
 {
@@ -217,12 +337,13 @@ static void write_done(void *ud, int rc, const char *error)
 		fail_streaming(u, 502, "storage_failed", "the file could not be stored");
 		return;
 	}
+	u->provider_wait = 0;
 	if (u->head_wait) {
 		u->head_wait = 0;
 		finish_object(u);
 		return;
 	}
-	http_body_resume(u->conn_id);
+	maybe_resume(u);
 }
 
 /* Hands len bytes to the provider: 0 go on, 1 paused (the provider is
@@ -286,16 +407,26 @@ static int on_chunk(void *ud, const char *data, size_t len)
 		fail_streaming(u, 429, "rate_limited", "daily upload quota reached");
 		return 0;
 	}
-	mbedtls_sha256_update_ret(&u->sha, (const unsigned char *)data, len);
-	if (u->handle)
-		return provider_write(u, data, len) > 0;
-	/* Not begun: the first SNIFF_BYTES decide the type first. */
-	size_t take = SNIFF_BYTES - u->head_len < len ? SNIFF_BYTES - u->head_len : len;
-	memcpy(u->head + u->head_len, data, take);
-	u->head_len += take;
-	if (u->head_len < SNIFF_BYTES)
+	if (hash_queue(u, data, len) < 0) {
+		fail_streaming(u, 500, "internal", "out of memory");
 		return 0;
-	return begin_object(u, data + take, len - take) > 0;
+	}
+	int rc = 0;
+	if (u->handle) {
+		rc = provider_write(u, data, len);
+	} else {
+		/* Not begun: the first SNIFF_BYTES decide the type first. */
+		size_t take = SNIFF_BYTES - u->head_len < len ? SNIFF_BYTES - u->head_len : len;
+		memcpy(u->head + u->head_len, data, take);
+		u->head_len += take;
+		if (u->head_len == SNIFF_BYTES)
+			rc = begin_object(u, data + take, len - take);
+	}
+	if (rc < 0)
+		return 0; /* failed and answered */
+	if (rc > 0)
+		u->provider_wait = 1;
+	return u->provider_wait || u->hash_wait;
 }
 
 static void on_gone(void *ud)
@@ -313,7 +444,7 @@ static void on_gone(void *ud)
 	if (u->handle && vt)
 		vt->abort(u->handle);
 	metric_add(up.rejected, 1);
-	upload_free(u);
+	upload_release(u);
 }
 
 static void created(void *ud, const parley_store_result *res)
@@ -328,7 +459,7 @@ static void created(void *ud, const parley_store_result *res)
 		metric_add(up.failed, 1);
 		if (!u->dead)
 			answer_error(u, 500, "internal", "the upload could not be recorded");
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	const parley_upload *rec = &res->uploads[0];
@@ -351,7 +482,7 @@ static void created(void *ud, const parley_store_result *res)
 			http_respond_error(req, 500, "internal", "out of memory");
 		free(text);
 	}
-	upload_free(u);
+	upload_release(u);
 }
 
 /* The object is complete: upload hooks, then the record. */
@@ -365,12 +496,24 @@ static void finished(void *ud, int rc, const char *error)
 		metric_add(up.failed, 1);
 		if (!u->dead)
 			answer_error(u, 502, "storage_failed", "the file could not be stored");
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
+	if (u->hashing || u->hq_pending) {
+		u->record_wait = 1; /* hash_done goes on */
+		return;
+	}
+	record_step(u);
+}
+
+/* The object is complete and hashed: upload hooks, then the record. */
+static void record_step(struct upload *u)
+{
+	char ctx[200];
+	log_ctx(u, ctx, sizeof ctx);
 	if (u->dead) {
 		remove_object(u->key);
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	unsigned char digest[32];
@@ -408,7 +551,7 @@ static void finished(void *ud, int rc, const char *error)
 		remove_object(u->key);
 		metric_add(up.rejected, 1);
 		answer_error(u, 403, "forbidden", deny ? deny : "rejected by an upload hook");
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	rec.tags = tags;
@@ -419,7 +562,7 @@ static void finished(void *ud, int rc, const char *error)
 		remove_object(u->key);
 		metric_add(up.failed, 1);
 		answer_error(u, 503, "unavailable", "the store cannot record uploads");
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	u->finishing = 1;
@@ -459,7 +602,7 @@ static void finish_object(struct upload *u)
 		u->finishing = 0;
 		metric_add(up.failed, 1);
 		answer_error(u, 502, "storage_failed", "the file could not be stored");
-		upload_free(u);
+		upload_release(u);
 	}
 }
 
@@ -472,7 +615,7 @@ static void start_body(struct upload *u, struct http_request *req)
 	unsigned char rnd[UPLOAD_KEY_BYTES];
 	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
 		http_respond_error(req, 503, "unavailable", "uploads are not available");
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	memcpy(u->key, "up_", 3);
@@ -489,12 +632,12 @@ static void usage_known(void *ud, const parley_store_result *res)
 	struct upload *u = ud;
 	struct http_request *req = http_request_find(u->conn_id);
 	if (!req) {
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	if (res->rc != PARLEY_OK) {
 		http_respond_error(req, 503, "unavailable", "the store is not available");
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	int64_t quota = server_config->uploads.quota_per_day;
@@ -502,7 +645,7 @@ static void usage_known(void *ud, const parley_store_result *res)
 	if (u->quota_left == 0 || (u->declared >= 0 && u->declared > u->quota_left)) {
 		metric_add(up.rejected, 1);
 		answer_error(u, 429, "rate_limited", "daily upload quota reached");
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	start_body(u, req);
@@ -513,14 +656,14 @@ static void authenticated(void *ud, const parley_auth_result *res)
 	struct upload *u = ud;
 	struct http_request *req = http_request_find(u->conn_id);
 	if (!req) {
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	if (res->rc != PARLEY_OK || !res->user || !res->user->id ||
 	    strlen(res->user->id) >= sizeof u->user_id) {
 		http_respond_error(req, 401, "unauthorized",
 		                   res->message ? res->message : "invalid or expired token");
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	snprintf(u->user_id, sizeof u->user_id, "%s", res->user->id);
@@ -536,7 +679,7 @@ static void authenticated(void *ud, const parley_auth_result *res)
 	       : PARLEY_EUNAVAIL;
 	if (rc != PARLEY_PENDING) {
 		http_respond_error(req, 503, "unavailable", "the store is not available");
-		upload_free(u);
+		upload_release(u);
 	}
 }
 
@@ -582,14 +725,14 @@ void uploads_post(struct http_request *req)
 	u->quota_left = -1;
 	char *token = api_request_token(req);
 	if (!token) {
-		upload_free(u);
+		upload_release(u);
 		return;
 	}
 	int rc = auth_token(token, authenticated, u);
 	free(token);
 	if (rc < 0) {
 		http_respond_error(req, 401, "unauthorized", "invalid or expired token");
-		upload_free(u);
+		upload_release(u);
 	}
 }
 

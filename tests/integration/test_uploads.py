@@ -198,19 +198,20 @@ class Backend:
         _prefix_counter[0] += 1
         self.prefix = f"t{os.getpid()}-{_prefix_counter[0]}/"
 
-    def plugin(self, endpoint=None, secret="S3RVER", expiry=300, extra=""):
+    def plugin(self, endpoint=None, secret="S3RVER", expiry=300, bucket=BUCKET, keys=True):
         if self.kind == "local":
             return '{"uploads_local", dir = "files"}'
         ep = endpoint or self.s3.endpoint()
+        creds = ' access_key = "S3RVER", secret_key = "%s",' % secret if keys else ""
         return ('{"uploads_s3", endpoint = "%s", region = "us-east-1", bucket = "%s",'
-                ' prefix = "%s", path_style = true, access_key = "S3RVER",'
-                ' secret_key = "%s", presign_expiry = %d, part_size = 5242880, parallel = 3,'
-                ' retries = 2%s}' % (ep, BUCKET, self.prefix, secret, expiry, extra))
+                ' prefix = "%s", path_style = true,%s presign_expiry = %d,'
+                ' part_size = 5242880, parallel = 3, retries = 2}'
+                % (ep, bucket, self.prefix, creds, expiry))
 
-    def start(self, limits="", uploads="", hooks="", **plugin_opts):
+    def start(self, limits="", uploads="", hooks="", env=None, **plugin_opts):
         srv = self.factory(plugins="{ " + AUTH_PLUGINS + ", " + self.plugin(**plugin_opts)
                            + (", " + hooks if hooks else "") + " }",
-                           limits=limits,
+                           limits=limits, env=env,
                            config_extra=("uploads = { " + uploads + " }") if uploads else "")
         srv.backend = self
         return srv
@@ -553,6 +554,31 @@ def test_s3_wrong_secret_refused(backend):
     status, _, data = srv.http("GET", "/readyz")
     assert status == 503 and b"403" in data, data
     assert backend.stored(srv) == set()
+
+
+def test_s3_missing_bucket_named(backend):
+    s3_only(backend)
+    srv = backend.start(bucket="no-such-bucket")
+    tok = srv.user("alice")
+    wait_until(lambda: b"no-such-bucket" in srv.http("GET", "/readyz")[2], what="bucket probe")
+    status, _, data = srv.http("GET", "/readyz")
+    assert status == 503 and b"HTTP 404" in data and b"bucket name" in data, data
+    status, _, data = upload(srv, tok, b"hello\n")
+    assert status == 502, data
+    line = srv.wait_log("s3_upload_failed", timeout=5)
+    assert "404" in line["msg"] and "NoSuchBucket" in line["msg"], line
+
+
+def test_s3_credentials_from_environment(backend):
+    s3_only(backend)
+    srv = backend.start(keys=False, env={"AWS_ACCESS_KEY_ID": "S3RVER",
+                                         "AWS_SECRET_ACCESS_KEY": "S3RVER",
+                                         "AWS_SESSION_TOKEN": "a-session-token"})
+    tok = srv.user("alice")
+    rec = upload_ok(srv, tok, b"from the environment\n")
+    status, h, _ = srv.http("GET", rec["url"], headers={"Authorization": "Bearer " + tok})
+    assert status == 302 and "X-Amz-Security-Token=a-session-token" in h["location"]
+    assert fetch(srv, tok, rec["url"])[2] == b"from the environment\n"
 
 
 def test_s3_readyz_and_expired_presigned_url(backend):
