@@ -9,9 +9,11 @@
 # free loopback port and a temporary data dir, 1,000 users; then
 #   1. rss: one 100 MB upload alone, the server's RSS sampled every 10 ms
 #      (baseline, peak, and the kernel's VmHWM before and after);
-#   2. SCENARIO without uploads, then SCENARIO while a client uploads
-#      100 MB files back to back at full speed (the cleanup job, every
-#      second, removes them), each RUNS times.
+#   2. SCENARIO without uploads, then SCENARIO while one 100 MB upload is
+#      in flight at RATE bytes/s (default 5e6: it spans the whole run),
+#      and with SATURATE=1 also while a client uploads 100 MB files back
+#      to back at full speed (the cleanup job removes them every second);
+#      each RUNS times.
 # Prints one JSON line per measurement (results/<date>-upload-*.json too).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,6 +43,7 @@ cleanup() {
 		kill -TERM "$pid"
 		wait "$pid" || true
 	fi
+	[ -z "${KEEP_LOG:-}" ] || cp "$tmp/server.log" "$KEEP_LOG"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -49,7 +52,7 @@ port=$($py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); pri
 cfg=$tmp/parley.conf
 cat >"$cfg" <<CONF
 server = { listen = { "127.0.0.1:$port" }, data_dir = "$tmp/data" }
-log = { level = "warn" }
+log = { level = "${LOG_LEVEL:-warn}" }
 limits = { max_upload = 200 * 1024 * 1024 }
 uploads = { unattached_max_age = 1, cleanup_interval = 1 }
 plugins = { { "auth_local" }, { "store_sqlite" }, { "uploads_local" } }
@@ -76,6 +79,10 @@ seq -f 'bench%05g' 1 "$users" >"$tmp/names"
 sed 's/$/,member/' "$tmp/names" >"$tmp/users.csv"
 "$bin" user import "$tmp/users.csv" --config "$cfg" >&2
 xargs -n 500 "$bin" session new --config "$cfg" <"$tmp/names" >"$tmp/tokens"
+# Every scenario run starts from this snapshot: the load generator's
+# client_ids repeat from run to run, and a repeated client_id is a resend
+# that delivers nothing (as bench/run_referee.sh does).
+cp -a "$tmp/data" "$tmp/data.clean"
 start_server
 echo "server: pid $pid on port $port" >&2
 
@@ -101,7 +108,7 @@ cat >"$tmp/uploader.py" <<'PY'
 import http.client, json, os, sys, threading, time
 port, token, pid, mode, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 SIZE = 100 * 1000 * 1000
-body = os.urandom(1 << 20) * (SIZE >> 20)
+body = (os.urandom(1 << 20) * 96)[:SIZE]  # 100,000,000 bytes
 def status(key):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -135,6 +142,28 @@ if mode == "once":
                       "rss_peak_kb": max(samples), "rss_growth_kb": max(samples) - base,
                       "vmhwm_before_kb": hwm0, "vmhwm_after_kb": status("VmHWM"),
                       "samples": len(samples)}))
+elif mode == "paced":
+    # One 100 MB upload at RATE bytes/s, the way a client on a LAN sends it.
+    rate = float(os.environ.get("RATE", 5e6))
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c.putrequest("POST", "/api/uploads")
+    c.putheader("Authorization", "Bearer " + token)
+    c.putheader("X-Filename", "big.bin")
+    c.putheader("Content-Length", str(SIZE))
+    c.endheaders()
+    t0, sent, piece = time.time(), 0, 64 * 1024
+    view = memoryview(body)
+    while sent < SIZE:
+        n = min(piece, SIZE - sent)
+        c.send(view[sent:sent + n])
+        sent += n
+        ahead = sent / rate - (time.time() - t0)
+        if ahead > 0:
+            time.sleep(ahead)
+    r = c.getresponse()
+    r.read()
+    print(json.dumps({"label": "parley/upload100M-paced", "status": r.status,
+                      "seconds": round(time.time() - t0, 1)}), file=sys.stderr)
 else:
     n = 0
     while not os.path.exists(stop):
@@ -147,16 +176,28 @@ mkdir -p bench/results
 date=$(date +%Y%m%d-%H%M)
 upl_token=$(tail -n1 "$tmp/tokens")
 $py "$tmp/uploader.py" "$port" "$upl_token" "$pid" once "$tmp/stop" | tee "bench/results/$date-upload-rss.json"
-for r in $(seq 1 "$runs"); do
-	ROOM=$room "$loadgen/scenarios" "$port" "$tmp/tokens" "$pid" "$scenario" |
-		tee "bench/results/$date-upload-$scenario-without-$r.json"
-	rm -f "$tmp/stop"
-	$py "$tmp/uploader.py" "$port" "$upl_token" "$pid" loop "$tmp/stop" &
-	upid=$!
-	sleep 1
-	ROOM=$room "$loadgen/scenarios" "$port" "$tmp/tokens" "$pid" "$scenario" |
-		tee "bench/results/$date-upload-$scenario-with-$r.json"
-	touch "$tmp/stop"
-	wait "$upid" || true
-done
 stop_server
+# run_scenario NAME with|without: a fresh server from the snapshot.
+run_scenario() {
+	rm -rf "$tmp/data" && cp -a "$tmp/data.clean" "$tmp/data"
+	start_server
+	local upid=""
+	if [ "$2" != without ]; then
+		rm -f "$tmp/stop"
+		$py "$tmp/uploader.py" "$port" "$upl_token" "$pid" "${2#with-}" "$tmp/stop" &
+		upid=$!
+		sleep 1
+	fi
+	ROOM=$room "$loadgen/scenarios" "$port" "$tmp/tokens" "$pid" "$scenario" |
+		tee "bench/results/$date-upload-$scenario-$2-$1.json"
+	if [ -n "$upid" ]; then
+		touch "$tmp/stop"
+		wait "$upid" || true
+	fi
+	stop_server
+}
+for r in $(seq 1 "$runs"); do
+	run_scenario "$r" without
+	run_scenario "$r" with-paced
+	[ -z "${SATURATE:-}" ] || run_scenario "$r" with-loop
+done

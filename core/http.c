@@ -594,8 +594,17 @@ void http_conn_timeout(conn *c)
 		conn_close(c, "idle_timeout"); /* keep-alive idle: silently */
 		return;
 	}
-	if (h->state == H_READING)
+	if (h->state == H_READING) {
+		if (h->req.streamed) {
+			char ctx[64];
+			conn_ctx(c, ctx, sizeof ctx);
+			log_warn("http_body_timeout", ctx,
+			         "streamed body idle: paused %d, parser %s, pending %zu, seen %lld",
+			         h->body_paused, http_errno_name(HTTP_PARSER_ERRNO(&h->parser)),
+			         h->pending_len, (long long)h->body_seen);
+		}
 		fail(c, 408);
+	}
 }
 
 char *http_conn_take_pending(conn *c, size_t *len)

@@ -436,7 +436,10 @@ static void on_gone(void *ud)
 	const parley_uploads_vtable *vt = uploads_provider(&self);
 	char ctx[200];
 	log_ctx(u, ctx, sizeof ctx);
-	log_info("upload_aborted", ctx, "the request ended after %" PRId64 " bytes", u->size);
+	log_info("upload_aborted", ctx,
+	         "the request ended after %" PRId64 " bytes (waiting for: %s%s%s)", u->size,
+	         u->provider_wait ? "provider " : "", u->hash_wait ? "hash " : "",
+	         u->finishing ? "finish" : "");
 	if (u->finishing) {
 		u->dead = 1; /* the pending step cleans up */
 		return;
