@@ -102,9 +102,10 @@ class FailingProxy:
     of part `fail_part` and counts what it saw. Requests are forwarded as
     they are (Host included), so SigV4 signatures stay valid."""
 
-    def __init__(self, upstream_port, fail_part):
+    def __init__(self, upstream_port, fail_part, fail_times=None):
         self.upstream = upstream_port
         self.fail_part = fail_part
+        self.fail_times = fail_times  # None: every attempt
         self.seen = []
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -156,7 +157,10 @@ class FailingProxy:
                 with self.lock:
                     self.seen.append((method, target))
                 q = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)
-                if method == "PUT" and q.get("partNumber") == [str(self.fail_part)]:
+                if (method == "PUT" and q.get("partNumber") == [str(self.fail_part)]
+                        and self.fail_times != 0):
+                    if self.fail_times:
+                        self.fail_times -= 1
                     msg = b"<Error><Code>InternalError</Code><Message>injected</Message></Error>"
                     c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: "
                               + str(len(msg)).encode() + b"\r\n\r\n" + msg)
@@ -659,3 +663,21 @@ def test_expect_100_continue(backend):
     status = f.readline()
     assert status.startswith(b"HTTP/1.1 201"), status
     s.close()
+
+
+def test_s3_part_retried_after_a_5xx(backend):
+    s3_only(backend)
+    proxy = FailingProxy(backend.s3.port, fail_part=1, fail_times=1)
+    try:
+        srv = backend.start(endpoint=f"http://127.0.0.1:{proxy.port}")
+        tok = srv.user("alice")
+        body = os.urandom(11 * MIB)
+        rec = upload_ok(srv, tok, body)
+        tries = [t for m, t in proxy.seen if m == "PUT" and "partNumber=1&" in t]
+        assert len(tries) == 2, proxy.seen
+        line = srv.wait_log("s3_retry", timeout=5)
+        assert "UploadPart 1" in line["msg"] and "500" in line["msg"], line
+        assert metric(srv, "parley_plugin_uploads_s3_retries_total") == 1
+        assert fetch(srv, tok, rec["url"])[2] == body
+    finally:
+        proxy.close()
