@@ -18,6 +18,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "auth.h"
 #include "chat.h"
@@ -270,6 +274,9 @@ static const struct provider *admin_provider(size_t offset, const char *does)
 	return p;
 }
 
+static void admin_audit(const char *action, const char *target, const char *role,
+                        const char *email);
+
 /* ---------------------------------------------------------------- */
 /* user add                                                           */
 /* ---------------------------------------------------------------- */
@@ -334,6 +341,8 @@ int admin_user_add(struct config *cfg, const char *name, const char *role, const
 		admin_error("%s", op.message ? op.message : chat_error_code(op.rc));
 	else if (!adm.failed)
 		status = 0;
+	if (status == 0)
+		admin_audit("user.add", name, role, email);
 done:
 	admin_stop(up);
 	free(op.message);
@@ -518,6 +527,7 @@ static int csv_load(const char *path, struct csv *csv)
 	char *text = read_file(path, &size);
 	const char *p = text, *end = text + size, *err = NULL;
 	int line = 1, status = -1, first = 1;
+	char dup[128];
 	if (!text) {
 		admin_error("%s: %s", path, strerror(errno));
 		return -1;
@@ -545,6 +555,14 @@ static int csv_load(const char *path, struct csv *csv)
 		err = row.n < 2 || !row.field[0][0] ? "expected name,role[,password[,email]]"
 		      : !valid_role(row.field[1])   ? "role: expected admin, member or bot"
 		                                    : NULL;
+		/* A name twice in the file is its mistake, found before any
+		 * account is made (names compare case-insensitively). */
+		for (size_t i = 0; !err && i < csv->n; i++)
+			if (strcasecmp(csv->rows[i].field[0], row.field[0]) == 0) {
+				snprintf(dup, sizeof dup, "name: %.64s is on line %d already",
+				         row.field[0], csv->rows[i].line);
+				err = dup;
+			}
 		if (!err && csv->n == csv->cap) {
 			size_t ncap = csv->cap ? csv->cap * 2 : 64;
 			struct csv_row *nr = realloc(csv->rows, ncap * sizeof(*nr));
@@ -731,6 +749,98 @@ done:
 }
 
 /* ---------------------------------------------------------------- */
+/* invite                                                             */
+/* ---------------------------------------------------------------- */
+
+static void audit_done(void *ud, const parley_store_result *res)
+{
+	(void)ud;
+	if (res->rc != PARLEY_OK)
+		fprintf(stderr, "parley: the audit log entry was not written: %s\n",
+		        res->error ? res->error : chat_error_code(res->rc));
+	adm.pending--;
+}
+
+/* Writes an audit entry for an action of the CLI (actor: none, client:
+ * "cli") and waits for it. */
+static void admin_audit(const char *action, const char *target, const char *role, const char *email)
+{
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	if (!st ||
+	    st->struct_size <
+	        offsetof(parley_store_vtable, audit_append) + sizeof(st->audit_append) ||
+	    !st->audit_append)
+		return;
+	json_t *d = json_pack("{s:s?,s:s?}", "role", role, "email", email);
+	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	parley_audit a = {.action = action, .target = target, .detail = detail, .client = "cli"};
+	adm.pending++;
+	if (st->audit_append(self, &a, audit_done, NULL) < 0)
+		adm.pending--;
+	free(detail);
+	admin_run(NULL, NULL, 1);
+}
+
+struct invite_op {
+	int rc;
+	char *link, *message;
+	int64_t expires;
+};
+
+static void invite_done(void *ud, const parley_auth_result *res)
+{
+	struct invite_op *op = ud;
+	op->rc = res->rc == PARLEY_OK && !res->link ? PARLEY_ERR : res->rc;
+	if (op->rc == PARLEY_OK)
+		op->link = strdup(res->link);
+	else
+		op->message = strdup(rc_text(op->rc, res->message));
+	op->expires = res->expires_ts;
+	adm.pending--;
+}
+
+int admin_invite(struct config *cfg, const char *role, const char *email)
+{
+	int up = UP_NONE, status = 1;
+	struct invite_op op = {0};
+	if (admin_start(cfg, "invite", &up) < 0)
+		goto done;
+	const struct provider *p =
+	    admin_provider(offsetof(parley_auth_vtable, invite_create), "creates invites");
+	if (!p)
+		goto done;
+	const parley_auth_vtable *vt = p->vtable;
+	adm.pending++;
+	int rc = vt->invite_create(p->self, role, email, NULL, invite_done, &op);
+	if (rc < 0) {
+		parley_auth_result fail = {.rc = rc};
+		invite_done(&op, &fail);
+	}
+	admin_run(NULL, NULL, 1);
+	if (op.rc != PARLEY_OK || !op.link) {
+		admin_error("%s", op.message ? op.message : "no invite was made");
+		goto done;
+	}
+	printf("%s\n", op.link);
+	fflush(stdout);
+	time_t t = (time_t)(op.expires / 1000);
+	struct tm tm;
+	char when[64];
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+	fprintf(stderr, "parley: a %s invite, single use, valid until %s\n", role, when);
+	admin_audit("invite.create", NULL, role, email);
+	status = 0;
+done:
+	admin_stop(up);
+	free(op.link);
+	free(op.message);
+	return status;
+}
+
+/* ---------------------------------------------------------------- */
 /* check-config                                                       */
 /* ---------------------------------------------------------------- */
 
@@ -743,7 +853,8 @@ int admin_check_config(struct config *cfg)
 		admin_error("cannot start the loop");
 		return 1;
 	}
-	if (plugins_load(cfg, 1) == 0) {
+	int tls_errors = config_check_tls(cfg); /* reported; plugins are checked too */
+	if (plugins_load(cfg, 1) == 0 && !tls_errors) {
 		printf("config OK\n");
 		status = 0;
 	} else {

@@ -22,4 +22,9 @@ int admin_session_new(struct config *cfg, const char *const *names, size_t n, lo
 /* parley check-config: loads and checks every plugin, runs no init. */
 int admin_check_config(struct config *cfg);
 
+/* parley invite: prints a single-use registration link (and its expiry on
+ * stderr). 0, or 1 on failure. Mailing it is the admin's: the CLI sends no
+ * mail (POST /api/admin/invites does). */
+int admin_invite(struct config *cfg, const char *role, const char *email);
+
 #endif

@@ -14,6 +14,7 @@
  *
  * Logs never carry tokens, passwords or query strings. */
 #include "api.h"
+#include "api_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -33,15 +34,15 @@
 #include "metrics.h"
 #include "origin.h"
 #include "plugin_host.h"
+#include "scope.h"
 #include "server.h"
 #include "static_files.h"
 #include "uploads.h"
 #include "users.h"
 #include "ws.h"
 
-#define API_JSON_MAX_DEPTH  16  /* nesting of request bodies */
-#define API_ID_MAX          128 /* a room or user id in a path */
-#define API_HISTORY_DEFAULT 50  /* PROTOCOL.md: history limit */
+#define API_JSON_MAX_DEPTH  16 /* nesting of request bodies */
+#define API_HISTORY_DEFAULT 50 /* PROTOCOL.md: history limit */
 #define API_HISTORY_MAX     100
 #define API_COOKIE_MAX      512  /* the Set-Cookie line */
 #define API_EXTRA_MAX       128  /* other extra header lines */
@@ -75,6 +76,8 @@ struct api_call {
 	int64_t before, after;
 	int limit;
 	json_t *user; /* disable: the updated user, answered after revoking */
+	char *actor;  /* the caller's id, for the audit log */
+	char client[ORIGIN_MAX];
 };
 
 static void call_free(struct api_call *call)
@@ -90,6 +93,7 @@ static void call_free(struct api_call *call)
 	free(call->token);
 	free(call->link);
 	json_decref(call->user);
+	free(call->actor);
 	free(call);
 }
 
@@ -101,6 +105,7 @@ static struct api_call *call_new(const struct http_request *req, enum api_op op)
 	call->conn_id = req->conn_id;
 	call->op = op;
 	call->tls = req->c ? req->c->tls : 0;
+	origin_client_addr(server_config, req, call->client, sizeof call->client);
 	return call;
 }
 
@@ -158,7 +163,7 @@ int api_session_cookie(char *buf, size_t n, const char *token, int64_t max_age_s
 /* ---------------------------------------------------------------- */
 
 /* One debug line per answered request, written before the answer frees req. */
-static void api_log(const struct http_request *req, int status)
+void api_log(const struct http_request *req, int status)
 {
 	if (LOG_DEBUG < log_min_level)
 		return;
@@ -175,7 +180,7 @@ static void api_log(const struct http_request *req, int status)
 }
 
 /* Answers with j (the reference is taken). */
-static void api_json(struct http_request *req, int status, const char *extra, json_t *j)
+void api_json(struct http_request *req, int status, const char *extra, json_t *j)
 {
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
@@ -189,7 +194,7 @@ static void api_json(struct http_request *req, int status, const char *extra, js
 	free(text);
 }
 
-static void api_error(struct http_request *req, int status, const char *code, const char *msg)
+void api_error(struct http_request *req, int status, const char *code, const char *msg)
 {
 	if (status == 400 && core_metrics.bad_requests)
 		metric_add(core_metrics.bad_requests, 1);
@@ -199,7 +204,7 @@ static void api_error(struct http_request *req, int status, const char *code, co
 
 /* An error rc from a provider, the store or chat, with the status and code
  * of PROTOCOL.md; 429 carries Retry-After (whole seconds, rounded up). */
-static void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_after_ms)
+void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_after_ms)
 {
 	if (rc >= 0 && rc != PARLEY_DENY)
 		rc = PARLEY_ERR;
@@ -219,13 +224,13 @@ static void api_fail(struct http_request *req, int rc, const char *msg, int64_t 
 	                   "retry_after_ms", (json_int_t)retry_after_ms));
 }
 
-static json_t *user_brief(const parley_user *u)
+json_t *api_user_brief(const parley_user *u)
 {
 	return json_pack("{s:s?,s:s?,s:s?,s:s?}", "id", u->id, "name", u->name, "display_name",
 	                 u->display_name ? u->display_name : u->name, "role", u->role);
 }
 
-static json_t *user_full(const parley_user *u)
+json_t *api_user_full(const parley_user *u)
 {
 	return json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:b,s:I}", "id", u->id, "name", u->name,
 	                 "display_name", u->display_name ? u->display_name : u->name, "role",
@@ -263,7 +268,7 @@ static int json_depth_ok(const json_t *j, int depth)
 }
 
 /* The body as a JSON object, or NULL after answering 400. */
-static json_t *api_body(struct http_request *req)
+json_t *api_body(struct http_request *req)
 {
 	json_error_t err;
 	if (!req->body || req->body_len == 0) {
@@ -289,8 +294,8 @@ static json_t *api_body(struct http_request *req)
 }
 
 /* A string member: 1 set, 0 absent and optional, -1 answered 400. */
-static int body_str(struct http_request *req, json_t *o, const char *key, int required,
-                    const char **out)
+int api_body_str(struct http_request *req, json_t *o, const char *key, int required,
+                 const char **out)
 {
 	json_t *v = json_object_get(o, key);
 	*out = NULL;
@@ -308,8 +313,7 @@ static int body_str(struct http_request *req, json_t *o, const char *key, int re
 
 /* An integer query parameter: 0 (absent: *out untouched, or set), -1
  * answered 400. */
-static int query_int(struct http_request *req, const char *key, int64_t lo, int64_t hi,
-                     int64_t *out)
+int api_query_int(struct http_request *req, const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
 	char *s = http_query_param(req, key);
 	if (!s)
@@ -328,7 +332,7 @@ static int query_int(struct http_request *req, const char *key, int64_t lo, int6
 	return 0;
 }
 
-static int is_post(const struct http_request *req)
+int api_is_post(const struct http_request *req)
 {
 	return strcmp(req->method, "POST") == 0;
 }
@@ -356,7 +360,7 @@ static void session_done(void *ud, const parley_auth_result *res)
 	                                                                                    : NULL;
 	api_json(req, call->op == OP_REGISTER ? 201 : 200, extra,
 	         json_pack("{s:s,s:I,s:o}", "token", res->token, "expires",
-	                   (json_int_t)res->expires_ts, "user", user_brief(res->user)));
+	                   (json_int_t)res->expires_ts, "user", api_user_brief(res->user)));
 done:
 	call_free(call);
 }
@@ -377,8 +381,8 @@ static void route_login(struct http_request *req)
 	const char *user, *pass;
 	if (!body)
 		return;
-	if (body_str(req, body, "username", 1, &user) < 0 ||
-	    body_str(req, body, "password", 1, &pass) < 0)
+	if (api_body_str(req, body, "username", 1, &user) < 0 ||
+	    api_body_str(req, body, "password", 1, &pass) < 0)
 		goto done;
 	if (!p) {
 		api_error(req, 404, "not_found", "no auth provider logs in with a password");
@@ -404,10 +408,10 @@ static void route_register(struct http_request *req)
 	const char *invite, *user, *pass, *email;
 	if (!body)
 		return;
-	if (body_str(req, body, "invite", 1, &invite) < 0 ||
-	    body_str(req, body, "username", 1, &user) < 0 ||
-	    body_str(req, body, "password", 1, &pass) < 0 ||
-	    body_str(req, body, "email", 0, &email) < 0)
+	if (api_body_str(req, body, "invite", 1, &invite) < 0 ||
+	    api_body_str(req, body, "username", 1, &user) < 0 ||
+	    api_body_str(req, body, "password", 1, &pass) < 0 ||
+	    api_body_str(req, body, "email", 0, &email) < 0)
 		goto done;
 	if (!p) {
 		api_error(req, 404, "not_found", "no auth provider registers accounts");
@@ -454,7 +458,7 @@ char *api_request_token(struct http_request *req)
 		api_error(req, 401, "unauthorized", "a bearer token or session cookie is required");
 		return NULL;
 	}
-	if (from_cookie && is_post(req) && !http_header(req, "origin")) {
+	if (from_cookie && api_is_post(req) && !http_header(req, "origin")) {
 		free(token);
 		api_error(req, 403, "forbidden", "a request authenticated by cookie needs Origin");
 		return NULL;
@@ -513,7 +517,7 @@ static void users_listed(void *ud, const parley_store_result *res)
 	}
 	json_t *list = json_array();
 	for (size_t i = 0; list && i < res->n_users; i++)
-		json_array_append_new(list, user_full(&res->users[i]));
+		json_array_append_new(list, api_user_full(&res->users[i]));
 	api_json(req, 200, NULL, json_pack("{s:o*}", "users", list));
 done:
 	call_free(call);
@@ -557,8 +561,10 @@ static void user_updated(void *ud, const parley_store_result *res)
 		call_free(call);
 		return;
 	}
-	call->user = user_full(&res->users[0]);
+	call->user = api_user_full(&res->users[0]);
 	users_upsert(&res->users[0]);
+	api_audit_as(call->actor, call->client,
+	             call->op == OP_ENABLE ? "user.enable" : "user.disable", call->id, NULL);
 	if (call->op == OP_ENABLE) {
 		answer_user(call);
 		return;
@@ -638,6 +644,8 @@ static void invite_done(void *ud, const parley_auth_result *res)
 		goto done;
 	}
 	call->expires = res->expires_ts;
+	api_audit_as(call->actor, call->client, "invite.create", NULL,
+	             json_pack("{s:s?,s:s?}", "role", call->role, "email", call->email));
 	if (!(call->token = strdup(res->token)) ||
 	    (res->link && !(call->link = strdup(res->link)))) {
 		api_fail(req, PARLEY_ENOMEM, NULL, 0);
@@ -719,6 +727,24 @@ static void authenticated(void *ud, const parley_auth_result *res)
 		call_free(call);
 		return;
 	}
+	/* A bot token reaches only what its scope names. */
+	int bad = 0;
+	struct scope *scope = scope_parse(res->scopes, res->rooms_json, &bad);
+	unsigned need = call->op == OP_HISTORY ? SCOPE_READ : call->op == OP_POST ? SCOPE_POST : 0;
+	int refused = (scope || bad) && (!need || !scope_allows(scope, need, NULL));
+	int hidden = scope && scope_hides_room(scope, call->id);
+	scope_free(scope);
+	if (hidden || refused) {
+		api_fail(req, hidden ? PARLEY_ENOTFOUND : PARLEY_EFORBIDDEN,
+		         hidden ? "no such room" : "outside the token's scope", 0);
+		call_free(call);
+		return;
+	}
+	if (!(call->actor = strdup(res->user->id))) {
+		api_fail(req, PARLEY_ENOMEM, NULL, 0);
+		call_free(call);
+		return;
+	}
 	int rc = run_as(call, res->user);
 	if (rc < 0) {
 		const char *msg = rc == PARLEY_EFORBIDDEN  ? "admin only"
@@ -750,9 +776,9 @@ static void with_user(struct http_request *req, struct api_call *call)
 static void route_history(struct http_request *req, const char *room_id)
 {
 	int64_t before = 0, after = -1, limit = API_HISTORY_DEFAULT;
-	if (query_int(req, "before", 0, INT64_MAX, &before) < 0 ||
-	    query_int(req, "after", 0, INT64_MAX, &after) < 0 ||
-	    query_int(req, "limit", 1, API_HISTORY_MAX, &limit) < 0)
+	if (api_query_int(req, "before", 0, INT64_MAX, &before) < 0 ||
+	    api_query_int(req, "after", 0, INT64_MAX, &after) < 0 ||
+	    api_query_int(req, "limit", 1, API_HISTORY_MAX, &limit) < 0)
 		return;
 	struct api_call *call = call_new(req, OP_HISTORY);
 	if (!call || !(call->id = strdup(room_id))) {
@@ -772,8 +798,8 @@ static void route_post(struct http_request *req, const char *room_id)
 	const char *text, *client_id;
 	if (!body)
 		return;
-	if (body_str(req, body, "text", 1, &text) < 0 ||
-	    body_str(req, body, "client_id", 0, &client_id) < 0)
+	if (api_body_str(req, body, "text", 1, &text) < 0 ||
+	    api_body_str(req, body, "client_id", 0, &client_id) < 0)
 		goto done;
 	struct api_call *call = call_new(req, OP_POST);
 	if (!call || !(call->id = strdup(room_id)) || !(call->text = strdup(text)) ||
@@ -799,8 +825,8 @@ static void route_invite(struct http_request *req)
 	const char *role, *email;
 	if (!body)
 		return;
-	if (body_str(req, body, "role", 1, &role) < 0 ||
-	    body_str(req, body, "email", 0, &email) < 0)
+	if (api_body_str(req, body, "role", 1, &role) < 0 ||
+	    api_body_str(req, body, "email", 0, &email) < 0)
 		goto done;
 	if (!valid_role(role)) {
 		api_error(req, 400, "bad_request", "role: expected admin, member or bot");
@@ -888,7 +914,7 @@ static void route_api(struct http_request *req)
 {
 	const char *path = req->path;
 	char id[API_ID_MAX];
-	int post = is_post(req), get = strcmp(req->method, "GET") == 0;
+	int post = api_is_post(req), get = strcmp(req->method, "GET") == 0;
 
 	/* A browser's POST from a foreign page never gets further. */
 	if (post && !origin_allowed(server_config, req)) {
@@ -910,12 +936,16 @@ static void route_api(struct http_request *req)
 	else if (api_path_param(path, "/api/admin/users/", "/enable", id, sizeof(id)))
 		post ? route_admin_user(req, OP_ENABLE, id) : method_not_allowed(req);
 	else if (strcmp(path, "/api/admin/invites") == 0)
-		post ? route_invite(req) : method_not_allowed(req);
+		post  ? route_invite(req)
+		: get ? api_admin_invites_list(req)
+		      : method_not_allowed(req);
 	else if (strcmp(path, "/api/uploads") == 0)
 		post ? uploads_post(req) : method_not_allowed(req);
 	else if (api_path_param(path, "/api/uploads/", "", id, sizeof(id)))
 		get || strcmp(req->method, "HEAD") == 0 ? uploads_get(req, id)
 		                                        : method_not_allowed(req);
+	else if (api_account_route(req, path) || api_admin_route(req, path))
+		return;
 	else
 		api_error(req, 404, "not_found", "no such API endpoint");
 }

@@ -33,4 +33,8 @@ int api_parse_int(const char *s, int64_t *out);
  * the token holds bytes a cookie value may not or buf is too small. */
 int api_session_cookie(char *buf, size_t n, const char *token, int64_t max_age_s, int tls);
 
+/* The signed unsubscribe link of user_id under base (the public URL) into
+ * out; 0, or -1 without a server key or room. */
+int api_unsubscribe_link(const char *base, const char *user_id, char *out, size_t n);
+
 #endif

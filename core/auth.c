@@ -80,9 +80,31 @@ static void walk_finish(struct auth_walk *w, int rc)
 	walk_free(w);
 }
 
+/* The members every ABI 1 provider sets, without the appended ones: what
+ * an older provider passes may end before them. */
+static parley_auth_result result_base(const parley_auth_result *res)
+{
+	return (parley_auth_result){.rc = res->rc,
+	                            .message = res->message,
+	                            .user = res->user,
+	                            .token = res->token,
+	                            .expires_ts = res->expires_ts,
+	                            .retry_after_ms = res->retry_after_ms,
+	                            .link = res->link};
+}
+
 static void walk_result(void *ud, const parley_auth_result *res)
 {
 	struct auth_walk *w = ud;
+	const struct provider *list;
+	size_t n = plugins_auth(&list);
+	parley_auth_result base;
+	/* Scopes are read only from a provider that knows about them. */
+	if (w->next == 0 || w->next > n ||
+	    !has_member(list[w->next - 1].vtable, offsetof(parley_auth_vtable, bot_token_new))) {
+		base = result_base(res);
+		res = &base;
+	}
 	if (res->rc == PARLEY_PASS) {
 		int rc = walk_step(w);
 		if (rc != PARLEY_PENDING)

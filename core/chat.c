@@ -22,6 +22,9 @@
 #include "server.h"
 
 #define CHAT_LOG_CTX 160
+/* An auth frame's token: room for an identity provider's JWT (auth_jwt
+ * takes up to 8 KiB and refuses longer ones itself, with its own message). */
+#define CHAT_TOKEN_MAX 16384
 
 static struct {
 	void (*start_done)(int ok);
@@ -284,6 +287,7 @@ static void chat_closed(conn *c)
 	detach_user(cl);
 	free_resume(cl);
 	free(cl->upgrade_token);
+	scope_free(cl->scope);
 	free(cl);
 	c->app = NULL;
 	metric_add(core_metrics.ws_sessions, -1);
@@ -298,12 +302,15 @@ struct auth_op {
 	json_t *rid;
 	json_t *resume;
 	user_rec *user;
+	struct scope *scope;
+	char token_hash[TOKEN_HASH_HEX + 1];
 };
 
 static void auth_op_free(struct auth_op *op)
 {
 	json_decref(op->rid);
 	json_decref(op->resume);
+	scope_free(op->scope);
 	free(op);
 }
 
@@ -342,8 +349,13 @@ static void finish_auth(struct auth_op *op)
 	u->clients = cl;
 	u->n_clients++;
 	ws_set_authenticated(c);
+	cl->scope = op->scope;
+	op->scope = NULL;
+	memcpy(cl->token_hash, op->token_hash, sizeof cl->token_hash);
+	/* A token that may not read gets no room's events. */
 	for (size_t i = 0; i < u->n_memberships; i++)
-		room_subscribe(u->memberships[i]->room, cl, &cl->subs);
+		if (scope_allows(cl->scope, SCOPE_READ, u->memberships[i]->room->id))
+			room_subscribe(u->memberships[i]->room, cl, &cl->subs);
 	log_info("ws_auth", NULL, "conn %llu authenticated as %s (%s)",
 	         (unsigned long long)cl->conn_id, u->name, u->id);
 	chat_send_json(cl, ready_frame(cl, op->rid));
@@ -386,6 +398,11 @@ static void auth_done(void *ud, const parley_auth_result *res)
 		auth_op_free(op);
 		return;
 	}
+	int bad_scope = 0;
+	op->scope = scope_parse(res->scopes, res->rooms_json, &bad_scope);
+	if (bad_scope)
+		log_warn("ws_auth", NULL, "conn %llu: a token with malformed scopes may do nothing",
+		         (unsigned long long)op->conn_id);
 	int known = users_by_id(res->user->id) != NULL;
 	op->user = chat_user_from(res->user);
 	if (!op->user) {
@@ -417,7 +434,7 @@ static void req_auth(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_ECONFLICT, "authentication in progress");
 		return;
 	}
-	if (proto_get_str(req, "token", 0, 4096, &token, err, sizeof err) < 0) {
+	if (proto_get_str(req, "token", 0, CHAT_TOKEN_MAX, &token, err, sizeof err) < 0) {
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
@@ -442,6 +459,7 @@ static void req_auth(client *cl, json_t *req, json_t *rid)
 	op->rid = json_incref(rid);
 	op->resume = json_incref(resume);
 	cl->authing = 1;
+	token_hash_hex(token, op->token_hash);
 	int rc = auth_token(token, auth_done, op);
 	if (rc != PARLEY_PENDING && rc != PARLEY_OK) {
 		cl->authing = 0;
@@ -456,27 +474,49 @@ static void req_auth(client *cl, json_t *req, json_t *rid)
 
 typedef void (*req_fn)(client *cl, json_t *req, json_t *rid);
 
+/* Each request with the scope a bot token needs for it. */
 static const struct {
 	const char *type;
 	req_fn fn;
+	unsigned scope;
 } handlers[] = {
-    {"send", chat_req_send},
-    {"edit", chat_req_edit},
-    {"delete", chat_req_delete},
-    {"react", chat_req_react},
-    {"history", chat_req_history},
-    {"rooms", chat_req_rooms},
-    {"create_room", chat_req_create_room},
-    {"join", chat_req_join},
-    {"leave", chat_req_leave},
-    {"invite", chat_req_invite},
-    {"kick", chat_req_kick},
-    {"topic", chat_req_topic},
-    {"dm", chat_req_dm},
-    {"members", chat_req_members},
-    {"typing", chat_req_typing},
-    {"read", chat_req_read},
+    {"send", chat_req_send, SCOPE_POST},
+    {"edit", chat_req_edit, SCOPE_POST},
+    {"delete", chat_req_delete, SCOPE_POST},
+    {"react", chat_req_react, SCOPE_REACT},
+    {"history", chat_req_history, SCOPE_READ},
+    {"rooms", chat_req_rooms, SCOPE_READ},
+    {"create_room", chat_req_create_room, SCOPE_POST},
+    {"join", chat_req_join, SCOPE_READ},
+    {"leave", chat_req_leave, SCOPE_READ},
+    {"invite", chat_req_invite, SCOPE_MODERATE},
+    {"kick", chat_req_kick, SCOPE_MODERATE},
+    {"topic", chat_req_topic, SCOPE_MODERATE},
+    {"dm", chat_req_dm, SCOPE_POST},
+    {"members", chat_req_members, SCOPE_READ},
+    {"typing", chat_req_typing, SCOPE_POST},
+    {"read", chat_req_read, SCOPE_READ},
 };
+
+/* A scoped token's request outside its scope or rooms: refused before it
+ * reaches the handler. A room outside its list is as unknown to it as a
+ * private room is to a non-member. */
+static int scope_refused(client *cl, json_t *req, json_t *rid, unsigned action)
+{
+	if (!cl->scope)
+		return 0;
+	json_t *room_v = json_object_get(req, "room");
+	const char *room_id = json_is_string(room_v) ? json_string_value(room_v) : NULL;
+	if (scope_hides_room(cl->scope, room_id)) {
+		chat_reply_error(cl, rid, PARLEY_ENOTFOUND, "no such room");
+		return 1;
+	}
+	if (!scope_allows(cl->scope, action, NULL)) {
+		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, "outside the token's scope");
+		return 1;
+	}
+	return 0;
+}
 
 static void chat_text(conn *c, const char *data, size_t len)
 {
@@ -504,15 +544,18 @@ static void chat_text(conn *c, const char *data, size_t len)
 		return;
 	}
 	req_fn fn = NULL;
+	unsigned need = 0;
 	for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-		if (strcmp(handlers[i].type, f.type) == 0)
+		if (strcmp(handlers[i].type, f.type) == 0) {
 			fn = handlers[i].fn;
+			need = handlers[i].scope;
+		}
 	if (!fn) {
 		snprintf(err, sizeof err, "type: unknown frame type \"%.40s\"", f.type);
 		chat_reply_error(cl, f.rid, PARLEY_EINVAL, err);
 	} else if (!cl->user) {
 		chat_reply_error(cl, f.rid, PARLEY_EUNAUTHORIZED, "authenticate first");
-	} else {
+	} else if (!scope_refused(cl, f.root, f.rid, need)) {
 		fn(cl, f.root, f.rid);
 	}
 	proto_frame_free(&f);
@@ -541,20 +584,38 @@ void chat_user_created(const parley_user *pu)
 	hooks_run(&args, NULL, NULL);
 }
 
+struct revoke_args {
+	const char *user_id;
+	const char *keep_hash; /* a session whose connections stay; may be NULL */
+};
+
 static void revoke_one(conn *c, void *arg)
 {
-	const char *user_id = arg;
+	const struct revoke_args *r = arg;
 	client *cl = c->proto == CONN_WS ? c->app : NULL;
-	if (cl && cl->user && strcmp(cl->user->id, user_id) == 0)
+	if (cl && cl->user && strcmp(cl->user->id, r->user_id) == 0 &&
+	    !(r->keep_hash && strcmp(cl->token_hash, r->keep_hash) == 0))
 		ws_close(c, WS_CLOSE_UNAUTHORIZED, "session revoked");
 }
 
 void chat_user_revoked(const char *user_id)
 {
 	user_rec *u = users_by_id(user_id);
+	struct revoke_args r = {.user_id = user_id};
 	if (u)
 		u->disabled = 1;
-	conn_foreach(revoke_one, (void *)user_id);
+	conn_foreach(revoke_one, &r);
+}
+
+void chat_user_sessions_revoked(const char *user_id, const char *keep_token)
+{
+	char keep[TOKEN_HASH_HEX + 1];
+	struct revoke_args r = {.user_id = user_id};
+	if (keep_token) {
+		token_hash_hex(keep_token, keep);
+		r.keep_hash = keep;
+	}
+	conn_foreach(revoke_one, &r);
 }
 
 static void user_revoked_op(const char *user_id)

@@ -12,6 +12,8 @@
 #include "conn.h"
 #include "protocol.h"
 #include "room.h"
+#include "scope.h"
+#include "token_hash.h"
 #include "sbuf.h"
 #include "users.h"
 
@@ -50,6 +52,8 @@ typedef struct client {
 	char *upgrade_token; /* from the Authorization header or cookie */
 	int authing;
 	struct resume_room *resuming;
+	struct scope *scope;                 /* a bot token's limits; NULL: unscoped */
+	char token_hash[TOKEN_HASH_HEX + 1]; /* of the credential it authenticated with */
 } client;
 
 /* Replies and events. */

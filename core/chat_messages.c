@@ -102,6 +102,17 @@ done:
 		sbuf_unref(own);
 }
 
+/* The members of r that text mentions. Only members: a name in a private
+ * room must not reach (notify, or e-mail) someone outside it. */
+static json_t *room_mentions(room *r, const char *text)
+{
+	json_t *ids = proto_mentions(text);
+	for (size_t i = ids ? json_array_size(ids) : 0; i-- > 0;)
+		if (!room_member(r, json_string_value(json_array_get(ids, i))))
+			json_array_remove(ids, i);
+	return ids;
+}
+
 static void count_mentions(room *r, const parley_message *m)
 {
 	json_t *ids = m->mentions_json ? json_loads(m->mentions_json, 0, NULL) : NULL;
@@ -361,7 +372,7 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 		}
 		msg.text = text_copy;
 	}
-	json_t *mentions = proto_mentions(msg.text);
+	json_t *mentions = room_mentions(r, msg.text);
 	char *mentions_json = mentions ? proto_dump(mentions, NULL) : NULL;
 	json_decref(mentions);
 	msg.mentions_json = mentions_json;
@@ -613,7 +624,7 @@ static void got_message_for_change(void *ud, const parley_store_result *res)
 		}
 		if (rewritten)
 			text = rewritten;
-		json_t *mentions = proto_mentions(text);
+		json_t *mentions = room_mentions(r, text);
 		char *mj = mentions ? proto_dump(mentions, NULL) : NULL;
 		json_decref(mentions);
 		int rc = st->message_edit(self, r->id, m->id, text, mj, loop_now_ms(), edited, op);
@@ -628,6 +639,12 @@ static void got_message_for_change(void *ud, const parley_store_result *res)
 	member *mb = room_member(r, cl->user->id);
 	int may =
 	    is_author || (mb && mb->role >= ROLE_MODERATOR) || strcmp(cl->user->role, "admin") == 0;
+	/* A bot token deletes others' messages only with the moderate scope. */
+	if (may && !is_author && !scope_allows(cl->scope, SCOPE_MODERATE, r->id)) {
+		chat_reply_error(cl, op->rid, PARLEY_EFORBIDDEN, "outside the token's scope");
+		ws_op_free(op);
+		return;
+	}
 	if (!may) {
 		chat_reply_error(cl, op->rid, PARLEY_EFORBIDDEN,
 		                 "only the author or a moderator may delete a message");
@@ -905,7 +922,8 @@ void chat_resume(client *cl, json_t *resume)
 	json_object_foreach(resume, room_id, v)
 	{
 		room *r = room_by_id(room_id);
-		if (!r || !room_member(r, cl->user->id) || !json_is_integer(v))
+		if (!r || !room_member(r, cl->user->id) || !json_is_integer(v) ||
+		    !scope_allows(cl->scope, SCOPE_READ, r->id))
 			continue;
 		int64_t from = json_integer_value(v);
 		if (from < 0)

@@ -18,7 +18,7 @@
 
 #define EXIT_USAGE 2
 
-enum command { CMD_SERVE, CMD_CHECK, CMD_USER_ADD, CMD_USER_IMPORT, CMD_SESSION_NEW };
+enum command { CMD_SERVE, CMD_CHECK, CMD_USER_ADD, CMD_USER_IMPORT, CMD_SESSION_NEW, CMD_INVITE };
 
 struct cli_args {
 	enum command cmd;
@@ -37,6 +37,7 @@ static const char usage_text[] =
     "  parley user add NAME [--role admin|member|bot] [--email E]   password from stdin\n"
     "  parley user import FILE.csv                         bulk add: name,role[,password[,email]]\n"
     "  parley session new NAME... [--ttl 30d]              print a session token per name\n"
+    "  parley invite [--role admin|member|bot] [--email E]  print a registration link\n"
     "  parley --version | --help\n"
     "\n"
     "Every command takes --config FILE (default: $PARLEY_CONFIG, else none: the\n"
@@ -194,6 +195,10 @@ static int check_command(struct cli_args *a)
 		if (n != 3)
 			return usage_error("user %s takes exactly one %s", w[1],
 			                   a->cmd == CMD_USER_ADD ? "NAME" : "FILE");
+	} else if (strcmp(w[0], "invite") == 0) {
+		a->cmd = CMD_INVITE;
+		if (n > 1)
+			return usage_error("invite takes no argument, got '%s'", w[1]);
 	} else if (strcmp(w[0], "session") == 0) {
 		if (n < 2 || strcmp(w[1], "new") != 0)
 			return usage_error("unknown command 'session%s%s'", n > 1 ? " " : "",
@@ -207,8 +212,9 @@ static int check_command(struct cli_args *a)
 
 	if (a->ov.n_listen && a->cmd != CMD_SERVE)
 		return usage_error("--listen applies to serving only");
-	if ((a->role || a->email) && a->cmd != CMD_USER_ADD)
-		return usage_error("%s applies to 'user add' only", a->role ? "--role" : "--email");
+	if ((a->role || a->email) && a->cmd != CMD_USER_ADD && a->cmd != CMD_INVITE)
+		return usage_error("%s applies to 'user add' and 'invite' only",
+		                   a->role ? "--role" : "--email");
 	if (a->ttl && a->cmd != CMD_SESSION_NEW)
 		return usage_error("--ttl applies to 'session new' only");
 	if (a->role && strcmp(a->role, "admin") != 0 && strcmp(a->role, "member") != 0 &&
@@ -247,6 +253,9 @@ static int run(struct cli_args *a)
 		break;
 	case CMD_USER_IMPORT:
 		rc = admin_user_import(&cfg, a->words[2]);
+		break;
+	case CMD_INVITE:
+		rc = admin_invite(&cfg, a->role ? a->role : "member", a->email);
 		break;
 	case CMD_SESSION_NEW:
 		rc = admin_session_new(&cfg, a->words + 2, a->n_words - 2,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls.h"
 
 #define MIB (1024 * 1024)
 
@@ -236,6 +237,7 @@ static void read_listen_item(struct config *cfg, const conf_node *it)
 			conf_error(tls, "cert", "is required with tls");
 		if (!conf_get(tls, "key"))
 			conf_error(tls, "key", "is required with tls");
+		spec.tls_node = tls;
 	}
 	cfg->listen[cfg->n_listen++] = spec;
 }
@@ -625,6 +627,26 @@ int config_load(struct config *cfg, const char *file, const struct config_overri
 fail:
 	config_free(cfg);
 	return -1;
+}
+
+int config_check_tls(const struct config *cfg)
+{
+	int errors = 0;
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const struct listen_spec *l = &cfg->listen[i];
+		char err[512];
+		if (!l->tls_cert || !l->tls_key)
+			continue;
+		int bad = tls_check_files(l->tls_cert, l->tls_key, err, sizeof err);
+		if (!bad)
+			continue;
+		errors++;
+		if (l->tls_node)
+			conf_error(l->tls_node, bad == TLS_BAD_KEY ? "key" : "cert", "%s", err);
+		else
+			log_error("config_error", NULL, "%s", err);
+	}
+	return errors;
 }
 
 void config_free(struct config *cfg)

@@ -17,6 +17,7 @@ struct listen_spec {
 	int port;
 	char *tls_cert; /* NULL: plain */
 	char *tls_key;
+	const conf_node *tls_node; /* the tls table, for errors at its line */
 };
 
 struct plugin_spec {
@@ -97,6 +98,13 @@ struct config_overrides {
  * on stderr. check_only: no directories are created. */
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov);
 void config_free(struct config *cfg);
+
+/* Loads every TLS listener's certificate and key to check them (readable,
+ * parseable, a matching pair); each problem is reported at the tls
+ * table's line. Serving and check-config run it; config_load does not, so
+ * admin commands and reloads need no access to the key. Returns the
+ * number of problems. */
+int config_check_tls(const struct config *cfg);
 
 /* Resolves path against base (absolute paths are kept); malloc'ed. */
 char *config_resolve(const char *base, const char *path);

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "tls.h"
 #include "ws.h"
 
 #define CONN_READ_BUF_SIZE (64 * 1024)
@@ -48,6 +49,12 @@
 /* Period of the slow-consumer check while some queue is over the mark. */
 #define CONN_SLOW_CHECK_SECONDS 0.5
 #define CONN_HASH_MIN           64
+/* TLS records decrypted per read event: one busy peer cannot hold the
+ * loop; what is left stays in the socket and libev calls again. */
+#define CONN_TLS_RECORDS_PER_EVENT 4
+/* Plaintext gathered from several queued segments into one TLS record;
+ * mbedTLS records carry at most 16 KiB. */
+#define CONN_TLS_STAGE_SIZE (16 * 1024)
 #ifndef IOV_MAX
 #define IOV_MAX 1024
 #endif
@@ -72,6 +79,8 @@ struct conn_private {
 	conn *close_next;
 	conn *over_next;
 	ev_tstamp over_since;       /* when the queue went over the mark; 0: under */
+	struct tls_conn *tls;       /* NULL on a plain listener */
+	size_t tls_pending;         /* bytes of a record mbedTLS has half sent; 0 none */
 	void (*drained)(void *arg); /* conn_when_drained */
 	void *drained_arg;
 	size_t drained_low;
@@ -88,6 +97,7 @@ struct conn_full {
 static const struct config *conn_cfg;
 static char read_buf[CONN_READ_BUF_SIZE];
 static struct iovec iov[IOV_MAX];
+static char tls_stage[CONN_TLS_STAGE_SIZE];
 static ev_prepare flush_watcher;
 static ev_timer slow_timer;
 static uint64_t next_id;
@@ -176,6 +186,8 @@ static void start_linger(conn *c)
 {
 	struct conn_private *p = c->priv;
 	p->lingering = 1;
+	if (p->tls)
+		tls_conn_close_notify(p->tls);
 	/* Half-close, then read and discard until EOF or the linger bound, so
 	 * unread request bytes do not turn our last response into a reset. */
 	shutdown(c->fd, SHUT_WR);
@@ -185,6 +197,26 @@ static void start_linger(conn *c)
 
 /* Writes as much of the queue as the kernel takes. */
 enum flush_result { FLUSH_DONE = 0, FLUSH_AGAIN, FLUSH_ERROR };
+
+/* Releases the first n queued bytes (written). */
+static void queue_consume(struct conn_private *p, size_t n)
+{
+	p->queued -= n;
+	while (n && p->qhead) {
+		struct seg *s = p->qhead;
+		size_t avail = s->end - s->off;
+		if (n < avail) {
+			s->off += n;
+			break;
+		}
+		n -= avail;
+		p->qhead = s->next;
+		sbuf_unref(s->ref);
+		free(s);
+	}
+	if (!p->qhead)
+		p->qtail = NULL;
+}
 
 /* Writes as much of c's queue as the socket takes and releases what was
  * written. It touches only c's own queue and sbuf counts (atomic), so a
@@ -208,22 +240,57 @@ static int write_queue(conn *c, struct iovec *v)
 				return FLUSH_AGAIN;
 			return FLUSH_ERROR;
 		}
-		size_t left = (size_t)w;
-		p->queued -= left;
-		while (left && p->qhead) {
-			struct seg *s = p->qhead;
-			size_t avail = s->end - s->off;
-			if (left < avail) {
-				s->off += left;
-				break;
-			}
-			left -= avail;
-			p->qhead = s->next;
-			sbuf_unref(s->ref);
-			free(s);
+		queue_consume(p, (size_t)w);
+	}
+	return FLUSH_DONE;
+}
+
+/* The next len queued bytes in one piece: the head segment itself when it
+ * holds them, else a copy in tls_stage (len <= its size). */
+static const char *queue_gather(struct conn_private *p, size_t len)
+{
+	struct seg *s = p->qhead;
+	const char *base = s->ref ? s->ref->data : s->data;
+	if (s->end - s->off >= len)
+		return base + s->off;
+	size_t got = 0;
+	for (; s && got < len; s = s->next) {
+		base = s->ref ? s->ref->data : s->data;
+		size_t take = s->end - s->off;
+		if (take > len - got)
+			take = len - got;
+		memcpy(tls_stage + got, base + s->off, take);
+		got += take;
+	}
+	return tls_stage;
+}
+
+/* write_queue for a TLS connection: one record per call, each up to the
+ * record size, gathered from as many segments as fit. After TLS_AGAIN
+ * mbedTLS holds a half-sent record and must be called again with the same
+ * length (tls_pending), which the unchanged queue head gives back. Runs on
+ * the loop thread only (see flush_many). */
+static int write_queue_tls(conn *c)
+{
+	struct conn_private *p = c->priv;
+	while (p->qhead) {
+		size_t want = p->tls_pending;
+		if (!want) {
+			want = tls_conn_max_write(p->tls);
+			if (want > sizeof tls_stage)
+				want = sizeof tls_stage;
+			if (want > p->queued)
+				want = p->queued;
 		}
-		if (!p->qhead)
-			p->qtail = NULL;
+		ssize_t w = tls_conn_write(p->tls, queue_gather(p, want), want);
+		if (w == TLS_AGAIN) {
+			p->tls_pending = want;
+			return FLUSH_AGAIN;
+		}
+		if (w < 0)
+			return FLUSH_ERROR;
+		p->tls_pending = 0;
+		queue_consume(p, (size_t)w);
 	}
 	return FLUSH_DONE;
 }
@@ -262,7 +329,7 @@ static void finish_flush(conn *c, int result)
 
 static void flush_conn(conn *c)
 {
-	finish_flush(c, write_queue(c, iov));
+	finish_flush(c, c->priv->tls ? write_queue_tls(c) : write_queue(c, iov));
 }
 
 /* The split flush. A broadcast to N members leaves as N writev calls, and
@@ -336,6 +403,20 @@ static void io_stop(void)
 static void flush_many(size_t n)
 {
 	size_t split = (size_t)conn_cfg->limits.write_split;
+	/* TLS connections are written here, on the loop thread, and never by
+	 * the I/O thread: encrypting touches the connection's mbedTLS context
+	 * and the one staging buffer, which stay single-threaded that way.
+	 * The split pays for many cheap loopback writes; fan-outs that large
+	 * over TLS are meant to terminate TLS at a proxy (architecture.md,
+	 * rule 4), so they are not worth a second staging buffer. */
+	size_t plain = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (flush_list[i]->priv->tls)
+			flush_conn(flush_list[i]);
+		else
+			flush_list[plain++] = flush_list[i];
+	}
+	n = plain;
 	if (!split || n < split || io_start() < 0) {
 		for (size_t i = 0; i < n; i++)
 			flush_conn(flush_list[i]);
@@ -376,6 +457,7 @@ static void teardown(conn *c)
 		http_conn_free(c);
 	drained_call(c); /* gone: the waiter finds no connection */
 	queue_drop(c);
+	tls_conn_free(p->tls);
 	conn_ctx(c, ctx, sizeof ctx);
 	log_debug("conn_free", ctx, "connection freed");
 	close(c->fd);
@@ -561,12 +643,94 @@ size_t conn_queued(const conn *c)
 	return c->priv->queued;
 }
 
+/* Hands bytes read (decrypted, on TLS) to the protocol on top. */
+static void deliver(conn *c, const char *data, size_t len)
+{
+	if (c->proto == CONN_WS)
+		ws_input(c, data, len);
+	else
+		http_conn_input(c, data, len);
+}
+
+static void want_write(conn *c, int on)
+{
+	struct conn_private *p = c->priv;
+	if (on && !ev_is_active(&p->wio))
+		ev_io_start(loop_ev, &p->wio);
+	else if (!on && ev_is_active(&p->wio))
+		ev_io_stop(loop_ev, &p->wio);
+}
+
+static void tls_failed(conn *c, const char *event, const char *reason)
+{
+	if (log_min_level <= LOG_DEBUG) {
+		char ctx[512], why[256];
+		conn_ctx(c, ctx, sizeof ctx);
+		log_escape(why, sizeof why, tls_conn_error(c->priv->tls));
+		size_t len = strlen(ctx);
+		snprintf(ctx + len, sizeof ctx - len, ",\"tls_error\":\"%s\"", why);
+		log_debug(event, ctx, "TLS: %s", why[0] ? why : "failed");
+	}
+	conn_close(c, reason);
+}
+
+/* Advances the handshake on either readiness; when it is over, HTTP
+ * starts (its idle timeout replaces the handshake bound). */
+static void tls_handshake_step(conn *c)
+{
+	struct conn_private *p = c->priv;
+	int rc = tls_conn_handshake(p->tls);
+	if (rc == TLS_ERROR) {
+		tls_failed(c, "tls_handshake_failed", "tls_handshake_failed");
+		return;
+	}
+	if (rc == TLS_AGAIN) {
+		want_write(c, tls_conn_wants_write(p->tls));
+		return;
+	}
+	want_write(c, p->qhead != NULL);
+	http_conn_start(c);
+}
+
+static void tls_input(conn *c)
+{
+	struct conn_private *p = c->priv;
+	if (!tls_conn_handshake_done(p->tls)) {
+		tls_handshake_step(c);
+		if (p->closing || !tls_conn_handshake_done(p->tls))
+			return;
+	}
+	/* mbedTLS reads exactly one record per call and keeps nothing past
+	 * it, so stopping early (paused, budget) leaves the rest in the
+	 * socket, where libev sees it. */
+	for (int i = 0; i < CONN_TLS_RECORDS_PER_EVENT; i++) {
+		if (p->closing || p->draining || p->paused)
+			return;
+		ssize_t n = tls_conn_read(p->tls, read_buf, sizeof read_buf);
+		if (n == 0) {
+			conn_close(c, "peer_closed");
+			return;
+		}
+		if (n == TLS_AGAIN)
+			return;
+		if (n < 0) {
+			tls_failed(c, "tls_read_failed", "tls_error");
+			return;
+		}
+		deliver(c, read_buf, (size_t)n);
+	}
+}
+
 static void read_cb(struct ev_loop *l, ev_io *w, int revents)
 {
 	(void)l;
 	(void)revents;
 	conn *c = w->data;
 	struct conn_private *p = c->priv;
+	if (p->tls && !p->draining) {
+		tls_input(c);
+		return;
+	}
 	ssize_t n = read(c->fd, read_buf, sizeof read_buf);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -580,10 +744,7 @@ static void read_cb(struct ev_loop *l, ev_io *w, int revents)
 	}
 	if (p->draining)
 		return; /* closing: what the peer still sends is discarded */
-	if (c->proto == CONN_WS)
-		ws_input(c, read_buf, (size_t)n);
-	else
-		http_conn_input(c, read_buf, (size_t)n);
+	deliver(c, read_buf, (size_t)n);
 }
 
 static void write_cb(struct ev_loop *l, ev_io *w, int revents)
@@ -591,7 +752,12 @@ static void write_cb(struct ev_loop *l, ev_io *w, int revents)
 	(void)l;
 	(void)revents;
 	conn *c = w->data;
-	if (!c->priv->closing)
+	struct conn_private *p = c->priv;
+	if (p->closing)
+		return;
+	if (p->tls && !tls_conn_handshake_done(p->tls))
+		tls_handshake_step(c);
+	else
 		flush_conn(c);
 }
 
@@ -604,13 +770,17 @@ static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 		conn_close(c, "linger_done");
 		return;
 	}
+	if (c->priv->tls && !tls_conn_handshake_done(c->priv->tls)) {
+		conn_close(c, "tls_handshake_timeout");
+		return;
+	}
 	if (c->proto == CONN_WS)
 		ws_timeout(c);
 	else
 		http_conn_timeout(c);
 }
 
-conn *conn_new(int fd, const char *peer, const char *peer_ip, int tls)
+conn *conn_new(int fd, const char *peer, const char *peer_ip, struct tls_server *tls)
 {
 	struct conn_full *f = NULL;
 	int fl = fcntl(fd, F_GETFL);
@@ -629,7 +799,9 @@ conn *conn_new(int fd, const char *peer, const char *peer_ip, int tls)
 	c->id = ++next_id;
 	c->fd = fd;
 	c->proto = CONN_HTTP;
-	c->tls = tls;
+	c->tls = tls != NULL;
+	if (tls && !(f->priv.tls = tls_conn_new(tls, fd)))
+		goto fail;
 	snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
 	snprintf(c->peer_ip, sizeof c->peer_ip, "%s", peer_ip ? peer_ip : "");
 	ev_io_init(&f->priv.rio, read_cb, fd, EV_READ);
@@ -645,9 +817,16 @@ conn *conn_new(int fd, const char *peer, const char *peer_ip, int tls)
 	char ctx[160];
 	conn_ctx(c, ctx, sizeof ctx);
 	log_debug("conn_open", ctx, "connection opened");
-	http_conn_start(c);
+	if (tls)
+		/* HTTP starts once the handshake is over; until then the
+		 * header timeout bounds it (a client that opened the socket
+		 * should be sending its request head right away). */
+		conn_set_timeout(c, conn_cfg ? conn_cfg->limits.header_timeout : 10);
+	else
+		http_conn_start(c);
 	return c;
 fail:
+	free(f);
 	close(fd);
 	return NULL;
 }

@@ -40,9 +40,12 @@ struct conn {
 	struct conn_private *priv;
 };
 
-/* Accepted socket -> connection (nonblocking set here). NULL on failure
- * (fd closed). */
-conn *conn_new(int fd, const char *peer, const char *peer_ip, int tls);
+/* Accepted socket -> connection (nonblocking set here). tls: the
+ * listener's TLS settings (the connection takes a reference), or NULL for
+ * plain TCP; on TLS the handshake runs first, then HTTP over the same
+ * queue and watchers. NULL on failure (fd closed). */
+struct tls_server;
+conn *conn_new(int fd, const char *peer, const char *peer_ip, struct tls_server *tls);
 
 /* Queues a copy of data. 0, or -1 if the connection is closing. */
 int conn_write(conn *c, const void *data, size_t len);

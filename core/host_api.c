@@ -12,6 +12,7 @@
  * and are kept on per-plugin lists so the host can stop what a plugin
  * forgot before its code is unloaded. */
 #include "host_api.h"
+#include "api.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -700,6 +701,13 @@ static int h_user_online(parley_ctx *ctx, const char *user_id)
 	return core_ops && core_ops->user_online && user_id ? core_ops->user_online(user_id) : 0;
 }
 
+static int h_unsubscribe_link(parley_ctx *ctx, const char *user_id, char *out, size_t n)
+{
+	if (!user_id || !out || admin_mode)
+		return -1;
+	return api_unsubscribe_link(h_public_url(ctx), user_id, out, n);
+}
+
 static const parley_host host = {
     .struct_size = sizeof(parley_host),
     .abi = PARLEY_PLUGIN_ABI,
@@ -750,6 +758,7 @@ static const parley_host host = {
     .user_revoked = h_user_revoked,
     .notify = h_notify,
     .user_online = h_user_online,
+    .unsubscribe_link = h_unsubscribe_link,
 };
 
 const parley_host *host_api_table(void)

@@ -2,7 +2,12 @@
  * IPv6 sockets are V6ONLY so "0.0.0.0" and "::" can both be bound), and
  * each readable listener accepts in a loop until EAGAIN. Running out of
  * descriptors (EMFILE/ENFILE) is logged once and pauses accepting briefly
- * instead of spinning on a listener that stays readable. */
+ * instead of spinning on a listener that stays readable.
+ *
+ * A listener with tls = { cert, key } holds a tls_server; each connection
+ * it accepts takes a reference. SIGHUP (listener_reload_tls) loads the
+ * files again into a new tls_server for the connections still to come;
+ * open ones keep the old one until they close. */
 #include "listener.h"
 
 #include <arpa/inet.h>
@@ -18,6 +23,7 @@
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
+#include "tls.h"
 
 #define LISTEN_BACKLOG 4096
 /* How long accepting pauses when the process is out of descriptors. */
@@ -27,6 +33,9 @@ struct listener {
 	int fd;
 	int port;
 	ev_io io;
+	const struct listen_spec *spec;
+	struct tls_server *tls; /* NULL: plain */
+	char addr[80];          /* as bound, for logs */
 };
 
 static const struct config *lcfg;
@@ -116,7 +125,7 @@ static void accept_cb(struct ev_loop *l, ev_io *w, int revents)
 		limit_logged = 0;
 		char peer[64], ip[48];
 		format_addr(&ss, peer, sizeof peer, ip, sizeof ip);
-		conn_new(fd, peer, ip, 0);
+		conn_new(fd, peer, ip, ls->tls);
 	}
 }
 
@@ -158,8 +167,9 @@ static int bind_one(const struct listen_spec *spec, struct listener *ls)
 	what = "getsockname";
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
 		goto fail;
-	char addr[80], ctx[128], eaddr[100];
-	format_addr(&ss, addr, sizeof addr, NULL, 0);
+	char ctx[160], eaddr[100];
+	char *addr = ls->addr;
+	format_addr(&ss, ls->addr, sizeof ls->addr, NULL, 0);
 	ls->fd = fd;
 	ls->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
 	                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -167,8 +177,8 @@ static int bind_one(const struct listen_spec *spec, struct listener *ls)
 	ls->io.data = ls;
 	ev_io_start(loop_ev, &ls->io);
 	log_escape(eaddr, sizeof eaddr, addr);
-	snprintf(ctx, sizeof ctx, "\"addr\":\"%s\"", eaddr);
-	log_info("listening", ctx, "listening on http://%s", addr);
+	snprintf(ctx, sizeof ctx, "\"addr\":\"%s\",\"tls\":%s", eaddr, ls->tls ? "true" : "false");
+	log_info("listening", ctx, "listening on %s://%s", ls->tls ? "https" : "http", addr);
 	freeaddrinfo(res);
 	return 0;
 fail:
@@ -180,6 +190,59 @@ fail:
 	return -1;
 }
 
+/* The listener's certificate and key into a new tls_server. */
+static struct tls_server *open_tls(const struct listener *ls, char *err, size_t n)
+{
+	return tls_server_new(ls->spec->tls_cert, ls->spec->tls_key, err, n);
+}
+
+static void log_tls(const struct listener *ls, const char *event, const char *what)
+{
+	char desc[300], ctx[160], eaddr[100];
+	tls_server_describe(ls->tls, desc, sizeof desc);
+	log_escape(eaddr, sizeof eaddr, ls->addr);
+	snprintf(ctx, sizeof ctx, "\"addr\":\"%s\"", eaddr);
+	if (strstr(desc, "(EXPIRED)"))
+		log_warn(event, ctx, "%s for %s: %s", what, ls->addr, desc);
+	else
+		log_info(event, ctx, "%s for %s: %s", what, ls->addr, desc);
+}
+
+static int load_tls(struct listener *ls)
+{
+	char err[512];
+	ls->tls = open_tls(ls, err, sizeof err);
+	if (!ls->tls) {
+		log_error("listen_failed", NULL, "%s:%d: %s", ls->spec->host ? ls->spec->host : "*",
+		          ls->spec->port, err);
+		return -1;
+	}
+	return 0;
+}
+
+void listener_reload_tls(void)
+{
+	for (int i = 0; i < n_listeners; i++) {
+		struct listener *ls = &listeners[i];
+		if (!ls->tls)
+			continue;
+		char err[512];
+		struct tls_server *fresh = open_tls(ls, err, sizeof err);
+		if (!fresh) {
+			char ctx[160], eaddr[100];
+			log_escape(eaddr, sizeof eaddr, ls->addr);
+			snprintf(ctx, sizeof ctx, "\"addr\":\"%s\"", eaddr);
+			log_error("tls_reload_failed", ctx,
+			          "%s: %s; keeping the certificate in use", ls->addr, err);
+			continue;
+		}
+		/* Open connections hold their own reference to the old one. */
+		tls_server_unref(ls->tls);
+		ls->tls = fresh;
+		log_tls(ls, "tls_reload", "certificate reloaded");
+	}
+}
+
 int listener_start(const struct config *cfg)
 {
 	lcfg = cfg;
@@ -187,21 +250,21 @@ int listener_start(const struct config *cfg)
 	ev_init(&resume_timer, resume_cb);
 	for (size_t i = 0; i < cfg->n_listen && i < CONFIG_MAX_LISTEN; i++) {
 		const struct listen_spec *spec = &cfg->listen[i];
-		if (spec->tls_cert) {
-			/* TLS termination is not part of this build yet. */
-			log_error("listen_failed", NULL,
-			          "%s:%d: TLS listeners are not supported yet; terminate TLS at "
-			          "a proxy",
-			          spec->host ? spec->host : "*", spec->port);
-			listener_stop();
-			return -1;
-		}
-		listeners[n_listeners].fd = -1;
-		if (bind_one(spec, &listeners[n_listeners]) < 0) {
-			listener_stop();
-			return -1;
-		}
+		struct listener *ls = &listeners[n_listeners];
+		memset(ls, 0, sizeof *ls);
+		ls->fd = -1;
+		ls->spec = spec;
 		n_listeners++;
+		if (spec->tls_cert && load_tls(ls) < 0) {
+			listener_stop();
+			return -1;
+		}
+		if (bind_one(spec, ls) < 0) {
+			listener_stop();
+			return -1;
+		}
+		if (ls->tls)
+			log_tls(ls, "tls_certificate", "certificate");
 	}
 	return 0;
 }
@@ -211,6 +274,8 @@ void listener_stop(void)
 	if (loop_ev)
 		ev_timer_stop(loop_ev, &resume_timer);
 	for (int i = 0; i < n_listeners; i++) {
+		tls_server_unref(listeners[i].tls);
+		listeners[i].tls = NULL;
 		if (listeners[i].fd < 0)
 			continue;
 		ev_io_stop(loop_ev, &listeners[i].io);

@@ -4,6 +4,7 @@
  * and waits — at most limits.shutdown_timeout — for outbound queues to
  * drain; plugins' fini then finishes pending store commits before exit. */
 #include "server.h"
+#include "secret.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include "metrics.h"
 #include "plugin_host.h"
 #include "static_files.h"
+#include "tls.h"
 #include "workers.h"
 #include "uploads.h"
 #include "ws.h"
@@ -90,8 +92,9 @@ static void on_hup(struct ev_loop *l, ev_signal *w, int revents)
 	(void)w;
 	(void)revents;
 	log_info("signal", NULL, "received SIGHUP: reloading");
-	/* What can change without a restart: the log level. Listeners, limits
-	 * and the plugin list need one; a broken file changes nothing. */
+	/* What can change without a restart: the log level and the TLS
+	 * certificates (same paths, new files). Listeners, limits and the
+	 * plugin list need one; a broken file changes nothing. */
 	if (server_config->file) {
 		struct config fresh;
 		struct config_overrides ov = {.check_only = 1};
@@ -106,6 +109,7 @@ static void on_hup(struct ev_loop *l, ev_signal *w, int revents)
 		}
 		config_free(&fresh);
 	}
+	listener_reload_tls();
 	plugins_reload();
 }
 
@@ -145,6 +149,8 @@ int server_run(struct config *cfg)
 	server_config = cfg;
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(cfg->log_level);
+	if (config_check_tls(cfg) > 0)
+		return 1; /* each reported at its config line */
 	metrics_init();
 	if (loop_init() < 0) {
 		fprintf(stderr, "parley: cannot create the event loop\n");
@@ -160,6 +166,8 @@ int server_run(struct config *cfg)
 		goto out_loop;
 	conn_module_init(cfg);
 	static_files_init(cfg);
+	if (secret_init(cfg->data_dir) < 0)
+		goto out_workers;
 	if (plugins_load(cfg, 0) < 0)
 		goto out_workers;
 	if (plugins_init() < 0)
@@ -182,6 +190,7 @@ int server_run(struct config *cfg)
 	ev_signal_stop(loop_ev, &srv.sighup);
 	listener_stop();
 	conn_module_fini();
+	tls_module_fini(); /* after the last TLS connection is gone */
 out_plugins:
 	/* fini drains the store's writer: every accepted write is committed. */
 	plugins_fini();

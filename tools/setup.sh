@@ -14,7 +14,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libev-dev libwslay-dev libhttp-parser-dev libmbedtls-dev libjansson-dev
 	libargon2-dev libsqlite3-dev libcurl4-openssl-dev liblua5.4-dev
 	libhiredis-dev ca-certificates curl)
-test_pkgs=(libcmocka-dev python3 python3-websockets python3-pytest
+test_pkgs=(libcmocka-dev python3 python3-websockets python3-pytest python3-cryptography
 	python3-aiosmtpd redis-server chromium valgrind clang-format)
 
 pkgs=("${build_pkgs[@]}")

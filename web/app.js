@@ -40,7 +40,7 @@ const state = {
 // ---------------------------------------------------------------- screens
 
 function show(name) {
-  for (const s of ['loading', 'login', 'register', 'chat']) {
+  for (const s of ['loading', 'login', 'register', 'forgot', 'reset', 'chat']) {
     $('screen-' + s).hidden = s !== name;
   }
 }
@@ -54,6 +54,10 @@ function showLogin(message) {
 
 function inviteToken() {
   return new URLSearchParams(location.hash.slice(1)).get('invite');
+}
+
+function resetToken() {
+  return new URLSearchParams(location.hash.slice(1)).get('reset');
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -125,6 +129,65 @@ async function onRegister(ev) {
   // The invite is spent: drop it from the address bar and history.
   history.replaceState(null, '', location.pathname + location.search);
   startSession();
+}
+
+function showForgot() {
+  $('forgot-error').textContent = '';
+  $('forgot-sent').hidden = true;
+  show('forgot');
+  $('forgot-form').elements.email.focus();
+}
+
+async function onForgot(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  f.querySelector('button[type=submit]').disabled = true;
+  const r = await postJSON('/api/password/forgot', { email: f.elements.email.value.trim() });
+  f.querySelector('button[type=submit]').disabled = false;
+  $('forgot-error').textContent = r.ok ? '' : r.message;
+  $('forgot-sent').hidden = !r.ok;
+}
+
+async function onReset(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  const err = $('reset-error');
+  if (f.elements.password.value !== f.elements.password2.value) {
+    err.textContent = 'The two passwords differ.';
+    return;
+  }
+  f.querySelector('button').disabled = true;
+  const r = await postJSON('/api/password/reset', {
+    token: resetToken(),
+    password: f.elements.password.value,
+  });
+  f.querySelector('button').disabled = false;
+  if (!r.ok) {
+    err.textContent = r.message;
+    return;
+  }
+  f.reset();
+  // The token is spent: drop it from the address bar and history.
+  history.replaceState(null, '', location.pathname + location.search);
+  showLogin('Your password is set: sign in with it.');
+}
+
+// The user's own settings (GET/POST /api/settings).
+async function loadSettings() {
+  try {
+    const res = await fetch('/api/settings', { credentials: 'same-origin' });
+    if (!res.ok) return;
+    const { settings } = await res.json();
+    $('email-digest').checked = settings.email_digest !== false;
+  } catch { /* offline: the box keeps its state */ }
+}
+
+async function onDigestToggle(ev) {
+  const box = ev.target;
+  box.disabled = true;
+  const r = await postJSON('/api/settings', { email_digest: box.checked });
+  box.disabled = false;
+  if (!r.ok) box.checked = !box.checked;
 }
 
 async function onLogout() {
@@ -278,6 +341,7 @@ function onReady(r) {
   renderRooms();
   selectRoom(state.current);
   for (const cid of state.outbox.keys()) sendOutbox(cid);
+  loadSettings();
 }
 
 function upsertRoom(room) {
@@ -549,6 +613,11 @@ function main() {
   $('login-form').addEventListener('submit', onLogin);
   $('register-form').addEventListener('submit', onRegister);
   $('logout').addEventListener('click', onLogout);
+  $('forgot-open').addEventListener('click', showForgot);
+  $('forgot-back').addEventListener('click', () => showLogin(''));
+  $('forgot-form').addEventListener('submit', onForgot);
+  $('reset-form').addEventListener('submit', onReset);
+  $('email-digest').addEventListener('change', onDigestToggle);
   $('composer').addEventListener('submit', onCompose);
   $('text').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) onCompose(ev);
@@ -562,9 +631,14 @@ function main() {
   });
   window.addEventListener('hashchange', () => {
     if (inviteToken()) show('register');
+    else if (resetToken()) show('reset');
   });
   if (inviteToken()) {
     show('register');
+    return;
+  }
+  if (resetToken()) {
+    show('reset');
     return;
   }
   startSession();

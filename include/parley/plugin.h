@@ -162,7 +162,23 @@ typedef struct parley_session {
 	const char *user_id;
 	int64_t created_ts;
 	int64_t expires_ts;
+	/* Since ABI 1 (appended): set by stores with session_create_scoped.
+	 * Bot tokens: scopes is a comma list of read, post, react, moderate;
+	 * rooms a JSON array of room ids. NULL: a person's session, unscoped. */
+	const char *scopes;
+	const char *rooms_json;
 } parley_session;
+
+/* One line of the audit log: an administrative action. */
+typedef struct parley_audit {
+	int64_t id; /* set by the store, increasing */
+	int64_t ts;
+	const char *actor_id; /* the admin's user id; NULL for the CLI or the server */
+	const char *action;   /* "user.disable", "user.role", "invite.create", … */
+	const char *target;   /* a user id, room id, invite id…; may be NULL */
+	const char *detail;   /* a JSON object with the action's details; may be NULL */
+	const char *client;   /* the peer address the request came from; may be NULL */
+} parley_audit;
 
 typedef struct parley_invite {
 	const char *token_hash;
@@ -211,6 +227,14 @@ typedef struct parley_store_result {
 	int more;      /* history: more messages beyond these */
 	int duplicate; /* append: client_id seen before; messages[0] is the original */
 	int64_t value; /* counts, read_seq after read_set */
+	/* Since ABI 1 (appended). A result member appended here is set only by
+	 * a store whose vtable (struct_size) has the call that fills it; the
+	 * core reads it only after checking that. */
+	const parley_invite *invites; /* invites_list */
+	size_t n_invites;
+	const parley_audit *audit; /* audit_list, newest first */
+	size_t n_audit;
+	const char *text; /* settings_get: a JSON object, or NULL when none */
 	/* Since ABI 1 (appended): upload records. */
 	const parley_upload *uploads;
 	size_t n_uploads;
@@ -301,6 +325,39 @@ typedef struct parley_store_vtable {
 	int (*invite_use)(void *self, const char *token_hash, int64_t now_ms,
 	                  parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended; callers test struct_size first). */
+
+	/* By e-mail address, compared case-insensitively. Result: users[0]. */
+	int (*user_by_email)(void *self, const char *email, parley_store_done done, void *ud);
+	/* Single-use tokens of a kind ("password_reset"), keyed by the token's
+	 * hash. token_use marks it used atomically: ENOTFOUND when absent, of
+	 * another kind, used or expired at now_ms. Result of token_use: users[0],
+	 * the token's user. */
+	int (*token_create)(void *self, const char *kind, const char *token_hash,
+	                    const char *user_id, int64_t expires_ts, parley_store_done done,
+	                    void *ud);
+	int (*token_use)(void *self, const char *kind, const char *token_hash, int64_t now_ms,
+	                 parley_store_done done, void *ud);
+	/* Invites neither used nor expired at now_ms. Result: invites. */
+	int (*invites_list)(void *self, int64_t now_ms, parley_store_done done, void *ud);
+	/* Deletes an unused invite: ENOTFOUND when absent or already used. */
+	int (*invite_revoke)(void *self, const char *token_hash, parley_store_done done, void *ud);
+	/* The audit log: append assigns id (and ts when 0); list returns up to
+	 * limit (1..500) entries with id < before (0: the newest), newest first.
+	 * Result: audit, more. */
+	int (*audit_append)(void *self, const parley_audit *entry, parley_store_done done,
+	                    void *ud);
+	int (*audit_list)(void *self, int64_t before, int limit, parley_store_done done, void *ud);
+	/* A user's settings as one JSON object the core owns (the store keeps it
+	 * opaque). Result of settings_get: text (NULL when never set). */
+	int (*settings_get)(void *self, const char *user_id, parley_store_done done, void *ud);
+	int (*settings_set)(void *self, const char *user_id, const char *json,
+	                    parley_store_done done, void *ud);
+	/* session_create with scopes and rooms (see parley_session); session_get
+	 * of such a store returns them. */
+	int (*session_create_scoped)(void *self, const parley_session *s, const char *scopes,
+	                             const char *rooms_json, parley_store_done done, void *ud);
+
 	/* Since ABI 1 (appended): upload records; the core tests struct_size
 	 * before using them. upload_create assigns id ("up_<n>") and keeps
 	 * every other member of u. Result: uploads[0]. */
@@ -323,7 +380,7 @@ typedef struct parley_store_vtable {
 	int (*upload_usage)(void *self, const char *user_id, int64_t since_ts,
 	                    parley_store_done done, void *ud);
 
-	void *reserved[10];
+	void *reserved[16];
 } parley_store_vtable;
 
 /* ------------------------------------------------------------------ */
@@ -338,6 +395,10 @@ typedef struct parley_auth_result {
 	int64_t expires_ts;
 	int64_t retry_after_ms; /* with PARLEY_ERATELIMIT */
 	const char *link;       /* invite_create: the registration link */
+	/* Since ABI 1 (appended): authenticate of a scoped (bot) token; read
+	 * only from providers whose vtable has bot_token_new. NULL: unscoped. */
+	const char *scopes;     /* "read,post" */
+	const char *rooms_json; /* ["r_1"] or NULL: every room of the bot */
 } parley_auth_result;
 
 typedef void (*parley_auth_done)(void *ud, const parley_auth_result *res);
@@ -368,6 +429,30 @@ typedef struct parley_auth_vtable {
 	 * Result: link (public_url + "/#invite=" + token) and token. */
 	int (*invite_create)(void *self, const char *role, const char *email,
 	                     const char *created_by, parley_auth_done done, void *ud);
+
+	/* Since ABI 1 (appended; callers test struct_size first). */
+
+	/* Mails a single-use reset link when email belongs to an active
+	 * account; answers OK either way (no account probing), or
+	 * ERATELIMIT. */
+	int (*password_forgot)(void *self, const char *email, const char *client,
+	                       parley_auth_done done, void *ud);
+	/* Spends a reset token and sets the password; every session of the
+	 * user is revoked. OK with user. */
+	int (*password_reset)(void *self, const char *token, const char *password,
+	                      parley_auth_done done, void *ud);
+	/* The signed-in user (keep_token: their current session) changes their
+	 * password; every other session is revoked. OK with user. */
+	int (*password_change)(void *self, const char *user_id, const char *keep_token,
+	                       const char *old_password, const char *new_password,
+	                       parley_auth_done done, void *ud);
+	/* A token for the bot account user_id limited to scopes (comma list of
+	 * read, post, react, moderate) and rooms_json (NULL: all of the bot's
+	 * rooms). ttl_s <= 0: no expiry. OK with token. */
+	int (*bot_token_new)(void *self, const char *user_id, const char *scopes,
+	                     const char *rooms_json, int64_t ttl_s, parley_auth_done done,
+	                     void *ud);
+
 	void *reserved[16];
 } parley_auth_vtable;
 
@@ -626,6 +711,9 @@ struct parley_host {
 	              void *ud);
 	/* 1 when the user has at least one live session on this node. */
 	int (*user_online)(parley_ctx *ctx, const char *user_id);
+	/* The signed link that turns the user's e-mail digests off (for
+	 * List-Unsubscribe), into out; 0, or -1 when none can be made. */
+	int (*unsubscribe_link)(parley_ctx *ctx, const char *user_id, char *out, size_t n);
 };
 
 #define PARLEY_HOST_HAS(host, member)                                                              \

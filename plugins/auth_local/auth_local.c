@@ -21,6 +21,7 @@
 #define DEFAULT_PARALLELISM   1
 #define DEFAULT_MAX_FAILURES  10
 #define DEFAULT_WINDOW_S      900
+#define DEFAULT_RESET_TTL_S   3600
 #define MIN_TTL_S             60
 #define MAX_WINDOW_S          (7LL * 24 * 3600)
 #define MAX_FAILURES_MAX      1000000
@@ -34,6 +35,10 @@ static const parley_auth_vtable al_vtable = {
     .user_add = al_user_add,
     .session_new = al_session_new,
     .invite_create = al_invite_create,
+    .password_forgot = al_password_forgot,
+    .password_reset = al_password_reset,
+    .password_change = al_password_change,
+    .bot_token_new = al_bot_token_new,
 };
 
 /* Reads an integer key into *out within [lo, hi]; 0 ok (absent keeps the
@@ -71,7 +76,8 @@ static int config_read(const parley_host *host, const parley_conf *c, struct al_
 	                          .session_ttl_s = DEFAULT_SESSION_TTL_S,
 	                          .invite_ttl_s = DEFAULT_INVITE_TTL_S,
 	                          .max_failures = DEFAULT_MAX_FAILURES,
-	                          .window_s = DEFAULT_WINDOW_S};
+	                          .window_s = DEFAULT_WINDOW_S,
+	                          .reset_ttl_s = DEFAULT_RESET_TTL_S};
 	if (!c)
 		goto params;
 	got = host->conf_str(c, "registration", &reg);
@@ -94,6 +100,8 @@ static int config_read(const parley_host *host, const parley_conf *c, struct al_
 	                  report);
 	bad |=
 	    conf_range(host, c, "invite_ttl", MIN_TTL_S, AL_TTL_MAX_S, &cfg->invite_ttl_s, report);
+	bad |=
+	    conf_range(host, c, "reset_ttl", MIN_TTL_S, 7 * 24 * 3600, &cfg->reset_ttl_s, report);
 
 	if ((got = host->conf_table(c, "argon2", &argon2)) < 0)
 		bad = 1;

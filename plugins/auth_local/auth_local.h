@@ -9,6 +9,7 @@
 #ifndef AUTH_LOCAL_H
 #define AUTH_LOCAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <parley/plugin.h>
@@ -33,7 +34,13 @@ struct al_config {
 	struct pw_params argon2;
 	int64_t max_failures;
 	int64_t window_s;
+	int64_t reset_ttl_s;
 };
+
+/* A store call appended to the vtable after ABI 1 shipped: present only
+ * when the store is that new. */
+#define AL_STORE_HAS(st, m)                                                                        \
+	((st)->struct_size >= offsetof(parley_store_vtable, m) + sizeof((st)->m) && (st)->m)
 
 struct al_req;
 
@@ -60,6 +67,8 @@ struct al_req {
 	void *ud;
 	/* The call's arguments, copied; password is wiped before it is freed. */
 	char *name, *password, *email, *role, *created_by, *client, *invite;
+	char *new_password;        /* password_change */
+	char *scopes, *rooms_json; /* a bot token's limits */
 	struct al_user user;
 	int have_user;
 	char token[TOKEN_CHARS + 1];
@@ -100,6 +109,26 @@ void session_start(struct al_req *req);
 int al_authenticate(void *self, const char *token, parley_auth_done done, void *ud);
 int al_logout(void *self, const char *token, parley_auth_done done, void *ud);
 int al_session_new(void *self, const char *name, int64_t ttl_s, parley_auth_done done, void *ud);
+
+/* reset.c: password reset by e-mail and password change. */
+int al_password_forgot(void *self, const char *email, const char *client, parley_auth_done done,
+                       void *ud);
+int al_password_reset(void *self, const char *token, const char *password, parley_auth_done done,
+                      void *ud);
+int al_password_change(void *self, const char *user_id, const char *keep_token,
+                       const char *old_password, const char *new_password, parley_auth_done done,
+                       void *ud);
+
+/* bot_token.c */
+int al_bot_token_new(void *self, const char *user_id, const char *scopes, const char *rooms_json,
+                     int64_t ttl_s, parley_auth_done done, void *ud);
+/* NULL when scopes is a valid comma list of read, post, react, moderate;
+ * else why not. */
+const char *al_scopes_problem(const char *scopes);
+
+/* login.c: the throttle keys, shared with password change and reset. */
+void al_account_key(const char *name, char *out);
+void al_client_key(const char *client, char *out);
 
 /* login.c */
 int al_login(void *self, const char *username, const char *password, const char *client,

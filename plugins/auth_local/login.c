@@ -20,7 +20,7 @@ static const char MSG_BUSY[] = "too many logins at once; try again shortly";
 
 /* Throttle keys: the account as typed (case-folded, so Alice and alice
  * share a counter), and the client address. */
-static void account_key(const char *name, char *out)
+void al_account_key(const char *name, char *out)
 {
 	size_t i = 0;
 
@@ -31,7 +31,7 @@ static void account_key(const char *name, char *out)
 	out[i] = '\0';
 }
 
-static void client_key(const char *client, char *out)
+void al_client_key(const char *client, char *out)
 {
 	snprintf(out, KEY_MAX, "c:%s", client);
 }
@@ -42,9 +42,9 @@ static void login_failed(struct al_req *req)
 	int64_t now = al->host->now_ms();
 	char key[KEY_MAX];
 
-	account_key(req->name, key);
+	al_account_key(req->name, key);
 	throttle_fail(al->throttle, key, now);
-	client_key(req->client, key);
+	al_client_key(req->client, key);
 	throttle_fail(al->throttle, key, now);
 	al->host->log(al->ctx, PARLEY_LOG_INFO, "login_failed", "user %.*s from %s",
 	              AL_LOG_NAME_MAX, req->name, req->client);
@@ -127,7 +127,7 @@ static void login_verified(void *arg, int result)
 		req_finish(req, PARLEY_EFORBIDDEN, "account disabled");
 		return;
 	}
-	account_key(req->name, key);
+	al_account_key(req->name, key);
 	throttle_reset(al->throttle, key);
 	al->host->log(al->ctx, PARLEY_LOG_INFO, "login", "user %s from %s", req->user.name,
 	              req->client);
@@ -184,9 +184,9 @@ int al_login(void *self_, const char *username, const char *password, const char
 	    req_dup(req, &req->client, client && *client ? client : "unknown"))
 		return req_fail(req, PARLEY_ENOMEM, NULL);
 	now = al->host->now_ms();
-	account_key(req->name, key);
+	al_account_key(req->name, key);
 	wait = throttle_wait_ms(al->throttle, key, now);
-	client_key(req->client, key);
+	al_client_key(req->client, key);
 	wait_client = throttle_wait_ms(al->throttle, key, now);
 	if (wait_client > wait)
 		wait = wait_client;

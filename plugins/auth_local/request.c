@@ -76,6 +76,8 @@ void req_free(struct al_req *req)
 		req->next->prev = req->prev;
 	if (req->password)
 		explicit_bzero(req->password, strlen(req->password));
+	if (req->new_password)
+		explicit_bzero(req->new_password, strlen(req->new_password));
 	explicit_bzero(req->job.encoded, sizeof req->job.encoded);
 	explicit_bzero(req->token, sizeof req->token);
 	user_clear(al, &req->user);
@@ -87,6 +89,9 @@ void req_free(struct al_req *req)
 	al->host->free(al->ctx, req->client);
 	al->host->free(al->ctx, req->invite);
 	al->host->free(al->ctx, req->link);
+	al->host->free(al->ctx, req->new_password);
+	al->host->free(al->ctx, req->scopes);
+	al->host->free(al->ctx, req->rooms_json);
 	al->host->free(al->ctx, req);
 }
 
@@ -111,6 +116,8 @@ void req_finish(struct al_req *req, int rc, const char *message)
 		res.expires_ts = req->expires_ts;
 	}
 	res.link = rc >= 0 ? req->link : NULL;
+	res.scopes = rc >= 0 ? req->scopes : NULL;
+	res.rooms_json = rc >= 0 ? req->rooms_json : NULL;
 	res.retry_after_ms = rc == PARLEY_ERATELIMIT ? req->retry_after_ms : 0;
 	if (req->done)
 		req->done(req->ud, &res);

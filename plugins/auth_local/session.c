@@ -72,9 +72,20 @@ static int found_user(struct al_req *req, const parley_store_result *res, int ab
 static void session_found(void *ud, const parley_store_result *res)
 {
 	struct al_req *req = ud;
+	const parley_store_vtable *st;
+	void *self;
 
-	if (found_user(req, res, PARLEY_EUNAUTHORIZED, MSG_BAD_SESSION, PARLEY_EUNAUTHORIZED) == 0)
-		req_finish(req, PARLEY_OK, NULL);
+	if (found_user(req, res, PARLEY_EUNAUTHORIZED, MSG_BAD_SESSION, PARLEY_EUNAUTHORIZED) != 0)
+		return;
+	/* A bot token carries its limits to the core, which enforces them. */
+	st = al_store(req->al, &self);
+	if (st && AL_STORE_HAS(st, session_create_scoped) && res->session && res->session->scopes &&
+	    (req_dup(req, &req->scopes, res->session->scopes) ||
+	     req_dup(req, &req->rooms_json, res->session->rooms_json))) {
+		req_finish(req, PARLEY_ENOMEM, NULL);
+		return;
+	}
+	req_finish(req, PARLEY_OK, NULL);
 }
 
 static int session_get_call(struct al_req *req, const parley_store_vtable *st, void *self)

@@ -109,7 +109,8 @@ int email_config_check(const parley_host *host, parley_ctx *ctx)
 		bad = 1;
 	}
 	if (int_key(host, c, "timeout", 1, EMAIL_TIMEOUT_MAX) < 0 ||
-	    int_key(host, c, "retries", 1, EMAIL_RETRIES_MAX) < 0)
+	    int_key(host, c, "retries", 1, EMAIL_RETRIES_MAX) < 0 ||
+	    int_key(host, c, "digest_delay", 0, EMAIL_DIGEST_MAX) < 0)
 		bad = 1;
 	double base;
 	found = host->conf_num(c, "retry_base", &base);
@@ -156,6 +157,8 @@ int email_config_load(const parley_host *host, parley_ctx *ctx, struct email_con
 	cfg->timeout = host->conf_int(c, "timeout", &v) == 1 ? (long)v : EMAIL_DEFAULT_TIMEOUT;
 	cfg->retries = host->conf_int(c, "retries", &v) == 1 ? (long)v : EMAIL_DEFAULT_RETRIES;
 	cfg->retry_base = host->conf_num(c, "retry_base", &d) == 1 ? d : EMAIL_DEFAULT_RETRY_BASE;
+	cfg->digest_delay =
+	    host->conf_int(c, "digest_delay", &v) == 1 ? (long)v : EMAIL_DEFAULT_DIGEST;
 	if (dup_key(host, c, "smtp", NULL, &cfg->smtp) < 0 ||
 	    dup_key(host, c, "username", NULL, &cfg->username) < 0 ||
 	    dup_key(host, c, "password", NULL, &cfg->password) < 0 ||

@@ -14,6 +14,8 @@ enum email_starttls { EMAIL_TLS_REQUIRED = 0, EMAIL_TLS_OPPORTUNISTIC, EMAIL_TLS
 #define EMAIL_TIMEOUT_MAX        600
 #define EMAIL_RETRIES_MAX        50
 #define EMAIL_RETRY_BASE_MAX     3600.
+#define EMAIL_DEFAULT_DIGEST     600 /* s offline before a digest; 0: none */
+#define EMAIL_DIGEST_MAX         (7 * 24 * 3600)
 
 struct email_config {
 	char *smtp; /* NULL: spool-only mode */
@@ -26,6 +28,7 @@ struct email_config {
 	double retry_base;
 	char *spool;     /* absolute, resolved against data_dir */
 	char *templates; /* absolute folder */
+	long digest_delay;
 };
 
 /* check(): validates the section, reporting with host->conf_error. */

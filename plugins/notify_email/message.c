@@ -197,8 +197,11 @@ char *email_message_build(const struct email_parts *p, size_t *len)
 	buf_puts(&b, "\r\n");
 	date_header(&b, p->date_ms);
 	buf_printf(&b, "Message-ID: <%s@%s>\r\n", p->id, at ? at + 1 : "parley.invalid");
-	if (p->list_unsubscribe)
-		buf_printf(&b, "List-Unsubscribe: <%s>\r\n", p->list_unsubscribe);
+	if (p->list_unsubscribe) /* RFC 8058: the link answers a POST at once */
+		buf_printf(&b,
+		           "List-Unsubscribe: <%s>\r\n"
+		           "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+		           p->list_unsubscribe);
 	buf_printf(&b,
 	           "MIME-Version: 1.0\r\n"
 	           "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"

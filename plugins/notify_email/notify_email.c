@@ -18,6 +18,7 @@
 #include <parley/plugin.h>
 
 #include "config.h"
+#include "digest.h"
 #include "message.h"
 #include "outbox.h"
 #include "spool.h"
@@ -35,8 +36,9 @@ struct email {
 	struct outbox *outbox; /* smtp mode, serving only */
 	parley_timer *recover_timer;
 	parley_metric *spooled;
-	int jobs;   /* spool writes on workers */
-	int closed; /* fini ran; the last job frees */
+	struct digest *digest; /* offline digests, serving only */
+	int jobs;              /* spool writes on workers */
+	int closed;            /* fini ran; the last job frees */
 };
 
 /* One spool write: built on the loop, written on a worker. */
@@ -126,7 +128,16 @@ static int refuse(struct email *em, const char *what, const char *value)
 	return PARLEY_EINVAL;
 }
 
-static int email_send(void *self, const parley_notify_msg *msg, parley_notify_done done, void *ud)
+/* 1 when name ends in "_html": such a value goes into the HTML part as
+ * it is, so only the plugin's own (escaped) values may use it. */
+static int raw_html_var(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	return n >= 5 && strcmp(name + n - 5, "_html") == 0;
+}
+
+static int email_deliver(void *self, const parley_notify_msg *msg, int trusted,
+                         parley_notify_done done, void *ud)
 {
 	struct email *em = self;
 	const parley_host *host = em->host;
@@ -144,6 +155,9 @@ static int email_send(void *self, const parley_notify_msg *msg, parley_notify_do
 		return refuse(em, "the name (to_name)", msg->to_name);
 	if (msg->n_vars && !msg->vars)
 		return PARLEY_EINVAL;
+	for (size_t i = 0; !trusted && i < msg->n_vars; i++)
+		if (raw_html_var(msg->vars[2 * i]))
+			return refuse(em, "the variable", msg->vars[2 * i]);
 
 	/* The message's own variables first: they win over the defaults. */
 	size_t n = msg->n_vars + EMAIL_EXTRA_VARS;
@@ -224,6 +238,11 @@ done:
 	return rc;
 }
 
+static int email_send(void *self, const parley_notify_msg *msg, parley_notify_done done, void *ud)
+{
+	return email_deliver(self, msg, 0, done, ud);
+}
+
 static const parley_notify_vtable email_vtable = {
     .struct_size = sizeof(parley_notify_vtable),
     .send = email_send,
@@ -273,6 +292,9 @@ static int email_init(const parley_host *host, parley_ctx *ctx, void **state)
 	}
 	if (host->provide(ctx, PARLEY_PROVIDE_NOTIFY, &email_vtable, em) != PARLEY_OK)
 		goto error;
+	em->digest = digest_new(host, ctx, em->cfg.digest_delay, email_deliver, em);
+	if (!em->digest || digest_start(em->digest) != PARLEY_OK)
+		goto error;
 	if (em->cfg.smtp)
 		host->log(ctx, PARLEY_LOG_INFO, "mail_ready",
 		          "mail goes out through %s (starttls %s), queued in %s/%s",
@@ -288,6 +310,7 @@ static int email_init(const parley_host *host, parley_ctx *ctx, void **state)
 	*state = em;
 	return PARLEY_OK;
 error:
+	digest_free(em->digest);
 	if (em->recover_timer)
 		host->timer_stop(em->recover_timer);
 	outbox_free(em->outbox);
@@ -303,6 +326,8 @@ static void email_fini(void *state)
 	if (em->recover_timer)
 		em->host->timer_stop(em->recover_timer);
 	em->recover_timer = NULL;
+	digest_free(em->digest);
+	em->digest = NULL;
 	outbox_free(em->outbox);
 	em->outbox = NULL;
 	em->closed = 1;

@@ -103,7 +103,10 @@ static char *substitute(const char *tpl, const char *const *vars, size_t n, int 
 		while (end > name && end[-1] == ' ')
 			end--;
 		const char *v = var_value(vars, n, name, (size_t)(end - name));
-		if (html)
+		/* "*_html" values are HTML the plugin built and escaped itself
+		 * (notify_email.c refuses them from callers). */
+		int raw = end - name > 5 && memcmp(end - 5, "_html", 5) == 0;
+		if (html && !raw)
 			html_escape(&b, v);
 		else
 			buf_puts(&b, v);

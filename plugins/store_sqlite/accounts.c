@@ -22,7 +22,8 @@ static const char SQL_USER_UPDATE[] =
     " disabled = CASE WHEN ?6 THEN ?7 ELSE disabled END WHERE id = ?8 RETURNING " ROWS_USER;
 static const char SQL_USERS[] = "SELECT " ROWS_USER " FROM users ORDER BY id";
 static const char SQL_SESSION_CREATE[] =
-    "INSERT INTO sessions (token_hash, user, created_ts, expires_ts) VALUES (?, ?, ?, ?)"
+    "INSERT INTO sessions (token_hash, user, created_ts, expires_ts, scopes, rooms_json)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
     " RETURNING " ROWS_SESSION;
 static const char SQL_SESSION_GET[] =
     "SELECT " ROWS_SESSION " FROM sessions WHERE token_hash = ? AND expires_ts > ?";
@@ -120,6 +121,8 @@ int accounts_session_create(struct dbconn *c, struct op *op)
 	db_bind_int(st, 2, op->n[0]);
 	db_bind_int(st, 3, s->created_ts);
 	db_bind_int(st, 4, s->expires_ts);
+	db_bind_text(st, 5, s->scopes);
+	db_bind_text(st, 6, s->rooms_json);
 	int rc = rows_one(c, op, st);
 	if (rc == PARLEY_OK)
 		rows_session(op, st);

@@ -68,7 +68,14 @@ static void results_free(struct op *op)
 	free(op->rooms);
 	free(op->members);
 	free(op->users);
+	free(op->invites);
+	free(op->audits);
 	free(op->uploads);
+	op->uploads = NULL;
+	op->n_uploads = op->cap_uploads = 0;
+	op->invites = NULL;
+	op->audits = NULL;
+	op->n_invites = op->cap_invites = op->n_audits = op->cap_audits = 0;
 	op->msgs = NULL;
 	op->rooms = NULL;
 	op->members = NULL;
@@ -167,6 +174,16 @@ parley_user *op_add_user(struct op *op)
 	return grow((void **)&op->users, &op->n_users, &op->cap_users, sizeof *op->users);
 }
 
+parley_invite *op_add_invite(struct op *op)
+{
+	return grow((void **)&op->invites, &op->n_invites, &op->cap_invites, sizeof *op->invites);
+}
+
+parley_audit *op_add_audit(struct op *op)
+{
+	return grow((void **)&op->audits, &op->n_audits, &op->cap_audits, sizeof *op->audits);
+}
+
 parley_upload *op_add_upload(struct op *op)
 {
 	return grow((void **)&op->uploads, &op->n_uploads, &op->cap_uploads, sizeof *op->uploads);
@@ -175,7 +192,8 @@ parley_upload *op_add_upload(struct op *op)
 void op_reset(struct op *op)
 {
 	/* Counts only: the arrays keep their (loop-thread) memory. */
-	op->n_msgs = op->n_rooms = op->n_members = op->n_users = op->n_uploads = 0;
+	op->n_msgs = op->n_rooms = op->n_members = op->n_users = 0;
+	op->n_invites = op->n_audits = op->n_uploads = 0;
 	memset(&op->res, 0, sizeof op->res);
 	memset(&op->session_out, 0, sizeof op->session_out);
 	memset(&op->invite_out, 0, sizeof op->invite_out);
@@ -207,6 +225,10 @@ void op_finish(struct op *op)
 		r->n_members = op->n_members;
 		r->users = op->users;
 		r->n_users = op->n_users;
+		r->invites = op->invites;
+		r->n_invites = op->n_invites;
+		r->audit = op->audits;
+		r->n_audit = op->n_audits;
 		r->uploads = op->uploads;
 		r->n_uploads = op->n_uploads;
 		r->session = op->session_out.token_hash ? &op->session_out : NULL;

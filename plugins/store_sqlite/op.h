@@ -43,6 +43,7 @@ struct op {
 	parley_user user;
 	parley_session session;
 	parley_invite invite;
+	parley_audit audit;
 	parley_upload upload;
 
 	/* Result: the pointers in res are set from the arrays at finish. */
@@ -55,6 +56,10 @@ struct op {
 	size_t n_members, cap_members;
 	parley_user *users;
 	size_t n_users, cap_users;
+	parley_invite *invites; /* invites_list */
+	size_t n_invites, cap_invites;
+	parley_audit *audits;
+	size_t n_audits, cap_audits;
 	parley_upload *uploads;
 	size_t n_uploads, cap_uploads;
 	parley_session session_out;
@@ -74,6 +79,8 @@ parley_message *op_add_message(struct op *op);
 parley_room *op_add_room(struct op *op);
 parley_member *op_add_member(struct op *op);
 parley_user *op_add_user(struct op *op);
+parley_invite *op_add_invite(struct op *op);
+parley_audit *op_add_audit(struct op *op);
 parley_upload *op_add_upload(struct op *op);
 /* Sizes the message array ahead, from the calling thread (see op_new). */
 int op_reserve_messages(struct op *op, size_t n);

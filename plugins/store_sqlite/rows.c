@@ -105,11 +105,12 @@ void rows_session(struct op *op, sqlite3_stmt *st)
 	s->user_id = rows_id(op, 'u', st, 1);
 	s->created_ts = sqlite3_column_int64(st, 2);
 	s->expires_ts = sqlite3_column_int64(st, 3);
+	s->scopes = col_text(op, st, 4);
+	s->rooms_json = col_text(op, st, 5);
 }
 
-void rows_invite(struct op *op, sqlite3_stmt *st)
+static void invite_read(struct op *op, sqlite3_stmt *st, parley_invite *v)
 {
-	parley_invite *v = &op->invite_out;
 	v->token_hash = col_text(op, st, 0);
 	v->role = col_text(op, st, 1);
 	v->email = col_text(op, st, 2);
@@ -117,6 +118,35 @@ void rows_invite(struct op *op, sqlite3_stmt *st)
 	v->created_ts = sqlite3_column_int64(st, 4);
 	v->expires_ts = sqlite3_column_int64(st, 5);
 	v->used_ts = sqlite3_column_int64(st, 6);
+}
+
+void rows_invite(struct op *op, sqlite3_stmt *st)
+{
+	invite_read(op, st, &op->invite_out);
+}
+
+int rows_invite_add(struct op *op, sqlite3_stmt *st)
+{
+	parley_invite *v = op_add_invite(op);
+	if (!v)
+		return PARLEY_ENOMEM;
+	invite_read(op, st, v);
+	return v->token_hash ? PARLEY_OK : PARLEY_ENOMEM;
+}
+
+int rows_audit(struct op *op, sqlite3_stmt *st)
+{
+	parley_audit *a = op_add_audit(op);
+	if (!a)
+		return PARLEY_ENOMEM;
+	a->id = sqlite3_column_int64(st, 0);
+	a->ts = sqlite3_column_int64(st, 1);
+	a->actor_id = rows_id(op, 'u', st, 2);
+	a->action = col_text(op, st, 3);
+	a->target = col_text(op, st, 4);
+	a->detail = col_text(op, st, 5);
+	a->client = col_text(op, st, 6);
+	return a->action ? PARLEY_OK : PARLEY_ENOMEM;
 }
 
 static const char SQL_REACTIONS[] =

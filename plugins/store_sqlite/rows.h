@@ -17,8 +17,9 @@ struct dbconn;
 #define ROWS_ROOM    "id, name, kind, topic, created_by, created_ts, last_seq"
 #define ROWS_USER    "id, name, display_name, role, email, password_hash, disabled, created_ts"
 #define ROWS_MEMBER  "room, user, role, read_seq"
-#define ROWS_SESSION "token_hash, user, created_ts, expires_ts"
+#define ROWS_SESSION "token_hash, user, created_ts, expires_ts, scopes, rooms_json"
 #define ROWS_INVITE  "token_hash, role, email, created_by, created_ts, expires_ts, used_ts"
+#define ROWS_AUDIT   "id, ts, actor, action, target, detail, client"
 
 /* Parses "<prefix>_<n>" (n > 0); 1 and *out, or 0 when malformed. */
 int rows_id_parse(const char *s, char prefix, int64_t *out);
@@ -33,6 +34,9 @@ int rows_user(struct op *op, sqlite3_stmt *st, int with_hash);
 int rows_member(struct op *op, sqlite3_stmt *st);
 void rows_session(struct op *op, sqlite3_stmt *st);
 void rows_invite(struct op *op, sqlite3_stmt *st);
+/* Appends to the op's invites or audit arrays; PARLEY_OK or ENOMEM. */
+int rows_invite_add(struct op *op, sqlite3_stmt *st);
+int rows_audit(struct op *op, sqlite3_stmt *st);
 
 /* Sets reactions_json of every message in the op's results from index
  * first on: {"👍":["u_2","u_5"]}, in the order reactions were added.

@@ -73,7 +73,30 @@ static const char *const migrations[] = {
     " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     " emoji TEXT NOT NULL,"
     " PRIMARY KEY (message, user, emoji));",
-    /* 2: uploads (their rows outlive a deleted message: detached, then
+    /* 2: access — single-use tokens, audit log, user settings, scoped
+     * (bot) sessions, lookup by e-mail */
+    "CREATE TABLE tokens ("
+    " token_hash TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " created_ts INTEGER NOT NULL,"
+    " expires_ts INTEGER NOT NULL,"
+    " used_ts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY,"
+    " ts INTEGER NOT NULL,"
+    " actor INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    " action TEXT NOT NULL,"
+    " target TEXT,"
+    " detail TEXT,"
+    " client TEXT);"
+    "CREATE TABLE settings ("
+    " user INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    " json TEXT NOT NULL);"
+    "ALTER TABLE sessions ADD COLUMN scopes TEXT;"
+    "ALTER TABLE sessions ADD COLUMN rooms_json TEXT;"
+    "CREATE INDEX users_email ON users(email COLLATE NOCASE);",
+    /* 3: uploads (their rows outlive a deleted message: detached, then
      * removed by the core's cleanup job) */
     "CREATE TABLE uploads ("
     " id INTEGER PRIMARY KEY,"

@@ -12,6 +12,7 @@
 
 #include <parley/plugin.h>
 
+#include "access.h"
 #include "accounts.h"
 #include "db.h"
 #include "messages.h"
@@ -582,6 +583,131 @@ static int v_invite_use(void *self, const char *token_hash, int64_t now_ms, parl
 	return submit_write(op);
 }
 
+static int v_user_by_email(void *self, const char *email, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "user_by_email", access_user_by_email, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!email || !*email)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, email);
+	return submit_read(op);
+}
+
+static int v_token_create(void *self, const char *kind, const char *token_hash, const char *user_id,
+                          int64_t expires_ts, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "token_create", access_token_create, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!kind || !token_hash || !rows_id_parse(user_id, 'u', &op->n[0]))
+		return bad_args(op);
+	op->s[0] = op_strdup(op, kind);
+	op->s[1] = op_strdup(op, token_hash);
+	op->n[1] = expires_ts;
+	op->n[2] = now_or(self, 0);
+	return submit_write(op);
+}
+
+static int v_token_use(void *self, const char *kind, const char *token_hash, int64_t now_ms,
+                       parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "token_use", access_token_use, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!kind || !token_hash || now_ms <= 0)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, kind);
+	op->s[1] = op_strdup(op, token_hash);
+	op->n[0] = now_ms;
+	return submit_write(op);
+}
+
+static int v_invites_list(void *self, int64_t now_ms, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "invites_list", access_invites_list, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	op->n[0] = now_ms;
+	return submit_read(op);
+}
+
+static int v_invite_revoke(void *self, const char *token_hash, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "invite_revoke", access_invite_revoke, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!token_hash)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, token_hash);
+	return submit_write(op);
+}
+
+static int v_audit_append(void *self, const parley_audit *a, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "audit_append", access_audit_append, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!a || !a->action || !opt_user(a->actor_id, &op->n[0]))
+		return bad_args(op);
+	op->audit.ts = now_or(self, a->ts);
+	op->audit.action = op_strdup(op, a->action);
+	op->audit.target = op_strdup(op, a->target);
+	op->audit.detail = op_strdup(op, a->detail);
+	op->audit.client = op_strdup(op, a->client);
+	return submit_write(op);
+}
+
+static int v_audit_list(void *self, int64_t before, int limit, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "audit_list", access_audit_list, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (before < 0 || limit < 1 || limit > 500)
+		return bad_args(op);
+	op->n[0] = before;
+	op->n[1] = limit;
+	return submit_read(op);
+}
+
+static int v_settings_get(void *self, const char *user_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "settings_get", access_settings_get, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(user_id, 'u', &op->n[0]))
+		return bad_args(op);
+	return submit_read(op);
+}
+
+static int v_settings_set(void *self, const char *user_id, const char *json, parley_store_done done,
+                          void *ud)
+{
+	struct op *op = begin(self, "settings_set", access_settings_set, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!json || !rows_id_parse(user_id, 'u', &op->n[0]))
+		return bad_args(op);
+	op->s[0] = op_strdup(op, json);
+	return submit_write(op);
+}
+
+static int v_session_create_scoped(void *self, const parley_session *s, const char *scopes,
+                                   const char *rooms_json, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "session_create", accounts_session_create, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!s || !s->token_hash || !scopes || !rows_id_parse(s->user_id, 'u', &op->n[0]))
+		return bad_args(op);
+	op->session.token_hash = op_strdup(op, s->token_hash);
+	op->session.created_ts = now_or(self, s->created_ts);
+	op->session.expires_ts = s->expires_ts;
+	op->session.scopes = op_strdup(op, scopes);
+	op->session.rooms_json = op_strdup(op, rooms_json);
+	return submit_write(op);
+}
+
 /* ------------------------------------------------------------------ */
 /* Uploads                                                             */
 /* ------------------------------------------------------------------ */
@@ -691,6 +817,16 @@ static const parley_store_vtable store_vtable = {
     .session_delete = v_session_delete,
     .invite_create = v_invite_create,
     .invite_use = v_invite_use,
+    .user_by_email = v_user_by_email,
+    .token_create = v_token_create,
+    .token_use = v_token_use,
+    .invites_list = v_invites_list,
+    .invite_revoke = v_invite_revoke,
+    .audit_append = v_audit_append,
+    .audit_list = v_audit_list,
+    .settings_get = v_settings_get,
+    .settings_set = v_settings_set,
+    .session_create_scoped = v_session_create_scoped,
     .upload_create = v_upload_create,
     .upload_get = v_upload_get,
     .upload_attach = v_upload_attach,

@@ -8,7 +8,7 @@
 //   node tests/browser/chat.mjs BUILD_DIR
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,7 @@ const conf = join(tmp, 'parley.conf');
 writeFileSync(conf, `server = { listen = { "127.0.0.1:0" }, data_dir = "${tmp}/data" }
 log = { level = "info" }
 plugins = { { "auth_local", argon2 = { t_cost = 1, m_cost = 64, parallelism = 1 } },
-            { "store_sqlite" } }
+            { "store_sqlite" }, { "notify_email", spool = "mail" } }
 `);
 
 function cli(args, input) {
@@ -67,6 +67,23 @@ async function signIn(browser, url, name, password, scheme) {
   return page;
 }
 
+// The text/plain part of the one .eml notify_email wrote to the spool
+// (no SMTP server configured), once it is there.
+async function spooledMail() {
+  const dir = join(tmp, 'data', 'mail');
+  for (let i = 0; i < 100; i++) {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+    if (files.length) {
+      const raw = readFileSync(join(dir, files[0]), 'utf8');
+      const part = raw.split(/\r\n--/).find((p) => p.includes('Content-Type: text/plain'));
+      const b64 = part.split('\r\n\r\n')[1].replace(/\s+/g, '');
+      return Buffer.from(b64, 'base64').toString('utf8');
+    }
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error('no mail in the spool');
+}
+
 async function say(page, text) {
   await page.fill('#text', text);
   await page.press('#text', 'Enter');
@@ -101,10 +118,41 @@ try {
   await alice.reload();
   await alice.waitForSelector('#messages >> text=I will rerun the jobs', { timeout: TIMEOUT_MS });
 
+  // The digest setting: on by default, turned off with the checkbox.
+  assert.equal(await bob.isChecked('#email-digest'), true);
+  await bob.click('#email-digest');
+  await bob.waitForFunction(async () => {
+    const r = await fetch('/api/settings');
+    return (await r.json()).settings.email_digest === false;
+  }, null, { timeout: TIMEOUT_MS });
+
+  // A forgotten password, reset through the e-mailed link.
+  cli(['user', 'add', 'carol', '--email', 'carol@example.org'], 'correct horse 3\n');
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => { throw e; });
+  await page.goto(url);
+  await page.click('#forgot-open');
+  await page.fill('#forgot-form input[name=email]', 'carol@example.org');
+  await page.click('#forgot-form button[type=submit]');
+  await page.waitForSelector('#forgot-sent:not([hidden])', { timeout: TIMEOUT_MS });
+  const link = (await spooledMail()).match(/http\S*#reset=[A-Za-z0-9_-]{43}/)[0];
+  await page.goto(link.replace(/^http:\/\/[^/]+/, url));
+  await page.fill('#reset-form input[name=password]', 'a brand new password');
+  await page.fill('#reset-form input[name=password2]', 'a brand new password');
+  await page.click('#reset-form button[type=submit]');
+  await page.waitForSelector('#screen-login:not([hidden])', { timeout: TIMEOUT_MS });
+  await page.fill('#login-form input[name=username]', 'carol');
+  await page.fill('#login-form input[name=password]', 'a brand new password');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#screen-chat:not([hidden])', { timeout: TIMEOUT_MS });
+  await ctx.close();
+
   mkdirSync(shots, { recursive: true });
   await alice.screenshot({ path: join(shots, 'chat-light.png') });
   await bob.screenshot({ path: join(shots, 'chat-dark.png') });
-  console.log('browser: two people chatted both ways in general; screenshots in ' + shots);
+  console.log('browser: two people chatted both ways in general, turned digests off, reset a ' +
+              'password by mail; screenshots in ' + shots);
 } catch (e) {
   failed = true;
   console.error('browser test failed:', e);

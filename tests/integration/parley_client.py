@@ -46,7 +46,7 @@ def _key(rid):
 
 class Client:
     def __init__(self, server, token=None, resume=None, headers=None, auth=True,
-                 subprotocols=("parley.v1",), max_size=MAX_FRAME_IN, url=None):
+                 subprotocols=("parley.v1",), max_size=MAX_FRAME_IN, url=None, ssl=None):
         self.server = server
         self.token = token
         self.resume = resume
@@ -55,6 +55,7 @@ class Client:
         self.subprotocols = list(subprotocols) if subprotocols else None
         self.max_size = max_size
         self.url = url or server.ws_url
+        self.ssl = ssl  # an ssl.SSLContext for wss:// urls
         self.ws = None
         self.ready = None
         self.frames = []  # every frame, in arrival order
@@ -74,7 +75,8 @@ class Client:
         self.ws = await websockets.connect(
             self.url, subprotocols=self.subprotocols, extra_headers=self.headers,
             max_size=self.max_size, compression=None, ping_interval=None,
-            open_timeout=DEFAULT_TIMEOUT, close_timeout=2)
+            open_timeout=DEFAULT_TIMEOUT, close_timeout=2,
+            **({"ssl": self.ssl} if self.ssl is not None else {}))
         self._reader = asyncio.ensure_future(self._read())
 
     async def __aenter__(self):
@@ -301,13 +303,15 @@ def read_until_closed(s, timeout):
 class RawWS:
     """A WebSocket client on a plain socket, handshake done by hand."""
 
-    def __init__(self, port, rcvbuf=None, timeout=5.0):
+    def __init__(self, port, rcvbuf=None, timeout=5.0, ssl=None, server_hostname="localhost"):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             # Before connect, so the window the server sees is small.
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect(("127.0.0.1", port))
+        if ssl is not None:  # an ssl.SSLContext: speak wss://
+            self.sock = ssl.wrap_socket(self.sock, server_hostname=server_hostname)
         self.port = port
         self.buf = b""
 

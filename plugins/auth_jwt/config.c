@@ -1,0 +1,255 @@
+/* Roles are configured per role, as lists of groups (roles = { admin =
+ * { "chat-admins" } }), not as a map from group to role: the host's config
+ * getters read known keys, so a plugin can only look up keys it can name,
+ * and naming the roles also lets check refuse a role that does not exist. */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "jwt.h"
+
+#define JWKS_WELL_KNOWN "/.well-known/jwks.json"
+
+const char *const aj_role_names[AJ_N_ROLES] = {"admin", "member", "bot"};
+
+struct reader {
+	const parley_host *host;
+	parley_ctx *ctx;
+	int report, bad;
+};
+
+static void problem(struct reader *r, const parley_conf *c, const char *key, const char *msg)
+{
+	if (r->report)
+		r->host->conf_error(c, key, "%s", msg);
+	r->bad = 1;
+}
+
+static char *dup(struct reader *r, const char *s)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	if (!(d = r->host->strdup(r->ctx, s)))
+		r->bad = 1;
+	return d;
+}
+
+/* A string key (NULL when absent), copied. */
+static char *str_key(struct reader *r, const parley_conf *c, const char *key, const char *def)
+{
+	const char *v = def;
+	int got = r->host->conf_str(c, key, &v);
+
+	if (got < 0) {
+		r->bad = 1;
+		return NULL;
+	}
+	if (got > 0 && !*v) {
+		problem(r, c, key, "must not be empty");
+		return NULL;
+	}
+	return dup(r, v);
+}
+
+static int64_t int_key(struct reader *r, const parley_conf *c, const char *key, int64_t def,
+                       int64_t lo, int64_t hi)
+{
+	int64_t v = def;
+	int got = r->host->conf_int(c, key, &v);
+
+	if (got < 0)
+		r->bad = 1;
+	else if (got > 0 && (v < lo || v > hi)) {
+		if (r->report)
+			r->host->conf_error(c, key, "must be between %lld and %lld", (long long)lo,
+			                    (long long)hi);
+		r->bad = 1;
+		v = def;
+	}
+	return v;
+}
+
+/* A list of non-empty strings, copied into a NULL-ended array; *n its
+ * length. NULL when absent. */
+static char **list_key(struct reader *r, const parley_conf *c, const char *key, size_t max,
+                       size_t *n)
+{
+	const parley_conf *list;
+	char **out;
+	size_t len;
+	int got = r->host->conf_table(c, key, &list);
+
+	*n = 0;
+	if (got <= 0) {
+		r->bad |= got < 0;
+		return NULL;
+	}
+	len = r->host->conf_len(list);
+	if (len == 0 || len > max) {
+		if (r->report)
+			r->host->conf_error(c, key, "must list 1 to %zu strings", max);
+		r->bad = 1;
+		return NULL;
+	}
+	if (!(out = r->host->calloc(r->ctx, len + 1, sizeof *out))) {
+		r->bad = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		const char *s = NULL;
+		if (r->host->conf_index_str(list, i, &s) <= 0 || !*s) {
+			problem(r, list, NULL, "expected a non-empty string");
+			continue;
+		}
+		out[(*n)++] = dup(r, s);
+	}
+	return out;
+}
+
+static void list_free(const parley_host *host, parley_ctx *ctx, char **list)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		host->free(ctx, list[i]);
+	host->free(ctx, list);
+}
+
+/* https anywhere; plain http only to this machine (tests, a local
+ * Keycloak): keys fetched over the network without TLS could be anyone's. */
+static int url_acceptable(const char *url)
+{
+	static const char *const local[] = {"http://127.0.0.1:", "http://127.0.0.1/",
+	                                    "http://localhost:", "http://localhost/",
+	                                    "http://[::1]:",     "http://[::1]/"};
+
+	if (!strncasecmp(url, "https://", 8))
+		return 1;
+	for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+		if (!strncasecmp(url, local[i], strlen(local[i])))
+			return 1;
+	return 0;
+}
+
+static void read_algorithms(struct reader *r, const parley_conf *c, struct aj_config *cfg)
+{
+	size_t n;
+	char **algs = list_key(r, c, "algorithms", 2, &n);
+
+	if (!algs) {
+		cfg->alg_allowed[JWT_ALG_RS256] = cfg->alg_allowed[JWT_ALG_ES256] = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		enum jwt_alg a = jwt_alg_from_name(algs[i]);
+		if (a == JWT_ALG_UNKNOWN) {
+			if (r->report)
+				r->host->conf_error(
+				    c, "algorithms",
+				    "\"%s\" is not supported: only \"RS256\" and "
+				    "\"ES256\" (\"none\" and HMAC algorithms are refused "
+				    "on purpose)",
+				    algs[i]);
+			r->bad = 1;
+		}
+		cfg->alg_allowed[a] = 1;
+	}
+	cfg->alg_allowed[JWT_ALG_UNKNOWN] = 0;
+	list_free(r->host, r->ctx, algs);
+}
+
+static void read_roles(struct reader *r, const parley_conf *c, struct aj_config *cfg)
+{
+	const parley_conf *roles;
+	const char *def = "member";
+	int got = r->host->conf_str(c, "default_role", &def), known = 0;
+	size_t n;
+
+	if (got < 0)
+		r->bad = 1;
+	for (int i = 0; i < AJ_N_ROLES; i++)
+		if (!strcmp(def, aj_role_names[i]))
+			cfg->default_role = aj_role_names[i], known = 1;
+	if (!known) {
+		problem(r, c, "default_role", "must be \"admin\", \"member\" or \"bot\"");
+		cfg->default_role = aj_role_names[1];
+	}
+	got = r->host->conf_table(c, "roles", &roles);
+	if (got <= 0) {
+		r->bad |= got < 0;
+		return;
+	}
+	cfg->roles_mapped = 1;
+	for (int i = 0; i < AJ_N_ROLES; i++)
+		cfg->role_groups[i] =
+		    list_key(r, roles, aj_role_names[i], AJ_MAX_GROUPS_PER_ROLE, &n);
+	if (!cfg->groups_claim)
+		problem(r, c, "roles", "needs groups_claim (the claim that lists the groups)");
+}
+
+int config_read(const parley_host *host, parley_ctx *ctx, const parley_conf *c,
+                struct aj_config *cfg, int report)
+{
+	struct reader r = {host, ctx, report, 0};
+	char *use;
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->issuer = str_key(&r, c, "issuer", NULL);
+	if (!cfg->issuer && !r.bad)
+		problem(&r, c, "issuer",
+		        "is required (the \"iss\" of the tokens, e.g. "
+		        "https://cognito-idp.REGION.amazonaws.com/POOL_ID)");
+	cfg->jwks_url = str_key(&r, c, "jwks_url", NULL);
+	if (!cfg->jwks_url && cfg->issuer) {
+		size_t n = strlen(cfg->issuer);
+		while (n && cfg->issuer[n - 1] == '/')
+			n--;
+		cfg->jwks_url = host->alloc(ctx, n + sizeof JWKS_WELL_KNOWN);
+		if (cfg->jwks_url) {
+			memcpy(cfg->jwks_url, cfg->issuer, n);
+			memcpy(cfg->jwks_url + n, JWKS_WELL_KNOWN, sizeof JWKS_WELL_KNOWN);
+		} else {
+			r.bad = 1;
+		}
+	}
+	if (cfg->jwks_url && !url_acceptable(cfg->jwks_url))
+		problem(&r, c, "jwks_url",
+		        "must be an https:// URL (plain http only to 127.0.0.1, localhost or "
+		        "[::1])");
+	cfg->audiences = list_key(&r, c, "audiences", AJ_MAX_AUDIENCES, &cfg->n_audiences);
+	if (!cfg->audiences && !r.bad)
+		problem(&r, c, "audiences",
+		        "is required: the app client ids whose tokens are accepted (matched "
+		        "against aud, or client_id)");
+	read_algorithms(&r, c, cfg);
+	use = str_key(&r, c, "token_use", NULL);
+	if (use && strcmp(use, "id") && strcmp(use, "access"))
+		problem(&r, c, "token_use", "must be \"id\" or \"access\"");
+	cfg->token_use = use;
+	cfg->skew_s = int_key(&r, c, "clock_skew", AJ_DEFAULT_SKEW_S, 0, 600);
+	cfg->username_claim = str_key(&r, c, "username_claim", "preferred_username");
+	cfg->email_claim = str_key(&r, c, "email_claim", "email");
+	cfg->name_claim = str_key(&r, c, "name_claim", "name");
+	cfg->groups_claim = str_key(&r, c, "groups_claim", NULL);
+	read_roles(&r, c, cfg);
+	cfg->refresh_s = int_key(&r, c, "refresh", AJ_DEFAULT_REFRESH_S, 60, 7 * 24 * 3600);
+	cfg->min_refetch_s = int_key(&r, c, "min_refetch", AJ_DEFAULT_MIN_REFETCH, 1, 3600);
+	cfg->timeout_s = int_key(&r, c, "timeout", AJ_DEFAULT_TIMEOUT_S, 1, 120);
+	if (host->conf_bool(c, "link_existing", &cfg->link_existing) < 0)
+		r.bad = 1;
+	return r.bad ? -1 : 0;
+}
+
+void config_free(const parley_host *host, parley_ctx *ctx, struct aj_config *cfg)
+{
+	char *strs[] = {cfg->issuer,      cfg->jwks_url,   cfg->token_use,   cfg->username_claim,
+	                cfg->email_claim, cfg->name_claim, cfg->groups_claim};
+
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		host->free(ctx, strs[i]);
+	list_free(host, ctx, cfg->audiences);
+	for (int i = 0; i < AJ_N_ROLES; i++)
+		list_free(host, ctx, cfg->role_groups[i]);
+	memset(cfg, 0, sizeof *cfg);
+}
