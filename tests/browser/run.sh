@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Browser tests: real Chromium (Debian's) through playwright-core.
+# Browser tests: real Chromium (Debian's) through playwright-core, each file
+# against its own real server on a free loopback port.
 #   tests/browser/run.sh BUILD_DIR
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -7,4 +8,11 @@ build=${1:-$root/build/debug}
 node_bin=node
 [ -f "$root/.tools-node" ] && node_bin=$(cat "$root/.tools-node")
 [ -d "$root/tests/node_modules/playwright-core" ] || (cd "$root/tests" && npm ci --no-audit --no-fund)
-"$node_bin" "$root/tests/browser/chat.mjs" "$build"
+"$node_bin" "$root/tests/browser/format.test.mjs"
+status=0
+for t in chat offline rooms history uploads; do
+	f=$root/tests/browser/$t.mjs
+	[ -f "$f" ] || continue
+	"$node_bin" "$f" "$build" || status=1
+done
+exit $status
