@@ -91,7 +91,8 @@ export function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+           '--disable-background-networking', '--disable-component-update', '--disable-sync',
+           '--disable-smooth-scrolling'],
   });
 }
 
@@ -148,4 +149,41 @@ export async function run(name, body, extraPlugins) {
     server.stop();
   }
   return !failed;
+}
+
+// Fills a room with n messages through the page's own WebSocket (the real
+// send path, the page's session), many in flight at once. Returns the
+// room id; creates the room when it does not exist.
+export async function seed(page, roomName, n, prefix) {
+  return page.evaluate(async ({ roomName, n, prefix }) => {
+    const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws', 'parley.v1');
+    const waiting = new Map();
+    let rid = 0;
+    ws.onmessage = (ev) => {
+      const f = JSON.parse(ev.data);
+      if (f.rid !== undefined && waiting.has(f.rid)) {
+        waiting.get(f.rid)(f);
+        waiting.delete(f.rid);
+      }
+    };
+    await new Promise((ok) => (ws.onopen = ok));
+    const req = (frame) => new Promise((ok) => {
+      frame.rid = ++rid;
+      waiting.set(frame.rid, ok);
+      ws.send(JSON.stringify(frame));
+    });
+    const ready = await req({ type: 'auth' });
+    let room = ready.rooms.find((r) => r.name === roomName);
+    if (!room) room = (await req({ type: 'create_room', name: roomName })).room;
+    const INFLIGHT = 200;
+    for (let i = 0; i < n; i += INFLIGHT) {
+      const batch = [];
+      for (let j = i; j < Math.min(n, i + INFLIGHT); j++) {
+        batch.push(req({ type: 'send', room: room.id, text: `${prefix} ${j + 1}`, client_id: `${prefix}-${j}` }));
+      }
+      for (const r of await Promise.all(batch)) if (r.type !== 'ack') throw new Error(JSON.stringify(r));
+    }
+    ws.close();
+    return room.id;
+  }, { roomName, n, prefix });
 }

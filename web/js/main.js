@@ -220,7 +220,7 @@ async function onMessage(m) {
   if (m.client_id && outbox.has(m.client_id)) outbox.remove(m.client_id);
   // A jump in seq means something was missed: fill it before showing this.
   const held = lastSeqHeld(m.room);
-  if (hasMessages(m.room) && held && m.seq > held + 1) await fillAfter(m.room, held);
+  if (held && m.seq > held + 1) await fillAfter(m.room, held);
   mergeMessages(m.room, [m]);
   const mine = state.me && m.user && m.user.id === state.me.id;
   const counted = room.last_seq || 0;
@@ -466,9 +466,13 @@ function selectRoom(roomId) {
     list.clear();
     return;
   }
+  // Live events may have filled the list already: then it is drawn now
+  // and only refreshed when the newest page comes (no jump if the person
+  // already scrolled).
+  const drawn = roomMessages(roomId).list.length > 0;
   list.open(roomId);
   if (!hasMessages(roomId)) loadLatest(roomId).then(() => {
-    if (state.current === roomId) list.open(roomId);
+    if (state.current === roomId && !drawn) list.open(roomId);
   });
   composer.focus();
 }

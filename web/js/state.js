@@ -64,7 +64,13 @@ export function mergeMessages(roomId, messages) {
   const h = roomMessages(roomId);
   const list = h.list;
   let added = 0;
-  for (const m of messages) {
+  // An older page (all before what is held) goes in front in one move.
+  const sorted = messages.filter((m) => typeof m.seq === 'number').sort((a, b) => a.seq - b.seq);
+  if (sorted.length && list.length && sorted[sorted.length - 1].seq < list[0].seq) {
+    list.unshift(...sorted);
+    return sorted.length;
+  }
+  for (const m of sorted) {
     if (typeof m.seq !== 'number') continue;
     if (list.length && m.seq > list[list.length - 1].seq) {
       list.push(m);
@@ -100,7 +106,7 @@ export function forgetMessages(roomId) {
 
 export function resumeMap() {
   const out = {};
-  for (const [room, h] of held) if (h.loaded && h.list.length) out[room] = h.list[h.list.length - 1].seq;
+  for (const [room, h] of held) if (h.list.length) out[room] = h.list[h.list.length - 1].seq;
   return out;
 }
 
