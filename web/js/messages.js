@@ -40,7 +40,7 @@ export class MessageList {
   open(roomId) {
     this.room = roomId;
     const room = state.rooms.get(roomId);
-    this.dividerSeq = room && room.read_seq < room.last_seq ? room.read_seq : null;
+    this.dividerSeq = room && (room.read_seq || 0) < room.last_seq ? room.read_seq || 0 : null;
     this.followEnd = true;
     this.startSeq = 0;
     this.loading = false;
@@ -115,7 +115,8 @@ export class MessageList {
       const m = list[i];
       const newDay = !prev || dayKey(prev.ts) !== dayKey(m.ts);
       if (newDay) frag.append(el('li', 'day', dayLabel(m.ts)));
-      if (this.dividerSeq !== null && prev && prev.seq <= this.dividerSeq && m.seq > this.dividerSeq) {
+      const afterMarker = prev ? prev.seq <= this.dividerSeq : m.seq - 1 <= this.dividerSeq;
+      if (this.dividerSeq !== null && afterMarker && m.seq > this.dividerSeq) {
         const d = el('li', 'divider');
         d.append(el('span', null, 'New messages'));
         frag.append(d);

@@ -26,7 +26,7 @@ function fill(ul, rooms, onSelect) {
     }
     const unread = room.id === state.current ? 0 : room.unread || 0;
     if (room.mentions > 0 && room.id !== state.current) {
-      const badge = el('span', 'badge mention-badge', '@' + (room.mentions > 1 ? ' ' + room.mentions : ''));
+      const badge = el('span', 'badge mention-badge', '@ ' + Math.max(unread, room.mentions));
       badge.title = room.mentions + ' mention' + (room.mentions > 1 ? 's' : '');
       b.append(badge);
       b.classList.add('unread');
