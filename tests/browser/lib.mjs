@@ -19,7 +19,7 @@ export class Server {
     this.bin = join(build, 'parley');
     this.tmp = mkdtempSync(join(tmpdir(), 'parley-browser-'));
     this.conf = join(this.tmp, 'parley.conf');
-    writeFileSync(this.conf, `server = { listen = { "127.0.0.1:0" }, data_dir = "${this.tmp}/data" }
+    writeFileSync(this.conf, `server = { listen = { "127.0.0.1:0" }, data_dir = "${this.tmp}/data", web_root = "${join(root, 'web')}" }
 log = { level = "info" }
 plugins = { { "auth_local", argon2 = { t_cost = 1, m_cost = 64, parallelism = 1 } },
             { "store_sqlite" }, { "notify_email", spool = "mail" }${extraPlugins} }

@@ -329,7 +329,8 @@ function attachments(list) {
       card.href = a.url;
       card.download = a.name || '';
       card.rel = 'noopener noreferrer';
-      card.append(el('span', 'file-icon', '📄'), el('span', 'file-name', a.name || 'file'));
+      const ext = /\.([A-Za-z0-9]{1,4})$/.exec(a.name || '');
+      card.append(el('span', 'file-icon', ext ? ext[1].toUpperCase() : 'FILE'), el('span', 'file-name', a.name || 'file'));
       card.append(el('span', 'muted file-size', formatSize(a.size || 0)));
       box.append(card);
     }
