@@ -15,7 +15,7 @@ export const shots = process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'docs/s
 export const TIMEOUT_MS = 15000;
 
 export class Server {
-  constructor(extraPlugins = '') {
+  constructor(extraPlugins = '', extraConfig = '') {
     this.bin = join(build, 'parley');
     this.tmp = mkdtempSync(join(tmpdir(), 'parley-browser-'));
     this.conf = join(this.tmp, 'parley.conf');
@@ -23,6 +23,7 @@ export class Server {
 log = { level = "info" }
 plugins = { { "auth_local", argon2 = { t_cost = 1, m_cost = 64, parallelism = 1 } },
             { "store_sqlite" }, { "notify_email", spool = "mail" }${extraPlugins} }
+${extraConfig}
 `);
   }
 
@@ -133,8 +134,8 @@ export function noErrors(page) {
 }
 
 // Runs a test body with a server and a browser, reports, exits.
-export async function run(name, body, extraPlugins) {
-  const server = await new Server(extraPlugins).start();
+export async function run(name, body, extraPlugins, extraConfig) {
+  const server = await new Server(extraPlugins, extraConfig).start();
   const browser = await launch();
   const t0 = Date.now();
   let failed = false;

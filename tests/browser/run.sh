@@ -10,7 +10,7 @@ node_bin=node
 [ -d "$root/tests/node_modules/playwright-core" ] || (cd "$root/tests" && npm ci --no-audit --no-fund)
 "$node_bin" "$root/tests/browser/format.test.mjs"
 status=0
-for t in chat offline rooms history uploads; do
+for t in chat offline rooms history uploads scripts; do
 	f=$root/tests/browser/$t.mjs
 	[ -f "$f" ] || continue
 	"$node_bin" "$f" "$build" || status=1
