@@ -167,6 +167,9 @@ export class MessageList {
       if (orig) {
         q.append(el('span', 'author', orig.user ? orig.user.name : '?'), document.createTextNode(' '));
         q.append(document.createTextNode(orig.deleted ? 'message deleted' : (orig.text || '').slice(0, 140)));
+        q.classList.add('link-quote');
+        q.title = 'Show the message this replies to';
+        q.addEventListener('click', () => this.show(orig.seq));
       } else q.textContent = 'In reply to an earlier message';
       li.append(q);
     }
@@ -312,7 +315,7 @@ export class MessageList {
 function attachments(list) {
   const box = el('div', 'attachments');
   for (const a of list) {
-    if (!a || !a.url) continue;
+    if (!a || !safeUrl(a.url)) continue;
     if (IMAGE_TYPES.test(a.type || '')) {
       const link = el('a', 'preview');
       link.href = a.url;
@@ -322,18 +325,30 @@ function attachments(list) {
       img.src = a.url;
       img.alt = a.name || 'image';
       img.loading = 'lazy';
+      // A preview that cannot load (e.g. a presigned URL on an origin the
+      // page's CSP does not allow) falls back to the file card.
+      img.addEventListener('error', () => link.replaceWith(fileCard(a)), { once: true });
       link.append(img);
       box.append(link);
     } else {
-      const card = el('a', 'file-card');
-      card.href = a.url;
-      card.download = a.name || '';
-      card.rel = 'noopener noreferrer';
-      const ext = /\.([A-Za-z0-9]{1,4})$/.exec(a.name || '');
-      card.append(el('span', 'file-icon', ext ? ext[1].toUpperCase() : 'FILE'), el('span', 'file-name', a.name || 'file'));
-      card.append(el('span', 'muted file-size', formatSize(a.size || 0)));
-      box.append(card);
+      box.append(fileCard(a));
     }
   }
   return box;
+}
+
+function fileCard(a) {
+  const card = el('a', 'file-card');
+  card.href = a.url;
+  card.download = a.name || '';
+  card.rel = 'noopener noreferrer';
+  const ext = /\.([A-Za-z0-9]{1,4})$/.exec(a.name || '');
+  card.append(el('span', 'file-icon', ext ? ext[1].toUpperCase() : 'FILE'), el('span', 'file-name', a.name || 'file'));
+  card.append(el('span', 'muted file-size', formatSize(a.size || 0)));
+  return card;
+}
+
+// Attachment URLs come from the server: same-origin paths or http(s) only.
+function safeUrl(u) {
+  return typeof u === 'string' && (/^\/[^/\\]/.test(u) || /^https?:\/\//i.test(u));
 }
