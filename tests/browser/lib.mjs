@@ -134,9 +134,12 @@ export function noErrors(page) {
 }
 
 // Runs a test body with a server and a browser, reports, exits.
+// all.mjs runs every file in one process with one Chromium
+// (globalThis.parleyBrowser); a file run alone launches its own.
 export async function run(name, body, extraPlugins, extraConfig) {
   const server = await new Server(extraPlugins, extraConfig).start();
-  const browser = await launch();
+  const shared = globalThis.parleyBrowser;
+  const browser = shared || (await launch());
   const t0 = Date.now();
   let failed = false;
   try {
@@ -146,9 +149,11 @@ export async function run(name, body, extraPlugins, extraConfig) {
     failed = true;
     console.error(`browser ${name}: FAILED`, e);
   } finally {
-    await browser.close();
+    if (shared) await Promise.all(browser.contexts().map((c) => c.close()));
+    else await browser.close();
     server.stop();
   }
+  if (failed) process.exitCode = 1;
   return !failed;
 }
 
@@ -176,7 +181,7 @@ export async function seed(page, roomName, n, prefix) {
     const ready = await req({ type: 'auth' });
     let room = ready.rooms.find((r) => r.name === roomName);
     if (!room) room = (await req({ type: 'create_room', name: roomName })).room;
-    const INFLIGHT = 200;
+    const INFLIGHT = 500;
     for (let i = 0; i < n; i += INFLIGHT) {
       const batch = [];
       for (let j = i; j < Math.min(n, i + INFLIGHT); j++) {
