@@ -111,6 +111,13 @@ await run('chat', async (server, browser) => {
   await setHidden(bob, false);
   await bob.waitForFunction(() => document.title === 'parley', null, { timeout: TIMEOUT_MS });
 
+  // A message the server refuses shows why, with Retry and Discard.
+  await say(alice, 'x'.repeat(4001));
+  const failed = alice.locator('#messages li.pending.failed');
+  await failed.locator('.error', { hasText: 'Not sent' }).waitFor({ timeout: TIMEOUT_MS });
+  await failed.getByRole('button', { name: 'Discard' }).click();
+  await failed.waitFor({ state: 'detached' });
+
   // A reload keeps the session (HttpOnly cookie) and the history.
   await alice.reload();
   await row(alice, 'I will rerun the jobs').waitFor({ timeout: TIMEOUT_MS });
@@ -130,6 +137,7 @@ await run('chat', async (server, browser) => {
     return (await r.json()).settings.email_digest === false;
   }, null, { timeout: TIMEOUT_MS });
   noErrors(bob);
+  noErrors(alice); // CSP violations would show here as console errors
 
   // A forgotten password, reset through the e-mailed link.
   server.cli(['user', 'add', 'carol', '--email', 'carol@example.org'], 'correct horse 3\n');

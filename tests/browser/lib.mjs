@@ -103,7 +103,8 @@ export async function newPage(browser, url, opts = {}) {
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e));
   page.on('console', (m) => {
-    if (m.type() === 'error') page.errors.push(new Error('console: ' + m.text()));
+    // A 404 is how the client learns a feature is absent (scripts, uploads).
+    if (m.type() === 'error' && !/status of 404/.test(m.text())) page.errors.push(new Error('console: ' + m.text()));
   });
   if (url) await page.goto(url);
   return page;

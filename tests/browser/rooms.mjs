@@ -43,8 +43,10 @@ await run('rooms', async (server, browser) => {
   await alice.waitForSelector('#typing >> text=bob is typing…', { timeout: TIMEOUT_MS });
   await bob.fill('#text', '');
 
-  // Unread and mention badges while bob reads general.
+  // Unread and mention badges while bob reads general; a draft stays in its room.
+  await bob.fill('#text', 'half a thought');
   await link(bob, 'general').click();
+  assert.equal(await bob.inputValue('#text'), '');
   await say(alice, 'deploy at noon');
   await link(bob, 'ops').locator('.badge', { hasText: '1' }).waitFor({ timeout: TIMEOUT_MS });
   await say(alice, '@bob can you watch it?');
@@ -52,6 +54,8 @@ await run('rooms', async (server, browser) => {
   await bob.screenshot({ path: join(shots, 'badges-dark.png') });
   await link(bob, 'ops').click();
   await bob.waitForSelector('#messages .divider >> text=New messages');
+  assert.equal(await bob.inputValue('#text'), 'half a thought');
+  await bob.fill('#text', '');
   await link(bob, 'ops').locator('.badge').waitFor({ state: 'detached' });
 
   // A private room: bob is added from the members dialog, then removed.
@@ -151,6 +155,7 @@ await run('rooms', async (server, browser) => {
   await alice.screenshot({ path: join(shots, 'settings-dark.png'), fullPage: true });
   await alice.emulateMedia({ colorScheme: 'light' });
   noErrors(bob);
+  noErrors(alice);
 
   // A phone-sized screen: the room list slides in over the conversation.
   const phone = await signIn(browser, server.url, 'alice', 'correct horse 1', { viewport: { width: 390, height: 780 } , colorScheme: 'dark' });

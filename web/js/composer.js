@@ -17,6 +17,7 @@ export class Composer {
     this.files = []; // {file, progress, up, error, el}
     this.suggest = { items: [], sel: 0, start: 0, kind: null };
     this.lastTyping = 0;
+    this.drafts = new Map(); // room id -> unsent text
     this.box.addEventListener('keydown', (ev) => this.onKey(ev));
     this.box.addEventListener('input', () => this.onInput());
     this.box.addEventListener('paste', (ev) => this.onPaste(ev));
@@ -77,6 +78,14 @@ export class Composer {
   cancel() {
     if (this.mode && this.mode.edit) this.box.value = '';
     this.setMode(null);
+    this.resize();
+  }
+
+  // Switching rooms keeps what was typed in each (not files or modes).
+  switchRoom(from, to) {
+    if (from && !(this.mode && this.mode.edit)) this.drafts.set(from, this.box.value);
+    this.reset();
+    this.box.value = (to && this.drafts.get(to)) || '';
     this.resize();
   }
 

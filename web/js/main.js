@@ -138,6 +138,7 @@ function signOutLocally() {
   resetState();
   list.clear();
   composer.reset();
+  composer.drafts.clear();
   $('banner').hidden = true;
   $('rooms').replaceChildren();
   $('dms').replaceChildren();
@@ -458,9 +459,9 @@ function ackToMessage(it, ack) {
 
 function selectRoom(roomId) {
   if (onSettings) closeSettings();
+  composer.switchRoom(state.current, roomId);
   state.current = roomId;
   $('app').classList.remove('nav-open');
-  composer.reset();
   renderAll();
   if (!roomId) {
     list.clear();
