@@ -6,7 +6,9 @@
 //
 //   node tests/browser/offline.mjs BUILD_DIR
 import assert from 'node:assert/strict';
-import { run, signIn, say, row, newPage, noErrors, TIMEOUT_MS } from './lib.mjs';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, signIn, say, row, newPage, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
 
 // A switchable WebSocket link for one browser context.
 async function cuttableLink(ctx) {
@@ -63,6 +65,8 @@ await run('offline', async (server, browser) => {
   await alice.waitForSelector('#banner:not([hidden])', { timeout: TIMEOUT_MS });
   for (const n of [1, 2, 3]) await say(alice, `offline message ${n}`);
   assert.equal(await alice.locator('#messages li.pending').count(), 3);
+  mkdirSync(shots, { recursive: true });
+  await alice.screenshot({ path: join(shots, 'offline-light.png') });
   await alice.waitForTimeout(800); // refused reconnects
   assert.equal(await bob.locator('#messages li.msg', { hasText: 'offline message' }).count(), 0);
 

@@ -16,7 +16,7 @@ import { Composer } from './composer.js';
 import { renderSidebar } from './sidebar.js';
 import { quickSwitcher, browseRooms, createRoom, newDM, roomInfo, confirmDialog } from './dialogs.js';
 import { openPicker } from './emoji.js';
-import { updateTitle, notifyMessage } from './notify.js';
+import { updateTitle, notifyMessage, notificationsAvailable, askPermission } from './notify.js';
 import { show, showLogin, wireAuth, linkScreen } from './auth.js';
 import { renderSettings } from './admin.js';
 import { newClientId } from './ids.js';
@@ -37,6 +37,7 @@ const conn = new Connection({
 
 const list = new MessageList($('messages'), $('jump'), {
   loadOlder,
+  online: () => conn.ready,
   onRead: markRead,
   mentionTests: {
     isMe: (name) => !!state.me && name.toLowerCase() === state.me.name.toLowerCase(),
@@ -93,6 +94,7 @@ function onState(s) {
     $('banner').hidden = true;
   } else if (s === 'offline') {
     if (conn.everReady) {
+      if ($('banner').hidden && state.current) list.refresh(false); // "waiting for the connection"
       $('banner').hidden = false;
     } else {
       show('loading');
@@ -119,6 +121,8 @@ async function onReady(r) {
   state.rooms = rooms;
   $('me-name').textContent = r.user.display_name || r.user.name;
   $('admin-link').textContent = r.user.role === 'admin' ? 'Settings & admin' : 'Settings';
+  // Asked only when the person clicks: browsers ignore unprompted requests.
+  $('notify-ask').hidden = !notificationsAvailable() || Notification.permission !== 'default';
   if (!onSettings) show('chat');
   if (!state.current || !rooms.has(state.current)) {
     const general = r.rooms.find((x) => x.name === 'general');
@@ -529,6 +533,10 @@ async function main() {
   $('logout').addEventListener('click', signOut);
   $('admin-link').addEventListener('click', openSettings);
   $('settings-back').addEventListener('click', closeSettings);
+  $('notify-ask').addEventListener('click', async () => {
+    await askPermission();
+    $('notify-ask').hidden = true;
+  });
   $('browse').addEventListener('click', () => browseRooms(conn, joined));
   $('new-room').addEventListener('click', () => createRoom(conn, joined));
   $('new-dm').addEventListener('click', () => newDM(conn, joined));

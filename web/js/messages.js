@@ -127,8 +127,11 @@ export class MessageList {
       prev = m;
     }
     if (this.followEnd) {
+      let firstPending = true;
       for (const it of outbox.list(state.me && state.me.id)) {
-        if (it.room === this.room) frag.append(this.pendingRow(it));
+        if (it.room !== this.room) continue;
+        frag.append(this.pendingRow(it, firstPending));
+        firstPending = false;
       }
     }
     this.rendering = true;
@@ -212,14 +215,18 @@ export class MessageList {
     return bar;
   }
 
-  pendingRow(it) {
-    const li = el('li', 'msg first pending ' + it.status);
+  pendingRow(it, first) {
+    const li = el('li', 'msg pending ' + it.status + (first ? ' first' : ''));
     li.dataset.cid = it.client_id;
-    const head = el('div', 'msg-head');
-    head.append(el('span', 'author', state.me ? state.me.name : ''));
-    head.append(el('span', 'muted status', it.status === 'failed' ? 'not sent' : 'sending…'));
-    li.append(head);
-    li.append(el('div', 'text', it.text));
+    if (first) {
+      const head = el('div', 'msg-head');
+      head.append(el('span', 'author', state.me ? state.me.name : ''));
+      li.append(head);
+    }
+    const body = el('div', 'text', it.text);
+    const waiting = this.hooks.online() ? 'sending…' : 'waiting for the connection';
+    body.append(el('span', 'muted status', ' ' + (it.status === 'failed' ? 'not sent' : waiting)));
+    li.append(body);
     if (it.status === 'failed') {
       const err = el('div', 'error');
       err.append(document.createTextNode('Not sent: ' + (it.error || 'failed') + ' '));
