@@ -22,7 +22,12 @@ function fill(ul, rooms, onSelect) {
       dot.title = online ? 'online' : 'offline';
       b.append(dot, el('span', 'room-name', room.name));
     } else {
-      b.append(el('span', 'room-name', (room.kind === 'private' ? '🔒 ' : '# ') + room.name));
+      if (room.kind === 'private') {
+        const lock = el('img', 'lock');
+        lock.src = 'lock.svg';
+        lock.alt = 'private';
+        b.append(lock, el('span', 'room-name', room.name));
+      } else b.append(el('span', 'room-name', '# ' + room.name));
     }
     const unread = room.id === state.current ? 0 : room.unread || 0;
     if (room.mentions > 0 && room.id !== state.current) {
