@@ -57,6 +57,9 @@ await run('chat', async (server, browser) => {
   const a = row(bob, 'The cluster is').locator('a');
   assert.equal(await a.getAttribute('href'), 'https://status.example.org');
   assert.equal(await a.getAttribute('rel'), 'noopener noreferrer');
+  // The polite live region announces it once, as "author: text".
+  await bob.waitForFunction(() => /^alice: Morning!/.test(document.getElementById('announcer').textContent));
+  assert.equal(await bob.getAttribute('#announcer', 'aria-live'), 'polite');
   await say(bob, 'Great, thanks! I will rerun the jobs.');
   await row(alice, 'I will rerun the jobs').waitFor({ timeout: TIMEOUT_MS });
 
