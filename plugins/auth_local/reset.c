@@ -95,10 +95,14 @@ static void reset_user_found(void *ud, const parley_store_result *res)
 		req_finish(req, PARLEY_ENOMEM, NULL);
 		return;
 	}
-	/* Disabled accounts and bots get no reset: an admin decides for them. */
-	if (req->user.disabled || !req->user.email || !strcmp(req->user.role, "bot")) {
+	/* Disabled accounts and bots get no reset: an admin decides for them.
+	 * Nor do single sign-on accounts (auth_jwt marks their hash "$sso$"):
+	 * a password would untie them from their identity provider. */
+	if (req->user.disabled || !req->user.email || !strcmp(req->user.role, "bot") ||
+	    (req->user.password_hash && !strncmp(req->user.password_hash, "$sso$", 5))) {
 		al->host->log(al->ctx, PARLEY_LOG_INFO, "password_reset_refused",
-		              "user %s: account disabled or a bot", req->user.name);
+		              "user %s: account disabled, a bot or signed in by SSO",
+		              req->user.name);
 		req_finish(req, PARLEY_OK, NULL);
 		return;
 	}

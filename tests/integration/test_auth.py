@@ -57,7 +57,13 @@ def first_invite(server):
     text = line.get("link") or line.get("msg", "")
     m = INVITE_RE.search(text)
     assert m, f"no invite link in {line}"
-    plain = [ln for ln in server.stderr_lines if ln.startswith("parley: first start")]
+    # The plain line follows the JSON one on stderr: wait for it too.
+    deadline = time.monotonic() + 5
+    while True:
+        plain = [ln for ln in server.stderr_lines if ln.startswith("parley: first start")]
+        if plain or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert plain and m.group(1) in plain[0], server.stderr_text[-2000:]
     assert "open " in plain[0] and "to create the admin account" in plain[0]
     return m.group(1)

@@ -449,3 +449,13 @@ def test_config_is_checked(run_parley, tmp_path):
     res = check('issuer = "https://idp.example", audiences = { "a" }, token_use = "id",'
                 ' groups_claim = "cognito:groups", roles = { admin = { "chat-admins" } }')
     assert res.returncode == 0, res.stderr
+
+
+def test_no_password_reset_for_sso_accounts(sso, keys):
+    # The account exists once its first token was accepted.
+    assert ws_auth(sso, token(keys["rsa1"], "sam"))["type"] == "ready"
+    status, _, _ = sso.http("POST", "/api/password/forgot", json={"email": "sam@example.org"})
+    assert status == 202
+    line = sso.wait_log("password_reset_refused", timeout=5)
+    assert "sam" in line["msg"]
+    assert not sso._find_log("password_reset_sent", 0, {})
