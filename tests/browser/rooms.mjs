@@ -98,6 +98,8 @@ await run('rooms', async (server, browser) => {
   await alice.screenshot({ path: join(shots, 'switcher-light.png') });
   await alice.keyboard.press('Enter');
   await alice.waitForFunction(() => document.getElementById('room-name').textContent === '# general');
+  await alice.keyboard.press('Alt+ArrowDown'); // the next room in the sidebar
+  await alice.waitForFunction(() => document.getElementById('room-name').textContent === '# ops');
   await bob.keyboard.press('Control+k');
   await bob.locator('dialog[open]').waitFor();
   await bob.keyboard.press('Escape');

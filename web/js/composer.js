@@ -150,7 +150,7 @@ export class Composer {
     } else if (ev.key === 'Escape' && this.mode) {
       ev.preventDefault();
       this.cancel();
-    } else if (ev.key === 'ArrowUp' && !this.box.value && !this.mode) {
+    } else if (ev.key === 'ArrowUp' && !ev.altKey && !this.box.value && !this.mode) {
       const list = roomMessages(state.current).list;
       for (let i = list.length - 1; i >= 0 && i >= list.length - 200; i--) {
         const m = list[i];

@@ -551,6 +551,13 @@ async function main() {
     if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === 'k' && state.me) {
       ev.preventDefault();
       if (!document.querySelector('dialog[open]')) quickSwitcher(selectRoom);
+    } else if (ev.altKey && (ev.key === 'ArrowUp' || ev.key === 'ArrowDown') && state.me && !onSettings) {
+      // Alt+Up/Down: the previous or next room in the sidebar's order.
+      ev.preventDefault();
+      const ids = [...document.querySelectorAll('.sidebar .room-link')].map((b) => b.dataset.room);
+      const i = ids.indexOf(state.current);
+      const next = ids[(i + (ev.key === 'ArrowDown' ? 1 : ids.length - 1)) % ids.length];
+      if (next) selectRoom(next);
     }
   });
   document.addEventListener('visibilitychange', () => {
