@@ -6,6 +6,8 @@
 #       RUNS: runs of each scenario (default 3)
 #       SCENARIO: idle19k fanout5 fanout200 saturate (default: all four)
 #   LOADGEN=DIR  where the load generator lives (default ../shared/loadgen)
+#   EXTRA_CONFIG=FILE  appended to the server's config (bench/run_scripts.sh)
+#   TAG=NAME     added to the result files' names
 #
 # Builds the release preset if needed, starts build/release/parley on a free
 # loopback port with a temporary data dir (log level warn), creates 19,000
@@ -58,6 +60,7 @@ server = { listen = { "127.0.0.1:$port" }, data_dir = "$tmp/data" }
 log = { level = "warn" }
 plugins = { { "auth_local" }, { "store_sqlite" } }
 CONF
+[ -z "${EXTRA_CONFIG:-}" ] || cat "$EXTRA_CONFIG" >>"$cfg"
 
 start_server() {
 	"$bin" --config "$cfg" 2>>"$tmp/server.log" &
@@ -117,7 +120,7 @@ date=$(date +%Y%m%d-%H%M)
 files=()
 for r in $(seq 1 "$runs"); do
 	for s in "${scenarios[@]}"; do
-		out=bench/results/$date-$s-$r.json
+		out=bench/results/$date-$s${TAG:+-$TAG}-$r.json
 		echo "run $r: $s -> $out" >&2
 		rm -rf "$tmp/data" && cp -a "$tmp/data.clean" "$tmp/data"
 		start_server

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "lua/scripts.h"
 #include "loop.h"
 #include "metrics.h"
 #include "origin.h"
@@ -55,6 +56,8 @@ enum api_op {
 	OP_HISTORY,
 	OP_POST,
 	OP_USERS,
+	OP_SCRIPTS,
+	OP_SCRIPTS_RELOAD,
 	OP_DISABLE,
 	OP_ENABLE,
 	OP_INVITE,
@@ -682,6 +685,18 @@ static int run_as(struct api_call *call, const parley_user *user)
 	if (!user->role || strcmp(user->role, "admin") != 0)
 		return PARLEY_EFORBIDDEN;
 	switch (call->op) {
+	case OP_SCRIPTS:
+	case OP_SCRIPTS_RELOAD: {
+		/* Synchronous: the scripts are the loop thread's. */
+		struct http_request *req = http_request_find(call->conn_id);
+		json_t *body = call->op == OP_SCRIPTS ? scripts_status() : scripts_reload();
+		if (req)
+			api_json(req, 200, NULL, body);
+		else
+			json_decref(body);
+		call_free(call);
+		return PARLEY_OK;
+	}
 	case OP_USERS:
 		st = plugins_store(&self);
 		return st ? st->users_list(self, users_listed, call) : PARLEY_EUNAVAIL;
@@ -934,6 +949,10 @@ static void route_api(struct http_request *req)
 		post ? route_admin_user(req, OP_DISABLE, id) : method_not_allowed(req);
 	else if (api_path_param(path, "/api/admin/users/", "/enable", id, sizeof(id)))
 		post ? route_admin_user(req, OP_ENABLE, id) : method_not_allowed(req);
+	else if (strcmp(path, "/api/admin/scripts") == 0)
+		get ? route_admin_user(req, OP_SCRIPTS, NULL) : method_not_allowed(req);
+	else if (strcmp(path, "/api/admin/scripts/reload") == 0)
+		post ? route_admin_user(req, OP_SCRIPTS_RELOAD, NULL) : method_not_allowed(req);
 	else if (strcmp(path, "/api/admin/invites") == 0)
 		post  ? route_invite(req)
 		: get ? api_admin_invites_list(req)

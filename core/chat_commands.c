@@ -59,6 +59,27 @@ int chat_command_register(const char *name, const char *help, parley_command_fn 
 	return PARLEY_OK;
 }
 
+int chat_command_unregister(const char *name)
+{
+	for (struct command **pc = &commands; *pc; pc = &(*pc)->next) {
+		struct command *c = *pc;
+		if (strcmp(c->name, name) == 0) {
+			*pc = c->next;
+			free(c->name);
+			free(c->help);
+			free(c);
+			return PARLEY_OK;
+		}
+	}
+	return PARLEY_ENOTFOUND;
+}
+
+int chat_command_depth(const parley_command_args *cmd)
+{
+	const struct command_call *call = cmd ? cmd->host_private : NULL;
+	return call ? call->depth : 0;
+}
+
 void chat_commands_fini(void)
 {
 	while (commands) {

@@ -132,6 +132,7 @@ struct chat_post {
 	json_t *attachments;   /* may be NULL */
 	int depth;             /* bot chain depth */
 	double t0;             /* when the send arrived (ev_now) */
+	int no_command;        /* store "/word …" as text (a command that keeps it) */
 };
 /* done(ud, rc, message, stored-message, duplicate, is_command). */
 typedef void (*chat_post_done)(void *ud, int rc, const char *message, const parley_message *m,
@@ -140,7 +141,21 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 /* A message frame {"type":"message", …}; the author's variant has client_id. */
 json_t *chat_message_event(const parley_message *m, int with_client_id);
 
-/* Commands registered by plugins (and later scripts). */
+/* Changes made by the server itself (scripts), not by a session: the
+ * same store write, broadcast and hooks as the requests. actor may be
+ * NULL for a delete (no hook then). Return PARLEY_OK (done follows) or an
+ * error (done is not called). */
+int chat_delete_message(room *r, const char *msg_id, user_rec *actor, chat_member_done done,
+                        void *ud);
+int chat_react_as(user_rec *u, room *r, const char *msg_id, const char *emoji, int on,
+                  chat_member_done done, void *ud);
+/* Removes target from r (a kick by a script): member_left with "by". */
+int chat_remove_member(room *r, user_rec *target, user_rec *by, chat_member_done done, void *ud);
+
+/* Commands registered by plugins and scripts. */
+int chat_command_unregister(const char *name);
+/* The bot chain depth of a command's invocation. */
+int chat_command_depth(const parley_command_args *cmd);
 int chat_command_register(const char *name, const char *help, parley_command_fn fn, void *ud,
                           parley_ctx *owner);
 int chat_command_reply(const parley_command_args *cmd, const char *bot_name, const char *text);

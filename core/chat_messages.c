@@ -12,12 +12,34 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "mutes.h"
 #include "plugin_host.h"
 #include "server.h"
 
 static int64_t max_text(void)
 {
 	return server_config ? server_config->limits.max_text : 4000;
+}
+
+/* Runs the edit, delete or reaction hooks for a change by u in r. */
+static void run_change_hook(int event, room *r, const user_rec *u, const parley_message *m,
+                            const char *emoji, int on)
+{
+	parley_user view;
+	users_view(u, &view);
+	parley_room rv = {.id = r->id,
+	                  .name = r->name,
+	                  .kind = r->kind,
+	                  .topic = r->topic,
+	                  .last_seq = r->last_seq};
+	parley_hook_args args = {.struct_size = sizeof args,
+	                         .event = event,
+	                         .user = &view,
+	                         .room = &rv,
+	                         .message = m,
+	                         .emoji = emoji,
+	                         .on = on};
+	hooks_run(&args, NULL, NULL);
 }
 
 /* Common checks of a message text; 0 or an rc with *why. */
@@ -230,7 +252,14 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		    NULL, 0, 0);
 		return;
 	}
-	if (p->text[0] == '/') {
+	int64_t muted = mutes_until(p->author->id, p->room->id, mutes_now_ms());
+	if (muted) {
+		char why_muted[128];
+		mutes_describe(muted, why_muted, sizeof why_muted);
+		done(ud, PARLEY_EFORBIDDEN, why_muted, NULL, 0, 0);
+		return;
+	}
+	if (p->text[0] == '/' && !p->no_command) {
 		if (command_seen(p->author, p->client_id, 0)) {
 			done(ud, PARLEY_OK, NULL, NULL, 1, 1);
 			return;
@@ -442,6 +471,7 @@ static void edited(void *ud, const parley_store_result *res)
 		else
 			json_decref(mentions);
 		chat_broadcast_json(r, ev, NULL);
+		run_change_hook(PARLEY_HOOK_EDIT, r, op->user, m, NULL, 0);
 	}
 	ws_op_free(op);
 }
@@ -461,11 +491,14 @@ static void deleted(void *ud, const parley_store_result *res)
 		chat_reply_ok(cl, op->rid);
 	room *r = room_by_id(op->room_id);
 	const char *id = json_string_value(json_object_get(op->req, "id"));
-	if (r && id)
+	if (r && id) {
 		chat_broadcast_json(r,
 		                    json_pack("{s:s, s:s, s:s}", "type", "message_deleted", "room",
 		                              r->id, "id", id),
 		                    NULL);
+		parley_message gone = {.id = id, .room_id = r->id, .deleted = 1};
+		run_change_hook(PARLEY_HOOK_DELETE, r, op->user, &gone, NULL, 0);
+	}
 	ws_op_free(op);
 }
 
@@ -623,6 +656,11 @@ static void reacted(void *ud, const parley_store_result *res)
 		              json_object_get(op->req, "emoji"), "user", proto_user(op->user), "on",
 		              json_is_false(json_object_get(op->req, "on")) ? 0 : 1);
 		chat_broadcast_json(r, ev, NULL);
+		parley_message target = {.id = json_string_value(json_object_get(op->req, "id")),
+		                         .room_id = r->id};
+		run_change_hook(PARLEY_HOOK_REACTION, r, op->user, &target,
+		                json_string_value(json_object_get(op->req, "emoji")),
+		                !json_is_false(json_object_get(op->req, "on")));
 	}
 	ws_op_free(op);
 }
@@ -655,6 +693,123 @@ void chat_req_react(client *cl, json_t *req, json_t *rid)
 		if (op)
 			ws_op_free(op);
 	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Changes by the server itself (scripts: moderation, bots' reactions)  */
+/* ---------------------------------------------------------------- */
+
+struct change_op {
+	char *room_id, *msg_id, *emoji;
+	user_rec *actor;
+	int on;
+	chat_member_done done;
+	void *ud;
+};
+
+static void change_op_free(struct change_op *op)
+{
+	free(op->room_id);
+	free(op->msg_id);
+	free(op->emoji);
+	free(op);
+}
+
+static struct change_op *change_op_new(room *r, const char *msg_id, const char *emoji,
+                                       chat_member_done done, void *ud)
+{
+	struct change_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return NULL;
+	op->room_id = strdup(r->id);
+	op->msg_id = strdup(msg_id);
+	op->emoji = emoji ? strdup(emoji) : NULL;
+	op->done = done;
+	op->ud = ud;
+	if (!op->room_id || !op->msg_id || (emoji && !op->emoji)) {
+		change_op_free(op);
+		return NULL;
+	}
+	return op;
+}
+
+static void change_finish(struct change_op *op, int rc, const char *message)
+{
+	if (op->done)
+		op->done(op->ud, rc, message);
+	change_op_free(op);
+}
+
+static void moderated_delete(void *ud, const parley_store_result *res)
+{
+	struct change_op *op = ud;
+	room *r = room_by_id(op->room_id);
+	if (res->rc == PARLEY_OK && r) {
+		chat_broadcast_json(r,
+		                    json_pack("{s:s, s:s, s:s}", "type", "message_deleted", "room",
+		                              r->id, "id", op->msg_id),
+		                    NULL);
+		parley_message gone = {.id = op->msg_id, .room_id = r->id, .deleted = 1};
+		if (op->actor)
+			run_change_hook(PARLEY_HOOK_DELETE, r, op->actor, &gone, NULL, 0);
+	}
+	change_finish(op, res->rc, res->rc == PARLEY_OK ? NULL : "delete failed");
+}
+
+int chat_delete_message(room *r, const char *msg_id, user_rec *actor, chat_member_done done,
+                        void *ud)
+{
+	if (!r || !msg_id)
+		return PARLEY_EINVAL;
+	struct change_op *op = change_op_new(r, msg_id, NULL, done, ud);
+	if (!op)
+		return PARLEY_ENOMEM;
+	op->actor = actor;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	int rc = st->message_delete(self, r->id, msg_id, moderated_delete, op);
+	if (rc != PARLEY_PENDING) {
+		change_op_free(op);
+		return rc < 0 ? rc : PARLEY_ERR;
+	}
+	return PARLEY_OK;
+}
+
+static void reacted_as(void *ud, const parley_store_result *res)
+{
+	struct change_op *op = ud;
+	room *r = room_by_id(op->room_id);
+	if (res->rc == PARLEY_OK && r) {
+		chat_broadcast_json(r,
+		                    json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "type", "reaction",
+		                              "room", r->id, "id", op->msg_id, "emoji", op->emoji,
+		                              "user", proto_user(op->actor), "on", op->on),
+		                    NULL);
+		parley_message target = {.id = op->msg_id, .room_id = r->id};
+		run_change_hook(PARLEY_HOOK_REACTION, r, op->actor, &target, op->emoji, op->on);
+	}
+	change_finish(op, res->rc, res->rc == PARLEY_OK ? NULL : "reaction failed");
+}
+
+int chat_react_as(user_rec *u, room *r, const char *msg_id, const char *emoji, int on,
+                  chat_member_done done, void *ud)
+{
+	if (!u || !r || !msg_id || !emoji || !*emoji || strlen(emoji) > CHAT_EMOJI_MAX ||
+	    strpbrk(emoji, " \t\r\n"))
+		return PARLEY_EINVAL;
+	struct change_op *op = change_op_new(r, msg_id, emoji, done, ud);
+	if (!op)
+		return PARLEY_ENOMEM;
+	op->actor = u;
+	op->on = on;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	int rc = st->react(self, r->id, msg_id, u->id, emoji, on, reacted_as, op);
+	if (rc != PARLEY_PENDING) {
+		change_op_free(op);
+		return rc < 0 ? rc : PARLEY_ERR;
+	}
+	return PARLEY_OK;
 }
 
 /* ---------------------------------------------------------------- */

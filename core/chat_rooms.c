@@ -292,6 +292,59 @@ static void remove_member(client *cl, json_t *rid, room *r, user_rec *target)
 	}
 }
 
+struct kick_op {
+	char *room_id;
+	user_rec *target, *by;
+	chat_member_done done;
+	void *ud;
+};
+
+static void kicked(void *ud, const parley_store_result *res)
+{
+	struct kick_op *op = ud;
+	room *r = room_by_id(op->room_id);
+	if (res->rc == PARLEY_OK && r && room_member(r, op->target->id)) {
+		json_t *ev = json_pack("{s:s, s:s, s:o}", "type", "member_left", "room", r->id,
+		                       "user", proto_user(op->target));
+		if (ev && op->by)
+			json_object_set_new(ev, "by", proto_user(op->by));
+		chat_broadcast_json(r, ev, NULL);
+		chat_unsubscribe_user(op->target, r);
+		room_remove_member(r, op->target->id);
+		run_member_hook(PARLEY_HOOK_LEAVE, r, op->target);
+	}
+	if (op->done)
+		op->done(op->ud, res->rc, res->rc == PARLEY_OK ? NULL : "membership change failed");
+	free(op->room_id);
+	free(op);
+}
+
+int chat_remove_member(room *r, user_rec *target, user_rec *by, chat_member_done done, void *ud)
+{
+	if (!r || !target)
+		return PARLEY_EINVAL;
+	if (!room_member(r, target->id))
+		return PARLEY_ENOTFOUND;
+	struct kick_op *op = calloc(1, sizeof *op);
+	if (!op || !(op->room_id = strdup(r->id))) {
+		free(op);
+		return PARLEY_ENOMEM;
+	}
+	op->target = target;
+	op->by = by;
+	op->done = done;
+	op->ud = ud;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	int rc = st->member_remove(self, r->id, target->id, kicked, op);
+	if (rc != PARLEY_PENDING) {
+		free(op->room_id);
+		free(op);
+		return rc < 0 ? rc : PARLEY_ERR;
+	}
+	return PARLEY_OK;
+}
+
 /* ---------------------------------------------------------------- */
 /* Requests                                                           */
 /* ---------------------------------------------------------------- */

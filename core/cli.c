@@ -14,11 +14,20 @@
 #include "admin.h"
 #include "config.h"
 #include "log.h"
+#include "lua/script_test.h"
 #include "server.h"
 
 #define EXIT_USAGE 2
 
-enum command { CMD_SERVE, CMD_CHECK, CMD_USER_ADD, CMD_USER_IMPORT, CMD_SESSION_NEW, CMD_INVITE };
+enum command {
+	CMD_SERVE,
+	CMD_CHECK,
+	CMD_USER_ADD,
+	CMD_USER_IMPORT,
+	CMD_SESSION_NEW,
+	CMD_INVITE,
+	CMD_TEST_SCRIPT
+};
 
 struct cli_args {
 	enum command cmd;
@@ -38,6 +47,7 @@ static const char usage_text[] =
     "  parley user import FILE.csv                         bulk add: name,role[,password[,email]]\n"
     "  parley session new NAME... [--ttl 30d]              print a session token per name\n"
     "  parley invite [--role admin|member|bot] [--email E]  print a registration link\n"
+    "  parley test-script FILE_test.lua                    run a script's tests offline\n"
     "  parley --version | --help\n"
     "\n"
     "Every command takes --config FILE (default: $PARLEY_CONFIG, else none: the\n"
@@ -206,6 +216,13 @@ static int check_command(struct cli_args *a)
 		a->cmd = CMD_SESSION_NEW;
 		if (n < 3)
 			return usage_error("session new needs at least one NAME");
+	} else if (strcmp(w[0], "test-script") == 0) {
+		a->cmd = CMD_TEST_SCRIPT;
+		if (n != 2)
+			return usage_error("test-script takes exactly one FILE");
+		if (a->ov.data_dir)
+			return usage_error("test-script keeps its data in a temporary folder: no "
+			                   "--data-dir");
 	} else {
 		return usage_error("unknown command '%s'", w[0]);
 	}
@@ -236,6 +253,8 @@ static int run(struct cli_args *a)
 		if (envfile && *envfile)
 			file = envfile;
 	}
+	if (a->cmd == CMD_TEST_SCRIPT)
+		return script_test_main(file, a->words[1]);
 	a->ov.check_only = a->cmd == CMD_CHECK;
 	if (config_load(&cfg, file, &a->ov) < 0)
 		return 1;
@@ -256,6 +275,8 @@ static int run(struct cli_args *a)
 		break;
 	case CMD_INVITE:
 		rc = admin_invite(&cfg, a->role ? a->role : "member", a->email);
+		break;
+	case CMD_TEST_SCRIPT:
 		break;
 	case CMD_SESSION_NEW:
 		rc = admin_session_new(&cfg, a->words + 2, a->n_words - 2,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "lua/scripts.h"
 #include "tls.h"
 
 #define MIB (1024 * 1024)
@@ -417,6 +418,7 @@ static void read_scripts(struct config *cfg, const conf_node *root)
 	for (size_t i = l->n_list; i < l->n_items; i++)
 		conf_error(l->items[i], NULL,
 		           "unknown key (scripts is a list: { { file = \"…\" }, … })");
+	scripts_validate(l, cfg->base_dir);
 	cfg->scripts = l;
 }
 

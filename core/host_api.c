@@ -28,6 +28,7 @@
 #include "listener.h"
 #include "curl_loop.h"
 #include "hooks.h"
+#include "lua/scripts.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -708,6 +709,15 @@ static int h_unsubscribe_link(parley_ctx *ctx, const char *user_id, char *out, s
 	return api_unsubscribe_link(h_public_url(ctx), user_id, out, n);
 }
 
+static int h_script_function(parley_ctx *ctx, const char *name, parley_script_fn fn, void *ud)
+{
+	int rc = scripts_add_function(name, fn, ud);
+	if (rc != PARLEY_OK)
+		h_log(ctx, PARLEY_LOG_WARN, "script_function", "cannot add parley.%s: %s",
+		      name ? name : "?", rc == PARLEY_ECONFLICT ? "the name is taken" : "bad name");
+	return rc;
+}
+
 static const parley_host host = {
     .struct_size = sizeof(parley_host),
     .abi = PARLEY_PLUGIN_ABI,
@@ -759,6 +769,7 @@ static const parley_host host = {
     .notify = h_notify,
     .user_online = h_user_online,
     .unsubscribe_link = h_unsubscribe_link,
+    .script_function = h_script_function,
 };
 
 const parley_host *host_api_table(void)

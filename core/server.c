@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "plugin_host.h"
+#include "lua/scripts.h"
 #include "static_files.h"
 #include "tls.h"
 #include "workers.h"
@@ -109,6 +110,7 @@ static void on_hup(struct ev_loop *l, ev_signal *w, int revents)
 	}
 	listener_reload_tls();
 	plugins_reload();
+	json_decref(scripts_reload()); /* reports in the log */
 }
 
 static void chat_ready(int ok)
@@ -119,6 +121,9 @@ static void chat_ready(int ok)
 		ev_break(loop_ev, EVBREAK_ALL);
 		return;
 	}
+	/* Scripts after the chat state: their bots are users. A script that
+	 * fails to load is reported; the server serves without it. */
+	scripts_start(server_config);
 	http_set_router(api_route);
 	ws_set_app(&chat_ws_app);
 	if (listener_start(server_config) < 0) {
@@ -188,6 +193,7 @@ int server_run(struct config *cfg)
 	conn_module_fini();
 	tls_module_fini(); /* after the last TLS connection is gone */
 out_plugins:
+	scripts_fini();
 	/* fini drains the store's writer: every accepted write is committed. */
 	plugins_fini();
 	loop_drain_posts();

@@ -219,7 +219,8 @@ typedef struct parley_store_result {
 	size_t n_invites;
 	const parley_audit *audit; /* audit_list, newest first */
 	size_t n_audit;
-	const char *text; /* settings_get: a JSON object, or NULL when none */
+	const char *text; /* settings_get: a JSON object, or NULL when none;
+	                   kv_get: the value */
 } parley_store_result;
 
 typedef void (*parley_store_done)(void *ud, const parley_store_result *res);
@@ -339,6 +340,21 @@ typedef struct parley_store_vtable {
 	int (*session_create_scoped)(void *self, const parley_session *s, const char *scopes,
 	                             const char *rooms_json, parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended): a key-value space per owner (a script's
+	 * name). The core tests struct_size before calling them. Values are
+	 * opaque text (the script host stores JSON). kv_get: result text, or
+	 * ENOTFOUND. kv_delete: value = 1 removed, 0 absent. kv_incr: the value
+	 * read as an integer (absent: 0) plus delta, stored as decimal text;
+	 * result value. */
+	int (*kv_get)(void *self, const char *owner, const char *key, parley_store_done done,
+	              void *ud);
+	int (*kv_set)(void *self, const char *owner, const char *key, const char *value,
+	              parley_store_done done, void *ud);
+	int (*kv_delete)(void *self, const char *owner, const char *key, parley_store_done done,
+	                 void *ud);
+	int (*kv_incr)(void *self, const char *owner, const char *key, int64_t delta,
+	               parley_store_done done, void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 
@@ -457,6 +473,12 @@ enum parley_hook_event {
 	PARLEY_HOOK_PRESENCE,
 	PARLEY_HOOK_USER_CREATED,
 	PARLEY_HOOK_UPLOAD,
+	/* Since ABI 1 (appended): after the store, like MESSAGE. edit: message
+	 * as stored; delete: message with room_id and id only; reaction:
+	 * message with room_id and id, emoji and on in the args. */
+	PARLEY_HOOK_EDIT,
+	PARLEY_HOOK_DELETE,
+	PARLEY_HOOK_REACTION,
 	PARLEY_HOOK__COUNT
 };
 
@@ -471,6 +493,9 @@ typedef struct parley_hook_args {
 	/* before_message: a hook that returns PARLEY_DENY may set the reason
 	 * with host->hook_deny(); one that rewrites calls host->hook_rewrite(). */
 	void *host_private;
+	/* Since ABI 1 (appended): reaction events. */
+	const char *emoji;
+	int on;
 } parley_hook_args;
 
 /* Returns PARLEY_OK to continue, PARLEY_DENY, or PARLEY_REWRITE. */
@@ -487,6 +512,14 @@ typedef struct parley_command_args {
 } parley_command_args;
 
 typedef void (*parley_command_fn)(void *ud, const parley_command_args *cmd);
+
+/* A function a plugin adds to every script's `parley` table. args_json is
+ * the call's arguments as a JSON array; the function writes its result as
+ * one JSON value into out (out_len bytes, NUL-terminated) and returns
+ * PARLEY_OK, or an error (the script sees out as the message). script is
+ * the calling script's name. */
+typedef int (*parley_script_fn)(void *ud, const char *script, const char *args_json, char *out,
+                                size_t out_len);
 
 /* ------------------------------------------------------------------ */
 /* The host table                                                      */
@@ -611,6 +644,10 @@ struct parley_host {
 	/* The signed link that turns the user's e-mail digests off (for
 	 * List-Unsubscribe), into out; 0, or -1 when none can be made. */
 	int (*unsubscribe_link)(parley_ctx *ctx, const char *user_id, char *out, size_t n);
+	/* Since ABI 1 (appended): adds parley.<name>(...) to every script
+	 * (init only; scripts loaded later see it too). ECONFLICT if the name
+	 * is taken. */
+	int (*script_function)(parley_ctx *ctx, const char *name, parley_script_fn fn, void *ud);
 };
 
 #define PARLEY_HOST_HAS(host, member)                                                              \

@@ -61,6 +61,26 @@ static void hello_command(void *ud, const parley_command_args *cmd)
 	h->host->metric_add(h->greetings, 1);
 }
 
+/* parley.greeting(name) in every script: "<greeting>, <name>!". Arguments
+ * arrive as a JSON array and the result goes back as one JSON value; a
+ * plugin needs no Lua header for this. */
+static int hello_greeting(void *ud, const char *script, const char *args_json, char *out,
+                          size_t out_len)
+{
+	struct hello *h = ud;
+	(void)script;
+	/* The one argument is a JSON string: take it between its quotes, and
+	 * refuse escapes rather than decode them (a template keeps it short). */
+	const char *q = strchr(args_json, '"');
+	const char *end = q ? strchr(q + 1, '"') : NULL;
+	if (!q || !end || memchr(q + 1, '\\', (size_t)(end - q - 1))) {
+		snprintf(out, out_len, "greeting: expected one plain string");
+		return PARLEY_EINVAL;
+	}
+	snprintf(out, out_len, "\"%s, %.*s!\"", h->greeting, (int)(end - q - 1), q + 1);
+	return PARLEY_OK;
+}
+
 /* init: read the (already checked) config, make the state, register. */
 static int hello_init(const parley_host *host, parley_ctx *ctx, void **state)
 {
@@ -81,6 +101,9 @@ static int hello_init(const parley_host *host, parley_ctx *ctx, void **state)
 	if (!host->is_admin_command(ctx) &&
 	    host->command(ctx, "hello", "Say hello", hello_command, h) != PARLEY_OK)
 		goto error;
+	/* Since ABI 1 (appended): test for the member before using it. */
+	if (PARLEY_HOST_HAS(host, script_function))
+		host->script_function(ctx, "greeting", hello_greeting, h);
 	host->log(ctx, PARLEY_LOG_INFO, "hello_ready", "/hello answers with \"%s\"", h->greeting);
 	*state = h;
 	return PARLEY_OK;

@@ -96,6 +96,12 @@ static const char *const migrations[] = {
     "ALTER TABLE sessions ADD COLUMN scopes TEXT;"
     "ALTER TABLE sessions ADD COLUMN rooms_json TEXT;"
     "CREATE INDEX users_email ON users(email COLLATE NOCASE);",
+    /* 3: parley.kv, per script (owner). */
+    "CREATE TABLE kv ("
+    " owner TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " PRIMARY KEY (owner, key));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -14,6 +14,7 @@
 
 #include "access.h"
 #include "accounts.h"
+#include "kv.h"
 #include "db.h"
 #include "messages.h"
 #include "op.h"
@@ -707,6 +708,58 @@ static int v_session_create_scoped(void *self, const parley_session *s, const ch
 	return submit_write(op);
 }
 
+/* kv: owner and key are the script's name and its own key (text). */
+static struct op *kv_op(void *self, const char *name, op_exec_fn exec, const char *owner,
+                        const char *key, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, name, exec, done, ud);
+	if (op) {
+		op->s[0] = op_strdup(op, owner);
+		op->s[1] = op_strdup(op, key);
+	}
+	return op;
+}
+
+static int v_kv_get(void *self, const char *owner, const char *key, parley_store_done done,
+                    void *ud)
+{
+	struct op *op = kv_op(self, "kv_get", kv_get, owner, key, done, ud);
+	if (op && (!owner || !key))
+		return bad_args(op);
+	return submit_read(op);
+}
+
+static int v_kv_set(void *self, const char *owner, const char *key, const char *value,
+                    parley_store_done done, void *ud)
+{
+	struct op *op = kv_op(self, "kv_set", kv_set, owner, key, done, ud);
+	if (op && (!owner || !key || !value))
+		return bad_args(op);
+	if (op)
+		op->s[2] = op_strdup(op, value);
+	return submit_write(op);
+}
+
+static int v_kv_delete(void *self, const char *owner, const char *key, parley_store_done done,
+                       void *ud)
+{
+	struct op *op = kv_op(self, "kv_delete", kv_delete, owner, key, done, ud);
+	if (op && (!owner || !key))
+		return bad_args(op);
+	return submit_write(op);
+}
+
+static int v_kv_incr(void *self, const char *owner, const char *key, int64_t delta,
+                     parley_store_done done, void *ud)
+{
+	struct op *op = kv_op(self, "kv_incr", kv_incr, owner, key, done, ud);
+	if (op && (!owner || !key))
+		return bad_args(op);
+	if (op)
+		op->n[0] = delta;
+	return submit_write(op);
+}
+
 static const parley_store_vtable store_vtable = {
     .struct_size = sizeof(parley_store_vtable),
     .append = v_append,
@@ -742,4 +795,8 @@ static const parley_store_vtable store_vtable = {
     .settings_get = v_settings_get,
     .settings_set = v_settings_set,
     .session_create_scoped = v_session_create_scoped,
+    .kv_get = v_kv_get,
+    .kv_set = v_kv_set,
+    .kv_delete = v_kv_delete,
+    .kv_incr = v_kv_incr,
 };

@@ -705,6 +705,44 @@ static void test_access(void **state)
 	store_close();
 }
 
+static void test_kv(void **state)
+{
+	static struct res r;
+	assert_int_equal(store_open("kv.db", NULL), 0);
+	assert_true(S->struct_size >= offsetof(parley_store_vtable, kv_incr) + sizeof S->kv_incr);
+	DO(&r, S->kv_get(self, "dice", "k", on_done, &r));
+	assert_int_equal(r.rc, PARLEY_ENOTFOUND);
+	DO(&r, S->kv_set(self, "dice", "k", "{\"a\":1}", on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	DO(&r, S->kv_set(self, "poll", "k", "other", on_done, &r));
+	DO(&r, S->kv_get(self, "dice", "k", on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	assert_true(r.has_text);
+	assert_string_equal(r.text, "{\"a\":1}");
+	DO(&r, S->kv_set(self, "dice", "k", "2", on_done, &r));
+	DO(&r, S->kv_get(self, "dice", "k", on_done, &r));
+	assert_string_equal(r.text, "2");
+	/* Owners are separate spaces. */
+	DO(&r, S->kv_get(self, "poll", "k", on_done, &r));
+	assert_string_equal(r.text, "other");
+	DO(&r, S->kv_incr(self, "dice", "n", 5, on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	assert_int_equal(r.value, 5);
+	DO(&r, S->kv_incr(self, "dice", "n", -2, on_done, &r));
+	assert_int_equal(r.value, 3);
+	DO(&r, S->kv_get(self, "dice", "n", on_done, &r));
+	assert_string_equal(r.text, "3");
+	DO(&r, S->kv_delete(self, "dice", "n", on_done, &r));
+	assert_int_equal(r.value, 1);
+	DO(&r, S->kv_delete(self, "dice", "n", on_done, &r));
+	assert_int_equal(r.value, 0);
+	DO(&r, S->kv_get(self, "dice", "n", on_done, &r));
+	assert_int_equal(r.rc, PARLEY_ENOTFOUND);
+	assert_int_equal(S->kv_get(self, NULL, "n", on_done, &r), PARLEY_EINVAL);
+	store_close();
+	(void)state;
+}
+
 static void test_migrations(void **state)
 {
 	char path[512];
@@ -868,6 +906,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_concurrent_seq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions_invites, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_access, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
 	};

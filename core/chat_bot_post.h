@@ -1,0 +1,28 @@
+/* Bots acting for scripts: ensure (create on first load), post, react;
+ * each with a completion. Loop thread only. */
+#ifndef PARLEY_CHAT_BOT_POST_H
+#define PARLEY_CHAT_BOT_POST_H
+
+struct chat_bot_req {
+	const char *bot_name;     /* required */
+	const char *display_name; /* used when the bot is created; NULL: the name */
+	const char *room_id;      /* post, react */
+	const char *text;         /* post */
+	const char *reply_to;     /* post; may be NULL */
+	const char *msg_id;       /* react */
+	const char *emoji;        /* react */
+	int on;                   /* react: add (1) or remove (0) */
+	int depth;                /* the chain depth of what triggered it */
+};
+
+/* done(ud, rc, message, msg_id): msg_id of the stored post, else NULL. */
+typedef void (*chat_bot_done)(void *ud, int rc, const char *message, const char *msg_id);
+
+/* Each returns PARLEY_OK (done will be called exactly once) or an error
+ * (done is not called): EINVAL, ENOTFOUND (room), ECONFLICT (a person has
+ * the name), DENY (the bot chain is too deep), EUNAVAIL, ENOMEM. */
+int chat_bot_ensure(const struct chat_bot_req *q, chat_bot_done done, void *ud);
+int chat_bot_post(const struct chat_bot_req *q, chat_bot_done done, void *ud);
+int chat_bot_react(const struct chat_bot_req *q, chat_bot_done done, void *ud);
+
+#endif

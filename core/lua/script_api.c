@@ -1,0 +1,1276 @@
+/* The `parley` table of docs/scripting.md. Functions that wait (sleep,
+ * http.request, kv.*, send and react in handlers that may wait) yield the
+ * task and are resumed by their completion; the rest answer at once from
+ * the loop thread's caches (users, rooms) or fire and forget.
+ *
+ * Host objects the script sees are plain tables whose metatables are
+ * locked (__metatable), and nothing of the host (pointers, userdata) is
+ * reachable from Lua: the script's identity is in the state's extra
+ * space. */
+#include <ctype.h>
+#include <stdint.h>
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat_bot_post.h"
+#include "chat_internal.h"
+#include "log.h"
+#include "loop.h"
+#include "mutes.h"
+#include "plugin_host.h"
+#include "script_internal.h"
+
+#define BOT_NAME_MAX   32
+#define TIMER_MAX_S    (366.0 * 24 * 3600)
+#define EVERY_MIN_S    0.05
+#define MUTE_MAX_S     (30.0 * 24 * 3600)
+#define PLUGIN_OUT_MAX 65536
+#define LOCKED         "locked"
+
+enum op_kind { OPK_POST, OPK_DONE, OPK_KV_GET, OPK_KV_VALUE, OPK_KV_DONE };
+
+static struct script *script_of(lua_State *L)
+{
+	return sref_of(L)->s;
+}
+
+/* The depth of what the running task answers (0 outside events). */
+static int depth_of(lua_State *L)
+{
+	struct sref *r = sref_of(L);
+	return r->t ? r->t->depth : 0;
+}
+
+/* The running task if it may wait (no error when not). */
+static struct task *async_task(lua_State *L)
+{
+	struct sref *r = sref_of(L);
+	return r->t && !r->t->sync && lua_isyieldable(L) ? r->t : NULL;
+}
+
+/* Posts, reactions and moderation calls are counted per handler call (a
+ * task, however often it waits) and per main chunk. */
+static void count_send(lua_State *L)
+{
+	struct sref *r = sref_of(L);
+	int n = r->t ? ++r->t->sends : ++r->s->run_sends;
+	if (n > SCRIPT_SENDS_PER_SLICE)
+		luaL_error(L,
+		           "more than %d posts, reactions or moderation calls in one handler call",
+		           SCRIPT_SENDS_PER_SLICE);
+}
+
+static room *room_arg(lua_State *L, int idx)
+{
+	const char *name = luaL_checkstring(L, idx);
+	room *r = room_by_id(name);
+	if (!r)
+		r = room_by_name(name[0] == '#' ? name + 1 : name);
+	return r;
+}
+
+static user_rec *user_arg(lua_State *L, int idx)
+{
+	const char *who;
+	if (lua_istable(L, idx)) {
+		lua_getfield(L, idx, "id");
+		who = lua_tostring(L, -1);
+		lua_pop(L, 1);
+		if (!who)
+			luaL_argerror(L, idx, "a user table without id");
+	} else {
+		who = luaL_checkstring(L, idx);
+	}
+	user_rec *u = users_by_id(who);
+	if (!u)
+		u = users_by_name(who[0] == '@' ? who + 1 : who);
+	return u;
+}
+
+/* ---------------------------------------------------------------- */
+/* Plain tables for records                                           */
+/* ---------------------------------------------------------------- */
+
+static void set_str(lua_State *L, const char *k, const char *v)
+{
+	if (v) {
+		lua_pushstring(L, v);
+		lua_setfield(L, -2, k);
+	}
+}
+
+static void set_int(lua_State *L, const char *k, int64_t v)
+{
+	lua_pushinteger(L, (lua_Integer)v);
+	lua_setfield(L, -2, k);
+}
+
+void api_push_user(lua_State *L, const parley_user *u)
+{
+	lua_createtable(L, 0, 4);
+	set_str(L, "id", u->id);
+	set_str(L, "name", u->name);
+	set_str(L, "display_name", u->display_name ? u->display_name : u->name);
+	set_str(L, "role", u->role);
+}
+
+static void push_user_rec(lua_State *L, const user_rec *u)
+{
+	parley_user v;
+	users_view(u, &v);
+	api_push_user(L, &v);
+}
+
+static void push_room(lua_State *L, const room *r)
+{
+	lua_createtable(L, 0, 6);
+	set_str(L, "id", r->id);
+	set_str(L, "name", r->name);
+	set_str(L, "kind", r->kind);
+	set_str(L, "topic", r->topic ? r->topic : "");
+	set_int(L, "members", (int64_t)r->n_members);
+	set_int(L, "last_seq", r->last_seq);
+}
+
+/* ctx tables: the event's fields plus methods through a locked metatable. */
+static void set_ctx_meta(lua_State *L)
+{
+	luaL_getmetatable(L, "parley.ctx");
+	lua_setmetatable(L, -2);
+}
+
+void api_push_event(lua_State *L, struct script *s, int event, const parley_hook_args *a)
+{
+	(void)s;
+	lua_createtable(L, 0, 12);
+	lua_pushstring(L, event_name(event));
+	lua_setfield(L, -2, "event");
+	if (a->user) {
+		api_push_user(L, a->user);
+		lua_setfield(L, -2, "user");
+	}
+	if (a->room) {
+		set_str(L, "room", a->room->id);
+		set_str(L, "room_name", a->room->name);
+	}
+	const parley_message *m = a->message;
+	if (m) {
+		set_str(L, "id", m->id);
+		set_str(L, "text", m->text);
+		set_str(L, "reply_to", m->reply_to);
+		if (m->seq)
+			set_int(L, "seq", m->seq);
+		if (m->ts)
+			set_int(L, "ts", m->ts);
+		if (m->edited_ts)
+			set_int(L, "edited_ts", m->edited_ts);
+	}
+	if (a->status)
+		set_str(L, "status", a->status);
+	if (event == SEV_REACTION && a->struct_size >= sizeof *a) {
+		set_str(L, "emoji", a->emoji);
+		lua_pushboolean(L, a->on);
+		lua_setfield(L, -2, "on");
+	}
+	set_int(L, "depth", a->depth);
+	set_ctx_meta(L);
+}
+
+void api_push_command(lua_State *L, struct script *s, const parley_command_args *c)
+{
+	(void)s;
+	lua_createtable(L, 0, 8);
+	lua_pushstring(L, "command");
+	lua_setfield(L, -2, "event");
+	set_str(L, "name", c->name);
+	set_str(L, "args", c->args);
+	/* args split on spaces, for /roll 2d6 style commands */
+	lua_newtable(L);
+	int n = 0;
+	const char *p = c->args;
+	while (*p) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		const char *w = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if (p > w) {
+			lua_pushlstring(L, w, (size_t)(p - w));
+			lua_rawseti(L, -2, ++n);
+		}
+	}
+	lua_setfield(L, -2, "words");
+	api_push_user(L, c->user);
+	lua_setfield(L, -2, "user");
+	set_str(L, "room", c->room->id);
+	set_str(L, "room_name", c->room->name);
+	lua_pushfstring(L, "/%s%s%s", c->name, *c->args ? " " : "", c->args);
+	lua_setfield(L, -2, "text");
+	set_ctx_meta(L);
+}
+
+/* ---------------------------------------------------------------- */
+/* Waiting on operations                                              */
+/* ---------------------------------------------------------------- */
+
+static struct op_wait *op_wait_new(struct task *t, int kind)
+{
+	struct op_wait *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->t = t;
+	w->kind = kind;
+	if (t)
+		t->opw = w;
+	host_pending_add(1);
+	return w;
+}
+
+/* Takes the op's task for resuming (NULL when it went away). */
+static struct task *op_wait_take(struct op_wait *w)
+{
+	struct task *t = w->t;
+	host_pending_add(-1);
+	free(w);
+	if (t)
+		t->opw = NULL;
+	return t;
+}
+
+/* The results of a finished operation: value(s), or nil and a message. */
+static int push_outcome(lua_State *co, struct task *t)
+{
+	if (t->rc != PARLEY_OK) {
+		lua_pushnil(co);
+		lua_pushstring(co, t->err ? t->err : proto_error_code(t->rc));
+		return 2;
+	}
+	if (t->text)
+		lua_pushstring(co, t->text);
+	else
+		lua_pushboolean(co, 1);
+	return 1;
+}
+
+static void set_outcome(struct task *t, int rc, const char *err, const char *text)
+{
+	t->rc = rc;
+	t->err = err ? strdup(err) : NULL;
+	t->text = text ? strdup(text) : NULL;
+}
+
+/* A completion may come before the starting call returns (a post that
+ * before_message rejects at once): then the task is running, and only
+ * records the outcome for bot_action to return directly. */
+static void complete(struct task *t)
+{
+	if (t->starting)
+		t->done_early = 1;
+	else
+		task_resume(t);
+}
+
+static void bot_done(void *ud, int rc, const char *message, const char *msg_id)
+{
+	struct op_wait *w = ud;
+	struct task *t = op_wait_take(w);
+	if (!t)
+		return;
+	set_outcome(t, rc, rc != PARLEY_OK ? (message ? message : proto_error_code(rc)) : NULL,
+	            rc == PARLEY_OK ? msg_id : NULL);
+	complete(t);
+}
+
+static void fire_done(void *ud, int rc, const char *message, const char *msg_id)
+{
+	(void)msg_id;
+	struct op_wait *w = ud;
+	char *who = (char *)(w + 1);
+	if (rc != PARLEY_OK)
+		log_info("script_send", NULL, "%s: %s", who, message ? message : "failed");
+	op_wait_take(w);
+}
+
+/* Starts a bot action: waits for it when the task may wait, else fires
+ * and forgets (the result is logged). Returns lua results. */
+static int bot_action(lua_State *L, const struct chat_bot_req *q, int kind,
+                      int (*start)(const struct chat_bot_req *, chat_bot_done, void *))
+{
+	struct task *t = async_task(L);
+	struct op_wait *w;
+	if (t) {
+		w = op_wait_new(t, kind);
+	} else {
+		/* fire and forget: the op_wait carries the script name for the log */
+		const char *name = script_of(L)->spec.name;
+		w = calloc(1, sizeof *w + strlen(name) + 1);
+		if (w) {
+			strcpy((char *)(w + 1), name);
+			host_pending_add(1);
+		}
+	}
+	if (!w)
+		return luaL_error(L, "out of memory");
+	if (t) {
+		t->starting = 1;
+		t->done_early = 0;
+	}
+	int rc = start(q, t ? bot_done : fire_done, w);
+	if (t)
+		t->starting = 0;
+	if (rc != PARLEY_OK) {
+		if (t)
+			t->opw = NULL;
+		host_pending_add(-1);
+		free(w);
+		lua_pushnil(L);
+		lua_pushstring(L, rc == PARLEY_DENY ? "bot chain too deep" : proto_error_code(rc));
+		return 2;
+	}
+	if (t && t->done_early) {
+		t->done_early = 0;
+		int n = push_outcome(L, t);
+		free(t->text);
+		free(t->err);
+		t->text = t->err = NULL;
+		return n;
+	}
+	if (t)
+		return task_wait(L, WAIT_OP, push_outcome);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* The bot to act as: opts.as (a bot table or name the script declared),
+ * else the script's default bot. */
+static const char *bot_for(lua_State *L, int opts, const char **display)
+{
+	struct script *s = script_of(L);
+	*display = NULL;
+	const char *name = s->bot_name;
+	if (opts && lua_istable(L, opts)) {
+		lua_getfield(L, opts, "as");
+		if (lua_istable(L, -1)) {
+			lua_getfield(L, -1, "name");
+			lua_replace(L, -2);
+		}
+		if (lua_isstring(L, -1)) {
+			const char *want = lua_tostring(L, -1);
+			name = NULL;
+			for (size_t i = 0; i < s->n_bots; i++)
+				if (strcmp(s->bots[i], want) == 0)
+					name = s->bots[i];
+			if (!name)
+				luaL_error(L,
+				           "as: '%s' is not a bot of this script (declare it with "
+				           "parley.bot)",
+				           want);
+		}
+		lua_pop(L, 1);
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, "parley.bot_display");
+	lua_getfield(L, -1, name);
+	*display = lua_tostring(L, -1); /* kept alive by the registry table */
+	lua_pop(L, 2);
+	return name;
+}
+
+static int post_text(lua_State *L, room *r, const char *text, int opts, const char *reply_to)
+{
+	count_send(L);
+	const char *display;
+	const char *bot = bot_for(L, opts, &display);
+	if (opts && lua_istable(L, opts)) {
+		lua_getfield(L, opts, "reply_to");
+		if (lua_isstring(L, -1))
+			reply_to = lua_tostring(L, -1);
+		lua_pop(L, 1); /* the string stays referenced by opts */
+	}
+	struct chat_bot_req q = {.bot_name = bot,
+	                         .display_name = display,
+	                         .room_id = r->id,
+	                         .text = text,
+	                         .reply_to = reply_to,
+	                         .depth = depth_of(L)};
+	return bot_action(L, &q, OPK_POST, chat_bot_post);
+}
+
+/* parley.send(room, text [, {as=bot, reply_to=id}]) */
+static int l_send(lua_State *L)
+{
+	room *r = room_arg(L, 1);
+	const char *text = luaL_checkstring(L, 2);
+	if (!lua_isnoneornil(L, 3))
+		luaL_checktype(L, 3, LUA_TTABLE);
+	if (!r)
+		return luaL_error(L, "send: no such room '%s'", lua_tostring(L, 1));
+	return post_text(L, r, text, lua_isnoneornil(L, 3) ? 0 : 3, NULL);
+}
+
+static int react_in(lua_State *L, room *r, const char *id, const char *emoji, int opts)
+{
+	count_send(L);
+	const char *display;
+	const char *bot = bot_for(L, opts, &display);
+	int on = 1;
+	if (opts && lua_istable(L, opts)) {
+		lua_getfield(L, opts, "on");
+		if (lua_isboolean(L, -1))
+			on = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	struct chat_bot_req q = {.bot_name = bot,
+	                         .display_name = display,
+	                         .room_id = r->id,
+	                         .msg_id = id,
+	                         .emoji = emoji,
+	                         .on = on,
+	                         .depth = depth_of(L)};
+	return bot_action(L, &q, OPK_DONE, chat_bot_react);
+}
+
+/* parley.react(room, id, emoji [, {as=bot, on=false}]) */
+static int l_react(lua_State *L)
+{
+	room *r = room_arg(L, 1);
+	const char *id = luaL_checkstring(L, 2);
+	const char *emoji = luaL_checkstring(L, 3);
+	if (!r)
+		return luaL_error(L, "react: no such room '%s'", lua_tostring(L, 1));
+	return react_in(L, r, id, emoji, lua_istable(L, 4) ? 4 : 0);
+}
+
+/* ctx:reply(text [, opts]) */
+static int ctx_reply(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	const char *text = luaL_checkstring(L, 2);
+	lua_getfield(L, 1, "room");
+	room *r = lua_isstring(L, -1) ? room_by_id(lua_tostring(L, -1)) : NULL;
+	lua_pop(L, 1);
+	if (!r)
+		return luaL_error(L, "reply: this event has no room");
+	lua_getfield(L, 1, "event");
+	int is_message = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "message") == 0;
+	lua_pop(L, 1);
+	lua_getfield(L, 1, "id");
+	const char *reply_to = is_message ? lua_tostring(L, -1) : NULL;
+	lua_pop(L, 1); /* the id string stays referenced by the ctx table */
+	return post_text(L, r, text, lua_istable(L, 3) ? 3 : 0, reply_to);
+}
+
+/* ctx:react(emoji [, opts]) */
+static int ctx_react(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	const char *emoji = luaL_checkstring(L, 2);
+	lua_getfield(L, 1, "room");
+	room *r = lua_isstring(L, -1) ? room_by_id(lua_tostring(L, -1)) : NULL;
+	lua_getfield(L, 1, "id");
+	const char *id = lua_tostring(L, -1);
+	lua_pop(L, 2);
+	if (!r || !id)
+		return luaL_error(L, "react: this event has no message");
+	return react_in(L, r, id, emoji, lua_istable(L, 3) ? 3 : 0);
+}
+
+static void kept(void *ud, int rc, const char *message, const parley_message *m, int duplicate,
+                 int command)
+{
+	(void)m;
+	(void)duplicate;
+	(void)command;
+	if (rc != PARLEY_OK)
+		log_info("script_keep", NULL, "command text not stored: %s",
+		         message ? message : "error");
+	host_pending_add(-1);
+	(void)ud;
+}
+
+/* cmd:keep(): store the command's text as the user's message after all. */
+static int ctx_keep(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	count_send(L);
+	lua_getfield(L, 1, "room");
+	room *r = lua_isstring(L, -1) ? room_by_id(lua_tostring(L, -1)) : NULL;
+	lua_getfield(L, 1, "user");
+	lua_getfield(L, -1, "id");
+	user_rec *u = lua_isstring(L, -1) ? users_by_id(lua_tostring(L, -1)) : NULL;
+	lua_getfield(L, 1, "text");
+	const char *text = lua_tostring(L, -1);
+	if (!r || !u || !text)
+		return luaL_error(L, "keep: only a command's context can be kept");
+	struct chat_post p = {.author = u,
+	                      .room = r,
+	                      .text = text,
+	                      .depth = depth_of(L),
+	                      .no_command = 1,
+	                      .t0 = ev_now(loop_ev)};
+	host_pending_add(1);
+	chat_post_message(&p, kept, NULL);
+	lua_pop(L, 4);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Registration                                                       */
+/* ---------------------------------------------------------------- */
+
+static int event_index(const char *name)
+{
+	for (int e = 0; e < SEV__COUNT; e++)
+		if (strcmp(name, event_name(e)) == 0)
+			return e;
+	return -1;
+}
+
+/* parley.on(event, fn) */
+static int l_on(lua_State *L)
+{
+	struct script *s = script_of(L);
+	const char *name = luaL_checkstring(L, 1);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	int e = event_index(name);
+	if (e < 0)
+		return luaL_error(L,
+		                  "on: unknown event '%s' (before_message, message, join, leave, "
+		                  "presence, user_created, edit, delete, reaction)",
+		                  name);
+	lua_getfield(L, LUA_REGISTRYINDEX, "parley.handlers");
+	lua_rawgeti(L, -1, e + 1);
+	lua_pushvalue(L, 2);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	s->handlers[e]++;
+	return 0;
+}
+
+static int valid_word(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (!n || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* parley.command(name, fn [, help]) */
+static int l_command(lua_State *L)
+{
+	struct script *s = script_of(L);
+	const char *name = luaL_checkstring(L, 1);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	if (name[0] == '/')
+		name++;
+	if (s->loaded_ms)
+		return luaL_error(L, "command: commands are declared in the main chunk (at load)");
+	if (!valid_word(name, 32))
+		return luaL_error(L, "command: bad name '%s' (letters, digits, _ and -)", name);
+	lua_getfield(L, LUA_REGISTRYINDEX, "parley.commands");
+	lua_getfield(L, -1, name);
+	if (!lua_isnil(L, -1))
+		return luaL_error(L, "command: /%s is declared twice", name);
+	lua_pop(L, 1);
+	lua_pushvalue(L, 2);
+	lua_setfield(L, -2, name);
+	char **grown = realloc(s->commands, (s->n_commands + 1) * sizeof *grown);
+	if (!grown || !(grown[s->n_commands] = strdup(name))) {
+		if (grown)
+			s->commands = grown;
+		return luaL_error(L, "out of memory");
+	}
+	s->commands = grown;
+	s->n_commands++;
+	return 0;
+}
+
+static int add_bot(struct script *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_bots; i++)
+		if (strcmp(s->bots[i], name) == 0)
+			return 0;
+	char **grown = realloc(s->bots, (s->n_bots + 1) * sizeof *grown);
+	if (!grown)
+		return -1;
+	s->bots = grown;
+	if (!(s->bots[s->n_bots] = strdup(name)))
+		return -1;
+	s->n_bots++;
+	return 0;
+}
+
+/* parley.bot{name=, display_name=} -> a bot table for {as=…} */
+static int l_bot(lua_State *L)
+{
+	struct script *s = script_of(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_getfield(L, 1, "name");
+	const char *name = lua_tostring(L, -1);
+	lua_getfield(L, 1, "display_name");
+	const char *display = lua_tostring(L, -1);
+	if (!name || !valid_word(name, BOT_NAME_MAX))
+		return luaL_error(L, "bot: name must be 1-%d letters, digits, _ or -",
+		                  BOT_NAME_MAX);
+	if (display && strlen(display) > 64)
+		return luaL_error(L, "bot: display_name longer than 64 bytes");
+	if (add_bot(s, name) < 0)
+		return luaL_error(L, "out of memory");
+	lua_getfield(L, LUA_REGISTRYINDEX, "parley.bot_display");
+	lua_pushstring(L, display ? display : name);
+	lua_setfield(L, -2, name);
+	lua_pop(L, 1);
+	lua_createtable(L, 0, 2);
+	set_str(L, "name", name);
+	set_str(L, "display_name", display ? display : name);
+	luaL_getmetatable(L, "parley.locked");
+	lua_setmetatable(L, -2);
+	return 1;
+}
+
+/* ---------------------------------------------------------------- */
+/* Timers                                                             */
+/* ---------------------------------------------------------------- */
+
+static void timer_fired(void *arg);
+
+static void timer_unlink(struct script_timer *st)
+{
+	struct script *s = st->s;
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		s->timers = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	st->prev = st->next = NULL;
+	s->n_timers--;
+}
+
+static void timer_release(struct script_timer *st)
+{
+	struct script *s = st->s;
+	if (s->L) {
+		luaL_unref(s->L, LUA_REGISTRYINDEX, st->fn_ref);
+		luaL_unref(s->L, LUA_REGISTRYINDEX, st->handle_ref);
+	}
+	free(st);
+}
+
+static void timer_free(struct script_timer *st)
+{
+	timer_unlink(st);
+	timer_release(st);
+}
+
+/* In protected mode: the timer's function (by its registry ref) in a task. */
+static int run_timer(lua_State *L)
+{
+	int ref = (int)(intptr_t)lua_touserdata(L, 1);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	task_start(sref_of(L)->s, 0, 0, 0, "timer", NULL, NULL);
+	return 0;
+}
+
+static void timer_fired(void *arg)
+{
+	struct script_timer *st = arg;
+	struct script *s = st->s;
+	st->t = NULL;
+	if (s->disabled || s->retired) {
+		timer_free(st);
+		return;
+	}
+	if (st->repeat > 0) {
+		/* Rescheduled first; the function may cancel it, and a failure
+		 * that switches the script off stops it: st is not used after. */
+		st->t = sclock_start(st->repeat, timer_fired, st);
+		script_pcall(s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
+		return;
+	}
+	/* A one-shot timer leaves the list before its function runs (which may
+	 * start timers; cancelling this one finds nothing), and is freed after. */
+	timer_unlink(st);
+	script_pcall(s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
+	timer_release(st);
+}
+
+void api_timers_stop(struct script *s)
+{
+	while (s->timers) {
+		if (s->timers->t)
+			sclock_stop(s->timers->t);
+		timer_free(s->timers);
+	}
+}
+
+/* timer:cancel() */
+static int timer_cancel(lua_State *L)
+{
+	struct script *s = script_of(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	for (struct script_timer *st = s->timers; st; st = st->next) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, st->handle_ref);
+		int same = lua_rawequal(L, -1, 1);
+		lua_pop(L, 1);
+		if (same) {
+			if (st->t)
+				sclock_stop(st->t);
+			timer_free(st);
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+	}
+	lua_pushboolean(L, 0);
+	return 1;
+}
+
+static int start_timer(lua_State *L, int repeat)
+{
+	struct script *s = script_of(L);
+	double secs = luaL_checknumber(L, 1);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	if (!(secs >= 0) || secs > TIMER_MAX_S)
+		return luaL_error(L, "seconds must be between 0 and %d", (int)TIMER_MAX_S);
+	if (repeat && secs < EVERY_MIN_S)
+		return luaL_error(L, "every: the interval must be at least %g s", EVERY_MIN_S);
+	if (s->n_timers >= SCRIPT_TIMERS_MAX)
+		return luaL_error(L, "too many timers (at most %d)", SCRIPT_TIMERS_MAX);
+	struct script_timer *st = calloc(1, sizeof *st);
+	if (!st)
+		return luaL_error(L, "out of memory");
+	st->s = s;
+	st->repeat = repeat ? secs : 0;
+	lua_pushvalue(L, 2);
+	st->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, timer_cancel);
+	lua_setfield(L, -2, "cancel");
+	luaL_getmetatable(L, "parley.locked");
+	lua_setmetatable(L, -2);
+	lua_pushvalue(L, -1);
+	st->handle_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	st->t = sclock_start(secs, timer_fired, st);
+	st->next = s->timers;
+	if (s->timers)
+		s->timers->prev = st;
+	s->timers = st;
+	s->n_timers++;
+	if (!st->t) {
+		timer_free(st);
+		return luaL_error(L, "out of memory");
+	}
+	return 1;
+}
+
+static int l_timer(lua_State *L)
+{
+	return start_timer(L, 0);
+}
+
+static int l_every(lua_State *L)
+{
+	return start_timer(L, 1);
+}
+
+static void sleep_over(void *arg)
+{
+	struct task *t = arg;
+	t->timer = NULL;
+	task_resume(t);
+}
+
+static int l_sleep(lua_State *L)
+{
+	double secs = luaL_checknumber(L, 1);
+	struct task *t = task_require_async(L, "parley.sleep");
+	if (!(secs >= 0) || secs > TIMER_MAX_S)
+		return luaL_error(L, "sleep: seconds must be between 0 and %d", (int)TIMER_MAX_S);
+	t->timer = sclock_start(secs, sleep_over, t);
+	if (!t->timer)
+		return luaL_error(L, "out of memory");
+	return task_wait(L, WAIT_TIMER, NULL);
+}
+
+/* ---------------------------------------------------------------- */
+/* kv                                                                 */
+/* ---------------------------------------------------------------- */
+
+static const parley_store_vtable *kv_store(lua_State *L, void **self)
+{
+	const parley_store_vtable *st = plugins_store(self);
+	if (!st || st->struct_size < offsetof(parley_store_vtable, kv_incr) + sizeof st->kv_incr ||
+	    !st->kv_get)
+		luaL_error(L, "kv: the store provider has no key-value space");
+	return st;
+}
+
+static const char *kv_key(lua_State *L)
+{
+	size_t n;
+	const char *key = luaL_checklstring(L, 1, &n);
+	if (!n || n > SCRIPT_KV_KEY_MAX || strlen(key) != n)
+		luaL_argerror(L, 1, "keys are 1-256 bytes of text");
+	return key;
+}
+
+static int push_kv(lua_State *co, struct task *t)
+{
+	if (t->rc == PARLEY_ENOTFOUND && t->value == OPK_KV_GET) {
+		lua_pushnil(co);
+		return 1;
+	}
+	if (t->rc != PARLEY_OK)
+		return push_outcome(co, t);
+	if (t->value == OPK_KV_GET) {
+		json_push_owned(co, t->text ? json_loads(t->text, JSON_DECODE_ANY, NULL) : NULL);
+		return 1;
+	}
+	if (t->value == OPK_KV_VALUE) {
+		lua_pushinteger(co, (lua_Integer)atoll(t->text ? t->text : "0"));
+		return 1;
+	}
+	lua_pushboolean(co, 1);
+	return 1;
+}
+
+static void kv_done(void *ud, const parley_store_result *res)
+{
+	struct op_wait *w = ud;
+	int kind = w->kind;
+	struct task *t = op_wait_take(w);
+	if (!t)
+		return;
+	char num[32];
+	const char *text = NULL;
+	if (kind == OPK_KV_GET)
+		text = res->text;
+	else if (kind == OPK_KV_VALUE) {
+		snprintf(num, sizeof num, "%lld", (long long)res->value);
+		text = num;
+	}
+	set_outcome(t, res->rc,
+	            res->rc != PARLEY_OK ? (res->error ? res->error : proto_error_code(res->rc))
+	                                 : NULL,
+	            res->rc == PARLEY_OK ? text : NULL);
+	t->value = kind;
+	complete(t);
+}
+
+/* What one kv call does; arguments are checked (and may raise) before
+ * anything is started. */
+struct kv_args {
+	int kind;
+	const char *key;
+	char *value; /* set: the JSON text (malloc'ed); NULL: delete */
+	int64_t delta;
+	int (*go)(const parley_store_vtable *st, void *self, const char *owner,
+	          const struct kv_args *a, struct op_wait *w);
+};
+
+static int kv_call(lua_State *L, struct kv_args *a)
+{
+	struct script *s = script_of(L);
+	struct task *t = task_require_async(L, "parley.kv");
+	void *self;
+	const parley_store_vtable *st = kv_store(L, &self);
+	struct op_wait *w = op_wait_new(t, a->kind);
+	if (!w) {
+		free(a->value);
+		return luaL_error(L, "out of memory");
+	}
+	t->starting = 1;
+	t->done_early = 0;
+	int rc = a->go(st, self, s->spec.name, a, w);
+	free(a->value);
+	t->starting = 0;
+	if (t->done_early) { /* not by the store's contract; cheap to be safe */
+		t->done_early = 0;
+		int n = push_kv(L, t);
+		free(t->text);
+		free(t->err);
+		t->text = t->err = NULL;
+		return n;
+	}
+	if (rc != PARLEY_PENDING) {
+		t->opw = NULL;
+		host_pending_add(-1);
+		free(w);
+		lua_pushnil(L);
+		lua_pushstring(L, proto_error_code(rc < 0 ? rc : PARLEY_ERR));
+		return 2;
+	}
+	return task_wait(L, WAIT_OP, push_kv);
+}
+
+static int go_get(const parley_store_vtable *st, void *self, const char *owner,
+                  const struct kv_args *a, struct op_wait *w)
+{
+	return st->kv_get(self, owner, a->key, kv_done, w);
+}
+
+static int go_set(const parley_store_vtable *st, void *self, const char *owner,
+                  const struct kv_args *a, struct op_wait *w)
+{
+	if (!a->value)
+		return st->kv_delete(self, owner, a->key, kv_done, w);
+	return st->kv_set(self, owner, a->key, a->value, kv_done, w);
+}
+
+static int go_delete(const parley_store_vtable *st, void *self, const char *owner,
+                     const struct kv_args *a, struct op_wait *w)
+{
+	return st->kv_delete(self, owner, a->key, kv_done, w);
+}
+
+static int go_incr(const parley_store_vtable *st, void *self, const char *owner,
+                   const struct kv_args *a, struct op_wait *w)
+{
+	return st->kv_incr(self, owner, a->key, a->delta, kv_done, w);
+}
+
+static int l_kv_get(lua_State *L)
+{
+	struct kv_args a = {.kind = OPK_KV_GET, .key = kv_key(L), .go = go_get};
+	return kv_call(L, &a);
+}
+
+static int l_kv_set(lua_State *L)
+{
+	struct kv_args a = {.kind = OPK_KV_DONE, .key = kv_key(L), .go = go_set};
+	void *self;
+	task_require_async(L, "parley.kv");
+	kv_store(L, &self); /* raise before a.value is ours */
+	if (!lua_isnoneornil(L, 2)) {
+		const char *err = NULL;
+		json_t *v = json_from_lua(L, 2, &err);
+		a.value = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+		json_decref(v);
+		if (!a.value)
+			return luaL_error(L, "kv.set: %s",
+			                  err ? err : "the value cannot be stored");
+		if (strlen(a.value) > SCRIPT_KV_VALUE_MAX) {
+			free(a.value);
+			return luaL_error(L, "kv.set: the value is larger than %d bytes as JSON",
+			                  SCRIPT_KV_VALUE_MAX);
+		}
+	}
+	return kv_call(L, &a);
+}
+
+static int l_kv_delete(lua_State *L)
+{
+	struct kv_args a = {.kind = OPK_KV_DONE, .key = kv_key(L), .go = go_delete};
+	return kv_call(L, &a);
+}
+
+static int l_kv_incr(lua_State *L)
+{
+	struct kv_args a = {.kind = OPK_KV_VALUE, .key = kv_key(L), .go = go_incr};
+	a.delta = (int64_t)luaL_optinteger(L, 2, 1);
+	return kv_call(L, &a);
+}
+
+/* ---------------------------------------------------------------- */
+/* Moderation                                                         */
+/* ---------------------------------------------------------------- */
+
+static void need_moderation(lua_State *L, const char *fn)
+{
+	if (!script_of(L)->spec.moderation)
+		luaL_error(L,
+		           "%s: this script is not granted moderation (moderation = true in "
+		           "its entry of the config's scripts list)",
+		           fn);
+}
+
+static void moderated(void *ud, int rc, const char *message)
+{
+	(void)ud;
+	if (rc != PARLEY_OK)
+		log_info("script_moderation", NULL, "failed: %s", message ? message : "error");
+	host_pending_add(-1);
+}
+
+/* parley.mute(user, room, seconds): 0 lifts it. */
+static int l_mute(lua_State *L)
+{
+	need_moderation(L, "mute");
+	user_rec *u = user_arg(L, 1);
+	room *r = room_arg(L, 2);
+	double secs = luaL_checknumber(L, 3);
+	if (!u || !r)
+		return luaL_error(L, "mute: no such %s", !u ? "user" : "room");
+	if (!(secs >= 0) || secs > MUTE_MAX_S)
+		return luaL_error(L, "mute: seconds must be between 0 and %d", (int)MUTE_MAX_S);
+	count_send(L);
+	int64_t until = secs > 0 ? mutes_now_ms() + (int64_t)(secs * 1000) : 0;
+	if (mutes_set(u->id, r->id, until) < 0)
+		return luaL_error(L, "out of memory");
+	lua_pushinteger(L, (lua_Integer)until);
+	return 1;
+}
+
+/* parley.kick(user, room) */
+static int l_kick(lua_State *L)
+{
+	need_moderation(L, "kick");
+	user_rec *u = user_arg(L, 1);
+	room *r = room_arg(L, 2);
+	if (!u || !r)
+		return luaL_error(L, "kick: no such %s", !u ? "user" : "room");
+	count_send(L);
+	user_rec *by = users_by_name(script_of(L)->bot_name);
+	host_pending_add(1);
+	int rc = chat_remove_member(r, u, by, moderated, NULL);
+	if (rc != PARLEY_OK) {
+		host_pending_add(-1);
+		lua_pushnil(L);
+		lua_pushstring(L, proto_error_code(rc));
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* parley.delete(room, id) */
+static int l_delete(lua_State *L)
+{
+	need_moderation(L, "delete");
+	room *r = room_arg(L, 1);
+	const char *id = luaL_checkstring(L, 2);
+	if (!r)
+		return luaL_error(L, "delete: no such room");
+	count_send(L);
+	host_pending_add(1);
+	int rc = chat_delete_message(r, id, users_by_name(script_of(L)->bot_name), moderated, NULL);
+	if (rc != PARLEY_OK) {
+		host_pending_add(-1);
+		lua_pushnil(L);
+		lua_pushstring(L, proto_error_code(rc));
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* ---------------------------------------------------------------- */
+/* Lookups, log                                                       */
+/* ---------------------------------------------------------------- */
+
+static int l_users_get(lua_State *L)
+{
+	user_rec *u = user_arg(L, 1);
+	if (!u)
+		return 0;
+	push_user_rec(L, u);
+	return 1;
+}
+
+static int l_rooms_get(lua_State *L)
+{
+	room *r = room_arg(L, 1);
+	if (!r)
+		return 0;
+	push_room(L, r);
+	return 1;
+}
+
+static int l_rooms_members(lua_State *L)
+{
+	room *r = room_arg(L, 1);
+	if (!r)
+		return 0;
+	member **ms = room_sorted_members(r);
+	lua_createtable(L, (int)r->n_members, 0);
+	for (size_t i = 0; ms && i < r->n_members; i++) {
+		push_user_rec(L, ms[i]->user);
+		lua_pushstring(L, room_role_name(ms[i]->role));
+		lua_setfield(L, -2, "room_role");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+static int log_at(lua_State *L, int level)
+{
+	struct script *s = script_of(L);
+	if (!script_log_allowed(L))
+		return 0;
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	char ctx[SCRIPT_NAME_MAX * 2 + 16], esc[SCRIPT_NAME_MAX * 2];
+	log_escape(esc, sizeof esc, s->spec.name);
+	snprintf(ctx, sizeof ctx, "\"script\":\"%s\"", esc);
+	log_write(level, "script_log", ctx, "%s", lua_tostring(L, -1));
+	return 0;
+}
+
+static int l_log_info(lua_State *L)
+{
+	return log_at(L, LOG_INFO);
+}
+
+static int l_log_warn(lua_State *L)
+{
+	return log_at(L, LOG_WARN);
+}
+
+static int l_log_error(lua_State *L)
+{
+	return log_at(L, LOG_ERROR);
+}
+
+/* parley.<plugin function>(...) */
+static int l_plugin_fn(lua_State *L)
+{
+	const struct plugin_fn *pf = lua_touserdata(L, lua_upvalueindex(1));
+	int n = lua_gettop(L);
+	lua_createtable(L, n, 0);
+	for (int i = 1; i <= n; i++) {
+		lua_pushvalue(L, i);
+		lua_rawseti(L, -2, i);
+	}
+	const char *err = NULL;
+	json_t *args = n ? json_from_lua(L, -1, &err) : json_array();
+	if (args && !json_is_array(args)) {
+		json_t *wrap = json_array();
+		json_array_append_new(wrap, args);
+		args = wrap;
+	}
+	char *text = args ? json_dumps(args, JSON_COMPACT) : NULL;
+	json_decref(args);
+	if (!text)
+		return luaL_error(L, "%s: %s", pf->name, err ? err : "arguments cannot be JSON");
+	char *out = calloc(1, PLUGIN_OUT_MAX);
+	if (!out) {
+		free(text);
+		return luaL_error(L, "out of memory");
+	}
+	int rc = pf->fn(pf->ud, script_of(L)->spec.name, text, out, PLUGIN_OUT_MAX);
+	free(text);
+	out[PLUGIN_OUT_MAX - 1] = 0;
+	if (rc != PARLEY_OK) {
+		lua_pushnil(L);
+		lua_pushstring(L, *out ? out : proto_error_code(rc));
+		free(out);
+		return 2;
+	}
+	json_t *v = *out ? json_loads(out, JSON_DECODE_ANY, NULL) : NULL;
+	free(out);
+	json_push_owned(L, v);
+	return 1;
+}
+
+/* ---------------------------------------------------------------- */
+/* The table                                                          */
+/* ---------------------------------------------------------------- */
+
+static void set_fn(lua_State *L, const char *name, lua_CFunction fn)
+{
+	lua_pushcfunction(L, fn);
+	lua_setfield(L, -2, name);
+}
+
+static void sub_table(lua_State *L, const char *name, const luaL_Reg *fns)
+{
+	lua_newtable(L);
+	luaL_setfuncs(L, fns, 0);
+	lua_setfield(L, -2, name);
+}
+
+void api_open(lua_State *L, struct script *s)
+{
+	/* Registry: handlers per event, commands, bots' display names. */
+	lua_createtable(L, SEV__COUNT, 0);
+	for (int e = 0; e < SEV__COUNT; e++) {
+		lua_newtable(L);
+		lua_rawseti(L, -2, e + 1);
+	}
+	lua_setfield(L, LUA_REGISTRYINDEX, "parley.handlers");
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "parley.commands");
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "parley.bot_display");
+
+	luaL_newmetatable(L, "parley.locked");
+	lua_pushstring(L, LOCKED);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, "parley.ctx");
+	lua_pushstring(L, LOCKED);
+	lua_setfield(L, -2, "__metatable");
+	lua_newtable(L);
+	set_fn(L, "reply", ctx_reply);
+	set_fn(L, "react", ctx_react);
+	set_fn(L, "keep", ctx_keep);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+
+	lua_newtable(L);
+	static const luaL_Reg top[] = {
+	    {"on", l_on},       {"command", l_command}, {"bot", l_bot},       {"send", l_send},
+	    {"react", l_react}, {"timer", l_timer},     {"every", l_every},   {"sleep", l_sleep},
+	    {"mute", l_mute},   {"kick", l_kick},       {"delete", l_delete}, {NULL, NULL}};
+	luaL_setfuncs(L, top, 0);
+	static const luaL_Reg kv[] = {{"get", l_kv_get},
+	                              {"set", l_kv_set},
+	                              {"delete", l_kv_delete},
+	                              {"incr", l_kv_incr},
+	                              {NULL, NULL}};
+	sub_table(L, "kv", kv);
+	static const luaL_Reg lg[] = {
+	    {"info", l_log_info}, {"warn", l_log_warn}, {"error", l_log_error}, {NULL, NULL}};
+	sub_table(L, "log", lg);
+	static const luaL_Reg users[] = {{"get", l_users_get}, {NULL, NULL}};
+	sub_table(L, "users", users);
+	static const luaL_Reg rooms[] = {
+	    {"get", l_rooms_get}, {"members", l_rooms_members}, {NULL, NULL}};
+	sub_table(L, "rooms", rooms);
+	static const luaL_Reg http[] = {{"request", http_request}, {NULL, NULL}};
+	sub_table(L, "http", http);
+	lua_newtable(L);
+	json_open(L);
+	lua_setfield(L, -2, "json");
+
+	set_str(L, "script", s->spec.name);
+	set_str(L, "bot_name", s->bot_name);
+	lua_getfield(L, LUA_REGISTRYINDEX, "parley.bot_display");
+	lua_pushstring(L, s->bot_name);
+	lua_setfield(L, -2, s->bot_name);
+	lua_pop(L, 1);
+	add_bot(s, s->bot_name);
+
+	json_t *opts = json_loads(s->spec.options_json, JSON_DECODE_ANY, NULL);
+	if (opts && json_is_object(opts)) {
+		json_push_owned(L, opts);
+	} else {
+		json_decref(opts);
+		lua_newtable(L);
+	}
+	lua_setfield(L, -2, "config");
+
+	for (const struct plugin_fn *pf = host_plugin_fns(); pf; pf = pf->next) {
+		lua_getfield(L, -1, pf->name);
+		int taken = !lua_isnil(L, -1);
+		lua_pop(L, 1);
+		if (taken)
+			continue;
+		lua_pushlightuserdata(L, (void *)pf);
+		lua_pushcclosure(L, l_plugin_fn, 1);
+		lua_setfield(L, -2, pf->name);
+	}
+	lua_setglobal(L, "parley");
+}

@@ -1,0 +1,18 @@
+/* The key-value space scripts keep state in (parley.kv): one table keyed
+ * by (owner, key), values opaque text. Exec functions for ops (op.h). */
+#ifndef STORE_SQLITE_KV_H
+#define STORE_SQLITE_KV_H
+
+struct dbconn;
+struct op;
+
+/* Read: s[0] owner, s[1] key. Result text, or ENOTFOUND. */
+int kv_get(struct dbconn *c, struct op *op);
+/* Write: s[0] owner, s[1] key, s[2] value. */
+int kv_set(struct dbconn *c, struct op *op);
+/* Write: s[0] owner, s[1] key. Result value: 1 removed, 0 absent. */
+int kv_delete(struct dbconn *c, struct op *op);
+/* Write: s[0] owner, s[1] key, n[0] delta. Result value: the new number. */
+int kv_incr(struct dbconn *c, struct op *op);
+
+#endif

@@ -1,0 +1,37 @@
+-- Tests for remind.lua: parley test-script scripts/remind_test.lua
+test.load("remind.lua")
+local alice = test.user("alice")
+
+test.case("a reminder comes back when it is due, not before", function()
+  alice:say("/remind 10m stretch your legs")
+  test.eq(test.one_post().text, "ok, in 10m I will remind you.")
+  test.advance(599)
+  test.no_posts()
+  test.advance(1)
+  local post = test.one_post()
+  test.eq(post.text, "⏰ @alice: stretch your legs")
+  test.eq(post.room, "general")
+end)
+
+test.case("list shows the pending ones", function()
+  alice:say("/remind 2h call mum")
+  test.one_post()
+  alice:say("/remind list")
+  test.eq(test.one_post().text, "in 7200 s: call mum")
+end)
+
+test.case("reminders survive a reload of the script", function()
+  test.eq(test.kv("remind", "reminders")["2"].text, "call mum")
+  test.load("remind.lua") -- a new state: only kv remains
+  test.advance(7200)
+  test.eq(test.one_post().text, "⏰ @alice: call mum")
+  local left = test.kv("remind", "reminders")
+  test.eq(next(left), nil, "nothing left in kv")
+end)
+
+test.case("bad durations get the usage", function()
+  alice:say("/remind soon do it")
+  test.match(test.one_post().text, "^usage")
+  alice:say("/remind 400d far away")
+  test.match(test.one_post().text, "^usage")
+end)

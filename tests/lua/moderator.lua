@@ -1,0 +1,13 @@
+-- Moderation calls on demand (moderation_test.lua).
+parley.command("kick", function(cmd)
+  local ok, err = parley.kick(cmd.words[1], cmd.words[2] or cmd.room)
+  cmd:reply(ok and "kicked" or ("not kicked: " .. tostring(err)))
+end)
+parley.command("delete", function(cmd)
+  local ok, err = parley.delete(cmd.room, cmd.args)
+  cmd:reply(ok and "deleting" or ("not deleted: " .. tostring(err)))
+end)
+parley.command("mute", function(cmd)
+  parley.mute(cmd.words[1], cmd.room, tonumber(cmd.words[2]))
+  cmd:reply("muted")
+end)
