@@ -6,10 +6,10 @@
 //
 //   node tests/browser/scripts.mjs BUILD_DIR
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, signIn, row, noErrors, TIMEOUT_MS } from './lib.mjs';
+import { run, signIn, row, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-scripts-'));
 const script = join(dir, 'hello.lua');
@@ -29,6 +29,8 @@ await run('scripts', async (server, browser) => {
   await alice.waitForTimeout(300); // the command list loads after `ready`
   await alice.type('#text', '/gr');
   await alice.waitForSelector('#suggest li >> text=/greet', { timeout: TIMEOUT_MS });
+  mkdirSync(shots, { recursive: true });
+  await alice.screenshot({ path: join(shots, 'slash-light.png') });
   await alice.press('#text', 'Tab');
   assert.equal(await alice.inputValue('#text'), '/greet ');
   await alice.type('#text', 'world');
