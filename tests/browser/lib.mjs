@@ -36,7 +36,10 @@ ${extraConfig}
     return new Promise((ok, fail) => {
       let buf = '';
       const timer = setTimeout(() => fail(new Error('server did not start')), TIMEOUT_MS);
+      this.log = '';
       this.proc.stderr.on('data', (d) => {
+        this.log += d;
+        if (this.url) return;
         buf += d;
         for (const line of buf.split('\n')) {
           try {
@@ -49,12 +52,21 @@ ${extraConfig}
           } catch { /* not a JSON line */ }
         }
       });
-      this.proc.on('exit', (code) => fail(new Error('server exited ' + code)));
+      this.proc.on('exit', (code) => {
+        if (!this.url) fail(new Error('server exited ' + code + '\n' + this.log));
+      });
     });
   }
 
-  stop() {
-    if (this.proc) this.proc.kill('SIGTERM');
+  // Stops the server and waits for it; under ASan/UBSan a sanitizer report
+  // in its log fails the test.
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const exited = new Promise((ok) => this.proc.once('exit', ok));
+    this.proc.kill('SIGTERM');
+    await Promise.race([exited, sleep(TIMEOUT_MS)]);
+    const m = /(ERROR: (Address|Leak)Sanitizer.*|runtime error:.*)/.exec(this.log);
+    if (m) throw new Error('server sanitizer report: ' + m[1]);
   }
 
   // The text/plain part of the first .eml notify_email spooled.
@@ -152,7 +164,12 @@ export async function run(name, body, extraPlugins, extraConfig) {
   } finally {
     if (shared) await Promise.all(browser.contexts().map((c) => c.close()));
     else await browser.close();
-    server.stop();
+    try {
+      await server.stop();
+    } catch (e) {
+      failed = true;
+      console.error(`browser ${name}: FAILED`, e.message);
+    }
   }
   if (failed) process.exitCode = 1;
   return !failed;
