@@ -1,0 +1,14 @@
+// Every browser test in one process, sharing one Chromium (each file still
+// gets its own server and fresh browser contexts). Exit status 1 if any
+// failed.
+//   node tests/browser/all.mjs BUILD_DIR
+import { launch } from './lib.mjs';
+
+globalThis.parleyBrowser = await launch();
+try {
+  for (const t of ['format.test.mjs', 'chat.mjs', 'offline.mjs', 'rooms.mjs', 'history.mjs', 'uploads.mjs', 'scripts.mjs']) {
+    await import('./' + t);
+  }
+} finally {
+  await globalThis.parleyBrowser.close();
+}

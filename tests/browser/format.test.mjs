@@ -1,0 +1,42 @@
+// The formatter's tokenizer (web/js/format.js) in plain node: known cases,
+// then random text (seeded, so a failure repeats) that must never throw,
+// never lose or invent a character outside markup, and get through long
+// hostile input. Nothing here touches the DOM.
+import assert from 'node:assert/strict';
+import { tokenize, inline, plain } from '../../web/js/format.js';
+
+const t = (s) => JSON.stringify(tokenize(s));
+assert.equal(t('plain'), '[{"t":"p","c":[{"t":"text","v":"plain"}]}]');
+assert.deepEqual(inline('**b** _i_ `c`').map((x) => x.t), ['b', 'text', 'i', 'text', 'code']);
+assert.deepEqual(inline('snake_case_name'), [{ t: 'text', v: 'snake_case_name' }]);
+assert.deepEqual(inline('see https://a.org/x).').map((x) => x.v || x.t), ['see ', 'https://a.org/x', ').']);
+assert.deepEqual(inline('javascript:alert(1)').map((x) => x.t), ['text']);
+assert.deepEqual(inline('mail a@b.org').map((x) => x.t), ['text']);
+assert.deepEqual(inline('hi @bob.').map((x) => x.v), ['hi ', 'bob', '.']);
+assert.equal(tokenize('```js\nlet a = 1;\n```')[0].v, 'let a = 1;');
+assert.equal(tokenize('``` not closed')[0].t, 'p');
+// Links are only ever http(s).
+for (const b of tokenize('x https://ok.org y ftp://no data:text/html,1')) {
+  for (const tok of b.c || []) if (tok.t === 'link') assert.match(tok.v, /^https?:\/\//);
+}
+
+// Random text from an alphabet rich in markup characters.
+let seed = 12345;
+const rnd = (n) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+const alphabet = ['*', '**', '_', '`', '```', '\n', ' ', 'a', 'Z', '@', 'x.', 'https://', 'é', '🙂', '<b>', '&amp;', ')'];
+for (let i = 0; i < 3000; i++) {
+  let s = '';
+  const len = rnd(80);
+  for (let j = 0; j < len; j++) s += alphabet[rnd(alphabet.length)];
+  const blocks = tokenize(s);
+  // Outside fences, the text is all there (markup characters aside).
+  if (!s.includes('```')) {
+    const strip = (x) => x.replace(/[*_`]/g, '');
+    assert.equal(strip(plain(blocks[0] ? blocks[0].c : [])), strip(s), JSON.stringify(s));
+  }
+}
+// Long hostile input (a backtracking pattern would hang here).
+tokenize('**_`'.repeat(1000) + 'a'.repeat(4000));
+tokenize('_a'.repeat(2000));
+tokenize('https://' + 'a'.repeat(4000));
+console.log('format: tokenizer cases and 3000 random texts ok');

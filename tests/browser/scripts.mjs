@@ -1,0 +1,48 @@
+// Slash commands from Lua scripts: typing `/` lists the commands the
+// server names (GET /api/admin/scripts, the only list there is: admins
+// see it), a command runs and its bot answers, and the settings page
+// shows the script's status and reloads it. Skipped (with a note) when
+// the server has no scripting (GET /api/admin/scripts is 404).
+//
+//   node tests/browser/scripts.mjs BUILD_DIR
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run, signIn, row, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
+
+const dir = mkdtempSync(join(tmpdir(), 'parley-scripts-'));
+const script = join(dir, 'hello.lua');
+writeFileSync(script, `parley.command("greet", function(cmd)
+  cmd:reply("Hello, " .. (cmd.args ~= "" and cmd.args or "you") .. "!")
+end)
+`);
+const config = `scripts = { { file = "${script}" } }`;
+
+await run('scripts', async (server, browser) => {
+  server.cli(['user', 'add', 'alice', '--role', 'admin'], 'correct horse 1\n');
+  const alice = await signIn(browser, server.url, 'alice', 'correct horse 1');
+  if (await alice.evaluate(async () => (await fetch('/api/admin/scripts')).status) === 404) {
+    console.log('browser scripts: skipped (this server has no scripting)');
+    return;
+  }
+  await alice.waitForTimeout(300); // the command list loads after `ready`
+  await alice.type('#text', '/gr');
+  await alice.waitForSelector('#suggest li >> text=/greet', { timeout: TIMEOUT_MS });
+  mkdirSync(shots, { recursive: true });
+  await alice.screenshot({ path: join(shots, 'slash-light.png') });
+  await alice.press('#text', 'Tab');
+  assert.equal(await alice.inputValue('#text'), '/greet ');
+  await alice.type('#text', 'world');
+  await alice.press('#text', 'Enter');
+  await row(alice, 'Hello, world!').waitFor({ timeout: TIMEOUT_MS });
+  await alice.waitForFunction(() => !document.querySelector('#messages li.pending'));
+  assert.equal(await row(alice, '/greet world').count(), 0); // a command is not stored
+
+  await alice.click('#admin-link');
+  const s = alice.locator('#set-scripts');
+  await s.locator('li', { hasText: 'running' }).waitFor();
+  await s.getByRole('button', { name: 'Reload scripts' }).click();
+  await s.locator('p', { hasText: 'Reloaded.' }).waitFor();
+  noErrors(alice);
+}, '', config);

@@ -1,0 +1,117 @@
+// Signing in, registering from an invite link (also the first admin's
+// one-time link), and resetting a forgotten password. The session is the
+// HttpOnly cookie the server sets: nothing here stores a token.
+import { $ } from './dom.js';
+import { postJSON } from './http.js';
+
+const SCREENS = ['loading', 'login', 'register', 'forgot', 'reset', 'chat', 'settings'];
+
+export function show(name) {
+  for (const s of SCREENS) $('screen-' + s).hidden = s !== name;
+}
+
+export function hashParam(name) {
+  return new URLSearchParams(location.hash.slice(1)).get(name);
+}
+
+function dropHash() {
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
+export function showLogin(message) {
+  $('login-error').textContent = message || '';
+  show('login');
+  $('login-form').elements.username.focus();
+}
+
+export function wireAuth(onSignedIn) {
+  $('login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    f.querySelector('button').disabled = true;
+    const r = await postJSON('/api/login', {
+      username: f.elements.username.value.trim(),
+      password: f.elements.password.value,
+    });
+    f.querySelector('button').disabled = false;
+    if (!r.ok) {
+      $('login-error').textContent = r.status === 401 ? 'Wrong username or password.' : r.message;
+      return;
+    }
+    f.reset();
+    onSignedIn();
+  });
+
+  $('register-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    const err = $('register-error');
+    if (f.elements.password.value !== f.elements.password2.value) {
+      err.textContent = 'The two passwords differ.';
+      return;
+    }
+    f.querySelector('button').disabled = true;
+    const body = {
+      invite: hashParam('invite'),
+      username: f.elements.username.value.trim(),
+      password: f.elements.password.value,
+    };
+    if (f.elements.email.value.trim()) body.email = f.elements.email.value.trim();
+    const r = await postJSON('/api/register', body);
+    f.querySelector('button').disabled = false;
+    if (!r.ok) {
+      err.textContent = r.status === 401 ? 'This invite link is used, expired or revoked.' : r.message;
+      return;
+    }
+    f.reset();
+    dropHash(); // the invite is spent
+    onSignedIn();
+  });
+
+  $('forgot-open').addEventListener('click', () => {
+    $('forgot-error').textContent = '';
+    $('forgot-sent').hidden = true;
+    show('forgot');
+    $('forgot-form').elements.email.focus();
+  });
+  $('forgot-back').addEventListener('click', () => showLogin(''));
+  $('forgot-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    f.querySelector('button[type=submit]').disabled = true;
+    const r = await postJSON('/api/password/forgot', { email: f.elements.email.value.trim() });
+    f.querySelector('button[type=submit]').disabled = false;
+    $('forgot-error').textContent = r.ok ? '' : r.message;
+    $('forgot-sent').hidden = !r.ok;
+  });
+
+  $('reset-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    const err = $('reset-error');
+    if (f.elements.password.value !== f.elements.password2.value) {
+      err.textContent = 'The two passwords differ.';
+      return;
+    }
+    f.querySelector('button').disabled = true;
+    const r = await postJSON('/api/password/reset', {
+      token: hashParam('reset'),
+      password: f.elements.password.value,
+    });
+    f.querySelector('button').disabled = false;
+    if (!r.ok) {
+      err.textContent = r.message;
+      return;
+    }
+    f.reset();
+    dropHash(); // the token is spent
+    showLogin('Your password is set: sign in with it.');
+  });
+}
+
+// An invite or reset link opens its screen instead of the session.
+export function linkScreen() {
+  if (hashParam('invite')) return 'register';
+  if (hashParam('reset')) return 'reset';
+  return null;
+}

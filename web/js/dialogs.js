@@ -1,0 +1,276 @@
+// Dialogs on the native <dialog> element (focus is trapped and Esc
+// closes it by itself): the quick switcher, browsing and creating rooms,
+// direct messages, a room's topic and members, and confirmations.
+import { el, button } from './dom.js';
+import { state, roomLabel, isModerator } from './state.js';
+
+export function modal(title, build) {
+  const d = el('dialog', 'dialog');
+  d.setAttribute('aria-label', title);
+  const head = el('header', 'dialog-head');
+  head.append(el('h2', null, title), button('×', 'icon close', () => d.close(), 'Close'));
+  d.append(head);
+  const body = el('div', 'dialog-body');
+  d.append(body);
+  d.addEventListener('close', () => d.remove());
+  document.body.append(d);
+  build(body, () => d.close());
+  d.showModal();
+  const first = body.querySelector('input, textarea, select, button');
+  if (first) first.focus();
+  return d;
+}
+
+export function confirmDialog(text, yes = 'Delete') {
+  return new Promise((resolve) => {
+    let answer = false;
+    const d = modal('Are you sure?', (body, close) => {
+      body.append(el('p', null, text));
+      const row = el('div', 'row end');
+      row.append(button('Cancel', 'secondary', close));
+      row.append(button(yes, 'danger', () => {
+        answer = true;
+        close();
+      }));
+      body.append(row);
+    });
+    d.addEventListener('close', () => resolve(answer));
+  });
+}
+
+function field(label, input) {
+  const l = el('label', null, label);
+  l.append(input);
+  return l;
+}
+
+function input(name, attrs = {}) {
+  const i = el('input');
+  i.name = name;
+  Object.assign(i, attrs);
+  return i;
+}
+
+// Ctrl/Cmd+K: type a few letters of a room or person, Enter opens it.
+export function quickSwitcher(onSelect) {
+  modal('Switch to…', (body, close) => {
+    const q = input('q', { placeholder: 'Room or person', autocomplete: 'off' });
+    q.setAttribute('role', 'combobox');
+    q.setAttribute('aria-controls', 'switcher-list');
+    q.setAttribute('aria-expanded', 'true');
+    const ul = el('ul', 'pick-list');
+    ul.id = 'switcher-list';
+    ul.setAttribute('role', 'listbox');
+    let sel = 0;
+    let hits = [];
+    const draw = () => {
+      const s = q.value.trim().toLowerCase();
+      hits = [...state.rooms.values()]
+        .filter((r) => r.name.toLowerCase().includes(s))
+        .sort((a, b) => (b.unread || 0) - (a.unread || 0) || a.name.localeCompare(b.name))
+        .slice(0, 12);
+      sel = Math.min(sel, Math.max(0, hits.length - 1));
+      ul.replaceChildren();
+      hits.forEach((r, i) => {
+        const li = el('li', i === sel ? 'selected' : '', roomLabel(r));
+        li.setAttribute('role', 'option');
+        li.id = 'sw-' + i;
+        li.setAttribute('aria-selected', i === sel ? 'true' : 'false');
+        if (r.unread) li.append(el('span', 'badge', String(r.unread)));
+        li.addEventListener('click', () => {
+          close();
+          onSelect(r.id);
+        });
+        ul.append(li);
+      });
+      q.setAttribute('aria-activedescendant', hits.length ? 'sw-' + sel : '');
+    };
+    q.addEventListener('input', () => {
+      sel = 0;
+      draw();
+    });
+    q.addEventListener('keydown', (ev) => {
+      if (ev.key === 'ArrowDown') sel = Math.min(hits.length - 1, sel + 1);
+      else if (ev.key === 'ArrowUp') sel = Math.max(0, sel - 1);
+      else if (ev.key === 'Enter' && hits[sel]) {
+        ev.preventDefault();
+        close();
+        onSelect(hits[sel].id);
+        return;
+      } else return;
+      ev.preventDefault();
+      draw();
+    });
+    body.append(q, ul);
+    draw();
+  });
+}
+
+export function browseRooms(conn, onJoined) {
+  modal('Browse rooms', async (body, close) => {
+    const ul = el('ul', 'plain-list');
+    body.append(el('p', 'muted', 'Public rooms you can join.'), ul);
+    const r = await conn.request({ type: 'rooms', public: true });
+    if (!r || r.type !== 'rooms') {
+      ul.append(el('li', 'error', r ? r.message : 'Not connected.'));
+      return;
+    }
+    const rooms = (r.rooms || []).filter((x) => x.kind === 'public');
+    if (!rooms.length) ul.append(el('li', 'muted', 'No public rooms yet.'));
+    for (const room of rooms) {
+      const li = el('li', 'row');
+      const name = el('div', 'grow');
+      name.append(el('strong', null, '# ' + room.name));
+      if (room.topic) name.append(el('div', 'muted', room.topic));
+      li.append(name);
+      if (state.rooms.has(room.id)) {
+        li.append(button('Open', 'secondary', () => {
+          close();
+          onJoined(room.id);
+        }));
+      } else {
+        li.append(button('Join', null, async (ev) => {
+          ev.currentTarget.disabled = true;
+          const j = await conn.request({ type: 'join', room: room.id });
+          if (j && j.type === 'room') {
+            close();
+            onJoined(j.room.id, j.room);
+          } else ev.currentTarget.disabled = false;
+        }));
+      }
+      ul.append(li);
+    }
+  });
+}
+
+export function createRoom(conn, onCreated) {
+  modal('Create a room', (body, close) => {
+    const f = el('form', 'form');
+    const name = input('name', { required: true, maxLength: 64, placeholder: 'e.g. ops' });
+    const topic = input('topic', { placeholder: 'What it is about (optional)' });
+    const priv = input('private', { type: 'checkbox' });
+    const pl = el('label', 'check');
+    pl.append(priv, document.createTextNode(' Private: only people invited can see it'));
+    const err = el('p', 'error');
+    err.setAttribute('role', 'alert');
+    const submit = el('button', null, 'Create');
+    submit.type = 'submit';
+    f.append(field('Name', name), field('Topic', topic), pl, err, submit);
+    f.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      submit.disabled = true;
+      const r = await conn.request({
+        type: 'create_room', name: name.value.trim().replace(/^#/, ''),
+        kind: priv.checked ? 'private' : 'public', topic: topic.value.trim(),
+      });
+      submit.disabled = false;
+      if (r && r.type === 'room') {
+        close();
+        onCreated(r.room.id, r.room);
+      } else err.textContent = r ? r.message : 'Not connected.';
+    });
+    body.append(f);
+  });
+}
+
+export function newDM(conn, onCreated) {
+  modal('Direct message', (body, close) => {
+    const f = el('form', 'form');
+    const who = input('user', { required: true, placeholder: 'Their username', autocomplete: 'off' });
+    const err = el('p', 'error');
+    err.setAttribute('role', 'alert');
+    const submit = el('button', null, 'Open');
+    submit.type = 'submit';
+    f.append(field('Person', who), err, submit);
+    f.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const r = await conn.request({ type: 'dm', user: who.value.trim().replace(/^@/, '') });
+      if (r && r.type === 'room') {
+        close();
+        onCreated(r.room.id, r.room);
+      } else err.textContent = r ? r.message : 'Not connected.';
+    });
+    body.append(f);
+  });
+}
+
+// A room's topic, members (with presence), invite and remove, leave.
+export function roomInfo(conn, room, onLeft) {
+  modal(roomLabel(room), async (body, close) => {
+    const mod = isModerator(room);
+    if (room.kind !== 'dm') {
+      const f = el('form', 'form row');
+      const topic = input('topic', { value: room.topic || '', placeholder: 'No topic', disabled: !mod });
+      topic.setAttribute('aria-label', 'Topic');
+      f.append(topic);
+      const err = el('p', 'error');
+      if (mod) {
+        const save = el('button', null, 'Set topic');
+        save.type = 'submit';
+        f.append(save);
+        f.addEventListener('submit', async (ev) => {
+          ev.preventDefault();
+          const r = await conn.request({ type: 'topic', room: room.id, topic: topic.value.trim() });
+          if (r && r.type === 'ok') {
+            room.topic = topic.value.trim();
+            close();
+          } else err.textContent = r ? r.message : 'Not connected.';
+        });
+      }
+      body.append(el('h3', null, 'Topic'), f, err);
+    }
+    body.append(el('h3', null, 'Members'));
+    const ul = el('ul', 'plain-list members');
+    body.append(ul);
+    const draw = async () => {
+      const r = await conn.request({ type: 'members', room: room.id, limit: 500 });
+      ul.replaceChildren();
+      if (!r || r.type !== 'members') return;
+      state.members.set(room.id, r.members);
+      for (const m of r.members) {
+        const li = el('li', 'row');
+        const online = (state.presence.get(m.id) || m.presence) === 'online';
+        li.append(el('span', 'dot' + (online ? ' online' : '')));
+        li.append(el('span', 'grow', m.name + (m.role !== 'member' ? ` (${m.role})` : '')));
+        if (mod && room.kind !== 'dm' && state.me && m.id !== state.me.id) {
+          li.append(button('Remove', 'secondary small', async () => {
+            const k = await conn.request({ type: 'kick', room: room.id, user: m.id });
+            if (k && k.type === 'ok') draw();
+          }));
+        }
+        ul.append(li);
+      }
+    };
+    await draw();
+    if (room.kind !== 'dm' && (mod || room.kind === 'public')) {
+      const f = el('form', 'form row');
+      const who = input('user', { placeholder: 'Username to add', required: true, autocomplete: 'off' });
+      who.setAttribute('aria-label', 'Username to add');
+      const add = el('button', null, 'Add');
+      add.type = 'submit';
+      const err = el('p', 'error');
+      f.append(who, add);
+      f.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        const r = await conn.request({ type: 'invite', room: room.id, user: who.value.trim().replace(/^@/, '') });
+        if (r && r.type === 'ok') {
+          who.value = '';
+          err.textContent = '';
+          draw();
+        } else err.textContent = r ? r.message : 'Not connected.';
+      });
+      body.append(el('h3', null, 'Add someone'), f, err);
+    }
+    if (room.kind !== 'dm') {
+      const row = el('div', 'row end');
+      row.append(button('Leave room', 'danger', async () => {
+        const r = await conn.request({ type: 'leave', room: room.id });
+        if (r && r.type === 'ok') {
+          close();
+          onLeft(room.id);
+        }
+      }));
+      body.append(row);
+    }
+  });
+}

@@ -1,0 +1,139 @@
+// Lightweight formatting, rendered safely: **bold**, _italic_, `code`,
+// ``` fenced blocks ```, links made clickable, @mentions highlighted.
+// tokenize() is pure (tested in node, fuzzed with random text); render()
+// builds DOM nodes from the tokens with textContent only, never innerHTML.
+// Limits: text is at most the server's max_text (4000 code points), nesting
+// is at most 2 levels, and every pattern is linear (no backtracking traps).
+const MAX_INPUT = 20000; // longer text is shown plain
+const MAX_DEPTH = 2;
+const INLINE = new RegExp(
+  [
+    '(`[^`\\n]+`)', // 1 code
+    '(\\*\\*(?=\\S)[^*\\n]+?\\*\\*)', // 2 bold
+    '((?<![\\w])_(?=\\S)[^_\\n]+?_(?![\\w]))', // 3 italic
+    '(https?:\\/\\/[^\\s<>"]+)', // 4 link
+    '((?<![\\w@])@[A-Za-z0-9_.\\-]+)', // 5 mention
+  ].join('|'),
+  'g',
+);
+const TRAILING = /[.,;:!?)\]'"]+$/;
+
+export function inline(s, depth = 0) {
+  const out = [];
+  let last = 0;
+  const re = new RegExp(INLINE.source, 'g'); // own state: recursion-safe
+  let m;
+  while ((m = re.exec(s))) {
+    let whole = m[0];
+    if (m[4] || m[5]) {
+      // A link or name does not end in punctuation that closes the sentence.
+      const trail = whole.match(m[4] ? TRAILING : /[.-]+$/);
+      if (trail) whole = whole.slice(0, whole.length - trail[0].length);
+      if (whole.length <= (m[4] ? 'https://'.length : 1)) continue;
+      re.lastIndex = m.index + whole.length;
+    }
+    if (m.index > last) out.push({ t: 'text', v: s.slice(last, m.index) });
+    if (m[1]) out.push({ t: 'code', v: whole.slice(1, -1) });
+    else if (m[2]) {
+      const inner = whole.slice(2, -2);
+      out.push({ t: 'b', c: depth < MAX_DEPTH ? inline(inner, depth + 1) : [{ t: 'text', v: inner }] });
+    } else if (m[3]) {
+      const inner = whole.slice(1, -1);
+      out.push({ t: 'i', c: depth < MAX_DEPTH ? inline(inner, depth + 1) : [{ t: 'text', v: inner }] });
+    } else if (m[4]) out.push({ t: 'link', v: whole });
+    else out.push({ t: 'mention', v: whole.slice(1) });
+    last = m.index + whole.length;
+  }
+  if (last < s.length) out.push({ t: 'text', v: s.slice(last) });
+  return out;
+}
+
+// Blocks: fenced code (```lang? … ```) and text.
+export function tokenize(text) {
+  if (typeof text !== 'string') return [];
+  if (text.length > MAX_INPUT) return [{ t: 'p', c: [{ t: 'text', v: text }] }];
+  const blocks = [];
+  const parts = text.split('```');
+  // An odd count of fences: the last one is not closed, so it is text.
+  const closed = parts.length % 2 === 1 ? parts.length : parts.length - 1;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    if (i % 2 === 1 && i < closed) {
+      // Inside a fence: drop a language word on the first line and the
+      // newline right after the opening and before the closing fence.
+      let body = part.replace(/^[A-Za-z0-9_+-]*\n/, '');
+      body = body.replace(/\n$/, '');
+      blocks.push({ t: 'pre', v: body });
+    } else {
+      const v = i % 2 === 1 ? '```' + part : part;
+      if (!v) continue;
+      const prev = blocks[blocks.length - 1];
+      if (prev && prev.t === 'p' && i % 2 === 1) prev.c.push(...inline(v));
+      else blocks.push({ t: 'p', c: inline(v) });
+    }
+  }
+  return blocks;
+}
+
+// The plain text a token list stands for (tests: nothing is lost).
+export function plain(tokens) {
+  let s = '';
+  for (const t of tokens) {
+    if (t.t === 'text' || t.t === 'link') s += t.v;
+    else if (t.t === 'code') s += t.v;
+    else if (t.t === 'mention') s += '@' + t.v;
+    else if (t.t === 'pre') s += t.v;
+    else if (t.c) s += plain(t.c);
+  }
+  return s;
+}
+
+// DOM from tokens. isMe(name) marks mentions of the reader; isKnown(name)
+// marks mentions of real people (others stay plain text).
+export function render(text, { isMe, isKnown } = {}) {
+  const frag = document.createDocumentFragment();
+  for (const b of tokenize(text)) {
+    if (b.t === 'pre') {
+      const pre = document.createElement('pre');
+      const code = document.createElement('code');
+      code.textContent = b.v;
+      pre.append(code);
+      frag.append(pre);
+    } else {
+      appendInline(frag, b.c, isMe, isKnown);
+    }
+  }
+  return frag;
+}
+
+function appendInline(parent, tokens, isMe, isKnown) {
+  for (const t of tokens) {
+    if (t.t === 'text') parent.append(document.createTextNode(t.v));
+    else if (t.t === 'code') {
+      const c = document.createElement('code');
+      c.textContent = t.v;
+      parent.append(c);
+    } else if (t.t === 'b' || t.t === 'i') {
+      const e = document.createElement(t.t === 'b' ? 'strong' : 'em');
+      appendInline(e, t.c, isMe, isKnown);
+      parent.append(e);
+    } else if (t.t === 'link') {
+      const a = document.createElement('a');
+      a.href = t.v; // only http(s): the pattern allows nothing else
+      a.textContent = t.v;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      parent.append(a);
+    } else if (t.t === 'mention') {
+      const me = isMe && isMe(t.v);
+      if (me || !isKnown || isKnown(t.v)) {
+        const s = document.createElement('span');
+        s.className = me ? 'mention me' : 'mention';
+        s.textContent = '@' + t.v;
+        parent.append(s);
+      } else {
+        parent.append(document.createTextNode('@' + t.v));
+      }
+    }
+  }
+}

@@ -1,0 +1,33 @@
+// JSON over HTTP with the session cookie. Every answer is
+// {ok, status, data, message}: callers never see exceptions, and a 404
+// means "this server does not have that feature" (uploads, scripts).
+async function call(method, path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body !== undefined ? { 'Content-Type': 'application/json' } : {},
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    return { ok: false, status: 0, message: 'Cannot reach the server.' };
+  }
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (res.ok) return { ok: true, status: res.status, data };
+  let message = (data && data.error && data.error.message) || res.statusText || 'Failed';
+  const code = data && data.error && data.error.code;
+  if (res.status === 429) {
+    const after = res.headers.get('Retry-After');
+    message = 'Too many attempts.' + (after ? ` Try again in ${after} s.` : '');
+  }
+  return { ok: false, status: res.status, code, message, data };
+}
+
+export const getJSON = (path) => call('GET', path);
+export const postJSON = (path, body) => call('POST', path, body === undefined ? {} : body);

@@ -1,0 +1,361 @@
+// The message list of the open room, windowed: of the messages held (up
+// to thousands), only a window of about WINDOW around what is on screen
+// is in the DOM. Scrolling near an edge slides the window by STEP, and
+// near the top of what is held it pages older history from the server;
+// each change keeps the message that was on screen at the same place
+// (anchor by data-seq), so paging never jumps.
+//
+// Grouping: a day separator when the day changes, an author header when
+// the author changes or after GROUP_GAP_MS. A "new messages" divider sits
+// after the read marker the room had when it was opened.
+import { el, button, formatSize } from './dom.js';
+import { state, roomMessages, lowerBound, findMessage } from './state.js';
+import { render as renderText } from './format.js';
+import { timeOf, dayKey, dayLabel, fullTime } from './time.js';
+import * as outbox from './outbox.js';
+
+const WINDOW = 150; // messages in the DOM at most (while reading old ones)
+const STEP = 50; // messages the window slides by
+const EDGE_PX = 400; // how near an edge a slide or a page starts
+const GROUP_GAP_MS = 5 * 60 * 1000;
+const BOTTOM_PX = 30; // "at the bottom" tolerance
+const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp|avif)$/;
+
+export class MessageList {
+  constructor(ol, jump, hooks) {
+    this.ol = ol;
+    this.jump = jump; // the "jump to latest" button
+    this.hooks = hooks; // loadOlder(room), onRead(room, seq), actions
+    this.room = null;
+    this.startSeq = 0; // first seq in the window
+    this.endSeq = 0; // last seq in the window when not following the end
+    this.followEnd = true; // the window reaches the newest message
+    this.dividerSeq = null;
+    this.loading = false;
+    this.rendering = false;
+    ol.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    jump.addEventListener('click', () => this.toLatest());
+  }
+
+  open(roomId) {
+    this.room = roomId;
+    const room = state.rooms.get(roomId);
+    this.dividerSeq = room && (room.read_seq || 0) < room.last_seq ? room.read_seq || 0 : null;
+    this.followEnd = true;
+    this.startSeq = 0;
+    this.loading = false;
+    this.windowToEnd();
+    this.render('bottom');
+    const div = this.ol.querySelector('.divider');
+    if (div) this.ol.scrollTop = Math.max(0, div.offsetTop - 60);
+  }
+
+  windowToEnd() {
+    const list = roomMessages(this.room).list;
+    this.followEnd = true;
+    this.startSeq = list.length ? list[Math.max(0, list.length - STEP * 2)].seq : 0;
+  }
+
+  atBottom() {
+    const o = this.ol;
+    return o.scrollHeight - o.scrollTop - o.clientHeight < BOTTOM_PX;
+  }
+
+  // Messages of the open room changed (live, history, edit, outbox).
+  refresh(live) {
+    if (!this.room) return;
+    const list = roomMessages(this.room).list;
+    if (!this.followEnd) {
+      this.render('keep');
+      if (live) this.jump.hidden = false;
+      return;
+    }
+    const bottom = this.atBottom();
+    if (bottom) {
+      // Following the end at the bottom: the window slides with new ones.
+      const start = lowerBound(list, this.startSeq);
+      if (list.length - start > WINDOW) this.startSeq = list[list.length - WINDOW].seq;
+    }
+    if (!list.length) this.startSeq = 0;
+    else if (this.startSeq === 0) this.startSeq = list[Math.max(0, list.length - STEP * 2)].seq;
+    this.render(bottom ? 'bottom' : 'keep');
+    if (live && !bottom) this.jump.hidden = false;
+  }
+
+  bounds() {
+    const list = roomMessages(this.room).list;
+    const start = lowerBound(list, this.startSeq);
+    const end = this.followEnd ? list.length : lowerBound(list, this.endSeq + 1);
+    return { list, start, end };
+  }
+
+  anchor() {
+    const top = this.ol.scrollTop;
+    for (const li of this.ol.children) {
+      if (li.dataset.seq && li.offsetTop + li.offsetHeight > top) {
+        return { seq: li.dataset.seq, delta: li.offsetTop - top };
+      }
+    }
+    return null;
+  }
+
+  render(mode) {
+    const a = mode === 'keep' ? this.anchor() : null;
+    const { list, start, end } = this.bounds();
+    const h = roomMessages(this.room);
+    const frag = document.createDocumentFragment();
+    if (start > 0 || h.more) {
+      frag.append(el('li', 'older muted', h.loaded ? 'Loading older messages…' : 'Loading…'));
+    } else if (h.loaded) {
+      const room = state.rooms.get(this.room);
+      frag.append(el('li', 'older muted', room ? 'This is the beginning of ' + (room.kind === 'dm' ? 'your conversation with ' + room.name : '#' + room.name) + '.' : ''));
+    }
+    let prev = start > 0 ? list[start - 1] : null;
+    for (let i = start; i < end; i++) {
+      const m = list[i];
+      const newDay = !prev || dayKey(prev.ts) !== dayKey(m.ts);
+      if (newDay) frag.append(el('li', 'day', dayLabel(m.ts)));
+      const afterMarker = prev ? prev.seq <= this.dividerSeq : m.seq - 1 <= this.dividerSeq;
+      if (this.dividerSeq !== null && afterMarker && m.seq > this.dividerSeq) {
+        const d = el('li', 'divider');
+        d.append(el('span', null, 'New messages'));
+        frag.append(d);
+      }
+      const first = newDay || !prev || !prev.user || !m.user || prev.user.id !== m.user.id ||
+        m.ts - prev.ts > GROUP_GAP_MS || (this.dividerSeq !== null && prev.seq === this.dividerSeq);
+      frag.append(this.messageRow(m, first));
+      prev = m;
+    }
+    if (this.followEnd) {
+      let firstPending = true;
+      for (const it of outbox.list(state.me && state.me.id)) {
+        if (it.room !== this.room) continue;
+        frag.append(this.pendingRow(it, firstPending));
+        firstPending = false;
+      }
+    }
+    this.rendering = true;
+    this.ol.replaceChildren(frag);
+    if (mode === 'bottom') {
+      this.ol.scrollTop = this.ol.scrollHeight;
+    } else if (a) {
+      const li = this.ol.querySelector(`li[data-seq="${a.seq}"]`);
+      if (li) this.ol.scrollTop = li.offsetTop - a.delta;
+    }
+    this.rendering = false;
+    this.jump.hidden = this.followEnd && this.atBottom();
+    this.noteRead();
+  }
+
+  messageRow(m, first) {
+    const li = el('li', 'msg' + (first ? ' first' : ''));
+    li.dataset.seq = m.seq;
+    li.dataset.id = m.id;
+    const mine = state.me && m.user && m.user.id === state.me.id;
+    if (m.mentions && state.me && m.mentions.includes(state.me.id)) li.classList.add('mentions-me');
+    const t = el('time', 'muted', timeOf(m.ts));
+    t.dateTime = new Date(m.ts).toISOString();
+    t.title = fullTime(m.ts);
+    if (first) {
+      const head = el('div', 'msg-head');
+      head.append(el('span', 'author', m.user ? m.user.name : '?'), t);
+      li.append(head);
+    } else {
+      t.classList.add('side-time');
+      li.append(t);
+    }
+    if (m.reply_to && !m.deleted) {
+      const orig = findMessage(this.room, m.reply_to);
+      const q = el('div', 'quote');
+      if (orig) {
+        q.append(el('span', 'author', orig.user ? orig.user.name : '?'), document.createTextNode(' '));
+        q.append(document.createTextNode(orig.deleted ? 'message deleted' : (orig.text || '').slice(0, 140)));
+        q.classList.add('link-quote');
+        q.title = 'Show the message this replies to';
+        q.addEventListener('click', () => this.show(orig.seq));
+      } else q.textContent = 'In reply to an earlier message';
+      li.append(q);
+    }
+    const body = el('div', 'text');
+    if (m.deleted) {
+      body.classList.add('deleted');
+      body.textContent = 'message deleted';
+    } else {
+      body.append(renderText(m.text || '', this.hooks.mentionTests));
+      if (m.edited_ts) body.append(el('span', 'muted edited', ' (edited)'));
+    }
+    li.append(body);
+    if (!m.deleted && m.attachments && m.attachments.length) li.append(attachments(m.attachments));
+    if (!m.deleted && m.reactions && Object.keys(m.reactions).length) li.append(this.reactionRow(m));
+    if (!m.deleted) li.append(this.actionBar(m, mine));
+    return li;
+  }
+
+  reactionRow(m) {
+    const row = el('div', 'reactions');
+    for (const [emoji, users] of Object.entries(m.reactions)) {
+      if (!users || !users.length) continue;
+      const on = state.me && users.includes(state.me.id);
+      const b = button(emoji + ' ' + users.length, 'chip' + (on ? ' on' : ''),
+        () => this.hooks.actions.react(m, emoji, !on));
+      b.setAttribute('aria-pressed', on ? 'true' : 'false');
+      b.title = (on ? 'Remove ' : 'React with ') + emoji;
+      row.append(b);
+    }
+    return row;
+  }
+
+  actionBar(m, mine) {
+    const bar = el('div', 'actions');
+    const act = this.hooks.actions;
+    bar.append(button('☺', 'icon', (ev) => act.pick(m, ev.currentTarget), 'Add reaction'));
+    bar.append(button('↩', 'icon', () => act.reply(m), 'Reply'));
+    if (mine) bar.append(button('✎', 'icon', () => act.edit(m), 'Edit'));
+    if (mine || act.canModerate()) bar.append(button('✕', 'icon', () => act.del(m), 'Delete'));
+    return bar;
+  }
+
+  pendingRow(it, first) {
+    const li = el('li', 'msg pending ' + it.status + (first ? ' first' : ''));
+    li.dataset.cid = it.client_id;
+    if (first) {
+      const head = el('div', 'msg-head');
+      head.append(el('span', 'author', state.me ? state.me.name : ''));
+      li.append(head);
+    }
+    const body = el('div', 'text', it.text);
+    const waiting = this.hooks.online() ? 'sending…' : 'waiting for the connection';
+    body.append(el('span', 'muted status', ' ' + (it.status === 'failed' ? 'not sent' : waiting)));
+    li.append(body);
+    if (it.status === 'failed') {
+      const err = el('div', 'error');
+      err.append(document.createTextNode('Not sent: ' + (it.error || 'failed') + ' '));
+      err.append(button('Retry', 'link', () => this.hooks.actions.retry(it.client_id)));
+      err.append(document.createTextNode(' · '));
+      err.append(button('Discard', 'link', () => this.hooks.actions.discard(it.client_id)));
+      li.append(err);
+    }
+    return li;
+  }
+
+  async onScroll() {
+    if (this.rendering || !this.room) return;
+    const o = this.ol;
+    const { list, start, end } = this.bounds();
+    if (o.scrollTop < EDGE_PX) {
+      if (start > 0) {
+        const ns = Math.max(0, start - STEP);
+        this.startSeq = list[ns].seq;
+        if (end - ns > WINDOW) {
+          this.followEnd = false;
+          this.endSeq = list[ns + WINDOW - 1].seq;
+        }
+        this.render('keep');
+      } else if (roomMessages(this.room).more && !this.loading) {
+        this.loading = true;
+        const room = this.room;
+        await this.hooks.loadOlder(room);
+        this.loading = false;
+        if (room !== this.room) return;
+        const l = roomMessages(room).list;
+        const s = Math.max(0, lowerBound(l, this.startSeq) - STEP);
+        if (l.length) this.startSeq = l[s].seq;
+        const e = this.bounds().end;
+        if (e - s > WINDOW) {
+          this.followEnd = false;
+          this.endSeq = l[s + WINDOW - 1].seq;
+        }
+        this.render('keep');
+      }
+    } else if (!this.followEnd && o.scrollHeight - o.scrollTop - o.clientHeight < EDGE_PX) {
+      const ne = Math.min(list.length, end + STEP);
+      if (ne >= list.length) this.followEnd = true;
+      else this.endSeq = list[ne - 1].seq;
+      if (ne - start > WINDOW) this.startSeq = list[ne - WINDOW].seq;
+      this.render('keep');
+    } else {
+      this.jump.hidden = this.followEnd && this.atBottom();
+      this.noteRead();
+    }
+  }
+
+  // The read marker follows the last message on screen.
+  noteRead() {
+    if (!this.room || document.visibilityState !== 'visible') return;
+    const bottom = this.ol.scrollTop + this.ol.clientHeight;
+    const rows = this.ol.querySelectorAll('li[data-seq]');
+    let seq = 0;
+    for (let i = rows.length - 1; i >= 0; i--) {
+      if (rows[i].offsetTop < bottom) {
+        seq = Number(rows[i].dataset.seq);
+        break;
+      }
+    }
+    if (seq) this.hooks.onRead(this.room, seq);
+  }
+
+  toLatest() {
+    this.windowToEnd();
+    this.render('bottom');
+  }
+
+  // Scroll a held message into view (a reply's original, a search hit).
+  show(seq) {
+    const list = roomMessages(this.room).list;
+    const i = lowerBound(list, seq);
+    if (i >= list.length) return;
+    const s = Math.max(0, i - STEP);
+    this.startSeq = list[s].seq;
+    this.followEnd = s + WINDOW >= list.length;
+    if (!this.followEnd) this.endSeq = list[s + WINDOW - 1].seq;
+    this.render('none');
+    const li = this.ol.querySelector(`li[data-seq="${seq}"]`);
+    if (li) this.ol.scrollTop = li.offsetTop - 80;
+  }
+
+  clear() {
+    this.room = null;
+    this.ol.replaceChildren();
+  }
+}
+
+function attachments(list) {
+  const box = el('div', 'attachments');
+  for (const a of list) {
+    if (!a || !safeUrl(a.url)) continue;
+    if (IMAGE_TYPES.test(a.type || '')) {
+      const link = el('a', 'preview');
+      link.href = a.url;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      const img = el('img');
+      img.src = a.url;
+      img.alt = a.name || 'image';
+      img.loading = 'lazy';
+      // A preview that cannot load (e.g. a presigned URL on an origin the
+      // page's CSP does not allow) falls back to the file card.
+      img.addEventListener('error', () => link.replaceWith(fileCard(a)), { once: true });
+      link.append(img);
+      box.append(link);
+    } else {
+      box.append(fileCard(a));
+    }
+  }
+  return box;
+}
+
+function fileCard(a) {
+  const card = el('a', 'file-card');
+  card.href = a.url;
+  card.download = a.name || '';
+  card.rel = 'noopener noreferrer';
+  const ext = /\.([A-Za-z0-9]{1,4})$/.exec(a.name || '');
+  card.append(el('span', 'file-icon', ext ? ext[1].toUpperCase() : 'FILE'), el('span', 'file-name', a.name || 'file'));
+  card.append(el('span', 'muted file-size', formatSize(a.size || 0)));
+  return card;
+}
+
+// Attachment URLs come from the server: same-origin paths or http(s) only.
+function safeUrl(u) {
+  return typeof u === 'string' && (/^\/[^/\\]/.test(u) || /^https?:\/\//i.test(u));
+}
