@@ -255,6 +255,13 @@ int api_unsubscribe_link(const char *base, const char *user_id, char *out, size_
 	return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
+/* ---- slash commands ----------------------------------------------------- */
+
+static void run_commands(struct api_ctx *x)
+{
+	api_ctx_json(x, 200, json_pack("{s:o*}", "commands", chat_commands_list()));
+}
+
 int api_account_route(struct http_request *req, const char *path)
 {
 	static const char *const forgot[] = {"email"};
@@ -270,7 +277,11 @@ int api_account_route(struct http_request *req, const char *path)
 		route_settings(req);
 	else if (!strcmp(path, "/api/unsubscribe"))
 		route_unsubscribe(req);
-	else
+	else if (!strcmp(path, "/api/commands") && !strcmp(req->method, "GET")) {
+		struct api_ctx *x = api_ctx_new(req, run_commands, API_USER, NULL, NULL);
+		if (x)
+			api_ctx_start(req, x);
+	} else
 		return 0;
 	return 1;
 }

@@ -39,6 +39,8 @@ int chat_http_history(const parley_user *user, const char *room_id, int64_t befo
                       int limit, chat_http_done done, void *ud);
 /* A user was disabled or revoked: close their sessions (4401). */
 void chat_user_revoked(const char *user_id);
+/* The registered slash commands: [{name, help}] (new reference). */
+json_t *chat_commands_list(void);
 /* Closes the user's connections that authenticated with another credential
  * than keep_token (NULL: all of them), without disabling the account: a
  * password change or reset. */

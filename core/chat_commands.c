@@ -26,6 +26,15 @@ struct command {
 
 static struct command *commands;
 
+json_t *chat_commands_list(void)
+{
+	json_t *list = json_array();
+	for (struct command *c = commands; list && c; c = c->next)
+		json_array_append_new(
+		    list, json_pack("{s:s,s:s}", "name", c->name, "help", c->help ? c->help : ""));
+	return list;
+}
+
 /* What a command's callback may answer to (parley_command_args.host_private). */
 struct command_call {
 	room *room;

@@ -1,6 +1,5 @@
 // Slash commands from Lua scripts: typing `/` lists the commands the
-// server names (GET /api/admin/scripts, the only list there is: admins
-// see it), a command runs and its bot answers, and the settings page
+// server names (GET /api/commands, for every signed-in person), a command runs and its bot answers, and the settings page
 // shows the script's status and reloads it. Skipped (with a note) when
 // the server has no scripting (GET /api/admin/scripts is 404).
 //
@@ -45,4 +44,12 @@ await run('scripts', async (server, browser) => {
   await s.getByRole('button', { name: 'Reload scripts' }).click();
   await s.locator('p', { hasText: 'Reloaded.' }).waitFor();
   noErrors(alice);
+
+  // A member sees the list too.
+  server.cli(['user', 'add', 'bob'], 'correct horse 2\n');
+  const bob = await signIn(browser, server.url, 'bob', 'correct horse 2');
+  await bob.waitForTimeout(300);
+  await bob.type('#text', '/gr');
+  await bob.waitForSelector('#suggest li >> text=/greet', { timeout: TIMEOUT_MS });
+  noErrors(bob);
 }, '', config);

@@ -2,6 +2,7 @@
 purpose are reported clearly and stop start-up; a deny/rewrite hook works
 on the send path; the template plugin answers /hello."""
 
+import json
 import os
 import re
 
@@ -123,3 +124,13 @@ def test_example_hello_command(server_factory):
             assert plain["type"] == "ack" and "seq" in plain, plain
 
     run(body())
+
+
+def test_commands_are_listed_for_everyone(server_factory):
+    srv = server_factory(plugins=plugins('{"example_hello"}'))
+    tok = srv.user("ann")
+    status, _, data = srv.http("GET", "/api/commands", headers={"Authorization": "Bearer " + tok})
+    assert status == 200, data
+    cmds = json.loads(data)["commands"]
+    assert [c["name"] for c in cmds] == ["hello"] and cmds[0]["help"]
+    assert srv.http("GET", "/api/commands")[0] == 401

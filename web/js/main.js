@@ -156,14 +156,24 @@ async function signOut() {
   showLogin('');
 }
 
-// Slash commands: only the admin script list names them today.
+// Slash commands: GET /api/commands lists them for everyone; an older
+// server without it names them only in the admin script list.
 async function loadCommands() {
+  const r = await getJSON('/api/commands');
+  if (r.ok) {
+    state.commands = (r.data.commands || []).map((c) => ({ name: c.name, help: c.help }));
+    if (state.me && state.me.role === 'admin') {
+      const s = await getJSON('/api/admin/scripts');
+      state.features.scripts = s.status !== 404;
+    }
+    return;
+  }
   if (!state.me || state.me.role !== 'admin') return;
-  const r = await getJSON('/api/admin/scripts');
-  state.features.scripts = r.status !== 404;
-  if (!r.ok) return;
+  const a = await getJSON('/api/admin/scripts');
+  state.features.scripts = a.status !== 404;
+  if (!a.ok) return;
   const cmds = [];
-  for (const s of r.data.scripts || []) {
+  for (const s of a.data.scripts || []) {
     for (const c of s.commands || []) {
       cmds.push(typeof c === 'string' ? { name: c, script: s.name } : Object.assign({ script: s.name }, c));
     }
