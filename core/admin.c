@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -526,6 +527,7 @@ static int csv_load(const char *path, struct csv *csv)
 	char *text = read_file(path, &size);
 	const char *p = text, *end = text + size, *err = NULL;
 	int line = 1, status = -1, first = 1;
+	char dup[128];
 	if (!text) {
 		admin_error("%s: %s", path, strerror(errno));
 		return -1;
@@ -553,6 +555,14 @@ static int csv_load(const char *path, struct csv *csv)
 		err = row.n < 2 || !row.field[0][0] ? "expected name,role[,password[,email]]"
 		      : !valid_role(row.field[1])   ? "role: expected admin, member or bot"
 		                                    : NULL;
+		/* A name twice in the file is its mistake, found before any
+		 * account is made (names compare case-insensitively). */
+		for (size_t i = 0; !err && i < csv->n; i++)
+			if (strcasecmp(csv->rows[i].field[0], row.field[0]) == 0) {
+				snprintf(dup, sizeof dup, "name: %.64s is on line %d already",
+				         row.field[0], csv->rows[i].line);
+				err = dup;
+			}
 		if (!err && csv->n == csv->cap) {
 			size_t ncap = csv->cap ? csv->cap * 2 : 64;
 			struct csv_row *nr = realloc(csv->rows, ncap * sizeof(*nr));

@@ -38,6 +38,7 @@
 #include "scope.h"
 #include "server.h"
 #include "static_files.h"
+#include "uploads.h"
 #include "users.h"
 #include "ws.h"
 
@@ -957,10 +958,21 @@ static void route_api(struct http_request *req)
 		post  ? route_invite(req)
 		: get ? api_admin_invites_list(req)
 		      : method_not_allowed(req);
+	else if (strcmp(path, "/api/uploads") == 0)
+		post ? uploads_post(req) : method_not_allowed(req);
+	else if (api_path_param(path, "/api/uploads/", "", id, sizeof(id)))
+		get || strcmp(req->method, "HEAD") == 0 ? uploads_get(req, id)
+		                                        : method_not_allowed(req);
 	else if (api_account_route(req, path) || api_admin_route(req, path))
 		return;
 	else
 		api_error(req, 404, "not_found", "no such API endpoint");
+}
+
+int api_streams_body(const struct http_request *req)
+{
+	return strcmp(req->method, "POST") == 0 && req->path &&
+	       strcmp(req->path, "/api/uploads") == 0;
 }
 
 void api_route(struct http_request *req)

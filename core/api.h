@@ -13,6 +13,13 @@ struct http_request;
  * by its connection id and drop the answer if the connection closed). */
 void api_route(struct http_request *req);
 
+/* 1 for the requests whose body is streamed (POST /api/uploads). */
+int api_streams_body(const struct http_request *req);
+
+/* The bearer token or session cookie of req (malloc'ed), or NULL after
+ * answering 401 (none) or 403 (a cookie-authenticated POST without Origin). */
+char *api_request_token(struct http_request *req);
+
 /* Pure helpers (also used by the tests). */
 
 /* 1 when path is prefix + one non-empty segment (no '/') + suffix, the

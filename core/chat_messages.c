@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "chat_attachments.h"
 #include "chat_internal.h"
 #include "config.h"
 #include "hooks.h"
@@ -15,6 +16,7 @@
 #include "mutes.h"
 #include "plugin_host.h"
 #include "server.h"
+#include "uploads.h"
 
 static int64_t max_text(void)
 {
@@ -97,6 +99,7 @@ struct post_op {
 	void *ud;
 	user_rec *author;
 	char *room_id;
+	char *attachments_json; /* attached once the message is stored */
 	int depth;
 	double t0;
 };
@@ -169,6 +172,8 @@ static void appended(void *ud, const parley_store_result *res)
 	metric_add(core_metrics.messages, 1);
 	metric_observe(core_metrics.send_ack_seconds, ev_now(loop_ev) - op->t0);
 	op->done(op->ud, PARLEY_OK, NULL, m, 0, 0);
+	if (op->attachments_json)
+		chat_attachments_attach(op->attachments_json, op->author->id, m->room_id, m->id);
 	if (r) {
 		if (m->seq > r->last_seq)
 			r->last_seq = m->seq;
@@ -200,6 +205,7 @@ static void appended(void *ud, const parley_store_result *res)
 	}
 out:
 	free(op->room_id);
+	free(op->attachments_json);
 	free(op);
 }
 
@@ -236,20 +242,68 @@ static int command_seen(const user_rec *u, const char *client_id, int remember)
 	return 0;
 }
 
+static void post_resolved(const struct chat_post *p, char *attachments_json, chat_post_done done,
+                          void *ud);
+
+/* A send waiting for its attachments: copies of what it said. */
+struct post_wait {
+	user_rec *author;
+	char *room_id, *text, *client_id, *reply_to;
+	int depth;
+	double t0;
+	int no_command;
+	chat_post_done done;
+	void *ud;
+};
+
+static void post_wait_free(struct post_wait *w)
+{
+	free(w->room_id);
+	free(w->text);
+	free(w->client_id);
+	free(w->reply_to);
+	free(w);
+}
+
+static void attachments_resolved(void *ud, int rc, const char *why, char *json)
+{
+	struct post_wait *w = ud;
+	room *r = room_by_id(w->room_id);
+	if (rc == PARLEY_OK && !r) {
+		rc = PARLEY_ENOTFOUND;
+		why = "the room is gone";
+	}
+	if (rc != PARLEY_OK) {
+		w->done(w->ud, rc, why, NULL, 0, 0);
+	} else {
+		struct chat_post p = {.author = w->author,
+		                      .room = r,
+		                      .text = w->text,
+		                      .client_id = w->client_id,
+		                      .reply_to = w->reply_to,
+		                      .depth = w->depth,
+		                      .t0 = w->t0,
+		                      .no_command = w->no_command};
+		post_resolved(&p, json, w->done, w->ud);
+	}
+	free(json);
+	post_wait_free(w);
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+	char *d = s ? strdup(s) : NULL;
+	if (s && !d)
+		*oom = 1;
+	return d;
+}
+
 void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 {
 	const char *why = NULL;
 	int rc = check_text(p->text, 0, &why);
 	if (rc != PARLEY_OK) {
 		done(ud, rc, why, NULL, 0, 0);
-		return;
-	}
-	if (p->attachments && json_array_size(p->attachments) > 0 &&
-	    !plugins_has_provider(PARLEY_PROVIDE_UPLOADS)) {
-		done(
-		    ud, PARLEY_EINVAL,
-		    "attachments: no uploads provider is configured (add uploads_local to plugins)",
-		    NULL, 0, 0);
 		return;
 	}
 	int64_t muted = mutes_until(p->author->id, p->room->id, mutes_now_ms());
@@ -259,6 +313,48 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		done(ud, PARLEY_EFORBIDDEN, why_muted, NULL, 0, 0);
 		return;
 	}
+	if (!p->attachments || json_array_size(p->attachments) == 0) {
+		post_resolved(p, NULL, done, ud);
+		return;
+	}
+	if (!uploads_store_ready()) {
+		done(
+		    ud, PARLEY_EINVAL,
+		    "attachments: no uploads provider is configured (add uploads_local to plugins)",
+		    NULL, 0, 0);
+		return;
+	}
+	/* The uploads are looked up first (async): keep copies meanwhile. */
+	struct post_wait *w = calloc(1, sizeof *w);
+	int oom = !w;
+	if (w) {
+		w->author = p->author;
+		w->room_id = dup_or_null(p->room->id, &oom);
+		w->text = dup_or_null(p->text, &oom);
+		w->client_id = dup_or_null(p->client_id, &oom);
+		w->reply_to = dup_or_null(p->reply_to, &oom);
+		w->depth = p->depth;
+		w->t0 = p->t0;
+		w->no_command = p->no_command;
+		w->done = done;
+		w->ud = ud;
+	}
+	if (oom) {
+		if (w)
+			post_wait_free(w);
+		done(ud, PARLEY_ENOMEM, "out of memory", NULL, 0, 0);
+		return;
+	}
+	chat_attachments_resolve(p->author->id, p->room->id, p->client_id, p->attachments,
+	                         attachments_resolved, w);
+}
+
+/* The send once its attachments (JSON text or NULL) are known. */
+static void post_resolved(const struct chat_post *p, char *attachments_json, chat_post_done done,
+                          void *ud)
+{
+	const char *why = NULL;
+	int rc;
 	if (p->text[0] == '/' && !p->no_command) {
 		if (command_seen(p->author, p->client_id, 0)) {
 			done(ud, PARLEY_OK, NULL, NULL, 1, 1);
@@ -283,6 +379,7 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 	                      .text = p->text,
 	                      .client_id = p->client_id,
 	                      .reply_to = p->reply_to,
+	                      .attachments_json = attachments_json,
 	                      .ts = loop_now_ms()};
 	parley_hook_args args = {.struct_size = sizeof args,
 	                         .event = PARLEY_HOOK_BEFORE_MESSAGE,
@@ -315,7 +412,10 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 	struct post_op *op = calloc(1, sizeof *op);
 	void *self;
 	const parley_store_vtable *st = chat_store(&self);
-	if (!op || !(op->room_id = strdup(r->id))) {
+	if (!op || !(op->room_id = strdup(r->id)) ||
+	    (attachments_json && !(op->attachments_json = strdup(attachments_json)))) {
+		if (op)
+			free(op->room_id);
 		free(op);
 		done(ud, PARLEY_ENOMEM, "out of memory", NULL, 0, 0);
 		goto out;
@@ -328,6 +428,7 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 	rc = st->append(self, &msg, appended, op);
 	if (rc != PARLEY_PENDING) {
 		free(op->room_id);
+		free(op->attachments_json);
 		free(op);
 		done(ud, rc < 0 ? rc : PARLEY_ERR, "the store refused the message", NULL, 0, 0);
 	}

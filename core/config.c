@@ -29,7 +29,7 @@
 #define DATA_DIR_MODE       0700
 
 /* The embedded plugin list when the config has none. */
-static const char *const default_plugins[] = {"auth_local", "store_sqlite"};
+static const char *const default_plugins[] = {"auth_local", "store_sqlite", "uploads_local"};
 
 /* The limits section, as a table: one row per key. */
 enum limit_kind { LIM_SIZE, LIM_COUNT, LIM_SECONDS };
@@ -532,6 +532,61 @@ out:
 	return rc;
 }
 
+/* A media-type pattern: type/subtype, a whole type (image/ and a star) or any
+ * type (star/star), in lower case. */
+static int valid_type_pattern(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/'))
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("/*.+-", *p)))
+			return 0;
+	return 1;
+}
+
+static void read_uploads(struct config *cfg, const conf_node *root)
+{
+	const conf_node *u;
+	cfg->uploads.unattached_max_age = 86400;
+	cfg->uploads.cleanup_interval = 3600;
+	if (conf_get_table(root, "uploads", &u) != 1)
+		return;
+	read_str_list(u, "allow", &cfg->uploads.allow, &cfg->uploads.n_allow);
+	read_str_list(u, "deny", &cfg->uploads.deny, &cfg->uploads.n_deny);
+	for (size_t i = 0; i < cfg->uploads.n_allow; i++)
+		if (!valid_type_pattern(cfg->uploads.allow[i]))
+			conf_error(u, "allow",
+			           "bad media type \"%s\" (expected type/subtype or type/*)",
+			           cfg->uploads.allow[i]);
+	for (size_t i = 0; i < cfg->uploads.n_deny; i++)
+		if (!valid_type_pattern(cfg->uploads.deny[i]))
+			conf_error(u, "deny",
+			           "bad media type \"%s\" (expected type/subtype or type/*)",
+			           cfg->uploads.deny[i]);
+	int64_t quota;
+	if (conf_get_int(u, "quota_per_day", &quota) == 1) {
+		if (quota < 0)
+			conf_error(u, "quota_per_day", "must be 0 (no quota) or more");
+		else
+			cfg->uploads.quota_per_day = quota;
+	}
+	double v;
+	if (conf_get_num(u, "unattached_max_age", &v) == 1) {
+		if (!(v > 0))
+			conf_error(u, "unattached_max_age", "must be more than 0");
+		else
+			cfg->uploads.unattached_max_age = v;
+	}
+	if (conf_get_num(u, "cleanup_interval", &v) == 1) {
+		if (!(v > 0))
+			conf_error(u, "cleanup_interval", "must be more than 0");
+		else
+			cfg->uploads.cleanup_interval = v;
+	}
+	conf_report_unread(u);
+}
+
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov)
 {
 	char err[1024];
@@ -552,6 +607,7 @@ int config_load(struct config *cfg, const char *file, const struct config_overri
 	read_server(cfg, cfg->root);
 	read_limits(cfg, cfg->root);
 	read_log(cfg, cfg->root);
+	read_uploads(cfg, cfg->root);
 	read_plugins(cfg, cfg->root);
 	read_scripts(cfg, cfg->root);
 	/* Top-level keys nobody read; sections report their own. */
@@ -607,6 +663,12 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_origins; i++)
 		free(cfg->origins[i]);
 	free(cfg->origins);
+	for (size_t i = 0; i < cfg->uploads.n_allow; i++)
+		free(cfg->uploads.allow[i]);
+	free(cfg->uploads.allow);
+	for (size_t i = 0; i < cfg->uploads.n_deny; i++)
+		free(cfg->uploads.deny[i]);
+	free(cfg->uploads.deny);
 	for (size_t i = 0; i < cfg->n_plugins; i++) {
 		free(cfg->plugins[i].name);
 		free(cfg->plugins[i].path);

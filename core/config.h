@@ -65,6 +65,18 @@ struct config {
 
 	int log_level;
 
+	/* The uploads section: the core's policy whatever the provider. */
+	struct {
+		char *
+		    *allow; /* media types (image/png; image/ plus a star: all images); none: all */
+		size_t n_allow;
+		char **deny;
+		size_t n_deny;
+		int64_t quota_per_day;     /* bytes per user per 24 h; 0: none */
+		double unattached_max_age; /* s before an unattached upload goes; 86400 */
+		double cleanup_interval;   /* s between cleanup runs; 3600 */
+	} uploads;
+
 	struct plugin_spec plugins[CONFIG_MAX_PLUGINS];
 	size_t n_plugins;
 	int plugins_default; /* 1 when the config had no plugins list */

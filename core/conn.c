@@ -81,6 +81,9 @@ struct conn_private {
 	ev_tstamp over_since; /* when the queue went over the mark; 0: under */
 	struct tls_conn *tls; /* NULL on a plain listener */
 	size_t tls_pending;   /* bytes of a record mbedTLS has half sent; 0 none */
+	void (*drained)(void *arg); /* conn_when_drained */
+	void *drained_arg;
+	size_t drained_low;
 	uint8_t flush_result; /* enum flush_result, set by whichever thread wrote */
 	unsigned dirty : 1, closing : 1, draining : 1, lingering : 1, paused : 1, over : 1;
 };
@@ -292,9 +295,21 @@ static int write_queue_tls(conn *c)
 	return FLUSH_DONE;
 }
 
+/* Runs the drain waiter once (it may queue more and wait again). */
+static void drained_call(conn *c)
+{
+	struct conn_private *p = c->priv;
+	void (*fn)(void *) = p->drained;
+	p->drained = NULL;
+	if (fn)
+		fn(p->drained_arg);
+}
+
 static void finish_flush(conn *c, int result)
 {
 	struct conn_private *p = c->priv;
+	if (result != FLUSH_ERROR && p->drained && p->queued <= p->drained_low && !p->closing)
+		drained_call(c);
 	if (result == FLUSH_ERROR) {
 		conn_close(c, "write_error");
 		return;
@@ -440,6 +455,7 @@ static void teardown(conn *c)
 		ws_free(c);
 	if (c->http)
 		http_conn_free(c);
+	drained_call(c); /* gone: the waiter finds no connection */
 	queue_drop(c);
 	tls_conn_free(p->tls);
 	conn_ctx(c, ctx, sizeof ctx);
@@ -611,6 +627,15 @@ int conn_write_sbuf(conn *c, sbuf *b, size_t off, size_t len)
 	if (off > b->len || len > b->len - off)
 		return -1;
 	return queue_append(c, b, NULL, off, len);
+}
+
+void conn_when_drained(conn *c, size_t low, void (*fn)(void *arg), void *arg)
+{
+	struct conn_private *p = c->priv;
+	p->drained = fn;
+	p->drained_arg = arg;
+	p->drained_low = low;
+	mark_dirty(c); /* the next flush checks the mark */
 }
 
 size_t conn_queued(const conn *c)

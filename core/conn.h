@@ -51,6 +51,11 @@ conn *conn_new(int fd, const char *peer, const char *peer_ip, struct tls_server 
 int conn_write(conn *c, const void *data, size_t len);
 /* Queues a reference to b (len bytes from off); the queue takes a ref. */
 int conn_write_sbuf(conn *c, sbuf *b, size_t off, size_t len);
+/* Calls fn(arg) once on the loop thread when at most `low` bytes are
+ * queued (soon if that is already so), or when the connection goes: a
+ * large response is produced as it drains, never queued whole. fn finds
+ * the connection again with conn_find. One waiter per connection. */
+void conn_when_drained(conn *c, size_t low, void (*fn)(void *arg), void *arg);
 /* Bytes queued and not yet written. */
 size_t conn_queued(const conn *c);
 

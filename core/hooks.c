@@ -109,7 +109,9 @@ int hooks_run(parley_hook_args *args, const char **deny_reason, const char **rew
 	if (!args || args->event < 0 || args->event >= PARLEY_HOOK__COUNT)
 		return PARLEY_EINVAL;
 	const int event = args->event;
-	const int gate = event == PARLEY_HOOK_BEFORE_MESSAGE;
+	/* Events whose hooks may refuse: a message before it is stored, a
+	 * file before it can be attached. */
+	const int gate = event == PARLEY_HOOK_BEFORE_MESSAGE || event == PARLEY_HOOK_UPLOAD;
 	struct hook_run run = {0};
 	void *saved_private = args->host_private;
 	args->host_private = &run;
@@ -157,7 +159,18 @@ void hooks_deny(parley_hook_args *args, const char *reason)
 void hooks_rewrite(parley_hook_args *args, const char *text)
 {
 	struct hook_run *run = args ? args->host_private : NULL;
-	if (!run || !text || args->event != PARLEY_HOOK_BEFORE_MESSAGE || !args->message)
+	if (!run || !text)
+		return;
+	if (args->event == PARLEY_HOOK_UPLOAD) {
+		/* An upload's "rewrite" is its tags; the record takes them. */
+		char *tags = strdup(text);
+		if (tags) {
+			free(run->rewritten);
+			run->rewritten = tags;
+		}
+		return;
+	}
+	if (args->event != PARLEY_HOOK_BEFORE_MESSAGE || !args->message)
 		return;
 	char *copy = strdup(text);
 	if (!copy)

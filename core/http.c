@@ -46,18 +46,33 @@ struct http_conn {
 	size_t body_cap;
 	char *pending; /* bytes read after the current request */
 	size_t pending_len;
+	/* A streamed body (see http.h): where it goes, how much came. */
+	const struct http_body_sink *sink;
+	void *sink_ud;
+	int64_t body_limit, body_seen;
+	int head_dispatch; /* the head is in: route it outside the parser */
+	int body_paused;
+	int answered;  /* answered while reading: free once the parser is off */
+	int continued; /* "100 Continue" sent for Expect: 100-continue */
 	struct http_request req;
 };
 
 static const struct config *http_cfg;
 static http_router_fn router;
 static http_parser_settings settings;
+static http_stream_pred stream_pred;
+static conn *feeding; /* the connection whose input is being parsed */
 
 static void feed(conn *c, const char *data, size_t len);
 
 void http_set_router(http_router_fn fn)
 {
 	router = fn;
+}
+
+void http_set_stream_predicate(http_stream_pred fn)
+{
+	stream_pred = fn;
 }
 
 static void conn_ctx(const conn *c, char *out, size_t n)
@@ -89,6 +104,11 @@ static void state_free(conn *c)
 	struct http_conn *h = c->http;
 	if (!h)
 		return;
+	if (h->sink) {
+		const struct http_body_sink *sink = h->sink;
+		h->sink = NULL;
+		sink->gone(h->sink_ud);
+	}
 	free(h->hbuf);
 	free(h->req.path);
 	free(h->req.body);
@@ -266,6 +286,15 @@ static int on_headers_complete(http_parser *p)
 	}
 	r->keep_alive = http_should_keep_alive(p);
 	r->upgrade = p->upgrade;
+	r->content_length = (p->flags & F_CONTENTLENGTH) ? (int64_t)p->content_length : -1;
+	if (stream_pred && !r->upgrade && stream_pred(r)) {
+		/* Routed outside the parser (feed), which may not be re-entered. */
+		r->streamed = 1;
+		h->head_dispatch = 1;
+		h->body_paused = 1;
+		http_parser_pause(p, 1);
+		return 0;
+	}
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > max_body()) {
 		h->error = 413; /* at once, without reading the body */
 		return -1;
@@ -280,6 +309,21 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	conn *c = p->data;
 	struct http_conn *h = c->http;
 	struct http_request *r = &h->req;
+	if (r->streamed) {
+		if (!h->sink)
+			return 0; /* answered early: the rest is discarded */
+		h->body_seen += (int64_t)len;
+		if (h->body_seen > h->body_limit) {
+			h->error = 413;
+			return -1;
+		}
+		conn_set_timeout(c, timeout_of(0));
+		if (h->sink->chunk(h->sink_ud, at, len) > 0 && h->sink && !h->answered) {
+			h->body_paused = 1;
+			http_parser_pause(p, 1);
+		}
+		return 0;
+	}
 	if (r->body_len + len > max_body()) {
 		h->error = 413;
 		return -1;
@@ -411,40 +455,81 @@ static void dispatch(conn *c, struct http_conn *h)
 		c->http->in_router = 0;
 }
 
+/* Routes a streamed request's head, or hands its complete body to the
+ * sink. Outside the parser: the callee may answer, which frees nothing
+ * the caller still uses (an early answer leaves h to feed). */
+static void stream_step(conn *c, struct http_conn *h)
+{
+	if (h->head_dispatch) {
+		h->head_dispatch = 0;
+		dispatch(c, h);
+		if (c->http == h && !h->answered && h->body_paused)
+			conn_set_timeout(c, timeout_of(0)); /* waiting for the sink: bounded */
+		return;
+	}
+	const struct http_body_sink *sink = h->sink;
+	conn_pause_read(c);
+	conn_set_timeout(c, 0);
+	h->in_router = 1;
+	sink->end(h->sink_ud);
+	if (c->http)
+		c->http->in_router = 0;
+}
+
 static void feed(conn *c, const char *data, size_t len)
 {
 	char *owned = NULL;
+	conn *outer = feeding;
+	feeding = c;
 	while (len > 0 && !conn_is_closing(c)) {
 		struct http_conn *h = c->http;
 		if (!h && !(h = state_new(c))) {
 			conn_close(c, "out_of_memory");
 			break;
 		}
-		if (h->state == H_ANSWERING) {
+		if (h->state == H_ANSWERING || h->body_paused) {
 			if (keep_pending(h, data, len) < 0)
 				conn_close(c, "out_of_memory");
 			break;
 		}
 		size_t n = http_parser_execute(&h->parser, &settings, data, len);
 		enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
+		if (h->answered) {
+			state_free(c); /* answered early: the connection closes */
+			break;
+		}
 		if (h->error || (e != HPE_OK && e != HPE_PAUSED)) {
 			fail(c, h->error ? h->error : e == HPE_HEADER_OVERFLOW ? 431 : 400);
 			break;
 		}
 		data += n;
 		len -= n;
-		if (h->state != H_ANSWERING)
+		if (h->state != H_ANSWERING && !h->body_paused)
 			continue;
 		if (len && keep_pending(h, data, len) < 0) {
 			conn_close(c, "out_of_memory");
 			break;
 		}
 		len = 0;
-		dispatch(c, h);
+		if (h->state != H_ANSWERING) {
+			/* A streamed body paused: at its head, or the sink is behind. */
+			conn_pause_read(c);
+			if (h->head_dispatch)
+				stream_step(c, h);
+		} else if (h->sink) {
+			stream_step(c, h);
+		} else {
+			dispatch(c, h);
+		}
 		h = c->http;
-		if (!h || h->state == H_ANSWERING || conn_is_closing(c))
-			break; /* answered later, upgraded, or closing */
-		/* Answered already, and bytes followed: parse them now. */
+		if (!h || conn_is_closing(c) || h->answered) {
+			if (h && h->answered)
+				state_free(c);
+			break;
+		}
+		if (h->state == H_ANSWERING || h->body_paused)
+			break; /* answered later, upgraded, or the sink resumes us */
+		/* Answered already, or resumed at once, and bytes followed. */
 		free(owned);
 		owned = h->pending;
 		data = owned;
@@ -453,6 +538,46 @@ static void feed(conn *c, const char *data, size_t len)
 		h->pending_len = 0;
 	}
 	free(owned);
+	feeding = outer;
+}
+
+void http_body_stream(struct http_request *req, const struct http_body_sink *sink, void *ud,
+                      int64_t limit)
+{
+	conn *c = req->c;
+	struct http_conn *h = c->http;
+	if (!h || &h->req != req || !req->streamed)
+		return;
+	h->sink = sink;
+	h->sink_ud = ud;
+	h->body_limit = limit;
+}
+
+void http_body_resume(uint64_t conn_id)
+{
+	conn *c = conn_find(conn_id);
+	struct http_conn *h = c ? c->http : NULL;
+	if (!h || !h->req.streamed || !h->body_paused || h->answered || conn_is_closing(c))
+		return;
+	h->body_paused = 0;
+	http_parser_pause(&h->parser, 0);
+	const char *expect = http_header(&h->req, "expect");
+	if (!h->continued && expect && strcasecmp(expect, "100-continue") == 0) {
+		/* The client waits for this before it sends the body (curl). */
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		conn_write(c, cont, sizeof cont - 1);
+	}
+	h->continued = 1;
+	conn_resume_read(c);
+	conn_set_timeout(c, timeout_of(0));
+	if (feeding == c || !h->pending)
+		return; /* the feed loop on the stack goes on by itself */
+	char *pending = h->pending;
+	size_t plen = h->pending_len;
+	h->pending = NULL;
+	h->pending_len = 0;
+	feed(c, pending, plen);
+	free(pending);
 }
 
 void http_conn_input(conn *c, const char *data, size_t len)
@@ -469,8 +594,17 @@ void http_conn_timeout(conn *c)
 		conn_close(c, "idle_timeout"); /* keep-alive idle: silently */
 		return;
 	}
-	if (h->state == H_READING)
+	if (h->state == H_READING) {
+		if (h->req.streamed) {
+			char ctx[64];
+			conn_ctx(c, ctx, sizeof ctx);
+			log_warn("http_body_timeout", ctx,
+			         "streamed body idle: paused %d, parser %s, pending %zu, seen %lld",
+			         h->body_paused, http_errno_name(HTTP_PARSER_ERRNO(&h->parser)),
+			         h->pending_len, (long long)h->body_seen);
+		}
 		fail(c, 408);
+	}
 }
 
 char *http_conn_take_pending(conn *c, size_t *len)
@@ -529,7 +663,9 @@ static struct http_conn *answering(struct http_request *req)
 {
 	conn *c = req->c;
 	struct http_conn *h = c->http;
-	if (!h || &h->req != req || h->state != H_ANSWERING || conn_is_closing(c))
+	if (!h || &h->req != req || conn_is_closing(c) || h->answered)
+		return NULL;
+	if (h->state != H_ANSWERING && !req->streamed)
 		return NULL;
 	return h;
 }
@@ -541,8 +677,11 @@ static void respond(struct http_request *req, int status, const char *ctype, con
 	if (!h)
 		return;
 	conn *c = req->c;
-	/* An upgrade refused goes on in another protocol: do not parse it. */
-	int keep = req->keep_alive && !req->upgrade;
+	/* An upgrade refused goes on in another protocol: do not parse it.
+	 * A streamed request answered before its body ended closes. */
+	int early = h->state != H_ANSWERING;
+	int keep = req->keep_alive && !req->upgrade && !early;
+	h->sink = NULL; /* its owner answered: no more callbacks */
 	int no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
 	write_head(c, status, ctype, extra, no_body ? -1 : (long long)len, keep);
 	if (!no_body && strcmp(req->method, "HEAD") != 0 && len) {
@@ -556,7 +695,32 @@ static void respond(struct http_request *req, int status, const char *ctype, con
 		conn_ctx(c, ctx, sizeof ctx);
 		log_debug("http_request", ctx, "%s %s %d", req->method, req->path, status);
 	}
+	if (early) {
+		/* Reading goes on and discards (linger) so the answer is seen. */
+		h->answered = 1;
+		conn_close_after_write(c, "http_answered_early");
+		if (feeding != c)
+			state_free(c);
+		return;
+	}
 	finish(c, h, keep);
+}
+
+int http_respond_begin(struct http_request *req, int status, const char *content_type,
+                       const char *extra_headers, int64_t len)
+{
+	struct http_conn *h = answering(req);
+	if (!h || h->state != H_ANSWERING)
+		return -1;
+	write_head(req->c, status, content_type, extra_headers, (long long)len, req->keep_alive);
+	return 0;
+}
+
+void http_respond_finish(struct http_request *req)
+{
+	struct http_conn *h = answering(req);
+	if (h && h->state == H_ANSWERING)
+		finish(req->c, h, req->keep_alive);
 }
 
 void http_respond(struct http_request *req, int status, const char *content_type,
@@ -590,7 +754,9 @@ void http_respond_json(struct http_request *req, int status, const char *extra_h
 struct http_request *http_request_find(uint64_t conn_id)
 {
 	conn *c = conn_find(conn_id);
-	if (!c || !c->http || c->http->state != H_ANSWERING)
+	if (!c || !c->http || c->http->answered || conn_is_closing(c))
+		return NULL;
+	if (c->http->state != H_ANSWERING && !c->http->req.streamed)
 		return NULL;
 	return &c->http->req;
 }

@@ -34,13 +34,40 @@ struct http_request {
 	char *body; /* NUL-terminated; NULL when empty */
 	size_t body_len;
 	int keep_alive;
-	int upgrade; /* Connection: upgrade */
+	int upgrade;            /* Connection: upgrade */
+	int64_t content_length; /* -1 when not given (chunked) */
+	int streamed;           /* the body goes to a sink (http_body_stream) */
 };
 
 /* The router: called for each complete request. It must eventually call
  * one of http_respond* (or ws_accept) for this request. */
 typedef void (*http_router_fn)(struct http_request *req);
 void http_set_router(http_router_fn fn);
+
+/* Streaming bodies (uploads): requests the predicate picks are routed as
+ * soon as their head is in, with reading paused and req->streamed set.
+ * The route either answers (an early answer closes the connection after
+ * the write: the unread body is discarded) or calls http_body_stream and
+ * later http_body_resume. Chunks then go to the sink as they arrive; when
+ * the sink is behind, reading pauses until it calls http_body_resume. */
+typedef int (*http_stream_pred)(const struct http_request *req);
+void http_set_stream_predicate(http_stream_pred fn);
+
+struct http_body_sink {
+	/* A chunk (valid during the call): 0 for more, 1 to pause reading. */
+	int (*chunk)(void *ud, const char *data, size_t len);
+	/* The whole body is in; answer req now or later. */
+	void (*end)(void *ud);
+	/* The request died before the sink's owner answered (connection
+	 * closed, body over `limit`: 413 sent, parse error, timeout). */
+	void (*gone)(void *ud);
+};
+/* Takes req's body as a stream of at most limit bytes; reading stays
+ * paused until http_body_resume. */
+void http_body_stream(struct http_request *req, const struct http_body_sink *sink, void *ud,
+                      int64_t limit);
+/* Reads on (no-op when the request is gone or not paused). */
+void http_body_resume(uint64_t conn_id);
 
 /* Starts HTTP on a new connection. */
 void http_conn_start(conn *c);
@@ -75,6 +102,13 @@ const char *http_status_text(int status);
  * copy); the caller keeps its own reference. */
 void http_respond_sbuf(struct http_request *req, int status, const char *content_type,
                        const char *extra_headers, sbuf *body);
+
+/* A response whose body of len bytes the caller queues itself on req->c
+ * (conn_write, paced with conn_when_drained), then http_respond_finish.
+ * No body for HEAD: finish at once. 0, or -1 when req is not answerable. */
+int http_respond_begin(struct http_request *req, int status, const char *content_type,
+                       const char *extra_headers, int64_t len);
+void http_respond_finish(struct http_request *req);
 
 /* The bytes that followed the current request (after an upgrade: the first
  * WebSocket frames), malloc'ed, ownership to the caller; NULL if none. */

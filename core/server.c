@@ -27,6 +27,7 @@
 #include "static_files.h"
 #include "tls.h"
 #include "workers.h"
+#include "uploads.h"
 #include "ws.h"
 
 #define SERVER_DRAIN_POLL  0.05 /* s between checks while stopping */
@@ -72,6 +73,7 @@ void server_stop(void)
 	srv.stop_started = ev_now(loop_ev);
 	log_info("shutdown", NULL, "stopping: no new connections, closing sessions");
 	listener_stop();
+	uploads_stop();
 	chat_shutdown();
 	ev_timer_init(&srv.drain_timer, drain_check, SERVER_DRAIN_POLL, SERVER_DRAIN_POLL);
 	ev_timer_start(loop_ev, &srv.drain_timer);
@@ -125,7 +127,9 @@ static void chat_ready(int ok)
 	 * fails to load is reported; the server serves without it. */
 	scripts_start(server_config);
 	http_set_router(api_route);
+	http_set_stream_predicate(api_streams_body);
 	ws_set_app(&chat_ws_app);
+	uploads_start();
 	if (listener_start(server_config) < 0) {
 		srv.exit_code = 1;
 		ev_break(loop_ev, EVBREAK_ALL);

@@ -190,6 +190,21 @@ typedef struct parley_invite {
 	int64_t used_ts; /* 0: unused */
 } parley_invite;
 
+/* A file uploaded through POST /api/uploads. Since ABI 1 (appended). */
+typedef struct parley_upload {
+	const char *id;         /* "up_3"; set by the store */
+	const char *user_id;    /* the uploader */
+	const char *name;       /* the file name as given (UTF-8, no path) */
+	const char *type;       /* the sniffed media type: "image/png" */
+	const char *sha256;     /* hex */
+	const char *key;        /* the uploads provider's object key */
+	const char *tags;       /* set by upload hooks; may be NULL */
+	const char *room_id;    /* where it is attached; NULL while unattached */
+	const char *message_id; /* the message it is attached to; may be NULL */
+	int64_t size;
+	int64_t created_ts;
+} parley_upload;
+
 /* ------------------------------------------------------------------ */
 /* store provider (exactly one)                                        */
 /* ------------------------------------------------------------------ */
@@ -221,6 +236,9 @@ typedef struct parley_store_result {
 	size_t n_audit;
 	const char *text; /* settings_get: a JSON object, or NULL when none;
 	                   kv_get: the value */
+	/* Since ABI 1 (appended): upload records. */
+	const parley_upload *uploads;
+	size_t n_uploads;
 } parley_store_result;
 
 typedef void (*parley_store_done)(void *ud, const parley_store_result *res);
@@ -247,7 +265,8 @@ typedef struct parley_store_vtable {
 	int (*message_edit)(void *self, const char *room_id, const char *msg_id, const char *text,
 	                    const char *mentions_json, int64_t edited_ts, parley_store_done done,
 	                    void *ud);
-	/* Tombstone: text and attachments dropped, seq kept. */
+	/* Tombstone: text and attachments dropped, seq kept; a store with the
+	 * upload members below also detaches the message's uploads. */
 	int (*message_delete)(void *self, const char *room_id, const char *msg_id,
 	                      parley_store_done done, void *ud);
 	/* on: add (idempotent) or remove the user's reaction. Result: messages[0]. */
@@ -355,6 +374,28 @@ typedef struct parley_store_vtable {
 	int (*kv_incr)(void *self, const char *owner, const char *key, int64_t delta,
 	               parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended): upload records; the core tests struct_size
+	 * before using them. upload_create assigns id ("up_<n>") and keeps
+	 * every other member of u. Result: uploads[0]. */
+	int (*upload_create)(void *self, const parley_upload *u, parley_store_done done, void *ud);
+	/* Result: uploads[0]. ENOTFOUND if absent. */
+	int (*upload_get)(void *self, const char *upload_id, parley_store_done done, void *ud);
+	/* Attaches an upload of user_id to a room and a message: ENOTFOUND if
+	 * absent, not that user's, or attached to a message already. With
+	 * message_id NULL it only takes the room (a send on its way: its
+	 * members may read it once the message is there). Result: uploads[0]. */
+	int (*upload_attach)(void *self, const char *upload_id, const char *user_id,
+	                     const char *room_id, const char *message_id, parley_store_done done,
+	                     void *ud);
+	int (*upload_delete)(void *self, const char *upload_id, parley_store_done done, void *ud);
+	/* Unattached uploads created before before_ts, oldest first, at most
+	 * limit. Result: uploads. */
+	int (*uploads_unattached)(void *self, int64_t before_ts, int limit, parley_store_done done,
+	                          void *ud);
+	/* Bytes of the uploads of user_id created since since_ts. Result: value. */
+	int (*upload_usage)(void *self, const char *user_id, int64_t since_ts,
+	                    parley_store_done done, void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 
@@ -432,6 +473,61 @@ typedef struct parley_auth_vtable {
 } parley_auth_vtable;
 
 /* ------------------------------------------------------------------ */
+/* uploads provider (zero or one)                                      */
+/* ------------------------------------------------------------------ */
+
+/* Completion of an upload step: rc PARLEY_OK or an error with a message
+ * for logs (never secrets). */
+typedef void (*parley_upload_done)(void *ud, int rc, const char *error);
+/* A read: n bytes at data (valid during the call), or rc < 0. n == 0 with
+ * PARLEY_OK is the end. */
+typedef void (*parley_upload_read_done)(void *ud, int rc, const void *data, size_t n,
+                                        const char *error);
+
+/* An object is written as a stream: begin, write chunks in order, then
+ * finish, or abort at any point (nothing is left behind). Reading gives
+ * byte ranges (read) or a short-lived URL (presign); a provider has at
+ * least one of the two. Same async contract as the store: PARLEY_PENDING
+ * and done later on the loop thread, or an error and no done. */
+typedef struct parley_uploads_vtable {
+	size_t struct_size;
+	/* Starts the object `key` (the core's: "up_<random>"), once the
+	 * first bytes told its type. disposition: the Content-Disposition to
+	 * serve it with (ASCII; a provider that stores headers with objects
+	 * keeps both). size: from Content-Length, or -1 when unknown. *handle
+	 * is the provider's until finish's done or abort. Synchronous. */
+	int (*begin)(void *self, const char *key, const char *type, const char *disposition,
+	             int64_t size, void **handle);
+	/* Takes len bytes (copied before it returns). PARLEY_OK: send more at
+	 * once. PARLEY_PENDING: taken, but the provider is behind; done(ud)
+	 * says when to send more (backpressure: the core stops reading the
+	 * socket meanwhile). An error: the object failed, abort it. */
+	int (*write)(void *handle, const void *data, size_t len, parley_upload_done done, void *ud);
+	/* Every byte was written: done once the object is complete and
+	 * durable (handle then gone, also on an error, which leaves nothing
+	 * behind). */
+	int (*finish)(void *handle, parley_upload_done done, void *ud);
+	/* Drops the object being written; frees handle. No callback of this
+	 * handle runs afterwards. */
+	void (*abort)(void *handle);
+	/* Reads up to len bytes at offset (one call, one chunk). Optional. */
+	int (*read)(void *self, const char *key, int64_t offset, size_t len,
+	            parley_upload_read_done done, void *ud);
+	/* A short-lived URL that serves the object with the given
+	 * Content-Disposition and Content-Type (or those stored with it at
+	 * begin); malloc'ed by host->alloc into *url (host->free).
+	 * Synchronous. Optional. */
+	int (*presign)(void *self, const char *key, const char *disposition, const char *type,
+	               char **url);
+	/* Removes the object (cleanup job, rejected uploads). */
+	int (*remove)(void *self, const char *key, parley_upload_done done, void *ud);
+	/* The object's file for upload hooks that scan it, malloc'ed by
+	 * host->alloc; NULL when objects are not local files. Optional. */
+	char *(*local_path)(void *self, const char *key);
+	void *reserved[8];
+} parley_uploads_vtable;
+
+/* ------------------------------------------------------------------ */
 /* notify providers (any number: email, later chat bridges)            */
 /* ------------------------------------------------------------------ */
 
@@ -496,6 +592,13 @@ typedef struct parley_hook_args {
 	/* Since ABI 1 (appended): reaction events. */
 	const char *emoji;
 	int on;
+	/* Since ABI 1 (appended): the upload event's file, stored and not yet
+	 * attachable. A hook may deny it (the file is removed) or tag it with
+	 * host->hook_rewrite(), whose text becomes the upload's tags. The
+	 * path is set by providers that keep local files (a virus scanner
+	 * reads it), else NULL. */
+	const parley_upload *upload;
+	const char *upload_path;
 } parley_hook_args;
 
 /* Returns PARLEY_OK to continue, PARLEY_DENY, or PARLEY_REWRITE. */

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "op.h"
 #include "rows.h"
+#include "uploads.h"
 
 static const char SQL_BY_CLIENT[] =
     "SELECT " ROWS_MESSAGE " FROM messages WHERE user = ? AND client_id = ?";
@@ -203,7 +204,10 @@ int messages_delete(struct dbconn *c, struct op *op)
 	if (!(st = rows_stmt(c, op, SQL_REACTIONS_DROP)))
 		return op->res.rc;
 	db_bind_int(st, 1, op->n[1]);
-	return rows_done(c, op, st);
+	if ((rc = rows_done(c, op, st)) < 0)
+		return rc;
+	/* Its files are detached: the cleanup job removes them later. */
+	return uploads_detach_message(c, op);
 }
 
 int messages_react(struct dbconn *c, struct op *op)

@@ -73,6 +73,7 @@ static void results_free(struct op *op)
 	op->invites = NULL;
 	op->audits = NULL;
 	op->n_invites = op->cap_invites = op->n_audits = op->cap_audits = 0;
+	free(op->uploads);
 	op->msgs = NULL;
 	op->rooms = NULL;
 	op->members = NULL;
@@ -181,10 +182,15 @@ parley_audit *op_add_audit(struct op *op)
 	return grow((void **)&op->audits, &op->n_audits, &op->cap_audits, sizeof *op->audits);
 }
 
+parley_upload *op_add_upload(struct op *op)
+{
+	return grow((void **)&op->uploads, &op->n_uploads, &op->cap_uploads, sizeof *op->uploads);
+}
+
 void op_reset(struct op *op)
 {
 	/* Counts only: the arrays keep their (loop-thread) memory. */
-	op->n_msgs = op->n_rooms = op->n_members = op->n_users = 0;
+	op->n_msgs = op->n_rooms = op->n_members = op->n_users = op->n_uploads = 0;
 	op->n_invites = op->n_audits = 0;
 	memset(&op->res, 0, sizeof op->res);
 	memset(&op->session_out, 0, sizeof op->session_out);
@@ -221,6 +227,8 @@ void op_finish(struct op *op)
 		r->n_invites = op->n_invites;
 		r->audit = op->audits;
 		r->n_audit = op->n_audits;
+		r->uploads = op->uploads;
+		r->n_uploads = op->n_uploads;
 		r->session = op->session_out.token_hash ? &op->session_out : NULL;
 		r->invite = op->invite_out.token_hash ? &op->invite_out : NULL;
 	}

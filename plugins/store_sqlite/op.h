@@ -44,6 +44,7 @@ struct op {
 	parley_session session;
 	parley_invite invite;
 	parley_audit audit;
+	parley_upload upload;
 
 	/* Result: the pointers in res are set from the arrays at finish. */
 	parley_store_result res;
@@ -59,6 +60,8 @@ struct op {
 	size_t n_invites, cap_invites;
 	parley_audit *audits;
 	size_t n_audits, cap_audits;
+	parley_upload *uploads;
+	size_t n_uploads, cap_uploads;
 	parley_session session_out;
 	parley_invite invite_out;
 	char error[160];
@@ -78,6 +81,7 @@ parley_member *op_add_member(struct op *op);
 parley_user *op_add_user(struct op *op);
 parley_invite *op_add_invite(struct op *op);
 parley_audit *op_add_audit(struct op *op);
+parley_upload *op_add_upload(struct op *op);
 /* Sizes the message array ahead, from the calling thread (see op_new). */
 int op_reserve_messages(struct op *op, size_t n);
 /* Drops results (before a batch is retried); arguments stay. */

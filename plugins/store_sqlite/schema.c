@@ -102,6 +102,23 @@ static const char *const migrations[] = {
     " key TEXT NOT NULL,"
     " value TEXT NOT NULL,"
     " PRIMARY KEY (owner, key));",
+    /* 4: uploads (their rows outlive a deleted message: detached, then
+     * removed by the core's cleanup job) */
+    "CREATE TABLE uploads ("
+    " id INTEGER PRIMARY KEY,"
+    " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " key TEXT NOT NULL UNIQUE,"
+    " tags TEXT,"
+    " room INTEGER REFERENCES rooms(id) ON DELETE SET NULL,"
+    " message INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
+    " created_ts INTEGER NOT NULL);"
+    "CREATE INDEX uploads_user ON uploads(user, created_ts);"
+    "CREATE INDEX uploads_message ON uploads(message);"
+    "CREATE INDEX uploads_unattached ON uploads(created_ts) WHERE message IS NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

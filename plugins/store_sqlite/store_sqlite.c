@@ -23,6 +23,7 @@
 #include "rows.h"
 #include "schema.h"
 #include "store.h"
+#include "uploads.h"
 #include "writer.h"
 
 #define DEFAULT_PATH            "parley.db"
@@ -760,6 +761,86 @@ static int v_kv_incr(void *self, const char *owner, const char *key, int64_t del
 	return submit_write(op);
 }
 
+static int v_upload_create(void *self, const parley_upload *u, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "upload_create", uploads_create, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!u || !u->name || !u->type || !u->sha256 || !u->key || u->size < 0 ||
+	    !rows_id_parse(u->user_id, 'u', &op->n[0]))
+		return bad_args(op);
+	op->upload.name = op_strdup(op, u->name);
+	op->upload.type = op_strdup(op, u->type);
+	op->upload.sha256 = op_strdup(op, u->sha256);
+	op->upload.key = op_strdup(op, u->key);
+	op->upload.tags = op_strdup(op, u->tags);
+	op->upload.size = u->size;
+	op->upload.created_ts = now_or(self, u->created_ts);
+	return submit_write(op);
+}
+
+static int v_upload_get(void *self, const char *upload_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "upload_get", uploads_get, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!uploads_id_parse(upload_id, &op->n[0]))
+		return bad_args(op);
+	return submit_read(op);
+}
+
+static int v_upload_attach(void *self, const char *upload_id, const char *user_id,
+                           const char *room_id, const char *message_id, parley_store_done done,
+                           void *ud)
+{
+	struct op *op = begin(self, "upload_attach", uploads_attach, done, ud);
+	int64_t room;
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!uploads_id_parse(upload_id, &op->n[0]) || !rows_id_parse(user_id, 'u', &op->n[1]) ||
+	    (message_id && !rows_id_parse(message_id, 'm', &op->n[2])) ||
+	    !rows_id_parse(room_id, 'r', &room))
+		return bad_args(op);
+	op->flag = message_id != NULL;
+	op->s[0] = op_strdup(op, room_id);
+	return submit_write(op);
+}
+
+static int v_upload_delete(void *self, const char *upload_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "upload_delete", uploads_delete, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!uploads_id_parse(upload_id, &op->n[0]))
+		return bad_args(op);
+	return submit_write(op);
+}
+
+static int v_uploads_unattached(void *self, int64_t before_ts, int limit, parley_store_done done,
+                                void *ud)
+{
+	struct op *op = begin(self, "uploads_unattached", uploads_unattached, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (limit < 1 || limit > MESSAGES_HISTORY_MAX)
+		return bad_args(op);
+	op->n[0] = before_ts;
+	op->flag = limit;
+	return submit_read(op);
+}
+
+static int v_upload_usage(void *self, const char *user_id, int64_t since_ts, parley_store_done done,
+                          void *ud)
+{
+	struct op *op = begin(self, "upload_usage", uploads_usage, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(user_id, 'u', &op->n[0]))
+		return bad_args(op);
+	op->n[1] = since_ts;
+	return submit_read(op);
+}
+
 static const parley_store_vtable store_vtable = {
     .struct_size = sizeof(parley_store_vtable),
     .append = v_append,
@@ -799,4 +880,10 @@ static const parley_store_vtable store_vtable = {
     .kv_set = v_kv_set,
     .kv_delete = v_kv_delete,
     .kv_incr = v_kv_incr,
+    .upload_create = v_upload_create,
+    .upload_get = v_upload_get,
+    .upload_attach = v_upload_attach,
+    .upload_delete = v_upload_delete,
+    .uploads_unattached = v_uploads_unattached,
+    .upload_usage = v_upload_usage,
 };

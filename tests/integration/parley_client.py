@@ -303,13 +303,15 @@ def read_until_closed(s, timeout):
 class RawWS:
     """A WebSocket client on a plain socket, handshake done by hand."""
 
-    def __init__(self, port, rcvbuf=None, timeout=5.0):
+    def __init__(self, port, rcvbuf=None, timeout=5.0, ssl=None, server_hostname="localhost"):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             # Before connect, so the window the server sees is small.
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect(("127.0.0.1", port))
+        if ssl is not None:  # an ssl.SSLContext: speak wss://
+            self.sock = ssl.wrap_socket(self.sock, server_hostname=server_hostname)
         self.port = port
         self.buf = b""
 

@@ -30,12 +30,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from conftest import lua_str
-from parley_client import Client, new_client_id, run
+from parley_client import Client, RawWS, run
 
 HOST = "localhost"  # the name in the server certificates
 GARBAGE_CONNS = 120  # connections that send random or mutated handshakes
 GARBAGE_SEED = 4
 GARBAGE_BATCH = 40
+STALL_MESSAGES = 140  # of STALL_TEXT bytes: ~8 MB
+STALL_TEXT = 60000
 PARK_WAIT = 2.5  # s: the server parks sessions idle for 1-2 s
 
 
@@ -293,6 +295,68 @@ def test_same_origin_and_secure_cookie_follow_the_listener(tls_server, pki):
     _, headers, _ = tls_server.http("POST", "/api/login", json={
         "username": "alice", "password": "correct horse 1"})
     assert "Secure" not in headers["Set-Cookie"].split("; ")
+
+
+def test_stalled_tls_reader_gets_everything_in_order(server_factory, pki):
+    """A wss reader with a tiny receive window stops reading while 8 MB of
+    messages are broadcast, more than the kernel buffers: the server's TLS
+    writes stop part-way through records (mbedTLS WANT_WRITE) and resume
+    when the reader does; every message arrives, intact and in order."""
+    srv = start_tls(server_factory, pki.good[0], pki.good[1],
+                    limits=f"max_text = {STALL_TEXT + 100}, outbound_high_water = {64 << 20}")
+    tok = srv.people("alice", "slow")
+    slow = RawWS(srv.tls_port, rcvbuf=2048, ssl=client_ctx(pki))
+    assert slow.handshake() == 101
+    g = slow.auth(tok["slow"])
+    texts = [f"{i:03d} " + chr(ord("a") + i % 26) * STALL_TEXT for i in range(STALL_MESSAGES)]
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a:
+            acks = await a.send_many(a.room_id("general"), texts, window=16)
+            assert all(x["type"] == "ack" for x in acks)
+            return a.room_id("general")
+
+    try:
+        room = run(body())
+        got = []
+        while len(got) < len(texts):
+            f = slow.recv_json()
+            if f.get("type") == "message" and f.get("room") == room:
+                got.append(f["text"])
+        assert got == texts
+    finally:
+        slow.close()
+    assert g["type"] == "ready"
+
+
+def test_slow_tls_consumer_is_cut(server_factory, pki):
+    """The outbound bound holds on TLS too: a wss reader that never reads
+    is disconnected, with a record half sent, and the server goes on."""
+    srv = start_tls(server_factory, pki.good[0], pki.good[1],
+                    limits=f"max_text = {STALL_TEXT + 100}, outbound_high_water = {1 << 20}, "
+                           "outbound_grace = 1")
+    tok = srv.people("alice", "slow")
+    slow = RawWS(srv.tls_port, rcvbuf=2048, ssl=client_ctx(pki))
+    assert slow.handshake() == 101
+    slow.auth(tok["slow"])
+    text = "c" * STALL_TEXT
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a:
+            since = len(srv.logs)
+            for _ in range(STALL_MESSAGES // 10):
+                # A small window: alice reads her own copies as they come.
+                acks = await a.send_many(a.room_id("general"), [text] * 10, window=2)
+                assert all(x["type"] == "ack" for x in acks)
+                if any(e.get("event") == "slow_consumer" for e in srv.logs[since:]):
+                    break
+            srv.wait_log("slow_consumer", timeout=10, since=since)
+
+    try:
+        run(body())
+    finally:
+        slow.close()
+    still_serves(srv, pki)
 
 
 def test_curl_with_cacert(tls_server, pki):

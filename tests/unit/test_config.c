@@ -109,9 +109,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c.log_level, LOG_INFO);
 	check_default_limits(&c);
 	assert_int_equal(c.plugins_default, 1);
-	assert_int_equal(c.n_plugins, 2);
+	assert_int_equal(c.n_plugins, 3);
 	assert_string_equal(c.plugins[0].name, "auth_local");
 	assert_string_equal(c.plugins[1].name, "store_sqlite");
+	assert_string_equal(c.plugins[2].name, "uploads_local");
 	assert_null(c.plugins[0].section);
 	assert_null(c.plugins[0].path);
 	assert_null(c.scripts);
@@ -417,9 +418,12 @@ static void test_shipped_config(void **state)
 	check_default_limits(&c);
 	assert_int_equal(c.log_level, LOG_INFO);
 	assert_int_equal(c.plugins_default, 0);
-	assert_int_equal(c.n_plugins, 2);
+	assert_int_equal(c.n_plugins, 3);
 	assert_string_equal(c.plugins[0].name, "auth_local");
 	assert_string_equal(c.plugins[1].name, "store_sqlite");
+	assert_string_equal(c.plugins[2].name, "uploads_local");
+	assert_int_equal(c.uploads.quota_per_day, 0);
+	assert_true(c.uploads.unattached_max_age == 86400 && c.uploads.cleanup_interval == 3600);
 	int64_t v;
 	assert_int_equal(conf_get_int(c.plugins[0].section, "session_ttl", &v), 1);
 	assert_int_equal(v, 2592000);

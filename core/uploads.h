@@ -1,0 +1,30 @@
+/* Files: POST /api/uploads streams a request body to the uploads provider
+ * (sniffing its type, hashing it, counting it against max_upload and the
+ * daily quota, pausing the socket while the provider is behind), runs the
+ * upload hooks and records it in the store; GET /api/uploads/{id} checks
+ * access and streams the file or redirects to a presigned URL
+ * (downloads.c); a timer removes uploads left unattached. */
+#ifndef PARLEY_UPLOADS_H
+#define PARLEY_UPLOADS_H
+
+#include <stdint.h>
+
+#include <parley/plugin.h>
+
+struct http_request;
+
+void uploads_post(struct http_request *req);
+void uploads_get(struct http_request *req, const char *upload_id);
+
+/* The provider and the store when both can serve uploads, else NULL. */
+const parley_uploads_vtable *uploads_provider(void **self);
+const parley_store_vtable *uploads_store(void **self);
+
+/* 1 when attachments can be resolved (a provider and an able store). */
+int uploads_store_ready(void);
+
+/* The cleanup timer (serving starts / stops). */
+void uploads_start(void);
+void uploads_stop(void);
+
+#endif

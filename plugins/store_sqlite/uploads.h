@@ -1,0 +1,29 @@
+/* Upload records: exec functions for ops (see op.h). Upload ids are
+ * "up_<n>"; the op carries them parsed, like every other id. */
+#ifndef STORE_SQLITE_UPLOADS_H
+#define STORE_SQLITE_UPLOADS_H
+
+#include <stdint.h>
+
+struct dbconn;
+struct op;
+
+/* Parses "up_<n>" (n > 0); 1 and *out, or 0 when malformed. */
+int uploads_id_parse(const char *s, int64_t *out);
+
+/* Write: upload, n[0] user. */
+int uploads_create(struct dbconn *c, struct op *op);
+/* Read: n[0] upload. */
+int uploads_get(struct dbconn *c, struct op *op);
+/* Write: n[0] upload, n[1] user, n[2] message (when flag), s[0] room id. */
+int uploads_attach(struct dbconn *c, struct op *op);
+/* Write: n[0] upload. */
+int uploads_delete(struct dbconn *c, struct op *op);
+/* Read: n[0] before_ts, flag limit. */
+int uploads_unattached(struct dbconn *c, struct op *op);
+/* Read: n[0] user, n[1] since_ts. */
+int uploads_usage(struct dbconn *c, struct op *op);
+/* Inside message_delete's savepoint: n[1] message. */
+int uploads_detach_message(struct dbconn *c, struct op *op);
+
+#endif
