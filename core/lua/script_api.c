@@ -1,7 +1,10 @@
-/* The `parley` table of docs/scripting.md. Functions that wait (sleep,
- * http.request, kv.*, send and react in handlers that may wait) yield the
- * task and are resumed by their completion; the rest answer at once from
- * the loop thread's caches (users, rooms) or fire and forget.
+/* The `parley` table of docs/scripting.md: registration (on, command,
+ * bot), posting and reacting, moderation, lookups, log, plugins' functions,
+ * and the table itself; timers (script_timers.c), kv (script_kv.c), http
+ * (script_http.c) and json (script_json.c) add their parts. Functions that
+ * wait (send and react in handlers that may wait) yield the task and are
+ * resumed by their completion; the rest answer at once from the loop
+ * thread's caches (users, rooms) or fire and forget.
  *
  * Host objects the script sees are plain tables whose metatables are
  * locked (__metatable), and nothing of the host (pointers, userdata) is
@@ -24,18 +27,9 @@
 #include "script_internal.h"
 
 #define BOT_NAME_MAX   32
-#define TIMER_MAX_S    (366.0 * 24 * 3600)
-#define EVERY_MIN_S    0.05
 #define MUTE_MAX_S     (30.0 * 24 * 3600)
 #define PLUGIN_OUT_MAX 65536
 #define LOCKED         "locked"
-
-enum op_kind { OPK_POST, OPK_DONE, OPK_KV_GET, OPK_KV_VALUE, OPK_KV_DONE };
-
-static struct script *script_of(lua_State *L)
-{
-	return sref_of(L)->s;
-}
 
 /* The depth of what the running task answers (0 outside events). */
 static int depth_of(lua_State *L)
@@ -212,76 +206,15 @@ void api_push_command(lua_State *L, struct script *s, const parley_command_args 
 	set_ctx_meta(L);
 }
 
-/* ---------------------------------------------------------------- */
-/* Waiting on operations                                              */
-/* ---------------------------------------------------------------- */
-
-static struct op_wait *op_wait_new(struct task *t, int kind)
-{
-	struct op_wait *w = calloc(1, sizeof *w);
-	if (!w)
-		return NULL;
-	w->t = t;
-	w->kind = kind;
-	if (t)
-		t->opw = w;
-	host_pending_add(1);
-	return w;
-}
-
-/* Takes the op's task for resuming (NULL when it went away). */
-static struct task *op_wait_take(struct op_wait *w)
-{
-	struct task *t = w->t;
-	host_pending_add(-1);
-	free(w);
-	if (t)
-		t->opw = NULL;
-	return t;
-}
-
-/* The results of a finished operation: value(s), or nil and a message. */
-static int push_outcome(lua_State *co, struct task *t)
-{
-	if (t->rc != PARLEY_OK) {
-		lua_pushnil(co);
-		lua_pushstring(co, t->err ? t->err : proto_error_code(t->rc));
-		return 2;
-	}
-	if (t->text)
-		lua_pushstring(co, t->text);
-	else
-		lua_pushboolean(co, 1);
-	return 1;
-}
-
-static void set_outcome(struct task *t, int rc, const char *err, const char *text)
-{
-	t->rc = rc;
-	t->err = err ? strdup(err) : NULL;
-	t->text = text ? strdup(text) : NULL;
-}
-
-/* A completion may come before the starting call returns (a post that
- * before_message rejects at once): then the task is running, and only
- * records the outcome for bot_action to return directly. */
-static void complete(struct task *t)
-{
-	if (t->starting)
-		t->done_early = 1;
-	else
-		task_resume(t);
-}
-
 static void bot_done(void *ud, int rc, const char *message, const char *msg_id)
 {
 	struct op_wait *w = ud;
 	struct task *t = op_wait_take(w);
 	if (!t)
 		return;
-	set_outcome(t, rc, rc != PARLEY_OK ? (message ? message : proto_error_code(rc)) : NULL,
-	            rc == PARLEY_OK ? msg_id : NULL);
-	complete(t);
+	task_set_outcome(t, rc, rc != PARLEY_OK ? (message ? message : proto_error_code(rc)) : NULL,
+	                 rc == PARLEY_OK ? msg_id : NULL);
+	task_complete(t);
 }
 
 static void fire_done(void *ud, int rc, const char *message, const char *msg_id)
@@ -305,7 +238,7 @@ static int bot_action(lua_State *L, const struct chat_bot_req *q, int kind,
 		w = op_wait_new(t, kind);
 	} else {
 		/* fire and forget: the op_wait carries the script name for the log */
-		const char *name = script_of(L)->spec.name;
+		const char *name = sref_of(L)->s->spec.name;
 		w = calloc(1, sizeof *w + strlen(name) + 1);
 		if (w) {
 			strcpy((char *)(w + 1), name);
@@ -332,14 +265,14 @@ static int bot_action(lua_State *L, const struct chat_bot_req *q, int kind,
 	}
 	if (t && t->done_early) {
 		t->done_early = 0;
-		int n = push_outcome(L, t);
+		int n = task_push_outcome(L, t);
 		free(t->text);
 		free(t->err);
 		t->text = t->err = NULL;
 		return n;
 	}
 	if (t)
-		return task_wait(L, WAIT_OP, push_outcome);
+		return task_wait(L, WAIT_OP, task_push_outcome);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -348,7 +281,7 @@ static int bot_action(lua_State *L, const struct chat_bot_req *q, int kind,
  * else the script's default bot. */
 static const char *bot_for(lua_State *L, int opts, const char **display)
 {
-	struct script *s = script_of(L);
+	struct script *s = sref_of(L)->s;
 	*display = NULL;
 	const char *name = s->bot_name;
 	if (opts && lua_istable(L, opts)) {
@@ -531,7 +464,7 @@ static int event_index(const char *name)
 /* parley.on(event, fn) */
 static int l_on(lua_State *L)
 {
-	struct script *s = script_of(L);
+	struct script *s = sref_of(L)->s;
 	const char *name = luaL_checkstring(L, 1);
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	int e = event_index(name);
@@ -562,7 +495,7 @@ static int valid_word(const char *s, size_t max)
 /* parley.command(name, fn [, help]) */
 static int l_command(lua_State *L)
 {
-	struct script *s = script_of(L);
+	struct script *s = sref_of(L)->s;
 	const char *name = luaL_checkstring(L, 1);
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	if (name[0] == '/')
@@ -607,7 +540,7 @@ static int add_bot(struct script *s, const char *name)
 /* parley.bot{name=, display_name=} -> a bot table for {as=…} */
 static int l_bot(lua_State *L)
 {
-	struct script *s = script_of(L);
+	struct script *s = sref_of(L)->s;
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_getfield(L, 1, "name");
 	const char *name = lua_tostring(L, -1);
@@ -633,355 +566,12 @@ static int l_bot(lua_State *L)
 }
 
 /* ---------------------------------------------------------------- */
-/* Timers                                                             */
-/* ---------------------------------------------------------------- */
-
-static void timer_fired(void *arg);
-
-static void timer_unlink(struct script_timer *st)
-{
-	struct script *s = st->s;
-	if (st->prev)
-		st->prev->next = st->next;
-	else
-		s->timers = st->next;
-	if (st->next)
-		st->next->prev = st->prev;
-	st->prev = st->next = NULL;
-	s->n_timers--;
-}
-
-static void timer_release(struct script_timer *st)
-{
-	struct script *s = st->s;
-	if (s->L) {
-		luaL_unref(s->L, LUA_REGISTRYINDEX, st->fn_ref);
-		luaL_unref(s->L, LUA_REGISTRYINDEX, st->handle_ref);
-	}
-	free(st);
-}
-
-static void timer_free(struct script_timer *st)
-{
-	timer_unlink(st);
-	timer_release(st);
-}
-
-/* In protected mode: the timer's function (by its registry ref) in a task. */
-static int run_timer(lua_State *L)
-{
-	int ref = (int)(intptr_t)lua_touserdata(L, 1);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-	task_start(sref_of(L)->s, 0, 0, 0, "timer", NULL, NULL);
-	return 0;
-}
-
-static void timer_fired(void *arg)
-{
-	struct script_timer *st = arg;
-	struct script *s = st->s;
-	st->t = NULL;
-	if (s->disabled || s->retired) {
-		timer_free(st);
-		return;
-	}
-	if (st->repeat > 0) {
-		/* Rescheduled first; the function may cancel it, and a failure
-		 * that switches the script off stops it: st is not used after. */
-		st->t = sclock_start(st->repeat, timer_fired, st);
-		script_pcall(s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
-		return;
-	}
-	/* A one-shot timer leaves the list before its function runs (which may
-	 * start timers; cancelling this one finds nothing), and is freed after. */
-	timer_unlink(st);
-	script_pcall(s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
-	timer_release(st);
-}
-
-void api_timers_stop(struct script *s)
-{
-	while (s->timers) {
-		if (s->timers->t)
-			sclock_stop(s->timers->t);
-		timer_free(s->timers);
-	}
-}
-
-/* timer:cancel() */
-static int timer_cancel(lua_State *L)
-{
-	struct script *s = script_of(L);
-	luaL_checktype(L, 1, LUA_TTABLE);
-	for (struct script_timer *st = s->timers; st; st = st->next) {
-		lua_rawgeti(L, LUA_REGISTRYINDEX, st->handle_ref);
-		int same = lua_rawequal(L, -1, 1);
-		lua_pop(L, 1);
-		if (same) {
-			if (st->t)
-				sclock_stop(st->t);
-			timer_free(st);
-			lua_pushboolean(L, 1);
-			return 1;
-		}
-	}
-	lua_pushboolean(L, 0);
-	return 1;
-}
-
-static int start_timer(lua_State *L, int repeat)
-{
-	struct script *s = script_of(L);
-	double secs = luaL_checknumber(L, 1);
-	luaL_checktype(L, 2, LUA_TFUNCTION);
-	if (!(secs >= 0) || secs > TIMER_MAX_S)
-		return luaL_error(L, "seconds must be between 0 and %d", (int)TIMER_MAX_S);
-	if (repeat && secs < EVERY_MIN_S)
-		return luaL_error(L, "every: the interval must be at least %g s", EVERY_MIN_S);
-	if (s->n_timers >= SCRIPT_TIMERS_MAX)
-		return luaL_error(L, "too many timers (at most %d)", SCRIPT_TIMERS_MAX);
-	struct script_timer *st = calloc(1, sizeof *st);
-	if (!st)
-		return luaL_error(L, "out of memory");
-	st->s = s;
-	st->repeat = repeat ? secs : 0;
-	lua_pushvalue(L, 2);
-	st->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, timer_cancel);
-	lua_setfield(L, -2, "cancel");
-	luaL_getmetatable(L, "parley.locked");
-	lua_setmetatable(L, -2);
-	lua_pushvalue(L, -1);
-	st->handle_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	st->t = sclock_start(secs, timer_fired, st);
-	st->next = s->timers;
-	if (s->timers)
-		s->timers->prev = st;
-	s->timers = st;
-	s->n_timers++;
-	if (!st->t) {
-		timer_free(st);
-		return luaL_error(L, "out of memory");
-	}
-	return 1;
-}
-
-static int l_timer(lua_State *L)
-{
-	return start_timer(L, 0);
-}
-
-static int l_every(lua_State *L)
-{
-	return start_timer(L, 1);
-}
-
-static void sleep_over(void *arg)
-{
-	struct task *t = arg;
-	t->timer = NULL;
-	task_resume(t);
-}
-
-static int l_sleep(lua_State *L)
-{
-	double secs = luaL_checknumber(L, 1);
-	struct task *t = task_require_async(L, "parley.sleep");
-	if (!(secs >= 0) || secs > TIMER_MAX_S)
-		return luaL_error(L, "sleep: seconds must be between 0 and %d", (int)TIMER_MAX_S);
-	t->timer = sclock_start(secs, sleep_over, t);
-	if (!t->timer)
-		return luaL_error(L, "out of memory");
-	return task_wait(L, WAIT_TIMER, NULL);
-}
-
-/* ---------------------------------------------------------------- */
-/* kv                                                                 */
-/* ---------------------------------------------------------------- */
-
-static const parley_store_vtable *kv_store(lua_State *L, void **self)
-{
-	const parley_store_vtable *st = plugins_store(self);
-	if (!st || st->struct_size < offsetof(parley_store_vtable, kv_incr) + sizeof st->kv_incr ||
-	    !st->kv_get)
-		luaL_error(L, "kv: the store provider has no key-value space");
-	return st;
-}
-
-static const char *kv_key(lua_State *L)
-{
-	size_t n;
-	const char *key = luaL_checklstring(L, 1, &n);
-	if (!n || n > SCRIPT_KV_KEY_MAX || strlen(key) != n)
-		luaL_argerror(L, 1, "keys are 1-256 bytes of text");
-	return key;
-}
-
-static int push_kv(lua_State *co, struct task *t)
-{
-	if (t->rc == PARLEY_ENOTFOUND && t->value == OPK_KV_GET) {
-		lua_pushnil(co);
-		return 1;
-	}
-	if (t->rc != PARLEY_OK)
-		return push_outcome(co, t);
-	if (t->value == OPK_KV_GET) {
-		json_push_owned(co, t->text ? json_loads(t->text, JSON_DECODE_ANY, NULL) : NULL);
-		return 1;
-	}
-	if (t->value == OPK_KV_VALUE) {
-		lua_pushinteger(co, (lua_Integer)atoll(t->text ? t->text : "0"));
-		return 1;
-	}
-	lua_pushboolean(co, 1);
-	return 1;
-}
-
-static void kv_done(void *ud, const parley_store_result *res)
-{
-	struct op_wait *w = ud;
-	int kind = w->kind;
-	struct task *t = op_wait_take(w);
-	if (!t)
-		return;
-	char num[32];
-	const char *text = NULL;
-	if (kind == OPK_KV_GET)
-		text = res->text;
-	else if (kind == OPK_KV_VALUE) {
-		snprintf(num, sizeof num, "%lld", (long long)res->value);
-		text = num;
-	}
-	set_outcome(t, res->rc,
-	            res->rc != PARLEY_OK ? (res->error ? res->error : proto_error_code(res->rc))
-	                                 : NULL,
-	            res->rc == PARLEY_OK ? text : NULL);
-	t->value = kind;
-	complete(t);
-}
-
-/* What one kv call does; arguments are checked (and may raise) before
- * anything is started. */
-struct kv_args {
-	int kind;
-	const char *key;
-	char *value; /* set: the JSON text (malloc'ed); NULL: delete */
-	int64_t delta;
-	int (*go)(const parley_store_vtable *st, void *self, const char *owner,
-	          const struct kv_args *a, struct op_wait *w);
-};
-
-static int kv_call(lua_State *L, struct kv_args *a)
-{
-	struct script *s = script_of(L);
-	struct task *t = task_require_async(L, "parley.kv");
-	void *self;
-	const parley_store_vtable *st = kv_store(L, &self);
-	struct op_wait *w = op_wait_new(t, a->kind);
-	if (!w) {
-		free(a->value);
-		return luaL_error(L, "out of memory");
-	}
-	t->starting = 1;
-	t->done_early = 0;
-	int rc = a->go(st, self, s->spec.name, a, w);
-	free(a->value);
-	t->starting = 0;
-	if (t->done_early) { /* not by the store's contract; cheap to be safe */
-		t->done_early = 0;
-		int n = push_kv(L, t);
-		free(t->text);
-		free(t->err);
-		t->text = t->err = NULL;
-		return n;
-	}
-	if (rc != PARLEY_PENDING) {
-		t->opw = NULL;
-		host_pending_add(-1);
-		free(w);
-		lua_pushnil(L);
-		lua_pushstring(L, proto_error_code(rc < 0 ? rc : PARLEY_ERR));
-		return 2;
-	}
-	return task_wait(L, WAIT_OP, push_kv);
-}
-
-static int go_get(const parley_store_vtable *st, void *self, const char *owner,
-                  const struct kv_args *a, struct op_wait *w)
-{
-	return st->kv_get(self, owner, a->key, kv_done, w);
-}
-
-static int go_set(const parley_store_vtable *st, void *self, const char *owner,
-                  const struct kv_args *a, struct op_wait *w)
-{
-	if (!a->value)
-		return st->kv_delete(self, owner, a->key, kv_done, w);
-	return st->kv_set(self, owner, a->key, a->value, kv_done, w);
-}
-
-static int go_delete(const parley_store_vtable *st, void *self, const char *owner,
-                     const struct kv_args *a, struct op_wait *w)
-{
-	return st->kv_delete(self, owner, a->key, kv_done, w);
-}
-
-static int go_incr(const parley_store_vtable *st, void *self, const char *owner,
-                   const struct kv_args *a, struct op_wait *w)
-{
-	return st->kv_incr(self, owner, a->key, a->delta, kv_done, w);
-}
-
-static int l_kv_get(lua_State *L)
-{
-	struct kv_args a = {.kind = OPK_KV_GET, .key = kv_key(L), .go = go_get};
-	return kv_call(L, &a);
-}
-
-static int l_kv_set(lua_State *L)
-{
-	struct kv_args a = {.kind = OPK_KV_DONE, .key = kv_key(L), .go = go_set};
-	void *self;
-	task_require_async(L, "parley.kv");
-	kv_store(L, &self); /* raise before a.value is ours */
-	if (!lua_isnoneornil(L, 2)) {
-		const char *err = NULL;
-		json_t *v = json_from_lua(L, 2, &err);
-		a.value = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-		json_decref(v);
-		if (!a.value)
-			return luaL_error(L, "kv.set: %s",
-			                  err ? err : "the value cannot be stored");
-		if (strlen(a.value) > SCRIPT_KV_VALUE_MAX) {
-			free(a.value);
-			return luaL_error(L, "kv.set: the value is larger than %d bytes as JSON",
-			                  SCRIPT_KV_VALUE_MAX);
-		}
-	}
-	return kv_call(L, &a);
-}
-
-static int l_kv_delete(lua_State *L)
-{
-	struct kv_args a = {.kind = OPK_KV_DONE, .key = kv_key(L), .go = go_delete};
-	return kv_call(L, &a);
-}
-
-static int l_kv_incr(lua_State *L)
-{
-	struct kv_args a = {.kind = OPK_KV_VALUE, .key = kv_key(L), .go = go_incr};
-	a.delta = (int64_t)luaL_optinteger(L, 2, 1);
-	return kv_call(L, &a);
-}
-
-/* ---------------------------------------------------------------- */
 /* Moderation                                                         */
 /* ---------------------------------------------------------------- */
 
 static void need_moderation(lua_State *L, const char *fn)
 {
-	if (!script_of(L)->spec.moderation)
+	if (!sref_of(L)->s->spec.moderation)
 		luaL_error(L,
 		           "%s: this script is not granted moderation (moderation = true in "
 		           "its entry of the config's scripts list)",
@@ -1024,7 +614,7 @@ static int l_kick(lua_State *L)
 	if (!u || !r)
 		return luaL_error(L, "kick: no such %s", !u ? "user" : "room");
 	count_send(L);
-	user_rec *by = users_by_name(script_of(L)->bot_name);
+	user_rec *by = users_by_name(sref_of(L)->s->bot_name);
 	host_pending_add(1);
 	int rc = chat_remove_member(r, u, by, moderated, NULL);
 	if (rc != PARLEY_OK) {
@@ -1047,7 +637,8 @@ static int l_delete(lua_State *L)
 		return luaL_error(L, "delete: no such room");
 	count_send(L);
 	host_pending_add(1);
-	int rc = chat_delete_message(r, id, users_by_name(script_of(L)->bot_name), moderated, NULL);
+	int rc =
+	    chat_delete_message(r, id, users_by_name(sref_of(L)->s->bot_name), moderated, NULL);
 	if (rc != PARLEY_OK) {
 		host_pending_add(-1);
 		lua_pushnil(L);
@@ -1098,7 +689,7 @@ static int l_rooms_members(lua_State *L)
 
 static int log_at(lua_State *L, int level)
 {
-	struct script *s = script_of(L);
+	struct script *s = sref_of(L)->s;
 	if (!script_log_allowed(L))
 		return 0;
 	int n = lua_gettop(L);
@@ -1159,7 +750,7 @@ static int l_plugin_fn(lua_State *L)
 		free(text);
 		return luaL_error(L, "out of memory");
 	}
-	int rc = pf->fn(pf->ud, script_of(L)->spec.name, text, out, PLUGIN_OUT_MAX);
+	int rc = pf->fn(pf->ud, sref_of(L)->s->spec.name, text, out, PLUGIN_OUT_MAX);
 	free(text);
 	out[PLUGIN_OUT_MAX - 1] = 0;
 	if (rc != PARLEY_OK) {
@@ -1220,17 +811,12 @@ void api_open(lua_State *L, struct script *s)
 	lua_pop(L, 1);
 
 	lua_newtable(L);
-	static const luaL_Reg top[] = {
-	    {"on", l_on},       {"command", l_command}, {"bot", l_bot},       {"send", l_send},
-	    {"react", l_react}, {"timer", l_timer},     {"every", l_every},   {"sleep", l_sleep},
-	    {"mute", l_mute},   {"kick", l_kick},       {"delete", l_delete}, {NULL, NULL}};
+	static const luaL_Reg top[] = {{"on", l_on},     {"command", l_command}, {"bot", l_bot},
+	                               {"send", l_send}, {"react", l_react},     {"mute", l_mute},
+	                               {"kick", l_kick}, {"delete", l_delete},   {NULL, NULL}};
 	luaL_setfuncs(L, top, 0);
-	static const luaL_Reg kv[] = {{"get", l_kv_get},
-	                              {"set", l_kv_set},
-	                              {"delete", l_kv_delete},
-	                              {"incr", l_kv_incr},
-	                              {NULL, NULL}};
-	sub_table(L, "kv", kv);
+	timers_open(L);
+	kv_open(L);
 	static const luaL_Reg lg[] = {
 	    {"info", l_log_info}, {"warn", l_log_warn}, {"error", l_log_error}, {NULL, NULL}};
 	sub_table(L, "log", lg);

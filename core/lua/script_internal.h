@@ -209,6 +209,23 @@ int script_log_allowed(lua_State *L);
 /* Records a failure of s; may disable it. */
 void script_fail(struct script *s, const char *what, const char *msg);
 
+/* Waiting on operations (script_run.c). What an op_wait's completion
+ * pushes is told by kind. */
+enum op_kind { OPK_POST, OPK_DONE, OPK_KV_GET, OPK_KV_VALUE, OPK_KV_DONE };
+struct op_wait *op_wait_new(struct task *t, int kind);
+/* Takes the op's task for resuming (NULL when it went away). */
+struct task *op_wait_take(struct op_wait *w);
+/* The outcome in t: value(s), or nil and a message (a push function). */
+int task_push_outcome(lua_State *co, struct task *t);
+void task_set_outcome(struct task *t, int rc, const char *err, const char *text);
+/* Resumes t, or, when its operation finished before the call that started
+ * it returned, only marks it (the call returns the outcome itself). */
+void task_complete(struct task *t);
+
+/* script_timers.c, script_kv.c: their parts of the table at top. */
+void timers_open(lua_State *L);
+void kv_open(lua_State *L);
+
 /* script_api.c: the parley table ------------------------------------ */
 void api_open(lua_State *L, struct script *s);
 /* Pushes the plain table of a message/room/user for handlers. */

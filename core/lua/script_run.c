@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "protocol.h"
 #include "metrics.h"
 #include "script_internal.h"
 
@@ -275,4 +276,65 @@ int script_log_allowed(lua_State *L)
 		log_script(LOG_WARN, r->s, "script_log",
 		           "more than 100 log lines in one handler call: the rest are dropped");
 	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Waiting on operations                                              */
+/* ---------------------------------------------------------------- */
+
+struct op_wait *op_wait_new(struct task *t, int kind)
+{
+	struct op_wait *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->t = t;
+	w->kind = kind;
+	if (t)
+		t->opw = w;
+	host_pending_add(1);
+	return w;
+}
+
+/* Takes the op's task for resuming (NULL when it went away). */
+struct task *op_wait_take(struct op_wait *w)
+{
+	struct task *t = w->t;
+	host_pending_add(-1);
+	free(w);
+	if (t)
+		t->opw = NULL;
+	return t;
+}
+
+/* The results of a finished operation: value(s), or nil and a message. */
+int task_push_outcome(lua_State *co, struct task *t)
+{
+	if (t->rc != PARLEY_OK) {
+		lua_pushnil(co);
+		lua_pushstring(co, t->err ? t->err : proto_error_code(t->rc));
+		return 2;
+	}
+	if (t->text)
+		lua_pushstring(co, t->text);
+	else
+		lua_pushboolean(co, 1);
+	return 1;
+}
+
+void task_set_outcome(struct task *t, int rc, const char *err, const char *text)
+{
+	t->rc = rc;
+	t->err = err ? strdup(err) : NULL;
+	t->text = text ? strdup(text) : NULL;
+}
+
+/* A completion may come before the starting call returns (a post that
+ * before_message rejects at once): then the task is running, and only
+ * records the outcome for bot_action to return directly. */
+void task_complete(struct task *t)
+{
+	if (t->starting)
+		t->done_early = 1;
+	else
+		task_resume(t);
 }
