@@ -33,8 +33,9 @@ static int read_all(int fd, unsigned char *buf, size_t n)
 
 static int make_key(const char *path)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	char tmp[4096 + 8];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return -1;
 	if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key)
 		return -1;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -55,7 +56,11 @@ static int make_key(const char *path)
 int secret_init(const char *data_dir)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", data_dir ? data_dir : ".", SECRET_FILE);
+	if (snprintf(path, sizeof path, "%s/%s", data_dir ? data_dir : ".", SECRET_FILE) >=
+	    (int)sizeof path) {
+		log_error("secret", NULL, "the data_dir path is too long");
+		return -1;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
