@@ -267,3 +267,34 @@ void uploads_get(struct http_request *req, const char *upload_id)
 		free(lk);
 	}
 }
+
+/* The origin ("https://host[:port]") that presigned links point to, for the
+ * web client's Content-Security-Policy (img-src, media-src): learned once
+ * from a link made for a probe key (signing is local and cheap), so it is
+ * exactly what redirects will use. NULL when downloads are not redirected. */
+const char *downloads_redirect_origin(void)
+{
+	static char origin[256];
+	static int known;
+	void *self;
+	const parley_uploads_vtable *vt;
+	char *url = NULL;
+	if (known)
+		return origin[0] ? origin : NULL;
+	if (!(vt = uploads_provider(&self)))
+		return NULL; /* not loaded yet: ask again later */
+	known = 1;
+	if (!vt->presign || vt->presign(self, "csp-probe", NULL, NULL, &url) != PARLEY_OK || !url)
+		return NULL;
+	const char *host = strstr(url, "://");
+	size_t n = host ? (size_t)(host + 3 - url) + strcspn(host + 3, "/?#") : 0;
+	/* Only a plain origin may go into a header: no spaces, quotes or ';'. */
+	if (n > 0 && n < sizeof origin && !memchr(url, ' ', n) && !memchr(url, ';', n) &&
+	    !memchr(url, '\'', n) && !memchr(url, '"', n) && !memchr(url, '\r', n) &&
+	    !memchr(url, '\n', n)) {
+		memcpy(origin, url, n);
+		origin[n] = '\0';
+	}
+	plugins_host()->free(NULL, url);
+	return origin[0] ? origin : NULL;
+}

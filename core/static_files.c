@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "uploads.h"
 
 #define STATIC_MAX_FILE (16 * 1024 * 1024)
 #define STATIC_INDEX    "index.html"
@@ -30,12 +31,23 @@
 static char *root; /* realpath of web_root, or NULL */
 static size_t root_len;
 
-static const char html_headers[] =
+/* The CSP of the web client. %s and %s: the uploads provider's origin in
+ * img-src and media-src when downloads redirect to presigned URLs (S3),
+ * else nothing. */
+static const char html_headers_fmt[] =
     "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'self'\r\n"
+    "img-src 'self' data: blob:%s%s; media-src 'self' blob:%s%s; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'\r\n"
     "X-Frame-Options: DENY\r\n"
     "Referrer-Policy: no-referrer\r\n";
+
+#define HTML_HEADERS_MAX 1024
+
+static void html_headers(char *out, size_t n)
+{
+	const char *o = downloads_redirect_origin();
+	snprintf(out, n, html_headers_fmt, o ? " " : "", o ? o : "", o ? " " : "", o ? o : "");
+}
 
 static const struct {
 	const char *ext;
@@ -140,14 +152,15 @@ void static_files_serve(struct http_request *req)
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > STATIC_MAX_FILE)
 		goto not_found;
-	char etag[64], extra[sizeof html_headers + 160];
+	char etag[64], extra[HTML_HEADERS_MAX + 160], csp[HTML_HEADERS_MAX] = "";
 	snprintf(etag, sizeof etag, "W/\"%llx-%llx\"", (unsigned long long)st.st_size,
 	         (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
 	             (unsigned long long)st.st_mtim.tv_nsec);
 	const char *type = content_type(real);
 	int is_html = strncmp(type, "text/html", 9) == 0;
-	snprintf(extra, sizeof extra, "ETag: %s\r\nCache-Control: no-cache\r\n%s", etag,
-	         is_html ? html_headers : "");
+	if (is_html)
+		html_headers(csp, sizeof csp);
+	snprintf(extra, sizeof extra, "ETag: %s\r\nCache-Control: no-cache\r\n%s", etag, csp);
 	if (etag_matches(http_header(req, "if-none-match"), etag)) {
 		http_respond(req, 304, NULL, extra, NULL, 0);
 		goto done;

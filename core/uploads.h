@@ -15,6 +15,9 @@ struct http_request;
 
 void uploads_post(struct http_request *req);
 void uploads_get(struct http_request *req, const char *upload_id);
+/* downloads.c: the origin presigned download links point to (for the
+ * web client's CSP), or NULL when downloads are streamed by the server. */
+const char *downloads_redirect_origin(void);
 
 /* The provider and the store when both can serve uploads, else NULL. */
 const parley_uploads_vtable *uploads_provider(void **self);

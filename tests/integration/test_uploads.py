@@ -681,3 +681,22 @@ def test_s3_part_retried_after_a_5xx(backend):
         assert fetch(srv, tok, rec["url"])[2] == body
     finally:
         proxy.close()
+
+
+def test_web_client_csp_names_the_download_origin(backend):
+    """Presigned downloads come from the bucket's origin: the web client's
+    CSP lets images and media load from there, and from nowhere else."""
+    srv = backend.start()
+    status, headers, _ = srv.http("GET", "/")
+    assert status == 200
+    csp = headers["Content-Security-Policy"]
+    img = [d for d in csp.split(";") if d.strip().startswith("img-src")][0].split()
+    media = [d for d in csp.split(";") if d.strip().startswith("media-src")][0].split()
+    if backend.kind == "local":
+        assert img == ["img-src", "'self'", "data:", "blob:"], csp
+        assert media == ["media-src", "'self'", "blob:"], csp
+    else:
+        origin = backend.s3.endpoint().rstrip("/")
+        assert img == ["img-src", "'self'", "data:", "blob:", origin], csp
+        assert media == ["media-src", "'self'", "blob:", origin], csp
+    assert "script-src 'self';" in csp
