@@ -164,6 +164,18 @@ void api_push_event(lua_State *L, struct script *s, int event, const parley_hook
 	}
 	if (a->status)
 		set_str(L, "status", a->status);
+	if (event == SEV_UPLOAD && a->struct_size >= sizeof *a && a->upload) {
+		const parley_upload *u = a->upload;
+		lua_createtable(L, 0, 7);
+		set_str(L, "id", u->id);
+		set_str(L, "name", u->name);
+		set_str(L, "type", u->type);
+		set_str(L, "sha256", u->sha256);
+		set_str(L, "tags", u->tags);
+		set_int(L, "size", u->size);
+		set_int(L, "ts", u->created_ts);
+		lua_setfield(L, -2, "file");
+	}
 	if (event == SEV_REACTION && a->struct_size >= sizeof *a) {
 		set_str(L, "emoji", a->emoji);
 		lua_pushboolean(L, a->on);
@@ -471,7 +483,7 @@ static int l_on(lua_State *L)
 	if (e < 0)
 		return luaL_error(L,
 		                  "on: unknown event '%s' (before_message, message, join, leave, "
-		                  "presence, user_created, edit, delete, reaction)",
+		                  "presence, user_created, edit, delete, reaction, upload)",
 		                  name);
 	lua_getfield(L, LUA_REGISTRYINDEX, "parley.handlers");
 	lua_rawgeti(L, -1, e + 1);

@@ -38,9 +38,9 @@ static struct {
 	const char *base_dir;
 } host;
 
-static const char *const event_names[SEV__COUNT] = {"before_message", "message",  "join",
-                                                    "leave",          "presence", "user_created",
-                                                    "edit",           "delete",   "reaction"};
+static const char *const event_names[SEV__COUNT] = {
+    "before_message", "message", "join",   "leave",    "presence",
+    "user_created",   "edit",    "delete", "reaction", "upload"};
 
 const char *event_name(int sev)
 {
@@ -345,6 +345,8 @@ static int sev_of(int hook_event)
 		return SEV_DELETE;
 	case PARLEY_HOOK_REACTION:
 		return SEV_REACTION;
+	case PARLEY_HOOK_UPLOAD:
+		return SEV_UPLOAD;
 	default:
 		return -1;
 	}
@@ -362,7 +364,7 @@ static int wants(const struct script *s, int sev, const parley_hook_args *a)
 	if (!s->spec.n_rooms)
 		return 1;
 	if (!a->room)
-		return sev == SEV_PRESENCE || sev == SEV_USER_CREATED;
+		return sev == SEV_PRESENCE || sev == SEV_USER_CREATED || sev == SEV_UPLOAD;
 	for (size_t i = 0; i < s->spec.n_rooms; i++)
 		if (strcmp(s->spec.rooms[i], a->room->name) == 0 ||
 		    strcmp(s->spec.rooms[i], a->room->id) == 0)
@@ -389,24 +391,27 @@ static int run_event(lua_State *L)
 	for (lua_Integer i = 1; i <= n && !s->disabled; i++) {
 		lua_rawgeti(L, -1, i);
 		api_push_event(L, s, ec->sev, ec->a);
-		if (ec->sev != SEV_BEFORE_MESSAGE) {
+		int upload = ec->sev == SEV_UPLOAD;
+		if (ec->sev != SEV_BEFORE_MESSAGE && !upload) {
 			task_start(s, 1, 0, ec->a->depth, event_name(ec->sev), NULL, NULL);
 			continue;
 		}
-		if (ec->rewrite) {
+		if (ec->rewrite) { /* what an earlier handler made of it */
 			lua_pushstring(L, ec->rewrite);
-			lua_setfield(L, -2, "text");
+			lua_setfield(L, -2, upload ? "tags" : "text");
 		}
 		lua_State *co = NULL;
 		int nres = 0;
-		if (task_start(s, 1, 1, ec->a->depth, "before_message", &co, &nres) < 0 || !co)
-			continue; /* failed: counted; the message passes this handler */
+		if (task_start(s, 1, 1, ec->a->depth, event_name(ec->sev), &co, &nres) < 0 || !co)
+			continue; /* failed: counted; the message or file passes this handler */
 		if (nres >= 1 && lua_isboolean(co, -nres) && !lua_toboolean(co, -nres)) {
 			const char *why = nres >= 2 && lua_type(co, -nres + 1) == LUA_TSTRING
 			                      ? lua_tostring(co, -nres + 1)
 			                      : NULL;
 			snprintf(ec->reason, sizeof ec->reason, "%s",
-			         why ? why : "rejected by a moderation script");
+			         why      ? why
+			         : upload ? "refused by a script"
+			                  : "rejected by a moderation script");
 			ec->denied = 1;
 		} else if (nres >= 1 && lua_type(co, -nres) == LUA_TSTRING) {
 			char *text = strdup(lua_tostring(co, -nres));
@@ -451,10 +456,11 @@ static void hook_all(void)
 {
 	if (host.hooked)
 		return;
-	static const int events[] = {
-	    PARLEY_HOOK_BEFORE_MESSAGE, PARLEY_HOOK_MESSAGE,  PARLEY_HOOK_JOIN,
-	    PARLEY_HOOK_LEAVE,          PARLEY_HOOK_PRESENCE, PARLEY_HOOK_USER_CREATED,
-	    PARLEY_HOOK_EDIT,           PARLEY_HOOK_DELETE,   PARLEY_HOOK_REACTION};
+	static const int events[] = {PARLEY_HOOK_BEFORE_MESSAGE, PARLEY_HOOK_MESSAGE,
+	                             PARLEY_HOOK_JOIN,           PARLEY_HOOK_LEAVE,
+	                             PARLEY_HOOK_PRESENCE,       PARLEY_HOOK_USER_CREATED,
+	                             PARLEY_HOOK_EDIT,           PARLEY_HOOK_DELETE,
+	                             PARLEY_HOOK_REACTION,       PARLEY_HOOK_UPLOAD};
 	for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
 		hooks_add(events[i], SCRIPT_HOOK_PRIORITY, on_hook,
 		          (void *)(intptr_t)sev_of(events[i]), "scripts");

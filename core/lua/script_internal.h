@@ -39,6 +39,7 @@ enum script_event {
 	SEV_EDIT,
 	SEV_DELETE,
 	SEV_REACTION,
+	SEV_UPLOAD, /* sync like before_message: reject or tag a stored file */
 	SEV__COUNT
 };
 

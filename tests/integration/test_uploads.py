@@ -700,3 +700,27 @@ def test_web_client_csp_names_the_download_origin(backend):
         assert img == ["img-src", "'self'", "data:", "blob:", origin], csp
         assert media == ["media-src", "'self'", "blob:", origin], csp
     assert "script-src 'self';" in csp
+
+
+def test_lua_upload_handler_refuses_and_tags(server_factory, tmp_path):
+    """A script's parley.on("upload") sees the stored file before it can be
+    attached: false + reason refuses it (403, removed), a string tags it."""
+    script = tmp_path / "files.lua"
+    script.write_text('''
+parley.on("upload", function(ev)
+  if ev.file.name:match("%.exe$") then return false, "no programs, please" end
+  return "checked:" .. ev.file.type .. ":" .. ev.user.id
+end)
+''')
+    srv = server_factory(
+        plugins="{ " + AUTH_PLUGINS + ', {"uploads_local", dir = "files"} }',
+        config_extra=f'scripts = {{ {{ file = "{script}" }} }}')
+    tok = srv.user("alice")
+    status, _, data = upload(srv, tok, b"MZ\x90\x00" + b"\x00" * 60, name="setup.exe")
+    assert status == 403, data
+    assert json.loads(data)["error"]["message"] == "no programs, please"
+    files = os.path.join(srv.data_dir, "files")
+    wait_until(lambda: not os.path.isdir(files) or os.listdir(files) == [],
+               what="the refused file removed")
+    rec = upload_ok(srv, tok, PNG + b"\x00" * 100, name="plot.png")
+    assert re.fullmatch(r"checked:image/png:u_\d+", rec["tags"]), rec
