@@ -138,7 +138,7 @@ static void test_slow_consumer_grace(void **state)
 	net_cfg.limits.outbound_high_water = 64 * 1024;
 	net_cfg.limits.outbound_grace = 0.2;
 	double drops = metric_value(core_metrics.outbound_drops);
-	conn *c, *ok;
+	conn *c = NULL, *ok = NULL;
 	int fd = stuck_pair(&c);
 	int fd2 = net_pair(&ok);
 	uint64_t id = c->id, id2 = ok->id;
