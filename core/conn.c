@@ -78,9 +78,9 @@ struct conn_private {
 	conn *dirty_next;
 	conn *close_next;
 	conn *over_next;
-	ev_tstamp over_since; /* when the queue went over the mark; 0: under */
-	struct tls_conn *tls; /* NULL on a plain listener */
-	size_t tls_pending;   /* bytes of a record mbedTLS has half sent; 0 none */
+	ev_tstamp over_since;       /* when the queue went over the mark; 0: under */
+	struct tls_conn *tls;       /* NULL on a plain listener */
+	size_t tls_pending;         /* bytes of a record mbedTLS has half sent; 0 none */
 	void (*drained)(void *arg); /* conn_when_drained */
 	void *drained_arg;
 	size_t drained_low;
