@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include "accounts.h"
 #include "db.h"
 #include "op.h"
 #include "rows.h"
@@ -30,27 +31,13 @@ static const char SQL_SETTINGS_GET[] = "SELECT json FROM settings WHERE user = ?
 static const char SQL_SETTINGS_SET[] = "INSERT INTO settings (user, json) VALUES (?1, ?2)"
                                        " ON CONFLICT (user) DO UPDATE SET json = excluded.json";
 
-static int user_row(struct op *op, sqlite3_stmt *st)
-{
-	return rows_user(op, st, 1);
-}
-
-static int one_user(struct dbconn *c, struct op *op, sqlite3_stmt *st)
-{
-	int rc = rows_one(c, op, st);
-	if (rc == PARLEY_OK)
-		rc = user_row(op, st);
-	sqlite3_reset(st);
-	return rc;
-}
-
 int access_user_by_email(struct dbconn *c, struct op *op)
 {
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_USER_BY_EMAIL);
 	if (!st)
 		return op->res.rc;
 	db_bind_text(st, 1, op->s[0]);
-	return one_user(c, op, st);
+	return accounts_one_user(c, op, st);
 }
 
 int access_token_create(struct dbconn *c, struct op *op)
@@ -82,7 +69,7 @@ int access_token_use(struct dbconn *c, struct op *op)
 	if (!(st = rows_stmt(c, op, SQL_USER_BY_ID)))
 		return op->res.rc;
 	db_bind_int(st, 1, user);
-	return one_user(c, op, st);
+	return accounts_one_user(c, op, st);
 }
 
 int access_invites_list(struct dbconn *c, struct op *op)

@@ -48,8 +48,7 @@ static int user_without_hash(struct op *op, sqlite3_stmt *st)
 	return rows_user(op, st, 0);
 }
 
-/* Steps a one-row statement and appends its user; resets it. */
-static int one_user(struct dbconn *c, struct op *op, sqlite3_stmt *st)
+int accounts_one_user(struct dbconn *c, struct op *op, sqlite3_stmt *st)
 {
 	int rc = rows_one(c, op, st);
 	if (rc == PARLEY_OK)
@@ -71,7 +70,7 @@ int accounts_user_create(struct dbconn *c, struct op *op)
 	db_bind_text(st, 5, u->password_hash);
 	db_bind_int(st, 6, u->disabled ? 1 : 0);
 	db_bind_int(st, 7, u->created_ts);
-	return one_user(c, op, st);
+	return accounts_one_user(c, op, st);
 }
 
 int accounts_user_get(struct dbconn *c, struct op *op)
@@ -83,7 +82,7 @@ int accounts_user_get(struct dbconn *c, struct op *op)
 		db_bind_int(st, 1, op->n[0]);
 	else
 		db_bind_text(st, 1, op->s[0]);
-	return one_user(c, op, st);
+	return accounts_one_user(c, op, st);
 }
 
 int accounts_user_update(struct dbconn *c, struct op *op)
@@ -100,7 +99,7 @@ int accounts_user_update(struct dbconn *c, struct op *op)
 	db_bind_int(st, 6, op->flag);
 	db_bind_int(st, 7, u->disabled ? 1 : 0);
 	db_bind_int(st, 8, op->n[0]);
-	return one_user(c, op, st);
+	return accounts_one_user(c, op, st);
 }
 
 int accounts_users_list(struct dbconn *c, struct op *op)
@@ -150,7 +149,7 @@ int accounts_session_get(struct dbconn *c, struct op *op)
 	if (!(st = rows_stmt(c, op, SQL_USER_BY_ID)))
 		return op->res.rc;
 	db_bind_int(st, 1, user);
-	return one_user(c, op, st);
+	return accounts_one_user(c, op, st);
 }
 
 int accounts_session_delete(struct dbconn *c, struct op *op)

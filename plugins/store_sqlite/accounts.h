@@ -3,8 +3,14 @@
 #ifndef STORE_SQLITE_ACCOUNTS_H
 #define STORE_SQLITE_ACCOUNTS_H
 
+#include <sqlite3.h>
+
 struct dbconn;
 struct op;
+
+/* Steps a one-row user query (ROWS_USER, with the hash), appends the
+ * user to op's results and resets st. */
+int accounts_one_user(struct dbconn *c, struct op *op, sqlite3_stmt *st);
 
 /* Write: user. */
 int accounts_user_create(struct dbconn *c, struct op *op);
