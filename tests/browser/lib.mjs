@@ -150,6 +150,21 @@ export function noErrors(page) {
 // all.mjs runs every file in one process with one Chromium
 // (globalThis.parleyBrowser); a file run alone launches its own.
 export async function run(name, body, extraPlugins, extraConfig) {
+  // One retry on a fresh server: timing under a loaded CI machine makes a
+  // few of these checks flaky. A pass on the retry is printed as such, so a
+  // flaky test stays visible (see docs/web.md, "Known limits").
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const ok = await runOnce(name, body, extraPlugins, extraConfig, attempt);
+    if (ok) {
+      if (attempt > 1) console.log(`browser ${name}: FLAKY — passed on the retry`);
+      return true;
+    }
+  }
+  process.exitCode = 1;
+  return false;
+}
+
+async function runOnce(name, body, extraPlugins, extraConfig, attempt) {
   const server = await new Server(extraPlugins, extraConfig).start();
   const shared = globalThis.parleyBrowser;
   const browser = shared || (await launch());
@@ -160,7 +175,7 @@ export async function run(name, body, extraPlugins, extraConfig) {
     console.log(`browser ${name}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {
     failed = true;
-    console.error(`browser ${name}: FAILED`, e);
+    console.error(`browser ${name}: FAILED${attempt === 1 ? ' (will retry once)' : ''}`, e);
   } finally {
     if (shared) await Promise.all(browser.contexts().map((c) => c.close()));
     else await browser.close();
@@ -171,7 +186,6 @@ export async function run(name, body, extraPlugins, extraConfig) {
       console.error(`browser ${name}: FAILED`, e.message);
     }
   }
-  if (failed) process.exitCode = 1;
   return !failed;
 }
 

@@ -64,6 +64,9 @@ await run('offline', async (server, browser) => {
   link.cut();
   await alice.waitForSelector('#banner:not([hidden])', { timeout: TIMEOUT_MS });
   for (const n of [1, 2, 3]) await say(alice, `offline message ${n}`);
+  // The outbox writes to IndexedDB before it draws: wait for the third row.
+  await alice.waitForFunction(() => document.querySelectorAll('#messages li.pending').length >= 3,
+    null, { timeout: TIMEOUT_MS });
   assert.equal(await alice.locator('#messages li.pending').count(), 3);
   mkdirSync(shots, { recursive: true });
   await alice.screenshot({ path: join(shots, 'offline-light.png') });
