@@ -20,6 +20,11 @@ for exe in "$build"/tests/fuzz/fuzz_*; do
 	if [ -d "$corpus" ]; then
 		cp -R "$corpus"/. "$copy"/
 	fi
+	# The shipped scripts are seeds of the script sandbox as they are (no
+	# copies of them in the corpus).
+	if [ "$name" = fuzz_script ]; then
+		cp "$here"/../../scripts/*.lua "$here"/../lua/hostile.lua "$copy"/
+	fi
 	found=$((found + 1))
 	echo "== $name: ${secs}s over $(ls "$copy" | wc -l) seeds"
 	if ! "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
