@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin_host.h"
-#include "protocol.h"
-#include "script_internal.h"
+#include "host/plugin_host.h"
+#include "chat/protocol.h"
+#include "lua/script_internal.h"
 
 static const parley_store_vtable *kv_store(lua_State *L, void **self)
 {

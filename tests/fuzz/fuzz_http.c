@@ -8,11 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "conn.h"
-#include "http.h"
-#include "log.h"
-#include "loop.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "net/http.h"
+#include "base/log.h"
+#include "base/loop.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

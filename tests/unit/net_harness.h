@@ -14,11 +14,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "conn.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/metrics.h"
 
 static struct config net_cfg;
 

@@ -14,8 +14,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "config.h"
-#include "log.h"
+#include "base/config.h"
+#include "base/log.h"
 
 static char tmpdir[] = "/tmp/parley_test_config_XXXXXX";
 static FILE *captured;

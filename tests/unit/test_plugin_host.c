@@ -15,13 +15,13 @@
 #include <cmocka.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "hooks.h"
-#include "host_api.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "plugin_host.h"
+#include "base/config.h"
+#include "host/hooks.h"
+#include "host/host_api.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/metrics.h"
+#include "host/plugin_host.h"
 
 #define PLUGINS     PARLEY_BUILD_DIR "/plugins/"
 #define CAPTURE_MAX 65536
