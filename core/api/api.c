@@ -36,7 +36,6 @@
 #include "net/origin.h"
 #include "host/plugin_host.h"
 #include "chat/scope.h"
-#include "app/server.h"
 #include "net/static_files.h"
 #include "api/uploads.h"
 #include "chat/users.h"

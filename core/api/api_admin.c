@@ -26,8 +26,7 @@
 #define AUDIT_DEFAULT 100
 #define AUDIT_MAX     500
 
-#define STORE_HAS(st, m)                                                                           \
-	((st)->struct_size >= offsetof(parley_store_vtable, m) + sizeof((st)->m) && (st)->m)
+#define STORE_HAS(st, m) PARLEY_HAS(parley_store_vtable, st, m)
 
 static int role_valid(const char *role)
 {

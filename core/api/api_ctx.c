@@ -13,7 +13,6 @@
 #include "base/log.h"
 #include "host/plugin_host.h"
 #include "chat/scope.h"
-#include "app/server.h"
 
 struct api_ctx *api_ctx_new(struct http_request *req, api_run_fn run, enum api_need need,
                             const char *id, json_t *body)
@@ -149,10 +148,7 @@ void api_audit_as(const char *actor_id, const char *client, const char *action, 
 	const parley_store_vtable *st = plugins_store(&self);
 	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	json_decref(detail);
-	int have = st &&
-	           st->struct_size >=
-	               offsetof(parley_store_vtable, audit_append) + sizeof(st->audit_append) &&
-	           st->audit_append;
+	int have = PARLEY_HAS(parley_store_vtable, st, audit_append);
 	parley_audit a = {.actor_id = actor_id,
 	                  .action = action,
 	                  .target = target,

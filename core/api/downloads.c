@@ -84,7 +84,7 @@ static void chunk_read(void *ud, int rc, const void *data, size_t n, const char 
 static void read_next(struct download *d)
 {
 	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
+	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	int64_t left = d->last - d->next + 1;
 	size_t len = left < READ_CHUNK ? (size_t)left : READ_CHUNK;
 	int rc = vt ? vt->read(self, d->key, d->next, len, chunk_read, d) : PARLEY_EUNAVAIL;
@@ -107,7 +107,7 @@ static int may_read(const parley_upload *u, const char *user_id)
 static void serve(struct http_request *req, struct download *d, const parley_upload *u)
 {
 	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
+	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	char disp[64 + UPLOAD_NAME_MAX * 4], headers[HEADERS_MAX];
 	if (!vt || upload_content_disposition(disp, sizeof disp, upload_type_inline(u->type),
 	                                      u->name) < 0) {
@@ -211,7 +211,7 @@ static void authenticated(void *ud, const parley_auth_result *res)
 	struct download *d = lk->d;
 	struct http_request *req = http_request_find(d->conn_id);
 	void *self;
-	const parley_store_vtable *st = uploads_store(&self);
+	const parley_store_vtable *st = plugins_uploads_store(&self);
 	int rc;
 	if (!req)
 		goto drop;
@@ -236,7 +236,7 @@ drop:
 void uploads_get(struct http_request *req, const char *upload_id)
 {
 	void *self;
-	if (!uploads_provider(&self)) {
+	if (!plugins_uploads(&self)) {
 		http_respond_error(req, 404, "not_found", "no uploads provider is configured");
 		return;
 	}
@@ -281,7 +281,7 @@ const char *downloads_redirect_origin(void)
 	char *url = NULL;
 	if (known)
 		return origin[0] ? origin : NULL;
-	if (!(vt = uploads_provider(&self)))
+	if (!(vt = plugins_uploads(&self)))
 		return NULL; /* not loaded yet: ask again later */
 	known = 1;
 	if (!vt->presign || vt->presign(self, "csp-probe", NULL, NULL, &url) != PARLEY_OK || !url)

@@ -28,7 +28,6 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "host/plugin_host.h"
-#include "app/server.h"
 #include "api/sniff.h"
 #include "api/upload_headers.h"
 #include "chat/users.h"
@@ -85,38 +84,6 @@ static struct {
 	ev_timer cleanup;
 	int cleaning;
 } up;
-
-static const parley_store_vtable *store_with_uploads(void **self)
-{
-	const parley_store_vtable *st = plugins_store(self);
-	if (!st ||
-	    st->struct_size <
-	        offsetof(parley_store_vtable, upload_usage) + sizeof(st->upload_usage) ||
-	    !st->upload_create)
-		return NULL;
-	return st;
-}
-
-const parley_store_vtable *uploads_store(void **self)
-{
-	return store_with_uploads(self);
-}
-
-const parley_uploads_vtable *uploads_provider(void **self)
-{
-	const struct provider *p = plugins_provider(PARLEY_PROVIDE_UPLOADS);
-	void *st_self;
-	if (!p || !store_with_uploads(&st_self))
-		return NULL;
-	*self = p->self;
-	return p->vtable;
-}
-
-int uploads_store_ready(void)
-{
-	void *self;
-	return uploads_provider(&self) != NULL;
-}
 
 static int64_t max_upload(void)
 {
@@ -190,7 +157,7 @@ static void fail_streaming(struct upload *u, int status, const char *code, const
 {
 	const parley_uploads_vtable *vt;
 	void *self;
-	if (u->handle && (vt = uploads_provider(&self)))
+	if (u->handle && (vt = plugins_uploads(&self)))
 		vt->abort(u->handle);
 	u->handle = NULL;
 	metric_add(status >= 500 ? up.failed : up.rejected, 1);
@@ -211,7 +178,7 @@ static void remove_done(void *ud, int rc, const char *error)
 static void remove_object(const char *key)
 {
 	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
+	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	char *copy = strdup(key);
 	if (!vt || !copy || vt->remove(self, key, remove_done, copy) != PARLEY_PENDING)
 		free(copy);
@@ -351,7 +318,7 @@ static void write_done(void *ud, int rc, const char *error)
 static int provider_write(struct upload *u, const void *data, size_t len)
 {
 	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
+	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	int rc = vt ? vt->write(u->handle, data, len, write_done, u) : PARLEY_EUNAVAIL;
 	if (rc == PARLEY_PENDING)
 		return 1;
@@ -367,7 +334,7 @@ static int provider_write(struct upload *u, const void *data, size_t len)
 static int begin_object(struct upload *u, const char *more, size_t more_len)
 {
 	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
+	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	char disp[64 + UPLOAD_NAME_MAX * 4];
 	if (!type_decided(u))
 		return -1;
@@ -433,7 +400,7 @@ static void on_gone(void *ud)
 {
 	struct upload *u = ud;
 	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
+	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	char ctx[200];
 	log_ctx(u, ctx, sizeof ctx);
 	log_info("upload_aborted", ctx,
@@ -534,7 +501,7 @@ static void record_step(struct upload *u)
 
 	/* Hooks see the stored file before anyone can attach it. */
 	void *pself;
-	const parley_uploads_vtable *vt = uploads_provider(&pself);
+	const parley_uploads_vtable *vt = plugins_uploads(&pself);
 	char *path = vt && vt->local_path ? vt->local_path(pself, u->key) : NULL;
 	user_rec *who = users_by_id(u->user_id);
 	parley_user view = {.id = u->user_id};
@@ -559,7 +526,7 @@ static void record_step(struct upload *u)
 	}
 	rec.tags = tags;
 	void *self;
-	const parley_store_vtable *st = store_with_uploads(&self);
+	const parley_store_vtable *st = plugins_uploads_store(&self);
 	int src = st ? st->upload_create(self, &rec, created, u) : PARLEY_EUNAVAIL;
 	if (src != PARLEY_PENDING) {
 		remove_object(u->key);
@@ -596,7 +563,7 @@ static void on_end(void *ud)
 static void finish_object(struct upload *u)
 {
 	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
+	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	void *handle = u->handle;
 	u->handle = NULL; /* the provider's from here, whatever finish says */
 	u->finishing = 1;
@@ -676,7 +643,7 @@ static void authenticated(void *ud, const parley_auth_result *res)
 		return;
 	}
 	void *self;
-	const parley_store_vtable *st = store_with_uploads(&self);
+	const parley_store_vtable *st = plugins_uploads_store(&self);
 	int rc =
 	    st ? st->upload_usage(self, u->user_id, loop_now_ms() - QUOTA_WINDOW_MS, usage_known, u)
 	       : PARLEY_EUNAVAIL;
@@ -694,7 +661,7 @@ void uploads_post(struct http_request *req)
 		http_respond_error(req, 500, "internal", "upload body was not streamed");
 		return;
 	}
-	if (!uploads_provider(&self)) {
+	if (!plugins_uploads(&self)) {
 		http_respond_error(
 		    req, 404, "not_found",
 		    "no uploads provider is configured (add uploads_local to plugins)");
@@ -765,7 +732,7 @@ static void cleanup_removed(void *ud, int rc, const char *error)
 {
 	struct cleanup_item *it = ud;
 	void *self;
-	const parley_store_vtable *st = store_with_uploads(&self);
+	const parley_store_vtable *st = plugins_uploads_store(&self);
 	if (rc < 0 && rc != PARLEY_ENOTFOUND) {
 		log_warn("upload_cleanup", NULL, "removing %s failed: %s (kept for the next run)",
 		         it->key, error ? error : "error");
@@ -782,7 +749,7 @@ static void cleanup_listed(void *ud, const parley_store_result *res)
 	(void)ud;
 	up.cleaning = 0;
 	void *self;
-	const parley_uploads_vtable *vt = uploads_provider(&self);
+	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	if (res->rc != PARLEY_OK || !vt)
 		return;
 	for (size_t i = 0; i < res->n_uploads; i++) {
@@ -810,8 +777,8 @@ static void cleanup_cb(struct ev_loop *l, ev_timer *w, int revents)
 	(void)w;
 	(void)revents;
 	void *self, *pself;
-	const parley_store_vtable *st = store_with_uploads(&self);
-	if (up.cleaning || !st || !uploads_provider(&pself))
+	const parley_store_vtable *st = plugins_uploads_store(&self);
+	if (up.cleaning || !st || !plugins_uploads(&pself))
 		return;
 	int64_t age_ms = (int64_t)(server_config->uploads.unattached_max_age * 1000);
 	if (st->uploads_unattached(self, loop_now_ms() - age_ms, CLEANUP_BATCH, cleanup_listed,
@@ -823,7 +790,7 @@ void uploads_start(void)
 {
 	void *self;
 	metrics_once();
-	if (!server_config || !uploads_provider(&self))
+	if (!server_config || !plugins_uploads(&self))
 		return;
 	double every = server_config->uploads.cleanup_interval;
 	ev_timer_init(&up.cleanup, cleanup_cb, every, every);

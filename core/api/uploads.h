@@ -19,13 +19,6 @@ void uploads_get(struct http_request *req, const char *upload_id);
  * web client's CSP), or NULL when downloads are streamed by the server. */
 const char *downloads_redirect_origin(void);
 
-/* The provider and the store when both can serve uploads, else NULL. */
-const parley_uploads_vtable *uploads_provider(void **self);
-const parley_store_vtable *uploads_store(void **self);
-
-/* 1 when attachments can be resolved (a provider and an able store). */
-int uploads_store_ready(void);
-
 /* The cleanup timer (serving starts / stops). */
 void uploads_start(void);
 void uploads_stop(void);

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "host/auth.h"
+#include "net/tls.h"
 #include "chat/chat.h"
 #include "base/config.h"
 #include "base/curl_loop.h"
@@ -767,10 +768,7 @@ static void admin_audit(const char *action, const char *target, const char *role
 {
 	void *self;
 	const parley_store_vtable *st = plugins_store(&self);
-	if (!st ||
-	    st->struct_size <
-	        offsetof(parley_store_vtable, audit_append) + sizeof(st->audit_append) ||
-	    !st->audit_append)
+	if (!PARLEY_HAS(parley_store_vtable, st, audit_append))
 		return;
 	json_t *d = json_pack("{s:s?,s:s?}", "role", role, "email", email);
 	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
@@ -853,7 +851,7 @@ int admin_check_config(struct config *cfg)
 		admin_error("cannot start the loop");
 		return 1;
 	}
-	int tls_errors = config_check_tls(cfg); /* reported; plugins are checked too */
+	int tls_errors = tls_check_config(cfg); /* reported; plugins are checked too */
 	if (plugins_load(cfg, 1) == 0 && !tls_errors) {
 		printf("config OK\n");
 		status = 0;

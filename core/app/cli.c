@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "app/admin.h"
+#include "host/plugin_host.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "lua/script_test.h"
+#include "lua/scripts.h"
 #include "app/server.h"
 
 #define EXIT_USAGE 2
@@ -291,6 +294,11 @@ int cli_main(int argc, char **argv)
 {
 	struct cli_args a = {0};
 	int rc;
+	/* The lower layers reach these only through what they are handed. */
+	static const struct plugin_app_ops app_ops = {.unsubscribe_link = api_unsubscribe_link,
+	                                              .script_function = scripts_add_function};
+	config_set_scripts_check(scripts_validate);
+	plugins_set_app_ops(&app_ops);
 	a.words = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*a.words));
 	if (!a.words) {
 		fputs("parley: out of memory\n", stderr);

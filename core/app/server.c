@@ -35,8 +35,6 @@
 /* Freed heap kept before glibc returns it to the kernel (see below). */
 #define SERVER_TRIM_THRESHOLD (64 * 1024 * 1024)
 
-const struct config *server_config;
-
 static struct {
 	ev_signal sigterm, sigint, sighup;
 	ev_timer stop_timer;
@@ -154,7 +152,7 @@ int server_run(struct config *cfg)
 	server_config = cfg;
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(cfg->log_level);
-	if (config_check_tls(cfg) > 0)
+	if (tls_check_config(cfg) > 0)
 		return 1; /* each reported at its config line */
 	metrics_init();
 	if (loop_init() < 0) {
@@ -171,6 +169,7 @@ int server_run(struct config *cfg)
 		goto out_loop;
 	conn_module_init(cfg);
 	static_files_init(cfg);
+	static_files_set_media_origin(downloads_redirect_origin);
 	if (secret_init(cfg->data_dir) < 0)
 		goto out_workers;
 	if (plugins_load(cfg, 0) < 0)

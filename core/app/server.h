@@ -6,8 +6,6 @@
 
 struct config;
 
-extern const struct config *server_config;
-
 /* Serves until a stop signal; returns the process exit code. */
 int server_run(struct config *cfg);
 /* Process-wide allocator settings for serving (also used by bench/). */

@@ -18,8 +18,6 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "lua/scripts.h"
-#include "net/tls.h"
 
 #define MIB (1024 * 1024)
 
@@ -399,6 +397,17 @@ static void read_plugins(struct config *cfg, const conf_node *root)
 		           "unknown key (plugins is a list: { { \"name\", … }, … })");
 }
 
+const struct config *server_config;
+
+/* The script host checks the scripts list's entries (the settings schema
+ * knows only its shape); app start-up hands the check in. */
+static config_scripts_check *scripts_validator;
+
+void config_set_scripts_check(config_scripts_check *fn)
+{
+	scripts_validator = fn;
+}
+
 static void read_scripts(struct config *cfg, const conf_node *root)
 {
 	const conf_node *l;
@@ -418,7 +427,8 @@ static void read_scripts(struct config *cfg, const conf_node *root)
 	for (size_t i = l->n_list; i < l->n_items; i++)
 		conf_error(l->items[i], NULL,
 		           "unknown key (scripts is a list: { { file = \"…\" }, … })");
-	scripts_validate(l, cfg->base_dir);
+	if (scripts_validator)
+		scripts_validator(l, cfg->base_dir);
 	cfg->scripts = l;
 }
 
@@ -629,26 +639,6 @@ int config_load(struct config *cfg, const char *file, const struct config_overri
 fail:
 	config_free(cfg);
 	return -1;
-}
-
-int config_check_tls(const struct config *cfg)
-{
-	int errors = 0;
-	for (size_t i = 0; i < cfg->n_listen; i++) {
-		const struct listen_spec *l = &cfg->listen[i];
-		char err[512];
-		if (!l->tls_cert || !l->tls_key)
-			continue;
-		int bad = tls_check_files(l->tls_cert, l->tls_key, err, sizeof err);
-		if (!bad)
-			continue;
-		errors++;
-		if (l->tls_node)
-			conf_error(l->tls_node, bad == TLS_BAD_KEY ? "key" : "cert", "%s", err);
-		else
-			log_error("config_error", NULL, "%s", err);
-	}
-	return errors;
 }
 
 void config_free(struct config *cfg)

@@ -99,12 +99,14 @@ struct config_overrides {
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov);
 void config_free(struct config *cfg);
 
-/* Loads every TLS listener's certificate and key to check them (readable,
- * parseable, a matching pair); each problem is reported at the tls
- * table's line. Serving and check-config run it; config_load does not, so
- * admin commands and reloads need no access to the key. Returns the
- * number of problems. */
-int config_check_tls(const struct config *cfg);
+/* The config being served (NULL in admin commands until loaded): read by
+ * every layer, set once by the app at start and on reload. */
+extern const struct config *server_config;
+
+/* Checks the entries of the `scripts` list (the script host's rules);
+ * app start-up sets it before the first config_load. */
+typedef void config_scripts_check(const struct parley_conf *list, const char *base_dir);
+void config_set_scripts_check(config_scripts_check *fn);
 
 /* Resolves path against base (absolute paths are kept); malloc'ed. */
 char *config_resolve(const char *base, const char *path);

@@ -19,12 +19,15 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "host/plugin_host.h"
-#include "app/server.h"
 
 #define CHAT_LOG_CTX 160
 /* An auth frame's token: room for an identity provider's JWT (auth_jwt
  * takes up to 8 KiB and refuses longer ones itself, with its own message). */
 #define CHAT_TOKEN_MAX 16384
+
+/* Set when the server starts stopping: leaving users are not announced
+ * offline (every socket is closing). */
+static int stopping;
 
 static struct {
 	void (*start_done)(int ok);
@@ -256,7 +259,7 @@ static void detach_user(client *cl)
 	}
 	u->n_clients--;
 	cl->user = NULL;
-	if (u->n_clients == 0 && !server_stopping())
+	if (u->n_clients == 0 && !stopping)
 		chat_presence(u, "offline");
 }
 
@@ -753,6 +756,7 @@ static void shutdown_one(conn *c, void *arg)
 
 void chat_shutdown(void)
 {
+	stopping = 1;
 	conn_foreach(shutdown_one, NULL);
 }
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "api/uploads.h"
+#include "host/plugin_host.h"
 
 #define ATTACH_ID_MAX 64
 
@@ -104,7 +104,7 @@ static void got_upload(void *ud, const parley_store_result *res)
 	const char *id = current_id(r);
 	char why[160];
 	void *self;
-	const parley_store_vtable *st = uploads_store(&self);
+	const parley_store_vtable *st = plugins_uploads_store(&self);
 	if (res->rc != PARLEY_OK && res->rc != PARLEY_ENOTFOUND) {
 		finish(r, PARLEY_EUNAVAIL, "attachments: the store is not available");
 		return;
@@ -150,7 +150,7 @@ static void lookup_next(struct resolve *r)
 		return;
 	}
 	void *self;
-	const parley_store_vtable *st = uploads_store(&self);
+	const parley_store_vtable *st = plugins_uploads_store(&self);
 	const char *id = json_string_value(json_array_get(r->ids, r->next));
 	int rc = st ? st->upload_get(self, id, got_upload, r) : PARLEY_EUNAVAIL;
 	if (rc == PARLEY_EINVAL) {
@@ -218,7 +218,7 @@ void chat_attachments_attach(const char *attachments_json, const char *user_id, 
                              const char *message_id)
 {
 	void *self;
-	const parley_store_vtable *st = uploads_store(&self);
+	const parley_store_vtable *st = plugins_uploads_store(&self);
 	json_t *list = attachments_json ? json_loads(attachments_json, 0, NULL) : NULL;
 	size_t i;
 	json_t *a;

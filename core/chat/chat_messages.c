@@ -15,8 +15,6 @@
 #include "base/metrics.h"
 #include "chat/mutes.h"
 #include "host/plugin_host.h"
-#include "app/server.h"
-#include "api/uploads.h"
 
 static int64_t max_text(void)
 {
@@ -317,7 +315,7 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		post_resolved(p, NULL, done, ud);
 		return;
 	}
-	if (!uploads_store_ready()) {
+	if (!plugins_uploads(&(void *){NULL})) {
 		done(
 		    ud, PARLEY_EINVAL,
 		    "attachments: no uploads provider is configured (add uploads_local to plugins)",

@@ -12,7 +12,6 @@
 #include "host/hooks.h"
 #include "base/log.h"
 #include "base/loop.h"
-#include "app/server.h"
 
 void chat_reply_member_error(client *cl, json_t *rid, int rc)
 {

@@ -36,10 +36,7 @@ static void op_free(struct settings_op *op)
 static const parley_store_vtable *settings_store(void **self)
 {
 	const parley_store_vtable *st = plugins_store(self);
-	if (!st ||
-	    st->struct_size <
-	        offsetof(parley_store_vtable, settings_set) + sizeof(st->settings_set) ||
-	    !st->settings_get || !st->settings_set)
+	if (!PARLEY_HAS(parley_store_vtable, st, settings_set) || !st->settings_get)
 		return NULL;
 	return st;
 }

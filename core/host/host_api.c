@@ -12,7 +12,6 @@
  * and are kept on per-plugin lists so the host can stop what a plugin
  * forgot before its code is unloaded. */
 #include "host/host_api.h"
-#include "api/api.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -28,7 +27,6 @@
 #include "net/listener.h"
 #include "base/curl_loop.h"
 #include "host/hooks.h"
-#include "lua/scripts.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
@@ -78,6 +76,7 @@ static int admin_mode;
 static pthread_t loop_thread;
 static int loop_thread_set;
 static const struct plugin_core_ops *core_ops;
+static const struct plugin_app_ops *app_ops;
 static char public_url_buf[HOST_URL_MAX];
 
 void host_api_configure(const struct config *c, int admin_command)
@@ -366,6 +365,11 @@ void host_api_reset(void)
 		pending_free(p);
 	}
 	pending_tail = &pending_cmds;
+}
+
+void plugins_set_app_ops(const struct plugin_app_ops *ops)
+{
+	app_ops = ops;
 }
 
 void plugins_set_core_ops(const struct plugin_core_ops *ops)
@@ -706,15 +710,21 @@ static int h_unsubscribe_link(parley_ctx *ctx, const char *user_id, char *out, s
 {
 	if (!user_id || !out || admin_mode)
 		return -1;
-	return api_unsubscribe_link(h_public_url(ctx), user_id, out, n);
+	if (!app_ops || !app_ops->unsubscribe_link)
+		return -1;
+	return app_ops->unsubscribe_link(h_public_url(ctx), user_id, out, n);
 }
 
 static int h_script_function(parley_ctx *ctx, const char *name, parley_script_fn fn, void *ud)
 {
-	int rc = scripts_add_function(name, fn, ud);
+	int rc = app_ops && app_ops->script_function ? app_ops->script_function(name, fn, ud)
+	                                             : PARLEY_EUNAVAIL;
 	if (rc != PARLEY_OK)
 		h_log(ctx, PARLEY_LOG_WARN, "script_function", "cannot add parley.%s: %s",
-		      name ? name : "?", rc == PARLEY_ECONFLICT ? "the name is taken" : "bad name");
+		      name ? name : "?",
+		      rc == PARLEY_ECONFLICT  ? "the name is taken"
+		      : rc == PARLEY_EUNAVAIL ? "no script host in this process"
+		                              : "bad name");
 	return rc;
 }
 

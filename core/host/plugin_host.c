@@ -322,10 +322,107 @@ int plugins_ready(char *buf, size_t len)
 	return ok;
 }
 
+/* The members a provider of each kind has had since ABI 1's first
+ * release. Members appended later are optional: callers test them with
+ * PARLEY_HAS and answer `unavailable` without them. */
+#define BASE(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
+#define NEED(type, m)                                                                              \
+	{                                                                                          \
+#m, offsetof(type, m)                                                              \
+	}
+struct required {
+	const char *name;
+	size_t offset;
+};
+static const struct required store_needs[] = {
+    NEED(parley_store_vtable, append),         NEED(parley_store_vtable, history),
+    NEED(parley_store_vtable, message_get),    NEED(parley_store_vtable, message_edit),
+    NEED(parley_store_vtable, message_delete), NEED(parley_store_vtable, react),
+    NEED(parley_store_vtable, room_create),    NEED(parley_store_vtable, room_get),
+    NEED(parley_store_vtable, room_set_topic), NEED(parley_store_vtable, rooms_list),
+    NEED(parley_store_vtable, member_set),     NEED(parley_store_vtable, member_remove),
+    NEED(parley_store_vtable, members_list),   NEED(parley_store_vtable, read_set),
+    NEED(parley_store_vtable, user_create),    NEED(parley_store_vtable, user_get),
+    NEED(parley_store_vtable, user_update),    NEED(parley_store_vtable, users_list),
+    NEED(parley_store_vtable, session_create), NEED(parley_store_vtable, session_get),
+    NEED(parley_store_vtable, session_delete), NEED(parley_store_vtable, invite_create),
+    NEED(parley_store_vtable, invite_use)};
+static const struct required auth_needs[] = {NEED(parley_auth_vtable, authenticate)};
+static const struct required uploads_needs[] = {
+    NEED(parley_uploads_vtable, begin), NEED(parley_uploads_vtable, write),
+    NEED(parley_uploads_vtable, finish), NEED(parley_uploads_vtable, abort),
+    NEED(parley_uploads_vtable, remove)};
+static const struct required notify_needs[] = {NEED(parley_notify_vtable, send)};
+
+static const struct {
+	size_t base_size; /* struct_size of the first ABI 1 table */
+	const struct required *needs;
+	size_t n_needs;
+} kind_rules[PARLEY_PROVIDE__COUNT] = {
+    [PARLEY_PROVIDE_STORE] = {BASE(parley_store_vtable, invite_use), store_needs,
+                              sizeof store_needs / sizeof *store_needs},
+    [PARLEY_PROVIDE_AUTH] = {BASE(parley_auth_vtable, invite_create), auth_needs,
+                             sizeof auth_needs / sizeof *auth_needs},
+    [PARLEY_PROVIDE_UPLOADS] = {BASE(parley_uploads_vtable, local_path), uploads_needs,
+                                sizeof uploads_needs / sizeof *uploads_needs},
+    [PARLEY_PROVIDE_NOTIFY] = {BASE(parley_notify_vtable, send), notify_needs,
+                               sizeof notify_needs / sizeof *notify_needs},
+};
+
+/* Refuses a table that is too short or lacks a base member, naming the
+ * plugin and the member, instead of crashing on the first call. */
+static int provider_valid(const parley_ctx *ctx, int kind, const void *vtable)
+{
+	if (kind == PARLEY_PROVIDE_CLUSTER) {
+		log_error("plugin_provide", ctx->log_ctx,
+		          "plugin %s: this server has no cluster provider interface yet; "
+		          "remove the plugin from plugins in %s",
+		          ctx->name, config_file_name());
+		return 0;
+	}
+	size_t size;
+	memcpy(&size, vtable, sizeof size); /* every table begins with struct_size */
+	if (size < kind_rules[kind].base_size) {
+		log_error("plugin_provide", ctx->log_ctx,
+		          "plugin %s: its %s table is %zu bytes, shorter than ABI %d's %zu "
+		          "(struct_size not set?)",
+		          ctx->name, kind_names[kind], size, PARLEY_PLUGIN_ABI,
+		          kind_rules[kind].base_size);
+		return 0;
+	}
+	for (size_t i = 0; i < kind_rules[kind].n_needs; i++) {
+		void *fn;
+		memcpy(&fn, (const char *)vtable + kind_rules[kind].needs[i].offset, sizeof fn);
+		if (!fn) {
+			log_error(
+			    "plugin_provide", ctx->log_ctx,
+			    "plugin %s: its %s table has no %s, which every %s provider must have",
+			    ctx->name, kind_names[kind], kind_rules[kind].needs[i].name,
+			    kind_names[kind]);
+			return 0;
+		}
+	}
+	if (kind == PARLEY_PROVIDE_UPLOADS) {
+		const parley_uploads_vtable *u = vtable;
+		if (!u->read && !u->presign) {
+			log_error("plugin_provide", ctx->log_ctx,
+			          "plugin %s: an uploads provider needs read or presign, and it "
+			          "has neither",
+			          ctx->name);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 int plugins_provide(parley_ctx *ctx, int kind, const void *vtable, void *self)
 {
 	if (!ctx || !vtable || kind < 0 || kind >= PARLEY_PROVIDE__COUNT)
 		return PARLEY_EINVAL;
+	if (!provider_valid(ctx, kind, vtable)) {
+		provide_failed = 1;
+		return PARLEY_EINVAL;
+	}
 	struct provider p = {.ctx = ctx, .vtable = vtable, .self = self};
 	if (kind == PARLEY_PROVIDE_AUTH || kind == PARLEY_PROVIDE_NOTIFY) {
 		struct provider *list = kind == PARLEY_PROVIDE_AUTH ? auth_chain : notify;
@@ -350,6 +447,22 @@ int plugins_provide(parley_ctx *ctx, int kind, const void *vtable, void *self)
 int plugins_started(void)
 {
 	return started;
+}
+
+const parley_store_vtable *plugins_uploads_store(void **self)
+{
+	const parley_store_vtable *st = plugins_store(self);
+	return PARLEY_HAS(parley_store_vtable, st, upload_usage) && st->upload_create ? st : NULL;
+}
+
+const parley_uploads_vtable *plugins_uploads(void **self)
+{
+	const struct provider *p = plugins_provider(PARLEY_PROVIDE_UPLOADS);
+	void *st_self;
+	if (!p || !plugins_uploads_store(&st_self))
+		return NULL;
+	*self = p->self;
+	return p->vtable;
 }
 
 const parley_store_vtable *plugins_store(void **self)

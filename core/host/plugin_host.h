@@ -45,6 +45,12 @@ int plugins_ready(char *buf, size_t len);
 
 /* The single store, or NULL. */
 const parley_store_vtable *plugins_store(void **self);
+/* The store when it keeps upload records (the appended upload members),
+ * else NULL. */
+const parley_store_vtable *plugins_uploads_store(void **self);
+/* The uploads provider, when there is one and a store that keeps upload
+ * records; else NULL. */
+const parley_uploads_vtable *plugins_uploads(void **self);
 /* 1 when some plugin provides `kind` (enum parley_provider_kind). */
 int plugins_has_provider(int kind);
 /* The provider of a single kind (store, uploads, cluster), or NULL. */
@@ -69,5 +75,13 @@ struct plugin_core_ops {
 	int (*user_online)(const char *user_id);
 };
 void plugins_set_core_ops(const struct plugin_core_ops *ops);
+
+/* Host-table members served by layers above the host (the API's signed
+ * links, the script host's functions): set by the app at start. */
+struct plugin_app_ops {
+	int (*unsubscribe_link)(const char *base, const char *user_id, char *out, size_t n);
+	int (*script_function)(const char *name, parley_script_fn fn, void *ud);
+};
+void plugins_set_app_ops(const struct plugin_app_ops *ops);
 
 #endif

@@ -22,7 +22,6 @@
 #include "lua/script_config.h"
 #include "lua/script_internal.h"
 #include "lua/scripts.h"
-#include "app/server.h"
 
 #define SCRIPT_HOOK_PRIORITY 0
 #define SCRIPT_REASON_MAX    512

@@ -27,7 +27,6 @@
 #include "lua/script_internal.h"
 #include "lua/script_test.h"
 #include "lua/scripts.h"
-#include "app/server.h"
 #include "base/workers.h"
 
 #define TEST_START_MS 1767225600000LL /* 2026-01-01 00:00:00 UTC */

@@ -23,7 +23,6 @@
 
 #include "base/config.h"
 #include "base/log.h"
-#include "api/uploads.h"
 
 #define STATIC_MAX_FILE (16 * 1024 * 1024)
 #define STATIC_INDEX    "index.html"
@@ -43,9 +42,16 @@ static const char html_headers_fmt[] =
 
 #define HTML_HEADERS_MAX 1024
 
+static const char *(*media_origin)(void);
+
+void static_files_set_media_origin(const char *(*fn)(void))
+{
+	media_origin = fn;
+}
+
 static void html_headers(char *out, size_t n)
 {
-	const char *o = downloads_redirect_origin();
+	const char *o = media_origin ? media_origin() : NULL;
 	snprintf(out, n, html_headers_fmt, o ? " " : "", o ? o : "", o ? " " : "", o ? o : "");
 }
 

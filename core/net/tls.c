@@ -52,6 +52,9 @@
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
+#include "base/config.h"
+#include "base/conf_tree.h"
+#include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
 
@@ -643,4 +646,24 @@ const char *tls_conn_error(const struct tls_conn *t)
 	if (t->last_error)
 		describe_error(t->last_error, buf, sizeof buf);
 	return buf;
+}
+
+int tls_check_config(const struct config *cfg)
+{
+	int errors = 0;
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const struct listen_spec *l = &cfg->listen[i];
+		char err[512];
+		if (!l->tls_cert || !l->tls_key)
+			continue;
+		int bad = tls_check_files(l->tls_cert, l->tls_key, err, sizeof err);
+		if (!bad)
+			continue;
+		errors++;
+		if (l->tls_node)
+			conf_error(l->tls_node, bad == TLS_BAD_KEY ? "key" : "cert", "%s", err);
+		else
+			log_error("config_error", NULL, "%s", err);
+	}
+	return errors;
 }

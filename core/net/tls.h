@@ -31,6 +31,14 @@ enum { TLS_ERROR = -1, TLS_AGAIN = -2 };
 enum { TLS_BAD_CERT = -1, TLS_BAD_KEY = -2 };
 int tls_check_files(const char *cert, const char *key, char *err, size_t n);
 
+struct config;
+/* Loads every TLS listener's certificate and key to check them (readable,
+ * parseable, a matching pair); each problem is reported at the tls
+ * table's line. Serving and check-config run it; config_load does not, so
+ * admin commands and reloads need no access to the key. Returns the
+ * number of problems. */
+int tls_check_config(const struct config *cfg);
+
 /* Loads cert and key into a new server config (refcount 1). NULL with a
  * message in err when they cannot be used. */
 struct tls_server *tls_server_new(const char *cert, const char *key, char *err, size_t n);
