@@ -438,6 +438,17 @@ static int dir_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+void config_default_limits(struct config *cfg)
+{
+	for (size_t i = 0; i < sizeof(limit_defs) / sizeof(limit_defs[0]); i++) {
+		char *field = (char *)cfg + limit_defs[i].offset;
+		if (limit_defs[i].kind == LIM_SECONDS)
+			*(double *)(void *)field = limit_defs[i].def;
+		else
+			*(int64_t *)(void *)field = (int64_t)limit_defs[i].def;
+	}
+}
+
 static int set_defaults(struct config *cfg)
 {
 	struct stat st;
@@ -455,13 +466,7 @@ static int set_defaults(struct config *cfg)
 		cfg->plugin_dir = strdup(PARLEY_INSTALL_PLUGIN_DIR);
 	}
 	cfg->server_name = strdup(DEFAULT_SERVER_NAME);
-	for (size_t i = 0; i < sizeof(limit_defs) / sizeof(limit_defs[0]); i++) {
-		char *field = (char *)cfg + limit_defs[i].offset;
-		if (limit_defs[i].kind == LIM_SECONDS)
-			*(double *)(void *)field = limit_defs[i].def;
-		else
-			*(int64_t *)(void *)field = (int64_t)limit_defs[i].def;
-	}
+	config_default_limits(cfg);
 	cfg->log_level = LOG_INFO;
 	return cfg->data_dir && cfg->web_root && cfg->plugin_dir && cfg->server_name ? 0 : -1;
 }

@@ -98,6 +98,9 @@ struct config_overrides {
  * on stderr. check_only: no directories are created. */
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov);
 void config_free(struct config *cfg);
+/* Sets every limit to its documented default (the schema's), nothing
+ * else: for harnesses that build a config by hand. */
+void config_default_limits(struct config *cfg);
 
 /* The config being served (NULL in admin commands until loaded): read by
  * every layer, set once by the app at start and on reload. */

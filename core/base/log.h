@@ -4,7 +4,8 @@
  *
  * The macros test the level before formatting anything, so a disabled debug
  * line costs one comparison. Key/value context (conn, user, room, plugin,
- * script) is passed as a preformatted JSON fragment built with log_kv(). */
+ * script) is passed as a preformatted JSON fragment without braces, such
+ * as the "\"conn\":12" each connection keeps (net/conn.h). */
 #ifndef PARLEY_LOG_H
 #define PARLEY_LOG_H
 

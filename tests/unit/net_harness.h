@@ -25,17 +25,7 @@ static struct config net_cfg;
 static inline void net_cfg_defaults(void)
 {
 	memset(&net_cfg, 0, sizeof net_cfg);
-	net_cfg.limits.max_text = 4000;
-	net_cfg.limits.max_frame = 65536;
-	net_cfg.limits.max_header = 16384;
-	net_cfg.limits.max_body = 1024 * 1024;
-	net_cfg.limits.header_timeout = 10;
-	net_cfg.limits.idle_timeout = 60;
-	net_cfg.limits.auth_timeout = 10;
-	net_cfg.limits.ping_interval = 30;
-	net_cfg.limits.pong_timeout = 75;
-	net_cfg.limits.outbound_high_water = 4 * 1024 * 1024;
-	net_cfg.limits.outbound_grace = 5;
+	config_default_limits(&net_cfg); /* the schema's, not copies */
 }
 
 /* Once per test program: loop, metrics, quiet logs, the conn module. */
