@@ -192,6 +192,10 @@ static void script_metrics(struct script *s)
 	s->m_disabled = metric_gauge("parley_script_disabled",
 	                             "1 when the script was switched off for failing", label);
 	s->m_memory = metric_gauge("parley_script_memory_bytes", "Lua heap of each script", label);
+	s->m_cpu = metric_counter("parley_script_cpu_seconds_total",
+	                          "The loop's time spent running each script", label);
+	s->m_cpu_exceeded = metric_counter("parley_script_cpu_exceeded_total",
+	                                   "Scripts switched off for exceeding cpu_ms", label);
 	if (s->m_disabled)
 		metric_set(s->m_disabled, 0);
 }
@@ -633,12 +637,22 @@ json_t *scripts_status(void)
 		json_t *cmds = json_array();
 		for (size_t i = 0; i < s->n_commands; i++)
 			json_array_append_new(cmds, json_string(s->commands[i]));
-		json_t *o = json_pack(
-		    "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "name", s->spec.name, "file",
-		    s->spec.file, "status", s->disabled ? "disabled" : "running", "failures",
-		    (json_int_t)s->failures_total, "memory_bytes", (json_int_t)s->mem_used,
-		    "memory_limit", (json_int_t)s->spec.lim.memory, "loaded_ts",
-		    (json_int_t)s->loaded_ms, "commands", cmds);
+		const struct script_limits *lim = &s->spec.lim;
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "name", s->spec.name,
+		              "file", s->spec.file, "status", s->disabled ? "disabled" : "running",
+		              "failures", (json_int_t)s->failures_total, "memory_bytes",
+		              (json_int_t)s->mem_used, "memory_limit", (json_int_t)lim->memory,
+		              "loaded_ts", (json_int_t)s->loaded_ms, "commands", cmds);
+		json_t *budget = json_pack(
+		    "{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I}", "cpu_ms_used", cpu_used_ms(s),
+		    "cpu_ms", lim->cpu_ms, "cpu_window", lim->cpu_window, "cpu_seconds_total",
+		    s->cpu_total, "timers", (json_int_t)s->n_timers, "max_timers",
+		    (json_int_t)lim->max_timers, "kv_max_keys", (json_int_t)lim->kv_max_keys,
+		    "kv_max_bytes", (json_int_t)lim->kv_max_bytes);
+		if (o && budget)
+			json_object_update(o, budget);
+		json_decref(budget);
 		if (!o)
 			continue;
 		if (s->disabled)
@@ -650,17 +664,6 @@ json_t *scripts_status(void)
 		json_array_append_new(arr, o);
 	}
 	return json_pack("{s:o}", "scripts", arr);
-}
-
-int scripts_info(const char *name, int *disabled, long long *failures, const char **last_error)
-{
-	struct script *s = find(host.list, name);
-	if (!s)
-		return -1;
-	*disabled = s->disabled;
-	*failures = s->failures_total;
-	*last_error = s->last_error;
-	return 0;
 }
 
 void scripts_fini(void)

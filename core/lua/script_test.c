@@ -99,8 +99,8 @@ static void settle(void)
 static void settle_or_raise(lua_State *L)
 {
 	if (run_until(NULL) < 0)
-		luaL_error(L, "timed out: the scripts still had work in flight after %g s",
-		           TEST_WAIT_S);
+		luaL_error(L, "timed out: the scripts still had work in flight after %d s",
+		           (int)TEST_WAIT_S);
 }
 
 /* ---------------------------------------------------------------- */
@@ -505,23 +505,31 @@ static int t_kv(lua_State *L)
 	return 1;
 }
 
+/* test.status(name): the script's entry of GET /api/admin/scripts. */
 static int t_status(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
-	int disabled;
-	long long failures;
-	const char *last;
 	settle_or_raise(L);
-	if (scripts_info(name, &disabled, &failures, &last) < 0)
-		return luaL_error(L, "status: no script named %s", name);
-	lua_createtable(L, 0, 3);
-	lua_pushboolean(L, disabled);
-	lua_setfield(L, -2, "disabled");
-	lua_pushinteger(L, (lua_Integer)failures);
-	lua_setfield(L, -2, "failures");
-	lua_pushstring(L, last);
-	lua_setfield(L, -2, "last_error");
-	return 1;
+	json_t *all = scripts_status();
+	json_t *arr = json_object_get(all, "scripts"), *it;
+	size_t i;
+	json_array_foreach(arr, i, it)
+	{
+		const char *n = json_string_value(json_object_get(it, "name"));
+		if (n && strcmp(n, name) == 0) {
+			json_object_set_new(
+			    it, "disabled",
+			    json_boolean(strcmp(json_string_value(json_object_get(it, "status")),
+			                        "disabled") == 0));
+			if (!json_object_get(it, "last_error"))
+				json_object_set_new(it, "last_error", json_string(""));
+			json_push_owned(L, json_incref(it));
+			json_decref(all);
+			return 1;
+		}
+	}
+	json_decref(all);
+	return luaL_error(L, "status: no script named %s", name);
 }
 
 static int stub_answer(const char *method, const char *url, long *status, char **body)

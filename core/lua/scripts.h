@@ -39,7 +39,5 @@ void scripts_set_http_stub(scripts_http_stub fn);
 /* Loads one script from a spec table given as conf (the test's options). */
 int scripts_load_one(const struct parley_conf *entry, const char *base_dir, char *err,
                      size_t errlen);
-/* Failures and status of the script named name; -1 when unknown. */
-int scripts_info(const char *name, int *disabled, long long *failures, const char **last_error);
 
 #endif
