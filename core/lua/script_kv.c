@@ -1,6 +1,7 @@
 /* parley.kv: the script's key-value space in the store (kv_* of the
  * store vtable, owner = the script's name), values as JSON text. Every call
- * waits for the store, so only where a handler may wait. */
+ * waits for the store, so only where a handler may wait. Writes go through
+ * kv_put_capped, which holds the space to kv_max_keys and kv_max_bytes. */
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ struct kv_args {
 	const char *key;
 	char *value; /* set: the JSON text (malloc'ed); NULL: delete */
 	int64_t delta;
+	const struct script_limits *lim; /* the writing script's */
 	int (*go)(const parley_store_vtable *st, void *self, const char *owner,
 	          const struct kv_args *a, struct op_wait *w);
 };
@@ -95,6 +97,7 @@ static int kv_call(lua_State *L, struct kv_args *a)
 	}
 	t->starting = 1;
 	t->done_early = 0;
+	a->lim = &s->spec.lim;
 	int rc = a->go(st, self, s->spec.name, a, w);
 	free(a->value);
 	t->starting = 0;
@@ -123,12 +126,23 @@ static int go_get(const parley_store_vtable *st, void *self, const char *owner,
 	return st->kv_get(self, owner, a->key, kv_done, w);
 }
 
+static int go_put(const parley_store_vtable *st, void *self, const char *owner,
+                  const struct kv_args *a, struct op_wait *w)
+{
+	if (st->struct_size <
+	        offsetof(parley_store_vtable, kv_put_capped) + sizeof st->kv_put_capped ||
+	    !st->kv_put_capped)
+		return PARLEY_EUNAVAIL; /* cannot hold the space to its limits */
+	return st->kv_put_capped(self, owner, a->key, a->value, a->delta, a->lim->kv_max_keys,
+	                         a->lim->kv_max_bytes, kv_done, w);
+}
+
 static int go_set(const parley_store_vtable *st, void *self, const char *owner,
                   const struct kv_args *a, struct op_wait *w)
 {
 	if (!a->value)
 		return st->kv_delete(self, owner, a->key, kv_done, w);
-	return st->kv_set(self, owner, a->key, a->value, kv_done, w);
+	return go_put(st, self, owner, a, w);
 }
 
 static int go_delete(const parley_store_vtable *st, void *self, const char *owner,
@@ -140,7 +154,7 @@ static int go_delete(const parley_store_vtable *st, void *self, const char *owne
 static int go_incr(const parley_store_vtable *st, void *self, const char *owner,
                    const struct kv_args *a, struct op_wait *w)
 {
-	return st->kv_incr(self, owner, a->key, a->delta, kv_done, w);
+	return go_put(st, self, owner, a, w);
 }
 
 static int l_kv_get(lua_State *L)

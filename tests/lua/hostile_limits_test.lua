@@ -72,3 +72,32 @@ test.case("max_timers caps the live timers of a script", function()
   alice:say("/timers 3")
   test.match(test.one_post().text, "^3 timers; nil")
 end)
+
+test.case("kv_max_keys caps the keys of a script's kv space", function()
+  test.load("hostile_limits.lua", { name = "limits", kv_max_keys = 5 })
+  alice:say("/kv-keys 50")
+  test.match(test.one_post().text, "^5 keys; the kv space is full: at most 5 keys %(kv_max_keys%)")
+  test.eq(test.kv("limits", "k5"), "0123456789")
+  test.eq(test.kv("limits", "k6"), nil, "the sixth key was not written")
+  alice:say("/kv-keys 5") -- the same five keys again: overwrites fit
+  test.eq(test.one_post().text, "5 keys")
+  alice:say("/kv-incr counter")
+  test.match(test.one_post().text, "^refused: the kv space is full")
+  alice:say("/kv-delete k1")
+  test.eq(test.one_post().text, "true")
+  alice:say("/kv-incr counter") -- a delete makes room
+  test.eq(test.one_post().text, "value 1")
+end)
+
+test.case("kv_max_bytes caps the bytes of a script's kv space", function()
+  test.load("hostile_limits.lua", { name = "limits", kv_max_keys = 1000, kv_max_bytes = "4K" })
+  alice:say("/kv-big 5000")
+  test.match(test.one_post().text, "^refused: the kv space is full: at most 4096 bytes")
+  test.eq(test.kv("limits", "big"), nil)
+  alice:say("/kv-big 3000")
+  test.eq(test.one_post().text, "stored")
+  alice:say("/kv-big 3900") -- replacing a value counts the new one, not both
+  test.eq(test.one_post().text, "stored")
+  alice:say("/kv-keys 100") -- what is left of 4096 bytes after the big value
+  test.match(test.one_post().text, "^%d+ keys; the kv space is full: at most 4096 bytes")
+end)
