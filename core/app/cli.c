@@ -14,7 +14,7 @@
 #include "app/admin.h"
 #include "base/config.h"
 #include "base/log.h"
-#include "lua/script_test.h"
+#include "app/script_test.h"
 #include "app/server.h"
 
 #define EXIT_USAGE 2

@@ -11,6 +11,7 @@
 
 #include <parley/plugin.h>
 
+#include "base/lua_alloc.h"
 #include "lua/script_clock.h"
 
 #define SCRIPT_NAME_MAX        64
@@ -137,7 +138,7 @@ struct script {
 	struct sref self; /* main thread's extra space */
 	struct script_spec spec;
 	lua_State *L;
-	size_t mem_used, mem_peak;
+	struct lua_heap heap;     /* the Lua heap and its cap (spec.lim.memory) */
 	int handlers[SEV__COUNT]; /* count per event (the lists live in the registry) */
 	char **commands;
 	size_t n_commands;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "host/plugin_host.h"
-#include "chat/protocol.h"
+#include "chat/chat_script.h"
 #include "lua/script_internal.h"
 
 static const parley_store_vtable *kv_store(lua_State *L, void **self)
@@ -64,10 +64,11 @@ static void kv_done(void *ud, const parley_store_result *res)
 		snprintf(num, sizeof num, "%lld", (long long)res->value);
 		text = num;
 	}
-	task_set_outcome(
-	    t, res->rc,
-	    res->rc != PARLEY_OK ? (res->error ? res->error : proto_error_code(res->rc)) : NULL,
-	    res->rc == PARLEY_OK ? text : NULL);
+	task_set_outcome(t, res->rc,
+	                 res->rc != PARLEY_OK
+	                     ? (res->error ? res->error : chat_script_error_code(res->rc))
+	                     : NULL,
+	                 res->rc == PARLEY_OK ? text : NULL);
 	t->value = kind;
 	task_complete(t);
 }
@@ -114,7 +115,7 @@ static int kv_call(lua_State *L, struct kv_args *a)
 		host_pending_add(-1);
 		free(w);
 		lua_pushnil(L);
-		lua_pushstring(L, proto_error_code(rc < 0 ? rc : PARLEY_ERR));
+		lua_pushstring(L, chat_script_error_code(rc < 0 ? rc : PARLEY_ERR));
 		return 2;
 	}
 	return task_wait(L, WAIT_OP, push_kv);

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "chat/protocol.h"
+#include "chat/chat_script.h"
 #include "base/metrics.h"
 #include "lua/script_internal.h"
 
@@ -323,7 +323,7 @@ int task_push_outcome(lua_State *co, struct task *t)
 {
 	if (t->rc != PARLEY_OK) {
 		lua_pushnil(co);
-		lua_pushstring(co, t->err ? t->err : proto_error_code(t->rc));
+		lua_pushstring(co, t->err ? t->err : chat_script_error_code(t->rc));
 		return 2;
 	}
 	if (t->text)

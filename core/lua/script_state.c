@@ -1,4 +1,4 @@
-/* The sandbox: one lua_State per script with a capped allocator, a count
+/* The sandbox: one lua_State per script with a capped allocator (base/lua_alloc.c), a count
  * hook enforcing the instruction and wall-clock budgets, and only the safe
  * libraries: base without dofile/loadfile (load: text only, print: the
  * log), string without dump, table, math, utf8, coroutine, and os.time,
@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/lua_alloc.h"
 #include "lua/script_internal.h"
 
 #define SOURCE_MAX   (1024 * 1024) /* bytes of one script or lib file */
@@ -28,26 +29,6 @@ double mono_now(void)
 struct sref *sref_of(lua_State *L)
 {
 	return *(struct sref **)lua_getextraspace(L);
-}
-
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	struct script *s = ud;
-	size_t old = ptr ? osize : 0;
-	if (nsize == 0) {
-		free(ptr);
-		s->mem_used -= old;
-		return NULL;
-	}
-	if (nsize > old && s->mem_used - old + nsize > s->spec.lim.memory)
-		return NULL; /* Lua raises "not enough memory" (after an emergency GC) */
-	void *p = realloc(ptr, nsize);
-	if (!p)
-		return NULL;
-	s->mem_used = s->mem_used - old + nsize;
-	if (s->mem_used > s->mem_peak)
-		s->mem_peak = s->mem_used;
-	return p;
 }
 
 /* Whether a budget of the running slice is spent: 1 instructions, 2 the
@@ -321,7 +302,8 @@ static int open_all(lua_State *L)
 
 lua_State *sandbox_new(struct script *s)
 {
-	lua_State *L = lua_newstate(capped_alloc, s);
+	s->heap.limit = s->spec.lim.memory;
+	lua_State *L = lua_newstate(lua_heap_alloc, &s->heap);
 	if (!L)
 		return NULL;
 	s->self.s = s;

@@ -24,8 +24,8 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "host/plugin_host.h"
-#include "lua/script_internal.h"
-#include "lua/script_test.h"
+#include "lua/script_clock.h"
+#include "app/script_test.h"
 #include "lua/scripts.h"
 #include "app/server.h"
 #include "base/workers.h"
@@ -33,6 +33,7 @@
 #define TEST_START_MS 1767225600000LL /* 2026-01-01 00:00:00 UTC */
 #define TEST_WAIT_S   10.0            /* a step that takes longer has hung */
 #define TEST_TEXT_MAX 8192
+#define TEST_ERR_MAX  512 /* bytes of a load error */
 
 struct record {
 	char *room_id, *room_name, *user, *role, *text, *id, *reply_to, *emoji;
@@ -448,7 +449,7 @@ static int u_react(lua_State *L)
 static int t_load_entry(lua_State *L)
 {
 	const char *source = luaL_checkstring(L, 1);
-	char err[SCRIPT_ERR_MAX];
+	char err[TEST_ERR_MAX];
 	conf_node *root = conf_load("test entry", source, err, sizeof err);
 	if (!root)
 		return luaL_error(L, "test.load: %s", err);
@@ -501,7 +502,7 @@ static int t_kv(lua_State *L)
 	}
 	json_t *v = w->rc == PARLEY_OK ? json_loads(w->text, JSON_DECODE_ANY, NULL) : NULL;
 	free(w);
-	json_push_owned(L, v);
+	scripts_push_json(L, v);
 	return 1;
 }
 
@@ -523,7 +524,7 @@ static int t_status(lua_State *L)
 			                        "disabled") == 0));
 			if (!json_object_get(it, "last_error"))
 				json_object_set_new(it, "last_error", json_string(""));
-			json_push_owned(L, json_incref(it));
+			scripts_push_json(L, json_incref(it));
 			json_decref(all);
 			return 1;
 		}
