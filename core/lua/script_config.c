@@ -35,6 +35,20 @@ static const char *const known_keys[] = {"file",         "name",           "opti
                                          "cpu_window",   "max_timers",     "kv_max_keys",
                                          "kv_max_bytes"};
 
+void script_limits_default(struct script_limits *lim)
+{
+	*lim = (struct script_limits){.memory = MEM_DEFAULT,
+	                              .instructions = INSNS_DEFAULT,
+	                              .before_message_ms = BM_MS_DEFAULT,
+	                              .max_failures = FAILS_DEFAULT,
+	                              .failure_window = WINDOW_DEF,
+	                              .cpu_ms = CPU_MS_DEF,
+	                              .cpu_window = CPU_WINDOW_DEF,
+	                              .max_timers = TIMERS_DEF,
+	                              .kv_max_keys = KV_KEYS_DEF,
+	                              .kv_max_bytes = KV_BYTES_DEF};
+}
+
 void script_spec_free(struct script_spec *sp)
 {
 	free(sp->name);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "lua/script_config.h"
 #include "lua/script_internal.h"
 
 static struct script S;
@@ -19,8 +20,9 @@ static struct script S;
 static lua_State *state(int64_t instructions)
 {
 	memset(&S, 0, sizeof S);
+	script_limits_default(&S.spec.lim);
 	S.spec.lim.instructions = instructions;
-	S.spec.lim.cpu_ms = 600000;
+	S.spec.lim.cpu_ms = 600000; /* the instruction budget is what is tested */
 	S.spec.lim.cpu_window = 86400;
 	S.self.s = &S;
 	lua_State *L = luaL_newstate();
