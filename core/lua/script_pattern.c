@@ -477,6 +477,8 @@ static int gmatch_next(lua_State *L)
 	const char *s = lua_tolstring(L, lua_upvalueindex(1), &ls);
 	const char *p = lua_tolstring(L, lua_upvalueindex(2), &lp);
 	struct gmatch_state *g = lua_touserdata(L, lua_upvalueindex(3));
+	if (g->pos > ls)
+		return 0; /* done (or started past the end) */
 	struct matcher m;
 	matcher_init(&m, L, s, ls, p, lp);
 	for (const char *at = s + g->pos; at <= m.src_end; at++) {

@@ -349,6 +349,10 @@ def test_check_config_reports_bad_script_values(run_parley, tmp_path):
                    '  { file = "x.lua", name = "Bad Name" },\n'
                    '  { file = "x.lua" },\n'
                    '  { file = "x.lua" },\n'
+                   '  { file = "x.lua", name = "c1", cpu_ms = 0 },\n'
+                   '  { file = "x.lua", name = "c2", cpu_ms = 20000, cpu_window = 10 },\n'
+                   '  { file = "x.lua", name = "c3", max_timers = 0, kv_max_keys = -1 },\n'
+                   '  { file = "x.lua", name = "c4", kv_max_bytes = "12Q" },\n'
                    '}\n')
     res = run_parley("check-config", "--config", str(cfg))
     assert res.returncode == 1, res.stdout + res.stderr
@@ -358,6 +362,11 @@ def test_check_config_reports_bad_script_values(run_parley, tmp_path):
     assert "parley.conf:3: scripts[2].instructions: expected an integer" in err, err
     assert 'parley.conf:4: scripts[3].name: the script\'s name "Bad Name"' in err, err
     assert 'parley.conf:6: scripts[5]: two scripts are named "x"' in err, err
+    assert "parley.conf:7: scripts[6].cpu_ms: expected milliseconds from 1 to 600000" in err, err
+    assert "parley.conf:8: scripts[7].cpu_ms: is more than cpu_window (10 s) holds" in err, err
+    assert "parley.conf:9: scripts[8].max_timers: expected an integer from 1 to 10000" in err, err
+    assert "parley.conf:9: scripts[8].kv_max_keys: expected an integer" in err, err
+    assert "parley.conf:10: scripts[9].kv_max_bytes: expected a size from 1K to 1G" in err, err
 
 
 def test_a_reminder_survives_a_restart(server_factory, source_dir):
