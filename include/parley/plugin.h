@@ -405,6 +405,16 @@ typedef struct parley_store_vtable {
 	int (*upload_usage)(void *self, const char *user_id, int64_t since_ts,
 	                    parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended): kv_set (value given) or kv_incr (value NULL,
+	 * by delta) that refuses with ETOOLARGE a write leaving owner with more
+	 * than max_keys keys or max_bytes bytes of keys and values (an integer
+	 * counted as 20 bytes). Checked by the write itself, so writes in
+	 * flight cannot pass the limits together. The script host needs it to
+	 * write (a store without it: scripts' kv is read-only). */
+	int (*kv_put_capped)(void *self, const char *owner, const char *key, const char *value,
+	                     int64_t delta, int64_t max_keys, int64_t max_bytes,
+	                     parley_store_done done, void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 

@@ -4,6 +4,7 @@
 #include "kv.h"
 
 #include <sqlite3.h>
+#include <string.h>
 
 #include "db.h"
 #include "op.h"
@@ -17,6 +18,12 @@ static const char SQL_INCR[] =
     "INSERT INTO kv (owner, key, value) VALUES (?, ?, CAST(?3 AS TEXT))"
     " ON CONFLICT (owner, key) DO UPDATE SET value ="
     " CAST(CAST(value AS INTEGER) + ?3 AS TEXT) RETURNING CAST(value AS INTEGER)";
+
+/* The owner's keys and bytes without the key about to be written. */
+static const char SQL_USAGE[] =
+    "SELECT count(*), coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0)"
+    " FROM kv WHERE owner = ? AND key <> ?";
+#define KV_INT_BYTES 20 /* the longest int64 as decimal text */
 
 static sqlite3_stmt *bound(struct dbconn *c, struct op *op, const char *sql)
 {
@@ -74,4 +81,28 @@ int kv_incr(struct dbconn *c, struct op *op)
 		op->res.value = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return rc;
+}
+
+int kv_put_capped(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = bound(c, op, SQL_USAGE);
+	if (!st)
+		return op->res.rc;
+	int rc = rows_one(c, op, st);
+	int64_t keys = sqlite3_column_int64(st, 0) + 1;
+	int64_t value_len = op->s[2] ? (int64_t)strlen(op->s[2]) : KV_INT_BYTES;
+	int64_t bytes = sqlite3_column_int64(st, 1) + (int64_t)strlen(op->s[1]) + value_len;
+	sqlite3_reset(st);
+	if (rc != PARLEY_OK)
+		return rc;
+	if (keys > op->n[1])
+		return op_fail(op, PARLEY_ETOOLARGE,
+		               "the kv space is full: at most %lld keys (kv_max_keys)",
+		               (long long)op->n[1]);
+	if (bytes > op->n[2])
+		return op_fail(op, PARLEY_ETOOLARGE,
+		               "the kv space is full: at most %lld bytes of keys and values "
+		               "(kv_max_bytes)",
+		               (long long)op->n[2]);
+	return op->s[2] ? kv_set(c, op) : kv_incr(c, op);
 }

@@ -761,6 +761,22 @@ static int v_kv_incr(void *self, const char *owner, const char *key, int64_t del
 	return submit_write(op);
 }
 
+static int v_kv_put_capped(void *self, const char *owner, const char *key, const char *value,
+                           int64_t delta, int64_t max_keys, int64_t max_bytes,
+                           parley_store_done done, void *ud)
+{
+	struct op *op = kv_op(self, "kv_put_capped", kv_put_capped, owner, key, done, ud);
+	if (op && (!owner || !key || max_keys < 0 || max_bytes < 0))
+		return bad_args(op);
+	if (op) {
+		op->s[2] = value ? op_strdup(op, value) : NULL;
+		op->n[0] = delta;
+		op->n[1] = max_keys;
+		op->n[2] = max_bytes;
+	}
+	return submit_write(op);
+}
+
 static int v_upload_create(void *self, const parley_upload *u, parley_store_done done, void *ud)
 {
 	struct op *op = begin(self, "upload_create", uploads_create, done, ud);
@@ -886,4 +902,5 @@ static const parley_store_vtable store_vtable = {
     .upload_delete = v_upload_delete,
     .uploads_unattached = v_uploads_unattached,
     .upload_usage = v_upload_usage,
+    .kv_put_capped = v_kv_put_capped,
 };

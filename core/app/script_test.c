@@ -24,14 +24,15 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "host/plugin_host.h"
-#include "lua/script_internal.h"
-#include "lua/script_test.h"
+#include "lua/script_clock.h"
+#include "app/script_test.h"
 #include "lua/scripts.h"
 #include "base/workers.h"
 
 #define TEST_START_MS 1767225600000LL /* 2026-01-01 00:00:00 UTC */
 #define TEST_WAIT_S   10.0            /* a step that takes longer has hung */
 #define TEST_TEXT_MAX 8192
+#define TEST_ERR_MAX  512 /* bytes of a load error */
 
 struct record {
 	char *room_id, *room_name, *user, *role, *text, *id, *reply_to, *emoji;
@@ -98,8 +99,8 @@ static void settle(void)
 static void settle_or_raise(lua_State *L)
 {
 	if (run_until(NULL) < 0)
-		luaL_error(L, "timed out: the scripts still had work in flight after %g s",
-		           TEST_WAIT_S);
+		luaL_error(L, "timed out: the scripts still had work in flight after %d s",
+		           (int)TEST_WAIT_S);
 }
 
 /* ---------------------------------------------------------------- */
@@ -447,7 +448,7 @@ static int u_react(lua_State *L)
 static int t_load_entry(lua_State *L)
 {
 	const char *source = luaL_checkstring(L, 1);
-	char err[SCRIPT_ERR_MAX];
+	char err[TEST_ERR_MAX];
 	conf_node *root = conf_load("test entry", source, err, sizeof err);
 	if (!root)
 		return luaL_error(L, "test.load: %s", err);
@@ -500,27 +501,35 @@ static int t_kv(lua_State *L)
 	}
 	json_t *v = w->rc == PARLEY_OK ? json_loads(w->text, JSON_DECODE_ANY, NULL) : NULL;
 	free(w);
-	json_push_owned(L, v);
+	scripts_push_json(L, v);
 	return 1;
 }
 
+/* test.status(name): the script's entry of GET /api/admin/scripts. */
 static int t_status(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
-	int disabled;
-	long long failures;
-	const char *last;
 	settle_or_raise(L);
-	if (scripts_info(name, &disabled, &failures, &last) < 0)
-		return luaL_error(L, "status: no script named %s", name);
-	lua_createtable(L, 0, 3);
-	lua_pushboolean(L, disabled);
-	lua_setfield(L, -2, "disabled");
-	lua_pushinteger(L, (lua_Integer)failures);
-	lua_setfield(L, -2, "failures");
-	lua_pushstring(L, last);
-	lua_setfield(L, -2, "last_error");
-	return 1;
+	json_t *all = scripts_status();
+	json_t *arr = json_object_get(all, "scripts"), *it;
+	size_t i;
+	json_array_foreach(arr, i, it)
+	{
+		const char *n = json_string_value(json_object_get(it, "name"));
+		if (n && strcmp(n, name) == 0) {
+			json_object_set_new(
+			    it, "disabled",
+			    json_boolean(strcmp(json_string_value(json_object_get(it, "status")),
+			                        "disabled") == 0));
+			if (!json_object_get(it, "last_error"))
+				json_object_set_new(it, "last_error", json_string(""));
+			scripts_push_json(L, json_incref(it));
+			json_decref(all);
+			return 1;
+		}
+	}
+	json_decref(all);
+	return luaL_error(L, "status: no script named %s", name);
 }
 
 static int stub_answer(const char *method, const char *url, long *status, char **body)
