@@ -406,3 +406,19 @@ void test_tokens(void **state)
 	res_reset(&u[0]);
 	res_reset(&u[1]);
 }
+
+/* Lookups that name neither key are refused (EINVAL), never "found". */
+void test_lookup_needs_a_key(void **state)
+{
+	static struct res r;
+	char alice[ID_MAX];
+	contract_open("nokey");
+	mk_user("alice", alice);
+	mk_room("general", alice, (char[ID_MAX]){0});
+	parley_session s = {.token_hash = "h1", .user_id = alice, .expires_ts = 9000};
+	assert_int_equal(RUN(&r, S->session_create(self, &s, res_done, &r)), PARLEY_OK);
+	assert_int_equal(RUN(&r, S->user_get(self, NULL, NULL, res_done, &r)), PARLEY_EINVAL);
+	assert_int_equal(RUN(&r, S->room_get(self, NULL, NULL, res_done, &r)), PARLEY_EINVAL);
+	assert_int_equal(RUN(&r, S->session_delete(self, NULL, NULL, res_done, &r)), PARLEY_EINVAL);
+	assert_int_equal(RUN(&r, S->session_get(self, "h1", 10, res_done, &r)), PARLEY_OK);
+}

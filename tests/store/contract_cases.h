@@ -14,6 +14,8 @@ void test_get_edit(void **state);
 void test_react(void **state);
 void test_concurrent_appends(void **state);
 void test_dedup_in_flight(void **state);
+void test_failed_appends_leave_no_hole(void **state);
+void test_foreign_ids(void **state);
 
 void test_rooms(void **state);
 void test_dm_room(void **state);
@@ -26,6 +28,7 @@ void test_sessions_scoped(void **state);
 void test_invites(void **state);
 void test_invites_admin(void **state);
 void test_tokens(void **state);
+void test_lookup_needs_a_key(void **state);
 
 void test_audit(void **state);
 void test_settings(void **state);

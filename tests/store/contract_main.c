@@ -159,12 +159,15 @@ int main(int argc, char **argv)
 	    CASE(test_invites),
 	    CASE(test_invites_admin),
 	    CASE(test_tokens),
+	    CASE(test_lookup_needs_a_key),
 	    CASE(test_audit),
 	    CASE(test_settings),
 	    CASE(test_kv),
 	    CASE(test_uploads),
 	    CASE(test_concurrent_appends),
 	    CASE(test_dedup_in_flight),
+	    CASE(test_failed_appends_leave_no_hole),
+	    CASE(test_foreign_ids),
 	    CASE(test_restart),
 	};
 	struct timespec t0, t1;

@@ -580,3 +580,108 @@ void test_dedup_in_flight(void **state)
 	for (int i = 0; i < SAME; i++)
 		res_reset(&acks[i]);
 }
+
+/* Appends that fail (no such room, no such user) use no seq: the next
+ * good append takes the next number, also with the failures in flight
+ * among good ones. */
+void test_failed_appends_leave_no_hole(void **state)
+{
+	enum { N = 30 };
+	static struct res acks[N];
+	char alice[ID_MAX], room[ID_MAX], noroom[ID_MAX + 8], nouser[ID_MAX + 8];
+	contract_open("nohole");
+	mk_user("alice", alice);
+	mk_room("general", alice, room);
+	snprintf(noroom, sizeof noroom, "%s77", room);
+	snprintf(nouser, sizeof nouser, "%s77", alice);
+	assert_int_equal(mk_message(room, alice, "one", NULL, NULL), 1);
+
+	/* An unknown user: refused or stored, never a hole. */
+	static struct res r;
+	parley_message ghost = msg(room, nouser, "boo", NULL);
+	int rc = RUN(&r, S->append(self, &ghost, res_done, &r));
+	int64_t next = rc == PARLEY_OK ? 3 : 2;
+	if (rc != PARLEY_OK)
+		assert_true(rc == PARLEY_ENOTFOUND || rc == PARLEY_EINVAL);
+	assert_int_equal(mk_message(room, alice, "two", NULL, NULL), next);
+
+	/* Every third in flight names a room that does not exist. */
+	int good = 0;
+	for (int i = 0; i < N; i++) {
+		parley_message m = msg(i % 3 == 1 ? noroom : room, alice, "x", NULL);
+		res_reset(&acks[i]);
+		assert_int_equal(S->append(self, &m, res_done, &acks[i]), PARLEY_PENDING);
+		good += i % 3 != 1;
+	}
+	res_wait_all(acks, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(acks[i].rc, i % 3 == 1 ? PARLEY_ENOTFOUND : PARLEY_OK);
+		res_reset(&acks[i]);
+	}
+	assert_int_equal(last_seq(room), next + good);
+	assert_int_equal(walk_forward(room, 7), next + good);
+	assert_int_equal(mk_message(room, alice, "last", NULL, NULL), next + good + 1);
+}
+
+static void assert_not_there(int rc, const char *id)
+{
+	if (rc != PARLEY_ENOTFOUND && rc != PARLEY_EINVAL)
+		fail_msg("id \"%.40s\" of another kind: rc %d", id, rc);
+}
+
+/* Ids come from clients: malformed or foreign ones are never found and
+ * never crash the store (ENOTFOUND, or EINVAL for a malformed one). */
+void test_foreign_ids(void **state)
+{
+	static const char *const bad[] = {
+	    "",       "m_",   "m_0", "m_-1", "m_99999999999999999999999",
+	    "m_1'--", "m_1 ", "x",   "%s%n", "m_1\"}",
+	};
+	static struct res r;
+	char alice[ID_MAX], room[ID_MAX], msgid[ID_MAX];
+	contract_open("ids");
+	mk_user("alice", alice);
+	mk_room("general", alice, room);
+	mk_message(room, alice, "hello", NULL, msgid);
+	char longid[600];
+	memset(longid, '9', sizeof longid - 1);
+	longid[0] = 'm', longid[1] = '_', longid[sizeof longid - 1] = '\0';
+	for (size_t i = 0; i <= sizeof bad / sizeof *bad; i++) {
+		const char *id = i < sizeof bad / sizeof *bad ? bad[i] : longid;
+		int rc;
+#define NOT_THERE(call)                                                                            \
+	do {                                                                                       \
+		rc = RUN(&r, call);                                                                \
+		if (rc != PARLEY_ENOTFOUND && rc != PARLEY_EINVAL)                                 \
+			fail_msg("%s with id \"%.40s\": rc %d", #call, id, rc);                    \
+	} while (0)
+		NOT_THERE(S->message_get(self, room, id, res_done, &r));
+		NOT_THERE(S->message_get(self, id, msgid, res_done, &r));
+		NOT_THERE(S->message_edit(self, room, id, "x", NULL, 1, res_done, &r));
+		NOT_THERE(S->message_delete(self, room, id, res_done, &r));
+		NOT_THERE(S->react(self, room, id, alice, "👍", 1, res_done, &r));
+		NOT_THERE(S->room_get(self, id, NULL, res_done, &r));
+		NOT_THERE(S->room_set_topic(self, id, "x", res_done, &r));
+		NOT_THERE(S->history(self, id, 0, -1, 10, res_done, &r));
+		NOT_THERE(S->user_get(self, id, NULL, res_done, &r));
+		NOT_THERE(S->member_set(self, room, id, "member", res_done, &r));
+		NOT_THERE(S->member_set(self, id, alice, "member", res_done, &r));
+		NOT_THERE(S->read_set(self, id, alice, 1, res_done, &r));
+		parley_message m = {.room_id = id, .user_id = alice, .text = "x"};
+		NOT_THERE(S->append(self, &m, res_done, &r));
+		if (STORE_HAS(upload_get))
+			NOT_THERE(S->upload_get(self, id, res_done, &r));
+#undef NOT_THERE
+	}
+	/* An id of one kind never finds a record of another. */
+	assert_not_there(RUN(&r, S->message_get(self, room, room, res_done, &r)), room);
+	assert_not_there(RUN(&r, S->message_get(self, room, alice, res_done, &r)), alice);
+	assert_not_there(RUN(&r, S->user_get(self, room, NULL, res_done, &r)), room);
+	assert_not_there(RUN(&r, S->user_get(self, msgid, NULL, res_done, &r)), msgid);
+	assert_not_there(RUN(&r, S->room_get(self, alice, NULL, res_done, &r)), alice);
+	assert_not_there(RUN(&r, S->room_get(self, msgid, NULL, res_done, &r)), msgid);
+	/* The room is untouched. */
+	assert_int_equal(last_seq(room), 1);
+	assert_int_equal(RUN(&r, S->message_get(self, room, msgid, res_done, &r)), PARLEY_OK);
+	assert_str(r.v.messages[0].text, "hello");
+}
