@@ -20,6 +20,7 @@ void test_foreign_ids(void **state);
 void test_rooms(void **state);
 void test_dm_room(void **state);
 void test_members(void **state);
+void test_names_fold_ascii_only(void **state);
 
 void test_users(void **state);
 void test_user_by_email(void **state);

@@ -152,6 +152,7 @@ int main(int argc, char **argv)
 	    CASE(test_rooms),
 	    CASE(test_dm_room),
 	    CASE(test_members),
+	    CASE(test_names_fold_ascii_only),
 	    CASE(test_users),
 	    CASE(test_user_by_email),
 	    CASE(test_sessions),

@@ -425,6 +425,14 @@ void test_get_edit(void **state)
 	assert_int_equal(RUN(&r, S->history(self, room, 0, -1, 10, res_done, &r)), PARLEY_OK);
 	assert_str(r.v.messages[1].text, "hello, world");
 	assert_str(r.v.messages[1].mentions_json, "[\"u_2\"]");
+	/* The edit's result carries the reactions, which the edit keeps. */
+	assert_int_equal(RUN(&r, S->react(self, room, id, alice, "👀", 1, res_done, &r)), PARLEY_OK);
+	assert_int_equal(RUN(&r, S->message_edit(self, room, id, "hello, again", "[\"u_2\"]", 1250,
+	                                         res_done, &r)),
+	                 PARLEY_OK);
+	char want[128];
+	snprintf(want, sizeof want, "{\"👀\":[\"%s\"]}", alice);
+	assert_reactions(r.v.messages[0].reactions_json, want);
 	/* Mentions may be cleared. */
 	assert_int_equal(
 	    RUN(&r, S->message_edit(self, room, id, "plain", NULL, 1300, res_done, &r)), PARLEY_OK);

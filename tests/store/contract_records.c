@@ -321,6 +321,22 @@ void test_uploads(void **state)
 	assert_int_equal(r.v.n_uploads, 4);
 	assert_str(r.v.uploads[0].id, up1);
 
+	/* create keeps every member given, room and message too (a copy of
+	 * another store's records). */
+	parley_upload copied = upload(bob, "copied.png", 16000, 40000);
+	copied.room_id = room;
+	copied.message_id = msg;
+	assert_int_equal(RUN(&r, S->upload_create(self, &copied, res_done, &r)), PARLEY_OK);
+	assert_str(r.v.uploads[0].room_id, room);
+	assert_str(r.v.uploads[0].message_id, msg);
+	char up5[ID_MAX];
+	snprintf(up5, sizeof up5, "%s", r.v.uploads[0].id);
+	assert_int_equal(RUN(&r, S->upload_get(self, up5, res_done, &r)), PARLEY_OK);
+	assert_str(r.v.uploads[0].room_id, room);
+	assert_str(r.v.uploads[0].message_id, msg);
+	assert_int_equal(RUN(&r, S->uploads_unattached(self, 100000, 10, res_done, &r)), PARLEY_OK);
+	assert_false(listed(&r, up5));
+
 	/* Delete: gone from get, the list and usage. */
 	assert_int_equal(RUN(&r, S->upload_delete(self, up4, res_done, &r)), PARLEY_OK);
 	assert_int_equal(RUN(&r, S->upload_get(self, up4, res_done, &r)), PARLEY_ENOTFOUND);

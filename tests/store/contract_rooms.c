@@ -236,3 +236,33 @@ void test_members(void **state)
 	                 PARLEY_OK);
 	assert_int_equal(r.v.members[0].read_seq, 0);
 }
+
+/* Names compare case-insensitively in ASCII only, as the core's own name
+ * maps do (strcasecmp): "Café" is "café", but "CAFÉ" is another name. A
+ * store that folded more would refuse names the core sees as free. */
+void test_names_fold_ascii_only(void **state)
+{
+	static struct res r;
+	char alice[ID_MAX], cafe[ID_MAX];
+	contract_open("fold");
+	mk_user("zoë", alice);
+	mk_room("café", alice, cafe);
+	parley_room same = {.name = "Café", .kind = "public"};
+	assert_int_equal(RUN(&r, S->room_create(self, &same, NULL, res_done, &r)),
+	                 PARLEY_ECONFLICT);
+	assert_int_equal(RUN(&r, S->room_get(self, NULL, "CAFé", res_done, &r)), PARLEY_OK);
+	assert_str(r.v.rooms[0].id, cafe);
+	parley_room other = {.name = "CAFÉ", .kind = "public"};
+	assert_int_equal(RUN(&r, S->room_create(self, &other, NULL, res_done, &r)), PARLEY_OK);
+	assert_true(strcmp(r.v.rooms[0].id, cafe) != 0);
+	assert_int_equal(RUN(&r, S->room_get(self, NULL, "café", res_done, &r)), PARLEY_OK);
+	assert_str(r.v.rooms[0].id, cafe);
+
+	parley_user zoe = {.name = "Zoë", .role = "member"};
+	assert_int_equal(RUN(&r, S->user_create(self, &zoe, res_done, &r)), PARLEY_ECONFLICT);
+	parley_user upper = {.name = "ZOË", .role = "member"};
+	assert_int_equal(RUN(&r, S->user_create(self, &upper, res_done, &r)), PARLEY_OK);
+	assert_true(strcmp(r.v.users[0].id, alice) != 0);
+	assert_int_equal(RUN(&r, S->user_get(self, NULL, "ZOë", res_done, &r)), PARLEY_OK);
+	assert_str(r.v.users[0].id, alice);
+}
