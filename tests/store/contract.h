@@ -36,6 +36,9 @@ void contract_open(const char *case_name);
  * restart sees. */
 void contract_reopen(void);
 void contract_close(void);
+/* contract_reopen for a forked child, where a cmocka failure must not
+ * unwind into the parent's runner: 0, or -1 after printing why. */
+int contract_open_quiet(void);
 
 /* cmocka setup/teardown: teardown closes a store left open. */
 int contract_setup(void **state);

@@ -4,6 +4,7 @@
 
 void test_vtable(void **state);
 void test_restart(void **state);
+void test_several_nodes(void **state);
 
 void test_append_fields(void **state);
 void test_append_dedup(void **state);

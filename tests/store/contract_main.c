@@ -12,7 +12,9 @@
  * (PARLEY_CONTRACT_PLUGIN_DIR; default the build's). --filter: the cases
  * to run, a cmocka pattern like "test_kv" or "test_*session*".
  * PARLEY_CONTRACT_TIMEOUT: seconds one call may take (30);
- * PARLEY_CONTRACT_APPENDS: appends per writer in the concurrency case (50).
+ * PARLEY_CONTRACT_APPENDS: appends per writer in the concurrency case (50);
+ * PARLEY_CONTRACT_NODES: processes appending to one store at once (3; 1
+ * skips that case), PARLEY_CONTRACT_NODE_APPENDS: appends of each (100).
  * server.data_dir is a fresh temp folder, removed at the end. */
 #include "contract.h"
 #include "contract_cases.h"
@@ -170,6 +172,7 @@ int main(int argc, char **argv)
 	    CASE(test_failed_appends_leave_no_hole),
 	    CASE(test_foreign_ids),
 	    CASE(test_restart),
+	    CASE(test_several_nodes),
 	};
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
