@@ -61,6 +61,12 @@ struct config {
 		double shutdown_timeout;     /* s for SIGTERM to finish; 10 */
 		int64_t workers;             /* worker threads; 0: ncpu (min 2) */
 		int64_t write_split; /* dirty conns from which a flush uses 2 cores; 0: never */
+		int64_t max_fragments;   /* frames per WebSocket message; 64 */
+		int64_t preauth_bytes;   /* bytes a WebSocket may send before auth; 16384 */
+		int64_t ws_input_budget; /* bytes of incomplete messages, all sessions; 64 MiB */
+		int64_t max_connections_per_addr; /* per client address; 256; 0: off */
+		double preauth_timeout; /* s a connection may live unauthenticated; 30; 0: off */
+		int64_t fd_reserve;     /* descriptors kept from connections; 64; 0: off */
 	} limits;
 
 	int log_level;
@@ -97,6 +103,9 @@ struct config_overrides {
  * Returns 0, or -1 after reporting every problem as "file:line: message"
  * on stderr. check_only: no directories are created. */
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov);
+/* Sets every limits.* field to the schema's default (fuzz targets and
+ * test harnesses start from these rather than from copies). */
+void config_limits_default(struct config *cfg);
 void config_free(struct config *cfg);
 
 /* Loads every TLS listener's certificate and key to check them (readable,

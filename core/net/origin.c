@@ -106,6 +106,23 @@ int origin_normalize(const char *s, int allow_path, char *out, size_t n)
 	return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
+/* "scheme://localhost", "scheme://127.0.0.1" or "scheme://[::1]", with or
+ * without a port (a normalised origin). */
+static int loopback_origin(const char *norm)
+{
+	static const char *const hosts[] = {"localhost", "127.0.0.1", "[::1]"};
+	const char *h = strstr(norm, "://");
+	if (!h)
+		return 0;
+	h += 3;
+	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+		size_t n = strlen(hosts[i]);
+		if (strncmp(h, hosts[i], n) == 0 && (h[n] == '\0' || h[n] == ':'))
+			return 1;
+	}
+	return 0;
+}
+
 int origin_check(const struct config *cfg, const char *origin, const char *host, int tls)
 {
 	char want[ORIGIN_MAX], got[ORIGIN_MAX];
@@ -125,9 +142,12 @@ int origin_check(const struct config *cfg, const char *origin, const char *host,
 		return origin_normalize(cfg->public_url, 1, want, sizeof(want)) == 0 &&
 		       strcmp(want, got) == 0;
 
-	/* Same origin: the Host the browser itself asked for. */
+	/* Neither configured: only a loopback origin, and only the same
+	 * origin as the Host the browser asked for. The Host alone is not
+	 * enough: a name the attacker controls can resolve to this server
+	 * (DNS rebinding), and then Origin and Host agree. */
 	char self[ORIGIN_MAX];
-	if (!host || !*host)
+	if (!host || !*host || !loopback_origin(got))
 		return 0;
 	int len = snprintf(self, sizeof(self), "%s://%s", tls ? "https" : "http", host);
 	if (len < 0 || (size_t)len >= sizeof(self))

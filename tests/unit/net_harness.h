@@ -16,6 +16,7 @@
 
 #include "base/config.h"
 #include "net/conn.h"
+#include "net/net.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
@@ -25,17 +26,7 @@ static struct config net_cfg;
 static inline void net_cfg_defaults(void)
 {
 	memset(&net_cfg, 0, sizeof net_cfg);
-	net_cfg.limits.max_text = 4000;
-	net_cfg.limits.max_frame = 65536;
-	net_cfg.limits.max_header = 16384;
-	net_cfg.limits.max_body = 1024 * 1024;
-	net_cfg.limits.header_timeout = 10;
-	net_cfg.limits.idle_timeout = 60;
-	net_cfg.limits.auth_timeout = 10;
-	net_cfg.limits.ping_interval = 30;
-	net_cfg.limits.pong_timeout = 75;
-	net_cfg.limits.outbound_high_water = 4 * 1024 * 1024;
-	net_cfg.limits.outbound_grace = 5;
+	config_limits_default(&net_cfg); /* the schema's, not copies */
 }
 
 /* Once per test program: loop, metrics, quiet logs, the conn module. */
@@ -48,12 +39,12 @@ static inline void net_init(void)
 		log_min_level = LOG_ERROR;
 		done = 1;
 	}
-	conn_module_init(&net_cfg);
+	net_module_init(&net_cfg);
 }
 
 static inline void net_fini(void)
 {
-	conn_module_fini();
+	net_module_fini();
 }
 
 /* Runs the loop for about `seconds` (timers fire, queues flush). */

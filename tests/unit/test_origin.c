@@ -94,8 +94,15 @@ static void test_check_same_host(void **state)
 	struct config cfg = {0};
 	assert_true(origin_check(&cfg, "http://127.0.0.1:9000", "127.0.0.1:9000", 0));
 	assert_false(origin_check(&cfg, "https://127.0.0.1:9000", "127.0.0.1:9000", 0));
-	assert_true(origin_check(&cfg, "https://chat.example.org", "Chat.Example.org:443", 1));
-	assert_true(origin_check(&cfg, "http://chat.example.org", "chat.example.org", 0));
+	/* Not loopback: a name that resolves here is not trusted by its Host
+	 * alone (DNS rebinding); such a server sets public_url or origins. */
+	assert_false(origin_check(&cfg, "https://chat.example.org", "Chat.Example.org:443", 1));
+	assert_false(origin_check(&cfg, "http://chat.example.org", "chat.example.org", 0));
+	assert_true(origin_check(&cfg, "http://localhost:9000", "LOCALHOST:9000", 0));
+	assert_true(origin_check(&cfg, "https://localhost", "localhost:443", 1));
+	assert_false(origin_check(&cfg, "http://localhost:9001", "localhost:9000", 0));
+	assert_false(origin_check(&cfg, "http://localhost.evil.org", "localhost.evil.org", 0));
+	assert_false(origin_check(&cfg, "http://127.0.0.1.evil.org", "127.0.0.1.evil.org", 0));
 	assert_false(origin_check(&cfg, "http://evil.example.org", "chat.example.org", 0));
 	assert_true(origin_check(&cfg, "http://[::1]:9000", "[::1]:9000", 0));
 	assert_false(origin_check(&cfg, "http://chat.example.org", NULL, 0));
