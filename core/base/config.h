@@ -60,7 +60,7 @@ struct config {
 		int64_t max_connections;     /* 0: only the fd limit */
 		double shutdown_timeout;     /* s for SIGTERM to finish; 10 */
 		int64_t workers;             /* worker threads; 0: ncpu (min 2) */
-		int64_t write_split; /* dirty conns from which a flush uses 2 cores; 0: never */
+		int64_t write_split;     /* dirty conns from which a flush uses 2 cores; 0: never */
 		int64_t max_fragments;   /* frames per WebSocket message; 64 */
 		int64_t preauth_bytes;   /* bytes a WebSocket may send before auth; 16384 */
 		int64_t ws_input_budget; /* bytes of incomplete messages, all sessions; 64 MiB */

@@ -87,10 +87,10 @@ struct conn_private {
 	conn *close_next;
 	conn *over_next;
 	conn *unauth_prev, *unauth_next; /* the unauthenticated list, oldest first */
-	ev_tstamp over_since;       /* when the queue went over the mark; 0: under */
-	struct tls_conn *tls;       /* NULL on a plain listener */
-	size_t tls_pending;         /* bytes of a record mbedTLS has half sent; 0 none */
-	void (*drained)(void *arg); /* conn_when_drained */
+	ev_tstamp over_since;            /* when the queue went over the mark; 0: under */
+	struct tls_conn *tls;            /* NULL on a plain listener */
+	size_t tls_pending;              /* bytes of a record mbedTLS has half sent; 0 none */
+	void (*drained)(void *arg);      /* conn_when_drained */
 	void *drained_arg;
 	size_t drained_low;
 	uint8_t flush_result; /* enum flush_result, set by whichever thread wrote */

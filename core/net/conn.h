@@ -48,14 +48,14 @@ struct conn {
 	uint64_t id; /* unique for the process lifetime, never reused */
 	int fd;
 	enum conn_proto proto;
-	char peer[64];          /* "127.0.0.1:53211" or "[::1]:5321" */
-	char peer_ip[48];       /* the client address (X-Forwarded-For if trusted) */
-	char counted_addr[48];  /* the address limits.max_connections_per_addr counts
-	                           this connection under; "" when not counted */
-	int tls;                /* 1 on a TLS listener */
-	struct http_conn *http; /* while speaking HTTP */
-	struct ws_session *ws;  /* after the upgrade */
-	void *app;              /* the chat client, for WebSocket connections */
+	char peer[64];                    /* "127.0.0.1:53211" or "[::1]:5321" */
+	char peer_ip[48];                 /* the client address (X-Forwarded-For if trusted) */
+	char counted_addr[48];            /* the address limits.max_connections_per_addr counts
+	                                     this connection under; "" when not counted */
+	int tls;                          /* 1 on a TLS listener */
+	struct http_conn *http;           /* while speaking HTTP */
+	struct ws_session *ws;            /* after the upgrade */
+	void *app;                        /* the chat client, for WebSocket connections */
 	const struct conn_proto_ops *ops; /* the protocol speaking now */
 	double opened;                    /* loop time of the accept */
 	int authenticated;                /* conn_set_authenticated was called */

@@ -308,7 +308,8 @@ static int on_headers_complete(http_parser *p)
 	    http_cfg->n_trusted_proxies) {
 		char addr[ORIGIN_MAX];
 		origin_forwarded_for(http_cfg->trusted_proxies, http_cfg->n_trusted_proxies,
-		                     c->peer_ip, http_header(r, "x-forwarded-for"), addr, sizeof addr);
+		                     c->peer_ip, http_header(r, "x-forwarded-for"), addr,
+		                     sizeof addr);
 		if (strcmp(addr, c->peer_ip) != 0 && conn_count_addr(c, addr) < 0) {
 			h->error = 429;
 			return -1;

@@ -118,9 +118,10 @@ static int refuse_per_addr(const char *ip)
 		char ctx[120], eip[100];
 		log_escape(eip, sizeof eip, ip);
 		snprintf(ctx, sizeof ctx, "\"addr\":\"%s\"", eip);
-		log_warn("max_connections_per_addr", ctx,
-		         "%s holds limits.max_connections_per_addr (%lld) connections; refusing more",
-		         ip, (long long)max);
+		log_warn(
+		    "max_connections_per_addr", ctx,
+		    "%s holds limits.max_connections_per_addr (%lld) connections; refusing more",
+		    ip, (long long)max);
 	}
 	per_addr_logged = 1;
 	if (core_metrics.conn_refused)

@@ -15,8 +15,8 @@ struct http_request;
  * Origin equal to one of server.origins; with none configured, the origin
  * of server.public_url; with neither, a loopback origin (localhost,
  * 127.0.0.1, [::1]) equal to the request's own Host (http or https by
- * conn->tls): never a name that merely resolves here. Default ports are normalised (":443" on https, ":80" on
- * http), scheme and host compared case-insensitively. */
+ * conn->tls): never a name that merely resolves here. Default ports are normalised (":443" on
+ * https, ":80" on http), scheme and host compared case-insensitively. */
 int origin_allowed(const struct config *cfg, const struct http_request *req);
 
 /* The client address into buf (size n) and returns buf: the peer's, or,

@@ -264,7 +264,7 @@ void ws_input(conn *c, const char *data, size_t len)
 	}
 	if (conn_is_closing(c) || s->closing) {
 		ctx_free(s); /* what it buffered goes now, not after the linger */
-		return;       /* the app (or a limit) closed it meanwhile */
+		return;      /* the app (or a limit) closed it meanwhile */
 	}
 	if (r == 0)
 		r = wslay_event_send(s->wctx);

@@ -121,27 +121,29 @@ def test_fragment_flood_memory_is_bounded(server_factory):
         time.sleep(0.5)
         peak = rss_kib(pid)
         status, took = healthz(srv.port)
-        assert status == 200 and took < HEALTHZ_BOUND, (status, took)
-        codes = []
+        codes, open_ = [], 0
         for ws in attackers:
-            data, closed = read_until_closed(ws.sock, 5)
+            data, closed = read_until_closed(ws.sock, 2)
             codes.append((close_code(ws.buf + data) or (None,))[0])
-            assert closed, "an attacker's connection is still open"
+            open_ += not closed
     finally:
         for ws in attackers:
             ws.close()
     time.sleep(1.0)
     after = rss_kib(pid)
     print(f"fragment flood: RSS {base} KiB -> peak {peak} KiB -> after close {after} KiB; "
-          f"close codes {sorted(set(codes))}")
+          f"close codes {sorted(set(codes), key=str)}, {open_} left open; "
+          f"/healthz {status} in {took * 1000:.0f} ms")
+    assert open_ == 0, f"{open_} attackers' connections are still open"
     # Unauthenticated: cut by preauth_bytes (1008) or max_fragments (1009).
+    assert status == 200 and took < HEALTHZ_BOUND, (status, took)
     assert set(codes) <= {1008, 1009}, codes
     assert peak - base < FLOOD_BOUND_KIB, f"RSS grew {peak - base} KiB during the attack"
     assert after - base < FLOOD_BOUND_KIB, f"RSS stayed {after - base} KiB up after it"
 
 
 def test_max_fragments_per_message(server_factory):
-    srv = server_factory(limits="max_fragments = 64")
+    srv = server_factory()  # limits.max_fragments: the default, 64
     tok = srv.people("alice")
     ws = RawWS(srv.port)
     try:
@@ -160,7 +162,7 @@ def test_max_fragments_per_message(server_factory):
 
 
 def test_preauth_bytes(server_factory):
-    srv = server_factory(limits="preauth_bytes = 16384")
+    srv = server_factory()  # limits.preauth_bytes: the default, 16384
     tok = srv.people("alice")
     big = json.dumps({"type": "rooms", "rid": 1, "pad": "x" * 20000}).encode()
     ws = RawWS(srv.port)
@@ -303,7 +305,7 @@ FD_ATTACKERS = 150  # idle connections from 5 addresses (30 each)
 
 
 def test_fd_reserve_serves_healthz_and_members(server_factory):
-    srv = server_factory(nofile=FD_LIMIT, limits="fd_reserve = 64")
+    srv = server_factory(nofile=FD_LIMIT)  # limits.fd_reserve: the default, 64
     tok = srv.people("alice", "bob", "carol")
 
     async def body():
@@ -314,7 +316,10 @@ def test_fd_reserve_serves_healthz_and_members(server_factory):
                 for i in range(FD_ATTACKERS // 30):
                     crowd += idle_from(srv.port, f"127.0.0.{20 + i}", 30)
                 await asyncio.sleep(0.5)
-                status, took = healthz(srv.port)
+                try:
+                    status, took = healthz(srv.port)
+                except OSError as e:
+                    status, took = repr(e), HEALTHZ_BOUND
                 print(f"fd reserve: /healthz {status} in {took * 1000:.0f} ms beside "
                       f"{len(crowd)} idle connections (RLIMIT_NOFILE {FD_LIMIT})")
                 assert status == 200 and took < HEALTHZ_BOUND, (status, took)
@@ -392,11 +397,14 @@ def test_slow_consumer_gets_close_1013(server_factory):
         slow.close()
 
 
-DRAIN_MESSAGES = 2000  # ~6 MB queued for a reader that takes ~4 s to read it
+# ~9 MB for a reader taking ~0.8 MB/s: the kernel's buffers take up to ~4 MB
+# of it, so the server's own queue needs ~6 s to drain (more than the old
+# 2 s bound, less than shutdown_timeout).
+DRAIN_MESSAGES = 3000
 
 
 def test_shutdown_drain_follows_shutdown_timeout(server_factory):
-    srv = server_factory(limits="shutdown_timeout = 15, outbound_high_water = 67108864, "
+    srv = server_factory(limits="shutdown_timeout = 40, outbound_high_water = 67108864, "
                                 "outbound_grace = 60")
     tok = srv.people("alice", "slow")
     slow = RawWS(srv.port, rcvbuf=4096, timeout=10)
@@ -413,13 +421,13 @@ def test_shutdown_drain_follows_shutdown_timeout(server_factory):
         run(body(), timeout=180)
         # The tiny window kept the backlog in the server's queue; reading
         # now goes at the pace below, not the window's.
-        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
         t0 = time.monotonic()
         srv.proc.send_signal(signal.SIGTERM)
         srv.stopped = True
         data = slow.buf
-        # Read at ~1.5 MB/s: slower than the old 2 s bound allowed.
-        while time.monotonic() - t0 < 20:
+        # Read at ~0.8 MB/s: slower than the old 2 s bound allowed.
+        while time.monotonic() - t0 < 45:
             try:
                 chunk = slow.sock.recv(65536)
             except (socket.timeout, ConnectionResetError):
@@ -427,7 +435,7 @@ def test_shutdown_drain_follows_shutdown_timeout(server_factory):
             if not chunk:
                 break
             data += chunk
-            time.sleep(0.04)
+            time.sleep(0.08)
         took = time.monotonic() - t0
         got = frames(data)
         texts = sum(1 for op, p in got if op == OP_TEXT and b'"message"' in p and b"flood" in p)
@@ -436,7 +444,7 @@ def test_shutdown_drain_follows_shutdown_timeout(server_factory):
               f"in {took:.1f} s")
         assert texts == DRAIN_MESSAGES
         assert got[-1][0] == OP_CLOSE and struct.unpack("!H", got[-1][1][:2])[0] == 1001
-        assert srv.proc.wait(timeout=20) == 0
+        assert srv.proc.wait(timeout=45) == 0
     finally:
         slow.close()
 
