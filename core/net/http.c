@@ -25,7 +25,8 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
-#include "net/origin.h"
+#include "net/client_addr.h"
+#include "net/origin.h" /* ORIGIN_MAX only */
 
 /* Status lines and our own headers fit in this, plus extra headers. */
 #define HTTP_HEAD_RESERVE 512
@@ -307,9 +308,9 @@ static int on_headers_complete(http_parser *p)
 	if (http_cfg && http_cfg->limits.max_connections_per_addr > 0 &&
 	    http_cfg->n_trusted_proxies) {
 		char addr[ORIGIN_MAX];
-		origin_forwarded_for(http_cfg->trusted_proxies, http_cfg->n_trusted_proxies,
-		                     c->peer_ip, http_header(r, "x-forwarded-for"), addr,
-		                     sizeof addr);
+		client_addr_forwarded(http_cfg->trusted_proxies, http_cfg->n_trusted_proxies,
+		                      c->peer_ip, http_header(r, "x-forwarded-for"), addr,
+		                      sizeof addr);
 		if (strcmp(addr, c->peer_ip) != 0 && conn_count_addr(c, addr) < 0) {
 			h->error = 429;
 			return -1;

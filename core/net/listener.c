@@ -34,7 +34,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
-#include "net/origin.h"
+#include "net/client_addr.h"
 #include "net/tls.h"
 
 #define LISTEN_BACKLOG 4096
@@ -100,10 +100,7 @@ static void resume_cb(struct ev_loop *l, ev_timer *w, int revents)
 
 static int trusted_proxy(const char *ip)
 {
-	for (size_t i = 0; i < lcfg->n_trusted_proxies; i++)
-		if (origin_cidr_match(lcfg->trusted_proxies[i], ip) == 1)
-			return 1;
-	return 0;
+	return client_addr_trusted(lcfg->trusted_proxies, lcfg->n_trusted_proxies, ip);
 }
 
 /* Over limits.max_connections_per_addr already? Then the socket is closed
