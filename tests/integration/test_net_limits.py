@@ -191,6 +191,48 @@ def test_preauth_bytes(server_factory):
         ws.close()
 
 
+def test_ws_input_budget(server_factory):
+    """Incomplete messages of all sessions share limits.ws_input_budget: the
+    frame that would go over closes its connection (1013); what is held is
+    released when a message completes."""
+    srv = server_factory(limits="ws_input_budget = 100000")
+    tok = srv.people("alice", "bob", "carol")
+    big = json.dumps({"type": "rooms", "rid": 5, "pad": "x" * 60000}).encode()
+    a, b = RawWS(srv.port), RawWS(srv.port)
+    try:
+        for ws, who in ((a, "alice"), (b, "bob")):
+            assert ws.handshake() == 101
+            ws.auth(tok[who])
+        # Alice's frame header announces 60 KB: held against the budget.
+        hdr = bytes([0x81, 0x80 | 126]) + struct.pack("!H", len(big)) + b"\0\0\0\0"
+        a.sock.sendall(hdr + big[:1000])
+        time.sleep(0.3)
+        assert metric(srv, "parley_ws_buffered_bytes") >= len(big)
+        b.sock.sendall(hdr + big[:1000])
+        data, closed = read_until_closed(b.sock, 3)
+        assert close_code(b.buf + data) == (1013, "server busy: try again later")
+        assert closed
+        # Alice finishes hers: answered, and the budget is free again.
+        a.sock.sendall(big[1000:])
+        while True:
+            f = a.recv_json()
+            if f.get("rid") == 5:
+                break
+        assert metric(srv, "parley_ws_buffered_bytes") == 0
+        c = RawWS(srv.port)
+        try:
+            assert c.handshake() == 101
+            c.auth(tok["carol"])
+            c.send_frame(OP_TEXT, big)
+            while c.recv_json().get("rid") != 5:
+                pass
+        finally:
+            c.close()
+    finally:
+        a.close()
+        b.close()
+
+
 # -- item 2: per-address limit, unauthenticated life, descriptor reserve -----
 
 def idle_from(port, source, n):
