@@ -14,10 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The longest X-Forwarded-For entry considered (an IPv6 address with a
- * zone and brackets fits). */
-#define CLIENT_ADDR_ENTRY_MAX 64
-
 /* An address in network order: family AF_INET (4 bytes) or AF_INET6 (16).
  * IPv4-mapped IPv6 addresses become IPv4, so a dual-stack socket's
  * "::ffff:10.1.2.3" matches "10.0.0.0/8". */
@@ -28,7 +24,7 @@ struct addr {
 
 static int addr_parse(const char *s, struct addr *a)
 {
-	char buf[CLIENT_ADDR_ENTRY_MAX];
+	char buf[CLIENT_ADDR_MAX];
 	size_t len = strlen(s);
 	if (len == 0 || len >= sizeof(buf))
 		return -1;
@@ -54,7 +50,7 @@ static int addr_parse(const char *s, struct addr *a)
 
 static int cidr_contains(const char *cidr, const struct addr *a)
 {
-	char buf[CLIENT_ADDR_ENTRY_MAX];
+	char buf[CLIENT_ADDR_MAX];
 	struct addr net;
 	size_t len = strlen(cidr);
 	if (len >= sizeof(buf))
@@ -154,7 +150,7 @@ const char *client_addr_forwarded(char *const *trusted, size_t n_trusted, const 
 		size_t start = end;
 		while (start > 0 && xff[start - 1] != ',')
 			start--;
-		char entry[CLIENT_ADDR_ENTRY_MAX];
+		char entry[CLIENT_ADDR_MAX];
 		if (xff_entry(xff + start, end - start, entry, sizeof(entry)) < 0)
 			break;
 		snprintf(buf, n, "%s", entry);

@@ -7,6 +7,10 @@
 
 #include <stddef.h>
 
+/* Room for any address these functions write (an IPv6 address with a
+ * zone fits). */
+#define CLIENT_ADDR_MAX 64
+
 /* 1 when addr (an IPv4 or IPv6 address, IPv4-mapped IPv6 included) is
  * inside cidr ("10.0.0.0/8", "::1/128", or a bare address); 0 when not;
  * -1 when either does not parse. */

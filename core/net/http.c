@@ -26,7 +26,6 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "net/client_addr.h"
-#include "net/origin.h" /* ORIGIN_MAX only */
 
 /* Status lines and our own headers fit in this, plus extra headers. */
 #define HTTP_HEAD_RESERVE 512
@@ -307,7 +306,7 @@ static int on_headers_complete(http_parser *p)
 	 * per-address limit counts it (the proxy's own address is not). */
 	if (http_cfg && http_cfg->limits.max_connections_per_addr > 0 &&
 	    http_cfg->n_trusted_proxies) {
-		char addr[ORIGIN_MAX];
+		char addr[CLIENT_ADDR_MAX];
 		client_addr_forwarded(http_cfg->trusted_proxies, http_cfg->n_trusted_proxies,
 		                      c->peer_ip, http_header(r, "x-forwarded-for"), addr,
 		                      sizeof addr);
