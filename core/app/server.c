@@ -19,6 +19,7 @@
 #include "base/curl_loop.h"
 #include "net/http.h"
 #include "net/listener.h"
+#include "net/net.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
@@ -72,6 +73,9 @@ void server_stop(void)
 	log_info("shutdown", NULL, "stopping: no new connections, closing sessions");
 	listener_stop();
 	uploads_stop();
+	/* The close frames and what is queued before them may take the
+	 * documented limits.shutdown_timeout, not the usual short drain. */
+	conn_set_drain_bound(server_config->limits.shutdown_timeout);
 	chat_shutdown();
 	ev_timer_init(&srv.drain_timer, drain_check, SERVER_DRAIN_POLL, SERVER_DRAIN_POLL);
 	ev_timer_start(loop_ev, &srv.drain_timer);
@@ -167,7 +171,7 @@ int server_run(struct config *cfg)
 	srv.exit_code = 1;
 	if (workers_start(nworkers) < 0 || curl_loop_init() < 0)
 		goto out_loop;
-	conn_module_init(cfg);
+	net_module_init(cfg);
 	static_files_init(cfg);
 	static_files_set_media_origin(downloads_redirect_origin);
 	if (secret_init(cfg->data_dir) < 0)
@@ -193,7 +197,7 @@ int server_run(struct config *cfg)
 	ev_signal_stop(loop_ev, &srv.sigint);
 	ev_signal_stop(loop_ev, &srv.sighup);
 	listener_stop();
-	conn_module_fini();
+	net_module_fini();
 	tls_module_fini(); /* after the last TLS connection is gone */
 out_plugins:
 	scripts_fini();

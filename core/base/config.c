@@ -61,7 +61,24 @@ static const struct limit_def limit_defs[] = {
     LIM(shutdown_timeout, LIM_SECONDS, 10, 0),
     LIM(workers, LIM_COUNT, 0, 1),
     LIM(write_split, LIM_COUNT, 256, 1),
+    LIM(max_fragments, LIM_COUNT, 64, 0),
+    LIM(preauth_bytes, LIM_SIZE, 16384, 0),
+    LIM(ws_input_budget, LIM_SIZE, 64 * MIB, 0),
+    LIM(max_connections_per_addr, LIM_COUNT, 256, 1),
+    LIM(preauth_timeout, LIM_SECONDS, 30, 1),
+    LIM(fd_reserve, LIM_COUNT, 64, 1),
 };
+
+void config_limits_default(struct config *cfg)
+{
+	for (size_t i = 0; i < sizeof(limit_defs) / sizeof(limit_defs[0]); i++) {
+		char *field = (char *)cfg + limit_defs[i].offset;
+		if (limit_defs[i].kind == LIM_SECONDS)
+			*(double *)(void *)field = limit_defs[i].def;
+		else
+			*(int64_t *)(void *)field = (int64_t)limit_defs[i].def;
+	}
+}
 
 char *config_resolve(const char *base, const char *path)
 {
@@ -438,17 +455,6 @@ static int dir_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void config_default_limits(struct config *cfg)
-{
-	for (size_t i = 0; i < sizeof(limit_defs) / sizeof(limit_defs[0]); i++) {
-		char *field = (char *)cfg + limit_defs[i].offset;
-		if (limit_defs[i].kind == LIM_SECONDS)
-			*(double *)(void *)field = limit_defs[i].def;
-		else
-			*(int64_t *)(void *)field = (int64_t)limit_defs[i].def;
-	}
-}
-
 static int set_defaults(struct config *cfg)
 {
 	struct stat st;
@@ -466,7 +472,7 @@ static int set_defaults(struct config *cfg)
 		cfg->plugin_dir = strdup(PARLEY_INSTALL_PLUGIN_DIR);
 	}
 	cfg->server_name = strdup(DEFAULT_SERVER_NAME);
-	config_default_limits(cfg);
+	config_limits_default(cfg);
 	cfg->log_level = LOG_INFO;
 	return cfg->data_dir && cfg->web_root && cfg->plugin_dir && cfg->server_name ? 0 : -1;
 }

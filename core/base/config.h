@@ -60,7 +60,13 @@ struct config {
 		int64_t max_connections;     /* 0: only the fd limit */
 		double shutdown_timeout;     /* s for SIGTERM to finish; 10 */
 		int64_t workers;             /* worker threads; 0: ncpu (min 2) */
-		int64_t write_split; /* dirty conns from which a flush uses 2 cores; 0: never */
+		int64_t write_split;     /* dirty conns from which a flush uses 2 cores; 0: never */
+		int64_t max_fragments;   /* frames per WebSocket message; 64 */
+		int64_t preauth_bytes;   /* bytes a WebSocket may send before auth; 16384 */
+		int64_t ws_input_budget; /* bytes of incomplete messages, all sessions; 64 MiB */
+		int64_t max_connections_per_addr; /* per client address; 256; 0: off */
+		double preauth_timeout; /* s a connection may live unauthenticated; 30; 0: off */
+		int64_t fd_reserve;     /* descriptors kept from connections; 64; 0: off */
 	} limits;
 
 	int log_level;
@@ -97,10 +103,10 @@ struct config_overrides {
  * Returns 0, or -1 after reporting every problem as "file:line: message"
  * on stderr. check_only: no directories are created. */
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov);
+/* Sets every limits.* field to the schema's default (fuzz targets and
+ * test harnesses start from these rather than from copies). */
+void config_limits_default(struct config *cfg);
 void config_free(struct config *cfg);
-/* Sets every limit to its documented default (the schema's), nothing
- * else: for harnesses that build a config by hand. */
-void config_default_limits(struct config *cfg);
 
 /* The config being served (NULL in admin commands until loaded): read by
  * every layer, set once by the app at start and on reload. */

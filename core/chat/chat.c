@@ -242,8 +242,7 @@ static void *chat_open(conn *c, const struct http_request *req)
 	cl->conn_id = c->id;
 	int from_cookie = 0;
 	cl->upgrade_token = auth_request_token(req, &from_cookie);
-	metric_add(core_metrics.ws_sessions, 1);
-	return cl;
+	return cl; /* ws.c counts the session in parley_ws_sessions */
 }
 
 static void detach_user(client *cl)
@@ -293,7 +292,6 @@ static void chat_closed(conn *c)
 	scope_free(cl->scope);
 	free(cl);
 	c->app = NULL;
-	metric_add(core_metrics.ws_sessions, -1);
 }
 
 /* ---------------------------------------------------------------- */
