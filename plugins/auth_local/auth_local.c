@@ -77,6 +77,7 @@ static int config_read(const parley_host *host, const parley_conf *c, struct al_
 	                          .invite_ttl_s = DEFAULT_INVITE_TTL_S,
 	                          .max_failures = DEFAULT_MAX_FAILURES,
 	                          .window_s = DEFAULT_WINDOW_S,
+	                          .max_keys = THROTTLE_MAX_KEYS,
 	                          .reset_ttl_s = DEFAULT_RESET_TTL_S};
 	if (!c)
 		goto params;
@@ -117,6 +118,8 @@ static int config_read(const parley_host *host, const parley_conf *c, struct al_
 		                  &cfg->max_failures, report);
 		bad |=
 		    conf_range(host, throttle, "window", 1, MAX_WINDOW_S, &cfg->window_s, report);
+		bad |= conf_range(host, throttle, "max_keys", THROTTLE_MIN_KEYS,
+		                  THROTTLE_MAX_KEYS_LIMIT, &cfg->max_keys, report);
 	}
 params:
 	cfg->argon2 = (struct pw_params){(uint32_t)t, (uint32_t)m, (uint32_t)p};
@@ -212,7 +215,8 @@ static int al_init(const parley_host *host, parley_ctx *ctx, void **state)
 		goto error;
 	pw_ctx_init(&al->pw, host, ctx, &al->cfg.argon2);
 	rc = PARLEY_ENOMEM;
-	al->throttle = throttle_new(host, ctx, al->cfg.max_failures, al->cfg.window_s * 1000);
+	al->throttle = throttle_new(host, ctx, al->cfg.max_failures, al->cfg.window_s * 1000,
+	                            (size_t)al->cfg.max_keys);
 	if (!al->throttle)
 		goto error;
 	rc = host->provide(ctx, PARLEY_PROVIDE_AUTH, &al_vtable, al);

@@ -34,6 +34,7 @@ struct al_config {
 	struct pw_params argon2;
 	int64_t max_failures;
 	int64_t window_s;
+	int64_t max_keys; /* throttle entries kept in memory */
 	int64_t reset_ttl_s;
 };
 
@@ -126,9 +127,12 @@ int al_bot_token_new(void *self, const char *user_id, const char *scopes, const 
  * else why not. */
 const char *al_scopes_problem(const char *scopes);
 
-/* login.c: the throttle keys, shared with password change and reset. */
+/* login.c: the throttle keys, shared with password change, reset and
+ * register. A client is counted by address, and by network (/24, /64)
+ * once the table is under pressure; its wait is the longer of the two. */
 void al_account_key(const char *name, char *out);
-void al_client_key(const char *client, char *out);
+int64_t al_client_wait(struct al *al, const char *client, int64_t now);
+void al_client_fail(struct al *al, const char *client, int64_t now);
 
 /* login.c */
 int al_login(void *self, const char *username, const char *password, const char *client,

@@ -306,23 +306,30 @@ int al_password_reset(void *self_, const char *token, const char *password, parl
 
 /* ---- change: verify the old one first --------------------------------- */
 
+/* A wrong current password counts against the account like a failed login. */
+static void change_refused(struct al_req *req)
+{
+	struct al *al = req->al;
+	char key[KEY_MAX];
+
+	al_account_key(req->user.name, key);
+	throttle_fail(al->throttle, key, al->host->now_ms());
+	al->host->log(al->ctx, PARLEY_LOG_INFO, "password_change_refused",
+	              "user %s: wrong current password", req->user.name);
+	req_finish(req, PARLEY_EFORBIDDEN, MSG_BAD_PASSWORD);
+}
+
 static void old_password_verified(void *arg, int result)
 {
 	struct al_req *req = arg;
-	struct al *al = req->al;
-	char key[KEY_MAX];
 
 	req->in_worker = 0;
 	if (result == PW_CANCELLED) {
 		req_finish(req, PARLEY_EUNAVAIL, "the server is shutting down");
 		return;
 	}
-	al_account_key(req->user.name, key);
 	if (result != PW_MATCH) {
-		throttle_fail(al->throttle, key, al->host->now_ms());
-		al->host->log(al->ctx, PARLEY_LOG_INFO, "password_change_refused",
-		              "user %s: wrong current password", req->user.name);
-		req_finish(req, PARLEY_EFORBIDDEN, MSG_BAD_PASSWORD);
+		change_refused(req);
 		return;
 	}
 	hash_new_password(req);
@@ -352,6 +359,11 @@ static void change_user_found(void *ud, const parley_store_result *res)
 		req_finish(req, PARLEY_ERATELIMIT, MSG_THROTTLED);
 		return;
 	}
+	/* Never hashed, and counted like any other wrong password. */
+	if (strlen(req->password) > PW_MAX_BYTES) {
+		change_refused(req);
+		return;
+	}
 	rc = pw_verify(&al->pw, &req->job, req->user.password_hash, req->password,
 	               old_password_verified, req);
 	if (rc != PARLEY_PENDING) {
@@ -376,8 +388,6 @@ int al_password_change(void *self_, const char *user_id, const char *keep_token,
 		return PARLEY_ENOMEM;
 	if (!user_id || !old_password || !new_password)
 		return req_fail(req, PARLEY_EINVAL, "current and new password are required");
-	if (strlen(old_password) > PW_MAX_BYTES)
-		return req_fail(req, PARLEY_EFORBIDDEN, MSG_BAD_PASSWORD);
 	if (!(st = al_store(al, &self)))
 		return req_fail(req, PARLEY_EUNAVAIL, MSG_STORE);
 	if (req_dup(req, &req->password, old_password) ||
