@@ -425,9 +425,16 @@ static void route_register(struct http_request *req)
 		api_fail(req, PARLEY_ENOMEM, NULL, 0);
 		goto done;
 	}
+	/* A provider that takes the client address throttles registration. */
+	int with_client = AUTH_PROVIDER_WITH(register_from) == p;
+	char client[ORIGIN_MAX];
+	origin_client_addr(server_config, req, client, sizeof(client));
 	const parley_auth_vtable *vt = p->vtable;
-	provider_started(req, call,
-	                 vt->register_user(p->self, invite, user, pass, email, session_done, call));
+	provider_started(
+	    req, call,
+	    with_client
+	        ? vt->register_from(p->self, invite, user, pass, email, client, session_done, call)
+	        : vt->register_user(p->self, invite, user, pass, email, session_done, call));
 done:
 	json_decref(body);
 }

@@ -469,6 +469,13 @@ typedef struct parley_auth_vtable {
 	                     const char *rooms_json, int64_t ttl_s, parley_auth_done done,
 	                     void *ud);
 
+	/* Since ABI 1 (appended): register_user with the peer address, so a
+	 * provider can throttle registration like login (ERATELIMIT with
+	 * retry_after_ms). The core prefers it when present. */
+	int (*register_from)(void *self, const char *invite, const char *username,
+	                     const char *password, const char *email, const char *client,
+	                     parley_auth_done done, void *ud);
+
 	void *reserved[16];
 } parley_auth_vtable;
 

@@ -39,6 +39,7 @@ static const parley_auth_vtable al_vtable = {
     .password_reset = al_password_reset,
     .password_change = al_password_change,
     .bot_token_new = al_bot_token_new,
+    .register_from = al_register_from,
 };
 
 /* Reads an integer key into *out within [lo, hi]; 0 ok (absent keeps the

@@ -141,6 +141,8 @@ int al_login(void *self, const char *username, const char *password, const char 
 /* account.c: accounts and invites. */
 int al_register_user(void *self, const char *invite, const char *username, const char *password,
                      const char *email, parley_auth_done done, void *ud);
+int al_register_from(void *self, const char *invite, const char *username, const char *password,
+                     const char *email, const char *client, parley_auth_done done, void *ud);
 int al_user_add(void *self, const char *name, const char *role, const char *email,
                 const char *password, parley_auth_done done, void *ud);
 int al_invite_create(void *self, const char *role, const char *email, const char *created_by,

@@ -52,7 +52,12 @@ def test_locked_account_stays_locked_when_the_table_fills(server_factory):
             answers[status] = answers.get(status, 0) + 1
     # Under pressure the addresses are counted by /24: the flood is cut.
     assert answers.get(429, 0) > 0, answers
+    # bob's count survived: a wrong guess now (if his block has run out)
+    # blocks him again, for longer, instead of starting a fresh count.
     status, out = post_from(srv, "127.0.0.3", "/api/login",
+                            {"username": "bob", "password": "wrong again"})
+    assert status in (401, 429), out
+    status, out = post_from(srv, "127.0.0.4", "/api/login",
                             {"username": "bob", "password": PASSWORD})
     assert status == 429, out
     assert out["error"]["code"] == "rate_limited"
@@ -80,3 +85,31 @@ def test_over_long_current_password_counts_in_password_change(server_factory):
     status, _, data = srv.http("POST", "/api/password/change", headers=auth,
                                json={"old_password": PASSWORD, "new_password": "another horse 2"})
     assert status == 429, data
+
+
+def test_register_with_a_bad_invite_tells_nothing_about_names(server):
+    first_invite(server)
+    server.add_user("alice", PASSWORD)
+    bogus = "A" * 43
+    taken = register(server, bogus, "alice", PASSWORD)
+    free = register(server, bogus, "nobody-here", PASSWORD)
+    assert taken == free, (taken, free)
+    assert taken[0] == 401 and taken[1]["error"]["code"] == "unauthorized"
+
+
+def test_register_is_throttled_like_login(server_factory):
+    srv = server_factory(plugins=plugins("throttle = { max_failures = 3, window = 60 }"))
+    invite = first_invite(srv)
+    for i in range(3):
+        status, out = post_from(srv, "127.0.0.9", "/api/register",
+                                {"invite": uuid.uuid4().hex[:22] + "B" * 21,
+                                 "username": f"guess{i}", "password": PASSWORD})
+        assert status == 401, out
+    status, out = post_from(srv, "127.0.0.9", "/api/register",
+                            {"invite": invite, "username": "admin1", "password": PASSWORD})
+    assert status == 429, out
+    assert out["error"]["code"] == "rate_limited" and out["error"]["retry_after_ms"] > 0
+    # Another address is not held up, and the invite was not spent.
+    status, out = post_from(srv, "127.0.0.10", "/api/register",
+                            {"invite": invite, "username": "admin1", "password": PASSWORD})
+    assert status == 201, out
