@@ -396,6 +396,13 @@ typedef struct parley_store_vtable {
 	int (*upload_usage)(void *self, const char *user_id, int64_t since_ts,
 	                    parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended): the user of a token token_use would accept,
+	 * without spending it (a reset checks the new password against the
+	 * account before it spends the link). ENOTFOUND as token_use. Result:
+	 * users[0]. */
+	int (*token_peek)(void *self, const char *kind, const char *token_hash, int64_t now_ms,
+	                  parley_store_done done, void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 

@@ -80,6 +80,7 @@ struct al_req {
 	int64_t retry_after_ms;
 	int in_worker;    /* a pw job is queued: fini must not free it */
 	int want_session; /* register: log the new account in */
+	int spend_reset;  /* reset: token_hash is the link's, spent after the hash */
 	int rc;
 	const char *message; /* static text or msg */
 	char msg[AL_MSG_MAX];

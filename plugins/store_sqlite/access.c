@@ -17,6 +17,9 @@ static const char SQL_TOKEN_CREATE[] =
 static const char SQL_TOKEN_USE[] =
     "UPDATE tokens SET used_ts = ?1 WHERE token_hash = ?2 AND kind = ?3 AND used_ts = 0"
     " AND expires_ts > ?1 RETURNING user";
+static const char SQL_TOKEN_PEEK[] =
+    "SELECT user FROM tokens WHERE token_hash = ?2 AND kind = ?3 AND used_ts = 0"
+    " AND expires_ts > ?1";
 static const char SQL_USER_BY_ID[] = "SELECT " ROWS_USER " FROM users WHERE id = ?";
 static const char SQL_INVITES[] = "SELECT " ROWS_INVITE " FROM invites"
                                   " WHERE used_ts = 0 AND expires_ts > ? ORDER BY created_ts";
@@ -53,9 +56,11 @@ int access_token_create(struct dbconn *c, struct op *op)
 	return rows_done(c, op, st);
 }
 
-int access_token_use(struct dbconn *c, struct op *op)
+/* token_use and token_peek: the token's user by a statement that gives
+ * its key, then the user. */
+static int token_user(struct dbconn *c, struct op *op, const char *sql)
 {
-	sqlite3_stmt *st = rows_stmt(c, op, SQL_TOKEN_USE);
+	sqlite3_stmt *st = rows_stmt(c, op, sql);
 	if (!st)
 		return op->res.rc;
 	db_bind_int(st, 1, op->n[0]);
@@ -70,6 +75,16 @@ int access_token_use(struct dbconn *c, struct op *op)
 		return op->res.rc;
 	db_bind_int(st, 1, user);
 	return accounts_one_user(c, op, st);
+}
+
+int access_token_use(struct dbconn *c, struct op *op)
+{
+	return token_user(c, op, SQL_TOKEN_USE);
+}
+
+int access_token_peek(struct dbconn *c, struct op *op)
+{
+	return token_user(c, op, SQL_TOKEN_PEEK);
 }
 
 int access_invites_list(struct dbconn *c, struct op *op)

@@ -14,6 +14,8 @@ int access_user_by_email(struct dbconn *c, struct op *op);
 int access_token_create(struct dbconn *c, struct op *op);
 /* Write: s[0] kind, s[1] token hash, n[0] now_ms. */
 int access_token_use(struct dbconn *c, struct op *op);
+/* Read: s[0] kind, s[1] token hash, n[0] now_ms. */
+int access_token_peek(struct dbconn *c, struct op *op);
 /* Read: n[0] now_ms. */
 int access_invites_list(struct dbconn *c, struct op *op);
 /* Write: s[0] token hash. */

@@ -624,6 +624,20 @@ static int v_token_use(void *self, const char *kind, const char *token_hash, int
 	return submit_write(op);
 }
 
+static int v_token_peek(void *self, const char *kind, const char *token_hash, int64_t now_ms,
+                        parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "token_peek", access_token_peek, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!kind || !token_hash || now_ms <= 0)
+		return bad_args(op);
+	op->s[0] = op_strdup(op, kind);
+	op->s[1] = op_strdup(op, token_hash);
+	op->n[0] = now_ms;
+	return submit_read(op);
+}
+
 static int v_invites_list(void *self, int64_t now_ms, parley_store_done done, void *ud)
 {
 	struct op *op = begin(self, "invites_list", access_invites_list, done, ud);
@@ -869,6 +883,7 @@ static const parley_store_vtable store_vtable = {
     .user_by_email = v_user_by_email,
     .token_create = v_token_create,
     .token_use = v_token_use,
+    .token_peek = v_token_peek,
     .invites_list = v_invites_list,
     .invite_revoke = v_invite_revoke,
     .audit_append = v_audit_append,
