@@ -713,6 +713,10 @@ static int run_as(struct api_call *call, const parley_user *user)
 		st = plugins_store(&self);
 		if (!st)
 			return PARLEY_EUNAVAIL;
+		/* The caller is an active admin: refusing only themselves keeps
+		 * at least one, so no one can lock everyone out of the admin pages. */
+		if (call->op == OP_DISABLE && !strcmp(call->id, user->id))
+			return PARLEY_ECONFLICT;
 		parley_user pu = {.id = call->id, .disabled = call->op == OP_DISABLE};
 		int rc = st->user_update(self, &pu, 1, user_updated, call);
 		/* Ids are opaque: one the store cannot even parse names no one. */
@@ -770,6 +774,7 @@ static void authenticated(void *ud, const parley_auth_result *res)
 	int rc = run_as(call, res->user);
 	if (rc < 0) {
 		const char *msg = rc == PARLEY_EFORBIDDEN  ? "admin only"
+		                  : rc == PARLEY_ECONFLICT ? "admins cannot disable themselves"
 		                  : rc != PARLEY_ENOTFOUND ? NULL
 		                  : call->op == OP_INVITE  ? "no auth provider creates invites"
 		                                           : "no such user";

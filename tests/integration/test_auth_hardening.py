@@ -113,3 +113,31 @@ def test_register_is_throttled_like_login(server_factory):
     status, out = post_from(srv, "127.0.0.10", "/api/register",
                             {"invite": invite, "username": "admin1", "password": PASSWORD})
     assert status == 201, out
+
+
+def test_admin_cannot_disable_or_demote_themselves(server):
+    # The caller is an active admin whatever they do to others, so refusing
+    # only themselves keeps the admin pages reachable.
+    root = server.user("root", PASSWORD, role="admin")
+    other = server.user("other", PASSWORD, role="admin")
+    auth = {"Authorization": f"Bearer {root}"}
+    status, _, data = server.http("GET", "/api/admin/users", headers=auth)
+    ids = {u["name"]: u["id"] for u in json.loads(data)["users"]}
+    status, _, data = server.http("POST", f"/api/admin/users/{ids['root']}/disable",
+                                  headers=auth)
+    assert status == 409, data
+    assert json.loads(data)["error"]["code"] == "conflict"
+    assert "themselves" in json.loads(data)["error"]["message"]
+    status, _, data = server.http("POST", f"/api/admin/users/{ids['root']}/role", headers=auth,
+                                  json={"role": "member"})
+    assert status == 409, data
+    # Still an admin, still signed in.
+    status, _, _ = server.http("GET", "/api/admin/users", headers=auth)
+    assert status == 200
+    # Another admin can be disabled (one admin, the caller, remains).
+    status, _, data = server.http("POST", f"/api/admin/users/{ids['other']}/disable",
+                                  headers=auth)
+    assert status == 200, data
+    status, _, _ = server.http("GET", "/api/admin/users",
+                               headers={"Authorization": f"Bearer {other}"})
+    assert status == 401
