@@ -173,11 +173,15 @@ static void store_fini(void *state)
 {
 	struct store *st = state;
 	st->stopped = 1;
-	/* Every queued write is committed and its done() posted before this
-	 * returns; reads still in the pool finish with EUNAVAIL. */
+	/* The read-only connections close first: SQLite checkpoints the WAL
+	 * into parley.db and removes it only when the last connection to close
+	 * can write, so parley.db alone is then a complete cold copy. Reads
+	 * still in the pool, or asked for by a write's done(), finish with
+	 * EUNAVAIL; every queued write is committed and its done() posted
+	 * before writer_stop returns. */
+	reader_close(st->reader);
 	writer_stop(st->writer);
 	st->writer = NULL;
-	reader_close(st->reader);
 	store_unref(st);
 }
 
