@@ -41,3 +41,21 @@ def test_clean_stop_leaves_a_complete_parley_db(server_factory, tmp_path):
     finally:
         con.close()
     assert sum(t.startswith("cold copy ") for t in texts) == len(ids) == 20
+
+
+def test_second_server_on_the_same_data_dir_is_refused(server_factory):
+    first = server_factory()
+    first.add_user("alice")
+    second = server_factory(data_dir=first.data_dir, expect_fail=True)
+    assert second.returncode != 0
+    text = second.stderr_text
+    assert "in use by another parley server" in text, text
+    assert first.data_dir in text and str(first.proc.pid) in text, text
+    # The admin command line keeps working beside the running server, and
+    # the first server still serves what it wrote.
+    first.add_user("bob")
+    assert first.login("bob", "correct horse 1")["user"]["name"] == "bob"
+    # Once the first stops, the data dir is free again.
+    assert first.stop() == 0
+    third = server_factory(data_dir=first.data_dir)
+    assert third.login("alice", "correct horse 1")["user"]["name"] == "alice"
