@@ -206,7 +206,8 @@ void api_error(struct http_request *req, int status, const char *code, const cha
 }
 
 /* An error rc from a provider, the store or chat, with the status and code
- * of PROTOCOL.md; 429 carries Retry-After (whole seconds, rounded up). */
+ * of PROTOCOL.md; 429, and 503 from a store that cannot write, carry
+ * Retry-After (whole seconds, rounded up) and retry_after_ms. */
 void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_after_ms)
 {
 	if (rc >= 0 && rc != PARLEY_DENY)
@@ -215,7 +216,9 @@ void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_a
 	const char *code = chat_error_code(rc);
 	if (!msg || !*msg)
 		msg = http_status_text(status);
-	if (status != 429) {
+	if (retry_after_ms <= 0)
+		retry_after_ms = chat_error_retry_ms(rc);
+	if (status != 429 && chat_error_retry_ms(rc) == 0) {
 		api_error(req, status, code, msg);
 		return;
 	}

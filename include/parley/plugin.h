@@ -57,7 +57,11 @@ enum parley_rc {
 	PARLEY_EFORBIDDEN = -7,    /* forbidden */
 	PARLEY_ETOOLARGE = -8,     /* too_large */
 	PARLEY_ERATELIMIT = -9,    /* rate_limited */
-	PARLEY_EUNAUTHORIZED = -10 /* unauthorized */
+	PARLEY_EUNAUTHORIZED = -10, /* unauthorized */
+	/* Since ABI 1 (appended): the store cannot write now (a full disk, a
+	 * read-only database file, an I/O error): unavailable, and the core
+	 * tells the client when to retry (retry_after_ms, HTTP Retry-After). */
+	PARLEY_ESTORAGE = -11
 };
 
 enum parley_log_level {

@@ -101,8 +101,9 @@ void req_free(struct al_req *req);
 int req_take_user(struct al_req *req, const parley_user *u);
 /* The store, or NULL when none is up yet. */
 const parley_store_vtable *al_store(struct al *al, void **self);
-/* A store error as this plugin reports it: ENOTFOUND and ECONFLICT as they
- * are, anything else EUNAVAIL (the store is the problem, not the caller). */
+/* A store error as this plugin reports it: ENOTFOUND, ECONFLICT and
+ * ESTORAGE (retry later) as they are, anything else EUNAVAIL (the store is
+ * the problem, not the caller). */
 int al_store_rc(int rc);
 
 /* session.c: the session part of the vtable, and the last step of login,

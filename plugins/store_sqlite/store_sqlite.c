@@ -9,6 +9,7 @@
  * on the loop thread. Built against include/parley/plugin.h only. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <parley/plugin.h>
 
@@ -33,6 +34,7 @@
 #define MAX_BUSY_TIMEOUT_MS     600000
 #define MAX_BATCH               100000
 #define MAX_READERS             64
+#define MAX_SIZE_MB             (1 << 24) /* 16 TiB */
 
 /* ------------------------------------------------------------------ */
 /* Config                                                              */
@@ -69,6 +71,7 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct store_confi
 	cfg->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
 	cfg->batch_max = DEFAULT_BATCH_MAX;
 	cfg->readers = DEFAULT_READERS;
+	cfg->max_size_mb = 0;
 	if (!c)
 		return 0;
 	int got = h->conf_str(c, "path", path);
@@ -96,6 +99,7 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct store_confi
 	bad |= conf_range(h, c, "busy_timeout_ms", 0, MAX_BUSY_TIMEOUT_MS, &cfg->busy_timeout_ms);
 	bad |= conf_range(h, c, "batch_max", 1, MAX_BATCH, &cfg->batch_max);
 	bad |= conf_range(h, c, "readers", 1, MAX_READERS, &cfg->readers);
+	bad |= conf_range(h, c, "max_size_mb", 0, MAX_SIZE_MB, &cfg->max_size_mb);
 	return bad ? -1 : 0;
 }
 
@@ -121,6 +125,13 @@ static int store_check(const parley_host *host, parley_ctx *ctx)
 
 static const parley_store_vtable store_vtable;
 
+/* 1 when path exists and has no bytes; a missing file is a fresh start. */
+static int empty_file(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0;
+}
+
 static int store_init(const parley_host *host, parley_ctx *ctx, void **state)
 {
 	char err[512];
@@ -139,8 +150,19 @@ static int store_init(const parley_host *host, parley_ctx *ctx, void **state)
 		goto fail;
 	struct db_options o = {.path = st->cfg.path,
 	                       .synchronous_full = st->cfg.synchronous_full,
-	                       .busy_timeout_ms = st->cfg.busy_timeout_ms};
+	                       .busy_timeout_ms = st->cfg.busy_timeout_ms,
+	                       .max_bytes = (int64_t)st->cfg.max_size_mb << 20};
 	rc = PARLEY_EUNAVAIL;
+	if (empty_file(st->cfg.path)) {
+		/* SQLite would take it for a new database, and auth_local for a
+		 * first start (a fresh admin invite): a truncated file or a
+		 * failed copy must not become a new install. */
+		host->log(ctx, PARLEY_LOG_ERROR, "store_open_failed",
+		          "%s is empty (0 bytes): not a parley database. Restore it from a "
+		          "backup, or remove it to start with no data",
+		          st->cfg.path);
+		goto fail;
+	}
 	if (!(st->writer = writer_start(st, &o, st->cfg.batch_max, err, sizeof err))) {
 		host->log(ctx, PARLEY_LOG_ERROR, "store_open_failed", "%s: %s", st->cfg.path, err);
 		goto fail;
