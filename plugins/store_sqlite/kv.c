@@ -22,8 +22,8 @@ static sqlite3_stmt *bound(struct dbconn *c, struct op *op, const char *sql)
 {
 	sqlite3_stmt *st = rows_stmt(c, op, sql);
 	if (st) {
-		db_bind_text(st, 1, op->s[0]);
-		db_bind_text(st, 2, op->s[1]);
+		db_bind_text(st, 1, op->args.kv.owner);
+		db_bind_text(st, 2, op->args.kv.key);
 	}
 	return st;
 }
@@ -49,7 +49,7 @@ int kv_set(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = bound(c, op, SQL_SET);
 	if (!st)
 		return op->res.rc;
-	db_bind_text(st, 3, op->s[2]);
+	db_bind_text(st, 3, op->args.kv.value);
 	return rows_done(c, op, st);
 }
 
@@ -68,7 +68,7 @@ int kv_incr(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = bound(c, op, SQL_INCR);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 3, op->n[0]);
+	db_bind_int(st, 3, op->args.kv.delta);
 	int rc = rows_one(c, op, st);
 	if (rc == PARLEY_OK)
 		op->res.value = sqlite3_column_int64(st, 0);
