@@ -6,23 +6,32 @@
 
 static const unsigned char V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-void addr_prefix(const char *addr, char *out, size_t n)
+static void ipv4(const unsigned char *a, int level, char *out, size_t n)
+{
+	if (level >= 2)
+		snprintf(out, n, "%u.%u.0.0/16", a[0], a[1]);
+	else
+		snprintf(out, n, "%u.%u.%u.0/24", a[0], a[1], a[2]);
+}
+
+void addr_prefix(const char *addr, int level, char *out, size_t n)
 {
 	unsigned char a[16];
 	char text[INET6_ADDRSTRLEN];
+	size_t keep = level >= 2 ? 6 : 8; /* bytes: /48 or /64 */
 
 	if (inet_pton(AF_INET, addr, a) == 1) {
-		snprintf(out, n, "%u.%u.%u.0/24", a[0], a[1], a[2]);
+		ipv4(a, level, out, n);
 		return;
 	}
 	if (inet_pton(AF_INET6, addr, a) == 1) {
 		if (!memcmp(a, V4_MAPPED, sizeof V4_MAPPED)) {
-			snprintf(out, n, "%u.%u.%u.0/24", a[12], a[13], a[14]);
+			ipv4(a + 12, level, out, n);
 			return;
 		}
-		memset(a + 8, 0, 8);
+		memset(a + keep, 0, sizeof a - keep);
 		if (inet_ntop(AF_INET6, a, text, sizeof text)) {
-			snprintf(out, n, "%s/64", text);
+			snprintf(out, n, "%s/%zu", text, keep * 8);
 			return;
 		}
 	}

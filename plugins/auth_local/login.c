@@ -37,12 +37,12 @@ static void client_key(const char *client, char *out)
 	snprintf(out, KEY_MAX, "c:%s", client);
 }
 
-static void network_key(const char *client, char *out)
+static void network_key(const char *client, int level, char *out)
 {
 	char net[64]; /* the longest IPv6 text and "/64" */
 
-	addr_prefix(client, net, sizeof net);
-	snprintf(out, KEY_MAX, "n:%s", net);
+	addr_prefix(client, level, net, sizeof net);
+	snprintf(out, KEY_MAX, "n%d:%s", level, net);
 }
 
 int64_t al_client_wait(struct al *al, const char *client, int64_t now)
@@ -52,24 +52,29 @@ int64_t al_client_wait(struct al *al, const char *client, int64_t now)
 
 	client_key(client, key);
 	wait = throttle_wait_ms(al->throttle, key, now);
-	network_key(client, key);
-	w = throttle_wait_ms(al->throttle, key, now);
-	return w > wait ? w : wait;
+	for (int level = 1; level <= 2; level++) {
+		network_key(client, level, key);
+		w = throttle_wait_ms(al->throttle, key, now);
+		if (w > wait)
+			wait = w;
+	}
+	return wait;
 }
 
 void al_client_fail(struct al *al, const char *client, int64_t now)
 {
-	int pressed = throttle_pressed(al->throttle), counted = 0;
+	int pressure = throttle_pressure(al->throttle), counted = 0;
 	char key[KEY_MAX];
 
 	client_key(client, key);
-	if (!pressed || throttle_has(al->throttle, key, now))
+	if (!pressure || throttle_has(al->throttle, key, now))
 		counted = throttle_fail(al->throttle, key, now) == 0;
 	/* Under pressure (many addresses, or many names), a new address is
-	 * counted with its network: an attacker with many addresses in one
-	 * network gets that network's guesses, not each address's. */
-	if (pressed || !counted) {
-		network_key(client, key);
+	 * counted with its network, a wider one as pressure rises: an attacker
+	 * with many addresses in one network gets that network's guesses, not
+	 * each address's. */
+	if (pressure || !counted) {
+		network_key(client, pressure ? pressure : 1, key);
 		throttle_fail(al->throttle, key, now);
 	}
 }

@@ -214,7 +214,9 @@ size_t throttle_count(const struct throttle *t)
 	return t->count;
 }
 
-int throttle_pressed(const struct throttle *t)
+int throttle_pressure(const struct throttle *t)
 {
+	if (t->count >= t->max_keys - t->max_keys / 8)
+		return 2;
 	return t->count >= t->max_keys - t->max_keys / 4;
 }

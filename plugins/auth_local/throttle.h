@@ -7,7 +7,7 @@
  * The table holds at most max_keys entries. A blocked entry is never
  * dropped to make room (that would hand an attacker fresh guesses); when
  * only blocked entries are left, a new key is not tracked, and callers
- * count against coarser keys instead (throttle_pressed). */
+ * count against coarser keys instead (throttle_pressure). */
 #ifndef AUTH_LOCAL_THROTTLE_H
 #define AUTH_LOCAL_THROTTLE_H
 
@@ -39,8 +39,9 @@ int throttle_has(struct throttle *t, const char *key, int64_t now_ms);
 void throttle_reset(struct throttle *t, const char *key);
 /* How many keys are tracked. */
 size_t throttle_count(const struct throttle *t);
-/* 1 when the table is at least three quarters full: callers then count
- * client addresses by network (throttle_addr_prefix) rather than alone. */
-int throttle_pressed(const struct throttle *t);
+/* How full the table is: 0 below three quarters, 1 from three quarters,
+ * 2 from seven eighths. Callers count a new client address by an ever
+ * coarser network as it rises (addr_prefix's levels). */
+int throttle_pressure(const struct throttle *t);
 
 #endif

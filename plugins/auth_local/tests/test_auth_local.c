@@ -180,12 +180,16 @@ static void test_throttle_full_of_locked(void **state)
 	struct throttle *t = throttle_new(&host, NULL, 1, 60000, 64);
 	char key[32];
 
-	assert_false(throttle_pressed(t));
+	assert_int_equal(throttle_pressure(t), 0);
 	for (int i = 0; i < 64; i++) {
 		snprintf(key, sizeof key, "a:locked%d", i);
 		assert_int_equal(throttle_fail(t, key, 1000), 0);
+		if (i == 46)
+			assert_int_equal(throttle_pressure(t), 0);
 		if (i == 47)
-			assert_true(throttle_pressed(t));
+			assert_int_equal(throttle_pressure(t), 1);
+		if (i == 55)
+			assert_int_equal(throttle_pressure(t), 2);
 	}
 	assert_int_equal(throttle_fail(t, "a:newcomer", 1001), -1);
 	assert_int_equal(throttle_count(t), 64);
@@ -199,15 +203,19 @@ static void test_addr_prefix(void **state)
 {
 	char out[64];
 
-	addr_prefix("127.3.4.5", out, sizeof out);
+	addr_prefix("127.3.4.5", 1, out, sizeof out);
 	assert_string_equal(out, "127.3.4.0/24");
-	addr_prefix("2001:db8:1:2:3:4:5:6", out, sizeof out);
+	addr_prefix("127.3.4.5", 2, out, sizeof out);
+	assert_string_equal(out, "127.3.0.0/16");
+	addr_prefix("2001:db8:1:2:3:4:5:6", 1, out, sizeof out);
 	assert_string_equal(out, "2001:db8:1:2::/64");
-	addr_prefix("::ffff:192.0.2.77", out, sizeof out);
+	addr_prefix("2001:db8:1:2:3:4:5:6", 2, out, sizeof out);
+	assert_string_equal(out, "2001:db8:1::/48");
+	addr_prefix("::ffff:192.0.2.77", 1, out, sizeof out);
 	assert_string_equal(out, "192.0.2.0/24");
-	addr_prefix("::1", out, sizeof out);
+	addr_prefix("::1", 1, out, sizeof out);
 	assert_string_equal(out, "::/64");
-	addr_prefix("unknown", out, sizeof out);
+	addr_prefix("unknown", 2, out, sizeof out);
 	assert_string_equal(out, "unknown");
 }
 
