@@ -205,7 +205,8 @@ void api_error(struct http_request *req, int status, const char *code, const cha
 }
 
 /* An error rc from a provider, the store or chat, with the status and code
- * of PROTOCOL.md; 429 carries Retry-After (whole seconds, rounded up). */
+ * of PROTOCOL.md; 429, and 503 from a store that cannot write, carry
+ * Retry-After (whole seconds, rounded up) and retry_after_ms. */
 void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_after_ms)
 {
 	if (rc >= 0 && rc != PARLEY_DENY)
@@ -214,7 +215,9 @@ void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_a
 	const char *code = chat_error_code(rc);
 	if (!msg || !*msg)
 		msg = http_status_text(status);
-	if (status != 429) {
+	if (retry_after_ms <= 0)
+		retry_after_ms = chat_error_retry_ms(rc);
+	if (status != 429 && chat_error_retry_ms(rc) == 0) {
 		api_error(req, status, code, msg);
 		return;
 	}
@@ -424,9 +427,16 @@ static void route_register(struct http_request *req)
 		api_fail(req, PARLEY_ENOMEM, NULL, 0);
 		goto done;
 	}
+	/* A provider that takes the client address throttles registration. */
+	int with_client = AUTH_PROVIDER_WITH(register_from) == p;
+	char client[ORIGIN_MAX];
+	origin_client_addr(server_config, req, client, sizeof(client));
 	const parley_auth_vtable *vt = p->vtable;
-	provider_started(req, call,
-	                 vt->register_user(p->self, invite, user, pass, email, session_done, call));
+	provider_started(
+	    req, call,
+	    with_client
+	        ? vt->register_from(p->self, invite, user, pass, email, client, session_done, call)
+	        : vt->register_user(p->self, invite, user, pass, email, session_done, call));
 done:
 	json_decref(body);
 }
@@ -705,6 +715,10 @@ static int run_as(struct api_call *call, const parley_user *user)
 		st = plugins_store(&self);
 		if (!st)
 			return PARLEY_EUNAVAIL;
+		/* The caller is an active admin: refusing only themselves keeps
+		 * at least one, so no one can lock everyone out of the admin pages. */
+		if (call->op == OP_DISABLE && !strcmp(call->id, user->id))
+			return PARLEY_ECONFLICT;
 		parley_user pu = {.id = call->id, .disabled = call->op == OP_DISABLE};
 		int rc = st->user_update(self, &pu, 1, user_updated, call);
 		/* Ids are opaque: one the store cannot even parse names no one. */
@@ -762,6 +776,7 @@ static void authenticated(void *ud, const parley_auth_result *res)
 	int rc = run_as(call, res->user);
 	if (rc < 0) {
 		const char *msg = rc == PARLEY_EFORBIDDEN  ? "admin only"
+		                  : rc == PARLEY_ECONFLICT ? "admins cannot disable themselves"
 		                  : rc != PARLEY_ENOTFOUND ? NULL
 		                  : call->op == OP_INVITE  ? "no auth provider creates invites"
 		                                           : "no such user";

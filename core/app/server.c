@@ -4,6 +4,7 @@
  * and waits — at most limits.shutdown_timeout — for outbound queues to
  * drain; plugins' fini then finishes pending store commits before exit. */
 #include "app/server.h"
+#include "app/data_lock.h"
 #include "base/secret.h"
 
 #include <malloc.h>
@@ -169,8 +170,16 @@ int server_run(struct config *cfg)
 		nworkers = ncpu > SERVER_MIN_WORKERS ? (int)ncpu : SERVER_MIN_WORKERS;
 	}
 	srv.exit_code = 1;
-	if (workers_start(nworkers) < 0 || curl_loop_init() < 0)
+	/* Before anything opens the data: a second server would serve beside
+	 * this one from stale in-memory state. */
+	char why[1024];
+	if (data_lock_take(cfg->data_dir, why, sizeof why) < 0) {
+		log_error("data_dir_locked", NULL, "%s", why);
+		fprintf(stderr, "parley: %s\n", why);
 		goto out_loop;
+	}
+	if (workers_start(nworkers) < 0 || curl_loop_init() < 0)
+		goto out_lock;
 	net_module_init(cfg);
 	static_files_init(cfg);
 	static_files_set_media_origin(downloads_redirect_origin);
@@ -208,6 +217,8 @@ out_plugins:
 out_workers:
 	workers_stop();
 	curl_loop_fini();
+out_lock:
+	data_lock_release();
 out_loop:
 	loop_fini();
 	metrics_free_all();

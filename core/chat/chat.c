@@ -55,7 +55,11 @@ void chat_reply_error(client *cl, json_t *rid, int rc, const char *message)
 {
 	if (rc == PARLEY_EINVAL)
 		metric_add(core_metrics.bad_requests, 1);
-	chat_send_json(cl, proto_error(rid, proto_error_code(rc), message));
+	json_t *e = proto_error(rid, proto_error_code(rc), message);
+	int64_t retry = proto_error_retry_ms(rc);
+	if (e && retry > 0)
+		json_object_set_new(e, "retry_after_ms", json_integer(retry));
+	chat_send_json(cl, e);
 }
 
 void chat_reply_ok(client *cl, json_t *rid)
@@ -773,4 +777,9 @@ const char *chat_error_code(int rc)
 int chat_error_status(int rc)
 {
 	return proto_error_status(rc);
+}
+
+int64_t chat_error_retry_ms(int rc)
+{
+	return proto_error_retry_ms(rc);
 }

@@ -51,5 +51,7 @@ void chat_user_created(const parley_user *user);
 /* Error code string for an rc ("bad_request", …) and the HTTP status. */
 const char *chat_error_code(int rc);
 int chat_error_status(int rc);
+/* The retry advice for rc in milliseconds (0: none); see protocol.h. */
+int64_t chat_error_retry_ms(int rc);
 
 #endif

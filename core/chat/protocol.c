@@ -317,6 +317,7 @@ const char *proto_error_code(int rc)
 	case PARLEY_ECONFLICT:
 		return "conflict";
 	case PARLEY_EUNAVAIL:
+	case PARLEY_ESTORAGE:
 		return "unavailable";
 	case PARLEY_EFORBIDDEN:
 	case PARLEY_DENY:
@@ -332,6 +333,11 @@ const char *proto_error_code(int rc)
 	}
 }
 
+int64_t proto_error_retry_ms(int rc)
+{
+	return rc == PARLEY_ESTORAGE ? PROTO_STORE_RETRY_MS : 0;
+}
+
 int proto_error_status(int rc)
 {
 	switch (rc) {
@@ -342,6 +348,7 @@ int proto_error_status(int rc)
 	case PARLEY_ECONFLICT:
 		return 409;
 	case PARLEY_EUNAVAIL:
+	case PARLEY_ESTORAGE:
 		return 503;
 	case PARLEY_EFORBIDDEN:
 	case PARLEY_DENY:

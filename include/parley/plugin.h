@@ -57,16 +57,20 @@ enum parley_rc {
 	PARLEY_REWRITE = 3, /* hook: the text was replaced */
 	PARLEY_PASS = 4,    /* auth chain: not mine, ask the next provider */
 
-	PARLEY_ERR = -1,           /* internal */
-	PARLEY_ENOMEM = -2,        /* internal */
-	PARLEY_EINVAL = -3,        /* bad_request */
-	PARLEY_ENOTFOUND = -4,     /* not_found */
-	PARLEY_ECONFLICT = -5,     /* conflict */
-	PARLEY_EUNAVAIL = -6,      /* unavailable */
-	PARLEY_EFORBIDDEN = -7,    /* forbidden */
-	PARLEY_ETOOLARGE = -8,     /* too_large */
-	PARLEY_ERATELIMIT = -9,    /* rate_limited */
-	PARLEY_EUNAUTHORIZED = -10 /* unauthorized */
+	PARLEY_ERR = -1,            /* internal */
+	PARLEY_ENOMEM = -2,         /* internal */
+	PARLEY_EINVAL = -3,         /* bad_request */
+	PARLEY_ENOTFOUND = -4,      /* not_found */
+	PARLEY_ECONFLICT = -5,      /* conflict */
+	PARLEY_EUNAVAIL = -6,       /* unavailable */
+	PARLEY_EFORBIDDEN = -7,     /* forbidden */
+	PARLEY_ETOOLARGE = -8,      /* too_large */
+	PARLEY_ERATELIMIT = -9,     /* rate_limited */
+	PARLEY_EUNAUTHORIZED = -10, /* unauthorized */
+	/* Since ABI 1 (appended): the store cannot write now (a full disk, a
+	 * read-only database file, an I/O error): unavailable, and the core
+	 * tells the client when to retry (retry_after_ms, HTTP Retry-After). */
+	PARLEY_ESTORAGE = -11
 };
 
 enum parley_log_level {
@@ -415,6 +419,13 @@ typedef struct parley_store_vtable {
 	                     int64_t delta, int64_t max_keys, int64_t max_bytes,
 	                     parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended): the user of a token token_use would accept,
+	 * without spending it (a reset checks the new password against the
+	 * account before it spends the link). ENOTFOUND as token_use. Result:
+	 * users[0]. */
+	int (*token_peek)(void *self, const char *kind, const char *token_hash, int64_t now_ms,
+	                  parley_store_done done, void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 
@@ -487,6 +498,13 @@ typedef struct parley_auth_vtable {
 	int (*bot_token_new)(void *self, const char *user_id, const char *scopes,
 	                     const char *rooms_json, int64_t ttl_s, parley_auth_done done,
 	                     void *ud);
+
+	/* Since ABI 1 (appended): register_user with the peer address, so a
+	 * provider can throttle registration like login (ERATELIMIT with
+	 * retry_after_ms). The core prefers it when present. */
+	int (*register_from)(void *self, const char *invite, const char *username,
+	                     const char *password, const char *email, const char *client,
+	                     parley_auth_done done, void *ud);
 
 	void *reserved[16];
 } parley_auth_vtable;
