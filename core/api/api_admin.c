@@ -19,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/api.h"
 #include "api/api_internal.h"
 #include "base/log.h"
 #include "base/loop.h"
