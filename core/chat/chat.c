@@ -590,7 +590,8 @@ void chat_user_created(const parley_user *pu)
 }
 
 struct revoke_args {
-	const char *user_id;
+	const char *user_id;   /* NULL: anyone's */
+	const char *only_hash; /* the one session whose connections go; may be NULL */
 	const char *keep_hash; /* a session whose connections stay; may be NULL */
 };
 
@@ -598,9 +599,12 @@ static void revoke_one(conn *c, void *arg)
 {
 	const struct revoke_args *r = arg;
 	client *cl = c->proto == CONN_WS ? c->app : NULL;
-	if (cl && cl->user && strcmp(cl->user->id, r->user_id) == 0 &&
-	    !(r->keep_hash && strcmp(cl->token_hash, r->keep_hash) == 0))
-		ws_close(c, WS_CLOSE_UNAUTHORIZED, "session revoked");
+	if (!cl || !cl->user || (r->user_id && strcmp(cl->user->id, r->user_id) != 0))
+		return;
+	if ((r->only_hash && strcmp(cl->token_hash, r->only_hash) != 0) ||
+	    (r->keep_hash && strcmp(cl->token_hash, r->keep_hash) == 0))
+		return;
+	ws_close(c, WS_CLOSE_UNAUTHORIZED, "session ended");
 }
 
 void chat_user_revoked(const char *user_id)
@@ -620,6 +624,12 @@ void chat_user_sessions_revoked(const char *user_id, const char *keep_token)
 		token_hash_hex(keep_token, keep);
 		r.keep_hash = keep;
 	}
+	conn_foreach(revoke_one, &r);
+}
+
+void chat_sessions_end(const char *user_id, const char *token_hash)
+{
+	struct revoke_args r = {.user_id = user_id, .only_hash = token_hash};
 	conn_foreach(revoke_one, &r);
 }
 

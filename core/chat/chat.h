@@ -45,6 +45,11 @@ json_t *chat_commands_list(void);
  * than keep_token (NULL: all of them), without disabling the account: a
  * password change or reset. */
 void chat_user_sessions_revoked(const char *user_id, const char *keep_token);
+/* Ended sessions (logout, token revocation): closes at once, with 4401
+ * "session ended", the connections of user_id (NULL: anyone's) that
+ * authenticated with the credential whose token_hash_hex is token_hash
+ * (NULL: every credential of user_id). */
+void chat_sessions_end(const char *user_id, const char *token_hash);
 /* A user was created (by register or the CLI): cache it, join `general`. */
 void chat_user_created(const parley_user *user);
 
