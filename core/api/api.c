@@ -500,7 +500,8 @@ static void chat_done(void *ud, int rc, const char *message, json_t *reply)
 	if (!req)
 		goto done;
 	if (rc != PARLEY_OK || !reply)
-		api_fail(req, rc == PARLEY_OK ? PARLEY_ERR : rc, message, 0);
+		api_fail(req, rc == PARLEY_OK ? PARLEY_ERR : rc, message,
+		         json_integer_value(json_object_get(reply, "retry_after_ms")));
 	else
 		api_json(req, 200, NULL, json_incref(reply));
 done:

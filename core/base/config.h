@@ -11,6 +11,8 @@
 
 #define CONFIG_MAX_LISTEN  16
 #define CONFIG_MAX_PLUGINS 32
+/* limits.max_text's default: code points in one message. */
+#define CONFIG_MAX_TEXT_DEFAULT 4000
 
 struct listen_spec {
 	char *host; /* "127.0.0.1", "::" */
@@ -19,6 +21,16 @@ struct listen_spec {
 	char *tls_key;
 	const conf_node *tls_node; /* the tls table, for errors at its line */
 };
+
+/* Per-user rate limits (token buckets): the actions limited and one
+ * bucket's shape. per_s 0: that action is not limited. */
+enum rate_action { RATE_SEND, RATE_REACT, RATE_CREATE_ROOM, RATE_JOIN, RATE_ACTIONS };
+struct rate_spec {
+	double per_s; /* tokens added a second */
+	double burst; /* the bucket's size: actions allowed at once */
+};
+/* The config keys of each action ("send", "react", "create_room", "join"). */
+extern const char *const rate_action_names[RATE_ACTIONS];
 
 struct plugin_spec {
 	char *name;               /* "store_sqlite" */
@@ -44,7 +56,7 @@ struct config {
 	char *server_name; /* shown in the client and emails; default "parley" */
 
 	struct {
-		int64_t max_text;            /* code points; 4000 */
+		int64_t max_text;            /* code points; CONFIG_MAX_TEXT_DEFAULT */
 		int64_t max_frame;           /* bytes; 65536 */
 		int64_t max_upload;          /* bytes; 25 MiB */
 		int64_t max_header;          /* HTTP header bytes; 16384 */
@@ -61,6 +73,8 @@ struct config {
 		double shutdown_timeout;     /* s for SIGTERM to finish; 10 */
 		int64_t workers;             /* worker threads; 0: ncpu (min 2) */
 		int64_t write_split; /* dirty conns from which a flush uses 2 cores; 0: never */
+		struct rate_spec rates[RATE_ACTIONS];     /* people's sessions */
+		struct rate_spec bot_rates[RATE_ACTIONS]; /* bot accounts' */
 	} limits;
 
 	int log_level;

@@ -60,10 +60,7 @@ static void count_send(lua_State *L)
 static room *room_arg(lua_State *L, int idx)
 {
 	const char *name = luaL_checkstring(L, idx);
-	room *r = room_by_id(name);
-	if (!r)
-		r = room_by_name(name[0] == '#' ? name + 1 : name);
-	return r;
+	return room_find(name[0] == '#' ? name + 1 : name, NULL); /* private rooms by id only */
 }
 
 static user_rec *user_arg(lua_State *L, int idx)

@@ -25,7 +25,7 @@ static struct config net_cfg;
 static inline void net_cfg_defaults(void)
 {
 	memset(&net_cfg, 0, sizeof net_cfg);
-	net_cfg.limits.max_text = 4000;
+	net_cfg.limits.max_text = CONFIG_MAX_TEXT_DEFAULT;
 	net_cfg.limits.max_frame = 65536;
 	net_cfg.limits.max_header = 16384;
 	net_cfg.limits.max_body = 1024 * 1024;

@@ -69,7 +69,7 @@ static int ends_with(const char *s, const char *tail)
 
 static void check_default_limits(const struct config *c)
 {
-	assert_int_equal(c->limits.max_text, 4000);
+	assert_int_equal(c->limits.max_text, CONFIG_MAX_TEXT_DEFAULT);
 	assert_int_equal(c->limits.max_frame, 65536);
 	assert_int_equal(c->limits.max_upload, 25 * 1024 * 1024);
 	assert_int_equal(c->limits.max_header, 16384);
