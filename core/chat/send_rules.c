@@ -1,7 +1,6 @@
 /* The send path's decisions (send_rules.h). */
 #include "chat/send_rules.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,11 +68,11 @@ int send_rule_hooks(int hooks_rc, const char *deny, const char *rewritten, int64
 	return PARLEY_OK;
 }
 
+/* A key is the user id and the client_id, each NUL-terminated, in one
+ * allocation: no separator a client_id could contain. */
 static int key_is(const char *key, const char *user_id, const char *client_id)
 {
-	size_t n = strlen(user_id);
-	return strncmp(key, user_id, n) == 0 && key[n] == ' ' &&
-	       strcmp(key + n + 1, client_id) == 0;
+	return strcmp(key, user_id) == 0 && strcmp(key + strlen(key) + 1, client_id) == 0;
 }
 
 int recent_commands_seen(const struct recent_commands *rc, const char *user_id,
@@ -91,11 +90,12 @@ void recent_commands_add(struct recent_commands *rc, const char *user_id, const 
 {
 	if (!client_id)
 		return;
-	size_t n = strlen(user_id) + strlen(client_id) + 2;
-	char *key = malloc(n);
+	size_t nu = strlen(user_id) + 1, nc = strlen(client_id) + 1;
+	char *key = malloc(nu + nc);
 	if (!key)
 		return; /* forgetting one only lets a resend run it again */
-	snprintf(key, n, "%s %s", user_id, client_id);
+	memcpy(key, user_id, nu);
+	memcpy(key + nu, client_id, nc);
 	free(rc->keys[rc->next]);
 	rc->keys[rc->next] = key;
 	rc->next = (rc->next + 1) % SEND_RECENT_COMMANDS;

@@ -44,7 +44,7 @@ int send_rule_hooks(int hooks_rc, const char *deny, const char *rewritten, int64
                     const char **text, const char **why);
 
 struct recent_commands {
-	char *keys[SEND_RECENT_COMMANDS]; /* "user_id client_id" */
+	char *keys[SEND_RECENT_COMMANDS]; /* user_id NUL client_id NUL */
 	size_t next;
 };
 /* 1 when user_id ran a command with client_id recently (NULL: never). */
