@@ -14,7 +14,8 @@
 struct http_op {
 	chat_http_done done;
 	void *ud;
-	char *client_id;
+	char *client_id; /* post */
+	int reverse;     /* history: neither before nor after (newest first) */
 	char *room_id;
 	user_rec *user;
 };
@@ -103,8 +104,7 @@ static void http_history_done(void *ud, const parley_store_result *res)
 	if (res->rc != PARLEY_OK) {
 		op->done(op->ud, res->rc, "history unavailable", NULL);
 	} else {
-		json_t *reply =
-		    chat_history_reply(res, op->room_id, op->user, op->client_id != NULL);
+		json_t *reply = chat_history_reply(res, op->room_id, op->user, op->reverse);
 		op->done(op->ud, PARLEY_OK, NULL, reply);
 		json_decref(reply);
 	}
@@ -137,9 +137,7 @@ int chat_http_history(const parley_user *pu, const char *room_id, int64_t before
 	op->done = done;
 	op->ud = ud;
 	op->user = u;
-	/* client_id doubles as the "reverse" flag: neither before nor after. */
-	if (before == 0 && after < 0)
-		op->client_id = strdup("reverse");
+	op->reverse = before == 0 && after < 0;
 	void *self;
 	const parley_store_vtable *st = chat_store(&self);
 	if (st->history(self, r->id, before, after, limit, http_history_done, op) !=
