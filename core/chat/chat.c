@@ -144,7 +144,7 @@ void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user)
 	sbuf_unref(frame);
 }
 
-void chat_send_user(user_rec *u, json_t *ev, const client *except)
+void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except)
 {
 	if (!ev)
 		return;
@@ -154,15 +154,17 @@ void chat_send_user(user_rec *u, json_t *ev, const client *except)
 	if (!s)
 		return;
 	for (client *cl = u->clients; cl; cl = cl->user_next)
-		if (cl != except)
+		if (cl != except && !(r && !scope_allows(cl->scope, SCOPE_READ, r->id)))
 			ws_send_text(cl->c, s, len);
 	free(s);
 }
 
 void chat_subscribe_user(user_rec *u, room *r)
 {
+	/* A token that may not read r gets none of its events. */
 	for (client *cl = u->clients; cl; cl = cl->user_next)
-		room_subscribe(r, cl, &cl->subs);
+		if (scope_allows(cl->scope, SCOPE_READ, r->id))
+			room_subscribe(r, cl, &cl->subs);
 }
 
 void chat_unsubscribe_user(user_rec *u, room *r)

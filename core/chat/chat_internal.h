@@ -80,9 +80,10 @@ sbuf *chat_frame(json_t *ev);
 json_t *chat_ack(const char *client_id, const parley_message *m, int duplicate, int command);
 /* Serialises ev once and broadcasts it. */
 void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user);
-/* Sends ev to every online session of user u (except `except`). */
-void chat_send_user(user_rec *u, json_t *ev, const client *except);
-/* Subscribes every online session of u to r. */
+/* Sends ev (stolen) to every online session of user u except `except`;
+ * with r, only to sessions whose token may read r. */
+void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except);
+/* Subscribes every online session of u whose token may read r to r. */
 void chat_subscribe_user(user_rec *u, room *r);
 void chat_unsubscribe_user(user_rec *u, room *r);
 

@@ -175,7 +175,7 @@ static void member_added(void *ud, const parley_store_result *res)
 		chat_broadcast_json(r, ev, NULL);
 		chat_subscribe_user(op->target, r);
 		/* The newcomer's sessions learn the room itself. */
-		chat_send_user(op->target,
+		chat_send_user(op->target, r,
 		               json_pack("{s:s, s:o}", "type", "room_updated", "room",
 		                         proto_room(r, op->target)),
 		               NULL);
@@ -795,7 +795,7 @@ void chat_req_read(client *cl, json_t *req, json_t *rid)
 		log_warn("store_error", NULL, "read marker of %s in %s not stored", cl->user->id,
 		         r->id);
 	chat_send_user(
-	    cl->user,
+	    cl->user, r,
 	    json_pack("{s:s, s:s, s:I}", "type", "read", "room", r->id, "seq", (json_int_t)seq),
 	    cl);
 }

@@ -93,6 +93,17 @@ def test_room_limited_bot_token_sees_only_its_rooms(server):
             # token lists only those of its rooms.
             pub = await c.request("rooms", public=True)
             assert {r["id"] for r in pub["rooms"]} <= {ids["ops"]}, pub
+            # A room the bot joins later stays outside the token's view:
+            # no room_updated naming it, none of its messages.
+            async with Client(server, admin) as adm:
+                late = (await adm.request("create_room", name="late", kind="private"))
+                late = late["room"]["id"]
+                assert (await adm.request("invite", room=late, user=bot_id))["type"] == "ok"
+                await adm.send_text(late, "not for the limited token")
+                mark = await adm.send_text(ids["ops"], "for it")
+                await c.next_event("message", id=mark["id"])
+            leaked = [e for e in c.events if late in json.dumps(e)]
+            assert not leaked, leaked
         # An unlimited bot token still sees every room the bot is in.
         st, out = call(server, "POST", f"/api/admin/bots/{bot_id}/tokens", admin,
                        {"scopes": ["read"]})
