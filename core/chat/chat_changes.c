@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "base/loop.h"
 #include "chat/chat.h"
 #include "chat/chat_internal.h"

@@ -5,11 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "chat/chat.h"
 #include "chat/chat_bot_post.h"
 #include "chat/chat_internal.h"
-#include "base/log.h"
-#include "host/plugin_host.h"
 
 #define COMMAND_NAME_MAX 32
 

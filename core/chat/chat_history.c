@@ -3,11 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
-#include "base/loop.h"
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
-#include "host/hooks.h"
 
 /* History of one room for user u as a reply object {room, messages, more}. */
 json_t *chat_history_reply(const parley_store_result *res, const char *room_id, const user_rec *u,

@@ -5,11 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "base/loop.h"
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
-#include "host/hooks.h"
 
 struct http_op {
 	chat_http_done done;

@@ -5,15 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "base/loop.h"
-#include "chat/chat.h"
-#include "chat/chat_internal.h"
-#include "host/hooks.h"
 #include "base/metrics.h"
+#include "chat/chat.h"
 #include "chat/chat_attachments.h"
+#include "chat/chat_internal.h"
 #include "chat/mutes.h"
 #include "chat/send_rules.h"
+#include "host/hooks.h"
 #include "host/plugin_host.h"
 
 json_t *chat_message_event(const parley_message *m, int with_client_id)
