@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "app/admin.h"
+#include "app/backup.h"
 #include "host/plugin_host.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -29,15 +30,17 @@ enum command {
 	CMD_USER_IMPORT,
 	CMD_SESSION_NEW,
 	CMD_INVITE,
-	CMD_TEST_SCRIPT
+	CMD_TEST_SCRIPT,
+	CMD_BACKUP,
+	CMD_RESTORE
 };
 
 struct cli_args {
 	enum command cmd;
 	const char *config;
 	struct config_overrides ov;
-	const char *role, *email, *ttl;
-	int help, version;
+	const char *role, *email, *ttl, *out;
+	int help, version, force;
 	const char **words; /* the command's words: "user", "add", "NAME"; argc slots */
 	size_t n_words;
 };
@@ -51,6 +54,8 @@ static const char usage_text[] =
     "  parley session new NAME... [--ttl 30d]              print a session token per name\n"
     "  parley invite [--role admin|member|bot] [--email E]  print a registration link\n"
     "  parley test-script FILE_test.lua                    run a script's tests offline\n"
+    "  parley backup --out DIR                             online backup into a new folder\n"
+    "  parley restore DIR [--force]                        put a backup into the data dir\n"
     "  parley --version | --help\n"
     "\n"
     "Every command takes --config FILE (default: $PARLEY_CONFIG, else none: the\n"
@@ -128,8 +133,8 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
 {
-	static const char *const valued[] = {"--config", "--listen", "--data-dir",
-	                                     "--role",   "--email",  "--ttl"};
+	static const char *const valued[] = {"--config", "--listen", "--data-dir", "--role",
+	                                     "--email",  "--ttl",    "--out"};
 	int only_words = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = NULL;
@@ -143,6 +148,10 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		}
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			a->help = 1;
+			continue;
+		}
+		if (strcmp(arg, "--force") == 0) {
+			a->force = 1;
 			continue;
 		}
 		if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
@@ -177,8 +186,11 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		case 4:
 			a->email = value;
 			break;
-		default:
+		case 5:
 			a->ttl = value;
+			break;
+		default:
+			a->out = value;
 			break;
 		}
 	}
@@ -226,6 +238,14 @@ static int check_command(struct cli_args *a)
 		if (a->ov.data_dir)
 			return usage_error("test-script keeps its data in a temporary folder: no "
 			                   "--data-dir");
+	} else if (strcmp(w[0], "backup") == 0) {
+		a->cmd = CMD_BACKUP;
+		if (n > 1 || !a->out)
+			return usage_error("backup takes --out DIR and no argument");
+	} else if (strcmp(w[0], "restore") == 0) {
+		a->cmd = CMD_RESTORE;
+		if (n != 2)
+			return usage_error("restore takes exactly one DIR (a backup)");
 	} else {
 		return usage_error("unknown command '%s'", w[0]);
 	}
@@ -235,6 +255,10 @@ static int check_command(struct cli_args *a)
 	if ((a->role || a->email) && a->cmd != CMD_USER_ADD && a->cmd != CMD_INVITE)
 		return usage_error("%s applies to 'user add' and 'invite' only",
 		                   a->role ? "--role" : "--email");
+	if (a->out && a->cmd != CMD_BACKUP)
+		return usage_error("--out applies to 'backup' only");
+	if (a->force && a->cmd != CMD_RESTORE)
+		return usage_error("--force applies to 'restore' only");
 	if (a->ttl && a->cmd != CMD_SESSION_NEW)
 		return usage_error("--ttl applies to 'session new' only");
 	if (a->role && strcmp(a->role, "admin") != 0 && strcmp(a->role, "member") != 0 &&
@@ -280,6 +304,12 @@ static int run(struct cli_args *a)
 		rc = admin_invite(&cfg, a->role ? a->role : "member", a->email);
 		break;
 	case CMD_TEST_SCRIPT:
+		break;
+	case CMD_BACKUP:
+		rc = backup_main(&cfg, a->out);
+		break;
+	case CMD_RESTORE:
+		rc = restore_main(&cfg, a->words[1], a->force);
 		break;
 	case CMD_SESSION_NEW:
 		rc = admin_session_new(&cfg, a->words + 2, a->n_words - 2,

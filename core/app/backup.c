@@ -1,0 +1,545 @@
+/* parley backup / parley restore (see backup.h). The backup side loads
+ * the configured plugins in admin mode, as the admin commands do, so it
+ * runs beside the server that serves the same data dir. */
+#include "app/backup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <mbedtls/sha256.h>
+
+#include "app/data_lock.h"
+#include "base/config.h"
+#include "base/curl_loop.h"
+#include "base/loop.h"
+#include "base/workers.h"
+#include "host/plugin_host.h"
+
+#define BACKUP_WORKERS 2
+#define BACKUP_DATA    "data"
+#define BACKUP_SNAP    "store.snapshot" /* before it moves under data/ */
+#define COPY_CHUNK     (64 * 1024)
+#define PATH_BYTES     4096
+
+static void fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "parley: %s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int join(char *out, const char *a, const char *b)
+{
+	int n = snprintf(out, PATH_BYTES, "%s/%s", a, b);
+	return n > 0 && n < PATH_BYTES ? 0 : -1;
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int sync_fd_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Creates every missing folder of path's parent (0700). */
+static int make_parents(const char *path)
+{
+	char buf[PATH_BYTES];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return -1;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Copies (dst NULL: only reads) src, hashing what it reads. 0, or -1 with
+ * errno. dst is created (must not exist) and fsynced. */
+static int copy_hash(const char *src, const char *dst, char sha_hex[65], int64_t *size)
+{
+	unsigned char buf[COPY_CHUNK], digest[32];
+	int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = -1, rc = -1;
+	mbedtls_sha256_context sha;
+	mbedtls_sha256_init(&sha);
+	mbedtls_sha256_starts_ret(&sha, 0);
+	*size = 0;
+	if (in < 0)
+		goto done;
+	if (dst && (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		goto done;
+	for (;;) {
+		ssize_t r = read(in, buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto done;
+		if (r == 0)
+			break;
+		mbedtls_sha256_update_ret(&sha, buf, (size_t)r);
+		*size += r;
+		for (ssize_t off = 0; out >= 0 && off < r;) {
+			ssize_t w = write(out, buf + off, (size_t)(r - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				goto done;
+			off += w;
+		}
+	}
+	if (out >= 0 && fsync(out) < 0)
+		goto done;
+	mbedtls_sha256_finish_ret(&sha, digest);
+	hex(digest, sizeof digest, sha_hex);
+	rc = 0;
+done:
+	mbedtls_sha256_free(&sha);
+	int saved = errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) < 0 && rc == 0)
+		rc = -1;
+	errno = saved;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* backup                                                             */
+/* ---------------------------------------------------------------- */
+
+struct backup {
+	const char *out;       /* the backup folder */
+	const char *data_dir;  /* the configured data dir */
+	const char *store_rel; /* where the store reads its file (snapshot's text) */
+	json_t *files;         /* the manifest's file list */
+	int pending;
+	int rc;
+	char error[512];
+	char *snap_to; /* the snapshot's text, copied */
+	int64_t snap_size;
+};
+
+static void snapshot_done(void *ud, const parley_store_result *res)
+{
+	struct backup *b = ud;
+	b->pending = 0;
+	b->rc = res->rc;
+	if (res->rc != PARLEY_OK)
+		snprintf(b->error, sizeof b->error, "%s", res->error ? res->error : "failed");
+	else if (res->text && !(b->snap_to = strdup(res->text)))
+		b->rc = PARLEY_ENOMEM;
+	b->snap_size = res->value;
+}
+
+static int add_file(struct backup *b, const char *in_backup, const char *to, const char *sha,
+                    int64_t size)
+{
+	if (json_array_size(b->files) >= BACKUP_MAX_FILES) {
+		fail("backup", "more than %d files in the data dir", BACKUP_MAX_FILES);
+		return -1;
+	}
+	json_t *f = json_pack("{s:s, s:s, s:s, s:I}", "file", in_backup, "to", to, "sha256", sha,
+	                      "size", (json_int_t)size);
+	return f && json_array_append_new(b->files, f) == 0 ? 0 : -1;
+}
+
+/* Files of the data dir that are not copied: the lock, the store's own
+ * file and its SQLite companions (the snapshot stands for them), uploads
+ * still being written, and the backup itself when it is inside. */
+static int skipped(const struct backup *b, const char *rel, const char *abs)
+{
+	size_t n = strlen(rel);
+	if (strcmp(rel, DATA_LOCK_FILE) == 0)
+		return 1;
+	if (n > 5 && strcmp(rel + n - 5, ".part") == 0)
+		return 1;
+	if (b->store_rel) {
+		size_t s = strlen(b->store_rel);
+		if (strncmp(rel, b->store_rel, s) == 0 &&
+		    (rel[s] == '\0' || strcmp(rel + s, "-wal") == 0 ||
+		     strcmp(rel + s, "-shm") == 0 || strcmp(rel + s, "-journal") == 0))
+			return 1;
+	}
+	char real_out[PATH_BYTES], real_abs[PATH_BYTES];
+	if (realpath(b->out, real_out) && realpath(abs, real_abs) &&
+	    strncmp(real_abs, real_out, strlen(real_out)) == 0 &&
+	    (real_abs[strlen(real_out)] == '/' || real_abs[strlen(real_out)] == '\0'))
+		return 1;
+	return 0;
+}
+
+/* Copies every regular file under data_dir/rel into out/data/rel. */
+static int copy_tree(struct backup *b, const char *rel)
+{
+	char dir[PATH_BYTES];
+	if (*rel ? join(dir, b->data_dir, rel) : snprintf(dir, sizeof dir, "%s", b->data_dir) < 0)
+		return -1;
+	DIR *d = opendir(dir);
+	if (!d) {
+		fail("backup", "cannot read %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char sub[PATH_BYTES], abs[PATH_BYTES], in_backup[PATH_BYTES], dst[PATH_BYTES];
+		if ((*rel ? join(sub, rel, e->d_name)
+		          : snprintf(sub, sizeof sub, "%s", e->d_name) < 0) ||
+		    join(abs, b->data_dir, sub) < 0 || join(in_backup, BACKUP_DATA, sub) < 0 ||
+		    join(dst, b->out, in_backup) < 0) {
+			fail("backup", "path too long under %s", dir);
+			rc = -1;
+			break;
+		}
+		struct stat sb;
+		if (lstat(abs, &sb) < 0) {
+			if (errno == ENOENT) /* removed meanwhile (an upload's .part) */
+				continue;
+			fail("backup", "%s: %s", abs, strerror(errno));
+			rc = -1;
+		} else if (skipped(b, sub, abs)) {
+			continue;
+		} else if (S_ISDIR(sb.st_mode)) {
+			rc = copy_tree(b, sub);
+		} else if (S_ISREG(sb.st_mode)) {
+			char sha[65];
+			int64_t size;
+			if (make_parents(dst) < 0 || copy_hash(abs, dst, sha, &size) < 0) {
+				if (errno == ENOENT)
+					continue; /* deleted while we walked */
+				fail("backup", "cannot copy %s: %s", abs, strerror(errno));
+				rc = -1;
+			} else {
+				rc = add_file(b, in_backup, sub, sha, size);
+			}
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int take_snapshot(struct backup *b)
+{
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	char snap[PATH_BYTES];
+	if (!st) {
+		fail("backup", "no store is configured");
+		return -1;
+	}
+	if (!PARLEY_HAS(parley_store_vtable, st, snapshot)) {
+		fail("backup",
+		     "the configured store has no snapshot call (unavailable): back it up "
+		     "with its own tools (see docs/operations.md)");
+		return -1;
+	}
+	if (join(snap, b->out, BACKUP_SNAP) < 0)
+		return -1;
+	b->pending = 1;
+	int rc = st->snapshot(self, snap, snapshot_done, b);
+	if (rc < 0) {
+		b->pending = 0;
+		b->rc = rc;
+		snprintf(b->error, sizeof b->error, "the store refused (%d)", rc);
+	}
+	ev_ref(loop_ev);
+	while (b->pending)
+		ev_run(loop_ev, EVRUN_ONCE);
+	ev_unref(loop_ev);
+	if (b->rc != PARLEY_OK) {
+		fail("backup", "store snapshot: %s", b->error);
+		return -1;
+	}
+	if (!b->snap_to) {
+		fail("backup", "the store did not say where its file goes back");
+		return -1;
+	}
+	b->store_rel = b->snap_to;
+	/* Relative: under data/ like every other file; absolute: beside. */
+	char in_backup[PATH_BYTES], dst[PATH_BYTES], sha[65];
+	if (b->snap_to[0] == '/')
+		snprintf(in_backup, sizeof in_backup, "%s", BACKUP_SNAP);
+	else if (join(in_backup, BACKUP_DATA, b->snap_to) < 0)
+		return -1;
+	if (join(dst, b->out, in_backup) < 0 || make_parents(dst) < 0 ||
+	    (strcmp(in_backup, BACKUP_SNAP) != 0 && rename(snap, dst) < 0)) {
+		fail("backup", "cannot place the snapshot: %s", strerror(errno));
+		return -1;
+	}
+	int64_t size;
+	if (copy_hash(dst, NULL, sha, &size) < 0) {
+		fail("backup", "cannot read back %s: %s", dst, strerror(errno));
+		return -1;
+	}
+	return add_file(b, in_backup, b->snap_to, sha, size);
+}
+
+static int write_manifest(struct backup *b, int64_t started_ms)
+{
+	char path[PATH_BYTES], part[PATH_BYTES];
+	if (join(path, b->out, BACKUP_MANIFEST) < 0 ||
+	    join(part, b->out, BACKUP_MANIFEST ".part") < 0)
+		return -1;
+	json_t *m = json_pack("{s:s, s:i, s:I, s:I, s:O}", "format", BACKUP_FORMAT, "version",
+	                      BACKUP_FORMAT_VER, "started_ms", (json_int_t)started_ms,
+	                      "finished_ms", (json_int_t)loop_now_ms(), "files", b->files);
+	int rc = m ? json_dump_file(m, part, JSON_INDENT(1) | JSON_SORT_KEYS) : -1;
+	json_decref(m);
+	if (rc < 0 || sync_fd_path(part, O_RDONLY) < 0 || rename(part, path) < 0 ||
+	    sync_fd_path(b->out, O_RDONLY | O_DIRECTORY) < 0) {
+		fail("backup", "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const struct plugin_core_ops backup_core_ops = {0};
+
+int backup_main(struct config *cfg, const char *out_dir)
+{
+	struct backup b = {.out = out_dir, .data_dir = cfg->data_dir, .files = json_array()};
+	int status = 1, loop = 0, workers = 0, curl = 0, plugins = 0;
+	if (!b.files)
+		return 1;
+	if (mkdir(out_dir, 0700) < 0) {
+		fail("backup", "cannot create %s: %s%s", out_dir, strerror(errno),
+		     errno == EEXIST ? " (a backup goes into a new folder)" : "");
+		json_decref(b.files);
+		return 1;
+	}
+	char data[PATH_BYTES];
+	if (join(data, out_dir, BACKUP_DATA) < 0 || mkdir(data, 0700) < 0)
+		goto done;
+	if (loop_init() < 0 || !(loop = 1) || workers_start(BACKUP_WORKERS) < 0 || !(workers = 1) ||
+	    curl_loop_init() < 0 || !(curl = 1))
+		goto done;
+	plugins_set_core_ops(&backup_core_ops);
+	if (plugins_load(cfg, 1) < 0 || !(plugins = 1) || plugins_init() < 0) {
+		fail("backup", "cannot start the plugins");
+		goto done;
+	}
+	int64_t started = loop_now_ms();
+	if (take_snapshot(&b) < 0 || copy_tree(&b, "") < 0 || write_manifest(&b, started) < 0)
+		goto done;
+	fprintf(stderr, "parley: backup: %zu files into %s (store snapshot %lld bytes)\n",
+	        json_array_size(b.files), out_dir, (long long)b.snap_size);
+	status = 0;
+done:
+	if (plugins)
+		plugins_fini();
+	if (curl)
+		curl_loop_fini();
+	if (workers)
+		workers_stop();
+	if (loop)
+		loop_fini();
+	json_decref(b.files);
+	free(b.snap_to);
+	return status;
+}
+
+/* ---------------------------------------------------------------- */
+/* restore                                                            */
+/* ---------------------------------------------------------------- */
+
+/* A name from the manifest that stays inside its folder. */
+static int safe_rel(const char *p)
+{
+	if (!p || !*p || p[0] == '/')
+		return 0;
+	for (const char *s = p; *s; s++)
+		if ((s == p || s[-1] == '/') && s[0] == '.' && s[1] == '.' &&
+		    (s[2] == '/' || s[2] == '\0'))
+			return 0;
+	return 1;
+}
+
+/* 1 when the data dir holds anything but the lock file. */
+static int has_data(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d)))
+		found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		        strcmp(e->d_name, DATA_LOCK_FILE) != 0;
+	closedir(d);
+	return found;
+}
+
+static json_t *load_manifest(const char *dir)
+{
+	char path[PATH_BYTES];
+	json_error_t jerr;
+	struct stat sb;
+	if (join(path, dir, BACKUP_MANIFEST) < 0 || stat(path, &sb) < 0) {
+		fail("restore", "%s: no %s (not a backup, or an unfinished one)", dir,
+		     BACKUP_MANIFEST);
+		return NULL;
+	}
+	if (sb.st_size > BACKUP_MAX_MANIFEST) {
+		fail("restore", "%s: larger than %d bytes", path, BACKUP_MAX_MANIFEST);
+		return NULL;
+	}
+	json_t *m = json_load_file(path, 0, &jerr);
+	const char *format = NULL;
+	json_t *files = NULL;
+	int version = 0;
+	if (!m ||
+	    json_unpack(m, "{s:s, s:i, s:o}", "format", &format, "version", &version, "files",
+	                &files) < 0 ||
+	    strcmp(format, BACKUP_FORMAT) != 0 || !json_is_array(files)) {
+		fail("restore", "%s: not a parley backup manifest%s%s", path, m ? "" : ": ",
+		     m ? "" : jerr.text);
+		json_decref(m);
+		return NULL;
+	}
+	if (version > BACKUP_FORMAT_VER) {
+		fail("restore", "%s: backup format %d is newer than this parley (%d)", path,
+		     version, BACKUP_FORMAT_VER);
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Every file as the manifest says (size and SHA-256), before anything is
+ * written. */
+static int verify(const char *dir, json_t *files)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(files, i, f)
+	{
+		const char *file = NULL, *to = NULL, *sha = NULL;
+		json_int_t size = -1;
+		char path[PATH_BYTES], got[65];
+		int64_t got_size;
+		if (json_unpack(f, "{s:s, s:s, s:s, s:I}", "file", &file, "to", &to, "sha256", &sha,
+		                "size", &size) < 0 ||
+		    !safe_rel(file) || (to[0] != '/' && !safe_rel(to))) {
+			fail("restore", "manifest entry %zu is malformed or leaves its folder", i);
+			return -1;
+		}
+		if (join(path, dir, file) < 0 || copy_hash(path, NULL, got, &got_size) < 0) {
+			fail("restore", "%s: %s", file, strerror(errno));
+			return -1;
+		}
+		if (got_size != size || strcmp(got, sha) != 0) {
+			fail("restore",
+			     "%s does not match the manifest (size %lld, expected %lld): "
+			     "the backup is damaged",
+			     file, (long long)got_size, (long long)size);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int put_back(const char *dir, const char *data_dir, json_t *f)
+{
+	const char *file = json_string_value(json_object_get(f, "file"));
+	const char *to = json_string_value(json_object_get(f, "to"));
+	char src[PATH_BYTES], dst[PATH_BYTES], part[PATH_BYTES], sha[65];
+	int64_t size;
+	if (join(src, dir, file) < 0 ||
+	    (to[0] == '/' ? snprintf(dst, sizeof dst, "%s", to) >= PATH_BYTES
+	                  : join(dst, data_dir, to) < 0) ||
+	    snprintf(part, sizeof part, "%s.part", dst) >= PATH_BYTES)
+		return -1;
+	unlink(part);
+	if (make_parents(dst) < 0 || copy_hash(src, part, sha, &size) < 0 ||
+	    rename(part, dst) < 0) {
+		fail("restore", "cannot write %s: %s", dst, strerror(errno));
+		unlink(part);
+		return -1;
+	}
+	/* A WAL left from the data that was there would be replayed onto the
+	 * restored database. */
+	static const char *const companions[] = {"-wal", "-shm", "-journal"};
+	for (size_t k = 0; k < 3; k++) {
+		char c[PATH_BYTES];
+		if (snprintf(c, sizeof c, "%s%s", dst, companions[k]) < PATH_BYTES &&
+		    unlink(c) < 0 && errno != ENOENT) {
+			fail("restore", "cannot remove %s: %s", c, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int restore_main(struct config *cfg, const char *backup_dir, int force)
+{
+	char err[1024];
+	int status = 1;
+	json_t *m = load_manifest(backup_dir);
+	if (!m)
+		return 1;
+	json_t *files = json_object_get(m, "files");
+	if (verify(backup_dir, files) < 0)
+		goto done;
+	if (data_lock_take(cfg->data_dir, err, sizeof err) < 0) {
+		fail("restore", "%s", err);
+		goto done;
+	}
+	/* has_data runs under the lock: no server can start meanwhile. */
+	if (!force && has_data(cfg->data_dir)) {
+		fail("restore",
+		     "data dir %s is not empty: restore with --force to replace what the "
+		     "backup holds (other files stay)",
+		     cfg->data_dir);
+		goto unlock;
+	}
+	size_t i;
+	json_t *f;
+	json_array_foreach(files, i, f)
+	{
+		if (put_back(backup_dir, cfg->data_dir, f) < 0)
+			goto unlock;
+	}
+	if (sync_fd_path(cfg->data_dir, O_RDONLY | O_DIRECTORY) < 0) {
+		fail("restore", "cannot sync %s: %s", cfg->data_dir, strerror(errno));
+		goto unlock;
+	}
+	fprintf(stderr, "parley: restore: %zu files into %s\n", json_array_size(files),
+	        cfg->data_dir);
+	status = 0;
+unlock:
+	data_lock_release();
+done:
+	json_decref(m);
+	return status;
+}

@@ -1,0 +1,33 @@
+/* parley backup and parley restore: a consistent copy of a data dir taken
+ * while a server serves it, and putting one back into a stopped server's
+ * data dir. A backup is a folder:
+ *
+ *   manifest.json   what is in it: every file with its size and SHA-256,
+ *                   and where in the data dir it goes back
+ *   data/...        the store's snapshot (the store vtable's `snapshot`),
+ *                   then every other file of the data dir (server.key,
+ *                   uploads_local's files...), copied after the snapshot so
+ *                   every upload the snapshot records has its file
+ *
+ * manifest.json is written last: a folder without one is an unfinished
+ * backup and restore refuses it. */
+#ifndef PARLEY_BACKUP_H
+#define PARLEY_BACKUP_H
+
+struct config;
+
+#define BACKUP_MANIFEST     "manifest.json"
+#define BACKUP_FORMAT       "parley-backup"
+#define BACKUP_FORMAT_VER   1
+#define BACKUP_MAX_FILES    1000000
+#define BACKUP_MAX_MANIFEST (512 * 1024 * 1024)
+
+/* parley backup --out DIR (DIR must not exist). 0, or 1 after saying why. */
+int backup_main(struct config *cfg, const char *out_dir);
+/* parley restore DIR [--force]: verifies every file against the manifest,
+ * takes the data dir's lock (refused while a server holds it), refuses a
+ * data dir with data in it unless force, then writes each file (via a
+ * .part and a rename) and drops the SQLite -wal/-shm beside it. */
+int restore_main(struct config *cfg, const char *backup_dir, int force);
+
+#endif
