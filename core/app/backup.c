@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -38,6 +39,15 @@ static void fail(const char *what, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* Real time, not the loop's cached clock: the manifest's times order
+ * backups for restore --at. */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int join(char *out, const char *a, const char *b)
@@ -146,6 +156,7 @@ struct backup {
 	char error[512];
 	char *snap_to; /* the snapshot's text, copied */
 	int64_t snap_size;
+	int64_t snap_ms; /* when the snapshot was complete */
 };
 
 static void snapshot_done(void *ud, const parley_store_result *res)
@@ -158,6 +169,7 @@ static void snapshot_done(void *ud, const parley_store_result *res)
 	else if (res->text && !(b->snap_to = strdup(res->text)))
 		b->rc = PARLEY_ENOMEM;
 	b->snap_size = res->value;
+	b->snap_ms = wall_ms();
 }
 
 static int add_file(struct backup *b, const char *in_backup, const char *to, const char *sha,
@@ -311,9 +323,10 @@ static int write_manifest(struct backup *b, int64_t started_ms)
 	if (join(path, b->out, BACKUP_MANIFEST) < 0 ||
 	    join(part, b->out, BACKUP_MANIFEST ".part") < 0)
 		return -1;
-	json_t *m = json_pack("{s:s, s:i, s:I, s:I, s:O}", "format", BACKUP_FORMAT, "version",
+	json_t *m = json_pack("{s:s, s:i, s:I, s:I, s:I, s:O}", "format", BACKUP_FORMAT, "version",
 	                      BACKUP_FORMAT_VER, "started_ms", (json_int_t)started_ms,
-	                      "finished_ms", (json_int_t)loop_now_ms(), "files", b->files);
+	                      "snapshot_ms", (json_int_t)b->snap_ms, "finished_ms",
+	                      (json_int_t)wall_ms(), "files", b->files);
 	int rc = m ? json_dump_file(m, part, JSON_INDENT(1) | JSON_SORT_KEYS) : -1;
 	json_decref(m);
 	if (rc < 0 || sync_fd_path(part, O_RDONLY) < 0 || rename(part, path) < 0 ||
@@ -349,7 +362,7 @@ int backup_main(struct config *cfg, const char *out_dir)
 		fail("backup", "cannot start the plugins");
 		goto done;
 	}
-	int64_t started = loop_now_ms();
+	int64_t started = wall_ms();
 	if (take_snapshot(&b) < 0 || copy_tree(&b, "") < 0 || write_manifest(&b, started) < 0)
 		goto done;
 	fprintf(stderr, "parley: backup: %zu files into %s (store snapshot %lld bytes)\n",
@@ -501,10 +514,73 @@ static int put_back(const char *dir, const char *data_dir, json_t *f)
 	return 0;
 }
 
-int restore_main(struct config *cfg, const char *backup_dir, int force)
+int64_t backup_parse_time(const char *s)
 {
-	char err[1024];
+	static const char *const formats[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+	                                      "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"};
+	for (size_t i = 0; s && i < sizeof formats / sizeof formats[0]; i++) {
+		struct tm tm = {0};
+		const char *end = strptime(s, formats[i], &tm);
+		if (end && (strcmp(end, "") == 0 || strcmp(end, "Z") == 0))
+			return (int64_t)timegm(&tm) * 1000;
+	}
+	return -1;
+}
+
+/* The newest backup under dir whose snapshot was complete at or before
+ * at_ms, into out; 0, or -1 after saying why. */
+static int pick_backup(const char *dir, int64_t at_ms, char *out)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		fail("restore", "cannot read %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	int64_t best = -1, oldest = -1;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char sub[PATH_BYTES], path[PATH_BYTES];
+		json_t *m;
+		json_int_t when = -1;
+		if (e->d_name[0] == '.' || join(sub, dir, e->d_name) < 0 ||
+		    join(path, sub, BACKUP_MANIFEST) < 0 || access(path, R_OK) < 0 ||
+		    !(m = json_load_file(path, 0, NULL)))
+			continue;
+		if (json_unpack(m, "{s:I}", "snapshot_ms", &when) == 0 && when >= 0) {
+			if (oldest < 0 || when < oldest)
+				oldest = when;
+			if (when <= at_ms && when > best) {
+				best = when;
+				snprintf(out, PATH_BYTES, "%s", sub);
+			}
+		}
+		json_decref(m);
+	}
+	closedir(d);
+	if (best < 0) {
+		if (oldest < 0)
+			fail("restore", "%s holds no finished backup", dir);
+		else
+			fail("restore",
+			     "no backup in %s is from at or before that time (the oldest is "
+			     "%lld ms since the epoch)",
+			     dir, (long long)oldest);
+		return -1;
+	}
+	fprintf(stderr, "parley: restore: --at picks %s\n", out);
+	return 0;
+}
+
+int restore_main(struct config *cfg, const char *dir, int force, int64_t at_ms)
+{
+	char err[1024], picked[PATH_BYTES];
 	int status = 1;
+	const char *backup_dir = dir;
+	if (at_ms >= 0) {
+		if (pick_backup(dir, at_ms, picked) < 0)
+			return 1;
+		backup_dir = picked;
+	}
 	json_t *m = load_manifest(backup_dir);
 	if (!m)
 		return 1;

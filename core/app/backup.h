@@ -14,6 +14,8 @@
 #ifndef PARLEY_BACKUP_H
 #define PARLEY_BACKUP_H
 
+#include <stdint.h>
+
 struct config;
 
 #define BACKUP_MANIFEST     "manifest.json"
@@ -27,7 +29,13 @@ int backup_main(struct config *cfg, const char *out_dir);
 /* parley restore DIR [--force]: verifies every file against the manifest,
  * takes the data dir's lock (refused while a server holds it), refuses a
  * data dir with data in it unless force, then writes each file (via a
- * .part and a rename) and drops the SQLite -wal/-shm beside it. */
-int restore_main(struct config *cfg, const char *backup_dir, int force);
+ * .part and a rename) and drops the SQLite -wal/-shm beside it.
+ * restore --at: with at_ms >= 0, backup_dir is a folder of backups
+ * (scheduled ones, or any made with backup --out DIR/NAME) and the newest
+ * whose snapshot was complete at or before at_ms is restored. */
+int restore_main(struct config *cfg, const char *backup_dir, int force, int64_t at_ms);
+/* An ISO 8601 time in UTC ("2026-12-06T05:00:00Z", "2026-12-06 05:00",
+ * "2026-12-06") as ms since the epoch, or -1. */
+int64_t backup_parse_time(const char *s);
 
 #endif

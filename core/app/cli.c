@@ -39,7 +39,7 @@ struct cli_args {
 	enum command cmd;
 	const char *config;
 	struct config_overrides ov;
-	const char *role, *email, *ttl, *out;
+	const char *role, *email, *ttl, *out, *at;
 	int help, version, force;
 	const char **words; /* the command's words: "user", "add", "NAME"; argc slots */
 	size_t n_words;
@@ -55,7 +55,7 @@ static const char usage_text[] =
     "  parley invite [--role admin|member|bot] [--email E]  print a registration link\n"
     "  parley test-script FILE_test.lua                    run a script's tests offline\n"
     "  parley backup --out DIR                             online backup into a new folder\n"
-    "  parley restore DIR [--force]                        put a backup into the data dir\n"
+    "  parley restore DIR [--force] [--at TIME]            put a backup into the data dir\n"
     "  parley --version | --help\n"
     "\n"
     "Every command takes --config FILE (default: $PARLEY_CONFIG, else none: the\n"
@@ -134,7 +134,7 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
 static int parse_args(int argc, char **argv, struct cli_args *a)
 {
 	static const char *const valued[] = {"--config", "--listen", "--data-dir", "--role",
-	                                     "--email",  "--ttl",    "--out"};
+	                                     "--email",  "--ttl",    "--out",      "--at"};
 	int only_words = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = NULL;
@@ -189,8 +189,11 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		case 5:
 			a->ttl = value;
 			break;
-		default:
+		case 6:
 			a->out = value;
+			break;
+		default:
+			a->at = value;
 			break;
 		}
 	}
@@ -257,8 +260,10 @@ static int check_command(struct cli_args *a)
 		                   a->role ? "--role" : "--email");
 	if (a->out && a->cmd != CMD_BACKUP)
 		return usage_error("--out applies to 'backup' only");
-	if (a->force && a->cmd != CMD_RESTORE)
-		return usage_error("--force applies to 'restore' only");
+	if ((a->force || a->at) && a->cmd != CMD_RESTORE)
+		return usage_error("%s applies to 'restore' only", a->force ? "--force" : "--at");
+	if (a->at && backup_parse_time(a->at) < 0)
+		return usage_error("--at: bad time '%s' (UTC, e.g. 2026-12-06T05:00:00Z)", a->at);
 	if (a->ttl && a->cmd != CMD_SESSION_NEW)
 		return usage_error("--ttl applies to 'session new' only");
 	if (a->role && strcmp(a->role, "admin") != 0 && strcmp(a->role, "member") != 0 &&
@@ -309,7 +314,8 @@ static int run(struct cli_args *a)
 		rc = backup_main(&cfg, a->out);
 		break;
 	case CMD_RESTORE:
-		rc = restore_main(&cfg, a->words[1], a->force);
+		rc = restore_main(&cfg, a->words[1], a->force,
+		                  a->at ? backup_parse_time(a->at) : -1);
 		break;
 	case CMD_SESSION_NEW:
 		rc = admin_session_new(&cfg, a->words + 2, a->n_words - 2,

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 
 from parley_client import Client, ClientClosed, new_client_id, run
 
@@ -166,4 +167,34 @@ def test_restore_refusals(server_factory, tmp_path):
     r = cli(srv, "backup")
     assert r.returncode == 2
     r = cli(srv, "backup", "--out", str(tmp_path / "x"), "--force")
+    assert r.returncode == 2
+
+
+def test_restore_at_picks_the_newest_backup_at_or_before(server_factory, tmp_path):
+    srv = server_factory()
+    srv.people("dora")
+    folder = tmp_path / "scheduled"
+    folder.mkdir()
+    assert cli(srv, "backup", "--out", str(folder / "one")).returncode == 0
+    time.sleep(1.2)
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    time.sleep(1.2)
+    srv.people("carol")
+    assert cli(srv, "backup", "--out", str(folder / "two")).returncode == 0
+    (folder / "unfinished").mkdir()  # no manifest: never picked
+    srv.stop()
+
+    target = str(tmp_path / "at")
+    r = cli(srv, "restore", str(folder), "--at", at, data_dir=target)
+    assert r.returncode == 0, r.stderr
+    assert "picks " + str(folder / "one") in r.stderr, r.stderr
+    # The restored store has dora and not carol (added after `at`).
+    ok = cli(srv, "session", "new", "dora", data_dir=target)
+    assert ok.returncode == 0, ok.stderr
+    gone = cli(srv, "session", "new", "carol", data_dir=target)
+    assert gone.returncode != 0
+    # Before the first backup: nothing to pick; a bad time is a usage error.
+    r = cli(srv, "restore", str(folder), "--at", "2000-01-01", data_dir=str(tmp_path / "t2"))
+    assert r.returncode == 1 and "at or before" in r.stderr, r.stderr
+    r = cli(srv, "restore", str(folder), "--at", "yesterday", data_dir=str(tmp_path / "t3"))
     assert r.returncode == 2
