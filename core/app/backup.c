@@ -147,41 +147,43 @@ done:
 /* ---------------------------------------------------------------- */
 
 struct backup {
-	const char *out;       /* the backup folder */
-	const char *data_dir;  /* the configured data dir */
-	const char *store_rel; /* where the store reads its file (snapshot's text) */
-	json_t *files;         /* the manifest's file list */
-	int pending;
-	int rc;
+	char *out;       /* the backup folder */
+	char *data_dir;  /* the configured data dir */
+	char *store_rel; /* where the store reads its file (snapshot's text) */
+	json_t *files;   /* the manifest's file list */
+	int ok;
 	char error[512];
-	char *snap_to; /* the snapshot's text, copied */
-	int64_t snap_size;
-	int64_t snap_ms; /* when the snapshot was complete */
+	int64_t started_ms, snap_ms, snap_size, bytes;
+	backup_done_fn done;
+	void *ud;
 };
 
-static void snapshot_done(void *ud, const parley_store_result *res)
+static void bfail(struct backup *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bfail(struct backup *b, const char *fmt, ...)
 {
-	struct backup *b = ud;
-	b->pending = 0;
-	b->rc = res->rc;
-	if (res->rc != PARLEY_OK)
-		snprintf(b->error, sizeof b->error, "%s", res->error ? res->error : "failed");
-	else if (res->text && !(b->snap_to = strdup(res->text)))
-		b->rc = PARLEY_ENOMEM;
-	b->snap_size = res->value;
-	b->snap_ms = wall_ms();
+	va_list ap;
+	if (b->error[0])
+		return; /* the first cause is the one to report */
+	va_start(ap, fmt);
+	vsnprintf(b->error, sizeof b->error, fmt, ap);
+	va_end(ap);
 }
 
 static int add_file(struct backup *b, const char *in_backup, const char *to, const char *sha,
                     int64_t size)
 {
 	if (json_array_size(b->files) >= BACKUP_MAX_FILES) {
-		fail("backup", "more than %d files in the data dir", BACKUP_MAX_FILES);
+		bfail(b, "more than %d files in the data dir", BACKUP_MAX_FILES);
 		return -1;
 	}
 	json_t *f = json_pack("{s:s, s:s, s:s, s:I}", "file", in_backup, "to", to, "sha256", sha,
 	                      "size", (json_int_t)size);
-	return f && json_array_append_new(b->files, f) == 0 ? 0 : -1;
+	if (!f || json_array_append_new(b->files, f) < 0) {
+		bfail(b, "out of memory");
+		return -1;
+	}
+	b->bytes += size;
+	return 0;
 }
 
 /* Files of the data dir that are not copied: the lock, the store's own
@@ -202,10 +204,12 @@ static int skipped(const struct backup *b, const char *rel, const char *abs)
 			return 1;
 	}
 	char real_out[PATH_BYTES], real_abs[PATH_BYTES];
-	if (realpath(b->out, real_out) && realpath(abs, real_abs) &&
-	    strncmp(real_abs, real_out, strlen(real_out)) == 0 &&
-	    (real_abs[strlen(real_out)] == '/' || real_abs[strlen(real_out)] == '\0'))
-		return 1;
+	if (realpath(b->out, real_out) && realpath(abs, real_abs)) {
+		size_t k = strlen(real_out);
+		if (strncmp(real_abs, real_out, k) == 0 &&
+		    (real_abs[k] == '/' || real_abs[k] == '\0'))
+			return 1;
+	}
 	return 0;
 }
 
@@ -213,11 +217,14 @@ static int skipped(const struct backup *b, const char *rel, const char *abs)
 static int copy_tree(struct backup *b, const char *rel)
 {
 	char dir[PATH_BYTES];
-	if (*rel ? join(dir, b->data_dir, rel) : snprintf(dir, sizeof dir, "%s", b->data_dir) < 0)
+	if (*rel ? join(dir, b->data_dir, rel) < 0
+	         : snprintf(dir, sizeof dir, "%s", b->data_dir) >= PATH_BYTES) {
+		bfail(b, "path too long under %s", b->data_dir);
 		return -1;
+	}
 	DIR *d = opendir(dir);
 	if (!d) {
-		fail("backup", "cannot read %s: %s", dir, strerror(errno));
+		bfail(b, "cannot read %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	int rc = 0;
@@ -226,11 +233,11 @@ static int copy_tree(struct backup *b, const char *rel)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		char sub[PATH_BYTES], abs[PATH_BYTES], in_backup[PATH_BYTES], dst[PATH_BYTES];
-		if ((*rel ? join(sub, rel, e->d_name)
-		          : snprintf(sub, sizeof sub, "%s", e->d_name) < 0) ||
+		if ((*rel ? join(sub, rel, e->d_name) < 0
+		          : snprintf(sub, sizeof sub, "%s", e->d_name) >= PATH_BYTES) ||
 		    join(abs, b->data_dir, sub) < 0 || join(in_backup, BACKUP_DATA, sub) < 0 ||
 		    join(dst, b->out, in_backup) < 0) {
-			fail("backup", "path too long under %s", dir);
+			bfail(b, "path too long under %s", dir);
 			rc = -1;
 			break;
 		}
@@ -238,7 +245,7 @@ static int copy_tree(struct backup *b, const char *rel)
 		if (lstat(abs, &sb) < 0) {
 			if (errno == ENOENT) /* removed meanwhile (an upload's .part) */
 				continue;
-			fail("backup", "%s: %s", abs, strerror(errno));
+			bfail(b, "%s: %s", abs, strerror(errno));
 			rc = -1;
 		} else if (skipped(b, sub, abs)) {
 			continue;
@@ -250,7 +257,7 @@ static int copy_tree(struct backup *b, const char *rel)
 			if (make_parents(dst) < 0 || copy_hash(abs, dst, sha, &size) < 0) {
 				if (errno == ENOENT)
 					continue; /* deleted while we walked */
-				fail("backup", "cannot copy %s: %s", abs, strerror(errno));
+				bfail(b, "cannot copy %s: %s", abs, strerror(errno));
 				rc = -1;
 			} else {
 				rc = add_file(b, in_backup, sub, sha, size);
@@ -261,99 +268,176 @@ static int copy_tree(struct backup *b, const char *rel)
 	return rc;
 }
 
-static int take_snapshot(struct backup *b)
+/* Moves the snapshot to where it goes (relative: under data/ like every
+ * other file; absolute: stays beside) and lists it. */
+static int place_snapshot(struct backup *b)
 {
-	void *self;
-	const parley_store_vtable *st = plugins_store(&self);
-	char snap[PATH_BYTES];
-	if (!st) {
-		fail("backup", "no store is configured");
-		return -1;
-	}
-	if (!PARLEY_HAS(parley_store_vtable, st, snapshot)) {
-		fail("backup",
-		     "the configured store has no snapshot call (unavailable): back it up "
-		     "with its own tools (see docs/operations.md)");
-		return -1;
-	}
+	char snap[PATH_BYTES], in_backup[PATH_BYTES], dst[PATH_BYTES], sha[65];
+	int64_t size;
 	if (join(snap, b->out, BACKUP_SNAP) < 0)
 		return -1;
-	b->pending = 1;
-	int rc = st->snapshot(self, snap, snapshot_done, b);
-	if (rc < 0) {
-		b->pending = 0;
-		b->rc = rc;
-		snprintf(b->error, sizeof b->error, "the store refused (%d)", rc);
-	}
-	ev_ref(loop_ev);
-	while (b->pending)
-		ev_run(loop_ev, EVRUN_ONCE);
-	ev_unref(loop_ev);
-	if (b->rc != PARLEY_OK) {
-		fail("backup", "store snapshot: %s", b->error);
-		return -1;
-	}
-	if (!b->snap_to) {
-		fail("backup", "the store did not say where its file goes back");
-		return -1;
-	}
-	b->store_rel = b->snap_to;
-	/* Relative: under data/ like every other file; absolute: beside. */
-	char in_backup[PATH_BYTES], dst[PATH_BYTES], sha[65];
-	if (b->snap_to[0] == '/')
+	if (b->store_rel[0] == '/')
 		snprintf(in_backup, sizeof in_backup, "%s", BACKUP_SNAP);
-	else if (join(in_backup, BACKUP_DATA, b->snap_to) < 0)
+	else if (join(in_backup, BACKUP_DATA, b->store_rel) < 0)
 		return -1;
 	if (join(dst, b->out, in_backup) < 0 || make_parents(dst) < 0 ||
 	    (strcmp(in_backup, BACKUP_SNAP) != 0 && rename(snap, dst) < 0)) {
-		fail("backup", "cannot place the snapshot: %s", strerror(errno));
+		bfail(b, "cannot place the snapshot: %s", strerror(errno));
 		return -1;
 	}
-	int64_t size;
 	if (copy_hash(dst, NULL, sha, &size) < 0) {
-		fail("backup", "cannot read back %s: %s", dst, strerror(errno));
+		bfail(b, "cannot read back %s: %s", dst, strerror(errno));
 		return -1;
 	}
-	return add_file(b, in_backup, b->snap_to, sha, size);
+	return add_file(b, in_backup, b->store_rel, sha, size);
 }
 
-static int write_manifest(struct backup *b, int64_t started_ms)
+static int write_manifest(struct backup *b)
 {
 	char path[PATH_BYTES], part[PATH_BYTES];
 	if (join(path, b->out, BACKUP_MANIFEST) < 0 ||
 	    join(part, b->out, BACKUP_MANIFEST ".part") < 0)
 		return -1;
 	json_t *m = json_pack("{s:s, s:i, s:I, s:I, s:I, s:O}", "format", BACKUP_FORMAT, "version",
-	                      BACKUP_FORMAT_VER, "started_ms", (json_int_t)started_ms,
+	                      BACKUP_FORMAT_VER, "started_ms", (json_int_t)b->started_ms,
 	                      "snapshot_ms", (json_int_t)b->snap_ms, "finished_ms",
 	                      (json_int_t)wall_ms(), "files", b->files);
 	int rc = m ? json_dump_file(m, part, JSON_INDENT(1) | JSON_SORT_KEYS) : -1;
 	json_decref(m);
 	if (rc < 0 || sync_fd_path(part, O_RDONLY) < 0 || rename(part, path) < 0 ||
 	    sync_fd_path(b->out, O_RDONLY | O_DIRECTORY) < 0) {
-		fail("backup", "cannot write %s: %s", path, strerror(errno));
+		bfail(b, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+static void backup_free(struct backup *b)
+{
+	json_decref(b->files);
+	free(b->out);
+	free(b->data_dir);
+	free(b->store_rel);
+	free(b);
+}
+
+/* Worker thread: the files and the manifest (blocking I/O). */
+static void files_work(void *arg)
+{
+	struct backup *b = arg;
+	b->ok = place_snapshot(b) == 0 && copy_tree(b, "") == 0 && write_manifest(b) == 0;
+}
+
+static void finish(struct backup *b)
+{
+	struct backup_report r = {.ok = b->ok,
+	                          .why = b->error[0] ? b->error : "failed",
+	                          .out = b->out,
+	                          .files = json_array_size(b->files),
+	                          .bytes = b->bytes,
+	                          .snapshot_ms = b->snap_ms,
+	                          .duration_ms = wall_ms() - b->started_ms};
+	b->done(b->ud, &r);
+	backup_free(b);
+}
+
+static void files_done(void *arg, int cancelled)
+{
+	struct backup *b = arg;
+	if (cancelled) {
+		b->ok = 0;
+		bfail(b, "cancelled: the server is stopping");
+	}
+	finish(b);
+}
+
+static void snapshot_done(void *ud, const parley_store_result *res)
+{
+	struct backup *b = ud;
+	b->snap_ms = wall_ms();
+	b->snap_size = res->value;
+	if (res->rc != PARLEY_OK) {
+		bfail(b, "store snapshot: %s", res->error ? res->error : "failed");
+	} else if (!res->text) {
+		bfail(b, "the store did not say where its file goes back");
+	} else if (!(b->store_rel = strdup(res->text))) {
+		bfail(b, "out of memory");
+	} else if (workers_submit(files_work, files_done, b) == 0) {
+		return;
+	} else {
+		bfail(b, "the worker pool is stopped");
+	}
+	finish(b);
+}
+
+int backup_start(const char *data_dir, const char *out_dir, backup_done_fn done, void *ud,
+                 char *err, size_t errlen)
+{
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	char snap[PATH_BYTES], data[PATH_BYTES];
+	if (!st) {
+		snprintf(err, errlen, "no store is configured");
+		return -1;
+	}
+	if (!PARLEY_HAS(parley_store_vtable, st, snapshot)) {
+		snprintf(err, errlen,
+		         "the configured store has no snapshot call (unavailable): back it up "
+		         "with its own tools (see docs/operations.md)");
+		return -1;
+	}
+	if (join(snap, out_dir, BACKUP_SNAP) < 0 || join(data, out_dir, BACKUP_DATA) < 0) {
+		snprintf(err, errlen, "%s: path too long", out_dir);
+		return -1;
+	}
+	if (mkdir(out_dir, 0700) < 0) {
+		snprintf(err, errlen, "cannot create %s: %s%s", out_dir, strerror(errno),
+		         errno == EEXIST ? " (a backup goes into a new folder)" : "");
+		return -1;
+	}
+	struct backup *b = calloc(1, sizeof *b);
+	if (!b || !(b->files = json_array()) || !(b->out = strdup(out_dir)) ||
+	    !(b->data_dir = strdup(data_dir)) || mkdir(data, 0700) < 0) {
+		snprintf(err, errlen, "cannot start the backup: %s", strerror(errno));
+		if (b)
+			backup_free(b);
+		return -1;
+	}
+	b->done = done;
+	b->ud = ud;
+	b->started_ms = wall_ms();
+	int rc = st->snapshot(self, snap, snapshot_done, b);
+	if (rc < 0) {
+		snprintf(err, errlen, "the store refused the snapshot (%d)", rc);
+		backup_free(b);
+		return -1;
+	}
+	return 0;
+}
+
+struct cli_wait {
+	int pending, ok;
+};
+
+static void cli_done(void *ud, const struct backup_report *r)
+{
+	struct cli_wait *w = ud;
+	w->pending = 0;
+	w->ok = r->ok;
+	if (r->ok)
+		fprintf(stderr, "parley: backup: %zu files, %lld bytes into %s in %lld ms\n",
+		        r->files, (long long)r->bytes, r->out, (long long)r->duration_ms);
+	else
+		fail("backup", "%s (the unfinished folder %s has no manifest)", r->why, r->out);
 }
 
 static const struct plugin_core_ops backup_core_ops = {0};
 
 int backup_main(struct config *cfg, const char *out_dir)
 {
-	struct backup b = {.out = out_dir, .data_dir = cfg->data_dir, .files = json_array()};
-	int status = 1, loop = 0, workers = 0, curl = 0, plugins = 0;
-	if (!b.files)
-		return 1;
-	if (mkdir(out_dir, 0700) < 0) {
-		fail("backup", "cannot create %s: %s%s", out_dir, strerror(errno),
-		     errno == EEXIST ? " (a backup goes into a new folder)" : "");
-		json_decref(b.files);
-		return 1;
-	}
-	char data[PATH_BYTES];
-	if (join(data, out_dir, BACKUP_DATA) < 0 || mkdir(data, 0700) < 0)
-		goto done;
+	int loop = 0, workers = 0, curl = 0, plugins = 0;
+	struct cli_wait w = {0};
+	char err[512];
 	if (loop_init() < 0 || !(loop = 1) || workers_start(BACKUP_WORKERS) < 0 || !(workers = 1) ||
 	    curl_loop_init() < 0 || !(curl = 1))
 		goto done;
@@ -362,12 +446,15 @@ int backup_main(struct config *cfg, const char *out_dir)
 		fail("backup", "cannot start the plugins");
 		goto done;
 	}
-	int64_t started = wall_ms();
-	if (take_snapshot(&b) < 0 || copy_tree(&b, "") < 0 || write_manifest(&b, started) < 0)
+	if (backup_start(cfg->data_dir, out_dir, cli_done, &w, err, sizeof err) < 0) {
+		fail("backup", "%s", err);
 		goto done;
-	fprintf(stderr, "parley: backup: %zu files into %s (store snapshot %lld bytes)\n",
-	        json_array_size(b.files), out_dir, (long long)b.snap_size);
-	status = 0;
+	}
+	w.pending = 1;
+	ev_ref(loop_ev);
+	while (w.pending)
+		ev_run(loop_ev, EVRUN_ONCE);
+	ev_unref(loop_ev);
 done:
 	if (plugins)
 		plugins_fini();
@@ -377,9 +464,7 @@ done:
 		workers_stop();
 	if (loop)
 		loop_fini();
-	json_decref(b.files);
-	free(b.snap_to);
-	return status;
+	return w.ok ? 0 : 1;
 }
 
 /* ---------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #ifndef PARLEY_BACKUP_H
 #define PARLEY_BACKUP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct config;
@@ -24,6 +25,22 @@ struct config;
 #define BACKUP_MAX_FILES    1000000
 #define BACKUP_MAX_MANIFEST (512 * 1024 * 1024)
 
+/* What a finished backup reports (valid during the callback). */
+struct backup_report {
+	int ok;
+	const char *why; /* when !ok */
+	const char *out;
+	size_t files;
+	int64_t bytes, snapshot_ms, duration_ms;
+};
+typedef void (*backup_done_fn)(void *ud, const struct backup_report *r);
+
+/* Starts a backup of the running store and data_dir into out_dir (created;
+ * must not exist): the store's snapshot through the vtable, then the files
+ * and the manifest on the worker pool; done runs on the loop thread. 0, or
+ * -1 with why in err (done is then not called). */
+int backup_start(const char *data_dir, const char *out_dir, backup_done_fn done, void *ud,
+                 char *err, size_t errlen);
 /* parley backup --out DIR (DIR must not exist). 0, or 1 after saying why. */
 int backup_main(struct config *cfg, const char *out_dir);
 /* parley restore DIR [--force]: verifies every file against the manifest,
