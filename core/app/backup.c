@@ -250,6 +250,11 @@ static int copy_tree(struct backup *b, const char *rel)
 		} else if (skipped(b, sub, abs)) {
 			continue;
 		} else if (S_ISDIR(sb.st_mode)) {
+			char manifest[PATH_BYTES];
+			/* Another backup (scheduled ones kept in the data dir). */
+			if (join(manifest, abs, BACKUP_MANIFEST) == 0 &&
+			    access(manifest, F_OK) == 0)
+				continue;
 			rc = copy_tree(b, sub);
 		} else if (S_ISREG(sb.st_mode)) {
 			char sha[65];

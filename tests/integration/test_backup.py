@@ -198,3 +198,83 @@ def test_restore_at_picks_the_newest_backup_at_or_before(server_factory, tmp_pat
     assert r.returncode == 1 and "at or before" in r.stderr, r.stderr
     r = cli(srv, "restore", str(folder), "--at", "yesterday", data_dir=str(tmp_path / "t3"))
     assert r.returncode == 2
+
+
+def metric(srv, name, label=""):
+    _, _, text = srv.http("GET", "/metrics")
+    for line in text.decode().splitlines():
+        if line.startswith(name + label + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def finished_backups(folder):
+    if not os.path.isdir(folder):
+        return []
+    return sorted(d for d in os.listdir(folder)
+                  if os.path.exists(os.path.join(folder, d, "manifest.json")))
+
+
+def test_scheduled_backups_keep_metrics_and_overdue_warning(server_factory, tmp_path):
+    to = str(tmp_path / "scheduled")
+    srv = server_factory(config_extra=f'backup = {{ every = "1s", keep = 2, to = "{to}" }}')
+    srv.people("erin")
+    # A first backup at start, then one a second; only the newest 2 stay.
+    wait_for(lambda: (metric(srv, "parley_backup_runs_total", '{result="ok"}') or 0) >= 4, 20,
+             "four scheduled backups")
+    wait_for(lambda: len(finished_backups(to)) == 2, 10, "pruning to keep = 2")
+    last = metric(srv, "parley_backup_last_success_timestamp_seconds")
+    assert last and abs(last - time.time()) < 10, last
+    assert metric(srv, "parley_backup_last_bytes") > 0
+    status, _, body = srv.http("GET", "/readyz")
+    assert status == 200 and "warnings" not in json.loads(body), body
+
+    # The folder becomes unusable: backups fail, and after two intervals
+    # /readyz warns (and still answers 200).
+    for d in os.listdir(to):
+        subprocess.run(["rm", "-rf", os.path.join(to, d)], check=True)
+    os.rmdir(to)
+    with open(to, "w") as f:
+        f.write("not a folder")
+    wait_for(lambda: (metric(srv, "parley_backup_runs_total", '{result="failed"}') or 0) >= 1,
+             10, "a failed backup")
+
+    def warned():
+        status, _, body = srv.http("GET", "/readyz")
+        doc = json.loads(body)
+        return status == 200 and doc.get("warnings") and doc
+    doc = wait_for(warned, 15, "an overdue warning in /readyz")
+    assert doc["status"] == "ok" and doc["warnings"][0].startswith("backup: overdue"), doc
+    srv.wait_log("backup_failed", timeout=1)
+
+    # A working folder again: the warning goes away after the next backup.
+    os.remove(to)
+    wait_for(lambda: "warnings" not in json.loads(srv.http("GET", "/readyz")[2]), 15,
+             "the warning to clear")
+    assert len(finished_backups(to)) >= 1
+    # The scheduled folder works with restore --at.
+    srv.stop()
+    r = cli(srv, "restore", to, "--at", "2100-01-01", data_dir=str(tmp_path / "r"))
+    assert r.returncode == 0, r.stderr
+
+
+def test_backup_config_errors(run_parley, tmp_path):
+    for bad, msg in [('backup = { every = "1x", to = "b" }', "every"),
+                     ('backup = { every = "1h" }', "to"),
+                     ('backup = { every = "1h", to = "b", keep = 0 }', "keep"),
+                     ('backup = { to = "b" }', "every"),
+                     ('backup = { every = "1h", to = "b", often = 1 }', "often")]:
+        cfg = tmp_path / "p.conf"
+        cfg.write_text(bad + "\n")
+        r = run_parley("check-config", "--config", str(cfg))
+        assert r.returncode == 1 and msg in r.stderr, (bad, r.stderr)
