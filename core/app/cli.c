@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "app/admin.h"
 #include "app/backup.h"
+#include "app/export.h"
 #include "host/plugin_host.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -32,14 +33,18 @@ enum command {
 	CMD_INVITE,
 	CMD_TEST_SCRIPT,
 	CMD_BACKUP,
-	CMD_RESTORE
+	CMD_RESTORE,
+	CMD_EXPORT
 };
 
 struct cli_args {
 	enum command cmd;
 	const char *config;
 	struct config_overrides ov;
-	const char *role, *email, *ttl, *out, *at;
+	const char *role, *email, *ttl, *out, *at, *since, *until;
+	const char *rooms[EXPORT_MAX_ROOMS];
+	size_t n_rooms;
+	int pseudonymise;
 	int help, version, force;
 	const char **words; /* the command's words: "user", "add", "NAME"; argc slots */
 	size_t n_words;
@@ -54,6 +59,8 @@ static const char usage_text[] =
     "  parley session new NAME... [--ttl 30d]              print a session token per name\n"
     "  parley invite [--role admin|member|bot] [--email E]  print a registration link\n"
     "  parley test-script FILE_test.lua                    run a script's tests offline\n"
+    "  parley export --out DIR [--room R]... [--since DATE] [--until DATE] [--pseudonymise]\n"
+    "                                                      messages as JSON lines\n"
     "  parley backup --out DIR                             online backup into a new folder\n"
     "  parley restore DIR [--force] [--at TIME]            put a backup into the data dir\n"
     "  parley --version | --help\n"
@@ -134,7 +141,8 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
 static int parse_args(int argc, char **argv, struct cli_args *a)
 {
 	static const char *const valued[] = {"--config", "--listen", "--data-dir", "--role",
-	                                     "--email",  "--ttl",    "--out",      "--at"};
+	                                     "--email",  "--ttl",    "--out",      "--at",
+	                                     "--room",   "--since",  "--until"};
 	int only_words = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = NULL;
@@ -148,6 +156,10 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		}
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			a->help = 1;
+			continue;
+		}
+		if (strcmp(arg, "--pseudonymise") == 0 || strcmp(arg, "--pseudonymize") == 0) {
+			a->pseudonymise = 1;
 			continue;
 		}
 		if (strcmp(arg, "--force") == 0) {
@@ -192,8 +204,20 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		case 6:
 			a->out = value;
 			break;
-		default:
+		case 7:
 			a->at = value;
+			break;
+		case 8:
+			if (a->n_rooms >= EXPORT_MAX_ROOMS)
+				return usage_error("too many --room (at most %d)",
+				                   EXPORT_MAX_ROOMS);
+			a->rooms[a->n_rooms++] = value;
+			break;
+		case 9:
+			a->since = value;
+			break;
+		default:
+			a->until = value;
 			break;
 		}
 	}
@@ -245,6 +269,10 @@ static int check_command(struct cli_args *a)
 		a->cmd = CMD_BACKUP;
 		if (n > 1 || !a->out)
 			return usage_error("backup takes --out DIR and no argument");
+	} else if (strcmp(w[0], "export") == 0) {
+		a->cmd = CMD_EXPORT;
+		if (n > 1 || !a->out)
+			return usage_error("export takes --out DIR and no argument");
 	} else if (strcmp(w[0], "restore") == 0) {
 		a->cmd = CMD_RESTORE;
 		if (n != 2)
@@ -258,8 +286,16 @@ static int check_command(struct cli_args *a)
 	if ((a->role || a->email) && a->cmd != CMD_USER_ADD && a->cmd != CMD_INVITE)
 		return usage_error("%s applies to 'user add' and 'invite' only",
 		                   a->role ? "--role" : "--email");
-	if (a->out && a->cmd != CMD_BACKUP)
-		return usage_error("--out applies to 'backup' only");
+	if (a->out && a->cmd != CMD_BACKUP && a->cmd != CMD_EXPORT)
+		return usage_error("--out applies to 'backup' and 'export' only");
+	if ((a->n_rooms || a->since || a->until || a->pseudonymise) && a->cmd != CMD_EXPORT)
+		return usage_error(
+		    "--room, --since, --until and --pseudonymise apply to 'export' only");
+	if (a->since && backup_parse_time(a->since) < 0)
+		return usage_error("--since: bad date '%s' (UTC, e.g. 2026-12-01)", a->since);
+	if (a->until && backup_parse_time(a->until) < 0)
+		return usage_error("--until: bad date '%s' (UTC, e.g. 2026-12-31T23:59:59Z)",
+		                   a->until);
 	if ((a->force || a->at) && a->cmd != CMD_RESTORE)
 		return usage_error("%s applies to 'restore' only", a->force ? "--force" : "--at");
 	if (a->at && backup_parse_time(a->at) < 0)
@@ -313,6 +349,16 @@ static int run(struct cli_args *a)
 	case CMD_BACKUP:
 		rc = backup_main(&cfg, a->out);
 		break;
+	case CMD_EXPORT: {
+		struct export_options eo = {.out = a->out,
+		                            .rooms = a->rooms,
+		                            .n_rooms = a->n_rooms,
+		                            .since_ms = a->since ? backup_parse_time(a->since) : -1,
+		                            .until_ms = a->until ? backup_parse_time(a->until) : -1,
+		                            .pseudonymise = a->pseudonymise};
+		rc = export_main(&cfg, &eo);
+		break;
+	}
 	case CMD_RESTORE:
 		rc = restore_main(&cfg, a->words[1], a->force,
 		                  a->at ? backup_parse_time(a->at) : -1);
