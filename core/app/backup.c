@@ -553,7 +553,9 @@ static int verify(const char *dir, json_t *files)
 		int64_t got_size;
 		if (json_unpack(f, "{s:s, s:s, s:s, s:I}", "file", &file, "to", &to, "sha256", &sha,
 		                "size", &size) < 0 ||
-		    !safe_rel(file) || (to[0] != '/' && !safe_rel(to))) {
+		    !safe_rel(file) ||
+		    /* Only the store's own file may live outside the data dir. */
+		    (to[0] == '/' ? strcmp(file, BACKUP_SNAP) != 0 : !safe_rel(to))) {
 			fail("restore", "manifest entry %zu is malformed or leaves its folder", i);
 			return -1;
 		}

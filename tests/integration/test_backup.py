@@ -148,6 +148,21 @@ def test_restore_refusals(server_factory, tmp_path):
     assert r.returncode == 0, r.stderr
     assert not os.path.exists(os.path.join(srv.data_dir, "parley.db-wal"))
 
+    # A manifest that points outside the data dir is refused.
+    mpath = os.path.join(out, "manifest.json")
+    with open(mpath) as f:
+        good = f.read()
+    for evil in ("../escaped", "/tmp/escaped"):
+        doc = json.loads(good)
+        key = next(e for e in doc["files"] if e["to"] == "server.key")
+        key["to"] = evil
+        with open(mpath, "w") as f:
+            json.dump(doc, f)
+        r = cli(srv, "restore", out, data_dir=str(tmp_path / "evil"))
+        assert r.returncode == 1 and "leaves its folder" in r.stderr, r.stderr
+    with open(mpath, "w") as f:
+        f.write(good)
+
     # A damaged backup is refused before anything is written.
     db = os.path.join(out, "data", "parley.db")
     with open(db, "r+b") as f:
