@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ready_warnings.h"
 #include "base/config.h"
 #include "base/json_depth.h"
 #include "base/log.h"
@@ -285,10 +286,17 @@ static void route_readyz(struct http_request *req, const struct api_route *r, co
 {
 	(void)r;
 	(void)id;
-	char why[API_READY_MAX] = "";
-	if (plugins_ready(why, sizeof(why)))
-		api_json(req, 200, NULL, json_pack("{s:s}", "status", "ok"));
-	else
+	char why[API_READY_MAX] = "", warn[READY_WARNINGS_MAX][READY_WARNING_LEN];
+	if (plugins_ready(why, sizeof(why))) {
+		json_t *body = json_pack("{s:s}", "status", "ok");
+		size_t n = ready_warnings(warn, READY_WARNINGS_MAX);
+		json_t *list = n ? json_array() : NULL;
+		for (size_t i = 0; list && i < n; i++)
+			json_array_append_new(list, json_string(warn[i]));
+		if (body && list)
+			json_object_set_new(body, "warnings", list);
+		api_json(req, 200, NULL, body);
+	} else
 		api_json(req, 503, NULL,
 		         json_pack("{s:s,s:s}", "status", "unavailable", "why", why));
 }

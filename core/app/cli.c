@@ -13,6 +13,8 @@
 
 #include "api/api.h"
 #include "app/admin.h"
+#include "app/backup.h"
+#include "app/export.h"
 #include "host/plugin_host.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -29,15 +31,21 @@ enum command {
 	CMD_USER_IMPORT,
 	CMD_SESSION_NEW,
 	CMD_INVITE,
-	CMD_TEST_SCRIPT
+	CMD_TEST_SCRIPT,
+	CMD_BACKUP,
+	CMD_RESTORE,
+	CMD_EXPORT
 };
 
 struct cli_args {
 	enum command cmd;
 	const char *config;
 	struct config_overrides ov;
-	const char *role, *email, *ttl;
-	int help, version;
+	const char *role, *email, *ttl, *out, *at, *since, *until;
+	const char *rooms[EXPORT_MAX_ROOMS];
+	size_t n_rooms;
+	int pseudonymise;
+	int help, version, force;
 	const char **words; /* the command's words: "user", "add", "NAME"; argc slots */
 	size_t n_words;
 };
@@ -51,6 +59,10 @@ static const char usage_text[] =
     "  parley session new NAME... [--ttl 30d]              print a session token per name\n"
     "  parley invite [--role admin|member|bot] [--email E]  print a registration link\n"
     "  parley test-script FILE_test.lua                    run a script's tests offline\n"
+    "  parley export --out DIR [--room R]... [--since DATE] [--until DATE] [--pseudonymise]\n"
+    "                                                      messages as JSON lines\n"
+    "  parley backup --out DIR                             online backup into a new folder\n"
+    "  parley restore DIR [--force] [--at TIME]            put a backup into the data dir\n"
     "  parley --version | --help\n"
     "\n"
     "Every command takes --config FILE (default: $PARLEY_CONFIG, else none: the\n"
@@ -128,8 +140,9 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
 {
-	static const char *const valued[] = {"--config", "--listen", "--data-dir",
-	                                     "--role",   "--email",  "--ttl"};
+	static const char *const valued[] = {"--config", "--listen", "--data-dir", "--role",
+	                                     "--email",  "--ttl",    "--out",      "--at",
+	                                     "--room",   "--since",  "--until"};
 	int only_words = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = NULL;
@@ -143,6 +156,14 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		}
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			a->help = 1;
+			continue;
+		}
+		if (strcmp(arg, "--pseudonymise") == 0 || strcmp(arg, "--pseudonymize") == 0) {
+			a->pseudonymise = 1;
+			continue;
+		}
+		if (strcmp(arg, "--force") == 0) {
+			a->force = 1;
 			continue;
 		}
 		if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
@@ -177,8 +198,26 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		case 4:
 			a->email = value;
 			break;
-		default:
+		case 5:
 			a->ttl = value;
+			break;
+		case 6:
+			a->out = value;
+			break;
+		case 7:
+			a->at = value;
+			break;
+		case 8:
+			if (a->n_rooms >= EXPORT_MAX_ROOMS)
+				return usage_error("too many --room (at most %d)",
+				                   EXPORT_MAX_ROOMS);
+			a->rooms[a->n_rooms++] = value;
+			break;
+		case 9:
+			a->since = value;
+			break;
+		default:
+			a->until = value;
 			break;
 		}
 	}
@@ -226,6 +265,18 @@ static int check_command(struct cli_args *a)
 		if (a->ov.data_dir)
 			return usage_error("test-script keeps its data in a temporary folder: no "
 			                   "--data-dir");
+	} else if (strcmp(w[0], "backup") == 0) {
+		a->cmd = CMD_BACKUP;
+		if (n > 1 || !a->out)
+			return usage_error("backup takes --out DIR and no argument");
+	} else if (strcmp(w[0], "export") == 0) {
+		a->cmd = CMD_EXPORT;
+		if (n > 1 || !a->out)
+			return usage_error("export takes --out DIR and no argument");
+	} else if (strcmp(w[0], "restore") == 0) {
+		a->cmd = CMD_RESTORE;
+		if (n != 2)
+			return usage_error("restore takes exactly one DIR (a backup)");
 	} else {
 		return usage_error("unknown command '%s'", w[0]);
 	}
@@ -235,6 +286,20 @@ static int check_command(struct cli_args *a)
 	if ((a->role || a->email) && a->cmd != CMD_USER_ADD && a->cmd != CMD_INVITE)
 		return usage_error("%s applies to 'user add' and 'invite' only",
 		                   a->role ? "--role" : "--email");
+	if (a->out && a->cmd != CMD_BACKUP && a->cmd != CMD_EXPORT)
+		return usage_error("--out applies to 'backup' and 'export' only");
+	if ((a->n_rooms || a->since || a->until || a->pseudonymise) && a->cmd != CMD_EXPORT)
+		return usage_error(
+		    "--room, --since, --until and --pseudonymise apply to 'export' only");
+	if (a->since && backup_parse_time(a->since) < 0)
+		return usage_error("--since: bad date '%s' (UTC, e.g. 2026-12-01)", a->since);
+	if (a->until && backup_parse_time(a->until) < 0)
+		return usage_error("--until: bad date '%s' (UTC, e.g. 2026-12-31T23:59:59Z)",
+		                   a->until);
+	if ((a->force || a->at) && a->cmd != CMD_RESTORE)
+		return usage_error("%s applies to 'restore' only", a->force ? "--force" : "--at");
+	if (a->at && backup_parse_time(a->at) < 0)
+		return usage_error("--at: bad time '%s' (UTC, e.g. 2026-12-06T05:00:00Z)", a->at);
 	if (a->ttl && a->cmd != CMD_SESSION_NEW)
 		return usage_error("--ttl applies to 'session new' only");
 	if (a->role && strcmp(a->role, "admin") != 0 && strcmp(a->role, "member") != 0 &&
@@ -280,6 +345,23 @@ static int run(struct cli_args *a)
 		rc = admin_invite(&cfg, a->role ? a->role : "member", a->email);
 		break;
 	case CMD_TEST_SCRIPT:
+		break;
+	case CMD_BACKUP:
+		rc = backup_main(&cfg, a->out);
+		break;
+	case CMD_EXPORT: {
+		struct export_options eo = {.out = a->out,
+		                            .rooms = a->rooms,
+		                            .n_rooms = a->n_rooms,
+		                            .since_ms = a->since ? backup_parse_time(a->since) : -1,
+		                            .until_ms = a->until ? backup_parse_time(a->until) : -1,
+		                            .pseudonymise = a->pseudonymise};
+		rc = export_main(&cfg, &eo);
+		break;
+	}
+	case CMD_RESTORE:
+		rc = restore_main(&cfg, a->words[1], a->force,
+		                  a->at ? backup_parse_time(a->at) : -1);
 		break;
 	case CMD_SESSION_NEW:
 		rc = admin_session_new(&cfg, a->words + 2, a->n_words - 2,

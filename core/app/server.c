@@ -4,6 +4,7 @@
  * and waits — at most limits.shutdown_timeout — for outbound queues to
  * drain; plugins' fini then finishes pending store commits before exit. */
 #include "app/server.h"
+#include "app/backup_schedule.h"
 #include "app/data_lock.h"
 #include "base/secret.h"
 
@@ -74,6 +75,7 @@ void server_stop(void)
 	log_info("shutdown", NULL, "stopping: no new connections, closing sessions");
 	listener_stop();
 	uploads_stop();
+	backup_schedule_stop();
 	/* The close frames and what is queued before them may take the
 	 * documented limits.shutdown_timeout, not the usual short drain. */
 	conn_set_drain_bound(server_config->limits.shutdown_timeout);
@@ -138,6 +140,7 @@ static void chat_ready(int ok)
 		ev_break(loop_ev, EVBREAK_ALL);
 		return;
 	}
+	backup_schedule_start(server_config);
 	log_info("ready", NULL, "parley %s serving", PARLEY_VERSION);
 }
 
@@ -209,6 +212,7 @@ int server_run(struct config *cfg)
 	net_module_fini();
 	tls_module_fini(); /* after the last TLS connection is gone */
 out_plugins:
+	backup_schedule_stop();
 	scripts_fini();
 	/* fini drains the store's writer: every accepted write is committed. */
 	plugins_fini();

@@ -663,6 +663,52 @@ static void read_uploads(struct config *cfg, const conf_node *root)
 	conf_report_unread(u);
 }
 
+/* "90s", "15m", "1h", "2d" or a number of seconds; -1 when not one. */
+static double parse_interval(const conf_node *n)
+{
+	if (n->type == CONF_INT || n->type == CONF_NUM) {
+		double v = n->type == CONF_INT ? (double)n->i : n->num;
+		return v > 0 && v <= CONFIG_BACKUP_EVERY_MAX ? v : -1;
+	}
+	if (n->type != CONF_STR)
+		return -1;
+	char *end;
+	double v = strtod(n->str, &end), unit = 0;
+	if (end != n->str && end[0] && !end[1])
+		unit = end[0] == 's'   ? 1
+		       : end[0] == 'm' ? 60
+		       : end[0] == 'h' ? 3600
+		       : end[0] == 'd' ? 86400
+		                       : 0;
+	return unit > 0 && v > 0 && v * unit <= CONFIG_BACKUP_EVERY_MAX ? v * unit : -1;
+}
+
+static void read_backup(struct config *cfg, const conf_node *root)
+{
+	const conf_node *b;
+	cfg->backup.keep = CONFIG_BACKUP_KEEP;
+	if (conf_get_table(root, "backup", &b) != 1)
+		return;
+	const conf_node *every = conf_get(b, "every");
+	if (!every) {
+		conf_error(b, "every", "is required (how often: \"1h\", \"30m\", \"1d\")");
+	} else if ((cfg->backup.every = parse_interval(every)) < CONFIG_BACKUP_EVERY_MIN) {
+		conf_error(b, "every", "must be a duration from 1s to 30d (\"1h\", \"30m\", 3600)");
+		cfg->backup.every = 0;
+	}
+	int64_t keep;
+	if (conf_get_int(b, "keep", &keep) == 1) {
+		if (keep < 1 || keep > CONFIG_BACKUP_KEEP_MAX)
+			conf_error(b, "keep", "must be 1 to %d", CONFIG_BACKUP_KEEP_MAX);
+		else
+			cfg->backup.keep = keep;
+	}
+	read_path(cfg, b, "to", &cfg->backup.to);
+	if (!cfg->backup.to)
+		conf_error(b, "to", "is required (the folder scheduled backups go in)");
+	conf_report_unread(b);
+}
+
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov)
 {
 	char err[1024];
@@ -684,6 +730,7 @@ int config_load(struct config *cfg, const char *file, const struct config_overri
 	read_limits(cfg, cfg->root);
 	read_log(cfg, cfg->root);
 	read_uploads(cfg, cfg->root);
+	read_backup(cfg, cfg->root);
 	read_plugins(cfg, cfg->root);
 	read_scripts(cfg, cfg->root);
 	/* Top-level keys nobody read; sections report their own. */
@@ -731,6 +778,7 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->public_url);
 	free(cfg->data_dir);
+	free(cfg->backup.to);
 	free(cfg->web_root);
 	free(cfg->plugin_dir);
 	free(cfg->server_name);

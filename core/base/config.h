@@ -9,8 +9,12 @@
 
 #include "base/conf_tree.h"
 
-#define CONFIG_MAX_LISTEN  16
-#define CONFIG_MAX_PLUGINS 32
+#define CONFIG_MAX_LISTEN       16
+#define CONFIG_MAX_PLUGINS      32
+#define CONFIG_BACKUP_KEEP      48
+#define CONFIG_BACKUP_KEEP_MAX  10000
+#define CONFIG_BACKUP_EVERY_MIN 1.0
+#define CONFIG_BACKUP_EVERY_MAX (30.0 * 86400)
 /* limits.max_text's default: code points in one message. */
 #define CONFIG_MAX_TEXT_DEFAULT 4000
 
@@ -96,6 +100,13 @@ struct config {
 		double unattached_max_age; /* s before an unattached upload goes; 86400 */
 		double cleanup_interval;   /* s between cleanup runs; 3600 */
 	} uploads;
+
+	/* Scheduled backups (the backup section): off while every is 0. */
+	struct {
+		double every; /* s between backups */
+		int64_t keep; /* finished backups kept in `to`; 48 */
+		char *to;     /* the folder they go in (absolute) */
+	} backup;
 
 	struct plugin_spec plugins[CONFIG_MAX_PLUGINS];
 	size_t n_plugins;

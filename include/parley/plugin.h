@@ -427,6 +427,16 @@ typedef struct parley_store_vtable {
 	int (*token_peek)(void *self, const char *kind, const char *token_hash, int64_t now_ms,
 	                  parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended): a consistent copy of the whole store, taken
+	 * while it serves (writes go on meanwhile and are not in the copy),
+	 * written to the new file `path` (EEXIST-like ECONFLICT when it exists).
+	 * Result: text = where the store reads its data, relative to the data
+	 * dir (or absolute), so `parley restore` can put the copy back there;
+	 * value = the copy's size in bytes. A store whose data lives elsewhere
+	 * (a database server) leaves it out: backups then dump it record by
+	 * record. */
+	int (*snapshot)(void *self, const char *path, parley_store_done done, void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 

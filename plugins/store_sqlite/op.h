@@ -134,6 +134,9 @@ union op_args {
 	struct {
 		int64_t user, since_ts;
 	} usage;
+	struct { /* snapshot: the new file to write */
+		const char *path;
+	} snapshot;
 };
 
 struct op {

@@ -21,6 +21,7 @@ struct store {
 	const parley_host *host;
 	parley_ctx *ctx;
 	struct store_config cfg;
+	char *rel_path; /* the configured path, as snapshot reports it */
 	struct writer *writer;
 	struct reader *reader;
 	/* One for init, one per operation not yet finished: the state outlives

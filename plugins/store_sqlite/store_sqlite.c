@@ -23,6 +23,7 @@
 #include "rooms.h"
 #include "rows.h"
 #include "schema.h"
+#include "snapshot.h"
 #include "store.h"
 #include "uploads.h"
 #include "writer.h"
@@ -113,6 +114,7 @@ void store_unref(struct store *st)
 		return;
 	reader_free(st->reader);
 	st->host->free(st->ctx, st->cfg.path);
+	free(st->rel_path);
 	free(st);
 }
 
@@ -146,7 +148,7 @@ static int store_init(const parley_host *host, parley_ctx *ctx, void **state)
 	if (config_read(host, ctx, &st->cfg, &path) != 0)
 		goto fail;
 	rc = PARLEY_ENOMEM;
-	if (!(st->cfg.path = host->data_path(ctx, path)))
+	if (!(st->cfg.path = host->data_path(ctx, path)) || !(st->rel_path = strdup(path)))
 		goto fail;
 	struct db_options o = {.path = st->cfg.path,
 	                       .synchronous_full = st->cfg.synchronous_full,
@@ -666,6 +668,17 @@ static int v_token_peek(void *self, const char *kind, const char *token_hash, in
 	return submit_read(op);
 }
 
+static int v_snapshot(void *self, const char *path, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "snapshot", snapshot_write, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!path || !*path)
+		return bad_args(op);
+	op->args.snapshot.path = op_strdup(op, path);
+	return submit_read(op);
+}
+
 static int v_invites_list(void *self, int64_t now_ms, parley_store_done done, void *ud)
 {
 	struct op *op = begin(self, "invites_list", access_invites_list, done, ud);
@@ -930,6 +943,7 @@ static const parley_store_vtable store_vtable = {
     .token_create = v_token_create,
     .token_use = v_token_use,
     .token_peek = v_token_peek,
+    .snapshot = v_snapshot,
     .invites_list = v_invites_list,
     .invite_revoke = v_invite_revoke,
     .audit_append = v_audit_append,

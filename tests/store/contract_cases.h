@@ -36,5 +36,6 @@ void test_audit(void **state);
 void test_settings(void **state);
 void test_kv(void **state);
 void test_uploads(void **state);
+void test_snapshot(void **state);
 
 #endif
