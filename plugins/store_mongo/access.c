@@ -50,7 +50,7 @@ int access_token_use(struct dbconn *c, struct op *op)
 {
 	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->s[1]), "kind", BCON_UTF8(op->s[0]),
 	                     "used_ts", BCON_INT64(0), "expires_q", "{", "$gt",
-	                     BCON_INT64(mdb_query_int(op->n[0])), "}");
+	                     BCON_INT64(mdb_query_now(op->n[0])), "}");
 	bson_t *u = BCON_NEW("$set", "{", "used_ts", BCON_INT64(op->n[0]), "}");
 	bson_t *doc = NULL;
 	int rc = mdb_modify(c, op, "tokens", q, u, 0, &doc);
@@ -71,7 +71,7 @@ int access_token_use(struct dbconn *c, struct op *op)
 int access_invites_list(struct dbconn *c, struct op *op)
 {
 	bson_t *q = BCON_NEW("used_ts", BCON_INT64(0), "expires_q", "{", "$gt",
-	                     BCON_INT64(mdb_query_int(op->n[0])), "}");
+	                     BCON_INT64(mdb_query_now(op->n[0])), "}");
 	bson_t *opts = BCON_NEW("sort", "{", "created_ts", BCON_INT32(1), "}");
 	int rc = mdb_each(c, op, "invites", q, opts, docs_invite_add);
 	bson_destroy(q);

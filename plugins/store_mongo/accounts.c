@@ -169,7 +169,7 @@ int accounts_session_create(struct dbconn *c, struct op *op)
 int accounts_session_get(struct dbconn *c, struct op *op)
 {
 	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->s[0]), "expires_q", "{", "$gt",
-	                     BCON_INT64(mdb_query_int(op->n[0])), "}");
+	                     BCON_INT64(mdb_query_now(op->n[0])), "}");
 	bson_t *doc = NULL;
 	int rc = mdb_find_one(c, op, "sessions", q, NULL, &doc);
 	bson_destroy(q);
@@ -177,6 +177,8 @@ int accounts_session_get(struct dbconn *c, struct op *op)
 		return rc;
 	docs_session(op, doc);
 	bson_destroy(doc);
+	if (op->session_out.expires_ts <= op->n[0]) /* the query compared clamped times */
+		return op_fail(op, PARLEY_ENOTFOUND, "session_get: expired");
 	if (!op->session_out.user_id)
 		return op_fail(op, PARLEY_ENOTFOUND, "session_get: session without a user");
 	bson_t *uq = BCON_NEW("id", BCON_UTF8(op->session_out.user_id));
@@ -229,7 +231,7 @@ int accounts_invite_create(struct dbconn *c, struct op *op)
 int accounts_invite_use(struct dbconn *c, struct op *op)
 {
 	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->s[0]), "used_ts", BCON_INT64(0),
-	                     "expires_q", "{", "$gt", BCON_INT64(mdb_query_int(op->n[0])), "}");
+	                     "expires_q", "{", "$gt", BCON_INT64(mdb_query_now(op->n[0])), "}");
 	bson_t *u = BCON_NEW("$set", "{", "used_ts", BCON_INT64(op->n[0]), "}");
 	bson_t *doc = NULL;
 	int rc = mdb_modify(c, op, "invites", q, u, 0, &doc);

@@ -86,6 +86,12 @@ int64_t mdb_query_int(int64_t v)
 	return v > max ? max : v < -max ? -max : v;
 }
 
+int64_t mdb_query_now(int64_t now)
+{
+	int64_t v = mdb_query_int(now);
+	return v == ((int64_t)1 << 53) - 1 ? v - 1 : v;
+}
+
 const char *mdb_fold(struct op *op, const char *s)
 {
 	char *p = op_strdup(op, s);

@@ -82,6 +82,10 @@ int mdb_update(struct dbconn *c, struct op *op, const char *coll, const bson_t *
  * (INT64_MAX, "never expires", matched nothing); the stored field keeps
  * the exact value, a second field (`<name>_q`) this one. */
 int64_t mdb_query_int(int64_t v);
+/* "Now" as compared with such a field by $gt: clamped one lower, so "never
+ * expires" (INT64_MAX) stays after any now. Two times both beyond 2^53 ms
+ * (year 287,000) compare as "after"; session_get checks exactly. */
+int64_t mdb_query_now(int64_t now);
 
 /* ASCII lower case (SQLite's NOCASE) into the arena, for unique names. */
 const char *mdb_fold(struct op *op, const char *s);

@@ -943,9 +943,12 @@ static int v_upload_create(void *self, const parley_upload *u, parley_store_done
 	if (!op)
 		return PARLEY_EUNAVAIL;
 	if (!u || !u->name || !u->type || !u->sha256 || !u->key || u->size < 0 ||
-	    !is_id(u->user_id, "u"))
+	    !is_id(u->user_id, "u") || (u->room_id && !is_id(u->room_id, "r")) ||
+	    (u->message_id && !is_id(u->message_id, "m")))
 		return bad_args(op);
 	op->upload.user_id = op_strdup(op, u->user_id);
+	op->upload.room_id = op_strdup(op, u->room_id);
+	op->upload.message_id = op_strdup(op, u->message_id);
 	op->upload.name = op_strdup(op, u->name);
 	op->upload.type = op_strdup(op, u->type);
 	op->upload.sha256 = op_strdup(op, u->sha256);

@@ -37,8 +37,9 @@ int uploads_create(struct dbconn *c, struct op *op)
 	BSON_APPEND_UTF8(&doc, "sha256", u->sha256);
 	BSON_APPEND_UTF8(&doc, "key", u->key);
 	mdb_append_str(&doc, "tags", u->tags);
-	BSON_APPEND_NULL(&doc, "room");
-	BSON_APPEND_NULL(&doc, "message");
+	/* Kept when given (a copy of another store's records). */
+	mdb_append_str(&doc, "room", u->room_id);
+	mdb_append_str(&doc, "message", u->message_id);
 	BSON_APPEND_INT64(&doc, "created_ts", u->created_ts);
 	rc = mdb_insert_unique(c, op, UPLOADS, unique, &doc);
 	bson_t *copy = rc == PARLEY_OK ? bson_copy(&doc) : NULL;
