@@ -32,6 +32,11 @@ static int transient_code(uint32_t code)
 
 int mdb_fail(struct dbconn *c, struct op *op, const bson_error_t *err)
 {
+	/* First: a write concern error also carries a server code (64, 100)
+	 * that would read as transient; the write reached the primary. */
+	if (err->domain == MONGOC_ERROR_WRITE_CONCERN)
+		return op_fail(op, PARLEY_EUNAVAIL, "%s: write concern not satisfied: %s", op->name,
+		               err->message);
 	if (err->domain == MONGOC_ERROR_STREAM || err->domain == MONGOC_ERROR_SERVER_SELECTION ||
 	    (err->domain == MONGOC_ERROR_CLIENT && err->code == MONGOC_ERROR_CLIENT_AUTHENTICATE) ||
 	    strstr(err->message, "not primary") || strstr(err->message, "not master") ||
@@ -40,9 +45,6 @@ int mdb_fail(struct dbconn *c, struct op *op, const bson_error_t *err)
 		return op_fail(op, PARLEY_EUNAVAIL, "%s: database unavailable: %s", op->name,
 		               err->message);
 	}
-	if (err->domain == MONGOC_ERROR_WRITE_CONCERN)
-		return op_fail(op, PARLEY_EUNAVAIL, "%s: write concern not satisfied: %s", op->name,
-		               err->message);
 	if (mdb_is_duplicate(err))
 		return op_fail(op, PARLEY_ECONFLICT, "%s: %s", op->name, err->message);
 	return op_fail(op, PARLEY_ERR, "%s: %s", op->name, err->message);
