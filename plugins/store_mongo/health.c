@@ -124,16 +124,24 @@ static void *monitor(void *arg)
 {
 	struct health *h = arg;
 	struct store *st = h->st;
-	mongoc_client_t *client = mongoc_client_new_from_uri(st->uri);
+	mongoc_client_t *client = NULL;
 	pthread_mutex_lock(&h->mu);
 	while (!h->stopping) {
 		int schema_done = h->schema_done;
 		pthread_mutex_unlock(&h->mu);
 		char why[256] = "";
-		int ok = client && ping(client, why, sizeof why);
 		if (!client)
-			snprintf(why, sizeof why, "cannot create a database client");
+			client = mongoc_client_new_from_uri(st->uri);
+		int ok = client && ping(client, why, sizeof why);
+		if (!ok && client) {
+			/* A fresh client next time: a single-threaded client waits out a
+			 * 5 s cooldown before it tries a failed server again. */
+			mongoc_client_destroy(client);
+			client = NULL;
+		}
 		int refused = 0;
+		if (!ok && !why[0])
+			snprintf(why, sizeof why, "cannot create a database client");
 		if (ok && !schema_done) {
 			int rc = schema_setup(client, st->database, why, sizeof why);
 			refused = rc == PARLEY_EINVAL;
