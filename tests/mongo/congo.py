@@ -12,9 +12,9 @@ For C tests (and anything else), run a command with the server up:
 
     /usr/bin/python3 tests/mongo/congo.py [--file DIR] -- PROGRAM ARGS...
 
-exports PARLEY_TEST_MONGO_URI (the server's URI) and PARLEY_TEST_CONGO
-(a command line that starts another server: "node .../congo_server.mjs",
-for tests that stop and restart one), runs PROGRAM, stops the server and
+exports PARLEY_TEST_MONGO_URI (the server's URI) and, when CongoDB is
+installed, PARLEY_TEST_CONGO (a command line that starts another server:
+"node .../congo_server.mjs", for tests that stop and restart one), runs PROGRAM, stops the server and
 exits with PROGRAM's status. When PARLEY_TEST_MONGO_URI is already set
 (a real MongoDB), no server is started and the command runs against it.
 """
@@ -102,7 +102,8 @@ def main(argv):
     if opts[:1] == ["--file"] and len(opts) == 2:
         storage, path = "file", opts[1]
     env = dict(os.environ)
-    env["PARLEY_TEST_CONGO"] = "%s %s" % (node_binary(), SCRIPT)
+    if available():
+        env["PARLEY_TEST_CONGO"] = "%s %s" % (node_binary(), SCRIPT)
     if env.get("PARLEY_TEST_MONGO_URI"):
         return subprocess.call(cmd, env=env)
     with Congo(storage, path) as db:

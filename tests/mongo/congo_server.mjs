@@ -5,6 +5,7 @@
 // test that started it is gone).
 //
 //   node tests/mongo/congo_server.mjs [--port N] [--storage memory|file] [--path DIR]
+//                                     [--keep-topology-version]
 //
 // Storage: memory by default. `file` is the only mode that survives a
 // restart, so only restart tests use it: in file mode concurrent updates
@@ -42,10 +43,12 @@ const server = new CongoServer({
 // hello (streaming monitoring), which CongoDB answers at once instead of
 // waiting maxAwaitTimeMS: mongoc then spins at ~20k heartbeats/s. Without
 // topologyVersion the driver polls every heartbeatFrequencyMS instead.
+// --keep-topology-version leaves the reply as CongoDB makes it (to measure
+// the spin: docs/mongodb.md).
 const router = server.commandRouter;
 for (const name of ['hello', 'ismaster', 'isMaster']) {
 	const h = router.handlers.get(name);
-	if (!h || h.__parleyPatched)
+	if (!h || h.__parleyPatched || args.includes('--keep-topology-version'))
 		continue;
 	const handle = h.handle.bind(h);
 	h.handle = async (ctx) => {
