@@ -153,7 +153,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	BSON_APPEND_UTF8(&doc, "user", m->user_id);
 	mdb_append_str(&doc, "text", m->text);
 	BSON_APPEND_INT64(&doc, "ts", m->ts);
-	/* Absent, not null: the partial unique index covers strings only. */
+	/* Absent, not null: the partial unique index covers present ones only. */
 	if (m->client_id)
 		BSON_APPEND_UTF8(&doc, "client_id", m->client_id);
 	mdb_append_str(&doc, "reply_to", m->reply_to);

@@ -31,9 +31,11 @@ static const struct index_spec v1[] = {
     {"members", "user", "{\"user\": 1}", 0, NULL},
     {"messages", "room_seq", "{\"room\": 1, \"seq\": 1}", 1, NULL},
     {"messages", "id", "{\"id\": 1}", 1, NULL},
-    /* Dedup across nodes: two nodes racing one client_id, one insert wins. */
+    /* Dedup across nodes: two nodes racing one client_id, one insert wins.
+     * $exists (client_id is absent, never null, without one): DocumentDB's
+     * partial indexes take $exists and $eq, not $type. */
     {"messages", "user_client", "{\"user\": 1, \"client_id\": 1}", 1,
-     "{\"client_id\": {\"$type\": \"string\"}}"},
+     "{\"client_id\": {\"$exists\": true}}"},
     {"sessions", "token_hash", "{\"token_hash\": 1}", 1, NULL},
     {"sessions", "user", "{\"user\": 1}", 0, NULL},
     {"invites", "token_hash", "{\"token_hash\": 1}", 1, NULL},
