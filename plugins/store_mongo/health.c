@@ -87,7 +87,7 @@ static int ping(mongoc_client_t *client, char *why, size_t n)
 	bson_error_t err;
 	int ok = mongoc_client_command_simple(client, "admin", cmd, NULL, NULL, &err);
 	if (!ok)
-		snprintf(why, n, "database unreachable: %s", err.message);
+		snprintf(why, n, "database unreachable: %.200s", err.message);
 	bson_destroy(cmd);
 	return ok;
 }
