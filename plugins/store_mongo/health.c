@@ -16,6 +16,9 @@
 
 #define UP_INTERVAL_MS   2000
 #define DOWN_INTERVAL_MS 500
+/* How often the seq-hole sweep runs while up (and once after each start
+ * or outage). */
+#define SWEEP_INTERVAL_MS (10 * 60 * 1000)
 
 struct hole {
 	struct hole *next;
@@ -29,6 +32,7 @@ struct health {
 	pthread_cond_t cv;
 	int started, stopping;
 	int up, schema_done, checked;
+	int64_t swept_ms; /* the last sweep; 0: none since up */
 	char why[256];
 	struct hole *holes;
 	int n_holes;
@@ -120,6 +124,35 @@ static void fill_holes(struct health *h, mongoc_client_t *client)
 	}
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The seq-hole sweep (messages_sweep), once after each start or outage
+ * and then every SWEEP_INTERVAL_MS. */
+static void sweep(struct health *h, mongoc_client_t *client)
+{
+	int64_t now = wall_ms();
+	if (h->swept_ms && now - h->swept_ms < SWEEP_INTERVAL_MS)
+		return;
+	char err[256];
+	int n = messages_sweep(client, h->st->database, now,
+	                       (int64_t)h->st->cfg.hole_after_s * 1000, err, sizeof err);
+	if (n < 0) {
+		store_log(h->st, PARLEY_LOG_WARN, "seq_sweep_failed", "%s", err);
+		return;
+	}
+	h->swept_ms = now;
+	if (n > 0)
+		store_log(h->st, PARLEY_LOG_WARN, "seq_hole_filled",
+		          "%d abandoned seqs got tombstones (a node stopped between a counter "
+		          "step and its insert)",
+		          n);
+}
+
 static void *monitor(void *arg)
 {
 	struct health *h = arg;
@@ -150,8 +183,12 @@ static void *monitor(void *arg)
 				store_log(st, PARLEY_LOG_ERROR, "schema_refused", "%s", why);
 			ok = schema_done;
 		}
-		if (ok)
+		if (ok) {
 			fill_holes(h, client);
+			sweep(h, client);
+		} else {
+			h->swept_ms = 0;
+		}
 		/* Set up again after every outage: the database that comes back
 		 * may be a new, empty one (indexes are idempotent). */
 		if (!ok)

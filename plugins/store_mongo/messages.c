@@ -125,7 +125,9 @@ int messages_append(struct dbconn *c, struct op *op)
 	}
 
 	bson_t *rq = BCON_NEW("id", BCON_UTF8(m->room_id));
-	bson_t *ru = BCON_NEW("$inc", "{", "last_seq", BCON_INT64(1), "}");
+	/* seq_ts: when the counter last moved (the hole sweep's clock). */
+	bson_t *ru = BCON_NEW("$inc", "{", "last_seq", BCON_INT64(1), "}", "$set", "{", "seq_ts",
+	                      BCON_INT64(m->ts), "}");
 	bson_t *room = NULL;
 	rc = mdb_modify(c, op, "rooms", rq, ru, 0, &room);
 	bson_destroy(rq);
@@ -326,4 +328,123 @@ int messages_react(struct dbconn *c, struct op *op)
 	bson_t *u = BCON_NEW(op->flag ? "$addToSet" : "$pull", "{", "reactions", "{", "e",
 	                     BCON_UTF8(op->s[3]), "u", BCON_UTF8(op->s[2]), "}", "}");
 	return modify_message(c, op, by_id(op, 1), u);
+}
+
+/* Fills seqs [from, to] of a room with tombstones; the count written, or
+ * -1 with err. A duplicate key means someone filled it meanwhile. */
+static int fill_range(mongoc_collection_t *col, const char *room, int64_t room_n, int64_t from,
+                      int64_t to, const char *user, int64_t ts, char *err, size_t errlen)
+{
+	int n = 0;
+	for (int64_t seq = from; seq <= to; seq++) {
+		bson_oid_t oid;
+		bson_error_t e;
+		bson_oid_init(&oid, NULL);
+		bson_t *doc = tombstone_doc(&oid, room, room_n, seq, user, ts);
+		int ok = mongoc_collection_insert_one(col, doc, NULL, NULL, &e);
+		bson_destroy(doc);
+		if (ok) {
+			n++;
+		} else if (e.code != MDB_DUPLICATE_KEY) {
+			snprintf(err, errlen, "%s", e.message);
+			return -1;
+		}
+	}
+	return n;
+}
+
+static int64_t field_int(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+	return bson_iter_init_find(&it, doc, key) ? bson_iter_as_int64(&it) : 0;
+}
+
+static const char *field_str(const bson_t *doc, const char *key, char *out, size_t n)
+{
+	bson_iter_t it;
+	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+		return NULL;
+	snprintf(out, n, "%s", bson_iter_utf8(&it, NULL));
+	return out;
+}
+
+/* One room: walks its seqs in order and fills the abandoned holes. */
+static int sweep_room(mongoc_collection_t *msgs, const bson_t *room_doc, int64_t now_ms,
+                      int64_t stale_ms, char *err, size_t errlen)
+{
+	char room[48], user[48] = "", next_user[48];
+	if (!field_str(room_doc, "id", room, sizeof room))
+		return 0;
+	int64_t last = field_int(room_doc, "last_seq"), room_n = field_int(room_doc, "n");
+	bson_error_t e;
+	bson_t *q = BCON_NEW("room", BCON_UTF8(room));
+	int64_t count =
+	    last > 0 ? mongoc_collection_count_documents(msgs, q, NULL, NULL, NULL, &e) : 0;
+	if (count < 0) {
+		snprintf(err, errlen, "%s", e.message);
+		bson_destroy(q);
+		return -1;
+	}
+	int filled = 0;
+	if (count < last) {
+		bson_t *opts =
+		    BCON_NEW("sort", "{", "seq", BCON_INT32(1), "}", "projection", "{", "seq",
+		             BCON_INT32(1), "ts", BCON_INT32(1), "user", BCON_INT32(1), "}");
+		mongoc_cursor_t *cur = mongoc_collection_find_with_opts(msgs, q, opts, NULL);
+		const bson_t *d;
+		int64_t expect = 1, ts = 0;
+		while (filled >= 0 && mongoc_cursor_next(cur, &d)) {
+			int64_t seq = field_int(d, "seq");
+			ts = field_int(d, "ts");
+			field_str(d, "user", next_user, sizeof next_user);
+			if (seq > expect && now_ms - ts > stale_ms) {
+				int n = fill_range(msgs, room, room_n, expect, seq - 1, next_user,
+				                   ts, err, errlen);
+				filled = n < 0 ? -1 : filled + n;
+			}
+			snprintf(user, sizeof user, "%s", next_user);
+			if (seq >= expect)
+				expect = seq + 1;
+		}
+		if (filled >= 0 && mongoc_cursor_error(cur, &e)) {
+			snprintf(err, errlen, "%s", e.message);
+			filled = -1;
+		}
+		/* The end of the room: abandoned when the counter has not moved
+		 * for stale_ms. */
+		if (filled >= 0 && expect <= last && user[0] &&
+		    now_ms - field_int(room_doc, "seq_ts") > stale_ms) {
+			int n = fill_range(msgs, room, room_n, expect, last, user, ts, err, errlen);
+			filled = n < 0 ? -1 : filled + n;
+		}
+		mongoc_cursor_destroy(cur);
+		bson_destroy(opts);
+	}
+	bson_destroy(q);
+	return filled;
+}
+
+int messages_sweep(mongoc_client_t *client, const char *database, int64_t now_ms, int64_t stale_ms,
+                   char *err, size_t errlen)
+{
+	mongoc_collection_t *rooms = mongoc_client_get_collection(client, database, "rooms");
+	mongoc_collection_t *msgs = mongoc_client_get_collection(client, database, MESSAGES);
+	bson_t *all = bson_new();
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(rooms, all, NULL, NULL);
+	const bson_t *room;
+	bson_error_t e;
+	int total = 0;
+	while (total >= 0 && mongoc_cursor_next(cur, &room)) {
+		int n = sweep_room(msgs, room, now_ms, stale_ms, err, errlen);
+		total = n < 0 ? -1 : total + n;
+	}
+	if (total >= 0 && mongoc_cursor_error(cur, &e)) {
+		snprintf(err, errlen, "%s", e.message);
+		total = -1;
+	}
+	mongoc_cursor_destroy(cur);
+	bson_destroy(all);
+	mongoc_collection_destroy(msgs);
+	mongoc_collection_destroy(rooms);
+	return total;
 }

@@ -34,4 +34,15 @@ int messages_react(struct dbconn *c, struct op *op);
 int messages_fill_hole(mongoc_client_t *client, const char *database, const struct hole_info *h,
                        char *err, size_t errlen);
 
+/* Tombstones into seqs that no append will fill any more: a room whose
+ * messages number fewer than its last_seq has holes (a node killed
+ * between the counter step and its insert). A hole counts as abandoned
+ * when the next message is older than stale_ms, or, at the end of the
+ * room, when the counter last moved (seq_ts) longer ago than that: an
+ * append in flight is never that slow (timeouts are seconds). The
+ * tombstone is attributed to the author of the next message (the real
+ * one is unknown). Returns the number written, or -1 with err. */
+int messages_sweep(mongoc_client_t *client, const char *database, int64_t now_ms, int64_t stale_ms,
+                   char *err, size_t errlen);
+
 #endif

@@ -19,6 +19,7 @@ struct store_config {
 	int journal;
 	int pool_max;
 	int timeout_s;
+	int hole_after_s; /* a seq empty this long is an abandoned hole */
 };
 
 struct store {

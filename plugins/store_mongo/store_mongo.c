@@ -30,13 +30,14 @@
 #include "store.h"
 #include "uploads.h"
 
-#define DEFAULT_URI       "mongodb://127.0.0.1:27017"
-#define DEFAULT_DATABASE  "parley"
-#define DEFAULT_POOL_MAX  4
-#define DEFAULT_TIMEOUT_S 5
-#define MAX_POOL          100
-#define MAX_TIMEOUT_S     600
-#define MAX_W             50
+#define DEFAULT_URI        "mongodb://127.0.0.1:27017"
+#define DEFAULT_DATABASE   "parley"
+#define DEFAULT_POOL_MAX   4
+#define DEFAULT_TIMEOUT_S  5
+#define DEFAULT_HOLE_AFTER 60
+#define MAX_POOL           100
+#define MAX_TIMEOUT_S      600
+#define MAX_W              50
 
 /* ------------------------------------------------------------------ */
 /* Config                                                              */
@@ -81,6 +82,7 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct store_confi
 	cfg->journal = 1;
 	cfg->pool_max = DEFAULT_POOL_MAX;
 	cfg->timeout_s = DEFAULT_TIMEOUT_S;
+	cfg->hole_after_s = DEFAULT_HOLE_AFTER;
 	if (c) {
 		if (h->conf_str(c, "uri", &cfg->uri) < 0)
 			bad = 1;
@@ -109,6 +111,7 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct store_confi
 			bad = 1;
 		bad |= conf_range(h, c, "pool_max", 1, MAX_POOL, &cfg->pool_max);
 		bad |= conf_range(h, c, "timeout", 1, MAX_TIMEOUT_S, &cfg->timeout_s);
+		bad |= conf_range(h, c, "seq_hole_after", 1, 86400, &cfg->hole_after_s);
 	}
 	bson_error_t err;
 	mongoc_uri_t *uri = mongoc_uri_new_with_error(cfg->uri, &err);
