@@ -13,13 +13,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "conf.h"
-#include "hooks.h"
-#include "log.h"
-#include "loop.h"
+#include "base/conf_tree.h"
+#include "host/hooks.h"
+#include "base/log.h"
+#include "base/loop.h"
 #include "lua/script_clock.h"
 #include "lua/scripts.h"
-#include "metrics.h"
+#include "base/metrics.h"
 
 #ifndef PARLEY_SOURCE_DIR
 #define PARLEY_SOURCE_DIR "."

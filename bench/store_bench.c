@@ -23,13 +23,13 @@
 #include <libgen.h>
 #include <unistd.h>
 
-#include "server.h"
-#include "config.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "plugin_host.h"
-#include "workers.h"
+#include "app/server.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/metrics.h"
+#include "host/plugin_host.h"
+#include "base/workers.h"
 
 #define WRITERS         100
 #define DEFAULT_SECONDS 10

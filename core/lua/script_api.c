@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat_bot_post.h"
-#include "chat_internal.h"
-#include "log.h"
-#include "loop.h"
-#include "mutes.h"
-#include "plugin_host.h"
-#include "script_internal.h"
+#include "chat/chat_bot_post.h"
+#include "chat/chat_internal.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "chat/mutes.h"
+#include "host/plugin_host.h"
+#include "lua/script_internal.h"
 
 #define BOT_NAME_MAX   32
 #define MUTE_MAX_S     (30.0 * 24 * 3600)

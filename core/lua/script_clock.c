@@ -1,12 +1,12 @@
 /* Real mode: one ev_timer per timer. Fake mode: a list sorted by due time
  * (then creation order), fired by sclock_advance. */
-#include "script_clock.h"
+#include "lua/script_clock.h"
 
 #include <ev.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "loop.h"
+#include "base/loop.h"
 
 struct sclock_timer {
 	ev_timer w; /* real mode */

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "config.h"
-#include "script_config.h"
-#include "script_internal.h"
-#include "scripts.h"
+#include "base/conf_tree.h"
+#include "base/config.h"
+#include "lua/script_config.h"
+#include "lua/script_internal.h"
+#include "lua/scripts.h"
 
 #define MEM_DEFAULT   (16u * 1024 * 1024)
 #define MEM_MIN       (256u * 1024)

@@ -2,7 +2,7 @@
 #ifndef PARLEY_SCRIPT_CONFIG_H
 #define PARLEY_SCRIPT_CONFIG_H
 
-#include "conf.h"
+#include "base/conf_tree.h"
 
 struct script_spec;
 

@@ -12,17 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat_bot_post.h"
-#include "chat_internal.h"
-#include "config.h"
-#include "hooks.h"
-#include "log.h"
-#include "metrics.h"
-#include "mutes.h"
-#include "script_config.h"
-#include "script_internal.h"
-#include "scripts.h"
-#include "server.h"
+#include "chat/chat_bot_post.h"
+#include "chat/chat_internal.h"
+#include "base/config.h"
+#include "host/hooks.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "chat/mutes.h"
+#include "lua/script_config.h"
+#include "lua/script_internal.h"
+#include "lua/scripts.h"
 
 #define SCRIPT_HOOK_PRIORITY 0
 #define SCRIPT_REASON_MAX    512

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "curl_loop.h"
-#include "loop.h"
-#include "script_internal.h"
+#include "base/curl_loop.h"
+#include "base/loop.h"
+#include "lua/script_internal.h"
 
 #define HTTP_BODY_MAX    (1024 * 1024)
 #define HTTP_TIMEOUT_DEF 10.0

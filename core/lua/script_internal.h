@@ -11,7 +11,7 @@
 
 #include <parley/plugin.h>
 
-#include "script_clock.h"
+#include "lua/script_clock.h"
 
 #define SCRIPT_NAME_MAX        64
 #define SCRIPT_ERR_MAX         512

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "script_internal.h"
+#include "lua/script_internal.h"
 
 #define JSON_BOX "parley.jsonbox"
 

@@ -6,15 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin_host.h"
-#include "protocol.h"
-#include "script_internal.h"
+#include "host/plugin_host.h"
+#include "chat/protocol.h"
+#include "lua/script_internal.h"
 
 static const parley_store_vtable *kv_store(lua_State *L, void **self)
 {
 	const parley_store_vtable *st = plugins_store(self);
-	if (!st || st->struct_size < offsetof(parley_store_vtable, kv_incr) + sizeof st->kv_incr ||
-	    !st->kv_get)
+	if (!PARLEY_HAS(parley_store_vtable, st, kv_incr) || !st->kv_get)
 		luaL_error(L, "kv: the store provider has no key-value space");
 	return st;
 }

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "protocol.h"
-#include "metrics.h"
-#include "script_internal.h"
+#include "base/log.h"
+#include "chat/protocol.h"
+#include "base/metrics.h"
+#include "lua/script_internal.h"
 
 void sandbox_budget_reset(struct script *s, lua_State *L, int sync);
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "script_internal.h"
+#include "base/log.h"
+#include "lua/script_internal.h"
 
 #define SOURCE_MAX   (1024 * 1024) /* bytes of one script or lib file */
 #define LIB_NAME_MAX 64

@@ -14,21 +14,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chat.h"
-#include "chat_internal.h"
-#include "conf.h"
-#include "config.h"
-#include "curl_loop.h"
-#include "hooks.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "plugin_host.h"
-#include "script_internal.h"
-#include "script_test.h"
-#include "scripts.h"
-#include "server.h"
-#include "workers.h"
+#include "chat/chat.h"
+#include "chat/chat_internal.h"
+#include "base/conf_tree.h"
+#include "base/config.h"
+#include "base/curl_loop.h"
+#include "host/hooks.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/metrics.h"
+#include "host/plugin_host.h"
+#include "lua/script_internal.h"
+#include "lua/script_test.h"
+#include "lua/scripts.h"
+#include "base/workers.h"
 
 #define TEST_START_MS 1767225600000LL /* 2026-01-01 00:00:00 UTC */
 #define TEST_WAIT_S   10.0            /* a step that takes longer has hung */

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "script_internal.h"
+#include "lua/script_internal.h"
 
 #define TIMER_MAX_S (366.0 * 24 * 3600)
 #define EVERY_MIN_S 0.05

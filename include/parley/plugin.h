@@ -31,6 +31,15 @@ extern "C" {
 
 #define PARLEY_PLUGIN_ABI 1
 
+/* Whether the table `t` (a `type` *, e.g. a provider's vtable or the host
+ * table, each of which begins with struct_size) is new enough to have
+ * `member` and sets it. Every member appended after ABI 1's first release
+ * is tested this way before it is called: an older plugin or host simply
+ * lacks it. */
+#define PARLEY_HAS(type, t, member)                                                                \
+	((t) != NULL && (t)->struct_size >= offsetof(type, member) + sizeof((t)->member) &&        \
+	 (t)->member != NULL)
+
 #if defined(__GNUC__)
 #define PARLEY_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define PARLEY_EXPORT       __attribute__((visibility("default")))
@@ -753,9 +762,7 @@ struct parley_host {
 	int (*script_function)(parley_ctx *ctx, const char *name, parley_script_fn fn, void *ud);
 };
 
-#define PARLEY_HOST_HAS(host, member)                                                              \
-	((host)->struct_size >= offsetof(parley_host, member) + sizeof((host)->member) &&          \
-	 (host)->member != NULL)
+#define PARLEY_HOST_HAS(host, member) PARLEY_HAS(parley_host, host, member)
 
 #ifdef __cplusplus
 }

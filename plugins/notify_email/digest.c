@@ -256,10 +256,7 @@ static void user_read(void *ud, const parley_store_result *res)
 		return;
 	}
 	st = d->host->store(d->ctx, &self);
-	if (st &&
-	    st->struct_size >=
-	        offsetof(parley_store_vtable, settings_get) + sizeof(st->settings_get) &&
-	    st->settings_get &&
+	if (PARLEY_HAS(parley_store_vtable, st, settings_get) &&
 	    st->settings_get(self, l->user.id, settings_read, l) == PARLEY_PENDING)
 		return;
 	send_digest(l->p, &l->user);

@@ -68,7 +68,28 @@ await run('history', async (server, browser) => {
   await openRoom(alice, 'paging');
   const seen = new Set();
   let jumps = 0;
+  // Chromium animates a wheel scroll over several frames. Under load the
+  // animation of one step could still run when the next step measured, so
+  // two steps' distance (up to 1,000 px) once looked like a jump: measure
+  // only once scrollTop has held still for three frames.
+  const settled = () =>
+    alice.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const ol = document.getElementById('messages');
+          let last = ol.scrollTop;
+          let still = 0;
+          const tick = () => {
+            if (ol.scrollTop === last) still++;
+            else (still = 0), (last = ol.scrollTop);
+            if (still >= 3) resolve();
+            else requestAnimationFrame(tick);
+          };
+          requestAnimationFrame(tick);
+        }),
+    );
   for (let i = 0; i < 400; i++) {
+    await settled();
     const r = await alice.evaluate(() => {
       const ol = document.getElementById('messages');
       const rows = [...ol.querySelectorAll('li.msg[data-seq]')];
@@ -90,7 +111,7 @@ await run('history', async (server, browser) => {
     if (r.done) break;
     await alice.mouse.move(600, 300);
     await alice.mouse.wheel(0, -500);
-    await alice.waitForTimeout(30);
+    await settled();
     // The row that was at the top is still where scrolling put it (no jump
     // of a page's height when older messages were added above it).
     const moved = await alice.evaluate((seq) => {

@@ -149,22 +149,16 @@ export function noErrors(page) {
 // Runs a test body with a server and a browser, reports, exits.
 // all.mjs runs every file in one process with one Chromium
 // (globalThis.parleyBrowser); a file run alone launches its own.
+// Runs one test file's body once against a fresh server. No retries: a
+// flaky check is fixed (wait for the state it needs, never for time), not
+// retried into green.
 export async function run(name, body, extraPlugins, extraConfig) {
-  // One retry on a fresh server: timing under a loaded CI machine makes a
-  // few of these checks flaky. A pass on the retry is printed as such, so a
-  // flaky test stays visible (see docs/web.md, "Known limits").
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    const ok = await runOnce(name, body, extraPlugins, extraConfig, attempt);
-    if (ok) {
-      if (attempt > 1) console.log(`browser ${name}: FLAKY — passed on the retry`);
-      return true;
-    }
-  }
-  process.exitCode = 1;
-  return false;
+  const ok = await runOnce(name, body, extraPlugins, extraConfig);
+  if (!ok) process.exitCode = 1;
+  return ok;
 }
 
-async function runOnce(name, body, extraPlugins, extraConfig, attempt) {
+async function runOnce(name, body, extraPlugins, extraConfig) {
   const server = await new Server(extraPlugins, extraConfig).start();
   const shared = globalThis.parleyBrowser;
   const browser = shared || (await launch());
@@ -175,7 +169,7 @@ async function runOnce(name, body, extraPlugins, extraConfig, attempt) {
     console.log(`browser ${name}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {
     failed = true;
-    console.error(`browser ${name}: FAILED${attempt === 1 ? ' (will retry once)' : ''}`, e);
+    console.error(`browser ${name}: FAILED`, e);
   } finally {
     if (shared) await Promise.all(browser.contexts().map((c) => c.close()));
     else await browser.close();

@@ -1,7 +1,7 @@
 // Slash commands from Lua scripts: typing `/` lists the commands the
 // server names (GET /api/commands, for every signed-in person), a command runs and its bot answers, and the settings page
-// shows the script's status and reloads it. Skipped (with a note) when
-// the server has no scripting (GET /api/admin/scripts is 404).
+// shows the script's status and reloads it. The server is configured with a
+// script, so its admin page must exist: a 404 fails the test.
 //
 //   node tests/browser/scripts.mjs BUILD_DIR
 import assert from 'node:assert/strict';
@@ -21,10 +21,8 @@ const config = `scripts = { { file = "${script}" } }`;
 await run('scripts', async (server, browser) => {
   server.cli(['user', 'add', 'alice', '--role', 'admin'], 'correct horse 1\n');
   const alice = await signIn(browser, server.url, 'alice', 'correct horse 1');
-  if (await alice.evaluate(async () => (await fetch('/api/admin/scripts')).status) === 404) {
-    console.log('browser scripts: skipped (this server has no scripting)');
-    return;
-  }
+  const scriptsStatus = await alice.evaluate(async () => (await fetch('/api/admin/scripts')).status);
+  assert.equal(scriptsStatus, 200, 'GET /api/admin/scripts with a script configured');
   await alice.waitForTimeout(300); // the command list loads after `ready`
   await alice.type('#text', '/gr');
   await alice.waitForSelector('#suggest li >> text=/greet', { timeout: TIMEOUT_MS });

@@ -8,11 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "conn.h"
-#include "http.h"
-#include "log.h"
-#include "loop.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "net/http.h"
+#include "base/log.h"
+#include "base/loop.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,16 +31,8 @@ static void init_once(void)
 	done = 1;
 	loop_init();
 	log_min_level = LOG_OFF;
-	cfg.limits.max_frame = 65536;
-	cfg.limits.max_header = 16384;
+	config_default_limits(&cfg); /* the schema's, not copies */
 	cfg.limits.max_body = 64 * 1024;
-	cfg.limits.header_timeout = 10;
-	cfg.limits.idle_timeout = 60;
-	cfg.limits.auth_timeout = 10;
-	cfg.limits.ping_interval = 30;
-	cfg.limits.pong_timeout = 75;
-	cfg.limits.outbound_high_water = 4 * 1024 * 1024;
-	cfg.limits.outbound_grace = 5;
 	conn_module_init(&cfg);
 	http_set_router(router);
 }

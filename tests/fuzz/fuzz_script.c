@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "lua/script_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

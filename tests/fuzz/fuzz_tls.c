@@ -23,11 +23,11 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
-#include "config.h"
-#include "conn.h"
-#include "log.h"
-#include "loop.h"
-#include "tls.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "net/tls.h"
 
 #define FUZZ_PEM_MAX 4096
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sniff.h"
-#include "upload_headers.h"
+#include "api/sniff.h"
+#include "api/upload_headers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -46,9 +46,7 @@ int contract_teardown(void **state);
 
 /* 1 when the vtable has the member: struct_size covers it and it is set.
  * Appended (optional) members are tested only when present. */
-#define STORE_HAS(member)                                                                          \
-	(S->struct_size >= offsetof(parley_store_vtable, member) + sizeof S->member &&             \
-	 S->member != NULL)
+#define STORE_HAS(member) PARLEY_HAS(parley_store_vtable, S, member)
 /* Skips the running case (reported as skipped) when the store lacks member. */
 #define REQUIRE_MEMBER(member)                                                                     \
 	do {                                                                                       \

@@ -494,6 +494,16 @@ void test_react(void **state)
 	assert_int_equal(RUN(&r, S->react(self, room, id, bob, "👍", 0, res_done, &r)), PARLEY_OK);
 	assert_reactions(r.v.messages[0].reactions_json, "{}");
 
+	/* Keys the store must escape: the reactions stay one valid object. */
+	assert_int_equal(RUN(&r, S->react(self, room, id, bob, "\"\\}", 1, res_done, &r)),
+	                 PARLEY_OK);
+	assert_int_equal(
+	    RUN(&r, S->react(self, room, id, alice, "👩‍👩‍👧", 1, res_done, &r)),
+	    PARLEY_OK);
+	snprintf(want, sizeof want, "{\"\\\"\\\\}\":[\"%s\"],\"👩‍👩‍👧\":[\"%s\"]}", bob,
+	         alice);
+	assert_reactions(r.v.messages[0].reactions_json, want);
+
 	/* Not found: another room, an unknown message. */
 	assert_int_equal(RUN(&r, S->react(self, other, id, bob, "👍", 1, res_done, &r)),
 	                 PARLEY_ENOTFOUND);

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "base/loop.h"
 
 #define NODES_MAX 8
 #define PER_MAX   1000

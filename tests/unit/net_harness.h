@@ -14,28 +14,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "conn.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/metrics.h"
 
 static struct config net_cfg;
 
 static inline void net_cfg_defaults(void)
 {
 	memset(&net_cfg, 0, sizeof net_cfg);
-	net_cfg.limits.max_text = 4000;
-	net_cfg.limits.max_frame = 65536;
-	net_cfg.limits.max_header = 16384;
-	net_cfg.limits.max_body = 1024 * 1024;
-	net_cfg.limits.header_timeout = 10;
-	net_cfg.limits.idle_timeout = 60;
-	net_cfg.limits.auth_timeout = 10;
-	net_cfg.limits.ping_interval = 30;
-	net_cfg.limits.pong_timeout = 75;
-	net_cfg.limits.outbound_high_water = 4 * 1024 * 1024;
-	net_cfg.limits.outbound_grace = 5;
+	config_default_limits(&net_cfg); /* the schema's, not copies */
 }
 
 /* Once per test program: loop, metrics, quiet logs, the conn module. */

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "api.h"
+#include "api/api.h"
 
 static void test_path_param(void **state)
 {

@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "cli.h"
-#include "log.h"
+#include "app/cli.h"
+#include "base/log.h"
 
 /* cli_main with a NULL-terminated argument list. */
 static int cli(const char *first, ...)

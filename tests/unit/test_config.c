@@ -14,8 +14,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "config.h"
-#include "log.h"
+#include "base/config.h"
+#include "lua/scripts.h"
+#include "base/log.h"
 
 static char tmpdir[] = "/tmp/parley_test_config_XXXXXX";
 static FILE *captured;
@@ -449,6 +450,7 @@ static int teardown(void **state)
 
 int main(void)
 {
+	config_set_scripts_check(scripts_validate); /* as the CLI does at start */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_parse_listen),

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "http.h"
-#include "listener.h"
+#include "net/http.h"
+#include "net/listener.h"
 #include "net_harness.h"
 
 static int setup(void **state)

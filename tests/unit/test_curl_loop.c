@@ -17,8 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "curl_loop.h"
-#include "loop.h"
+#include "base/curl_loop.h"
+#include "base/loop.h"
 
 #define N_TRANSFERS 8
 #define BODY_REPEAT 2000 /* bodies of ~20 KB: several reads each */

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "hooks.h"
-#include "metrics.h"
+#include "host/hooks.h"
+#include "base/metrics.h"
 
 #define TRACE_MAX 16
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "http.h"
+#include "net/http.h"
 #include "net_harness.h"
 
 static uint64_t async_id;

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "log.h"
+#include "base/log.h"
 
 static FILE *captured;
 

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "mutes.h"
+#include "chat/mutes.h"
 
 static int64_t fake_now;
 

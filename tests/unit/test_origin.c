@@ -8,10 +8,10 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "conn.h"
-#include "http.h"
-#include "origin.h"
+#include "base/config.h"
+#include "net/conn.h"
+#include "net/http.h"
+#include "net/origin.h"
 
 static void test_normalize(void **state)
 {

@@ -15,13 +15,13 @@
 #include <cmocka.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "hooks.h"
-#include "host_api.h"
-#include "log.h"
-#include "loop.h"
-#include "metrics.h"
-#include "plugin_host.h"
+#include "base/config.h"
+#include "host/hooks.h"
+#include "host/host_api.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/metrics.h"
+#include "host/plugin_host.h"
 
 #define PLUGINS     PARLEY_BUILD_DIR "/plugins/"
 #define CAPTURE_MAX 65536
@@ -73,8 +73,26 @@ static void assert_contains(const char *hay, const char *needle)
 
 /* A store and an auth provider registered by the test itself, standing in
  * for store_sqlite and auth_local, whose own tests cover them. */
-static const parley_store_vtable fake_store = {.struct_size = sizeof fake_store};
-static const parley_auth_vtable fake_auth = {.struct_size = sizeof fake_auth};
+static int never(void)
+{
+	return PARLEY_EUNAVAIL;
+}
+/* Every base member set (the host refuses a table without them); none is
+ * called by these tests. */
+#define NEVER(type) ((type)(void (*)(void))never)
+#define BASE_STORE                                                                                 \
+	.append = NEVER(void *), .history = NEVER(void *), .message_get = NEVER(void *),           \
+	.message_edit = NEVER(void *), .message_delete = NEVER(void *), .react = NEVER(void *),    \
+	.room_create = NEVER(void *), .room_get = NEVER(void *), .room_set_topic = NEVER(void *),  \
+	.rooms_list = NEVER(void *), .member_set = NEVER(void *), .member_remove = NEVER(void *),  \
+	.members_list = NEVER(void *), .read_set = NEVER(void *), .user_create = NEVER(void *),    \
+	.user_get = NEVER(void *), .user_update = NEVER(void *), .users_list = NEVER(void *),      \
+	.session_create = NEVER(void *), .session_get = NEVER(void *),                             \
+	.session_delete = NEVER(void *), .invite_create = NEVER(void *),                           \
+	.invite_use = NEVER(void *)
+static const parley_store_vtable fake_store = {.struct_size = sizeof fake_store, BASE_STORE};
+static const parley_auth_vtable fake_auth = {.struct_size = sizeof fake_auth,
+                                             .authenticate = NEVER(void *)};
 static parley_ctx fake_ctx = {.name = "test", .log_ctx = "\"plugin\":\"test\""};
 
 static void provide_core_needs(void)
@@ -226,6 +244,45 @@ static void test_required_providers(void **state)
 	capture_start();
 	assert_int_equal(plugins_init(), -1);
 	assert_contains(capture_end(), "no auth provider: add { \\\"auth_local\\\" }");
+	plugins_fini();
+
+	/* A table without a base member, or shorter than ABI 1's, is refused
+	 * naming the plugin and the member; the cluster kind has no table yet. */
+	assert_int_equal(plugins_load(&cfg, 0), 0);
+	parley_store_vtable no_append = fake_store;
+	no_append.append = NULL;
+	capture_start();
+	assert_int_equal(plugins_provide(&fake_ctx, PARLEY_PROVIDE_STORE, &no_append, NULL),
+	                 PARLEY_EINVAL);
+	assert_contains(capture_end(), "plugin test: its store table has no append");
+	parley_store_vtable too_short = fake_store;
+	too_short.struct_size = offsetof(parley_store_vtable, invite_use);
+	capture_start();
+	assert_int_equal(plugins_provide(&fake_ctx, PARLEY_PROVIDE_STORE, &too_short, NULL),
+	                 PARLEY_EINVAL);
+	assert_contains(capture_end(), "shorter than ABI 1's");
+	parley_notify_vtable no_send = {.struct_size = sizeof no_send};
+	capture_start();
+	assert_int_equal(plugins_provide(&fake_ctx, PARLEY_PROVIDE_NOTIFY, &no_send, NULL),
+	                 PARLEY_EINVAL);
+	assert_contains(capture_end(), "its notify table has no send");
+	capture_start();
+	assert_int_equal(plugins_provide(&fake_ctx, PARLEY_PROVIDE_CLUSTER, &fake_store, NULL),
+	                 PARLEY_EINVAL);
+	assert_contains(capture_end(), "no cluster provider interface yet");
+	capture_start();
+	assert_int_equal(plugins_init(), -1); /* a refused provider fails the start */
+	capture_end();
+	plugins_fini();
+
+	/* An ABI 1 store without the appended members loads: only the base is
+	 * demanded. */
+	assert_int_equal(plugins_load(&cfg, 0), 0);
+	parley_store_vtable abi1_first = {
+	    .struct_size = offsetof(parley_store_vtable, user_by_email), BASE_STORE};
+	assert_int_equal(plugins_provide(&fake_ctx, PARLEY_PROVIDE_STORE, &abi1_first, NULL), 0);
+	void *self;
+	assert_null(plugins_uploads_store(&self)); /* lacks the upload members */
 	plugins_fini();
 
 	/* A second store is refused, naming both plugins. */

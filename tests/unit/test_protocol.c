@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "protocol.h"
-#include "room.h"
-#include "users.h"
+#include "chat/protocol.h"
+#include "chat/room.h"
+#include "chat/users.h"
 
 static int decode(const char *s, struct proto_frame *f, char *err)
 {

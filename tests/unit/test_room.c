@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "room.h"
-#include "users.h"
+#include "chat/room.h"
+#include "chat/users.h"
 
 static void test_members_and_subs(void **state)
 {

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "sbuf.h"
+#include "base/sbuf.h"
 
 static void test_refcount(void **state)
 {

@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "http.h"
+#include "net/http.h"
 #include "net_harness.h"
-#include "static_files.h"
+#include "net/static_files.h"
 
 static char dir[64], outside[96];
 

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "strmap.h"
+#include "base/strmap.h"
 
 static void test_put_get_replace(void **state)
 {

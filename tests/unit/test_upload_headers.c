@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "sniff.h"
-#include "upload_headers.h"
+#include "api/sniff.h"
+#include "api/upload_headers.h"
 
 static void test_range(void **state)
 {

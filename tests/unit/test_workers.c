@@ -9,8 +9,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "workers.h"
+#include "base/loop.h"
+#include "base/workers.h"
 
 #define N_JOBS    200
 #define N_THREADS 4

@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "http.h"
+#include "net/http.h"
 #include "net_harness.h"
-#include "ws.h"
+#include "net/ws.h"
 
 static int opens, closes, texts;
 static uint8_t buf[1 << 17]; /* frames read but not yet consumed */

@@ -1,0 +1,120 @@
+/* The server's settings: defaults, then the config file's values, then the
+ * command line's. The `server`, `limits`, `log`, `plugins`, `scripts`
+ * sections of DESIGN.md; plugin sections stay as conf nodes for the plugins. */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/conf_tree.h"
+
+#define CONFIG_MAX_LISTEN  16
+#define CONFIG_MAX_PLUGINS 32
+
+struct listen_spec {
+	char *host; /* "127.0.0.1", "::" */
+	int port;
+	char *tls_cert; /* NULL: plain */
+	char *tls_key;
+	const conf_node *tls_node; /* the tls table, for errors at its line */
+};
+
+struct plugin_spec {
+	char *name;               /* "store_sqlite" */
+	char *path;               /* explicit .so path, or NULL: plugin_dir/name.so */
+	const conf_node *section; /* the plugin's table, or NULL (defaults) */
+};
+
+struct config {
+	conf_node *root; /* owns every conf node */
+	char *file;      /* the config file, or NULL */
+	char *base_dir;  /* folder of the config file, or the working folder */
+
+	struct listen_spec listen[CONFIG_MAX_LISTEN];
+	size_t n_listen;
+	char **trusted_proxies;
+	size_t n_trusted_proxies;
+	char *public_url; /* may be NULL */
+	char **origins;
+	size_t n_origins;
+	char *data_dir;
+	char *web_root;
+	char *plugin_dir;
+	char *server_name; /* shown in the client and emails; default "parley" */
+
+	struct {
+		int64_t max_text;            /* code points; 4000 */
+		int64_t max_frame;           /* bytes; 65536 */
+		int64_t max_upload;          /* bytes; 25 MiB */
+		int64_t max_header;          /* HTTP header bytes; 16384 */
+		int64_t max_body;            /* HTTP API body bytes; 1 MiB */
+		double header_timeout;       /* s to receive a whole request head; 10 */
+		double idle_timeout;         /* s a keep-alive HTTP connection may idle; 60 */
+		double auth_timeout;         /* s for a WebSocket to authenticate; 10 */
+		double ping_interval;        /* s; 30 */
+		double pong_timeout;         /* s of silence before closing; 75 */
+		int64_t outbound_high_water; /* bytes queued before a consumer is cut; 4 MiB */
+		double outbound_grace;       /* s a consumer may stay over the mark; 5 */
+		int64_t presence_room_max;   /* 100 */
+		int64_t max_connections;     /* 0: only the fd limit */
+		double shutdown_timeout;     /* s for SIGTERM to finish; 10 */
+		int64_t workers;             /* worker threads; 0: ncpu (min 2) */
+		int64_t write_split; /* dirty conns from which a flush uses 2 cores; 0: never */
+	} limits;
+
+	int log_level;
+
+	/* The uploads section: the core's policy whatever the provider. */
+	struct {
+		char *
+		    *allow; /* media types (image/png; image/ plus a star: all images); none: all */
+		size_t n_allow;
+		char **deny;
+		size_t n_deny;
+		int64_t quota_per_day;     /* bytes per user per 24 h; 0: none */
+		double unattached_max_age; /* s before an unattached upload goes; 86400 */
+		double cleanup_interval;   /* s between cleanup runs; 3600 */
+	} uploads;
+
+	struct plugin_spec plugins[CONFIG_MAX_PLUGINS];
+	size_t n_plugins;
+	int plugins_default; /* 1 when the config had no plugins list */
+
+	const conf_node *scripts; /* the scripts list, for the Lua host */
+};
+
+/* Command-line overrides. */
+struct config_overrides {
+	const char *listen[CONFIG_MAX_LISTEN];
+	size_t n_listen;
+	const char *data_dir;
+	int check_only; /* validate only: create no directories */
+};
+
+/* Loads file (NULL: no file, defaults only), applies overrides (ov may be
+ * NULL), validates, and creates data_dir (mode 0700) unless ov->check_only.
+ * Returns 0, or -1 after reporting every problem as "file:line: message"
+ * on stderr. check_only: no directories are created. */
+int config_load(struct config *cfg, const char *file, const struct config_overrides *ov);
+void config_free(struct config *cfg);
+/* Sets every limit to its documented default (the schema's), nothing
+ * else: for harnesses that build a config by hand. */
+void config_default_limits(struct config *cfg);
+
+/* The config being served (NULL in admin commands until loaded): read by
+ * every layer, set once by the app at start and on reload. */
+extern const struct config *server_config;
+
+/* Checks the entries of the `scripts` list (the script host's rules);
+ * app start-up sets it before the first config_load. */
+typedef void config_scripts_check(const struct parley_conf *list, const char *base_dir);
+void config_set_scripts_check(config_scripts_check *fn);
+
+/* Resolves path against base (absolute paths are kept); malloc'ed. */
+char *config_resolve(const char *base, const char *path);
+
+/* Parses "host:port", "[v6]:port" or ":port"; 0 or -1. */
+int config_parse_listen(const char *s, struct listen_spec *out);
+
+#endif

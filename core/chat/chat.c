@@ -1,0 +1,778 @@
+/* The chat layer's sessions: the WebSocket application (open, text,
+ * closed), request dispatch, authentication with resume, presence, the
+ * broadcast helpers, and start-up (rooms, members and users loaded from the
+ * store; the public room `general` created on the first start).
+ *
+ * Everything here runs on the loop thread. Asynchronous store and auth
+ * calls carry the connection id, never a client pointer: a session that
+ * closed meanwhile is not found and the result is dropped. */
+#include "chat/chat.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/auth.h"
+#include "chat/chat_internal.h"
+#include "base/config.h"
+#include "host/hooks.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/metrics.h"
+#include "host/plugin_host.h"
+
+#define CHAT_LOG_CTX 160
+/* An auth frame's token: room for an identity provider's JWT (auth_jwt
+ * takes up to 8 KiB and refuses longer ones itself, with its own message). */
+#define CHAT_TOKEN_MAX 16384
+
+/* Set when the server starts stopping: leaving users are not announced
+ * offline (every socket is closing). */
+static int stopping;
+
+static struct {
+	void (*start_done)(int ok);
+	int started;
+} chat;
+
+/* ---------------------------------------------------------------- */
+/* Sending                                                            */
+/* ---------------------------------------------------------------- */
+
+void chat_send_json(client *cl, json_t *frame)
+{
+	if (!frame)
+		return;
+	size_t len;
+	char *s = proto_dump(frame, &len);
+	json_decref(frame);
+	if (!s)
+		return;
+	ws_send_text(cl->c, s, len);
+	free(s);
+}
+
+void chat_reply_error(client *cl, json_t *rid, int rc, const char *message)
+{
+	if (rc == PARLEY_EINVAL)
+		metric_add(core_metrics.bad_requests, 1);
+	chat_send_json(cl, proto_error(rid, proto_error_code(rc), message));
+}
+
+void chat_reply_ok(client *cl, json_t *rid)
+{
+	json_t *ok = json_pack("{s:s}", "type", "ok");
+	if (ok && rid)
+		json_object_set(ok, "rid", rid);
+	chat_send_json(cl, ok);
+}
+
+static void hold_frame(struct resume_room *rr, sbuf *frame, int64_t seq)
+{
+	struct held_frame *h = malloc(sizeof *h);
+	if (!h)
+		return;
+	h->next = NULL;
+	h->frame = sbuf_ref(frame);
+	h->seq = seq;
+	if (rr->held_tail)
+		rr->held_tail->next = h;
+	else
+		rr->held = h;
+	rr->held_tail = h;
+}
+
+void chat_deliver(client *cl, room *r, sbuf *frame, int64_t seq)
+{
+	if (seq > 0 && cl->resuming) {
+		struct resume_room *rr = cl->resuming;
+		while (rr && rr->room != r)
+			rr = rr->next;
+		if (rr) {
+			hold_frame(rr, frame, seq);
+			return;
+		}
+	}
+	ws_send_frame(cl->c, frame);
+}
+
+size_t chat_broadcast(room *r, sbuf *frame, int64_t seq, const user_rec *skip_user)
+{
+	size_t n = 0;
+	for (sub *s = r->subs; s; s = s->rnext) {
+		client *cl = s->client;
+		if (skip_user && cl->user == skip_user)
+			continue;
+		chat_deliver(cl, r, frame, seq);
+		n++;
+	}
+	return n;
+}
+
+sbuf *chat_frame(json_t *ev)
+{
+	if (!ev)
+		return NULL;
+	size_t len;
+	char *s = proto_dump(ev, &len);
+	json_decref(ev);
+	if (!s)
+		return NULL;
+	sbuf *frame = ws_frame_text(s, len);
+	free(s);
+	return frame;
+}
+
+void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user)
+{
+	sbuf *frame = chat_frame(ev);
+	if (!frame)
+		return;
+	chat_broadcast(r, frame, 0, skip_user);
+	sbuf_unref(frame);
+}
+
+void chat_send_user(user_rec *u, json_t *ev, const client *except)
+{
+	if (!ev)
+		return;
+	size_t len;
+	char *s = proto_dump(ev, &len);
+	json_decref(ev);
+	if (!s)
+		return;
+	for (client *cl = u->clients; cl; cl = cl->user_next)
+		if (cl != except)
+			ws_send_text(cl->c, s, len);
+	free(s);
+}
+
+void chat_subscribe_user(user_rec *u, room *r)
+{
+	for (client *cl = u->clients; cl; cl = cl->user_next)
+		room_subscribe(r, cl, &cl->subs);
+}
+
+void chat_unsubscribe_user(user_rec *u, room *r)
+{
+	for (client *cl = u->clients; cl; cl = cl->user_next)
+		room_unsubscribe(r, cl, &cl->subs);
+}
+
+/* ---------------------------------------------------------------- */
+/* Store helpers                                                      */
+/* ---------------------------------------------------------------- */
+
+const parley_store_vtable *chat_store(void **self)
+{
+	return plugins_store(self);
+}
+
+void chat_store_log(const parley_store_result *res)
+{
+	if (res->rc < 0)
+		log_error("store_error", NULL, "background store write failed: %s (rc %d)",
+		          res->error ? res->error : proto_error_code(res->rc), res->rc);
+}
+
+static void load_memberships_of(const parley_store_result *res, const char *only_user)
+{
+	for (size_t i = 0; i < res->n_members; i++) {
+		const parley_member *pm = &res->members[i];
+		if (only_user && strcmp(pm->user_id, only_user) != 0)
+			continue;
+		room *r = room_by_id(pm->room_id);
+		user_rec *u = users_by_id(pm->user_id);
+		enum room_role role = ROLE_MEMBER;
+		room_role_parse(pm->role, &role);
+		if (r && u)
+			room_add_member(r, u, role, pm->read_seq);
+	}
+}
+
+user_rec *chat_user_from(const parley_user *pu)
+{
+	return users_upsert(pu);
+}
+
+/* ---------------------------------------------------------------- */
+/* Presence                                                           */
+/* ---------------------------------------------------------------- */
+
+void chat_presence(user_rec *u, const char *status)
+{
+	int64_t max = server_config ? server_config->limits.presence_room_max : 100;
+	sbuf *frame = chat_frame(json_pack("{s:s, s:o, s:s}", "type", "presence", "user",
+	                                   proto_user(u), "status", status));
+	if (!frame)
+		return;
+	uint64_t mark = users_new_mark();
+	u->mark = mark; /* not to oneself */
+	for (size_t i = 0; i < u->n_memberships; i++) {
+		room *r = u->memberships[i]->room;
+		if (strcmp(r->kind, "dm") != 0 && (int64_t)r->n_members > max)
+			continue;
+		for (sub *sb = r->subs; sb; sb = sb->rnext) {
+			user_rec *peer = sb->client->user;
+			if (!peer || peer->mark == mark)
+				continue;
+			peer->mark = mark;
+			for (client *cl = peer->clients; cl; cl = cl->user_next)
+				ws_send_frame(cl->c, frame);
+		}
+	}
+	sbuf_unref(frame);
+	parley_hook_args args = {
+	    .struct_size = sizeof args, .event = PARLEY_HOOK_PRESENCE, .status = status};
+	parley_user view;
+	users_view(u, &view);
+	args.user = &view;
+	hooks_run(&args, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- */
+/* Sessions                                                           */
+/* ---------------------------------------------------------------- */
+
+static void *chat_open(conn *c, const struct http_request *req)
+{
+	client *cl = calloc(1, sizeof *cl);
+	if (!cl)
+		return NULL;
+	cl->c = c;
+	cl->conn_id = c->id;
+	int from_cookie = 0;
+	cl->upgrade_token = auth_request_token(req, &from_cookie);
+	metric_add(core_metrics.ws_sessions, 1);
+	return cl;
+}
+
+static void detach_user(client *cl)
+{
+	user_rec *u = cl->user;
+	if (!u)
+		return;
+	for (client **p = &u->clients; *p; p = &(*p)->user_next) {
+		if (*p == cl) {
+			*p = cl->user_next;
+			break;
+		}
+	}
+	u->n_clients--;
+	cl->user = NULL;
+	if (u->n_clients == 0 && !stopping)
+		chat_presence(u, "offline");
+}
+
+static void free_resume(client *cl)
+{
+	struct resume_room *rr = cl->resuming;
+	while (rr) {
+		struct resume_room *next = rr->next;
+		struct held_frame *h = rr->held;
+		while (h) {
+			struct held_frame *hn = h->next;
+			sbuf_unref(h->frame);
+			free(h);
+			h = hn;
+		}
+		free(rr);
+		rr = next;
+	}
+	cl->resuming = NULL;
+}
+
+static void chat_closed(conn *c)
+{
+	client *cl = c->app;
+	if (!cl)
+		return;
+	room_unsubscribe_all(&cl->subs);
+	detach_user(cl);
+	free_resume(cl);
+	free(cl->upgrade_token);
+	scope_free(cl->scope);
+	free(cl);
+	c->app = NULL;
+	metric_add(core_metrics.ws_sessions, -1);
+}
+
+/* ---------------------------------------------------------------- */
+/* Authentication                                                     */
+/* ---------------------------------------------------------------- */
+
+struct auth_op {
+	uint64_t conn_id;
+	json_t *rid;
+	json_t *resume;
+	user_rec *user;
+	struct scope *scope;
+	char token_hash[TOKEN_HASH_HEX + 1];
+};
+
+static void auth_op_free(struct auth_op *op)
+{
+	json_decref(op->rid);
+	json_decref(op->resume);
+	scope_free(op->scope);
+	free(op);
+}
+
+static json_t *ready_frame(client *cl, json_t *rid)
+{
+	const struct config *cfg = server_config;
+	user_rec *u = cl->user;
+	json_t *rooms = json_array();
+	for (size_t i = 0; i < u->n_memberships; i++)
+		json_array_append_new(rooms, proto_room(u->memberships[i]->room, u));
+	json_t *f =
+	    json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:o, s:{s:s, s:s, s:{s:I, s:I, s:I}}}", "type",
+	              "ready", "user", "id", u->id, "name", u->name, "display_name",
+	              u->display_name, "role", u->role, "rooms", rooms, "server", "version",
+	              PARLEY_VERSION, "name", cfg && cfg->server_name ? cfg->server_name : "parley",
+	              "limits", "max_text", (json_int_t)(cfg ? cfg->limits.max_text : 4000),
+	              "max_frame", (json_int_t)(cfg ? cfg->limits.max_frame : 65536), "max_upload",
+	              (json_int_t)(cfg ? cfg->limits.max_upload : 0));
+	if (f && rid)
+		json_object_set(f, "rid", rid);
+	return f;
+}
+
+static void finish_auth(struct auth_op *op)
+{
+	conn *c = conn_find(op->conn_id);
+	client *cl = c ? c->app : NULL;
+	if (!cl) {
+		auth_op_free(op);
+		return;
+	}
+	cl->authing = 0;
+	user_rec *u = op->user;
+	cl->user = u;
+	cl->user_next = u->clients;
+	u->clients = cl;
+	u->n_clients++;
+	ws_set_authenticated(c);
+	cl->scope = op->scope;
+	op->scope = NULL;
+	memcpy(cl->token_hash, op->token_hash, sizeof cl->token_hash);
+	/* A token that may not read gets no room's events. */
+	for (size_t i = 0; i < u->n_memberships; i++)
+		if (scope_allows(cl->scope, SCOPE_READ, u->memberships[i]->room->id))
+			room_subscribe(u->memberships[i]->room, cl, &cl->subs);
+	log_info("ws_auth", NULL, "conn %llu authenticated as %s (%s)",
+	         (unsigned long long)cl->conn_id, u->name, u->id);
+	chat_send_json(cl, ready_frame(cl, op->rid));
+	if (u->n_clients == 1)
+		chat_presence(u, "online");
+	if (op->resume && json_is_object(op->resume))
+		chat_resume(cl, op->resume);
+	auth_op_free(op);
+}
+
+static void members_reloaded(void *ud, const parley_store_result *res)
+{
+	struct auth_op *op = ud;
+	if (res->rc == PARLEY_OK)
+		load_memberships_of(res, op->user->id);
+	finish_auth(op);
+}
+
+static void auth_done(void *ud, const parley_auth_result *res)
+{
+	struct auth_op *op = ud;
+	conn *c = conn_find(op->conn_id);
+	client *cl = c ? c->app : NULL;
+	if (!cl) {
+		auth_op_free(op);
+		return;
+	}
+	if (res->rc != PARLEY_OK || !res->user) {
+		cl->authing = 0;
+		int rc =
+		    res->rc == PARLEY_OK || res->rc == PARLEY_PASS ? PARLEY_EUNAUTHORIZED : res->rc;
+		chat_reply_error(cl, op->rid, rc,
+		                 res->message ? res->message : "invalid or expired token");
+		auth_op_free(op);
+		return;
+	}
+	if (res->user->disabled) {
+		cl->authing = 0;
+		chat_reply_error(cl, op->rid, PARLEY_EFORBIDDEN, "account disabled");
+		auth_op_free(op);
+		return;
+	}
+	int bad_scope = 0;
+	op->scope = scope_parse(res->scopes, res->rooms_json, &bad_scope);
+	if (bad_scope)
+		log_warn("ws_auth", NULL, "conn %llu: a token with malformed scopes may do nothing",
+		         (unsigned long long)op->conn_id);
+	int known = users_by_id(res->user->id) != NULL;
+	op->user = chat_user_from(res->user);
+	if (!op->user) {
+		cl->authing = 0;
+		chat_reply_error(cl, op->rid, PARLEY_ENOMEM, "out of memory");
+		auth_op_free(op);
+		return;
+	}
+	if (!known) {
+		/* An account made by the admin CLI while we run: its memberships
+		 * were written by that process; read them. */
+		void *self;
+		const parley_store_vtable *st = chat_store(&self);
+		if (st && st->members_list(self, NULL, members_reloaded, op) == PARLEY_PENDING)
+			return;
+	}
+	finish_auth(op);
+}
+
+static void req_auth(client *cl, json_t *req, json_t *rid)
+{
+	char err[PROTO_ERR_LEN];
+	const char *token = NULL;
+	if (cl->user) {
+		chat_reply_error(cl, rid, PARLEY_ECONFLICT, "already authenticated");
+		return;
+	}
+	if (cl->authing) {
+		chat_reply_error(cl, rid, PARLEY_ECONFLICT, "authentication in progress");
+		return;
+	}
+	if (proto_get_str(req, "token", 0, CHAT_TOKEN_MAX, &token, err, sizeof err) < 0) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
+		return;
+	}
+	json_t *resume = json_object_get(req, "resume");
+	if (resume && !json_is_object(resume) && !json_is_null(resume)) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, "resume: expected an object");
+		return;
+	}
+	if (!token)
+		token = cl->upgrade_token;
+	if (!token) {
+		chat_reply_error(cl, rid, PARLEY_EUNAUTHORIZED,
+		                 "token: missing (no token, bearer header or session cookie)");
+		return;
+	}
+	struct auth_op *op = calloc(1, sizeof *op);
+	if (!op) {
+		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
+		return;
+	}
+	op->conn_id = cl->conn_id;
+	op->rid = json_incref(rid);
+	op->resume = json_incref(resume);
+	cl->authing = 1;
+	token_hash_hex(token, op->token_hash);
+	int rc = auth_token(token, auth_done, op);
+	if (rc != PARLEY_PENDING && rc != PARLEY_OK) {
+		cl->authing = 0;
+		chat_reply_error(cl, rid, rc, "authentication unavailable");
+		auth_op_free(op);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Dispatch                                                           */
+/* ---------------------------------------------------------------- */
+
+typedef void (*req_fn)(client *cl, json_t *req, json_t *rid);
+
+/* Each request with the scope a bot token needs for it. */
+static const struct {
+	const char *type;
+	req_fn fn;
+	unsigned scope;
+} handlers[] = {
+    {"send", chat_req_send, SCOPE_POST},
+    {"edit", chat_req_edit, SCOPE_POST},
+    {"delete", chat_req_delete, SCOPE_POST},
+    {"react", chat_req_react, SCOPE_REACT},
+    {"history", chat_req_history, SCOPE_READ},
+    {"rooms", chat_req_rooms, SCOPE_READ},
+    {"create_room", chat_req_create_room, SCOPE_POST},
+    {"join", chat_req_join, SCOPE_READ},
+    {"leave", chat_req_leave, SCOPE_READ},
+    {"invite", chat_req_invite, SCOPE_MODERATE},
+    {"kick", chat_req_kick, SCOPE_MODERATE},
+    {"topic", chat_req_topic, SCOPE_MODERATE},
+    {"dm", chat_req_dm, SCOPE_POST},
+    {"members", chat_req_members, SCOPE_READ},
+    {"typing", chat_req_typing, SCOPE_POST},
+    {"read", chat_req_read, SCOPE_READ},
+};
+
+/* A scoped token's request outside its scope or rooms: refused before it
+ * reaches the handler. A room outside its list is as unknown to it as a
+ * private room is to a non-member. */
+static int scope_refused(client *cl, json_t *req, json_t *rid, unsigned action)
+{
+	if (!cl->scope)
+		return 0;
+	json_t *room_v = json_object_get(req, "room");
+	const char *room_id = json_is_string(room_v) ? json_string_value(room_v) : NULL;
+	if (scope_hides_room(cl->scope, room_id)) {
+		chat_reply_error(cl, rid, PARLEY_ENOTFOUND, "no such room");
+		return 1;
+	}
+	if (!scope_allows(cl->scope, action, NULL)) {
+		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, "outside the token's scope");
+		return 1;
+	}
+	return 0;
+}
+
+static void chat_text(conn *c, const char *data, size_t len)
+{
+	client *cl = c->app;
+	if (!cl)
+		return;
+	struct proto_frame f;
+	char err[PROTO_ERR_LEN];
+	if (proto_decode(data, len, &f, err, sizeof err) < 0) {
+		chat_reply_error(cl, f.rid, PARLEY_EINVAL, err);
+		proto_frame_free(&f);
+		return;
+	}
+	if (strcmp(f.type, "auth") == 0) {
+		req_auth(cl, f.root, f.rid);
+		proto_frame_free(&f);
+		return;
+	}
+	if (strcmp(f.type, "ping") == 0) {
+		json_t *pong = json_pack("{s:s}", "type", "pong");
+		if (pong && f.rid)
+			json_object_set(pong, "rid", f.rid);
+		chat_send_json(cl, pong);
+		proto_frame_free(&f);
+		return;
+	}
+	req_fn fn = NULL;
+	unsigned need = 0;
+	for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+		if (strcmp(handlers[i].type, f.type) == 0) {
+			fn = handlers[i].fn;
+			need = handlers[i].scope;
+		}
+	if (!fn) {
+		snprintf(err, sizeof err, "type: unknown frame type \"%.40s\"", f.type);
+		chat_reply_error(cl, f.rid, PARLEY_EINVAL, err);
+	} else if (!cl->user) {
+		chat_reply_error(cl, f.rid, PARLEY_EUNAUTHORIZED, "authenticate first");
+	} else if (!scope_refused(cl, f.root, f.rid, need)) {
+		fn(cl, f.root, f.rid);
+	}
+	proto_frame_free(&f);
+}
+
+const struct ws_app chat_ws_app = {
+    .open = chat_open,
+    .text = chat_text,
+    .closed = chat_closed,
+};
+
+/* ---------------------------------------------------------------- */
+/* Users made elsewhere                                               */
+/* ---------------------------------------------------------------- */
+
+void chat_user_created(const parley_user *pu)
+{
+	user_rec *u = chat_user_from(pu);
+	if (!u)
+		return;
+	room *general = room_by_name(CHAT_GENERAL);
+	if (general && !room_member(general, u->id))
+		chat_add_member(general, u, ROLE_MEMBER, NULL, NULL);
+	parley_hook_args args = {
+	    .struct_size = sizeof args, .event = PARLEY_HOOK_USER_CREATED, .user = pu};
+	hooks_run(&args, NULL, NULL);
+}
+
+struct revoke_args {
+	const char *user_id;
+	const char *keep_hash; /* a session whose connections stay; may be NULL */
+};
+
+static void revoke_one(conn *c, void *arg)
+{
+	const struct revoke_args *r = arg;
+	client *cl = c->proto == CONN_WS ? c->app : NULL;
+	if (cl && cl->user && strcmp(cl->user->id, r->user_id) == 0 &&
+	    !(r->keep_hash && strcmp(cl->token_hash, r->keep_hash) == 0))
+		ws_close(c, WS_CLOSE_UNAUTHORIZED, "session revoked");
+}
+
+void chat_user_revoked(const char *user_id)
+{
+	user_rec *u = users_by_id(user_id);
+	struct revoke_args r = {.user_id = user_id};
+	if (u)
+		u->disabled = 1;
+	conn_foreach(revoke_one, &r);
+}
+
+void chat_user_sessions_revoked(const char *user_id, const char *keep_token)
+{
+	char keep[TOKEN_HASH_HEX + 1];
+	struct revoke_args r = {.user_id = user_id};
+	if (keep_token) {
+		token_hash_hex(keep_token, keep);
+		r.keep_hash = keep;
+	}
+	conn_foreach(revoke_one, &r);
+}
+
+static void user_revoked_op(const char *user_id)
+{
+	chat_user_revoked(user_id);
+}
+
+/* ---------------------------------------------------------------- */
+/* Start-up                                                           */
+/* ---------------------------------------------------------------- */
+
+static void start_finished(int ok)
+{
+	chat.started = ok;
+	if (chat.start_done)
+		chat.start_done(ok);
+}
+
+/* Logs a failed start-up load and reports the start failed; 1 if so. */
+static int load_failed(const parley_store_result *res, const char *what)
+{
+	if (res->rc == PARLEY_OK)
+		return 0;
+	log_error("chat_start", NULL, "cannot load %s: %s", what,
+	          res->error ? res->error : proto_error_code(res->rc));
+	start_finished(0);
+	return 1;
+}
+
+static void general_created(void *ud, const parley_store_result *res)
+{
+	(void)ud;
+	if (res->rc != PARLEY_OK || !res->n_rooms) {
+		log_error("chat_start", NULL, "cannot create the room %s: %s", CHAT_GENERAL,
+		          res->error ? res->error : proto_error_code(res->rc));
+		start_finished(0);
+		return;
+	}
+	room *g = room_upsert(&res->rooms[0]);
+	if (!g) {
+		start_finished(0);
+		return;
+	}
+	log_info("room_created", NULL, "created the public room %s (%s)", g->name, g->id);
+	start_finished(1);
+}
+
+static void ensure_general(void)
+{
+	if (room_by_name(CHAT_GENERAL)) {
+		start_finished(1);
+		return;
+	}
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	parley_room pr = {
+	    .name = CHAT_GENERAL, .kind = "public", .topic = "", .created_ts = loop_now_ms()};
+	if (st->room_create(self, &pr, NULL, general_created, NULL) != PARLEY_PENDING)
+		start_finished(0);
+}
+
+static void members_loaded(void *ud, const parley_store_result *res)
+{
+	(void)ud;
+	if (load_failed(res, "members"))
+		return;
+	load_memberships_of(res, NULL);
+	ensure_general();
+}
+
+static void rooms_loaded(void *ud, const parley_store_result *res)
+{
+	(void)ud;
+	if (load_failed(res, "rooms"))
+		return;
+	for (size_t i = 0; i < res->n_rooms; i++)
+		room_upsert(&res->rooms[i]);
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (st->members_list(self, NULL, members_loaded, NULL) != PARLEY_PENDING)
+		start_finished(0);
+}
+
+static void users_loaded(void *ud, const parley_store_result *res)
+{
+	(void)ud;
+	if (load_failed(res, "users"))
+		return;
+	for (size_t i = 0; i < res->n_users; i++)
+		users_upsert(&res->users[i]);
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (st->rooms_list(self, rooms_loaded, NULL) != PARLEY_PENDING)
+		start_finished(0);
+}
+
+static int user_online_op(const char *user_id)
+{
+	user_rec *u = users_by_id(user_id);
+	return u && u->n_clients > 0;
+}
+
+static const struct plugin_core_ops core_ops = {
+    .send_message = chat_bot_send,
+    .command = chat_command_register,
+    .command_reply = chat_command_reply,
+    .user_created = chat_user_created,
+    .user_revoked = user_revoked_op,
+    .user_online = user_online_op,
+};
+
+int chat_start(void (*done)(int ok))
+{
+	chat.start_done = done;
+	users_init();
+	rooms_init();
+	plugins_set_core_ops(&core_ops);
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (!st) {
+		log_error("chat_start", NULL, "no store provider");
+		return -1;
+	}
+	if (st->users_list(self, users_loaded, NULL) != PARLEY_PENDING)
+		return -1;
+	return 0;
+}
+
+static void shutdown_one(conn *c, void *arg)
+{
+	(void)arg;
+	if (c->proto == CONN_WS)
+		ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+void chat_shutdown(void)
+{
+	stopping = 1;
+	conn_foreach(shutdown_one, NULL);
+}
+
+void chat_fini(void)
+{
+	chat_commands_fini();
+	rooms_fini();
+	users_fini();
+}
+
+const char *chat_error_code(int rc)
+{
+	return proto_error_code(rc);
+}
+
+int chat_error_status(int rc)
+{
+	return proto_error_status(rc);
+}

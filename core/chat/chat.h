@@ -1,0 +1,55 @@
+/* The chat protocol of PROTOCOL.md over WebSocket sessions, and the same
+ * operations for the HTTP API: authentication, rooms, membership, messages
+ * (before_message hooks -> store -> ack -> one shared frame to every online
+ * member -> message hooks), history, typing, presence, read markers. */
+#ifndef PARLEY_CHAT_H
+#define PARLEY_CHAT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include <parley/plugin.h>
+
+#include "net/ws.h"
+
+/* Starts the chat layer after plugins are initialised: loads rooms and
+ * memberships from the store, creates `general` on the first start.
+ * done(ok) runs when loaded. Returns 0 or -1. */
+int chat_start(void (*done)(int ok));
+/* Tells every client the server is going away (close 1001). */
+void chat_shutdown(void);
+void chat_fini(void);
+
+/* The WebSocket application (ws_set_app). */
+extern const struct ws_app chat_ws_app;
+
+/* Result of an operation done on behalf of the HTTP API: rc is PARLEY_OK or
+ * an error with code/message for the client; reply is the JSON body on
+ * success (borrowed for the call). */
+typedef void (*chat_http_done)(void *ud, int rc, const char *message, json_t *reply);
+
+/* POST /api/rooms/{id}/messages: as `user` (already authenticated). reply:
+ * the ack object. Unlike the store's calls, done is ALWAYS called exactly
+ * once, errors included; the return value only tells the caller early. */
+int chat_http_post(const parley_user *user, const char *room_id, const char *text,
+                   const char *client_id, chat_http_done done, void *ud);
+/* GET /api/rooms/{id}/messages: reply {"room","messages","more"}. after < 0 and
+ * before <= 0: the newest. */
+int chat_http_history(const parley_user *user, const char *room_id, int64_t before, int64_t after,
+                      int limit, chat_http_done done, void *ud);
+/* A user was disabled or revoked: close their sessions (4401). */
+void chat_user_revoked(const char *user_id);
+/* The registered slash commands: [{name, help}] (new reference). */
+json_t *chat_commands_list(void);
+/* Closes the user's connections that authenticated with another credential
+ * than keep_token (NULL: all of them), without disabling the account: a
+ * password change or reset. */
+void chat_user_sessions_revoked(const char *user_id, const char *keep_token);
+/* A user was created (by register or the CLI): cache it, join `general`. */
+void chat_user_created(const parley_user *user);
+
+/* Error code string for an rc ("bad_request", …) and the HTTP status. */
+const char *chat_error_code(int rc);
+int chat_error_status(int rc);
+
+#endif

@@ -1,0 +1,168 @@
+/* Shared by the chat layer's files (chat.c: sessions, dispatch, auth,
+ * presence; chat_messages.c: the send path, history, edits; chat_rooms.c:
+ * rooms and membership). Not used outside core/chat*.c. */
+#ifndef PARLEY_CHAT_INTERNAL_H
+#define PARLEY_CHAT_INTERNAL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include <parley/plugin.h>
+
+#include "net/conn.h"
+#include "chat/protocol.h"
+#include "chat/room.h"
+#include "chat/scope.h"
+#include "base/token_hash.h"
+#include "base/sbuf.h"
+#include "chat/users.h"
+
+#define CHAT_TYPING_INTERVAL 3.0  /* s between typing fan-outs per user and room */
+#define CHAT_RESUME_MAX      1000 /* messages replayed per room before a gap */
+#define CHAT_HISTORY_DEFAULT 50
+#define CHAT_HISTORY_MAX     100
+#define CHAT_MEMBERS_MAX     500
+#define CHAT_ROOM_NAME_MAX   64
+#define CHAT_TOPIC_MAX       250
+#define CHAT_EMOJI_MAX       64
+#define CHAT_BOT_DEPTH_MAX   3  /* bots answering bots stop here */
+#define CHAT_RECENT_COMMANDS 32 /* per user: command client_ids remembered */
+#define CHAT_GENERAL         "general"
+
+/* A live frame held back while a room is being resumed. */
+struct held_frame {
+	struct held_frame *next;
+	sbuf *frame;
+	int64_t seq;
+};
+
+struct resume_room {
+	struct resume_room *next;
+	room *room;
+	struct held_frame *held, *held_tail;
+};
+
+/* One WebSocket session. */
+typedef struct client {
+	conn *c;
+	uint64_t conn_id;
+	user_rec *user;           /* NULL until authenticated */
+	struct client *user_next; /* the user's other sessions */
+	sub *subs;
+	char *upgrade_token; /* from the Authorization header or cookie */
+	int authing;
+	struct resume_room *resuming;
+	struct scope *scope;                 /* a bot token's limits; NULL: unscoped */
+	char token_hash[TOKEN_HASH_HEX + 1]; /* of the credential it authenticated with */
+} client;
+
+/* Replies and events. */
+void chat_send_json(client *cl, json_t *frame); /* steals frame */
+void chat_reply_error(client *cl, json_t *rid, int rc, const char *message);
+void chat_reply_ok(client *cl, json_t *rid);
+/* Queues a shared frame on every session subscribed to r, except `skip`
+ * (may be NULL); seq > 0 marks a message frame (held while resuming). */
+size_t chat_broadcast(room *r, sbuf *frame, int64_t seq, const user_rec *skip_user);
+/* Queues a frame on one session (held while that room is resumed). */
+void chat_deliver(client *cl, room *r, sbuf *frame, int64_t seq);
+/* Serialises ev (stolen) into one shared text frame; NULL on failure. */
+sbuf *chat_frame(json_t *ev);
+/* An ack for a stored message m (or a command when command or !m). */
+json_t *chat_ack(const char *client_id, const parley_message *m, int duplicate, int command);
+/* Serialises ev once and broadcasts it. */
+void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user);
+/* Sends ev to every online session of user u (except `except`). */
+void chat_send_user(user_rec *u, json_t *ev, const client *except);
+/* Subscribes every online session of u to r. */
+void chat_subscribe_user(user_rec *u, room *r);
+void chat_unsubscribe_user(user_rec *u, room *r);
+
+/* The store (NULL-safe: returns EUNAVAIL through rc when absent). */
+const parley_store_vtable *chat_store(void **self);
+/* Logs a failed background store write. */
+void chat_store_log(const parley_store_result *res);
+/* Ensures a user record exists for a store user (users_upsert + members). */
+user_rec *chat_user_from(const parley_user *u);
+
+/* Requests, by file. */
+void chat_req_send(client *cl, json_t *req, json_t *rid);
+void chat_req_edit(client *cl, json_t *req, json_t *rid);
+void chat_req_delete(client *cl, json_t *req, json_t *rid);
+void chat_req_react(client *cl, json_t *req, json_t *rid);
+void chat_req_history(client *cl, json_t *req, json_t *rid);
+void chat_resume(client *cl, json_t *resume);
+
+void chat_req_rooms(client *cl, json_t *req, json_t *rid);
+void chat_req_create_room(client *cl, json_t *req, json_t *rid);
+void chat_req_join(client *cl, json_t *req, json_t *rid);
+void chat_req_leave(client *cl, json_t *req, json_t *rid);
+void chat_req_invite(client *cl, json_t *req, json_t *rid);
+void chat_req_kick(client *cl, json_t *req, json_t *rid);
+void chat_req_topic(client *cl, json_t *req, json_t *rid);
+void chat_req_dm(client *cl, json_t *req, json_t *rid);
+void chat_req_members(client *cl, json_t *req, json_t *rid);
+void chat_req_typing(client *cl, json_t *req, json_t *rid);
+void chat_req_read(client *cl, json_t *req, json_t *rid);
+
+/* Membership changes shared by requests, the admin CLI path and joins of
+ * new accounts: store write, then memory, events and hooks. done may be
+ * NULL. */
+typedef void (*chat_member_done)(void *ud, int rc, const char *message);
+void chat_add_member(room *r, user_rec *u, enum room_role role, chat_member_done done, void *ud);
+/* Membership of `u` in r, or an error code for the caller: ENOTFOUND for a
+ * room the user may not see, EFORBIDDEN for a visible one they are not in. */
+int chat_check_member(room *r, const user_rec *u, member **out);
+/* The same, replying the error to the client; returns the rc. */
+int chat_require_member(client *cl, json_t *rid, room *r, member **out);
+void chat_reply_member_error(client *cl, json_t *rid, int rc);
+/* The room named by the request's "room" field, if the caller is a member;
+ * otherwise replies the error and returns NULL. */
+room *chat_req_room(client *cl, json_t *req, json_t *rid, member **m);
+
+/* Presence: first session online / last one gone. */
+void chat_presence(user_rec *u, const char *status);
+
+/* The send path shared by WebSocket send, HTTP post and bots. */
+struct chat_post {
+	user_rec *author;
+	room *room;
+	const char *text;
+	const char *client_id; /* may be NULL */
+	const char *reply_to;  /* may be NULL */
+	json_t *attachments;   /* may be NULL */
+	int depth;             /* bot chain depth */
+	double t0;             /* when the send arrived (ev_now) */
+	int no_command;        /* store "/word …" as text (a command that keeps it) */
+};
+/* done(ud, rc, message, stored-message, duplicate, is_command). */
+typedef void (*chat_post_done)(void *ud, int rc, const char *message, const parley_message *m,
+                               int duplicate, int command);
+void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud);
+/* A message frame {"type":"message", …}; the author's variant has client_id. */
+json_t *chat_message_event(const parley_message *m, int with_client_id);
+
+/* Changes made by the server itself (scripts), not by a session: the
+ * same store write, broadcast and hooks as the requests. actor may be
+ * NULL for a delete (no hook then). Return PARLEY_OK (done follows) or an
+ * error (done is not called). */
+int chat_delete_message(room *r, const char *msg_id, user_rec *actor, chat_member_done done,
+                        void *ud);
+int chat_react_as(user_rec *u, room *r, const char *msg_id, const char *emoji, int on,
+                  chat_member_done done, void *ud);
+/* Removes target from r (a kick by a script): member_left with "by". */
+int chat_remove_member(room *r, user_rec *target, user_rec *by, chat_member_done done, void *ud);
+
+/* Commands registered by plugins and scripts. */
+int chat_command_unregister(const char *name);
+/* The bot chain depth of a command's invocation. */
+int chat_command_depth(const parley_command_args *cmd);
+int chat_command_register(const char *name, const char *help, parley_command_fn fn, void *ud,
+                          parley_ctx *owner);
+int chat_command_reply(const parley_command_args *cmd, const char *bot_name, const char *text);
+int chat_bot_send(const char *room_id, const char *bot_name, const char *text, int depth);
+/* Runs a registered command for text "/name args"; 1 if one ran, 0 if
+ * the word is not a command. */
+int chat_command_try(user_rec *u, room *r, const char *text, int depth);
+void chat_commands_fini(void);
+
+#endif
