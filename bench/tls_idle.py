@@ -54,6 +54,8 @@ def start_server(binary, work, tls):
     with open(os.path.join(work, "parley.conf"), "w") as f:
         f.write(f'server = {{ listen = {{ {listen} }}, data_dir = "data" }}\n'
                 'log = { level = "info" }\n'
+                # --conns sessions from one address, on purpose.
+                'limits = { max_connections_per_addr = 0 }\n'
                 'plugins = { {"auth_local", argon2 = { t_cost = 1, m_cost = 64, '
                 'parallelism = 1 }}, {"store_sqlite"} }\n')
     conf = ["--config", os.path.join(work, "parley.conf")]

@@ -1,11 +1,11 @@
-/* The HTTP router and the JSON API.
- *
- * Each request is answered at once (health, metrics, errors) or after
- * asynchronous steps: the auth chain, an auth provider, the store, the chat
- * layer. An async step keeps only the connection id and copies of what it
- * needs (struct api_call); its callback finds the request again with
- * http_request_find() and, if the connection closed meanwhile, finishes the
- * remaining writes (a disable still revokes) and drops the answer.
+/* The HTTP router and what every route shares: the route table (the one
+ * place that says who may call what), answers, request bodies and query
+ * parameters, the caller's token, and the service routes (health,
+ * readiness, metrics, the WebSocket upgrade). Routes live in api_*.c,
+ * uploads.c and downloads.c; their asynchronous steps run on an api_ctx
+ * (api_ctx.c) that keeps only the connection id and copies, finds the
+ * request again when a step finishes and, if the connection closed
+ * meanwhile, finishes the remaining writes and drops the answer.
  *
  * CSRF: a browser sends Origin on every POST; a POST whose Origin is not
  * allowed is refused, and a POST authenticated by the session cookie must
@@ -23,93 +23,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "host/auth.h"
-#include "chat/chat.h"
 #include "base/config.h"
-#include "net/http.h"
+#include "base/json_depth.h"
 #include "base/log.h"
-#include "lua/scripts.h"
-#include "base/loop.h"
 #include "base/metrics.h"
-#include "net/origin.h"
-#include "host/plugin_host.h"
+#include "chat/chat.h"
 #include "chat/scope.h"
+#include "host/auth.h"
+#include "host/plugin_host.h"
+#include "net/http.h"
+#include "net/origin.h"
 #include "net/static_files.h"
-#include "api/uploads.h"
-#include "chat/users.h"
 #include "net/ws.h"
 
-#define API_JSON_MAX_DEPTH  16 /* nesting of request bodies */
-#define API_HISTORY_DEFAULT 50 /* PROTOCOL.md: history limit */
-#define API_HISTORY_MAX     100
-#define API_COOKIE_MAX      512  /* the Set-Cookie line */
-#define API_EXTRA_MAX       128  /* other extra header lines */
-#define API_READY_MAX       1024 /* /readyz explanation */
-#define API_LOG_PATH_MAX    256
-
-enum api_op {
-	OP_LOGIN,
-	OP_LOGOUT,
-	OP_REGISTER,
-	OP_HISTORY,
-	OP_POST,
-	OP_USERS,
-	OP_SCRIPTS,
-	OP_SCRIPTS_RELOAD,
-	OP_DISABLE,
-	OP_ENABLE,
-	OP_INVITE,
-};
-
-/* What an async step keeps of its request. */
-struct api_call {
-	uint64_t conn_id;
-	enum api_op op;
-	int tls;
-	char *id; /* room id (messages) or user id (disable/enable) */
-	char *text;
-	char *client_id;
-	char *role;
-	char *email;
-	char *inviter, *token, *link; /* invite: kept while it is e-mailed */
-	int64_t expires;
-	int64_t before, after;
-	int limit;
-	json_t *user; /* disable: the updated user, answered after revoking */
-	char *actor;  /* the caller's id, for the audit log */
-	char client[ORIGIN_MAX];
-};
-
-static void call_free(struct api_call *call)
-{
-	if (!call)
-		return;
-	free(call->id);
-	free(call->text);
-	free(call->client_id);
-	free(call->role);
-	free(call->email);
-	free(call->inviter);
-	free(call->token);
-	free(call->link);
-	json_decref(call->user);
-	free(call->actor);
-	free(call);
-}
-
-static struct api_call *call_new(const struct http_request *req, enum api_op op)
-{
-	struct api_call *call = calloc(1, sizeof(*call));
-	if (!call)
-		return NULL;
-	call->conn_id = req->conn_id;
-	call->op = op;
-	call->tls = req->c ? req->c->tls : 0;
-	origin_client_addr(server_config, req, call->client, sizeof call->client);
-	return call;
-}
+#define API_JSON_MAX_DEPTH 15   /* levels below a request body (16 with it) */
+#define API_EXTRA_MAX      128  /* other extra header lines */
+#define API_READY_MAX      1024 /* /readyz explanation */
+#define API_LOG_PATH_MAX   256
 
 /* ---------------------------------------------------------------- */
 /* Pure helpers                                                       */
@@ -205,7 +136,8 @@ void api_error(struct http_request *req, int status, const char *code, const cha
 }
 
 /* An error rc from a provider, the store or chat, with the status and code
- * of PROTOCOL.md; 429 carries Retry-After (whole seconds, rounded up). */
+ * of PROTOCOL.md; 429, and 503 from a store that cannot write, carry
+ * Retry-After (whole seconds, rounded up) and retry_after_ms. */
 void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_after_ms)
 {
 	if (rc >= 0 && rc != PARLEY_DENY)
@@ -214,7 +146,9 @@ void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_a
 	const char *code = chat_error_code(rc);
 	if (!msg || !*msg)
 		msg = http_status_text(status);
-	if (status != 429) {
+	if (retry_after_ms <= 0)
+		retry_after_ms = chat_error_retry_ms(rc);
+	if (status != 429 && chat_error_retry_ms(rc) == 0) {
 		api_error(req, status, code, msg);
 		return;
 	}
@@ -244,31 +178,6 @@ json_t *api_user_full(const parley_user *u)
 /* Request bodies                                                     */
 /* ---------------------------------------------------------------- */
 
-static int json_depth_ok(const json_t *j, int depth)
-{
-	if (depth > API_JSON_MAX_DEPTH)
-		return 0;
-	if (json_is_object(j)) {
-		const char *k;
-		json_t *v;
-		json_object_foreach((json_t *)j, k, v)
-		{
-			(void)k;
-			if (!json_depth_ok(v, depth + 1))
-				return 0;
-		}
-	} else if (json_is_array(j)) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(j, i, v)
-		{
-			if (!json_depth_ok(v, depth + 1))
-				return 0;
-		}
-	}
-	return 1;
-}
-
 /* The body as a JSON object, or NULL after answering 400. */
 json_t *api_body(struct http_request *req)
 {
@@ -285,7 +194,7 @@ json_t *api_body(struct http_request *req)
 		api_error(req, 400, "bad_request", msg);
 		return NULL;
 	}
-	if (!json_is_object(j) || !json_depth_ok(j, 1)) {
+	if (!json_is_object(j) || !json_depth_ok(j, API_JSON_MAX_DEPTH)) {
 		api_error(req, 400, "bad_request",
 		          json_is_object(j) ? "body: nested too deeply"
 		                            : "body: expected a JSON object");
@@ -340,115 +249,8 @@ int api_is_post(const struct http_request *req)
 }
 
 /* ---------------------------------------------------------------- */
-/* Login, register, logout                                            */
+/* Credentials                                                        */
 /* ---------------------------------------------------------------- */
-
-/* login and register answer alike: the session and the cookie. */
-static void session_done(void *ud, const parley_auth_result *res)
-{
-	struct api_call *call = ud;
-	struct http_request *req = http_request_find(call->conn_id);
-	if (!req)
-		goto done;
-	if (res->rc != PARLEY_OK || !res->token || !res->user) {
-		api_fail(req, res->rc == PARLEY_OK ? PARLEY_ERR : res->rc, res->message,
-		         res->retry_after_ms);
-		goto done;
-	}
-	char cookie[API_COOKIE_MAX];
-	int64_t max_age = (res->expires_ts - loop_now_ms()) / 1000;
-	const char *extra =
-	    api_session_cookie(cookie, sizeof(cookie), res->token, max_age, call->tls) == 0 ? cookie
-	                                                                                    : NULL;
-	api_json(req, call->op == OP_REGISTER ? 201 : 200, extra,
-	         json_pack("{s:s,s:I,s:o}", "token", res->token, "expires",
-	                   (json_int_t)res->expires_ts, "user", api_user_brief(res->user)));
-done:
-	call_free(call);
-}
-
-/* Starts a provider call; call belongs to the callback unless rc < 0. */
-static void provider_started(struct http_request *req, struct api_call *call, int rc)
-{
-	if (rc >= 0)
-		return;
-	api_fail(req, rc, NULL, 0);
-	call_free(call);
-}
-
-static void route_login(struct http_request *req)
-{
-	const struct provider *p = AUTH_PROVIDER_WITH(login);
-	json_t *body = api_body(req);
-	const char *user, *pass;
-	if (!body)
-		return;
-	if (api_body_str(req, body, "username", 1, &user) < 0 ||
-	    api_body_str(req, body, "password", 1, &pass) < 0)
-		goto done;
-	if (!p) {
-		api_error(req, 404, "not_found", "no auth provider logs in with a password");
-		goto done;
-	}
-	struct api_call *call = call_new(req, OP_LOGIN);
-	if (!call) {
-		api_fail(req, PARLEY_ENOMEM, NULL, 0);
-		goto done;
-	}
-	char client[ORIGIN_MAX];
-	origin_client_addr(server_config, req, client, sizeof(client));
-	const parley_auth_vtable *vt = p->vtable;
-	provider_started(req, call, vt->login(p->self, user, pass, client, session_done, call));
-done:
-	json_decref(body);
-}
-
-static void route_register(struct http_request *req)
-{
-	const struct provider *p = AUTH_PROVIDER_WITH(register_user);
-	json_t *body = api_body(req);
-	const char *invite, *user, *pass, *email;
-	if (!body)
-		return;
-	if (api_body_str(req, body, "invite", 1, &invite) < 0 ||
-	    api_body_str(req, body, "username", 1, &user) < 0 ||
-	    api_body_str(req, body, "password", 1, &pass) < 0 ||
-	    api_body_str(req, body, "email", 0, &email) < 0)
-		goto done;
-	if (!p) {
-		api_error(req, 404, "not_found", "no auth provider registers accounts");
-		goto done;
-	}
-	struct api_call *call = call_new(req, OP_REGISTER);
-	if (!call) {
-		api_fail(req, PARLEY_ENOMEM, NULL, 0);
-		goto done;
-	}
-	const parley_auth_vtable *vt = p->vtable;
-	provider_started(req, call,
-	                 vt->register_user(p->self, invite, user, pass, email, session_done, call));
-done:
-	json_decref(body);
-}
-
-static void logout_done(void *ud, const parley_auth_result *res)
-{
-	struct api_call *call = ud;
-	struct http_request *req = http_request_find(call->conn_id);
-	char cookie[API_COOKIE_MAX];
-	if (!req)
-		goto done;
-	/* An unknown token is as logged out as a revoked one. */
-	if (res->rc != PARLEY_OK && res->rc != PARLEY_EUNAUTHORIZED) {
-		api_fail(req, res->rc, res->message, res->retry_after_ms);
-		goto done;
-	}
-	api_session_cookie(cookie, sizeof(cookie), NULL, 0, call->tls);
-	api_log(req, 204);
-	http_respond(req, 204, NULL, cookie, NULL, 0);
-done:
-	call_free(call);
-}
 
 /* The token of a request that needs one, or NULL after answering. A
  * cookie-authenticated POST must carry an allowed Origin. */
@@ -468,421 +270,21 @@ char *api_request_token(struct http_request *req)
 	return token;
 }
 
-static void route_logout(struct http_request *req)
-{
-	const struct provider *p = AUTH_PROVIDER_WITH(logout);
-	char *token = api_request_token(req);
-	if (!token)
-		return;
-	if (!p) {
-		api_error(req, 404, "not_found", "no auth provider logs out");
-		goto done;
-	}
-	struct api_call *call = call_new(req, OP_LOGOUT);
-	if (!call) {
-		api_fail(req, PARLEY_ENOMEM, NULL, 0);
-		goto done;
-	}
-	const parley_auth_vtable *vt = p->vtable;
-	provider_started(req, call, vt->logout(p->self, token, logout_done, call));
-done:
-	free(token);
-}
-
-/* ---------------------------------------------------------------- */
-/* Routes that need a user                                            */
-/* ---------------------------------------------------------------- */
-
-static void chat_done(void *ud, int rc, const char *message, json_t *reply)
-{
-	struct api_call *call = ud;
-	struct http_request *req = http_request_find(call->conn_id);
-	if (!req)
-		goto done;
-	if (rc != PARLEY_OK || !reply)
-		api_fail(req, rc == PARLEY_OK ? PARLEY_ERR : rc, message, 0);
-	else
-		api_json(req, 200, NULL, json_incref(reply));
-done:
-	call_free(call);
-}
-
-static void users_listed(void *ud, const parley_store_result *res)
-{
-	struct api_call *call = ud;
-	struct http_request *req = http_request_find(call->conn_id);
-	if (!req)
-		goto done;
-	if (res->rc != PARLEY_OK) {
-		api_fail(req, res->rc, "cannot list users", 0);
-		goto done;
-	}
-	json_t *list = json_array();
-	for (size_t i = 0; list && i < res->n_users; i++)
-		json_array_append_new(list, api_user_full(&res->users[i]));
-	api_json(req, 200, NULL, json_pack("{s:o*}", "users", list));
-done:
-	call_free(call);
-}
-
-static void answer_user(struct api_call *call)
-{
-	struct http_request *req = http_request_find(call->conn_id);
-	if (req)
-		api_json(req, 200, NULL, json_pack("{s:O}", "user", call->user));
-	call_free(call);
-}
-
-static void sessions_deleted(void *ud, const parley_store_result *res)
-{
-	struct api_call *call = ud;
-	if (res->rc != PARLEY_OK) {
-		log_error("user_disable", NULL, "cannot delete the sessions of %s: %s", call->id,
-		          res->error ? res->error : chat_error_code(res->rc));
-		struct http_request *req = http_request_find(call->conn_id);
-		if (req)
-			api_fail(req, res->rc, "the account is disabled, its sessions not revoked",
-			         0);
-		call_free(call);
-		return;
-	}
-	answer_user(call);
-}
-
-static void user_updated(void *ud, const parley_store_result *res)
-{
-	struct api_call *call = ud;
-	if (res->rc != PARLEY_OK || res->n_users == 0) {
-		struct http_request *req = http_request_find(call->conn_id);
-		if (req)
-			api_fail(req, res->rc == PARLEY_OK ? PARLEY_ENOTFOUND : res->rc,
-			         res->rc == PARLEY_ENOTFOUND || res->rc == PARLEY_OK
-			             ? "no such user"
-			             : "cannot update the user",
-			         0);
-		call_free(call);
-		return;
-	}
-	call->user = api_user_full(&res->users[0]);
-	users_upsert(&res->users[0]);
-	api_audit_as(call->actor, call->client,
-	             call->op == OP_ENABLE ? "user.enable" : "user.disable", call->id, NULL);
-	if (call->op == OP_ENABLE) {
-		answer_user(call);
-		return;
-	}
-	/* Close their connections now; their stored sessions go next. */
-	chat_user_revoked(call->id);
-	void *self;
-	const parley_store_vtable *st = plugins_store(&self);
-	int rc = st->session_delete(self, NULL, call->id, sessions_deleted, call);
-	if (rc < 0) {
-		parley_store_result fail = {.rc = rc, .error = "session_delete refused"};
-		sessions_deleted(call, &fail);
-	}
-}
-
-/* The invite's answer; emailed: -1 when no address was given. */
-static void invite_answer(struct http_request *req, struct api_call *call, int emailed,
-                          const char *email_error)
-{
-	json_t *out = json_pack("{s:s,s:s?,s:I}", "token", call->token, "link", call->link,
-	                        "expires", (json_int_t)call->expires);
-	if (out && emailed >= 0)
-		json_object_set_new(out, "emailed", json_boolean(emailed));
-	if (out && email_error)
-		json_object_set_new(out, "email_error", json_string(email_error));
-	api_json(req, 201, NULL, out);
-}
-
-static void invite_emailed(void *ud, int rc, const char *error)
-{
-	struct api_call *call = ud;
-	struct http_request *req = http_request_find(call->conn_id);
-	if (rc != PARLEY_OK)
-		log_warn("invite_email", NULL, "the invite for an address was not e-mailed: %s",
-		         error ? error : "notify failed");
-	if (!req)
-		goto done;
-	if (rc == PARLEY_EINVAL)
-		api_fail(req, rc, error ? error : "email: not an address mail can go to", 0);
-	else
-		invite_answer(req, call, rc == PARLEY_OK, rc == PARLEY_OK ? NULL : error);
-done:
-	call_free(call);
-}
-
-/* Hands the invite to the notify providers (notify_email) through the
- * host's own fan-out; its ctx argument is only the caller's name there. */
-static int invite_email(struct api_call *call)
-{
-	char expires[64];
-	time_t t = (time_t)(call->expires / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(expires, sizeof expires, "%Y-%m-%d %H:%M UTC", &tm);
-	const char *vars[] = {"link",    call->link ? call->link : "",
-	                      "expires", expires,
-	                      "inviter", call->inviter ? call->inviter : "An administrator"};
-	parley_notify_msg msg = {
-	    .struct_size = sizeof msg,
-	    .kind = "invite",
-	    .to = call->email,
-	    .vars = vars,
-	    .n_vars = sizeof vars / sizeof vars[0] / 2,
-	};
-	return plugins_host()->notify(NULL, &msg, invite_emailed, call);
-}
-
-static void invite_done(void *ud, const parley_auth_result *res)
-{
-	struct api_call *call = ud;
-	struct http_request *req = http_request_find(call->conn_id);
-	if (!req)
-		goto done;
-	if (res->rc != PARLEY_OK || !res->token) {
-		api_fail(req, res->rc == PARLEY_OK ? PARLEY_ERR : res->rc, res->message,
-		         res->retry_after_ms);
-		goto done;
-	}
-	call->expires = res->expires_ts;
-	api_audit_as(call->actor, call->client, "invite.create", NULL,
-	             json_pack("{s:s?,s:s?}", "role", call->role, "email", call->email));
-	if (!(call->token = strdup(res->token)) ||
-	    (res->link && !(call->link = strdup(res->link)))) {
-		api_fail(req, PARLEY_ENOMEM, NULL, 0);
-		goto done;
-	}
-	if (call->email && plugins_has_provider(PARLEY_PROVIDE_NOTIFY)) {
-		int rc = invite_email(call);
-		if (rc == PARLEY_PENDING)
-			return; /* invite_emailed answers and frees */
-		invite_answer(req, call, 0, "no notify provider accepted the message");
-		goto done;
-	}
-	invite_answer(req, call, call->email ? 0 : -1, NULL);
-done:
-	call_free(call);
-}
-
-/* Runs the operation once the caller is known; returns an rc < 0 when it
- * did not start (call still ours). */
-static int run_as(struct api_call *call, const parley_user *user)
-{
-	void *self;
-	const parley_store_vtable *st;
-	/* chat_http_* call done on every path, errors included: the call is
-	 * theirs whatever they return. */
-	if (call->op == OP_HISTORY) {
-		chat_http_history(user, call->id, call->before, call->after, call->limit, chat_done,
-		                  call);
-		return PARLEY_PENDING;
-	}
-	if (call->op == OP_POST) {
-		chat_http_post(user, call->id, call->text, call->client_id, chat_done, call);
-		return PARLEY_PENDING;
-	}
-	if (!user->role || strcmp(user->role, "admin") != 0)
-		return PARLEY_EFORBIDDEN;
-	switch (call->op) {
-	case OP_SCRIPTS:
-	case OP_SCRIPTS_RELOAD: {
-		/* Synchronous: the scripts are the loop thread's. */
-		struct http_request *req = http_request_find(call->conn_id);
-		json_t *body = call->op == OP_SCRIPTS ? scripts_status() : scripts_reload();
-		if (req)
-			api_json(req, 200, NULL, body);
-		else
-			json_decref(body);
-		call_free(call);
-		return PARLEY_OK;
-	}
-	case OP_USERS:
-		st = plugins_store(&self);
-		return st ? st->users_list(self, users_listed, call) : PARLEY_EUNAVAIL;
-	case OP_DISABLE:
-	case OP_ENABLE: {
-		st = plugins_store(&self);
-		if (!st)
-			return PARLEY_EUNAVAIL;
-		parley_user pu = {.id = call->id, .disabled = call->op == OP_DISABLE};
-		int rc = st->user_update(self, &pu, 1, user_updated, call);
-		/* Ids are opaque: one the store cannot even parse names no one. */
-		return rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc;
-	}
-	case OP_INVITE: {
-		const struct provider *p = AUTH_PROVIDER_WITH(invite_create);
-		if (!p)
-			return PARLEY_ENOTFOUND;
-		const parley_auth_vtable *vt = p->vtable;
-		const char *who =
-		    user->display_name && *user->display_name ? user->display_name : user->name;
-		if (who && !(call->inviter = strdup(who)))
-			return PARLEY_ENOMEM;
-		return vt->invite_create(p->self, call->role, call->email, user->id, invite_done,
-		                         call);
-	}
-	default:
-		return PARLEY_ERR;
-	}
-}
-
-static void authenticated(void *ud, const parley_auth_result *res)
-{
-	struct api_call *call = ud;
-	struct http_request *req = http_request_find(call->conn_id);
-	if (!req) {
-		call_free(call);
-		return;
-	}
-	if (res->rc != PARLEY_OK || !res->user) {
-		api_fail(req, res->rc == PARLEY_OK ? PARLEY_EUNAUTHORIZED : res->rc, res->message,
-		         res->retry_after_ms);
-		call_free(call);
-		return;
-	}
-	/* A bot token reaches only what its scope names. */
-	int bad = 0;
-	struct scope *scope = scope_parse(res->scopes, res->rooms_json, &bad);
-	unsigned need = call->op == OP_HISTORY ? SCOPE_READ : call->op == OP_POST ? SCOPE_POST : 0;
-	int refused = (scope || bad) && (!need || !scope_allows(scope, need, NULL));
-	int hidden = scope && scope_hides_room(scope, call->id);
-	scope_free(scope);
-	if (hidden || refused) {
-		api_fail(req, hidden ? PARLEY_ENOTFOUND : PARLEY_EFORBIDDEN,
-		         hidden ? "no such room" : "outside the token's scope", 0);
-		call_free(call);
-		return;
-	}
-	if (!(call->actor = strdup(res->user->id))) {
-		api_fail(req, PARLEY_ENOMEM, NULL, 0);
-		call_free(call);
-		return;
-	}
-	int rc = run_as(call, res->user);
-	if (rc < 0) {
-		const char *msg = rc == PARLEY_EFORBIDDEN  ? "admin only"
-		                  : rc != PARLEY_ENOTFOUND ? NULL
-		                  : call->op == OP_INVITE  ? "no auth provider creates invites"
-		                                           : "no such user";
-		api_fail(req, rc, msg, 0);
-		call_free(call);
-	}
-}
-
-/* Authenticates req, then runs call as that user. call is taken. */
-static void with_user(struct http_request *req, struct api_call *call)
-{
-	char *token = api_request_token(req);
-	if (!token) {
-		call_free(call);
-		return;
-	}
-	int rc = auth_token(token, authenticated, call);
-	free(token);
-	if (rc < 0) {
-		api_fail(req, rc, rc == PARLEY_EUNAUTHORIZED ? "invalid or expired token" : NULL,
-		         0);
-		call_free(call);
-	}
-}
-
-static void route_history(struct http_request *req, const char *room_id)
-{
-	int64_t before = 0, after = -1, limit = API_HISTORY_DEFAULT;
-	if (api_query_int(req, "before", 0, INT64_MAX, &before) < 0 ||
-	    api_query_int(req, "after", 0, INT64_MAX, &after) < 0 ||
-	    api_query_int(req, "limit", 1, API_HISTORY_MAX, &limit) < 0)
-		return;
-	struct api_call *call = call_new(req, OP_HISTORY);
-	if (!call || !(call->id = strdup(room_id))) {
-		call_free(call);
-		api_fail(req, PARLEY_ENOMEM, NULL, 0);
-		return;
-	}
-	call->before = before;
-	call->after = after;
-	call->limit = (int)limit;
-	with_user(req, call);
-}
-
-static void route_post(struct http_request *req, const char *room_id)
-{
-	json_t *body = api_body(req);
-	const char *text, *client_id;
-	if (!body)
-		return;
-	if (api_body_str(req, body, "text", 1, &text) < 0 ||
-	    api_body_str(req, body, "client_id", 0, &client_id) < 0)
-		goto done;
-	struct api_call *call = call_new(req, OP_POST);
-	if (!call || !(call->id = strdup(room_id)) || !(call->text = strdup(text)) ||
-	    (client_id && !(call->client_id = strdup(client_id)))) {
-		call_free(call);
-		api_fail(req, PARLEY_ENOMEM, NULL, 0);
-		goto done;
-	}
-	with_user(req, call);
-done:
-	json_decref(body);
-}
-
-static int valid_role(const char *role)
-{
-	return strcmp(role, "admin") == 0 || strcmp(role, "member") == 0 ||
-	       strcmp(role, "bot") == 0;
-}
-
-static void route_invite(struct http_request *req)
-{
-	json_t *body = api_body(req);
-	const char *role, *email;
-	if (!body)
-		return;
-	if (api_body_str(req, body, "role", 1, &role) < 0 ||
-	    api_body_str(req, body, "email", 0, &email) < 0)
-		goto done;
-	if (!valid_role(role)) {
-		api_error(req, 400, "bad_request", "role: expected admin, member or bot");
-		goto done;
-	}
-	/* Refused before an invite exists: a line break in an address is a
-	 * header injection attempt (notify_email checks again). */
-	for (const char *p = email; p && *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			api_error(req, 400, "bad_request",
-			          "email: must not contain line breaks or control characters");
-			goto done;
-		}
-	}
-	struct api_call *call = call_new(req, OP_INVITE);
-	if (!call || !(call->role = strdup(role)) || (email && !(call->email = strdup(email)))) {
-		call_free(call);
-		api_fail(req, PARLEY_ENOMEM, NULL, 0);
-		goto done;
-	}
-	with_user(req, call);
-done:
-	json_decref(body);
-}
-
-static void route_admin_user(struct http_request *req, enum api_op op, const char *user_id)
-{
-	struct api_call *call = call_new(req, op);
-	if (!call || (user_id && !(call->id = strdup(user_id)))) {
-		call_free(call);
-		api_fail(req, PARLEY_ENOMEM, NULL, 0);
-		return;
-	}
-	with_user(req, call);
-}
-
 /* ---------------------------------------------------------------- */
 /* Service routes                                                     */
 /* ---------------------------------------------------------------- */
 
-static void route_readyz(struct http_request *req)
+static void route_healthz(struct http_request *req, const struct api_route *r, const char *id)
 {
+	(void)r;
+	(void)id;
+	api_json(req, 200, NULL, json_pack("{s:s}", "status", "ok"));
+}
+
+static void route_readyz(struct http_request *req, const struct api_route *r, const char *id)
+{
+	(void)r;
+	(void)id;
 	char why[API_READY_MAX] = "";
 	if (plugins_ready(why, sizeof(why)))
 		api_json(req, 200, NULL, json_pack("{s:s}", "status", "ok"));
@@ -891,8 +293,10 @@ static void route_readyz(struct http_request *req)
 		         json_pack("{s:s,s:s}", "status", "unavailable", "why", why));
 }
 
-static void route_metrics(struct http_request *req)
+static void route_metrics(struct http_request *req, const struct api_route *r, const char *id)
 {
+	(void)r;
+	(void)id;
 	size_t len = 0;
 	char *text = metrics_render(&len);
 	if (!text) {
@@ -904,8 +308,11 @@ static void route_metrics(struct http_request *req)
 	free(text);
 }
 
-static void route_ws(struct http_request *req)
+/* The WebSocket session checks its own credential and scope (chat.c). */
+static void route_ws(struct http_request *req, const struct api_route *r, const char *id)
 {
+	(void)r;
+	(void)id;
 	if (!origin_allowed(server_config, req)) {
 		api_error(req, 403, "forbidden", "origin not allowed");
 		return;
@@ -919,53 +326,68 @@ static void route_ws(struct http_request *req)
 /* The router                                                         */
 /* ---------------------------------------------------------------- */
 
-static void method_not_allowed(struct http_request *req)
-{
-	api_error(req, 405, "bad_request", "method not allowed");
-}
+#define READ     SCOPE_READ
+#define POST     SCOPE_POST
+#define NO_BOT   API_NO_BOT_TOKEN
+#define ROOM_ID  1
+#define OTHER_ID 0
 
-static void route_api(struct http_request *req)
-{
-	const char *path = req->path;
-	char id[API_ID_MAX];
-	int post = api_is_post(req), get = strcmp(req->method, "GET") == 0;
+/* Every route, one a line (tests/integration/test_route_access.py parses
+ * these lines): method, path, who, what a bot token needs, whether {id} is
+ * a room, handler. A bot token reaches only rows that name its scope. */
+// clang-format off
+static const struct api_route routes[] = {
+    {"GET",  "/healthz",                          API_ANYONE, NO_BOT, OTHER_ID, route_healthz},
+    {"GET",  "/readyz",                           API_ANYONE, NO_BOT, OTHER_ID, route_readyz},
+    {"GET",  "/metrics",                          API_ANYONE, NO_BOT, OTHER_ID, route_metrics},
+    {"GET",  "/ws",                               API_ANYONE, NO_BOT, OTHER_ID, route_ws},
+    {"POST", "/api/login",                        API_ANYONE, NO_BOT, OTHER_ID, api_login},
+    {"POST", "/api/register",                     API_ANYONE, NO_BOT, OTHER_ID, api_register},
+    {"POST", "/api/logout",                       API_ANYONE, NO_BOT, OTHER_ID, api_logout},
+    {"POST", "/api/password/forgot",              API_ANYONE, NO_BOT, OTHER_ID, api_password_forgot},
+    {"POST", "/api/password/reset",               API_ANYONE, NO_BOT, OTHER_ID, api_password_reset},
+    {"GET",  "/api/unsubscribe",                  API_ANYONE, NO_BOT, OTHER_ID, api_unsubscribe},
+    {"POST", "/api/unsubscribe",                  API_ANYONE, NO_BOT, OTHER_ID, api_unsubscribe},
+    {"POST", "/api/password/change",              API_USER,   NO_BOT, OTHER_ID, api_password_change},
+    {"GET",  "/api/settings",                     API_USER,   NO_BOT, OTHER_ID, api_settings},
+    {"POST", "/api/settings",                     API_USER,   NO_BOT, OTHER_ID, api_settings},
+    {"GET",  "/api/commands",                     API_USER,   READ,   OTHER_ID, api_commands},
+    {"GET",  "/api/rooms/{id}/messages",          API_USER,   READ,   ROOM_ID,  api_history},
+    {"POST", "/api/rooms/{id}/messages",          API_USER,   POST,   ROOM_ID,  api_post},
+    {"POST", "/api/uploads",                      API_USER,   POST,   OTHER_ID, api_upload},
+    {"GET",  "/api/uploads/{id}",                 API_USER,   READ,   OTHER_ID, api_download},
+    {"HEAD", "/api/uploads/{id}",                 API_USER,   READ,   OTHER_ID, api_download},
+    {"GET",  "/api/admin/users",                  API_ADMIN,  NO_BOT, OTHER_ID, api_admin_users},
+    {"POST", "/api/admin/users/{id}/disable",     API_ADMIN,  NO_BOT, OTHER_ID, api_admin_disable},
+    {"POST", "/api/admin/users/{id}/enable",      API_ADMIN,  NO_BOT, OTHER_ID, api_admin_enable},
+    {"POST", "/api/admin/users/{id}/role",        API_ADMIN,  NO_BOT, OTHER_ID, api_admin_role},
+    {"GET",  "/api/admin/invites",                API_ADMIN,  NO_BOT, OTHER_ID, api_admin_invites},
+    {"POST", "/api/admin/invites",                API_ADMIN,  NO_BOT, OTHER_ID, api_admin_invite},
+    {"POST", "/api/admin/invites/{id}/revoke",    API_ADMIN,  NO_BOT, OTHER_ID, api_admin_invite_revoke},
+    {"GET",  "/api/admin/audit",                  API_ADMIN,  NO_BOT, OTHER_ID, api_admin_audit},
+    {"POST", "/api/admin/bots",                   API_ADMIN,  NO_BOT, OTHER_ID, api_admin_bot_create},
+    {"POST", "/api/admin/bots/{id}/tokens",       API_ADMIN,  NO_BOT, OTHER_ID, api_admin_bot_token},
+    {"POST", "/api/admin/bots/{id}/tokens/revoke", API_ADMIN, NO_BOT, OTHER_ID, api_admin_bot_revoke},
+    {"GET",  "/api/admin/scripts",                API_ADMIN,  NO_BOT, OTHER_ID, api_admin_scripts},
+    {"POST", "/api/admin/scripts/reload",         API_ADMIN,  NO_BOT, OTHER_ID, api_admin_scripts_reload},
+};
+// clang-format on
 
-	/* A browser's POST from a foreign page never gets further. */
-	if (post && !origin_allowed(server_config, req)) {
-		api_error(req, 403, "forbidden", "origin not allowed");
-		return;
+int api_route_match(const char *pattern, const char *path, char *id, size_t n)
+{
+	const char *param = strstr(pattern, "{id}");
+	if (!param) {
+		if (n)
+			id[0] = '\0';
+		return strcmp(pattern, path) == 0;
 	}
-	if (strcmp(path, "/api/login") == 0)
-		post ? route_login(req) : method_not_allowed(req);
-	else if (strcmp(path, "/api/logout") == 0)
-		post ? route_logout(req) : method_not_allowed(req);
-	else if (strcmp(path, "/api/register") == 0)
-		post ? route_register(req) : method_not_allowed(req);
-	else if (api_path_param(path, "/api/rooms/", "/messages", id, sizeof(id)))
-		get ? route_history(req, id) : post ? route_post(req, id) : method_not_allowed(req);
-	else if (strcmp(path, "/api/admin/users") == 0)
-		get ? route_admin_user(req, OP_USERS, NULL) : method_not_allowed(req);
-	else if (api_path_param(path, "/api/admin/users/", "/disable", id, sizeof(id)))
-		post ? route_admin_user(req, OP_DISABLE, id) : method_not_allowed(req);
-	else if (api_path_param(path, "/api/admin/users/", "/enable", id, sizeof(id)))
-		post ? route_admin_user(req, OP_ENABLE, id) : method_not_allowed(req);
-	else if (strcmp(path, "/api/admin/scripts") == 0)
-		get ? route_admin_user(req, OP_SCRIPTS, NULL) : method_not_allowed(req);
-	else if (strcmp(path, "/api/admin/scripts/reload") == 0)
-		post ? route_admin_user(req, OP_SCRIPTS_RELOAD, NULL) : method_not_allowed(req);
-	else if (strcmp(path, "/api/admin/invites") == 0)
-		post  ? route_invite(req)
-		: get ? api_admin_invites_list(req)
-		      : method_not_allowed(req);
-	else if (strcmp(path, "/api/uploads") == 0)
-		post ? uploads_post(req) : method_not_allowed(req);
-	else if (api_path_param(path, "/api/uploads/", "", id, sizeof(id)))
-		get || strcmp(req->method, "HEAD") == 0 ? uploads_get(req, id)
-		                                        : method_not_allowed(req);
-	else if (api_account_route(req, path) || api_admin_route(req, path))
-		return;
-	else
-		api_error(req, 404, "not_found", "no such API endpoint");
+	char prefix[API_LOG_PATH_MAX];
+	size_t plen = (size_t)(param - pattern);
+	if (plen >= sizeof prefix)
+		return 0;
+	memcpy(prefix, pattern, plen);
+	prefix[plen] = '\0';
+	return api_path_param(path, prefix, param + 4, id, n);
 }
 
 int api_streams_body(const struct http_request *req)
@@ -977,22 +399,33 @@ int api_streams_body(const struct http_request *req)
 void api_route(struct http_request *req)
 {
 	const char *path = req->path ? req->path : "/";
-	int get = strcmp(req->method, "GET") == 0; /* http.c counts requests */
+	int is_api = strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0;
+	char id[API_ID_MAX];
+	int path_known = 0;
 
-	if (strcmp(path, "/healthz") == 0)
-		get ? api_json(req, 200, NULL, json_pack("{s:s}", "status", "ok"))
-		    : method_not_allowed(req);
-	else if (strcmp(path, "/readyz") == 0)
-		get ? route_readyz(req) : method_not_allowed(req);
-	else if (strcmp(path, "/metrics") == 0)
-		get ? route_metrics(req) : method_not_allowed(req);
-	else if (strcmp(path, "/ws") == 0)
-		get ? route_ws(req) : method_not_allowed(req);
-	else if (strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0)
-		route_api(req);
-	else if (get || strcmp(req->method, "HEAD") == 0) {
+	/* A browser's POST from a foreign page never gets further. */
+	if (is_api && api_is_post(req) && !origin_allowed(server_config, req)) {
+		api_error(req, 403, "forbidden", "origin not allowed");
+		return;
+	}
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const struct api_route *r = &routes[i];
+		if (!api_route_match(r->pattern, path, id, sizeof id))
+			continue;
+		path_known = 1;
+		if (strcmp(r->method, req->method) == 0) {
+			r->fn(req, r, strstr(r->pattern, "{id}") ? id : NULL);
+			return;
+		}
+	}
+	if (path_known) {
+		api_error(req, 405, "bad_request", "method not allowed");
+	} else if (is_api) {
+		api_error(req, 404, "not_found", "no such API endpoint");
+	} else if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) {
 		api_log(req, 0);
 		static_files_serve(req);
-	} else
-		method_not_allowed(req);
+	} else {
+		api_error(req, 405, "bad_request", "method not allowed");
+	}
 }

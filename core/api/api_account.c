@@ -8,7 +8,8 @@
  *   GET  /api/unsubscribe?u=&s=   a page with a button (GET changes nothing:
  *                                 mail scanners fetch links)
  *   POST /api/unsubscribe?u=&s=   turns e-mail digests off (RFC 8058
- *                                 one-click, or the page's button) */
+ *                                 one-click, or the page's button)
+ *   GET  /api/commands            the registered slash commands */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +59,10 @@ static void password_set_done(void *ud, const parley_auth_result *res)
 		             res->retry_after_ms);
 		return;
 	}
-	api_audit_as(res->user->id, x->client, x->n1 ? "password.change" : "password.reset",
-	             res->user->id, NULL);
+	api_audit(x, res->user->id, x->password_change ? "password.change" : "password.reset",
+	          res->user->id, NULL);
 	/* Open connections of the revoked sessions go too. */
-	chat_user_sessions_revoked(res->user->id, x->n1 ? x->token : NULL);
+	chat_user_sessions_revoked(res->user->id, x->password_change ? x->token : NULL);
 	api_ctx_json(x, 200, json_pack("{s:o}", "user", api_user_brief(res->user)));
 }
 
@@ -88,7 +89,7 @@ static void run_change(struct api_ctx *x)
 		return;
 	}
 	const parley_auth_vtable *vt = p->vtable;
-	x->n1 = 1;
+	x->password_change = 1;
 	int rc = vt->password_change(p->self, x->who_id, x->token,
 	                             json_string_value(json_object_get(x->body, "old_password")),
 	                             json_string_value(json_object_get(x->body, "new_password")),
@@ -111,19 +112,34 @@ static json_t *body_with(struct http_request *req, const char *const *keys, size
 	return body;
 }
 
-static void route_password(struct http_request *req, api_run_fn run, enum api_need need,
+static void route_password(struct http_request *req, const struct api_route *r, api_run_fn run,
                            const char *const *keys, size_t n)
 {
-	if (!api_is_post(req)) {
-		api_error(req, 405, "bad_request", "method not allowed");
-		return;
-	}
 	json_t *body = body_with(req, keys, n);
-	if (!body)
-		return;
-	struct api_ctx *x = api_ctx_new(req, run, need, NULL, body);
+	struct api_ctx *x = body ? api_ctx_new(req, r, run, NULL, body) : NULL;
 	if (x)
 		api_ctx_start(req, x);
+}
+
+void api_password_forgot(struct http_request *req, const struct api_route *r, const char *id)
+{
+	static const char *const keys[] = {"email"};
+	(void)id;
+	route_password(req, r, run_forgot, keys, 1);
+}
+
+void api_password_reset(struct http_request *req, const struct api_route *r, const char *id)
+{
+	static const char *const keys[] = {"token", "password"};
+	(void)id;
+	route_password(req, r, run_reset, keys, 2);
+}
+
+void api_password_change(struct http_request *req, const struct api_route *r, const char *id)
+{
+	static const char *const keys[] = {"old_password", "new_password"};
+	(void)id;
+	route_password(req, r, run_change, keys, 2);
 }
 
 /* ---- settings ----------------------------------------------------------- */
@@ -147,7 +163,7 @@ static void run_settings(struct api_ctx *x)
 		api_ctx_fail(x, rc, rc == PARLEY_EINVAL ? err : "settings are unavailable", 0);
 }
 
-static void route_settings(struct http_request *req)
+void api_settings(struct http_request *req, const struct api_route *r, const char *id)
 {
 	json_t *body = NULL;
 	if (api_is_post(req)) {
@@ -159,11 +175,8 @@ static void route_settings(struct http_request *req)
 			json_decref(body);
 			return;
 		}
-	} else if (strcmp(req->method, "GET") != 0) {
-		api_error(req, 405, "bad_request", "method not allowed");
-		return;
 	}
-	struct api_ctx *x = api_ctx_new(req, run_settings, API_USER, NULL, body);
+	struct api_ctx *x = api_ctx_new(req, r, run_settings, id, body);
 	if (x)
 		api_ctx_start(req, x);
 }
@@ -205,12 +218,13 @@ static void unsubscribed(void *ud, int rc, const char *message, json_t *settings
 		                  : "The setting could not be saved.",
 		          NULL);
 	if (rc == PARLEY_OK)
-		api_audit_as(x->id, x->client, "settings.unsubscribe", x->id, NULL);
+		api_audit(x, x->id, "settings.unsubscribe", x->id, NULL);
 	api_ctx_free(x);
 }
 
-static void route_unsubscribe(struct http_request *req)
+void api_unsubscribe(struct http_request *req, const struct api_route *r, const char *id)
 {
+	(void)id;
 	char *user = http_query_param(req, "u"), *sig = http_query_param(req, "s");
 	int post = api_is_post(req);
 	int valid = user && strlen(user) < API_ID_MAX && secret_verify(UNSUB_PURPOSE, user, sig);
@@ -228,7 +242,7 @@ static void route_unsubscribe(struct http_request *req)
 		          action);
 	} else {
 		json_t *patch = json_pack("{s:b}", "email_digest", 0);
-		struct api_ctx *x = api_ctx_new(req, NULL, API_ANYONE, user, NULL);
+		struct api_ctx *x = api_ctx_new(req, r, NULL, user, NULL);
 		char err[160];
 		int rc = x && patch
 		             ? user_settings_set(user, patch, err, sizeof err, unsubscribed, x)
@@ -262,26 +276,9 @@ static void run_commands(struct api_ctx *x)
 	api_ctx_json(x, 200, json_pack("{s:o*}", "commands", chat_commands_list()));
 }
 
-int api_account_route(struct http_request *req, const char *path)
+void api_commands(struct http_request *req, const struct api_route *r, const char *id)
 {
-	static const char *const forgot[] = {"email"};
-	static const char *const reset[] = {"token", "password"};
-	static const char *const change[] = {"old_password", "new_password"};
-	if (!strcmp(path, "/api/password/forgot"))
-		route_password(req, run_forgot, API_ANYONE, forgot, 1);
-	else if (!strcmp(path, "/api/password/reset"))
-		route_password(req, run_reset, API_ANYONE, reset, 2);
-	else if (!strcmp(path, "/api/password/change"))
-		route_password(req, run_change, API_PERSON, change, 2);
-	else if (!strcmp(path, "/api/settings"))
-		route_settings(req);
-	else if (!strcmp(path, "/api/unsubscribe"))
-		route_unsubscribe(req);
-	else if (!strcmp(path, "/api/commands") && !strcmp(req->method, "GET")) {
-		struct api_ctx *x = api_ctx_new(req, run_commands, API_USER, NULL, NULL);
-		if (x)
-			api_ctx_start(req, x);
-	} else
-		return 0;
-	return 1;
+	struct api_ctx *x = api_ctx_new(req, r, run_commands, id, NULL);
+	if (x)
+		api_ctx_start(req, x);
 }

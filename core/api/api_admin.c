@@ -1,27 +1,33 @@
-/* Admin routes beyond users and invites (api.c): role changes, invite
- * listing and revocation, the audit log, bot accounts and their scoped
- * tokens. Every change is written to the audit log with who, what, when
- * and from where.
+/* The admin routes: accounts (list, disable, enable, role), invites
+ * (create, e-mail, list, revoke), the audit log, bot accounts and their
+ * scoped tokens, and the scripts' status. Every change is written to the
+ * audit log with who, what, when and from where. The router lets only
+ * admins in (API_ADMIN: no bot token either).
  *
+ *   GET  /api/admin/users
+ *   POST /api/admin/users/{id}/disable, /enable
  *   POST /api/admin/users/{id}/role {role}
- *   GET  /api/admin/invites                 (POST creates: api.c)
+ *   POST /api/admin/invites {role, email?}    GET /api/admin/invites
  *   POST /api/admin/invites/{id}/revoke
  *   GET  /api/admin/audit?before=&limit=
  *   POST /api/admin/bots {name, display_name?}
  *   POST /api/admin/bots/{id}/tokens {scopes, rooms?, ttl?}
- *   POST /api/admin/bots/{id}/tokens/revoke */
+ *   POST /api/admin/bots/{id}/tokens/revoke
+ *   GET  /api/admin/scripts, POST /api/admin/scripts/reload */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "api/api.h"
 #include "api/api_internal.h"
-#include "host/auth.h"
-#include "chat/chat.h"
-#include "net/http.h"
+#include "base/log.h"
 #include "base/loop.h"
-#include "host/plugin_host.h"
+#include "chat/chat.h"
 #include "chat/users.h"
+#include "host/auth.h"
+#include "host/plugin_host.h"
+#include "lua/scripts.h"
+#include "net/http.h"
 
 #define AUDIT_DEFAULT 100
 #define AUDIT_MAX     500
@@ -31,6 +37,119 @@
 static int role_valid(const char *role)
 {
 	return role && (!strcmp(role, "admin") || !strcmp(role, "member") || !strcmp(role, "bot"));
+}
+
+/* ---- users -------------------------------------------------------------- */
+
+static void users_listed(void *ud, const parley_store_result *res)
+{
+	struct api_ctx *x = ud;
+	if (res->rc != PARLEY_OK) {
+		api_ctx_fail(x, res->rc, "cannot list users", 0);
+		return;
+	}
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < res->n_users; i++)
+		json_array_append_new(list, api_user_full(&res->users[i]));
+	api_ctx_json(x, 200, json_pack("{s:o*}", "users", list));
+}
+
+static void run_users(struct api_ctx *x)
+{
+	void *self;
+	const parley_store_vtable *st = api_ctx_store(x, &self);
+	if (!st)
+		return;
+	int rc = st->users_list(self, users_listed, x);
+	if (rc < 0)
+		api_ctx_fail(x, rc, "cannot list users", 0);
+}
+
+void api_admin_users(struct http_request *req, const struct api_route *r, const char *id)
+{
+	struct api_ctx *x = api_ctx_new(req, r, run_users, id, NULL);
+	if (x)
+		api_ctx_start(req, x);
+}
+
+static void sessions_deleted(void *ud, const parley_store_result *res)
+{
+	struct api_ctx *x = ud;
+	if (res->rc != PARLEY_OK) {
+		log_error("user_disable", NULL, "cannot delete the sessions of %s: %s", x->id,
+		          res->error ? res->error : chat_error_code(res->rc));
+		api_ctx_fail(x, res->rc, "the account is disabled, its sessions not revoked", 0);
+		return;
+	}
+	api_ctx_json(x, 200, json_pack("{s:O}", "user", x->user));
+}
+
+static void state_updated(void *ud, const parley_store_result *res)
+{
+	struct api_ctx *x = ud;
+	if (res->rc != PARLEY_OK || res->n_users == 0) {
+		api_ctx_fail(x, res->rc == PARLEY_OK ? PARLEY_ENOTFOUND : res->rc,
+		             res->rc == PARLEY_ENOTFOUND || res->rc == PARLEY_OK
+		                 ? "no such user"
+		                 : "cannot update the user",
+		             0);
+		return;
+	}
+	x->user = api_user_full(&res->users[0]);
+	users_upsert(&res->users[0]);
+	api_audit(x, NULL, x->disable ? "user.disable" : "user.enable", x->id, NULL);
+	if (!x->disable) {
+		api_ctx_json(x, 200, json_pack("{s:O}", "user", x->user));
+		return;
+	}
+	/* Close their connections now; their stored sessions go next. */
+	chat_user_revoked(x->id);
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	int rc = st ? st->session_delete(self, NULL, x->id, sessions_deleted, x) : PARLEY_EUNAVAIL;
+	if (rc < 0) {
+		parley_store_result fail = {.rc = rc, .error = "session_delete refused"};
+		sessions_deleted(x, &fail);
+	}
+}
+
+static void run_user_state(struct api_ctx *x)
+{
+	void *self;
+	/* The caller is an active admin: refusing only themselves keeps at
+	 * least one, so no one can lock everyone out of the admin pages. */
+	if (x->disable && x->who_id && !strcmp(x->id, x->who_id)) {
+		api_ctx_fail(x, PARLEY_ECONFLICT, "admins cannot disable themselves", 0);
+		return;
+	}
+	const parley_store_vtable *st = api_ctx_store(x, &self);
+	if (!st)
+		return;
+	parley_user pu = {.id = x->id, .disabled = x->disable};
+	int rc = st->user_update(self, &pu, 1, state_updated, x);
+	/* Ids are opaque: one the store cannot even parse names no one. */
+	if (rc < 0)
+		api_ctx_fail(x, rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc, "no such user", 0);
+}
+
+static void route_user_state(struct http_request *req, const struct api_route *r,
+                             const char *user_id, int disable)
+{
+	struct api_ctx *x = api_ctx_new(req, r, run_user_state, user_id, NULL);
+	if (!x)
+		return;
+	x->disable = disable;
+	api_ctx_start(req, x);
+}
+
+void api_admin_disable(struct http_request *req, const struct api_route *r, const char *user_id)
+{
+	route_user_state(req, r, user_id, 1);
+}
+
+void api_admin_enable(struct http_request *req, const struct api_route *r, const char *user_id)
+{
+	route_user_state(req, r, user_id, 0);
 }
 
 /* ---- role --------------------------------------------------------------- */
@@ -45,7 +164,7 @@ static void role_updated(void *ud, const parley_store_result *res)
 		return;
 	}
 	users_upsert(&res->users[0]);
-	api_audit(x, "user.role", x->id, json_pack("{s:s}", "role", x->s1));
+	api_audit(x, NULL, "user.role", x->id, json_pack("{s:s}", "role", x->role));
 	api_ctx_json(x, 200, json_pack("{s:o}", "user", api_user_full(&res->users[0])));
 }
 
@@ -55,18 +174,18 @@ static void run_role(struct api_ctx *x)
 	const parley_store_vtable *st = api_ctx_store(x, &self);
 	if (!st)
 		return;
-	if (!strcmp(x->id, x->who_id) && strcmp(x->s1, "admin") != 0) {
+	if (!strcmp(x->id, x->who_id) && strcmp(x->role, "admin") != 0) {
 		/* The last admin could lock everyone out of administration. */
 		api_ctx_fail(x, PARLEY_ECONFLICT, "admins cannot demote themselves", 0);
 		return;
 	}
-	parley_user u = {.id = x->id, .role = x->s1};
+	parley_user u = {.id = x->id, .role = x->role};
 	int rc = st->user_update(self, &u, 0, role_updated, x);
 	if (rc < 0)
 		api_ctx_fail(x, rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc, "no such user", 0);
 }
 
-static void route_role(struct http_request *req, const char *user_id)
+void api_admin_role(struct http_request *req, const struct api_route *r, const char *user_id)
 {
 	json_t *body = api_body(req);
 	const char *role;
@@ -81,10 +200,10 @@ static void route_role(struct http_request *req, const char *user_id)
 		json_decref(body);
 		return;
 	}
-	struct api_ctx *x = api_ctx_new(req, run_role, API_ADMIN, user_id, body);
+	struct api_ctx *x = api_ctx_new(req, r, run_role, user_id, body);
 	if (!x)
 		return;
-	if (!(x->s1 = strdup(role))) {
+	if (!(x->role = strdup(role))) {
 		api_fail(req, PARLEY_ENOMEM, NULL, 0);
 		api_ctx_free(x);
 		return;
@@ -93,6 +212,133 @@ static void route_role(struct http_request *req, const char *user_id)
 }
 
 /* ---- invites ------------------------------------------------------------ */
+
+/* The invite's answer; emailed: -1 when no address was given. */
+static void invite_answer(struct api_ctx *x, int emailed, const char *email_error)
+{
+	json_t *out = json_pack("{s:s,s:s?,s:I}", "token", x->invite_token, "link", x->invite_link,
+	                        "expires", (json_int_t)x->invite_expires);
+	if (out && emailed >= 0)
+		json_object_set_new(out, "emailed", json_boolean(emailed));
+	if (out && email_error)
+		json_object_set_new(out, "email_error", json_string(email_error));
+	api_ctx_json(x, 201, out);
+}
+
+static void invite_emailed(void *ud, int rc, const char *error)
+{
+	struct api_ctx *x = ud;
+	if (rc != PARLEY_OK)
+		log_warn("invite_email", NULL, "the invite for an address was not e-mailed: %s",
+		         error ? error : "notify failed");
+	if (rc == PARLEY_EINVAL)
+		api_ctx_fail(x, rc, error ? error : "email: not an address mail can go to", 0);
+	else
+		invite_answer(x, rc == PARLEY_OK, rc == PARLEY_OK ? NULL : error);
+}
+
+/* Hands the invite to the notify providers (notify_email) through the
+ * host's own fan-out; its ctx argument is only the caller's name there. */
+static int invite_email(struct api_ctx *x)
+{
+	char expires[64];
+	time_t t = (time_t)(x->invite_expires / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(expires, sizeof expires, "%Y-%m-%d %H:%M UTC", &tm);
+	const char *vars[] = {"link",    x->invite_link ? x->invite_link : "",
+	                      "expires", expires,
+	                      "inviter", x->inviter ? x->inviter : "An administrator"};
+	parley_notify_msg msg = {
+	    .struct_size = sizeof msg,
+	    .kind = "invite",
+	    .to = x->email,
+	    .vars = vars,
+	    .n_vars = sizeof vars / sizeof vars[0] / 2,
+	};
+	return plugins_host()->notify(NULL, &msg, invite_emailed, x);
+}
+
+static void invite_created(void *ud, const parley_auth_result *res)
+{
+	struct api_ctx *x = ud;
+	if (res->rc != PARLEY_OK || !res->token) {
+		api_ctx_fail(x, res->rc == PARLEY_OK ? PARLEY_ERR : res->rc, res->message,
+		             res->retry_after_ms);
+		return;
+	}
+	x->invite_expires = res->expires_ts;
+	api_audit(x, NULL, "invite.create", NULL,
+	          json_pack("{s:s?,s:s?}", "role", x->role, "email", x->email));
+	if (!(x->invite_token = strdup(res->token)) ||
+	    (res->link && !(x->invite_link = strdup(res->link)))) {
+		api_ctx_fail(x, PARLEY_ENOMEM, NULL, 0);
+		return;
+	}
+	/* The answer waits for the mail only while someone may still read it. */
+	if (x->email && api_ctx_req(x) && plugins_has_provider(PARLEY_PROVIDE_NOTIFY)) {
+		if (invite_email(x) == PARLEY_PENDING)
+			return; /* invite_emailed answers and frees */
+		invite_answer(x, 0, "no notify provider accepted the message");
+		return;
+	}
+	invite_answer(x, x->email ? 0 : -1, NULL);
+}
+
+static void run_invite(struct api_ctx *x)
+{
+	const struct provider *p = AUTH_PROVIDER_WITH(invite_create);
+	if (!p) {
+		api_ctx_fail(x, PARLEY_ENOTFOUND, "no auth provider creates invites", 0);
+		return;
+	}
+	const char *who =
+	    x->who.display_name && *x->who.display_name ? x->who.display_name : x->who.name;
+	if (who && !(x->inviter = strdup(who))) {
+		api_ctx_fail(x, PARLEY_ENOMEM, NULL, 0);
+		return;
+	}
+	const parley_auth_vtable *vt = p->vtable;
+	int rc = vt->invite_create(p->self, x->role, x->email, x->who_id, invite_created, x);
+	if (rc < 0)
+		api_ctx_fail(x, rc, NULL, 0);
+}
+
+void api_admin_invite(struct http_request *req, const struct api_route *r, const char *id)
+{
+	json_t *body = api_body(req);
+	const char *role, *email;
+	if (!body)
+		return;
+	if (api_body_str(req, body, "role", 1, &role) < 0 ||
+	    api_body_str(req, body, "email", 0, &email) < 0)
+		goto bad;
+	if (!role_valid(role)) {
+		api_error(req, 400, "bad_request", "role: expected admin, member or bot");
+		goto bad;
+	}
+	/* Refused before an invite exists: a line break in an address is a
+	 * header injection attempt (notify_email checks again). */
+	for (const char *p = email; p && *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			api_error(req, 400, "bad_request",
+			          "email: must not contain line breaks or control characters");
+			goto bad;
+		}
+	}
+	struct api_ctx *x = api_ctx_new(req, r, run_invite, id, body);
+	if (!x)
+		return;
+	if (!(x->role = strdup(role)) || (email && !(x->email = strdup(email)))) {
+		api_fail(req, PARLEY_ENOMEM, NULL, 0);
+		api_ctx_free(x);
+		return;
+	}
+	api_ctx_start(req, x);
+	return;
+bad:
+	json_decref(body);
+}
 
 static void invites_listed(void *ud, const parley_store_result *res)
 {
@@ -126,9 +372,9 @@ static void run_invites_list(struct api_ctx *x)
 		api_ctx_fail(x, rc, "cannot list invites", 0);
 }
 
-void api_admin_invites_list(struct http_request *req)
+void api_admin_invites(struct http_request *req, const struct api_route *r, const char *id)
 {
-	struct api_ctx *x = api_ctx_new(req, run_invites_list, API_ADMIN, NULL, NULL);
+	struct api_ctx *x = api_ctx_new(req, r, run_invites_list, id, NULL);
 	if (x)
 		api_ctx_start(req, x);
 }
@@ -142,7 +388,7 @@ static void invite_revoked(void *ud, const parley_store_result *res)
 		             0);
 		return;
 	}
-	api_audit(x, "invite.revoke", x->id, NULL);
+	api_audit(x, NULL, "invite.revoke", x->id, NULL);
 	api_ctx_json(x, 200, json_pack("{s:s,s:b}", "id", x->id, "revoked", 1));
 }
 
@@ -186,25 +432,25 @@ static void run_audit(struct api_ctx *x)
 	const parley_store_vtable *st = api_ctx_store(x, &self);
 	if (!st)
 		return;
-	int64_t before = json_integer_value(json_object_get(x->body, "before"));
-	int limit = (int)json_integer_value(json_object_get(x->body, "limit"));
-	int rc = STORE_HAS(st, audit_list) ? st->audit_list(self, before, limit, audit_listed, x)
-	                                   : PARLEY_EUNAVAIL;
+	int rc = STORE_HAS(st, audit_list)
+	             ? st->audit_list(self, x->before, x->limit, audit_listed, x)
+	             : PARLEY_EUNAVAIL;
 	if (rc < 0)
 		api_ctx_fail(x, rc, NULL, 0);
 }
 
-static void route_audit(struct http_request *req)
+void api_admin_audit(struct http_request *req, const struct api_route *r, const char *id)
 {
 	int64_t before = 0, limit = AUDIT_DEFAULT;
 	if (api_query_int(req, "before", 0, INT64_MAX, &before) < 0 ||
 	    api_query_int(req, "limit", 1, AUDIT_MAX, &limit) < 0)
 		return;
-	json_t *args =
-	    json_pack("{s:I,s:I}", "before", (json_int_t)before, "limit", (json_int_t)limit);
-	struct api_ctx *x = api_ctx_new(req, run_audit, API_ADMIN, NULL, args);
-	if (x)
-		api_ctx_start(req, x);
+	struct api_ctx *x = api_ctx_new(req, r, run_audit, id, NULL);
+	if (!x)
+		return;
+	x->before = before;
+	x->limit = (int)limit;
+	api_ctx_start(req, x);
 }
 
 /* ---- bots --------------------------------------------------------------- */
@@ -216,7 +462,8 @@ static void bot_created(void *ud, const parley_auth_result *res)
 		api_ctx_fail(x, res->rc == PARLEY_OK ? PARLEY_ERR : res->rc, res->message, 0);
 		return;
 	}
-	api_audit(x, "bot.create", res->user->id, json_pack("{s:s}", "name", res->user->name));
+	api_audit(x, NULL, "bot.create", res->user->id,
+	          json_pack("{s:s}", "name", res->user->name));
 	api_ctx_json(x, 201, json_pack("{s:o}", "user", api_user_full(res->user)));
 }
 
@@ -241,11 +488,12 @@ static void bot_token_done(void *ud, const parley_auth_result *res)
 		api_ctx_fail(x, res->rc == PARLEY_OK ? PARLEY_ERR : res->rc, res->message, 0);
 		return;
 	}
-	api_audit(x, "bot.token", x->id, json_pack("{s:s,s:s?}", "scopes", x->s1, "rooms", x->s2));
+	api_audit(x, NULL, "bot.token", x->id,
+	          json_pack("{s:s,s:s?}", "scopes", x->scopes, "rooms", x->rooms));
 	json_t *out =
-	    json_pack("{s:s,s:s,s:s}", "token", res->token, "user", x->id, "scopes", x->s1);
-	if (out && x->s2)
-		json_object_set_new(out, "rooms", json_loads(x->s2, 0, NULL));
+	    json_pack("{s:s,s:s,s:s}", "token", res->token, "user", x->id, "scopes", x->scopes);
+	if (out && x->rooms)
+		json_object_set_new(out, "rooms", json_loads(x->rooms, 0, NULL));
 	if (out && res->expires_ts != INT64_MAX)
 		json_object_set_new(out, "expires", json_integer(res->expires_ts));
 	api_ctx_json(x, 201, out);
@@ -259,7 +507,8 @@ static void run_bot_token(struct api_ctx *x)
 		return;
 	}
 	const parley_auth_vtable *vt = p->vtable;
-	int rc = vt->bot_token_new(p->self, x->id, x->s1, x->s2, x->n1, bot_token_done, x);
+	int rc =
+	    vt->bot_token_new(p->self, x->id, x->scopes, x->rooms, x->ttl_s, bot_token_done, x);
 	if (rc < 0)
 		api_ctx_fail(x, rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc, "no such bot", 0);
 }
@@ -301,7 +550,7 @@ static int token_args(struct http_request *req, json_t *body, char **scopes, cha
 	return 0;
 }
 
-static void route_bot_token(struct http_request *req, const char *bot_id)
+void api_admin_bot_token(struct http_request *req, const struct api_route *r, const char *bot_id)
 {
 	json_t *body = api_body(req);
 	int64_t ttl = 0;
@@ -314,11 +563,11 @@ static void route_bot_token(struct http_request *req, const char *bot_id)
 		return;
 	}
 	ttl = t ? json_integer_value(t) : 0;
-	struct api_ctx *x = api_ctx_new(req, run_bot_token, API_ADMIN, bot_id, body);
+	struct api_ctx *x = api_ctx_new(req, r, run_bot_token, bot_id, body);
 	if (!x)
 		return;
-	x->n1 = ttl;
-	if (token_args(req, x->body, &x->s1, &x->s2) < 0) {
+	x->ttl_s = ttl;
+	if (token_args(req, x->body, &x->scopes, &x->rooms) < 0) {
 		api_ctx_free(x);
 		return;
 	}
@@ -332,8 +581,9 @@ static void bot_tokens_revoked(void *ud, const parley_store_result *res)
 		api_ctx_fail(x, res->rc, NULL, 0);
 		return;
 	}
-	chat_user_revoked(x->id);
-	api_audit(x, "bot.token_revoke", x->id,
+	/* Every token of the bot ended: so did the sockets on them. */
+	chat_sessions_end(x->id, NULL);
+	api_audit(x, NULL, "bot.token_revoke", x->id,
 	          json_pack("{s:I}", "revoked", (json_int_t)res->value));
 	api_ctx_json(x, 200,
 	             json_pack("{s:s,s:I}", "user", x->id, "revoked", (json_int_t)res->value));
@@ -350,44 +600,54 @@ static void run_bot_revoke(struct api_ctx *x)
 		api_ctx_fail(x, rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc, "no such bot", 0);
 }
 
-static void route_simple(struct http_request *req, api_run_fn run, const char *id, json_t *body)
+static void route_simple(struct http_request *req, const struct api_route *r, api_run_fn run,
+                         const char *id, json_t *body)
 {
-	struct api_ctx *x = api_ctx_new(req, run, API_ADMIN, id, body);
+	struct api_ctx *x = api_ctx_new(req, r, run, id, body);
 	if (x)
 		api_ctx_start(req, x);
 }
 
-int api_admin_route(struct http_request *req, const char *path)
+void api_admin_invite_revoke(struct http_request *req, const struct api_route *r,
+                             const char *invite_id)
 {
-	char id[API_ID_MAX];
-	int post = api_is_post(req), get = !strcmp(req->method, "GET");
-	if (api_path_param(path, "/api/admin/users/", "/role", id, sizeof id)) {
-		post ? route_role(req, id)
-		     : api_error(req, 405, "bad_request", "method not allowed");
-	} else if (api_path_param(path, "/api/admin/invites/", "/revoke", id, sizeof id)) {
-		post ? route_simple(req, run_invite_revoke, id, NULL)
-		     : api_error(req, 405, "bad_request", "method not allowed");
-	} else if (!strcmp(path, "/api/admin/audit")) {
-		get ? route_audit(req) : api_error(req, 405, "bad_request", "method not allowed");
-	} else if (!strcmp(path, "/api/admin/bots")) {
-		if (!post) {
-			api_error(req, 405, "bad_request", "method not allowed");
-			return 1;
-		}
-		json_t *body = api_body(req);
-		const char *name;
-		if (body && api_body_str(req, body, "name", 1, &name) >= 0)
-			route_simple(req, run_bot_create, NULL, body);
-		else
-			json_decref(body);
-	} else if (api_path_param(path, "/api/admin/bots/", "/tokens", id, sizeof id)) {
-		post ? route_bot_token(req, id)
-		     : api_error(req, 405, "bad_request", "method not allowed");
-	} else if (api_path_param(path, "/api/admin/bots/", "/tokens/revoke", id, sizeof id)) {
-		post ? route_simple(req, run_bot_revoke, id, NULL)
-		     : api_error(req, 405, "bad_request", "method not allowed");
-	} else {
-		return 0;
-	}
-	return 1;
+	route_simple(req, r, run_invite_revoke, invite_id, NULL);
+}
+
+void api_admin_bot_create(struct http_request *req, const struct api_route *r, const char *id)
+{
+	json_t *body = api_body(req);
+	const char *name;
+	if (body && api_body_str(req, body, "name", 1, &name) >= 0)
+		route_simple(req, r, run_bot_create, id, body);
+	else
+		json_decref(body);
+}
+
+void api_admin_bot_revoke(struct http_request *req, const struct api_route *r, const char *bot_id)
+{
+	route_simple(req, r, run_bot_revoke, bot_id, NULL);
+}
+
+/* ---- scripts ------------------------------------------------------------ */
+
+/* Synchronous: the scripts are the loop thread's. */
+static void run_scripts(struct api_ctx *x)
+{
+	api_ctx_json(x, 200, scripts_status());
+}
+
+static void run_scripts_reload(struct api_ctx *x)
+{
+	api_ctx_json(x, 200, scripts_reload());
+}
+
+void api_admin_scripts(struct http_request *req, const struct api_route *r, const char *id)
+{
+	route_simple(req, r, run_scripts, id, NULL);
+}
+
+void api_admin_scripts_reload(struct http_request *req, const struct api_route *r, const char *id)
+{
+	route_simple(req, r, run_scripts_reload, id, NULL);
 }

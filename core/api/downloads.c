@@ -1,5 +1,6 @@
 /* GET /api/uploads/{id}: authenticate, fetch the record, check access (the
- * uploader; once attached, the members of its room), then either redirect
+ * uploader; once attached, the members of its room; a bot token also needs
+ * the read scope and, if it lists rooms, that room), then either redirect
  * to a presigned URL or stream the object: one provider read at a time,
  * the next one when the connection's queue has drained, so a large file
  * never sits in memory and a slow reader slows only itself. */
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_internal.h"
+#include "chat/scope.h"
 #include "host/auth.h"
 #include "net/conn.h"
 #include "net/http.h"
@@ -178,8 +181,16 @@ static void serve(struct http_request *req, struct download *d, const parley_upl
 
 struct lookup {
 	struct download *d;
+	const struct api_route *route;
 	char user_id[DL_ID_MAX];
+	struct scope *scope; /* a bot token's, or NULL */
 };
+
+static void lookup_free(struct lookup *lk)
+{
+	scope_free(lk->scope);
+	free(lk);
+}
 
 static void got_record(void *ud, const parley_store_result *res)
 {
@@ -194,6 +205,10 @@ static void got_record(void *ud, const parley_store_result *res)
 	} else if (res->rc != PARLEY_OK) {
 		http_respond_error(req, 503, "unavailable", "the store is not available");
 		download_free(d);
+	} else if (scope_hides_room(lk->scope, res->uploads[0].room_id)) {
+		/* Outside the token's rooms: as unknown as a room it cannot see. */
+		http_respond_error(req, 404, "not_found", "no such upload");
+		download_free(d);
 	} else if (!may_read(&res->uploads[0], lk->user_id)) {
 		http_respond_error(req, 403, "forbidden",
 		                   "only the uploader and the members of the room it was posted in "
@@ -202,7 +217,7 @@ static void got_record(void *ud, const parley_store_result *res)
 	} else {
 		serve(req, d, &res->uploads[0]);
 	}
-	free(lk);
+	lookup_free(lk);
 }
 
 static void authenticated(void *ud, const parley_auth_result *res)
@@ -221,6 +236,14 @@ static void authenticated(void *ud, const parley_auth_result *res)
 		goto drop;
 	}
 	snprintf(lk->user_id, sizeof lk->user_id, "%s", res->user->id);
+	int bad = 0;
+	const char *why;
+	lk->scope = scope_parse(res->scopes, res->rooms_json, &bad);
+	rc = api_access(lk->route, lk->scope, bad, res->user->role, NULL, &why);
+	if (rc != PARLEY_OK) {
+		api_fail(req, rc, why, 0);
+		goto drop;
+	}
 	rc = st ? st->upload_get(self, d->id, got_record, lk) : PARLEY_EUNAVAIL;
 	if (rc == PARLEY_PENDING)
 		return;
@@ -230,10 +253,10 @@ static void authenticated(void *ud, const parley_auth_result *res)
 		http_respond_error(req, 503, "unavailable", "the store is not available");
 drop:
 	download_free(d);
-	free(lk);
+	lookup_free(lk);
 }
 
-void uploads_get(struct http_request *req, const char *upload_id)
+void api_download(struct http_request *req, const struct api_route *r, const char *upload_id)
 {
 	void *self;
 	if (!plugins_uploads(&self)) {
@@ -259,6 +282,7 @@ void uploads_get(struct http_request *req, const char *upload_id)
 	d->conn_id = req->conn_id;
 	snprintf(d->id, sizeof d->id, "%s", upload_id);
 	lk->d = d;
+	lk->route = r;
 	int rc = auth_token(token, authenticated, lk);
 	free(token);
 	if (rc < 0) {

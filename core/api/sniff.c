@@ -129,6 +129,44 @@ static int is_text(const unsigned char *d, size_t len)
 	return 1;
 }
 
+/* UTF-16 after its byte order mark (FF FE little-endian, FE FF big):
+ * code units without controls other than blanks, surrogates in pairs. A
+ * pair or unit cut by the end of the sample is accepted. Checked before
+ * the MPEG frame sync, which FF FE also starts. */
+static int is_utf16_text(const unsigned char *d, size_t len)
+{
+	int little;
+	if (len >= 2 && d[0] == 0xff && d[1] == 0xfe)
+		little = 1;
+	else if (len >= 2 && d[0] == 0xfe && d[1] == 0xff)
+		little = 0;
+	else
+		return 0;
+	int want_low = 0;
+	for (size_t i = 2; i + 1 < len; i += 2) {
+		unsigned u = little ? (unsigned)d[i] | (unsigned)d[i + 1] << 8
+		                    : (unsigned)d[i] << 8 | (unsigned)d[i + 1];
+		int high = u >= 0xd800 && u <= 0xdbff, low = u >= 0xdc00 && u <= 0xdfff;
+		if (want_low != low)
+			return 0;
+		want_low = high;
+		if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r' && u != '\f') || u == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* An MPEG audio frame header without ID3: the sync bits, then a version,
+ * layer, bitrate and sample rate that are not the reserved values. */
+static int is_mpeg_frame(const unsigned char *d, size_t len)
+{
+	if (len < 3 || d[0] != 0xff || (d[1] & 0xe0) != 0xe0)
+		return 0;
+	unsigned version = (d[1] >> 3) & 3, layer = (d[1] >> 1) & 3;
+	unsigned bitrate = d[2] >> 4, rate = (d[2] >> 2) & 3;
+	return version != 1 && layer != 0 && bitrate != 15 && rate != 3;
+}
+
 const char *sniff_type(const unsigned char *data, size_t len)
 {
 	for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++) {
@@ -139,8 +177,10 @@ const char *sniff_type(const unsigned char *data, size_t len)
 	const char *t = container(data, len);
 	if (t || (t = markup(data, len)))
 		return t;
-	if (len >= 2 && data[0] == 0xff && (data[1] & 0xe0) == 0xe0)
-		return "audio/mpeg"; /* an MPEG audio frame without ID3 */
+	if (is_utf16_text(data, len))
+		return "text/plain";
+	if (is_mpeg_frame(data, len))
+		return "audio/mpeg";
 	return len && is_text(data, len) ? "text/plain" : "application/octet-stream";
 }
 

@@ -19,6 +19,9 @@
 #include <sys/random.h>
 
 #include "api/api.h"
+#include "api/api_internal.h"
+#include "base/strmap.h"
+#include "chat/scope.h"
 #include "host/auth.h"
 #include "chat/chat.h"
 #include "base/config.h"
@@ -44,9 +47,13 @@ struct upload {
 	char user_id[UPLOAD_USER_MAX];
 	char key[4 + UPLOAD_KEY_BYTES * 2];
 	char *name;
-	int64_t declared;   /* Content-Length, or -1 */
-	int64_t size;       /* bytes so far */
-	int64_t quota_left; /* -1: no quota */
+	const struct api_route *route;
+	int64_t declared;          /* Content-Length, or -1 */
+	int64_t size;              /* bytes so far */
+	int64_t quota_used;        /* the store's count for the day when it began; -1: no quota */
+	struct inflight *inflight; /* the user's uploads in flight (with a quota) */
+	int64_t counted;           /* what this one adds to inflight->bytes */
+	int recorded;              /* stored and recorded: it stays counted */
 	unsigned char head[SNIFF_BYTES];
 	size_t head_len;
 	const char *type; /* sniffed (static) */
@@ -85,6 +92,66 @@ static struct {
 	int cleaning;
 } up;
 
+/* A user's uploads in flight, so parallel uploads share one daily quota.
+ * bytes: what each running upload counts (its declared size, or the bytes
+ * read when more), plus the uploads recorded while any other was still
+ * running, whose usage snapshot from the store may predate them. The entry
+ * goes when the user's last upload does; until then a recorded upload may
+ * be counted twice (in a later snapshot and here), which errs on refusing. */
+struct inflight {
+	char user_id[UPLOAD_USER_MAX];
+	int uploads;
+	int64_t bytes;
+};
+
+static strmap inflight_by_user;
+
+static struct inflight *inflight_join(const char *user_id)
+{
+	struct inflight *f = strmap_get(&inflight_by_user, user_id);
+	if (!f) {
+		if (!(f = calloc(1, sizeof *f)))
+			return NULL;
+		snprintf(f->user_id, sizeof f->user_id, "%s", user_id);
+		if (strmap_put(&inflight_by_user, f->user_id, f) < 0) {
+			free(f);
+			return NULL;
+		}
+	}
+	f->uploads++;
+	return f;
+}
+
+/* The bytes u has read beyond what it counted so far join the count. */
+static void inflight_count(struct upload *u)
+{
+	if (!u->inflight || u->size <= u->counted)
+		return;
+	u->inflight->bytes += u->size - u->counted;
+	u->counted = u->size;
+}
+
+/* 1 when the day's stored uploads and those in flight pass the quota. */
+static int over_quota(const struct upload *u)
+{
+	return u->inflight &&
+	       u->quota_used + u->inflight->bytes > server_config->uploads.quota_per_day;
+}
+
+static void inflight_leave(struct upload *u)
+{
+	struct inflight *f = u->inflight;
+	if (!f)
+		return;
+	u->inflight = NULL;
+	if (!u->recorded)
+		f->bytes -= u->counted;
+	if (--f->uploads == 0) {
+		strmap_del(&inflight_by_user, f->user_id);
+		free(f);
+	}
+}
+
 static int64_t max_upload(void)
 {
 	return server_config ? server_config->limits.max_upload : 25 * 1024 * 1024;
@@ -106,6 +173,7 @@ static void metrics_once(void)
 
 static void upload_free(struct upload *u)
 {
+	inflight_leave(u);
 	while (u->hq_pending) {
 		struct hash_chunk *c = u->hq_pending;
 		u->hq_pending = c->next;
@@ -370,7 +438,8 @@ static int on_chunk(void *ud, const char *data, size_t len)
 {
 	struct upload *u = ud;
 	u->size += (int64_t)len;
-	if (u->quota_left >= 0 && u->size > u->quota_left) {
+	inflight_count(u);
+	if (over_quota(u)) {
 		fail_streaming(u, 429, "rate_limited", "daily upload quota reached");
 		return 0;
 	}
@@ -433,6 +502,7 @@ static void created(void *ud, const parley_store_result *res)
 		return;
 	}
 	const parley_upload *rec = &res->uploads[0];
+	u->recorded = 1;
 	metric_add(up.ok, 1);
 	metric_add(up.bytes, (double)rec->size);
 	struct http_request *req = u->dead ? NULL : http_request_find(u->conn_id);
@@ -610,9 +680,15 @@ static void usage_known(void *ud, const parley_store_result *res)
 		upload_release(u);
 		return;
 	}
-	int64_t quota = server_config->uploads.quota_per_day;
-	u->quota_left = quota > res->value ? quota - res->value : 0;
-	if (u->quota_left == 0 || (u->declared >= 0 && u->declared > u->quota_left)) {
+	/* A declared size is counted whole from the start: parallel uploads
+	 * see each other before their bodies arrive. */
+	u->quota_used = res->value;
+	if (u->declared > 0) {
+		u->size = u->declared;
+		inflight_count(u);
+		u->size = 0;
+	}
+	if (u->quota_used >= server_config->uploads.quota_per_day || over_quota(u)) {
 		metric_add(up.rejected, 1);
 		answer_error(u, 429, "rate_limited", "daily upload quota reached");
 		upload_release(u);
@@ -637,9 +713,28 @@ static void authenticated(void *ud, const parley_auth_result *res)
 		return;
 	}
 	snprintf(u->user_id, sizeof u->user_id, "%s", res->user->id);
+	/* A bot token uploads only with the post scope. */
+	int bad = 0;
+	struct scope *scope = scope_parse(res->scopes, res->rooms_json, &bad);
+	const char *why;
+	int arc = api_access(u->route, scope, bad, res->user->role, NULL, &why);
+	scope_free(scope);
+	if (arc != PARLEY_OK) {
+		metric_add(up.rejected, 1);
+		api_fail(req, arc, why, 0);
+		upload_release(u);
+		return;
+	}
 	int64_t quota = server_config ? server_config->uploads.quota_per_day : 0;
 	if (quota <= 0) {
 		start_body(u, req);
+		return;
+	}
+	/* Counted from here, before the store's usage is asked: an upload
+	 * that starts later sees this one in the count or in the store. */
+	if (!(u->inflight = inflight_join(u->user_id))) {
+		http_respond_error(req, 500, "internal", "out of memory");
+		upload_release(u);
 		return;
 	}
 	void *self;
@@ -653,8 +748,9 @@ static void authenticated(void *ud, const parley_auth_result *res)
 	}
 }
 
-void uploads_post(struct http_request *req)
+void api_upload(struct http_request *req, const struct api_route *r, const char *id)
 {
+	(void)id;
 	void *self;
 	metrics_once();
 	if (!req->streamed) {
@@ -691,8 +787,9 @@ void uploads_post(struct http_request *req)
 	mbedtls_sha256_init(&u->sha);
 	u->name = name;
 	u->conn_id = req->conn_id;
+	u->route = r;
 	u->declared = req->content_length;
-	u->quota_left = -1;
+	u->quota_used = -1;
 	char *token = api_request_token(req);
 	if (!token) {
 		upload_release(u);

@@ -11,10 +11,7 @@
 
 #include <parley/plugin.h>
 
-struct http_request;
-
-void uploads_post(struct http_request *req);
-void uploads_get(struct http_request *req, const char *upload_id);
+/* The routes themselves are api_upload and api_download (api_internal.h). */
 /* downloads.c: the origin presigned download links point to (for the
  * web client's CSP), or NULL when downloads are streamed by the server. */
 const char *downloads_redirect_origin(void);

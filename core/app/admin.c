@@ -27,6 +27,7 @@
 #include "net/tls.h"
 #include "chat/chat.h"
 #include "base/config.h"
+#include "base/csv.h"
 #include "base/curl_loop.h"
 #include "base/loop.h"
 #include "host/plugin_host.h"
@@ -358,25 +359,16 @@ done:
 /* user import                                                        */
 /* ---------------------------------------------------------------- */
 
-struct csv_row {
-	int line;
-	char *field[ADMIN_CSV_FIELDS];
-	size_t n;
-};
-
+/* The import file's accepted rows. */
 struct csv {
-	struct csv_row *rows;
+	struct csv_record *rows;
 	size_t n, cap;
 };
 
 static void csv_free(struct csv *csv)
 {
 	for (size_t i = 0; i < csv->n; i++)
-		for (size_t f = 0; f < csv->rows[i].n; f++) {
-			if (csv->rows[i].field[f])
-				memset(csv->rows[i].field[f], 0, strlen(csv->rows[i].field[f]));
-			free(csv->rows[i].field[f]);
-		}
+		csv_record_clear(&csv->rows[i]);
 	free(csv->rows);
 }
 
@@ -417,104 +409,6 @@ done:
 	return buf;
 }
 
-/* Parses one record from *pp (quoted fields with "" escapes may span
- * lines; *line counts them). Returns 1 with a row, 0 at the end, -1 with
- * err set. A blank line yields a row with n == 0. */
-static int csv_record(const char **pp, const char *end, int *line, struct csv_row *row,
-                      const char **err)
-{
-	const char *p = *pp;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int status = -1;
-	memset(row, 0, sizeof(*row));
-	row->line = *line;
-	if (p >= end)
-		return 0;
-	if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {
-		p += *p == '\r' ? 2 : 1;
-		(*line)++;
-		*pp = p;
-		return 1;
-	}
-	for (;;) {
-		/* One field. */
-		int quoted = p < end && *p == '"';
-		len = 0;
-		if (quoted)
-			p++;
-		for (;;) {
-			if (p >= end) {
-				if (quoted) {
-					*err = "unterminated quoted field";
-					goto done;
-				}
-				break;
-			}
-			char ch = *p;
-			if (quoted && ch == '"') {
-				if (p + 1 < end && p[1] == '"') {
-					p += 2;
-				} else {
-					p++;
-					quoted = 0;
-					if (p < end && *p != ',' && *p != '\n' && *p != '\r') {
-						*err = "text after a closing quote";
-						goto done;
-					}
-					continue;
-				}
-			} else if (!quoted && (ch == ',' || ch == '\n' || ch == '\r')) {
-				break;
-			} else {
-				if (ch == '\n')
-					(*line)++;
-				p++;
-			}
-			if (len + 2 > cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				char *nb = realloc(buf, ncap);
-				if (!nb) {
-					*err = "out of memory";
-					goto done;
-				}
-				buf = nb;
-				cap = ncap;
-			}
-			buf[len++] = ch;
-		}
-		if (row->n == ADMIN_CSV_FIELDS) {
-			*err = "too many fields: expected name,role[,password[,email]]";
-			goto done;
-		}
-		row->field[row->n] = strndup(buf ? buf : "", len);
-		if (!row->field[row->n]) {
-			*err = "out of memory";
-			goto done;
-		}
-		row->n++;
-		if (p < end && *p == ',') {
-			p++;
-			continue;
-		}
-		if (p < end && *p == '\r')
-			p++;
-		if (p < end && *p == '\n') {
-			p++;
-			(*line)++;
-		} else if (p < end) {
-			*err = "stray carriage return";
-			goto done;
-		}
-		break;
-	}
-	status = 1;
-done:
-	free(buf);
-	*pp = p;
-	return status;
-}
-
 static int valid_role(const char *role)
 {
 	return strcmp(role, "admin") == 0 || strcmp(role, "member") == 0 ||
@@ -526,21 +420,23 @@ static int csv_load(const char *path, struct csv *csv)
 {
 	size_t size = 0;
 	char *text = read_file(path, &size);
-	const char *p = text, *end = text + size, *err = NULL;
-	int line = 1, status = -1, first = 1;
+	const char *err = NULL;
+	int status = -1, first = 1;
 	char dup[128];
 	if (!text) {
 		admin_error("%s: %s", path, strerror(errno));
 		return -1;
 	}
+	struct csv_reader reader;
+	csv_reader_init(&reader, text, size, ADMIN_CSV_FIELDS);
 	for (;;) {
-		struct csv_row row;
-		const char *start = p;
-		int rc = csv_record(&p, end, &line, &row, &err);
+		struct csv_record row;
+		const char *start = reader.p;
+		int rc = csv_next(&reader, &row);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
-			admin_error("%s:%d: %s", path, row.line, err);
+			admin_error("%s:%d: %s", path, row.line, reader.err);
 			goto done;
 		}
 		int header = first && strncmp(start, "name,", 5) == 0;
@@ -549,8 +445,7 @@ static int csv_load(const char *path, struct csv *csv)
 		if (row.n)
 			first = 0;
 		if (header || blank) {
-			for (size_t f = 0; f < row.n; f++)
-				free(row.field[f]);
+			csv_record_clear(&row);
 			continue;
 		}
 		err = row.n < 2 || !row.field[0][0] ? "expected name,role[,password[,email]]"
@@ -566,7 +461,7 @@ static int csv_load(const char *path, struct csv *csv)
 			}
 		if (!err && csv->n == csv->cap) {
 			size_t ncap = csv->cap ? csv->cap * 2 : 64;
-			struct csv_row *nr = realloc(csv->rows, ncap * sizeof(*nr));
+			struct csv_record *nr = realloc(csv->rows, ncap * sizeof(*nr));
 			if (nr) {
 				csv->rows = nr;
 				csv->cap = ncap;
@@ -576,8 +471,7 @@ static int csv_load(const char *path, struct csv *csv)
 		}
 		if (err) {
 			admin_error("%s:%d: %s", path, row.line, err);
-			for (size_t f = 0; f < row.n; f++)
-				free(row.field[f]);
+			csv_record_clear(&row);
 			goto done;
 		}
 		csv->rows[csv->n++] = row;
@@ -588,7 +482,7 @@ done:
 	return status;
 }
 
-static const char *csv_opt(const struct csv_row *row, size_t i)
+static const char *csv_opt(const struct csv_record *row, size_t i)
 {
 	return i < row->n && row->field[i][0] ? row->field[i] : NULL;
 }
@@ -605,7 +499,7 @@ static int import_launch(void *arg)
 	struct import_run *run = arg;
 	if (run->next >= run->csv->n)
 		return 0;
-	const struct csv_row *row = &run->csv->rows[run->next];
+	const struct csv_record *row = &run->csv->rows[run->next];
 	struct add_op *op = &run->ops[run->next++];
 	op->line = row->line;
 	add_start(run->p, op, row->field[0], row->field[1], csv_opt(row, 3), csv_opt(row, 2));

@@ -16,7 +16,7 @@
 #include "host/plugin_host.h"
 #include "base/config.h"
 #include "base/log.h"
-#include "lua/script_test.h"
+#include "app/script_test.h"
 #include "lua/scripts.h"
 #include "app/server.h"
 

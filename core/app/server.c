@@ -4,6 +4,7 @@
  * and waits — at most limits.shutdown_timeout — for outbound queues to
  * drain; plugins' fini then finishes pending store commits before exit. */
 #include "app/server.h"
+#include "app/data_lock.h"
 #include "base/secret.h"
 
 #include <malloc.h>
@@ -19,6 +20,7 @@
 #include "base/curl_loop.h"
 #include "net/http.h"
 #include "net/listener.h"
+#include "net/net.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
@@ -72,6 +74,9 @@ void server_stop(void)
 	log_info("shutdown", NULL, "stopping: no new connections, closing sessions");
 	listener_stop();
 	uploads_stop();
+	/* The close frames and what is queued before them may take the
+	 * documented limits.shutdown_timeout, not the usual short drain. */
+	conn_set_drain_bound(server_config->limits.shutdown_timeout);
 	chat_shutdown();
 	ev_timer_init(&srv.drain_timer, drain_check, SERVER_DRAIN_POLL, SERVER_DRAIN_POLL);
 	ev_timer_start(loop_ev, &srv.drain_timer);
@@ -165,9 +170,17 @@ int server_run(struct config *cfg)
 		nworkers = ncpu > SERVER_MIN_WORKERS ? (int)ncpu : SERVER_MIN_WORKERS;
 	}
 	srv.exit_code = 1;
-	if (workers_start(nworkers) < 0 || curl_loop_init() < 0)
+	/* Before anything opens the data: a second server would serve beside
+	 * this one from stale in-memory state. */
+	char why[1024];
+	if (data_lock_take(cfg->data_dir, why, sizeof why) < 0) {
+		log_error("data_dir_locked", NULL, "%s", why);
+		fprintf(stderr, "parley: %s\n", why);
 		goto out_loop;
-	conn_module_init(cfg);
+	}
+	if (workers_start(nworkers) < 0 || curl_loop_init() < 0)
+		goto out_lock;
+	net_module_init(cfg);
 	static_files_init(cfg);
 	static_files_set_media_origin(downloads_redirect_origin);
 	if (secret_init(cfg->data_dir) < 0)
@@ -193,7 +206,7 @@ int server_run(struct config *cfg)
 	ev_signal_stop(loop_ev, &srv.sigint);
 	ev_signal_stop(loop_ev, &srv.sighup);
 	listener_stop();
-	conn_module_fini();
+	net_module_fini();
 	tls_module_fini(); /* after the last TLS connection is gone */
 out_plugins:
 	scripts_fini();
@@ -204,6 +217,8 @@ out_plugins:
 out_workers:
 	workers_stop();
 	curl_loop_fini();
+out_lock:
+	data_lock_release();
 out_loop:
 	loop_fini();
 	metrics_free_all();

@@ -26,6 +26,7 @@
 #include <lua.h>
 
 #include "base/log.h"
+#include "base/lua_alloc.h"
 
 /* Memory a config file may use while it is evaluated. */
 #define CONF_MEM_LIMIT (16u * 1024 * 1024)
@@ -48,29 +49,11 @@ struct conf_rootbox {
 };
 
 struct budget {
-	size_t used, limit;
+	struct lua_heap heap; /* first: the allocator's ud is the budget */
 	long steps;
 };
 
 /* ---- evaluation ---------------------------------------------------------- */
-
-static void *conf_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	struct budget *b = ud;
-	size_t old = ptr ? osize : 0; /* with ptr NULL, osize is a type tag */
-	if (nsize == 0) {
-		free(ptr);
-		b->used -= old;
-		return NULL;
-	}
-	if (nsize > old && b->used - old + nsize > b->limit)
-		return NULL;
-	void *np = realloc(ptr, nsize);
-	if (!np)
-		return NULL;
-	b->used = b->used - old + nsize;
-	return np;
-}
 
 static void conf_hook(lua_State *L, lua_Debug *ar)
 {
@@ -657,7 +640,7 @@ out:
 
 conf_node *conf_load(const char *file, const char *source, char *err, size_t errlen)
 {
-	struct budget b = {.limit = CONF_MEM_LIMIT};
+	struct budget b = {.heap.limit = CONF_MEM_LIMIT};
 	struct conf_rootbox *box = NULL;
 	char *text = NULL;
 	lua_State *L = NULL;
@@ -675,7 +658,7 @@ conf_node *conf_load(const char *file, const char *source, char *err, size_t err
 			goto fail;
 		ch.src = text;
 	}
-	L = lua_newstate(conf_alloc, &b);
+	L = lua_newstate(lua_heap_alloc, &b.heap);
 	if (!L) {
 		snprintf(err, errlen, "%s: cannot start Lua", name);
 		goto fail;

@@ -11,6 +11,8 @@
 
 #define CONFIG_MAX_LISTEN  16
 #define CONFIG_MAX_PLUGINS 32
+/* limits.max_text's default: code points in one message. */
+#define CONFIG_MAX_TEXT_DEFAULT 4000
 
 struct listen_spec {
 	char *host; /* "127.0.0.1", "::" */
@@ -19,6 +21,16 @@ struct listen_spec {
 	char *tls_key;
 	const conf_node *tls_node; /* the tls table, for errors at its line */
 };
+
+/* Per-user rate limits (token buckets): the actions limited and one
+ * bucket's shape. per_s 0: that action is not limited. */
+enum rate_action { RATE_SEND, RATE_REACT, RATE_CREATE_ROOM, RATE_JOIN, RATE_ACTIONS };
+struct rate_spec {
+	double per_s; /* tokens added a second */
+	double burst; /* the bucket's size: actions allowed at once */
+};
+/* The config keys of each action ("send", "react", "create_room", "join"). */
+extern const char *const rate_action_names[RATE_ACTIONS];
 
 struct plugin_spec {
 	char *name;               /* "store_sqlite" */
@@ -44,7 +56,7 @@ struct config {
 	char *server_name; /* shown in the client and emails; default "parley" */
 
 	struct {
-		int64_t max_text;            /* code points; 4000 */
+		int64_t max_text;            /* code points; CONFIG_MAX_TEXT_DEFAULT */
 		int64_t max_frame;           /* bytes; 65536 */
 		int64_t max_upload;          /* bytes; 25 MiB */
 		int64_t max_header;          /* HTTP header bytes; 16384 */
@@ -60,7 +72,15 @@ struct config {
 		int64_t max_connections;     /* 0: only the fd limit */
 		double shutdown_timeout;     /* s for SIGTERM to finish; 10 */
 		int64_t workers;             /* worker threads; 0: ncpu (min 2) */
-		int64_t write_split; /* dirty conns from which a flush uses 2 cores; 0: never */
+		int64_t write_split;     /* dirty conns from which a flush uses 2 cores; 0: never */
+		int64_t max_fragments;   /* frames per WebSocket message; 64 */
+		int64_t preauth_bytes;   /* bytes a WebSocket may send before auth; 16384 */
+		int64_t ws_input_budget; /* bytes of incomplete messages, all sessions; 64 MiB */
+		int64_t max_connections_per_addr; /* per client address; 256; 0: off */
+		double preauth_timeout; /* s a connection may live unauthenticated; 30; 0: off */
+		int64_t fd_reserve;     /* descriptors kept from connections; 64; 0: off */
+		struct rate_spec rates[RATE_ACTIONS];     /* people's sessions */
+		struct rate_spec bot_rates[RATE_ACTIONS]; /* bot accounts' */
 	} limits;
 
 	int log_level;
@@ -97,10 +117,10 @@ struct config_overrides {
  * Returns 0, or -1 after reporting every problem as "file:line: message"
  * on stderr. check_only: no directories are created. */
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov);
+/* Sets every limits.* field to the schema's default (fuzz targets and
+ * test harnesses start from these rather than from copies). */
+void config_limits_default(struct config *cfg);
 void config_free(struct config *cfg);
-/* Sets every limit to its documented default (the schema's), nothing
- * else: for harnesses that build a config by hand. */
-void config_default_limits(struct config *cfg);
 
 /* The config being served (NULL in admin commands until loaded): read by
  * every layer, set once by the app at start and on reload. */

@@ -166,7 +166,7 @@ int curl_loop_init(void)
 	return 0;
 }
 
-void curl_loop_fini(void)
+void curl_loop_abort_all(void)
 {
 	if (!multi)
 		return;
@@ -178,6 +178,13 @@ void curl_loop_fini(void)
 		x->done(x->easy, (int)CURLE_ABORTED_BY_CALLBACK, x->arg);
 		free(x);
 	}
+}
+
+void curl_loop_fini(void)
+{
+	if (!multi)
+		return;
+	curl_loop_abort_all();
 	/* Removing the handles closed their sockets (CURL_POLL_REMOVE). */
 	curl_multi_cleanup(multi);
 	multi = NULL;

@@ -8,6 +8,9 @@ typedef void (*curl_loop_done)(void *easy, int curlcode, void *arg);
 
 int curl_loop_init(void);
 void curl_loop_fini(void); /* aborts transfers in flight (done with an error) */
+/* Aborts every transfer in flight now: each done runs with
+ * CURLE_ABORTED_BY_CALLBACK (the plugin host, before plugins finish). */
+void curl_loop_abort_all(void);
 /* Adds a prepared easy handle; done(easy, code, arg) on the loop thread
  * when the transfer ends. The handle remains the caller's to clean up. */
 int curl_loop_add(void *easy, curl_loop_done done, void *arg);

@@ -337,4 +337,13 @@ void metrics_init(void)
 	    metric_counter("parley_bad_requests_total", "bad_request errors sent.", NULL);
 	c->plugin_errors =
 	    metric_counter("parley_plugin_errors_total", "Errors reported by plugins.", NULL);
+	c->conn_refused = metric_counter(
+	    "parley_connections_refused_total",
+	    "Connections refused because their address had limits.max_connections_per_addr.", NULL);
+	c->conn_shed = metric_counter(
+	    "parley_connections_shed_total",
+	    "Unauthenticated connections closed to free a descriptor for a new one.", NULL);
+	c->ws_buffered = metric_gauge(
+	    "parley_ws_buffered_bytes",
+	    "Bytes of incomplete WebSocket messages held, with per-frame costs.", NULL);
 }

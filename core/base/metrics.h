@@ -40,6 +40,9 @@ struct core_metrics {
 	metric *worker_queue;     /* gauge: jobs waiting for a worker */
 	metric *bad_requests;     /* counter: bad_request errors sent */
 	metric *plugin_errors;    /* counter */
+	metric *conn_refused;     /* counter: connections refused (per-address limit) */
+	metric *conn_shed;        /* counter: unauthenticated connections closed for room */
+	metric *ws_buffered;      /* gauge: bytes of incomplete WebSocket messages held */
 };
 extern struct core_metrics core_metrics;
 void metrics_init(void);

@@ -25,7 +25,8 @@ extern const struct ws_app chat_ws_app;
 
 /* Result of an operation done on behalf of the HTTP API: rc is PARLEY_OK or
  * an error with code/message for the client; reply is the JSON body on
- * success (borrowed for the call). */
+ * success (borrowed for the call), and on PARLEY_ERATELIMIT an object with
+ * retry_after_ms (else NULL on errors). */
 typedef void (*chat_http_done)(void *ud, int rc, const char *message, json_t *reply);
 
 /* POST /api/rooms/{id}/messages: as `user` (already authenticated). reply:
@@ -45,11 +46,18 @@ json_t *chat_commands_list(void);
  * than keep_token (NULL: all of them), without disabling the account: a
  * password change or reset. */
 void chat_user_sessions_revoked(const char *user_id, const char *keep_token);
+/* Ended sessions (logout, token revocation): closes at once, with 4401
+ * "session ended", the connections of user_id (NULL: anyone's) that
+ * authenticated with the credential whose token_hash_hex is token_hash
+ * (NULL: every credential of user_id). */
+void chat_sessions_end(const char *user_id, const char *token_hash);
 /* A user was created (by register or the CLI): cache it, join `general`. */
 void chat_user_created(const parley_user *user);
 
 /* Error code string for an rc ("bad_request", …) and the HTTP status. */
 const char *chat_error_code(int rc);
 int chat_error_status(int rc);
+/* The retry advice for rc in milliseconds (0: none); see protocol.h. */
+int64_t chat_error_retry_ms(int rc);
 
 #endif

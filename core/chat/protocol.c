@@ -8,29 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int depth_ok(const json_t *j, int depth)
-{
-	if (depth > PROTO_MAX_DEPTH)
-		return 0;
-	if (json_is_object(j)) {
-		const char *k;
-		json_t *v;
-		json_object_foreach((json_t *)j, k, v)
-		{
-			if (!depth_ok(v, depth + 1))
-				return 0;
-		}
-	} else if (json_is_array(j)) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(j, i, v)
-		{
-			if (!depth_ok(v, depth + 1))
-				return 0;
-		}
-	}
-	return 1;
-}
+#include "base/json_depth.h"
 
 static int rid_ok(const json_t *rid)
 {
@@ -65,7 +43,7 @@ int proto_decode(const char *data, size_t len, struct proto_frame *f, char *err,
 		}
 		f->rid = rid;
 	}
-	if (!depth_ok(f->root, 0)) {
+	if (!json_depth_ok(f->root, PROTO_MAX_DEPTH)) {
 		snprintf(err, errlen, "frame nested deeper than %d levels", PROTO_MAX_DEPTH);
 		return -1;
 	}
@@ -317,6 +295,7 @@ const char *proto_error_code(int rc)
 	case PARLEY_ECONFLICT:
 		return "conflict";
 	case PARLEY_EUNAVAIL:
+	case PARLEY_ESTORAGE:
 		return "unavailable";
 	case PARLEY_EFORBIDDEN:
 	case PARLEY_DENY:
@@ -332,6 +311,11 @@ const char *proto_error_code(int rc)
 	}
 }
 
+int64_t proto_error_retry_ms(int rc)
+{
+	return rc == PARLEY_ESTORAGE ? PROTO_STORE_RETRY_MS : 0;
+}
+
 int proto_error_status(int rc)
 {
 	switch (rc) {
@@ -342,6 +326,7 @@ int proto_error_status(int rc)
 	case PARLEY_ECONFLICT:
 		return 409;
 	case PARLEY_EUNAVAIL:
+	case PARLEY_ESTORAGE:
 		return 503;
 	case PARLEY_EFORBIDDEN:
 	case PARLEY_DENY:

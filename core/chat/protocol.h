@@ -62,5 +62,11 @@ char *proto_dump(const json_t *j, size_t *len);
 /* rc -> protocol error code / HTTP status. */
 const char *proto_error_code(int rc);
 int proto_error_status(int rc);
+/* How long a client should wait before retrying after rc (0: no advice).
+ * A store that cannot write (PARLEY_ESTORAGE: a full disk, a read-only
+ * file) usually needs an operator: retrying sooner than this only adds
+ * load. */
+#define PROTO_STORE_RETRY_MS 5000
+int64_t proto_error_retry_ms(int rc);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/curl_loop.h"
 #include "host/hooks.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -266,6 +267,10 @@ error:
 
 void plugins_fini(void)
 {
+	/* Transfers still running belong to plugins (scripts have stopped):
+	 * their done callbacks run now, aborted, while each plugin's state and
+	 * code are still there, not after fini or the dlclose. */
+	curl_loop_abort_all();
 	fini_started();
 	/* fini may have posted completions (the store's writer finishing its
 	 * queue) and reads may still run on the pool: both execute plugin

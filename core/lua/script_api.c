@@ -18,11 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat/chat_bot_post.h"
-#include "chat/chat_internal.h"
 #include "base/log.h"
-#include "base/loop.h"
-#include "chat/mutes.h"
+#include "chat/chat_bot_post.h"
+#include "chat/chat_script.h"
 #include "host/plugin_host.h"
 #include "lua/script_internal.h"
 
@@ -57,16 +55,14 @@ static void count_send(lua_State *L)
 		           SCRIPT_SENDS_PER_SLICE);
 }
 
-static room *room_arg(lua_State *L, int idx)
+/* The room an argument names (id, name or #name): 1 and *r, else 0. */
+static int room_arg(lua_State *L, int idx, parley_room *r)
 {
-	const char *name = luaL_checkstring(L, idx);
-	room *r = room_by_id(name);
-	if (!r)
-		r = room_by_name(name[0] == '#' ? name + 1 : name);
-	return r;
+	return chat_script_room(luaL_checkstring(L, idx), r, NULL);
 }
 
-static user_rec *user_arg(lua_State *L, int idx)
+/* The user an argument names (a user table, id, name or @name). */
+static int user_arg(lua_State *L, int idx, parley_user *u)
 {
 	const char *who;
 	if (lua_istable(L, idx)) {
@@ -78,10 +74,7 @@ static user_rec *user_arg(lua_State *L, int idx)
 	} else {
 		who = luaL_checkstring(L, idx);
 	}
-	user_rec *u = users_by_id(who);
-	if (!u)
-		u = users_by_name(who[0] == '@' ? who + 1 : who);
-	return u;
+	return chat_script_user(who, u);
 }
 
 /* ---------------------------------------------------------------- */
@@ -111,21 +104,14 @@ void api_push_user(lua_State *L, const parley_user *u)
 	set_str(L, "role", u->role);
 }
 
-static void push_user_rec(lua_State *L, const user_rec *u)
-{
-	parley_user v;
-	users_view(u, &v);
-	api_push_user(L, &v);
-}
-
-static void push_room(lua_State *L, const room *r)
+static void push_room(lua_State *L, const parley_room *r, size_t n_members)
 {
 	lua_createtable(L, 0, 6);
 	set_str(L, "id", r->id);
 	set_str(L, "name", r->name);
 	set_str(L, "kind", r->kind);
 	set_str(L, "topic", r->topic ? r->topic : "");
-	set_int(L, "members", (int64_t)r->n_members);
+	set_int(L, "members", (int64_t)n_members);
 	set_int(L, "last_seq", r->last_seq);
 }
 
@@ -224,7 +210,8 @@ static void bot_done(void *ud, int rc, const char *message, const char *msg_id)
 	struct task *t = op_wait_take(w);
 	if (!t)
 		return;
-	task_set_outcome(t, rc, rc != PARLEY_OK ? (message ? message : proto_error_code(rc)) : NULL,
+	task_set_outcome(t, rc,
+	                 rc != PARLEY_OK ? (message ? message : chat_script_error_code(rc)) : NULL,
 	                 rc == PARLEY_OK ? msg_id : NULL);
 	task_complete(t);
 }
@@ -272,7 +259,8 @@ static int bot_action(lua_State *L, const struct chat_bot_req *q, int kind,
 		host_pending_add(-1);
 		free(w);
 		lua_pushnil(L);
-		lua_pushstring(L, rc == PARLEY_DENY ? "bot chain too deep" : proto_error_code(rc));
+		lua_pushstring(L, rc == PARLEY_DENY ? "bot chain too deep"
+		                                    : chat_script_error_code(rc));
 		return 2;
 	}
 	if (t && t->done_early) {
@@ -323,7 +311,8 @@ static const char *bot_for(lua_State *L, int opts, const char **display)
 	return name;
 }
 
-static int post_text(lua_State *L, room *r, const char *text, int opts, const char *reply_to)
+static int post_text(lua_State *L, const char *room_id, const char *text, int opts,
+                     const char *reply_to)
 {
 	count_send(L);
 	const char *display;
@@ -336,7 +325,7 @@ static int post_text(lua_State *L, room *r, const char *text, int opts, const ch
 	}
 	struct chat_bot_req q = {.bot_name = bot,
 	                         .display_name = display,
-	                         .room_id = r->id,
+	                         .room_id = room_id,
 	                         .text = text,
 	                         .reply_to = reply_to,
 	                         .depth = depth_of(L)};
@@ -346,16 +335,17 @@ static int post_text(lua_State *L, room *r, const char *text, int opts, const ch
 /* parley.send(room, text [, {as=bot, reply_to=id}]) */
 static int l_send(lua_State *L)
 {
-	room *r = room_arg(L, 1);
+	parley_room r;
+	int found = room_arg(L, 1, &r);
 	const char *text = luaL_checkstring(L, 2);
 	if (!lua_isnoneornil(L, 3))
 		luaL_checktype(L, 3, LUA_TTABLE);
-	if (!r)
+	if (!found)
 		return luaL_error(L, "send: no such room '%s'", lua_tostring(L, 1));
-	return post_text(L, r, text, lua_isnoneornil(L, 3) ? 0 : 3, NULL);
+	return post_text(L, r.id, text, lua_isnoneornil(L, 3) ? 0 : 3, NULL);
 }
 
-static int react_in(lua_State *L, room *r, const char *id, const char *emoji, int opts)
+static int react_in(lua_State *L, const char *room_id, const char *id, const char *emoji, int opts)
 {
 	count_send(L);
 	const char *display;
@@ -369,7 +359,7 @@ static int react_in(lua_State *L, room *r, const char *id, const char *emoji, in
 	}
 	struct chat_bot_req q = {.bot_name = bot,
 	                         .display_name = display,
-	                         .room_id = r->id,
+	                         .room_id = room_id,
 	                         .msg_id = id,
 	                         .emoji = emoji,
 	                         .on = on,
@@ -380,12 +370,13 @@ static int react_in(lua_State *L, room *r, const char *id, const char *emoji, in
 /* parley.react(room, id, emoji [, {as=bot, on=false}]) */
 static int l_react(lua_State *L)
 {
-	room *r = room_arg(L, 1);
+	parley_room r;
+	int found = room_arg(L, 1, &r);
 	const char *id = luaL_checkstring(L, 2);
 	const char *emoji = luaL_checkstring(L, 3);
-	if (!r)
+	if (!found)
 		return luaL_error(L, "react: no such room '%s'", lua_tostring(L, 1));
-	return react_in(L, r, id, emoji, lua_istable(L, 4) ? 4 : 0);
+	return react_in(L, r.id, id, emoji, lua_istable(L, 4) ? 4 : 0);
 }
 
 /* ctx:reply(text [, opts]) */
@@ -393,10 +384,11 @@ static int ctx_reply(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	const char *text = luaL_checkstring(L, 2);
+	parley_room r;
 	lua_getfield(L, 1, "room");
-	room *r = lua_isstring(L, -1) ? room_by_id(lua_tostring(L, -1)) : NULL;
+	int found = lua_isstring(L, -1) && chat_script_room(lua_tostring(L, -1), &r, NULL);
 	lua_pop(L, 1);
-	if (!r)
+	if (!found)
 		return luaL_error(L, "reply: this event has no room");
 	lua_getfield(L, 1, "event");
 	int is_message = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "message") == 0;
@@ -404,7 +396,7 @@ static int ctx_reply(lua_State *L)
 	lua_getfield(L, 1, "id");
 	const char *reply_to = is_message ? lua_tostring(L, -1) : NULL;
 	lua_pop(L, 1); /* the id string stays referenced by the ctx table */
-	return post_text(L, r, text, lua_istable(L, 3) ? 3 : 0, reply_to);
+	return post_text(L, r.id, text, lua_istable(L, 3) ? 3 : 0, reply_to);
 }
 
 /* ctx:react(emoji [, opts]) */
@@ -412,27 +404,24 @@ static int ctx_react(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	const char *emoji = luaL_checkstring(L, 2);
+	parley_room r;
 	lua_getfield(L, 1, "room");
-	room *r = lua_isstring(L, -1) ? room_by_id(lua_tostring(L, -1)) : NULL;
+	int found = lua_isstring(L, -1) && chat_script_room(lua_tostring(L, -1), &r, NULL);
 	lua_getfield(L, 1, "id");
 	const char *id = lua_tostring(L, -1);
 	lua_pop(L, 2);
-	if (!r || !id)
+	if (!found || !id)
 		return luaL_error(L, "react: this event has no message");
-	return react_in(L, r, id, emoji, lua_istable(L, 3) ? 3 : 0);
+	return react_in(L, r.id, id, emoji, lua_istable(L, 3) ? 3 : 0);
 }
 
-static void kept(void *ud, int rc, const char *message, const parley_message *m, int duplicate,
-                 int command)
+static void kept(void *ud, int rc, const char *message)
 {
-	(void)m;
-	(void)duplicate;
-	(void)command;
+	(void)ud;
 	if (rc != PARLEY_OK)
 		log_info("script_keep", NULL, "command text not stored: %s",
 		         message ? message : "error");
 	host_pending_add(-1);
-	(void)ud;
 }
 
 /* cmd:keep(): store the command's text as the user's message after all. */
@@ -441,22 +430,19 @@ static int ctx_keep(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	count_send(L);
 	lua_getfield(L, 1, "room");
-	room *r = lua_isstring(L, -1) ? room_by_id(lua_tostring(L, -1)) : NULL;
+	const char *room_id = lua_tostring(L, -1);
 	lua_getfield(L, 1, "user");
 	lua_getfield(L, -1, "id");
-	user_rec *u = lua_isstring(L, -1) ? users_by_id(lua_tostring(L, -1)) : NULL;
+	const char *user_id = lua_tostring(L, -1);
 	lua_getfield(L, 1, "text");
 	const char *text = lua_tostring(L, -1);
-	if (!r || !u || !text)
+	if (!room_id || !user_id || !text)
 		return luaL_error(L, "keep: only a command's context can be kept");
-	struct chat_post p = {.author = u,
-	                      .room = r,
-	                      .text = text,
-	                      .depth = depth_of(L),
-	                      .no_command = 1,
-	                      .t0 = ev_now(loop_ev)};
 	host_pending_add(1);
-	chat_post_message(&p, kept, NULL);
+	if (chat_script_keep(room_id, user_id, text, depth_of(L), kept, NULL) != PARLEY_OK) {
+		host_pending_add(-1);
+		return luaL_error(L, "keep: only a command's context can be kept");
+	}
 	lua_pop(L, 4);
 	return 0;
 }
@@ -602,18 +588,33 @@ static void moderated(void *ud, int rc, const char *message)
 static int l_mute(lua_State *L)
 {
 	need_moderation(L, "mute");
-	user_rec *u = user_arg(L, 1);
-	room *r = room_arg(L, 2);
+	parley_user u;
+	parley_room r;
+	int have_u = user_arg(L, 1, &u), have_r = room_arg(L, 2, &r);
 	double secs = luaL_checknumber(L, 3);
-	if (!u || !r)
-		return luaL_error(L, "mute: no such %s", !u ? "user" : "room");
+	if (!have_u || !have_r)
+		return luaL_error(L, "mute: no such %s", !have_u ? "user" : "room");
 	if (!(secs >= 0) || secs > MUTE_MAX_S)
 		return luaL_error(L, "mute: seconds must be between 0 and %d", (int)MUTE_MAX_S);
 	count_send(L);
-	int64_t until = secs > 0 ? mutes_now_ms() + (int64_t)(secs * 1000) : 0;
-	if (mutes_set(u->id, r->id, until) < 0)
+	int64_t until = chat_script_mute(u.id, r.id, secs);
+	if (until < 0)
 		return luaL_error(L, "out of memory");
 	lua_pushinteger(L, (lua_Integer)until);
+	return 1;
+}
+
+/* The outcome of a moderation call that was started: true, or nil and
+ * the error's code. */
+static int moderation_result(lua_State *L, int rc)
+{
+	if (rc != PARLEY_OK) {
+		host_pending_add(-1);
+		lua_pushnil(L);
+		lua_pushstring(L, chat_script_error_code(rc));
+		return 2;
+	}
+	lua_pushboolean(L, 1);
 	return 1;
 }
 
@@ -621,44 +622,30 @@ static int l_mute(lua_State *L)
 static int l_kick(lua_State *L)
 {
 	need_moderation(L, "kick");
-	user_rec *u = user_arg(L, 1);
-	room *r = room_arg(L, 2);
-	if (!u || !r)
-		return luaL_error(L, "kick: no such %s", !u ? "user" : "room");
+	parley_user u;
+	parley_room r;
+	int have_u = user_arg(L, 1, &u), have_r = room_arg(L, 2, &r);
+	if (!have_u || !have_r)
+		return luaL_error(L, "kick: no such %s", !have_u ? "user" : "room");
 	count_send(L);
-	user_rec *by = users_by_name(sref_of(L)->s->bot_name);
 	host_pending_add(1);
-	int rc = chat_remove_member(r, u, by, moderated, NULL);
-	if (rc != PARLEY_OK) {
-		host_pending_add(-1);
-		lua_pushnil(L);
-		lua_pushstring(L, proto_error_code(rc));
-		return 2;
-	}
-	lua_pushboolean(L, 1);
-	return 1;
+	return moderation_result(
+	    L, chat_script_kick(r.id, u.id, sref_of(L)->s->bot_name, moderated, NULL));
 }
 
 /* parley.delete(room, id) */
 static int l_delete(lua_State *L)
 {
 	need_moderation(L, "delete");
-	room *r = room_arg(L, 1);
+	parley_room r;
+	int have_r = room_arg(L, 1, &r);
 	const char *id = luaL_checkstring(L, 2);
-	if (!r)
+	if (!have_r)
 		return luaL_error(L, "delete: no such room");
 	count_send(L);
 	host_pending_add(1);
-	int rc =
-	    chat_delete_message(r, id, users_by_name(sref_of(L)->s->bot_name), moderated, NULL);
-	if (rc != PARLEY_OK) {
-		host_pending_add(-1);
-		lua_pushnil(L);
-		lua_pushstring(L, proto_error_code(rc));
-		return 2;
-	}
-	lua_pushboolean(L, 1);
-	return 1;
+	return moderation_result(
+	    L, chat_script_delete(r.id, id, sref_of(L)->s->bot_name, moderated, NULL));
 }
 
 /* ---------------------------------------------------------------- */
@@ -667,35 +654,42 @@ static int l_delete(lua_State *L)
 
 static int l_users_get(lua_State *L)
 {
-	user_rec *u = user_arg(L, 1);
-	if (!u)
+	parley_user u;
+	if (!user_arg(L, 1, &u))
 		return 0;
-	push_user_rec(L, u);
+	api_push_user(L, &u);
 	return 1;
 }
 
 static int l_rooms_get(lua_State *L)
 {
-	room *r = room_arg(L, 1);
-	if (!r)
+	parley_room r;
+	size_t n_members;
+	if (!chat_script_room(luaL_checkstring(L, 1), &r, &n_members))
 		return 0;
-	push_room(L, r);
+	push_room(L, &r, n_members);
 	return 1;
+}
+
+/* Each member into the table at the top, with its room_role. */
+static void push_member(void *ud, size_t i, const parley_user *u, const char *room_role)
+{
+	lua_State *L = ud;
+	api_push_user(L, u);
+	lua_pushstring(L, room_role);
+	lua_setfield(L, -2, "room_role");
+	lua_rawseti(L, -2, (lua_Integer)i + 1);
 }
 
 static int l_rooms_members(lua_State *L)
 {
-	room *r = room_arg(L, 1);
-	if (!r)
+	parley_room r;
+	size_t n_members;
+	if (!chat_script_room(luaL_checkstring(L, 1), &r, &n_members))
 		return 0;
-	member **ms = room_sorted_members(r);
-	lua_createtable(L, (int)r->n_members, 0);
-	for (size_t i = 0; ms && i < r->n_members; i++) {
-		push_user_rec(L, ms[i]->user);
-		lua_pushstring(L, room_role_name(ms[i]->role));
-		lua_setfield(L, -2, "room_role");
-		lua_rawseti(L, -2, (lua_Integer)i + 1);
-	}
+	lua_createtable(L, (int)n_members, 0);
+	if (chat_script_members(r.id, push_member, L) < 0)
+		return 0;
 	return 1;
 }
 
@@ -767,7 +761,7 @@ static int l_plugin_fn(lua_State *L)
 	out[PLUGIN_OUT_MAX - 1] = 0;
 	if (rc != PARLEY_OK) {
 		lua_pushnil(L);
-		lua_pushstring(L, *out ? out : proto_error_code(rc));
+		lua_pushstring(L, *out ? out : chat_script_error_code(rc));
 		free(out);
 		return 2;
 	}

@@ -11,19 +11,43 @@
 #include "lua/script_internal.h"
 #include "lua/scripts.h"
 
-#define MEM_DEFAULT   (16u * 1024 * 1024)
-#define MEM_MIN       (256u * 1024)
-#define MEM_MAX       (1024u * 1024 * 1024)
-#define INSNS_DEFAULT 1000000
-#define INSNS_MIN     10000
-#define INSNS_MAX     1000000000
-#define BM_MS_DEFAULT 50.0
-#define FAILS_DEFAULT 5
-#define WINDOW_DEF    60.0
+#define MEM_DEFAULT    (16u * 1024 * 1024)
+#define MEM_MIN        (256u * 1024)
+#define MEM_MAX        (1024u * 1024 * 1024)
+#define INSNS_DEFAULT  1000000
+#define INSNS_MIN      10000
+#define INSNS_MAX      1000000000
+#define BM_MS_DEFAULT  50.0
+#define FAILS_DEFAULT  5
+#define WINDOW_DEF     60.0
+#define CPU_MS_DEF     1000.0 /* a tenth of the loop ... */
+#define CPU_WINDOW_DEF 10.0   /* ... over ten seconds */
+#define TIMERS_DEF     100
+#define KV_KEYS_DEF    10000
+#define KV_BYTES_DEF   (8u * 1024 * 1024)
+#define KV_BYTES_MIN   (1u * 1024)
+#define KV_BYTES_MAX   (1024u * 1024 * 1024)
 
-static const char *const known_keys[] = {
-    "file",   "name",         "options",           "rooms",        "moderation",    "http_allow",
-    "memory", "instructions", "before_message_ms", "max_failures", "failure_window"};
+static const char *const known_keys[] = {"file",         "name",           "options",
+                                         "rooms",        "moderation",     "http_allow",
+                                         "memory",       "instructions",   "before_message_ms",
+                                         "max_failures", "failure_window", "cpu_ms",
+                                         "cpu_window",   "max_timers",     "kv_max_keys",
+                                         "kv_max_bytes"};
+
+void script_limits_default(struct script_limits *lim)
+{
+	*lim = (struct script_limits){.memory = MEM_DEFAULT,
+	                              .instructions = INSNS_DEFAULT,
+	                              .before_message_ms = BM_MS_DEFAULT,
+	                              .max_failures = FAILS_DEFAULT,
+	                              .failure_window = WINDOW_DEF,
+	                              .cpu_ms = CPU_MS_DEF,
+	                              .cpu_window = CPU_WINDOW_DEF,
+	                              .max_timers = TIMERS_DEF,
+	                              .kv_max_keys = KV_KEYS_DEF,
+	                              .kv_max_bytes = KV_BYTES_DEF};
+}
 
 void script_spec_free(struct script_spec *sp)
 {
@@ -171,7 +195,8 @@ int script_spec_parse(const conf_node *it, const char *base_dir, struct script_s
 		if (!known) {
 			conf_error(it->items[i], NULL, "unknown key (a script entry has %s)",
 			           "file, name, options, rooms, moderation, http_allow, memory, "
-			           "instructions, before_message_ms, max_failures, failure_window");
+			           "instructions, before_message_ms, max_failures, failure_window, "
+			           "cpu_ms, cpu_window, max_timers, kv_max_keys, kv_max_bytes");
 			bad = 1;
 		}
 	}
@@ -249,6 +274,45 @@ int script_spec_parse(const conf_node *it, const char *base_dir, struct script_s
 		conf_error(it, "failure_window", "expected seconds from 1 to 86400");
 		bad = 1;
 	}
+	double cpu_ms = CPU_MS_DEF, cpu_window = CPU_WINDOW_DEF;
+	int64_t timers = TIMERS_DEF, kv_keys = KV_KEYS_DEF;
+	if (conf_get_num(it, "cpu_ms", &cpu_ms) < 0 || !(cpu_ms >= 1 && cpu_ms <= 600000)) {
+		conf_error(it, "cpu_ms", "expected milliseconds from 1 to 600000");
+		bad = 1;
+	}
+	if (conf_get_num(it, "cpu_window", &cpu_window) < 0 ||
+	    !(cpu_window >= 1 && cpu_window <= 86400)) {
+		conf_error(it, "cpu_window", "expected seconds from 1 to 86400");
+		bad = 1;
+	} else if (cpu_ms > cpu_window * 1000) {
+		conf_error(it, "cpu_ms", "is more than cpu_window (%g s) holds", cpu_window);
+		bad = 1;
+	}
+	if (conf_get_int(it, "max_timers", &timers) < 0 || timers < 1 ||
+	    timers > SCRIPT_TIMERS_CAP) {
+		conf_error(it, "max_timers", "expected an integer from 1 to %d", SCRIPT_TIMERS_CAP);
+		bad = 1;
+	}
+	if (conf_get_int(it, "kv_max_keys", &kv_keys) < 0 || kv_keys < 1 || kv_keys > 10000000) {
+		conf_error(it, "kv_max_keys", "expected an integer from 1 to 10000000");
+		bad = 1;
+	}
+	sp->lim.kv_max_bytes = KV_BYTES_DEF;
+	const conf_node *kvb = conf_get(it, "kv_max_bytes");
+	if (kvb) {
+		size_t v = parse_size(kvb);
+		if (v < KV_BYTES_MIN || v > KV_BYTES_MAX) {
+			conf_error(it, "kv_max_bytes",
+			           "expected a size from 1K to 1G (\"8M\", or bytes)");
+			bad = 1;
+		} else {
+			sp->lim.kv_max_bytes = (int64_t)v;
+		}
+	}
+	sp->lim.cpu_ms = cpu_ms;
+	sp->lim.cpu_window = cpu_window;
+	sp->lim.max_timers = (int)timers;
+	sp->lim.kv_max_keys = kv_keys;
 	sp->lim.instructions = insns;
 	sp->lim.before_message_ms = bm;
 	sp->lim.max_failures = (int)fails;

@@ -5,6 +5,10 @@
 #include "base/conf_tree.h"
 
 struct script_spec;
+struct script_limits;
+
+/* The limits of an entry that sets none (docs/configuration.md). */
+void script_limits_default(struct script_limits *lim);
 
 /* 0 and *sp filled (free with script_spec_free), or -1 after reporting. */
 int script_spec_parse(const conf_node *entry, const char *base_dir, struct script_spec *sp);

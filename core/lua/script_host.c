@@ -12,13 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat/chat_bot_post.h"
-#include "chat/chat_internal.h"
 #include "base/config.h"
-#include "host/hooks.h"
 #include "base/log.h"
 #include "base/metrics.h"
-#include "chat/mutes.h"
+#include "chat/chat_bot_post.h"
+#include "chat/chat_script.h"
+#include "host/hooks.h"
 #include "lua/script_config.h"
 #include "lua/script_internal.h"
 #include "lua/scripts.h"
@@ -35,6 +34,7 @@ static struct {
 	char **commands; /* names registered with the chat core */
 	size_t n_commands;
 	const char *base_dir;
+	const struct config *cfg; /* the running config (scripts_start), for reload */
 } host;
 
 static const char *const event_names[SEV__COUNT] = {
@@ -191,6 +191,10 @@ static void script_metrics(struct script *s)
 	s->m_disabled = metric_gauge("parley_script_disabled",
 	                             "1 when the script was switched off for failing", label);
 	s->m_memory = metric_gauge("parley_script_memory_bytes", "Lua heap of each script", label);
+	s->m_cpu = metric_counter("parley_script_cpu_seconds_total",
+	                          "The loop's time spent running each script", label);
+	s->m_cpu_exceeded = metric_counter("parley_script_cpu_exceeded_total",
+	                                   "Scripts switched off for exceeding cpu_ms", label);
 	if (s->m_disabled)
 		metric_set(s->m_disabled, 0);
 }
@@ -246,7 +250,7 @@ static int run_command(lua_State *L)
 	lua_getfield(L, -1, cc->c->name);
 	lua_remove(L, -2);
 	api_push_command(L, s, cc->c);
-	task_start(s, 1, 0, chat_command_depth(cc->c), "command", NULL, NULL);
+	task_start(s, 1, 0, chat_script_command_depth(cc->c), "command", NULL, NULL);
 	return 0;
 }
 
@@ -280,7 +284,7 @@ static void sync_commands(json_t *errors)
 			i++;
 			continue;
 		}
-		chat_command_unregister(host.commands[i]);
+		chat_script_command_remove(host.commands[i]);
 		free(host.commands[i]);
 		host.commands[i] = host.commands[--host.n_commands];
 	}
@@ -295,7 +299,7 @@ static void sync_commands(json_t *errors)
 			} else if (registered(name)) {
 				continue;
 			} else {
-				int rc = chat_command_register(name, "", on_command, NULL, NULL);
+				int rc = chat_script_command_add(name, on_command, NULL);
 				if (rc == PARLEY_OK) {
 					char **grown = realloc(
 					    host.commands, (host.n_commands + 1) * sizeof *grown);
@@ -365,8 +369,7 @@ static int wants(const struct script *s, int sev, const parley_hook_args *a)
 	if (!a->room)
 		return sev == SEV_PRESENCE || sev == SEV_USER_CREATED || sev == SEV_UPLOAD;
 	for (size_t i = 0; i < s->spec.n_rooms; i++)
-		if (strcmp(s->spec.rooms[i], a->room->name) == 0 ||
-		    strcmp(s->spec.rooms[i], a->room->id) == 0)
+		if (chat_script_room_named(a->room, s->spec.rooms[i]))
 			return 1;
 	return 0;
 }
@@ -436,7 +439,7 @@ static int on_hook(void *ud, parley_hook_args *a)
 		struct event_call ec = {.s = s, .sev = sev, .a = a};
 		script_pcall(s, run_event, &ec, event_name(sev));
 		if (s->L && s->m_memory)
-			metric_set(s->m_memory, (double)s->mem_used);
+			metric_set(s->m_memory, (double)s->heap.used);
 		if (ec.denied) {
 			free(ec.rewrite);
 			hooks_deny(a, ec.reason);
@@ -463,7 +466,7 @@ static void hook_all(void)
 	for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
 		hooks_add(events[i], SCRIPT_HOOK_PRIORITY, on_hook,
 		          (void *)(intptr_t)sev_of(events[i]), "scripts");
-	mutes_set_clock(sclock_now_ms);
+	chat_script_set_clock(sclock_now_ms);
 	host.hooked = 1;
 }
 
@@ -558,6 +561,7 @@ static void load_list(const conf_node *list, const char *base_dir, json_t *error
 int scripts_start(const struct config *cfg)
 {
 	hook_all();
+	host.cfg = cfg;
 	json_t *errors = json_array();
 	load_list(cfg->scripts, cfg->base_dir, errors);
 	int n = (int)json_array_size(errors);
@@ -603,7 +607,7 @@ int scripts_load_one(const struct parley_conf *entry, const char *base_dir, char
 json_t *scripts_reload(void)
 {
 	json_t *errors = json_array();
-	const struct config *running = server_config;
+	const struct config *running = host.cfg;
 	if (running && running->file) {
 		struct config fresh;
 		struct config_overrides ov = {.check_only = 1};
@@ -632,12 +636,22 @@ json_t *scripts_status(void)
 		json_t *cmds = json_array();
 		for (size_t i = 0; i < s->n_commands; i++)
 			json_array_append_new(cmds, json_string(s->commands[i]));
-		json_t *o = json_pack(
-		    "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "name", s->spec.name, "file",
-		    s->spec.file, "status", s->disabled ? "disabled" : "running", "failures",
-		    (json_int_t)s->failures_total, "memory_bytes", (json_int_t)s->mem_used,
-		    "memory_limit", (json_int_t)s->spec.lim.memory, "loaded_ts",
-		    (json_int_t)s->loaded_ms, "commands", cmds);
+		const struct script_limits *lim = &s->spec.lim;
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "name", s->spec.name,
+		              "file", s->spec.file, "status", s->disabled ? "disabled" : "running",
+		              "failures", (json_int_t)s->failures_total, "memory_bytes",
+		              (json_int_t)s->heap.used, "memory_limit", (json_int_t)lim->memory,
+		              "loaded_ts", (json_int_t)s->loaded_ms, "commands", cmds);
+		json_t *budget = json_pack(
+		    "{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I}", "cpu_ms_used", cpu_used_ms(s),
+		    "cpu_ms", lim->cpu_ms, "cpu_window", lim->cpu_window, "cpu_seconds_total",
+		    s->cpu_total, "timers", (json_int_t)s->n_timers, "max_timers",
+		    (json_int_t)lim->max_timers, "kv_max_keys", (json_int_t)lim->kv_max_keys,
+		    "kv_max_bytes", (json_int_t)lim->kv_max_bytes);
+		if (o && budget)
+			json_object_update(o, budget);
+		json_decref(budget);
 		if (!o)
 			continue;
 		if (s->disabled)
@@ -649,17 +663,6 @@ json_t *scripts_status(void)
 		json_array_append_new(arr, o);
 	}
 	return json_pack("{s:o}", "scripts", arr);
-}
-
-int scripts_info(const char *name, int *disabled, long long *failures, const char **last_error)
-{
-	struct script *s = find(host.list, name);
-	if (!s)
-		return -1;
-	*disabled = s->disabled;
-	*failures = s->failures_total;
-	*last_error = s->last_error;
-	return 0;
 }
 
 void scripts_fini(void)
@@ -683,6 +686,7 @@ void scripts_fini(void)
 	host.hooked = 0;
 	host.pending = 0;
 	host.stub = NULL;
-	mutes_set_clock(NULL);
-	mutes_fini();
+	host.cfg = NULL;
+	chat_script_set_clock(NULL);
+	chat_script_mutes_clear();
 }

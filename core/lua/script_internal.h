@@ -11,13 +11,14 @@
 
 #include <parley/plugin.h>
 
+#include "base/lua_alloc.h"
 #include "lua/script_clock.h"
 
 #define SCRIPT_NAME_MAX        64
 #define SCRIPT_ERR_MAX         512
 #define SCRIPT_FAILS_CAP       100   /* most max_failures may say */
 #define SCRIPT_HOOK_STEP       1000  /* instructions between budget checks */
-#define SCRIPT_TIMERS_MAX      1000  /* live timers per script */
+#define SCRIPT_TIMERS_CAP      10000 /* most max_timers may say */
 #define SCRIPT_TASKS_MAX       1000  /* suspended handlers per script */
 #define SCRIPT_LOGS_PER_CALL   100   /* log lines per handler call; more are dropped */
 #define SCRIPT_HTTP_MAX        16    /* HTTP requests in flight per script */
@@ -49,6 +50,11 @@ struct script_limits {
 	double before_message_ms; /* wall clock per before_message handler */
 	int max_failures;         /* failures within failure_window that disable */
 	double failure_window;    /* seconds */
+	double cpu_ms;            /* loop time across all handlers and timers ... */
+	double cpu_window;        /* ... per this many seconds; more disables */
+	int max_timers;           /* live timers */
+	int64_t kv_max_keys;      /* keys in the script's kv space */
+	int64_t kv_max_bytes;     /* bytes of keys and values there */
 };
 
 /* What a config entry says (copied out of the conf tree). */
@@ -132,7 +138,7 @@ struct script {
 	struct sref self; /* main thread's extra space */
 	struct script_spec spec;
 	lua_State *L;
-	size_t mem_used, mem_peak;
+	struct lua_heap heap;     /* the Lua heap and its cap (spec.lim.memory) */
 	int handlers[SEV__COUNT]; /* count per event (the lists live in the registry) */
 	char **commands;
 	size_t n_commands;
@@ -154,6 +160,14 @@ struct script {
 	struct script_timer *timers;
 	size_t n_timers;
 
+	/* CPU budget (script_cpu.c): the loop's time spent in this script. */
+	double cpu_since;        /* when its current stretch began */
+	double cpu_window_start; /* monotonic seconds */
+	double cpu_used;         /* seconds within the window */
+	double cpu_total;        /* seconds since loaded */
+	int cpu_depth;           /* its runs on the C stack */
+	int cpu_exceeded;
+
 	/* Failures. */
 	int64_t fail_ms[SCRIPT_FAILS_CAP];
 	size_t fail_next;
@@ -164,7 +178,7 @@ struct script {
 	char load_error[SCRIPT_ERR_MAX]; /* the last reload's, when it kept this version */
 	int64_t loaded_ms;
 	int retired;
-	struct metric *m_failures, *m_disabled, *m_memory;
+	struct metric *m_failures, *m_disabled, *m_memory, *m_cpu, *m_cpu_exceeded;
 
 	struct script *next;
 };
@@ -180,6 +194,29 @@ int sandbox_run_main(struct script *s, char *err, size_t errlen);
 int sandbox_run_buffer(struct script *s, const char *src, size_t len, char *err, size_t errlen);
 struct sref *sref_of(lua_State *L);
 double mono_now(void);
+/* Counts n steps of work done in C for the running slice (pattern
+ * matching) against its budgets; raises like the count hook when one is
+ * spent. */
+void sandbox_charge(lua_State *L, int64_t n);
+void sandbox_budget_reset(struct script *s, lua_State *L, int sync);
+
+/* script_pattern.c: string.find, match, gmatch, gsub on a counted matcher. */
+void pattern_open(lua_State *L);
+
+/* script_cpu.c: the CPU budget ---------------------------------------- */
+/* Around every run of a script's Lua code (handler, timer, completion,
+ * main chunk): the time between is charged to s, and paused while another
+ * script runs inside (a post of one runs the others' before_message). */
+struct cpu_mark {
+	struct script *prev;
+};
+void cpu_enter(struct script *s, struct cpu_mark *m);
+/* Switches s off, with the reason, when its budget is spent. */
+void cpu_leave(struct script *s, struct cpu_mark *m);
+/* Charges the time so far; 1 when the window's budget is spent. */
+int cpu_over(struct script *s);
+/* Milliseconds used in the current window (0 when it has passed). */
+double cpu_used_ms(const struct script *s);
 
 /* script_run.c: handlers in coroutines ------------------------------ */
 
@@ -209,6 +246,8 @@ void task_drop(struct task *t);
 int script_log_allowed(lua_State *L);
 /* Records a failure of s; may disable it. */
 void script_fail(struct script *s, const char *what, const char *msg);
+/* Switches s off: logged, counted in /metrics, shown by the admin API. */
+void script_disable(struct script *s, const char *reason);
 
 /* Waiting on operations (script_run.c). What an op_wait's completion
  * pushes is told by kind. */

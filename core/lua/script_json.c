@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lua/script_internal.h"
+#include "lua/scripts.h"
 
 #define JSON_BOX "parley.jsonbox"
 
@@ -234,4 +235,9 @@ void json_open(lua_State *L)
 	lua_setfield(L, -2, "encode");
 	lua_pushcfunction(L, l_decode);
 	lua_setfield(L, -2, "decode");
+}
+
+void scripts_push_json(lua_State *L, json_t *v)
+{
+	json_push_owned(L, v);
 }

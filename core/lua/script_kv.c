@@ -1,13 +1,14 @@
 /* parley.kv: the script's key-value space in the store (kv_* of the
  * store vtable, owner = the script's name), values as JSON text. Every call
- * waits for the store, so only where a handler may wait. */
+ * waits for the store, so only where a handler may wait. Writes go through
+ * kv_put_capped, which holds the space to kv_max_keys and kv_max_bytes. */
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host/plugin_host.h"
-#include "chat/protocol.h"
+#include "chat/chat_script.h"
 #include "lua/script_internal.h"
 
 static const parley_store_vtable *kv_store(lua_State *L, void **self)
@@ -62,10 +63,11 @@ static void kv_done(void *ud, const parley_store_result *res)
 		snprintf(num, sizeof num, "%lld", (long long)res->value);
 		text = num;
 	}
-	task_set_outcome(
-	    t, res->rc,
-	    res->rc != PARLEY_OK ? (res->error ? res->error : proto_error_code(res->rc)) : NULL,
-	    res->rc == PARLEY_OK ? text : NULL);
+	task_set_outcome(t, res->rc,
+	                 res->rc != PARLEY_OK
+	                     ? (res->error ? res->error : chat_script_error_code(res->rc))
+	                     : NULL,
+	                 res->rc == PARLEY_OK ? text : NULL);
 	t->value = kind;
 	task_complete(t);
 }
@@ -77,6 +79,7 @@ struct kv_args {
 	const char *key;
 	char *value; /* set: the JSON text (malloc'ed); NULL: delete */
 	int64_t delta;
+	const struct script_limits *lim; /* the writing script's */
 	int (*go)(const parley_store_vtable *st, void *self, const char *owner,
 	          const struct kv_args *a, struct op_wait *w);
 };
@@ -94,6 +97,7 @@ static int kv_call(lua_State *L, struct kv_args *a)
 	}
 	t->starting = 1;
 	t->done_early = 0;
+	a->lim = &s->spec.lim;
 	int rc = a->go(st, self, s->spec.name, a, w);
 	free(a->value);
 	t->starting = 0;
@@ -110,7 +114,7 @@ static int kv_call(lua_State *L, struct kv_args *a)
 		host_pending_add(-1);
 		free(w);
 		lua_pushnil(L);
-		lua_pushstring(L, proto_error_code(rc < 0 ? rc : PARLEY_ERR));
+		lua_pushstring(L, chat_script_error_code(rc < 0 ? rc : PARLEY_ERR));
 		return 2;
 	}
 	return task_wait(L, WAIT_OP, push_kv);
@@ -122,12 +126,23 @@ static int go_get(const parley_store_vtable *st, void *self, const char *owner,
 	return st->kv_get(self, owner, a->key, kv_done, w);
 }
 
+static int go_put(const parley_store_vtable *st, void *self, const char *owner,
+                  const struct kv_args *a, struct op_wait *w)
+{
+	if (st->struct_size <
+	        offsetof(parley_store_vtable, kv_put_capped) + sizeof st->kv_put_capped ||
+	    !st->kv_put_capped)
+		return PARLEY_EUNAVAIL; /* cannot hold the space to its limits */
+	return st->kv_put_capped(self, owner, a->key, a->value, a->delta, a->lim->kv_max_keys,
+	                         a->lim->kv_max_bytes, kv_done, w);
+}
+
 static int go_set(const parley_store_vtable *st, void *self, const char *owner,
                   const struct kv_args *a, struct op_wait *w)
 {
 	if (!a->value)
 		return st->kv_delete(self, owner, a->key, kv_done, w);
-	return st->kv_set(self, owner, a->key, a->value, kv_done, w);
+	return go_put(st, self, owner, a, w);
 }
 
 static int go_delete(const parley_store_vtable *st, void *self, const char *owner,
@@ -139,7 +154,7 @@ static int go_delete(const parley_store_vtable *st, void *self, const char *owne
 static int go_incr(const parley_store_vtable *st, void *self, const char *owner,
                    const struct kv_args *a, struct op_wait *w)
 {
-	return st->kv_incr(self, owner, a->key, a->delta, kv_done, w);
+	return go_put(st, self, owner, a, w);
 }
 
 static int l_kv_get(lua_State *L)

@@ -11,11 +11,9 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "chat/protocol.h"
+#include "chat/chat_script.h"
 #include "base/metrics.h"
 #include "lua/script_internal.h"
-
-void sandbox_budget_reset(struct script *s, lua_State *L, int sync);
 
 static struct run_state run_save(const struct script *s)
 {
@@ -62,14 +60,22 @@ void script_fail(struct script *s, const char *what, const char *msg)
 	int64_t oldest = s->fail_ms[s->fail_next % cap];
 	if (now - oldest > (int64_t)(s->spec.lim.failure_window * 1000))
 		return;
-	s->disabled = 1;
-	int n = snprintf(s->disabled_reason, sizeof s->disabled_reason,
+	char reason[SCRIPT_ERR_MAX];
+	int n = snprintf(reason, sizeof reason,
 	                 "%d failures within %g s; last: ", s->spec.lim.max_failures,
 	                 s->spec.lim.failure_window);
-	if (n > 0 && (size_t)n < sizeof s->disabled_reason)
-		memcpy(s->disabled_reason + n, line,
-		       strnlen(line, sizeof s->disabled_reason - (size_t)n - 1) + 1);
-	s->disabled_reason[sizeof s->disabled_reason - 1] = 0;
+	if (n > 0 && (size_t)n < sizeof reason)
+		memcpy(reason + n, line, strnlen(line, sizeof reason - (size_t)n - 1) + 1);
+	reason[sizeof reason - 1] = 0;
+	script_disable(s, reason);
+}
+
+void script_disable(struct script *s, const char *reason)
+{
+	if (s->disabled || s->retired)
+		return;
+	s->disabled = 1;
+	snprintf(s->disabled_reason, sizeof s->disabled_reason, "%s", reason);
 	if (s->m_disabled)
 		metric_set(s->m_disabled, 1);
 	log_script(LOG_ERROR, s, "script_disabled", s->disabled_reason);
@@ -168,9 +174,12 @@ int task_start(struct script *s, int nargs, int sync, int depth, const char *wha
 	t->thread_ref = thread_ref;
 	lua_xmove(L, co, nargs + 1);
 	struct run_state saved = run_save(s);
+	struct cpu_mark mark;
 	sandbox_budget_reset(s, co, sync);
+	cpu_enter(s, &mark);
 	int nres = 0;
 	int status = lua_resume(co, L, nargs, &nres);
+	cpu_leave(s, &mark);
 	run_restore(s, &saved);
 	if (status == LUA_OK && co_out) {
 		*co_out = co;
@@ -202,9 +211,12 @@ void task_resume(struct task *t)
 		return;
 	}
 	struct run_state saved = run_save(s);
+	struct cpu_mark mark;
 	sandbox_budget_reset(s, t->co, 0);
+	cpu_enter(s, &mark);
 	int nres = 0;
 	int status = lua_resume(t->co, s->L, nargs, &nres);
+	cpu_leave(s, &mark);
 	run_restore(s, &saved);
 	after_resume(t, status, nres, 0);
 }
@@ -311,7 +323,7 @@ int task_push_outcome(lua_State *co, struct task *t)
 {
 	if (t->rc != PARLEY_OK) {
 		lua_pushnil(co);
-		lua_pushstring(co, t->err ? t->err : proto_error_code(t->rc));
+		lua_pushstring(co, t->err ? t->err : chat_script_error_code(t->rc));
 		return 2;
 	}
 	if (t->text)

@@ -1,4 +1,4 @@
-/* The sandbox: one lua_State per script with a capped allocator, a count
+/* The sandbox: one lua_State per script with a capped allocator (base/lua_alloc.c), a count
  * hook enforcing the instruction and wall-clock budgets, and only the safe
  * libraries: base without dofile/loadfile (load: text only, print: the
  * log), string without dump, table, math, utf8, coroutine, and os.time,
@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/lua_alloc.h"
 #include "lua/script_internal.h"
 
 #define SOURCE_MAX   (1024 * 1024) /* bytes of one script or lib file */
@@ -30,24 +31,31 @@ struct sref *sref_of(lua_State *L)
 	return *(struct sref **)lua_getextraspace(L);
 }
 
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+/* Whether a budget of the running slice is spent: 1 instructions, 2 the
+ * before_message wall clock, 3 the script's CPU budget. */
+static int budget_spent(struct script *s)
 {
-	struct script *s = ud;
-	size_t old = ptr ? osize : 0;
-	if (nsize == 0) {
-		free(ptr);
-		s->mem_used -= old;
-		return NULL;
-	}
-	if (nsize > old && s->mem_used - old + nsize > s->spec.lim.memory)
-		return NULL; /* Lua raises "not enough memory" (after an emergency GC) */
-	void *p = realloc(ptr, nsize);
-	if (!p)
-		return NULL;
-	s->mem_used = s->mem_used - old + nsize;
-	if (s->mem_used > s->mem_peak)
-		s->mem_peak = s->mem_used;
-	return p;
+	if (s->run_exceeded)
+		return s->run_exceeded;
+	if (s->run_count > s->spec.lim.instructions)
+		s->run_exceeded = 1;
+	else if (s->run_deadline > 0 && mono_now() > s->run_deadline)
+		s->run_exceeded = 2;
+	else if (cpu_over(s))
+		s->run_exceeded = 3;
+	return s->run_exceeded;
+}
+
+static const char *budget_message(lua_State *L, const struct script *s)
+{
+	if (s->run_exceeded == 2)
+		return lua_pushfstring(L, "wall-clock budget exceeded (%d ms for before_message)",
+		                       (int)s->spec.lim.before_message_ms);
+	if (s->run_exceeded == 3)
+		return lua_pushfstring(L, "CPU budget exceeded (%d ms per %d s)",
+		                       (int)s->spec.lim.cpu_ms, (int)s->spec.lim.cpu_window);
+	return lua_pushfstring(L, "instruction budget exceeded (%I instructions)",
+	                       (lua_Integer)s->spec.lim.instructions);
 }
 
 /* Every SCRIPT_HOOK_STEP instructions. Once a budget is spent the hook
@@ -58,26 +66,29 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	struct script *s = sref_of(L)->s;
 	if (!s->run_exceeded) {
 		s->run_count += SCRIPT_HOOK_STEP;
-		if (s->run_count > s->spec.lim.instructions)
-			s->run_exceeded = 1;
-		else if (s->run_deadline > 0 && mono_now() > s->run_deadline)
-			s->run_exceeded = 2;
-		else
+		if (!budget_spent(s))
 			return;
 		lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
 	}
 	lua_getinfo(L, "Sl", ar);
-	if (s->run_exceeded == 2)
-		lua_pushfstring(L, "%s:%d: wall-clock budget exceeded (%d ms for before_message)",
-		                ar->short_src, ar->currentline, (int)s->spec.lim.before_message_ms);
-	else
-		lua_pushfstring(L, "%s:%d: instruction budget exceeded (%I instructions)",
-		                ar->short_src, ar->currentline,
-		                (lua_Integer)s->spec.lim.instructions);
+	const char *msg = budget_message(L, s);
+	lua_pushfstring(L, "%s:%d: %s", ar->short_src, ar->currentline, msg);
 	lua_error(L);
 }
 
-void sandbox_budget_reset(struct script *s, lua_State *L, int sync);
+void sandbox_charge(lua_State *L, int64_t n)
+{
+	struct script *s = sref_of(L)->s;
+	s->run_count += n;
+	if (!budget_spent(s))
+		return;
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+	luaL_where(L, 1); /* the Lua line that called the C function */
+	budget_message(L, s);
+	lua_concat(L, 2);
+	lua_error(L);
+}
+
 void sandbox_budget_reset(struct script *s, lua_State *L, int sync)
 {
 	s->run_count = 0;
@@ -259,6 +270,7 @@ static void open_safe_libs(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
 	lua_pop(L, 1);
+	pattern_open(L);
 
 	/* os: three functions, taken from the real library, which is then
 	 * dropped (it is not registered in _G nor package.loaded). */
@@ -290,7 +302,8 @@ static int open_all(lua_State *L)
 
 lua_State *sandbox_new(struct script *s)
 {
-	lua_State *L = lua_newstate(capped_alloc, s);
+	s->heap.limit = s->spec.lim.memory;
+	lua_State *L = lua_newstate(lua_heap_alloc, &s->heap);
 	if (!L)
 		return NULL;
 	s->self.s = s;
@@ -323,8 +336,11 @@ int sandbox_run_buffer(struct script *s, const char *src, size_t len, char *err,
 	snprintf(chunk, sizeof chunk, "@%s", base_name(s->spec.file));
 	int rc = luaL_loadbufferx(L, src, len, chunk, "t");
 	if (rc == LUA_OK) {
+		struct cpu_mark mark;
 		sandbox_budget_reset(s, L, 0);
+		cpu_enter(s, &mark);
 		rc = lua_pcall(L, 0, 0, 0);
+		cpu_leave(s, &mark);
 	}
 	if (rc != LUA_OK) {
 		const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)

@@ -113,8 +113,8 @@ static int start_timer(lua_State *L, int repeat)
 		return luaL_error(L, "seconds must be between 0 and %d", (int)TIMER_MAX_S);
 	if (repeat && secs < EVERY_MIN_S)
 		return luaL_error(L, "every: the interval must be at least %g s", EVERY_MIN_S);
-	if (s->n_timers >= SCRIPT_TIMERS_MAX)
-		return luaL_error(L, "too many timers (at most %d)", SCRIPT_TIMERS_MAX);
+	if (s->n_timers >= (size_t)s->spec.lim.max_timers)
+		return luaL_error(L, "too many timers (max_timers = %d)", s->spec.lim.max_timers);
 	struct script_timer *st = calloc(1, sizeof *st);
 	if (!st)
 		return luaL_error(L, "out of memory");

@@ -16,7 +16,15 @@
  * have returned, so callers up the stack never touch freed memory.
  * conn_close_after_write drains the queue, shuts the write side, and reads
  * (discarding) for a short linger so the peer sees our last response
- * rather than a reset. */
+ * rather than a reset.
+ *
+ * The protocol on top (HTTP, WebSocket) is reached only through the
+ * conn_proto_ops it handed in, so this file names neither.
+ *
+ * Unauthenticated connections sit on a list in accept order: when
+ * descriptors run short the oldest one is closed to make room
+ * (conn_shed_unauthenticated), so an idle crowd cannot keep health
+ * checks and signed-in people out. */
 #include "net/conn.h"
 
 #include <errno.h>
@@ -32,17 +40,17 @@
 #include <unistd.h>
 
 #include "base/config.h"
-#include "net/http.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
+#include "net/addr_count.h"
 #include "net/tls.h"
-#include "net/ws.h"
 
 #define CONN_READ_BUF_SIZE (64 * 1024)
 /* Owned segments are at least this big so small writes coalesce. */
 #define CONN_SEG_MIN 1024
-/* How long a closing connection may take to drain and linger. */
+/* How long a closing connection may take to drain its queue (unless the
+ * server is stopping: conn_set_drain_bound), and to linger after it. */
 #define CONN_LINGER_SECONDS 2.0
 /* A queue this many times over the high-water mark is cut at once. */
 #define CONN_HARD_LIMIT_FACTOR 4
@@ -78,14 +86,16 @@ struct conn_private {
 	conn *dirty_next;
 	conn *close_next;
 	conn *over_next;
-	ev_tstamp over_since;       /* when the queue went over the mark; 0: under */
-	struct tls_conn *tls;       /* NULL on a plain listener */
-	size_t tls_pending;         /* bytes of a record mbedTLS has half sent; 0 none */
-	void (*drained)(void *arg); /* conn_when_drained */
+	conn *unauth_prev, *unauth_next; /* the unauthenticated list, oldest first */
+	ev_tstamp over_since;            /* when the queue went over the mark; 0: under */
+	struct tls_conn *tls;            /* NULL on a plain listener */
+	size_t tls_pending;              /* bytes of a record mbedTLS has half sent; 0 none */
+	void (*drained)(void *arg);      /* conn_when_drained */
 	void *drained_arg;
 	size_t drained_low;
 	uint8_t flush_result; /* enum flush_result, set by whichever thread wrote */
-	unsigned dirty : 1, closing : 1, draining : 1, lingering : 1, paused : 1, over : 1;
+	unsigned dirty : 1, closing : 1, draining : 1, lingering : 1, paused : 1, over : 1,
+	    unauth_listed : 1;
 };
 
 /* The connection and its private part in one allocation. */
@@ -104,12 +114,97 @@ static uint64_t next_id;
 static conn **hash;
 static size_t hash_size, hash_count;
 static conn *dirty_head, *closing_head, *over_head;
+static conn *unauth_head, *unauth_tail;
+static const struct conn_proto_ops *first_proto;
+static double drain_bound = CONN_LINGER_SECONDS;
 
-static void conn_ctx(const conn *c, char *out, size_t n)
+void conn_ctx(const conn *c, char *out, size_t n)
 {
 	char peer[sizeof c->peer * 2];
 	log_escape(peer, sizeof peer, c->peer);
 	snprintf(out, n, "\"conn\":%llu,\"peer\":\"%s\"", (unsigned long long)c->id, peer);
+}
+
+void conn_set_first_proto(const struct conn_proto_ops *ops)
+{
+	first_proto = ops;
+}
+
+void conn_set_proto(conn *c, const struct conn_proto_ops *ops)
+{
+	c->ops = ops;
+	c->proto = ops->proto;
+}
+
+static void unauth_unlink(conn *c)
+{
+	struct conn_private *p = c->priv;
+	if (!p->unauth_listed)
+		return;
+	if (p->unauth_prev)
+		p->unauth_prev->priv->unauth_next = p->unauth_next;
+	else
+		unauth_head = p->unauth_next;
+	if (p->unauth_next)
+		p->unauth_next->priv->unauth_prev = p->unauth_prev;
+	else
+		unauth_tail = p->unauth_prev;
+	p->unauth_prev = p->unauth_next = NULL;
+	p->unauth_listed = 0;
+}
+
+static void unauth_append(conn *c)
+{
+	struct conn_private *p = c->priv;
+	p->unauth_prev = unauth_tail;
+	p->unauth_next = NULL;
+	if (unauth_tail)
+		unauth_tail->priv->unauth_next = c;
+	else
+		unauth_head = c;
+	unauth_tail = c;
+	p->unauth_listed = 1;
+}
+
+void conn_set_authenticated(conn *c)
+{
+	c->authenticated = 1;
+	unauth_unlink(c);
+}
+
+int conn_count_addr(conn *c, const char *addr)
+{
+	if (strcmp(c->counted_addr, addr) == 0)
+		return 0;
+	int64_t max = conn_cfg ? conn_cfg->limits.max_connections_per_addr : 0;
+	if (max <= 0)
+		return 0; /* off: nothing is counted */
+	if (addr_count_take(addr, (size_t)max) < 0)
+		return -1;
+	if (c->counted_addr[0])
+		addr_count_put(c->counted_addr);
+	snprintf(c->counted_addr, sizeof c->counted_addr, "%s", addr);
+	return 0;
+}
+
+size_t conn_addr_count(const char *addr)
+{
+	return addr_count_get(addr);
+}
+
+void conn_set_drain_bound(double seconds)
+{
+	drain_bound = seconds > 0 ? seconds : CONN_LINGER_SECONDS;
+	/* Connections draining now get the new bound too (from now). */
+	for (size_t i = 0; i < hash_size; i++)
+		for (conn *c = hash[i]; c; c = c->priv->hash_next) {
+			struct conn_private *p = c->priv;
+			if (p->draining && !p->lingering && !p->closing) {
+				ev_timer_stop(loop_ev, &p->timer);
+				ev_timer_set(&p->timer, drain_bound, 0.);
+				ev_timer_start(loop_ev, &p->timer);
+			}
+		}
 }
 
 static void metric_bump(metric *m, double v)
@@ -186,6 +281,13 @@ static void start_linger(conn *c)
 {
 	struct conn_private *p = c->priv;
 	p->lingering = 1;
+	/* The queue is out: what is left is a short wait for the peer's EOF,
+	 * whatever bound the drain had. */
+	if (drain_bound > CONN_LINGER_SECONDS) {
+		ev_timer_stop(loop_ev, &p->timer);
+		ev_timer_set(&p->timer, CONN_LINGER_SECONDS, 0.);
+		ev_timer_start(loop_ev, &p->timer);
+	}
 	if (p->tls)
 		tls_conn_close_notify(p->tls);
 	/* Half-close, then read and discard until EOF or the linger bound, so
@@ -451,10 +553,11 @@ static void teardown(conn *c)
 		if (*pp)
 			*pp = p->over_next;
 	}
-	if (c->ws)
-		ws_free(c);
-	if (c->http)
-		http_conn_free(c);
+	unauth_unlink(c);
+	if (c->counted_addr[0])
+		addr_count_put(c->counted_addr);
+	if (c->ops && c->ops->free)
+		c->ops->free(c);
 	drained_call(c); /* gone: the waiter finds no connection */
 	queue_drop(c);
 	tls_conn_free(p->tls);
@@ -509,6 +612,29 @@ static void flush_cb(struct ev_loop *l, ev_prepare *w, int revents)
 	conn_run_deferred();
 }
 
+/* Drops every queued segment but the head: the head may be half written
+ * (or half encrypted: tls_pending), and segments hold whole frames, so
+ * what stays ends at a frame boundary and a goodbye can follow it. */
+static void queue_trim_to_head(struct conn_private *p)
+{
+	struct seg *head = p->qhead;
+	if (!head)
+		return;
+	struct seg *s = head->next;
+	while (s) {
+		struct seg *next = s->next;
+		p->queued -= s->end - s->off;
+		sbuf_unref(s->ref);
+		free(s);
+		s = next;
+	}
+	head->next = NULL;
+	p->qtail = head;
+	/* No small write may coalesce into a segment being written. */
+	if (!head->ref)
+		head->cap = head->end;
+}
+
 static void slow_consumer(conn *c, const char *why)
 {
 	char ctx[200];
@@ -518,7 +644,19 @@ static void slow_consumer(conn *c, const char *why)
 	log_warn("slow_consumer", ctx, "outbound queue of %zu bytes %s; closing", c->priv->queued,
 	         why);
 	metric_bump(core_metrics.outbound_drops, 1);
-	conn_close(c, "slow_consumer");
+	struct conn_private *p = c->priv;
+	if (!c->ops || !c->ops->cut || p->draining) {
+		conn_close(c, "slow_consumer");
+		return;
+	}
+	/* The backlog goes; the protocol queues its goodbye (WebSocket: close
+	 * 1013), written if the peer's socket takes it within the drain
+	 * bound. The memory is freed now either way. */
+	queue_trim_to_head(p);
+	p->over_since = 0;
+	c->ops->cut(c, "slow_consumer");
+	if (!conn_is_closing(c))
+		conn_close(c, "slow_consumer");
 }
 
 /* Over the mark for longer than the grace period? */
@@ -646,10 +784,8 @@ size_t conn_queued(const conn *c)
 /* Hands bytes read (decrypted, on TLS) to the protocol on top. */
 static void deliver(conn *c, const char *data, size_t len)
 {
-	if (c->proto == CONN_WS)
-		ws_input(c, data, len);
-	else
-		http_conn_input(c, data, len);
+	if (c->ops && c->ops->input)
+		c->ops->input(c, data, len);
 }
 
 static void want_write(conn *c, int on)
@@ -689,7 +825,8 @@ static void tls_handshake_step(conn *c)
 		return;
 	}
 	want_write(c, p->qhead != NULL);
-	http_conn_start(c);
+	if (c->ops && c->ops->start)
+		c->ops->start(c);
 }
 
 static void tls_input(conn *c)
@@ -774,10 +911,8 @@ static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 		conn_close(c, "tls_handshake_timeout");
 		return;
 	}
-	if (c->proto == CONN_WS)
-		ws_timeout(c);
-	else
-		http_conn_timeout(c);
+	if (c->ops && c->ops->timeout)
+		c->ops->timeout(c);
 }
 
 conn *conn_new(int fd, const char *peer, const char *peer_ip, struct tls_server *tls)
@@ -798,8 +933,10 @@ conn *conn_new(int fd, const char *peer, const char *peer_ip, struct tls_server 
 	c->priv = &f->priv;
 	c->id = ++next_id;
 	c->fd = fd;
-	c->proto = CONN_HTTP;
+	if (first_proto)
+		conn_set_proto(c, first_proto);
 	c->tls = tls != NULL;
+	c->opened = ev_now(loop_ev);
 	if (tls && !(f->priv.tls = tls_conn_new(tls, fd)))
 		goto fail;
 	snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
@@ -813,6 +950,7 @@ conn *conn_new(int fd, const char *peer, const char *peer_ip, struct tls_server 
 	hash[s] = c;
 	hash_count++;
 	ev_io_start(loop_ev, &f->priv.rio);
+	unauth_append(c);
 	metric_bump(core_metrics.connections, 1);
 	char ctx[160];
 	conn_ctx(c, ctx, sizeof ctx);
@@ -822,8 +960,8 @@ conn *conn_new(int fd, const char *peer, const char *peer_ip, struct tls_server 
 		 * header timeout bounds it (a client that opened the socket
 		 * should be sending its request head right away). */
 		conn_set_timeout(c, conn_cfg ? conn_cfg->limits.header_timeout : 10);
-	else
-		http_conn_start(c);
+	else if (c->ops && c->ops->start)
+		c->ops->start(c);
 	return c;
 fail:
 	free(f);
@@ -865,7 +1003,7 @@ void conn_close_after_write(conn *c, const char *reason)
 	log_debug("conn_close", ctx, "closing after write: %s", reason ? reason : "unknown");
 	p->draining = 1;
 	ev_timer_stop(loop_ev, &p->timer);
-	ev_timer_set(&p->timer, CONN_LINGER_SECONDS, 0.);
+	ev_timer_set(&p->timer, drain_bound, 0.);
 	ev_timer_start(loop_ev, &p->timer);
 	/* Keep reading (and discarding) so a closed peer is noticed. */
 	if (!ev_is_active(&p->rio))
@@ -933,11 +1071,28 @@ void conn_foreach(void (*fn)(conn *c, void *arg), void *arg)
 	}
 }
 
+int conn_shed_unauthenticated(void)
+{
+	/* Connections already closing hold their descriptor only until the
+	 * deferred step below; skip them to find one that still counts. */
+	conn *c = unauth_head;
+	while (c && (c->priv->closing || c->priv->draining))
+		c = c->priv->unauth_next;
+	if (!c)
+		return 0;
+	char ctx[160];
+	conn_ctx(c, ctx, sizeof ctx);
+	log_debug("conn_shed", ctx, "descriptors short: closing the oldest unauthenticated");
+	metric_bump(core_metrics.conn_shed, 1);
+	conn_close(c, "shed_unauthenticated");
+	conn_run_deferred(); /* the descriptor is free when this returns */
+	return 1;
+}
+
 void conn_module_init(const struct config *cfg)
 {
 	conn_cfg = cfg;
-	http_module_init(cfg);
-	ws_module_init(cfg);
+	drain_bound = CONN_LINGER_SECONDS;
 	ev_prepare_init(&flush_watcher, flush_cb);
 	ev_prepare_start(loop_ev, &flush_watcher);
 	/* The flush step alone must not keep the loop alive. */
@@ -975,5 +1130,7 @@ void conn_module_fini(void)
 	hash = NULL;
 	hash_size = hash_count = 0;
 	over_head = NULL;
+	unauth_head = unauth_tail = NULL;
+	addr_count_clear();
 	conn_cfg = NULL;
 }

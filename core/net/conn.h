@@ -26,16 +26,39 @@ struct ws_session;
 
 enum conn_proto { CONN_HTTP = 0, CONN_WS = 1 };
 
+/* The protocol speaking on a connection, as conn.c sees it: conn.c calls
+ * these and names no protocol itself (HTTP and WebSocket hand theirs in:
+ * net_module_init sets HTTP as the first, ws_accept switches to WS). */
+struct conn_proto_ops {
+	enum conn_proto proto;
+	/* The connection is ready for the protocol (after a TLS handshake). */
+	void (*start)(conn *c);
+	/* Bytes read (decrypted on TLS), valid during the call. */
+	void (*input)(conn *c, const char *data, size_t len);
+	/* The connection's timer fired. */
+	void (*timeout)(conn *c);
+	/* The outbound queue was cut (slow consumer): say so to the peer
+	 * (queue a goodbye, then conn_close_after_write). NULL: just close. */
+	void (*cut)(conn *c, const char *reason);
+	/* Frees the protocol's state (on close). */
+	void (*free)(conn *c);
+};
+
 struct conn {
 	uint64_t id; /* unique for the process lifetime, never reused */
 	int fd;
 	enum conn_proto proto;
-	char peer[64];          /* "127.0.0.1:53211" or "[::1]:5321" */
-	char peer_ip[48];       /* the client address (X-Forwarded-For if trusted) */
-	int tls;                /* 1 on a TLS listener */
-	struct http_conn *http; /* while speaking HTTP */
-	struct ws_session *ws;  /* after the upgrade */
-	void *app;              /* the chat client, for WebSocket connections */
+	char peer[64];                    /* "127.0.0.1:53211" or "[::1]:5321" */
+	char peer_ip[48];                 /* the client address (X-Forwarded-For if trusted) */
+	char counted_addr[48];            /* the address limits.max_connections_per_addr counts
+	                                     this connection under; "" when not counted */
+	int tls;                          /* 1 on a TLS listener */
+	struct http_conn *http;           /* while speaking HTTP */
+	struct ws_session *ws;            /* after the upgrade */
+	void *app;                        /* the chat client, for WebSocket connections */
+	const struct conn_proto_ops *ops; /* the protocol speaking now */
+	double opened;                    /* loop time of the accept */
+	int authenticated;                /* conn_set_authenticated was called */
 	/* private to conn.c: watchers, timers, queue (see conn.c) */
 	struct conn_private *priv;
 };
@@ -46,6 +69,37 @@ struct conn {
  * queue and watchers. NULL on failure (fd closed). */
 struct tls_server;
 conn *conn_new(int fd, const char *peer, const char *peer_ip, struct tls_server *tls);
+
+/* The protocol every new connection starts with (net_module_init). */
+void conn_set_first_proto(const struct conn_proto_ops *ops);
+/* Switches the protocol (an upgrade); the old one freed its own state. */
+void conn_set_proto(conn *c, const struct conn_proto_ops *ops);
+
+/* The JSON log context of a connection: "conn":id,"peer":"addr". */
+void conn_ctx(const conn *c, char *out, size_t n);
+
+/* The connection is authenticated: it leaves the unauthenticated list, so
+ * it is never closed to make room for others (conn_shed_unauthenticated)
+ * and limits.preauth_timeout no longer applies. */
+void conn_set_authenticated(conn *c);
+/* Closes the connection that has waited longest without authenticating
+ * (and frees it at once); 1 if there was one, 0 if none. Called when
+ * descriptors run short, so new connections (health checks, people
+ * signing in) still get one. */
+int conn_shed_unauthenticated(void);
+
+/* Counts c under addr for limits.max_connections_per_addr (moving it from
+ * the address it was counted under). 0, or -1 when addr is at its limit
+ * (c stays counted where it was). */
+int conn_count_addr(conn *c, const char *addr);
+/* Connections now counted under addr. */
+size_t conn_addr_count(const char *addr);
+
+/* How long a closing connection may take to write its queue (after which
+ * it is closed anyway): a short bound normally; the server sets
+ * limits.shutdown_timeout when it stops, so the drain is the documented
+ * one. Applies to connections closing now and later. */
+void conn_set_drain_bound(double seconds);
 
 /* Queues a copy of data. 0, or -1 if the connection is closing. */
 int conn_write(conn *c, const void *data, size_t len);

@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
+#include "net/client_addr.h"
 
 /* Status lines and our own headers fit in this, plus extra headers. */
 #define HTTP_HEAD_RESERVE 512
@@ -75,11 +76,6 @@ void http_set_stream_predicate(http_stream_pred fn)
 	stream_pred = fn;
 }
 
-static void conn_ctx(const conn *c, char *out, size_t n)
-{
-	snprintf(out, n, "\"conn\":%llu", (unsigned long long)c->id);
-}
-
 static size_t max_header(void)
 {
 	return http_cfg ? (size_t)http_cfg->limits.max_header : 16384;
@@ -97,6 +93,28 @@ static double timeout_of(int header)
 	if (!http_cfg)
 		return header ? 10 : 60;
 	return header ? http_cfg->limits.header_timeout : http_cfg->limits.idle_timeout;
+}
+
+/* How long an idle connection (between requests) may wait for the next
+ * one: limits.idle_timeout, cut short by limits.preauth_timeout for a
+ * connection that has not authenticated, counted from its accept. */
+static double idle_left(const conn *c)
+{
+	double t = timeout_of(0);
+	if (!http_cfg || c->authenticated || http_cfg->limits.preauth_timeout <= 0)
+		return t;
+	double left = c->opened + http_cfg->limits.preauth_timeout - ev_now(loop_ev);
+	if (left < t)
+		t = left > 0.001 ? left : 0.001;
+	return t;
+}
+
+/* Past limits.preauth_timeout without authenticating: the response under
+ * way is the last (Connection: close). */
+static int preauth_expired(const conn *c)
+{
+	return http_cfg && !c->authenticated && http_cfg->limits.preauth_timeout > 0 &&
+	       ev_now(loop_ev) - c->opened >= http_cfg->limits.preauth_timeout;
 }
 
 static void state_free(conn *c)
@@ -138,7 +156,7 @@ static struct http_conn *state_new(conn *c)
 
 void http_conn_start(conn *c)
 {
-	conn_set_timeout(c, timeout_of(0));
+	conn_set_timeout(c, idle_left(c));
 }
 
 static int hbuf_append(struct http_conn *h, const char *at, size_t len)
@@ -284,6 +302,19 @@ static int on_headers_complete(http_parser *p)
 		r->query = r->url + u.field_data[UF_QUERY].off;
 		r->query[u.field_data[UF_QUERY].len] = '\0';
 	}
+	/* Behind a trusted proxy the client is the forwarded address: the
+	 * per-address limit counts it (the proxy's own address is not). */
+	if (http_cfg && http_cfg->limits.max_connections_per_addr > 0 &&
+	    http_cfg->n_trusted_proxies) {
+		char addr[CLIENT_ADDR_MAX];
+		client_addr_forwarded(http_cfg->trusted_proxies, http_cfg->n_trusted_proxies,
+		                      c->peer_ip, http_header(r, "x-forwarded-for"), addr,
+		                      sizeof addr);
+		if (strcmp(addr, c->peer_ip) != 0 && conn_count_addr(c, addr) < 0) {
+			h->error = 429;
+			return -1;
+		}
+	}
 	r->keep_alive = http_should_keep_alive(p);
 	r->upgrade = p->upgrade;
 	r->content_length = (p->flags & F_CONTENTLENGTH) ? (int64_t)p->content_length : -1;
@@ -367,11 +398,20 @@ static const char *error_code(int status)
 		return "request_timeout";
 	case 413:
 		return "payload_too_large";
+	case 429:
+		return "too_many_connections";
 	case 431:
 		return "headers_too_large";
 	default:
 		return "internal";
 	}
+}
+
+static const char *error_message(int status)
+{
+	if (status == 429)
+		return "too many connections from this address";
+	return http_status_text(status);
 }
 
 static const char *date_now(void)
@@ -416,11 +456,13 @@ static void write_head(conn *c, int status, const char *ctype, const char *extra
 /* A protocol error found by us, not the router: answer and close. */
 static void fail(conn *c, int status)
 {
-	char ctx[64], body[160];
+	char ctx[200], body[160];
 	conn_ctx(c, ctx, sizeof ctx);
 	log_debug("http_error", ctx, "%d %s", status, http_status_text(status));
+	if (status == 429 && core_metrics.conn_refused)
+		metric_add(core_metrics.conn_refused, 1);
 	int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
-	                 error_code(status), http_status_text(status));
+	                 error_code(status), error_message(status));
 	write_head(c, status, "application/json", NULL, n, 0);
 	conn_write(c, body, (size_t)n);
 	state_free(c);
@@ -596,7 +638,7 @@ void http_conn_timeout(conn *c)
 	}
 	if (h->state == H_READING) {
 		if (h->req.streamed) {
-			char ctx[64];
+			char ctx[200];
 			conn_ctx(c, ctx, sizeof ctx);
 			log_warn("http_body_timeout", ctx,
 			         "streamed body idle: paused %d, parser %s, pending %zu, seen %lld",
@@ -630,7 +672,7 @@ static void finish(conn *c, struct http_conn *h, int keep_alive)
 	}
 	if (!h->pending) {
 		state_free(c);
-		conn_set_timeout(c, timeout_of(0));
+		conn_set_timeout(c, idle_left(c));
 		conn_resume_read(c);
 		return;
 	}
@@ -680,7 +722,7 @@ static void respond(struct http_request *req, int status, const char *ctype, con
 	/* An upgrade refused goes on in another protocol: do not parse it.
 	 * A streamed request answered before its body ended closes. */
 	int early = h->state != H_ANSWERING;
-	int keep = req->keep_alive && !req->upgrade && !early;
+	int keep = req->keep_alive && !req->upgrade && !early && !preauth_expired(c);
 	h->sink = NULL; /* its owner answered: no more callbacks */
 	int no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
 	write_head(c, status, ctype, extra, no_body ? -1 : (long long)len, keep);
@@ -691,7 +733,7 @@ static void respond(struct http_request *req, int status, const char *ctype, con
 			conn_write(c, body, len);
 	}
 	if (log_min_level <= LOG_DEBUG) {
-		char ctx[64];
+		char ctx[200];
 		conn_ctx(c, ctx, sizeof ctx);
 		log_debug("http_request", ctx, "%s %s %d", req->method, req->path, status);
 	}
@@ -712,6 +754,8 @@ int http_respond_begin(struct http_request *req, int status, const char *content
 	struct http_conn *h = answering(req);
 	if (!h || h->state != H_ANSWERING)
 		return -1;
+	if (preauth_expired(req->c))
+		req->keep_alive = 0;
 	write_head(req->c, status, content_type, extra_headers, (long long)len, req->keep_alive);
 	return 0;
 }
@@ -896,3 +940,12 @@ void http_module_init(const struct config *cfg)
 	if (cfg && cfg->limits.max_header > 0)
 		http_parser_set_max_header_size((uint32_t)cfg->limits.max_header);
 }
+
+const struct conn_proto_ops http_conn_ops = {
+    .proto = CONN_HTTP,
+    .start = http_conn_start,
+    .input = http_conn_input,
+    .timeout = http_conn_timeout,
+    .cut = NULL, /* a response cannot be cut short politely */
+    .free = http_conn_free,
+};

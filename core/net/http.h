@@ -69,6 +69,9 @@ void http_body_stream(struct http_request *req, const struct http_body_sink *sin
 /* Reads on (no-op when the request is gone or not paused). */
 void http_body_resume(uint64_t conn_id);
 
+/* HTTP as a connection's protocol (every connection starts with it). */
+extern const struct conn_proto_ops http_conn_ops;
+
 /* Starts HTTP on a new connection. */
 void http_conn_start(conn *c);
 /* Feeds bytes read from the socket (used by conn.c and the fuzz target). */

@@ -4,6 +4,15 @@
  * descriptors (EMFILE/ENFILE) is logged once and pauses accepting briefly
  * instead of spinning on a listener that stays readable.
  *
+ * Before that happens: connections may use the descriptors the process
+ * has (RLIMIT_NOFILE) minus limits.fd_reserve (kept for the store, files
+ * and curl). At that budget, and on EMFILE, the oldest connection that has
+ * not authenticated is closed to make room, so a health check or a person
+ * signing in is still served while an idle crowd holds the rest. A client
+ * address (not a trusted proxy: behind one, http.c counts the forwarded
+ * address) holds at most limits.max_connections_per_addr connections; one
+ * more is closed at once, unread.
+ *
  * A listener with tls = { cert, key } holds a tls_server; each connection
  * it accepts takes a reference. SIGHUP (listener_reload_tls) loads the
  * files again into a new tls_server for the connections still to come;
@@ -16,6 +25,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +33,8 @@
 #include "net/conn.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "base/metrics.h"
+#include "net/client_addr.h"
 #include "net/tls.h"
 
 #define LISTEN_BACKLOG 4096
@@ -42,7 +54,8 @@ static const struct config *lcfg;
 static struct listener listeners[CONFIG_MAX_LISTEN];
 static int n_listeners;
 static ev_timer resume_timer;
-static int emfile_logged, limit_logged;
+static int emfile_logged, limit_logged, per_addr_logged, budget_logged;
+static size_t conn_budget; /* connections before shedding; 0: no budget */
 
 /* "1.2.3.4:80" / "[::1]:80" for addr; ip gets the bare address. */
 static void format_addr(const struct sockaddr_storage *ss, char *addr, size_t alen, char *ip,
@@ -85,6 +98,34 @@ static void resume_cb(struct ev_loop *l, ev_timer *w, int revents)
 			ev_io_start(loop_ev, &listeners[i].io);
 }
 
+static int trusted_proxy(const char *ip)
+{
+	return client_addr_trusted(lcfg->trusted_proxies, lcfg->n_trusted_proxies, ip);
+}
+
+/* Over limits.max_connections_per_addr already? Then the socket is closed
+ * unread: cheaper than any answer, and the client's own connections
+ * closing lets it in again. */
+static int refuse_per_addr(const char *ip)
+{
+	int64_t max = lcfg->limits.max_connections_per_addr;
+	if (max <= 0 || trusted_proxy(ip) || conn_addr_count(ip) < (size_t)max)
+		return 0;
+	if (!per_addr_logged) {
+		char ctx[120], eip[100];
+		log_escape(eip, sizeof eip, ip);
+		snprintf(ctx, sizeof ctx, "\"addr\":\"%s\"", eip);
+		log_warn(
+		    "max_connections_per_addr", ctx,
+		    "%s holds limits.max_connections_per_addr (%lld) connections; refusing more",
+		    ip, (long long)max);
+	}
+	per_addr_logged = 1;
+	if (core_metrics.conn_refused)
+		metric_add(core_metrics.conn_refused, 1);
+	return 1;
+}
+
 static void accept_cb(struct ev_loop *l, ev_io *w, int revents)
 {
 	(void)l;
@@ -96,6 +137,8 @@ static void accept_cb(struct ev_loop *l, ev_io *w, int revents)
 		int fd = accept4(ls->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) && conn_shed_unauthenticated())
 				continue;
 			if (errno == EMFILE || errno == ENFILE) {
 				if (!emfile_logged)
@@ -125,7 +168,27 @@ static void accept_cb(struct ev_loop *l, ev_io *w, int revents)
 		limit_logged = 0;
 		char peer[64], ip[48];
 		format_addr(&ss, peer, sizeof peer, ip, sizeof ip);
-		conn_new(fd, peer, ip, ls->tls);
+		/* At the budget one that has not authenticated makes room; the
+		 * reserve stays for the process's own files. */
+		if (conn_budget && conn_count() >= conn_budget && !conn_shed_unauthenticated()) {
+			if (!budget_logged)
+				log_warn("fd_budget", NULL,
+				         "%zu connections, every one authenticated: descriptors "
+				         "short (limits.fd_reserve); refusing",
+				         conn_count());
+			budget_logged = 1;
+			close(fd);
+			continue;
+		}
+		budget_logged = 0;
+		if (refuse_per_addr(ip)) {
+			close(fd);
+			continue;
+		}
+		per_addr_logged = 0;
+		conn *c = conn_new(fd, peer, ip, ls->tls);
+		if (c && !trusted_proxy(ip))
+			conn_count_addr(c, ip);
 	}
 }
 
@@ -243,10 +306,22 @@ void listener_reload_tls(void)
 	}
 }
 
+/* Connections allowed before shedding: the descriptor limit minus the
+ * reserve (0: no budget, when either is unlimited or off). */
+static size_t budget_of(const struct config *cfg)
+{
+	struct rlimit rl;
+	if (cfg->limits.fd_reserve <= 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur <= (rlim_t)cfg->limits.fd_reserve)
+		return 0;
+	return (size_t)(rl.rlim_cur - (rlim_t)cfg->limits.fd_reserve);
+}
+
 int listener_start(const struct config *cfg)
 {
 	lcfg = cfg;
 	n_listeners = 0;
+	conn_budget = budget_of(cfg);
 	ev_init(&resume_timer, resume_cb);
 	for (size_t i = 0; i < cfg->n_listen && i < CONFIG_MAX_LISTEN; i++) {
 		const struct listen_spec *spec = &cfg->listen[i];

@@ -13,14 +13,15 @@ struct http_request;
 
 /* 1 when the request may proceed: no Origin header (not a browser), or an
  * Origin equal to one of server.origins; with none configured, the origin
- * of server.public_url; with neither, the request's own Host (http or https
- * by conn->tls). Default ports are normalised (":443" on https, ":80" on
- * http), scheme and host compared case-insensitively. */
+ * of server.public_url; with neither, a loopback origin (localhost,
+ * 127.0.0.1, [::1]) equal to the request's own Host (http or https by
+ * conn->tls): never a name that merely resolves here. Default ports are normalised (":443" on
+ * https, ":80" on http), scheme and host compared case-insensitively. */
 int origin_allowed(const struct config *cfg, const struct http_request *req);
 
 /* The client address into buf (size n) and returns buf: the peer's, or,
  * when the peer is in server.trusted_proxies, the right-most address of
- * X-Forwarded-For that is not itself a trusted proxy. */
+ * X-Forwarded-For that is not itself a trusted proxy (client_addr.h). */
 const char *origin_client_addr(const struct config *cfg, const struct http_request *req, char *buf,
                                size_t n);
 
@@ -34,13 +35,5 @@ int origin_normalize(const char *s, int allow_path, char *out, size_t n);
 /* The decision of origin_allowed for an Origin value, given the request's
  * Host header (may be NULL) and whether it came over TLS. */
 int origin_check(const struct config *cfg, const char *origin, const char *host, int tls);
-/* 1 when addr (an IPv4 or IPv6 address, IPv4-mapped IPv6 included) is
- * inside cidr ("10.0.0.0/8", "::1/128", or a bare address); 0 when not;
- * -1 when either does not parse. */
-int origin_cidr_match(const char *cidr, const char *addr);
-/* The client address for a peer and an X-Forwarded-For value (may be NULL),
- * given the trusted proxy list; written into buf. */
-const char *origin_forwarded_for(char *const *trusted, size_t n_trusted, const char *peer,
-                                 const char *xff, char *buf, size_t n);
 
 #endif

@@ -19,6 +19,14 @@
  * masked frames), and track fragmented messages. What must outlive the
  * context (authenticated, closing, timers) is in the small session struct.
  *
+ * Limits on what a client makes us hold: limits.max_fragments frames per
+ * message (each fragment costs wslay a chunk of its own: 65,000 one-byte
+ * fragments once cost 5.7 MiB for 455 KB sent), limits.preauth_bytes
+ * read before the session authenticates, and limits.ws_input_budget for
+ * the incomplete messages of all sessions together, each frame counted
+ * with WS_FRAGMENT_COST on top of its payload. A session over a limit is
+ * closed (1009, 1008, 1013) and its wslay context freed at once.
+ *
  * Timers share the connection's single timer: it fires at the earliest of
  * the auth deadline, the next ping and the pong deadline, and ws_timeout
  * works out which one is due. Received bytes only store a timestamp. */
@@ -44,6 +52,9 @@
 #define WS_MASK_LEN         4
 /* Smallest timer step, so a due deadline never spins the loop. */
 #define WS_MIN_TIMER 0.001
+/* What wslay holds per received data frame beyond its payload (its chunk
+ * header and malloc's rounding): measured ~92 bytes with glibc. */
+#define WS_FRAGMENT_COST 96
 
 struct ws_session {
 	wslay_event_context_ptr wctx; /* NULL while idle */
@@ -53,20 +64,21 @@ struct ws_session {
 	uint64_t consumed;  /* bytes of the frames it finished */
 	uint64_t frame_len; /* payload length of the frame being received */
 	ev_tstamp last_recv, last_ping, auth_deadline;
-	unsigned authenticated : 1, mid_message : 1, closing : 1;
+	uint64_t preauth_in; /* bytes read before authenticating */
+	uint64_t buffered;   /* of the message being received, counted in ws_buffered */
+	uint32_t fragments;  /* data frames of the message being received */
+	uint16_t refuse;     /* a limit was hit in a wslay callback: close code */
+	const char *refuse_reason;
+	unsigned authenticated : 1, mid_message : 1, closing : 1, in_recv : 1;
 };
 
 static const struct config *ws_cfg;
 static const struct ws_app *ws_app;
+static uint64_t ws_buffered; /* all sessions' incomplete messages, with costs */
 
 void ws_set_app(const struct ws_app *app)
 {
 	ws_app = app;
-}
-
-static void conn_ctx(const conn *c, char *out, size_t n)
-{
-	snprintf(out, n, "\"conn\":%llu", (unsigned long long)c->id);
 }
 
 static void metric_bump(metric *m, double v)
@@ -75,11 +87,31 @@ static void metric_bump(metric *m, double v)
 		metric_add(m, v);
 }
 
+/* The message being received is done or dropped: its bytes leave the
+ * budget. */
+static void release_buffered(struct ws_session *s)
+{
+	ws_buffered -= s->buffered;
+	if (s->buffered)
+		metric_bump(core_metrics.ws_buffered, -(double)s->buffered);
+	s->buffered = 0;
+	s->fragments = 0;
+}
+
+/* Stops wslay at once (recv_cb reads nothing more); ws_input closes. */
+static void refuse(struct ws_session *s, uint16_t code, const char *reason)
+{
+	if (!s->refuse) {
+		s->refuse = code;
+		s->refuse_reason = reason;
+	}
+}
+
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
 	(void)flags;
 	struct ws_session *s = ((conn *)user)->ws;
-	if (!s->in_len) {
+	if (!s->in_len || s->refuse) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
@@ -107,8 +139,23 @@ static void frame_start_cb(wslay_event_context_ptr ctx,
 	(void)ctx;
 	struct ws_session *s = ((conn *)user)->ws;
 	s->frame_len = arg->payload_length;
-	if (!wslay_is_ctrl_frame(arg->opcode))
-		s->mid_message = !arg->fin;
+	if (wslay_is_ctrl_frame(arg->opcode))
+		return;
+	s->mid_message = !arg->fin;
+	if (arg->opcode != WSLAY_CONTINUATION_FRAME)
+		release_buffered(s); /* a new message (wslay refuses a stray one) */
+	if (++s->fragments > (uint64_t)ws_cfg->limits.max_fragments) {
+		refuse(s, WS_CLOSE_TOO_BIG, "too many fragments in one message");
+		return;
+	}
+	uint64_t cost = arg->payload_length + WS_FRAGMENT_COST;
+	if (ws_buffered + cost > (uint64_t)ws_cfg->limits.ws_input_budget) {
+		refuse(s, WS_CLOSE_TRY_AGAIN, "server busy: try again later");
+		return;
+	}
+	s->buffered += cost;
+	ws_buffered += cost;
+	metric_bump(core_metrics.ws_buffered, (double)cost);
 }
 
 static void frame_end_cb(wslay_event_context_ptr ctx, void *user)
@@ -128,6 +175,8 @@ static void msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 {
 	conn *c = user;
 	struct ws_session *s = c->ws;
+	if (!wslay_is_ctrl_frame(arg->opcode))
+		release_buffered(s); /* wslay frees the chunks after this call */
 	if (s->closing || conn_is_closing(c))
 		return;
 	if (arg->opcode == WSLAY_TEXT_FRAME) {
@@ -164,6 +213,7 @@ static int ctx_make(conn *c, struct ws_session *s)
 
 static void ctx_free(struct ws_session *s)
 {
+	release_buffered(s);
 	if (s->wctx)
 		wslay_event_context_free(s->wctx);
 	s->wctx = NULL;
@@ -188,17 +238,34 @@ void ws_input(conn *c, const char *data, size_t len)
 	if (!s || s->closing || conn_is_closing(c))
 		return;
 	s->last_recv = ev_now(loop_ev);
+	if (!s->authenticated) {
+		s->preauth_in += len;
+		if (s->preauth_in > (uint64_t)ws_cfg->limits.preauth_bytes) {
+			ws_close(c, WS_CLOSE_POLICY, "too much data before authentication");
+			return;
+		}
+	}
 	if (!s->wctx && ctx_make(c, s) < 0) {
 		conn_close(c, "out_of_memory");
 		return;
 	}
 	s->in = data;
 	s->in_len = len;
+	s->in_recv = 1;
 	int r = wslay_event_recv(s->wctx);
+	s->in_recv = 0;
 	s->in = NULL;
 	s->in_len = 0; /* what wslay would not read (closing) is dropped */
-	if (conn_is_closing(c) || s->closing)
-		return; /* the app closed it meanwhile */
+	if (s->refuse && !s->closing && !conn_is_closing(c)) {
+		char ctx[200];
+		conn_ctx(c, ctx, sizeof ctx);
+		log_info("ws_limit", ctx, "closing with %u: %s", s->refuse, s->refuse_reason);
+		ws_close(c, s->refuse, s->refuse_reason);
+	}
+	if (conn_is_closing(c) || s->closing) {
+		ctx_free(s); /* what it buffered goes now, not after the linger */
+		return;      /* the app (or a limit) closed it meanwhile */
+	}
 	if (r == 0)
 		r = wslay_event_send(s->wctx);
 	if (r != 0) {
@@ -207,11 +274,12 @@ void ws_input(conn *c, const char *data, size_t len)
 	}
 	if (wslay_event_get_close_sent(s->wctx)) {
 		/* wslay answered a close, or refused a frame (1002, 1003, 1009). */
-		char ctx[64];
+		char ctx[200];
 		conn_ctx(c, ctx, sizeof ctx);
 		log_debug("ws_close", ctx, "close sent with code %u",
 		          wslay_event_get_status_code_sent(s->wctx));
 		s->closing = 1;
+		ctx_free(s);
 		conn_close_after_write(c, "ws_close");
 		return;
 	}
@@ -229,6 +297,7 @@ void ws_set_authenticated(conn *c)
 {
 	if (c->ws)
 		c->ws->authenticated = 1;
+	conn_set_authenticated(c);
 }
 
 void ws_timeout(conn *c)
@@ -333,14 +402,17 @@ void ws_close(conn *c, uint16_t code, const char *reason)
 	f[3] = (uint8_t)code;
 	if (rlen)
 		memcpy(f + 4, reason, rlen);
+	s->closing = 1; /* first: the write below may cut a slow consumer */
 	conn_write(c, f, 4 + rlen);
-	s->closing = 1;
 	if (s->wctx) {
-		/* wslay must add nothing after our close frame. */
+		/* wslay must add nothing after our close frame; outside its
+		 * callbacks, what it buffered can go now. */
 		wslay_event_shutdown_read(s->wctx);
 		wslay_event_shutdown_write(s->wctx);
+		if (!s->in_recv)
+			ctx_free(s);
 	}
-	char ctx[64];
+	char ctx[200];
 	conn_ctx(c, ctx, sizeof ctx);
 	log_debug("ws_close", ctx, "closing with code %u", code);
 	conn_close_after_write(c, "ws_close");
@@ -422,10 +494,10 @@ int ws_accept(struct http_request *req)
 	ev_tstamp now = ev_now(loop_ev);
 	s->last_recv = s->last_ping = now;
 	s->auth_deadline = now + ws_cfg->limits.auth_timeout;
-	c->proto = CONN_WS;
+	conn_set_proto(c, &ws_conn_ops);
 	c->ws = s;
 	metric_bump(core_metrics.ws_sessions, 1);
-	char ctx[64];
+	char ctx[200];
 	conn_ctx(c, ctx, sizeof ctx);
 	log_debug("ws_open", ctx, "WebSocket session opened");
 	/* The app sees the upgrade request before the HTTP state goes. */
@@ -446,3 +518,28 @@ void ws_module_init(const struct config *cfg)
 {
 	ws_cfg = cfg;
 }
+
+/* The outbound queue was cut (slow consumer): say why, if the socket
+ * takes it (conn.c kept only the frame being written). */
+static void ws_cut(conn *c, const char *reason)
+{
+	(void)reason;
+	ws_close(c, WS_CLOSE_TRY_AGAIN, "too slow: messages were dropped; reconnect and resume");
+}
+
+/* On close: the session, and the HTTP state of an upgrade cut short. */
+static void ws_conn_free(conn *c)
+{
+	ws_free(c);
+	if (c->http)
+		http_conn_free(c);
+}
+
+const struct conn_proto_ops ws_conn_ops = {
+    .proto = CONN_WS,
+    .start = NULL,
+    .input = ws_input,
+    .timeout = ws_timeout,
+    .cut = ws_cut,
+    .free = ws_conn_free,
+};

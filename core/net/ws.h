@@ -23,10 +23,11 @@
 #define WS_CLOSE_GOING_AWAY   1001
 #define WS_CLOSE_PROTOCOL     1002
 #define WS_CLOSE_UNSUPPORTED  1003
-#define WS_CLOSE_TOO_BIG      1009
+#define WS_CLOSE_POLICY       1008 /* e.g. too much data before authenticating */
+#define WS_CLOSE_TOO_BIG      1009 /* message over max_frame or max_fragments */
 #define WS_CLOSE_INTERNAL     1011
+#define WS_CLOSE_TRY_AGAIN    1013 /* slow consumer cut, input budget full */
 #define WS_CLOSE_UNAUTHORIZED 4401
-#define WS_CLOSE_SLOW         4408 /* outbound queue over its high-water mark */
 
 /* What the application (chat) does with a session. */
 struct ws_app {
@@ -39,6 +40,9 @@ struct ws_app {
 };
 void ws_set_app(const struct ws_app *app);
 
+/* WebSocket as a connection's protocol (ws_accept switches to it). */
+extern const struct conn_proto_ops ws_conn_ops;
+
 /* Validates an upgrade request and answers 101 (or an error response).
  * subprotocol: "parley.v1" is echoed when the client offers it.
  * Returns 0 when the connection is now a WebSocket. */
@@ -46,7 +50,8 @@ int ws_accept(struct http_request *req);
 
 /* Feeds bytes read from the socket (conn.c, fuzz target). */
 void ws_input(conn *c, const char *data, size_t len);
-/* The app authenticated the session: the auth timeout (4401) is off. */
+/* The app authenticated the session: the auth timeout (4401) and
+ * limits.preauth_bytes are off, and the connection is never shed. */
 void ws_set_authenticated(conn *c);
 /* Connection timer fired in WS mode (ping, pong and auth timeouts). */
 void ws_timeout(conn *c);

@@ -57,16 +57,20 @@ enum parley_rc {
 	PARLEY_REWRITE = 3, /* hook: the text was replaced */
 	PARLEY_PASS = 4,    /* auth chain: not mine, ask the next provider */
 
-	PARLEY_ERR = -1,           /* internal */
-	PARLEY_ENOMEM = -2,        /* internal */
-	PARLEY_EINVAL = -3,        /* bad_request */
-	PARLEY_ENOTFOUND = -4,     /* not_found */
-	PARLEY_ECONFLICT = -5,     /* conflict */
-	PARLEY_EUNAVAIL = -6,      /* unavailable */
-	PARLEY_EFORBIDDEN = -7,    /* forbidden */
-	PARLEY_ETOOLARGE = -8,     /* too_large */
-	PARLEY_ERATELIMIT = -9,    /* rate_limited */
-	PARLEY_EUNAUTHORIZED = -10 /* unauthorized */
+	PARLEY_ERR = -1,            /* internal */
+	PARLEY_ENOMEM = -2,         /* internal */
+	PARLEY_EINVAL = -3,         /* bad_request */
+	PARLEY_ENOTFOUND = -4,      /* not_found */
+	PARLEY_ECONFLICT = -5,      /* conflict */
+	PARLEY_EUNAVAIL = -6,       /* unavailable */
+	PARLEY_EFORBIDDEN = -7,     /* forbidden */
+	PARLEY_ETOOLARGE = -8,      /* too_large */
+	PARLEY_ERATELIMIT = -9,     /* rate_limited */
+	PARLEY_EUNAUTHORIZED = -10, /* unauthorized */
+	/* Since ABI 1 (appended): the store cannot write now (a full disk, a
+	 * read-only database file, an I/O error): unavailable, and the core
+	 * tells the client when to retry (retry_after_ms, HTTP Retry-After). */
+	PARLEY_ESTORAGE = -11
 };
 
 enum parley_log_level {
@@ -133,7 +137,7 @@ typedef struct parley_user {
 
 typedef struct parley_room {
 	const char *id;   /* "r_1" */
-	const char *name; /* unique; DMs: "dm:u_1:u_2" with the ids sorted */
+	const char *name; /* unique among public rooms; DMs: "dm:u_1:u_2", ids sorted */
 	const char *kind; /* "public" | "private" | "dm" */
 	const char *topic;
 	const char *created_by; /* user id */
@@ -286,7 +290,8 @@ typedef struct parley_store_vtable {
 	 * becomes a member with owner_role. Result: rooms[0]. */
 	int (*room_create)(void *self, const parley_room *room, const char *owner_role,
 	                   parley_store_done done, void *ud);
-	/* Result: rooms[0]. room_id or name (the other NULL). */
+	/* Result: rooms[0]. room_id or name (the other NULL; a name finds a
+	 * public room or DM, never a private room). */
 	int (*room_get)(void *self, const char *room_id, const char *name, parley_store_done done,
 	                void *ud);
 	int (*room_set_topic)(void *self, const char *room_id, const char *topic,
@@ -405,6 +410,23 @@ typedef struct parley_store_vtable {
 	int (*upload_usage)(void *self, const char *user_id, int64_t since_ts,
 	                    parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended): kv_set (value given) or kv_incr (value NULL,
+	 * by delta) that refuses with ETOOLARGE a write leaving owner with more
+	 * than max_keys keys or max_bytes bytes of keys and values (an integer
+	 * counted as 20 bytes). Checked by the write itself, so writes in
+	 * flight cannot pass the limits together. The script host needs it to
+	 * write (a store without it: scripts' kv is read-only). */
+	int (*kv_put_capped)(void *self, const char *owner, const char *key, const char *value,
+	                     int64_t delta, int64_t max_keys, int64_t max_bytes,
+	                     parley_store_done done, void *ud);
+
+	/* Since ABI 1 (appended): the user of a token token_use would accept,
+	 * without spending it (a reset checks the new password against the
+	 * account before it spends the link). ENOTFOUND as token_use. Result:
+	 * users[0]. */
+	int (*token_peek)(void *self, const char *kind, const char *token_hash, int64_t now_ms,
+	                  parley_store_done done, void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 
@@ -477,6 +499,13 @@ typedef struct parley_auth_vtable {
 	int (*bot_token_new)(void *self, const char *user_id, const char *scopes,
 	                     const char *rooms_json, int64_t ttl_s, parley_auth_done done,
 	                     void *ud);
+
+	/* Since ABI 1 (appended): register_user with the peer address, so a
+	 * provider can throttle registration like login (ERATELIMIT with
+	 * retry_after_ms). The core prefers it when present. */
+	int (*register_from)(void *self, const char *invite, const char *username,
+	                     const char *password, const char *email, const char *client,
+	                     parley_auth_done done, void *ud);
 
 	void *reserved[16];
 } parley_auth_vtable;

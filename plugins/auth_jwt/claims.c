@@ -42,24 +42,30 @@ static int audience_listed(const struct claims_rules *r, const char *aud)
 	return 0;
 }
 
-/* aud may be a string or an array of strings (RFC 7519 §4.1.3); Cognito
- * access tokens carry client_id instead. */
+/* aud may be a string or an array of strings (RFC 7519 §4.1.3). Cognito
+ * access tokens carry no aud but client_id, and say so with token_use =
+ * "access": only those are judged by client_id. A token that has an aud is
+ * judged by it alone, whatever its client_id. */
 static int audience_ok(const json_t *claims, const struct claims_rules *r)
 {
 	const json_t *aud = json_object_get(claims, "aud");
+	const char *use = claims_str(claims, "token_use");
 	size_t i;
 	const json_t *v;
 
-	if (json_is_string(aud) && audience_listed(r, json_string_value(aud)))
-		return 1;
-	if (json_is_array(aud)) {
-		json_array_foreach(aud, i, v)
-		{
-			if (json_is_string(v) && audience_listed(r, json_string_value(v)))
-				return 1;
+	if (aud) {
+		if (json_is_string(aud))
+			return audience_listed(r, json_string_value(aud));
+		if (json_is_array(aud)) {
+			json_array_foreach(aud, i, v)
+			{
+				if (json_is_string(v) && audience_listed(r, json_string_value(v)))
+					return 1;
+			}
 		}
+		return 0;
 	}
-	return audience_listed(r, claims_str(claims, "client_id"));
+	return use && !strcmp(use, "access") && audience_listed(r, claims_str(claims, "client_id"));
 }
 
 int claims_check(const json_t *claims, const struct claims_rules *r, int64_t now_s,

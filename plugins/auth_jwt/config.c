@@ -117,17 +117,35 @@ static void list_free(const parley_host *host, parley_ctx *ctx, char **list)
 }
 
 /* https anywhere; plain http only to this machine (tests, a local
- * Keycloak): keys fetched over the network without TLS could be anyone's. */
+ * Keycloak): keys fetched over the network without TLS could be anyone's.
+ * The host is read as curl reads it: the authority ends at the first '/',
+ * '?' or '#', and userinfo ("user@") is refused outright, so
+ * "http://localhost:80@evil/" is not taken for localhost. */
 static int url_acceptable(const char *url)
 {
-	static const char *const local[] = {"http://127.0.0.1:", "http://127.0.0.1/",
-	                                    "http://localhost:", "http://localhost/",
-	                                    "http://[::1]:",     "http://[::1]/"};
+	static const char *const local[] = {"127.0.0.1", "localhost", "[::1]"};
+	const char *host, *end, *colon;
+	size_t n;
+	int https = !strncasecmp(url, "https://", 8);
 
-	if (!strncasecmp(url, "https://", 8))
+	if (!https && strncasecmp(url, "http://", 7))
+		return 0;
+	host = url + (https ? 8 : 7);
+	end = host + strcspn(host, "/?#");
+	if (end == host || memchr(host, '@', (size_t)(end - host)) ||
+	    memchr(host, '\\', (size_t)(end - host)))
+		return 0;
+	if (https)
 		return 1;
+	colon = host[0] == '[' ? memchr(host, ']', (size_t)(end - host)) : host;
+	if (!colon)
+		return 0;
+	colon = memchr(colon, ':', (size_t)(end - colon));
+	n = (size_t)((colon ? colon : end) - host);
+	if (colon && strspn(colon + 1, "0123456789") != (size_t)(end - colon - 1))
+		return 0;
 	for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
-		if (!strncasecmp(url, local[i], strlen(local[i])))
+		if (n == strlen(local[i]) && !strncasecmp(host, local[i], n))
 			return 1;
 	return 0;
 }

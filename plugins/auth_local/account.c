@@ -1,7 +1,10 @@
 /* Accounts and invites: registration (by invite, or open), the admin
- * CLI's user add, and invite creation. Registration checks the name before
- * it spends the invite, and spends the invite before it spends a hash, so
- * a bogus invite costs the server one store lookup and no Argon2 work. */
+ * CLI's user add, and invite creation. Registration asks the throttle
+ * first, then checks the invite (without spending it), so someone without
+ * a valid invite learns nothing about which names exist; then the name,
+ * then it spends the invite, and only then a hash. A bogus invite costs
+ * the server one store lookup and no Argon2 work, and counts as a failure
+ * of the client's address, as a taken name does with open registration. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +16,19 @@ static const char MSG_NAME_TAKEN[] = "that user name is taken";
 static const char MSG_BUSY[] = "the server is busy; try again shortly";
 static const char MSG_ROLE[] = "role must be admin, member or bot";
 static const char MSG_EMAIL[] = "email address is not valid";
+static const char MSG_THROTTLED[] = "too many failed registrations; try again later";
+
+/* A refusal that tells the client something (a bad invite, a taken name)
+ * counts against its address like a failed login. */
+static void register_refused(struct al_req *req, int rc, const char *message)
+{
+	struct al *al = req->al;
+
+	al_client_fail(al, req->client, al->host->now_ms());
+	al->host->log(al->ctx, PARLEY_LOG_INFO, "register_refused", "user %.*s from %s: %s",
+	              AL_LOG_NAME_MAX, req->name, req->client, message);
+	req_finish(req, rc, message);
+}
 
 const char *al_name_problem(const char *name)
 {
@@ -67,7 +83,7 @@ static void user_stored(void *ud, const parley_store_result *res)
 	struct al *al = req->al;
 
 	if (res->rc == PARLEY_ECONFLICT) {
-		req_finish(req, PARLEY_ECONFLICT, MSG_NAME_TAKEN);
+		register_refused(req, PARLEY_ECONFLICT, MSG_NAME_TAKEN);
 		return;
 	}
 	if (res->rc < 0 || res->n_users < 1) {
@@ -152,10 +168,9 @@ static void invite_used(void *ud, const parley_store_result *res)
 	struct al_req *req = ud;
 	const parley_invite *inv = res->invite;
 
+	/* Spent by someone else since it was checked. */
 	if (res->rc == PARLEY_ENOTFOUND || (res->rc == PARLEY_OK && !inv)) {
-		req->al->host->log(req->al->ctx, PARLEY_LOG_INFO, "register_refused",
-		                   "user %s: invalid or expired invite", req->name);
-		req_finish(req, PARLEY_EUNAUTHORIZED, MSG_BAD_INVITE);
+		register_refused(req, PARLEY_EUNAUTHORIZED, MSG_BAD_INVITE);
 		return;
 	}
 	if (res->rc < 0) {
@@ -179,7 +194,7 @@ static void name_checked(void *ud, const parley_store_result *res)
 	int rc;
 
 	if (res->rc == PARLEY_OK) {
-		req_finish(req, PARLEY_ECONFLICT, MSG_NAME_TAKEN);
+		register_refused(req, PARLEY_ECONFLICT, MSG_NAME_TAKEN);
 		return;
 	}
 	if (res->rc != PARLEY_ENOTFOUND) {
@@ -198,20 +213,54 @@ static void name_checked(void *ud, const parley_store_result *res)
 		req_finish(req, PARLEY_EUNAVAIL, MSG_STORE);
 		return;
 	}
-	token_hash(req->invite, req->token_hash);
 	rc = st->invite_use(self, req->token_hash, al->host->now_ms(), invite_used, req);
 	if (rc < 0)
 		req_finish(req, al_store_rc(rc), MSG_STORE);
 }
 
-int al_register_user(void *self_, const char *invite, const char *username, const char *password,
-                     const char *email, parley_auth_done done, void *ud)
+/* Looks the name up: taken or free. */
+static void check_name(struct al_req *req)
+{
+	const parley_store_vtable *st;
+	void *self;
+	int rc;
+
+	if (!(st = al_store(req->al, &self))) {
+		req_finish(req, PARLEY_EUNAVAIL, MSG_STORE);
+		return;
+	}
+	rc = st->user_get(self, NULL, req->name, name_checked, req);
+	if (rc < 0)
+		req_finish(req, al_store_rc(rc), MSG_STORE);
+}
+
+/* The invites still usable: is ours among them? Nothing is spent yet. */
+static void invite_checked(void *ud, const parley_store_result *res)
+{
+	struct al_req *req = ud;
+
+	if (res->rc < 0) {
+		req_finish(req, al_store_rc(res->rc), MSG_STORE);
+		return;
+	}
+	for (size_t i = 0; i < res->n_invites; i++)
+		if (res->invites[i].token_hash &&
+		    !strcmp(res->invites[i].token_hash, req->token_hash)) {
+			check_name(req);
+			return;
+		}
+	register_refused(req, PARLEY_EUNAUTHORIZED, MSG_BAD_INVITE);
+}
+
+int al_register_from(void *self_, const char *invite, const char *username, const char *password,
+                     const char *email, const char *client, parley_auth_done done, void *ud)
 {
 	struct al *al = self_;
 	struct al_req *req = req_new(al, done, ud);
 	const parley_store_vtable *st;
 	const char *why;
 	void *self;
+	int64_t wait;
 	int rc;
 
 	if (!req)
@@ -220,28 +269,50 @@ int al_register_user(void *self_, const char *invite, const char *username, cons
 		invite = NULL;
 	if (email && !*email)
 		email = NULL;
+	if (req_dup(req, &req->client, client && *client ? client : "unknown") ||
+	    req_dup(req, &req->name, username ? username : ""))
+		return req_fail(req, PARLEY_ENOMEM, NULL);
 	if (al->cfg.registration == AL_REG_CLOSED)
 		return req_fail(req, PARLEY_EFORBIDDEN, "registration is closed");
+	if ((wait = al_client_wait(al, req->client, al->host->now_ms())) > 0) {
+		al->host->log(al->ctx, PARLEY_LOG_INFO, "register_throttled",
+		              "from %s: retry in %lld ms", req->client, (long long)wait);
+		req->retry_after_ms = wait;
+		return req_fail(req, PARLEY_ERATELIMIT, MSG_THROTTLED);
+	}
 	if (!invite && al->cfg.registration != AL_REG_OPEN)
 		return req_fail(req, PARLEY_EUNAUTHORIZED, "an invite is needed to register");
-	if (invite && !token_is_local(invite))
+	if (invite && !token_is_local(invite)) {
+		al_client_fail(al, req->client, al->host->now_ms());
 		return req_fail(req, PARLEY_EUNAUTHORIZED, MSG_BAD_INVITE);
+	}
 	if ((why = al_name_problem(username)))
 		return req_fail(req, PARLEY_EINVAL, why);
 	if ((why = pw_rules(password, username, al->cfg.min_password, req->msg, sizeof req->msg)))
 		return req_fail(req, PARLEY_EINVAL, why);
 	if (email && !email_valid(email))
 		return req_fail(req, PARLEY_EINVAL, MSG_EMAIL);
-	if (req_dup(req, &req->name, username) || req_dup(req, &req->password, password) ||
-	    req_dup(req, &req->email, email) || req_dup(req, &req->invite, invite))
+	if (req_dup(req, &req->password, password) || req_dup(req, &req->email, email) ||
+	    req_dup(req, &req->invite, invite))
 		return req_fail(req, PARLEY_ENOMEM, NULL);
-	if (!(st = al_store(al, &self)))
+	if (!(st = al_store(al, &self)) || (invite && !AL_STORE_HAS(st, invites_list)))
 		return req_fail(req, PARLEY_EUNAVAIL, MSG_STORE);
 	req->want_session = 1;
-	rc = st->user_get(self, NULL, username, name_checked, req);
+	if (!invite) {
+		rc = st->user_get(self, NULL, username, name_checked, req);
+	} else {
+		token_hash(invite, req->token_hash);
+		rc = st->invites_list(self, al->host->now_ms(), invite_checked, req);
+	}
 	if (rc < 0)
 		return req_fail(req, al_store_rc(rc), MSG_STORE);
 	return PARLEY_PENDING;
+}
+
+int al_register_user(void *self, const char *invite, const char *username, const char *password,
+                     const char *email, parley_auth_done done, void *ud)
+{
+	return al_register_from(self, invite, username, password, email, NULL, done, ud);
 }
 
 static void user_add_start(void *arg)

@@ -39,6 +39,7 @@ static const parley_auth_vtable al_vtable = {
     .password_reset = al_password_reset,
     .password_change = al_password_change,
     .bot_token_new = al_bot_token_new,
+    .register_from = al_register_from,
 };
 
 /* Reads an integer key into *out within [lo, hi]; 0 ok (absent keeps the
@@ -77,6 +78,7 @@ static int config_read(const parley_host *host, const parley_conf *c, struct al_
 	                          .invite_ttl_s = DEFAULT_INVITE_TTL_S,
 	                          .max_failures = DEFAULT_MAX_FAILURES,
 	                          .window_s = DEFAULT_WINDOW_S,
+	                          .max_keys = THROTTLE_MAX_KEYS,
 	                          .reset_ttl_s = DEFAULT_RESET_TTL_S};
 	if (!c)
 		goto params;
@@ -117,6 +119,8 @@ static int config_read(const parley_host *host, const parley_conf *c, struct al_
 		                  &cfg->max_failures, report);
 		bad |=
 		    conf_range(host, throttle, "window", 1, MAX_WINDOW_S, &cfg->window_s, report);
+		bad |= conf_range(host, throttle, "max_keys", THROTTLE_MIN_KEYS,
+		                  THROTTLE_MAX_KEYS_LIMIT, &cfg->max_keys, report);
 	}
 params:
 	cfg->argon2 = (struct pw_params){(uint32_t)t, (uint32_t)m, (uint32_t)p};
@@ -212,7 +216,8 @@ static int al_init(const parley_host *host, parley_ctx *ctx, void **state)
 		goto error;
 	pw_ctx_init(&al->pw, host, ctx, &al->cfg.argon2);
 	rc = PARLEY_ENOMEM;
-	al->throttle = throttle_new(host, ctx, al->cfg.max_failures, al->cfg.window_s * 1000);
+	al->throttle = throttle_new(host, ctx, al->cfg.max_failures, al->cfg.window_s * 1000,
+	                            (size_t)al->cfg.max_keys);
 	if (!al->throttle)
 		goto error;
 	rc = host->provide(ctx, PARLEY_PROVIDE_AUTH, &al_vtable, al);

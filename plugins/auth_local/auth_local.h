@@ -34,6 +34,7 @@ struct al_config {
 	struct pw_params argon2;
 	int64_t max_failures;
 	int64_t window_s;
+	int64_t max_keys; /* throttle entries kept in memory */
 	int64_t reset_ttl_s;
 };
 
@@ -79,6 +80,7 @@ struct al_req {
 	int64_t retry_after_ms;
 	int in_worker;    /* a pw job is queued: fini must not free it */
 	int want_session; /* register: log the new account in */
+	int spend_reset;  /* reset: token_hash is the link's, spent after the hash */
 	int rc;
 	const char *message; /* static text or msg */
 	char msg[AL_MSG_MAX];
@@ -99,8 +101,9 @@ void req_free(struct al_req *req);
 int req_take_user(struct al_req *req, const parley_user *u);
 /* The store, or NULL when none is up yet. */
 const parley_store_vtable *al_store(struct al *al, void **self);
-/* A store error as this plugin reports it: ENOTFOUND and ECONFLICT as they
- * are, anything else EUNAVAIL (the store is the problem, not the caller). */
+/* A store error as this plugin reports it: ENOTFOUND, ECONFLICT and
+ * ESTORAGE (retry later) as they are, anything else EUNAVAIL (the store is
+ * the problem, not the caller). */
 int al_store_rc(int rc);
 
 /* session.c: the session part of the vtable, and the last step of login,
@@ -126,9 +129,12 @@ int al_bot_token_new(void *self, const char *user_id, const char *scopes, const 
  * else why not. */
 const char *al_scopes_problem(const char *scopes);
 
-/* login.c: the throttle keys, shared with password change and reset. */
+/* login.c: the throttle keys, shared with password change, reset and
+ * register. A client is counted by address, and by network (/24, /64)
+ * once the table is under pressure; its wait is the longer of the two. */
 void al_account_key(const char *name, char *out);
-void al_client_key(const char *client, char *out);
+int64_t al_client_wait(struct al *al, const char *client, int64_t now);
+void al_client_fail(struct al *al, const char *client, int64_t now);
 
 /* login.c */
 int al_login(void *self, const char *username, const char *password, const char *client,
@@ -137,6 +143,8 @@ int al_login(void *self, const char *username, const char *password, const char 
 /* account.c: accounts and invites. */
 int al_register_user(void *self, const char *invite, const char *username, const char *password,
                      const char *email, parley_auth_done done, void *ud);
+int al_register_from(void *self, const char *invite, const char *username, const char *password,
+                     const char *email, const char *client, parley_auth_done done, void *ud);
 int al_user_add(void *self, const char *name, const char *role, const char *email,
                 const char *password, parley_auth_done done, void *ud);
 int al_invite_create(void *self, const char *role, const char *email, const char *created_by,

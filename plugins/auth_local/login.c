@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr_prefix.h"
 #include "auth_local.h"
 
 static const char MSG_BAD_CREDENTIALS[] = "invalid username or password";
@@ -19,7 +20,7 @@ static const char MSG_BUSY[] = "too many logins at once; try again shortly";
 #define KEY_MAX (THROTTLE_KEY_MAX + 1)
 
 /* Throttle keys: the account as typed (case-folded, so Alice and alice
- * share a counter), and the client address. */
+ * share a counter), the client address, and under pressure its network. */
 void al_account_key(const char *name, char *out)
 {
 	size_t i = 0;
@@ -31,9 +32,51 @@ void al_account_key(const char *name, char *out)
 	out[i] = '\0';
 }
 
-void al_client_key(const char *client, char *out)
+static void client_key(const char *client, char *out)
 {
 	snprintf(out, KEY_MAX, "c:%s", client);
+}
+
+static void network_key(const char *client, int level, char *out)
+{
+	char net[64]; /* the longest IPv6 text and "/64" */
+
+	addr_prefix(client, level, net, sizeof net);
+	snprintf(out, KEY_MAX, "n%d:%s", level, net);
+}
+
+int64_t al_client_wait(struct al *al, const char *client, int64_t now)
+{
+	char key[KEY_MAX];
+	int64_t wait, w;
+
+	client_key(client, key);
+	wait = throttle_wait_ms(al->throttle, key, now);
+	for (int level = 1; level <= 2; level++) {
+		network_key(client, level, key);
+		w = throttle_wait_ms(al->throttle, key, now);
+		if (w > wait)
+			wait = w;
+	}
+	return wait;
+}
+
+void al_client_fail(struct al *al, const char *client, int64_t now)
+{
+	int pressure = throttle_pressure(al->throttle), counted = 0;
+	char key[KEY_MAX];
+
+	client_key(client, key);
+	if (!pressure || throttle_has(al->throttle, key, now))
+		counted = throttle_fail(al->throttle, key, now) == 0;
+	/* Under pressure (many addresses, or many names), a new address is
+	 * counted with its network, a wider one as pressure rises: an attacker
+	 * with many addresses in one network gets that network's guesses, not
+	 * each address's. */
+	if (pressure || !counted) {
+		network_key(client, pressure ? pressure : 1, key);
+		throttle_fail(al->throttle, key, now);
+	}
 }
 
 static void login_failed(struct al_req *req)
@@ -44,8 +87,7 @@ static void login_failed(struct al_req *req)
 
 	al_account_key(req->name, key);
 	throttle_fail(al->throttle, key, now);
-	al_client_key(req->client, key);
-	throttle_fail(al->throttle, key, now);
+	al_client_fail(al, req->client, now);
 	al->host->log(al->ctx, PARLEY_LOG_INFO, "login_failed", "user %.*s from %s",
 	              AL_LOG_NAME_MAX, req->name, req->client);
 	req_finish(req, PARLEY_EUNAUTHORIZED, MSG_BAD_CREDENTIALS);
@@ -186,8 +228,7 @@ int al_login(void *self_, const char *username, const char *password, const char
 	now = al->host->now_ms();
 	al_account_key(req->name, key);
 	wait = throttle_wait_ms(al->throttle, key, now);
-	al_client_key(req->client, key);
-	wait_client = throttle_wait_ms(al->throttle, key, now);
+	wait_client = al_client_wait(al, req->client, now);
 	if (wait_client > wait)
 		wait = wait_client;
 	if (wait > 0) {

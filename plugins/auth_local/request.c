@@ -147,7 +147,7 @@ const parley_store_vtable *al_store(struct al *al, void **self)
 
 int al_store_rc(int rc)
 {
-	if (rc == PARLEY_ENOTFOUND || rc == PARLEY_ECONFLICT)
+	if (rc == PARLEY_ENOTFOUND || rc == PARLEY_ECONFLICT || rc == PARLEY_ESTORAGE)
 		return rc;
 	return PARLEY_EUNAVAIL;
 }

@@ -201,6 +201,25 @@ static void password_stored(void *ud, const parley_store_result *res)
 		req_finish(req, al_store_rc(rc), MSG_STORE);
 }
 
+static void store_new_password(struct al_req *req)
+{
+	struct al *al = req->al;
+	const parley_store_vtable *st;
+	void *self;
+	int rc;
+
+	if (!(st = al_store(al, &self))) {
+		req_finish(req, PARLEY_EUNAVAIL, MSG_STORE);
+		return;
+	}
+	parley_user u = {.id = req->user.id, .password_hash = req->job.encoded};
+	rc = st->user_update(self, &u, 0, password_stored, req);
+	if (rc < 0)
+		req_finish(req, al_store_rc(rc), MSG_STORE);
+}
+
+static void reset_token_spent(void *ud, const parley_store_result *res);
+
 static void new_password_hashed(void *arg, int result)
 {
 	struct al_req *req = arg;
@@ -215,12 +234,18 @@ static void new_password_hashed(void *arg, int result)
 		           result == PW_CANCELLED ? "the server is shutting down" : NULL);
 		return;
 	}
+	if (!req->spend_reset) {
+		store_new_password(req);
+		return;
+	}
+	/* Everything that could refuse the password has passed: now the link
+	 * is spent (atomically: of two racing resets, one wins). */
 	if (!(st = al_store(al, &self))) {
 		req_finish(req, PARLEY_EUNAVAIL, MSG_STORE);
 		return;
 	}
-	parley_user u = {.id = req->user.id, .password_hash = req->job.encoded};
-	rc = st->user_update(self, &u, 0, password_stored, req);
+	rc = st->token_use(self, KIND_RESET, req->token_hash, al->host->now_ms(), reset_token_spent,
+	                   req);
 	if (rc < 0)
 		req_finish(req, al_store_rc(rc), MSG_STORE);
 }
@@ -247,7 +272,8 @@ static void hash_new_password(struct al_req *req)
 	req->in_worker = 1;
 }
 
-static void reset_token_spent(void *ud, const parley_store_result *res)
+/* The link's user, checked before anything is spent or hashed. */
+static void reset_token_found(void *ud, const parley_store_result *res)
 {
 	struct al_req *req = ud;
 	struct al *al = req->al;
@@ -270,8 +296,35 @@ static void reset_token_spent(void *ud, const parley_store_result *res)
 		req_finish(req, PARLEY_EFORBIDDEN, "account disabled");
 		return;
 	}
-	req->token_hash[0] = '\0'; /* a reset revokes every session */
 	hash_new_password(req);
+}
+
+static void reset_token_spent(void *ud, const parley_store_result *res)
+{
+	struct al_req *req = ud;
+	struct al *al = req->al;
+
+	/* Spent by another request since it was looked at, or (a store
+	 * without token_peek) the first look. */
+	if (res->rc == PARLEY_ENOTFOUND || (res->rc == PARLEY_OK && res->n_users < 1) ||
+	    (res->rc == PARLEY_OK && req->have_user && res->users[0].id &&
+	     strcmp(res->users[0].id, req->user.id))) {
+		al->host->log(al->ctx, PARLEY_LOG_INFO, "password_reset_refused",
+		              "invalid, used or expired token");
+		req_finish(req, PARLEY_EUNAUTHORIZED, MSG_BAD_TOKEN);
+		return;
+	}
+	if (res->rc < 0) {
+		req_finish(req, al_store_rc(res->rc), MSG_STORE);
+		return;
+	}
+	req->spend_reset = 0;
+	req->token_hash[0] = '\0'; /* a reset revokes every session */
+	if (req->have_user) {
+		store_new_password(req);
+		return;
+	}
+	reset_token_found(req, res);
 }
 
 int al_password_reset(void *self_, const char *token, const char *password, parley_auth_done done,
@@ -282,13 +335,14 @@ int al_password_reset(void *self_, const char *token, const char *password, parl
 	const parley_store_vtable *st;
 	const char *why;
 	void *self;
+	int64_t now = al->host->now_ms();
 	int rc;
 
 	if (!req)
 		return PARLEY_ENOMEM;
 	if (!token || !token_is_local(token))
 		return req_fail(req, PARLEY_EUNAUTHORIZED, MSG_BAD_TOKEN);
-	/* The rules that need no name are checked before the token is spent. */
+	/* The rules that need no name are checked before any lookup. */
 	if ((why = pw_rules(password ? password : "", NULL, al->cfg.min_password, req->msg,
 	                    sizeof req->msg)))
 		return req_fail(req, PARLEY_EINVAL, why);
@@ -297,8 +351,15 @@ int al_password_reset(void *self_, const char *token, const char *password, parl
 	if (req_dup(req, &req->new_password, password))
 		return req_fail(req, PARLEY_ENOMEM, NULL);
 	token_hash(token, req->token_hash);
-	rc = st->token_use(self, KIND_RESET, req->token_hash, al->host->now_ms(), reset_token_spent,
-	                   req);
+	/* Looked at first, spent only once the password passed every rule
+	 * (the name's included) and is hashed. An older store without
+	 * token_peek spends it first, as before. */
+	if (AL_STORE_HAS(st, token_peek)) {
+		req->spend_reset = 1;
+		rc = st->token_peek(self, KIND_RESET, req->token_hash, now, reset_token_found, req);
+	} else {
+		rc = st->token_use(self, KIND_RESET, req->token_hash, now, reset_token_spent, req);
+	}
 	if (rc < 0)
 		return req_fail(req, al_store_rc(rc), MSG_STORE);
 	return PARLEY_PENDING;
@@ -306,23 +367,30 @@ int al_password_reset(void *self_, const char *token, const char *password, parl
 
 /* ---- change: verify the old one first --------------------------------- */
 
+/* A wrong current password counts against the account like a failed login. */
+static void change_refused(struct al_req *req)
+{
+	struct al *al = req->al;
+	char key[KEY_MAX];
+
+	al_account_key(req->user.name, key);
+	throttle_fail(al->throttle, key, al->host->now_ms());
+	al->host->log(al->ctx, PARLEY_LOG_INFO, "password_change_refused",
+	              "user %s: wrong current password", req->user.name);
+	req_finish(req, PARLEY_EFORBIDDEN, MSG_BAD_PASSWORD);
+}
+
 static void old_password_verified(void *arg, int result)
 {
 	struct al_req *req = arg;
-	struct al *al = req->al;
-	char key[KEY_MAX];
 
 	req->in_worker = 0;
 	if (result == PW_CANCELLED) {
 		req_finish(req, PARLEY_EUNAVAIL, "the server is shutting down");
 		return;
 	}
-	al_account_key(req->user.name, key);
 	if (result != PW_MATCH) {
-		throttle_fail(al->throttle, key, al->host->now_ms());
-		al->host->log(al->ctx, PARLEY_LOG_INFO, "password_change_refused",
-		              "user %s: wrong current password", req->user.name);
-		req_finish(req, PARLEY_EFORBIDDEN, MSG_BAD_PASSWORD);
+		change_refused(req);
 		return;
 	}
 	hash_new_password(req);
@@ -352,6 +420,11 @@ static void change_user_found(void *ud, const parley_store_result *res)
 		req_finish(req, PARLEY_ERATELIMIT, MSG_THROTTLED);
 		return;
 	}
+	/* Never hashed, and counted like any other wrong password. */
+	if (strlen(req->password) > PW_MAX_BYTES) {
+		change_refused(req);
+		return;
+	}
 	rc = pw_verify(&al->pw, &req->job, req->user.password_hash, req->password,
 	               old_password_verified, req);
 	if (rc != PARLEY_PENDING) {
@@ -376,8 +449,6 @@ int al_password_change(void *self_, const char *user_id, const char *keep_token,
 		return PARLEY_ENOMEM;
 	if (!user_id || !old_password || !new_password)
 		return req_fail(req, PARLEY_EINVAL, "current and new password are required");
-	if (strlen(old_password) > PW_MAX_BYTES)
-		return req_fail(req, PARLEY_EFORBIDDEN, MSG_BAD_PASSWORD);
 	if (!(st = al_store(al, &self)))
 		return req_fail(req, PARLEY_EUNAVAIL, MSG_STORE);
 	if (req_dup(req, &req->password, old_password) ||

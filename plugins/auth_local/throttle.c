@@ -1,12 +1,16 @@
 /* A chained hash table of per-key failure counters. Entries expire with
  * their window; when the table is full, expired entries are swept and, if
- * that frees nothing, the entry whose window started first is dropped, so
- * memory stays bounded whatever names an attacker tries. */
+ * that frees nothing, the unlocked entry whose window started first is
+ * dropped. A locked entry (max_failures reached within its window) is
+ * never dropped: when nothing else is left, the new key goes untracked,
+ * so memory stays bounded whatever names an attacker tries and a locked
+ * account stays locked. */
 #include "throttle.h"
 
 #include <string.h>
 
-#define THROTTLE_BUCKETS 4096 /* a power of two */
+#define THROTTLE_BUCKETS  4096 /* a power of two */
+#define THROTTLE_SWEEP_MS 100
 
 struct entry {
 	struct entry *next;
@@ -21,7 +25,9 @@ struct throttle {
 	parley_ctx *ctx;
 	int64_t max_failures;
 	int64_t window_ms;
+	size_t max_keys;
 	size_t count;
+	int64_t next_sweep_ms; /* a sweep that found no room is not redone before */
 	struct entry *buckets[THROTTLE_BUCKETS];
 };
 
@@ -48,6 +54,12 @@ static int expired(const struct throttle *t, const struct entry *e, int64_t now_
 	return now_ms - e->first_ms >= t->window_ms && now_ms >= e->blocked_ms;
 }
 
+/* Reached max_failures in its window: dropping it would reset the count. */
+static int locked(const struct throttle *t, const struct entry *e, int64_t now_ms)
+{
+	return e->failures >= t->max_failures && !expired(t, e, now_ms);
+}
+
 static void unlink_free(struct throttle *t, struct entry **pp)
 {
 	struct entry *e = *pp;
@@ -57,11 +69,15 @@ static void unlink_free(struct throttle *t, struct entry **pp)
 	t->count--;
 }
 
-/* Makes room for one more entry. */
-static void make_room(struct throttle *t, int64_t now_ms)
+/* Makes room for one more entry; 0 when there is room. */
+static int make_room(struct throttle *t, int64_t now_ms)
 {
 	struct entry **oldest = NULL;
 
+	/* A table full of locked entries stays so for a while: sweeping it on
+	 * every failure would cost the loop O(max_keys) per request. */
+	if (now_ms < t->next_sweep_ms)
+		return -1;
 	for (size_t b = 0; b < THROTTLE_BUCKETS; b++) {
 		struct entry **pp = &t->buckets[b];
 		while (*pp) {
@@ -69,17 +85,22 @@ static void make_room(struct throttle *t, int64_t now_ms)
 				unlink_free(t, pp);
 				continue;
 			}
-			if (!oldest || (*pp)->first_ms < (*oldest)->first_ms)
+			if (!locked(t, *pp, now_ms) &&
+			    (!oldest || (*pp)->first_ms < (*oldest)->first_ms))
 				oldest = pp;
 			pp = &(*pp)->next;
 		}
 	}
-	if (t->count >= THROTTLE_MAX_KEYS && oldest)
+	if (t->count >= t->max_keys && oldest)
 		unlink_free(t, oldest);
+	if (t->count < t->max_keys)
+		return 0;
+	t->next_sweep_ms = now_ms + THROTTLE_SWEEP_MS;
+	return -1;
 }
 
 struct throttle *throttle_new(const parley_host *host, parley_ctx *ctx, int64_t max_failures,
-                              int64_t window_ms)
+                              int64_t window_ms, size_t max_keys)
 {
 	struct throttle *t = host->calloc(ctx, 1, sizeof *t);
 
@@ -89,6 +110,7 @@ struct throttle *throttle_new(const parley_host *host, parley_ctx *ctx, int64_t 
 	t->ctx = ctx;
 	t->max_failures = max_failures;
 	t->window_ms = window_ms;
+	t->max_keys = max_keys ? max_keys : THROTTLE_MAX_KEYS;
 	return t;
 }
 
@@ -129,7 +151,7 @@ int64_t throttle_wait_ms(struct throttle *t, const char *key, int64_t now_ms)
 	return (*pp)->blocked_ms > now_ms ? (*pp)->blocked_ms - now_ms : 0;
 }
 
-void throttle_fail(struct throttle *t, const char *key, int64_t now_ms)
+int throttle_fail(struct throttle *t, const char *key, int64_t now_ms)
 {
 	char k[THROTTLE_KEY_MAX + 1];
 	struct entry **pp, *e;
@@ -141,11 +163,11 @@ void throttle_fail(struct throttle *t, const char *key, int64_t now_ms)
 		unlink_free(t, pp);
 	e = *pp;
 	if (!e) {
-		if (t->count >= THROTTLE_MAX_KEYS)
-			make_room(t, now_ms);
+		if (t->count >= t->max_keys && make_room(t, now_ms) != 0)
+			return -1;
 		e = t->host->calloc(t->ctx, 1, sizeof *e);
 		if (!e)
-			return; /* fail open on ENOMEM: the client check still counts */
+			return -1;
 		memcpy(e->key, k, sizeof e->key);
 		e->first_ms = now_ms;
 		/* make_room may have rearranged the chain: insert at the head. */
@@ -156,13 +178,24 @@ void throttle_fail(struct throttle *t, const char *key, int64_t now_ms)
 	}
 	e->failures++;
 	if (e->failures < t->max_failures)
-		return;
+		return 0;
 	delay = THROTTLE_BASE_MS;
 	for (int64_t i = t->max_failures; i < e->failures && delay < t->window_ms; i++)
 		delay *= 2;
 	if (delay > t->window_ms)
 		delay = t->window_ms;
 	e->blocked_ms = now_ms + delay;
+	return 0;
+}
+
+int throttle_has(struct throttle *t, const char *key, int64_t now_ms)
+{
+	char k[THROTTLE_KEY_MAX + 1];
+	struct entry **pp;
+
+	clip(key, k);
+	pp = find(t, k);
+	return *pp && !expired(t, *pp, now_ms);
 }
 
 void throttle_reset(struct throttle *t, const char *key)
@@ -179,4 +212,11 @@ void throttle_reset(struct throttle *t, const char *key)
 size_t throttle_count(const struct throttle *t)
 {
 	return t->count;
+}
+
+int throttle_pressure(const struct throttle *t)
+{
+	if (t->count >= t->max_keys - t->max_keys / 8)
+		return 2;
+	return t->count >= t->max_keys - t->max_keys / 4;
 }

@@ -17,7 +17,7 @@ static int need_user(struct dbconn *c, struct op *op, const char *id)
 
 int access_user_by_email(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("email_lc", BCON_UTF8(mdb_fold(op, op->s[0])));
+	bson_t *q = BCON_NEW("email_lc", BCON_UTF8(mdb_fold(op, op->args.by_email.email)));
 	bson_t *opts = BCON_NEW("sort", "{", "n", BCON_INT32(1), "}");
 	bson_t *doc = NULL;
 	int rc = mdb_find_one(c, op, "users", q, opts, &doc);
@@ -32,14 +32,17 @@ int access_user_by_email(struct dbconn *c, struct op *op)
 
 int access_token_create(struct dbconn *c, struct op *op)
 {
-	int rc = need_user(c, op, op->s[2]);
+	int rc = need_user(c, op, op->args.token_create.user);
 	if (rc < 0)
 		return rc;
-	bson_t *unique = BCON_NEW("token_hash", BCON_UTF8(op->s[1]));
-	bson_t *doc = BCON_NEW("token_hash", BCON_UTF8(op->s[1]), "kind", BCON_UTF8(op->s[0]),
-	                       "user", BCON_UTF8(op->s[2]), "created_ts", BCON_INT64(op->n[2]),
-	                       "expires_ts", BCON_INT64(op->n[1]), "expires_q",
-	                       BCON_INT64(mdb_query_int(op->n[1])), "used_ts", BCON_INT64(0));
+	const char *token_hash = op->args.token_create.token_hash;
+	int64_t expires_ts = op->args.token_create.expires_ts;
+	bson_t *unique = BCON_NEW("token_hash", BCON_UTF8(token_hash));
+	bson_t *doc = BCON_NEW(
+	    "token_hash", BCON_UTF8(token_hash), "kind", BCON_UTF8(op->args.token_create.kind),
+	    "user", BCON_UTF8(op->args.token_create.user), "created_ts",
+	    BCON_INT64(op->args.token_create.created_ts), "expires_ts", BCON_INT64(expires_ts),
+	    "expires_q", BCON_INT64(mdb_query_int(expires_ts)), "used_ts", BCON_INT64(0));
 	rc = mdb_insert_unique(c, op, "tokens", unique, doc);
 	bson_destroy(unique);
 	bson_destroy(doc);
@@ -48,10 +51,11 @@ int access_token_create(struct dbconn *c, struct op *op)
 
 int access_token_use(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->s[1]), "kind", BCON_UTF8(op->s[0]),
-	                     "used_ts", BCON_INT64(0), "expires_q", "{", "$gt",
-	                     BCON_INT64(mdb_query_now(op->n[0])), "}");
-	bson_t *u = BCON_NEW("$set", "{", "used_ts", BCON_INT64(op->n[0]), "}");
+	int64_t now_ms = op->args.token_use.now_ms;
+	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->args.token_use.token_hash), "kind",
+	                     BCON_UTF8(op->args.token_use.kind), "used_ts", BCON_INT64(0),
+	                     "expires_q", "{", "$gt", BCON_INT64(mdb_query_now(now_ms)), "}");
+	bson_t *u = BCON_NEW("$set", "{", "used_ts", BCON_INT64(now_ms), "}");
 	bson_t *doc = NULL;
 	int rc = mdb_modify(c, op, "tokens", q, u, 0, &doc);
 	bson_destroy(q);
@@ -71,7 +75,7 @@ int access_token_use(struct dbconn *c, struct op *op)
 int access_invites_list(struct dbconn *c, struct op *op)
 {
 	bson_t *q = BCON_NEW("used_ts", BCON_INT64(0), "expires_q", "{", "$gt",
-	                     BCON_INT64(mdb_query_now(op->n[0])), "}");
+	                     BCON_INT64(mdb_query_now(op->args.invites_list.now_ms)), "}");
 	bson_t *opts = BCON_NEW("sort", "{", "created_ts", BCON_INT32(1), "}");
 	int rc = mdb_each(c, op, "invites", q, opts, docs_invite_add);
 	bson_destroy(q);
@@ -81,7 +85,8 @@ int access_invites_list(struct dbconn *c, struct op *op)
 
 int access_invite_revoke(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->s[0]), "used_ts", BCON_INT64(0));
+	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->args.invite_revoke.token_hash), "used_ts",
+	                     BCON_INT64(0));
 	int64_t n = 0;
 	int rc = mdb_delete(c, op, "invites", q, 0, &n);
 	bson_destroy(q);
@@ -122,15 +127,15 @@ int access_audit_append(struct dbconn *c, struct op *op)
 
 int access_audit_list(struct dbconn *c, struct op *op)
 {
-	bson_t *q =
-	    op->n[0] > 0 ? BCON_NEW("id", "{", "$lt", BCON_INT64(op->n[0]), "}") : bson_new();
+	int64_t before = op->args.audit_list.before, limit = op->args.audit_list.limit;
+	bson_t *q = before > 0 ? BCON_NEW("id", "{", "$lt", BCON_INT64(before), "}") : bson_new();
 	bson_t *opts =
-	    BCON_NEW("sort", "{", "id", BCON_INT32(-1), "}", "limit", BCON_INT64(op->n[1] + 1));
+	    BCON_NEW("sort", "{", "id", BCON_INT32(-1), "}", "limit", BCON_INT64(limit + 1));
 	int rc = mdb_each(c, op, "audit", q, opts, docs_audit);
 	bson_destroy(q);
 	bson_destroy(opts);
-	if (rc == PARLEY_OK && (int64_t)op->n_audits > op->n[1]) {
-		op->n_audits = (size_t)op->n[1];
+	if (rc == PARLEY_OK && (int64_t)op->n_audits > limit) {
+		op->n_audits = (size_t)limit;
 		op->res.more = 1;
 	}
 	return rc;
@@ -138,7 +143,7 @@ int access_audit_list(struct dbconn *c, struct op *op)
 
 int access_settings_get(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("user", BCON_UTF8(op->s[0]));
+	bson_t *q = BCON_NEW("user", BCON_UTF8(op->args.user.user));
 	bson_t *doc = NULL;
 	int rc = mdb_find_one(c, op, "settings", q, NULL, &doc);
 	bson_destroy(q);
@@ -155,11 +160,11 @@ int access_settings_get(struct dbconn *c, struct op *op)
 
 int access_settings_set(struct dbconn *c, struct op *op)
 {
-	int rc = need_user(c, op, op->s[0]);
+	int rc = need_user(c, op, op->args.settings_set.user);
 	if (rc < 0)
 		return rc;
-	bson_t *q = BCON_NEW("user", BCON_UTF8(op->s[0]));
-	bson_t *u = BCON_NEW("$set", "{", "json", BCON_UTF8(op->s[1]), "}");
+	bson_t *q = BCON_NEW("user", BCON_UTF8(op->args.settings_set.user));
+	bson_t *u = BCON_NEW("$set", "{", "json", BCON_UTF8(op->args.settings_set.json), "}");
 	rc = mdb_update(c, op, "settings", q, u, 0, 1, NULL);
 	/* Two first upserts racing on a real server: one duplicate key. */
 	if (rc == PARLEY_ECONFLICT)

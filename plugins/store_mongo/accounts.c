@@ -78,8 +78,9 @@ int accounts_user_create(struct dbconn *c, struct op *op)
 
 int accounts_user_get(struct dbconn *c, struct op *op)
 {
-	bson_t *q = op->s[0] ? BCON_NEW("id", BCON_UTF8(op->s[0]))
-	                     : BCON_NEW("name_lc", BCON_UTF8(mdb_fold(op, op->s[1])));
+	const char *id = op->args.lookup.id;
+	bson_t *q = id ? BCON_NEW("id", BCON_UTF8(id))
+	               : BCON_NEW("name_lc", BCON_UTF8(mdb_fold(op, op->args.lookup.name)));
 	int rc = accounts_one_user(c, op, q);
 	bson_destroy(q);
 	return rc;
@@ -114,7 +115,7 @@ int accounts_user_update(struct dbconn *c, struct op *op)
 	}
 	if (u->password_hash)
 		BSON_APPEND_UTF8(&set, "password_hash", u->password_hash);
-	if (op->flag)
+	if (op->args.user_update.set_disabled)
 		BSON_APPEND_INT32(&set, "disabled", u->disabled ? 1 : 0);
 	int empty = bson_count_keys(&set) == 0;
 	bson_append_document_end(&upd, &set);
@@ -168,8 +169,10 @@ int accounts_session_create(struct dbconn *c, struct op *op)
 
 int accounts_session_get(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->s[0]), "expires_q", "{", "$gt",
-	                     BCON_INT64(mdb_query_now(op->n[0])), "}");
+	const char *token_hash = op->args.token_at.token_hash;
+	int64_t now_ms = op->args.token_at.now_ms;
+	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(token_hash), "expires_q", "{", "$gt",
+	                     BCON_INT64(mdb_query_now(now_ms)), "}");
 	bson_t *doc = NULL;
 	int rc = mdb_find_one(c, op, "sessions", q, NULL, &doc);
 	bson_destroy(q);
@@ -177,7 +180,7 @@ int accounts_session_get(struct dbconn *c, struct op *op)
 		return rc;
 	docs_session(op, doc);
 	bson_destroy(doc);
-	if (op->session_out.expires_ts <= op->n[0]) /* the query compared clamped times */
+	if (op->session_out.expires_ts <= now_ms) /* the query compared clamped times */
 		return op_fail(op, PARLEY_ENOTFOUND, "session_get: expired");
 	if (!op->session_out.user_id)
 		return op_fail(op, PARLEY_ENOTFOUND, "session_get: session without a user");
@@ -190,13 +193,15 @@ int accounts_session_get(struct dbconn *c, struct op *op)
 int accounts_session_delete(struct dbconn *c, struct op *op)
 {
 	bson_t *q;
-	if (!op->s[0])
-		q = BCON_NEW("user", BCON_UTF8(op->s[1]));
-	else if (op->s[1])
-		q = BCON_NEW("user", BCON_UTF8(op->s[1]), "token_hash", "{", "$ne",
-		             BCON_UTF8(op->s[0]), "}");
+	const char *token_hash = op->args.session_delete.token_hash;
+	const char *user = op->args.session_delete.user;
+	if (!token_hash)
+		q = BCON_NEW("user", BCON_UTF8(user));
+	else if (user)
+		q = BCON_NEW("user", BCON_UTF8(user), "token_hash", "{", "$ne",
+		             BCON_UTF8(token_hash), "}");
 	else
-		q = BCON_NEW("token_hash", BCON_UTF8(op->s[0]));
+		q = BCON_NEW("token_hash", BCON_UTF8(token_hash));
 	int rc = mdb_delete(c, op, "sessions", q, 1, &op->res.value);
 	bson_destroy(q);
 	return rc;
@@ -230,9 +235,11 @@ int accounts_invite_create(struct dbconn *c, struct op *op)
 
 int accounts_invite_use(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->s[0]), "used_ts", BCON_INT64(0),
-	                     "expires_q", "{", "$gt", BCON_INT64(mdb_query_now(op->n[0])), "}");
-	bson_t *u = BCON_NEW("$set", "{", "used_ts", BCON_INT64(op->n[0]), "}");
+	int64_t now_ms = op->args.token_at.now_ms;
+	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->args.token_at.token_hash), "used_ts",
+	                     BCON_INT64(0), "expires_q", "{", "$gt",
+	                     BCON_INT64(mdb_query_now(now_ms)), "}");
+	bson_t *u = BCON_NEW("$set", "{", "used_ts", BCON_INT64(now_ms), "}");
 	bson_t *doc = NULL;
 	int rc = mdb_modify(c, op, "invites", q, u, 0, &doc);
 	if (rc == PARLEY_OK)

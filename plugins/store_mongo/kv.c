@@ -14,7 +14,7 @@ static const char KV[] = "kv";
 
 static bson_t *key_of(struct op *op)
 {
-	return BCON_NEW("owner", BCON_UTF8(op->s[0]), "key", BCON_UTF8(op->s[1]));
+	return BCON_NEW("owner", BCON_UTF8(op->args.kv.owner), "key", BCON_UTF8(op->args.kv.key));
 }
 
 int kv_get(struct dbconn *c, struct op *op)
@@ -34,7 +34,7 @@ int kv_get(struct dbconn *c, struct op *op)
 int kv_set(struct dbconn *c, struct op *op)
 {
 	bson_t *q = key_of(op);
-	bson_t *u = BCON_NEW("$set", "{", "value", BCON_UTF8(op->s[2]), "}");
+	bson_t *u = BCON_NEW("$set", "{", "value", BCON_UTF8(op->args.kv.value), "}");
 	int rc = mdb_update(c, op, KV, q, u, 0, 1, NULL);
 	if (rc == PARLEY_ECONFLICT) /* two first upserts racing */
 		rc = mdb_update(c, op, KV, q, u, 0, 1, NULL);
@@ -62,14 +62,15 @@ int kv_incr(struct dbconn *c, struct op *op)
 		if (rc == PARLEY_ENOTFOUND) {
 			op->res.rc = PARLEY_OK;
 			op->error[0] = '\0';
-			snprintf(next, sizeof next, "%lld", (long long)op->n[0]);
-			bson_t *ins = BCON_NEW("owner", BCON_UTF8(op->s[0]), "key",
-			                       BCON_UTF8(op->s[1]), "value", BCON_UTF8(next));
+			snprintf(next, sizeof next, "%lld", (long long)op->args.kv.delta);
+			bson_t *ins =
+			    BCON_NEW("owner", BCON_UTF8(op->args.kv.owner), "key",
+			             BCON_UTF8(op->args.kv.key), "value", BCON_UTF8(next));
 			/* A concurrent first increment wins the insert: read again. */
 			rc = mdb_insert_unique(c, op, KV, q, ins);
 			bson_destroy(ins);
 			if (rc == PARLEY_OK)
-				op->res.value = op->n[0];
+				op->res.value = op->args.kv.delta;
 			if (rc != PARLEY_ECONFLICT)
 				break;
 			continue;
@@ -78,10 +79,11 @@ int kv_incr(struct dbconn *c, struct op *op)
 			break;
 		const char *old = mdb_str(op, doc, "value");
 		bson_destroy(doc);
-		int64_t sum = (old ? strtoll(old, NULL, 10) : 0) + op->n[0];
+		int64_t sum = (old ? strtoll(old, NULL, 10) : 0) + op->args.kv.delta;
 		snprintf(next, sizeof next, "%lld", (long long)sum);
-		bson_t *cas = BCON_NEW("owner", BCON_UTF8(op->s[0]), "key", BCON_UTF8(op->s[1]),
-		                       "value", BCON_UTF8(old ? old : ""));
+		bson_t *cas =
+		    BCON_NEW("owner", BCON_UTF8(op->args.kv.owner), "key",
+		             BCON_UTF8(op->args.kv.key), "value", BCON_UTF8(old ? old : ""));
 		bson_t *u = BCON_NEW("$set", "{", "value", BCON_UTF8(next), "}");
 		int64_t matched = 0;
 		rc = mdb_update(c, op, KV, cas, u, 0, 0, &matched);
@@ -93,10 +95,12 @@ int kv_incr(struct dbconn *c, struct op *op)
 			op->res.value = sum;
 			break;
 		}
-		rc = op_fail(op, PARLEY_EUNAVAIL, "kv_incr: too much contention on %s", op->s[1]);
+		rc = op_fail(op, PARLEY_EUNAVAIL, "kv_incr: too much contention on %s",
+		             op->args.kv.key);
 	}
 	if (rc == PARLEY_ECONFLICT)
-		rc = op_fail(op, PARLEY_EUNAVAIL, "kv_incr: too much contention on %s", op->s[1]);
+		rc = op_fail(op, PARLEY_EUNAVAIL, "kv_incr: too much contention on %s",
+		             op->args.kv.key);
 	bson_destroy(q);
 	return rc;
 }

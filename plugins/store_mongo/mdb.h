@@ -10,10 +10,10 @@
 
 #include <mongoc/mongoc.h>
 
-#include "../store_sqlite/op.h"
+#include "op.h"
 
 /* The connection an op runs on: a client popped from the pool for the
- * duration of one op. (op.h names it struct dbconn.) */
+ * duration of one op. (op.h's op_exec_fn takes it.) */
 struct dbconn {
 	mongoc_client_t *client;
 	struct store *st;

@@ -89,13 +89,14 @@ static int lost_race(struct dbconn *c, struct op *op, int64_t seq)
 	const parley_message *m = &op->msg;
 	bson_oid_t oid;
 	bson_oid_init(&oid, NULL);
-	bson_t *t = tombstone_doc(&oid, m->room_id, op->n[0], seq, m->user_id, m->ts);
+	bson_t *t = tombstone_doc(&oid, m->room_id, op->args.append.room_n, seq, m->user_id, m->ts);
 	bson_error_t err;
 	clear(op);
 	int rc = mdb_insert(c, op, MESSAGES, t, &err);
 	bson_destroy(t);
 	if (rc < 0) {
-		health_hole(c->st->health, m->room_id, op->n[0], seq, m->user_id, oid.bytes);
+		health_hole(c->st->health, m->room_id, op->args.append.room_n, seq, m->user_id,
+		            oid.bytes);
 		return rc;
 	}
 	bson_t *q = BCON_NEW("user", BCON_UTF8(m->user_id), "client_id", BCON_UTF8(m->client_id));
@@ -139,7 +140,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	int64_t seq = mdb_int(room, "last_seq");
 	bson_destroy(room);
 
-	int64_t n = IDS_MESSAGE(op->n[0], seq);
+	int64_t n = IDS_MESSAGE(op->args.append.room_n, seq);
 	const char *id = op_printf(op, "m_%lld", (long long)n);
 	if (!id)
 		return op_fail(op, PARLEY_ENOMEM, "append: out of memory");
@@ -150,7 +151,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	BSON_APPEND_UTF8(&doc, "id", id);
 	BSON_APPEND_INT64(&doc, "n", n);
 	BSON_APPEND_UTF8(&doc, "room", m->room_id);
-	BSON_APPEND_INT64(&doc, "room_n", op->n[0]);
+	BSON_APPEND_INT64(&doc, "room_n", op->args.append.room_n);
 	BSON_APPEND_INT64(&doc, "seq", seq);
 	BSON_APPEND_UTF8(&doc, "user", m->user_id);
 	mdb_append_str(&doc, "text", m->text);
@@ -183,8 +184,8 @@ int messages_append(struct dbconn *c, struct op *op)
 			rc = op_fail(op, PARLEY_EUNAVAIL,
 			             "append: stored, but its write concern is unknown");
 		else if (rc < 0)
-			health_hole(c->st->health, m->room_id, op->n[0], seq, m->user_id,
-			            oid.bytes);
+			health_hole(c->st->health, m->room_id, op->args.append.room_n, seq,
+			            m->user_id, oid.bytes);
 	}
 	bson_destroy(&doc);
 	if (rc < 0)
@@ -204,9 +205,9 @@ int messages_append(struct dbconn *c, struct op *op)
 
 int messages_history(struct dbconn *c, struct op *op)
 {
-	const char *room = op->s[0];
-	int64_t before = op->n[1], after = op->n[2];
-	int limit = op->flag;
+	const char *room = op->args.history.room;
+	int64_t before = op->args.history.before, after = op->args.history.after;
+	int limit = op->args.history.limit;
 	bson_t *rq = BCON_NEW("id", BCON_UTF8(room));
 	int found = mdb_exists(c, op, "rooms", rq);
 	bson_destroy(rq);
@@ -248,17 +249,17 @@ int messages_history(struct dbconn *c, struct op *op)
 	return PARLEY_OK;
 }
 
-static bson_t *by_id(struct op *op, int live)
+static bson_t *by_id(const char *room, const char *message, int live)
 {
 	if (live)
-		return BCON_NEW("id", BCON_UTF8(op->s[1]), "room", BCON_UTF8(op->s[0]), "deleted",
+		return BCON_NEW("id", BCON_UTF8(message), "room", BCON_UTF8(room), "deleted",
 		                BCON_INT32(0));
-	return BCON_NEW("id", BCON_UTF8(op->s[1]), "room", BCON_UTF8(op->s[0]));
+	return BCON_NEW("id", BCON_UTF8(message), "room", BCON_UTF8(room));
 }
 
 int messages_get(struct dbconn *c, struct op *op)
 {
-	bson_t *q = by_id(op, 0);
+	bson_t *q = by_id(op->args.message.room, op->args.message.message, 0);
 	int rc = find_message(c, op, q);
 	bson_destroy(q);
 	return rc;
@@ -282,11 +283,11 @@ int messages_edit(struct dbconn *c, struct op *op)
 {
 	bson_t *u = bson_new(), set;
 	BSON_APPEND_DOCUMENT_BEGIN(u, "$set", &set);
-	BSON_APPEND_UTF8(&set, "text", op->s[2]);
-	mdb_append_str(&set, "mentions_json", op->s[3]);
-	BSON_APPEND_INT64(&set, "edited_ts", op->n[2]);
+	BSON_APPEND_UTF8(&set, "text", op->args.edit.text);
+	mdb_append_str(&set, "mentions_json", op->args.edit.mentions_json);
+	BSON_APPEND_INT64(&set, "edited_ts", op->args.edit.edited_ts);
 	bson_append_document_end(u, &set);
-	return modify_message(c, op, by_id(op, 1), u);
+	return modify_message(c, op, by_id(op->args.edit.room, op->args.edit.message, 1), u);
 }
 
 int messages_delete(struct dbconn *c, struct op *op)
@@ -294,11 +295,12 @@ int messages_delete(struct dbconn *c, struct op *op)
 	bson_t *u =
 	    BCON_NEW("$set", "{", "text", BCON_NULL, "attachments_json", BCON_NULL, "mentions_json",
 	             BCON_NULL, "deleted", BCON_INT32(1), "reactions", "[", "]", "}");
-	int rc = modify_message(c, op, by_id(op, 0), u);
+	const char *message = op->args.message.message;
+	int rc = modify_message(c, op, by_id(op->args.message.room, message, 0), u);
 	if (rc < 0)
 		return rc;
 	/* Its files are detached: the cleanup job removes them later. */
-	bson_t *q = BCON_NEW("message", BCON_UTF8(op->s[1]));
+	bson_t *q = BCON_NEW("message", BCON_UTF8(message));
 	u = BCON_NEW("$set", "{", "room", BCON_NULL, "message", BCON_NULL, "}");
 	rc = mdb_update(c, op, "uploads", q, u, 1, 0, NULL);
 	bson_destroy(q);
@@ -308,26 +310,28 @@ int messages_delete(struct dbconn *c, struct op *op)
 
 int messages_react(struct dbconn *c, struct op *op)
 {
-	bson_t *q = by_id(op, 1);
+	const char *room = op->args.react.room, *message = op->args.react.message;
+	const char *user = op->args.react.user;
+	bson_t *q = by_id(room, message, 1);
 	int found = mdb_exists(c, op, MESSAGES, q);
 	bson_destroy(q);
 	if (found < 0)
 		return found;
 	if (!found)
-		return op_fail(op, PARLEY_ENOTFOUND, "react: no message %s", op->s[1]);
-	if (op->flag) {
-		bson_t *uq = BCON_NEW("id", BCON_UTF8(op->s[2]));
+		return op_fail(op, PARLEY_ENOTFOUND, "react: no message %s", message);
+	if (op->args.react.on) {
+		bson_t *uq = BCON_NEW("id", BCON_UTF8(user));
 		found = mdb_exists(c, op, "users", uq);
 		bson_destroy(uq);
 		if (found < 0)
 			return found;
 		if (!found)
-			return op_fail(op, PARLEY_ENOTFOUND, "react: no user %s", op->s[2]);
+			return op_fail(op, PARLEY_ENOTFOUND, "react: no user %s", user);
 	}
 	/* $addToSet compares whole documents: {e, u} always in this order. */
-	bson_t *u = BCON_NEW(op->flag ? "$addToSet" : "$pull", "{", "reactions", "{", "e",
-	                     BCON_UTF8(op->s[3]), "u", BCON_UTF8(op->s[2]), "}", "}");
-	return modify_message(c, op, by_id(op, 1), u);
+	bson_t *u = BCON_NEW(op->args.react.on ? "$addToSet" : "$pull", "{", "reactions", "{", "e",
+	                     BCON_UTF8(op->args.react.emoji), "u", BCON_UTF8(user), "}", "}");
+	return modify_message(c, op, by_id(room, message, 1), u);
 }
 
 /* Fills seqs [from, to] of a room with tombstones; the count written, or

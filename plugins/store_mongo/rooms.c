@@ -42,7 +42,7 @@ static int need(struct dbconn *c, struct op *op, const char *coll, const char *i
 int rooms_create(struct dbconn *c, struct op *op)
 {
 	const parley_room *r = &op->room;
-	const char *creator = op->s[1];
+	const char *creator = op->args.room_create.creator;
 	int rc;
 	if (creator && (rc = need(c, op, "users", creator)) < 0)
 		return rc;
@@ -86,7 +86,7 @@ int rooms_create(struct dbconn *c, struct op *op)
 	ids_parse(creator, "u", &user_n);
 	bson_t *m = BCON_NEW("room", BCON_UTF8(id), "user", BCON_UTF8(creator), "room_n",
 	                     BCON_INT64(n), "user_n", BCON_INT64(user_n), "role",
-	                     BCON_UTF8(op->s[0]), "read_seq", BCON_INT64(0));
+	                     BCON_UTF8(op->args.room_create.owner_role), "read_seq", BCON_INT64(0));
 	rc = mdb_insert(c, op, "members", m, &err);
 	bson_destroy(m);
 	return rc;
@@ -94,8 +94,9 @@ int rooms_create(struct dbconn *c, struct op *op)
 
 int rooms_get(struct dbconn *c, struct op *op)
 {
-	bson_t *q = op->s[0] ? BCON_NEW("id", BCON_UTF8(op->s[0]))
-	                     : BCON_NEW("name_lc", BCON_UTF8(mdb_fold(op, op->s[1])));
+	const char *id = op->args.lookup.id;
+	bson_t *q = id ? BCON_NEW("id", BCON_UTF8(id))
+	               : BCON_NEW("name_lc", BCON_UTF8(mdb_fold(op, op->args.lookup.name)));
 	int rc = one_room(c, op, q);
 	bson_destroy(q);
 	return rc;
@@ -103,10 +104,10 @@ int rooms_get(struct dbconn *c, struct op *op)
 
 int rooms_set_topic(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("id", BCON_UTF8(op->s[0]));
+	bson_t *q = BCON_NEW("id", BCON_UTF8(op->args.topic.room));
 	bson_t *u = bson_new(), set;
 	BSON_APPEND_DOCUMENT_BEGIN(u, "$set", &set);
-	mdb_append_str(&set, "topic", op->s[1]);
+	mdb_append_str(&set, "topic", op->args.topic.topic);
 	bson_append_document_end(u, &set);
 	bson_t *doc = NULL;
 	int rc = mdb_modify(c, op, "rooms", q, u, 0, &doc);
@@ -132,12 +133,15 @@ int rooms_list(struct dbconn *c, struct op *op)
 int rooms_member_set(struct dbconn *c, struct op *op)
 {
 	int rc;
-	if ((rc = need(c, op, "rooms", op->s[0])) < 0 || (rc = need(c, op, "users", op->s[1])) < 0)
+	if ((rc = need(c, op, "rooms", op->args.member.room)) < 0 ||
+	    (rc = need(c, op, "users", op->args.member.user)) < 0)
 		return rc;
-	bson_t *q = BCON_NEW("room", BCON_UTF8(op->s[0]), "user", BCON_UTF8(op->s[1]));
-	bson_t *u = BCON_NEW("$set", "{", "role", BCON_UTF8(op->s[2]), "}", "$setOnInsert", "{",
-	                     "room_n", BCON_INT64(op->n[0]), "user_n", BCON_INT64(op->n[1]),
-	                     "read_seq", BCON_INT64(0), "}");
+	bson_t *q = BCON_NEW("room", BCON_UTF8(op->args.member.room), "user",
+	                     BCON_UTF8(op->args.member.user));
+	bson_t *u =
+	    BCON_NEW("$set", "{", "role", BCON_UTF8(op->args.member.role), "}", "$setOnInsert", "{",
+	             "room_n", BCON_INT64(op->args.member.room_n), "user_n",
+	             BCON_INT64(op->args.member.user_n), "read_seq", BCON_INT64(0), "}");
 	bson_t *doc = NULL;
 	rc = mdb_modify(c, op, "members", q, u, 1, &doc);
 	/* Two first upserts racing on a real server: the loser's duplicate key
@@ -155,7 +159,8 @@ int rooms_member_set(struct dbconn *c, struct op *op)
 
 int rooms_member_remove(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("room", BCON_UTF8(op->s[0]), "user", BCON_UTF8(op->s[1]));
+	bson_t *q = BCON_NEW("room", BCON_UTF8(op->args.member.room), "user",
+	                     BCON_UTF8(op->args.member.user));
 	int rc = mdb_delete(c, op, "members", q, 0, &op->res.value);
 	bson_destroy(q);
 	return rc;
@@ -163,7 +168,8 @@ int rooms_member_remove(struct dbconn *c, struct op *op)
 
 int rooms_members_list(struct dbconn *c, struct op *op)
 {
-	bson_t *q = op->s[0] ? BCON_NEW("room", BCON_UTF8(op->s[0])) : bson_new();
+	bson_t *q =
+	    op->args.members.room ? BCON_NEW("room", BCON_UTF8(op->args.members.room)) : bson_new();
 	bson_t *opts = BCON_NEW("sort", "{", "room_n", BCON_INT32(1), "user_n", BCON_INT32(1), "}");
 	int rc = mdb_each(c, op, "members", q, opts, docs_member);
 	bson_destroy(q);
@@ -174,7 +180,7 @@ int rooms_members_list(struct dbconn *c, struct op *op)
 int rooms_read_set(struct dbconn *c, struct op *op)
 {
 	/* Forward only ($max), and never past the room's last message. */
-	bson_t *rq = BCON_NEW("id", BCON_UTF8(op->s[0]));
+	bson_t *rq = BCON_NEW("id", BCON_UTF8(op->args.read_set.room));
 	bson_t *room = NULL;
 	int rc = mdb_find_one(c, op, "rooms", rq, NULL, &room);
 	bson_destroy(rq);
@@ -182,8 +188,9 @@ int rooms_read_set(struct dbconn *c, struct op *op)
 		return rc;
 	int64_t last = mdb_int(room, "last_seq");
 	bson_destroy(room);
-	int64_t seq = op->n[2] < last ? op->n[2] : last;
-	bson_t *q = BCON_NEW("room", BCON_UTF8(op->s[0]), "user", BCON_UTF8(op->s[1]));
+	int64_t seq = op->args.read_set.seq < last ? op->args.read_set.seq : last;
+	bson_t *q = BCON_NEW("room", BCON_UTF8(op->args.read_set.room), "user",
+	                     BCON_UTF8(op->args.read_set.user));
 	bson_t *u = BCON_NEW("$max", "{", "read_seq", BCON_INT64(seq), "}");
 	bson_t *doc = NULL;
 	rc = mdb_modify(c, op, "members", q, u, 0, &doc);

@@ -432,7 +432,8 @@ static int v_append(void *self, const parley_message *m, parley_store_done done,
 	int64_t user;
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!m || !ids_parse(m->room_id, "r", &op->n[0]) || !ids_parse(m->user_id, "u", &user))
+	if (!m || !ids_parse(m->room_id, "r", &op->args.append.room_n) ||
+	    !ids_parse(m->user_id, "u", &user))
 		return bad_args(op);
 	op->msg.room_id = op_strdup(op, m->room_id);
 	op->msg.user_id = op_strdup(op, m->user_id);
@@ -453,24 +454,25 @@ static int v_history(void *self, const char *room_id, int64_t before, int64_t af
 	struct op *op = begin(self, "history", messages_history, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!ids_parse(room_id, "r", &op->n[0]) || limit < 1 || limit > MESSAGES_HISTORY_MAX ||
-	    before < 0)
+	if (!is_id(room_id, "r") || limit < 1 || limit > MESSAGES_HISTORY_MAX || before < 0)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, room_id);
-	op->n[1] = before;
-	op->n[2] = before > 0 ? -1 : after;
-	op->flag = limit;
+	op->args.history.room = op_strdup(op, room_id);
+	op->args.history.before = before;
+	op->args.history.after = before > 0 ? -1 : after;
+	op->args.history.limit = limit;
 	return submit(op, room_id);
 }
 
-/* A (room, message) pair into s[0], s[1]; 0 when malformed. */
-static int room_msg(struct op *op, const char *room_id, const char *msg_id)
+/* 1 when room_id and msg_id are well-formed ids. */
+static int room_msg_ok(const char *room_id, const char *msg_id)
 {
-	if (!is_id(room_id, "r") || !is_id(msg_id, "m"))
-		return 0;
-	op->s[0] = op_strdup(op, room_id);
-	op->s[1] = op_strdup(op, msg_id);
-	return 1;
+	return is_id(room_id, "r") && is_id(msg_id, "m");
+}
+
+static void message_args(struct op *op, const char *room_id, const char *msg_id)
+{
+	op->args.message.room = op_strdup(op, room_id);
+	op->args.message.message = op_strdup(op, msg_id);
 }
 
 static int v_message_get(void *self, const char *room_id, const char *msg_id,
@@ -479,8 +481,9 @@ static int v_message_get(void *self, const char *room_id, const char *msg_id,
 	struct op *op = begin(self, "message_get", messages_get, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_msg(op, room_id, msg_id))
+	if (!room_msg_ok(room_id, msg_id))
 		return bad_args(op);
+	message_args(op, room_id, msg_id);
 	return submit(op, room_id);
 }
 
@@ -491,11 +494,13 @@ static int v_message_edit(void *self, const char *room_id, const char *msg_id, c
 	struct op *op = begin(self, "message_edit", messages_edit, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_msg(op, room_id, msg_id) || !text)
+	if (!room_msg_ok(room_id, msg_id) || !text)
 		return bad_args(op);
-	op->s[2] = op_strdup(op, text);
-	op->s[3] = op_strdup(op, mentions_json);
-	op->n[2] = now_or(self, edited_ts);
+	op->args.edit.room = op_strdup(op, room_id);
+	op->args.edit.message = op_strdup(op, msg_id);
+	op->args.edit.text = op_strdup(op, text);
+	op->args.edit.mentions_json = op_strdup(op, mentions_json);
+	op->args.edit.edited_ts = now_or(self, edited_ts);
 	return submit(op, room_id);
 }
 
@@ -505,8 +510,9 @@ static int v_message_delete(void *self, const char *room_id, const char *msg_id,
 	struct op *op = begin(self, "message_delete", messages_delete, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_msg(op, room_id, msg_id))
+	if (!room_msg_ok(room_id, msg_id))
 		return bad_args(op);
+	message_args(op, room_id, msg_id);
 	return submit(op, room_id);
 }
 
@@ -516,11 +522,13 @@ static int v_react(void *self, const char *room_id, const char *msg_id, const ch
 	struct op *op = begin(self, "react", messages_react, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_msg(op, room_id, msg_id) || !is_id(user_id, "u") || !emoji || !*emoji)
+	if (!room_msg_ok(room_id, msg_id) || !is_id(user_id, "u") || !emoji || !*emoji)
 		return bad_args(op);
-	op->s[2] = op_strdup(op, user_id);
-	op->s[3] = op_strdup(op, emoji);
-	op->flag = on != 0;
+	op->args.react.room = op_strdup(op, room_id);
+	op->args.react.message = op_strdup(op, msg_id);
+	op->args.react.user = op_strdup(op, user_id);
+	op->args.react.emoji = op_strdup(op, emoji);
+	op->args.react.on = on != 0;
 	return submit(op, room_id);
 }
 
@@ -536,8 +544,8 @@ static int v_room_create(void *self, const parley_room *r, const char *owner_rol
 	op->room.kind = op_strdup(op, r->kind ? r->kind : "public");
 	op->room.topic = op_strdup(op, r->topic);
 	op->room.created_ts = now_or(self, r->created_ts);
-	op->s[0] = op_strdup(op, owner_role ? owner_role : "owner");
-	op->s[1] = op_strdup(op, r->created_by);
+	op->args.room_create.owner_role = op_strdup(op, owner_role ? owner_role : "owner");
+	op->args.room_create.creator = op_strdup(op, r->created_by);
 	return submit(op, NULL);
 }
 
@@ -549,8 +557,8 @@ static int v_room_get(void *self, const char *room_id, const char *name, parley_
 		return PARLEY_EUNAVAIL;
 	if (room_id ? !is_id(room_id, "r") : !name)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, room_id);
-	op->s[1] = op_strdup(op, name);
+	op->args.lookup.id = op_strdup(op, room_id);
+	op->args.lookup.name = op_strdup(op, name);
 	return submit(op, room_id);
 }
 
@@ -562,8 +570,8 @@ static int v_room_set_topic(void *self, const char *room_id, const char *topic,
 		return PARLEY_EUNAVAIL;
 	if (!is_id(room_id, "r"))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, room_id);
-	op->s[1] = op_strdup(op, topic);
+	op->args.topic.room = op_strdup(op, room_id);
+	op->args.topic.topic = op_strdup(op, topic);
 	return submit(op, room_id);
 }
 
@@ -572,13 +580,15 @@ static int v_rooms_list(void *self, parley_store_done done, void *ud)
 	return submit(begin(self, "rooms_list", rooms_list, done, ud), NULL);
 }
 
-/* A (room, user) pair into s[0], s[1] and n[0], n[1]; 0 when malformed. */
-static int room_user(struct op *op, const char *room_id, const char *user_id)
+/* A (room, user) pair into the member args, with their numbers; 0 when
+ * malformed. */
+static int member_args(struct op *op, const char *room_id, const char *user_id)
 {
-	if (!ids_parse(room_id, "r", &op->n[0]) || !ids_parse(user_id, "u", &op->n[1]))
+	if (!ids_parse(room_id, "r", &op->args.member.room_n) ||
+	    !ids_parse(user_id, "u", &op->args.member.user_n))
 		return 0;
-	op->s[0] = op_strdup(op, room_id);
-	op->s[1] = op_strdup(op, user_id);
+	op->args.member.room = op_strdup(op, room_id);
+	op->args.member.user = op_strdup(op, user_id);
 	return 1;
 }
 
@@ -588,9 +598,9 @@ static int v_member_set(void *self, const char *room_id, const char *user_id, co
 	struct op *op = begin(self, "member_set", rooms_member_set, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_user(op, room_id, user_id))
+	if (!member_args(op, room_id, user_id))
 		return bad_args(op);
-	op->s[2] = op_strdup(op, role ? role : "member");
+	op->args.member.role = op_strdup(op, role ? role : "member");
 	return submit(op, room_id);
 }
 
@@ -600,7 +610,7 @@ static int v_member_remove(void *self, const char *room_id, const char *user_id,
 	struct op *op = begin(self, "member_remove", rooms_member_remove, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_user(op, room_id, user_id))
+	if (!member_args(op, room_id, user_id))
 		return bad_args(op);
 	return submit(op, room_id);
 }
@@ -612,7 +622,7 @@ static int v_members_list(void *self, const char *room_id, parley_store_done don
 		return PARLEY_EUNAVAIL;
 	if (room_id && !is_id(room_id, "r"))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, room_id);
+	op->args.members.room = op_strdup(op, room_id);
 	return submit(op, room_id);
 }
 
@@ -622,9 +632,11 @@ static int v_read_set(void *self, const char *room_id, const char *user_id, int6
 	struct op *op = begin(self, "read_set", rooms_read_set, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_user(op, room_id, user_id) || seq < 0)
+	if (!is_id(room_id, "r") || !is_id(user_id, "u") || seq < 0)
 		return bad_args(op);
-	op->n[2] = seq;
+	op->args.read_set.room = op_strdup(op, room_id);
+	op->args.read_set.user = op_strdup(op, user_id);
+	op->args.read_set.seq = seq;
 	return submit(op, room_id);
 }
 
@@ -663,8 +675,8 @@ static int v_user_get(void *self, const char *user_id, const char *name, parley_
 		return PARLEY_EUNAVAIL;
 	if (user_id ? !is_id(user_id, "u") : !name)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, user_id);
-	op->s[1] = op_strdup(op, name);
+	op->args.lookup.id = op_strdup(op, user_id);
+	op->args.lookup.name = op_strdup(op, name);
 	return submit(op, user_id);
 }
 
@@ -677,7 +689,7 @@ static int v_user_update(void *self, const parley_user *u, int set_disabled, par
 	if (!u || !is_id(u->id, "u") || (u->name && !*u->name))
 		return bad_args(op);
 	copy_user(op, u);
-	op->flag = set_disabled != 0;
+	op->args.user_update.set_disabled = set_disabled != 0;
 	return submit(op, u->id);
 }
 
@@ -727,8 +739,8 @@ static int v_session_get(void *self, const char *token_hash, int64_t now_ms, par
 		return PARLEY_EUNAVAIL;
 	if (!token_hash)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, token_hash);
-	op->n[0] = now_ms;
+	op->args.token_at.token_hash = op_strdup(op, token_hash);
+	op->args.token_at.now_ms = now_ms;
 	return submit(op, token_hash);
 }
 
@@ -740,8 +752,8 @@ static int v_session_delete(void *self, const char *token_hash, const char *user
 		return PARLEY_EUNAVAIL;
 	if ((!token_hash && !user_id) || (user_id && !is_id(user_id, "u")))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, token_hash);
-	op->s[1] = op_strdup(op, user_id);
+	op->args.session_delete.token_hash = op_strdup(op, token_hash);
+	op->args.session_delete.user = op_strdup(op, user_id);
 	return submit(op, token_hash ? token_hash : user_id);
 }
 
@@ -770,8 +782,8 @@ static int v_invite_use(void *self, const char *token_hash, int64_t now_ms, parl
 	/* used_ts = now_ms marks it used: 0 would leave it usable. */
 	if (!token_hash || now_ms <= 0)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, token_hash);
-	op->n[0] = now_ms;
+	op->args.token_at.token_hash = op_strdup(op, token_hash);
+	op->args.token_at.now_ms = now_ms;
 	return submit(op, token_hash);
 }
 
@@ -782,7 +794,7 @@ static int v_user_by_email(void *self, const char *email, parley_store_done done
 		return PARLEY_EUNAVAIL;
 	if (!email || !*email)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, email);
+	op->args.by_email.email = op_strdup(op, email);
 	return submit(op, NULL);
 }
 
@@ -794,11 +806,11 @@ static int v_token_create(void *self, const char *kind, const char *token_hash, 
 		return PARLEY_EUNAVAIL;
 	if (!kind || !token_hash || !is_id(user_id, "u"))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, kind);
-	op->s[1] = op_strdup(op, token_hash);
-	op->s[2] = op_strdup(op, user_id);
-	op->n[1] = expires_ts;
-	op->n[2] = now_or(self, 0);
+	op->args.token_create.kind = op_strdup(op, kind);
+	op->args.token_create.token_hash = op_strdup(op, token_hash);
+	op->args.token_create.user = op_strdup(op, user_id);
+	op->args.token_create.expires_ts = expires_ts;
+	op->args.token_create.created_ts = now_or(self, 0);
 	return submit(op, token_hash);
 }
 
@@ -810,9 +822,9 @@ static int v_token_use(void *self, const char *kind, const char *token_hash, int
 		return PARLEY_EUNAVAIL;
 	if (!kind || !token_hash || now_ms <= 0)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, kind);
-	op->s[1] = op_strdup(op, token_hash);
-	op->n[0] = now_ms;
+	op->args.token_use.kind = op_strdup(op, kind);
+	op->args.token_use.token_hash = op_strdup(op, token_hash);
+	op->args.token_use.now_ms = now_ms;
 	return submit(op, token_hash);
 }
 
@@ -821,7 +833,7 @@ static int v_invites_list(void *self, int64_t now_ms, parley_store_done done, vo
 	struct op *op = begin(self, "invites_list", access_invites_list, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	op->n[0] = now_ms;
+	op->args.invites_list.now_ms = now_ms;
 	return submit(op, NULL);
 }
 
@@ -832,7 +844,7 @@ static int v_invite_revoke(void *self, const char *token_hash, parley_store_done
 		return PARLEY_EUNAVAIL;
 	if (!token_hash)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, token_hash);
+	op->args.invite_revoke.token_hash = op_strdup(op, token_hash);
 	return submit(op, token_hash);
 }
 
@@ -859,8 +871,8 @@ static int v_audit_list(void *self, int64_t before, int limit, parley_store_done
 		return PARLEY_EUNAVAIL;
 	if (before < 0 || limit < 1 || limit > 500)
 		return bad_args(op);
-	op->n[0] = before;
-	op->n[1] = limit;
+	op->args.audit_list.before = before;
+	op->args.audit_list.limit = limit;
 	return submit(op, NULL);
 }
 
@@ -871,7 +883,7 @@ static int v_settings_get(void *self, const char *user_id, parley_store_done don
 		return PARLEY_EUNAVAIL;
 	if (!is_id(user_id, "u"))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, user_id);
+	op->args.user.user = op_strdup(op, user_id);
 	return submit(op, user_id);
 }
 
@@ -883,8 +895,8 @@ static int v_settings_set(void *self, const char *user_id, const char *json, par
 		return PARLEY_EUNAVAIL;
 	if (!json || !is_id(user_id, "u"))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, user_id);
-	op->s[1] = op_strdup(op, json);
+	op->args.settings_set.user = op_strdup(op, user_id);
+	op->args.settings_set.json = op_strdup(op, json);
 	return submit(op, user_id);
 }
 
@@ -894,8 +906,8 @@ static struct op *kv_op(void *self, const char *name, op_exec_fn exec, const cha
 {
 	struct op *op = begin(self, name, exec, done, ud);
 	if (op) {
-		op->s[0] = op_strdup(op, owner);
-		op->s[1] = op_strdup(op, key);
+		op->args.kv.owner = op_strdup(op, owner);
+		op->args.kv.key = op_strdup(op, key);
 	}
 	return op;
 }
@@ -916,7 +928,7 @@ static int v_kv_set(void *self, const char *owner, const char *key, const char *
 	if (op && (!owner || !key || !value))
 		return bad_args(op);
 	if (op)
-		op->s[2] = op_strdup(op, value);
+		op->args.kv.value = op_strdup(op, value);
 	return submit(op, key);
 }
 
@@ -936,7 +948,7 @@ static int v_kv_incr(void *self, const char *owner, const char *key, int64_t del
 	if (op && (!owner || !key))
 		return bad_args(op);
 	if (op)
-		op->n[0] = delta;
+		op->args.kv.delta = delta;
 	return submit(op, key);
 }
 
@@ -969,7 +981,7 @@ static int v_upload_get(void *self, const char *upload_id, parley_store_done don
 		return PARLEY_EUNAVAIL;
 	if (!is_id(upload_id, "up"))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, upload_id);
+	op->args.upload.upload = op_strdup(op, upload_id);
 	return submit(op, upload_id);
 }
 
@@ -983,10 +995,10 @@ static int v_upload_attach(void *self, const char *upload_id, const char *user_i
 	if (!is_id(upload_id, "up") || !is_id(user_id, "u") ||
 	    (message_id && !is_id(message_id, "m")) || !is_id(room_id, "r"))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, upload_id);
-	op->s[1] = op_strdup(op, user_id);
-	op->s[2] = op_strdup(op, room_id);
-	op->s[3] = op_strdup(op, message_id);
+	op->args.upload_attach.upload = op_strdup(op, upload_id);
+	op->args.upload_attach.user = op_strdup(op, user_id);
+	op->args.upload_attach.room = op_strdup(op, room_id);
+	op->args.upload_attach.message = op_strdup(op, message_id);
 	return submit(op, upload_id);
 }
 
@@ -997,7 +1009,7 @@ static int v_upload_delete(void *self, const char *upload_id, parley_store_done 
 		return PARLEY_EUNAVAIL;
 	if (!is_id(upload_id, "up"))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, upload_id);
+	op->args.upload.upload = op_strdup(op, upload_id);
 	return submit(op, upload_id);
 }
 
@@ -1009,8 +1021,8 @@ static int v_uploads_unattached(void *self, int64_t before_ts, int limit, parley
 		return PARLEY_EUNAVAIL;
 	if (limit < 1 || limit > MESSAGES_HISTORY_MAX)
 		return bad_args(op);
-	op->n[0] = before_ts;
-	op->flag = limit;
+	op->args.unattached.before_ts = before_ts;
+	op->args.unattached.limit = limit;
 	return submit(op, NULL);
 }
 
@@ -1022,8 +1034,8 @@ static int v_upload_usage(void *self, const char *user_id, int64_t since_ts, par
 		return PARLEY_EUNAVAIL;
 	if (!is_id(user_id, "u"))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, user_id);
-	op->n[1] = since_ts;
+	op->args.usage.user = op_strdup(op, user_id);
+	op->args.usage.since_ts = since_ts;
 	return submit(op, user_id);
 }
 

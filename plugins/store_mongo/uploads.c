@@ -50,7 +50,7 @@ int uploads_create(struct dbconn *c, struct op *op)
 
 int uploads_get(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("id", BCON_UTF8(op->s[0]));
+	bson_t *q = BCON_NEW("id", BCON_UTF8(op->args.upload.upload));
 	bson_t *doc = NULL;
 	int rc = mdb_find_one(c, op, UPLOADS, q, NULL, &doc);
 	bson_destroy(q);
@@ -59,12 +59,12 @@ int uploads_get(struct dbconn *c, struct op *op)
 
 int uploads_attach(struct dbconn *c, struct op *op)
 {
-	bson_t *q =
-	    BCON_NEW("id", BCON_UTF8(op->s[0]), "user", BCON_UTF8(op->s[1]), "message", BCON_NULL);
+	bson_t *q = BCON_NEW("id", BCON_UTF8(op->args.upload_attach.upload), "user",
+	                     BCON_UTF8(op->args.upload_attach.user), "message", BCON_NULL);
 	bson_t *u = bson_new(), set;
 	BSON_APPEND_DOCUMENT_BEGIN(u, "$set", &set);
-	BSON_APPEND_UTF8(&set, "room", op->s[2]);
-	mdb_append_str(&set, "message", op->s[3]);
+	BSON_APPEND_UTF8(&set, "room", op->args.upload_attach.room);
+	mdb_append_str(&set, "message", op->args.upload_attach.message);
 	bson_append_document_end(u, &set);
 	bson_t *doc = NULL;
 	int rc = mdb_modify(c, op, UPLOADS, q, u, 0, &doc);
@@ -75,7 +75,7 @@ int uploads_attach(struct dbconn *c, struct op *op)
 
 int uploads_delete(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("id", BCON_UTF8(op->s[0]));
+	bson_t *q = BCON_NEW("id", BCON_UTF8(op->args.upload.upload));
 	int rc = mdb_delete(c, op, UPLOADS, q, 0, NULL);
 	bson_destroy(q);
 	return rc;
@@ -83,10 +83,10 @@ int uploads_delete(struct dbconn *c, struct op *op)
 
 int uploads_unattached(struct dbconn *c, struct op *op)
 {
-	bson_t *q =
-	    BCON_NEW("message", BCON_NULL, "created_ts", "{", "$lt", BCON_INT64(op->n[0]), "}");
-	bson_t *opts =
-	    BCON_NEW("sort", "{", "created_ts", BCON_INT32(1), "}", "limit", BCON_INT64(op->flag));
+	bson_t *q = BCON_NEW("message", BCON_NULL, "created_ts", "{", "$lt",
+	                     BCON_INT64(op->args.unattached.before_ts), "}");
+	bson_t *opts = BCON_NEW("sort", "{", "created_ts", BCON_INT32(1), "}", "limit",
+	                        BCON_INT64(op->args.unattached.limit));
 	int rc = mdb_each(c, op, UPLOADS, q, opts, docs_upload);
 	bson_destroy(q);
 	bson_destroy(opts);
@@ -102,8 +102,8 @@ static int add_size(struct op *op, const bson_t *doc)
 
 int uploads_usage(struct dbconn *c, struct op *op)
 {
-	bson_t *q = BCON_NEW("user", BCON_UTF8(op->s[0]), "created_ts", "{", "$gte",
-	                     BCON_INT64(op->n[1]), "}");
+	bson_t *q = BCON_NEW("user", BCON_UTF8(op->args.usage.user), "created_ts", "{", "$gte",
+	                     BCON_INT64(op->args.usage.since_ts), "}");
 	bson_t *opts = BCON_NEW("projection", "{", "size", BCON_INT32(1), "}");
 	op->res.value = 0;
 	int rc = mdb_each(c, op, UPLOADS, q, opts, add_size);

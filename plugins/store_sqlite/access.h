@@ -8,23 +8,25 @@
 struct dbconn;
 struct op;
 
-/* Read: s[0] e-mail address. */
+/* Read: args.by_email. */
 int access_user_by_email(struct dbconn *c, struct op *op);
-/* Write: s[0] kind, s[1] token hash, n[0] user key, n[1] expires_ts, n[2] now. */
+/* Write: args.token_create. */
 int access_token_create(struct dbconn *c, struct op *op);
-/* Write: s[0] kind, s[1] token hash, n[0] now_ms. */
+/* Write: args.token_use. */
 int access_token_use(struct dbconn *c, struct op *op);
-/* Read: n[0] now_ms. */
+/* Read: args.token_use (nothing is spent). */
+int access_token_peek(struct dbconn *c, struct op *op);
+/* Read: args.invites_list. */
 int access_invites_list(struct dbconn *c, struct op *op);
-/* Write: s[0] token hash. */
+/* Write: args.invite_revoke. */
 int access_invite_revoke(struct dbconn *c, struct op *op);
-/* Write: audit, n[0] actor key (0: none). */
+/* Write: audit, args.author (actor, 0: none). */
 int access_audit_append(struct dbconn *c, struct op *op);
-/* Read: n[0] before (0: newest), n[1] limit. */
+/* Read: args.audit_list (before 0: newest). */
 int access_audit_list(struct dbconn *c, struct op *op);
-/* Read: n[0] user key. */
+/* Read: args.user. */
 int access_settings_get(struct dbconn *c, struct op *op);
-/* Write: n[0] user key, s[0] JSON. */
+/* Write: args.settings_set. */
 int access_settings_set(struct dbconn *c, struct op *op);
 
 #endif

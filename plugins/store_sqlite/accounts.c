@@ -75,13 +75,14 @@ int accounts_user_create(struct dbconn *c, struct op *op)
 
 int accounts_user_get(struct dbconn *c, struct op *op)
 {
-	sqlite3_stmt *st = rows_stmt(c, op, op->n[0] > 0 ? SQL_USER_BY_ID : SQL_USER_BY_NAME);
+	sqlite3_stmt *st =
+	    rows_stmt(c, op, op->args.lookup.key > 0 ? SQL_USER_BY_ID : SQL_USER_BY_NAME);
 	if (!st)
 		return op->res.rc;
-	if (op->n[0] > 0)
-		db_bind_int(st, 1, op->n[0]);
+	if (op->args.lookup.key > 0)
+		db_bind_int(st, 1, op->args.lookup.key);
 	else
-		db_bind_text(st, 1, op->s[0]);
+		db_bind_text(st, 1, op->args.lookup.name);
 	return accounts_one_user(c, op, st);
 }
 
@@ -96,9 +97,9 @@ int accounts_user_update(struct dbconn *c, struct op *op)
 	db_bind_text(st, 3, u->role);
 	db_bind_text(st, 4, u->email);
 	db_bind_text(st, 5, u->password_hash);
-	db_bind_int(st, 6, op->flag);
+	db_bind_int(st, 6, op->args.user_update.set_disabled);
 	db_bind_int(st, 7, u->disabled ? 1 : 0);
-	db_bind_int(st, 8, op->n[0]);
+	db_bind_int(st, 8, op->args.user_update.user);
 	return accounts_one_user(c, op, st);
 }
 
@@ -117,7 +118,7 @@ int accounts_session_create(struct dbconn *c, struct op *op)
 	if (!st)
 		return op->res.rc;
 	db_bind_text(st, 1, s->token_hash);
-	db_bind_int(st, 2, op->n[0]);
+	db_bind_int(st, 2, op->args.user.user);
 	db_bind_int(st, 3, s->created_ts);
 	db_bind_int(st, 4, s->expires_ts);
 	db_bind_text(st, 5, s->scopes);
@@ -134,8 +135,8 @@ int accounts_session_get(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_SESSION_GET);
 	if (!st)
 		return op->res.rc;
-	db_bind_text(st, 1, op->s[0]);
-	db_bind_int(st, 2, op->n[0]);
+	db_bind_text(st, 1, op->args.token_at.token_hash);
+	db_bind_int(st, 2, op->args.token_at.now_ms);
 	int64_t user = 0;
 	int rc = rows_one(c, op, st);
 	if (rc == PARLEY_OK) {
@@ -154,17 +155,17 @@ int accounts_session_get(struct dbconn *c, struct op *op)
 
 int accounts_session_delete(struct dbconn *c, struct op *op)
 {
-	const char *sql = !op->s[0]      ? SQL_SESSION_DEL_USER
-	                  : op->n[0] > 0 ? SQL_SESSION_DEL_OTHERS
-	                                 : SQL_SESSION_DEL_TOKEN;
+	const char *sql = !op->args.session_delete.token_hash ? SQL_SESSION_DEL_USER
+	                  : op->args.session_delete.user > 0  ? SQL_SESSION_DEL_OTHERS
+	                                                      : SQL_SESSION_DEL_TOKEN;
 	sqlite3_stmt *st = rows_stmt(c, op, sql);
 	if (!st)
 		return op->res.rc;
 	if (sql == SQL_SESSION_DEL_TOKEN) {
-		db_bind_text(st, 1, op->s[0]);
+		db_bind_text(st, 1, op->args.session_delete.token_hash);
 	} else {
-		db_bind_int(st, 1, op->n[0]);
-		db_bind_text(st, 2, op->s[0]);
+		db_bind_int(st, 1, op->args.session_delete.user);
+		db_bind_text(st, 2, op->args.session_delete.token_hash);
 	}
 	int rc = rows_done(c, op, st);
 	op->res.value = sqlite3_changes(c->db);
@@ -180,8 +181,8 @@ int accounts_invite_create(struct dbconn *c, struct op *op)
 	db_bind_text(st, 1, v->token_hash);
 	db_bind_text(st, 2, v->role);
 	db_bind_text(st, 3, v->email);
-	if (op->n[0] > 0)
-		db_bind_int(st, 4, op->n[0]);
+	if (op->args.author.by > 0)
+		db_bind_int(st, 4, op->args.author.by);
 	db_bind_int(st, 5, v->created_ts);
 	db_bind_int(st, 6, v->expires_ts);
 	int rc = rows_one(c, op, st);
@@ -196,8 +197,8 @@ int accounts_invite_use(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_INVITE_USE);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
-	db_bind_text(st, 2, op->s[0]);
+	db_bind_int(st, 1, op->args.token_at.now_ms);
+	db_bind_text(st, 2, op->args.token_at.token_hash);
 	int rc = rows_one(c, op, st);
 	if (rc == PARLEY_OK)
 		rows_invite(op, st);

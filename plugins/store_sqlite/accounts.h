@@ -14,21 +14,21 @@ int accounts_one_user(struct dbconn *c, struct op *op, sqlite3_stmt *st);
 
 /* Write: user. */
 int accounts_user_create(struct dbconn *c, struct op *op);
-/* Read: n[0] user key, or s[0] name when n[0] is 0. */
+/* Read: args.lookup (user key, or name when it is 0). */
 int accounts_user_get(struct dbconn *c, struct op *op);
-/* Write: user (NULL fields kept), n[0] user key, flag set_disabled. */
+/* Write: user (NULL fields kept), args.user_update. */
 int accounts_user_update(struct dbconn *c, struct op *op);
 /* Read: every user, without password hashes. */
 int accounts_users_list(struct dbconn *c, struct op *op);
-/* Write: session, n[0] user key. */
+/* Write: session, args.user. */
 int accounts_session_create(struct dbconn *c, struct op *op);
-/* Read: s[0] token hash, n[0] now_ms. */
+/* Read: args.token_at. */
 int accounts_session_get(struct dbconn *c, struct op *op);
-/* Write: s[0] token hash and/or n[0] user key (0: none). value: deleted. */
+/* Write: args.session_delete (token hash and/or user key, 0: none). value: deleted. */
 int accounts_session_delete(struct dbconn *c, struct op *op);
-/* Write: invite, n[0] creator key (0: none). */
+/* Write: invite, args.author (0: none). */
 int accounts_invite_create(struct dbconn *c, struct op *op);
-/* Write: s[0] token hash, n[0] now_ms. */
+/* Write: args.token_at. */
 int accounts_invite_use(struct dbconn *c, struct op *op);
 
 #endif

@@ -91,6 +91,23 @@ int db_exec(struct dbconn *c, const char *sql)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+int db_size_cap(struct dbconn *c, int64_t max_bytes, char *err, size_t errlen)
+{
+	static const char SQL_PAGE_SIZE[] = "PRAGMA page_size";
+	sqlite3_stmt *st = db_stmt(c, SQL_PAGE_SIZE);
+	int64_t page = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	char sql[64];
+
+	if (st)
+		sqlite3_reset(st);
+	if (page <= 0) {
+		snprintf(err, errlen, "cannot read the page size: %s", sqlite3_errmsg(c->db));
+		return PARLEY_EUNAVAIL;
+	}
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", (long long)(max_bytes / page));
+	return pragma(c, sql, err, errlen) == SQLITE_OK ? PARLEY_OK : PARLEY_EUNAVAIL;
+}
+
 int db_rc(int sqlite_rc)
 {
 	switch (sqlite_rc) {
@@ -107,9 +124,24 @@ int db_rc(int sqlite_rc)
 	case SQLITE_LOCKED:
 		return PARLEY_EUNAVAIL;
 	case SQLITE_NOMEM:
+	case SQLITE_IOERR_NOMEM:
 		return PARLEY_ENOMEM;
 	default:
-		return (sqlite_rc & 0xff) == SQLITE_BUSY ? PARLEY_EUNAVAIL : PARLEY_ERR;
+		break;
+	}
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return PARLEY_EUNAVAIL;
+	/* What an operator must fix (space, permissions, the disk): the
+	 * client is told to retry later, not that the server is broken. */
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		return PARLEY_ESTORAGE;
+	default:
+		return PARLEY_ERR;
 	}
 }
 

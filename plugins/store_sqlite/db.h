@@ -28,6 +28,7 @@ struct db_options {
 	int readonly;
 	int synchronous_full; /* 1: FULL, 0: NORMAL */
 	int busy_timeout_ms;
+	int64_t max_bytes; /* writer: the database's size cap; 0: none */
 };
 
 /* Opens path (WAL, foreign keys, busy timeout, synchronous); 0, or an error
@@ -39,8 +40,12 @@ void db_close(struct dbconn *c);
 sqlite3_stmt *db_stmt(struct dbconn *c, const char *sql);
 /* Runs statements without results (BEGIN, SAVEPOINT...); the SQLite code. */
 int db_exec(struct dbconn *c, const char *sql);
+/* Caps the database at max_bytes (whole pages): a write beyond fails as on
+ * a full disk. 0, or an error with the reason in err. */
+int db_size_cap(struct dbconn *c, int64_t max_bytes, char *err, size_t errlen);
 /* Maps an SQLite result code to a parley_rc: unique constraint -> ECONFLICT,
- * foreign key -> ENOTFOUND, busy -> EUNAVAIL, else ERR. */
+ * foreign key -> ENOTFOUND, busy -> EUNAVAIL, a full disk, read-only file
+ * or I/O error -> ESTORAGE, else ERR. */
 int db_rc(int sqlite_rc);
 
 /* Binding helpers: NULL strings bind as NULL. */

@@ -60,7 +60,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	if (m->client_id) {
 		if (!(st = rows_stmt(c, op, SQL_BY_CLIENT)))
 			return op->res.rc;
-		db_bind_int(st, 1, op->n[1]);
+		db_bind_int(st, 1, op->args.append.user);
 		db_bind_text(st, 2, m->client_id);
 		int rc = one_message(c, op, st);
 		if (rc == PARLEY_OK) {
@@ -73,7 +73,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	}
 	if (!(st = rows_stmt(c, op, SQL_NEXT_SEQ)))
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
+	db_bind_int(st, 1, op->args.append.room);
 	int rc, src = sqlite3_step(st);
 	int64_t seq = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -84,9 +84,9 @@ int messages_append(struct dbconn *c, struct op *op)
 
 	if (!(st = rows_stmt(c, op, SQL_INSERT)))
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
+	db_bind_int(st, 1, op->args.append.room);
 	db_bind_int(st, 2, seq);
-	db_bind_int(st, 3, op->n[1]);
+	db_bind_int(st, 3, op->args.append.user);
 	db_bind_text(st, 4, m->text);
 	db_bind_int(st, 5, m->ts);
 	db_bind_text(st, 6, m->client_id);
@@ -110,8 +110,9 @@ int messages_append(struct dbconn *c, struct op *op)
 
 int messages_history(struct dbconn *c, struct op *op)
 {
-	int64_t room = op->n[0], before = op->n[1], after = op->n[2];
-	int limit = op->flag;
+	int64_t room = op->args.history.room, before = op->args.history.before,
+	        after = op->args.history.after;
+	int limit = op->args.history.limit;
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_ROOM_EXISTS);
 	if (!st)
 		return op->res.rc;
@@ -170,8 +171,8 @@ int messages_get(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_GET);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[1]);
-	db_bind_int(st, 2, op->n[0]);
+	db_bind_int(st, 1, op->args.message.message);
+	db_bind_int(st, 2, op->args.message.room);
 	int rc = one_message(c, op, st);
 	return rc < 0 ? rc : rows_reactions(c, op, 0);
 }
@@ -181,11 +182,11 @@ int messages_edit(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_EDIT);
 	if (!st)
 		return op->res.rc;
-	db_bind_text(st, 1, op->s[0]);
-	db_bind_text(st, 2, op->s[1]);
-	db_bind_int(st, 3, op->n[2]);
-	db_bind_int(st, 4, op->n[1]);
-	db_bind_int(st, 5, op->n[0]);
+	db_bind_text(st, 1, op->args.edit.text);
+	db_bind_text(st, 2, op->args.edit.mentions_json);
+	db_bind_int(st, 3, op->args.edit.edited_ts);
+	db_bind_int(st, 4, op->args.edit.message);
+	db_bind_int(st, 5, op->args.edit.room);
 	int rc = one_message(c, op, st);
 	return rc < 0 ? rc : rows_reactions(c, op, 0);
 }
@@ -195,19 +196,19 @@ int messages_delete(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_DELETE);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[1]);
-	db_bind_int(st, 2, op->n[0]);
+	db_bind_int(st, 1, op->args.message.message);
+	db_bind_int(st, 2, op->args.message.room);
 	int rc = one_message(c, op, st);
 	if (rc < 0)
 		return rc;
 	/* A tombstone carries no content: its reactions go too. */
 	if (!(st = rows_stmt(c, op, SQL_REACTIONS_DROP)))
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[1]);
+	db_bind_int(st, 1, op->args.message.message);
 	if ((rc = rows_done(c, op, st)) < 0)
 		return rc;
 	/* Its files are detached: the cleanup job removes them later. */
-	return uploads_detach_message(c, op);
+	return uploads_detach_message(c, op, op->args.message.message);
 }
 
 int messages_react(struct dbconn *c, struct op *op)
@@ -215,16 +216,16 @@ int messages_react(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_GET_LIVE);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[1]);
-	db_bind_int(st, 2, op->n[0]);
+	db_bind_int(st, 1, op->args.react.message);
+	db_bind_int(st, 2, op->args.react.room);
 	int rc = one_message(c, op, st);
 	if (rc < 0)
 		return rc;
-	if (!(st = rows_stmt(c, op, op->flag ? SQL_REACT_ON : SQL_REACT_OFF)))
+	if (!(st = rows_stmt(c, op, op->args.react.on ? SQL_REACT_ON : SQL_REACT_OFF)))
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[1]);
-	db_bind_int(st, 2, op->n[2]);
-	db_bind_text(st, 3, op->s[0]);
+	db_bind_int(st, 1, op->args.react.message);
+	db_bind_int(st, 2, op->args.react.user);
+	db_bind_text(st, 3, op->args.react.emoji);
 	if ((rc = rows_done(c, op, st)) < 0)
 		return rc;
 	return rows_reactions(c, op, 0);

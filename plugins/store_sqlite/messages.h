@@ -10,17 +10,17 @@ struct op;
 /* Largest history page. */
 #define MESSAGES_HISTORY_MAX 1000
 
-/* Write: msg, n[0] room, n[1] user. */
+/* Write: msg, args.append. */
 int messages_append(struct dbconn *c, struct op *op);
-/* Read: n[0] room, n[1] before, n[2] after, flag limit. */
+/* Read: args.history. */
 int messages_history(struct dbconn *c, struct op *op);
-/* Read: n[0] room, n[1] message. */
+/* Read: args.message. */
 int messages_get(struct dbconn *c, struct op *op);
-/* Write: n[0] room, n[1] message, s[0] text, s[1] mentions, n[2] edited_ts. */
+/* Write: args.edit. */
 int messages_edit(struct dbconn *c, struct op *op);
-/* Write: n[0] room, n[1] message. */
+/* Write: args.message. */
 int messages_delete(struct dbconn *c, struct op *op);
-/* Write: n[0] room, n[1] message, n[2] user, s[0] emoji, flag on. */
+/* Write: args.react. */
 int messages_react(struct dbconn *c, struct op *op);
 
 #endif

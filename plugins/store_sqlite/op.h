@@ -24,6 +24,118 @@ typedef int (*op_exec_fn)(struct dbconn *c, struct op *op);
 
 struct arena_chunk;
 
+/* Each operation's arguments, one member per operation (or per group of
+ * operations taking the same ones), named for the call. A key of 0 means
+ * "none" where the call allows it. Only the member of op->exec is set. */
+union op_args {
+	struct { /* append (+ msg) */
+		int64_t room, user;
+	} append;
+	struct { /* history: after < 0 when before is used */
+		int64_t room, before, after;
+		int limit;
+	} history;
+	struct { /* message_get, message_delete */
+		int64_t room, message;
+	} message;
+	struct {
+		int64_t room, message, edited_ts;
+		const char *text, *mentions_json;
+	} edit;
+	struct {
+		int64_t room, message, user;
+		const char *emoji;
+		int on;
+	} react;
+	struct { /* room_create (+ room) */
+		int64_t creator;
+		const char *owner_role;
+	} room_create;
+	struct { /* room_get, user_get: by key, or by name when key is 0 */
+		int64_t key;
+		const char *name;
+	} lookup;
+	struct {
+		int64_t room;
+		const char *topic;
+	} topic;
+	struct { /* member_set (role), member_remove */
+		int64_t room, user;
+		const char *role;
+	} member;
+	struct { /* members_list: 0 for every membership */
+		int64_t room;
+	} members;
+	struct {
+		int64_t room, user, seq;
+	} read_set;
+	struct { /* user_update (+ user) */
+		int64_t user;
+		int set_disabled;
+	} user_update;
+	struct { /* session_create (+ session), settings_get: the user the call
+		  * is about */
+		int64_t user;
+	} user;
+	struct { /* session_get, invite_use */
+		const char *token_hash;
+		int64_t now_ms;
+	} token_at;
+	struct { /* by token_hash, or every session of user but token_hash, or
+		  * every session of user (token_hash NULL) */
+		const char *token_hash;
+		int64_t user;
+	} session_delete;
+	struct { /* invite_create (+ invite), audit_append (+ audit) */
+		int64_t by;
+	} author;
+	struct {
+		const char *email;
+	} by_email;
+	struct {
+		const char *kind, *token_hash;
+		int64_t user, expires_ts, created_ts;
+	} token_create;
+	struct { /* token_use, token_peek */
+		const char *kind, *token_hash;
+		int64_t now_ms;
+	} token_use;
+	struct {
+		int64_t now_ms;
+	} invites_list;
+	struct {
+		const char *token_hash;
+	} invite_revoke;
+	struct {
+		int64_t before, limit;
+	} audit_list;
+	struct {
+		int64_t user;
+		const char *json;
+	} settings_set;
+	struct { /* kv_get, kv_set (value), kv_delete, kv_incr (delta),
+		  * kv_put_capped (value or delta, and the caps) */
+		const char *owner, *key, *value;
+		int64_t delta, max_keys, max_bytes;
+	} kv;
+	struct { /* upload_create (+ upload): room and message 0 for none */
+		int64_t user, room, message;
+	} upload_create;
+	struct { /* upload_get, upload_delete */
+		int64_t upload;
+	} upload;
+	struct { /* message 0: only the room (a send on its way) */
+		int64_t upload, user, room, message;
+	} upload_attach;
+	struct {
+		int64_t before_ts;
+		int limit;
+	} unattached;
+	struct {
+		int64_t user, since_ts;
+	} usage;
+};
+
 struct op {
 	struct op *next; /* queue link (writer queue, finished batch) */
 	struct store *st;
@@ -34,10 +146,9 @@ struct op {
 	struct arena_chunk *arena;
 	int oom; /* an argument copy failed */
 
-	/* Arguments: copies owned by the arena. */
-	const char *s[4];
-	int64_t n[3];
-	int flag;
+	/* Arguments: the operation's own (ids parsed to integer keys, strings
+	 * copied into the arena), then the records some operations carry. */
+	union op_args args;
 	parley_message msg;
 	parley_room room;
 	parley_user user;

@@ -14,7 +14,9 @@ static const char SQL_CREATE[] =
     " RETURNING " ROWS_ROOM;
 static const char SQL_OWNER[] = "INSERT INTO members (room, user, role) VALUES (?, ?, ?)";
 static const char SQL_BY_ID[] = "SELECT " ROWS_ROOM " FROM rooms WHERE id = ?";
-static const char SQL_BY_NAME[] = "SELECT " ROWS_ROOM " FROM rooms WHERE name = ?";
+/* Names are unique among public rooms and DMs only (migration 5). */
+static const char SQL_BY_NAME[] =
+    "SELECT " ROWS_ROOM " FROM rooms WHERE name = ? AND kind <> 'private'";
 static const char SQL_TOPIC[] = "UPDATE rooms SET topic = ? WHERE id = ? RETURNING " ROWS_ROOM;
 static const char SQL_LIST[] = "SELECT " ROWS_ROOM " FROM rooms ORDER BY id";
 static const char SQL_MEMBER_SET[] =
@@ -48,29 +50,29 @@ int rooms_create(struct dbconn *c, struct op *op)
 	db_bind_text(st, 1, r->name);
 	db_bind_text(st, 2, r->kind);
 	db_bind_text(st, 3, r->topic);
-	if (op->n[0] > 0)
-		db_bind_int(st, 4, op->n[0]);
+	if (op->args.room_create.creator > 0)
+		db_bind_int(st, 4, op->args.room_create.creator);
 	db_bind_int(st, 5, r->created_ts);
 	int rc = one_room(c, op, st);
-	if (rc < 0 || op->n[0] <= 0)
+	if (rc < 0 || op->args.room_create.creator <= 0)
 		return rc;
 	if (!(st = rows_stmt(c, op, SQL_OWNER)))
 		return op->res.rc;
 	db_bind_int(st, 1, sqlite3_last_insert_rowid(c->db));
-	db_bind_int(st, 2, op->n[0]);
-	db_bind_text(st, 3, op->s[0]);
+	db_bind_int(st, 2, op->args.room_create.creator);
+	db_bind_text(st, 3, op->args.room_create.owner_role);
 	return rows_done(c, op, st);
 }
 
 int rooms_get(struct dbconn *c, struct op *op)
 {
-	sqlite3_stmt *st = rows_stmt(c, op, op->n[0] > 0 ? SQL_BY_ID : SQL_BY_NAME);
+	sqlite3_stmt *st = rows_stmt(c, op, op->args.lookup.key > 0 ? SQL_BY_ID : SQL_BY_NAME);
 	if (!st)
 		return op->res.rc;
-	if (op->n[0] > 0)
-		db_bind_int(st, 1, op->n[0]);
+	if (op->args.lookup.key > 0)
+		db_bind_int(st, 1, op->args.lookup.key);
 	else
-		db_bind_text(st, 1, op->s[0]);
+		db_bind_text(st, 1, op->args.lookup.name);
 	return one_room(c, op, st);
 }
 
@@ -79,8 +81,8 @@ int rooms_set_topic(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_TOPIC);
 	if (!st)
 		return op->res.rc;
-	db_bind_text(st, 1, op->s[0]);
-	db_bind_int(st, 2, op->n[0]);
+	db_bind_text(st, 1, op->args.topic.topic);
+	db_bind_int(st, 2, op->args.topic.room);
 	return one_room(c, op, st);
 }
 
@@ -97,9 +99,9 @@ int rooms_member_set(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_MEMBER_SET);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
-	db_bind_int(st, 2, op->n[1]);
-	db_bind_text(st, 3, op->s[0]);
+	db_bind_int(st, 1, op->args.member.room);
+	db_bind_int(st, 2, op->args.member.user);
+	db_bind_text(st, 3, op->args.member.role);
 	int rc = rows_one(c, op, st);
 	if (rc == PARLEY_OK)
 		rc = rows_member(op, st);
@@ -112,8 +114,8 @@ int rooms_member_remove(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_MEMBER_REMOVE);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
-	db_bind_int(st, 2, op->n[1]);
+	db_bind_int(st, 1, op->args.member.room);
+	db_bind_int(st, 2, op->args.member.user);
 	int rc = rows_done(c, op, st);
 	op->res.value = sqlite3_changes(c->db);
 	return rc;
@@ -121,11 +123,12 @@ int rooms_member_remove(struct dbconn *c, struct op *op)
 
 int rooms_members_list(struct dbconn *c, struct op *op)
 {
-	sqlite3_stmt *st = rows_stmt(c, op, op->n[0] > 0 ? SQL_MEMBERS_ROOM : SQL_MEMBERS_ALL);
+	sqlite3_stmt *st =
+	    rows_stmt(c, op, op->args.members.room > 0 ? SQL_MEMBERS_ROOM : SQL_MEMBERS_ALL);
 	if (!st)
 		return op->res.rc;
-	if (op->n[0] > 0)
-		db_bind_int(st, 1, op->n[0]);
+	if (op->args.members.room > 0)
+		db_bind_int(st, 1, op->args.members.room);
 	return rows_all(c, op, st, rows_member);
 }
 
@@ -134,9 +137,9 @@ int rooms_read_set(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_READ_SET);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[2]);
-	db_bind_int(st, 2, op->n[0]);
-	db_bind_int(st, 3, op->n[1]);
+	db_bind_int(st, 1, op->args.read_set.seq);
+	db_bind_int(st, 2, op->args.read_set.room);
+	db_bind_int(st, 3, op->args.read_set.user);
 	int rc = rows_one(c, op, st);
 	if (rc == PARLEY_OK)
 		op->res.value = sqlite3_column_int64(st, 0);

@@ -6,21 +6,21 @@
 struct dbconn;
 struct op;
 
-/* Write: room, n[0] creator key (0: none), s[0] owner role. */
+/* Write: room, args.room_create (creator 0: none). */
 int rooms_create(struct dbconn *c, struct op *op);
-/* Read: n[0] room key, or s[0] name when n[0] is 0. */
+/* Read: args.lookup (room key, or name when it is 0). */
 int rooms_get(struct dbconn *c, struct op *op);
-/* Write: n[0] room, s[0] topic. */
+/* Write: args.topic. */
 int rooms_set_topic(struct dbconn *c, struct op *op);
 /* Read: every room. */
 int rooms_list(struct dbconn *c, struct op *op);
-/* Write: n[0] room, n[1] user, s[0] role. */
+/* Write: args.member. */
 int rooms_member_set(struct dbconn *c, struct op *op);
-/* Write: n[0] room, n[1] user. Result value: 1 removed, 0 was no member. */
+/* Write: args.member (no role). Result value: 1 removed, 0 was no member. */
 int rooms_member_remove(struct dbconn *c, struct op *op);
-/* Read: n[0] room, or 0 for every membership. */
+/* Read: args.members (room 0: every membership). */
 int rooms_members_list(struct dbconn *c, struct op *op);
-/* Write: n[0] room, n[1] user, n[2] seq. */
+/* Write: args.read_set. */
 int rooms_read_set(struct dbconn *c, struct op *op);
 
 #endif

@@ -14,6 +14,7 @@ struct store_config {
 	int busy_timeout_ms;
 	int batch_max;
 	int readers;
+	int max_size_mb; /* 0: no cap */
 };
 
 struct store {

@@ -9,6 +9,7 @@
  * on the loop thread. Built against include/parley/plugin.h only. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <parley/plugin.h>
 
@@ -33,6 +34,7 @@
 #define MAX_BUSY_TIMEOUT_MS     600000
 #define MAX_BATCH               100000
 #define MAX_READERS             64
+#define MAX_SIZE_MB             (1 << 24) /* 16 TiB */
 
 /* ------------------------------------------------------------------ */
 /* Config                                                              */
@@ -69,6 +71,7 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct store_confi
 	cfg->busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
 	cfg->batch_max = DEFAULT_BATCH_MAX;
 	cfg->readers = DEFAULT_READERS;
+	cfg->max_size_mb = 0;
 	if (!c)
 		return 0;
 	int got = h->conf_str(c, "path", path);
@@ -96,6 +99,7 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct store_confi
 	bad |= conf_range(h, c, "busy_timeout_ms", 0, MAX_BUSY_TIMEOUT_MS, &cfg->busy_timeout_ms);
 	bad |= conf_range(h, c, "batch_max", 1, MAX_BATCH, &cfg->batch_max);
 	bad |= conf_range(h, c, "readers", 1, MAX_READERS, &cfg->readers);
+	bad |= conf_range(h, c, "max_size_mb", 0, MAX_SIZE_MB, &cfg->max_size_mb);
 	return bad ? -1 : 0;
 }
 
@@ -121,6 +125,13 @@ static int store_check(const parley_host *host, parley_ctx *ctx)
 
 static const parley_store_vtable store_vtable;
 
+/* 1 when path exists and has no bytes; a missing file is a fresh start. */
+static int empty_file(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0;
+}
+
 static int store_init(const parley_host *host, parley_ctx *ctx, void **state)
 {
 	char err[512];
@@ -139,8 +150,19 @@ static int store_init(const parley_host *host, parley_ctx *ctx, void **state)
 		goto fail;
 	struct db_options o = {.path = st->cfg.path,
 	                       .synchronous_full = st->cfg.synchronous_full,
-	                       .busy_timeout_ms = st->cfg.busy_timeout_ms};
+	                       .busy_timeout_ms = st->cfg.busy_timeout_ms,
+	                       .max_bytes = (int64_t)st->cfg.max_size_mb << 20};
 	rc = PARLEY_EUNAVAIL;
+	if (empty_file(st->cfg.path)) {
+		/* SQLite would take it for a new database, and auth_local for a
+		 * first start (a fresh admin invite): a truncated file or a
+		 * failed copy must not become a new install. */
+		host->log(ctx, PARLEY_LOG_ERROR, "store_open_failed",
+		          "%s is empty (0 bytes): not a parley database. Restore it from a "
+		          "backup, or remove it to start with no data",
+		          st->cfg.path);
+		goto fail;
+	}
 	if (!(st->writer = writer_start(st, &o, st->cfg.batch_max, err, sizeof err))) {
 		host->log(ctx, PARLEY_LOG_ERROR, "store_open_failed", "%s: %s", st->cfg.path, err);
 		goto fail;
@@ -173,11 +195,15 @@ static void store_fini(void *state)
 {
 	struct store *st = state;
 	st->stopped = 1;
-	/* Every queued write is committed and its done() posted before this
-	 * returns; reads still in the pool finish with EUNAVAIL. */
+	/* The read-only connections close first: SQLite checkpoints the WAL
+	 * into parley.db and removes it only when the last connection to close
+	 * can write, so parley.db alone is then a complete cold copy. Reads
+	 * still in the pool, or asked for by a write's done(), finish with
+	 * EUNAVAIL; every queued write is committed and its done() posted
+	 * before writer_stop returns. */
+	reader_close(st->reader);
 	writer_stop(st->writer);
 	st->writer = NULL;
-	reader_close(st->reader);
 	store_unref(st);
 }
 
@@ -270,8 +296,8 @@ static int v_append(void *self, const parley_message *m, parley_store_done done,
 	struct op *op = begin(self, "append", messages_append, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!m || !rows_id_parse(m->room_id, 'r', &op->n[0]) ||
-	    !rows_id_parse(m->user_id, 'u', &op->n[1]))
+	if (!m || !rows_id_parse(m->room_id, 'r', &op->args.append.room) ||
+	    !rows_id_parse(m->user_id, 'u', &op->args.append.user))
 		return bad_args(op);
 	op->msg.room_id = op_strdup(op, m->room_id);
 	op->msg.user_id = op_strdup(op, m->user_id);
@@ -292,19 +318,19 @@ static int v_history(void *self, const char *room_id, int64_t before, int64_t af
 	struct op *op = begin(self, "history", messages_history, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!rows_id_parse(room_id, 'r', &op->n[0]) || limit < 1 || limit > MESSAGES_HISTORY_MAX ||
-	    before < 0)
+	if (!rows_id_parse(room_id, 'r', &op->args.history.room) || limit < 1 ||
+	    limit > MESSAGES_HISTORY_MAX || before < 0)
 		return bad_args(op);
-	op->n[1] = before;
-	op->n[2] = before > 0 ? -1 : after;
-	op->flag = limit;
+	op->args.history.before = before;
+	op->args.history.after = before > 0 ? -1 : after;
+	op->args.history.limit = limit;
 	return submit_read(op);
 }
 
-/* Parses a (room, message) pair into n[0], n[1]. */
-static int room_msg(struct op *op, const char *room_id, const char *msg_id)
+/* Parses a (room, message) pair. */
+static int room_msg(int64_t *room, int64_t *message, const char *room_id, const char *msg_id)
 {
-	return rows_id_parse(room_id, 'r', &op->n[0]) && rows_id_parse(msg_id, 'm', &op->n[1]);
+	return rows_id_parse(room_id, 'r', room) && rows_id_parse(msg_id, 'm', message);
 }
 
 static int v_message_get(void *self, const char *room_id, const char *msg_id,
@@ -313,7 +339,7 @@ static int v_message_get(void *self, const char *room_id, const char *msg_id,
 	struct op *op = begin(self, "message_get", messages_get, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_msg(op, room_id, msg_id))
+	if (!room_msg(&op->args.message.room, &op->args.message.message, room_id, msg_id))
 		return bad_args(op);
 	return submit_read(op);
 }
@@ -325,11 +351,11 @@ static int v_message_edit(void *self, const char *room_id, const char *msg_id, c
 	struct op *op = begin(self, "message_edit", messages_edit, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_msg(op, room_id, msg_id) || !text)
+	if (!room_msg(&op->args.edit.room, &op->args.edit.message, room_id, msg_id) || !text)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, text);
-	op->s[1] = op_strdup(op, mentions_json);
-	op->n[2] = now_or(self, edited_ts);
+	op->args.edit.text = op_strdup(op, text);
+	op->args.edit.mentions_json = op_strdup(op, mentions_json);
+	op->args.edit.edited_ts = now_or(self, edited_ts);
 	return submit_write(op);
 }
 
@@ -339,7 +365,7 @@ static int v_message_delete(void *self, const char *room_id, const char *msg_id,
 	struct op *op = begin(self, "message_delete", messages_delete, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_msg(op, room_id, msg_id))
+	if (!room_msg(&op->args.message.room, &op->args.message.message, room_id, msg_id))
 		return bad_args(op);
 	return submit_write(op);
 }
@@ -350,11 +376,11 @@ static int v_react(void *self, const char *room_id, const char *msg_id, const ch
 	struct op *op = begin(self, "react", messages_react, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_msg(op, room_id, msg_id) || !rows_id_parse(user_id, 'u', &op->n[2]) || !emoji ||
-	    !*emoji)
+	if (!room_msg(&op->args.react.room, &op->args.react.message, room_id, msg_id) ||
+	    !rows_id_parse(user_id, 'u', &op->args.react.user) || !emoji || !*emoji)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, emoji);
-	op->flag = on != 0;
+	op->args.react.emoji = op_strdup(op, emoji);
+	op->args.react.on = on != 0;
 	return submit_write(op);
 }
 
@@ -371,13 +397,13 @@ static int v_room_create(void *self, const parley_room *r, const char *owner_rol
 	struct op *op = begin(self, "room_create", rooms_create, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!r || !r->name || !*r->name || !opt_user(r->created_by, &op->n[0]))
+	if (!r || !r->name || !*r->name || !opt_user(r->created_by, &op->args.room_create.creator))
 		return bad_args(op);
 	op->room.name = op_strdup(op, r->name);
 	op->room.kind = op_strdup(op, r->kind ? r->kind : "public");
 	op->room.topic = op_strdup(op, r->topic);
 	op->room.created_ts = now_or(self, r->created_ts);
-	op->s[0] = op_strdup(op, owner_role ? owner_role : "owner");
+	op->args.room_create.owner_role = op_strdup(op, owner_role ? owner_role : "owner");
 	return submit_write(op);
 }
 
@@ -387,9 +413,9 @@ static int v_room_get(void *self, const char *room_id, const char *name, parley_
 	struct op *op = begin(self, "room_get", rooms_get, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (room_id ? !rows_id_parse(room_id, 'r', &op->n[0]) : !name)
+	if (room_id ? !rows_id_parse(room_id, 'r', &op->args.lookup.key) : !name)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, name);
+	op->args.lookup.name = op_strdup(op, name);
 	return submit_read(op);
 }
 
@@ -399,9 +425,9 @@ static int v_room_set_topic(void *self, const char *room_id, const char *topic,
 	struct op *op = begin(self, "room_set_topic", rooms_set_topic, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!rows_id_parse(room_id, 'r', &op->n[0]))
+	if (!rows_id_parse(room_id, 'r', &op->args.topic.room))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, topic);
+	op->args.topic.topic = op_strdup(op, topic);
 	return submit_write(op);
 }
 
@@ -410,10 +436,11 @@ static int v_rooms_list(void *self, parley_store_done done, void *ud)
 	return submit_read(begin(self, "rooms_list", rooms_list, done, ud));
 }
 
-/* Parses a (room, user) pair into n[0], n[1]. */
+/* Parses a (room, user) pair into op->args.member. */
 static int room_user(struct op *op, const char *room_id, const char *user_id)
 {
-	return rows_id_parse(room_id, 'r', &op->n[0]) && rows_id_parse(user_id, 'u', &op->n[1]);
+	return rows_id_parse(room_id, 'r', &op->args.member.room) &&
+	       rows_id_parse(user_id, 'u', &op->args.member.user);
 }
 
 static int v_member_set(void *self, const char *room_id, const char *user_id, const char *role,
@@ -424,7 +451,7 @@ static int v_member_set(void *self, const char *room_id, const char *user_id, co
 		return PARLEY_EUNAVAIL;
 	if (!room_user(op, room_id, user_id))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, role ? role : "member");
+	op->args.member.role = op_strdup(op, role ? role : "member");
 	return submit_write(op);
 }
 
@@ -444,7 +471,7 @@ static int v_members_list(void *self, const char *room_id, parley_store_done don
 	struct op *op = begin(self, "members_list", rooms_members_list, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (room_id && !rows_id_parse(room_id, 'r', &op->n[0]))
+	if (room_id && !rows_id_parse(room_id, 'r', &op->args.members.room))
 		return bad_args(op);
 	return submit_read(op);
 }
@@ -455,9 +482,10 @@ static int v_read_set(void *self, const char *room_id, const char *user_id, int6
 	struct op *op = begin(self, "read_set", rooms_read_set, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!room_user(op, room_id, user_id) || seq < 0)
+	if (!rows_id_parse(room_id, 'r', &op->args.read_set.room) ||
+	    !rows_id_parse(user_id, 'u', &op->args.read_set.user) || seq < 0)
 		return bad_args(op);
-	op->n[2] = seq;
+	op->args.read_set.seq = seq;
 	return submit_write(op);
 }
 
@@ -493,9 +521,9 @@ static int v_user_get(void *self, const char *user_id, const char *name, parley_
 	struct op *op = begin(self, "user_get", accounts_user_get, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (user_id ? !rows_id_parse(user_id, 'u', &op->n[0]) : !name)
+	if (user_id ? !rows_id_parse(user_id, 'u', &op->args.lookup.key) : !name)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, name);
+	op->args.lookup.name = op_strdup(op, name);
 	return submit_read(op);
 }
 
@@ -505,10 +533,10 @@ static int v_user_update(void *self, const parley_user *u, int set_disabled, par
 	struct op *op = begin(self, "user_update", accounts_user_update, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!u || !rows_id_parse(u->id, 'u', &op->n[0]) || (u->name && !*u->name))
+	if (!u || !rows_id_parse(u->id, 'u', &op->args.user_update.user) || (u->name && !*u->name))
 		return bad_args(op);
 	copy_user(op, u);
-	op->flag = set_disabled != 0;
+	op->args.user_update.set_disabled = set_disabled != 0;
 	return submit_write(op);
 }
 
@@ -522,7 +550,7 @@ static int v_session_create(void *self, const parley_session *s, parley_store_do
 	struct op *op = begin(self, "session_create", accounts_session_create, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!s || !s->token_hash || !rows_id_parse(s->user_id, 'u', &op->n[0]))
+	if (!s || !s->token_hash || !rows_id_parse(s->user_id, 'u', &op->args.user.user))
 		return bad_args(op);
 	op->session.token_hash = op_strdup(op, s->token_hash);
 	op->session.created_ts = now_or(self, s->created_ts);
@@ -538,8 +566,8 @@ static int v_session_get(void *self, const char *token_hash, int64_t now_ms, par
 		return PARLEY_EUNAVAIL;
 	if (!token_hash)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, token_hash);
-	op->n[0] = now_ms;
+	op->args.token_at.token_hash = op_strdup(op, token_hash);
+	op->args.token_at.now_ms = now_ms;
 	return submit_read(op);
 }
 
@@ -549,9 +577,9 @@ static int v_session_delete(void *self, const char *token_hash, const char *user
 	struct op *op = begin(self, "session_delete", accounts_session_delete, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if ((!token_hash && !user_id) || !opt_user(user_id, &op->n[0]))
+	if ((!token_hash && !user_id) || !opt_user(user_id, &op->args.session_delete.user))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, token_hash);
+	op->args.session_delete.token_hash = op_strdup(op, token_hash);
 	return submit_write(op);
 }
 
@@ -560,7 +588,7 @@ static int v_invite_create(void *self, const parley_invite *inv, parley_store_do
 	struct op *op = begin(self, "invite_create", accounts_invite_create, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!inv || !inv->token_hash || !opt_user(inv->created_by, &op->n[0]))
+	if (!inv || !inv->token_hash || !opt_user(inv->created_by, &op->args.author.by))
 		return bad_args(op);
 	op->invite.token_hash = op_strdup(op, inv->token_hash);
 	op->invite.role = op_strdup(op, inv->role ? inv->role : "member");
@@ -579,8 +607,8 @@ static int v_invite_use(void *self, const char *token_hash, int64_t now_ms, parl
 	/* used_ts = now_ms marks it used: 0 would leave it usable. */
 	if (!token_hash || now_ms <= 0)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, token_hash);
-	op->n[0] = now_ms;
+	op->args.token_at.token_hash = op_strdup(op, token_hash);
+	op->args.token_at.now_ms = now_ms;
 	return submit_write(op);
 }
 
@@ -591,7 +619,7 @@ static int v_user_by_email(void *self, const char *email, parley_store_done done
 		return PARLEY_EUNAVAIL;
 	if (!email || !*email)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, email);
+	op->args.by_email.email = op_strdup(op, email);
 	return submit_read(op);
 }
 
@@ -601,12 +629,12 @@ static int v_token_create(void *self, const char *kind, const char *token_hash, 
 	struct op *op = begin(self, "token_create", access_token_create, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!kind || !token_hash || !rows_id_parse(user_id, 'u', &op->n[0]))
+	if (!kind || !token_hash || !rows_id_parse(user_id, 'u', &op->args.token_create.user))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, kind);
-	op->s[1] = op_strdup(op, token_hash);
-	op->n[1] = expires_ts;
-	op->n[2] = now_or(self, 0);
+	op->args.token_create.kind = op_strdup(op, kind);
+	op->args.token_create.token_hash = op_strdup(op, token_hash);
+	op->args.token_create.expires_ts = expires_ts;
+	op->args.token_create.created_ts = now_or(self, 0);
 	return submit_write(op);
 }
 
@@ -618,10 +646,24 @@ static int v_token_use(void *self, const char *kind, const char *token_hash, int
 		return PARLEY_EUNAVAIL;
 	if (!kind || !token_hash || now_ms <= 0)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, kind);
-	op->s[1] = op_strdup(op, token_hash);
-	op->n[0] = now_ms;
+	op->args.token_use.kind = op_strdup(op, kind);
+	op->args.token_use.token_hash = op_strdup(op, token_hash);
+	op->args.token_use.now_ms = now_ms;
 	return submit_write(op);
+}
+
+static int v_token_peek(void *self, const char *kind, const char *token_hash, int64_t now_ms,
+                        parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "token_peek", access_token_peek, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!kind || !token_hash || now_ms <= 0)
+		return bad_args(op);
+	op->args.token_use.kind = op_strdup(op, kind);
+	op->args.token_use.token_hash = op_strdup(op, token_hash);
+	op->args.token_use.now_ms = now_ms;
+	return submit_read(op);
 }
 
 static int v_invites_list(void *self, int64_t now_ms, parley_store_done done, void *ud)
@@ -629,7 +671,7 @@ static int v_invites_list(void *self, int64_t now_ms, parley_store_done done, vo
 	struct op *op = begin(self, "invites_list", access_invites_list, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	op->n[0] = now_ms;
+	op->args.invites_list.now_ms = now_ms;
 	return submit_read(op);
 }
 
@@ -640,7 +682,7 @@ static int v_invite_revoke(void *self, const char *token_hash, parley_store_done
 		return PARLEY_EUNAVAIL;
 	if (!token_hash)
 		return bad_args(op);
-	op->s[0] = op_strdup(op, token_hash);
+	op->args.invite_revoke.token_hash = op_strdup(op, token_hash);
 	return submit_write(op);
 }
 
@@ -649,7 +691,7 @@ static int v_audit_append(void *self, const parley_audit *a, parley_store_done d
 	struct op *op = begin(self, "audit_append", access_audit_append, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!a || !a->action || !opt_user(a->actor_id, &op->n[0]))
+	if (!a || !a->action || !opt_user(a->actor_id, &op->args.author.by))
 		return bad_args(op);
 	op->audit.ts = now_or(self, a->ts);
 	op->audit.action = op_strdup(op, a->action);
@@ -666,8 +708,8 @@ static int v_audit_list(void *self, int64_t before, int limit, parley_store_done
 		return PARLEY_EUNAVAIL;
 	if (before < 0 || limit < 1 || limit > 500)
 		return bad_args(op);
-	op->n[0] = before;
-	op->n[1] = limit;
+	op->args.audit_list.before = before;
+	op->args.audit_list.limit = limit;
 	return submit_read(op);
 }
 
@@ -676,7 +718,7 @@ static int v_settings_get(void *self, const char *user_id, parley_store_done don
 	struct op *op = begin(self, "settings_get", access_settings_get, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!rows_id_parse(user_id, 'u', &op->n[0]))
+	if (!rows_id_parse(user_id, 'u', &op->args.user.user))
 		return bad_args(op);
 	return submit_read(op);
 }
@@ -687,9 +729,9 @@ static int v_settings_set(void *self, const char *user_id, const char *json, par
 	struct op *op = begin(self, "settings_set", access_settings_set, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!json || !rows_id_parse(user_id, 'u', &op->n[0]))
+	if (!json || !rows_id_parse(user_id, 'u', &op->args.settings_set.user))
 		return bad_args(op);
-	op->s[0] = op_strdup(op, json);
+	op->args.settings_set.json = op_strdup(op, json);
 	return submit_write(op);
 }
 
@@ -699,7 +741,7 @@ static int v_session_create_scoped(void *self, const parley_session *s, const ch
 	struct op *op = begin(self, "session_create", accounts_session_create, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!s || !s->token_hash || !scopes || !rows_id_parse(s->user_id, 'u', &op->n[0]))
+	if (!s || !s->token_hash || !scopes || !rows_id_parse(s->user_id, 'u', &op->args.user.user))
 		return bad_args(op);
 	op->session.token_hash = op_strdup(op, s->token_hash);
 	op->session.created_ts = now_or(self, s->created_ts);
@@ -715,8 +757,8 @@ static struct op *kv_op(void *self, const char *name, op_exec_fn exec, const cha
 {
 	struct op *op = begin(self, name, exec, done, ud);
 	if (op) {
-		op->s[0] = op_strdup(op, owner);
-		op->s[1] = op_strdup(op, key);
+		op->args.kv.owner = op_strdup(op, owner);
+		op->args.kv.key = op_strdup(op, key);
 	}
 	return op;
 }
@@ -737,7 +779,7 @@ static int v_kv_set(void *self, const char *owner, const char *key, const char *
 	if (op && (!owner || !key || !value))
 		return bad_args(op);
 	if (op)
-		op->s[2] = op_strdup(op, value);
+		op->args.kv.value = op_strdup(op, value);
 	return submit_write(op);
 }
 
@@ -757,7 +799,23 @@ static int v_kv_incr(void *self, const char *owner, const char *key, int64_t del
 	if (op && (!owner || !key))
 		return bad_args(op);
 	if (op)
-		op->n[0] = delta;
+		op->args.kv.delta = delta;
+	return submit_write(op);
+}
+
+static int v_kv_put_capped(void *self, const char *owner, const char *key, const char *value,
+                           int64_t delta, int64_t max_keys, int64_t max_bytes,
+                           parley_store_done done, void *ud)
+{
+	struct op *op = kv_op(self, "kv_put_capped", kv_put_capped, owner, key, done, ud);
+	if (op && (!owner || !key || max_keys < 0 || max_bytes < 0))
+		return bad_args(op);
+	if (op) {
+		op->args.kv.value = value ? op_strdup(op, value) : NULL;
+		op->args.kv.delta = delta;
+		op->args.kv.max_keys = max_keys;
+		op->args.kv.max_bytes = max_bytes;
+	}
 	return submit_write(op);
 }
 
@@ -767,12 +825,11 @@ static int v_upload_create(void *self, const parley_upload *u, parley_store_done
 	if (!op)
 		return PARLEY_EUNAVAIL;
 	/* room and message are kept when given (a copy of another store's
-	 * records); n[1], n[2] stay 0 for none. */
-	op->n[1] = op->n[2] = 0;
+	 * records); 0 for none. */
 	if (!u || !u->name || !u->type || !u->sha256 || !u->key || u->size < 0 ||
-	    !rows_id_parse(u->user_id, 'u', &op->n[0]) ||
-	    (u->room_id && !rows_id_parse(u->room_id, 'r', &op->n[1])) ||
-	    (u->message_id && !rows_id_parse(u->message_id, 'm', &op->n[2])))
+	    !rows_id_parse(u->user_id, 'u', &op->args.upload_create.user) ||
+	    (u->room_id && !rows_id_parse(u->room_id, 'r', &op->args.upload_create.room)) ||
+	    (u->message_id && !rows_id_parse(u->message_id, 'm', &op->args.upload_create.message)))
 		return bad_args(op);
 	op->upload.name = op_strdup(op, u->name);
 	op->upload.type = op_strdup(op, u->type);
@@ -789,7 +846,7 @@ static int v_upload_get(void *self, const char *upload_id, parley_store_done don
 	struct op *op = begin(self, "upload_get", uploads_get, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!uploads_id_parse(upload_id, &op->n[0]))
+	if (!uploads_id_parse(upload_id, &op->args.upload.upload))
 		return bad_args(op);
 	return submit_read(op);
 }
@@ -799,15 +856,13 @@ static int v_upload_attach(void *self, const char *upload_id, const char *user_i
                            void *ud)
 {
 	struct op *op = begin(self, "upload_attach", uploads_attach, done, ud);
-	int64_t room;
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!uploads_id_parse(upload_id, &op->n[0]) || !rows_id_parse(user_id, 'u', &op->n[1]) ||
-	    (message_id && !rows_id_parse(message_id, 'm', &op->n[2])) ||
-	    !rows_id_parse(room_id, 'r', &room))
+	if (!uploads_id_parse(upload_id, &op->args.upload_attach.upload) ||
+	    !rows_id_parse(user_id, 'u', &op->args.upload_attach.user) ||
+	    (message_id && !rows_id_parse(message_id, 'm', &op->args.upload_attach.message)) ||
+	    !rows_id_parse(room_id, 'r', &op->args.upload_attach.room))
 		return bad_args(op);
-	op->flag = message_id != NULL;
-	op->s[0] = op_strdup(op, room_id);
 	return submit_write(op);
 }
 
@@ -816,7 +871,7 @@ static int v_upload_delete(void *self, const char *upload_id, parley_store_done 
 	struct op *op = begin(self, "upload_delete", uploads_delete, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!uploads_id_parse(upload_id, &op->n[0]))
+	if (!uploads_id_parse(upload_id, &op->args.upload.upload))
 		return bad_args(op);
 	return submit_write(op);
 }
@@ -829,8 +884,8 @@ static int v_uploads_unattached(void *self, int64_t before_ts, int limit, parley
 		return PARLEY_EUNAVAIL;
 	if (limit < 1 || limit > MESSAGES_HISTORY_MAX)
 		return bad_args(op);
-	op->n[0] = before_ts;
-	op->flag = limit;
+	op->args.unattached.before_ts = before_ts;
+	op->args.unattached.limit = limit;
 	return submit_read(op);
 }
 
@@ -840,9 +895,9 @@ static int v_upload_usage(void *self, const char *user_id, int64_t since_ts, par
 	struct op *op = begin(self, "upload_usage", uploads_usage, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
-	if (!rows_id_parse(user_id, 'u', &op->n[0]))
+	if (!rows_id_parse(user_id, 'u', &op->args.usage.user))
 		return bad_args(op);
-	op->n[1] = since_ts;
+	op->args.usage.since_ts = since_ts;
 	return submit_read(op);
 }
 
@@ -874,6 +929,7 @@ static const parley_store_vtable store_vtable = {
     .user_by_email = v_user_by_email,
     .token_create = v_token_create,
     .token_use = v_token_use,
+    .token_peek = v_token_peek,
     .invites_list = v_invites_list,
     .invite_revoke = v_invite_revoke,
     .audit_append = v_audit_append,
@@ -891,4 +947,5 @@ static const parley_store_vtable store_vtable = {
     .upload_delete = v_upload_delete,
     .uploads_unattached = v_uploads_unattached,
     .upload_usage = v_upload_usage,
+    .kv_put_capped = v_kv_put_capped,
 };

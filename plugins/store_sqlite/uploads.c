@@ -81,7 +81,7 @@ int uploads_create(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_CREATE);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
+	db_bind_int(st, 1, op->args.upload_create.user);
 	db_bind_text(st, 2, u->name);
 	db_bind_text(st, 3, u->type);
 	db_bind_int(st, 4, u->size);
@@ -89,11 +89,12 @@ int uploads_create(struct dbconn *c, struct op *op)
 	db_bind_text(st, 6, u->key);
 	db_bind_text(st, 7, u->tags);
 	db_bind_int(st, 8, u->created_ts);
-	for (int i = 1; i <= 2; i++) {
-		if (op->n[i])
-			db_bind_int(st, 8 + i, op->n[i]);
+	const int64_t where[2] = {op->args.upload_create.room, op->args.upload_create.message};
+	for (int i = 0; i < 2; i++) {
+		if (where[i])
+			db_bind_int(st, 9 + i, where[i]);
 		else
-			sqlite3_bind_null(st, 8 + i);
+			sqlite3_bind_null(st, 9 + i);
 	}
 	int rc = one_upload(c, op, st);
 	return rc == PARLEY_ENOTFOUND ? op_fail(op, PARLEY_ERR, "upload_create: no row") : rc;
@@ -104,25 +105,22 @@ int uploads_get(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_GET);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
+	db_bind_int(st, 1, op->args.upload.upload);
 	return one_upload(c, op, st);
 }
 
 int uploads_attach(struct dbconn *c, struct op *op)
 {
-	int64_t room;
-	if (!rows_id_parse(op->s[0], 'r', &room))
-		return op_fail(op, PARLEY_EINVAL, "upload_attach: bad room id");
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_ATTACH);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, room);
-	if (op->flag)
-		db_bind_int(st, 2, op->n[2]);
+	db_bind_int(st, 1, op->args.upload_attach.room);
+	if (op->args.upload_attach.message > 0)
+		db_bind_int(st, 2, op->args.upload_attach.message);
 	else
 		sqlite3_bind_null(st, 2);
-	db_bind_int(st, 3, op->n[0]);
-	db_bind_int(st, 4, op->n[1]);
+	db_bind_int(st, 3, op->args.upload_attach.upload);
+	db_bind_int(st, 4, op->args.upload_attach.user);
 	return one_upload(c, op, st);
 }
 
@@ -131,7 +129,7 @@ int uploads_delete(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_DELETE);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
+	db_bind_int(st, 1, op->args.upload.upload);
 	return rows_done(c, op, st);
 }
 
@@ -140,8 +138,8 @@ int uploads_unattached(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_UNATTACHED);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
-	db_bind_int(st, 2, op->flag);
+	db_bind_int(st, 1, op->args.unattached.before_ts);
+	db_bind_int(st, 2, op->args.unattached.limit);
 	return rows_all(c, op, st, row_upload);
 }
 
@@ -150,8 +148,8 @@ int uploads_usage(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_USAGE);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[0]);
-	db_bind_int(st, 2, op->n[1]);
+	db_bind_int(st, 1, op->args.usage.user);
+	db_bind_int(st, 2, op->args.usage.since_ts);
 	int rc = rows_one(c, op, st);
 	if (rc == PARLEY_OK)
 		op->res.value = sqlite3_column_int64(st, 0);
@@ -159,11 +157,11 @@ int uploads_usage(struct dbconn *c, struct op *op)
 	return rc;
 }
 
-int uploads_detach_message(struct dbconn *c, struct op *op)
+int uploads_detach_message(struct dbconn *c, struct op *op, int64_t message)
 {
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_DETACH);
 	if (!st)
 		return op->res.rc;
-	db_bind_int(st, 1, op->n[1]);
+	db_bind_int(st, 1, message);
 	return rows_done(c, op, st);
 }

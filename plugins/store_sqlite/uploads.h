@@ -11,19 +11,19 @@ struct op;
 /* Parses "up_<n>" (n > 0); 1 and *out, or 0 when malformed. */
 int uploads_id_parse(const char *s, int64_t *out);
 
-/* Write: upload, n[0] user. */
+/* Write: upload, args.user. */
 int uploads_create(struct dbconn *c, struct op *op);
-/* Read: n[0] upload. */
+/* Read: args.upload. */
 int uploads_get(struct dbconn *c, struct op *op);
-/* Write: n[0] upload, n[1] user, n[2] message (when flag), s[0] room id. */
+/* Write: args.upload_attach. */
 int uploads_attach(struct dbconn *c, struct op *op);
-/* Write: n[0] upload. */
+/* Write: args.upload. */
 int uploads_delete(struct dbconn *c, struct op *op);
-/* Read: n[0] before_ts, flag limit. */
+/* Read: args.unattached. */
 int uploads_unattached(struct dbconn *c, struct op *op);
-/* Read: n[0] user, n[1] since_ts. */
+/* Read: args.usage. */
 int uploads_usage(struct dbconn *c, struct op *op);
-/* Inside message_delete's savepoint: n[1] message. */
-int uploads_detach_message(struct dbconn *c, struct op *op);
+/* Inside message_delete's savepoint: detaches the files of message. */
+int uploads_detach_message(struct dbconn *c, struct op *op, int64_t message);
 
 #endif

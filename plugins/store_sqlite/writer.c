@@ -139,7 +139,7 @@ static void run_batch(struct writer *w, struct op *batch)
 			continue;
 		}
 		h->log(w->st->ctx, PARLEY_LOG_ERROR, "store_write_failed", "batch failed: %s", why);
-		fail_batch(batch, busy ? PARLEY_EUNAVAIL : PARLEY_ERR, why);
+		fail_batch(batch, db_rc(src) < 0 ? db_rc(src) : PARLEY_ERR, why);
 		set_health(w, 1, why);
 		goto post;
 	}
@@ -188,6 +188,16 @@ struct writer *writer_start(struct store *st, const struct db_options *o, int ba
 	if (db_open(&w->conn, o, err, errlen) != PARLEY_OK)
 		goto fail;
 	if (schema_migrate(&w->conn, err, errlen) != PARLEY_OK)
+		goto fail;
+	/* SQLite opens a file it may not write read-only, silently: say so
+	 * now (ready() fails) rather than at the first write. */
+	if (sqlite3_db_readonly(w->conn.db, "main") == 1) {
+		w->failed = 1;
+		snprintf(w->last_error, sizeof w->last_error,
+		         "%s cannot be written (read-only file or file system)", o->path);
+		st->host->log(st->ctx, PARLEY_LOG_ERROR, "store_read_only", "%s", w->last_error);
+	}
+	if (o->max_bytes > 0 && db_size_cap(&w->conn, o->max_bytes, err, errlen) != PARLEY_OK)
 		goto fail;
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");

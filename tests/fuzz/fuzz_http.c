@@ -10,6 +10,7 @@
 
 #include "base/config.h"
 #include "net/conn.h"
+#include "net/net.h"
 #include "net/http.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -31,9 +32,10 @@ static void init_once(void)
 	done = 1;
 	loop_init();
 	log_min_level = LOG_OFF;
-	config_default_limits(&cfg); /* the schema's, not copies */
+	/* The schema's defaults, so the target meets the limits a server has. */
+	config_limits_default(&cfg);
 	cfg.limits.max_body = 64 * 1024;
-	conn_module_init(&cfg);
+	net_module_init(&cfg);
 	http_set_router(router);
 }
 

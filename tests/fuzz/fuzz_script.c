@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "lua/script_config.h"
 #include "lua/script_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -58,11 +59,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->spec.file = strdup("fuzz.lua");
 	s->spec.lib_dir = strdup("/nonexistent");
 	s->spec.options_json = strdup("{\"a\":[1,2,{\"b\":true}]}");
-	s->spec.lim = (struct script_limits){.memory = 1024 * 1024,
-	                                     .instructions = 100000,
-	                                     .before_message_ms = 50,
-	                                     .max_failures = 100,
-	                                     .failure_window = 60};
+	/* the defaults, with a smaller heap and budget to keep runs short */
+	script_limits_default(&s->spec.lim);
+	s->spec.lim.memory = 1024 * 1024;
+	s->spec.lim.instructions = 100000;
+	s->spec.lim.max_failures = 100;
 	s->bot_name = strdup("fuzz");
 	char err[SCRIPT_ERR_MAX];
 	if (s->spec.name && s->spec.file && s->spec.lib_dir && s->spec.options_json &&

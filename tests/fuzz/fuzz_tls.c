@@ -25,6 +25,7 @@
 
 #include "base/config.h"
 #include "net/conn.h"
+#include "net/net.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "net/tls.h"
@@ -96,17 +97,9 @@ static void init_once(void)
 	done = 1;
 	loop_init();
 	log_min_level = LOG_OFF;
-	cfg.limits.max_frame = 4096;
-	cfg.limits.max_header = 16384;
-	cfg.limits.max_body = 64 * 1024;
-	cfg.limits.header_timeout = 10;
-	cfg.limits.idle_timeout = 60;
-	cfg.limits.auth_timeout = 10;
-	cfg.limits.ping_interval = 30;
-	cfg.limits.pong_timeout = 75;
-	cfg.limits.outbound_high_water = 4 * 1024 * 1024;
-	cfg.limits.outbound_grace = 5;
-	conn_module_init(&cfg);
+	/* The schema's defaults, so the target meets the limits a server has. */
+	config_limits_default(&cfg);
+	net_module_init(&cfg);
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(cert, sizeof cert, "%s/cert.pem", dir);

@@ -1,8 +1,11 @@
 /* libFuzzer target: the WebSocket frame path. A fresh connection on a
  * socketpair is upgraded (the router calls ws_accept), then the input is
  * fed as the client's frame stream in two reads split where its first
- * byte says; a test app echoes text. The connection is closed and freed
- * after each input. */
+ * byte says; a test app echoes text. The first byte's top bit says
+ * whether the app authenticates the session at once, so both sides of
+ * limits.preauth_bytes are reached, and limits.max_fragments with them
+ * (all limits are the schema's defaults). The connection is closed and
+ * freed after each input. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 
 #include "base/config.h"
 #include "net/conn.h"
+#include "net/net.h"
 #include "net/http.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -20,11 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct config cfg;
 static int app_state;
+static int auth_at_open;
 
 static void *app_open(conn *c, const struct http_request *req)
 {
 	(void)req;
-	ws_set_authenticated(c);
+	if (auth_at_open)
+		ws_set_authenticated(c);
 	return &app_state;
 }
 
@@ -53,9 +59,10 @@ static void init_once(void)
 	done = 1;
 	loop_init();
 	log_min_level = LOG_OFF;
-	config_default_limits(&cfg); /* the schema's, not copies */
+	/* The schema's defaults, so the target meets the limits a server has. */
+	config_limits_default(&cfg);
 	cfg.limits.max_frame = 4096; /* small frames: more of them per input */
-	conn_module_init(&cfg);
+	net_module_init(&cfg);
 	http_set_router(router);
 	ws_set_app(&app);
 }
@@ -71,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init_once();
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return 0;
+	auth_at_open = size && (data[0] & 0x80);
 	conn *c = conn_new(sv[1], "fuzz", "fuzz", 0);
 	if (c) {
 		http_conn_input(c, upgrade, sizeof upgrade - 1);

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import secrets
+import resource
 import signal
 import sys
 import subprocess
@@ -169,6 +170,7 @@ class Server:
         self.config_text = config_text
         self.data_dir = data_dir
         self.env = env
+        self.nofile = None  # RLIMIT_NOFILE for the process, or None: inherited
         self.proc = None
         self.port = None
         self.logs = []  # parsed JSON log lines, all processes in order
@@ -200,10 +202,16 @@ class Server:
             self._cond.notify_all()
 
     def _spawn(self, args):
+        nofile = self.nofile
+
+        def limits():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(
             [self.binary, *args], cwd=self.workdir, env=self.env, text=True,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            errors="replace")
+            errors="replace", preexec_fn=limits if nofile is not None else None)
         self.killed = False
         self.stopped = False
         self.returncode = None
@@ -418,7 +426,12 @@ def make_config(data_dir, plugin_dir, plugins=None, server_extra="", limits="", 
     if server_extra:
         server.append("  " + server_extra.strip().rstrip(",") + ",")
     lines = ["server = {", *server, "}"]
-    lines.append("limits = { " + (limits.strip() if limits else "") + " }")
+    limits = limits.strip() if limits else ""
+    if "rates" not in limits:
+        # Per-user rate limits off unless a test sets them: many tests send
+        # bursts on purpose (test_rate_limits.py tests the limits).
+        limits = (limits.rstrip(",") + ", " if limits else "") + "rates = false, bot_rates = false"
+    lines.append("limits = { " + limits + " }")
     lines.append('log = { level = "debug" }')
     lines.append("plugins = " + (plugins if plugins is not None else DEFAULT_PLUGINS))
     if config_extra:
@@ -431,11 +444,12 @@ def server_factory(parley_bin, parley_build, plugin_dir, tmp_path_factory, mongo
     started = []
 
     def start(config_extra="", plugins=None, env=None, expect_fail=False, data_dir=None,
-              server_extra="", limits="", raw_config=None, no_config=False):
+              server_extra="", limits="", raw_config=None, no_config=False, nofile=None):
         """Starts a server. server_extra: Lua fields added inside `server`;
         limits: Lua fields of `limits`. raw_config: the whole config file's
         text instead ({data_dir} and {plugin_dir} are substituted).
-        no_config: no file at all, --listen and --data-dir only."""
+        no_config: no file at all, --listen and --data-dir only.
+        nofile: the process's descriptor limit (RLIMIT_NOFILE)."""
         work = str(tmp_path_factory.mktemp("parley"))
         data = data_dir or os.path.join(work, "data")
         if no_config:
@@ -459,6 +473,7 @@ def server_factory(parley_bin, parley_build, plugin_dir, tmp_path_factory, mongo
         full_env = dict(os.environ)
         full_env.update(env or {})
         srv = Server(parley_bin, work, cfg, text, data, full_env)
+        srv.nofile = nofile
         started.append(srv)
         srv._start(["--config", cfg], expect_fail=expect_fail)
         if expect_fail:

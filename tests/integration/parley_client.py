@@ -266,7 +266,7 @@ class Client:
 # -- raw sockets: for what a well-behaved library will not do -----------------
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x2, 0x8, 0x9, 0xA
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 
 def raw_http(port, data, timeout=5.0):

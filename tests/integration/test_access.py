@@ -62,6 +62,24 @@ def test_password_reset_by_email(server_factory, sinks):
     assert "error" in server.login("dana", PW)
 
 
+def test_reset_link_is_not_spent_by_a_name_rule_refusal(server_factory, sinks):
+    # issue 13 item 10: the rule that needs the account's name (the password
+    # must not contain it) refused only after the link was spent.
+    server, sink = mail_server(server_factory, sinks)
+    server.add_user("dana", email="dana@example.org")
+    st, body, _ = call(server, "POST", "/api/password/forgot", body={"email": "dana@example.org"})
+    assert st == 202, body
+    msg, _ = sink.wait_messages(1)[0]
+    token = re.search(r"#reset=([A-Za-z0-9_-]{43})", msg.get_body(("plain",)).get_content()).group(1)
+    st, body, _ = call(server, "POST", "/api/password/reset",
+                       body={"token": token, "password": "I am Dana, really"})
+    assert st == 400 and "username" in body["error"]["message"], body
+    st, body, _ = call(server, "POST", "/api/password/reset",
+                       body={"token": token, "password": "a new long password"})
+    assert st == 200, body
+    assert server.login("dana", "a new long password")["user"]["name"] == "dana"
+
+
 def test_forgot_tells_nothing_and_is_throttled(server_factory, sinks):
     server, sink = mail_server(server_factory, sinks)
     st, body, _ = call(server, "POST", "/api/password/forgot", body={"email": "nobody@example.org"})

@@ -451,6 +451,31 @@ def test_config_is_checked(run_parley, tmp_path):
     assert res.returncode == 0, res.stderr
 
 
+def test_jwks_url_with_userinfo_is_refused(run_parley, tmp_path):
+    def check(url):
+        cfg = tmp_path / "parley.conf"
+        cfg.write_text('plugins = { {"auth_local"}, {"auth_jwt", issuer = "https://idp.example",'
+                       ' audiences = { "a" }, jwks_url = "' + url + '"}, {"store_sqlite"} }\n')
+        return run_parley("check-config", "--config", str(cfg))
+
+    for url in ("http://x@evil/", "http://localhost:80@evil.example/keys",
+                "http://127.0.0.1:@evil.example/", "https://user:pw@idp.example/keys",
+                "http://localhost.evil.example/keys", "http://[::1]x/keys"):
+        res = check(url)
+        assert res.returncode != 0 and "jwks_url" in res.stderr, (url, res.stderr)
+    for url in ("http://127.0.0.1:8080/keys", "http://localhost/keys", "http://[::1]:9/k",
+                "https://idp.example/.well-known/jwks.json"):
+        res = check(url)
+        assert res.returncode == 0, (url, res.stderr)
+
+
+def test_wrong_aud_is_not_saved_by_client_id(sso, keys):
+    # An ID token for another app of the same pool: its client_id is ours.
+    tok = token(keys["rsa1"], "mallory", aud="another-app", client_id=CLIENT_ID)
+    assert "audience" in refused(sso, tok)
+    assert ws_auth(sso, tok)["type"] in ("error", "closed")
+
+
 def test_no_password_reset_for_sso_accounts(sso, keys):
     # The account exists once its first token was accepted.
     assert ws_auth(sso, token(keys["rsa1"], "sam"))["type"] == "ready"

@@ -7,6 +7,7 @@ server on the allow-list through the shared curl multi; a plugin's
 function is callable from a script; `parley test-script` fails a failing
 test."""
 
+import asyncio
 import http.server
 import json
 import os
@@ -146,6 +147,54 @@ def test_a_failing_script_is_switched_off(server_factory, source_dir):
     assert "instruction budget exceeded" in st["disabled_reason"], st
     _, _, metrics = srv.http("GET", "/metrics")
     assert b'parley_script_disabled{script="hostile"} 1' in metrics
+
+
+def test_a_script_over_its_cpu_budget_is_switched_off_and_others_are_served(
+        server_factory, source_dir):
+    """Issue 13 item 12: 1,000 timers, each within its slice budget, held the
+    loop for seconds; a pathological pattern froze it. With cpu_ms the
+    script is stopped within its budget, switched off with the reason, and
+    another member's sends are acked meanwhile."""
+    path = os.path.join(source_dir, "tests", "lua", "hostile_limits.lua")
+    entry = ("{ file = " + lua_str(path) + ", cpu_ms = 200, cpu_window = 60,"
+             " max_timers = 1000, max_failures = 100 }")
+    srv = server_factory(config_extra=scripts_config(entry))
+    admin = srv.user("root", role="admin")
+    tok = srv.people("alice", "bob")
+    worst = []
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            t0 = time.monotonic()
+            await a.send_text(g, "/find")
+            worst.append(("find", time.monotonic() - t0))
+            await a.send_text(g, "/burn 1000")
+            assert await bot_says(a, g, "hostile_limits") == "timers set"
+            await asyncio.sleep(0.8)  # the timers fire 1 s after they were set
+            for i in range(12):
+                t0 = time.monotonic()
+                ack = await b.send_text(g, f"still here {i}")
+                worst.append(("send", time.monotonic() - t0))
+                assert ack["type"] == "ack", ack
+                await asyncio.sleep(0.05)
+            srv.wait_log("script_disabled", script="hostile_limits")
+
+    run(body())
+    slowest = max(t for _, t in worst)
+    print(f"slowest ack or find while the script burned: {slowest * 1000:.0f} ms")
+    assert slowest < 1.0, worst
+    st = script_status(srv, admin, "hostile_limits")
+    assert st["status"] == "disabled", st
+    assert st["disabled_reason"].startswith("CPU budget exceeded"), st
+    assert st["cpu_ms"] == 200 and st["cpu_window"] == 60, st
+    assert st["timers"] == 0 and st["max_timers"] == 1000, st
+    assert st["cpu_seconds_total"] < 1.0, st
+    _, _, metrics = srv.http("GET", "/metrics")
+    assert b'parley_script_cpu_exceeded_total{script="hostile_limits"} 1' in metrics
+    assert b'parley_script_disabled{script="hostile_limits"} 1' in metrics
+    assert re.search(rb'parley_script_cpu_seconds_total\{script="hostile_limits"\} 0\.\d+',
+                     metrics), metrics[-2000:]
 
 
 COUNTER_V1 = """
@@ -300,6 +349,10 @@ def test_check_config_reports_bad_script_values(run_parley, tmp_path):
                    '  { file = "x.lua", name = "Bad Name" },\n'
                    '  { file = "x.lua" },\n'
                    '  { file = "x.lua" },\n'
+                   '  { file = "x.lua", name = "c1", cpu_ms = 0 },\n'
+                   '  { file = "x.lua", name = "c2", cpu_ms = 20000, cpu_window = 10 },\n'
+                   '  { file = "x.lua", name = "c3", max_timers = 0, kv_max_keys = -1 },\n'
+                   '  { file = "x.lua", name = "c4", kv_max_bytes = "12Q" },\n'
                    '}\n')
     res = run_parley("check-config", "--config", str(cfg))
     assert res.returncode == 1, res.stdout + res.stderr
@@ -309,6 +362,11 @@ def test_check_config_reports_bad_script_values(run_parley, tmp_path):
     assert "parley.conf:3: scripts[2].instructions: expected an integer" in err, err
     assert 'parley.conf:4: scripts[3].name: the script\'s name "Bad Name"' in err, err
     assert 'parley.conf:6: scripts[5]: two scripts are named "x"' in err, err
+    assert "parley.conf:7: scripts[6].cpu_ms: expected milliseconds from 1 to 600000" in err, err
+    assert "parley.conf:8: scripts[7].cpu_ms: is more than cpu_window (10 s) holds" in err, err
+    assert "parley.conf:9: scripts[8].max_timers: expected an integer from 1 to 10000" in err, err
+    assert "parley.conf:9: scripts[8].kv_max_keys: expected an integer" in err, err
+    assert "parley.conf:10: scripts[9].kv_max_bytes: expected a size from 1K to 1G" in err, err
 
 
 def test_a_reminder_survives_a_restart(server_factory, source_dir):

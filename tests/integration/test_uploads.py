@@ -724,3 +724,47 @@ end)
                what="the refused file removed")
     rec = upload_ok(srv, tok, PNG + b"\x00" * 100, name="plot.png")
     assert re.fullmatch(r"checked:image/png:u_\d+", rec["tags"]), rec
+
+
+def test_parallel_uploads_share_the_quota(server_factory):
+    """Issue 13, item 8: eight concurrent 900 KiB uploads under a 1 MiB
+    quota all succeeded. Uploads in flight count against the quota."""
+    srv = Backend("local", server_factory).start(uploads="quota_per_day = 1048576")
+    tok = srv.user("alice")
+    results = []
+
+    def one(i):
+        st, _, data = upload(srv, tok, os.urandom(900 * 1024), name=f"part{i}.bin")
+        results.append((st, data))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    statuses = sorted(st for st, _ in results)
+    assert len(statuses) == 8, results
+    assert statuses.count(201) == 1, statuses
+    assert statuses.count(429) == 7, statuses
+    for st, data in results:
+        if st == 429:
+            assert json.loads(data)["error"]["code"] == "rate_limited"
+    assert len(srv.backend.stored(srv)) == 1
+    # Refused uploads left no count behind: the day's 100 KiB still fit.
+    upload_ok(srv, tok, os.urandom(100 * 1024))
+    status, _, _ = upload(srv, tok, os.urandom(100 * 1024))
+    assert status == 429
+
+
+def test_utf16_text_is_text(server_factory):
+    """Issue 13, item 20: UTF-16 text with a byte order mark was sniffed as
+    audio/mpeg (FF FE is also an MPEG frame sync)."""
+    srv = Backend("local", server_factory).start()
+    tok = srv.user("alice")
+    for name, data in (("le.txt", "\ufeffHello, UTF-16 world\r\n".encode("utf-16-le")),
+                       ("be.txt", "\ufeffGr\u00fc\u00dfe \U0001F600\n".encode("utf-16-be"))):
+        up = upload_ok(srv, tok, data, name=name)
+        assert up["type"] == "text/plain", up
+        status, h, got = fetch(srv, tok, up["url"])
+        assert status == 200 and got == data
+        assert h["content-type"].startswith("text/plain"), h

@@ -16,6 +16,7 @@
 
 #include "base/config.h"
 #include "net/conn.h"
+#include "net/net.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
@@ -25,7 +26,7 @@ static struct config net_cfg;
 static inline void net_cfg_defaults(void)
 {
 	memset(&net_cfg, 0, sizeof net_cfg);
-	config_default_limits(&net_cfg); /* the schema's, not copies */
+	config_limits_default(&net_cfg); /* the schema's, not copies */
 }
 
 /* Once per test program: loop, metrics, quiet logs, the conn module. */
@@ -38,12 +39,12 @@ static inline void net_init(void)
 		log_min_level = LOG_ERROR;
 		done = 1;
 	}
-	conn_module_init(&net_cfg);
+	net_module_init(&net_cfg);
 }
 
 static inline void net_fini(void)
 {
-	conn_module_fini();
+	net_module_fini();
 }
 
 /* Runs the loop for about `seconds` (timers fire, queues flush). */
@@ -63,6 +64,8 @@ static inline void net_spin(double seconds)
 static inline int net_pair(conn **out)
 {
 	int sv[2];
+	if (out)
+		*out = NULL; /* set on every path: callers read it unconditionally */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return -1;
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);

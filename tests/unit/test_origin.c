@@ -1,5 +1,6 @@
-/* origin.c: Origin normalisation and checks, CIDR matching, and the client
- * address behind trusted proxies (X-Forwarded-For). */
+/* origin.c and client_addr.c: Origin normalisation and checks, CIDR
+ * matching, and the client address behind trusted proxies
+ * (X-Forwarded-For). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include "base/config.h"
 #include "net/conn.h"
 #include "net/http.h"
+#include "net/client_addr.h"
 #include "net/origin.h"
 
 static void test_normalize(void **state)
@@ -94,8 +96,15 @@ static void test_check_same_host(void **state)
 	struct config cfg = {0};
 	assert_true(origin_check(&cfg, "http://127.0.0.1:9000", "127.0.0.1:9000", 0));
 	assert_false(origin_check(&cfg, "https://127.0.0.1:9000", "127.0.0.1:9000", 0));
-	assert_true(origin_check(&cfg, "https://chat.example.org", "Chat.Example.org:443", 1));
-	assert_true(origin_check(&cfg, "http://chat.example.org", "chat.example.org", 0));
+	/* Not loopback: a name that resolves here is not trusted by its Host
+	 * alone (DNS rebinding); such a server sets public_url or origins. */
+	assert_false(origin_check(&cfg, "https://chat.example.org", "Chat.Example.org:443", 1));
+	assert_false(origin_check(&cfg, "http://chat.example.org", "chat.example.org", 0));
+	assert_true(origin_check(&cfg, "http://localhost:9000", "LOCALHOST:9000", 0));
+	assert_true(origin_check(&cfg, "https://localhost", "localhost:443", 1));
+	assert_false(origin_check(&cfg, "http://localhost:9001", "localhost:9000", 0));
+	assert_false(origin_check(&cfg, "http://localhost.evil.org", "localhost.evil.org", 0));
+	assert_false(origin_check(&cfg, "http://127.0.0.1.evil.org", "127.0.0.1.evil.org", 0));
 	assert_false(origin_check(&cfg, "http://evil.example.org", "chat.example.org", 0));
 	assert_true(origin_check(&cfg, "http://[::1]:9000", "[::1]:9000", 0));
 	assert_false(origin_check(&cfg, "http://chat.example.org", NULL, 0));
@@ -133,35 +142,35 @@ static void test_allowed_request(void **state)
 static void test_cidr(void **state)
 {
 	(void)state;
-	assert_int_equal(origin_cidr_match("10.0.0.0/8", "10.1.2.3"), 1);
-	assert_int_equal(origin_cidr_match("10.0.0.0/8", "11.1.2.3"), 0);
-	assert_int_equal(origin_cidr_match("10.0.0.0/8", "::ffff:10.1.2.3"), 1);
-	assert_int_equal(origin_cidr_match("192.168.1.0/24", "192.168.1.255"), 1);
-	assert_int_equal(origin_cidr_match("192.168.1.0/24", "192.168.2.0"), 0);
-	assert_int_equal(origin_cidr_match("192.168.1.128/25", "192.168.1.127"), 0);
-	assert_int_equal(origin_cidr_match("192.168.1.128/25", "192.168.1.200"), 1);
-	assert_int_equal(origin_cidr_match("127.0.0.1", "127.0.0.1"), 1);
-	assert_int_equal(origin_cidr_match("127.0.0.1", "127.0.0.2"), 0);
-	assert_int_equal(origin_cidr_match("0.0.0.0/0", "8.8.8.8"), 1);
-	assert_int_equal(origin_cidr_match("0.0.0.0/0", "::1"), 0);
-	assert_int_equal(origin_cidr_match("::1/128", "::1"), 1);
-	assert_int_equal(origin_cidr_match("::1", "::2"), 0);
-	assert_int_equal(origin_cidr_match("2001:db8::/32", "2001:db8:ffff::1"), 1);
-	assert_int_equal(origin_cidr_match("2001:db8::/32", "2001:db9::1"), 0);
-	assert_int_equal(origin_cidr_match("fc00::/7", "fd12::1"), 1);
-	assert_int_equal(origin_cidr_match("fc00::/7", "fe00::1"), 0);
-	assert_int_equal(origin_cidr_match("::ffff:10.0.0.0/104", "10.9.9.9"), 1);
-	assert_int_equal(origin_cidr_match("fe80::/10", "fe80::1%eth0"), 1);
-	assert_int_equal(origin_cidr_match("10.0.0.0/8", "2001:db8::1"), 0);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/8", "10.1.2.3"), 1);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/8", "11.1.2.3"), 0);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/8", "::ffff:10.1.2.3"), 1);
+	assert_int_equal(client_addr_cidr_match("192.168.1.0/24", "192.168.1.255"), 1);
+	assert_int_equal(client_addr_cidr_match("192.168.1.0/24", "192.168.2.0"), 0);
+	assert_int_equal(client_addr_cidr_match("192.168.1.128/25", "192.168.1.127"), 0);
+	assert_int_equal(client_addr_cidr_match("192.168.1.128/25", "192.168.1.200"), 1);
+	assert_int_equal(client_addr_cidr_match("127.0.0.1", "127.0.0.1"), 1);
+	assert_int_equal(client_addr_cidr_match("127.0.0.1", "127.0.0.2"), 0);
+	assert_int_equal(client_addr_cidr_match("0.0.0.0/0", "8.8.8.8"), 1);
+	assert_int_equal(client_addr_cidr_match("0.0.0.0/0", "::1"), 0);
+	assert_int_equal(client_addr_cidr_match("::1/128", "::1"), 1);
+	assert_int_equal(client_addr_cidr_match("::1", "::2"), 0);
+	assert_int_equal(client_addr_cidr_match("2001:db8::/32", "2001:db8:ffff::1"), 1);
+	assert_int_equal(client_addr_cidr_match("2001:db8::/32", "2001:db9::1"), 0);
+	assert_int_equal(client_addr_cidr_match("fc00::/7", "fd12::1"), 1);
+	assert_int_equal(client_addr_cidr_match("fc00::/7", "fe00::1"), 0);
+	assert_int_equal(client_addr_cidr_match("::ffff:10.0.0.0/104", "10.9.9.9"), 1);
+	assert_int_equal(client_addr_cidr_match("fe80::/10", "fe80::1%eth0"), 1);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/8", "2001:db8::1"), 0);
 
-	assert_int_equal(origin_cidr_match("10.0.0.0/33", "10.0.0.1"), -1);
-	assert_int_equal(origin_cidr_match("::/129", "::1"), -1);
-	assert_int_equal(origin_cidr_match("10.0.0.0/", "10.0.0.1"), -1);
-	assert_int_equal(origin_cidr_match("10.0.0.0/-1", "10.0.0.1"), -1);
-	assert_int_equal(origin_cidr_match("10.0.0.0/8x", "10.0.0.1"), -1);
-	assert_int_equal(origin_cidr_match("bogus/8", "10.0.0.1"), -1);
-	assert_int_equal(origin_cidr_match("10.0.0.0/8", "bogus"), -1);
-	assert_int_equal(origin_cidr_match("10.0.0.0/8", ""), -1);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/33", "10.0.0.1"), -1);
+	assert_int_equal(client_addr_cidr_match("::/129", "::1"), -1);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/", "10.0.0.1"), -1);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/-1", "10.0.0.1"), -1);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/8x", "10.0.0.1"), -1);
+	assert_int_equal(client_addr_cidr_match("bogus/8", "10.0.0.1"), -1);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/8", "bogus"), -1);
+	assert_int_equal(client_addr_cidr_match("10.0.0.0/8", ""), -1);
 }
 
 static void test_forwarded_for(void **state)
@@ -172,51 +181,51 @@ static void test_forwarded_for(void **state)
 
 	/* Untrusted peer: its header is not believed. */
 	assert_string_equal(
-	    origin_forwarded_for(trusted, 2, "203.0.113.9", "1.2.3.4", buf, sizeof(buf)),
+	    client_addr_forwarded(trusted, 2, "203.0.113.9", "1.2.3.4", buf, sizeof(buf)),
 	    "203.0.113.9");
 	/* No trusted proxies at all. */
-	assert_string_equal(origin_forwarded_for(NULL, 0, "10.0.0.1", "1.2.3.4", buf, sizeof(buf)),
+	assert_string_equal(client_addr_forwarded(NULL, 0, "10.0.0.1", "1.2.3.4", buf, sizeof(buf)),
 	                    "10.0.0.1");
 	/* Trusted peer, no header. */
-	assert_string_equal(origin_forwarded_for(trusted, 2, "10.0.0.1", NULL, buf, sizeof(buf)),
+	assert_string_equal(client_addr_forwarded(trusted, 2, "10.0.0.1", NULL, buf, sizeof(buf)),
 	                    "10.0.0.1");
 	/* The right-most untrusted entry: the client cannot forge what the
 	 * proxy appended. */
 	assert_string_equal(
-	    origin_forwarded_for(trusted, 2, "10.0.0.1", "6.6.6.6, 1.2.3.4", buf, sizeof(buf)),
+	    client_addr_forwarded(trusted, 2, "10.0.0.1", "6.6.6.6, 1.2.3.4", buf, sizeof(buf)),
 	    "1.2.3.4");
 	/* Trusted hops are skipped. */
-	assert_string_equal(origin_forwarded_for(trusted, 2, "10.0.0.1",
-	                                         "6.6.6.6,1.2.3.4 , 10.2.2.2,10.3.3.3", buf,
-	                                         sizeof(buf)),
+	assert_string_equal(client_addr_forwarded(trusted, 2, "10.0.0.1",
+	                                          "6.6.6.6,1.2.3.4 , 10.2.2.2,10.3.3.3", buf,
+	                                          sizeof(buf)),
 	                    "1.2.3.4");
 	/* All trusted: the left-most. */
 	assert_string_equal(
-	    origin_forwarded_for(trusted, 2, "10.0.0.1", "10.9.9.9, 10.2.2.2", buf, sizeof(buf)),
+	    client_addr_forwarded(trusted, 2, "10.0.0.1", "10.9.9.9, 10.2.2.2", buf, sizeof(buf)),
 	    "10.9.9.9");
 	/* IPv6 peer and entries, with brackets and ports. */
 	assert_string_equal(
-	    origin_forwarded_for(trusted, 2, "::1", "[2001:db8::5]:4711", buf, sizeof(buf)),
+	    client_addr_forwarded(trusted, 2, "::1", "[2001:db8::5]:4711", buf, sizeof(buf)),
 	    "2001:db8::5");
 	assert_string_equal(
-	    origin_forwarded_for(trusted, 2, "::1", "2001:db8::5", buf, sizeof(buf)),
+	    client_addr_forwarded(trusted, 2, "::1", "2001:db8::5", buf, sizeof(buf)),
 	    "2001:db8::5");
 	assert_string_equal(
-	    origin_forwarded_for(trusted, 2, "::1", "1.2.3.4:5678", buf, sizeof(buf)), "1.2.3.4");
+	    client_addr_forwarded(trusted, 2, "::1", "1.2.3.4:5678", buf, sizeof(buf)), "1.2.3.4");
 	/* A dual-stack socket's mapped peer address is trusted too. */
 	assert_string_equal(
-	    origin_forwarded_for(trusted, 2, "::ffff:10.0.0.1", "1.2.3.4", buf, sizeof(buf)),
+	    client_addr_forwarded(trusted, 2, "::ffff:10.0.0.1", "1.2.3.4", buf, sizeof(buf)),
 	    "1.2.3.4");
 	/* Garbage ends the walk at the last trusted address. */
 	assert_string_equal(
-	    origin_forwarded_for(trusted, 2, "10.0.0.1", "1.2.3.4, junk", buf, sizeof(buf)),
+	    client_addr_forwarded(trusted, 2, "10.0.0.1", "1.2.3.4, junk", buf, sizeof(buf)),
 	    "10.0.0.1");
 	assert_string_equal(
-	    origin_forwarded_for(trusted, 2, "10.0.0.1", "junk, 10.4.4.4", buf, sizeof(buf)),
+	    client_addr_forwarded(trusted, 2, "10.0.0.1", "junk, 10.4.4.4", buf, sizeof(buf)),
 	    "10.4.4.4");
-	assert_string_equal(origin_forwarded_for(trusted, 2, "10.0.0.1", "", buf, sizeof(buf)),
+	assert_string_equal(client_addr_forwarded(trusted, 2, "10.0.0.1", "", buf, sizeof(buf)),
 	                    "10.0.0.1");
-	assert_string_equal(origin_forwarded_for(trusted, 2, "10.0.0.1", ",", buf, sizeof(buf)),
+	assert_string_equal(client_addr_forwarded(trusted, 2, "10.0.0.1", ",", buf, sizeof(buf)),
 	                    "10.0.0.1");
 }
 

@@ -13,9 +13,13 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/curl_loop.h"
 #include "host/hooks.h"
 #include "host/host_api.h"
 #include "base/log.h"
@@ -443,6 +447,46 @@ static void guard_cb(struct ev_loop *l, ev_timer *w, int revents)
 	ev_break(l, EVBREAK_ALL);
 }
 
+/* A plugin's transfer still running at shutdown: its done callback runs
+ * before the plugin is finished and unloaded (it used to run from
+ * curl_loop_fini, after the dlclose: a crash, and the plugin's memory
+ * reported as leaked). */
+static void test_transfer_pending_at_fini(void **state)
+{
+	(void)state;
+	assert_int_equal(loop_init(), 0);
+	assert_int_equal(curl_loop_init(), 0);
+	/* A listener that never accepts: the connect completes in the
+	 * backlog and the request never gets an answer. */
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+	char conf[512];
+	snprintf(conf, sizeof conf,
+	         "plugins = { { 'curl_pending', so = '" PLUGINS
+	         "curl_pending.so', url = 'http://127.0.0.1:%d/never' } }\n",
+	         ntohs(a.sin_port));
+	assert_int_equal(config_from(conf), 0);
+	assert_int_equal(plugins_load(&cfg, 0), 0);
+	provide_core_needs();
+	assert_int_equal(plugins_init(), 0);
+	ev_timer guard;
+	ev_timer_init(&guard, guard_cb, 0.2, 0.); /* let the transfer connect */
+	ev_timer_start(loop_ev, &guard);
+	ev_run(loop_ev, 0);
+	capture_start();
+	plugins_fini();
+	const char *out = capture_end();
+	assert_contains(out, "\"event\":\"transfer_done\"");
+	assert_null(strstr(out, "plugin_leak"));
+	curl_loop_fini(); /* nothing left to call into */
+	close(ls);
+	loop_fini();
+}
+
 static void test_timers_and_watchers(void **state)
 {
 	(void)state;
@@ -608,6 +652,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_paths_and_names, setup, teardown),
 	    cmocka_unit_test(test_commands_wait_for_core),
 	    cmocka_unit_test_setup_teardown(test_example_hello_loads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transfer_pending_at_fini, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	metrics_free_all();

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <signal.h>
@@ -746,11 +747,19 @@ static void test_kv(void **state)
 static void test_migrations(void **state)
 {
 	char path[512];
-	/* From an empty file. */
+	/* A zero-length file is refused (a truncated file or a failed copy is
+	 * not a new install: issue 13 item 18), and left as it was. */
 	db_file(path, sizeof path, "empty.db");
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fclose(f);
+	assert_int_equal(store_open("empty.db", NULL), -1);
+	store_close();
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	/* From no file at all. */
+	assert_int_equal(unlink(path), 0);
 	assert_int_equal(store_open("empty.db", NULL), 0);
 	store_close();
 	int version = file_user_version("empty.db");

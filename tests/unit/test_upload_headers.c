@@ -1,5 +1,5 @@
-/* upload_headers.c and sniff.c: Range, X-Filename, Content-Disposition,
- * and the type table. */
+/* upload_headers.c: Range, X-Filename, Content-Disposition, and which
+ * types show inline (sniff.c has tests/unit/test_sniff.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,6 @@
 
 #include <cmocka.h>
 
-#include "api/sniff.h"
 #include "api/upload_headers.h"
 
 static void test_range(void **state)
@@ -91,36 +90,40 @@ static void test_disposition(void **state)
 	assert_false(upload_type_inline("text/html"));
 }
 
-static void test_sniff(void **state)
+/* The limits and the corners: blanks and case, an empty file, a header
+ * over RANGE_HEADER_MAX, a name over the input limit, a name that tries
+ * to end the header. */
+static void test_limits(void **state)
 {
 	(void)state;
-	const unsigned char png[] = "\x89PNG\r\n\x1a\n....";
-	assert_string_equal(sniff_type(png, sizeof png - 1), "image/png");
-	assert_string_equal(sniff_type((const unsigned char *)"\xff\xd8\xff\xe0", 4), "image/jpeg");
-	assert_string_equal(sniff_type((const unsigned char *)"%PDF-1.4", 8), "application/pdf");
-	assert_string_equal(sniff_type((const unsigned char *)"RIFF\0\0\0\0WEBPVP8 ", 16),
-	                    "image/webp");
-	assert_string_equal(sniff_type((const unsigned char *)"\0\0\0\x18"
-	                                                      "ftypmp42",
-	                               12),
-	                    "video/mp4");
-	assert_string_equal(sniff_type((const unsigned char *)"  <!DOCTYPE html>", 17),
-	                    "text/html");
-	assert_string_equal(sniff_type((const unsigned char *)"<svg xmlns=''>", 14),
-	                    "image/svg+xml");
-	assert_string_equal(sniff_type((const unsigned char *)"hello\n", 6), "text/plain");
-	assert_string_equal(sniff_type((const unsigned char *)"h\xc3\xa9", 3), "text/plain");
-	assert_string_equal(sniff_type((const unsigned char *)"h\0llo", 5),
-	                    "application/octet-stream");
-	assert_string_equal(sniff_type((const unsigned char *)"", 0), "application/octet-stream");
+	int64_t a = -1, b = -1;
+	assert_int_equal(range_parse("BYTES= 1-2 ", 1000, &a, &b), RANGE_OK);
+	assert_true(a == 1 && b == 2);
+	assert_int_equal(range_parse("bytes=-1", 0, &a, &b), RANGE_UNSATISFIABLE);
+	char longer[RANGE_HEADER_MAX + 10];
+	memset(longer, ' ', sizeof longer);
+	memcpy(longer, "bytes=0-1", 9);
+	longer[sizeof longer - 1] = '\0';
+	assert_int_equal(range_parse(longer, 1000, &a, &b), RANGE_NONE);
 
-	char *allow[] = {"image/*", "text/plain"}, *deny[] = {"image/svg+xml"};
-	assert_true(sniff_type_permitted("image/png", allow, 2, deny, 1));
-	assert_false(sniff_type_permitted("image/svg+xml", allow, 2, deny, 1));
-	assert_false(sniff_type_permitted("application/pdf", allow, 2, deny, 1));
-	assert_true(sniff_type_permitted("application/pdf", NULL, 0, deny, 1));
-	char *any[] = {"*/*"};
-	assert_false(sniff_type_permitted("text/plain", NULL, 0, any, 1));
+	size_t huge_len = UPLOAD_NAME_MAX * 12 + 1;
+	char *huge = malloc(huge_len + 1);
+	assert_non_null(huge);
+	memset(huge, 'a', huge_len);
+	huge[huge_len] = '\0';
+	assert_null(upload_filename_decode(huge));
+	free(huge);
+	assert_null(upload_filename_decode(" . "));
+
+	char out[64 + UPLOAD_NAME_MAX * 4];
+	assert_int_equal(upload_content_disposition(out, sizeof out, 0, "x\r\nSet-Cookie: a=b;"),
+	                 0);
+	assert_null(strchr(out, '\r'));
+	assert_null(strchr(out, '\n'));
+	assert_true(upload_type_inline("audio/mpeg"));
+	assert_true(upload_type_inline("text/plain"));
+	assert_false(upload_type_inline("application/xml"));
+	assert_false(upload_type_inline("application/octet-stream"));
 }
 
 int main(void)
@@ -129,7 +132,7 @@ int main(void)
 	    cmocka_unit_test(test_range),
 	    cmocka_unit_test(test_filename),
 	    cmocka_unit_test(test_disposition),
-	    cmocka_unit_test(test_sniff),
+	    cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

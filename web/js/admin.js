@@ -282,6 +282,10 @@ async function scriptsSection() {
       const cmds = (sc.commands || []).map((c) => '/' + (c.name || c)).join(' ');
       if (cmds) li.append(el('span', 'muted', ' · ' + cmds));
       if (sc.failures) li.append(el('span', 'muted', ` · ${sc.failures} failures`));
+      if (sc.cpu_ms) {
+        li.append(el('span', 'muted',
+          ` · CPU ${Math.round(sc.cpu_ms_used)} of ${sc.cpu_ms} ms per ${sc.cpu_window} s`));
+      }
       const err = sc.disabled_reason || sc.load_error || sc.last_error;
       if (err) li.append(el('div', 'error', err));
       ul.append(li);

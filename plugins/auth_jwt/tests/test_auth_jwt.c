@@ -154,8 +154,23 @@ static void claim_rules(void **state)
 	                 0);
 	assert_int_equal(
 	    check("{" GOOD_BASE ",\"aud\":[\"x\",\"app2\"],\"exp\":1700000100}", NULL, &why), 0);
+	/* client_id stands in for aud only in a Cognito access token. */
+	assert_int_equal(check("{" GOOD_BASE ",\"client_id\":\"app2\",\"token_use\":\"access\","
+	                       "\"exp\":1700000100.5}",
+	                       NULL, &why),
+	                 0);
 	assert_int_equal(
-	    check("{" GOOD_BASE ",\"client_id\":\"app2\",\"exp\":1700000100.5}", NULL, &why), 0);
+	    check("{" GOOD_BASE ",\"client_id\":\"app2\",\"exp\":1700000100.5}", NULL, &why), -1);
+	assert_int_equal(check("{" GOOD_BASE ",\"client_id\":\"app2\",\"token_use\":\"id\","
+	                       "\"exp\":1700000100}",
+	                       NULL, &why),
+	                 -1);
+	/* issue 13 item 10: a wrong aud is not saved by a matching client_id. */
+	assert_int_equal(check("{" GOOD_BASE ",\"aud\":\"other\",\"client_id\":\"app2\","
+	                       "\"token_use\":\"access\",\"exp\":1700000100}",
+	                       NULL, &why),
+	                 -1);
+	assert_non_null(strstr(why, "audience"));
 	assert_int_equal(check("{" GOOD_BASE ",\"aud\":\"other\",\"exp\":1700000100}", NULL, &why),
 	                 -1);
 	assert_non_null(strstr(why, "audience"));

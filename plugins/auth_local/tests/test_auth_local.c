@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "addr_prefix.h"
 #include "password.h"
 #include "throttle.h"
 #include "tokens.h"
@@ -92,7 +93,7 @@ static void test_base64url(void **state)
 
 static void test_throttle_blocks_and_doubles(void **state)
 {
-	struct throttle *t = throttle_new(&host, NULL, 3, 60000);
+	struct throttle *t = throttle_new(&host, NULL, 3, 60000, 0);
 	int64_t now = 1000000;
 
 	assert_non_null(t);
@@ -118,7 +119,7 @@ static void test_throttle_blocks_and_doubles(void **state)
 
 static void test_throttle_window_expires(void **state)
 {
-	struct throttle *t = throttle_new(&host, NULL, 2, 10000);
+	struct throttle *t = throttle_new(&host, NULL, 2, 10000, 0);
 	int64_t now = 5000;
 
 	throttle_fail(t, "c:127.0.0.1", now);
@@ -134,18 +135,88 @@ static void test_throttle_window_expires(void **state)
 
 static void test_throttle_bounded(void **state)
 {
-	struct throttle *t = throttle_new(&host, NULL, 1, 60000);
+	struct throttle *t = throttle_new(&host, NULL, 3, 60000, 0);
 	char key[32];
 
 	for (int i = 0; i < THROTTLE_MAX_KEYS + 100; i++) {
 		snprintf(key, sizeof key, "a:user%d", i);
-		throttle_fail(t, key, 1000 + i);
+		assert_int_equal(throttle_fail(t, key, 1000 + i), 0);
 	}
 	assert_true(throttle_count(t) <= THROTTLE_MAX_KEYS);
-	/* The newest are kept, the oldest dropped. */
-	assert_true(throttle_wait_ms(t, key, 1000 + THROTTLE_MAX_KEYS + 99) > 0);
-	assert_int_equal(throttle_wait_ms(t, "a:user0", 1000 + THROTTLE_MAX_KEYS + 99), 0);
+	/* Unlocked entries make room: the newest are kept, the oldest dropped. */
+	assert_true(throttle_has(t, key, 1000 + THROTTLE_MAX_KEYS + 99));
+	assert_false(throttle_has(t, "a:user0", 1000 + THROTTLE_MAX_KEYS + 99));
 	throttle_free(t);
+}
+
+/* issue 13 item 3: 17,100 failures under random names once evicted a
+ * locked account's entry, which gave the attacker fresh guesses. */
+static void test_throttle_locked_never_evicted(void **state)
+{
+	struct throttle *t = throttle_new(&host, NULL, 10, 900000, 0);
+	int64_t now = 1000;
+	char key[32];
+
+	for (int i = 0; i < 10; i++)
+		throttle_fail(t, "a:victim", now);
+	assert_true(throttle_wait_ms(t, "a:victim", now) > 0);
+	for (int i = 0; i < 17100; i++) {
+		snprintf(key, sizeof key, "a:random%d", i);
+		throttle_fail(t, key, now + 1 + i / 4);
+	}
+	now += 1 + 17100 / 4;
+	assert_true(throttle_count(t) <= THROTTLE_MAX_KEYS);
+	assert_true(throttle_has(t, "a:victim", now));
+	/* Still counted: the next failure blocks it longer, not afresh. */
+	throttle_fail(t, "a:victim", now);
+	assert_true(throttle_wait_ms(t, "a:victim", now) >= 2 * THROTTLE_BASE_MS);
+	throttle_free(t);
+}
+
+/* A table of locked entries only: new keys go untracked (the caller's
+ * coarser key counts them), memory stays at max_keys. */
+static void test_throttle_full_of_locked(void **state)
+{
+	struct throttle *t = throttle_new(&host, NULL, 1, 60000, 64);
+	char key[32];
+
+	assert_int_equal(throttle_pressure(t), 0);
+	for (int i = 0; i < 64; i++) {
+		snprintf(key, sizeof key, "a:locked%d", i);
+		assert_int_equal(throttle_fail(t, key, 1000), 0);
+		if (i == 46)
+			assert_int_equal(throttle_pressure(t), 0);
+		if (i == 47)
+			assert_int_equal(throttle_pressure(t), 1);
+		if (i == 55)
+			assert_int_equal(throttle_pressure(t), 2);
+	}
+	assert_int_equal(throttle_fail(t, "a:newcomer", 1001), -1);
+	assert_int_equal(throttle_count(t), 64);
+	assert_true(throttle_wait_ms(t, "a:locked0", 1001) > 0);
+	/* Once the window is over, the old entries make room again. */
+	assert_int_equal(throttle_fail(t, "a:newcomer", 1000 + 60000 + 1000), 0);
+	throttle_free(t);
+}
+
+static void test_addr_prefix(void **state)
+{
+	char out[64];
+
+	addr_prefix("127.3.4.5", 1, out, sizeof out);
+	assert_string_equal(out, "127.3.4.0/24");
+	addr_prefix("127.3.4.5", 2, out, sizeof out);
+	assert_string_equal(out, "127.3.0.0/16");
+	addr_prefix("2001:db8:1:2:3:4:5:6", 1, out, sizeof out);
+	assert_string_equal(out, "2001:db8:1:2::/64");
+	addr_prefix("2001:db8:1:2:3:4:5:6", 2, out, sizeof out);
+	assert_string_equal(out, "2001:db8:1::/48");
+	addr_prefix("::ffff:192.0.2.77", 1, out, sizeof out);
+	assert_string_equal(out, "192.0.2.0/24");
+	addr_prefix("::1", 1, out, sizeof out);
+	assert_string_equal(out, "::/64");
+	addr_prefix("unknown", 2, out, sizeof out);
+	assert_string_equal(out, "unknown");
 }
 
 static void test_password_rules(void **state)
@@ -234,6 +305,9 @@ int main(void)
 	    cmocka_unit_test(test_throttle_blocks_and_doubles),
 	    cmocka_unit_test(test_throttle_window_expires),
 	    cmocka_unit_test(test_throttle_bounded),
+	    cmocka_unit_test(test_throttle_locked_never_evicted),
+	    cmocka_unit_test(test_throttle_full_of_locked),
+	    cmocka_unit_test(test_addr_prefix),
 	    cmocka_unit_test(test_password_rules),
 	    cmocka_unit_test(test_argon2_hash_verify),
 	    cmocka_unit_test(test_params_problem),

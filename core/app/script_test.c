@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "chat/chat.h"
@@ -24,14 +25,15 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "host/plugin_host.h"
-#include "lua/script_internal.h"
-#include "lua/script_test.h"
+#include "lua/script_clock.h"
+#include "app/script_test.h"
 #include "lua/scripts.h"
 #include "base/workers.h"
 
 #define TEST_START_MS 1767225600000LL /* 2026-01-01 00:00:00 UTC */
 #define TEST_WAIT_S   10.0            /* a step that takes longer has hung */
 #define TEST_TEXT_MAX 8192
+#define TEST_ERR_MAX  512 /* bytes of a load error */
 
 struct record {
 	char *room_id, *room_name, *user, *role, *text, *id, *reply_to, *emoji;
@@ -98,8 +100,8 @@ static void settle(void)
 static void settle_or_raise(lua_State *L)
 {
 	if (run_until(NULL) < 0)
-		luaL_error(L, "timed out: the scripts still had work in flight after %g s",
-		           TEST_WAIT_S);
+		luaL_error(L, "timed out: the scripts still had work in flight after %d s",
+		           (int)TEST_WAIT_S);
 }
 
 /* ---------------------------------------------------------------- */
@@ -310,12 +312,23 @@ static int t_user(lua_State *L)
 	return 1;
 }
 
+/* A room of the simulated world by name, private ones included (the test
+ * names each room once; the chat layer's index holds public names only). */
+static room *named_room(const char *name)
+{
+	room *r = room_by_name(name);
+	for (size_t pos = 0; !r && (r = rooms_next(&pos));)
+		if (strcasecmp(r->name, name) != 0)
+			r = NULL;
+	return r;
+}
+
 /* test.room(name [, kind]) */
 static int t_room(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
 	const char *kind = luaL_optstring(L, 2, "public");
-	if (!room_by_name(name)) {
+	if (!named_room(name)) {
 		void *self;
 		const parley_store_vtable *st = chat_store(&self);
 		parley_room pr = {.name = name, .kind = kind, .topic = "", .created_ts = 1};
@@ -326,7 +339,7 @@ static int t_room(lua_State *L)
 		if (w.rc != PARLEY_OK)
 			return luaL_error(L, "test.room %s: %s", name, w.message);
 	}
-	room *r = room_by_name(name);
+	room *r = named_room(name);
 	lua_pushstring(L, r ? r->id : name);
 	return 1;
 }
@@ -345,7 +358,7 @@ static user_rec *self_user(lua_State *L)
 static room *room_opt(lua_State *L, int idx)
 {
 	const char *name = luaL_optstring(L, idx, CHAT_GENERAL);
-	room *r = room_by_name(name);
+	room *r = named_room(name);
 	if (!r)
 		r = room_by_id(name);
 	if (!r)
@@ -447,7 +460,7 @@ static int u_react(lua_State *L)
 static int t_load_entry(lua_State *L)
 {
 	const char *source = luaL_checkstring(L, 1);
-	char err[SCRIPT_ERR_MAX];
+	char err[TEST_ERR_MAX];
 	conf_node *root = conf_load("test entry", source, err, sizeof err);
 	if (!root)
 		return luaL_error(L, "test.load: %s", err);
@@ -500,27 +513,35 @@ static int t_kv(lua_State *L)
 	}
 	json_t *v = w->rc == PARLEY_OK ? json_loads(w->text, JSON_DECODE_ANY, NULL) : NULL;
 	free(w);
-	json_push_owned(L, v);
+	scripts_push_json(L, v);
 	return 1;
 }
 
+/* test.status(name): the script's entry of GET /api/admin/scripts. */
 static int t_status(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
-	int disabled;
-	long long failures;
-	const char *last;
 	settle_or_raise(L);
-	if (scripts_info(name, &disabled, &failures, &last) < 0)
-		return luaL_error(L, "status: no script named %s", name);
-	lua_createtable(L, 0, 3);
-	lua_pushboolean(L, disabled);
-	lua_setfield(L, -2, "disabled");
-	lua_pushinteger(L, (lua_Integer)failures);
-	lua_setfield(L, -2, "failures");
-	lua_pushstring(L, last);
-	lua_setfield(L, -2, "last_error");
-	return 1;
+	json_t *all = scripts_status();
+	json_t *arr = json_object_get(all, "scripts"), *it;
+	size_t i;
+	json_array_foreach(arr, i, it)
+	{
+		const char *n = json_string_value(json_object_get(it, "name"));
+		if (n && strcmp(n, name) == 0) {
+			json_object_set_new(
+			    it, "disabled",
+			    json_boolean(strcmp(json_string_value(json_object_get(it, "status")),
+			                        "disabled") == 0));
+			if (!json_object_get(it, "last_error"))
+				json_object_set_new(it, "last_error", json_string(""));
+			scripts_push_json(L, json_incref(it));
+			json_decref(all);
+			return 1;
+		}
+	}
+	json_decref(all);
+	return luaL_error(L, "status: no script named %s", name);
 }
 
 static int stub_answer(const char *method, const char *url, long *status, char **body)
