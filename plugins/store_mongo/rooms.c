@@ -1,7 +1,9 @@
-/* Rooms and members. A room name is unique by its folded copy name_lc: a
- * lookup before the insert answers ECONFLICT (the test server does not
- * enforce unique indexes), and the unique index settles two nodes racing
- * one name (duplicate key, also ECONFLICT). */
+/* Rooms and members. Names are unique among public rooms and DMs only (a
+ * private room may share one: its name leaks to no one), by the folded copy
+ * unique_name_lc, which private rooms do not have: a lookup before the
+ * insert answers ECONFLICT (the test server does not enforce unique
+ * indexes), and the partial unique index settles two nodes racing one name
+ * (duplicate key, also ECONFLICT). A name finds those rooms only. */
 #include "rooms.h"
 
 #include <string.h>
@@ -47,13 +49,17 @@ int rooms_create(struct dbconn *c, struct op *op)
 	if (creator && (rc = need(c, op, "users", creator)) < 0)
 		return rc;
 	const char *lc = mdb_fold(op, r->name);
-	bson_t *unique = BCON_NEW("name_lc", BCON_UTF8(lc));
-	int found = mdb_exists(c, op, "rooms", unique);
-	bson_destroy(unique);
-	if (found < 0)
-		return found;
-	if (found)
-		return op_fail(op, PARLEY_ECONFLICT, "room_create: the name %s is taken", r->name);
+	int name_unique = strcmp(r->kind, "private") != 0;
+	if (name_unique) {
+		bson_t *unique = BCON_NEW("unique_name_lc", BCON_UTF8(lc));
+		int found = mdb_exists(c, op, "rooms", unique);
+		bson_destroy(unique);
+		if (found < 0)
+			return found;
+		if (found)
+			return op_fail(op, PARLEY_ECONFLICT, "room_create: the name %s is taken",
+			               r->name);
+	}
 	int64_t n;
 	if ((rc = mdb_next_id(c, op, "room", &n)) < 0)
 		return rc;
@@ -63,6 +69,8 @@ int rooms_create(struct dbconn *c, struct op *op)
 	BSON_APPEND_UTF8(&doc, "id", id);
 	BSON_APPEND_UTF8(&doc, "name", r->name);
 	BSON_APPEND_UTF8(&doc, "name_lc", lc);
+	if (name_unique)
+		BSON_APPEND_UTF8(&doc, "unique_name_lc", lc);
 	BSON_APPEND_UTF8(&doc, "kind", r->kind);
 	mdb_append_str(&doc, "topic", r->topic);
 	mdb_append_str(&doc, "created_by", creator);
@@ -96,7 +104,7 @@ int rooms_get(struct dbconn *c, struct op *op)
 {
 	const char *id = op->args.lookup.id;
 	bson_t *q = id ? BCON_NEW("id", BCON_UTF8(id))
-	               : BCON_NEW("name_lc", BCON_UTF8(mdb_fold(op, op->args.lookup.name)));
+	               : BCON_NEW("unique_name_lc", BCON_UTF8(mdb_fold(op, op->args.lookup.name)));
 	int rc = one_room(c, op, q);
 	bson_destroy(q);
 	return rc;

@@ -1,9 +1,8 @@
 /* Schema versions, oldest first. Never edit a released version: append
- * one. Each lists the indexes it adds; collections come into being with
- * their first index. Ids are parley's ("u_1") in fields, with an integer
- * `n` beside them for ordering; _id is an ObjectId (the test server
- * rejects strings there). Names are unique by their ASCII-folded copy
- * (name_lc), as SQLite's NOCASE. */
+ * one. Each lists the indexes it drops and adds (and may rewrite documents
+ * first); collections come into being with their first index. Ids are parley's ("u_1") in fields,
+ * with an integer `n` beside them for ordering; _id is an ObjectId (the test server rejects strings
+ * there). Names are unique by their ASCII-folded copy (name_lc), as SQLite's NOCASE. */
 #include "schema.h"
 
 #include <stdio.h>
@@ -50,13 +49,33 @@ static const struct index_spec v1[] = {
     {"uploads", "unattached", "{\"created_ts\": 1}", 0, NULL},
 };
 
+/* 2: room names unique among public rooms and DMs only (store_sqlite's
+ * migration 5): the unique index moves from name_lc to unique_name_lc,
+ * which private rooms lack. $exists, as above, for DocumentDB. */
+static const struct index_spec v2[] = {
+    {"rooms", "unique_name_lc", "{\"unique_name_lc\": 1}", 1,
+     "{\"unique_name_lc\": {\"$exists\": true}}"},
+};
+static const struct index_spec v2_drops[] = {
+    {"rooms", "name_lc", NULL, 0, NULL},
+};
+
+static int rooms_unique_names(mongoc_client_t *client, const char *database, char *err,
+                              size_t errlen);
+
 struct version {
 	const struct index_spec *indexes;
 	size_t n;
+	const struct index_spec *drops;
+	size_t n_drops;
+	/* Rewrites documents before the indexes; NULL for none. Idempotent. */
+	int (*rewrite)(mongoc_client_t *client, const char *database, char *err, size_t errlen);
 };
 
 static const struct version versions[] = {
-    {v1, sizeof v1 / sizeof v1[0]},
+    {v1, sizeof v1 / sizeof v1[0], NULL, 0, NULL},
+    {v2, sizeof v2 / sizeof v2[0], v2_drops, sizeof v2_drops / sizeof v2_drops[0],
+     rooms_unique_names},
 };
 
 #define N_VERSIONS ((int)(sizeof versions / sizeof versions[0]))
@@ -104,6 +123,98 @@ static int create_index(mongoc_database_t *db, const struct index_spec *ix, char
 	return rc;
 }
 
+/* 1 when coll has the index named ix->name, 0 when not (or no such
+ * collection), < 0 an error. Asked first: servers differ in the code they
+ * answer for dropping an index that is not there. */
+static int has_index(mongoc_database_t *db, const struct index_spec *ix, char *err, size_t errlen)
+{
+	mongoc_collection_t *coll = mongoc_database_get_collection(db, ix->coll);
+	mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+	const bson_t *doc;
+	bson_error_t e;
+	int found = 0;
+	while (!found && mongoc_cursor_next(cur, &doc)) {
+		bson_iter_t it;
+		found = bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
+		        strcmp(bson_iter_utf8(&it, NULL), ix->name) == 0;
+	}
+	/* No collection yet: listIndexes fails with NamespaceNotFound (26). */
+	if (!found && mongoc_cursor_error(cur, &e) && e.code != 26) {
+		snprintf(err, errlen, "listing the indexes of %s: %s", ix->coll, e.message);
+		found = error_rc(&e);
+	}
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	return found;
+}
+
+static int drop_index(mongoc_database_t *db, const struct index_spec *ix, char *err, size_t errlen)
+{
+	int has = has_index(db, ix, err, errlen);
+	if (has <= 0)
+		return has;
+	bson_error_t e;
+	bson_t *cmd = BCON_NEW("dropIndexes", BCON_UTF8(ix->coll), "index", BCON_UTF8(ix->name));
+	int rc = PARLEY_OK;
+	if (!mongoc_database_write_command_with_opts(db, cmd, NULL, NULL, &e)) {
+		snprintf(err, errlen, "dropping index %s.%s: %s", ix->coll, ix->name, e.message);
+		rc = error_rc(&e);
+	}
+	bson_destroy(cmd);
+	return rc;
+}
+
+/* v2: every room but a private one gets unique_name_lc = name_lc. */
+static int rooms_unique_names(mongoc_client_t *client, const char *database, char *err,
+                              size_t errlen)
+{
+	mongoc_collection_t *rooms = mongoc_client_get_collection(client, database, "rooms");
+	bson_t *q = BCON_NEW("kind", "{", "$ne", BCON_UTF8("private"), "}", "unique_name_lc", "{",
+	                     "$exists", BCON_BOOL(false), "}");
+	bson_t *opts =
+	    BCON_NEW("projection", "{", "_id", BCON_INT32(1), "name_lc", BCON_INT32(1), "}");
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(rooms, q, opts, NULL);
+	const bson_t *doc;
+	bson_error_t e;
+	int rc = PARLEY_OK;
+	while (rc == PARLEY_OK && mongoc_cursor_next(cur, &doc)) {
+		bson_iter_t id, lc;
+		if (!bson_iter_init_find(&id, doc, "_id") ||
+		    !bson_iter_init_find(&lc, doc, "name_lc") || !BSON_ITER_HOLDS_UTF8(&lc))
+			continue;
+		bson_t *one = BCON_NEW("_id", BCON_OID(bson_iter_oid(&id)));
+		bson_t *u = BCON_NEW("$set", "{", "unique_name_lc",
+		                     BCON_UTF8(bson_iter_utf8(&lc, NULL)), "}");
+		if (!mongoc_collection_update_one(rooms, one, u, NULL, NULL, &e)) {
+			snprintf(err, errlen, "schema 2: naming room %s: %s",
+			         bson_iter_utf8(&lc, NULL), e.message);
+			rc = error_rc(&e);
+		}
+		bson_destroy(one);
+		bson_destroy(u);
+	}
+	if (rc == PARLEY_OK && mongoc_cursor_error(cur, &e)) {
+		snprintf(err, errlen, "schema 2: reading rooms: %s", e.message);
+		rc = error_rc(&e);
+	}
+	mongoc_cursor_destroy(cur);
+	bson_destroy(q);
+	bson_destroy(opts);
+	mongoc_collection_destroy(rooms);
+	return rc;
+}
+
+/* 1 when a version after v drops the index ix. */
+static int dropped_later(int v, const struct index_spec *ix)
+{
+	for (int w = v + 1; w < N_VERSIONS; w++)
+		for (size_t i = 0; i < versions[w].n_drops; i++)
+			if (strcmp(versions[w].drops[i].coll, ix->coll) == 0 &&
+			    strcmp(versions[w].drops[i].name, ix->name) == 0)
+				return 1;
+	return 0;
+}
+
 int schema_setup(mongoc_client_t *client, const char *database, char *err, size_t errlen)
 {
 	mongoc_collection_t *meta = mongoc_client_get_collection(client, database, "meta");
@@ -130,11 +241,20 @@ int schema_setup(mongoc_client_t *client, const char *database, char *err, size_
 		         database, (long long)have, N_VERSIONS);
 		rc = PARLEY_EINVAL;
 	}
-	/* Every version's indexes, each time: createIndexes is idempotent, and
-	 * a start interrupted half-way finishes here. */
-	for (int v = 0; rc == PARLEY_OK && v < N_VERSIONS; v++)
-		for (size_t i = 0; rc == PARLEY_OK && i < versions[v].n; i++)
-			rc = create_index(db, &versions[v].indexes[i], err, errlen);
+	/* Drops and rewrites of the versions after the stored one; every
+	 * version's indexes (but those a later one drops), each time. Each step
+	 * is idempotent and the version is written after all of them, so a
+	 * start interrupted half-way finishes here. */
+	for (int v = 0; rc == PARLEY_OK && v < N_VERSIONS; v++) {
+		const struct version *ver = &versions[v];
+		for (size_t i = 0; rc == PARLEY_OK && v >= have && i < ver->n_drops; i++)
+			rc = drop_index(db, &ver->drops[i], err, errlen);
+		if (rc == PARLEY_OK && v >= have && ver->rewrite)
+			rc = ver->rewrite(client, database, err, errlen);
+		for (size_t i = 0; rc == PARLEY_OK && i < ver->n; i++)
+			if (!dropped_later(v, &ver->indexes[i]))
+				rc = create_index(db, &ver->indexes[i], err, errlen);
+	}
 	if (rc == PARLEY_OK && have < N_VERSIONS) {
 		/* $max: a node of an older parley starting later never lowers it. */
 		bson_t *u = BCON_NEW("$max", "{", "version", BCON_INT64(N_VERSIONS), "}");
