@@ -49,6 +49,27 @@ int access_token_create(struct dbconn *c, struct op *op)
 	return rc;
 }
 
+int access_token_peek(struct dbconn *c, struct op *op)
+{
+	int64_t now_ms = op->args.token_use.now_ms;
+	bson_t *q = BCON_NEW("token_hash", BCON_UTF8(op->args.token_use.token_hash), "kind",
+	                     BCON_UTF8(op->args.token_use.kind), "used_ts", BCON_INT64(0),
+	                     "expires_q", "{", "$gt", BCON_INT64(mdb_query_now(now_ms)), "}");
+	bson_t *doc = NULL;
+	int rc = mdb_find_one(c, op, "tokens", q, NULL, &doc);
+	bson_destroy(q);
+	if (rc < 0)
+		return rc;
+	const char *user = mdb_str(op, doc, "user");
+	bson_destroy(doc);
+	if (!user)
+		return op_fail(op, PARLEY_ENOTFOUND, "token_peek: token without a user");
+	bson_t *uq = BCON_NEW("id", BCON_UTF8(user));
+	rc = accounts_one_user(c, op, uq);
+	bson_destroy(uq);
+	return rc;
+}
+
 int access_token_use(struct dbconn *c, struct op *op)
 {
 	int64_t now_ms = op->args.token_use.now_ms;

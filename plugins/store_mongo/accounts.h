@@ -6,20 +6,20 @@
 
 /* user (copied). */
 int accounts_user_create(struct dbconn *c, struct op *op);
-/* s[0] user id or NULL, s[1] name. */
+/* args.lookup: by id, or by name when id is NULL. */
 int accounts_user_get(struct dbconn *c, struct op *op);
-/* user (copied, id set), flag: set disabled. */
+/* user (copied, id set), args.user_update. */
 int accounts_user_update(struct dbconn *c, struct op *op);
 int accounts_users_list(struct dbconn *c, struct op *op);
 /* session (copied). */
 int accounts_session_create(struct dbconn *c, struct op *op);
-/* s[0] token hash, n[0] now. */
+/* args.token_at. */
 int accounts_session_get(struct dbconn *c, struct op *op);
-/* s[0] token hash or NULL, s[1] user id or NULL. */
+/* args.session_delete. */
 int accounts_session_delete(struct dbconn *c, struct op *op);
 /* invite (copied). */
 int accounts_invite_create(struct dbconn *c, struct op *op);
-/* s[0] token hash, n[0] now. */
+/* args.token_at. */
 int accounts_invite_use(struct dbconn *c, struct op *op);
 
 /* The user of filter into the results (with hash): OK or ENOTFOUND. */

@@ -1,5 +1,4 @@
-/* parley.kv: a key-value space per owner (a script). s[0] owner, s[1]
- * key, s[2] value (set), n[0] delta (incr). */
+/* parley.kv: a key-value space per owner (a script); args.kv. */
 #ifndef STORE_MONGO_KV_H
 #define STORE_MONGO_KV_H
 
@@ -9,5 +8,7 @@ int kv_get(struct dbconn *c, struct op *op);
 int kv_set(struct dbconn *c, struct op *op);
 int kv_delete(struct dbconn *c, struct op *op);
 int kv_incr(struct dbconn *c, struct op *op);
+/* kv_set (value) or kv_incr (value NULL) within max_keys and max_bytes. */
+int kv_put_capped(struct dbconn *c, struct op *op);
 
 #endif

@@ -30,6 +30,17 @@ static int transient_code(uint32_t code)
 	return 0;
 }
 
+/* The server cannot write, and an operator must fix it: out of disk
+ * space (14031, OutOfDiskSpace), an Atlas space quota reached (8000,
+ * AtlasError, "over your space quota"). Codes from MongoDB's documented
+ * error list; neither was produced here (the test server has no disk
+ * limit). */
+static int storage_error(const bson_error_t *err)
+{
+	return err->code == 14031 ||
+	       (err->code == 8000 && strstr(err->message, "space quota") != NULL);
+}
+
 int mdb_fail(struct dbconn *c, struct op *op, const bson_error_t *err)
 {
 	/* First: a write concern error also carries a server code (64, 100)
@@ -45,6 +56,9 @@ int mdb_fail(struct dbconn *c, struct op *op, const bson_error_t *err)
 		return op_fail(op, PARLEY_EUNAVAIL, "%s: database unavailable: %s", op->name,
 		               err->message);
 	}
+	if (storage_error(err))
+		return op_fail(op, PARLEY_ESTORAGE, "%s: the database cannot write: %s", op->name,
+		               err->message);
 	if (mdb_is_duplicate(err))
 		return op_fail(op, PARLEY_ECONFLICT, "%s: %s", op->name, err->message);
 	return op_fail(op, PARLEY_ERR, "%s: %s", op->name, err->message);

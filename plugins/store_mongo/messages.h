@@ -19,11 +19,11 @@ struct hole_info {
 	uint8_t oid[12]; /* the _id the failed insert used */
 };
 
-/* op: msg (copied), n[0] room number. */
+/* op: msg (copied), args.append. */
 int messages_append(struct dbconn *c, struct op *op);
-/* n[0] room number, n[1] before, n[2] after, flag limit; s[0] room id. */
+/* args.history. */
 int messages_history(struct dbconn *c, struct op *op);
-/* s[0] room id, s[1] message id (get, edit, delete, react). */
+/* args.message (get, delete), args.edit, args.react. */
 int messages_get(struct dbconn *c, struct op *op);
 int messages_edit(struct dbconn *c, struct op *op);
 int messages_delete(struct dbconn *c, struct op *op);

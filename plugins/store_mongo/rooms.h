@@ -4,19 +4,19 @@
 
 #include "mdb.h"
 
-/* room (copied), s[0] owner role, s[1] creator id or NULL. */
+/* room (copied), args.room_create. */
 int rooms_create(struct dbconn *c, struct op *op);
-/* s[0] room id or NULL, s[1] name. */
+/* args.lookup: by id, or by name (public rooms and DMs) when id is NULL. */
 int rooms_get(struct dbconn *c, struct op *op);
-/* s[0] room id, s[1] topic. */
+/* args.topic. */
 int rooms_set_topic(struct dbconn *c, struct op *op);
 int rooms_list(struct dbconn *c, struct op *op);
-/* s[0] room id, s[1] user id, n[0], n[1] their numbers; s[2] role. */
+/* args.member. */
 int rooms_member_set(struct dbconn *c, struct op *op);
 int rooms_member_remove(struct dbconn *c, struct op *op);
-/* s[0] room id or NULL: every membership. */
+/* args.members: room NULL for every membership. */
 int rooms_members_list(struct dbconn *c, struct op *op);
-/* n[2] seq. */
+/* args.read_set. */
 int rooms_read_set(struct dbconn *c, struct op *op);
 
 /* 1 when the user (by id) exists, 0 not, < 0 an error (recorded). */

@@ -828,6 +828,20 @@ static int v_token_use(void *self, const char *kind, const char *token_hash, int
 	return submit(op, token_hash);
 }
 
+static int v_token_peek(void *self, const char *kind, const char *token_hash, int64_t now_ms,
+                        parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "token_peek", access_token_peek, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!kind || !token_hash || now_ms <= 0)
+		return bad_args(op);
+	op->args.token_use.kind = op_strdup(op, kind);
+	op->args.token_use.token_hash = op_strdup(op, token_hash);
+	op->args.token_use.now_ms = now_ms;
+	return submit(op, token_hash);
+}
+
 static int v_invites_list(void *self, int64_t now_ms, parley_store_done done, void *ud)
 {
 	struct op *op = begin(self, "invites_list", access_invites_list, done, ud);
@@ -950,6 +964,24 @@ static int v_kv_incr(void *self, const char *owner, const char *key, int64_t del
 	if (op)
 		op->args.kv.delta = delta;
 	return submit(op, key);
+}
+
+/* On the owner's lane, not the key's: capped writes of one owner run one
+ * at a time on this node (kv.c). */
+static int v_kv_put_capped(void *self, const char *owner, const char *key, const char *value,
+                           int64_t delta, int64_t max_keys, int64_t max_bytes,
+                           parley_store_done done, void *ud)
+{
+	struct op *op = kv_op(self, "kv_put_capped", kv_put_capped, owner, key, done, ud);
+	if (op && (!owner || !key || max_keys < 0 || max_bytes < 0))
+		return bad_args(op);
+	if (op) {
+		op->args.kv.value = value ? op_strdup(op, value) : NULL;
+		op->args.kv.delta = delta;
+		op->args.kv.max_keys = max_keys;
+		op->args.kv.max_bytes = max_bytes;
+	}
+	return submit(op, owner);
 }
 
 static int v_upload_create(void *self, const parley_upload *u, parley_store_done done, void *ud)
@@ -1084,4 +1116,6 @@ static const parley_store_vtable store_vtable = {
     .upload_delete = v_upload_delete,
     .uploads_unattached = v_uploads_unattached,
     .upload_usage = v_upload_usage,
+    .kv_put_capped = v_kv_put_capped,
+    .token_peek = v_token_peek,
 };

@@ -7,11 +7,11 @@
 #include "mdb.h"
 
 int uploads_create(struct dbconn *c, struct op *op); /* upload (copied) */
-int uploads_get(struct dbconn *c, struct op *op);    /* s[0] id */
-/* s[0] id, s[1] user, s[2] room, s[3] message or NULL. */
+int uploads_get(struct dbconn *c, struct op *op);    /* args.upload */
+/* args.upload_attach. */
 int uploads_attach(struct dbconn *c, struct op *op);
-int uploads_delete(struct dbconn *c, struct op *op);     /* s[0] id */
-int uploads_unattached(struct dbconn *c, struct op *op); /* n[0] before_ts, flag limit */
-int uploads_usage(struct dbconn *c, struct op *op);      /* s[0] user, n[1] since_ts */
+int uploads_delete(struct dbconn *c, struct op *op);     /* args.upload */
+int uploads_unattached(struct dbconn *c, struct op *op); /* args.unattached */
+int uploads_usage(struct dbconn *c, struct op *op);      /* args.usage */
 
 #endif
