@@ -924,6 +924,76 @@ static void test_schema(void **state)
 	mongoc_client_destroy(client);
 }
 
+/* A version 1 database (room names unique among all rooms, by name_lc)
+ * opened by this parley: version 2 gives its rooms unique_name_lc, drops
+ * the old unique index, and a private room may then share a public name. */
+static void test_schema_upgrade_v1(void **state)
+{
+	/* The name is made unique the way store_open makes it. */
+	snprintf(dbname, sizeof dbname, "t%d_%s", db_pid, "upgrade");
+	mongoc_client_t *client = mongoc_client_new(test_uri());
+	assert_non_null(client);
+	mongoc_database_t *db = mongoc_client_get_database(client, dbname);
+	bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8("rooms"), "indexes", "[", "{", "key", "{",
+	                       "name_lc", BCON_INT32(1), "}", "name", BCON_UTF8("name_lc"),
+	                       "unique", BCON_BOOL(true), "}", "]");
+	assert_true(mongoc_database_write_command_with_opts(db, cmd, NULL, NULL, NULL));
+	bson_destroy(cmd);
+	mongoc_collection_t *rooms = mongoc_client_get_collection(client, dbname, "rooms");
+	bson_t *room =
+	    BCON_NEW("n", BCON_INT64(1), "id", BCON_UTF8("r_1"), "name", BCON_UTF8("General"),
+	             "name_lc", BCON_UTF8("general"), "kind", BCON_UTF8("public"), "created_ts",
+	             BCON_INT64(1), "last_seq", BCON_INT64(0));
+	assert_true(mongoc_collection_insert_one(rooms, room, NULL, NULL, NULL));
+	bson_destroy(room);
+	mongoc_collection_t *coll = mongoc_client_get_collection(client, dbname, "counters");
+	bson_t *counter = BCON_NEW("name", BCON_UTF8("room"), "n", BCON_INT64(1));
+	assert_true(mongoc_collection_insert_one(coll, counter, NULL, NULL, NULL));
+	bson_destroy(counter);
+	mongoc_collection_destroy(coll);
+	coll = mongoc_client_get_collection(client, dbname, "meta");
+	bson_t *meta = BCON_NEW("key", BCON_UTF8("schema"), "version", BCON_INT64(1));
+	assert_true(mongoc_collection_insert_one(coll, meta, NULL, NULL, NULL));
+	bson_destroy(meta);
+
+	assert_int_equal(store_open("upgrade", NULL), 0);
+	struct res r;
+	DO(&r, S->room_get(self, NULL, "GENERAL", on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	assert_string_equal(r.rooms[0].id, "r_1");
+	parley_room twin = {.name = "general", .kind = "private"};
+	DO(&r, S->room_create(self, &twin, "owner", on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	parley_room dup = {.name = "general", .kind = "public"};
+	DO(&r, S->room_create(self, &dup, "owner", on_done, &r));
+	assert_int_equal(r.rc, PARLEY_ECONFLICT);
+	store_close();
+
+	bson_t *q = BCON_NEW("key", BCON_UTF8("schema"));
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, q, NULL, NULL);
+	const bson_t *doc;
+	bson_iter_t it;
+	assert_true(mongoc_cursor_next(cur, &doc));
+	assert_true(bson_iter_init_find(&it, doc, "version"));
+	assert_int_equal(bson_iter_as_int64(&it), 2);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(q);
+	int old = 0, unique = 0;
+	cur = mongoc_collection_find_indexes_with_opts(rooms, NULL);
+	while (mongoc_cursor_next(cur, &doc))
+		if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it)) {
+			old |= strcmp(bson_iter_utf8(&it, NULL), "name_lc") == 0;
+			unique |= strcmp(bson_iter_utf8(&it, NULL), "unique_name_lc") == 0;
+		}
+	mongoc_cursor_destroy(cur);
+	assert_false(old);
+	assert_true(unique);
+	mongoc_collection_destroy(coll);
+	mongoc_collection_destroy(rooms);
+	mongoc_database_destroy(db);
+	mongoc_client_destroy(client);
+}
+
 /* check-config: the URI is parsed, never connected to. */
 static void test_config(void **state)
 {
@@ -1298,6 +1368,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uploads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_upgrade_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unreachable_recovers, setup, teardown),
