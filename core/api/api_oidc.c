@@ -3,9 +3,9 @@
  * short-lived state cookie; GET /api/oidc/callback hands state, code and
  * that cookie to the provider plugin, which checks them and provisions the
  * account, then starts a parley session as login does. Both answer the
- * browser with a redirect (errors go to the web client as
- * "/#sso_error=CODE&sso_message=TEXT"). GET /api/auth/methods tells the web
- * client which sign-ins to offer. The plugin keeps every secret of the
+ * browser with a redirect: to "/#sso=1" signed in, or to the web client
+ * with "/#sso_error=CODE&sso_message=TEXT". GET /api/auth/methods tells
+ * the web client which sign-ins to offer. The plugin keeps every secret of the
  * flow; this file only carries the binding value between cookie and
  * plugin. */
 #include <inttypes.h>
@@ -191,7 +191,7 @@ static void session_started(void *ud, const parley_auth_result *res)
 	state_cookie(o, sizeof(cookies) - (size_t)(o - cookies), NULL, 0, x->tls);
 	log_info("oidc_signed_in", NULL, "user %s from %s", x->who_name ? x->who_name : "-",
 	         x->client);
-	redirect(req, "/", cookies);
+	redirect(req, "/#sso=1", cookies);
 	api_ctx_free(x);
 }
 

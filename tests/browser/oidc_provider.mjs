@@ -7,6 +7,8 @@
 // password; the login becomes the subject and preferred_username. Consent
 // is granted at once (a first-party client), so the flow is: authorize,
 // login form, back to parley.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Provider from 'oidc-provider';
 
 export async function startProvider({ port, clientId, clientSecret, parleyUrl }) {
@@ -51,7 +53,7 @@ export async function startProvider({ port, clientId, clientSecret, parleyUrl })
   return { issuer, close: () => new Promise((ok) => server.close(ok)) };
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop())) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const [port, clientId, clientSecret, parleyUrl] = process.argv.slice(2);
   const { issuer } = await startProvider({ port: Number(port), clientId, clientSecret, parleyUrl });
   console.log(JSON.stringify({ event: 'listening', issuer }));

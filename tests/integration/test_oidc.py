@@ -239,7 +239,7 @@ def test_sign_in_makes_a_parley_session(idp):
 
     cb = b.at_provider(authorize, login="alice")
     r = b.callback(cb)
-    assert r.status_code == 303 and r.headers["Location"] == "/", (r.status_code, r.headers)
+    assert r.status_code == 303 and r.headers["Location"] == "/#sso=1", (r.status_code, r.headers)
     set_cookie = r.headers["Set-Cookie"]
     assert "parley_session=" in set_cookie and "parley_oidc=;" in set_cookie
     tok = signed_in_as(srv, b)
@@ -251,7 +251,7 @@ def test_sign_in_makes_a_parley_session(idp):
     # A second sign-in links to the same account, no duplicate.
     b2 = Browser(srv.url)
     r = b2.callback(b2.at_provider(b2.begin(), login="alice"))
-    assert r.headers["Location"] == "/"
+    assert r.headers["Location"] == "/#sso=1"
     signed_in_as(srv, b2)
     assert_no_secret(b)
     assert_no_secret(b2)
@@ -305,7 +305,7 @@ def test_replayed_code_is_refused(idp):
     srv, _ = idp()
     b = Browser(srv.url)
     cb = b.at_provider(b.begin(), login="carol")
-    assert b.callback(cb).headers["Location"] == "/"
+    assert b.callback(cb).headers["Location"] == "/#sso=1"
     first = b.session_cookie()
     assert first
     # The same callback again: its flow is spent.
