@@ -409,6 +409,9 @@ static int discovery_take(struct aj *aj, const json_t *doc, char *why, size_t n)
 	                             home, NULL};
 	if (end && url_with(logout, sizeof logout, end, pairs) != 0)
 		end = NULL;
+	aj->host->free(aj->ctx, o->authorize); /* a failed earlier attempt's */
+	aj->host->free(aj->ctx, o->token_endpoint);
+	aj->host->free(aj->ctx, o->logout_url);
 	o->authorize = aj->host->strdup(aj->ctx, authorize);
 	o->token_endpoint = aj->host->strdup(aj->ctx, token);
 	o->logout_url = end ? aj->host->strdup(aj->ctx, logout) : NULL;

@@ -8,7 +8,9 @@
 //   node tests/browser/oidc.mjs BUILD_DIR
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { run, newPage, noErrors, TIMEOUT_MS } from './lib.mjs';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, newPage, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
 import { startProvider } from './oidc_provider.mjs';
 
 const CLIENT_ID = 'parley-web';
@@ -53,6 +55,8 @@ await run('oidc', async (server, browser) => {
     // The login screen offers the provider, next to the password form.
     await page.waitForSelector('#sso-login:visible', { timeout: TIMEOUT_MS });
     assert.equal((await page.textContent('#sso-login')).trim(), 'Sign in with Test IdP');
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, 'sso-login-light.png') });
 
     // To the provider (another site), its sign-in form, and back.
     await page.click('#sso-login');

@@ -24,7 +24,8 @@ import urllib.request
 
 import pytest
 
-from conftest import SOURCE_DIR
+from conftest import SOURCE_DIR, lua_str
+from test_tls import HOST, client_ctx, https_conn, pki  # noqa: F401 (pki: a fixture)
 from test_uploads import node_binary
 
 CLIENT_ID = "parley-web"
@@ -255,6 +256,7 @@ def test_sign_in_makes_a_parley_session(idp):
     signed_in_as(srv, b2)
     assert_no_secret(b)
     assert_no_secret(b2)
+    assert CLIENT_SECRET not in srv.stderr_text, "the secret is never logged"
 
 
 def test_logout_ends_the_session_and_offers_the_provider_logout(idp):
@@ -388,3 +390,33 @@ def test_config_refuses_half_a_client(server_factory):
                          ' issuer = "https://issuer.example", audiences = { "x" },'
                          ' client_id = "web" }, {"store_sqlite"} }', expect_fail=True)
     assert "client_secret" in srv.stderr_text
+
+
+def test_state_cookie_is_secure_on_https(server_factory, pki):
+    op = Provider(free_port(), "https://127.0.0.1")
+    try:
+        cert, key = pki.good[0], pki.good[1]
+        text = ('server = {\n'
+                '  listen = { "127.0.0.1:0",\n'
+                f'    {{ addr = "127.0.0.1:0", tls = {{ cert = {lua_str(cert)}, key = {lua_str(key)} }} }} }},\n'
+                '  data_dir = "{data_dir}",\n'
+                '  plugin_dir = "{plugin_dir}",\n'
+                '}\n'
+                'log = { level = "debug" }\n'
+                'plugins = ' + oidc_plugins(op.issuer) + '\n')
+        srv = server_factory(raw_config=text)
+        tls_port = int(srv.wait_log("listening", tls=True)["addr"].rsplit(":", 1)[1])
+        conn = https_conn(tls_port, client_ctx(pki))
+        try:
+            conn.request("GET", "/api/oidc/login", headers={"Host": f"{HOST}:{tls_port}"})
+            resp = conn.getresponse()
+            resp.read()
+            cookie = resp.getheader("Set-Cookie")
+        finally:
+            conn.close()
+        assert resp.status == 303, (resp.status, cookie)
+        assert "; Secure" in cookie and "SameSite=Lax" in cookie and "HttpOnly" in cookie
+        st, headers, _ = srv.http("GET", "/api/oidc/login")
+        assert st == 303 and "Secure" not in headers["Set-Cookie"]
+    finally:
+        op.stop()
