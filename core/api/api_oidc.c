@@ -9,6 +9,7 @@
  * flow; this file only carries the binding value between cookie and
  * plugin. */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,22 +29,30 @@
 #define OIDC_MESSAGE_MAX       200
 #define API_SESSION_COOKIE_MAX 512 /* api_session.c's Set-Cookie line */
 
-/* The provider of browser sign-in, or NULL when none is configured. */
+/* The provider of browser sign-in, or NULL when none is configured: the
+ * first in the chain that has the three members and says it is set up
+ * (several auth_jwt entries, one per issuer, may share a chain). */
 static const struct provider *oidc_provider(const char **name, const char **logout_url)
 {
-	const struct provider *p = AUTH_PROVIDER_WITH(oidc_describe);
-	const char *n = NULL, *l = NULL;
+	const struct provider *list;
+	size_t n = plugins_auth(&list);
+	const size_t need = offsetof(parley_auth_vtable, oidc_finish) + sizeof(void *);
 
-	if (!p || !AUTH_PROVIDER_WITH(oidc_finish) || !AUTH_PROVIDER_WITH(session_new))
+	if (!AUTH_PROVIDER_WITH(session_new))
 		return NULL;
-	const parley_auth_vtable *vt = p->vtable;
-	if (!vt->oidc_begin || !vt->oidc_finish || !vt->oidc_describe(p->self, &n, &l))
-		return NULL;
-	if (name)
-		*name = n;
-	if (logout_url)
-		*logout_url = l;
-	return p;
+	for (size_t i = 0; i < n; i++) {
+		const parley_auth_vtable *vt = list[i].vtable;
+		const char *nm = NULL, *l = NULL;
+		if (!vt || vt->struct_size < need || !vt->oidc_describe || !vt->oidc_begin ||
+		    !vt->oidc_finish || !vt->oidc_describe(list[i].self, &nm, &l))
+			continue;
+		if (name)
+			*name = nm;
+		if (logout_url)
+			*logout_url = l;
+		return &list[i];
+	}
+	return NULL;
 }
 
 /* The state cookie, set (value non-NULL) or cleared; "" when it does not
