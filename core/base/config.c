@@ -359,10 +359,13 @@ static int valid_plugin_name(const char *s)
 
 static void read_plugin(struct config *cfg, const conf_node *it)
 {
-	const conf_node *name = conf_at(it, 0);
+	/* A bare "name" is short for { "name" }: a plugin without settings.
+	 * Its section is then the string node itself, which has no keys, so
+	 * the plugin reads its defaults and errors still point at its line. */
+	const conf_node *name = it->type == CONF_STR ? it : conf_at(it, 0);
 	const char *path;
-	if (it->type != CONF_TABLE) {
-		conf_error(it, NULL, "expected a table { \"name\", … }, got %s",
+	if (it->type != CONF_TABLE && it->type != CONF_STR) {
+		conf_error(it, NULL, "expected a name or a table { \"name\", … }, got %s",
 		           conf_type_name(it));
 		return;
 	}
@@ -391,7 +394,7 @@ static void read_plugin(struct config *cfg, const conf_node *it)
 	p->section = it;
 	/* The core's own key in a plugin's section: where its .so is. (Not
 	 * `path`: that is store_sqlite's database, as DESIGN.md shows.) */
-	if (conf_get_str(it, "so", &path) == 1)
+	if (it->type == CONF_TABLE && conf_get_str(it, "so", &path) == 1)
 		p->path = config_resolve(cfg->base_dir, path);
 }
 
@@ -411,7 +414,7 @@ static void read_plugins(struct config *cfg, const conf_node *root)
 		read_plugin(cfg, conf_at(l, i));
 	for (size_t i = l->n_list; i < l->n_items; i++)
 		conf_error(l->items[i], NULL,
-		           "unknown key (plugins is a list: { { \"name\", … }, … })");
+		           "unknown key (plugins is a list: { \"name\", { \"name\", … }, … })");
 }
 
 const struct config *server_config;
@@ -605,6 +608,9 @@ static void read_uploads(struct config *cfg, const conf_node *root)
 		else
 			cfg->uploads.cleanup_interval = v;
 	}
+	int keep;
+	if (conf_get_bool(u, "keep_metadata", &keep) == 1)
+		cfg->uploads.keep_metadata = keep;
 	conf_report_unread(u);
 }
 

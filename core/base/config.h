@@ -81,6 +81,7 @@ struct config {
 		int64_t quota_per_day;     /* bytes per user per 24 h; 0: none */
 		double unattached_max_age; /* s before an unattached upload goes; 86400 */
 		double cleanup_interval;   /* s between cleanup runs; 3600 */
+		int keep_metadata;         /* 1: photos keep EXIF/XMP (GPS!); 0 strips them */
 	} uploads;
 
 	struct plugin_spec plugins[CONFIG_MAX_PLUGINS];
