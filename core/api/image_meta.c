@@ -214,18 +214,20 @@ static int jpeg_walk(const unsigned char *in, size_t len, struct writer *w, int 
 			 * stuffed 00 or a restart (D0–D7); FF FF is fill before one. */
 			size_t start = pos;
 			while (pos < len) {
-				if (in[pos] == 0xFF && pos + 1 < len) {
-					int n = in[pos + 1];
-					if (n == 0xFF) {
-						pos++;
-						continue;
-					}
-					if (n != 0x00 && !(n >= 0xD0 && n <= 0xD7))
-						break;
-					pos += 2;
+				const unsigned char *ff = memchr(in + pos, 0xFF, len - pos);
+				if (!ff || (size_t)(ff - in) + 1 >= len) {
+					pos = len;
+					break;
+				}
+				pos = (size_t)(ff - in);
+				int n = in[pos + 1];
+				if (n == 0xFF) {
+					pos++;
 					continue;
 				}
-				pos++;
+				if (n != 0x00 && !(n >= 0xD0 && n <= 0xD7))
+					break;
+				pos += 2;
 			}
 			put(w, in + start, pos - start);
 		}
