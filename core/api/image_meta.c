@@ -379,6 +379,14 @@ static int webp_walk(const unsigned char *in, size_t len, struct writer *w, int 
 			return fail(r, IMAGE_META_BAD,
 			            "WebP: chunk at byte %zu claims %u bytes, %zu remain", pos, n,
 			            end - pos - 8);
+		/* The spec's layout: the first chunk is the image or VP8X, and
+		 * VP8X only ever first (its flags describe what follows). */
+		if (parts == 1 && memcmp(cc, "VP8 ", 4) != 0 && memcmp(cc, "VP8L", 4) != 0 &&
+		    memcmp(cc, "VP8X", 4) != 0)
+			return fail(r, IMAGE_META_BAD,
+			            "WebP: the first chunk is not VP8, VP8L or VP8X");
+		if (parts > 1 && memcmp(cc, "VP8X", 4) == 0)
+			return fail(r, IMAGE_META_BAD, "WebP: VP8X after the first chunk");
 		if (parts == 1 && memcmp(cc, "VP8X", 4) == 0) {
 			if (n < 10)
 				return fail(r, IMAGE_META_BAD, "WebP: VP8X chunk too short");

@@ -614,6 +614,86 @@ static void read_uploads(struct config *cfg, const conf_node *root)
 	conf_report_unread(u);
 }
 
+/* "10.0.0.0/8", "::1/128" or a bare address. */
+static int valid_cidr(const char *s)
+{
+	char addr[64];
+	unsigned char bin[16];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	if (n == 0 || n >= sizeof addr)
+		return 0;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	int max = inet_pton(AF_INET, addr, bin) == 1    ? 32
+	          : inet_pton(AF_INET6, addr, bin) == 1 ? 128
+	                                                : -1;
+	if (max < 0)
+		return 0;
+	if (!slash)
+		return 1;
+	char *end;
+	errno = 0;
+	long bits = strtol(slash + 1, &end, 10);
+	return slash[1] && !*end && !errno && bits >= 0 && bits <= max;
+}
+
+static void read_int_min(const conf_node *t, const char *key, int64_t min, int64_t *out)
+{
+	int64_t v;
+	if (conf_get_int(t, key, &v) != 1)
+		return;
+	if (v < min)
+		conf_error(t, key, "must be %lld or more", (long long)min);
+	else
+		*out = v;
+}
+
+static void read_link_previews(struct config *cfg, const conf_node *root)
+{
+	const conf_node *t;
+	cfg->link_previews.timeout = 5;
+	cfg->link_previews.max_bytes = 256 * 1024;
+	cfg->link_previews.max_redirects = 3;
+	cfg->link_previews.per_message = 3;
+	cfg->link_previews.cache_size = 1000;
+	cfg->link_previews.cache_ttl = 3600;
+	if (conf_get_table(root, "link_previews", &t) != 1)
+		return;
+	int b;
+	if (conf_get_bool(t, "enabled", &b) == 1)
+		cfg->link_previews.enabled = b;
+	read_str_list(t, "allow", &cfg->link_previews.allow, &cfg->link_previews.n_allow);
+	for (size_t i = 0; i < cfg->link_previews.n_allow; i++)
+		if (!valid_cidr(cfg->link_previews.allow[i]))
+			conf_error(
+			    t, "allow",
+			    "bad address range \"%s\" (expected 10.0.0.0/8, ::1/128 or an address)",
+			    cfg->link_previews.allow[i]);
+	double v;
+	if (conf_get_num(t, "timeout", &v) == 1) {
+		if (!(v > 0 && v <= 60))
+			conf_error(t, "timeout", "must be more than 0 and at most 60");
+		else
+			cfg->link_previews.timeout = v;
+	}
+	if (conf_get_num(t, "cache_ttl", &v) == 1) {
+		if (!(v > 0))
+			conf_error(t, "cache_ttl", "must be more than 0");
+		else
+			cfg->link_previews.cache_ttl = v;
+	}
+	read_int_min(t, "max_bytes", 1024, &cfg->link_previews.max_bytes);
+	read_int_min(t, "max_redirects", 0, &cfg->link_previews.max_redirects);
+	read_int_min(t, "per_message", 1, &cfg->link_previews.per_message);
+	read_int_min(t, "cache_size", 1, &cfg->link_previews.cache_size);
+	if (cfg->link_previews.max_bytes > 16 * 1024 * 1024)
+		conf_error(t, "max_bytes", "must be at most 16 MiB (a page's head is small)");
+	if (cfg->link_previews.per_message > 10)
+		conf_error(t, "per_message", "must be at most 10");
+	conf_report_unread(t);
+}
+
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov)
 {
 	char err[1024];
@@ -635,6 +715,7 @@ int config_load(struct config *cfg, const char *file, const struct config_overri
 	read_limits(cfg, cfg->root);
 	read_log(cfg, cfg->root);
 	read_uploads(cfg, cfg->root);
+	read_link_previews(cfg, cfg->root);
 	read_plugins(cfg, cfg->root);
 	read_scripts(cfg, cfg->root);
 	/* Top-level keys nobody read; sections report their own. */
@@ -675,6 +756,9 @@ void config_free(struct config *cfg)
 	free(cfg->uploads.allow);
 	for (size_t i = 0; i < cfg->uploads.n_deny; i++)
 		free(cfg->uploads.deny[i]);
+	for (size_t i = 0; i < cfg->link_previews.n_allow; i++)
+		free(cfg->link_previews.allow[i]);
+	free(cfg->link_previews.allow);
 	free(cfg->uploads.deny);
 	for (size_t i = 0; i < cfg->n_plugins; i++) {
 		free(cfg->plugins[i].name);

@@ -84,6 +84,20 @@ struct config {
 		int keep_metadata;         /* 1: photos keep EXIF/XMP (GPS!); 0 strips them */
 	} uploads;
 
+	/* Link previews (core/app/link_previews.c): the server fetches the
+	 * head of pages linked in messages. */
+	struct {
+		int enabled;  /* 0 (default): no fetches at all */
+		char **allow; /* CIDRs fetched although private/loopback/link-local */
+		size_t n_allow;
+		double timeout;        /* s for one page, redirects included; 5 */
+		int64_t max_bytes;     /* of a page's body read; 262144 */
+		int64_t max_redirects; /* 3 */
+		int64_t per_message;   /* links previewed per message; 3 */
+		int64_t cache_size;    /* pages remembered; 1000 */
+		double cache_ttl;      /* s a page is remembered; 3600 */
+	} link_previews;
+
 	struct plugin_spec plugins[CONFIG_MAX_PLUGINS];
 	size_t n_plugins;
 	int plugins_default; /* 1 when the config had no plugins list */
