@@ -48,7 +48,7 @@ static void put_cp(char *out, size_t *o, size_t cap, uint32_t cp)
 	unsigned char b[4];
 	size_t n;
 	if (cp < 0x20 || cp == 0x7F || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		cp = ' ';
+		return; /* not text */
 	if (cp < 0x80)
 		b[0] = (unsigned char)cp, n = 1;
 	else if (cp < 0x800)
@@ -121,36 +121,39 @@ static void clean_text(const char *s, size_t n, char *out, size_t cap)
 	int space = 0;
 	for (size_t i = 0; i < n && o + 1 < cap;) {
 		const unsigned char *p = (const unsigned char *)s + i;
-		uint32_t cp;
+		uint32_t cp = 0;
 		size_t l;
 		if (is_space(*p) || *p < 0x20 || *p == 0x7F) {
 			space = 1;
 			i++;
 			continue;
 		}
+		int decoded = *p == '&' && (l = entity(s + i, n - i, &cp)) != 0;
+		if (!decoded && !(l = utf8_len(p, n - i))) {
+			i++; /* invalid UTF-8: dropped */
+			continue;
+		}
+		i += l;
+		if (decoded && (cp == 0xA0 || cp <= 0x20 || cp == 0x7F)) {
+			space = 1;
+			continue;
+		}
+		if (decoded && ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF))
+			continue; /* not a character */
 		if (space && o)
 			put_cp(out, &o, cap, ' ');
 		space = 0;
-		if (*p == '&' && (l = entity(s + i, n - i, &cp))) {
-			if (cp == 0xA0 || cp < 0x20) {
-				space = 1;
-			} else {
-				put_cp(out, &o, cap, cp);
-			}
-			i += l;
-			continue;
-		}
-		l = utf8_len(p, n - i);
-		if (!l) {
-			i++; /* invalid: dropped */
+		if (decoded) {
+			put_cp(out, &o, cap, cp);
 			continue;
 		}
 		if (o + l >= cap)
 			break;
 		memcpy(out + o, p, l);
 		o += l;
-		i += l;
 	}
+	while (o && out[o - 1] == ' ')
+		o--; /* a space kept before a character that did not fit */
 	out[o] = '\0';
 }
 
