@@ -39,11 +39,12 @@ static int contains(const unsigned char *h, size_t hn, const char *needle)
 /* A little-endian TIFF with Orientation = orient and a GPS-looking string. */
 static void tiff_with_gps(struct buf *b, int orient)
 {
-	unsigned char t[] = {'I', 'I', 42, 0, 8, 0, 0, 0,                  /* header */
-	                     2,   0,                                         /* 2 entries */
-	                     0x12, 0x01, 3, 0, 1, 0, 0, 0, (unsigned char)orient, 0, 0, 0,
-	                     0x25, 0x88, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0, /* GPS IFD at 38 */
-	                     0,    0,    0, 0};
+	unsigned char t[] = {'I',  'I',  42, 0,    8,    0, 0, 0, /* header */
+	                     2,    0,                             /* 2 entries */
+	                     0x12, 0x01, 3,  0,    1,    0, 0, 0, (unsigned char)orient,
+	                     0,    0,    0,  0x25, 0x88, 4, 0, 1, 0,
+	                     0,    0,    38, 0,    0,    0, /* GPS IFD at 38 */
+	                     0,    0,    0,  0};
 	add(b, t, sizeof t);
 	ADD(b, "GPS 48.8584N 2.2945E");
 }
@@ -80,7 +81,8 @@ static struct buf make_jpeg(int orient)
 	s.n = 0;
 	ADD(&s, "\x01\x01\0\0\x3f\0");
 	jpeg_segment(&j, 0xDA, &s);
-	ADD(&j, "SCAN\xFF\x00" "DATA\xFF\xD0MORE");
+	ADD(&j, "SCAN\xFF\x00"
+	        "DATA\xFF\xD0MORE");
 	ADD(&j, "\xFF\xD9");
 	ADD(&j, "TRAILER-WITH-SECOND-EXIF");
 	free(s.p);
@@ -98,11 +100,16 @@ static void test_jpeg_stripped(void **state)
 	assert_false(contains(r.data, r.len, "Rue Example"));
 	assert_false(contains(r.data, r.len, "TRAILER"));
 	assert_true(contains(r.data, r.len, "QUANTTABLE-KEEP"));
-	assert_true(contains(r.data, r.len, "SCAN\xFF\x00" "DATA\xFF\xD0MORE\xFF\xD9"));
+	assert_true(contains(r.data, r.len,
+	                     "SCAN\xFF\x00"
+	                     "DATA\xFF\xD0MORE\xFF\xD9"));
 	assert_int_equal(r.orientation, 6);
 	/* JFIF stays first; the orientation-only Exif follows it. */
 	assert_memory_equal(r.data, "\xFF\xD8\xFF\xE0\x00\x10JFIF", 10);
-	assert_memory_equal(r.data + 20, "\xFF\xE1\x00\x22" "Exif\0\0MM\0\x2a", 14);
+	assert_memory_equal(r.data + 20,
+	                    "\xFF\xE1\x00\x22"
+	                    "Exif\0\0MM\0\x2a",
+	                    14);
 	assert_int_equal(r.data[20 + 10 + 19], 6);
 	assert_int_equal(r.len + r.removed, j.n + 36);
 	/* Stripping a stripped file changes nothing. */
@@ -225,7 +232,10 @@ static void test_png_stripped(void **state)
 	assert_int_equal(r.orientation, 8);
 	/* After IHDR: the orientation-only eXIf with a real CRC-32. */
 	const unsigned char *x = r.data + 8 + 25;
-	assert_memory_equal(x, "\0\0\0\x1a" "eXIfMM\0\x2a", 12);
+	assert_memory_equal(x,
+	                    "\0\0\0\x1a"
+	                    "eXIfMM\0\x2a",
+	                    12);
 	assert_int_equal(x[8 + 19], 8);
 	struct image_meta_result again;
 	assert_int_equal(image_meta_strip("image/png", r.data, r.len, &again), IMAGE_META_OK);
@@ -275,13 +285,25 @@ static void test_webp_stripped(void **state)
 	assert_int_equal(image_meta_strip("image/webp", w.p, w.n, &r), IMAGE_META_OK);
 	assert_false(contains(r.data, r.len, "GPS"));
 	assert_false(contains(r.data, r.len, "XMP "));
-	assert_true(contains(r.data, r.len, "VP8 \x05\0\0\0" "FRAME\0"));
+	assert_true(contains(r.data, r.len,
+	                     "VP8 \x05\0\0\0"
+	                     "FRAME\0"));
 	assert_int_equal(r.orientation, 5);
 	assert_int_equal(r.data[20], 0x08); /* EXIF flag only: the new orientation block */
 	uint32_t riff = (uint32_t)r.data[4] | (uint32_t)r.data[5] << 8;
 	assert_int_equal(riff, r.len - 8);
 	assert_memory_equal(r.data + r.len - 34, "EXIF\x1a\0\0\0MM", 10);
 	free(r.data);
+	/* VP8X anywhere but first (its flags would survive unread), or an
+	 * unknown first chunk: refused (found by fuzz_image_meta). */
+	struct buf late = {0};
+	ADD(&late, "RIFF\0\0\0\0WEBP");
+	riff_chunk(&late, "JUNK", "", 0);
+	riff_chunk(&late, "VP8X", "\x08\0\0\0\0\0\0\0\0\0", 10);
+	put_le32(late.p + 4, (uint32_t)(late.n - 8));
+	assert_int_equal(image_meta_strip("image/webp", late.p, late.n, &r), IMAGE_META_BAD);
+	assert_non_null(strstr(r.error, "first chunk"));
+	free(late.p);
 	/* The RIFF size passes the file's end. */
 	put_le32(w.p + 4, 1u << 30);
 	assert_int_equal(image_meta_strip("image/webp", w.p, w.n, &r), IMAGE_META_BAD);
