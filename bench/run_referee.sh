@@ -58,8 +58,9 @@ cfg=$tmp/parley.conf
 cat >"$cfg" <<CONF
 server = { listen = { "127.0.0.1:$port" }, data_dir = "$tmp/data" }
 log = { level = "warn" }
--- The referee opens ~4,750 connections from one address on purpose.
-limits = { max_connections_per_addr = 0 }
+-- The referee opens ~4,750 connections from one address and saturates on
+-- purpose: the per-address limit and the per-user rate limits are off.
+limits = { max_connections_per_addr = 0, rates = false, bot_rates = false }
 plugins = { { "auth_local" }, { "store_sqlite" } }
 CONF
 [ -z "${EXTRA_CONFIG:-}" ] || cat "$EXTRA_CONFIG" >>"$cfg"

@@ -53,7 +53,8 @@ cfg=$tmp/parley.conf
 cat >"$cfg" <<CONF
 server = { listen = { "127.0.0.1:$port" }, data_dir = "$tmp/data" }
 log = { level = "${LOG_LEVEL:-warn}" }
-limits = { max_upload = 200 * 1024 * 1024, max_connections_per_addr = 0 }
+limits = { max_upload = 200 * 1024 * 1024, max_connections_per_addr = 0, rates = false,
+           bot_rates = false }
 uploads = { unattached_max_age = 1, cleanup_interval = 1 }
 plugins = { { "auth_local" }, { "store_sqlite" }, { "uploads_local" } }
 CONF

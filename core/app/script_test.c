@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "chat/chat.h"
@@ -311,12 +312,23 @@ static int t_user(lua_State *L)
 	return 1;
 }
 
+/* A room of the simulated world by name, private ones included (the test
+ * names each room once; the chat layer's index holds public names only). */
+static room *named_room(const char *name)
+{
+	room *r = room_by_name(name);
+	for (size_t pos = 0; !r && (r = rooms_next(&pos));)
+		if (strcasecmp(r->name, name) != 0)
+			r = NULL;
+	return r;
+}
+
 /* test.room(name [, kind]) */
 static int t_room(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
 	const char *kind = luaL_optstring(L, 2, "public");
-	if (!room_by_name(name)) {
+	if (!named_room(name)) {
 		void *self;
 		const parley_store_vtable *st = chat_store(&self);
 		parley_room pr = {.name = name, .kind = kind, .topic = "", .created_ts = 1};
@@ -327,7 +339,7 @@ static int t_room(lua_State *L)
 		if (w.rc != PARLEY_OK)
 			return luaL_error(L, "test.room %s: %s", name, w.message);
 	}
-	room *r = room_by_name(name);
+	room *r = named_room(name);
 	lua_pushstring(L, r ? r->id : name);
 	return 1;
 }
@@ -346,7 +358,7 @@ static user_rec *self_user(lua_State *L)
 static room *room_opt(lua_State *L, int idx)
 {
 	const char *name = luaL_optstring(L, idx, CHAT_GENERAL);
-	room *r = room_by_name(name);
+	room *r = named_room(name);
 	if (!r)
 		r = room_by_id(name);
 	if (!r)

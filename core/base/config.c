@@ -44,7 +44,7 @@ struct limit_def {
 #k, kind, offsetof(struct config, limits.k), def, zero_ok                          \
 	}
 static const struct limit_def limit_defs[] = {
-    LIM(max_text, LIM_COUNT, 4000, 0),
+    LIM(max_text, LIM_COUNT, CONFIG_MAX_TEXT_DEFAULT, 0),
     LIM(max_frame, LIM_SIZE, 65536, 0),
     LIM(max_upload, LIM_SIZE, 25 * MIB, 0),
     LIM(max_header, LIM_SIZE, 16384, 0),
@@ -69,6 +69,23 @@ static const struct limit_def limit_defs[] = {
     LIM(fd_reserve, LIM_COUNT, 64, 1),
 };
 
+const char *const rate_action_names[RATE_ACTIONS] = {"send", "react", "create_room", "join"};
+
+/* Defaults: a person types a burst and then a few messages a second; a room
+ * a minute is plenty; bots (webhooks, relays) send more in bursts. */
+static const struct rate_spec default_rates[RATE_ACTIONS] = {
+    [RATE_SEND] = {5, 20},
+    [RATE_REACT] = {10, 30},
+    [RATE_CREATE_ROOM] = {1.0 / 60, 10},
+    [RATE_JOIN] = {2, 30},
+};
+static const struct rate_spec default_bot_rates[RATE_ACTIONS] = {
+    [RATE_SEND] = {20, 100},
+    [RATE_REACT] = {20, 100},
+    [RATE_CREATE_ROOM] = {1.0 / 60, 10},
+    [RATE_JOIN] = {5, 50},
+};
+
 void config_limits_default(struct config *cfg)
 {
 	for (size_t i = 0; i < sizeof(limit_defs) / sizeof(limit_defs[0]); i++) {
@@ -78,6 +95,8 @@ void config_limits_default(struct config *cfg)
 		else
 			*(int64_t *)(void *)field = (int64_t)limit_defs[i].def;
 	}
+	memcpy(cfg->limits.rates, default_rates, sizeof default_rates);
+	memcpy(cfg->limits.bot_rates, default_bot_rates, sizeof default_bot_rates);
 }
 
 char *config_resolve(const char *base, const char *path)
@@ -299,6 +318,40 @@ static void read_server(struct config *cfg, const conf_node *root)
 	conf_report_unread(s);
 }
 
+/* limits.rates / limits.bot_rates: false turns every limit off; a table
+ * has one { per_s, burst } per action (missing keys keep their default). */
+static void read_rates(const conf_node *l, const char *key, struct rate_spec *out)
+{
+	int on;
+	const conf_node *t;
+	if (conf_get(l, key) && conf_type_name(conf_get(l, key))[0] == 'b') {
+		if (conf_get_bool(l, key, &on) == 1 && !on)
+			for (int a = 0; a < RATE_ACTIONS; a++)
+				out[a].per_s = 0;
+		else
+			conf_error(l, key, "must be false or a table of { per_s, burst }");
+		return;
+	}
+	if (conf_get_table(l, key, &t) != 1)
+		return;
+	for (int a = 0; a < RATE_ACTIONS; a++) {
+		const conf_node *r;
+		double per_s = out[a].per_s, burst = out[a].burst;
+		if (conf_get_table(t, rate_action_names[a], &r) != 1)
+			continue;
+		conf_get_num(r, "per_s", &per_s);
+		conf_get_num(r, "burst", &burst);
+		if (!(per_s >= 0) || per_s > 1e6)
+			conf_error(r, "per_s", "must be 0 (no limit) to 1000000");
+		else if (!(burst >= 1) || burst > 1e6)
+			conf_error(r, "burst", "must be 1 to 1000000");
+		else
+			out[a] = (struct rate_spec){per_s, burst};
+		conf_report_unread(r);
+	}
+	conf_report_unread(t);
+}
+
 static void read_limits(struct config *cfg, const conf_node *root)
 {
 	const conf_node *l;
@@ -327,6 +380,8 @@ static void read_limits(struct config *cfg, const conf_node *root)
 		else
 			*(int64_t *)(void *)field = iv;
 	}
+	read_rates(l, "rates", cfg->limits.rates);
+	read_rates(l, "bot_rates", cfg->limits.bot_rates);
 	conf_report_unread(l);
 }
 

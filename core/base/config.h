@@ -11,6 +11,8 @@
 
 #define CONFIG_MAX_LISTEN  16
 #define CONFIG_MAX_PLUGINS 32
+/* limits.max_text's default: code points in one message. */
+#define CONFIG_MAX_TEXT_DEFAULT 4000
 
 struct listen_spec {
 	char *host; /* "127.0.0.1", "::" */
@@ -19,6 +21,16 @@ struct listen_spec {
 	char *tls_key;
 	const conf_node *tls_node; /* the tls table, for errors at its line */
 };
+
+/* Per-user rate limits (token buckets): the actions limited and one
+ * bucket's shape. per_s 0: that action is not limited. */
+enum rate_action { RATE_SEND, RATE_REACT, RATE_CREATE_ROOM, RATE_JOIN, RATE_ACTIONS };
+struct rate_spec {
+	double per_s; /* tokens added a second */
+	double burst; /* the bucket's size: actions allowed at once */
+};
+/* The config keys of each action ("send", "react", "create_room", "join"). */
+extern const char *const rate_action_names[RATE_ACTIONS];
 
 struct plugin_spec {
 	char *name;               /* "store_sqlite" */
@@ -44,7 +56,7 @@ struct config {
 	char *server_name; /* shown in the client and emails; default "parley" */
 
 	struct {
-		int64_t max_text;            /* code points; 4000 */
+		int64_t max_text;            /* code points; CONFIG_MAX_TEXT_DEFAULT */
 		int64_t max_frame;           /* bytes; 65536 */
 		int64_t max_upload;          /* bytes; 25 MiB */
 		int64_t max_header;          /* HTTP header bytes; 16384 */
@@ -67,6 +79,8 @@ struct config {
 		int64_t max_connections_per_addr; /* per client address; 256; 0: off */
 		double preauth_timeout; /* s a connection may live unauthenticated; 30; 0: off */
 		int64_t fd_reserve;     /* descriptors kept from connections; 64; 0: off */
+		struct rate_spec rates[RATE_ACTIONS];     /* people's sessions */
+		struct rate_spec bot_rates[RATE_ACTIONS]; /* bot accounts' */
 	} limits;
 
 	int log_level;

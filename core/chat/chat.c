@@ -11,13 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/auth.h"
-#include "chat/chat_internal.h"
 #include "base/config.h"
-#include "host/hooks.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
+#include "chat/chat_bot_post.h"
+#include "chat/chat_internal.h"
+#include "chat/rate.h"
+#include "host/auth.h"
+#include "host/hooks.h"
 #include "host/plugin_host.h"
 
 #define CHAT_LOG_CTX 160
@@ -85,28 +87,39 @@ static void hold_frame(struct resume_room *rr, sbuf *frame, int64_t seq)
 	rr->held_tail = h;
 }
 
-void chat_deliver(client *cl, room *r, sbuf *frame, int64_t seq)
+void chat_deliver(sub *s, sbuf *frame, int64_t seq)
 {
-	if (seq > 0 && cl->resuming) {
-		struct resume_room *rr = cl->resuming;
-		while (rr && rr->room != r)
-			rr = rr->next;
-		if (rr) {
-			hold_frame(rr, frame, seq);
-			return;
+	client *cl = s->client;
+	if (seq > 0) {
+		for (struct resume_room *rr = cl->resuming; rr; rr = rr->next) {
+			if (rr->room == s->room) {
+				hold_frame(rr, frame, seq);
+				return;
+			}
 		}
+		/* The resume's replay may have sent it already. */
+		if (seq <= s->delivered_seq)
+			return;
+		s->delivered_seq = seq;
 	}
 	ws_send_frame(cl->c, frame);
+}
+
+sub *chat_sub_of(client *cl, const room *r)
+{
+	for (sub *s = cl->subs; s; s = s->cnext)
+		if (s->room == r)
+			return s;
+	return NULL;
 }
 
 size_t chat_broadcast(room *r, sbuf *frame, int64_t seq, const user_rec *skip_user)
 {
 	size_t n = 0;
 	for (sub *s = r->subs; s; s = s->rnext) {
-		client *cl = s->client;
-		if (skip_user && cl->user == skip_user)
+		if (skip_user && s->client->user == skip_user)
 			continue;
-		chat_deliver(cl, r, frame, seq);
+		chat_deliver(s, frame, seq);
 		n++;
 	}
 	return n;
@@ -135,7 +148,7 @@ void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user)
 	sbuf_unref(frame);
 }
 
-void chat_send_user(user_rec *u, json_t *ev, const client *except)
+void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except)
 {
 	if (!ev)
 		return;
@@ -145,21 +158,53 @@ void chat_send_user(user_rec *u, json_t *ev, const client *except)
 	if (!s)
 		return;
 	for (client *cl = u->clients; cl; cl = cl->user_next)
-		if (cl != except)
+		if (cl != except && !(r && !scope_allows(cl->scope, SCOPE_READ, r->id)))
 			ws_send_text(cl->c, s, len);
 	free(s);
 }
 
 void chat_subscribe_user(user_rec *u, room *r)
 {
+	/* A token that may not read r gets none of its events. */
 	for (client *cl = u->clients; cl; cl = cl->user_next)
-		room_subscribe(r, cl, &cl->subs);
+		if (scope_allows(cl->scope, SCOPE_READ, r->id))
+			room_subscribe(r, cl, &cl->subs);
 }
 
 void chat_unsubscribe_user(user_rec *u, room *r)
 {
 	for (client *cl = u->clients; cl; cl = cl->user_next)
 		room_unsubscribe(r, cl, &cl->subs);
+}
+
+struct ws_op *chat_ws_op_new(client *cl, json_t *req, json_t *rid, room *r)
+{
+	struct ws_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return NULL;
+	op->conn_id = cl->conn_id;
+	op->rid = json_incref(rid);
+	op->req = json_incref(req);
+	op->user = cl->user;
+	if (r && !(op->room_id = strdup(r->id))) {
+		chat_ws_op_free(op);
+		return NULL;
+	}
+	return op;
+}
+
+void chat_ws_op_free(struct ws_op *op)
+{
+	json_decref(op->rid);
+	json_decref(op->req);
+	free(op->room_id);
+	free(op);
+}
+
+client *chat_ws_op_client(const struct ws_op *op)
+{
+	conn *c = conn_find(op->conn_id);
+	return c && c->proto == CONN_WS ? c->app : NULL;
 }
 
 /* ---------------------------------------------------------------- */
@@ -169,6 +214,52 @@ void chat_unsubscribe_user(user_rec *u, room *r)
 const parley_store_vtable *chat_store(void **self)
 {
 	return plugins_store(self);
+}
+
+int chat_store_refused(int rc)
+{
+	return rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : PARLEY_EUNAVAIL;
+}
+
+int64_t chat_max_text(void)
+{
+	return server_config ? server_config->limits.max_text : CONFIG_MAX_TEXT_DEFAULT;
+}
+
+void chat_hook_init(struct chat_hook *h, int event, const user_rec *u, const room *r)
+{
+	memset(h, 0, sizeof *h);
+	h->args.struct_size = sizeof h->args;
+	h->args.event = event;
+	if (u) {
+		users_view(u, &h->user);
+		h->args.user = &h->user;
+	}
+	if (r) {
+		room_view(r, &h->room);
+		h->args.room = &h->room;
+	}
+}
+
+int64_t chat_rate_take(user_rec *u, enum rate_action a)
+{
+	if (!server_config)
+		return 0;
+	const struct rate_spec *spec = strcmp(u->role, "bot") == 0
+	                                   ? &server_config->limits.bot_rates[a]
+	                                   : &server_config->limits.rates[a];
+	return rate_take(&u->rates[a], spec, ev_now(loop_ev));
+}
+
+void chat_reply_rate_limited(client *cl, json_t *rid, int64_t retry_after_ms)
+{
+	char message[96];
+	snprintf(message, sizeof message, "too many requests: try again in %lld ms",
+	         (long long)retry_after_ms);
+	json_t *e = proto_error(rid, proto_error_code(PARLEY_ERATELIMIT), message);
+	if (e)
+		json_object_set_new(e, "retry_after_ms", json_integer(retry_after_ms));
+	chat_send_json(cl, e);
 }
 
 void chat_store_log(const parley_store_result *res)
@@ -225,12 +316,10 @@ void chat_presence(user_rec *u, const char *status)
 		}
 	}
 	sbuf_unref(frame);
-	parley_hook_args args = {
-	    .struct_size = sizeof args, .event = PARLEY_HOOK_PRESENCE, .status = status};
-	parley_user view;
-	users_view(u, &view);
-	args.user = &view;
-	hooks_run(&args, NULL, NULL);
+	struct chat_hook h;
+	chat_hook_init(&h, PARLEY_HOOK_PRESENCE, u, NULL);
+	h.args.status = status;
+	hooks_run(&h.args, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------- */
@@ -325,14 +414,15 @@ static json_t *ready_frame(client *cl, json_t *rid)
 	user_rec *u = cl->user;
 	json_t *rooms = json_array();
 	for (size_t i = 0; i < u->n_memberships; i++)
-		json_array_append_new(rooms, proto_room(u->memberships[i]->room, u));
+		if (!scope_hides_room(cl->scope, u->memberships[i]->room->id))
+			json_array_append_new(rooms, proto_room(u->memberships[i]->room, u));
 	json_t *f =
 	    json_pack("{s:s, s:{s:s, s:s, s:s, s:s}, s:o, s:{s:s, s:s, s:{s:I, s:I, s:I}}}", "type",
 	              "ready", "user", "id", u->id, "name", u->name, "display_name",
 	              u->display_name, "role", u->role, "rooms", rooms, "server", "version",
 	              PARLEY_VERSION, "name", cfg && cfg->server_name ? cfg->server_name : "parley",
-	              "limits", "max_text", (json_int_t)(cfg ? cfg->limits.max_text : 4000),
-	              "max_frame", (json_int_t)(cfg ? cfg->limits.max_frame : 65536), "max_upload",
+	              "limits", "max_text", (json_int_t)chat_max_text(), "max_frame",
+	              (json_int_t)(cfg ? cfg->limits.max_frame : 65536), "max_upload",
 	              (json_int_t)(cfg ? cfg->limits.max_upload : 0));
 	if (f && rid)
 		json_object_set(f, "rid", rid);
@@ -479,28 +569,30 @@ static void req_auth(client *cl, json_t *req, json_t *rid)
 
 typedef void (*req_fn)(client *cl, json_t *req, json_t *rid);
 
-/* Each request with the scope a bot token needs for it. */
+/* Each request with the scope a bot token needs for it, and the per-user
+ * rate limit it counts against (RATE_ACTIONS: none). */
 static const struct {
 	const char *type;
 	req_fn fn;
 	unsigned scope;
+	enum rate_action rate;
 } handlers[] = {
-    {"send", chat_req_send, SCOPE_POST},
-    {"edit", chat_req_edit, SCOPE_POST},
-    {"delete", chat_req_delete, SCOPE_POST},
-    {"react", chat_req_react, SCOPE_REACT},
-    {"history", chat_req_history, SCOPE_READ},
-    {"rooms", chat_req_rooms, SCOPE_READ},
-    {"create_room", chat_req_create_room, SCOPE_POST},
-    {"join", chat_req_join, SCOPE_READ},
-    {"leave", chat_req_leave, SCOPE_READ},
-    {"invite", chat_req_invite, SCOPE_MODERATE},
-    {"kick", chat_req_kick, SCOPE_MODERATE},
-    {"topic", chat_req_topic, SCOPE_MODERATE},
-    {"dm", chat_req_dm, SCOPE_POST},
-    {"members", chat_req_members, SCOPE_READ},
-    {"typing", chat_req_typing, SCOPE_POST},
-    {"read", chat_req_read, SCOPE_READ},
+    {"send", chat_req_send, SCOPE_POST, RATE_SEND},
+    {"edit", chat_req_edit, SCOPE_POST, RATE_ACTIONS},
+    {"delete", chat_req_delete, SCOPE_POST, RATE_ACTIONS},
+    {"react", chat_req_react, SCOPE_REACT, RATE_REACT},
+    {"history", chat_req_history, SCOPE_READ, RATE_ACTIONS},
+    {"rooms", chat_req_rooms, SCOPE_READ, RATE_ACTIONS},
+    {"create_room", chat_req_create_room, SCOPE_POST, RATE_CREATE_ROOM},
+    {"join", chat_req_join, SCOPE_READ, RATE_JOIN},
+    {"leave", chat_req_leave, SCOPE_READ, RATE_ACTIONS},
+    {"invite", chat_req_invite, SCOPE_MODERATE, RATE_ACTIONS},
+    {"kick", chat_req_kick, SCOPE_MODERATE, RATE_ACTIONS},
+    {"topic", chat_req_topic, SCOPE_MODERATE, RATE_ACTIONS},
+    {"dm", chat_req_dm, SCOPE_POST, RATE_ACTIONS},
+    {"members", chat_req_members, SCOPE_READ, RATE_ACTIONS},
+    {"typing", chat_req_typing, SCOPE_POST, RATE_ACTIONS},
+    {"read", chat_req_read, SCOPE_READ, RATE_ACTIONS},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it
@@ -550,17 +642,24 @@ static void chat_text(conn *c, const char *data, size_t len)
 	}
 	req_fn fn = NULL;
 	unsigned need = 0;
+	enum rate_action rate = RATE_ACTIONS;
 	for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
 		if (strcmp(handlers[i].type, f.type) == 0) {
 			fn = handlers[i].fn;
 			need = handlers[i].scope;
+			rate = handlers[i].rate;
 		}
+	int64_t wait_ms = 0;
 	if (!fn) {
 		snprintf(err, sizeof err, "type: unknown frame type \"%.40s\"", f.type);
 		chat_reply_error(cl, f.rid, PARLEY_EINVAL, err);
 	} else if (!cl->user) {
 		chat_reply_error(cl, f.rid, PARLEY_EUNAUTHORIZED, "authenticate first");
-	} else if (!scope_refused(cl, f.root, f.rid, need)) {
+	} else if (scope_refused(cl, f.root, f.rid, need)) {
+		/* replied */
+	} else if (rate != RATE_ACTIONS && (wait_ms = chat_rate_take(cl->user, rate)) > 0) {
+		chat_reply_rate_limited(cl, f.rid, wait_ms);
+	} else {
 		fn(cl, f.root, f.rid);
 	}
 	proto_frame_free(&f);
@@ -584,9 +683,10 @@ void chat_user_created(const parley_user *pu)
 	room *general = room_by_name(CHAT_GENERAL);
 	if (general && !room_member(general, u->id))
 		chat_add_member(general, u, ROLE_MEMBER, NULL, NULL);
-	parley_hook_args args = {
-	    .struct_size = sizeof args, .event = PARLEY_HOOK_USER_CREATED, .user = pu};
-	hooks_run(&args, NULL, NULL);
+	struct chat_hook h;
+	chat_hook_init(&h, PARLEY_HOOK_USER_CREATED, NULL, NULL);
+	h.args.user = pu;
+	hooks_run(&h.args, NULL, NULL);
 }
 
 struct revoke_args {
@@ -775,6 +875,7 @@ void chat_shutdown(void)
 void chat_fini(void)
 {
 	chat_commands_fini();
+	chat_send_fini();
 	rooms_fini();
 	users_fini();
 }

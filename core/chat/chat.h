@@ -25,7 +25,8 @@ extern const struct ws_app chat_ws_app;
 
 /* Result of an operation done on behalf of the HTTP API: rc is PARLEY_OK or
  * an error with code/message for the client; reply is the JSON body on
- * success (borrowed for the call). */
+ * success (borrowed for the call), and on PARLEY_ERATELIMIT an object with
+ * retry_after_ms (else NULL on errors). */
 typedef void (*chat_http_done)(void *ud, int rc, const char *message, json_t *reply);
 
 /* POST /api/rooms/{id}/messages: as `user` (already authenticated). reply:

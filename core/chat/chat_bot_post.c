@@ -1,8 +1,8 @@
-/* Posts and reactions by named bots for scripts, with a completion the
- * script host waits on (chat_bot_send in chat_commands.c is the plugins'
- * fire-and-forget version). A bot is resolved in steps, each possibly a
- * store round trip: the cache, the store, creation (role "bot", the given
- * display name), then joining the room; then the action runs. */
+/* Posts and reactions by named bots, with a completion the script host
+ * waits on, or none (plugins' chat_bot_send: a failure is logged). A bot is
+ * resolved in steps, each possibly a store round trip: the cache, the
+ * store, creation (role "bot", the given display name), then joining the
+ * room; then the action runs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +14,7 @@
 
 struct bot_job {
 	char *bot_name, *display_name, *room_id, *text, *reply_to, *emoji, *msg_id;
-	int depth, on;
+	int depth, on, commands;
 	enum { JOB_ENSURE, JOB_POST, JOB_REACT } kind;
 	chat_bot_done done;
 	void *ud;
@@ -36,6 +36,9 @@ static void job_finish(struct bot_job *j, int rc, const char *message, const cha
 {
 	if (j->done)
 		j->done(j->ud, rc, message, msg_id);
+	else if (rc != PARLEY_OK)
+		log_warn("bot_post", NULL, "bot %s could not post in %s: %s", j->bot_name,
+		         j->room_id ? j->room_id : "-", message ? message : "error");
 	job_free(j);
 }
 
@@ -65,7 +68,7 @@ static void act(struct bot_job *j, user_rec *bot)
 		                      .text = j->text,
 		                      .reply_to = j->reply_to,
 		                      .depth = j->depth,
-		                      .no_command = 1,
+		                      .no_command = !j->commands,
 		                      .t0 = ev_now(loop_ev)};
 		chat_post_message(&p, posted, j);
 		return;
@@ -185,6 +188,7 @@ static struct bot_job *job_new(const struct chat_bot_req *q, chat_bot_done done,
 	j->msg_id = dup_opt(q->msg_id, &oom);
 	j->depth = q->depth + 1;
 	j->on = q->on;
+	j->commands = q->commands;
 	j->done = done;
 	j->ud = ud;
 	if (oom || !j->bot_name) {
@@ -232,4 +236,13 @@ int chat_bot_react(const struct chat_bot_req *q, chat_bot_done done, void *ud)
 		return PARLEY_ENOMEM;
 	j->kind = JOB_REACT;
 	return start(j);
+}
+
+int chat_bot_send(const char *room_id, const char *bot_name, const char *text, int depth)
+{
+	if (!bot_name)
+		return PARLEY_EINVAL;
+	struct chat_bot_req q = {
+	    .bot_name = bot_name, .room_id = room_id, .text = text, .depth = depth, .commands = 1};
+	return chat_bot_post(&q, NULL, NULL);
 }

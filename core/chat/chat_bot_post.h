@@ -1,5 +1,8 @@
-/* Bots acting for scripts: ensure (create on first load), post, react;
- * each with a completion. Loop thread only. */
+/* Bots: accounts with role "bot" that scripts and plugins speak through,
+ * created in the store on first use and joined to the room they speak in.
+ * Their posts take the same send path as people's (before_message hooks
+ * included) with a chain depth; bots answering bots stop at a depth of
+ * CHAT_BOT_DEPTH_MAX. Loop thread only. */
 #ifndef PARLEY_CHAT_BOT_POST_H
 #define PARLEY_CHAT_BOT_POST_H
 
@@ -13,6 +16,7 @@ struct chat_bot_req {
 	const char *emoji;        /* react */
 	int on;                   /* react: add (1) or remove (0) */
 	int depth;                /* the chain depth of what triggered it */
+	int commands;             /* post: "/word …" runs a command (plugins' posts) */
 };
 
 /* done(ud, rc, message, msg_id): msg_id of the stored post, else NULL. */
@@ -24,5 +28,8 @@ typedef void (*chat_bot_done)(void *ud, int rc, const char *message, const char 
 int chat_bot_ensure(const struct chat_bot_req *q, chat_bot_done done, void *ud);
 int chat_bot_post(const struct chat_bot_req *q, chat_bot_done done, void *ud);
 int chat_bot_react(const struct chat_bot_req *q, chat_bot_done done, void *ud);
+/* Plugins' fire-and-forget post (parley_host.send_message): chat_bot_post
+ * with commands run, a failure logged. */
+int chat_bot_send(const char *room_id, const char *bot_name, const char *text, int depth);
 
 #endif

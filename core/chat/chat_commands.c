@@ -1,17 +1,14 @@
-/* Slash commands registered by plugins (later also by scripts), and posts
- * by bots: a bot is a user with role "bot", created in the store on first
- * use and joined to the room it speaks in. Bots' messages go through the
- * same send path (before_message hooks included) with a chain depth, and a
- * chain of bots answering bots stops at CHAT_BOT_DEPTH_MAX. */
+/* Slash commands registered by plugins and scripts: "/name args" in a send
+ * runs the command instead of storing a message. A command answers through
+ * a bot (chat_bot_post.c) at the invocation's chain depth plus one. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat/chat.h"
-#include "chat/chat_internal.h"
 #include "base/log.h"
-#include "base/loop.h"
-#include "host/plugin_host.h"
+#include "chat/chat.h"
+#include "chat/chat_bot_post.h"
+#include "chat/chat_internal.h"
 
 #define COMMAND_NAME_MAX 32
 
@@ -124,11 +121,8 @@ int chat_command_try(user_rec *u, room *r, const char *text, int depth)
 		trimmed[--len] = 0;
 	parley_user view;
 	users_view(u, &view);
-	parley_room rv = {.id = r->id,
-	                  .name = r->name,
-	                  .kind = r->kind,
-	                  .topic = r->topic,
-	                  .last_seq = r->last_seq};
+	parley_room rv;
+	room_view(r, &rv);
 	struct command_call call = {.room = r, .depth = depth};
 	parley_command_args args_v = {.struct_size = sizeof args_v,
 	                              .name = c->name,
@@ -140,145 +134,6 @@ int chat_command_try(user_rec *u, room *r, const char *text, int depth)
 	c->fn(c->ud, &args_v);
 	free(trimmed);
 	return 1;
-}
-
-/* ---------------------------------------------------------------- */
-/* Bots                                                               */
-/* ---------------------------------------------------------------- */
-
-struct bot_post {
-	char *room_id;
-	char *bot_name;
-	char *text;
-	int depth;
-};
-
-static void bot_post_free(struct bot_post *bp)
-{
-	free(bp->room_id);
-	free(bp->bot_name);
-	free(bp->text);
-	free(bp);
-}
-
-static void bot_posted(void *ud, int rc, const char *message, const parley_message *m,
-                       int duplicate, int command)
-{
-	struct bot_post *bp = ud;
-	if (rc != PARLEY_OK)
-		log_warn("bot_post", NULL, "bot %s could not post in %s: %s", bp->bot_name,
-		         bp->room_id, message ? message : "error");
-	bot_post_free(bp);
-}
-
-static void bot_post_now(struct bot_post *bp, user_rec *bot)
-{
-	room *r = room_by_id(bp->room_id);
-	if (!r) {
-		bot_post_free(bp);
-		return;
-	}
-	struct chat_post p = {
-	    .author = bot, .room = r, .text = bp->text, .depth = bp->depth, .t0 = ev_now(loop_ev)};
-	chat_post_message(&p, bot_posted, bp);
-}
-
-static void bot_joined(void *ud, int rc, const char *message)
-{
-	struct bot_post *bp = ud;
-	user_rec *bot = users_by_name(bp->bot_name);
-	if (rc != PARLEY_OK || !bot) {
-		log_warn("bot_post", NULL, "bot %s could not join %s: %s", bp->bot_name,
-		         bp->room_id, message ? message : "error");
-		bot_post_free(bp);
-		return;
-	}
-	bot_post_now(bp, bot);
-}
-
-static void bot_ready(struct bot_post *bp, user_rec *bot)
-{
-	room *r = room_by_id(bp->room_id);
-	if (!r) {
-		bot_post_free(bp);
-		return;
-	}
-	if (!room_member(r, bot->id)) {
-		chat_add_member(r, bot, ROLE_MEMBER, bot_joined, bp);
-		return;
-	}
-	bot_post_now(bp, bot);
-}
-
-static void bot_found(void *ud, const parley_store_result *res)
-{
-	struct bot_post *bp = ud;
-	if (res->rc != PARLEY_OK || !res->n_users) {
-		log_warn("bot_post", NULL, "bot %s could not be created: %s", bp->bot_name,
-		         res->error ? res->error : "error");
-		bot_post_free(bp);
-		return;
-	}
-	user_rec *bot = chat_user_from(&res->users[0]);
-	if (!bot) {
-		bot_post_free(bp);
-		return;
-	}
-	bot_ready(bp, bot);
-}
-
-static void bot_lookup(void *ud, const parley_store_result *res)
-{
-	struct bot_post *bp = ud;
-	void *self;
-	const parley_store_vtable *st = chat_store(&self);
-	if (res->rc == PARLEY_OK && res->n_users) {
-		bot_found(bp, res);
-		return;
-	}
-	parley_user nu = {.name = bp->bot_name,
-	                  .display_name = bp->bot_name,
-	                  .role = "bot",
-	                  .created_ts = loop_now_ms()};
-	if (st->user_create(self, &nu, bot_found, bp) != PARLEY_PENDING)
-		bot_post_free(bp);
-}
-
-int chat_bot_send(const char *room_id, const char *bot_name, const char *text, int depth)
-{
-	if (!room_id || !bot_name || !text)
-		return PARLEY_EINVAL;
-	if (depth >= CHAT_BOT_DEPTH_MAX) {
-		log_info("bot_chain", NULL, "bot %s not posting in %s: chain depth %d reached",
-		         bot_name, room_id, depth);
-		return PARLEY_DENY;
-	}
-	if (!room_by_id(room_id))
-		return PARLEY_ENOTFOUND;
-	struct bot_post *bp = calloc(1, sizeof *bp);
-	if (!bp || !(bp->room_id = strdup(room_id)) || !(bp->bot_name = strdup(bot_name)) ||
-	    !(bp->text = strdup(text))) {
-		if (bp)
-			bot_post_free(bp);
-		return PARLEY_ENOMEM;
-	}
-	bp->depth = depth + 1;
-	user_rec *bot = users_by_name(bot_name);
-	if (bot) {
-		if (strcmp(bot->role, "bot") != 0) {
-			bot_post_free(bp);
-			return PARLEY_ECONFLICT; /* a person has that name */
-		}
-		bot_ready(bp, bot);
-		return PARLEY_OK;
-	}
-	void *self;
-	const parley_store_vtable *st = chat_store(&self);
-	if (st->user_get(self, NULL, bot_name, bot_lookup, bp) != PARLEY_PENDING) {
-		bot_post_free(bp);
-		return PARLEY_EUNAVAIL;
-	}
-	return PARLEY_OK;
 }
 
 int chat_command_reply(const parley_command_args *cmd, const char *bot_name, const char *text)

@@ -1,6 +1,10 @@
-/* Shared by the chat layer's files (chat.c: sessions, dispatch, auth,
- * presence; chat_messages.c: the send path, history, edits; chat_rooms.c:
- * rooms and membership). Not used outside core/chat*.c. */
+/* Shared by the chat layer's files: chat.c (sessions, dispatch, auth,
+ * presence, delivery), chat_send.c (the send path), chat_changes.c (edits,
+ * deletes, reactions), chat_history.c (history, resume), chat_http.c (the
+ * same for the HTTP API), chat_rooms.c (rooms and membership),
+ * chat_commands.c and chat_bot_post.c. core/lua still includes it too
+ * (script_api.c, script_host.c, script_test.c); what it needs should move
+ * to narrow headers such as chat_bot_post.h and room.h's room_find. */
 #ifndef PARLEY_CHAT_INTERNAL_H
 #define PARLEY_CHAT_INTERNAL_H
 
@@ -10,11 +14,12 @@
 #include <parley/plugin.h>
 
 #include "net/conn.h"
+#include "base/config.h"
+#include "base/sbuf.h"
+#include "base/token_hash.h"
 #include "chat/protocol.h"
 #include "chat/room.h"
 #include "chat/scope.h"
-#include "base/token_hash.h"
-#include "base/sbuf.h"
 #include "chat/users.h"
 
 #define CHAT_TYPING_INTERVAL 3.0  /* s between typing fan-outs per user and room */
@@ -25,8 +30,8 @@
 #define CHAT_ROOM_NAME_MAX   64
 #define CHAT_TOPIC_MAX       250
 #define CHAT_EMOJI_MAX       64
-#define CHAT_BOT_DEPTH_MAX   3  /* bots answering bots stop here */
-#define CHAT_RECENT_COMMANDS 32 /* per user: command client_ids remembered */
+#define CHAT_ROOMS_PAGE_MAX  500 /* public rooms in one `rooms` reply */
+#define CHAT_BOT_DEPTH_MAX   3   /* bots answering bots stop here */
 #define CHAT_GENERAL         "general"
 
 /* A live frame held back while a room is being resumed. */
@@ -63,26 +68,49 @@ void chat_reply_ok(client *cl, json_t *rid);
 /* Queues a shared frame on every session subscribed to r, except `skip`
  * (may be NULL); seq > 0 marks a message frame (held while resuming). */
 size_t chat_broadcast(room *r, sbuf *frame, int64_t seq, const user_rec *skip_user);
-/* Queues a frame on one session (held while that room is resumed). */
-void chat_deliver(client *cl, room *r, sbuf *frame, int64_t seq);
+/* Queues a frame on one subscription's session: a message frame (seq > 0)
+ * is held while that room is resumed, and dropped when its seq was already
+ * sent there (each seq reaches a session once, in order). */
+void chat_deliver(sub *s, sbuf *frame, int64_t seq);
+/* The client's subscription to r, or NULL. */
+sub *chat_sub_of(client *cl, const room *r);
 /* Serialises ev (stolen) into one shared text frame; NULL on failure. */
 sbuf *chat_frame(json_t *ev);
 /* An ack for a stored message m (or a command when command or !m). */
 json_t *chat_ack(const char *client_id, const parley_message *m, int duplicate, int command);
 /* Serialises ev once and broadcasts it. */
 void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user);
-/* Sends ev to every online session of user u (except `except`). */
-void chat_send_user(user_rec *u, json_t *ev, const client *except);
-/* Subscribes every online session of u to r. */
+/* Sends ev (stolen) to every online session of user u except `except`;
+ * with r, only to sessions whose token may read r. */
+void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except);
+/* Subscribes every online session of u whose token may read r to r. */
 void chat_subscribe_user(user_rec *u, room *r);
 void chat_unsubscribe_user(user_rec *u, room *r);
 
-/* The store (NULL-safe: returns EUNAVAIL through rc when absent). */
+/* The store. Never NULL once chat_start succeeded (it refuses to start
+ * without one), so the chat layer's calls use it unchecked. */
 const parley_store_vtable *chat_store(void **self);
+/* A store call refused before it started (its rc): a malformed id is a
+ * thing that does not exist (not_found); anything else is unavailable. */
+int chat_store_refused(int rc);
 /* Logs a failed background store write. */
 void chat_store_log(const parley_store_result *res);
 /* Ensures a user record exists for a store user (users_upsert + members). */
 user_rec *chat_user_from(const parley_user *u);
+
+/* A WebSocket request's context across asynchronous steps: it names the
+ * connection by id, so a session closed meanwhile is not found. */
+struct ws_op {
+	uint64_t conn_id;
+	json_t *rid;
+	json_t *req; /* the request frame, kept for later steps */
+	user_rec *user;
+	char *room_id; /* may be NULL */
+};
+struct ws_op *chat_ws_op_new(client *cl, json_t *req, json_t *rid, room *r);
+void chat_ws_op_free(struct ws_op *op);
+/* The client still connected for op, or NULL. */
+client *chat_ws_op_client(const struct ws_op *op);
 
 /* Requests, by file. */
 void chat_req_send(client *cl, json_t *req, json_t *rid);
@@ -91,6 +119,10 @@ void chat_req_delete(client *cl, json_t *req, json_t *rid);
 void chat_req_react(client *cl, json_t *req, json_t *rid);
 void chat_req_history(client *cl, json_t *req, json_t *rid);
 void chat_resume(client *cl, json_t *resume);
+/* History of one room as a reply object {room, messages, more} for u (its
+ * own messages carry client_id); reverse: the store gave newest first. */
+json_t *chat_history_reply(const parley_store_result *res, const char *room_id, const user_rec *u,
+                           int reverse);
 
 void chat_req_rooms(client *cl, json_t *req, json_t *rid);
 void chat_req_create_room(client *cl, json_t *req, json_t *rid);
@@ -119,6 +151,25 @@ void chat_reply_member_error(client *cl, json_t *rid, int rc);
  * otherwise replies the error and returns NULL. */
 room *chat_req_room(client *cl, json_t *req, json_t *rid, member **m);
 
+/* A hook call's arguments with the views they point at. chat_hook_init
+ * fills the user (u may be NULL) and room (r may be NULL) views; the caller
+ * sets what its event adds (message, emoji, depth…) and runs
+ * hooks_run(&h.args, …). Do not copy: args points into the struct. */
+struct chat_hook {
+	parley_user user;
+	parley_room room;
+	parley_hook_args args;
+};
+void chat_hook_init(struct chat_hook *h, int event, const user_rec *u, const room *r);
+
+/* Per-user rate limits (limits.rates, limits.bot_rates for bots): 0 when
+ * u may do the action now, else the ms until it may. */
+int64_t chat_rate_take(user_rec *u, enum rate_action a);
+/* The rate_limited error with its retry_after_ms. */
+void chat_reply_rate_limited(client *cl, json_t *rid, int64_t retry_after_ms);
+/* The configured limit on message text (code points). */
+int64_t chat_max_text(void);
+
 /* Presence: first session online / last one gone. */
 void chat_presence(user_rec *u, const char *status);
 
@@ -141,6 +192,11 @@ typedef void (*chat_post_done)(void *ud, int rc, const char *message, const parl
 void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud);
 /* A message frame {"type":"message", …}; the author's variant has client_id. */
 json_t *chat_message_event(const parley_message *m, int with_client_id);
+/* The members of r that text mentions, as a JSON array of user ids. Only
+ * members: a name in a private room must not reach someone outside it. */
+json_t *chat_room_mentions(room *r, const char *text);
+/* Frees what the send path remembers (recently run commands). */
+void chat_send_fini(void);
 
 /* Changes made by the server itself (scripts), not by a session: the
  * same store write, broadcast and hooks as the requests. actor may be
@@ -160,7 +216,6 @@ int chat_command_depth(const parley_command_args *cmd);
 int chat_command_register(const char *name, const char *help, parley_command_fn fn, void *ud,
                           parley_ctx *owner);
 int chat_command_reply(const parley_command_args *cmd, const char *bot_name, const char *text);
-int chat_bot_send(const char *room_id, const char *bot_name, const char *text, int depth);
 /* Runs a registered command for text "/name args"; 1 if one ran, 0 if
  * the word is not a command. */
 int chat_command_try(user_rec *u, room *r, const char *text, int depth);

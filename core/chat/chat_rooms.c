@@ -41,6 +41,18 @@ int chat_check_member(room *r, const user_rec *u, member **out)
 	return strcmp(r->kind, "public") == 0 ? PARLEY_EFORBIDDEN : PARLEY_ENOTFOUND;
 }
 
+room *chat_req_room(client *cl, json_t *req, json_t *rid, member **m)
+{
+	char err[PROTO_ERR_LEN];
+	const char *room_id;
+	if (proto_get_str(req, "room", 1, PROTO_MAX_ID, &room_id, err, sizeof err) < 0) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
+		return NULL;
+	}
+	room *r = room_by_id(room_id);
+	return chat_require_member(cl, rid, r, m) == PARLEY_OK ? r : NULL;
+}
+
 static int is_admin(const user_rec *u)
 {
 	return strcmp(u->role, "admin") == 0;
@@ -134,16 +146,9 @@ static user_rec *find_user_arg(client *cl, json_t *req, json_t *rid)
 
 static void run_member_hook(int event, room *r, user_rec *u)
 {
-	parley_user view;
-	users_view(u, &view);
-	parley_room rv = {.id = r->id,
-	                  .name = r->name,
-	                  .kind = r->kind,
-	                  .topic = r->topic,
-	                  .last_seq = r->last_seq};
-	parley_hook_args args = {
-	    .struct_size = sizeof args, .event = event, .user = &view, .room = &rv};
-	hooks_run(&args, NULL, NULL);
+	struct chat_hook h;
+	chat_hook_init(&h, event, u, r);
+	hooks_run(&h.args, NULL, NULL);
 }
 
 static void member_added(void *ud, const parley_store_result *res)
@@ -170,7 +175,7 @@ static void member_added(void *ud, const parley_store_result *res)
 		chat_broadcast_json(r, ev, NULL);
 		chat_subscribe_user(op->target, r);
 		/* The newcomer's sessions learn the room itself. */
-		chat_send_user(op->target,
+		chat_send_user(op->target, r,
 		               json_pack("{s:s, s:o}", "type", "room_updated", "room",
 		                         proto_room(r, op->target)),
 		               NULL);
@@ -348,27 +353,54 @@ int chat_remove_member(room *r, user_rec *target, user_rec *by, chat_member_done
 /* Requests                                                           */
 /* ---------------------------------------------------------------- */
 
+/* `rooms`: the caller's rooms, or with public=true a page of the public
+ * rooms in id order (after, limit; more when there are others). A token
+ * limited to some rooms lists only those. */
 void chat_req_rooms(client *cl, json_t *req, json_t *rid)
 {
 	char err[PROTO_ERR_LEN];
 	int pub = 0;
-	if (proto_get_bool(req, "public", 0, &pub, err, sizeof err) < 0) {
+	const char *after = NULL;
+	int64_t limit = CHAT_ROOMS_PAGE_MAX;
+	if (proto_get_bool(req, "public", 0, &pub, err, sizeof err) < 0 ||
+	    proto_get_str(req, "after", 0, PROTO_MAX_ID, &after, err, sizeof err) < 0 ||
+	    proto_get_int(req, "limit", 0, &limit, err, sizeof err) < 0) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
+		return;
+	}
+	if (limit < 1 || limit > CHAT_ROOMS_PAGE_MAX) {
+		snprintf(err, sizeof err, "limit: must be between 1 and %d", CHAT_ROOMS_PAGE_MAX);
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
 	json_t *list = json_array();
+	int more = 0;
 	if (pub) {
-		size_t pos = 0;
-		room *r;
-		while ((r = rooms_next(&pos)))
-			if (strcmp(r->kind, "public") == 0)
-				json_array_append_new(list, proto_room(r, cl->user));
+		size_t n;
+		room **sorted = rooms_public_sorted(&n);
+		int64_t taken = 0;
+		for (size_t i = 0; i < n; i++) {
+			room *r = sorted[i];
+			if ((after && strcmp(r->id, after) <= 0) ||
+			    scope_hides_room(cl->scope, r->id))
+				continue;
+			if (taken == limit) {
+				more = 1;
+				break;
+			}
+			json_array_append_new(list, proto_room(r, cl->user));
+			taken++;
+		}
 	} else {
-		for (size_t i = 0; i < cl->user->n_memberships; i++)
-			json_array_append_new(list,
-			                      proto_room(cl->user->memberships[i]->room, cl->user));
+		for (size_t i = 0; i < cl->user->n_memberships; i++) {
+			room *r = cl->user->memberships[i]->room;
+			if (!scope_hides_room(cl->scope, r->id))
+				json_array_append_new(list, proto_room(r, cl->user));
+		}
 	}
 	json_t *f = json_pack("{s:s, s:o}", "type", "rooms", "rooms", list);
+	if (f && pub)
+		json_object_set_new(f, "more", json_boolean(more));
 	if (f && rid)
 		json_object_set(f, "rid", rid);
 	chat_send_json(cl, f);
@@ -395,7 +427,7 @@ static void room_created(void *ud, const parley_store_result *res)
 		if (cl)
 			chat_reply_error(cl, op->rid, res->rc,
 			                 res->rc == PARLEY_ECONFLICT
-			                     ? "a room with that name exists"
+			                     ? "a public room with that name exists"
 			                     : "room creation failed");
 		room_op_free(op);
 		return;
@@ -456,8 +488,10 @@ void chat_req_create_room(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, "bots may not create rooms");
 		return;
 	}
-	if (room_by_name(name)) {
-		chat_reply_error(cl, rid, PARLEY_ECONFLICT, "a room with that name exists");
+	/* Only public names are unique: a private room may share any name, so
+	 * creating one tells nothing about the rooms a person cannot see. */
+	if (strcmp(kind, "public") == 0 && room_by_name(name)) {
+		chat_reply_error(cl, rid, PARLEY_ECONFLICT, "a public room with that name exists");
 		return;
 	}
 	struct room_op *op = room_op_new(cl, rid);
@@ -512,6 +546,13 @@ void chat_req_invite(client *cl, json_t *req, json_t *rid)
 		return;
 	if (strcmp(r->kind, "dm") == 0) {
 		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, "a DM has exactly its two people");
+		return;
+	}
+	/* Anyone may join a public room, so any member may bring someone; a
+	 * private room's door is kept by its owners and moderators. */
+	if (strcmp(r->kind, "private") == 0 && m->role < ROLE_MODERATOR && !is_admin(cl->user)) {
+		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN,
+		                 "only owners and moderators may invite to a private room");
 		return;
 	}
 	user_rec *u = find_user_arg(cl, req, rid);
@@ -754,7 +795,7 @@ void chat_req_read(client *cl, json_t *req, json_t *rid)
 		log_warn("store_error", NULL, "read marker of %s in %s not stored", cl->user->id,
 		         r->id);
 	chat_send_user(
-	    cl->user,
+	    cl->user, r,
 	    json_pack("{s:s, s:s, s:I}", "type", "read", "room", r->id, "seq", (json_int_t)seq),
 	    cl);
 }

@@ -13,10 +13,8 @@ static room *find_room(const char *id_or_name)
 {
 	if (!id_or_name)
 		return NULL;
-	room *r = room_by_id(id_or_name);
-	if (!r)
-		r = room_by_name(id_or_name[0] == '#' ? id_or_name + 1 : id_or_name);
-	return r;
+	/* Scripts see no one's private rooms by name: those by id only. */
+	return room_find(id_or_name[0] == '#' ? id_or_name + 1 : id_or_name, NULL);
 }
 
 static user_rec *find_user(const char *id_or_name)
@@ -34,14 +32,15 @@ int chat_script_room(const char *id_or_name, parley_room *out, size_t *n_members
 	room *r = find_room(id_or_name);
 	if (!r)
 		return 0;
-	*out = (parley_room){.id = r->id,
-	                     .name = r->name,
-	                     .kind = r->kind,
-	                     .topic = r->topic,
-	                     .last_seq = r->last_seq};
+	room_view(r, out);
 	if (n_members)
 		*n_members = r->n_members;
 	return 1;
+}
+
+int chat_script_room_named(const parley_room *r, const char *id_or_name)
+{
+	return room_named(r, id_or_name);
 }
 
 int chat_script_user(const char *id_or_name, parley_user *out)

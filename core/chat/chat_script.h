@@ -17,6 +17,9 @@
 int chat_script_room(const char *id_or_name, parley_room *out, size_t *n_members);
 /* A user by id, else by name (a leading '@' is dropped); as above. */
 int chat_script_user(const char *id_or_name, parley_user *out);
+/* 1 when an entry of a script's `rooms` list (an id, or a public room's
+ * name) names r: private rooms are named by id only. */
+int chat_script_room_named(const parley_room *r, const char *id_or_name);
 /* Calls fn for each member of the room in the members list's order
  * (fn may raise a Lua error: nothing is held between calls). The number
  * of members, or -1 for no such room. */

@@ -7,8 +7,28 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+/* by_name holds the rooms whose names are unique: public rooms and DMs (a
+ * DM's name is made of its two people's ids). A private room may share any
+ * name, so it is found by id, or by name among the rooms its viewer is in. */
 static strmap by_id, by_name;
+/* Public rooms sorted by id, for paging the public list; rebuilt when a
+ * room was added. */
+static room **public_sorted;
+static size_t n_public;
+static int public_dirty = 1;
+
+static int name_is_unique(const room *r)
+{
+	return strcmp(r->kind, "private") != 0;
+}
+
+static void unindex_name(room *r)
+{
+	if (r->name && strmap_get(&by_name, r->name) == r)
+		strmap_del(&by_name, r->name);
+}
 
 void rooms_init(void)
 {
@@ -39,6 +59,10 @@ void rooms_fini(void)
 		room_free(r);
 	strmap_free(&by_id);
 	strmap_free(&by_name);
+	free(public_sorted);
+	public_sorted = NULL;
+	n_public = 0;
+	public_dirty = 1;
 }
 
 room *room_by_id(const char *id)
@@ -81,8 +105,8 @@ room *room_upsert(const parley_room *pr)
 			return NULL;
 		}
 		strmap_init(&r->members, 0);
-	} else if (pr->name && strcmp(r->name, pr->name) != 0) {
-		strmap_del(&by_name, r->name);
+	} else {
+		unindex_name(r);
 	}
 	if (set_str(&r->name, pr->name) < 0 || set_str(&r->kind, pr->kind) < 0 ||
 	    set_str(&r->topic, pr->topic) < 0) {
@@ -98,8 +122,86 @@ room *room_upsert(const parley_room *pr)
 		room_free(r);
 		return NULL;
 	}
-	strmap_put(&by_name, r->name, r);
+	if (fresh)
+		public_dirty = 1;
+	if (name_is_unique(r))
+		strmap_put(&by_name, r->name, r);
 	return r;
+}
+
+room *room_find(const char *id_or_name, const user_rec *viewer)
+{
+	if (!id_or_name)
+		return NULL;
+	room *r = room_by_id(id_or_name);
+	if (r)
+		return room_visible(r, viewer) ? r : NULL;
+	r = room_by_name(id_or_name);
+	if (r && room_visible(r, viewer))
+		return r;
+	/* A private room by name: the oldest of the viewer's rooms so named. */
+	room *found = NULL;
+	for (size_t i = 0; viewer && i < viewer->n_memberships; i++) {
+		room *m = viewer->memberships[i]->room;
+		if (strcmp(m->kind, "private") == 0 && strcasecmp(m->name, id_or_name) == 0 &&
+		    (!found || m->created_ts < found->created_ts ||
+		     (m->created_ts == found->created_ts && strcmp(m->id, found->id) < 0)))
+			found = m;
+	}
+	return found;
+}
+
+int room_visible(const room *r, const user_rec *viewer)
+{
+	if (strcmp(r->kind, "public") == 0)
+		return 1;
+	return viewer ? room_member(r, viewer->id) != NULL : 1;
+}
+
+int room_named(const parley_room *r, const char *id_or_name)
+{
+	return strcmp(r->id, id_or_name) == 0 ||
+	       (strcmp(r->kind, "public") == 0 && strcasecmp(r->name, id_or_name) == 0);
+}
+
+void room_view(const room *r, parley_room *out)
+{
+	*out = (parley_room){.id = r->id,
+	                     .name = r->name,
+	                     .kind = r->kind,
+	                     .topic = r->topic,
+	                     .last_seq = r->last_seq,
+	                     .created_ts = r->created_ts};
+}
+
+static int by_room_id(const void *a, const void *b)
+{
+	return strcmp((*(room *const *)a)->id, (*(room *const *)b)->id);
+}
+
+room **rooms_public_sorted(size_t *n)
+{
+	if (public_dirty) {
+		size_t pos = 0, k = 0;
+		room *r;
+		while ((r = strmap_next(&by_id, &pos, NULL)))
+			k += strcmp(r->kind, "public") == 0;
+		room **list = realloc(public_sorted, (k ? k : 1) * sizeof *list);
+		if (!list) {
+			*n = 0;
+			return NULL;
+		}
+		public_sorted = list;
+		n_public = 0;
+		pos = 0;
+		while ((r = strmap_next(&by_id, &pos, NULL)))
+			if (strcmp(r->kind, "public") == 0)
+				public_sorted[n_public++] = r;
+		qsort(public_sorted, n_public, sizeof *public_sorted, by_room_id);
+		public_dirty = 0;
+	}
+	*n = n_public;
+	return public_sorted;
 }
 
 member *room_member(const room *r, const char *user_id)

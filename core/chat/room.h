@@ -31,6 +31,7 @@ typedef struct member {
 typedef struct sub {
 	struct client *client;
 	struct room *room;
+	int64_t delivered_seq;     /* the newest message seq sent on it: none twice */
 	struct sub *rprev, *rnext; /* the room's list */
 	struct sub *cnext;         /* the client's list */
 } sub;
@@ -53,7 +54,23 @@ typedef struct room {
 void rooms_init(void);
 void rooms_fini(void);
 room *room_by_id(const char *id);
+/* A public room or DM by name (case-insensitive); private rooms may share
+ * names and are not found here. */
 room *room_by_name(const char *name);
+/* The room named id_or_name among those viewer can see: by id, else the
+ * public room of that name, else the oldest private room so named that
+ * viewer is in. viewer NULL: the server itself (any room by id, public
+ * rooms by name). NULL when none. */
+room *room_find(const char *id_or_name, const user_rec *viewer);
+/* 1 when viewer (NULL: the server) may see r: public, or a member. */
+int room_visible(const room *r, const user_rec *viewer);
+/* 1 when id_or_name names r (a room's view) for a config list such as a
+ * script's `rooms`: its id, or a public room's name. */
+int room_named(const parley_room *r, const char *id_or_name);
+/* The plugin-facing view of r (strings borrowed). */
+void room_view(const room *r, parley_room *out);
+/* Public rooms sorted by id (valid until the next room is added). */
+room **rooms_public_sorted(size_t *n);
 /* Inserts or refreshes from a store record; NULL on ENOMEM. */
 room *room_upsert(const parley_room *r);
 /* Iteration over every room: *pos starts at 0; NULL at the end. */

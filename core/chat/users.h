@@ -11,6 +11,8 @@
 
 #include <parley/plugin.h>
 
+#include "chat/rate.h"
+
 struct client;
 struct member;
 
@@ -24,7 +26,8 @@ typedef struct user_rec {
 	size_t n_clients;
 	struct member **memberships; /* rooms this user is in */
 	size_t n_memberships, cap_memberships;
-	uint64_t mark; /* scratch stamp for de-duplicating fan-out */
+	uint64_t mark;                          /* scratch stamp for de-duplicating fan-out */
+	struct rate_bucket rates[RATE_ACTIONS]; /* per-user rate limits */
 } user_rec;
 
 void users_init(void);

@@ -369,8 +369,7 @@ static int wants(const struct script *s, int sev, const parley_hook_args *a)
 	if (!a->room)
 		return sev == SEV_PRESENCE || sev == SEV_USER_CREATED || sev == SEV_UPLOAD;
 	for (size_t i = 0; i < s->spec.n_rooms; i++)
-		if (strcmp(s->spec.rooms[i], a->room->name) == 0 ||
-		    strcmp(s->spec.rooms[i], a->room->id) == 0)
+		if (chat_script_room_named(a->room, s->spec.rooms[i]))
 			return 1;
 	return 0;
 }

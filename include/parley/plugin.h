@@ -137,7 +137,7 @@ typedef struct parley_user {
 
 typedef struct parley_room {
 	const char *id;   /* "r_1" */
-	const char *name; /* unique; DMs: "dm:u_1:u_2" with the ids sorted */
+	const char *name; /* unique among public rooms; DMs: "dm:u_1:u_2", ids sorted */
 	const char *kind; /* "public" | "private" | "dm" */
 	const char *topic;
 	const char *created_by; /* user id */
@@ -290,7 +290,8 @@ typedef struct parley_store_vtable {
 	 * becomes a member with owner_role. Result: rooms[0]. */
 	int (*room_create)(void *self, const parley_room *room, const char *owner_role,
 	                   parley_store_done done, void *ud);
-	/* Result: rooms[0]. room_id or name (the other NULL). */
+	/* Result: rooms[0]. room_id or name (the other NULL; a name finds a
+	 * public room or DM, never a private room). */
 	int (*room_get)(void *self, const char *room_id, const char *name, parley_store_done done,
 	                void *ud);
 	int (*room_set_topic)(void *self, const char *room_id, const char *topic,

@@ -14,7 +14,9 @@ static const char SQL_CREATE[] =
     " RETURNING " ROWS_ROOM;
 static const char SQL_OWNER[] = "INSERT INTO members (room, user, role) VALUES (?, ?, ?)";
 static const char SQL_BY_ID[] = "SELECT " ROWS_ROOM " FROM rooms WHERE id = ?";
-static const char SQL_BY_NAME[] = "SELECT " ROWS_ROOM " FROM rooms WHERE name = ?";
+/* Names are unique among public rooms and DMs only (migration 5). */
+static const char SQL_BY_NAME[] =
+    "SELECT " ROWS_ROOM " FROM rooms WHERE name = ? AND kind <> 'private'";
 static const char SQL_TOPIC[] = "UPDATE rooms SET topic = ? WHERE id = ? RETURNING " ROWS_ROOM;
 static const char SQL_LIST[] = "SELECT " ROWS_ROOM " FROM rooms ORDER BY id";
 static const char SQL_MEMBER_SET[] =

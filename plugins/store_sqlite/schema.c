@@ -119,6 +119,24 @@ static const char *const migrations[] = {
     "CREATE INDEX uploads_user ON uploads(user, created_ts);"
     "CREATE INDEX uploads_message ON uploads(message);"
     "CREATE INDEX uploads_unattached ON uploads(created_ts) WHERE message IS NULL;",
+    /* 5: room names unique among public rooms (and DMs) only: a private
+     * room may share any name. SQLite cannot drop a column's UNIQUE, so
+     * the table is rebuilt (foreign keys are off meanwhile: see
+     * schema_migrate; the ids stay, so every reference still holds). */
+    "CREATE TABLE rooms_v5 ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL COLLATE NOCASE,"
+    " kind TEXT NOT NULL DEFAULT 'public',"
+    " topic TEXT,"
+    " created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    " created_ts INTEGER NOT NULL DEFAULT 0,"
+    " last_seq INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO rooms_v5 SELECT id, name, kind, topic, created_by, created_ts, last_seq"
+    " FROM rooms;"
+    "DROP TABLE rooms;"
+    "ALTER TABLE rooms_v5 RENAME TO rooms;"
+    "CREATE UNIQUE INDEX rooms_unique_name ON rooms(name COLLATE NOCASE)"
+    " WHERE kind <> 'private';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -140,12 +158,48 @@ static int user_version(sqlite3 *db, int *out)
 	return rc;
 }
 
+/* SQLITE_OK when no row references a missing one (foreign_key_check). */
+static int foreign_keys_hold(sqlite3 *db, char **msg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*msg = sqlite3_mprintf("a row of %s references a missing row",
+			                       (const char *)sqlite3_column_text(st, 0));
+			rc = SQLITE_CONSTRAINT;
+		} else if (rc == SQLITE_DONE) {
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int foreign_keys_on(struct dbconn *c, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(c->db, "PRAGMA foreign_keys=ON", NULL, NULL, &msg) == SQLITE_OK)
+		return PARLEY_OK;
+	snprintf(err, errlen, "cannot switch foreign keys back on: %s", msg ? msg : "?");
+	sqlite3_free(msg);
+	return PARLEY_ERR;
+}
+
 int schema_migrate(struct dbconn *c, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	int version = 0;
+	/* A migration may rebuild a table that others reference: with foreign
+	 * keys on, dropping the old one would cascade. They are switched off
+	 * around the transaction (the pragma is a no-op inside one) and
+	 * checked before the commit. */
+	int rc = sqlite3_exec(c->db, "PRAGMA foreign_keys=OFF", NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		goto fail;
 	/* IMMEDIATE: two processes starting at once must not both migrate. */
-	int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, &msg);
 	if (rc != SQLITE_OK)
 		goto fail;
 	if ((rc = user_version(c->db, &version)) != SQLITE_OK)
@@ -156,6 +210,7 @@ int schema_migrate(struct dbconn *c, char *err, size_t errlen)
 		         "upgrade parley or use another database file",
 		         version, N_MIGRATIONS);
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_exec(c->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
 		return PARLEY_EINVAL;
 	}
 	for (int v = version; v < N_MIGRATIONS; v++) {
@@ -168,12 +223,15 @@ int schema_migrate(struct dbconn *c, char *err, size_t errlen)
 		if ((rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg)) != SQLITE_OK)
 			goto rollback;
 	}
+	if ((rc = foreign_keys_hold(c->db, &msg)) != SQLITE_OK)
+		goto rollback;
 	if ((rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg)) != SQLITE_OK)
 		goto rollback;
-	return PARLEY_OK;
+	return foreign_keys_on(c, err, errlen);
 rollback:
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 fail:
+	sqlite3_exec(c->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
 	snprintf(err, errlen, "schema migration from version %d: %s", version,
 	         msg ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);

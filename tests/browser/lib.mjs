@@ -21,6 +21,7 @@ export class Server {
     this.conf = join(this.tmp, 'parley.conf');
     writeFileSync(this.conf, `server = { listen = { "127.0.0.1:0" }, data_dir = "${this.tmp}/data", web_root = "${join(root, 'web')}" }
 log = { level = "info" }
+limits = { rates = false, bot_rates = false }
 plugins = { { "auth_local", argon2 = { t_cost = 1, m_cost = 64, parallelism = 1 } },
             { "store_sqlite" }, { "notify_email", spool = "mail" }${extraPlugins} }
 ${extraConfig}

@@ -426,7 +426,12 @@ def make_config(data_dir, plugin_dir, plugins=None, server_extra="", limits="", 
     if server_extra:
         server.append("  " + server_extra.strip().rstrip(",") + ",")
     lines = ["server = {", *server, "}"]
-    lines.append("limits = { " + (limits.strip() if limits else "") + " }")
+    limits = limits.strip() if limits else ""
+    if "rates" not in limits:
+        # Per-user rate limits off unless a test sets them: many tests send
+        # bursts on purpose (test_rate_limits.py tests the limits).
+        limits = (limits.rstrip(",") + ", " if limits else "") + "rates = false, bot_rates = false"
+    lines.append("limits = { " + limits + " }")
     lines.append('log = { level = "debug" }')
     lines.append("plugins = " + (plugins if plugins is not None else DEFAULT_PLUGINS))
     if config_extra:

@@ -132,8 +132,8 @@ def tls_config(cert, key):
 
 def start_tls(server_factory, cert, key, limits=None):
     text = tls_config(cert, key)
-    if limits:
-        text += "limits = { " + limits + " }\n"
+    # Rate limits off, as in every test config that does not test them.
+    text += "limits = { " + (limits + ", " if limits else "") + "rates = false, bot_rates = false }\n"
     srv = server_factory(raw_config=text)
     line = srv.wait_log("listening", tls=True)
     srv.tls_port = int(line["addr"].rsplit(":", 1)[1])

@@ -41,12 +41,17 @@ void test_rooms(void **state)
 	assert_int_equal(o->created_ts, 1234);
 	assert_int_equal(o->last_seq, 0);
 
-	/* A taken name, also in other letter case, conflicts. */
-	parley_room dup = {.name = "general", .kind = "private", .created_by = alice};
+	/* A public room's name, also in other letter case, conflicts with
+	 * another public room; a private room may share it (names are unique
+	 * among public rooms only, so a private name leaks to no one). */
+	parley_room dup = {.name = "general", .kind = "public", .created_by = alice};
 	assert_int_equal(RUN(&r, S->room_create(self, &dup, "owner", res_done, &r)),
 	                 PARLEY_ECONFLICT);
 	dup.name = "General";
 	assert_int_equal(RUN(&r, S->room_create(self, &dup, NULL, res_done, &r)), PARLEY_ECONFLICT);
+	parley_room twin = {.name = "general", .kind = "private", .created_by = alice};
+	assert_int_equal(RUN(&r, S->room_create(self, &twin, "owner", res_done, &r)), PARLEY_OK);
+	assert_true(strcmp(r.v.rooms[0].id, room) != 0);
 
 	parley_room p = {.name = "secret", .kind = "private", .created_by = alice};
 	assert_int_equal(RUN(&r, S->room_create(self, &p, "moderator", res_done, &r)), PARLEY_OK);
@@ -69,6 +74,10 @@ void test_rooms(void **state)
 	assert_str(r.v.rooms[0].id, room);
 	assert_int_equal(RUN(&r, S->room_get(self, NULL, "nowhere", res_done, &r)),
 	                 PARLEY_ENOTFOUND);
+	/* A name finds public rooms only: a private room is found by its id. */
+	assert_int_equal(RUN(&r, S->room_get(self, NULL, "secret", res_done, &r)),
+	                 PARLEY_ENOTFOUND);
+	assert_int_equal(RUN(&r, S->room_get(self, priv, NULL, res_done, &r)), PARLEY_OK);
 	char missing[ID_MAX + 8];
 	snprintf(missing, sizeof missing, "%s99", noone);
 	assert_int_equal(RUN(&r, S->room_get(self, missing, NULL, res_done, &r)), PARLEY_ENOTFOUND);
@@ -100,7 +109,7 @@ void test_rooms(void **state)
 	mk_message(room, alice, "two", NULL, NULL);
 	mk_message(priv, alice, "one", NULL, NULL);
 	assert_int_equal(RUN(&r, S->rooms_list(self, res_done, &r)), PARLEY_OK);
-	assert_int_equal(r.v.n_rooms, 3);
+	assert_int_equal(r.v.n_rooms, 4); /* general, its private twin, secret, announcements */
 	int found = 0;
 	for (size_t i = 0; i < r.v.n_rooms; i++) {
 		const parley_room *x = &r.v.rooms[i];
@@ -119,7 +128,7 @@ void test_rooms(void **state)
 		}
 	}
 	assert_int_equal(found, 7);
-	assert_int_equal(RUN(&r, S->room_get(self, NULL, "secret", res_done, &r)), PARLEY_OK);
+	assert_int_equal(RUN(&r, S->room_get(self, priv, NULL, res_done, &r)), PARLEY_OK);
 	assert_int_equal(r.v.rooms[0].last_seq, 1);
 }
 

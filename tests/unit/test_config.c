@@ -69,7 +69,7 @@ static int ends_with(const char *s, const char *tail)
 
 static void check_default_limits(const struct config *c)
 {
-	assert_int_equal(c->limits.max_text, 4000);
+	assert_int_equal(c->limits.max_text, CONFIG_MAX_TEXT_DEFAULT);
 	assert_int_equal(c->limits.max_frame, 65536);
 	assert_int_equal(c->limits.max_upload, 25 * 1024 * 1024);
 	assert_int_equal(c->limits.max_header, 16384);
@@ -85,6 +85,54 @@ static void check_default_limits(const struct config *c)
 	assert_int_equal(c->limits.max_connections, 0);
 	assert_true(c->limits.shutdown_timeout == 10);
 	assert_int_equal(c->limits.workers, 0);
+	/* The per-user rate limits the docs and config/parley.conf state. */
+	const struct rate_spec people[RATE_ACTIONS] = {{5, 20}, {10, 30}, {1.0 / 60, 10}, {2, 30}};
+	const struct rate_spec bots[RATE_ACTIONS] = {{20, 100}, {20, 100}, {1.0 / 60, 10}, {5, 50}};
+	for (int a = 0; a < RATE_ACTIONS; a++) {
+		assert_true(c->limits.rates[a].per_s == people[a].per_s);
+		assert_true(c->limits.rates[a].burst == people[a].burst);
+		assert_true(c->limits.bot_rates[a].per_s == bots[a].per_s);
+		assert_true(c->limits.bot_rates[a].burst == bots[a].burst);
+	}
+}
+
+static void test_rates(void **state)
+{
+	(void)state;
+	struct config c;
+	struct config_overrides ov = {.check_only = 1};
+	const char *path =
+	    write_conf("rates.conf", "limits = { rates = { send = { per_s = 1.5, burst = 3 },\n"
+	                             "                     join = { per_s = 0 } },\n"
+	                             "           bot_rates = false }\n");
+	assert_int_equal(config_load(&c, path, &ov), 0);
+	assert_true(c.limits.rates[RATE_SEND].per_s == 1.5);
+	assert_true(c.limits.rates[RATE_SEND].burst == 3);
+	assert_true(c.limits.rates[RATE_JOIN].per_s == 0);  /* off */
+	assert_true(c.limits.rates[RATE_JOIN].burst == 30); /* kept */
+	assert_true(c.limits.rates[RATE_REACT].per_s == 10);
+	for (int a = 0; a < RATE_ACTIONS; a++)
+		assert_true(c.limits.bot_rates[a].per_s == 0);
+	config_free(&c);
+	const char *bad[] = {
+	    "limits = { rates = { send = { per_s = -1 } } }\n",
+	    "limits = { rates = { send = { burst = 0.5 } } }\n",
+	    "limits = { rates = { send = { per_s = 1, bust = 2 } } }\n",
+	    "limits = { rates = { sned = { per_s = 1 } } }\n",
+	    "limits = { rates = true }\n",
+	    "limits = { bot_rates = 5 }\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		path = write_conf("bad_rates.conf", bad[i]);
+		capture_start();
+		int rc = config_load(&c, path, &ov);
+		char *log = capture_end();
+		if (rc != -1)
+			fail_msg("accepted: %s", bad[i]);
+		if (!strstr(log, "rates"))
+			fail_msg("no key named for %s: %s", bad[i], log);
+		free(log);
+	}
 }
 
 static void test_defaults(void **state)
@@ -512,6 +560,7 @@ int main(void)
 	    cmocka_unit_test(test_overrides),
 	    cmocka_unit_test(test_data_dir_created),
 	    cmocka_unit_test(test_shipped_config),
+	    cmocka_unit_test(test_rates),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

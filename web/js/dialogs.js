@@ -110,12 +110,19 @@ export function browseRooms(conn, onJoined) {
   modal('Browse rooms', async (body, close) => {
     const ul = el('ul', 'plain-list');
     body.append(el('p', 'muted', 'Public rooms you can join.'), ul);
-    const r = await conn.request({ type: 'rooms', public: true });
-    if (!r || r.type !== 'rooms') {
-      ul.append(el('li', 'error', r ? r.message : 'Not connected.'));
-      return;
+    // The server pages the list (500 a page, `more` when others follow).
+    const rooms = [];
+    let after;
+    for (let page = 0; page < 20; page++) {
+      const r = await conn.request({ type: 'rooms', public: true, after });
+      if (!r || r.type !== 'rooms') {
+        ul.append(el('li', 'error', r ? r.message : 'Not connected.'));
+        return;
+      }
+      rooms.push(...(r.rooms || []).filter((x) => x.kind === 'public'));
+      if (!r.more || !r.rooms || !r.rooms.length) break;
+      after = r.rooms[r.rooms.length - 1].id;
     }
-    const rooms = (r.rooms || []).filter((x) => x.kind === 'public');
     if (!rooms.length) ul.append(el('li', 'muted', 'No public rooms yet.'));
     for (const room of rooms) {
       const li = el('li', 'row');

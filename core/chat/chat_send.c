@@ -1,0 +1,436 @@
+/* The send path shared by WebSocket `send`, HTTP POST
+ * /api/rooms/{id}/messages, bots and scripts: the rules of send_rules.c
+ * (text, mute, commands, hooks) → attachments → store append → ack → one
+ * shared frame per broadcast → message hooks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/loop.h"
+#include "base/metrics.h"
+#include "chat/chat.h"
+#include "chat/chat_attachments.h"
+#include "chat/chat_internal.h"
+#include "chat/mutes.h"
+#include "chat/send_rules.h"
+#include "host/hooks.h"
+#include "host/plugin_host.h"
+
+json_t *chat_message_event(const parley_message *m, int with_client_id)
+{
+	json_t *body = proto_message(m, with_client_id);
+	json_t *o = json_pack("{s:s}", "type", "message");
+	if (!body || !o || json_object_update(o, body) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(body);
+	return o;
+}
+
+json_t *chat_ack(const char *client_id, const parley_message *m, int duplicate, int command)
+{
+	json_t *ack = json_pack("{s:s}", "type", "ack");
+	if (!ack)
+		return NULL;
+	if (client_id)
+		json_object_set_new(ack, "client_id", json_string(client_id));
+	if (command || !m) {
+		json_object_set_new(ack, "command", json_true());
+		json_object_set_new(ack, "ts", json_integer(loop_now_ms()));
+		return ack;
+	}
+	json_object_set_new(ack, "id", json_string(m->id));
+	json_object_set_new(ack, "seq", json_integer(m->seq));
+	json_object_set_new(ack, "ts", json_integer(m->ts));
+	if (duplicate)
+		json_object_set_new(ack, "duplicate", json_true());
+	return ack;
+}
+
+struct post_op {
+	chat_post_done done;
+	void *ud;
+	user_rec *author;
+	char *room_id;
+	char *attachments_json; /* attached once the message is stored */
+	int depth;
+	double t0;
+	int no_previews;
+};
+
+static chat_message_observer *message_observer;
+
+void chat_set_message_observer(chat_message_observer *fn)
+{
+	message_observer = fn;
+}
+
+int chat_room_event(const char *room_id, json_t *ev)
+{
+	room *r = room_by_id(room_id);
+	if (!r) {
+		json_decref(ev);
+		return -1;
+	}
+	chat_broadcast_json(r, ev, NULL);
+	return 0;
+}
+
+static void fan_out(room *r, const parley_message *m, user_rec *author)
+{
+	sbuf *common = chat_frame(chat_message_event(m, 0));
+	sbuf *own = m->client_id ? chat_frame(chat_message_event(m, 1)) : NULL;
+	if (!common)
+		goto done;
+	size_t n = 0;
+	for (sub *s = r->subs; s; s = s->rnext) {
+		chat_deliver(s, (own && s->client->user == author) ? own : common, m->seq);
+		n++;
+	}
+	metric_add(core_metrics.deliveries, (double)n);
+done:
+	if (common)
+		sbuf_unref(common);
+	if (own)
+		sbuf_unref(own);
+}
+
+json_t *chat_room_mentions(room *r, const char *text)
+{
+	json_t *ids = proto_mentions(text);
+	for (size_t i = ids ? json_array_size(ids) : 0; i-- > 0;)
+		if (!room_member(r, json_string_value(json_array_get(ids, i))))
+			json_array_remove(ids, i);
+	return ids;
+}
+
+static void count_mentions(room *r, const parley_message *m)
+{
+	json_t *ids = m->mentions_json ? json_loads(m->mentions_json, 0, NULL) : NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v)
+	{
+		member *mb = room_member(r, json_string_value(v));
+		if (mb && mb->read_seq < m->seq)
+			mb->mentions++;
+	}
+	json_decref(ids);
+}
+
+static void read_stored(void *ud, const parley_store_result *res)
+{
+	(void)ud;
+	chat_store_log(res);
+}
+
+static void appended(void *ud, const parley_store_result *res)
+{
+	struct post_op *op = ud;
+	if (res->rc != PARLEY_OK || !res->n_messages) {
+		op->done(op->ud, res->rc < 0 ? res->rc : PARLEY_ERR,
+		         res->error ? res->error : "the message could not be stored", NULL, 0, 0);
+		goto out;
+	}
+	const parley_message *m = &res->messages[0];
+	if (res->duplicate) {
+		op->done(op->ud, PARLEY_OK, NULL, m, 1, 0);
+		goto out;
+	}
+	room *r = room_by_id(m->room_id);
+	metric_add(core_metrics.messages, 1);
+	metric_observe(core_metrics.send_ack_seconds, ev_now(loop_ev) - op->t0);
+	op->done(op->ud, PARLEY_OK, NULL, m, 0, 0);
+	if (op->attachments_json)
+		chat_attachments_attach(op->attachments_json, op->author->id, m->room_id, m->id);
+	if (r) {
+		if (m->seq > r->last_seq)
+			r->last_seq = m->seq;
+		/* Writing in a room means having read it. */
+		member *mine = room_member(r, op->author->id);
+		if (mine && mine->read_seq < m->seq) {
+			mine->read_seq = m->seq;
+			mine->mentions = 0;
+			void *self;
+			const parley_store_vtable *st = chat_store(&self);
+			st->read_set(self, r->id, op->author->id, m->seq, read_stored, NULL);
+		}
+		count_mentions(r, m);
+		fan_out(r, m, op->author);
+		struct chat_hook h;
+		chat_hook_init(&h, PARLEY_HOOK_MESSAGE, op->author, r);
+		h.args.message = m;
+		h.args.depth = op->depth;
+		hooks_run(&h.args, NULL, NULL);
+		if (message_observer)
+			message_observer(m, !op->no_previews);
+	}
+out:
+	free(op->room_id);
+	free(op->attachments_json);
+	free(op);
+}
+
+/* Commands run recently: a resent one is acked, not run twice. */
+static struct recent_commands recent_commands;
+
+void chat_send_fini(void)
+{
+	recent_commands_clear(&recent_commands);
+}
+
+static void post_resolved(const struct chat_post *p, char *attachments_json, chat_post_done done,
+                          void *ud);
+
+/* A send waiting for its attachments: copies of what it said. */
+struct post_wait {
+	user_rec *author;
+	char *room_id, *text, *client_id, *reply_to;
+	int depth;
+	double t0;
+	int no_command;
+	int no_previews;
+	chat_post_done done;
+	void *ud;
+};
+
+static void post_wait_free(struct post_wait *w)
+{
+	free(w->room_id);
+	free(w->text);
+	free(w->client_id);
+	free(w->reply_to);
+	free(w);
+}
+
+static void attachments_resolved(void *ud, int rc, const char *why, char *json)
+{
+	struct post_wait *w = ud;
+	room *r = room_by_id(w->room_id);
+	if (rc == PARLEY_OK && !r) {
+		rc = PARLEY_ENOTFOUND;
+		why = "the room is gone";
+	}
+	if (rc != PARLEY_OK) {
+		w->done(w->ud, rc, why, NULL, 0, 0);
+	} else {
+		struct chat_post p = {.author = w->author,
+		                      .room = r,
+		                      .text = w->text,
+		                      .client_id = w->client_id,
+		                      .reply_to = w->reply_to,
+		                      .depth = w->depth,
+		                      .t0 = w->t0,
+		                      .no_command = w->no_command,
+		                      .no_previews = w->no_previews};
+		post_resolved(&p, json, w->done, w->ud);
+	}
+	free(json);
+	post_wait_free(w);
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+	char *d = s ? strdup(s) : NULL;
+	if (s && !d)
+		*oom = 1;
+	return d;
+}
+
+void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
+{
+	const char *why = NULL;
+	int rc = send_rule_text(p->text, 0, chat_max_text(), &why);
+	if (rc != PARLEY_OK) {
+		done(ud, rc, why, NULL, 0, 0);
+		return;
+	}
+	char why_muted[128];
+	rc = send_rule_mute(mutes_until(p->author->id, p->room->id, mutes_now_ms()), why_muted,
+	                    sizeof why_muted);
+	if (rc != PARLEY_OK) {
+		done(ud, rc, why_muted, NULL, 0, 0);
+		return;
+	}
+	if (!p->attachments || json_array_size(p->attachments) == 0) {
+		post_resolved(p, NULL, done, ud);
+		return;
+	}
+	if (!plugins_uploads(&(void *){NULL})) {
+		done(
+		    ud, PARLEY_EINVAL,
+		    "attachments: no uploads provider is configured (add uploads_local to plugins)",
+		    NULL, 0, 0);
+		return;
+	}
+	/* The uploads are looked up first (async): keep copies meanwhile. */
+	struct post_wait *w = calloc(1, sizeof *w);
+	int oom = !w;
+	if (w) {
+		w->author = p->author;
+		w->room_id = dup_or_null(p->room->id, &oom);
+		w->text = dup_or_null(p->text, &oom);
+		w->client_id = dup_or_null(p->client_id, &oom);
+		w->reply_to = dup_or_null(p->reply_to, &oom);
+		w->depth = p->depth;
+		w->t0 = p->t0;
+		w->no_command = p->no_command;
+		w->no_previews = p->no_previews;
+		w->done = done;
+		w->ud = ud;
+	}
+	if (oom) {
+		if (w)
+			post_wait_free(w);
+		done(ud, PARLEY_ENOMEM, "out of memory", NULL, 0, 0);
+		return;
+	}
+	chat_attachments_resolve(p->author->id, p->room->id, p->client_id, p->attachments,
+	                         attachments_resolved, w);
+}
+
+/* The send once its attachments (JSON text or NULL) are known. */
+static void post_resolved(const struct chat_post *p, char *attachments_json, chat_post_done done,
+                          void *ud)
+{
+	const char *why = NULL;
+	int rc;
+	switch (
+	    send_rule_route(p->text, p->no_command,
+	                    recent_commands_seen(&recent_commands, p->author->id, p->client_id))) {
+	case SEND_REPEATED:
+		done(ud, PARLEY_OK, NULL, NULL, 1, 1);
+		return;
+	case SEND_TRY_COMMAND:
+		if (chat_command_try(p->author, p->room, p->text, p->depth)) {
+			recent_commands_add(&recent_commands, p->author->id, p->client_id);
+			done(ud, PARLEY_OK, NULL, NULL, 0, 1);
+			return;
+		}
+		break;
+	case SEND_STORE:
+		break;
+	}
+	room *r = p->room;
+	parley_message msg = {.room_id = r->id,
+	                      .user_id = p->author->id,
+	                      .text = p->text,
+	                      .client_id = p->client_id,
+	                      .reply_to = p->reply_to,
+	                      .attachments_json = attachments_json,
+	                      .ts = loop_now_ms()};
+	struct chat_hook h;
+	chat_hook_init(&h, PARLEY_HOOK_BEFORE_MESSAGE, p->author, r);
+	h.args.message = &msg;
+	h.args.depth = p->depth;
+	const char *deny = NULL, *rewritten = NULL, *text = p->text;
+	rc = hooks_run(&h.args, &deny, &rewritten);
+	rc = send_rule_hooks(rc, deny, rewritten, chat_max_text(), &text, &why);
+	if (rc != PARLEY_OK) {
+		done(ud, rc, why, NULL, 0, 0);
+		return;
+	}
+	char *text_copy = NULL;
+	if (text != p->text) {
+		if (!(text_copy = strdup(text))) {
+			done(ud, PARLEY_ENOMEM, "out of memory", NULL, 0, 0);
+			return;
+		}
+		msg.text = text_copy;
+	}
+	json_t *mentions = chat_room_mentions(r, msg.text);
+	char *mentions_json = mentions ? proto_dump(mentions, NULL) : NULL;
+	json_decref(mentions);
+	msg.mentions_json = mentions_json;
+
+	struct post_op *op = calloc(1, sizeof *op);
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (!op || !(op->room_id = strdup(r->id)) ||
+	    (attachments_json && !(op->attachments_json = strdup(attachments_json)))) {
+		if (op)
+			free(op->room_id);
+		free(op);
+		done(ud, PARLEY_ENOMEM, "out of memory", NULL, 0, 0);
+		goto out;
+	}
+	op->done = done;
+	op->ud = ud;
+	op->author = p->author;
+	op->depth = p->depth;
+	op->t0 = p->t0;
+	op->no_previews = p->no_previews;
+	rc = st->append(self, &msg, appended, op);
+	if (rc != PARLEY_PENDING) {
+		free(op->room_id);
+		free(op->attachments_json);
+		free(op);
+		done(ud, rc < 0 ? rc : PARLEY_ERR, "the store refused the message", NULL, 0, 0);
+	}
+out:
+	free(mentions_json);
+	free(text_copy);
+}
+
+static void send_done(void *ud, int rc, const char *message, const parley_message *m, int duplicate,
+                      int command)
+{
+	struct ws_op *op = ud;
+	client *cl = chat_ws_op_client(op);
+	if (cl) {
+		if (rc != PARLEY_OK) {
+			chat_reply_error(cl, op->rid, rc, message);
+		} else {
+			json_t *ack =
+			    chat_ack(json_string_value(json_object_get(op->req, "client_id")), m,
+			             duplicate, command);
+			if (ack && op->rid)
+				json_object_set(ack, "rid", op->rid);
+			chat_send_json(cl, ack);
+		}
+	}
+	chat_ws_op_free(op);
+}
+
+void chat_req_send(client *cl, json_t *req, json_t *rid)
+{
+	char err[PROTO_ERR_LEN];
+	const char *text, *client_id = NULL, *reply_to = NULL;
+	member *m;
+	room *r = chat_req_room(cl, req, rid, &m);
+	if (!r)
+		return;
+	if (proto_get_str(req, "text", 1, 0, &text, err, sizeof err) < 0 ||
+	    proto_get_str(req, "client_id", 0, PROTO_MAX_CLIENT_ID, &client_id, err, sizeof err) <
+	        0 ||
+	    proto_get_str(req, "reply_to", 0, PROTO_MAX_ID, &reply_to, err, sizeof err) < 0) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
+		return;
+	}
+	json_t *att = json_object_get(req, "attachments");
+	if (att && !json_is_array(att) && !json_is_null(att)) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, "attachments: expected an array");
+		return;
+	}
+	json_t *previews = json_object_get(req, "previews");
+	if (previews && !json_is_boolean(previews)) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, "previews: expected true or false");
+		return;
+	}
+	struct ws_op *op = chat_ws_op_new(cl, req, rid, r);
+	if (!op) {
+		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
+		return;
+	}
+	struct chat_post p = {.author = cl->user,
+	                      .room = r,
+	                      .text = text,
+	                      .client_id = client_id,
+	                      .reply_to = reply_to,
+	                      .attachments = json_is_array(att) ? att : NULL,
+	                      .t0 = ev_now(loop_ev),
+	                      .no_previews = json_is_false(previews)};
+	chat_post_message(&p, send_done, op);
+}
+
+/* edit / delete / react: fetch the message, check, then write. */
