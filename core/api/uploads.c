@@ -31,6 +31,7 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "host/plugin_host.h"
+#include "api/image_meta.h"
 #include "api/sniff.h"
 #include "api/upload_headers.h"
 #include "chat/users.h"
@@ -49,7 +50,8 @@ struct upload {
 	char *name;
 	const struct api_route *route;
 	int64_t declared;          /* Content-Length, or -1 */
-	int64_t size;              /* bytes so far */
+	int64_t size;              /* bytes received so far */
+	int64_t stored;            /* bytes handed to the provider (and hashed) */
 	int64_t quota_used;        /* the store's count for the day when it began; -1: no quota */
 	struct inflight *inflight; /* the user's uploads in flight (with a quota) */
 	int64_t counted;           /* what this one adds to inflight->bytes */
@@ -73,6 +75,13 @@ struct upload {
 	int finishing;   /* finish or the store record on its way */
 	int head_wait;   /* the body ended: finish once the head is written */
 	int dead;        /* the request is gone */
+	/* A photo whose metadata goes: the whole body is kept here, then
+	 * rewritten on the worker pool before the provider sees a byte. */
+	int img_buffering;
+	unsigned char *img;
+	size_t img_len, img_cap;
+	struct image_meta_result img_out; /* the strip job's result */
+	int img_rc;
 };
 
 struct hash_chunk {
@@ -180,6 +189,8 @@ static void upload_free(struct upload *u)
 		free(c);
 	}
 	mbedtls_sha256_free(&u->sha);
+	free(u->img);
+	free(u->img_out.data);
 	free(u->name);
 	free(u);
 }
@@ -279,6 +290,9 @@ static int type_decided(struct upload *u)
 
 static void finish_object(struct upload *u);
 static void record_step(struct upload *u);
+static void strip_start(struct upload *u);
+static int img_append(struct upload *u, const void *data, size_t len);
+static int begin_or_buffer(struct upload *u, const char *more, size_t more_len);
 
 /* Reading goes on once neither the provider nor the hash is behind. */
 static void maybe_resume(struct upload *u)
@@ -385,6 +399,13 @@ static void write_done(void *ud, int rc, const char *error)
  * behind), -1 failed and answered. */
 static int provider_write(struct upload *u, const void *data, size_t len)
 {
+	/* The hash and the size are of the bytes stored (after any metadata
+	 * stripping), not of those received. */
+	if (hash_queue(u, data, len) < 0) {
+		fail_streaming(u, 500, "internal", "out of memory");
+		return -1;
+	}
+	u->stored += (int64_t)len;
 	void *self;
 	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	int rc = vt ? vt->write(u->handle, data, len, write_done, u) : PARLEY_EUNAVAIL;
@@ -397,21 +418,20 @@ static int provider_write(struct upload *u, const void *data, size_t len)
 	return 0;
 }
 
-/* The type is known (the sniffed head is full, or the body ended): the
- * object begins, with the head and then `more` bytes in one write. */
-static int begin_object(struct upload *u, const char *more, size_t more_len)
+/* The object begins at the provider with its first len bytes; size is
+ * what the provider is told to expect (-1: unknown). 0, 1 or -1 as
+ * provider_write. */
+static int begin_with(struct upload *u, const void *data, size_t len, int64_t size)
 {
 	void *self;
 	const parley_uploads_vtable *vt = plugins_uploads(&self);
 	char disp[64 + UPLOAD_NAME_MAX * 4];
-	if (!type_decided(u))
-		return -1;
 	if (!vt || upload_content_disposition(disp, sizeof disp, upload_type_inline(u->type),
 	                                      u->name) < 0) {
 		fail_streaming(u, 503, "unavailable", "uploads are not available");
 		return -1;
 	}
-	int rc = vt->begin(self, u->key, u->type, disp, u->declared, &u->handle);
+	int rc = vt->begin(self, u->key, u->type, disp, size, &u->handle);
 	if (rc != PARLEY_OK) {
 		char ctx[200];
 		log_ctx(u, ctx, sizeof ctx);
@@ -420,8 +440,15 @@ static int begin_object(struct upload *u, const char *more, size_t more_len)
 		fail_streaming(u, 503, "unavailable", "the file store is not available");
 		return -1;
 	}
+	return provider_write(u, data, len);
+}
+
+/* The type is known (the sniffed head is full, or the body ended): the
+ * object begins, with the head and then `more` bytes in one write. */
+static int begin_object(struct upload *u, const char *more, size_t more_len)
+{
 	if (!more_len)
-		return provider_write(u, u->head, u->head_len);
+		return begin_with(u, u->head, u->head_len, u->declared);
 	char *both = malloc(u->head_len + more_len);
 	if (!both) {
 		fail_streaming(u, 500, "internal", "out of memory");
@@ -429,9 +456,51 @@ static int begin_object(struct upload *u, const char *more, size_t more_len)
 	}
 	memcpy(both, u->head, u->head_len);
 	memcpy(both + u->head_len, more, more_len);
-	rc = provider_write(u, both, u->head_len + more_len);
+	int rc = begin_with(u, both, u->head_len + more_len, u->declared);
 	free(both);
 	return rc;
+}
+
+/* Appends body bytes to the photo kept for stripping. 0, or -1 failed
+ * and answered. The body's size limit bounds the buffer. */
+static int img_append(struct upload *u, const void *data, size_t len)
+{
+	if (len > u->img_cap - u->img_len) {
+		size_t cap = u->img_cap ? u->img_cap : 64 * 1024;
+		while (cap - u->img_len < len)
+			cap *= 2;
+		unsigned char *p = realloc(u->img, cap);
+		if (!p) {
+			fail_streaming(u, 500, "internal", "out of memory");
+			return -1;
+		}
+		u->img = p;
+		u->img_cap = cap;
+	}
+	memcpy(u->img + u->img_len, data, len);
+	u->img_len += len;
+	return 0;
+}
+
+/* A JPEG, PNG or WebP loses its metadata unless uploads.keep_metadata. */
+static int strips_metadata(const struct upload *u)
+{
+	return image_meta_handles(u->type) &&
+	       !(server_config && server_config->uploads.keep_metadata);
+}
+
+/* The type decides: a photo to strip is kept whole until the body ends;
+ * anything else begins at the provider now. 0, 1 or -1 as provider_write. */
+static int begin_or_buffer(struct upload *u, const char *more, size_t more_len)
+{
+	if (!type_decided(u))
+		return -1;
+	if (!strips_metadata(u))
+		return begin_object(u, more, more_len);
+	u->img_buffering = 1;
+	if (img_append(u, u->head, u->head_len) < 0)
+		return -1;
+	return more_len ? img_append(u, more, more_len) : 0;
 }
 
 static int on_chunk(void *ud, const char *data, size_t len)
@@ -443,20 +512,18 @@ static int on_chunk(void *ud, const char *data, size_t len)
 		fail_streaming(u, 429, "rate_limited", "daily upload quota reached");
 		return 0;
 	}
-	if (hash_queue(u, data, len) < 0) {
-		fail_streaming(u, 500, "internal", "out of memory");
-		return 0;
-	}
 	int rc = 0;
 	if (u->handle) {
 		rc = provider_write(u, data, len);
+	} else if (u->img_buffering) {
+		rc = img_append(u, data, len);
 	} else {
 		/* Not begun: the first SNIFF_BYTES decide the type first. */
 		size_t take = SNIFF_BYTES - u->head_len < len ? SNIFF_BYTES - u->head_len : len;
 		memcpy(u->head + u->head_len, data, take);
 		u->head_len += take;
 		if (u->head_len == SNIFF_BYTES)
-			rc = begin_object(u, data + take, len - take);
+			rc = begin_or_buffer(u, data + take, len - take);
 	}
 	if (rc < 0)
 		return 0; /* failed and answered */
@@ -566,7 +633,7 @@ static void record_step(struct upload *u)
 	                     .type = u->type,
 	                     .sha256 = hex,
 	                     .key = u->key,
-	                     .size = u->size,
+	                     .size = u->stored,
 	                     .created_ts = loop_now_ms()};
 
 	/* Hooks see the stored file before anyone can attach it. */
@@ -618,8 +685,8 @@ static void on_end(void *ud)
 		fail_streaming(u, 400, "bad_request", "body: the file is empty");
 		return;
 	}
-	if (!u->handle) {
-		int rc = begin_object(u, NULL, 0);
+	if (!u->handle && !u->img_buffering) {
+		int rc = begin_or_buffer(u, NULL, 0);
 		if (rc < 0)
 			return;
 		if (rc > 0) {
@@ -627,7 +694,74 @@ static void on_end(void *ud)
 			return;
 		}
 	}
+	if (u->img_buffering) {
+		strip_start(u);
+		return;
+	}
 	finish_object(u);
+}
+
+static void strip_work(void *arg)
+{
+	struct upload *u = arg;
+	u->img_rc = image_meta_strip(u->type, u->img, u->img_len, &u->img_out);
+}
+
+/* The stripped photo goes to the provider, then the object finishes. */
+static void strip_done(void *arg, int cancelled)
+{
+	struct upload *u = arg;
+	u->finishing = 0;
+	free(u->img);
+	u->img = NULL;
+	if (u->dead) {
+		upload_release(u);
+		return;
+	}
+	char ctx[200];
+	log_ctx(u, ctx, sizeof ctx);
+	if (cancelled) {
+		fail_streaming(u, 503, "unavailable", "the server is stopping");
+		return;
+	}
+	if (u->img_rc < 0) {
+		log_info("upload_rejected", ctx, "%s: %s", u->type, u->img_out.error);
+		char msg[240];
+		snprintf(msg, sizeof msg, "the image could not be read to remove its metadata: %s",
+		         u->img_out.error);
+		if (u->img_rc == IMAGE_META_NOMEM)
+			fail_streaming(u, 500, "internal", "out of memory");
+		else
+			fail_streaming(u, 422, "bad_image", msg);
+		return;
+	}
+	log_debug("upload_stripped", ctx, "%s: %zu bytes of metadata removed (orientation %d)",
+	          u->type, u->img_out.removed, u->img_out.orientation);
+	unsigned char *data = u->img_out.data;
+	size_t len = u->img_out.len;
+	u->img_out.data = NULL;
+	int rc = begin_with(u, data, len, (int64_t)len);
+	free(data);
+	if (rc < 0)
+		return;
+	if (rc > 0) {
+		u->head_wait = 1; /* write_done finishes it */
+		return;
+	}
+	finish_object(u);
+}
+
+/* The photo's metadata is removed on the worker pool (a linear walk, but
+ * over up to the whole upload limit). Meanwhile `finishing` makes a gone
+ * request leave the clean-up to strip_done. */
+static void strip_start(struct upload *u)
+{
+	u->img_buffering = 0;
+	u->finishing = 1;
+	if (workers_submit(strip_work, strip_done, u) != 0) {
+		strip_work(u); /* the pool is stopped (shutdown): strip here */
+		strip_done(u, 0);
+	}
 }
 
 static void finish_object(struct upload *u)

@@ -3,6 +3,7 @@
  * (SIGTERM/SIGINT) closes the listeners, sends every WebSocket close 1001,
  * and waits — at most limits.shutdown_timeout — for outbound queues to
  * drain; plugins' fini then finishes pending store commits before exit. */
+#include "app/link_previews.h"
 #include "app/server.h"
 #include "app/backup_schedule.h"
 #include "app/data_lock.h"
@@ -76,6 +77,7 @@ void server_stop(void)
 	listener_stop();
 	uploads_stop();
 	backup_schedule_stop();
+	link_previews_stop();
 	/* The close frames and what is queued before them may take the
 	 * documented limits.shutdown_timeout, not the usual short drain. */
 	conn_set_drain_bound(server_config->limits.shutdown_timeout);
@@ -135,6 +137,7 @@ static void chat_ready(int ok)
 	http_set_stream_predicate(api_streams_body);
 	ws_set_app(&chat_ws_app);
 	uploads_start();
+	link_previews_start(server_config);
 	if (listener_start(server_config) < 0) {
 		srv.exit_code = 1;
 		ev_break(loop_ev, EVBREAK_ALL);
@@ -213,6 +216,7 @@ int server_run(struct config *cfg)
 	tls_module_fini(); /* after the last TLS connection is gone */
 out_plugins:
 	backup_schedule_stop();
+	link_previews_stop(); /* its transfers end before the curl loop does */
 	scripts_fini();
 	/* fini drains the store's writer: every accepted write is committed. */
 	plugins_fini();

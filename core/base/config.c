@@ -414,10 +414,13 @@ static int valid_plugin_name(const char *s)
 
 static void read_plugin(struct config *cfg, const conf_node *it)
 {
-	const conf_node *name = conf_at(it, 0);
+	/* A bare "name" is short for { "name" }: a plugin without settings.
+	 * Its section is then the string node itself, which has no keys, so
+	 * the plugin reads its defaults and errors still point at its line. */
+	const conf_node *name = it->type == CONF_STR ? it : conf_at(it, 0);
 	const char *path;
-	if (it->type != CONF_TABLE) {
-		conf_error(it, NULL, "expected a table { \"name\", … }, got %s",
+	if (it->type != CONF_TABLE && it->type != CONF_STR) {
+		conf_error(it, NULL, "expected a name or a table { \"name\", … }, got %s",
 		           conf_type_name(it));
 		return;
 	}
@@ -446,7 +449,7 @@ static void read_plugin(struct config *cfg, const conf_node *it)
 	p->section = it;
 	/* The core's own key in a plugin's section: where its .so is. (Not
 	 * `path`: that is store_sqlite's database, as DESIGN.md shows.) */
-	if (conf_get_str(it, "so", &path) == 1)
+	if (it->type == CONF_TABLE && conf_get_str(it, "so", &path) == 1)
 		p->path = config_resolve(cfg->base_dir, path);
 }
 
@@ -466,7 +469,7 @@ static void read_plugins(struct config *cfg, const conf_node *root)
 		read_plugin(cfg, conf_at(l, i));
 	for (size_t i = l->n_list; i < l->n_items; i++)
 		conf_error(l->items[i], NULL,
-		           "unknown key (plugins is a list: { { \"name\", … }, … })");
+		           "unknown key (plugins is a list: { \"name\", { \"name\", … }, … })");
 }
 
 const struct config *server_config;
@@ -660,6 +663,9 @@ static void read_uploads(struct config *cfg, const conf_node *root)
 		else
 			cfg->uploads.cleanup_interval = v;
 	}
+	int keep;
+	if (conf_get_bool(u, "keep_metadata", &keep) == 1)
+		cfg->uploads.keep_metadata = keep;
 	conf_report_unread(u);
 }
 
@@ -709,6 +715,86 @@ static void read_backup(struct config *cfg, const conf_node *root)
 	conf_report_unread(b);
 }
 
+/* "10.0.0.0/8", "::1/128" or a bare address. */
+static int valid_cidr(const char *s)
+{
+	char addr[64];
+	unsigned char bin[16];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	if (n == 0 || n >= sizeof addr)
+		return 0;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	int max = inet_pton(AF_INET, addr, bin) == 1    ? 32
+	          : inet_pton(AF_INET6, addr, bin) == 1 ? 128
+	                                                : -1;
+	if (max < 0)
+		return 0;
+	if (!slash)
+		return 1;
+	char *end;
+	errno = 0;
+	long bits = strtol(slash + 1, &end, 10);
+	return slash[1] && !*end && !errno && bits >= 0 && bits <= max;
+}
+
+static void read_int_min(const conf_node *t, const char *key, int64_t min, int64_t *out)
+{
+	int64_t v;
+	if (conf_get_int(t, key, &v) != 1)
+		return;
+	if (v < min)
+		conf_error(t, key, "must be %lld or more", (long long)min);
+	else
+		*out = v;
+}
+
+static void read_link_previews(struct config *cfg, const conf_node *root)
+{
+	const conf_node *t;
+	cfg->link_previews.timeout = 5;
+	cfg->link_previews.max_bytes = 256 * 1024;
+	cfg->link_previews.max_redirects = 3;
+	cfg->link_previews.per_message = 3;
+	cfg->link_previews.cache_size = 1000;
+	cfg->link_previews.cache_ttl = 3600;
+	if (conf_get_table(root, "link_previews", &t) != 1)
+		return;
+	int b;
+	if (conf_get_bool(t, "enabled", &b) == 1)
+		cfg->link_previews.enabled = b;
+	read_str_list(t, "allow", &cfg->link_previews.allow, &cfg->link_previews.n_allow);
+	for (size_t i = 0; i < cfg->link_previews.n_allow; i++)
+		if (!valid_cidr(cfg->link_previews.allow[i]))
+			conf_error(t, "allow",
+			           "bad address range \"%s\" (expected 10.0.0.0/8, ::1/128 "
+			           "or an address)",
+			           cfg->link_previews.allow[i]);
+	double v;
+	if (conf_get_num(t, "timeout", &v) == 1) {
+		if (!(v > 0 && v <= 60))
+			conf_error(t, "timeout", "must be more than 0 and at most 60");
+		else
+			cfg->link_previews.timeout = v;
+	}
+	if (conf_get_num(t, "cache_ttl", &v) == 1) {
+		if (!(v > 0))
+			conf_error(t, "cache_ttl", "must be more than 0");
+		else
+			cfg->link_previews.cache_ttl = v;
+	}
+	read_int_min(t, "max_bytes", 1024, &cfg->link_previews.max_bytes);
+	read_int_min(t, "max_redirects", 0, &cfg->link_previews.max_redirects);
+	read_int_min(t, "per_message", 1, &cfg->link_previews.per_message);
+	read_int_min(t, "cache_size", 1, &cfg->link_previews.cache_size);
+	if (cfg->link_previews.max_bytes > 16 * 1024 * 1024)
+		conf_error(t, "max_bytes", "must be at most 16 MiB (a page's head is small)");
+	if (cfg->link_previews.per_message > 10)
+		conf_error(t, "per_message", "must be at most 10");
+	conf_report_unread(t);
+}
+
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov)
 {
 	char err[1024];
@@ -731,6 +817,7 @@ int config_load(struct config *cfg, const char *file, const struct config_overri
 	read_log(cfg, cfg->root);
 	read_uploads(cfg, cfg->root);
 	read_backup(cfg, cfg->root);
+	read_link_previews(cfg, cfg->root);
 	read_plugins(cfg, cfg->root);
 	read_scripts(cfg, cfg->root);
 	/* Top-level keys nobody read; sections report their own. */
@@ -771,6 +858,9 @@ void config_free(struct config *cfg)
 	free(cfg->uploads.allow);
 	for (size_t i = 0; i < cfg->uploads.n_deny; i++)
 		free(cfg->uploads.deny[i]);
+	for (size_t i = 0; i < cfg->link_previews.n_allow; i++)
+		free(cfg->link_previews.allow[i]);
+	free(cfg->link_previews.allow);
 	free(cfg->uploads.deny);
 	for (size_t i = 0; i < cfg->n_plugins; i++) {
 		free(cfg->plugins[i].name);

@@ -99,6 +99,7 @@ struct config {
 		int64_t quota_per_day;     /* bytes per user per 24 h; 0: none */
 		double unattached_max_age; /* s before an unattached upload goes; 86400 */
 		double cleanup_interval;   /* s between cleanup runs; 3600 */
+		int keep_metadata;         /* 1: photos keep EXIF/XMP (GPS!); 0 strips them */
 	} uploads;
 
 	/* Scheduled backups (the backup section): off while every is 0. */
@@ -107,6 +108,19 @@ struct config {
 		int64_t keep; /* finished backups kept in `to`; 48 */
 		char *to;     /* the folder they go in (absolute) */
 	} backup;
+	/* Link previews (core/app/link_previews.c): the server fetches the
+	 * head of pages linked in messages. */
+	struct {
+		int enabled;  /* 0 (default): no fetches at all */
+		char **allow; /* CIDRs fetched although private/loopback/link-local */
+		size_t n_allow;
+		double timeout;        /* s for one page, redirects included; 5 */
+		int64_t max_bytes;     /* of a page's body read; 262144 */
+		int64_t max_redirects; /* 3 */
+		int64_t per_message;   /* links previewed per message; 3 */
+		int64_t cache_size;    /* pages remembered; 1000 */
+		double cache_ttl;      /* s a page is remembered; 3600 */
+	} link_previews;
 
 	struct plugin_spec plugins[CONFIG_MAX_PLUGINS];
 	size_t n_plugins;

@@ -54,6 +54,15 @@ void chat_sessions_end(const char *user_id, const char *token_hash);
 /* A user was created (by register or the CLI): cache it, join `general`. */
 void chat_user_created(const parley_user *user);
 
+/* Told of every message stored and fanned out (after the message hooks),
+ * for link previews: want_previews is 0 when the send said
+ * "previews": false. One observer; NULL: none. */
+typedef void chat_message_observer(const parley_message *m, int want_previews);
+void chat_set_message_observer(chat_message_observer *fn);
+/* Sends ev (taken) to the online members of room_id: 0, or -1 when there
+ * is no such room. */
+int chat_room_event(const char *room_id, json_t *ev);
+
 /* Error code string for an rc ("bad_request", …) and the HTTP status. */
 const char *chat_error_code(int rc);
 int chat_error_status(int rc);

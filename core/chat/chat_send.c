@@ -55,7 +55,26 @@ struct post_op {
 	char *attachments_json; /* attached once the message is stored */
 	int depth;
 	double t0;
+	int no_previews;
 };
+
+static chat_message_observer *message_observer;
+
+void chat_set_message_observer(chat_message_observer *fn)
+{
+	message_observer = fn;
+}
+
+int chat_room_event(const char *room_id, json_t *ev)
+{
+	room *r = room_by_id(room_id);
+	if (!r) {
+		json_decref(ev);
+		return -1;
+	}
+	chat_broadcast_json(r, ev, NULL);
+	return 0;
+}
 
 static void fan_out(room *r, const parley_message *m, user_rec *author)
 {
@@ -143,6 +162,8 @@ static void appended(void *ud, const parley_store_result *res)
 		h.args.message = m;
 		h.args.depth = op->depth;
 		hooks_run(&h.args, NULL, NULL);
+		if (message_observer)
+			message_observer(m, !op->no_previews);
 	}
 out:
 	free(op->room_id);
@@ -168,6 +189,7 @@ struct post_wait {
 	int depth;
 	double t0;
 	int no_command;
+	int no_previews;
 	chat_post_done done;
 	void *ud;
 };
@@ -199,7 +221,8 @@ static void attachments_resolved(void *ud, int rc, const char *why, char *json)
 		                      .reply_to = w->reply_to,
 		                      .depth = w->depth,
 		                      .t0 = w->t0,
-		                      .no_command = w->no_command};
+		                      .no_command = w->no_command,
+		                      .no_previews = w->no_previews};
 		post_resolved(&p, json, w->done, w->ud);
 	}
 	free(json);
@@ -252,6 +275,7 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		w->depth = p->depth;
 		w->t0 = p->t0;
 		w->no_command = p->no_command;
+		w->no_previews = p->no_previews;
 		w->done = done;
 		w->ud = ud;
 	}
@@ -335,6 +359,7 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 	op->author = p->author;
 	op->depth = p->depth;
 	op->t0 = p->t0;
+	op->no_previews = p->no_previews;
 	rc = st->append(self, &msg, appended, op);
 	if (rc != PARLEY_PENDING) {
 		free(op->room_id);
@@ -387,6 +412,11 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_EINVAL, "attachments: expected an array");
 		return;
 	}
+	json_t *previews = json_object_get(req, "previews");
+	if (previews && !json_is_boolean(previews)) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, "previews: expected true or false");
+		return;
+	}
 	struct ws_op *op = chat_ws_op_new(cl, req, rid, r);
 	if (!op) {
 		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
@@ -398,7 +428,8 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 	                      .client_id = client_id,
 	                      .reply_to = reply_to,
 	                      .attachments = json_is_array(att) ? att : NULL,
-	                      .t0 = ev_now(loop_ev)};
+	                      .t0 = ev_now(loop_ev),
+	                      .no_previews = json_is_false(previews)};
 	chat_post_message(&p, send_done, op);
 }
 

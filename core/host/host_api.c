@@ -315,7 +315,10 @@ static const char *h_public_url(parley_ctx *ctx)
 
 static int h_hook(parley_ctx *ctx, int event, int priority, parley_hook_fn fn, void *ud)
 {
-	return hooks_add(event, priority, fn, ud, ctx ? ctx->name : NULL);
+	int rc = hooks_add(event, priority, fn, ud, ctx ? ctx->name : NULL);
+	if (rc == PARLEY_OK && ctx)
+		ctx->n_hooks++;
+	return rc;
 }
 
 /* Commands registered before the chat layer set its ops (plugins init

@@ -231,6 +231,25 @@ static const char *config_file_name(void)
 	return cur_cfg && cur_cfg->file ? cur_cfg->file : "the config file";
 }
 
+/* One start-up line per plugin: name, version and kind (what it provides,
+ * or "hooks" for one that only listens), so an admin sees what runs. */
+static void log_loaded(const parley_ctx *ctx)
+{
+	char kinds[128] = "", lctx[320], ver[64];
+	size_t n = 0;
+	for (int k = 0; k < PARLEY_PROVIDE__COUNT; k++)
+		if (ctx->provides & (1u << k))
+			n += (size_t)snprintf(kinds + n, sizeof kinds - n, "%s%s", n ? "+" : "",
+			                      kind_names[k]);
+	if (!n)
+		snprintf(kinds, sizeof kinds, "%s", ctx->n_hooks ? "hooks" : "none");
+	log_escape(ver, sizeof ver, ctx->plugin->version ? ctx->plugin->version : "?");
+	snprintf(lctx, sizeof lctx, "%s,\"version\":\"%s\",\"kind\":\"%s\"", ctx->log_ctx, ver,
+	         kinds);
+	log_info("plugin_loaded", lctx, "plugin %s %s (%s) from %s", ctx->name, ver, kinds,
+	         ctx->path);
+}
+
 int plugins_init(void)
 {
 	const parley_host *host = plugins_host();
@@ -259,6 +278,8 @@ int plugins_init(void)
 		goto error;
 	}
 	started = 1;
+	for (int i = 0; i < n_ctxs; i++)
+		log_loaded(ctxs[i]);
 	return 0;
 error:
 	fini_started();
@@ -435,6 +456,7 @@ int plugins_provide(parley_ctx *ctx, int kind, const void *vtable, void *self)
 		if (*n == CONFIG_MAX_PLUGINS)
 			return PARLEY_ETOOLARGE;
 		list[(*n)++] = p;
+		ctx->provides |= 1u << kind;
 		return PARLEY_OK;
 	}
 	if (single[kind].vtable) {
@@ -446,6 +468,7 @@ int plugins_provide(parley_ctx *ctx, int kind, const void *vtable, void *self)
 		return PARLEY_ECONFLICT;
 	}
 	single[kind] = p;
+	ctx->provides |= 1u << kind;
 	return PARLEY_OK;
 }
 

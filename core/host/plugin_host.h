@@ -22,6 +22,8 @@ struct parley_ctx {
 	struct metric *mem_gauge;       /* parley_plugin_memory_bytes{plugin=NAME} */
 	struct parley_timer *timers;    /* live timers, stopped at fini */
 	struct parley_watch *watches;   /* live fd watchers, stopped at fini */
+	unsigned provides; /* 1 << PARLEY_PROVIDE_x it provides, for the start-up log */
+	int n_hooks;       /* hooks it added, for the start-up log */
 };
 
 struct provider {

@@ -134,3 +134,25 @@ def test_commands_are_listed_for_everyone(server_factory):
     cmds = json.loads(data)["commands"]
     assert [c["name"] for c in cmds] == ["hello"] and cmds[0]["help"]
     assert srv.http("GET", "/api/commands")[0] == 401
+
+
+def test_bare_names_and_the_loaded_log(server_factory):
+    """Issue 19: plugins = { "name", … } works like { "name" }, and start-up
+    names every plugin with its version and kind."""
+    srv = server_factory(plugins='{ "auth_local", "store_sqlite", "uploads_local", "deny_hook" }')
+    want = {"auth_local": "auth", "store_sqlite": "store", "uploads_local": "uploads",
+            "deny_hook": "hooks"}
+    for name, kind in want.items():
+        line = srv.wait_log("plugin_loaded", plugin=name)
+        assert line["kind"] == kind, line
+        assert re.fullmatch(r"\d+\.\d+\.\d+", line["version"]), line
+        assert name in line["msg"] and line["version"] in line["msg"], line
+    # A bare name is the plugin with its defaults: it works.
+    tok = srv.people("alice")
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a:
+            ok = await a.send_text(a.room_id("general"), "hello with bare names")
+            assert ok["type"] == "ack", ok
+
+    run(body())

@@ -339,6 +339,56 @@ static void test_errors_all_reported(void **state)
 	config_free(&c);
 }
 
+/* plugins = { "auth_local", … }: a bare name is { "name" } without settings,
+ * mixed freely with tables; a bare bad name or a number is still refused. */
+static void test_plugins_bare_names(void **state)
+{
+	(void)state;
+	struct config c;
+	struct config_overrides ov = {.check_only = 1};
+	const char *path = write_conf("bare.conf", "plugins = {\n"
+	                                           "  \"auth_local\",\n"
+	                                           "  { \"store_sqlite\", path = \"x.db\" },\n"
+	                                           "  \"uploads_local\",\n"
+	                                           "}\n");
+	assert_int_equal(config_load(&c, path, &ov), 0);
+	assert_int_equal(c.plugins_default, 0);
+	assert_int_equal(c.n_plugins, 3);
+	assert_string_equal(c.plugins[0].name, "auth_local");
+	assert_string_equal(c.plugins[2].name, "uploads_local");
+	assert_null(c.plugins[0].path);
+	/* The bare name's section has no keys: the plugin reads its defaults. */
+	const char *s;
+	assert_non_null(c.plugins[0].section);
+	assert_int_equal(conf_get_str(c.plugins[0].section, "path", &s), 0);
+	assert_int_equal(conf_report_unread(c.plugins[0].section), 0);
+	assert_int_equal(conf_get_str(c.plugins[1].section, "path", &s), 1);
+	config_free(&c);
+
+	path = write_conf("bare_bad.conf", "plugins = {\n"           /* 1 */
+	                                   "  \"Bad-Name\",\n"       /* 2 */
+	                                   "  7,\n"                  /* 3 */
+	                                   "  \"auth_local\",\n"     /* 4 */
+	                                   "  { \"auth_local\" },\n" /* 5 */
+	                                   "}\n");
+	capture_start();
+	assert_int_equal(config_load(&c, path, &ov), -1);
+	char *out = capture_end();
+	const char *expect[] = {
+	    "2: plugins[1]: bad plugin name \"Bad-Name\"",
+	    " plugins[2]: expected a name or a table", /* numbers have no line */
+	    "5: plugins[4][1]: plugin \"auth_local\" is listed twice",
+	};
+	char want[512];
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		snprintf(want, sizeof(want), "%s:%s", path, expect[i]);
+		if (!strstr(out, want))
+			fail_msg("missing \"%s\" in:\n%s", want, out);
+	}
+	free(out);
+	config_free(&c);
+}
+
 static void test_lua_error_reported(void **state)
 {
 	struct config c;
@@ -505,6 +555,7 @@ int main(void)
 	    cmocka_unit_test(test_resolve),
 	    cmocka_unit_test(test_full_file),
 	    cmocka_unit_test(test_errors_all_reported),
+	    cmocka_unit_test(test_plugins_bare_names),
 	    cmocka_unit_test(test_lua_error_reported),
 	    cmocka_unit_test(test_overrides),
 	    cmocka_unit_test(test_data_dir_created),

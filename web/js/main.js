@@ -190,6 +190,7 @@ function onEvent(f) {
       break;
     case 'message_edited':
     case 'message_deleted':
+    case 'message_preview':
     case 'reaction':
       patchMessage(f);
       break;
@@ -266,6 +267,8 @@ function patchMessage(f) {
   } else if (f.type === 'message_edited') {
     m.text = f.text;
     m.edited_ts = f.edited_ts;
+  } else if (f.type === 'message_preview') {
+    m.previews = Array.isArray(f.previews) ? f.previews : [];
   } else {
     const uid = f.user && f.user.id ? f.user.id : f.user;
     const r = Object.assign({}, m.reactions || {});

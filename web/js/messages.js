@@ -186,6 +186,7 @@ export class MessageList {
     }
     li.append(body);
     if (!m.deleted && m.attachments && m.attachments.length) li.append(attachments(m.attachments));
+    if (!m.deleted && m.previews && m.previews.length) li.append(linkPreviews(m.previews));
     if (!m.deleted && m.reactions && Object.keys(m.reactions).length) li.append(this.reactionRow(m));
     if (!m.deleted) li.append(this.actionBar(m, mine));
     return li;
@@ -353,6 +354,25 @@ function fileCard(a) {
   card.append(el('span', 'file-icon', ext ? ext[1].toUpperCase() : 'FILE'), el('span', 'file-name', a.name || 'file'));
   card.append(el('span', 'muted file-size', formatSize(a.size || 0)));
   return card;
+}
+
+// Link preview cards (message_preview events): text only. The page's image
+// is not shown: the CSP allows no other origin's images, and loading one
+// would tell that site who reads the room.
+function linkPreviews(list) {
+  const box = el('div', 'link-previews');
+  for (const p of list) {
+    if (!p || !/^https?:\/\//i.test(p.url || '') || !(p.title || p.description)) continue;
+    const card = el('a', 'link-preview');
+    card.href = p.url;
+    card.target = '_blank';
+    card.rel = 'noopener noreferrer';
+    if (p.site_name) card.append(el('span', 'muted link-site', p.site_name));
+    if (p.title) card.append(el('strong', 'link-title', p.title));
+    if (p.description) card.append(el('span', 'link-desc', p.description));
+    box.append(card);
+  }
+  return box;
 }
 
 // Attachment URLs come from the server: same-origin paths or http(s) only.
