@@ -15,6 +15,7 @@
 #include "app/admin.h"
 #include "host/plugin_host.h"
 #include "base/config.h"
+#include "base/duration.h"
 #include "base/log.h"
 #include "app/script_test.h"
 #include "lua/scripts.h"
@@ -29,6 +30,7 @@ enum command {
 	CMD_USER_IMPORT,
 	CMD_SESSION_NEW,
 	CMD_INVITE,
+	CMD_PRUNE,
 	CMD_TEST_SCRIPT
 };
 
@@ -37,6 +39,8 @@ struct cli_args {
 	const char *config;
 	struct config_overrides ov;
 	const char *role, *email, *ttl;
+	const char *older_than, *room; /* prune */
+	int dry_run;
 	int help, version;
 	const char **words; /* the command's words: "user", "add", "NAME"; argc slots */
 	size_t n_words;
@@ -50,6 +54,7 @@ static const char usage_text[] =
     "  parley user import FILE.csv                         bulk add: name,role[,password[,email]]\n"
     "  parley session new NAME... [--ttl 30d]              print a session token per name\n"
     "  parley invite [--role admin|member|bot] [--email E]  print a registration link\n"
+    "  parley prune [--dry-run] [--older-than 365d] [--room ROOM]   apply the retention now\n"
     "  parley test-script FILE_test.lua                    run a script's tests offline\n"
     "  parley --version | --help\n"
     "\n"
@@ -71,39 +76,7 @@ static int usage_error(const char *fmt, ...)
 
 long long cli_parse_duration(const char *s)
 {
-	long long v = 0, unit = 1;
-	const char *p = s;
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (LLONG_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	switch (*p) {
-	case '\0':
-		return v;
-	case 's':
-		unit = 1;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	case 'w':
-		unit = 7 * 86400;
-		break;
-	default:
-		return -1;
-	}
-	if (p[1] != '\0' || v > LLONG_MAX / unit)
-		return -1;
-	return v * unit;
+	return duration_parse(s);
 }
 
 /* "--name VALUE" or "--name=VALUE": 1 when argv[*i] is that option (value
@@ -128,8 +101,8 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
 {
-	static const char *const valued[] = {"--config", "--listen", "--data-dir",
-	                                     "--role",   "--email",  "--ttl"};
+	static const char *const valued[] = {"--config", "--listen", "--data-dir",   "--role",
+	                                     "--email",  "--ttl",    "--older-than", "--room"};
 	int only_words = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = NULL;
@@ -143,6 +116,10 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		}
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			a->help = 1;
+			continue;
+		}
+		if (strcmp(arg, "--dry-run") == 0) {
+			a->dry_run = 1;
 			continue;
 		}
 		if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
@@ -177,8 +154,14 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		case 4:
 			a->email = value;
 			break;
-		default:
+		case 5:
 			a->ttl = value;
+			break;
+		case 6:
+			a->older_than = value;
+			break;
+		default:
+			a->room = value;
 			break;
 		}
 	}
@@ -219,6 +202,10 @@ static int check_command(struct cli_args *a)
 		a->cmd = CMD_SESSION_NEW;
 		if (n < 3)
 			return usage_error("session new needs at least one NAME");
+	} else if (strcmp(w[0], "prune") == 0) {
+		a->cmd = CMD_PRUNE;
+		if (n > 1)
+			return usage_error("prune takes no argument, got '%s'", w[1]);
 	} else if (strcmp(w[0], "test-script") == 0) {
 		a->cmd = CMD_TEST_SCRIPT;
 		if (n != 2)
@@ -237,6 +224,16 @@ static int check_command(struct cli_args *a)
 		                   a->role ? "--role" : "--email");
 	if (a->ttl && a->cmd != CMD_SESSION_NEW)
 		return usage_error("--ttl applies to 'session new' only");
+	if ((a->dry_run || a->older_than || a->room) && a->cmd != CMD_PRUNE)
+		return usage_error("%s applies to 'prune' only", a->dry_run      ? "--dry-run"
+		                                                 : a->older_than ? "--older-than"
+		                                                                 : "--room");
+	if (a->older_than && cli_parse_duration(a->older_than) <= 0)
+		return usage_error(
+		    "--older-than: bad duration '%s' (e.g. 3600, 90s, 15m, 12h, 30d)",
+		    a->older_than);
+	if (a->room && (!*a->room || strlen(a->room) > 64))
+		return usage_error("--room: a room name or id of 1 to 64 bytes");
 	if (a->role && strcmp(a->role, "admin") != 0 && strcmp(a->role, "member") != 0 &&
 	    strcmp(a->role, "bot") != 0)
 		return usage_error("--role must be admin, member or bot, not '%s'", a->role);
@@ -278,6 +275,10 @@ static int run(struct cli_args *a)
 		break;
 	case CMD_INVITE:
 		rc = admin_invite(&cfg, a->role ? a->role : "member", a->email);
+		break;
+	case CMD_PRUNE:
+		rc = admin_prune(&cfg, a->dry_run,
+		                 a->older_than ? cli_parse_duration(a->older_than) : 0, a->room);
 		break;
 	case CMD_TEST_SCRIPT:
 		break;

@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "chat/chat.h"
+#include "chat/chat_retention.h"
 #include "base/config.h"
 #include "net/conn.h"
 #include "base/curl_loop.h"
@@ -74,6 +75,7 @@ void server_stop(void)
 	log_info("shutdown", NULL, "stopping: no new connections, closing sessions");
 	listener_stop();
 	uploads_stop();
+	chat_retention_stop();
 	/* The close frames and what is queued before them may take the
 	 * documented limits.shutdown_timeout, not the usual short drain. */
 	conn_set_drain_bound(server_config->limits.shutdown_timeout);
@@ -133,6 +135,7 @@ static void chat_ready(int ok)
 	http_set_stream_predicate(api_streams_body);
 	ws_set_app(&chat_ws_app);
 	uploads_start();
+	chat_retention_start();
 	if (listener_start(server_config) < 0) {
 		srv.exit_code = 1;
 		ev_break(loop_ev, EVBREAK_ALL);

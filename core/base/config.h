@@ -83,6 +83,14 @@ struct config {
 		double cleanup_interval;   /* s between cleanup runs; 3600 */
 	} uploads;
 
+	/* The retention section (docs/operations.md "Retention"). */
+	struct {
+		int64_t messages; /* s a message is kept; 0: forever (the default) */
+		double interval;  /* s between background passes; 3600 */
+		double lease;     /* s a node holds the job between renewals; 300 */
+		int64_t batch;    /* messages per store call; 200 */
+	} retention;
+
 	struct plugin_spec plugins[CONFIG_MAX_PLUGINS];
 	size_t n_plugins;
 	int plugins_default; /* 1 when the config had no plugins list */

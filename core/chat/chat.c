@@ -13,6 +13,7 @@
 
 #include "host/auth.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_retention.h"
 #include "base/config.h"
 #include "host/hooks.h"
 #include "base/log.h"
@@ -501,6 +502,8 @@ static const struct {
     {"members", chat_req_members, SCOPE_READ},
     {"typing", chat_req_typing, SCOPE_POST},
     {"read", chat_req_read, SCOPE_READ},
+    {"edits", chat_req_edits, SCOPE_MODERATE},
+    {"room_retention", chat_req_room_retention, SCOPE_MODERATE},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it

@@ -34,6 +34,11 @@ static const char SQL_GET_LIVE[] =
     "SELECT " ROWS_MESSAGE " FROM messages WHERE id = ? AND room = ? AND deleted = 0";
 static const char SQL_EDIT[] = "UPDATE messages SET text = ?, mentions_json = ?, edited_ts = ?"
                                " WHERE id = ? AND room = ? AND deleted = 0 RETURNING " ROWS_MESSAGE;
+/* The version an edit replaces, kept in the same transaction. */
+static const char SQL_EDIT_KEEP[] =
+    "INSERT INTO edits (message, text, mentions_json, ts) SELECT id, text, mentions_json,"
+    " CASE WHEN edited_ts > 0 THEN edited_ts ELSE ts END FROM messages"
+    " WHERE id = ? AND room = ? AND deleted = 0";
 static const char SQL_DELETE[] =
     "UPDATE messages SET text = NULL, attachments_json = NULL, mentions_json = NULL,"
     " deleted = 1 WHERE id = ? AND room = ? RETURNING " ROWS_MESSAGE;
@@ -179,8 +184,15 @@ int messages_get(struct dbconn *c, struct op *op)
 
 int messages_edit(struct dbconn *c, struct op *op)
 {
-	sqlite3_stmt *st = rows_stmt(c, op, SQL_EDIT);
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_EDIT_KEEP);
 	if (!st)
+		return op->res.rc;
+	db_bind_int(st, 1, op->args.edit.message);
+	db_bind_int(st, 2, op->args.edit.room);
+	int krc = rows_done(c, op, st);
+	if (krc < 0)
+		return krc;
+	if (!(st = rows_stmt(c, op, SQL_EDIT)))
 		return op->res.rc;
 	db_bind_text(st, 1, op->args.edit.text);
 	db_bind_text(st, 2, op->args.edit.mentions_json);

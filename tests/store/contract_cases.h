@@ -37,4 +37,9 @@ void test_settings(void **state);
 void test_kv(void **state);
 void test_uploads(void **state);
 
+void test_prune(void **state);
+void test_lease(void **state);
+void test_room_retention(void **state);
+void test_edits_history(void **state);
+
 #endif
