@@ -295,3 +295,15 @@ def test_edits_history_for_owners_moderators_and_admins_only(server_factory):
             assert len(r["versions"]) == 1 and r["versions"][0].get("deleted") is True, r
 
     run(after())
+
+
+def test_bad_retention_config_is_named_at_its_line(server_factory):
+    for bad, words in (('messages = "soon"', 'bad duration'),
+                       ("messages = 0", "must be more than 0"),
+                       ("batch = 5000", "between 1 and 1000"),
+                       ("keep = 3", "unknown key")):
+        srv = server_factory(config_extra="retention = { " + bad + " }", expect_fail=True)
+        assert srv.returncode not in (0, None)
+        assert "retention." in srv.stderr_text and words in srv.stderr_text, srv.stderr_text
+    ok = server_factory(config_extra='retention = { messages = "forever" }')
+    assert ok.proc.poll() is None
