@@ -7,6 +7,8 @@
 #   tools/test.sh --preset asan-ubsan  the same under ASan + UBSan (clang)
 #   tools/test.sh --fuzz SECONDS       builds the fuzz preset and runs every
 #                                      fuzz target for SECONDS each
+#   tools/test.sh --slow               only the slow suites: the container
+#                                      image (tests/image/run.sh; root)
 #
 # Exits nonzero when any step fails; every step runs even after a failure,
 # except the ones that need a build that failed.
@@ -16,13 +18,15 @@ cd "$root"
 
 preset=debug
 fuzz_secs=""
+slow=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--preset) preset=${2:?--preset needs a name}; shift 2 ;;
 	--preset=*) preset=${1#*=}; shift ;;
 	--fuzz) fuzz_secs=${2:?--fuzz needs SECONDS}; shift 2 ;;
 	--fuzz=*) fuzz_secs=${1#*=}; shift ;;
-	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	--slow) slow=1; shift ;;
+	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
 	*) echo "test.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -56,6 +60,11 @@ finish() {
 }
 
 step setup tools/setup.sh --test || finish
+
+if [ $slow = 1 ]; then
+	step "container image" bash tests/image/run.sh
+	finish
+fi
 
 if [ -n "$fuzz_secs" ]; then
 	step "configure fuzz" cmake --preset fuzz || finish

@@ -83,9 +83,14 @@ static void wake_waiters(struct aj *aj, int fetched)
 	}
 }
 
+/* The reason is kept for readiness and refusals in a fixed buffer; a long
+ * detail (curl's message, the parser's) is cut, and the cut shows. */
 static void fetch_failed(struct aj *aj, const char *fmt, const char *detail)
 {
-	snprintf(aj->fetch_error, sizeof aj->fetch_error, fmt, detail);
+	const size_t cap = sizeof aj->fetch_error;
+	int n = snprintf(aj->fetch_error, cap, fmt, detail);
+	if (n >= (int)cap)
+		memcpy(aj->fetch_error + cap - 4, "...", 4);
 	aj->host->metric_add(aj->m_fetch_failures, 1);
 	aj->host->log(aj->ctx, PARLEY_LOG_ERROR, "jwks_fetch_failed", "%s: %s", aj->cfg.jwks_url,
 	              aj->fetch_error);

@@ -64,6 +64,8 @@ static inline void net_spin(double seconds)
 static inline int net_pair(conn **out)
 {
 	int sv[2];
+	if (out)
+		*out = NULL; /* set on every path: callers read it unconditionally */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return -1;
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);

@@ -109,9 +109,13 @@ static int listen_loopback(int *fd_out)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof a;
+	*fd_out = -1; /* set on every path: callers close it unconditionally */
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &alen) != 0)
+	    getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	*fd_out = fd;
 	return ntohs(a.sin_port);
 }
