@@ -143,8 +143,10 @@ void chat_retention_start(void)
 	char host[64] = "host";
 	gethostname(host, sizeof host - 1);
 	snprintf(job.holder, sizeof job.holder, "%s:%ld", host, (long)getpid());
+	/* The first pass soon after start: a server restarted more often than
+	 * the interval still prunes. */
 	double every = server_config->retention.interval;
-	ev_timer_init(&job.timer, tick, every, every);
+	ev_timer_init(&job.timer, tick, every < 5 ? every : 5, every);
 	ev_timer_start(loop_ev, &job.timer);
 	ev_unref(loop_ev); /* the timer alone does not keep the loop alive */
 	job.started = 1;

@@ -43,6 +43,7 @@ static const char SQL_DELETE[] =
     "UPDATE messages SET text = NULL, attachments_json = NULL, mentions_json = NULL,"
     " deleted = 1 WHERE id = ? AND room = ? RETURNING " ROWS_MESSAGE;
 static const char SQL_REACTIONS_DROP[] = "DELETE FROM reactions WHERE message = ?";
+static const char SQL_EDITS_DROP[] = "DELETE FROM edits WHERE message = ?";
 static const char SQL_REACT_ON[] =
     "INSERT OR IGNORE INTO reactions (message, user, emoji) VALUES (?, ?, ?)";
 static const char SQL_REACT_OFF[] =
@@ -213,8 +214,14 @@ int messages_delete(struct dbconn *c, struct op *op)
 	int rc = one_message(c, op, st);
 	if (rc < 0)
 		return rc;
-	/* A tombstone carries no content: its reactions go too. */
+	/* A tombstone carries no content: its reactions and earlier versions
+	 * go too. */
 	if (!(st = rows_stmt(c, op, SQL_REACTIONS_DROP)))
+		return op->res.rc;
+	db_bind_int(st, 1, op->args.message.message);
+	if ((rc = rows_done(c, op, st)) < 0)
+		return rc;
+	if (!(st = rows_stmt(c, op, SQL_EDITS_DROP)))
 		return op->res.rc;
 	db_bind_int(st, 1, op->args.message.message);
 	if ((rc = rows_done(c, op, st)) < 0)

@@ -211,11 +211,23 @@ void test_edits_history(void **state)
 	assert_int_equal(RUN(&r, S->edits_list(self, room, "m_99999", res_done, &r)),
 	                 PARLEY_ENOTFOUND);
 
+	/* A deleted message keeps no earlier versions either. */
+	char gone[ID_MAX];
+	mk_at(room, alice, "to delete", 1500, gone);
+	assert_int_equal(
+	    RUN(&r, S->message_edit(self, room, gone, "edited", NULL, 1600, res_done, &r)),
+	    PARLEY_OK);
+	assert_int_equal(RUN(&r, S->message_delete(self, room, gone, res_done, &r)), PARLEY_OK);
+	assert_int_equal(RUN(&r, S->edits_list(self, room, gone, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_messages, 1);
+	assert_null(r.v.messages[0].text);
+	assert_true(r.v.messages[0].deleted);
+
 	/* Pruned with the message. */
 	if (STORE_HAS(prune)) {
 		assert_int_equal(RUN(&r, S->prune(self, room, 5000, 10, 0, res_done, &r)),
 		                 PARLEY_OK);
-		assert_int_equal(r.v.n_messages, 1);
+		assert_int_equal(r.v.n_messages, 2);
 		assert_int_equal(RUN(&r, S->edits_list(self, room, id, res_done, &r)), PARLEY_OK);
 		assert_int_equal(r.v.n_messages, 1);
 		assert_null(r.v.messages[0].text);
