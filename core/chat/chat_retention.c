@@ -163,6 +163,7 @@ void chat_retention_stop(void)
 	if (!job.started)
 		return;
 	job.started = 0;
+	prune_run_cancel();
 	ev_ref(loop_ev);
 	ev_timer_stop(loop_ev, &job.timer);
 	if (job.holding) {
@@ -217,8 +218,9 @@ static void ret_op_free(struct ret_op *op)
 	free(op);
 }
 
-/* Owner or moderator of r (need_owner: owner only), or an admin. Replies
- * the error and returns NULL otherwise. */
+/* Owner or moderator of r (need_owner: owner only), or an admin (in any
+ * room but a DM they are not in: a DM has no moderators to stand in for).
+ * Replies the error and returns NULL otherwise. */
 static room *req_room_as(client *cl, json_t *req, json_t *rid, int need_owner)
 {
 	char err[PROTO_ERR_LEN];
@@ -232,10 +234,10 @@ static room *req_room_as(client *cl, json_t *req, json_t *rid, int need_owner)
 		chat_reply_error(cl, rid, PARLEY_ENOTFOUND, "no such room");
 		return NULL;
 	}
-	if (strcmp(cl->user->role, "admin") == 0)
-		return r;
 	member *m;
 	int rc = chat_check_member(r, cl->user, &m);
+	if (strcmp(cl->user->role, "admin") == 0 && (rc == PARLEY_OK || strcmp(r->kind, "dm") != 0))
+		return r;
 	if (rc != PARLEY_OK) {
 		chat_reply_member_error(cl, rid, rc);
 		return NULL;

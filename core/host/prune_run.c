@@ -27,6 +27,7 @@ static struct {
 	struct room_ref *cur;
 	int64_t cur_count; /* messages pruned in the current room */
 	int rooms_done;    /* no more store calls to make */
+	int cancelled;     /* prune_run_cancel: start no more batches */
 	int removing;      /* upload removals in flight */
 	int rc;
 	char error[200];
@@ -158,6 +159,10 @@ static int64_t cur_cutoff;
 static void batch_done(void *ud, const parley_store_result *res)
 {
 	(void)ud;
+	if (res->rc == PARLEY_ENOTFOUND) {
+		next_room(); /* the room went meanwhile */
+		return;
+	}
 	if (res->rc != PARLEY_OK) {
 		fail(res->rc, pr.cur->name ? pr.cur->name : pr.cur->id, res->error);
 		return;
@@ -182,7 +187,9 @@ static void batch_done(void *ud, const parley_store_result *res)
 			pr.o.on_batch(pr.o.ud, pr.cur->id, pr.cur->name, res->value + 1,
 			              (int64_t)res->n_messages);
 	}
-	if (res->more)
+	if (pr.cancelled)
+		fail(PARLEY_EUNAVAIL, "prune", "stopping");
+	else if (res->more)
 		batch_start(cur_cutoff);
 	else
 		next_room();
@@ -218,7 +225,7 @@ static void room_retention(void *ud, const parley_store_result *res)
 
 static void next_room(void)
 {
-	if (pr.rc != PARLEY_OK || pr.next >= pr.n_rooms) {
+	if (pr.rc != PARLEY_OK || pr.cancelled || pr.next >= pr.n_rooms) {
 		pr.rooms_done = 1;
 		finish_if_done();
 		return;
@@ -292,6 +299,12 @@ int prune_run_start(const struct prune_opts *o)
 	}
 	pr.active = 1;
 	return PARLEY_OK;
+}
+
+void prune_run_cancel(void)
+{
+	if (pr.active)
+		pr.cancelled = 1;
 }
 
 int prune_run_active(void)

@@ -38,6 +38,9 @@ struct prune_opts {
 /* PARLEY_OK (on_done follows), EUNAVAIL without a store that prunes,
  * ECONFLICT while a pass runs. */
 int prune_run_start(const struct prune_opts *o);
+/* Shutdown: the pass starts no more batches (the one in flight finishes,
+ * on_done follows with EUNAVAIL); the store's marks keep the progress. */
+void prune_run_cancel(void);
 /* 1 while a pass runs. */
 int prune_run_active(void);
 

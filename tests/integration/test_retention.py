@@ -281,9 +281,35 @@ def test_edits_history_for_owners_moderators_and_admins_only(server_factory):
             r = await a.request("edits", room=ops)
             assert r["type"] == "error" and r["code"] == "bad_request", r
 
+            # Not in a DM the admin is not part of.
+            dm = (await a.request("dm", user="bob"))["room"]["id"]
+            secret = await b.send_text(dm, "between us")
+            assert (await b.request("edit", room=dm, id=secret["id"], text="x"))["type"] != "error"
+            r = await root.request("edits", room=dm, id=secret["id"])
+            assert r["type"] == "error" and r["code"] == "not_found", r
         return ops, m
 
     ops, m = run(body())
+
+    # A moderator may (made one in the database: the protocol has no
+    # request for it yet).
+    db = os.path.join(srv.data_dir, "parley.db")
+    if os.path.exists(db):
+        import sqlite3
+        srv.stop()
+        with sqlite3.connect(db) as conn:
+            n = conn.execute("UPDATE members SET role = 'moderator' WHERE room = ? AND user ="
+                             " (SELECT id FROM users WHERE name = 'bob')",
+                             (int(ops[2:]),)).rowcount
+            assert n == 1
+        srv.restart()
+
+        async def moderator():
+            async with Client(srv, tok["bob"]) as b:
+                r = await b.request("edits", room=ops, id=m["id"])
+                assert r["type"] == "edits" and len(r["versions"]) == 3, r
+
+        run(moderator())
     # The history is pruned with the message.
     time.sleep(1.1)
     srv.cli("prune", "--older-than", "1s")
