@@ -13,6 +13,7 @@
  * creating it at the same moment wins, and we look it up again), and
  * accounts created meanwhile wait for it in a queue. */
 #include "app/admin.h"
+#include "app/admin_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -207,10 +208,7 @@ static const struct plugin_core_ops admin_ops = {
 /* Start, run, stop                                                   */
 /* ---------------------------------------------------------------- */
 
-/* Levels of start-up reached, for admin_stop. */
-enum { UP_NONE, UP_LOOP, UP_WORKERS, UP_CURL, UP_PLUGINS };
-
-static int admin_start(struct config *cfg, const char *what, int *up)
+int admin_start(struct config *cfg, const char *what, int *up)
 {
 	memset(&adm, 0, sizeof(adm));
 	adm.what = what;
@@ -254,7 +252,7 @@ static void admin_run(int (*launch)(void *arg), void *arg, int window)
 	ev_unref(loop_ev);
 }
 
-static void admin_stop(int up)
+void admin_stop(int up)
 {
 	if (up >= UP_PLUGINS)
 		plugins_fini();

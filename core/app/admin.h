@@ -27,4 +27,9 @@ int admin_check_config(struct config *cfg);
  * mail (POST /api/admin/invites does). */
 int admin_invite(struct config *cfg, const char *role, const char *email);
 
+/* parley prune [--dry-run] [--older-than DURATION] [--room ROOM]: applies
+ * the retention now (older_than_s > 0 replaces the configured one) and
+ * prints what it removed, or would. Audited as "retention.prune". */
+int admin_prune(struct config *cfg, int dry_run, long long older_than_s, const char *room);
+
 #endif

@@ -17,6 +17,7 @@
 #include "app/export.h"
 #include "host/plugin_host.h"
 #include "base/config.h"
+#include "base/duration.h"
 #include "base/log.h"
 #include "app/script_test.h"
 #include "lua/scripts.h"
@@ -34,7 +35,8 @@ enum command {
 	CMD_TEST_SCRIPT,
 	CMD_BACKUP,
 	CMD_RESTORE,
-	CMD_EXPORT
+	CMD_EXPORT,
+	CMD_PRUNE
 };
 
 struct cli_args {
@@ -46,6 +48,8 @@ struct cli_args {
 	size_t n_rooms;
 	int pseudonymise;
 	int help, version, force;
+	const char *older_than; /* prune */
+	int dry_run;
 	const char **words; /* the command's words: "user", "add", "NAME"; argc slots */
 	size_t n_words;
 };
@@ -58,6 +62,7 @@ static const char usage_text[] =
     "  parley user import FILE.csv                         bulk add: name,role[,password[,email]]\n"
     "  parley session new NAME... [--ttl 30d]              print a session token per name\n"
     "  parley invite [--role admin|member|bot] [--email E]  print a registration link\n"
+    "  parley prune [--dry-run] [--older-than 365d] [--room ROOM]   apply the retention now\n"
     "  parley test-script FILE_test.lua                    run a script's tests offline\n"
     "  parley export --out DIR [--room R]... [--since DATE] [--until DATE] [--pseudonymise]\n"
     "                                                      messages as JSON lines\n"
@@ -83,39 +88,7 @@ static int usage_error(const char *fmt, ...)
 
 long long cli_parse_duration(const char *s)
 {
-	long long v = 0, unit = 1;
-	const char *p = s;
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (LLONG_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	switch (*p) {
-	case '\0':
-		return v;
-	case 's':
-		unit = 1;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	case 'w':
-		unit = 7 * 86400;
-		break;
-	default:
-		return -1;
-	}
-	if (p[1] != '\0' || v > LLONG_MAX / unit)
-		return -1;
-	return v * unit;
+	return duration_parse(s);
 }
 
 /* "--name VALUE" or "--name=VALUE": 1 when argv[*i] is that option (value
@@ -142,7 +115,7 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 {
 	static const char *const valued[] = {"--config", "--listen", "--data-dir", "--role",
 	                                     "--email",  "--ttl",    "--out",      "--at",
-	                                     "--room",   "--since",  "--until"};
+	                                     "--room",   "--since",  "--until",    "--older-than"};
 	int only_words = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = NULL;
@@ -156,6 +129,10 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		}
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			a->help = 1;
+			continue;
+		}
+		if (strcmp(arg, "--dry-run") == 0) {
+			a->dry_run = 1;
 			continue;
 		}
 		if (strcmp(arg, "--pseudonymise") == 0 || strcmp(arg, "--pseudonymize") == 0) {
@@ -216,8 +193,11 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		case 9:
 			a->since = value;
 			break;
-		default:
+		case 10:
 			a->until = value;
+			break;
+		default:
+			a->older_than = value;
 			break;
 		}
 	}
@@ -258,6 +238,10 @@ static int check_command(struct cli_args *a)
 		a->cmd = CMD_SESSION_NEW;
 		if (n < 3)
 			return usage_error("session new needs at least one NAME");
+	} else if (strcmp(w[0], "prune") == 0) {
+		a->cmd = CMD_PRUNE;
+		if (n > 1)
+			return usage_error("prune takes no argument, got '%s'", w[1]);
 	} else if (strcmp(w[0], "test-script") == 0) {
 		a->cmd = CMD_TEST_SCRIPT;
 		if (n != 2)
@@ -288,9 +272,12 @@ static int check_command(struct cli_args *a)
 		                   a->role ? "--role" : "--email");
 	if (a->out && a->cmd != CMD_BACKUP && a->cmd != CMD_EXPORT)
 		return usage_error("--out applies to 'backup' and 'export' only");
-	if ((a->n_rooms || a->since || a->until || a->pseudonymise) && a->cmd != CMD_EXPORT)
-		return usage_error(
-		    "--room, --since, --until and --pseudonymise apply to 'export' only");
+	if ((a->since || a->until || a->pseudonymise) && a->cmd != CMD_EXPORT)
+		return usage_error("--since, --until and --pseudonymise apply to 'export' only");
+	if (a->n_rooms && a->cmd != CMD_EXPORT && a->cmd != CMD_PRUNE)
+		return usage_error("--room applies to 'export' and 'prune' only");
+	if (a->n_rooms > 1 && a->cmd == CMD_PRUNE)
+		return usage_error("prune takes one --room (or none: every room)");
 	if (a->since && backup_parse_time(a->since) < 0)
 		return usage_error("--since: bad date '%s' (UTC, e.g. 2026-12-01)", a->since);
 	if (a->until && backup_parse_time(a->until) < 0)
@@ -302,6 +289,15 @@ static int check_command(struct cli_args *a)
 		return usage_error("--at: bad time '%s' (UTC, e.g. 2026-12-06T05:00:00Z)", a->at);
 	if (a->ttl && a->cmd != CMD_SESSION_NEW)
 		return usage_error("--ttl applies to 'session new' only");
+	if ((a->dry_run || a->older_than) && a->cmd != CMD_PRUNE)
+		return usage_error("%s applies to 'prune' only",
+		                   a->dry_run ? "--dry-run" : "--older-than");
+	if (a->older_than && cli_parse_duration(a->older_than) <= 0)
+		return usage_error(
+		    "--older-than: bad duration '%s' (e.g. 3600, 90s, 15m, 12h, 30d)",
+		    a->older_than);
+	if (a->cmd == CMD_PRUNE && a->n_rooms && (!*a->rooms[0] || strlen(a->rooms[0]) > 64))
+		return usage_error("--room: a room name or id of 1 to 64 bytes");
 	if (a->role && strcmp(a->role, "admin") != 0 && strcmp(a->role, "member") != 0 &&
 	    strcmp(a->role, "bot") != 0)
 		return usage_error("--role must be admin, member or bot, not '%s'", a->role);
@@ -343,6 +339,11 @@ static int run(struct cli_args *a)
 		break;
 	case CMD_INVITE:
 		rc = admin_invite(&cfg, a->role ? a->role : "member", a->email);
+		break;
+	case CMD_PRUNE:
+		rc = admin_prune(&cfg, a->dry_run,
+		                 a->older_than ? cli_parse_duration(a->older_than) : 0,
+		                 a->n_rooms ? a->rooms[0] : NULL);
 		break;
 	case CMD_TEST_SCRIPT:
 		break;

@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "chat/chat.h"
+#include "chat/chat_retention.h"
 #include "base/config.h"
 #include "net/conn.h"
 #include "base/curl_loop.h"
@@ -78,6 +79,7 @@ void server_stop(void)
 	uploads_stop();
 	backup_schedule_stop();
 	link_previews_stop();
+	chat_retention_stop();
 	/* The close frames and what is queued before them may take the
 	 * documented limits.shutdown_timeout, not the usual short drain. */
 	conn_set_drain_bound(server_config->limits.shutdown_timeout);
@@ -138,6 +140,7 @@ static void chat_ready(int ok)
 	ws_set_app(&chat_ws_app);
 	uploads_start();
 	link_previews_start(server_config);
+	chat_retention_start();
 	if (listener_start(server_config) < 0) {
 		srv.exit_code = 1;
 		ev_break(loop_ev, EVBREAK_ALL);

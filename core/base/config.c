@@ -7,6 +7,7 @@
  * core never read are reported as unknown at the end, except in plugin
  * sections: those belong to the plugins, whose own check() reads them. */
 #include "base/config.h"
+#include "base/duration.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -795,6 +796,73 @@ static void read_link_previews(struct config *cfg, const conf_node *root)
 	conf_report_unread(t);
 }
 
+/* A duration: seconds as a number, a string like "365d", or "forever"
+ * (0). Returns 1 with *out set, 0 absent, -1 reported. */
+static int read_duration(const conf_node *t, const char *key, int64_t *out)
+{
+	const conf_node *n = conf_get(t, key);
+	if (!n)
+		return 0;
+	int64_t v;
+	const char *s;
+	if (strcmp(conf_type_name(n), "string") == 0 && conf_get_str(t, key, &s) == 1) {
+		if (strcmp(s, "forever") == 0) {
+			*out = 0;
+			return 1;
+		}
+		long long d = duration_parse(s);
+		if (d <= 0) {
+			conf_error(t, key,
+			           "bad duration \"%s\" (seconds, or e.g. 90s, 15m, 12h, 365d, or "
+			           "\"forever\")",
+			           s);
+			return -1;
+		}
+		*out = d;
+		return 1;
+	}
+	if (conf_get_int(t, key, &v) != 1)
+		return -1;
+	if (v <= 0) {
+		conf_error(t, key, "must be more than 0 seconds (or \"forever\")");
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+static void read_retention(struct config *cfg, const conf_node *root)
+{
+	const conf_node *r;
+	cfg->retention.interval = 3600;
+	cfg->retention.lease = 300;
+	cfg->retention.batch = 200;
+	if (conf_get_table(root, "retention", &r) != 1)
+		return;
+	read_duration(r, "messages", &cfg->retention.messages);
+	double v;
+	if (conf_get_num(r, "interval", &v) == 1) {
+		if (!(v >= 0.05 && v <= 86400 * 30))
+			conf_error(r, "interval", "must be between 0.05 and 2592000 seconds");
+		else
+			cfg->retention.interval = v;
+	}
+	if (conf_get_num(r, "lease", &v) == 1) {
+		if (!(v >= 1 && v <= 86400))
+			conf_error(r, "lease", "must be between 1 and 86400 seconds");
+		else
+			cfg->retention.lease = v;
+	}
+	int64_t b;
+	if (conf_get_int(r, "batch", &b) == 1) {
+		if (b < 1 || b > 1000)
+			conf_error(r, "batch", "must be between 1 and 1000");
+		else
+			cfg->retention.batch = b;
+	}
+	conf_report_unread(r);
+}
+
 int config_load(struct config *cfg, const char *file, const struct config_overrides *ov)
 {
 	char err[1024];
@@ -818,6 +886,7 @@ int config_load(struct config *cfg, const char *file, const struct config_overri
 	read_uploads(cfg, cfg->root);
 	read_backup(cfg, cfg->root);
 	read_link_previews(cfg, cfg->root);
+	read_retention(cfg, cfg->root);
 	read_plugins(cfg, cfg->root);
 	read_scripts(cfg, cfg->root);
 	/* Top-level keys nobody read; sections report their own. */

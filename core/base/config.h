@@ -121,6 +121,13 @@ struct config {
 		int64_t cache_size;    /* pages remembered; 1000 */
 		double cache_ttl;      /* s a page is remembered; 3600 */
 	} link_previews;
+	/* The retention section (docs/operations.md "Retention"). */
+	struct {
+		int64_t messages; /* s a message is kept; 0: forever (the default) */
+		double interval;  /* s between background passes; 3600 */
+		double lease;     /* s a node holds the job between renewals; 300 */
+		int64_t batch;    /* messages per store call; 200 */
+	} retention;
 
 	struct plugin_spec plugins[CONFIG_MAX_PLUGINS];
 	size_t n_plugins;

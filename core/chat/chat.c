@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/auth.h"
+#include "chat/chat_internal.h"
+#include "chat/chat_retention.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -593,6 +596,8 @@ static const struct {
     {"members", chat_req_members, SCOPE_READ, RATE_ACTIONS},
     {"typing", chat_req_typing, SCOPE_POST, RATE_ACTIONS},
     {"read", chat_req_read, SCOPE_READ, RATE_ACTIONS},
+    {"edits", chat_req_edits, SCOPE_MODERATE, RATE_ACTIONS},
+    {"room_retention", chat_req_room_retention, SCOPE_MODERATE, RATE_ACTIONS},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it

@@ -436,6 +436,36 @@ typedef struct parley_store_vtable {
 	 * (a database server) leaves it out: backups then dump it record by
 	 * record. */
 	int (*snapshot)(void *self, const char *path, parley_store_done done, void *ud);
+	/* Since ABI 1 (appended): retention (issue 17). prune tombstones the
+	 * oldest messages of room_id not pruned yet, in seq order, while their
+	 * ts < before_ts, at most limit per call: text, mentions, attachments,
+	 * reactions and edit history go, seq and reply_to stay. The room's
+	 * pruned mark (every seq <= it is pruned) is kept by the store, so a
+	 * run resumes after a restart. Result: value = the mark after the call
+	 * (the event's before_seq is value + 1), messages = those tombstoned
+	 * (ids and seqs), uploads = the records detached from them (the core
+	 * removes their objects, then the records), more = 1 when more are due.
+	 * dry_run writes nothing: value = how many would be pruned in all,
+	 * messages = the first limit of them. */
+	int (*prune)(void *self, const char *room_id, int64_t before_ts, int limit, int dry_run,
+	             parley_store_done done, void *ud);
+	/* A named lease: PARLEY_OK when holder now holds name until
+	 * now_ms + ttl_ms (taken, renewed, or taken over after it expired),
+	 * ECONFLICT while another holder's lease runs. ttl_ms 0 releases
+	 * holder's lease. Atomic across processes. Result: value = expiry. */
+	int (*lease)(void *self, const char *name, const char *holder, int64_t ttl_ms,
+	             int64_t now_ms, parley_store_done done, void *ud);
+	/* A room's own message retention in ms (0: the server's). ENOTFOUND
+	 * without the room. Result: value. */
+	int (*room_retention_set)(void *self, const char *room_id, int64_t retention_ms,
+	                          parley_store_done done, void *ud);
+	int (*room_retention_get)(void *self, const char *room_id, parley_store_done done,
+	                          void *ud);
+	/* A message's versions, oldest first, the current one last (text and
+	 * mentions_json as they were, ts = when that version was written).
+	 * ENOTFOUND without the message. Result: messages. */
+	int (*edits_list)(void *self, const char *room_id, const char *msg_id,
+	                  parley_store_done done, void *ud);
 
 	void *reserved[16];
 } parley_store_vtable;

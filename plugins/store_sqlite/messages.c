@@ -34,10 +34,16 @@ static const char SQL_GET_LIVE[] =
     "SELECT " ROWS_MESSAGE " FROM messages WHERE id = ? AND room = ? AND deleted = 0";
 static const char SQL_EDIT[] = "UPDATE messages SET text = ?, mentions_json = ?, edited_ts = ?"
                                " WHERE id = ? AND room = ? AND deleted = 0 RETURNING " ROWS_MESSAGE;
+/* The version an edit replaces, kept in the same transaction. */
+static const char SQL_EDIT_KEEP[] =
+    "INSERT INTO edits (message, text, mentions_json, ts) SELECT id, text, mentions_json,"
+    " CASE WHEN edited_ts > 0 THEN edited_ts ELSE ts END FROM messages"
+    " WHERE id = ? AND room = ? AND deleted = 0";
 static const char SQL_DELETE[] =
     "UPDATE messages SET text = NULL, attachments_json = NULL, mentions_json = NULL,"
     " deleted = 1 WHERE id = ? AND room = ? RETURNING " ROWS_MESSAGE;
 static const char SQL_REACTIONS_DROP[] = "DELETE FROM reactions WHERE message = ?";
+static const char SQL_EDITS_DROP[] = "DELETE FROM edits WHERE message = ?";
 static const char SQL_REACT_ON[] =
     "INSERT OR IGNORE INTO reactions (message, user, emoji) VALUES (?, ?, ?)";
 static const char SQL_REACT_OFF[] =
@@ -179,8 +185,15 @@ int messages_get(struct dbconn *c, struct op *op)
 
 int messages_edit(struct dbconn *c, struct op *op)
 {
-	sqlite3_stmt *st = rows_stmt(c, op, SQL_EDIT);
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_EDIT_KEEP);
 	if (!st)
+		return op->res.rc;
+	db_bind_int(st, 1, op->args.edit.message);
+	db_bind_int(st, 2, op->args.edit.room);
+	int krc = rows_done(c, op, st);
+	if (krc < 0)
+		return krc;
+	if (!(st = rows_stmt(c, op, SQL_EDIT)))
 		return op->res.rc;
 	db_bind_text(st, 1, op->args.edit.text);
 	db_bind_text(st, 2, op->args.edit.mentions_json);
@@ -201,8 +214,14 @@ int messages_delete(struct dbconn *c, struct op *op)
 	int rc = one_message(c, op, st);
 	if (rc < 0)
 		return rc;
-	/* A tombstone carries no content: its reactions go too. */
+	/* A tombstone carries no content: its reactions and earlier versions
+	 * go too. */
 	if (!(st = rows_stmt(c, op, SQL_REACTIONS_DROP)))
+		return op->res.rc;
+	db_bind_int(st, 1, op->args.message.message);
+	if ((rc = rows_done(c, op, st)) < 0)
+		return rc;
+	if (!(st = rows_stmt(c, op, SQL_EDITS_DROP)))
 		return op->res.rc;
 	db_bind_int(st, 1, op->args.message.message);
 	if ((rc = rows_done(c, op, st)) < 0)

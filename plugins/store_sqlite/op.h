@@ -137,6 +137,17 @@ union op_args {
 	struct { /* snapshot: the new file to write */
 		const char *path;
 	} snapshot;
+	struct {
+		int64_t room, before_ts;
+		int limit, dry_run;
+	} prune;
+	struct { /* ttl_ms 0: release */
+		const char *name, *holder;
+		int64_t ttl_ms, now_ms;
+	} lease;
+	struct { /* room_retention_set, room_retention_get (ms unused) */
+		int64_t room, ms;
+	} retention;
 };
 
 struct op {

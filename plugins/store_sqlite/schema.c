@@ -137,6 +137,21 @@ static const char *const migrations[] = {
     "ALTER TABLE rooms_v5 RENAME TO rooms;"
     "CREATE UNIQUE INDEX rooms_unique_name ON rooms(name COLLATE NOCASE)"
     " WHERE kind <> 'private';",
+    /* 6: retention — a room's pruned mark and own retention, edit
+     * history, named leases (one node runs the prune job) */
+    "ALTER TABLE rooms ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN retention_ms INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE edits ("
+    " id INTEGER PRIMARY KEY,"
+    " message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    " text TEXT,"
+    " mentions_json TEXT,"
+    " ts INTEGER NOT NULL);"
+    "CREATE INDEX edits_message ON edits(message, id);"
+    "CREATE TABLE leases ("
+    " name TEXT PRIMARY KEY,"
+    " holder TEXT NOT NULL,"
+    " expires_ts INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -20,6 +20,7 @@
 #include "messages.h"
 #include "op.h"
 #include "reader.h"
+#include "retention.h"
 #include "rooms.h"
 #include "rows.h"
 #include "schema.h"
@@ -914,6 +915,72 @@ static int v_upload_usage(void *self, const char *user_id, int64_t since_ts, par
 	return submit_read(op);
 }
 
+static int v_prune(void *self, const char *room_id, int64_t before_ts, int limit, int dry_run,
+                   parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "prune", retention_prune, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(room_id, 'r', &op->args.prune.room) || limit < 1 ||
+	    limit > RETENTION_PRUNE_MAX)
+		return bad_args(op);
+	op->args.prune.before_ts = before_ts;
+	op->args.prune.limit = limit;
+	op->args.prune.dry_run = dry_run != 0;
+	return dry_run ? submit_read(op) : submit_write(op);
+}
+
+#define LEASE_NAME_MAX 128
+
+static int v_lease(void *self, const char *name, const char *holder, int64_t ttl_ms, int64_t now_ms,
+                   parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "lease", retention_lease, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!name || !*name || strlen(name) > LEASE_NAME_MAX || !holder || !*holder ||
+	    strlen(holder) > LEASE_NAME_MAX || ttl_ms < 0)
+		return bad_args(op);
+	op->args.lease.name = op_strdup(op, name);
+	op->args.lease.holder = op_strdup(op, holder);
+	op->args.lease.ttl_ms = ttl_ms;
+	op->args.lease.now_ms = now_or(self, now_ms);
+	return submit_write(op);
+}
+
+static int v_room_retention_set(void *self, const char *room_id, int64_t retention_ms,
+                                parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_retention_set", retention_room_set, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(room_id, 'r', &op->args.retention.room) || retention_ms < 0)
+		return bad_args(op);
+	op->args.retention.ms = retention_ms;
+	return submit_write(op);
+}
+
+static int v_room_retention_get(void *self, const char *room_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_retention_get", retention_room_get, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(room_id, 'r', &op->args.retention.room))
+		return bad_args(op);
+	return submit_read(op);
+}
+
+static int v_edits_list(void *self, const char *room_id, const char *msg_id, parley_store_done done,
+                        void *ud)
+{
+	struct op *op = begin(self, "edits_list", retention_edits_list, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_msg(&op->args.message.room, &op->args.message.message, room_id, msg_id))
+		return bad_args(op);
+	return submit_read(op);
+}
+
 static const parley_store_vtable store_vtable = {
     .struct_size = sizeof(parley_store_vtable),
     .append = v_append,
@@ -962,4 +1029,9 @@ static const parley_store_vtable store_vtable = {
     .uploads_unattached = v_uploads_unattached,
     .upload_usage = v_upload_usage,
     .kv_put_capped = v_kv_put_capped,
+    .prune = v_prune,
+    .lease = v_lease,
+    .room_retention_set = v_room_retention_set,
+    .room_retention_get = v_room_retention_get,
+    .edits_list = v_edits_list,
 };

@@ -27,6 +27,8 @@ static const char SQL_UNATTACHED[] = "SELECT " ROWS_UPLOAD " FROM uploads"
 static const char SQL_USAGE[] =
     "SELECT COALESCE(SUM(size), 0) FROM uploads WHERE user = ? AND created_ts >= ?";
 static const char SQL_DETACH[] = "UPDATE uploads SET room = NULL, message = NULL WHERE message = ?";
+static const char SQL_DETACH_RETURNING[] = "UPDATE uploads SET room = NULL, message = NULL"
+                                           " WHERE message = ? RETURNING " ROWS_UPLOAD;
 
 int uploads_id_parse(const char *s, int64_t *out)
 {
@@ -164,4 +166,13 @@ int uploads_detach_message(struct dbconn *c, struct op *op, int64_t message)
 		return op->res.rc;
 	db_bind_int(st, 1, message);
 	return rows_done(c, op, st);
+}
+
+int uploads_detach_message_rows(struct dbconn *c, struct op *op, int64_t message)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_DETACH_RETURNING);
+	if (!st)
+		return op->res.rc;
+	db_bind_int(st, 1, message);
+	return rows_all(c, op, st, row_upload);
 }

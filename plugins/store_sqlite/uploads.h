@@ -25,5 +25,7 @@ int uploads_unattached(struct dbconn *c, struct op *op);
 int uploads_usage(struct dbconn *c, struct op *op);
 /* Inside message_delete's savepoint: detaches the files of message. */
 int uploads_detach_message(struct dbconn *c, struct op *op, int64_t message);
+/* The same, appending the detached records to the op's uploads (prune). */
+int uploads_detach_message_rows(struct dbconn *c, struct op *op, int64_t message);
 
 #endif

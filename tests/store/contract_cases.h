@@ -40,4 +40,9 @@ void test_token_peek(void **state);
 void test_uploads(void **state);
 void test_snapshot(void **state);
 
+void test_prune(void **state);
+void test_lease(void **state);
+void test_room_retention(void **state);
+void test_edits_history(void **state);
+
 #endif

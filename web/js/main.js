@@ -8,7 +8,7 @@ import { getJSON, postJSON } from './http.js';
 import { Connection } from './connection.js';
 import {
   state, roomMessages, hasMessages, lastSeqHeld, mergeMessages, lowerBound,
-  findMessage, forgetMessages, resumeMap, resetState, roomLabel, isModerator,
+  findMessage, forgetMessages, pruneMessages, resumeMap, resetState, roomLabel, isModerator,
 } from './state.js';
 import * as outbox from './outbox.js';
 import { MessageList } from './messages.js';
@@ -193,6 +193,10 @@ function onEvent(f) {
     case 'message_preview':
     case 'reaction':
       patchMessage(f);
+      break;
+    case 'pruned':
+      // One event per retention batch, not per message.
+      if (pruneMessages(f.room, f.before_seq) && f.room === state.current) list.refresh(false);
       break;
     case 'gap':
       // More was missed than resume replays: start that room afresh (its

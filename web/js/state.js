@@ -100,6 +100,25 @@ export function findMessage(roomId, id) {
   return null;
 }
 
+// A retention batch ran: every held message below beforeSeq is now a
+// tombstone (their seqs stay, so threads and paging still line up).
+// Returns how many rows changed.
+export function pruneMessages(roomId, beforeSeq) {
+  const h = held.get(roomId);
+  if (!h || typeof beforeSeq !== 'number') return 0;
+  let n = 0;
+  for (const m of h.list) {
+    if (m.seq >= beforeSeq) break;
+    if (m.deleted) continue;
+    m.deleted = true;
+    delete m.text;
+    delete m.reactions;
+    delete m.attachments;
+    n++;
+  }
+  return n;
+}
+
 export function forgetMessages(roomId) {
   held.delete(roomId);
 }
