@@ -134,6 +134,14 @@ union op_args {
 	struct {
 		int64_t user, since_ts;
 	} usage;
+	struct { /* notify_set (level), notify_list (user 0: everyone) */
+		int64_t room, user;
+		const char *level;
+	} notify;
+	struct { /* pin_set; pins_list (room 0: every room) */
+		int64_t room, message, user, ts;
+		int on;
+	} pin;
 };
 
 struct op {

@@ -137,6 +137,19 @@ static const char *const migrations[] = {
     "ALTER TABLE rooms_v5 RENAME TO rooms;"
     "CREATE UNIQUE INDEX rooms_unique_name ON rooms(name COLLATE NOCASE)"
     " WHERE kind <> 'private';",
+    /* 6: pinned messages (a deleted message's pin goes with it: pins.c)
+     * and per-room notification levels other than "all" */
+    "CREATE TABLE pins ("
+    " message INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+    " room INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " user INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    " ts INTEGER NOT NULL);"
+    "CREATE INDEX pins_room ON pins(room, ts);"
+    "CREATE TABLE notify ("
+    " room INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " level TEXT NOT NULL,"
+    " PRIMARY KEY (room, user));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

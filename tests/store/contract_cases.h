@@ -37,4 +37,7 @@ void test_settings(void **state);
 void test_kv(void **state);
 void test_uploads(void **state);
 
+void test_pins(void **state);
+void test_notify_levels(void **state);
+
 #endif

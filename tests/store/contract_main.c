@@ -167,6 +167,8 @@ int main(int argc, char **argv)
 	    CASE(test_settings),
 	    CASE(test_kv),
 	    CASE(test_uploads),
+	    CASE(test_pins),
+	    CASE(test_notify_levels),
 	    CASE(test_concurrent_appends),
 	    CASE(test_dedup_in_flight),
 	    CASE(test_failed_appends_leave_no_hole),
