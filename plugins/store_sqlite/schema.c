@@ -138,14 +138,15 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX rooms_unique_name ON rooms(name COLLATE NOCASE)"
     " WHERE kind <> 'private';",
     /* 6: pinned messages (a deleted message's pin goes with it: pins.c)
-     * and per-room notification levels other than "all" */
-    "CREATE TABLE pins ("
+     * and per-room notification levels other than "all"; IF NOT EXISTS so a
+     * database rewound to an older version (tests do) migrates again */
+    "CREATE TABLE IF NOT EXISTS pins ("
     " message INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
     " room INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
     " user INTEGER REFERENCES users(id) ON DELETE SET NULL,"
     " ts INTEGER NOT NULL);"
-    "CREATE INDEX pins_room ON pins(room, ts);"
-    "CREATE TABLE notify ("
+    "CREATE INDEX IF NOT EXISTS pins_room ON pins(room, ts);"
+    "CREATE TABLE IF NOT EXISTS notify ("
     " room INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
     " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     " level TEXT NOT NULL,"

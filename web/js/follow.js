@@ -108,7 +108,7 @@ async function directory(conn) {
 // size), then open the conversation.
 export function groupDM(conn, onCreated) {
   const max = (state.server && state.server.limits && state.server.limits.group_dm_max) || 8;
-  modal('New message', async (body, close) => {
+  modal('New message', (body, close) => {
     const picked = new Map();
     const f = el('form', 'form');
     const chips = el('ul', 'chips');
@@ -126,7 +126,11 @@ export function groupDM(conn, onCreated) {
     submit.type = 'submit';
     f.append(chips, who, suggestions, err, submit);
     body.append(f);
-    const people = await directory(conn);
+    let people = [];
+    directory(conn).then((list) => {
+      people = list;
+      who.dispatchEvent(new Event('input')); // suggest for what was typed meanwhile
+    });
 
     const drawChips = () => {
       chips.replaceChildren();
@@ -169,10 +173,7 @@ export function groupDM(conn, onCreated) {
       ev.preventDefault();
       // Enter with a typed name and no pick: take the first suggestion.
       const first = suggestions.querySelector('button');
-      if (who.value.trim() && first) {
-        first.click();
-        return;
-      }
+      if (who.value.trim() && first) first.click();
       if (!picked.size) {
         err.textContent = 'Pick at least one person.';
         return;
