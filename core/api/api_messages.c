@@ -17,7 +17,9 @@ static void chat_done(void *ud, int rc, const char *message, json_t *reply)
 {
 	struct api_ctx *x = ud;
 	if (rc != PARLEY_OK || !reply)
-		api_ctx_fail(x, rc == PARLEY_OK ? PARLEY_ERR : rc, message, 0);
+		/* A refusal may carry its retry time (rate limits: 429 Retry-After). */
+		api_ctx_fail(x, rc == PARLEY_OK ? PARLEY_ERR : rc, message,
+		             json_integer_value(json_object_get(reply, "retry_after_ms")));
 	else
 		api_ctx_json(x, 200, json_incref(reply));
 }
