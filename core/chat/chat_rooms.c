@@ -546,7 +546,8 @@ void chat_req_invite(client *cl, json_t *req, json_t *rid)
 	if (chat_require_member(cl, rid, r, &m) != PARLEY_OK)
 		return;
 	if (strcmp(r->kind, "dm") == 0) {
-		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, "a DM has exactly its people: open a DM with everyone instead");
+		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN,
+		                 "a DM has exactly its people: open a DM with everyone instead");
 		return;
 	}
 	/* Anyone may join a public room, so any member may bring someone; a
