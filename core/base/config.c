@@ -68,6 +68,8 @@ static const struct limit_def limit_defs[] = {
     LIM(max_connections_per_addr, LIM_COUNT, 256, 1),
     LIM(preauth_timeout, LIM_SECONDS, 30, 1),
     LIM(fd_reserve, LIM_COUNT, 64, 1),
+    LIM(group_dm_max, LIM_COUNT, 8, 0),
+    LIM(mention_all_max, LIM_COUNT, 50, 0),
 };
 
 const char *const rate_action_names[RATE_ACTIONS] = {"send", "react", "create_room", "join"};

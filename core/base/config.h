@@ -81,8 +81,10 @@ struct config {
 		int64_t preauth_bytes;   /* bytes a WebSocket may send before auth; 16384 */
 		int64_t ws_input_budget; /* bytes of incomplete messages, all sessions; 64 MiB */
 		int64_t max_connections_per_addr; /* per client address; 256; 0: off */
-		double preauth_timeout; /* s a connection may live unauthenticated; 30; 0: off */
-		int64_t fd_reserve;     /* descriptors kept from connections; 64; 0: off */
+		double preauth_timeout;  /* s a connection may live unauthenticated; 30; 0: off */
+		int64_t fd_reserve;      /* descriptors kept from connections; 64; 0: off */
+		int64_t group_dm_max;    /* people in a DM, the caller counted; 8 */
+		int64_t mention_all_max; /* members above which only moderators @room; 50 */
 		struct rate_spec rates[RATE_ACTIONS];     /* people's sessions */
 		struct rate_spec bot_rates[RATE_ACTIONS]; /* bot accounts' */
 	} limits;

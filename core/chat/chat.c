@@ -20,6 +20,8 @@
 #include "base/metrics.h"
 #include "chat/chat_bot_post.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_notify.h"
+#include "chat/chat_pins.h"
 #include "chat/rate.h"
 #include "host/auth.h"
 #include "host/hooks.h"
@@ -598,6 +600,9 @@ static const struct {
     {"read", chat_req_read, SCOPE_READ, RATE_ACTIONS},
     {"edits", chat_req_edits, SCOPE_MODERATE, RATE_ACTIONS},
     {"room_retention", chat_req_room_retention, SCOPE_MODERATE, RATE_ACTIONS},
+    {"pin", chat_req_pin, SCOPE_MODERATE, RATE_ACTIONS},
+    {"pins", chat_req_pins, SCOPE_READ, RATE_ACTIONS},
+    {"notify", chat_req_notify, SCOPE_READ, RATE_ACTIONS},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it
@@ -797,13 +802,18 @@ static void ensure_general(void)
 		start_finished(0);
 }
 
+static void load_notify_levels(void)
+{
+	chat_notify_load(ensure_general, start_finished);
+}
+
 static void members_loaded(void *ud, const parley_store_result *res)
 {
 	(void)ud;
 	if (load_failed(res, "members"))
 		return;
 	load_memberships_of(res, NULL);
-	ensure_general();
+	chat_pins_load(load_notify_levels, start_finished);
 }
 
 static void rooms_loaded(void *ud, const parley_store_result *res)
@@ -881,6 +891,8 @@ void chat_fini(void)
 {
 	chat_commands_fini();
 	chat_send_fini();
+	chat_pins_fini();
+	chat_notify_fini();
 	rooms_fini();
 	users_fini();
 }

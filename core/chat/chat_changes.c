@@ -7,6 +7,7 @@
 #include "base/loop.h"
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_pins.h"
 #include "chat/send_rules.h"
 #include "host/hooks.h"
 
@@ -72,6 +73,7 @@ static void deleted(void *ud, const parley_store_result *res)
 		                    json_pack("{s:s, s:s, s:s}", "type", "message_deleted", "room",
 		                              r->id, "id", id),
 		                    NULL);
+		chat_pins_deleted(r, id, op->user);
 		parley_message gone = {.id = id, .room_id = r->id, .deleted = 1};
 		run_change_hook(PARLEY_HOOK_DELETE, r, op->user, &gone, NULL, 0);
 	}
@@ -330,6 +332,7 @@ static void moderated_delete(void *ud, const parley_store_result *res)
 		                    json_pack("{s:s, s:s, s:s}", "type", "message_deleted", "room",
 		                              r->id, "id", op->msg_id),
 		                    NULL);
+		chat_pins_deleted(r, op->msg_id, op->actor);
 		parley_message gone = {.id = op->msg_id, .room_id = r->id, .deleted = 1};
 		if (op->actor)
 			run_change_hook(PARLEY_HOOK_DELETE, r, op->actor, &gone, NULL, 0);

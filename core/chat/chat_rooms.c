@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chat/chat.h"
+#include "chat/chat_dm.h"
 #include "chat/chat_internal.h"
 #include "base/config.h"
 #include "host/hooks.h"
@@ -545,7 +546,8 @@ void chat_req_invite(client *cl, json_t *req, json_t *rid)
 	if (chat_require_member(cl, rid, r, &m) != PARLEY_OK)
 		return;
 	if (strcmp(r->kind, "dm") == 0) {
-		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, "a DM has exactly its two people");
+		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN,
+		                 "a DM has exactly its people: open a DM with everyone instead");
 		return;
 	}
 	/* Anyone may join a public room, so any member may bring someone; a
@@ -582,6 +584,11 @@ void chat_req_kick(client *cl, json_t *req, json_t *rid)
 	member *target = room_member(r, u->id);
 	if (!target) {
 		chat_reply_error(cl, rid, PARLEY_ENOTFOUND, "not a member of this room");
+		return;
+	}
+	if (strcmp(r->kind, "dm") == 0) {
+		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN,
+		                 "nobody can be removed from a DM: anyone may leave it");
 		return;
 	}
 	enum room_role mine = m ? m->role : ROLE_MEMBER;
@@ -665,6 +672,10 @@ void chat_req_topic(client *cl, json_t *req, json_t *rid)
 
 void chat_req_dm(client *cl, json_t *req, json_t *rid)
 {
+	if (json_object_get(req, "users")) {
+		chat_req_group_dm(cl, req, rid);
+		return;
+	}
 	user_rec *u = find_user_arg(cl, req, rid);
 	if (!u)
 		return;

@@ -10,6 +10,7 @@
 #include "chat/chat.h"
 #include "chat/chat_attachments.h"
 #include "chat/chat_internal.h"
+#include "chat/mention_all.h"
 #include "chat/mutes.h"
 #include "chat/send_rules.h"
 #include "host/hooks.h"
@@ -338,7 +339,17 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 		}
 		msg.text = text_copy;
 	}
+	/* @here/@room/@all: checked on the text to be stored, refused whole. */
+	const char *all = mention_all_kind(msg.text);
+	char why_all[200];
+	if (all && mention_all_allowed(r, p->author, all, why_all, sizeof why_all) != PARLEY_OK) {
+		done(ud, PARLEY_EFORBIDDEN, why_all, NULL, 0, 0);
+		free(text_copy);
+		return;
+	}
 	json_t *mentions = chat_room_mentions(r, msg.text);
+	if (all && mentions)
+		mention_all_add(mentions, r, p->author, all);
 	char *mentions_json = mentions ? proto_dump(mentions, NULL) : NULL;
 	json_decref(mentions);
 	msg.mentions_json = mentions_json;

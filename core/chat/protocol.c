@@ -9,6 +9,10 @@
 #include <string.h>
 
 #include "base/json_depth.h"
+#include "chat/chat_dm.h"
+#include "chat/chat_notify.h"
+#include "chat/chat_pins.h"
+#include "chat/mention_all.h"
 
 static int rid_ok(const json_t *rid)
 {
@@ -188,6 +192,20 @@ json_t *proto_room(const room *r, const user_rec *viewer)
 	}
 	if (peer)
 		json_object_set_new(o, "user", peer);
+	json_t *people = viewer ? chat_dm_users(r, viewer) : NULL;
+	if (people && json_array_size(people) > 1) {
+		/* A group DM is titled by its other people's names. */
+		char title[512] = "";
+		size_t i, len = 0;
+		json_t *v;
+		json_array_foreach(people, i, v) if (len < sizeof title) len +=
+		    (size_t)snprintf(title + len, sizeof title - len, "%s%s", i ? ", " : "",
+		                     json_string_value(json_object_get(v, "name")));
+		json_object_set_new(o, "name", json_string(title));
+	}
+	if (people)
+		json_object_set_new(o, "users", people);
+	json_object_set_new(o, "pins", chat_pins_json(r));
 	member *m = viewer ? room_member(r, viewer->id) : NULL;
 	if (m) {
 		int64_t unread = r->last_seq - m->read_seq;
@@ -195,6 +213,7 @@ json_t *proto_room(const room *r, const user_rec *viewer)
 		json_object_set_new(o, "unread", json_integer(unread > 0 ? unread : 0));
 		json_object_set_new(o, "mentions", json_integer(m->mentions));
 		json_object_set_new(o, "role", json_string(room_role_name(m->role)));
+		json_object_set_new(o, "notify", json_string(chat_notify_level(r->id, viewer->id)));
 	}
 	return o;
 }
@@ -221,6 +240,9 @@ json_t *proto_message(const parley_message *m, int with_client_id)
 	json_object_set_new(o, "text", json_string(m->text ? m->text : ""));
 	if (m->reply_to)
 		json_object_set_new(o, "reply_to", json_string(m->reply_to));
+	const char *all = mention_all_kind(m->text);
+	if (all)
+		json_object_set_new(o, "mention_all", json_string(all));
 	json_t *mentions = parse_opaque(m->mentions_json);
 	if (mentions && json_array_size(mentions))
 		json_object_set_new(o, "mentions", mentions);

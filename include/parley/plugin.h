@@ -466,6 +466,26 @@ typedef struct parley_store_vtable {
 	 * ENOTFOUND without the message. Result: messages. */
 	int (*edits_list)(void *self, const char *room_id, const char *msg_id,
 	                  parley_store_done done, void *ud);
+	/* Since ABI 1 (appended; PARLEY_HAS before calling): pinned messages.
+	 * pin_set pins (on = 1) or unpins msg_id of room_id for user_id at ts:
+	 * ENOTFOUND when the message is absent, of another room or deleted.
+	 * Result: value = 1 when it changed, 0 when it already was so. Deleting
+	 * a message (message_delete) unpins it. pins_list: the live pinned
+	 * messages of room_id (NULL: of every room), the newest pin first.
+	 * Result: messages. */
+	int (*pin_set)(void *self, const char *room_id, const char *msg_id, const char *user_id,
+	               int on, int64_t ts, parley_store_done done, void *ud);
+	int (*pins_list)(void *self, const char *room_id, parley_store_done done, void *ud);
+	/* Since ABI 1 (appended; PARLEY_HAS before calling): a person's
+	 * notification level in a room, "all" | "mentions" | "none" (the
+	 * store keeps the word; "all", the default, is kept as no row). It
+	 * outlives leaving the room. notify_set: ENOTFOUND for an unknown
+	 * room or user. notify_list: the levels other than "all" of user_id
+	 * (NULL: of everyone). Result of notify_list: text, a JSON array of
+	 * {"room","user","level"} objects. */
+	int (*notify_set)(void *self, const char *room_id, const char *user_id, const char *level,
+	                  parley_store_done done, void *ud);
+	int (*notify_list)(void *self, const char *user_id, parley_store_done done, void *ud);
 
 	void *reserved[16];
 } parley_store_vtable;

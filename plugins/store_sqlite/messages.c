@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "op.h"
+#include "pins.h"
 #include "rows.h"
 #include "uploads.h"
 
@@ -225,6 +226,9 @@ int messages_delete(struct dbconn *c, struct op *op)
 		return op->res.rc;
 	db_bind_int(st, 1, op->args.message.message);
 	if ((rc = rows_done(c, op, st)) < 0)
+		return rc;
+	/* A deleted message is no longer pinned. */
+	if ((rc = pins_drop_message(c, op, op->args.message.message)) < 0)
 		return rc;
 	/* Its files are detached: the cleanup job removes them later. */
 	return uploads_detach_message(c, op, op->args.message.message);

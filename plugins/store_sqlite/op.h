@@ -148,6 +148,14 @@ union op_args {
 	struct { /* room_retention_set, room_retention_get (ms unused) */
 		int64_t room, ms;
 	} retention;
+	struct { /* notify_set (level), notify_list (user 0: everyone) */
+		int64_t room, user;
+		const char *level;
+	} notify;
+	struct { /* pin_set; pins_list (room 0: every room) */
+		int64_t room, message, user, ts;
+		int on;
+	} pin;
 };
 
 struct op {

@@ -152,6 +152,20 @@ static const char *const migrations[] = {
     " name TEXT PRIMARY KEY,"
     " holder TEXT NOT NULL,"
     " expires_ts INTEGER NOT NULL);",
+    /* 7: pinned messages (a deleted message's pin goes with it: pins.c)
+     * and per-room notification levels other than "all"; IF NOT EXISTS so a
+     * database rewound to an older version (tests do) migrates again */
+    "CREATE TABLE IF NOT EXISTS pins ("
+    " message INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+    " room INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " user INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    " ts INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS pins_room ON pins(room, ts);"
+    "CREATE TABLE IF NOT EXISTS notify ("
+    " room INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " level TEXT NOT NULL,"
+    " PRIMARY KEY (room, user));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

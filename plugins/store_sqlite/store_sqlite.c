@@ -19,6 +19,7 @@
 #include "db.h"
 #include "messages.h"
 #include "op.h"
+#include "pins.h"
 #include "reader.h"
 #include "retention.h"
 #include "rooms.h"
@@ -981,6 +982,55 @@ static int v_edits_list(void *self, const char *room_id, const char *msg_id, par
 	return submit_read(op);
 }
 
+static int v_pin_set(void *self, const char *room_id, const char *msg_id, const char *user_id,
+                     int on, int64_t ts, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "pin_set", pins_set, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_msg(&op->args.pin.room, &op->args.pin.message, room_id, msg_id) ||
+	    (user_id && !rows_id_parse(user_id, 'u', &op->args.pin.user)))
+		return bad_args(op);
+	op->args.pin.on = on != 0;
+	op->args.pin.ts = now_or(self, ts);
+	return submit_write(op);
+}
+
+static int v_pins_list(void *self, const char *room_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "pins_list", pins_list, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (room_id && !rows_id_parse(room_id, 'r', &op->args.pin.room))
+		return bad_args(op);
+	return submit_read(op);
+}
+
+static int v_notify_set(void *self, const char *room_id, const char *user_id, const char *level,
+                        parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "notify_set", notify_set, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(room_id, 'r', &op->args.notify.room) ||
+	    !rows_id_parse(user_id, 'u', &op->args.notify.user) || !level ||
+	    (strcmp(level, "all") != 0 && strcmp(level, "mentions") != 0 &&
+	     strcmp(level, "none") != 0))
+		return bad_args(op);
+	op->args.notify.level = op_strdup(op, level);
+	return submit_write(op);
+}
+
+static int v_notify_list(void *self, const char *user_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "notify_list", notify_list, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (user_id && !rows_id_parse(user_id, 'u', &op->args.notify.user))
+		return bad_args(op);
+	return submit_read(op);
+}
+
 static const parley_store_vtable store_vtable = {
     .struct_size = sizeof(parley_store_vtable),
     .append = v_append,
@@ -1034,4 +1084,8 @@ static const parley_store_vtable store_vtable = {
     .room_retention_set = v_room_retention_set,
     .room_retention_get = v_room_retention_get,
     .edits_list = v_edits_list,
+    .pin_set = v_pin_set,
+    .pins_list = v_pins_list,
+    .notify_set = v_notify_set,
+    .notify_list = v_notify_list,
 };

@@ -82,8 +82,9 @@ await run('rooms', async (server, browser) => {
   await alice.locator('dialog[open]').waitFor({ state: 'detached' });
 
   // A DM, with bob's presence dot.
-  d = await dialog(alice, '#new-dm', 'Direct message');
-  await d.locator('input[name=user]').fill('bob');
+  d = await dialog(alice, '#new-dm', 'New message');
+  await d.locator('input[name=people]').fill('bob');
+  await d.locator('.suggestion', { hasText: 'bob' }).click();
   await d.getByRole('button', { name: 'Open' }).click();
   await alice.waitForFunction(() => document.getElementById('room-name').textContent === 'bob');
   await say(alice, 'a word in private');

@@ -174,6 +174,8 @@ int main(int argc, char **argv)
 	    CASE(test_lease),
 	    CASE(test_room_retention),
 	    CASE(test_edits_history),
+	    CASE(test_pins),
+	    CASE(test_notify_levels),
 	    CASE(test_concurrent_appends),
 	    CASE(test_dedup_in_flight),
 	    CASE(test_failed_appends_leave_no_hole),

@@ -180,27 +180,6 @@ export function createRoom(conn, onCreated) {
   });
 }
 
-export function newDM(conn, onCreated) {
-  modal('Direct message', (body, close) => {
-    const f = el('form', 'form');
-    const who = input('user', { required: true, placeholder: 'Their username', autocomplete: 'off' });
-    const err = el('p', 'error');
-    err.setAttribute('role', 'alert');
-    const submit = el('button', null, 'Open');
-    submit.type = 'submit';
-    f.append(field('Person', who), err, submit);
-    f.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      const r = await conn.request({ type: 'dm', user: who.value.trim().replace(/^@/, '') });
-      if (r && r.type === 'room') {
-        close();
-        onCreated(r.room.id, r.room);
-      } else err.textContent = r ? r.message : 'Not connected.';
-    });
-    body.append(f);
-  });
-}
-
 // A room's topic, members (with presence), invite and remove, leave.
 export function roomInfo(conn, room, onLeft) {
   modal(roomLabel(room), async (body, close) => {

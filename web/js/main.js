@@ -14,12 +14,13 @@ import * as outbox from './outbox.js';
 import { MessageList } from './messages.js';
 import { Composer } from './composer.js';
 import { renderSidebar } from './sidebar.js';
-import { quickSwitcher, browseRooms, createRoom, newDM, roomInfo, confirmDialog } from './dialogs.js';
+import { quickSwitcher, browseRooms, createRoom, roomInfo, confirmDialog } from './dialogs.js';
 import { openPicker } from './emoji.js';
 import { updateTitle, notifyMessage, notificationsAvailable, askPermission } from './notify.js';
 import { show, showLogin, wireAuth, linkScreen } from './auth.js';
 import { renderSettings } from './admin.js';
 import { newClientId } from './ids.js';
+import { applyPin, levelAllows, levelSelect, pinnedPanel, groupDM } from './follow.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
@@ -58,6 +59,16 @@ const list = new MessageList($('messages'), $('jump'), {
       conn.request({ type: 'react', room: state.current, id: m.id, emoji, on: !users.includes(state.me.id) });
     }),
     canModerate: () => isModerator(state.rooms.get(state.current)),
+    canPin: () => {
+      const room = state.rooms.get(state.current);
+      return !!room && (isModerator(room) || room.kind === 'dm');
+    },
+    pin: async (m) => {
+      const room = state.rooms.get(state.current);
+      const on = !(room && room.pins && room.pins.includes(m.id));
+      const r = await conn.request({ type: 'pin', room: state.current, id: m.id, on });
+      if (r && r.type === 'error') announce('Not pinned: ' + r.message);
+    },
     retry: (cid) => {
       outbox.update(cid, { status: 'pending', error: null }).then(flush);
       list.refresh(false);
@@ -225,6 +236,10 @@ function onEvent(f) {
     case 'read':
       onReadElsewhere(f);
       break;
+    case 'pin':
+      applyPin(f);
+      if (f.room === state.current) renderHeader();
+      break;
     case 'error':
       console.warn('parley:', f.code, f.message);
       break;
@@ -253,7 +268,9 @@ async function onMessage(m) {
       room.unread = (room.unread || 0) + 1;
       if (mentioned) room.mentions = (room.mentions || 0) + 1;
     }
-    if (mentioned || room.kind === 'dm') notifyMessage(room, m, selectRoom);
+    // The room's level decides (all, mentions and DMs, nothing); notifyMessage
+    // itself only shows one while the tab is hidden.
+    if (levelAllows(room, m)) notifyMessage(room, m, selectRoom);
     if (m.room === state.current) announce(`${m.user.name}: ${m.text || 'a file'}`);
   }
   if (mine && m.seq > (room.read_seq || 0)) room.read_seq = m.seq; // sending reads
@@ -513,6 +530,9 @@ function renderHeader() {
   $('room-info').hidden = !room;
   $('room-info').textContent = room && room.kind !== 'dm' ? 'Members ' + (room.members || '') : 'Info';
   $('text').placeholder = room ? 'Message ' + roomLabel(room) : 'Message';
+  $('room-pins').hidden = !room;
+  $('room-pins').textContent = '📌 ' + (room && room.pins ? room.pins.length : 0);
+  $('room-notify').replaceChildren(...(room ? [levelSelect(conn, room)] : []));
 }
 
 async function membersOf() {
@@ -556,7 +576,16 @@ async function main() {
   });
   $('browse').addEventListener('click', () => browseRooms(conn, joined));
   $('new-room').addEventListener('click', () => createRoom(conn, joined));
-  $('new-dm').addEventListener('click', () => newDM(conn, joined));
+  $('new-dm').addEventListener('click', () => groupDM(conn, joined));
+  $('room-pins').addEventListener('click', () => {
+    const room = state.rooms.get(state.current);
+    if (room) {
+      pinnedPanel(conn, room, {
+        onJump: (m) => list.refresh(false) || announce(`Pinned: ${m.user.name}: ${m.text || ''}`),
+        canModerate: isModerator(room) || room.kind === 'dm',
+      });
+    }
+  });
   $('switch').addEventListener('click', () => quickSwitcher(selectRoom));
   $('nav-toggle').addEventListener('click', () => $('app').classList.toggle('nav-open'));
   $('room-info').addEventListener('click', () => {

@@ -212,6 +212,7 @@ export class MessageList {
     bar.append(button('☺', 'icon', (ev) => act.pick(m, ev.currentTarget), 'Add reaction'));
     bar.append(button('↩', 'icon', () => act.reply(m), 'Reply'));
     if (mine) bar.append(button('✎', 'icon', () => act.edit(m), 'Edit'));
+    if (act.canPin && act.canPin()) bar.append(button('📌', 'icon', () => act.pin(m), 'Pin or unpin'));
     if (mine || act.canModerate()) bar.append(button('✕', 'icon', () => act.del(m), 'Delete'));
     return bar;
   }

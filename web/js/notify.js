@@ -4,6 +4,7 @@
 // Notification API needs a secure context, so on plain http over a LAN
 // address it is simply absent and the title count remains).
 import { state } from './state.js';
+import { titleCount } from './follow.js';
 
 export function notificationsAvailable() {
   return typeof Notification !== 'undefined';
@@ -24,7 +25,7 @@ export async function askPermission() {
 
 export function updateTitle() {
   let unread = 0;
-  for (const r of state.rooms.values()) unread += r.unread || 0;
+  for (const r of state.rooms.values()) unread += titleCount(r);
   document.title = (unread ? `(${unread}) ` : '') + 'parley';
 }
 

@@ -35,9 +35,15 @@ function fill(ul, rooms, onSelect) {
       badge.title = room.mentions + ' mention' + (room.mentions > 1 ? 's' : '');
       b.append(badge);
       b.classList.add('unread');
-    } else if (unread > 0) {
-      b.append(el('span', 'badge', unread > 99 ? '99+' : String(unread)));
+    } else if (unread > 0 && room.notify !== 'none') {
+      // Plain unread is grey; red is kept for mentions.
+      b.append(el('span', 'badge plain', unread > 99 ? '99+' : String(unread)));
       b.classList.add('unread');
+    }
+    if (room.notify && room.notify !== 'all') {
+      const bell = el('span', 'notify-mark', room.notify === 'none' ? '🔕' : '@');
+      bell.title = room.notify === 'none' ? 'Notifications off' : 'Mentions only';
+      b.append(bell);
     }
     let label = (room.kind === 'dm' ? 'Direct message with ' : 'Room ') + room.name;
     if (unread) label += `, ${unread} unread`;

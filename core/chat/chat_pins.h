@@ -1,0 +1,27 @@
+/* Pinned messages (issue 15): the `pin` and `pins` requests, the room's
+ * list of pinned ids (in memory, loaded at start, kept in step after each
+ * store write) and unpinning when a message is deleted. Loop thread only. */
+#ifndef PARLEY_CHAT_PINS_H
+#define PARLEY_CHAT_PINS_H
+
+#include <jansson.h>
+
+struct client;
+struct room;
+struct user_rec;
+
+#define CHAT_PINS_MAX 100 /* pinned messages per room */
+
+void chat_req_pin(struct client *cl, json_t *req, json_t *rid);
+void chat_req_pins(struct client *cl, json_t *req, json_t *rid);
+/* The pinned message ids of r, newest pin first (a new array). */
+json_t *chat_pins_json(const struct room *r);
+/* Loads every room's pins from the store, then calls next(); fail(0) when
+ * the store fails. A store without pins has none. */
+void chat_pins_load(void (*next)(void), void (*fail)(int ok));
+/* A message of r was deleted (the store unpinned it): forget it and tell
+ * the members, when it was pinned. */
+void chat_pins_deleted(struct room *r, const char *msg_id, const struct user_rec *by);
+void chat_pins_fini(void);
+
+#endif
