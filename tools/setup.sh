@@ -15,7 +15,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libargon2-dev libsqlite3-dev libcurl4-openssl-dev liblua5.4-dev
 	libhiredis-dev ca-certificates curl)
 test_pkgs=(libcmocka-dev python3 python3-websockets python3-pytest python3-cryptography
-	python3-aiosmtpd redis-server chromium valgrind clang-format openssl mmdebstrap)
+	python3-aiosmtpd redis-server chromium fonts-noto-color-emoji valgrind clang-format openssl mmdebstrap)
 
 pkgs=("${build_pkgs[@]}")
 [ $want_test = 1 ] && pkgs+=("${test_pkgs[@]}")

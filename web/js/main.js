@@ -20,6 +20,8 @@ import { updateTitle, notifyMessage, notificationsAvailable, askPermission } fro
 import { show, showLogin, wireAuth, linkScreen } from './auth.js';
 import { renderSettings } from './admin.js';
 import { newClientId } from './ids.js';
+import { wireMessageKeys } from './keyboard.js';
+import { registerOfflineShell } from './offline-shell.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
@@ -205,10 +207,12 @@ function onEvent(f) {
     case 'member_joined':
       state.members.delete(f.room);
       if (state.me && f.user && f.user.id === state.me.id && !state.rooms.has(f.room)) refreshRooms();
+      else countMember(f.room, 1);
       break;
     case 'member_left':
       state.members.delete(f.room);
       if (state.me && f.user && f.user.id === state.me.id) removeRoom(f.room);
+      else countMember(f.room, -1);
       break;
     case 'typing':
       onTyping(f);
@@ -508,6 +512,14 @@ function renderHeader() {
   $('text').placeholder = room ? 'Message ' + roomLabel(room) : 'Message';
 }
 
+// The header's member count follows joins, invitations and departures.
+function countMember(roomId, delta) {
+  const room = state.rooms.get(roomId);
+  if (!room || typeof room.members !== 'number') return;
+  room.members = Math.max(0, room.members + delta);
+  if (roomId === state.current) renderHeader();
+}
+
 async function membersOf() {
   const id = state.current;
   if (!id) return [];
@@ -574,10 +586,14 @@ async function main() {
     if (document.visibilityState === 'visible' && state.current && !onSettings) list.noteRead();
   });
   window.addEventListener('online', () => conn.retryNow());
+  // The network is gone: say so now, not when a ping times out.
+  window.addEventListener('offline', () => conn.lost());
+  wireMessageKeys($('messages'), $('text'));
   window.addEventListener('hashchange', () => {
     const s = linkScreen();
     if (s) show(s);
   });
+  registerOfflineShell();
   await outbox.load();
   const s = linkScreen();
   if (s) {
