@@ -32,6 +32,11 @@ assert.deepEqual(inline('~~ not~~ and ~x~').map((x) => x.t), ['text']);
 // without a dot.
 assert.deepEqual(tokenize('-no\nx - y\n2024 was\n>').map((x) => x.t), ['p', 'quote']);
 assert.deepEqual(tokenize('```\n- in code\n```').map((x) => x.t), ['pre']);
+// UTC times (bot replies, mute notices) become time tokens; not a date
+// that does not exist, nor a time without its Z.
+assert.deepEqual(inline('muted until 2026-12-06T15:30:00Z.').map((x) => x.t), ['text', 'time', 'text']);
+assert.equal(inline('at 2026-12-06T15:30Z')[1].v, '2026-12-06T15:30Z');
+assert.deepEqual(inline('2026-13-45T99:99:00Z 2026-12-06T15:30:00').map((x) => x.t), ['text', 'text']);
 // Links are only ever http(s).
 for (const b of tokenize('x https://ok.org y ftp://no data:text/html,1')) {
   for (const tok of b.c || []) if (tok.t === 'link') assert.match(tok.v, /^https?:\/\//);

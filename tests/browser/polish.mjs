@@ -20,8 +20,10 @@ const haveUploads = existsSync(join(build, 'plugins', 'uploads_local.so'));
 await run('polish', async (server, browser) => {
   server.cli(['user', 'add', 'alice', '--role', 'admin'], 'correct horse 1\n');
   server.cli(['user', 'add', 'bob'], 'correct horse 2\n');
-  const alice = await signIn(browser, server.url, 'alice', 'correct horse 1', { colorScheme: 'light' });
-  const bob = await signIn(browser, server.url, 'bob', 'correct horse 2', { colorScheme: 'light' });
+  const alice = await signIn(browser, server.url, 'alice', 'correct horse 1',
+    { colorScheme: 'light', timezoneId: 'Europe/Berlin', locale: 'en-US' });
+  const bob = await signIn(browser, server.url, 'bob', 'correct horse 2',
+    { colorScheme: 'light', timezoneId: 'America/New_York', locale: 'en-US' });
 
   // The member count in alice's header follows bob joining her new room.
   await alice.click('#new-room');
@@ -44,6 +46,16 @@ await run('polish', async (server, browser) => {
   assert.equal(await plan.locator('.text ol > li').count(), 2);
   assert.equal(await plan.locator('.text s').textContent(), 'autoclave');
   assert.equal(await plan.locator('.text blockquote').textContent(), 'buffer is at 4 °C');
+
+  // A UTC time in a message (a bot's reply, a mute notice) shows in each
+  // reader's time zone: bob reads in New York (see his context below).
+  await say(alice, 'scope maintenance ends 2026-12-10T15:30:00Z');
+  const when = row(bob, 'scope maintenance').locator('time').last();
+  await when.waitFor({ timeout: TIMEOUT_MS });
+  assert.equal(await when.getAttribute('datetime'), '2026-12-10T15:30:00Z');
+  assert.match(await when.textContent(), /Dec 10, 2026,? 10:30\s?AM/);
+  const aliceWhen = await row(alice, 'scope maintenance').locator('.text time').textContent();
+  assert.match(aliceWhen, /Dec 10, 2026,? 4:30\s?PM/); // alice reads in Berlin
 
   // A reply's quote shows the original's markup rendered, not raw.
   await say(alice, 'the **new** antibody is in');

@@ -15,6 +15,7 @@ const INLINE = new RegExp(
     '(https?:\\/\\/[^\\s<>"]+)', // 4 link
     '((?<![\\w@])@[A-Za-z0-9_.\\-]+)', // 5 mention
     '(~~(?=\\S)[^~\\n]+?~~)', // 6 strikethrough
+    '(\\b\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(?::\\d{2})?Z\\b)', // 7 a UTC time (bots, notices)
   ].join('|'),
   'g',
 );
@@ -42,6 +43,9 @@ export function inline(s, depth = 0) {
     } else if (m[3]) {
       const inner = whole.slice(1, -1);
       out.push({ t: 'i', c: depth < MAX_DEPTH ? inline(inner, depth + 1) : [{ t: 'text', v: inner }] });
+    } else if (m[7]) {
+      if (Number.isNaN(Date.parse(whole))) out.push({ t: 'text', v: whole });
+      else out.push({ t: 'time', v: whole });
     } else if (m[6]) {
       const inner = whole.slice(2, -2);
       out.push({ t: 's', c: depth < MAX_DEPTH ? inline(inner, depth + 1) : [{ t: 'text', v: inner }] });
@@ -131,7 +135,7 @@ function lineBlocks(text) {
 export function plain(tokens) {
   let s = '';
   for (const t of tokens) {
-    if (t.t === 'text' || t.t === 'link') s += t.v;
+    if (t.t === 'text' || t.t === 'link' || t.t === 'time') s += t.v;
     else if (t.t === 'code') s += t.v;
     else if (t.t === 'mention') s += '@' + t.v;
     else if (t.t === 'pre') s += t.v;
@@ -143,6 +147,12 @@ export function plain(tokens) {
 
 // DOM from tokens. isMe(name) marks mentions of the reader; isKnown(name)
 // marks mentions of real people (others stay plain text).
+const TIME_FORMAT = { dateStyle: 'medium', timeStyle: 'short' };
+
+export function localTime(iso) {
+  return new Intl.DateTimeFormat(undefined, TIME_FORMAT).format(new Date(iso));
+}
+
 export function render(text, { isMe, isKnown } = {}) {
   return renderBlocks(tokenize(text), isMe, isKnown);
 }
@@ -194,6 +204,14 @@ function appendInline(parent, tokens, isMe, isKnown) {
       const e = document.createElement({ b: 'strong', i: 'em', s: 's' }[t.t]);
       appendInline(e, t.c, isMe, isKnown);
       parent.append(e);
+    } else if (t.t === 'time') {
+      // The server and scripts write times in UTC (ISO 8601); each reader
+      // sees them in their own time zone and locale.
+      const tm = document.createElement('time');
+      tm.dateTime = t.v;
+      tm.title = t.v;
+      tm.textContent = localTime(t.v);
+      parent.append(tm);
     } else if (t.t === 'link') {
       const a = document.createElement('a');
       a.href = t.v; // only http(s): the pattern allows nothing else

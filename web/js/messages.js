@@ -241,7 +241,9 @@ export class MessageList {
     li.append(body);
     if (it.status === 'failed') {
       const err = el('div', 'error');
-      err.append(document.createTextNode('Not sent: ' + (it.error || 'failed') + ' '));
+      // The server's reason may hold a UTC time (a mute's end): rendered
+      // so it shows in the reader's time zone.
+      err.append(document.createTextNode('Not sent: '), renderInline(it.error || 'failed'), document.createTextNode(' '));
       err.append(button('Retry', 'link', () => this.hooks.actions.retry(it.client_id)));
       err.append(document.createTextNode(' · '));
       err.append(button('Discard', 'link', () => this.hooks.actions.discard(it.client_id)));
