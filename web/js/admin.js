@@ -2,6 +2,7 @@
 // notifications, password) and, for admins, invites, users, bots and
 // their tokens, and scripts. Sections for features a server lacks (404)
 // say so instead of failing.
+import { t } from './i18n.js';
 import { $, el, button } from './dom.js';
 import { getJSON, postJSON } from './http.js';
 import { state } from './state.js';
@@ -94,7 +95,7 @@ async function accountSection() {
   else digest.disabled = true;
   if (r.ok && !mail) {
     dl.classList.add('muted');
-    dl.append(el('span', 'note', ' — not available: this server has no mail plugin configured'));
+    dl.append(el('span', 'note', t('digest_unavailable')));
   }
   digest.addEventListener('change', async () => {
     digest.disabled = true;
@@ -168,8 +169,8 @@ async function invitesSection() {
     draw();
     if (r.data.emailed === false) {
       // An address was given but the mail did not go out: say so plainly.
-      const why = r.data.email_error || 'no mail plugin is configured';
-      return { ok: `Invite created but NOT e-mailed (${why}): send the link yourself.` };
+      const why = r.data.email_error || t('invite_no_mail_plugin');
+      return { ok: t('invite_not_emailed', { why }) };
     }
     return { ok: r.data.emailed ? 'Invite created and e-mailed.' : 'Invite created.' };
   }), out, ul);

@@ -22,6 +22,7 @@ import { renderSettings } from './admin.js';
 import { newClientId } from './ids.js';
 import { wireMessageKeys } from './keyboard.js';
 import { registerOfflineShell } from './offline-shell.js';
+import { t, loadStrings, formatNumber } from './i18n.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
@@ -508,7 +509,8 @@ function renderHeader() {
   $('room-name').textContent = room ? roomLabel(room) : '';
   $('room-topic').textContent = room ? room.topic || '' : '';
   $('room-info').hidden = !room;
-  $('room-info').textContent = room && room.kind !== 'dm' ? 'Members ' + (room.members || '') : 'Info';
+  $('room-info').textContent = room && room.kind !== 'dm'
+    ? t('members_count', { n: room.members ? formatNumber(room.members) : '' }).trim() : 'Info';
   $('text').placeholder = room ? 'Message ' + roomLabel(room) : 'Message';
 }
 
@@ -594,6 +596,7 @@ async function main() {
     if (s) show(s);
   });
   registerOfflineShell();
+  await loadStrings();
   await outbox.load();
   const s = linkScreen();
   if (s) {

@@ -13,6 +13,7 @@ import { state, roomMessages, lowerBound, findMessage } from './state.js';
 import { render as renderText, renderInline } from './format.js';
 import { openViewer } from './viewer.js';
 import { rememberFocus, restoreFocus } from './keyboard.js';
+import { t } from './i18n.js';
 import { timeOf, dayKey, dayLabel, fullTime } from './time.js';
 import * as outbox from './outbox.js';
 
@@ -351,9 +352,9 @@ function isLong(text) {
 
 function collapse(body) {
   body.classList.add('collapsed');
-  const more = button('Show more', 'link show-more', () => {
+  const more = button(t('show_more'), 'link show-more', () => {
     const open = body.classList.toggle('collapsed');
-    more.textContent = open ? 'Show more' : 'Show less';
+    more.textContent = open ? t('show_more') : t('show_less');
     more.setAttribute('aria-expanded', open ? 'false' : 'true');
   });
   more.setAttribute('aria-expanded', 'false');

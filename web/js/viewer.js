@@ -3,6 +3,7 @@
 // zoom (buttons, +/- keys, the wheel, a click on the image) and a
 // download link; Escape or the close button returns focus to the thumbnail.
 import { el, button } from './dom.js';
+import { t, formatNumber } from './i18n.js';
 
 const ZOOM_STEPS = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4];
 const FIT = -1; // "fit to window", the starting zoom
@@ -12,23 +13,23 @@ let current = null;
 export function openViewer(att, opener) {
   closeViewer();
   const dlg = el('dialog', 'viewer');
-  dlg.setAttribute('aria-label', att.name || 'image');
+  dlg.setAttribute('aria-label', att.name || t('viewer_image'));
   const bar = el('div', 'viewer-bar');
   const title = el('span', 'viewer-name grow', att.name || '');
   const level = el('span', 'viewer-zoom muted');
-  const out = button('−', 'icon', () => zoom(-1), 'Zoom out');
-  const inn = button('+', 'icon', () => zoom(1), 'Zoom in');
-  const fit = button('Fit', 'icon', () => setZoom(FIT), 'Fit to window');
-  const dl = el('a', 'viewer-download', 'Download');
+  const out = button('−', 'icon', () => zoom(-1), t('viewer_zoom_out'));
+  const inn = button('+', 'icon', () => zoom(1), t('viewer_zoom_in'));
+  const fit = button(t('viewer_fit'), 'icon', () => setZoom(FIT), t('viewer_fit_title'));
+  const dl = el('a', 'viewer-download', t('viewer_download'));
   dl.href = att.url;
   dl.download = att.name || '';
   dl.rel = 'noopener noreferrer';
-  const close = button('✕', 'icon', closeViewer, 'Close');
+  const close = button('✕', 'icon', closeViewer, t('viewer_close'));
   bar.append(title, level, out, inn, fit, dl, close);
   const stage = el('div', 'viewer-stage');
   const img = el('img');
   img.src = att.url;
-  img.alt = att.name || 'image';
+  img.alt = att.name || t('viewer_image');
   stage.append(img);
   dlg.append(bar, stage);
   document.body.append(dlg);
@@ -39,10 +40,10 @@ export function openViewer(att, opener) {
     dlg.classList.toggle('fit', z === FIT);
     if (z === FIT) {
       img.style.width = '';
-      level.textContent = 'Fit';
+      level.textContent = t('viewer_fit');
     } else {
       img.style.width = Math.round((img.naturalWidth || 0) * z) + 'px';
-      level.textContent = Math.round(z * 100) + ' %';
+      level.textContent = formatNumber(z, { style: 'percent' });
     }
   }
   // The current scale, fitted or not, so a step from "fit" goes to the
