@@ -151,7 +151,11 @@ static void settings_done(void *ud, int rc, const char *message, json_t *setting
 		api_ctx_fail(x, rc, message, 0);
 		return;
 	}
-	api_ctx_json(x, 200, json_pack("{s:O}", "settings", settings));
+	/* email_available: whether anything can send the digest at all (no
+	 * notify plugin configured: the client must not offer it as working). */
+	api_ctx_json(x, 200,
+	             json_pack("{s:O,s:b}", "settings", settings, "email_available",
+	                       plugins_has_provider(PARLEY_PROVIDE_NOTIFY)));
 }
 
 static void run_settings(struct api_ctx *x)

@@ -117,7 +117,9 @@ void mutes_describe(int64_t until_ms, char *out, size_t len)
 	struct tm tm;
 	char when[32] = "?";
 	if (gmtime_r(&t, &tm))
-		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+		/* ISO 8601 in UTC: the web client shows it in each reader's
+		 * own time zone (web/js/format.js turns it into a <time>). */
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(out, len, "you are muted in this room until %s", when);
 }
 

@@ -35,6 +35,36 @@ async function setHidden(page, hidden) {
   }, hidden);
 }
 
+// A realistic morning in a lab's room, for the screenshots (each line
+// waited for on the other side, so the order is the one written here).
+async function labConversation(alice, bob) {
+  await alice.click('#new-room');
+  const d = alice.locator('dialog[open]');
+  await d.locator('input[name=name]').fill('cryo-em');
+  await d.locator('input[name=topic]').fill('Grids, scope time and processing');
+  await d.getByRole('button', { name: 'Create' }).click();
+  await alice.waitForFunction(() => document.getElementById('room-name').textContent === '# cryo-em');
+  await bob.click('#browse');
+  await bob.locator('dialog[open] li', { hasText: 'cryo-em' }).getByRole('button', { name: 'Join' }).click();
+  await bob.waitForFunction(() => document.getElementById('room-name').textContent === '# cryo-em');
+  const lines = [
+    [alice, 'Morning! Krios session is booked for **Thursday 9:00–17:00** 🎉', 'Krios session'],
+    [bob, 'Great. Grids from Tuesday look good on the screening scope: thin ice in the centre squares.', 'thin ice'],
+    [alice, 'Plan for the session:\n- collect on grids 2 and 4\n- ~~gain reference~~ done yesterday\n- aim for 8,000 movies', 'Plan for the session'],
+    [bob, '> aim for 8,000 movies\nAt 40 e/Å² that is about 6 hours. I will set up EPU tonight.', 'set up EPU'],
+    [alice, '@bob can you also copy the raw data to `/data/cryo/2026-12-10` afterwards?', 'copy the raw data'],
+    [bob, 'Will do 👍 processing in cryoSPARC starts Friday.', 'cryoSPARC'],
+  ];
+  for (const [who, text, key] of lines) {
+    await say(who, text);
+    await row(who === alice ? bob : alice, key).waitFor({ timeout: TIMEOUT_MS });
+  }
+  await row(alice, 'Krios session is booked').hover();
+  await row(alice, 'Krios session is booked').getByRole('button', { name: 'Add reaction' }).click();
+  await alice.getByRole('button', { name: 'React with 🚀' }).click();
+  await row(bob, 'Krios session is booked').locator('.chip', { hasText: '🚀 1' }).waitFor({ timeout: TIMEOUT_MS });
+}
+
 await run('chat', async (server, browser) => {
   server.cli(['user', 'add', 'alice', '--role', 'admin'], 'correct horse 1\n');
   server.cli(['user', 'add', 'bob'], 'correct horse 2\n');
@@ -126,9 +156,16 @@ await run('chat', async (server, browser) => {
   await row(alice, 'I will rerun the jobs').waitFor({ timeout: TIMEOUT_MS });
   assert.equal(await alice.evaluate(() => document.cookie), ''); // the token is not script's
 
+  // The pictures show a lab's conversation in a room of its own; the
+  // hostile cases above stay in the test, out of the pictures.
+  await labConversation(alice, bob);
   mkdirSync(shots, { recursive: true });
+  await alice.mouse.move(0, 0);
   await alice.screenshot({ path: join(shots, 'chat-light.png') });
+  await bob.mouse.move(0, 0);
   await bob.screenshot({ path: join(shots, 'chat-dark.png') });
+  await alice.locator('.room-link', { hasText: 'general' }).click();
+  await bob.locator('.room-link', { hasText: 'general' }).click();
 
   // The digest setting: on by default, turned off on the settings page.
   await bob.click('#admin-link');

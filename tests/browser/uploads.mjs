@@ -7,50 +7,12 @@
 //   node tests/browser/uploads.mjs BUILD_DIR
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
-import { deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { run, signIn, row, noErrors, build, shots, TIMEOUT_MS } from './lib.mjs';
+import { png } from './png.mjs';
 
 const have = existsSync(join(build, 'plugins', 'uploads_local.so'));
 if (!have) console.log('browser uploads: skipped (no uploads_local plugin in this build)');
-
-// A real PNG (w x h, a colour gradient), made here: no binary in the tree.
-function png(w, h) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  const raw = Buffer.alloc((w * 3 + 1) * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const o = y * (w * 3 + 1) + 1 + x * 3;
-      raw[o] = (x * 255) / w;
-      raw[o + 1] = (y * 255) / h;
-      raw[o + 2] = 160;
-    }
-  }
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 if (have) await run('uploads', async (server, browser) => {
   server.cli(['user', 'add', 'alice'], 'correct horse 1\n');
@@ -92,7 +54,8 @@ if (have) await run('uploads', async (server, browser) => {
   }, [...png(64, 64)]);
   await alice.waitForSelector('#files .upload.done', { timeout: TIMEOUT_MS });
   await alice.press('#text', 'Enter'); // a file alone is a message too
-  await row(bob, 'pasted.png').locator('.preview img').waitFor({ timeout: TIMEOUT_MS });
+  // (Its name is the image's alt, not repeated as the message's text.)
+  await bob.locator('#messages .preview img[alt="pasted.png"]').waitFor({ timeout: TIMEOUT_MS });
 
   mkdirSync(shots, { recursive: true });
   await bob.mouse.move(0, 0);

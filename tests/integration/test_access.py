@@ -275,6 +275,8 @@ def test_settings_and_unsubscribe_link_checks(server):
     tok = server.user("fay")
     st, out, _ = call(server, "GET", "/api/settings", tok)
     assert st == 200 and out["settings"] == {"email_digest": True}, out
+    # No notify plugin in this server: the client must not offer digests.
+    assert out["email_available"] is False, out
     st, out, _ = call(server, "POST", "/api/settings", tok, {"email_digest": False})
     assert st == 200 and out["settings"] == {"email_digest": False}
     assert call(server, "GET", "/api/settings", tok)[1]["settings"]["email_digest"] is False

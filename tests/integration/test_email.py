@@ -76,6 +76,9 @@ def test_invite_is_emailed_with_the_link(server_factory, sinks):
     assert status == 201, data
     reply = json.loads(data)
     assert reply["emailed"] is True
+    # With a mail plugin, the digest setting is offered as working.
+    st, _, data = server.http("GET", "/api/settings", headers={"Authorization": "Bearer " + token})
+    assert st == 200 and json.loads(data)["email_available"] is True, data
     msgs = sink.wait_messages(1)
     assert len(msgs) == 1
     msg, env = msgs[0]
@@ -284,3 +287,13 @@ def test_config_errors(server_factory, keys, why):
     server = server_factory(plugins=email_plugins(**keys), expect_fail=True)
     assert server.returncode != 0
     assert why in server.stderr_text
+
+
+def test_invite_without_mail_plugin_says_not_emailed(server):
+    """An address given but nothing to mail it with: the answer says so
+    (emailed false), the client shows it; the link still works."""
+    token = admin_token(server)
+    status, _, data = invite(server, token, "someone@example.org")
+    assert status == 201, data
+    reply = json.loads(data)
+    assert reply["emailed"] is False and reply["link"], reply

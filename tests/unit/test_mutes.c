@@ -76,7 +76,7 @@ static void test_describe(void **state)
 	(void)state;
 	char msg[128];
 	mutes_describe(1767225660000LL, msg, sizeof msg);
-	assert_string_equal(msg, "you are muted in this room until 2026-01-01 00:01:00 UTC");
+	assert_string_equal(msg, "you are muted in this room until 2026-01-01T00:01:00Z");
 }
 
 static void test_too_long_ids(void **state)

@@ -36,7 +36,7 @@ static void test_mute(void **state)
 	char why[128] = "";
 	assert_int_equal(send_rule_mute(0, why, sizeof why), PARLEY_OK);
 	assert_int_equal(send_rule_mute(1767225660000LL, why, sizeof why), PARLEY_EFORBIDDEN);
-	assert_string_equal(why, "you are muted in this room until 2026-01-01 00:01:00 UTC");
+	assert_string_equal(why, "you are muted in this room until 2026-01-01T00:01:00Z");
 }
 
 static void test_scope(void **state)

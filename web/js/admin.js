@@ -2,6 +2,7 @@
 // notifications, password) and, for admins, invites, users, bots and
 // their tokens, and scripts. Sections for features a server lacks (404)
 // say so instead of failing.
+import { t } from './i18n.js';
 import { $, el, button } from './dom.js';
 import { getJSON, postJSON } from './http.js';
 import { state } from './state.js';
@@ -87,8 +88,15 @@ async function accountSection() {
   const dl = el('label', 'check');
   dl.append(digest, document.createTextNode(' E-mail me mentions and DMs I miss'));
   const r = await getJSON('/api/settings');
-  if (r.ok) digest.checked = r.data.settings.email_digest !== false;
+  // Without a mail plugin the server cannot send digests: not ticked, not
+  // offered (the setting is kept for when one is configured).
+  const mail = r.ok && r.data.email_available !== false;
+  if (r.ok && mail) digest.checked = r.data.settings.email_digest !== false;
   else digest.disabled = true;
+  if (r.ok && !mail) {
+    dl.classList.add('muted');
+    dl.append(el('span', 'note', t('digest_unavailable')));
+  }
   digest.addEventListener('change', async () => {
     digest.disabled = true;
     const w = await postJSON('/api/settings', { email_digest: digest.checked });
@@ -159,6 +167,11 @@ async function invitesSection() {
     link.select();
     f.reset();
     draw();
+    if (r.data.emailed === false) {
+      // An address was given but the mail did not go out: say so plainly.
+      const why = r.data.email_error || t('invite_no_mail_plugin');
+      return { ok: t('invite_not_emailed', { why }) };
+    }
     return { ok: r.data.emailed ? 'Invite created and e-mailed.' : 'Invite created.' };
   }), out, ul);
   await draw();

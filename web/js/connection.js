@@ -7,8 +7,11 @@
 // onState(s) gets 'connecting' | 'ready' | 'offline' | 'signed-out'.
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 15000;
-const PING_EVERY_MS = 25000; // app-level keep-alive: finds dead links
-const PING_TIMEOUT_MS = 10000;
+// App-level keep-alive: finds a dead link the browser's offline event
+// does not report (a Wi-Fi that still claims a connection), within
+// PING_EVERY_MS + PING_TIMEOUT_MS.
+const PING_EVERY_MS = 10000;
+const PING_TIMEOUT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 30000;
 
 export class Connection {
@@ -45,6 +48,21 @@ export class Connection {
   retryNow() {
     if (this.stopped || this.ws) return;
     this.connect();
+  }
+
+  // The browser says the network is gone: the socket is dead even if it
+  // has not noticed (a close handshake cannot get through), so drop it
+  // now and show it; reconnecting starts over when 'online' fires.
+  lost() {
+    if (this.stopped || !this.ws) return;
+    const ws = this.ws;
+    this.drop();
+    try {
+      ws.close(4000);
+    } catch {
+      /* already closing */
+    }
+    this.scheduleReconnect();
   }
 
   url() {

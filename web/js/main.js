@@ -21,6 +21,9 @@ import { show, showLogin, wireAuth, linkScreen } from './auth.js';
 import { renderSettings } from './admin.js';
 import { newClientId } from './ids.js';
 import { applyPin, levelAllows, levelSelect, pinnedPanel, groupDM } from './follow.js';
+import { wireMessageKeys } from './keyboard.js';
+import { registerOfflineShell } from './offline-shell.js';
+import { t, loadStrings, formatNumber } from './i18n.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
@@ -221,10 +224,12 @@ function onEvent(f) {
     case 'member_joined':
       state.members.delete(f.room);
       if (state.me && f.user && f.user.id === state.me.id && !state.rooms.has(f.room)) refreshRooms();
+      else countMember(f.room, 1);
       break;
     case 'member_left':
       state.members.delete(f.room);
       if (state.me && f.user && f.user.id === state.me.id) removeRoom(f.room);
+      else countMember(f.room, -1);
       break;
     case 'typing':
       onTyping(f);
@@ -528,11 +533,20 @@ function renderHeader() {
   $('room-name').textContent = room ? roomLabel(room) : '';
   $('room-topic').textContent = room ? room.topic || '' : '';
   $('room-info').hidden = !room;
-  $('room-info').textContent = room && room.kind !== 'dm' ? 'Members ' + (room.members || '') : 'Info';
+  $('room-info').textContent = room && room.kind !== 'dm'
+    ? t('members_count', { n: room.members ? formatNumber(room.members) : '' }).trim() : 'Info';
   $('text').placeholder = room ? 'Message ' + roomLabel(room) : 'Message';
   $('room-pins').hidden = !room;
   $('room-pins').textContent = '📌 ' + (room && room.pins ? room.pins.length : 0);
   $('room-notify').replaceChildren(...(room ? [levelSelect(conn, room)] : []));
+}
+
+// The header's member count follows joins, invitations and departures.
+function countMember(roomId, delta) {
+  const room = state.rooms.get(roomId);
+  if (!room || typeof room.members !== 'number') return;
+  room.members = Math.max(0, room.members + delta);
+  if (roomId === state.current) renderHeader();
 }
 
 async function membersOf() {
@@ -610,10 +624,15 @@ async function main() {
     if (document.visibilityState === 'visible' && state.current && !onSettings) list.noteRead();
   });
   window.addEventListener('online', () => conn.retryNow());
+  // The network is gone: say so now, not when a ping times out.
+  window.addEventListener('offline', () => conn.lost());
+  wireMessageKeys($('messages'), $('text'));
   window.addEventListener('hashchange', () => {
     const s = linkScreen();
     if (s) show(s);
   });
+  registerOfflineShell();
+  await loadStrings();
   await outbox.load();
   const s = linkScreen();
   if (s) {

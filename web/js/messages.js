@@ -10,7 +10,10 @@
 // after the read marker the room had when it was opened.
 import { el, button, formatSize } from './dom.js';
 import { state, roomMessages, lowerBound, findMessage } from './state.js';
-import { render as renderText } from './format.js';
+import { render as renderText, renderInline } from './format.js';
+import { openViewer } from './viewer.js';
+import { rememberFocus, restoreFocus } from './keyboard.js';
+import { t } from './i18n.js';
 import { timeOf, dayKey, dayLabel, fullTime } from './time.js';
 import * as outbox from './outbox.js';
 
@@ -20,6 +23,11 @@ const EDGE_PX = 400; // how near an edge a slide or a page starts
 const GROUP_GAP_MS = 5 * 60 * 1000;
 const BOTTOM_PX = 30; // "at the bottom" tolerance
 const IMAGE_TYPES = /^image\/(png|jpeg|gif|webp|avif)$/;
+// A message longer than this is collapsed behind "show more" (lines or
+// characters, whichever comes first: decided from the text, not from a
+// layout measure, so the window never reflows while scrolling).
+const COLLAPSE_LINES = 14;
+const COLLAPSE_CHARS = 1200;
 
 export class MessageList {
   constructor(ol, jump, hooks) {
@@ -135,7 +143,9 @@ export class MessageList {
       }
     }
     this.rendering = true;
+    const focused = rememberFocus(this.ol);
     this.ol.replaceChildren(frag);
+    restoreFocus(this.ol, focused);
     if (mode === 'bottom') {
       this.ol.scrollTop = this.ol.scrollHeight;
     } else if (a) {
@@ -149,6 +159,7 @@ export class MessageList {
 
   messageRow(m, first) {
     const li = el('li', 'msg' + (first ? ' first' : ''));
+    li.tabIndex = -1; // web/js/keyboard.js moves focus between messages
     li.dataset.seq = m.seq;
     li.dataset.id = m.id;
     const mine = state.me && m.user && m.user.id === state.me.id;
@@ -169,7 +180,8 @@ export class MessageList {
       const q = el('div', 'quote');
       if (orig) {
         q.append(el('span', 'author', orig.user ? orig.user.name : '?'), document.createTextNode(' '));
-        q.append(document.createTextNode(orig.deleted ? 'message deleted' : (orig.text || '').slice(0, 140)));
+        if (orig.deleted) q.append(document.createTextNode('message deleted'));
+        else q.append(renderInline((orig.text || '').slice(0, 140), this.hooks.mentionTests));
         q.classList.add('link-quote');
         q.title = 'Show the message this replies to';
         q.addEventListener('click', () => this.show(orig.seq));
@@ -181,10 +193,11 @@ export class MessageList {
       body.classList.add('deleted');
       body.textContent = 'message deleted';
     } else {
-      body.append(renderText(m.text || '', this.hooks.mentionTests));
+      if (!onlyNamesFiles(m)) body.append(renderText(m.text || '', this.hooks.mentionTests));
       if (m.edited_ts) body.append(el('span', 'muted edited', ' (edited)'));
     }
     li.append(body);
+    if (!m.deleted && isLong(m.text)) li.append(collapse(body));
     if (!m.deleted && m.attachments && m.attachments.length) li.append(attachments(m.attachments));
     if (!m.deleted && m.previews && m.previews.length) li.append(linkPreviews(m.previews));
     if (!m.deleted && m.reactions && Object.keys(m.reactions).length) li.append(this.reactionRow(m));
@@ -231,7 +244,9 @@ export class MessageList {
     li.append(body);
     if (it.status === 'failed') {
       const err = el('div', 'error');
-      err.append(document.createTextNode('Not sent: ' + (it.error || 'failed') + ' '));
+      // The server's reason may hold a UTC time (a mute's end): rendered
+      // so it shows in the reader's time zone.
+      err.append(document.createTextNode('Not sent: '), renderInline(it.error || 'failed'), document.createTextNode(' '));
       err.append(button('Retry', 'link', () => this.hooks.actions.retry(it.client_id)));
       err.append(document.createTextNode(' · '));
       err.append(button('Discard', 'link', () => this.hooks.actions.discard(it.client_id)));
@@ -321,6 +336,33 @@ export class MessageList {
   }
 }
 
+// A message sent with files and no words carries the file names as its
+// text (for notifications and clients without files); shown here, it
+// would repeat what the cards already say.
+function onlyNamesFiles(m) {
+  if (!m.attachments || !m.attachments.length) return false;
+  return (m.text || '') === m.attachments.map((a) => (a && a.name) || '').join(', ');
+}
+
+function isLong(text) {
+  if (!text) return false;
+  if (text.length > COLLAPSE_CHARS) return true;
+  let lines = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && lines <= COLLAPSE_LINES; i = text.indexOf('\n', i + 1)) lines++;
+  return lines > COLLAPSE_LINES;
+}
+
+function collapse(body) {
+  body.classList.add('collapsed');
+  const more = button(t('show_more'), 'link show-more', () => {
+    const open = body.classList.toggle('collapsed');
+    more.textContent = open ? t('show_more') : t('show_less');
+    more.setAttribute('aria-expanded', open ? 'false' : 'true');
+  });
+  more.setAttribute('aria-expanded', 'false');
+  return more;
+}
+
 function attachments(list) {
   const box = el('div', 'attachments');
   for (const a of list) {
@@ -328,8 +370,14 @@ function attachments(list) {
     if (IMAGE_TYPES.test(a.type || '')) {
       const link = el('a', 'preview');
       link.href = a.url;
-      link.target = '_blank';
       link.rel = 'noopener noreferrer';
+      link.title = a.name || '';
+      // The viewer overlay, not a raw tab (a modified click still opens one).
+      link.addEventListener('click', (ev) => {
+        if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+        ev.preventDefault();
+        openViewer(a, link);
+      });
       const img = el('img');
       img.src = a.url;
       img.alt = a.name || 'image';
@@ -352,7 +400,10 @@ function fileCard(a) {
   card.download = a.name || '';
   card.rel = 'noopener noreferrer';
   const ext = /\.([A-Za-z0-9]{1,4})$/.exec(a.name || '');
-  card.append(el('span', 'file-icon', ext ? ext[1].toUpperCase() : 'FILE'), el('span', 'file-name', a.name || 'file'));
+  const name = el('span', 'file-name', a.name || 'file');
+  name.title = a.name || '';
+  card.title = (a.name || 'file') + ' · ' + formatSize(a.size || 0);
+  card.append(el('span', 'file-icon', ext ? ext[1].toUpperCase() : 'FILE'), name);
   card.append(el('span', 'muted file-size', formatSize(a.size || 0)));
   return card;
 }
