@@ -137,6 +137,11 @@ union op_args {
 	struct { /* snapshot: the new file to write */
 		const char *path;
 	} snapshot;
+	struct { /* records_read (after, limit), records_write (json) */
+		const char *kind, *json;
+		int64_t after;
+		int limit;
+	} records;
 };
 
 struct op {

@@ -37,5 +37,6 @@ void test_settings(void **state);
 void test_kv(void **state);
 void test_uploads(void **state);
 void test_snapshot(void **state);
+void test_records_copy(void **state);
 
 #endif

@@ -168,6 +168,7 @@ int main(int argc, char **argv)
 	    CASE(test_kv),
 	    CASE(test_uploads),
 	    CASE(test_snapshot),
+	    CASE(test_records_copy),
 	    CASE(test_concurrent_appends),
 	    CASE(test_dedup_in_flight),
 	    CASE(test_failed_appends_leave_no_hole),
