@@ -2,7 +2,8 @@
  * and request helpers), api_ctx.c (the request context and the access
  * rule), api_session.c (login, register, logout), api_messages.c (history
  * and posting), api_account.c (password, settings, unsubscribe, commands),
- * api_admin.c (users, roles, invites, audit log, bots, scripts), uploads.c
+ * api_admin.c (users, roles, invites, audit log, bots, scripts), api_oidc.c
+ * (browser sign-in through an OpenID Connect provider), uploads.c
  * and downloads.c (files). Not used outside core/api/. */
 #ifndef PARLEY_API_INTERNAL_H
 #define PARLEY_API_INTERNAL_H
@@ -144,6 +145,10 @@ void api_audit(const struct api_ctx *x, const char *actor_id, const char *action
 void api_login(struct http_request *req, const struct api_route *r, const char *id);
 void api_register(struct http_request *req, const struct api_route *r, const char *id);
 void api_logout(struct http_request *req, const struct api_route *r, const char *id);
+/* api_oidc.c */
+void api_oidc_login(struct http_request *req, const struct api_route *r, const char *id);
+void api_oidc_callback(struct http_request *req, const struct api_route *r, const char *id);
+void api_auth_methods(struct http_request *req, const struct api_route *r, const char *id);
 /* api_messages.c */
 void api_history(struct http_request *req, const struct api_route *r, const char *room_id);
 void api_post(struct http_request *req, const struct api_route *r, const char *room_id);

@@ -535,6 +535,26 @@ typedef struct parley_auth_vtable {
 	                     const char *password, const char *email, const char *client,
 	                     parley_auth_done done, void *ud);
 
+	/* Since ABI 1 (appended): browser sign-in through an OpenID Connect
+	 * provider, authorization code flow with PKCE (auth_jwt). The provider
+	 * keeps the flow's secrets; the core only carries them to the browser
+	 * and back. oidc_describe: 1 when browser sign-in is configured, with
+	 * *name the provider's name for the button and *logout_url the
+	 * provider's end-session URL (or NULL); 0 when not. Synchronous. */
+	int (*oidc_describe)(void *self, const char **name, const char **logout_url);
+	/* Starts a sign-in: OK with link (the provider's authorization URL,
+	 * carrying state, nonce and the PKCE challenge) and token (the value
+	 * of the short-lived state cookie that binds the flow to this
+	 * browser) and expires_ts (the flow's end, in now_ms's milliseconds),
+	 * or an error. */
+	int (*oidc_begin)(void *self, parley_auth_done done, void *ud);
+	/* Ends one: binding is the state cookie's value, state and code the
+	 * callback's parameters (each flow is spent by its first callback).
+	 * Exchanges the code, checks the ID token (signature, iss, aud, exp,
+	 * nonce) and provisions the account: OK with user. */
+	int (*oidc_finish)(void *self, const char *binding, const char *state, const char *code,
+	                   parley_auth_done done, void *ud);
+
 	void *reserved[16];
 } parley_auth_vtable;
 

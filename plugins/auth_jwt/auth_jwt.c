@@ -8,13 +8,23 @@
 #include <string.h>
 
 #include "auth_jwt.h"
+#include "oidc.h"
 
 #define AJ_VERSION "0.1.0"
 
 static const parley_auth_vtable aj_vtable = {
     .struct_size = sizeof(parley_auth_vtable),
     .authenticate = aj_authenticate,
+    .oidc_describe = oidc_describe,
+    .oidc_begin = oidc_begin,
+    .oidc_finish = oidc_finish,
 };
+
+void aj_free_if_idle(struct aj *aj)
+{
+	if (aj->stopping && !aj->live && !aj->n_posted)
+		aj_free(aj);
+}
 
 void aj_free(struct aj *aj)
 {
@@ -39,6 +49,7 @@ static void refresh_tick(void *arg)
 static void first_fetch(void *arg)
 {
 	keys_fetch(arg, "start");
+	oidc_discover(arg);
 }
 
 static int aj_init(const parley_host *host, parley_ctx *ctx, void **state)
@@ -64,6 +75,8 @@ static int aj_init(const parley_host *host, parley_ctx *ctx, void **state)
 	aj->m_fetches = host->counter(ctx, "jwks_fetches_total", "key set fetches started");
 	aj->m_fetch_failures =
 	    host->counter(ctx, "jwks_fetch_failures_total", "key set fetches that failed");
+	if (oidc_init(aj) != 0)
+		goto error;
 	rc = host->provide(ctx, PARLEY_PROVIDE_AUTH, &aj_vtable, aj);
 	if (rc < 0)
 		goto error;
@@ -77,6 +90,7 @@ static int aj_init(const parley_host *host, parley_ctx *ctx, void **state)
 	*state = aj;
 	return PARLEY_OK;
 error:
+	oidc_stop(aj);
 	config_free(host, ctx, &aj->cfg);
 	host->free(ctx, aj);
 	return rc;
@@ -90,6 +104,7 @@ static void aj_fini(void *state)
 	if (!aj)
 		return;
 	keys_stop(aj);
+	oidc_stop(aj);
 	/* Every request is answered, so the core frees what it keeps for it
 	 * (its connection is gone by now). Those that wait for a callback (the
 	 * store's, or a posted answer) are answered by it, and the last one
@@ -100,8 +115,7 @@ static void aj_fini(void *state)
 			req_finish(req, PARLEY_EUNAVAIL, "the server is stopping");
 	}
 	aj->stopping = 1;
-	if (!aj->live)
-		aj_free(aj);
+	aj_free_if_idle(aj);
 }
 
 static const parley_plugin aj_plugin = {

@@ -46,7 +46,9 @@ struct aj {
 	int have_keys;
 	struct aj_req *live; /* every request not finished */
 	size_t n_waiting;
-	int stopping; /* fini ran: the last request to finish frees the state */
+	int stopping;         /* fini ran: the last request to finish frees the state */
+	size_t n_posted;      /* oidc.c's answers posted and not delivered yet */
+	struct aj_oidc *oidc; /* browser sign-in (oidc.c); NULL when not configured */
 
 	/* The key fetch (keys.c). */
 	void *easy; /* CURL *, while a transfer runs */
@@ -100,6 +102,13 @@ void req_free(struct aj_req *req);
 int req_dup(struct aj_req *req, char **dst, const char *s);
 /* With the token's key at hand: checks the signature, then provisions. */
 void req_verify(struct aj_req *req, const struct jwk *key);
+
+/* The ID token of a browser sign-in, checked like a bearer token but
+ * for client_id and with the flow's nonce; done always runs (later). */
+int aj_verify_id_token(struct aj *aj, const char *token, const char *nonce, parley_auth_done done,
+                       void *ud);
+/* After fini: frees the state once nothing is owed any more. */
+void aj_free_if_idle(struct aj *aj);
 
 /* keys.c */
 /* Starts a fetch of the key set unless one runs; 0, or -1 (logged). */

@@ -54,3 +54,28 @@ long b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap)
 		return -1;
 	return (long)o;
 }
+
+size_t b64url_encode(const unsigned char *in, size_t n, char *out, size_t cap)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t o = 0;
+
+	if (cap < (n * 4 + 2) / 3 + 1)
+		return 0;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = abc[(v >> 18) & 63];
+		out[o++] = abc[(v >> 12) & 63];
+		if (i + 1 < n)
+			out[o++] = abc[(v >> 6) & 63];
+		if (i + 2 < n)
+			out[o++] = abc[v & 63];
+	}
+	out[o] = '\0';
+	return o;
+}

@@ -16,4 +16,8 @@ int b64url_char(char c);
  * unused bits, or too little room. */
 long b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 
+/* Encodes n bytes into out as a string (no padding); the length written,
+ * or 0 when cap cannot hold it and its terminator (or n is 0). */
+size_t b64url_encode(const unsigned char *in, size_t n, char *out, size_t cap);
+
 #endif

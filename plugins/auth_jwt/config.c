@@ -121,7 +121,7 @@ static void list_free(const parley_host *host, parley_ctx *ctx, char **list)
  * The host is read as curl reads it: the authority ends at the first '/',
  * '?' or '#', and userinfo ("user@") is refused outright, so
  * "http://localhost:80@evil/" is not taken for localhost. */
-static int url_acceptable(const char *url)
+int config_url_acceptable(const char *url)
 {
 	static const char *const local[] = {"127.0.0.1", "localhost", "[::1]"};
 	const char *host, *end, *colon;
@@ -206,6 +206,31 @@ static void read_roles(struct reader *r, const parley_conf *c, struct aj_config 
 		problem(r, c, "roles", "needs groups_claim (the claim that lists the groups)");
 }
 
+/* The keys of browser sign-in: all or nothing around client_id. */
+static void read_browser_signin(struct reader *r, const parley_conf *c, struct aj_config *cfg)
+{
+	cfg->client_id = str_key(r, c, "client_id", NULL);
+	cfg->client_secret = str_key(r, c, "client_secret", NULL);
+	cfg->provider_name = str_key(r, c, "provider_name", "the identity provider");
+	cfg->scopes = str_key(r, c, "scopes", AJ_DEFAULT_SCOPES);
+	cfg->state_ttl_s = int_key(r, c, "state_ttl", AJ_DEFAULT_STATE_TTL_S, 1, 3600);
+	if (cfg->client_secret && !cfg->client_id)
+		problem(r, c, "client_secret", "needs client_id (the app client it belongs to)");
+	if (cfg->client_id && !cfg->client_secret)
+		problem(r, c, "client_id",
+		        "needs client_secret: browser sign-in is a confidential client");
+	if (cfg->scopes && !strstr(cfg->scopes, "openid"))
+		problem(r, c, "scopes", "must include \"openid\"");
+	if (cfg->provider_name && strlen(cfg->provider_name) > 64)
+		problem(r, c, "provider_name", "must be at most 64 bytes");
+	for (const char *p = cfg->scopes; p && *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr(" :._-/", *p))) {
+			problem(r, c, "scopes", "may hold only letters, digits, spaces and :._-/");
+			break;
+		}
+}
+
 int config_read(const parley_host *host, parley_ctx *ctx, const parley_conf *c,
                 struct aj_config *cfg, int report)
 {
@@ -231,7 +256,7 @@ int config_read(const parley_host *host, parley_ctx *ctx, const parley_conf *c,
 			r.bad = 1;
 		}
 	}
-	if (cfg->jwks_url && !url_acceptable(cfg->jwks_url))
+	if (cfg->jwks_url && !config_url_acceptable(cfg->jwks_url))
 		problem(&r, c, "jwks_url",
 		        "must be an https:// URL (plain http only to 127.0.0.1, localhost or "
 		        "[::1])");
@@ -256,13 +281,16 @@ int config_read(const parley_host *host, parley_ctx *ctx, const parley_conf *c,
 	cfg->timeout_s = int_key(&r, c, "timeout", AJ_DEFAULT_TIMEOUT_S, 1, 120);
 	if (host->conf_bool(c, "link_existing", &cfg->link_existing) < 0)
 		r.bad = 1;
+	read_browser_signin(&r, c, cfg);
 	return r.bad ? -1 : 0;
 }
 
 void config_free(const parley_host *host, parley_ctx *ctx, struct aj_config *cfg)
 {
-	char *strs[] = {cfg->issuer,      cfg->jwks_url,   cfg->token_use,   cfg->username_claim,
-	                cfg->email_claim, cfg->name_claim, cfg->groups_claim};
+	char *strs[] = {cfg->issuer,         cfg->jwks_url,    cfg->token_use,
+	                cfg->username_claim, cfg->email_claim, cfg->name_claim,
+	                cfg->groups_claim,   cfg->client_id,   cfg->client_secret,
+	                cfg->provider_name,  cfg->scopes};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
 		host->free(ctx, strs[i]);

@@ -53,8 +53,7 @@ void req_free(struct aj_req *req)
 	for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
 		aj->host->free(aj->ctx, owned[i]);
 	aj->host->free(aj->ctx, req);
-	if (aj->stopping && !aj->live)
-		aj_free(aj);
+	aj_free_if_idle(aj);
 }
 
 /* A short, printable view of a claimed name for log lines. */
@@ -260,6 +259,54 @@ int aj_authenticate(void *self, const char *token, parley_auth_done done, void *
 		snprintf(req->msg, sizeof req->msg, "%s", why);
 		return req_fail(req, PARLEY_EUNAUTHORIZED, req->msg);
 	}
+	if (take_claims(req) != 0)
+		return req_fail(req, PARLEY_EUNAUTHORIZED, req->msg);
+	keys_for(req);
+	return PARLEY_PENDING;
+}
+
+/* The ID token of a browser sign-in: the same checks as a bearer token,
+ * except that another issuer is an error (not PASS), the audience is our
+ * client_id and the nonce must be the one the flow sent. */
+int aj_verify_id_token(struct aj *aj, const char *token, const char *nonce, parley_auth_done done,
+                       void *ud)
+{
+	struct aj_req *req;
+	const char *why = NULL, *got;
+	const char *const audience[] = {aj->cfg.client_id};
+	struct claims_rules rules = {.issuer = aj->cfg.issuer,
+	                             .audiences = audience,
+	                             .n_audiences = 1,
+	                             .token_use = NULL,
+	                             .skew_s = aj->cfg.skew_s};
+	char buf[AJ_MSG_MAX];
+
+	if (!(req = req_new(aj, done, ud)))
+		return PARLEY_ENOMEM;
+	if (!jwt_shape(token))
+		return req_fail(req, PARLEY_EUNAUTHORIZED, "the provider sent no usable ID token");
+	if (jwt_parse(token, &req->jwt, &why) != 0)
+		return req_fail(req,
+		                why && !strcmp(why, "out of memory") ? PARLEY_ENOMEM
+		                                                     : PARLEY_EUNAUTHORIZED,
+		                why);
+	if (!claims_issuer_is(req->jwt.claims, aj->cfg.issuer))
+		return req_fail(req, PARLEY_EUNAUTHORIZED, "the ID token is from another issuer");
+	req->alg = jwt_alg_from_name(req->jwt.alg);
+	if (!aj->cfg.alg_allowed[req->alg]) {
+		snprintf(req->msg, sizeof req->msg, "ID token algorithm %.32s is not accepted",
+		         req->jwt.alg);
+		return req_fail(req, PARLEY_EUNAUTHORIZED, req->msg);
+	}
+	if (claims_check(req->jwt.claims, &rules, aj->host->now_ms() / 1000, &why, buf,
+	                 sizeof buf) != 0) {
+		snprintf(req->msg, sizeof req->msg, "%s", why);
+		return req_fail(req, PARLEY_EUNAUTHORIZED, req->msg);
+	}
+	got = claims_str(req->jwt.claims, "nonce");
+	if (!got || !nonce || strcmp(got, nonce) != 0)
+		return req_fail(req, PARLEY_EUNAUTHORIZED,
+		                "the ID token's nonce is not the one this sign-in sent");
 	if (take_claims(req) != 0)
 		return req_fail(req, PARLEY_EUNAUTHORIZED, req->msg);
 	keys_for(req);

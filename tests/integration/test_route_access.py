@@ -23,7 +23,9 @@ ROW = re.compile(r'^\s*\{"(GET|HEAD|POST)",\s*"([^"]+)",\s*(\w+),\s*(\w+),\s*(\w
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/ws"),
           ("POST", "/api/login"), ("POST", "/api/register"), ("POST", "/api/logout"),
           ("POST", "/api/password/forgot"), ("POST", "/api/password/reset"),
-          ("GET", "/api/unsubscribe"), ("POST", "/api/unsubscribe")}
+          ("GET", "/api/unsubscribe"), ("POST", "/api/unsubscribe"),
+          # Browser sign-in: before any session exists (test_oidc.py).
+          ("GET", "/api/auth/methods"), ("GET", "/api/oidc/login"), ("GET", "/api/oidc/callback")}
 # What a token with scopes ["read"] limited to one room may use, with the
 # {id} of that room or of a file posted there.
 ALLOWED = {("GET", "/api/commands"), ("GET", "/api/rooms/{id}/messages"),

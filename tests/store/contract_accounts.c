@@ -411,6 +411,41 @@ void test_tokens(void **state)
 	res_reset(&u[1]);
 }
 
+/* token_peek: the user token_use would accept, the token left unspent. */
+void test_token_peek(void **state)
+{
+	static struct res r;
+	char bob[ID_MAX];
+	contract_open("token_peek");
+	REQUIRE_MEMBER(token_create);
+	REQUIRE_MEMBER(token_use);
+	REQUIRE_MEMBER(token_peek);
+	mk_user("bob", bob);
+	assert_int_equal(
+	    RUN(&r, S->token_create(self, "password_reset", "p1", bob, 1000, res_done, &r)),
+	    PARLEY_OK);
+	assert_int_equal(RUN(&r, S->token_peek(self, "other", "p1", 10, res_done, &r)),
+	                 PARLEY_ENOTFOUND);
+	assert_int_equal(RUN(&r, S->token_peek(self, "password_reset", "p1", 1000, res_done, &r)),
+	                 PARLEY_ENOTFOUND);
+	assert_int_equal(RUN(&r, S->token_peek(self, "password_reset", "nope", 1, res_done, &r)),
+	                 PARLEY_ENOTFOUND);
+	for (int i = 0; i < 2; i++) { /* twice: peeking spends nothing */
+		assert_int_equal(
+		    RUN(&r, S->token_peek(self, "password_reset", "p1", 999, res_done, &r)),
+		    PARLEY_OK);
+		assert_int_equal(r.v.n_users, 1);
+		assert_str(r.v.users[0].id, bob);
+	}
+	assert_int_equal(RUN(&r, S->token_use(self, "password_reset", "p1", 999, res_done, &r)),
+	                 PARLEY_OK);
+	/* Spent: peek finds it no more. */
+	assert_int_equal(RUN(&r, S->token_peek(self, "password_reset", "p1", 999, res_done, &r)),
+	                 PARLEY_ENOTFOUND);
+	assert_int_equal(RUN(&r, S->token_peek(self, NULL, "p1", 999, res_done, &r)),
+	                 PARLEY_EINVAL);
+}
+
 /* Lookups that name neither key are refused (EINVAL), never "found". */
 void test_lookup_needs_a_key(void **state)
 {

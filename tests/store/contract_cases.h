@@ -35,6 +35,8 @@ void test_lookup_needs_a_key(void **state);
 void test_audit(void **state);
 void test_settings(void **state);
 void test_kv(void **state);
+void test_kv_capped(void **state);
+void test_token_peek(void **state);
 void test_uploads(void **state);
 void test_snapshot(void **state);
 void test_records_copy(void **state);

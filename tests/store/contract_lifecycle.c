@@ -64,6 +64,8 @@ void test_vtable(void **state)
 	OPTIONAL(upload_delete);
 	OPTIONAL(uploads_unattached);
 	OPTIONAL(upload_usage);
+	OPTIONAL(kv_put_capped);
+	OPTIONAL(token_peek);
 }
 
 /* Close and open the same store: what was acked is there, seq continues,

@@ -166,6 +166,8 @@ int main(int argc, char **argv)
 	    CASE(test_audit),
 	    CASE(test_settings),
 	    CASE(test_kv),
+	    CASE(test_kv_capped),
+	    CASE(test_token_peek),
 	    CASE(test_uploads),
 	    CASE(test_snapshot),
 	    CASE(test_records_copy),

@@ -109,6 +109,48 @@ void test_settings(void **state)
 	assert_null(r.v.text);
 }
 
+/* kv_put_capped: set or incr within the owner's caps, refused with
+ * ETOOLARGE past them (an increment counted as 20 bytes); replacing a key
+ * counts its new size, not both; other owners do not count. */
+void test_kv_capped(void **state)
+{
+	static struct res r;
+	contract_open("kv_capped");
+	REQUIRE_MEMBER(kv_get);
+	REQUIRE_MEMBER(kv_put_capped);
+	/* 2 keys, 30 bytes: "a"+"12345678" = 9, "b"+ an integer (20) = 21. */
+	assert_int_equal(
+	    RUN(&r, S->kv_put_capped(self, "dice", "a", "12345678", 0, 2, 30, res_done, &r)),
+	    PARLEY_OK);
+	assert_int_equal(RUN(&r, S->kv_put_capped(self, "dice", "b", NULL, 3, 2, 30, res_done, &r)),
+	                 PARLEY_OK);
+	assert_int_equal(r.v.value, 3);
+	assert_int_equal(RUN(&r, S->kv_put_capped(self, "dice", "b", NULL, 4, 2, 30, res_done, &r)),
+	                 PARLEY_OK);
+	assert_int_equal(r.v.value, 7);
+	/* A third key: too many. */
+	assert_int_equal(RUN(&r, S->kv_put_capped(self, "dice", "c", "x", 0, 2, 30, res_done, &r)),
+	                 PARLEY_ETOOLARGE);
+	assert_int_equal(RUN(&r, S->kv_get(self, "dice", "c", res_done, &r)), PARLEY_ENOTFOUND);
+	/* Replacing a counts its new size only, and b as stored ("b" "7": 2
+	 * bytes): 2 + 1 + 27 = 30 fits, 28 does not (the old value kept). */
+	const char *v27 = "abcdefghijklmnopqrstuvwxyz0", *v28 = "abcdefghijklmnopqrstuvwxyz01";
+	assert_int_equal(RUN(&r, S->kv_put_capped(self, "dice", "a", v27, 0, 2, 30, res_done, &r)),
+	                 PARLEY_OK);
+	assert_int_equal(RUN(&r, S->kv_put_capped(self, "dice", "a", v28, 0, 2, 30, res_done, &r)),
+	                 PARLEY_ETOOLARGE);
+	assert_int_equal(RUN(&r, S->kv_get(self, "dice", "a", res_done, &r)), PARLEY_OK);
+	assert_str(r.v.text, v27);
+	/* An increment is counted as 20 bytes while written: 28 + 1 + 20 > 30. */
+	assert_int_equal(RUN(&r, S->kv_put_capped(self, "dice", "b", NULL, 1, 2, 30, res_done, &r)),
+	                 PARLEY_ETOOLARGE);
+	/* Another owner has its own space. */
+	assert_int_equal(RUN(&r, S->kv_put_capped(self, "poll", "c", "x", 0, 2, 30, res_done, &r)),
+	                 PARLEY_OK);
+	assert_int_equal(RUN(&r, S->kv_put_capped(self, NULL, "c", "x", 0, 2, 30, res_done, &r)),
+	                 PARLEY_EINVAL);
+}
+
 void test_kv(void **state)
 {
 	static struct res r;

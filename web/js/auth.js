@@ -1,8 +1,15 @@
 // Signing in, registering from an invite link (also the first admin's
 // one-time link), and resetting a forgotten password. The session is the
 // HttpOnly cookie the server sets: nothing here stores a token.
+// Browser sign-in with the identity provider is a plain navigation to
+// /api/oidc/login: the server runs the whole flow and comes back to
+// "/#sso=1" signed in, or to "/#sso_error=CODE&sso_message=TEXT".
 import { $ } from './dom.js';
-import { postJSON } from './http.js';
+import { getJSON, postJSON } from './http.js';
+
+const SSO_FLAG = 'parley-signed-in-with-sso'; // sessionStorage: offer the provider's logout
+let ssoError = '';
+let methods = null;
 
 const SCREENS = ['loading', 'login', 'register', 'forgot', 'reset', 'chat', 'settings'];
 
@@ -19,12 +26,43 @@ function dropHash() {
 }
 
 export function showLogin(message) {
-  $('login-error').textContent = message || '';
+  $('login-error').textContent = message || ssoError || '';
+  ssoError = '';
   show('login');
   $('login-form').elements.username.focus();
+  offerSso();
+}
+
+// "Sign in with <provider>" when the server has browser sign-in, and after
+// a sign-out of a session that began there, the provider's own logout.
+async function offerSso() {
+  if (!methods) {
+    const r = await getJSON('/api/auth/methods');
+    methods = r.ok ? r.data : {};
+  }
+  const oidc = methods && methods.oidc;
+  for (const el of document.querySelectorAll('.sso-name')) el.textContent = oidc ? oidc.name : '';
+  $('sso').hidden = !oidc;
+  if (oidc) $('sso-login').href = oidc.login;
+  const offerLogout = !!(oidc && oidc.logout_url && sessionStorage.getItem(SSO_FLAG));
+  $('sso-logout').hidden = !offerLogout;
+  if (offerLogout) $('sso-logout-link').href = oidc.logout_url;
+  if (offerLogout) sessionStorage.removeItem(SSO_FLAG);
+}
+
+// The landing of a browser sign-in, read once at start.
+function takeSsoLanding() {
+  if (hashParam('sso')) sessionStorage.setItem(SSO_FLAG, '1');
+  const code = hashParam('sso_error');
+  if (code) {
+    const text = hashParam('sso_message');
+    ssoError = 'Sign-in with the identity provider failed' + (text ? ': ' + text : ` (${code}).`);
+  }
+  if (hashParam('sso') || code) dropHash();
 }
 
 export function wireAuth(onSignedIn) {
+  takeSsoLanding();
   $('login-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const f = ev.target;

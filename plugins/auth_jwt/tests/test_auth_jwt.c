@@ -49,6 +49,29 @@ static void b64url_roundtrip_and_strictness(void **state)
 	assert_int_equal(dec("Zm 9", out, sizeof out), -1);
 }
 
+/* The encoder browser sign-in uses for state, nonce and the PKCE
+ * challenge: RFC 7636 appendix B's example, and every tail length. */
+static void b64url_encode_pkce_vector(void **state)
+{
+	const char *verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+	unsigned char hash[32], back[8];
+	char out[64];
+	(void)state;
+	mbedtls_sha256_ret((const unsigned char *)verifier, strlen(verifier), hash, 0);
+	assert_int_equal(b64url_encode(hash, sizeof hash, out, sizeof out), 43);
+	assert_string_equal(out, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+	assert_int_equal(b64url_encode((const unsigned char *)"f", 1, out, sizeof out), 2);
+	assert_string_equal(out, "Zg");
+	assert_int_equal(b64url_encode((const unsigned char *)"fo", 2, out, sizeof out), 3);
+	assert_string_equal(out, "Zm8");
+	assert_int_equal(b64url_encode((const unsigned char *)"\xfb\xff", 2, out, sizeof out), 3);
+	assert_string_equal(out, "-_8");
+	assert_int_equal(dec(out, back, sizeof back), 2);
+	assert_int_equal(b64url_encode(hash, sizeof hash, out, 43), 0); /* no room for NUL */
+	assert_int_equal(b64url_encode(hash, 0, out, 1), 0);
+	assert_string_equal(out, "");
+}
+
 static void depth_limit_skips_strings(void **state)
 {
 	(void)state;
@@ -341,6 +364,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(b64url_roundtrip_and_strictness),
+	    cmocka_unit_test(b64url_encode_pkce_vector),
 	    cmocka_unit_test(depth_limit_skips_strings),
 	    cmocka_unit_test(shape_and_parse),
 	    cmocka_unit_test(claim_rules),
