@@ -487,6 +487,24 @@ typedef struct parley_store_vtable {
 	                  parley_store_done done, void *ud);
 	int (*notify_list)(void *self, const char *user_id, parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended): whole records, for `parley store copy`
+	 * between stores. Kinds: users (with password hashes), rooms (with
+	 * last_seq), members (role, read_seq), messages (as stored: text,
+	 * mentions, edited_ts, tombstones, attachments), reactions, uploads,
+	 * sessions, invites, tokens, audit, settings, kv. A record is a JSON
+	 * object whose fields are the SQLite store's columns of that kind
+	 * (plugins/store_sqlite/schema.c), with integer keys as numbers.
+	 * records_read: up to limit (1..1000) records of kind after the cursor
+	 * `after` (0: the first), in cursor order. Result: text = a JSON array
+	 * of records, value = the cursor to pass next, more. records_write:
+	 * upserts the JSON array records_json of kind by the records' keys,
+	 * keeping the given ids, seqs and timestamps (writing one twice
+	 * changes nothing). Result: value = records written. */
+	int (*records_read)(void *self, const char *kind, int64_t after, int limit,
+	                    parley_store_done done, void *ud);
+	int (*records_write)(void *self, const char *kind, const char *records_json,
+	                     parley_store_done done, void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 

@@ -156,6 +156,11 @@ union op_args {
 		int64_t room, message, user, ts;
 		int on;
 	} pin;
+	struct { /* records_read (after, limit), records_write (json) */
+		const char *kind, *json;
+		int64_t after;
+		int limit;
+	} records;
 };
 
 struct op {

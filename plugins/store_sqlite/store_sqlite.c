@@ -25,6 +25,7 @@
 #include "rooms.h"
 #include "rows.h"
 #include "schema.h"
+#include "records.h"
 #include "snapshot.h"
 #include "store.h"
 #include "uploads.h"
@@ -681,6 +682,33 @@ static int v_snapshot(void *self, const char *path, parley_store_done done, void
 	return submit_read(op);
 }
 
+static int v_records_read(void *self, const char *kind, int64_t after, int limit,
+                          parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "records_read", records_read, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!kind || !records_kind_known(kind) || after < 0 || limit < 1 || limit > 1000)
+		return bad_args(op);
+	op->args.records.kind = op_strdup(op, kind);
+	op->args.records.after = after;
+	op->args.records.limit = limit;
+	return submit_read(op);
+}
+
+static int v_records_write(void *self, const char *kind, const char *records_json,
+                           parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "records_write", records_write, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!kind || !records_kind_known(kind) || !records_json || records_json[0] != '[')
+		return bad_args(op);
+	op->args.records.kind = op_strdup(op, kind);
+	op->args.records.json = op_strdup(op, records_json);
+	return submit_write(op);
+}
+
 static int v_invites_list(void *self, int64_t now_ms, parley_store_done done, void *ud)
 {
 	struct op *op = begin(self, "invites_list", access_invites_list, done, ud);
@@ -1061,6 +1089,8 @@ static const parley_store_vtable store_vtable = {
     .token_use = v_token_use,
     .token_peek = v_token_peek,
     .snapshot = v_snapshot,
+    .records_read = v_records_read,
+    .records_write = v_records_write,
     .invites_list = v_invites_list,
     .invite_revoke = v_invite_revoke,
     .audit_append = v_audit_append,

@@ -39,6 +39,7 @@ void test_kv_capped(void **state);
 void test_token_peek(void **state);
 void test_uploads(void **state);
 void test_snapshot(void **state);
+void test_records_copy(void **state);
 
 void test_prune(void **state);
 void test_lease(void **state);

@@ -176,6 +176,7 @@ int main(int argc, char **argv)
 	    CASE(test_edits_history),
 	    CASE(test_pins),
 	    CASE(test_notify_levels),
+	    CASE(test_records_copy),
 	    CASE(test_concurrent_appends),
 	    CASE(test_dedup_in_flight),
 	    CASE(test_failed_appends_leave_no_hole),

@@ -1,0 +1,131 @@
+/* Raw record transfer for `parley store copy`: a kind is one table, a
+ * record one row as a JSON object of its columns. Both statements are built
+ * from the table's own column list (pragma table_info), so a migration that
+ * adds a column is copied without a change here. Writes upsert by the
+ * table's keys, keeping ids, seqs and timestamps as given. */
+#include "records.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+#include "db.h"
+#include "op.h"
+
+/* The kinds, parents before children (the order a copy writes them in). */
+static const char *const KINDS[] = {"users",     "rooms",   "members",  "messages",
+                                    "reactions", "uploads", "sessions", "invites",
+                                    "tokens",    "audit",   "settings", "kv"};
+
+int records_kind_known(const char *kind)
+{
+	for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
+		if (!strcmp(kind, KINDS[i]))
+			return 1;
+	return 0;
+}
+
+/* "'a', a, 'b', b" (fmt_pair) or "a, b" joined over the table's columns. */
+static char *column_list(struct dbconn *c, const char *table, const char *fmt)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->db, "SELECT name FROM pragma_table_info(?)", -1, &st, NULL))
+		return NULL;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	char *out = sqlite3_mprintf("");
+	while (out && sqlite3_step(st) == SQLITE_ROW) {
+		const char *col = (const char *)sqlite3_column_text(st, 0);
+		char *next = sqlite3_mprintf(fmt, out, *out ? ", " : "", col, col, col);
+		sqlite3_free(out);
+		out = next;
+	}
+	sqlite3_finalize(st);
+	if (out && !*out) {
+		sqlite3_free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int fail_sql(struct dbconn *c, struct op *op, int rc)
+{
+	return op_fail(op, db_rc(rc), "records %s: %s", op->args.records.kind,
+	               sqlite3_errmsg(c->db));
+}
+
+int records_read(struct dbconn *c, struct op *op)
+{
+	const char *kind = op->args.records.kind;
+	char *pairs = column_list(c, kind, "%s%s'%q', \"%w\"");
+	if (!pairs)
+		return op_fail(op, PARLEY_ERR, "records: no table for %s", kind);
+	char *sql = sqlite3_mprintf("SELECT rowid, json_object(%s) FROM \"%w\" WHERE rowid > ?1"
+	                            " ORDER BY rowid LIMIT ?2",
+	                            pairs, kind);
+	sqlite3_free(pairs);
+	sqlite3_stmt *st = NULL;
+	int rc = sql ? sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+	sqlite3_free(sql);
+	if (rc)
+		return fail_sql(c, op, rc);
+	sqlite3_bind_int64(st, 1, op->args.records.after);
+	sqlite3_bind_int64(st, 2, op->args.records.limit + 1);
+	sqlite3_str *json = sqlite3_str_new(c->db);
+	sqlite3_str_appendchar(json, 1, '[');
+	int n = 0;
+	int64_t last = op->args.records.after;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == op->args.records.limit) {
+			op->res.more = 1;
+			break;
+		}
+		if (n++)
+			sqlite3_str_appendchar(json, 1, ',');
+		sqlite3_str_appendall(json, (const char *)sqlite3_column_text(st, 1));
+		last = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_str_appendchar(json, 1, ']');
+	char *text = sqlite3_str_finish(json);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sqlite3_free(text);
+		int r = fail_sql(c, op, rc);
+		sqlite3_finalize(st);
+		return r;
+	}
+	sqlite3_finalize(st);
+	op->res.text = text ? op_strdup(op, text) : NULL;
+	sqlite3_free(text);
+	if (!op->res.text)
+		return op_fail(op, PARLEY_ENOMEM, "out of memory");
+	op->res.value = last;
+	return PARLEY_OK;
+}
+
+int records_write(struct dbconn *c, struct op *op)
+{
+	const char *kind = op->args.records.kind;
+	char *cols = column_list(c, kind, "%s%s\"%w\"");
+	char *vals = column_list(c, kind, "%s%sjson_extract(value, '$.' || json_quote('%q'))");
+	char *sets = column_list(c, kind, "%s%s\"%w\" = excluded.\"%w\"");
+	char *sql = cols && vals && sets
+	                ? sqlite3_mprintf("INSERT INTO \"%w\" (%s) SELECT %s FROM json_each(?1)"
+	                                  " WHERE true ON CONFLICT DO UPDATE SET %s",
+	                                  kind, cols, vals, sets)
+	                : NULL;
+	sqlite3_free(cols);
+	sqlite3_free(vals);
+	sqlite3_free(sets);
+	if (!sql)
+		return op_fail(op, PARLEY_ERR, "records: no table for %s", kind);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (rc)
+		return fail_sql(c, op, rc);
+	sqlite3_bind_text(st, 1, op->args.records.json, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail_sql(c, op, rc);
+	op->res.value = sqlite3_changes(c->db);
+	return PARLEY_OK;
+}
