@@ -379,7 +379,7 @@ static void test_plugins_bare_names(void **state)
 	    " plugins[2]: expected a name or a table", /* numbers have no line */
 	    "5: plugins[4][1]: plugin \"auth_local\" is listed twice",
 	};
-	char want[512];
+	char want[1024]; /* the path (up to 512) and the message */
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		snprintf(want, sizeof(want), "%s:%s", path, expect[i]);
 		if (!strstr(out, want))
