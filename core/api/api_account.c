@@ -19,7 +19,6 @@
 #include "host/auth.h"
 #include "chat/chat.h"
 #include "net/http.h"
-#include "base/log.h"
 #include "host/plugin_host.h"
 #include "base/secret.h"
 #include "chat/user_settings.h"

@@ -9,7 +9,6 @@
 #include "chat/chat.h"
 #include "chat/chat_dm.h"
 #include "chat/chat_internal.h"
-#include "base/config.h"
 #include "host/hooks.h"
 #include "base/log.h"
 #include "base/loop.h"
