@@ -962,7 +962,8 @@ static void route_api(struct http_request *req)
 	else if (api_path_param(path, "/api/uploads/", "", id, sizeof(id)))
 		get || strcmp(req->method, "HEAD") == 0 ? uploads_get(req, id)
 		                                        : method_not_allowed(req);
-	else if (api_account_route(req, path) || api_admin_route(req, path))
+	else if (api_account_route(req, path) || api_admin_route(req, path) ||
+	         api_search_route(req, path))
 		return;
 	else
 		api_error(req, 404, "not_found", "no such API endpoint");

@@ -88,6 +88,7 @@ void api_audit_as(const char *actor_id, const char *client, const char *action, 
 /* Routes (api_account.c, api_admin.c): each returns 1 when it took path. */
 int api_account_route(struct http_request *req, const char *path);
 int api_admin_route(struct http_request *req, const char *path);
+int api_search_route(struct http_request *req, const char *path); /* api_search.c */
 /* GET /api/admin/invites (api.c routes the POST). */
 void api_admin_invites_list(struct http_request *req);
 

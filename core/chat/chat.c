@@ -499,6 +499,7 @@ static const struct {
     {"members", chat_req_members, SCOPE_READ},
     {"typing", chat_req_typing, SCOPE_POST},
     {"read", chat_req_read, SCOPE_READ},
+    {"search", chat_req_search, SCOPE_READ},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it

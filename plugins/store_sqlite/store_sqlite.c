@@ -22,6 +22,7 @@
 #include "rooms.h"
 #include "rows.h"
 #include "schema.h"
+#include "search.h"
 #include "store.h"
 #include "uploads.h"
 #include "writer.h"
@@ -903,4 +904,5 @@ static const parley_store_vtable store_vtable = {
     .uploads_unattached = v_uploads_unattached,
     .upload_usage = v_upload_usage,
     .kv_put_capped = v_kv_put_capped,
+    .search = search_call,
 };
