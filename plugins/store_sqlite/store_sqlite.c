@@ -783,8 +783,13 @@ static int v_upload_create(void *self, const parley_upload *u, parley_store_done
 	struct op *op = begin(self, "upload_create", uploads_create, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
+	/* room and message are kept when given (a copy of another store's
+	 * records); n[1], n[2] stay 0 for none. */
+	op->n[1] = op->n[2] = 0;
 	if (!u || !u->name || !u->type || !u->sha256 || !u->key || u->size < 0 ||
-	    !rows_id_parse(u->user_id, 'u', &op->n[0]))
+	    !rows_id_parse(u->user_id, 'u', &op->n[0]) ||
+	    (u->room_id && !rows_id_parse(u->room_id, 'r', &op->n[1])) ||
+	    (u->message_id && !rows_id_parse(u->message_id, 'm', &op->n[2])))
 		return bad_args(op);
 	op->upload.name = op_strdup(op, u->name);
 	op->upload.type = op_strdup(op, u->type);

@@ -14,8 +14,8 @@
 #define ROWS_UPLOAD "id, user, name, type, size, sha256, key, tags, room, message, created_ts"
 
 static const char SQL_CREATE[] =
-    "INSERT INTO uploads (user, name, type, size, sha256, key, tags, created_ts)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING " ROWS_UPLOAD;
+    "INSERT INTO uploads (user, name, type, size, sha256, key, tags, created_ts, room, message)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING " ROWS_UPLOAD;
 static const char SQL_GET[] = "SELECT " ROWS_UPLOAD " FROM uploads WHERE id = ?";
 static const char SQL_ATTACH[] = "UPDATE uploads SET room = ?, message = ?"
                                  " WHERE id = ? AND user = ? AND message IS NULL"
@@ -89,6 +89,12 @@ int uploads_create(struct dbconn *c, struct op *op)
 	db_bind_text(st, 6, u->key);
 	db_bind_text(st, 7, u->tags);
 	db_bind_int(st, 8, u->created_ts);
+	for (int i = 1; i <= 2; i++) {
+		if (op->n[i])
+			db_bind_int(st, 8 + i, op->n[i]);
+		else
+			sqlite3_bind_null(st, 8 + i);
+	}
 	int rc = one_upload(c, op, st);
 	return rc == PARLEY_ENOTFOUND ? op_fail(op, PARLEY_ERR, "upload_create: no row") : rc;
 }

@@ -7,12 +7,27 @@ Argon2, debug logs), starts the binary and learns the port from the
 wait for a log event instead of sleeping. At teardown every server still
 running gets SIGTERM (SIGKILL after a bounded wait) and must exit 0 unless
 the test killed it on purpose.
+
+The store: SQLite by default. PARLEY_TEST_STORE=mongo runs every test that
+writes a config on store_mongo instead: each `{"store_sqlite"}` of the
+config becomes `{"store_mongo", uri = ..., database = ...}`, one database
+per data dir (a restart, or a second server on the same data dir, sees the
+same data). The server is PARLEY_TEST_MONGO_URI when set (a real MongoDB),
+else the CongoDB test server of tests/mongo/congo.py, started once for the
+session. Without store_mongo built, or without either server, every test
+that starts a server is skipped with the reason. Servers started with no
+config file (--data-dir only) and bare `parley` runs stay on the default
+store.
 """
 
+import hashlib
 import http.client
 import json
 import os
+import re
+import secrets
 import signal
+import sys
 import subprocess
 import threading
 import time
@@ -26,6 +41,10 @@ START_TIMEOUT = 15.0  # s for the "listening" line (or the exit, expect_fail)
 STOP_TIMEOUT = 10.0  # s after SIGTERM before SIGKILL
 CLI_TIMEOUT = 60.0  # s for one admin command
 
+STORE = os.environ.get("PARLEY_TEST_STORE", "sqlite")
+STORES = ("sqlite", "mongo")
+SQLITE_ENTRY = re.compile(r'\{\s*"store_sqlite"\s*\}')
+
 DEFAULT_PLUGINS = (
     '{ {"auth_local", argon2 = { t_cost = 1, m_cost = 64, parallelism = 1 }},'
     ' {"store_sqlite"} }'
@@ -37,6 +56,60 @@ def pytest_addoption(parser):
                      help="the parley binary to test")
     parser.addoption("--parley-build", default=os.path.join(SOURCE_DIR, "build", "debug"),
                      help="its build dir (plugins, test plugins in DIR/plugins)")
+
+
+def pytest_configure(config):
+    if STORE not in STORES:
+        raise pytest.UsageError(f"PARLEY_TEST_STORE={STORE!r}: use one of {', '.join(STORES)}")
+
+
+def pytest_report_header(config):
+    return f"store: {STORE} (PARLEY_TEST_STORE)"
+
+
+class MongoStore:
+    """Where the servers of a PARLEY_TEST_STORE=mongo run keep their data."""
+
+    def __init__(self, uri):
+        self.uri = uri
+        self.run = secrets.token_hex(3)  # a real MongoDB keeps databases between runs
+
+    def database(self, data_dir):
+        return "it%s_%s" % (self.run, hashlib.sha1(data_dir.encode()).hexdigest()[:12])
+
+    def rewrite(self, config_text, data_dir):
+        """The config with store_sqlite replaced, on the same line (errors
+        keep their line numbers)."""
+        entry = '{"store_mongo", uri = %s, database = %s}' % (
+            lua_str(self.uri), lua_str(self.database(data_dir)))
+        return SQLITE_ENTRY.sub(lambda m: entry, config_text)
+
+
+@pytest.fixture(scope="session")
+def mongo_store(plugin_dir):
+    """The MongoStore of a PARLEY_TEST_STORE=mongo run (skips when the
+    plugin or a server is missing); None on the default store."""
+    if STORE != "mongo":
+        yield None
+        return
+    if not os.path.exists(os.path.join(plugin_dir, "store_mongo.so")):
+        pytest.skip(f"PARLEY_TEST_STORE=mongo: store_mongo was not built (no "
+                    f"{plugin_dir}/store_mongo.so; it needs libmongoc-dev)")
+    uri = os.environ.get("PARLEY_TEST_MONGO_URI")
+    if uri:
+        yield MongoStore(uri)
+        return
+    sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "mongo"))
+    try:
+        import congo
+    except ImportError as e:
+        pytest.skip(f"PARLEY_TEST_STORE=mongo: PARLEY_TEST_MONGO_URI is unset and there is "
+                    f"no test server (tests/mongo/congo.py: {e})")
+    if not congo.available():
+        pytest.skip("PARLEY_TEST_STORE=mongo: PARLEY_TEST_MONGO_URI is unset and CongoDB is "
+                    "not installed (tools/setup.sh --test installs it)")
+    with congo.Congo() as server:
+        yield MongoStore(server.uri)
 
 
 @pytest.fixture(scope="session")
@@ -354,7 +427,7 @@ def make_config(data_dir, plugin_dir, plugins=None, server_extra="", limits="", 
 
 
 @pytest.fixture
-def server_factory(parley_bin, parley_build, plugin_dir, tmp_path_factory):
+def server_factory(parley_bin, parley_build, plugin_dir, tmp_path_factory, mongo_store):
     started = []
 
     def start(config_extra="", plugins=None, env=None, expect_fail=False, data_dir=None,
@@ -378,6 +451,8 @@ def server_factory(parley_bin, parley_build, plugin_dir, tmp_path_factory):
             text = raw_config.replace("{data_dir}", data).replace("{plugin_dir}", plugin_dir)
         else:
             text = make_config(data, plugin_dir, plugins, server_extra, limits, config_extra)
+        if mongo_store is not None:
+            text = mongo_store.rewrite(text, data)
         cfg = os.path.join(work, "parley.conf")
         with open(cfg, "w") as f:
             f.write(text)

@@ -1,0 +1,40 @@
+/* Every contract case, listed in contract_main.c. */
+#ifndef PARLEY_STORE_CONTRACT_CASES_H
+#define PARLEY_STORE_CONTRACT_CASES_H
+
+void test_vtable(void **state);
+void test_restart(void **state);
+void test_several_nodes(void **state);
+
+void test_append_fields(void **state);
+void test_append_dedup(void **state);
+void test_seq_dense_per_room(void **state);
+void test_tombstone(void **state);
+void test_history_paging(void **state);
+void test_get_edit(void **state);
+void test_react(void **state);
+void test_concurrent_appends(void **state);
+void test_dedup_in_flight(void **state);
+void test_failed_appends_leave_no_hole(void **state);
+void test_foreign_ids(void **state);
+
+void test_rooms(void **state);
+void test_dm_room(void **state);
+void test_members(void **state);
+void test_names_fold_ascii_only(void **state);
+
+void test_users(void **state);
+void test_user_by_email(void **state);
+void test_sessions(void **state);
+void test_sessions_scoped(void **state);
+void test_invites(void **state);
+void test_invites_admin(void **state);
+void test_tokens(void **state);
+void test_lookup_needs_a_key(void **state);
+
+void test_audit(void **state);
+void test_settings(void **state);
+void test_kv(void **state);
+void test_uploads(void **state);
+
+#endif
