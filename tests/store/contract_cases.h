@@ -37,4 +37,10 @@ void test_settings(void **state);
 void test_kv(void **state);
 void test_uploads(void **state);
 
+void test_search_terms(void **state);
+void test_search_filters(void **state);
+void test_search_tombstones_and_edits(void **state);
+void test_search_order_and_paging(void **state);
+void test_search_refused(void **state);
+
 #endif
