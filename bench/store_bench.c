@@ -11,6 +11,9 @@
  *   store_bench [seconds=10] [plugin_dir]
  *
  * plugin_dir defaults to ../plugins next to this binary (the build tree).
+ * With PARLEY_BENCH_MONGO_URI set, the store is store_mongo on that server
+ * (a fresh database, dropped by nobody: use a test server) instead of
+ * store_sqlite; bench/store_compare.py runs both in one go.
  */
 #include <math.h>
 #include <stdio.h>
@@ -176,8 +179,14 @@ int main(int argc, char **argv)
 		perror("store_bench: mkdtemp");
 		return 1;
 	}
-	char src[256], err[256];
-	snprintf(src, sizeof src, "store = { path = \"bench.db\" }\n");
+	char src[1024], err[256];
+	const char *mongo = getenv("PARLEY_BENCH_MONGO_URI");
+	const char *store = mongo ? "store_mongo" : "store_sqlite";
+	if (mongo)
+		snprintf(src, sizeof src, "store = { uri = \"%s\", database = \"bench%d\" }\n",
+		         mongo, (int)getpid());
+	else
+		snprintf(src, sizeof src, "store = { path = \"bench.db\" }\n");
 	struct config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	/* The config, filled as config_load would: the store's section parsed by
@@ -190,7 +199,7 @@ int main(int argc, char **argv)
 	cfg.base_dir = dir;
 	cfg.data_dir = dir;
 	cfg.plugin_dir = (char *)plugin_dir;
-	cfg.plugins[0].name = "store_sqlite";
+	cfg.plugins[0].name = (char *)store;
 	cfg.plugins[0].section = conf_get(cfg.root, "store");
 	cfg.plugins[1].name = "auth_local";
 	cfg.n_plugins = 2;
@@ -236,11 +245,11 @@ int main(int argc, char **argv)
 	double writes = counter(WRITES_METRIC) - writes0;
 
 	qsort(lat_ms, n_lat, sizeof *lat_ms, cmp_double);
-	printf("{\"seconds\":%.2f,\"writers\":%d,\"rooms\":%d,\"appends\":%ld,"
+	printf("{\"store\":\"%s\",\"seconds\":%.2f,\"writers\":%d,\"rooms\":%d,\"appends\":%ld,"
 	       "\"appends_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"batches\":%.0f,"
 	       "\"mean_batch\":%.1f,\"failed\":%ld}\n",
-	       elapsed, WRITERS, WRITERS, acked, (double)acked / elapsed, pct(50), pct(99), batches,
-	       batches > 0 ? writes / batches : 0.0, failed);
+	       store, elapsed, WRITERS, WRITERS, acked, (double)acked / elapsed, pct(50), pct(99),
+	       batches, batches > 0 ? writes / batches : 0.0, failed);
 	fflush(stdout);
 
 	plugins_fini();

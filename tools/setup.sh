@@ -13,9 +13,9 @@ want_test=0
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libev-dev libwslay-dev libhttp-parser-dev libmbedtls-dev libjansson-dev
 	libargon2-dev libsqlite3-dev libcurl4-openssl-dev liblua5.4-dev
-	libhiredis-dev ca-certificates curl)
+	libhiredis-dev libmongoc-dev ca-certificates curl)
 test_pkgs=(libcmocka-dev python3 python3-websockets python3-pytest python3-cryptography
-	python3-aiosmtpd redis-server chromium valgrind clang-format openssl)
+	python3-aiosmtpd python3-mockupdb redis-server chromium valgrind clang-format openssl)
 
 pkgs=("${build_pkgs[@]}")
 [ $want_test = 1 ] && pkgs+=("${test_pkgs[@]}")
@@ -63,4 +63,28 @@ if [ -f "$here/tests/package.json" ]; then
 	if [ ! -d "$here/tests/node_modules" ] || [ "$here/tests/package-lock.json" -nt "$here/tests/node_modules/.package-lock.json" ]; then
 		(cd "$here/tests" && PATH="$(dirname "$node_bin"):$PATH" "$npm_bin" ci --no-audit --no-fund >&2)
 	fi
+fi
+
+# CongoDB, the Mongo-wire test server of store_mongo's tests (issue 14), in
+# .tools/congodb: smartmongo 2.2.0 unpacked with its dependencies pinned
+# exactly (its own ranges no longer resolve, and 9.x needs a package the
+# registry dropped); only dist_ts/congodb/ is imported (the package root
+# pulls in mongodb-memory-server, which downloads mongod).
+congo="$here/.tools/congodb"
+if [ ! -f "$congo/package/node_modules/.congodb-ok" ]; then
+	npm_bin=$(dirname "$node_bin")/npm
+	[ -x "$npm_bin" ] || npm_bin=npm
+	rm -rf "$congo" && mkdir -p "$congo"
+	(cd "$congo" && PATH="$(dirname "$node_bin"):$PATH" "$npm_bin" pack --silent @push.rocks/smartmongo@2.2.0 >&2 &&
+		tar xzf push.rocks-smartmongo-2.2.0.tgz)
+	"$node_bin" -e '
+		const fs = require("fs"), f = process.argv[1] + "/package/package.json";
+		const p = JSON.parse(fs.readFileSync(f));
+		p.dependencies = { "bson": "6.10.4", "mingo": "7.2.7", "@push.rocks/smartfs": "1.5.0",
+			"@push.rocks/smartpath": "6.0.0", "@push.rocks/smartpromise": "4.2.3",
+			"@push.rocks/smartrx": "3.0.10" };
+		p.devDependencies = {}; delete p.scripts;
+		fs.writeFileSync(f, JSON.stringify(p, null, 2));' "$congo"
+	(cd "$congo/package" && PATH="$(dirname "$node_bin"):$PATH" "$npm_bin" install --ignore-scripts --no-audit --no-fund >&2)
+	touch "$congo/package/node_modules/.congodb-ok"
 fi
