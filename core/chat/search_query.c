@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/text_fold.h"
+#include <parley/search_fold.h>
 
 static int is_space(char c)
 {
@@ -27,11 +27,11 @@ static const char *fold_words(struct search_query *out, const char *s, size_t le
 	*n_words = 0;
 	while (i < len) {
 		uint32_t cp;
-		if (text_utf8_next(s, len, &i, &cp) < 0) {
+		if (parley_utf8_next(s, len, &i, &cp) < 0) {
 			snprintf(err, errlen, "query: not valid UTF-8");
 			return NULL;
 		}
-		if (!text_is_word_cp(cp)) {
+		if (!parley_is_word_cp(cp)) {
 			in_word = 0;
 			continue;
 		}
@@ -46,7 +46,7 @@ static const char *fold_words(struct search_query *out, const char *s, size_t le
 			in_word = 1;
 			word_bytes = chars = 0;
 		}
-		size_t n = text_utf8_put(w, text_fold_cp(cp));
+		size_t n = parley_utf8_put(w, parley_fold_cp(cp));
 		w += n;
 		chars++;
 		if ((word_bytes += n) > SEARCH_WORD_MAX) {
@@ -111,7 +111,7 @@ static int add_filter(struct search_query *out, const char **slot, const char *k
 	}
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		if (text_utf8_next(v, len, &i, &cp) < 0) {
+		if (parley_utf8_next(v, len, &i, &cp) < 0) {
 			snprintf(err, errlen, "query: not valid UTF-8");
 			return -1;
 		}

@@ -1,6 +1,6 @@
 /* The search box's language: words, prefixes (buff*), "quoted phrases",
  * and from:name / in:room filters, parsed into the store's
- * parley_search_term list with every word folded (text_fold.h). Bounded:
+ * parley_search_term list with every word folded (parley/search_fold.h). Bounded:
  * a query is at most SEARCH_QUERY_MAX bytes and PARLEY_SEARCH_TERMS_MAX
  * terms; every refusal has a message for the person. */
 #ifndef PARLEY_SEARCH_QUERY_H

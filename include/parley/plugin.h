@@ -222,7 +222,8 @@ typedef struct parley_upload {
  * person's query, and where they may look. Terms are folded by the core
  * (lower case, Latin diacritics removed) UTF-8; a store folds the text it
  * indexes the same way (or wider: FTS5's unicode61 remove_diacritics 2).
- * Every term must match (AND). */
+ * Every term must match (AND). The folding and word rules are in
+ * <parley/search_fold.h>. */
 enum parley_search_term_kind {
 	PARLEY_TERM_WORD = 0,   /* a whole word */
 	PARLEY_TERM_PREFIX = 1, /* words starting with text ("buff*") */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/text_fold.h"
+#include <parley/search_fold.h>
 #include "chat/search_query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,7 +18,7 @@ static void check_text(const struct search_query *q, const char *s)
 	size_t len = strlen(s);
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		if (text_utf8_next(s, len, &i, &cp) < 0)
+		if (parley_utf8_next(s, len, &i, &cp) < 0)
 			abort();
 	}
 }

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "base/text_fold.h"
+#include <parley/search_fold.h>
 #include "chat/search_query.h"
 
 static struct search_query q;
@@ -55,9 +55,9 @@ static void test_folding(void **state)
 	assert_int_equal(parse("“smart”—quotes 3×4"), 0);
 	term_is(0, PARLEY_TERM_PHRASE, "smart quotes");
 	term_is(1, PARLEY_TERM_PHRASE, "3 4");
-	assert_int_equal(text_fold_cp(0x00c9), 'e');
-	assert_int_equal(text_fold_cp('Q'), 'q');
-	assert_int_equal(text_fold_cp(0x4e2d), 0x4e2d);
+	assert_int_equal(parley_fold_cp(0x00c9), 'e');
+	assert_int_equal(parley_fold_cp('Q'), 'q');
+	assert_int_equal(parley_fold_cp(0x4e2d), 0x4e2d);
 }
 
 static void test_filters(void **state)

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "loop.h"
-#include "plugin_host.h"
-#include "workers.h"
+#include "base/config.h"
+#include "base/loop.h"
+#include "host/plugin_host.h"
+#include "base/workers.h"
 
 static int fired;
 

@@ -30,10 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "loop.h"
-#include "plugin_host.h"
-#include "workers.h"
+#include "base/config.h"
+#include "base/loop.h"
+#include "host/plugin_host.h"
+#include "base/workers.h"
 
 /* Records a result keeps; more are counted but not copied. */
 #define KEEP 1100

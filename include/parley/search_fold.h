@@ -1,12 +1,25 @@
-/* Folding and word characters (see text_fold.h). The table is Unicode's
- * decomposition of U+00C0..U+024F to the base letter where the rest is
- * combining marks, else the lower-case letter; 0 marks a non-letter. */
-#include "base/text_fold.h"
+/* Text folding for search, shared by the core's query parser and every
+ * store that indexes text itself (store_mongo): the same word in any case
+ * and with or without Latin diacritics folds to one form ("Crème" and
+ * "creme"), and both sides split words at the same characters. Header
+ * only, so a plugin gets the very same rules without linking the server.
+ *
+ * Folding: ASCII lower case; Latin letters U+00C0..U+024F lower-cased and
+ * without their diacritics where Unicode decomposes them to a base letter
+ * plus marks (É -> e; Ø -> ø, which does not decompose); other code points
+ * unchanged. Word characters: ASCII letters and digits, and code points
+ * from U+00C0 up except general and CJK punctuation, the Latin-1 signs
+ * (×, ÷) and U+FEFF. The table is Unicode's decomposition data. */
+#ifndef PARLEY_SEARCH_FOLD_H
+#define PARLEY_SEARCH_FOLD_H
 
-#define FOLD_FIRST 0xc0u
-#define FOLD_LAST  0x24fu
+#include <stddef.h>
+#include <stdint.h>
 
-static const uint16_t latin_fold[FOLD_LAST - FOLD_FIRST + 1] = {
+#define PARLEY_FOLD_FIRST 0xc0u
+#define PARLEY_FOLD_LAST  0x24fu
+
+static const uint16_t parley_latin_fold[PARLEY_FOLD_LAST - PARLEY_FOLD_FIRST + 1] = {
     0x061, 0x061,  0x061, 0x061, 0x061, 0x061,  0x0e6, 0x063, 0x065, 0x065, 0x065, 0x065, 0x069,
     0x069, 0x069,  0x069, 0x0f0, 0x06e, 0x06f,  0x06f, 0x06f, 0x06f, 0x06f, 0x000, 0x0f8, 0x075,
     0x075, 0x075,  0x075, 0x079, 0x0fe, 0x0df,  0x061, 0x061, 0x061, 0x061, 0x061, 0x061, 0x0e6,
@@ -40,7 +53,10 @@ static const uint16_t latin_fold[FOLD_LAST - FOLD_FIRST + 1] = {
     0x247, 0x247,  0x249, 0x249, 0x24b, 0x24b,  0x24d, 0x24d, 0x24f, 0x24f,
 };
 
-int text_utf8_next(const char *s, size_t len, size_t *i, uint32_t *cp)
+/* Decodes the code point at s[*i] (len bytes in all) and advances *i.
+ * Returns 0, or -1 for invalid UTF-8 (overlong, surrogate, truncated,
+ * beyond U+10FFFF; *i is then not moved). */
+static inline int parley_utf8_next(const char *s, size_t len, size_t *i, uint32_t *cp)
 {
 	const unsigned char *p = (const unsigned char *)s + *i;
 	size_t left = len - *i;
@@ -76,7 +92,8 @@ int text_utf8_next(const char *s, size_t len, size_t *i, uint32_t *cp)
 	return 0;
 }
 
-size_t text_utf8_put(char *out, uint32_t cp)
+/* Writes cp as UTF-8 into out (room for 4 bytes); returns the length. */
+static inline size_t parley_utf8_put(char *out, uint32_t cp)
 {
 	unsigned char *o = (unsigned char *)out;
 	if (cp < 0x80) {
@@ -101,26 +118,31 @@ size_t text_utf8_put(char *out, uint32_t cp)
 	return 4;
 }
 
-uint32_t text_fold_cp(uint32_t cp)
+/* The folded form of one code point. */
+static inline uint32_t parley_fold_cp(uint32_t cp)
 {
 	if (cp >= 'A' && cp <= 'Z')
 		return cp + ('a' - 'A');
-	if (cp >= FOLD_FIRST && cp <= FOLD_LAST && latin_fold[cp - FOLD_FIRST])
-		return latin_fold[cp - FOLD_FIRST];
+	if (cp >= PARLEY_FOLD_FIRST && cp <= PARLEY_FOLD_LAST &&
+	    parley_latin_fold[cp - PARLEY_FOLD_FIRST])
+		return parley_latin_fold[cp - PARLEY_FOLD_FIRST];
 	return cp;
 }
 
-int text_is_word_cp(uint32_t cp)
+/* 1 when cp belongs to a word. */
+static inline int parley_is_word_cp(uint32_t cp)
 {
 	if (cp < 0x80)
 		return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
 		       (cp >= 'A' && cp <= 'Z');
-	if (cp < FOLD_FIRST)
+	if (cp < PARLEY_FOLD_FIRST)
 		return 0; /* Latin-1 signs and the no-break space */
-	if (cp <= FOLD_LAST)
-		return latin_fold[cp - FOLD_FIRST] != 0;
+	if (cp <= PARLEY_FOLD_LAST)
+		return parley_latin_fold[cp - PARLEY_FOLD_FIRST] != 0;
 	if ((cp >= 0x2000 && cp <= 0x206f) || (cp >= 0x3000 && cp <= 0x303f) ||
 	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff0f) || cp == 0xfeff)
 		return 0;
 	return 1;
 }
+
+#endif
