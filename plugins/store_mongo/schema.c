@@ -11,6 +11,8 @@
 
 #include <parley/plugin.h>
 
+#include "search.h"
+
 struct index_spec {
 	const char *coll;
 	const char *name;
@@ -50,6 +52,12 @@ static const struct index_spec v1[] = {
     {"uploads", "unattached", "{\"created_ts\": 1}", 0, NULL},
 };
 
+/* 2: search. The folded words of each message (search.c), multikey;
+ * messages stored before get theirs at start (search_backfill). */
+static const struct index_spec v2[] = {
+    {"messages", "words", "{\"words\": 1}", 0, NULL},
+};
+
 struct version {
 	const struct index_spec *indexes;
 	size_t n;
@@ -57,6 +65,7 @@ struct version {
 
 static const struct version versions[] = {
     {v1, sizeof v1 / sizeof v1[0]},
+    {v2, sizeof v2 / sizeof v2[0]},
 };
 
 #define N_VERSIONS ((int)(sizeof versions / sizeof versions[0]))
@@ -135,6 +144,8 @@ int schema_setup(mongoc_client_t *client, const char *database, char *err, size_
 	for (int v = 0; rc == PARLEY_OK && v < N_VERSIONS; v++)
 		for (size_t i = 0; rc == PARLEY_OK && i < versions[v].n; i++)
 			rc = create_index(db, &versions[v].indexes[i], err, errlen);
+	if (rc == PARLEY_OK && have < 2 && search_backfill(client, database, err, errlen) < 0)
+		rc = PARLEY_EUNAVAIL;
 	if (rc == PARLEY_OK && have < N_VERSIONS) {
 		/* $max: a node of an older parley starting later never lowers it. */
 		bson_t *u = BCON_NEW("$max", "{", "version", BCON_INT64(N_VERSIONS), "}");

@@ -27,6 +27,7 @@
 #include "messages.h"
 #include "rooms.h"
 #include "schema.h"
+#include "search.h"
 #include "store.h"
 #include "uploads.h"
 
@@ -1072,4 +1073,5 @@ static const parley_store_vtable store_vtable = {
     .upload_delete = v_upload_delete,
     .uploads_unattached = v_uploads_unattached,
     .upload_usage = v_upload_usage,
+    .search = search_call,
 };
