@@ -20,10 +20,12 @@ import { updateTitle, notifyMessage, notificationsAvailable, askPermission } fro
 import { show, showLogin, wireAuth, linkScreen } from './auth.js';
 import { renderSettings } from './admin.js';
 import { newClientId } from './ids.js';
+import { openSearch } from './search.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
 const TYPING_SHOW_MS = 6000;
+const HIT_CONTEXT = 20; // messages shown before and after a search hit
 
 let flushing = false;
 let onSettings = false;
@@ -492,6 +494,27 @@ function selectRoom(roomId) {
   composer.focus();
 }
 
+// A search hit: its room opened at it, with the messages around it. When
+// the message is not held, the room's held messages are replaced by the
+// hit's neighbourhood and everything after it (so the list has no gap).
+async function openHit(m) {
+  const roomId = m.room;
+  if (!state.rooms.has(roomId)) return;
+  if (!findMessage(roomId, m.id)) {
+    const r = await conn.request({ type: 'history', room: roomId, before: m.seq + HIT_CONTEXT + 1, limit: 2 * HIT_CONTEXT + 1 });
+    const msgs = historyMessages(r);
+    if (!msgs) return;
+    forgetMessages(roomId);
+    const h = roomMessages(roomId);
+    h.loaded = true;
+    h.more = !!r.more;
+    mergeMessages(roomId, msgs);
+    await fillAfter(roomId, msgs.reduce((a, x) => Math.max(a, x.seq), m.seq));
+  }
+  if (state.current !== roomId) selectRoom(roomId);
+  list.showFound(m.seq, 4000);
+}
+
 function renderAll() {
   renderSidebar(selectRoom);
   renderHeader();
@@ -551,6 +574,7 @@ async function main() {
   $('new-room').addEventListener('click', () => createRoom(conn, joined));
   $('new-dm').addEventListener('click', () => newDM(conn, joined));
   $('switch').addEventListener('click', () => quickSwitcher(selectRoom));
+  $('search').addEventListener('click', () => openSearch(conn, openHit));
   $('nav-toggle').addEventListener('click', () => $('app').classList.toggle('nav-open'));
   $('room-info').addEventListener('click', () => {
     const room = state.rooms.get(state.current);
@@ -561,6 +585,11 @@ async function main() {
     if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === 'k' && state.me) {
       ev.preventDefault();
       if (!document.querySelector('dialog[open]')) quickSwitcher(selectRoom);
+    } else if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === 'f' && state.me && !onSettings) {
+      // Ctrl/Cmd+F: the server's search, not the page's (which sees only
+      // the window of messages drawn).
+      ev.preventDefault();
+      openSearch(conn, openHit);
     } else if (ev.altKey && (ev.key === 'ArrowUp' || ev.key === 'ArrowDown') && state.me && !onSettings) {
       // Alt+Up/Down: the previous or next room in the sidebar's order.
       ev.preventDefault();
