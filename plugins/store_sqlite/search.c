@@ -3,7 +3,8 @@
  * JSON array the query reads with json_each. Relevance is FTS5's bm25
  * rank, ties newest first, paged by offset; recent is (ts, id)
  * descending, paged by the last row's key. Cursors: "o<offset>" and
- * "t<ts>.<id>". */
+ * "t<ts>.<id>". Relevance ranks only the newest SEARCH_CANDIDATES
+ * matches (see SQL_FLOOR); recent has no such bound. */
 #include "search.h"
 
 #include <inttypes.h>
@@ -29,8 +30,15 @@
 	" AND m.room IN (SELECT value FROM json_each(?2))"                                         \
 	" AND (?3 = 0 OR m.user = ?3) AND (?4 = 0 OR m.ts < ?4) AND (?5 = 0 OR m.ts > ?5)"
 
+/* Relevance ranks the newest SEARCH_CANDIDATES matches: bm25 costs a
+ * score per match, and a word in most messages would cost seconds over a
+ * million. SQL_FLOOR finds the rowid of the last of them (FTS5 walks its
+ * index newest first and stops there). */
+static const char SQL_FLOOR[] =
+    "SELECT messages_fts.rowid" SEARCH_FROM " ORDER BY messages_fts.rowid DESC LIMIT 1 OFFSET ?6";
 static const char SQL_RELEVANCE[] =
-    "SELECT " SEARCH_COLUMNS SEARCH_FROM " ORDER BY messages_fts.rank, m.ts DESC, m.id DESC"
+    "SELECT " SEARCH_COLUMNS SEARCH_FROM " AND messages_fts.rowid >= ?8"
+    " ORDER BY messages_fts.rank, m.ts DESC, m.id DESC"
     " LIMIT ?6 OFFSET ?7";
 static const char SQL_RECENT[] =
     "SELECT " SEARCH_COLUMNS SEARCH_FROM " AND (?7 = 0 OR m.ts < ?7 OR (m.ts = ?7 AND m.id < ?8))"
@@ -69,6 +77,29 @@ static int cursor_parse(const char *s, int recent, struct cursor *c)
 	return -1;
 }
 
+/* The smallest rowid among the newest SEARCH_CANDIDATES matches (0 when
+ * there are fewer), or -1 with the error recorded. */
+static int64_t candidates_floor(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_FLOOR);
+	if (!st)
+		return -1;
+	db_bind_text(st, 1, op->s[0]);
+	db_bind_text(st, 2, op->s[1]);
+	db_bind_int(st, 3, op->n[0]);
+	db_bind_int(st, 4, op->n[1]);
+	db_bind_int(st, 5, op->n[2]);
+	db_bind_int(st, 6, SEARCH_CANDIDATES - 1);
+	int src = sqlite3_step(st);
+	int64_t floor = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rows_error(c, op, src);
+		return -1;
+	}
+	return floor;
+}
+
 static int search_exec(struct dbconn *c, struct op *op)
 {
 	int recent = op->s[3] != NULL;
@@ -76,6 +107,9 @@ static int search_exec(struct dbconn *c, struct op *op)
 	struct cursor cur;
 	if (cursor_parse(op->s[2], recent, &cur) < 0)
 		return op_fail(op, PARLEY_EINVAL, "search: a cursor this store did not give");
+	int64_t floor = 0;
+	if (!recent && (floor = candidates_floor(c, op)) < 0)
+		return op->res.rc;
 	sqlite3_stmt *st = rows_stmt(c, op, recent ? SQL_RECENT : SQL_RELEVANCE);
 	if (!st)
 		return op->res.rc;
@@ -90,6 +124,7 @@ static int search_exec(struct dbconn *c, struct op *op)
 		db_bind_int(st, 8, cur.id);
 	} else {
 		db_bind_int(st, 7, cur.offset);
+		db_bind_int(st, 8, floor);
 	}
 	int src, rc;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {

@@ -5,9 +5,11 @@
 
 #include <parley/plugin.h>
 
-/* Largest relevance offset a cursor may carry (deep pages cost a sort of
- * every match). */
-#define SEARCH_OFFSET_MAX 10000
+/* Relevance ranks the newest this many matches in the asker's rooms (a
+ * word in most messages would otherwise cost a bm25 score for each);
+ * its pages end there. */
+#define SEARCH_CANDIDATES 5000
+#define SEARCH_OFFSET_MAX SEARCH_CANDIDATES
 
 /* The vtable's search member (loop thread): checks and copies q, runs on
  * a reader. */
