@@ -65,7 +65,8 @@ class Scripted:
         if first in ("ping", "createindexes", "endsessions"):
             return request.replies({"ok": 1})
         if first == "find" and doc.get("find") == "meta":
-            return request.replies(cursor("meta", [{"key": "schema", "version": 1}]))
+            # The current schema: no migration step (search backfill) to script.
+            return request.replies(cursor("meta", [{"key": "schema", "version": 2}]))
         if first == "find" and doc.get("find") == "rooms":  # the hole sweep: no rooms
             return request.replies(cursor("rooms", []))
         return False
