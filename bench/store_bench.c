@@ -14,6 +14,10 @@
  * With PARLEY_BENCH_MONGO_URI set, the store is store_mongo on that server
  * (a fresh database, dropped by nobody: use a test server) instead of
  * store_sqlite; bench/store_compare.py runs both in one go.
+ *
+ * PARLEY_BENCH_SEARCH_INDEX=off (store_sqlite): the search index's
+ * triggers are dropped before the run, so bench/search_write_cost.sh can
+ * show the write cost of the index, with and without, in one run.
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +26,8 @@
 #include <time.h>
 #include <libgen.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "app/server.h"
 #include "base/config.h"
@@ -160,6 +166,26 @@ static double counter(const char *name)
 	return m ? metric_value(m) : 0;
 }
 
+/* Drops store_sqlite's search triggers (schema 5) from the bench's
+ * database: appends then cost what they did before the index. */
+static int drop_search_index(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/bench.db", dir);
+	sqlite3 *db;
+	int rc = sqlite3_open(path, &db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(
+		    db,
+		    "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update;"
+		    " DROP TRIGGER messages_fts_delete;",
+		    NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "store_bench: dropping the search index: %s\n", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : DEFAULT_SECONDS;
@@ -211,6 +237,9 @@ int main(int argc, char **argv)
 	if (plugins_load(&cfg, 1) != 0 || plugins_init() != 0)
 		return 1;
 	S = plugins_store(&self);
+	const char *index = getenv("PARLEY_BENCH_SEARCH_INDEX");
+	if (!mongo && index && strcmp(index, "off") == 0 && drop_search_index(dir) != 0)
+		return 1;
 
 	for (int i = 0; i < WRITERS; i++) {
 		struct writer *w = &writers[i];
@@ -245,11 +274,13 @@ int main(int argc, char **argv)
 	double writes = counter(WRITES_METRIC) - writes0;
 
 	qsort(lat_ms, n_lat, sizeof *lat_ms, cmp_double);
-	printf("{\"store\":\"%s\",\"seconds\":%.2f,\"writers\":%d,\"rooms\":%d,\"appends\":%ld,"
+	printf("{\"store\":\"%s\",\"search_index\":%s,\"seconds\":%.2f,\"writers\":%d,\"rooms\":%d,"
+	       "\"appends\":%ld,"
 	       "\"appends_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"batches\":%.0f,"
 	       "\"mean_batch\":%.1f,\"failed\":%ld}\n",
-	       store, elapsed, WRITERS, WRITERS, acked, (double)acked / elapsed, pct(50), pct(99),
-	       batches, batches > 0 ? writes / batches : 0.0, failed);
+	       store, index && strcmp(index, "off") == 0 ? "false" : "true", elapsed, WRITERS,
+	       WRITERS, acked, (double)acked / elapsed, pct(50), pct(99), batches,
+	       batches > 0 ? writes / batches : 0.0, failed);
 	fflush(stdout);
 
 	plugins_fini();

@@ -363,6 +363,7 @@ static const struct api_route routes[] = {
     {"GET",  "/api/settings",                     API_USER,   NO_BOT, OTHER_ID, api_settings},
     {"POST", "/api/settings",                     API_USER,   NO_BOT, OTHER_ID, api_settings},
     {"GET",  "/api/commands",                     API_USER,   READ,   OTHER_ID, api_commands},
+    {"GET",  "/api/search",                       API_USER,   READ,   OTHER_ID, api_search},
     {"GET",  "/api/rooms/{id}/messages",          API_USER,   READ,   ROOM_ID,  api_history},
     {"POST", "/api/rooms/{id}/messages",          API_USER,   POST,   ROOM_ID,  api_post},
     {"POST", "/api/uploads",                      API_USER,   POST,   OTHER_ID, api_upload},

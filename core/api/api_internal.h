@@ -177,5 +177,7 @@ void api_admin_scripts_reload(struct http_request *req, const struct api_route *
 /* uploads.c, downloads.c */
 void api_upload(struct http_request *req, const struct api_route *r, const char *id);
 void api_download(struct http_request *req, const struct api_route *r, const char *upload_id);
+/* api_search.c */
+void api_search(struct http_request *req, const struct api_route *r, const char *id);
 
 #endif

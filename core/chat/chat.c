@@ -603,6 +603,7 @@ static const struct {
     {"pin", chat_req_pin, SCOPE_MODERATE, RATE_ACTIONS},
     {"pins", chat_req_pins, SCOPE_READ, RATE_ACTIONS},
     {"notify", chat_req_notify, SCOPE_READ, RATE_ACTIONS},
+    {"search", chat_req_search, SCOPE_READ, RATE_ACTIONS},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it

@@ -135,6 +135,7 @@ void chat_req_dm(client *cl, json_t *req, json_t *rid);
 void chat_req_members(client *cl, json_t *req, json_t *rid);
 void chat_req_typing(client *cl, json_t *req, json_t *rid);
 void chat_req_read(client *cl, json_t *req, json_t *rid);
+void chat_req_search(client *cl, json_t *req, json_t *rid); /* chat_search.c */
 
 /* Membership changes shared by requests, the admin CLI path and joins of
  * new accounts: store write, then memory, events and hooks. done may be

@@ -222,6 +222,49 @@ typedef struct parley_upload {
 /* store provider (exactly one)                                        */
 /* ------------------------------------------------------------------ */
 
+/* A search (since ABI 1, appended): what the core parsed from the
+ * person's query, and where they may look. Terms are folded by the core
+ * (lower case, Latin diacritics removed) UTF-8; a store folds the text it
+ * indexes the same way (or wider: FTS5's unicode61 remove_diacritics 2).
+ * Every term must match (AND). The folding and word rules are in
+ * <parley/search_fold.h>. */
+enum parley_search_term_kind {
+	PARLEY_TERM_WORD = 0,   /* a whole word */
+	PARLEY_TERM_PREFIX = 1, /* words starting with text ("buff*") */
+	PARLEY_TERM_PHRASE = 2  /* words in this order, text's words joined by single spaces */
+};
+
+enum parley_search_sort {
+	PARLEY_SEARCH_RELEVANCE = 0, /* best first; ties newest first */
+	PARLEY_SEARCH_RECENT = 1     /* newest first (ts, then id) */
+};
+
+typedef struct parley_search_term {
+	int kind; /* enum parley_search_term_kind */
+	const char *text;
+} parley_search_term;
+
+typedef struct parley_search_query {
+	size_t struct_size;
+	const parley_search_term *terms; /* 1..PARLEY_SEARCH_TERMS_MAX */
+	size_t n_terms;
+	/* Only messages of these rooms: the core passes the rooms the asker
+	 * may read (never empty; at most the asker's memberships). */
+	const char *const *room_ids;
+	size_t n_rooms;
+	const char *user_id; /* only this author; NULL: anyone */
+	int64_t before_ts;   /* ts < before_ts; 0: no bound */
+	int64_t after_ts;    /* ts > after_ts; 0: no bound */
+	int sort;            /* enum parley_search_sort */
+	/* The cursor a previous page's result gave (its text), or NULL for
+	 * the first page. Opaque to the core; a store refuses one it cannot
+	 * read with EINVAL. */
+	const char *cursor;
+	int limit; /* 1..100 */
+} parley_search_query;
+
+#define PARLEY_SEARCH_TERMS_MAX 8
+
 /* What a store call returns. Valid only during the callback. Which
  * members are set depends on the call (see each one). */
 typedef struct parley_store_result {
@@ -248,7 +291,7 @@ typedef struct parley_store_result {
 	const parley_audit *audit; /* audit_list, newest first */
 	size_t n_audit;
 	const char *text; /* settings_get: a JSON object, or NULL when none;
-	                   kv_get: the value */
+	                   kv_get: the value; search: the next page's cursor */
 	/* Since ABI 1 (appended): upload records. */
 	const parley_upload *uploads;
 	size_t n_uploads;
@@ -504,6 +547,13 @@ typedef struct parley_store_vtable {
 	                    parley_store_done done, void *ud);
 	int (*records_write)(void *self, const char *kind, const char *records_json,
 	                     parley_store_done done, void *ud);
+	/* Since ABI 1 (appended; optional, the core answers `unavailable`
+	 * without it): messages matching q in q->room_ids, never deleted
+	 * ones, edited ones by their current text only. Result: messages
+	 * (each with room_id, reactions not required), more, and text = the
+	 * cursor of the next page (NULL when more is 0). EINVAL for a query
+	 * or cursor the store cannot serve. */
+	int (*search)(void *self, const parley_search_query *q, parley_store_done done, void *ud);
 
 	void *reserved[16];
 } parley_store_vtable;

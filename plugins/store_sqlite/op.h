@@ -134,6 +134,12 @@ union op_args {
 	struct {
 		int64_t user, since_ts;
 	} usage;
+	struct { /* search: an FTS5 match, the rooms it may look in, paging */
+		const char *match, *rooms_json, *cursor;
+		const char *recent; /* non-NULL: newest first, else by relevance */
+		int64_t author, before_ts, after_ts;
+		int limit;
+	} search;
 	struct { /* snapshot: the new file to write */
 		const char *path;
 	} snapshot;

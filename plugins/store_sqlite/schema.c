@@ -166,6 +166,27 @@ static const char *const migrations[] = {
     " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     " level TEXT NOT NULL,"
     " PRIMARY KEY (room, user));",
+    /* 8: search. An FTS5 index over messages.text (external content: the
+     * text is stored once), kept in step by triggers, so the message's
+     * own transaction updates it: a tombstone or an expired message
+     * leaves it, an edit replaces its words. Existing messages are
+     * indexed here (backfill). */
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages',"
+    " content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "INSERT INTO messages_fts (rowid, text)"
+    " SELECT id, text FROM messages WHERE deleted = 0 AND text IS NOT NULL;"
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages"
+    " WHEN new.deleted = 0 AND new.text IS NOT NULL BEGIN"
+    " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;"
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, deleted ON messages BEGIN"
+    " INSERT INTO messages_fts (messages_fts, rowid, text) SELECT 'delete', old.id, old.text"
+    "  WHERE old.deleted = 0 AND old.text IS NOT NULL;"
+    " INSERT INTO messages_fts (rowid, text) SELECT new.id, new.text"
+    "  WHERE new.deleted = 0 AND new.text IS NOT NULL; END;"
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages"
+    " WHEN old.deleted = 0 AND old.text IS NOT NULL BEGIN"
+    " INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+    " END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -27,6 +27,7 @@
 #include "schema.h"
 #include "records.h"
 #include "snapshot.h"
+#include "search.h"
 #include "store.h"
 #include "uploads.h"
 #include "writer.h"
@@ -1118,4 +1119,5 @@ static const parley_store_vtable store_vtable = {
     .pins_list = v_pins_list,
     .notify_set = v_notify_set,
     .notify_list = v_notify_list,
+    .search = search_call,
 };

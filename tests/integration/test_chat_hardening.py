@@ -179,6 +179,8 @@ def test_store_migration_keeps_rooms_members_and_messages(server):
         # what the later migrations add goes too, so they run again on a v4
         "DROP TABLE IF EXISTS edits; DROP TABLE IF EXISTS leases;"
         "DROP TABLE IF EXISTS pins; DROP TABLE IF EXISTS notify;"
+        "DROP TRIGGER IF EXISTS messages_fts_insert; DROP TRIGGER IF EXISTS messages_fts_update;"
+        "DROP TRIGGER IF EXISTS messages_fts_delete; DROP TABLE IF EXISTS messages_fts;"
         "PRAGMA user_version = 4; COMMIT;")
     db.close()
     server.restart()

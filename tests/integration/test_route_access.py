@@ -28,7 +28,9 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", 
           ("GET", "/api/auth/methods"), ("GET", "/api/oidc/login"), ("GET", "/api/oidc/callback")}
 # What a token with scopes ["read"] limited to one room may use, with the
 # {id} of that room or of a file posted there.
-ALLOWED = {("GET", "/api/commands"), ("GET", "/api/rooms/{id}/messages"),
+# Search is within a read token's scope: it answers 200, searching only the
+# token's rooms (test_search.py checks what it finds).
+ALLOWED = {("GET", "/api/commands"), ("GET", "/api/search"), ("GET", "/api/rooms/{id}/messages"),
            ("GET", "/api/uploads/{id}"), ("HEAD", "/api/uploads/{id}")}
 
 
@@ -130,6 +132,8 @@ def test_every_route_checks_scope_and_rooms(server_factory):
             continue
         walked += 1
         path = path_for(pattern, "outside")
+        if pattern == "/api/search":
+            path += "?q=anything"
         if pattern == "/api/uploads":
             body, hdrs = b"a bot that may only read uploads nothing\n", {
                 "X-Filename": "x.txt", "Content-Type": "application/octet-stream"}

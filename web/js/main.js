@@ -24,10 +24,12 @@ import { applyPin, levelAllows, levelSelect, pinnedPanel, groupDM } from './foll
 import { wireMessageKeys } from './keyboard.js';
 import { registerOfflineShell } from './offline-shell.js';
 import { t, loadStrings, formatNumber } from './i18n.js';
+import { openSearch } from './search.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
 const TYPING_SHOW_MS = 6000;
+const HIT_CONTEXT = 20; // messages shown before and after a search hit
 
 let flushing = false;
 let onSettings = false;
@@ -521,6 +523,27 @@ function selectRoom(roomId) {
   composer.focus();
 }
 
+// A search hit: its room opened at it, with the messages around it. When
+// the message is not held, the room's held messages are replaced by the
+// hit's neighbourhood and everything after it (so the list has no gap).
+async function openHit(m) {
+  const roomId = m.room;
+  if (!state.rooms.has(roomId)) return;
+  if (!findMessage(roomId, m.id)) {
+    const r = await conn.request({ type: 'history', room: roomId, before: m.seq + HIT_CONTEXT + 1, limit: 2 * HIT_CONTEXT + 1 });
+    const msgs = historyMessages(r);
+    if (!msgs) return;
+    forgetMessages(roomId);
+    const h = roomMessages(roomId);
+    h.loaded = true;
+    h.more = !!r.more;
+    mergeMessages(roomId, msgs);
+    await fillAfter(roomId, msgs.reduce((a, x) => Math.max(a, x.seq), m.seq));
+  }
+  if (state.current !== roomId) selectRoom(roomId);
+  list.showFound(m.seq, 4000);
+}
+
 function renderAll() {
   renderSidebar(selectRoom);
   renderHeader();
@@ -601,6 +624,7 @@ async function main() {
     }
   });
   $('switch').addEventListener('click', () => quickSwitcher(selectRoom));
+  $('search').addEventListener('click', () => openSearch(conn, openHit));
   $('nav-toggle').addEventListener('click', () => $('app').classList.toggle('nav-open'));
   $('room-info').addEventListener('click', () => {
     const room = state.rooms.get(state.current);
@@ -611,6 +635,11 @@ async function main() {
     if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === 'k' && state.me) {
       ev.preventDefault();
       if (!document.querySelector('dialog[open]')) quickSwitcher(selectRoom);
+    } else if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === 'f' && state.me && !onSettings) {
+      // Ctrl/Cmd+F: the server's search, not the page's (which sees only
+      // the window of messages drawn).
+      ev.preventDefault();
+      openSearch(conn, openHit);
     } else if (ev.altKey && (ev.key === 'ArrowUp' || ev.key === 'ArrowDown') && state.me && !onSettings) {
       // Alt+Up/Down: the previous or next room in the sidebar's order.
       ev.preventDefault();

@@ -158,7 +158,7 @@ export class MessageList {
   }
 
   messageRow(m, first) {
-    const li = el('li', 'msg' + (first ? ' first' : ''));
+    const li = el('li', 'msg' + (first ? ' first' : '') + (m.seq === this.foundSeq ? ' found' : ''));
     li.tabIndex = -1; // web/js/keyboard.js moves focus between messages
     li.dataset.seq = m.seq;
     li.dataset.id = m.id;
@@ -317,6 +317,19 @@ export class MessageList {
   }
 
   // Scroll a held message into view (a reply's original, a search hit).
+  // Shows seq marked as found (a search hit) for a few seconds; the mark
+  // survives re-renders (the window is redrawn as history arrives).
+  showFound(seq, ms) {
+    this.foundSeq = seq;
+    clearTimeout(this.foundTimer);
+    this.foundTimer = setTimeout(() => {
+      this.foundSeq = null;
+      const li = this.ol.querySelector('li.found');
+      if (li) li.classList.remove('found');
+    }, ms);
+    this.show(seq);
+  }
+
   show(seq) {
     const list = roomMessages(this.room).list;
     const i = lowerBound(list, seq);
