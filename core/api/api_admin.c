@@ -72,6 +72,92 @@ void api_admin_users(struct http_request *req, const struct api_route *r, const 
 		api_ctx_start(req, x);
 }
 
+/* ---- keeping one active admin ------------------------------------------ */
+
+/* Disables and demotions run one at a time, each counting the active
+ * admins in the store first: two admins removing each other at once both
+ * pass the "not yourself" check, and only the store (not the cache, which
+ * lacks users added by the CLI) knows who is still an admin. Admin changes
+ * are rare, so the queue costs nothing. */
+static struct api_ctx *removal_running, *removal_head, *removal_tail;
+
+static void removal_next(void);
+
+static int user_is_active_admin(const parley_user *u)
+{
+	return !u->disabled && u->role && !strcmp(u->role, "admin");
+}
+
+static void removal_counted(void *ud, const parley_store_result *res)
+{
+	struct api_ctx *x = ud;
+	if (res->rc != PARLEY_OK) {
+		api_ctx_fail(x, res->rc, "cannot count the active admins", 0);
+		removal_running = NULL;
+		removal_next();
+		return;
+	}
+	size_t others = 0;
+	int target_admin = 0;
+	for (size_t i = 0; i < res->n_users; i++) {
+		if (!user_is_active_admin(&res->users[i]))
+			continue;
+		if (res->users[i].id && !strcmp(res->users[i].id, x->id))
+			target_admin = 1;
+		else
+			others++;
+	}
+	if (target_admin && others == 0) {
+		api_ctx_fail(x, PARLEY_ECONFLICT, "at least one active admin must remain", 0);
+		removal_running = NULL;
+		removal_next();
+		return;
+	}
+	x->admin_apply(x); /* its store callback calls removal_done */
+}
+
+static void removal_next(void)
+{
+	while (!removal_running && removal_head) {
+		struct api_ctx *x = removal_head;
+		removal_head = x->admin_next;
+		if (!removal_head)
+			removal_tail = NULL;
+		x->admin_next = NULL;
+		void *self;
+		const parley_store_vtable *st = api_ctx_store(x, &self);
+		if (!st)
+			continue;
+		removal_running = x;
+		int rc = st->users_list(self, removal_counted, x);
+		if (rc < 0) {
+			removal_running = NULL;
+			api_ctx_fail(x, rc, "cannot count the active admins", 0);
+		}
+	}
+}
+
+/* Queues x, whose admin_apply writes the change once the count allows it. */
+static void removal_queue(struct api_ctx *x, void (*apply)(struct api_ctx *))
+{
+	x->admin_apply = apply;
+	if (removal_tail)
+		removal_tail->admin_next = x;
+	else
+		removal_head = x;
+	removal_tail = x;
+	removal_next();
+}
+
+/* Called first by the store callback of a queued change. */
+static void removal_done(struct api_ctx *x)
+{
+	if (removal_running == x) {
+		removal_running = NULL;
+		removal_next(); /* x's write is committed: the next count sees it */
+	}
+}
+
 static void sessions_deleted(void *ud, const parley_store_result *res)
 {
 	struct api_ctx *x = ud;
@@ -87,6 +173,7 @@ static void sessions_deleted(void *ud, const parley_store_result *res)
 static void state_updated(void *ud, const parley_store_result *res)
 {
 	struct api_ctx *x = ud;
+	removal_done(x);
 	if (res->rc != PARLEY_OK || res->n_users == 0) {
 		api_ctx_fail(x, res->rc == PARLEY_OK ? PARLEY_ENOTFOUND : res->rc,
 		             res->rc == PARLEY_ENOTFOUND || res->rc == PARLEY_OK
@@ -113,6 +200,19 @@ static void state_updated(void *ud, const parley_store_result *res)
 	}
 }
 
+static void apply_user_state(struct api_ctx *x)
+{
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	parley_user pu = {.id = x->id, .disabled = x->disable};
+	int rc = st ? st->user_update(self, &pu, 1, state_updated, x) : PARLEY_EUNAVAIL;
+	/* Ids are opaque: one the store cannot even parse names no one. */
+	if (rc < 0) {
+		removal_done(x);
+		api_ctx_fail(x, rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc, "no such user", 0);
+	}
+}
+
 static void run_user_state(struct api_ctx *x)
 {
 	void *self;
@@ -122,14 +222,12 @@ static void run_user_state(struct api_ctx *x)
 		api_ctx_fail(x, PARLEY_ECONFLICT, "admins cannot disable themselves", 0);
 		return;
 	}
-	const parley_store_vtable *st = api_ctx_store(x, &self);
-	if (!st)
+	if (!api_ctx_store(x, &self))
 		return;
-	parley_user pu = {.id = x->id, .disabled = x->disable};
-	int rc = st->user_update(self, &pu, 1, state_updated, x);
-	/* Ids are opaque: one the store cannot even parse names no one. */
-	if (rc < 0)
-		api_ctx_fail(x, rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc, "no such user", 0);
+	if (x->disable)
+		removal_queue(x, apply_user_state);
+	else
+		apply_user_state(x);
 }
 
 static void route_user_state(struct http_request *req, const struct api_route *r,
@@ -157,6 +255,7 @@ void api_admin_enable(struct http_request *req, const struct api_route *r, const
 static void role_updated(void *ud, const parley_store_result *res)
 {
 	struct api_ctx *x = ud;
+	removal_done(x);
 	if (res->rc != PARLEY_OK || res->n_users == 0) {
 		api_ctx_fail(
 		    x, res->rc == PARLEY_OK ? PARLEY_ENOTFOUND : res->rc,
@@ -168,21 +267,32 @@ static void role_updated(void *ud, const parley_store_result *res)
 	api_ctx_json(x, 200, json_pack("{s:o}", "user", api_user_full(&res->users[0])));
 }
 
+static void apply_role(struct api_ctx *x)
+{
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	parley_user u = {.id = x->id, .role = x->role};
+	int rc = st ? st->user_update(self, &u, 0, role_updated, x) : PARLEY_EUNAVAIL;
+	if (rc < 0) {
+		removal_done(x);
+		api_ctx_fail(x, rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc, "no such user", 0);
+	}
+}
+
 static void run_role(struct api_ctx *x)
 {
 	void *self;
-	const parley_store_vtable *st = api_ctx_store(x, &self);
-	if (!st)
+	if (!api_ctx_store(x, &self))
 		return;
 	if (!strcmp(x->id, x->who_id) && strcmp(x->role, "admin") != 0) {
 		/* The last admin could lock everyone out of administration. */
 		api_ctx_fail(x, PARLEY_ECONFLICT, "admins cannot demote themselves", 0);
 		return;
 	}
-	parley_user u = {.id = x->id, .role = x->role};
-	int rc = st->user_update(self, &u, 0, role_updated, x);
-	if (rc < 0)
-		api_ctx_fail(x, rc == PARLEY_EINVAL ? PARLEY_ENOTFOUND : rc, "no such user", 0);
+	if (strcmp(x->role, "admin") != 0)
+		removal_queue(x, apply_role);
+	else
+		apply_role(x);
 }
 
 void api_admin_role(struct http_request *req, const struct api_route *r, const char *user_id)

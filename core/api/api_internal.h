@@ -109,9 +109,12 @@ struct api_ctx {
 	char *scopes, *rooms;   /* a bot token's ("read,post", a JSON array) */
 	int64_t ttl_s;          /* a bot token's life (0: no expiry) */
 	int disable;            /* disable (1) or enable (0) an account */
-	int password_change;    /* a change by the owner, not a reset */
-	json_t *user;           /* an updated user, answered after its sessions went */
-	char *invite_token;     /* a new invite, kept while it is e-mailed */
+	/* A disable or demotion waiting its turn (api_admin.c). */
+	struct api_ctx *admin_next;
+	void (*admin_apply)(struct api_ctx *x);
+	int password_change; /* a change by the owner, not a reset */
+	json_t *user;        /* an updated user, answered after its sessions went */
+	char *invite_token;  /* a new invite, kept while it is e-mailed */
 	char *invite_link;
 	char *inviter;
 	int64_t invite_expires;

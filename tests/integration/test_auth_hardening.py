@@ -141,3 +141,82 @@ def test_admin_cannot_disable_or_demote_themselves(server):
     status, _, _ = server.http("GET", "/api/admin/users",
                                headers={"Authorization": f"Bearer {other}"})
     assert status == 401
+
+
+def _raw_request(port, method, path, token, body=b""):
+    # Sent whole before any answer is read, so both requests are in the
+    # server before either store write comes back.
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall((f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n"
+               "Content-Type: application/json\r\n"
+               "Connection: close\r\n\r\n").encode() + body)
+    return s
+
+
+def _raw_status(s):
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return int(data.split(b" ", 2)[1])
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one(server):
+    # Both requests pass "not yourself"; the removals in flight are counted,
+    # so one of the two is refused and an active admin always remains.
+    root = server.user("root", PASSWORD, role="admin")
+    other = server.user("other", PASSWORD, role="admin")
+    status, _, data = server.http("GET", "/api/admin/users",
+                                  headers={"Authorization": f"Bearer {root}"})
+    ids = {u["name"]: u["id"] for u in json.loads(data)["users"]}
+    tokens = {"root": root, "other": other}
+    for _ in range(5):
+        a = _raw_request(server.port, "POST", f"/api/admin/users/{ids['other']}/disable", root)
+        b = _raw_request(server.port, "POST", f"/api/admin/users/{ids['root']}/disable", other)
+        statuses = sorted([_raw_status(a), _raw_status(b)])
+        assert statuses == [200, 409], statuses
+        status, _, data = server.http("GET", "/api/admin/users",
+                                      headers={"Authorization": f"Bearer {root}"})
+        survivor = "root" if status == 200 else "other"
+        loser = "other" if survivor == "root" else "root"
+        if survivor == "other":
+            status, _, data = server.http("GET", "/api/admin/users",
+                                          headers={"Authorization": f"Bearer {other}"})
+            assert status == 200, data
+        users = {u["name"]: u for u in json.loads(data)["users"]}
+        active = [n for n in ("root", "other")
+                  if users[n]["role"] == "admin" and not users[n].get("disabled")]
+        assert active == [survivor], users
+        # The survivor brings the other back; their sessions were revoked.
+        status, _, data = server.http(
+            "POST", f"/api/admin/users/{ids[loser]}/enable",
+            headers={"Authorization": f"Bearer {tokens[survivor]}"})
+        assert status == 200, data
+        tokens[loser] = server.login(loser, PASSWORD)["token"]
+        root, other = tokens["root"], tokens["other"]
+
+
+def test_the_last_active_admin_cannot_be_demoted_by_a_racing_pair(server):
+    root = server.user("root", PASSWORD, role="admin")
+    other = server.user("other", PASSWORD, role="admin")
+    status, _, data = server.http("GET", "/api/admin/users",
+                                  headers={"Authorization": f"Bearer {root}"})
+    ids = {u["name"]: u["id"] for u in json.loads(data)["users"]}
+    body = json.dumps({"role": "member"}).encode()
+    a = _raw_request(server.port, "POST", f"/api/admin/users/{ids['other']}/role", root, body)
+    b = _raw_request(server.port, "POST", f"/api/admin/users/{ids['root']}/role", other, body)
+    assert sorted([_raw_status(a), _raw_status(b)]) == [200, 409]
+    status, _, data = server.http("GET", "/api/admin/users",
+                                  headers={"Authorization": f"Bearer {root}"})
+    if status != 200:
+        status, _, data = server.http("GET", "/api/admin/users",
+                                      headers={"Authorization": f"Bearer {other}"})
+    assert status == 200, data
+    admins = [u["name"] for u in json.loads(data)["users"]
+              if u["role"] == "admin" and not u.get("disabled")]
+    assert len(admins) == 1, admins
