@@ -19,9 +19,11 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "chat/chat_bot_post.h"
+#include "chat/chat_directory.h"
 #include "chat/chat_internal.h"
 #include "chat/chat_notify.h"
 #include "chat/chat_pins.h"
+#include "chat/presence.h"
 #include "chat/rate.h"
 #include "host/auth.h"
 #include "host/hooks.h"
@@ -298,33 +300,17 @@ user_rec *chat_user_from(const parley_user *pu)
 /* Presence                                                           */
 /* ---------------------------------------------------------------- */
 
-void chat_presence(user_rec *u, const char *status)
+void chat_req_presence(client *cl, json_t *req, json_t *rid)
 {
-	int64_t max = server_config ? server_config->limits.presence_room_max : 100;
-	sbuf *frame = chat_frame(json_pack("{s:s, s:o, s:s}", "type", "presence", "user",
-	                                   proto_user(u), "status", status));
-	if (!frame)
+	const char *status = json_string_value(json_object_get(req, "status"));
+	if (!status || (strcmp(status, "away") != 0 && strcmp(status, "online") != 0)) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, "status: expected away or online");
 		return;
-	uint64_t mark = users_new_mark();
-	u->mark = mark; /* not to oneself */
-	for (size_t i = 0; i < u->n_memberships; i++) {
-		room *r = u->memberships[i]->room;
-		if (strcmp(r->kind, "dm") != 0 && (int64_t)r->n_members > max)
-			continue;
-		for (sub *sb = r->subs; sb; sb = sb->rnext) {
-			user_rec *peer = sb->client->user;
-			if (!peer || peer->mark == mark)
-				continue;
-			peer->mark = mark;
-			for (client *cl = peer->clients; cl; cl = cl->user_next)
-				ws_send_frame(cl->c, frame);
-		}
 	}
-	sbuf_unref(frame);
-	struct chat_hook h;
-	chat_hook_init(&h, PARLEY_HOOK_PRESENCE, u, NULL);
-	h.args.status = status;
-	hooks_run(&h.args, NULL, NULL);
+	cl->away = !strcmp(status, "away");
+	presence_changed(cl->user);
+	if (rid)
+		chat_reply_ok(cl, rid);
 }
 
 /* ---------------------------------------------------------------- */
@@ -356,8 +342,8 @@ static void detach_user(client *cl)
 	}
 	u->n_clients--;
 	cl->user = NULL;
-	if (u->n_clients == 0 && !stopping)
-		chat_presence(u, "offline");
+	if (!stopping)
+		presence_changed(u);
 }
 
 static void free_resume(client *cl)
@@ -429,6 +415,8 @@ static json_t *ready_frame(client *cl, json_t *rid)
 	              "limits", "max_text", (json_int_t)chat_max_text(), "max_frame",
 	              (json_int_t)(cfg ? cfg->limits.max_frame : 65536), "max_upload",
 	              (json_int_t)(cfg ? cfg->limits.max_upload : 0));
+	if (f)
+		json_object_set_new(f, "presence", presence_of_peers(u));
 	if (f && rid)
 		json_object_set(f, "rid", rid);
 	return f;
@@ -459,8 +447,7 @@ static void finish_auth(struct auth_op *op)
 	log_info("ws_auth", NULL, "conn %llu authenticated as %s (%s)",
 	         (unsigned long long)cl->conn_id, u->name, u->id);
 	chat_send_json(cl, ready_frame(cl, op->rid));
-	if (u->n_clients == 1)
-		chat_presence(u, "online");
+	presence_changed(u);
 	if (op->resume && json_is_object(op->resume))
 		chat_resume(cl, op->resume);
 	auth_op_free(op);
@@ -604,6 +591,8 @@ static const struct {
     {"pins", chat_req_pins, SCOPE_READ, RATE_ACTIONS},
     {"notify", chat_req_notify, SCOPE_READ, RATE_ACTIONS},
     {"search", chat_req_search, SCOPE_READ, RATE_ACTIONS},
+    {"presence", chat_req_presence, SCOPE_READ, RATE_ACTIONS},
+    {"users", chat_req_users, SCOPE_READ, RATE_ACTIONS},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it

@@ -56,6 +56,7 @@ typedef struct client {
 	sub *subs;
 	char *upgrade_token; /* from the Authorization header or cookie */
 	int authing;
+	int away; /* the client said it is idle or hidden (presence.c) */
 	struct resume_room *resuming;
 	struct scope *scope;                 /* a bot token's limits; NULL: unscoped */
 	char token_hash[TOKEN_HASH_HEX + 1]; /* of the credential it authenticated with */
@@ -171,8 +172,8 @@ void chat_reply_rate_limited(client *cl, json_t *rid, int64_t retry_after_ms);
 /* The configured limit on message text (code points). */
 int64_t chat_max_text(void);
 
-/* Presence: first session online / last one gone. */
-void chat_presence(user_rec *u, const char *status);
+/* {"type":"presence","status":"away"|"online"} from a session. */
+void chat_req_presence(client *cl, json_t *req, json_t *rid);
 
 /* The send path shared by WebSocket send, HTTP post and bots. */
 struct chat_post {

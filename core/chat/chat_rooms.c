@@ -9,6 +9,7 @@
 #include "chat/chat.h"
 #include "chat/chat_dm.h"
 #include "chat/chat_internal.h"
+#include "chat/presence.h"
 #include "host/hooks.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -749,7 +750,7 @@ void chat_req_members(client *cl, json_t *req, json_t *rid)
 		                                      mb->user->id, "name", mb->user->name,
 		                                      "display_name", mb->user->display_name,
 		                                      "role", room_role_name(mb->role), "presence",
-		                                      mb->user->n_clients ? "online" : "offline"));
+		                                      presence_name(presence_of(mb->user))));
 	}
 	json_t *f = json_pack("{s:s, s:s, s:o, s:b}", "type", "members", "room", r->id, "members",
 	                      list, "more", i < r->n_members);

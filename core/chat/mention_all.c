@@ -10,6 +10,7 @@
 #include <parley/plugin.h>
 
 #include "base/config.h"
+#include "chat/presence.h"
 #include "chat/room.h"
 #include "chat/users.h"
 
@@ -73,7 +74,8 @@ void mention_all_add(json_t *ids, const room *r, const user_rec *author, const c
 	const char *key;
 	member *m;
 	while ((m = strmap_next(&r->members, &pos, &key))) {
-		if (m->user == author || (here && m->user->n_clients == 0) || m->user->mark == mark)
+		if (m->user == author || (here && presence_of(m->user) != PRESENCE_ONLINE) ||
+		    m->user->mark == mark)
 			continue;
 		m->user->mark = mark;
 		json_array_append_new(ids, json_string(m->user->id));

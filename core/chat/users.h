@@ -24,6 +24,7 @@ typedef struct user_rec {
 	int disabled;
 	struct client *clients; /* online sessions (client->user_next) */
 	size_t n_clients;
+	int presence_sent;           /* enum presence last announced (presence.c) */
 	struct member **memberships; /* rooms this user is in */
 	size_t n_memberships, cap_memberships;
 	uint64_t mark;                          /* scratch stamp for de-duplicating fan-out */

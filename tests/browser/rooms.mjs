@@ -92,6 +92,18 @@ await run('rooms', async (server, browser) => {
   await link(bob, 'alice').click();
   await row(bob, 'a word in private').waitFor({ timeout: TIMEOUT_MS });
   await link(alice, 'bob').locator('.dot.online').waitFor({ timeout: TIMEOUT_MS });
+  // Bob hides his tab: away for alice; back: online. A reloaded page shows
+  // him online from `ready`, before any change.
+  const visibility = (page, v) => page.evaluate((v) => {
+    Object.defineProperty(document, 'visibilityState', { value: v, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, v);
+  await visibility(bob, 'hidden');
+  await link(alice, 'bob').locator('.dot.away').waitFor({ timeout: TIMEOUT_MS });
+  await visibility(bob, 'visible');
+  await link(alice, 'bob').locator('.dot.online').waitFor({ timeout: TIMEOUT_MS });
+  await alice.reload();
+  await link(alice, 'bob').locator('.dot.online').waitFor({ timeout: TIMEOUT_MS });
 
   // Quick switcher: Ctrl+K, a few letters, Enter.
   await alice.keyboard.press('Control+k');

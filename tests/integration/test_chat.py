@@ -307,3 +307,42 @@ def test_presence_between_room_mates(server, tok):
             assert ev["status"] == "offline", ev
 
     run(body())
+
+
+def test_presence_away_and_in_ready(server):
+    tok = server.people("alice", "bob", "carol")
+    # Issue 18: a client says it is idle or hidden; a person is away only
+    # when every session says so; `ready` carries the presence of the
+    # people one is told about, so nobody online shows as offline.
+    async def body():
+        async with Client(server, tok["alice"]) as a:
+            alice = ref(a)
+            async with Client(server, tok["bob"]) as b:
+                bob = ref(b)
+                assert b.ready["presence"].get(alice["id"]) == "online", b.ready
+                assert bob["id"] not in b.ready["presence"]  # not oneself
+                of_bob = lambda e: e["user"]["id"] == bob["id"]
+                await a.next_event("presence", where=of_bob, status="online")
+                r = await b.request("presence", status="away")
+                assert r["type"] == "ok", r
+                await a.next_event("presence", where=of_bob, status="away")
+                g = a.room_id("general")
+                m = await a.request("members", room=g)
+                by = {x["id"]: x for x in m["members"]}
+                assert by[bob["id"]]["presence"] == "away", by
+                # Saying it again announces nothing.
+                await b.request("presence", status="away")
+                # A second, active session makes bob online again.
+                async with Client(server, tok["bob"]) as b2:
+                    await a.next_event("presence", where=of_bob, status="online")
+                    async with Client(server, tok["carol"]) as c:
+                        assert c.ready["presence"].get(bob["id"]) == "online", c.ready
+                await a.next_event("presence", where=of_bob, status="away")
+                assert not [e for e in a.queued("presence") if of_bob(e)]
+                r = await b.request("presence", status="busy")
+                assert r["type"] == "error" and r["code"] == "bad_request", r
+                async with Client(server, tok["carol"]) as c:
+                    assert c.ready["presence"].get(bob["id"]) == "away", c.ready
+                    assert c.ready["presence"].get(alice["id"]) == "online", c.ready
+
+    run(body())

@@ -3,6 +3,7 @@
 // direct messages, a room's topic and members, and confirmations.
 import { el, button } from './dom.js';
 import { state, roomLabel, isModerator } from './state.js';
+import { presenceDot } from './presence.js';
 
 export function modal(title, build) {
   const d = el('dialog', 'dialog');
@@ -215,8 +216,7 @@ export function roomInfo(conn, room, onLeft) {
       state.members.set(room.id, r.members);
       for (const m of r.members) {
         const li = el('li', 'row');
-        const online = (state.presence.get(m.id) || m.presence) === 'online';
-        li.append(el('span', 'dot' + (online ? ' online' : '')));
+        li.append(presenceDot(el, m.id, m.presence));
         li.append(el('span', 'grow', m.name + (m.role !== 'member' ? ` (${m.role})` : '')));
         if (mod && room.kind !== 'dm' && state.me && m.id !== state.me.id) {
           li.append(button('Remove', 'secondary small', async () => {

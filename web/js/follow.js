@@ -89,19 +89,22 @@ export function pinnedPanel(conn, room, { onJump, canModerate }) {
   });
 }
 
-// People the client can suggest: everyone in the rooms it knows the
-// members of, and everyone in `general` (every account is a member).
+// People the client can suggest: the server's directory (`users`), every
+// account the person may see, a few pages at most.
 async function directory(conn) {
-  const people = new Map();
-  const general = [...state.rooms.values()].find((r) => r.name === 'general' && r.kind === 'public');
-  const rooms = general ? [general.id] : [];
-  if (state.current && !rooms.includes(state.current)) rooms.push(state.current);
-  for (const id of rooms) {
-    const r = await conn.request({ type: 'members', room: id });
-    if (r && r.type === 'members') for (const m of r.members) people.set(m.id, m);
+  const people = [];
+  let after;
+  for (let page = 0; page < 10; page++) {
+    const r = await conn.request(after ? { type: 'users', limit: 100, after } : { type: 'users', limit: 100 });
+    if (!r || r.type !== 'users') break;
+    for (const u of r.users) {
+      people.push(u);
+      if (u.presence && !state.presence.has(u.id)) state.presence.set(u.id, u.presence);
+    }
+    if (!r.more || !r.users.length) break;
+    after = r.users[r.users.length - 1].name;
   }
-  if (state.me) people.delete(state.me.id);
-  return [...people.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return people.filter((p) => !state.me || p.id !== state.me.id);
 }
 
 // "New message": pick one or more people (up to the server's group DM

@@ -25,6 +25,7 @@ import { wireMessageKeys } from './keyboard.js';
 import { registerOfflineShell } from './offline-shell.js';
 import { t, loadStrings, formatNumber } from './i18n.js';
 import { openSearch } from './search.js';
+import { watchPresence, presenceReady } from './presence.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
@@ -40,6 +41,7 @@ const conn = new Connection({
   onEvent,
   onState,
 });
+watchPresence(conn);
 
 const list = new MessageList($('messages'), $('jump'), {
   loadOlder,
@@ -127,6 +129,7 @@ function onState(s) {
 
 async function onReady(r) {
   state.me = r.user;
+  presenceReady(r);
   state.server = r.server || null;
   const rooms = new Map();
   for (const room of r.rooms) {

@@ -2,6 +2,7 @@
 // presence dots on DMs.
 import { $, el, button } from './dom.js';
 import { state } from './state.js';
+import { presenceDot } from './presence.js';
 
 export function renderSidebar(onSelect) {
   const rooms = [...state.rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -17,10 +18,7 @@ function fill(ul, rooms, onSelect) {
     b.dataset.room = room.id;
     if (room.id === state.current) b.setAttribute('aria-current', 'page');
     if (room.kind === 'dm') {
-      const online = room.user && state.presence.get(room.user.id) === 'online';
-      const dot = el('span', 'dot' + (online ? ' online' : ''));
-      dot.title = online ? 'online' : 'offline';
-      b.append(dot, el('span', 'room-name', room.name));
+      b.append(room.user ? presenceDot(el, room.user.id) : el('span', 'dot'), el('span', 'room-name', room.name));
     } else {
       if (room.kind === 'private') {
         const lock = el('img', 'lock');

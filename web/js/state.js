@@ -9,7 +9,7 @@ export const state = {
   server: null, // `ready.server`: version and limits
   rooms: new Map(), // id -> room object
   current: null, // the open room's id
-  presence: new Map(), // user id -> 'online' | 'offline'
+  presence: new Map(), // user id -> 'online' | 'away' | 'offline'
   typing: new Map(), // room id -> Map(user name -> until ts)
   members: new Map(), // room id -> [{id,name,role,presence}]
   commands: [], // slash commands the server lists (admins: scripts)

@@ -1,0 +1,97 @@
+/* Presence: aggregated from the sessions, announced on change only, to the
+ * people u shares a DM or a room of at most limits.presence_room_max
+ * members with (in bigger rooms everyone's every change would be noise,
+ * and an O(members²) fan-out). */
+#include "chat/presence.h"
+
+#include <string.h>
+
+#include "base/config.h"
+#include "chat/chat.h"
+#include "chat/chat_internal.h"
+#include "chat/protocol.h"
+#include "host/hooks.h"
+#include "net/ws.h"
+
+enum presence presence_of(const user_rec *u)
+{
+	if (!u || u->n_clients == 0)
+		return PRESENCE_OFFLINE;
+	for (const client *cl = u->clients; cl; cl = cl->user_next)
+		if (!cl->away)
+			return PRESENCE_ONLINE;
+	return PRESENCE_AWAY;
+}
+
+const char *presence_name(enum presence p)
+{
+	switch (p) {
+	case PRESENCE_ONLINE:
+		return "online";
+	case PRESENCE_AWAY:
+		return "away";
+	default:
+		return "offline";
+	}
+}
+
+/* Calls fn for every online person (once, never u) who is told u's
+ * presence: the subscriptions of u's rooms are exactly the online ones. */
+static void for_each_peer(user_rec *u, void (*fn)(user_rec *peer, void *arg), void *arg)
+{
+	int64_t max = server_config ? server_config->limits.presence_room_max : 100;
+	uint64_t mark = users_new_mark();
+	u->mark = mark; /* not to oneself */
+	for (size_t i = 0; i < u->n_memberships; i++) {
+		room *r = u->memberships[i]->room;
+		if (strcmp(r->kind, "dm") != 0 && (int64_t)r->n_members > max)
+			continue;
+		for (sub *sb = r->subs; sb; sb = sb->rnext) {
+			user_rec *peer = sb->client->user;
+			if (!peer || peer->mark == mark)
+				continue;
+			peer->mark = mark;
+			fn(peer, arg);
+		}
+	}
+}
+
+static void send_frame(user_rec *peer, void *arg)
+{
+	for (client *cl = peer->clients; cl; cl = cl->user_next)
+		ws_send_frame(cl->c, arg);
+}
+
+void presence_changed(user_rec *u)
+{
+	enum presence now = presence_of(u);
+	if ((int)now == u->presence_sent)
+		return;
+	u->presence_sent = (int)now;
+	const char *status = presence_name(now);
+	sbuf *frame = chat_frame(json_pack("{s:s, s:o, s:s}", "type", "presence", "user",
+	                                   proto_user(u), "status", status));
+	if (frame) {
+		for_each_peer(u, send_frame, frame);
+		sbuf_unref(frame);
+	}
+	struct chat_hook h;
+	chat_hook_init(&h, PARLEY_HOOK_PRESENCE, u, NULL);
+	h.args.status = status;
+	hooks_run(&h.args, NULL, NULL);
+}
+
+static void add_peer(user_rec *peer, void *arg)
+{
+	enum presence p = presence_of(peer);
+	if (p != PRESENCE_OFFLINE)
+		json_object_set_new(arg, peer->id, json_string(presence_name(p)));
+}
+
+json_t *presence_of_peers(user_rec *u)
+{
+	json_t *map = json_object();
+	if (map)
+		for_each_peer(u, add_peer, map);
+	return map;
+}
