@@ -246,7 +246,8 @@ int api_query_int(struct http_request *req, const char *key, int64_t lo, int64_t
 
 int api_is_post(const struct http_request *req)
 {
-	return strcmp(req->method, "POST") == 0;
+	/* Every state-changing method: the CSRF rule holds for PATCH too. */
+	return strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -362,6 +363,10 @@ static const struct api_route routes[] = {
     {"POST", "/api/password/change",              API_USER,   NO_BOT, OTHER_ID, api_password_change},
     {"GET",  "/api/settings",                     API_USER,   NO_BOT, OTHER_ID, api_settings},
     {"POST", "/api/settings",                     API_USER,   NO_BOT, OTHER_ID, api_settings},
+    {"GET",  "/api/profile",                      API_USER,   NO_BOT, OTHER_ID, api_profile},
+    {"PATCH", "/api/profile",                     API_USER,   NO_BOT, OTHER_ID, api_profile},
+    {"GET",  "/api/users/{id}/profile",           API_USER,   READ,   OTHER_ID, api_user_profile},
+    {"PATCH", "/api/admin/users/{id}/profile",    API_ADMIN,  NO_BOT, OTHER_ID, api_admin_profile},
     {"GET",  "/api/commands",                     API_USER,   READ,   OTHER_ID, api_commands},
     {"GET",  "/api/search",                       API_USER,   READ,   OTHER_ID, api_search},
     {"GET",  "/api/rooms/{id}/messages",          API_USER,   READ,   ROOM_ID,  api_history},

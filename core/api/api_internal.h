@@ -160,6 +160,10 @@ void api_password_forgot(struct http_request *req, const struct api_route *r, co
 void api_password_reset(struct http_request *req, const struct api_route *r, const char *id);
 void api_password_change(struct http_request *req, const struct api_route *r, const char *id);
 void api_settings(struct http_request *req, const struct api_route *r, const char *id);
+/* api_profile.c */
+void api_profile(struct http_request *req, const struct api_route *r, const char *id);
+void api_user_profile(struct http_request *req, const struct api_route *r, const char *user_id);
+void api_admin_profile(struct http_request *req, const struct api_route *r, const char *user_id);
 void api_unsubscribe(struct http_request *req, const struct api_route *r, const char *id);
 void api_commands(struct http_request *req, const struct api_route *r, const char *id);
 /* api_admin.c */

@@ -456,8 +456,10 @@ static void finish_auth(struct auth_op *op)
 static void members_reloaded(void *ud, const parley_store_result *res)
 {
 	struct auth_op *op = ud;
-	if (res->rc == PARLEY_OK)
+	if (res->rc == PARLEY_OK) {
 		load_memberships_of(res, op->user->id);
+		op->user->memberships_loaded = 1;
+	}
 	finish_auth(op);
 }
 
@@ -490,7 +492,6 @@ static void auth_done(void *ud, const parley_auth_result *res)
 	if (bad_scope)
 		log_warn("ws_auth", NULL, "conn %llu: a token with malformed scopes may do nothing",
 		         (unsigned long long)op->conn_id);
-	int known = users_by_id(res->user->id) != NULL;
 	op->user = chat_user_from(res->user);
 	if (!op->user) {
 		cl->authing = 0;
@@ -498,9 +499,10 @@ static void auth_done(void *ud, const parley_auth_result *res)
 		auth_op_free(op);
 		return;
 	}
-	if (!known) {
-		/* An account made by the admin CLI while we run: its memberships
-		 * were written by that process; read them. */
+	if (!op->user->memberships_loaded) {
+		/* An account met after start (made by the admin CLI, found in the
+		 * directory): its memberships were written by another process or
+		 * before we knew it; read them once. */
 		void *self;
 		const parley_store_vtable *st = chat_store(&self);
 		if (st && st->members_list(self, NULL, members_reloaded, op) == PARLEY_PENDING)
@@ -824,8 +826,11 @@ static void users_loaded(void *ud, const parley_store_result *res)
 	(void)ud;
 	if (load_failed(res, "users"))
 		return;
-	for (size_t i = 0; i < res->n_users; i++)
-		users_upsert(&res->users[i]);
+	for (size_t i = 0; i < res->n_users; i++) {
+		user_rec *u = users_upsert(&res->users[i]);
+		if (u)
+			u->memberships_loaded = 1; /* members_loaded reads them all next */
+	}
 	void *self;
 	const parley_store_vtable *st = chat_store(&self);
 	if (st->rooms_list(self, rooms_loaded, NULL) != PARLEY_PENDING)

@@ -118,6 +118,11 @@ void users_remove_membership(user_rec *u, struct member *m)
 	}
 }
 
+user_rec *users_next(size_t *pos)
+{
+	return strmap_next(&by_id, pos, NULL);
+}
+
 uint64_t users_new_mark(void)
 {
 	return ++mark_counter;

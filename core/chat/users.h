@@ -27,6 +27,9 @@ typedef struct user_rec {
 	int presence_sent;           /* enum presence last announced (presence.c) */
 	struct member **memberships; /* rooms this user is in */
 	size_t n_memberships, cap_memberships;
+	/* Memberships read from the store: at start, or at the first sign-in
+	 * of an account met later (the CLI, the directory, an admin edit). */
+	int memberships_loaded;
 	uint64_t mark;                          /* scratch stamp for de-duplicating fan-out */
 	struct rate_bucket rates[RATE_ACTIONS]; /* per-user rate limits */
 } user_rec;
@@ -40,6 +43,8 @@ user_rec *users_upsert(const parley_user *u);
 /* Membership index of a user. */
 int users_add_membership(user_rec *u, struct member *m);
 void users_remove_membership(user_rec *u, struct member *m);
+/* Every record in turn: start with *pos = 0; NULL at the end. */
+user_rec *users_next(size_t *pos);
 /* A new stamp for user_rec.mark. */
 uint64_t users_new_mark(void);
 /* Fills a parley_user view of a record (strings borrowed). */

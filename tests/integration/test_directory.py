@@ -34,6 +34,13 @@ def test_directory_query_paging_and_disabled(server):
             async with Client(server, tok["bob"]):
                 r = await c.request("users", query="bob")
                 assert {u["name"]: u["presence"] for u in r["users"]}["bob"] == "online"
+            # Bobby, added from the command line and listed above before he
+            # ever connected, still gets his rooms' messages when he does.
+            async with Client(server, tok["Bobby"]) as bb:
+                g = c.room_id("general")
+                await c.send_text(g, "hi Bobby")
+                m = await bb.next_event("message")
+                assert m["text"] == "hi Bobby", m
             for bad in ({"limit": 0}, {"limit": 101}, {"query": "x" * 65}, {"query": 3},
                         {"after": 1}):
                 r = await c.request("users", **bad)
