@@ -8,6 +8,7 @@ import { getJSON, postJSON } from './http.js';
 import { state } from './state.js';
 import { askPermission, notificationsAvailable } from './notify.js';
 import { fullTime } from './time.js';
+import { profileSection } from './profile.js';
 
 const ROLES = ['member', 'admin'];
 const SCOPES = ['read', 'post', 'react', 'moderate'];
@@ -75,7 +76,7 @@ function select(name, values, current) {
 export async function renderSettings() {
   const root = $('settings-body');
   root.replaceChildren();
-  root.append(await accountSection());
+  root.append(await profileSection(section), await accountSection());
   if (state.me && state.me.role === 'admin') {
     const parts = await Promise.all([invitesSection(), usersSection(), scriptsSection()]);
     root.append(...parts);

@@ -31,3 +31,4 @@ async function call(method, path, body) {
 
 export const getJSON = (path) => call('GET', path);
 export const postJSON = (path, body) => call('POST', path, body === undefined ? {} : body);
+export const patchJSON = (path, body) => call('PATCH', path, body);

@@ -26,6 +26,7 @@ import { registerOfflineShell } from './offline-shell.js';
 import { t, loadStrings, formatNumber } from './i18n.js';
 import { openSearch } from './search.js';
 import { watchPresence, presenceReady } from './presence.js';
+import { applyProfile, onProfilesLoaded } from './profile.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
@@ -42,6 +43,7 @@ const conn = new Connection({
   onState,
 });
 watchPresence(conn);
+onProfilesLoaded(() => list.refresh(false));
 
 const list = new MessageList($('messages'), $('jump'), {
   loadOlder,
@@ -238,6 +240,10 @@ function onEvent(f) {
       break;
     case 'typing':
       onTyping(f);
+      break;
+    case 'profile':
+      applyProfile(f.profile, (p) => { $('me-name').textContent = p.display_name || p.name; });
+      list.refresh(false);
       break;
     case 'presence':
       state.presence.set(f.user && f.user.id ? f.user.id : f.user, f.status);

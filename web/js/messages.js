@@ -16,6 +16,7 @@ import { rememberFocus, restoreFocus } from './keyboard.js';
 import { t } from './i18n.js';
 import { timeOf, dayKey, dayLabel, fullTime } from './time.js';
 import * as outbox from './outbox.js';
+import { authorLabel } from './profile.js';
 
 const WINDOW = 150; // messages in the DOM at most (while reading old ones)
 const STEP = 50; // messages the window slides by
@@ -169,7 +170,7 @@ export class MessageList {
     t.title = fullTime(m.ts);
     if (first) {
       const head = el('div', 'msg-head');
-      head.append(el('span', 'author', m.user ? m.user.name : '?'), t);
+      head.append(authorLabel(m.user), t);
       li.append(head);
     } else {
       t.classList.add('side-time');

@@ -12,6 +12,7 @@ export const state = {
   presence: new Map(), // user id -> 'online' | 'away' | 'offline'
   typing: new Map(), // room id -> Map(user name -> until ts)
   members: new Map(), // room id -> [{id,name,role,presence}]
+  profiles: new Map(), // user id -> the latest `profile` event's profile
   commands: [], // slash commands the server lists (admins: scripts)
   features: { uploads: true, scripts: null },
 };

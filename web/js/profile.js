@@ -1,0 +1,135 @@
+// The person's profile (display name, pronouns, time zone, status) in the
+// settings page, and live `profile` events: names shown elsewhere follow.
+import { el } from './dom.js';
+import { getJSON, patchJSON } from './http.js';
+import { state } from './state.js';
+
+const CLEAR_AFTER = [
+  ['Never', 0],
+  ['1 hour', 3600e3],
+  ['4 hours', 4 * 3600e3],
+  ['Today', -1],
+  ['This week', 7 * 86400e3],
+];
+
+function labelled(text, input) {
+  const l = el('label', null, text);
+  l.append(input);
+  return l;
+}
+
+function field(name, value, attrs = {}) {
+  const i = el('input');
+  i.name = name;
+  i.value = value || '';
+  Object.assign(i, attrs);
+  return i;
+}
+
+function endOfToday() {
+  const d = new Date();
+  d.setHours(23, 59, 59, 999);
+  return d.getTime();
+}
+
+export async function profileSection(section) {
+  const s = section('Your profile', 'set-profile');
+  const r = await getJSON('/api/profile');
+  if (!r.ok) {
+    s.append(el('p', 'muted', r.status === 404 ? 'This server has no profiles.' : r.message));
+    return s;
+  }
+  const p = r.data.profile;
+  const name = field('display_name', p.display_name, { required: true, maxLength: 64 });
+  const pronouns = field('pronouns', p.pronouns, { maxLength: 40, placeholder: 'she/her, or a title' });
+  const tz = field('tz', p.tz, { placeholder: Intl.DateTimeFormat().resolvedOptions().timeZone });
+  const zones = el('datalist');
+  zones.id = 'tz-list';
+  if (Intl.supportedValuesOf) for (const z of Intl.supportedValuesOf('timeZone')) {
+    const o = el('option');
+    o.value = z;
+    zones.append(o);
+  }
+  tz.setAttribute('list', 'tz-list');
+  const status = field('status', p.status ? p.status.text : '', { maxLength: 100, placeholder: 'In the lab, on leave…' });
+  const clear = el('select');
+  clear.name = 'clear_after';
+  for (const [label, ms] of CLEAR_AFTER) {
+    const o = el('option', null, label);
+    o.value = String(ms);
+    clear.append(o);
+  }
+  const f = el('form', 'form');
+  const err = el('p', 'error');
+  err.setAttribute('role', 'alert');
+  const ok = el('p', 'ok');
+  ok.setAttribute('role', 'status');
+  const save = el('button', null, 'Save profile');
+  save.type = 'submit';
+  f.append(labelled('Display name', name), labelled('Pronouns', pronouns), labelled('Time zone', tz), zones,
+    labelled('Status', status), labelled('Clear status after', clear), err, ok, save);
+  f.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    ok.textContent = '';
+    const after = Number(clear.value);
+    const text = status.value.trim();
+    const patch = {
+      display_name: name.value.trim(),
+      pronouns: pronouns.value.trim(),
+      tz: tz.value.trim(),
+      status: text ? { text, expires: after === 0 ? null : after < 0 ? endOfToday() : Date.now() + after } : null,
+    };
+    save.disabled = true;
+    const w = await patchJSON('/api/profile', patch);
+    save.disabled = false;
+    if (!w.ok) err.textContent = w.message;
+    else ok.textContent = 'Saved.';
+  });
+  s.append(f);
+  return s;
+}
+
+// A `profile` event: remember it and rename what shows the person.
+export function applyProfile(profile, onMe) {
+  state.profiles.set(profile.id, profile);
+  if (state.me && profile.id === state.me.id) {
+    state.me.display_name = profile.display_name;
+    onMe(profile);
+  }
+}
+
+// Authors are shown by display name once their profile is known: each
+// distinct author is asked for once per page load, and the list redrawn
+// when answers come (batched).
+const asked = new Set();
+let redraw = () => {};
+let redrawTimer = null;
+
+export function onProfilesLoaded(fn) {
+  redraw = fn;
+}
+
+async function fetchProfile(id) {
+  asked.add(id);
+  const r = await getJSON('/api/users/' + encodeURIComponent(id) + '/profile');
+  if (!r.ok) return;
+  state.profiles.set(id, r.data.profile);
+  clearTimeout(redrawTimer);
+  redrawTimer = setTimeout(() => redraw(), 50);
+}
+
+// The author element of a message header: display name, with the user
+// name, pronouns and status in its tooltip.
+export function authorLabel(user) {
+  if (!user) return el('span', 'author', '?');
+  const p = state.profiles.get(user.id);
+  if (!p && !asked.has(user.id)) fetchProfile(user.id);
+  const span = el('span', 'author', p && p.display_name ? p.display_name : user.name);
+  const extra = [];
+  if (p && p.pronouns) extra.push(p.pronouns);
+  if (p && p.status && p.status.text) extra.push(p.status.text);
+  span.title = '@' + user.name + (extra.length ? ' · ' + extra.join(' · ') : '');
+  if (p && p.pronouns) span.append(el('span', 'pronouns muted', ' ' + p.pronouns));
+  return span;
+}
