@@ -247,7 +247,8 @@ int api_query_int(struct http_request *req, const char *key, int64_t lo, int64_t
 int api_is_post(const struct http_request *req)
 {
 	/* Every state-changing method: the CSRF rule holds for PATCH too. */
-	return strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0;
+	return strcmp(req->method, "POST") == 0 || strcmp(req->method, "PATCH") == 0 ||
+	       strcmp(req->method, "DELETE") == 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -365,6 +366,9 @@ static const struct api_route routes[] = {
     {"POST", "/api/settings",                     API_USER,   NO_BOT, OTHER_ID, api_settings},
     {"GET",  "/api/profile",                      API_USER,   NO_BOT, OTHER_ID, api_profile},
     {"PATCH", "/api/profile",                     API_USER,   NO_BOT, OTHER_ID, api_profile},
+    {"POST", "/api/profile/avatar",               API_USER,   NO_BOT, OTHER_ID, api_avatar_upload},
+    {"DELETE", "/api/profile/avatar",             API_USER,   NO_BOT, OTHER_ID, api_avatar_upload},
+    {"GET",  "/api/users/{id}/avatar",            API_USER,   READ,   OTHER_ID, api_avatar},
     {"GET",  "/api/users/{id}/profile",           API_USER,   READ,   OTHER_ID, api_user_profile},
     {"PATCH", "/api/admin/users/{id}/profile",    API_ADMIN,  NO_BOT, OTHER_ID, api_admin_profile},
     {"GET",  "/api/commands",                     API_USER,   READ,   OTHER_ID, api_commands},

@@ -64,6 +64,7 @@ void api_ctx_free(struct api_ctx *x)
 	if (!x)
 		return;
 	json_decref(x->body);
+	free(x->upload);
 	json_decref(x->user);
 	free(x->token);
 	free(x->who_id);

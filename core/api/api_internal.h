@@ -118,6 +118,10 @@ struct api_ctx {
 	char *invite_link;
 	char *inviter;
 	int64_t invite_expires;
+	unsigned char *upload; /* an avatar picture, until the worker takes it */
+	size_t upload_len;
+	int avatar_remove; /* DELETE /api/profile/avatar */
+	int cache_long;    /* an avatar asked for by version */
 };
 
 /* A context for req under route (copies the client address and id); NULL
@@ -164,6 +168,9 @@ void api_settings(struct http_request *req, const struct api_route *r, const cha
 void api_profile(struct http_request *req, const struct api_route *r, const char *id);
 void api_user_profile(struct http_request *req, const struct api_route *r, const char *user_id);
 void api_admin_profile(struct http_request *req, const struct api_route *r, const char *user_id);
+/* api_avatar.c */
+void api_avatar_upload(struct http_request *req, const struct api_route *r, const char *id);
+void api_avatar(struct http_request *req, const struct api_route *r, const char *user_id);
 void api_unsubscribe(struct http_request *req, const struct api_route *r, const char *id);
 void api_commands(struct http_request *req, const struct api_route *r, const char *id);
 /* api_admin.c */

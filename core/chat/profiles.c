@@ -17,7 +17,8 @@
 #include "host/plugin_host.h"
 #include "net/ws.h"
 
-#define ZONEINFO "/usr/share/zoneinfo/"
+#define ZONEINFO               "/usr/share/zoneinfo/"
+#define PROFILE_AVATAR_URL_MAX 160
 
 struct profile_op {
 	char *user_id;
@@ -144,10 +145,13 @@ static json_t *profile_view(const struct profile_op *op)
 		status = NULL; /* cleared or expired */
 	const char *pronouns = json_string_value(json_object_get(st, "pronouns"));
 	const char *tz = json_string_value(json_object_get(st, "tz"));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:O?, s:n}", "id", op->user_id, "name",
+	json_int_t v = json_integer_value(json_object_get(st, "avatar_v"));
+	char avatar[PROFILE_AVATAR_URL_MAX];
+	snprintf(avatar, sizeof avatar, "/api/users/%s/avatar?v=%lld", op->user_id, (long long)v);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:O?, s:s?}", "id", op->user_id, "name",
 	                 op->name, "display_name", op->display_name ? op->display_name : op->name,
 	                 "pronouns", pronouns ? pronouns : "", "tz", tz ? tz : "", "status",
-	                 json_is_object(status) ? status : NULL, "avatar");
+	                 json_is_object(status) ? status : NULL, "avatar", v > 0 ? avatar : NULL);
 }
 
 /* Everyone online learns of the change; a room-limited bot token only of
@@ -303,6 +307,16 @@ static int start(const char *user_id, json_t *patch, profile_done done, void *ud
 int profile_get(const char *user_id, profile_done done, void *ud)
 {
 	return start(user_id, NULL, done, ud);
+}
+
+int profile_avatar_set(const char *user_id, int64_t version, profile_done done, void *ud)
+{
+	json_t *patch = json_pack("{s:I}", "avatar_v", (json_int_t)version);
+	if (!patch)
+		return PARLEY_ENOMEM;
+	int rc = start(user_id, patch, done, ud);
+	json_decref(patch);
+	return rc;
 }
 
 int profile_set(const char *user_id, json_t *patch, char *err, size_t errlen, profile_done done,

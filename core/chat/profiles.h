@@ -10,8 +10,10 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define PROFILES_KV_OWNER       "@profiles" /* no script is named with '@' */
+#define AVATARS_KV_OWNER        "@avatars"  /* base64 JPEG per user id */
 #define PROFILE_NAME_MAX        64          /* code points of display_name */
 #define PROFILE_PRONOUNS_MAX    40
 #define PROFILE_TZ_MAX          64 /* bytes */
@@ -29,5 +31,9 @@ int profile_get(const char *user_id, profile_done done, void *ud);
  * everyone online. */
 int profile_set(const char *user_id, json_t *patch, char *err, size_t errlen, profile_done done,
                 void *ud);
+
+/* Records a new avatar version (0: none, the initials are drawn) and tells
+ * everyone, like profile_set. */
+int profile_avatar_set(const char *user_id, int64_t version, profile_done done, void *ud);
 
 #endif

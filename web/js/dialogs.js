@@ -4,6 +4,7 @@
 import { el, button } from './dom.js';
 import { state, roomLabel, isModerator } from './state.js';
 import { presenceDot } from './presence.js';
+import { avatarImg } from './profile.js';
 
 export function modal(title, build) {
   const d = el('dialog', 'dialog');
@@ -216,7 +217,7 @@ export function roomInfo(conn, room, onLeft) {
       state.members.set(room.id, r.members);
       for (const m of r.members) {
         const li = el('li', 'row');
-        li.append(presenceDot(el, m.id, m.presence));
+        li.append(presenceDot(el, m.id, m.presence), avatarImg(m, 'avatar avatar-small'));
         li.append(el('span', 'grow', m.name + (m.role !== 'member' ? ` (${m.role})` : '')));
         if (mod && room.kind !== 'dm' && state.me && m.id !== state.me.id) {
           li.append(button('Remove', 'secondary small', async () => {

@@ -16,7 +16,7 @@ import { rememberFocus, restoreFocus } from './keyboard.js';
 import { t } from './i18n.js';
 import { timeOf, dayKey, dayLabel, fullTime } from './time.js';
 import * as outbox from './outbox.js';
-import { authorLabel } from './profile.js';
+import { authorLabel, avatarImg } from './profile.js';
 
 const WINDOW = 150; // messages in the DOM at most (while reading old ones)
 const STEP = 50; // messages the window slides by
@@ -171,7 +171,7 @@ export class MessageList {
     if (first) {
       const head = el('div', 'msg-head');
       head.append(authorLabel(m.user), t);
-      li.append(head);
+      li.append(avatarImg(m.user), head);
     } else {
       t.classList.add('side-time');
       li.append(t);

@@ -68,6 +68,7 @@ export async function profileSection(section) {
   save.type = 'submit';
   f.append(labelled('Display name', name), labelled('Pronouns', pronouns), labelled('Time zone', tz), zones,
     labelled('Status', status), labelled('Clear status after', clear), err, ok, save);
+  s.append(avatarPicker(p));
   f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';
@@ -126,10 +127,100 @@ export function authorLabel(user) {
   const p = state.profiles.get(user.id);
   if (!p && !asked.has(user.id)) fetchProfile(user.id);
   const span = el('span', 'author', p && p.display_name ? p.display_name : user.name);
+  span.dataset.user = user.id;
   const extra = [];
   if (p && p.pronouns) extra.push(p.pronouns);
   if (p && p.status && p.status.text) extra.push(p.status.text);
   span.title = '@' + user.name + (extra.length ? ' · ' + extra.join(' · ') : '');
   if (p && p.pronouns) span.append(el('span', 'pronouns muted', ' ' + p.pronouns));
   return span;
+}
+
+// ---- avatars
+
+const UPLOAD_SIDE = 1024; // the server crops and scales to 256; this keeps the body small
+
+// The picture shown for a person: theirs, or the server's initials.
+export function avatarUrl(id) {
+  const p = state.profiles.get(id);
+  return p && p.avatar ? p.avatar : '/api/users/' + encodeURIComponent(id) + '/avatar';
+}
+
+export function avatarImg(user, cls = 'avatar') {
+  const img = el('img', cls);
+  img.alt = '';
+  img.loading = 'lazy';
+  img.decoding = 'async';
+  if (user && user.id) img.src = avatarUrl(user.id);
+  return img;
+}
+
+// A photo scaled down in the browser (upright: createImageBitmap applies
+// its orientation) and sent as JPEG.
+async function shrink(file) {
+  const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const k = Math.min(1, UPLOAD_SIDE / Math.max(bmp.width, bmp.height));
+  const c = document.createElement('canvas');
+  c.width = Math.max(1, Math.round(bmp.width * k));
+  c.height = Math.max(1, Math.round(bmp.height * k));
+  const g = c.getContext('2d');
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, c.width, c.height);
+  g.drawImage(bmp, 0, 0, c.width, c.height);
+  return new Promise((ok) => c.toBlob(ok, 'image/jpeg', 0.9));
+}
+
+async function send(method, body) {
+  try {
+    const res = await fetch('/api/profile/avatar', {
+      method, credentials: 'same-origin', body,
+      headers: body ? { 'Content-Type': 'image/jpeg' } : {},
+    });
+    const data = await res.json().catch(() => null);
+    if (res.ok) return { ok: true, profile: data.profile };
+    return { ok: false, message: (data && data.error && data.error.message) || res.statusText };
+  } catch {
+    return { ok: false, message: 'Cannot reach the server.' };
+  }
+}
+
+function avatarPicker(profile) {
+  const box = el('div', 'avatar-picker');
+  const preview = el('img', 'avatar avatar-large');
+  preview.alt = 'Your picture';
+  preview.src = profile.avatar || '/api/users/' + encodeURIComponent(profile.id) + '/avatar';
+  const file = el('input');
+  file.type = 'file';
+  file.name = 'avatar';
+  file.accept = 'image/jpeg,image/png,image/webp';
+  const choose = el('label', 'button secondary', 'Choose a picture');
+  choose.append(file);
+  const remove = el('button', 'secondary', 'Remove picture');
+  remove.type = 'button';
+  const msg = el('p', 'error');
+  msg.setAttribute('role', 'alert');
+  const done = (r) => {
+    if (!r.ok) {
+      msg.textContent = r.message;
+      return;
+    }
+    msg.textContent = '';
+    state.profiles.set(r.profile.id, r.profile);
+    preview.src = r.profile.avatar || '/api/users/' + encodeURIComponent(r.profile.id) + '/avatar?t=' + Date.now();
+  };
+  file.addEventListener('change', async () => {
+    if (!file.files.length) return;
+    let blob;
+    try {
+      blob = await shrink(file.files[0]);
+    } catch {
+      msg.textContent = 'That file is not a picture this browser can read.';
+      return;
+    }
+    done(await send('POST', blob));
+    file.value = '';
+  });
+  remove.addEventListener('click', async () => done(await send('DELETE')));
+  box.append(preview, choose, remove, msg);
+  return box;
 }
