@@ -66,6 +66,10 @@ await run('rooms', async (server, browser) => {
   await alice.waitForFunction(() => document.getElementById('room-name').textContent === '# secret');
   assert.equal(await link(bob, 'secret').count(), 0);
   d = await dialog(alice, '#room-info', '# secret');
+  await d.locator('input[name=user]').fill('bo');
+  // The directory suggests bob as the name is typed.
+  await alice.waitForFunction(() => [...document.querySelectorAll('#add-someone-list option')]
+    .some((o) => o.value === 'bob'), null, { timeout: TIMEOUT_MS });
   await d.locator('input[name=user]').fill('bob');
   await d.getByRole('button', { name: 'Add' }).click();
   await d.locator('.members li', { hasText: 'bob' }).waitFor();

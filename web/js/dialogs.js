@@ -233,10 +233,28 @@ export function roomInfo(conn, room, onLeft) {
       const f = el('form', 'form row');
       const who = input('user', { placeholder: 'Username to add', required: true, autocomplete: 'off' });
       who.setAttribute('aria-label', 'Username to add');
+      // Suggestions from the people directory as the name is typed.
+      const people = el('datalist');
+      people.id = 'add-someone-list';
+      who.setAttribute('list', people.id);
+      let asking = 0;
+      who.addEventListener('input', async () => {
+        const q = who.value.trim().replace(/^@/, '');
+        const mine = ++asking;
+        const r = q ? await conn.request({ type: 'users', query: q, limit: 8 }) : null;
+        if (mine !== asking) return; // a newer keystroke asked since
+        people.replaceChildren();
+        if (r && r.type === 'users') for (const u of r.users) {
+          const o = el('option');
+          o.value = u.name;
+          if (u.display_name && u.display_name !== u.name) o.label = u.display_name;
+          people.append(o);
+        }
+      });
       const add = el('button', null, 'Add');
       add.type = 'submit';
       const err = el('p', 'error');
-      f.append(who, add);
+      f.append(who, people, add);
       f.addEventListener('submit', async (ev) => {
         ev.preventDefault();
         const r = await conn.request({ type: 'invite', room: room.id, user: who.value.trim().replace(/^@/, '') });
