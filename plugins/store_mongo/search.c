@@ -447,8 +447,6 @@ static int by_rank(const void *x, const void *y)
  * in that order. */
 static int read_page(struct dbconn *c, struct op *op, const struct ranked *page, size_t count)
 {
-	if (count == 0)
-		return PARLEY_OK;
 	bson_t *q = bson_new(), sub, arr;
 	BSON_APPEND_DOCUMENT_BEGIN(q, "n", &sub);
 	BSON_APPEND_ARRAY_BEGIN(&sub, "$in", &arr);
@@ -460,6 +458,8 @@ static int read_page(struct dbconn *c, struct op *op, const struct ranked *page,
 	}
 	bson_append_array_end(&sub, &arr);
 	bson_append_document_end(q, &sub);
+	/* Deleted since it was ranked: left out of the page. */
+	BSON_APPEND_INT32(q, "deleted", 0);
 	int rc = mdb_each(c, op, MESSAGES, q, NULL, docs_message);
 	bson_destroy(q);
 	if (rc < 0)
@@ -530,11 +530,12 @@ static int search_relevance(struct dbconn *c, struct op *op, const struct term *
 	int rc = scan(c, op, t, 0, 0, SEARCH_CANDIDATES, projection, visit_rank, &rk);
 	bson_destroy(projection);
 	if (rc == PARLEY_OK) {
-		qsort(rk.r, rk.n, sizeof *rk.r, by_rank);
+		if (rk.n > 1)
+			qsort(rk.r, rk.n, sizeof *rk.r, by_rank);
 		size_t limit = (size_t)op->args.search.limit;
 		size_t from = (size_t)offset < rk.n ? (size_t)offset : rk.n;
 		size_t count = rk.n - from < limit ? rk.n - from : limit;
-		rc = read_page(c, op, rk.r + from, count);
+		rc = count ? read_page(c, op, rk.r + from, count) : PARLEY_OK;
 		if (rc == PARLEY_OK && from + count < rk.n && from + count <= SEARCH_OFFSET_MAX) {
 			op->res.more = 1;
 			op->res.text = op_printf(op, "o%zu", from + count);
