@@ -18,6 +18,7 @@
 #include "docs.h"
 #include "health.h"
 #include "ids.h"
+#include "search.h"
 #include "store.h"
 
 static const char MESSAGES[] = "messages";
@@ -155,6 +156,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	BSON_APPEND_INT64(&doc, "seq", seq);
 	BSON_APPEND_UTF8(&doc, "user", m->user_id);
 	mdb_append_str(&doc, "text", m->text);
+	search_append_words(&doc, "words", m->text);
 	BSON_APPEND_INT64(&doc, "ts", m->ts);
 	/* Absent, not null: the partial unique index covers present ones only. */
 	if (m->client_id)
@@ -284,6 +286,7 @@ int messages_edit(struct dbconn *c, struct op *op)
 	bson_t *u = bson_new(), set;
 	BSON_APPEND_DOCUMENT_BEGIN(u, "$set", &set);
 	BSON_APPEND_UTF8(&set, "text", op->args.edit.text);
+	search_append_words(&set, "words", op->args.edit.text);
 	mdb_append_str(&set, "mentions_json", op->args.edit.mentions_json);
 	BSON_APPEND_INT64(&set, "edited_ts", op->args.edit.edited_ts);
 	bson_append_document_end(u, &set);
@@ -292,9 +295,11 @@ int messages_edit(struct dbconn *c, struct op *op)
 
 int messages_delete(struct dbconn *c, struct op *op)
 {
+	/* A tombstone has no words to find and no pin (pins.h). */
 	bson_t *u =
 	    BCON_NEW("$set", "{", "text", BCON_NULL, "attachments_json", BCON_NULL, "mentions_json",
-	             BCON_NULL, "deleted", BCON_INT32(1), "reactions", "[", "]", "}");
+	             BCON_NULL, "deleted", BCON_INT32(1), "reactions", "[", "]", "words", "[", "]",
+	             "}", "$unset", "{", "pin_ts", BCON_UTF8(""), "pin_user", BCON_UTF8(""), "}");
 	const char *message = op->args.message.message;
 	int rc = modify_message(c, op, by_id(op->args.message.room, message, 0), u);
 	if (rc < 0)

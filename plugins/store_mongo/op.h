@@ -17,6 +17,8 @@
 
 #include <parley/plugin.h>
 
+#include "search_args.h"
+
 struct dbconn;
 struct store;
 struct op;
@@ -127,6 +129,17 @@ union op_args {
 		const char *user;
 		int64_t since_ts;
 	} usage;
+	/* Find and follow (search.c, pins.c, notify.c) */
+	struct search_args search;
+	struct { /* pin_set, pins_list (room NULL: every room) */
+		const char *room, *message, *user;
+		int on;
+		int64_t ts;
+	} pin;
+	struct { /* notify_set, notify_list (user NULL: everyone) */
+		const char *room, *user, *level;
+		int64_t room_n, user_n;
+	} notify;
 };
 
 struct op {

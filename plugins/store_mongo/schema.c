@@ -10,6 +10,8 @@
 
 #include <parley/plugin.h>
 
+#include "search.h"
+
 struct index_spec {
 	const char *coll;
 	const char *name;
@@ -60,6 +62,19 @@ static const struct index_spec v2_drops[] = {
     {"rooms", "name_lc", NULL, 0, NULL},
 };
 
+/* 3: find and follow (issue 15). Search: the folded words of each
+ * message (search.h), multikey; messages stored before get theirs here
+ * (search_backfill). Pins live on their message (pins.h): a partial index
+ * holds only the pinned ones. Notification levels: one document per
+ * (room, user) not at "all" (notify.h). */
+static const struct index_spec v3[] = {
+    {"messages", "words", "{\"words\": 1}", 0, NULL},
+    {"messages", "room_pin", "{\"room\": 1, \"pin_ts\": -1}", 0,
+     "{\"pin_ts\": {\"$exists\": true}}"},
+    {"notify", "room_user", "{\"room\": 1, \"user\": 1}", 1, NULL},
+    {"notify", "user", "{\"user\": 1}", 0, NULL},
+};
+
 static int rooms_unique_names(mongoc_client_t *client, const char *database, char *err,
                               size_t errlen);
 
@@ -76,6 +91,7 @@ static const struct version versions[] = {
     {v1, sizeof v1 / sizeof v1[0], NULL, 0, NULL},
     {v2, sizeof v2 / sizeof v2[0], v2_drops, sizeof v2_drops / sizeof v2_drops[0],
      rooms_unique_names},
+    {v3, sizeof v3 / sizeof v3[0], NULL, 0, search_backfill},
 };
 
 #define N_VERSIONS ((int)(sizeof versions / sizeof versions[0]))

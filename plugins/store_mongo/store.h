@@ -9,6 +9,8 @@
 
 struct lanes;
 struct health;
+struct op;
+struct dbconn;
 struct _mongoc_client_pool_t;
 struct _mongoc_uri_t;
 
@@ -38,6 +40,16 @@ struct store {
 	char why[256]; /* ready()'s answer */
 	parley_metric *m_ops, *m_unavailable;
 };
+
+/* Loop thread, for vtable calls in other files (search.c, pins.c,
+ * notify.c): a fresh op for exec, or NULL when stopping (the call answers
+ * EUNAVAIL); then queues it on the lane of key (NULL: lane 0) and returns
+ * PENDING, or an error after freeing it (ENOMEM when an argument copy
+ * failed). */
+struct op *store_op_begin(void *self, const char *name,
+                          int (*exec)(struct dbconn *c, struct op *op), parley_store_done done,
+                          void *ud);
+int store_op_submit(struct op *op, const char *key);
 
 /* Loop thread: drops one reference; the last frees the store. */
 void store_unref(struct store *st);

@@ -25,8 +25,11 @@
 #include "lanes.h"
 #include "mdb.h"
 #include "messages.h"
+#include "notify.h"
+#include "pins.h"
 #include "rooms.h"
 #include "schema.h"
+#include "search.h"
 #include "store.h"
 #include "uploads.h"
 
@@ -407,6 +410,17 @@ static int submit(struct op *op, const char *key)
 		return rc;
 	}
 	return PARLEY_PENDING;
+}
+
+struct op *store_op_begin(void *self, const char *name, op_exec_fn exec, parley_store_done done,
+                          void *ud)
+{
+	return begin(self, name, exec, done, ud);
+}
+
+int store_op_submit(struct op *op, const char *key)
+{
+	return submit(op, key);
 }
 
 static int bad_args(struct op *op)
@@ -1118,4 +1132,10 @@ static const parley_store_vtable store_vtable = {
     .upload_usage = v_upload_usage,
     .kv_put_capped = v_kv_put_capped,
     .token_peek = v_token_peek,
+    /* Find and follow (issue 15) */
+    .pin_set = pins_call_set,
+    .pins_list = pins_call_list,
+    .notify_set = notify_call_set,
+    .notify_list = notify_call_list,
+    .search = search_call,
 };

@@ -51,6 +51,15 @@ void test_pins(void **state)
 	assert_str(r.v.messages[0].id, m3);
 	assert_str(r.v.messages[0].room_id, other);
 
+	/* An edited pinned message stays pinned, listed with its new text. */
+	assert_int_equal(
+	    RUN(&r, S->message_edit(self, room, m1, "one, edited", NULL, 1200, res_done, &r)),
+	    PARLEY_OK);
+	assert_int_equal(RUN(&r, S->pins_list(self, room, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_messages, 2);
+	assert_str(r.v.messages[1].id, m1);
+	assert_str(r.v.messages[1].text, "one, edited");
+
 	/* Unpinning changes once. */
 	assert_int_equal(RUN(&r, S->pin_set(self, room, m2, NULL, 0, 0, res_done, &r)), PARLEY_OK);
 	assert_int_equal(r.v.value, 1);
@@ -118,6 +127,8 @@ void test_notify_levels(void **state)
 	int rc = RUN(&r, S->notify_set(self, room, alice, "loud", res_done, &r));
 	assert_true(rc == PARLEY_EINVAL || rc == PARLEY_ENOTFOUND);
 	rc = RUN(&r, S->notify_set(self, "r_999999", alice, "none", res_done, &r));
+	assert_true(rc == PARLEY_ENOTFOUND || rc == PARLEY_EINVAL);
+	rc = RUN(&r, S->notify_set(self, room, "u_999999", "none", res_done, &r));
 	assert_true(rc == PARLEY_ENOTFOUND || rc == PARLEY_EINVAL);
 
 	contract_close();

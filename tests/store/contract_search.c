@@ -100,6 +100,9 @@ void test_search_terms(void **state)
 	                    "Crème BRÛLÉE at the march meeting");
 	assert_string_equal(recent1(rooms, 1, PARLEY_TERM_WORD, "brulee"),
 	                    "Crème BRÛLÉE at the march meeting");
+	/* A prefix matches the folded word too. */
+	assert_string_equal(recent1(rooms, 1, PARLEY_TERM_PREFIX, "bru"),
+	                    "Crème BRÛLÉE at the march meeting");
 	assert_string_equal(recent1(rooms, 1, PARLEY_TERM_WORD, "march"),
 	                    "Crème BRÛLÉE at the march meeting|We used Tris buffer in March");
 	/* Words split at punctuation. */

@@ -925,8 +925,8 @@ static void test_schema(void **state)
 }
 
 /* A version 1 database (room names unique among all rooms, by name_lc)
- * opened by this parley: version 2 gives its rooms unique_name_lc, drops
- * the old unique index, and a private room may then share a public name. */
+ * opened by this parley (upgraded to the newest, 3): version 2 gives its rooms unique_name_lc,
+ * drops the old unique index, and a private room may then share a public name. */
 static void test_schema_upgrade_v1(void **state)
 {
 	/* The name is made unique the way store_open makes it. */
@@ -975,7 +975,7 @@ static void test_schema_upgrade_v1(void **state)
 	bson_iter_t it;
 	assert_true(mongoc_cursor_next(cur, &doc));
 	assert_true(bson_iter_init_find(&it, doc, "version"));
-	assert_int_equal(bson_iter_as_int64(&it), 2);
+	assert_int_equal(bson_iter_as_int64(&it), 3);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(q);
 	int old = 0, unique = 0;
@@ -991,6 +991,94 @@ static void test_schema_upgrade_v1(void **state)
 	mongoc_collection_destroy(coll);
 	mongoc_collection_destroy(rooms);
 	mongoc_database_destroy(db);
+	mongoc_client_destroy(client);
+}
+
+/* A version 2 database (messages without `words`) opened by this parley:
+ * version 3 gives every message its words, so older messages are found;
+ * a tombstone stays out. */
+static void test_schema_upgrade_v2(void **state)
+{
+	(void)state;
+	static struct res r;
+	assert_int_equal(store_open("upgrade2", NULL), 0);
+	parley_user u = {.name = "alice"};
+	DO(&r, S->user_create(self, &u, on_done, &r));
+	char alice[32], room[32], gone[32];
+	snprintf(alice, sizeof alice, "%s", r.users[0].id);
+	parley_room rm = {.name = "general", .created_by = alice};
+	DO(&r, S->room_create(self, &rm, "owner", on_done, &r));
+	snprintf(room, sizeof room, "%s", r.rooms[0].id);
+	parley_message m = {.room_id = room, .user_id = alice, .text = "Autoclave schedule"};
+	DO(&r, S->append(self, &m, on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	m.text = "autoclave gone";
+	DO(&r, S->append(self, &m, on_done, &r));
+	snprintf(gone, sizeof gone, "%s", r.msgs[0].id);
+	DO(&r, S->message_delete(self, room, gone, on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	store_close();
+
+	/* Back to version 2: no words on any message. */
+	mongoc_client_t *client = mongoc_client_new(test_uri());
+	mongoc_collection_t *msgs = mongoc_client_get_collection(client, dbname, "messages");
+	mongoc_collection_t *meta = mongoc_client_get_collection(client, dbname, "meta");
+	bson_t *all = bson_new();
+	bson_t *unset = BCON_NEW("$unset", "{", "words", BCON_UTF8(""), "}");
+	assert_true(mongoc_collection_update_many(msgs, all, unset, NULL, NULL, NULL));
+	bson_t *q = BCON_NEW("key", BCON_UTF8("schema"));
+	bson_t *v2 = BCON_NEW("$set", "{", "version", BCON_INT64(2), "}");
+	assert_true(mongoc_collection_update_one(meta, q, v2, NULL, NULL, NULL));
+
+	assert_int_equal(store_open("upgrade2", NULL), 0);
+	const char *rooms[] = {room};
+	parley_search_term t = {.kind = PARLEY_TERM_WORD, .text = "autoclave"};
+	parley_search_query sq = {.struct_size = sizeof sq,
+	                          .terms = &t,
+	                          .n_terms = 1,
+	                          .room_ids = rooms,
+	                          .n_rooms = 1,
+	                          .sort = PARLEY_SEARCH_RECENT,
+	                          .limit = 10};
+	DO(&r, S->search(self, &sq, on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	assert_int_equal(r.n_messages, 1);
+	assert_string_equal(r.msgs[0].text, "Autoclave schedule");
+	store_close();
+
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(meta, q, NULL, NULL);
+	const bson_t *doc;
+	bson_iter_t it;
+	assert_true(mongoc_cursor_next(cur, &doc));
+	assert_true(bson_iter_init_find(&it, doc, "version"));
+	assert_int_equal(bson_iter_as_int64(&it), 3);
+	mongoc_cursor_destroy(cur);
+	/* The tombstone's words are empty, the live message's are folded. */
+	cur = mongoc_collection_find_with_opts(msgs, all, NULL, NULL);
+	int seen = 0;
+	while (mongoc_cursor_next(cur, &doc)) {
+		bson_iter_t w;
+		assert_true(bson_iter_init_find(&it, doc, "words") && BSON_ITER_HOLDS_ARRAY(&it));
+		assert_true(bson_iter_recurse(&it, &w));
+		int deleted = bson_iter_init_find(&it, doc, "deleted") && bson_iter_as_int64(&it);
+		if (deleted) {
+			assert_false(bson_iter_next(&w));
+		} else {
+			assert_true(bson_iter_next(&w));
+			assert_string_equal(bson_iter_utf8(&w, NULL), "autoclave");
+			assert_true(bson_iter_next(&w));
+			assert_string_equal(bson_iter_utf8(&w, NULL), "schedule");
+		}
+		seen++;
+	}
+	assert_int_equal(seen, 2);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(all);
+	bson_destroy(unset);
+	bson_destroy(q);
+	bson_destroy(v2);
+	mongoc_collection_destroy(meta);
+	mongoc_collection_destroy(msgs);
 	mongoc_client_destroy(client);
 }
 
@@ -1369,6 +1457,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_uploads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_upgrade_v1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_upgrade_v2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unreachable_recovers, setup, teardown),
