@@ -14,6 +14,7 @@
 #include "api/avatar_image.h"
 #include "base/loop.h"
 #include "base/workers.h"
+#include "chat/chat_directory.h"
 #include "chat/profiles.h"
 #include "host/plugin_host.h"
 #include "net/http.h"
@@ -278,6 +279,10 @@ static void picture_read(void *ud, const parley_store_result *res)
 static void run_serve(struct api_ctx *x)
 {
 	void *self;
+	if (!chat_directory_visible(x->scope, x->who_id, x->id)) {
+		api_ctx_fail(x, PARLEY_ENOTFOUND, "no such user", 0);
+		return;
+	}
 	const parley_store_vtable *st = kv_store(&self);
 	int rc = st ? st->kv_get(self, AVATARS_KV_OWNER, x->id, picture_read, x) : PARLEY_EUNAVAIL;
 	if (rc < 0)

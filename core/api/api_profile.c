@@ -1,11 +1,12 @@
 /* Profiles over HTTP: GET/PATCH /api/profile (one's own), GET
- * /api/users/{id}/profile (anyone signed in; a room-limited bot token only
- * for people of its rooms is not checked here: profiles are what every
- * member may see), PATCH /api/admin/users/{id}/profile (admins, audited). */
+ * /api/users/{id}/profile (anyone signed in; a room-limited bot token
+ * only the people of its rooms, as in the directory), PATCH /api/admin/users/{id}/profile (admins,
+ * audited). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "chat/chat_directory.h"
 #include "chat/profiles.h"
 
 static void profile_done_http(void *ud, int rc, const char *message, json_t *profile)
@@ -24,6 +25,10 @@ static void run_profile(struct api_ctx *x)
 {
 	const char *who = x->id[0] ? x->id : x->who_id;
 	char err[200];
+	if (!chat_directory_visible(x->scope, x->who_id, who)) {
+		api_ctx_fail(x, PARLEY_ENOTFOUND, "no such user", 0);
+		return;
+	}
 	int rc = x->body ? profile_set(who, x->body, err, sizeof err, profile_done_http, x)
 	                 : profile_get(who, profile_done_http, x);
 	if (rc < 0)

@@ -33,13 +33,18 @@ static int contains(const char *hay, const char *needle)
 	return 0;
 }
 
-/* Whether a scoped token's holder shares one of its rooms with user_id. */
-static int in_scope(const client *cl, const char *user_id)
+int chat_directory_visible(const struct scope *scope, const char *viewer_id, const char *user_id)
 {
-	const user_rec *me = cl->user;
+	if (!scope)
+		return 1;
+	const user_rec *me = users_by_id(viewer_id);
+	if (!me)
+		return 0;
+	if (!strcmp(viewer_id, user_id))
+		return 1;
 	for (size_t i = 0; i < me->n_memberships; i++) {
 		const room *r = me->memberships[i]->room;
-		if (scope_allows(cl->scope, SCOPE_READ, r->id) && room_member(r, user_id))
+		if (scope_allows(scope, SCOPE_READ, r->id) && room_member(r, user_id))
 			return 1;
 	}
 	return 0;
@@ -85,7 +90,7 @@ static void users_listed(void *ud, const parley_store_result *res)
 		if (query && *query && !contains(u->name, query) &&
 		    !contains(u->display_name, query))
 			continue;
-		if (cl->scope && !in_scope(cl, u->id))
+		if (!chat_directory_visible(cl->scope, cl->user->id, u->id))
 			continue;
 		hits[n++] = u;
 	}

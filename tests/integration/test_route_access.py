@@ -16,7 +16,7 @@ from parley_client import Client, run
 
 PLUGINS = ('{ {"auth_local", argon2 = { t_cost = 1, m_cost = 64, parallelism = 1 }},'
            ' {"store_sqlite"}, {"uploads_local", dir = "files"} }')
-ROW = re.compile(r'^\s*\{"(GET|HEAD|POST)",\s*"([^"]+)",\s*(\w+),\s*(\w+),\s*(\w+),\s*(\w+)\},',
+ROW = re.compile(r'^\s*\{"(GET|HEAD|POST|PATCH|DELETE)",\s*"([^"]+)",\s*(\w+),\s*(\w+),\s*(\w+),\s*(\w+)\},',
                  re.M)
 
 # Routes the router lets anyone reach (each checks what it needs itself).
@@ -30,8 +30,10 @@ PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", 
 # {id} of that room or of a file posted there.
 # Search is within a read token's scope: it answers 200, searching only the
 # token's rooms (test_search.py checks what it finds).
+# Profiles and avatars: of the people of its rooms only ({id}: a user).
 ALLOWED = {("GET", "/api/commands"), ("GET", "/api/search"), ("GET", "/api/rooms/{id}/messages"),
-           ("GET", "/api/uploads/{id}"), ("HEAD", "/api/uploads/{id}")}
+           ("GET", "/api/uploads/{id}"), ("HEAD", "/api/uploads/{id}"),
+           ("GET", "/api/users/{id}/profile"), ("GET", "/api/users/{id}/avatar")}
 
 
 def route_table():
@@ -73,6 +75,9 @@ BODIES = {
     "/api/rooms/{id}/messages": {"text": "from a bot that may only read"},
     "/api/password/change": {"old_password": "correct horse 1", "new_password": "a new long pw"},
     "/api/settings": {"email_digest": False},
+    "/api/profile": {"pronouns": "they/them"},
+    "/api/admin/users/{id}/profile": {"pronouns": "they/them"},
+    "/api/profile/avatar": b"not even a picture",
     "/api/admin/users/{id}/role": {"role": "admin"},
     "/api/admin/invites": {"role": "admin"},
     "/api/admin/bots": {"name": "second-bot"},
@@ -86,6 +91,9 @@ def test_every_route_checks_scope_and_rooms(server_factory):
     st, out = call(srv, "POST", "/api/admin/bots", admin, {"name": "reader-bot"})
     assert st == 201, out
     bot_id = out["user"]["id"]
+    # Someone only in the room outside the token's list.
+    st, out = call(srv, "POST", "/api/admin/bots", admin, {"name": "outsider"})
+    outsider_id = out["user"]["id"]
 
     async def setup():
         async with Client(srv, admin) as c:
@@ -95,6 +103,8 @@ def test_every_route_checks_scope_and_rooms(server_factory):
                 ids[name] = r["room"]["id"]
                 r = await c.request("invite", room=ids[name], user=bot_id)
                 assert r["type"] != "error", r
+            r = await c.request("invite", room=ids["outside"], user=outsider_id)
+            assert r["type"] != "error", r
             files = {}
             for name in ("inside", "outside"):
                 st, up = upload(srv, admin, f"a file for {name}\n".encode())
@@ -119,6 +129,8 @@ def test_every_route_checks_scope_and_rooms(server_factory):
             value = files[where]
         elif pattern.startswith(("/api/admin/users/", "/api/admin/bots/")):
             value = bot_id
+        elif pattern.startswith("/api/users/"):
+            value = bot_id if where == "inside" else outsider_id
         else:
             value = "inv_unknown"
         return pattern.replace("{id}", value)
