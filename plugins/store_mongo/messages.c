@@ -279,22 +279,11 @@ static int modify_message(struct dbconn *c, struct op *op, bson_t *q, bson_t *u)
 	return rc;
 }
 
-int messages_edit(struct dbconn *c, struct op *op)
-{
-	bson_t *u = bson_new(), set;
-	BSON_APPEND_DOCUMENT_BEGIN(u, "$set", &set);
-	BSON_APPEND_UTF8(&set, "text", op->args.edit.text);
-	mdb_append_str(&set, "mentions_json", op->args.edit.mentions_json);
-	BSON_APPEND_INT64(&set, "edited_ts", op->args.edit.edited_ts);
-	bson_append_document_end(u, &set);
-	return modify_message(c, op, by_id(op->args.edit.room, op->args.edit.message, 1), u);
-}
-
 int messages_delete(struct dbconn *c, struct op *op)
 {
-	bson_t *u =
-	    BCON_NEW("$set", "{", "text", BCON_NULL, "attachments_json", BCON_NULL, "mentions_json",
-	             BCON_NULL, "deleted", BCON_INT32(1), "reactions", "[", "]", "}");
+	bson_t *u = BCON_NEW("$set", "{", "text", BCON_NULL, "attachments_json", BCON_NULL,
+	                     "mentions_json", BCON_NULL, "deleted", BCON_INT32(1), "reactions", "[",
+	                     "]", "edits", "[", "]", "}");
 	const char *message = op->args.message.message;
 	int rc = modify_message(c, op, by_id(op->args.message.room, message, 0), u);
 	if (rc < 0)

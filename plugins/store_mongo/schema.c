@@ -60,6 +60,13 @@ static const struct index_spec v2_drops[] = {
     {"rooms", "name_lc", NULL, 0, NULL},
 };
 
+/* 3: the data lifecycle — named leases (one node runs the prune job);
+ * a room's pruned mark and retention and a message's edit history are
+ * fields of their documents and need no index. */
+static const struct index_spec v3[] = {
+    {"leases", "name", "{\"name\": 1}", 1, NULL},
+};
+
 static int rooms_unique_names(mongoc_client_t *client, const char *database, char *err,
                               size_t errlen);
 
@@ -76,6 +83,7 @@ static const struct version versions[] = {
     {v1, sizeof v1 / sizeof v1[0], NULL, 0, NULL},
     {v2, sizeof v2 / sizeof v2[0], v2_drops, sizeof v2_drops / sizeof v2_drops[0],
      rooms_unique_names},
+    {v3, sizeof v3 / sizeof v3[0], NULL, 0, NULL},
 };
 
 #define N_VERSIONS ((int)(sizeof versions / sizeof versions[0]))

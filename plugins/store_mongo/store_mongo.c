@@ -22,6 +22,7 @@
 #include "health.h"
 #include "ids.h"
 #include "kv.h"
+#include "lifecycle.h"
 #include "lanes.h"
 #include "mdb.h"
 #include "messages.h"
@@ -29,6 +30,7 @@
 #include "schema.h"
 #include "store.h"
 #include "uploads.h"
+#include "vtable.h"
 
 #define DEFAULT_URI        "mongodb://127.0.0.1:27017"
 #define DEFAULT_DATABASE   "parley"
@@ -379,8 +381,7 @@ PARLEY_PLUGIN_DEFINE(store_plugin)
 /* The vtable                                                          */
 /* ------------------------------------------------------------------ */
 
-static struct op *begin(void *self, const char *name, op_exec_fn exec, parley_store_done done,
-                        void *ud)
+struct op *begin(void *self, const char *name, op_exec_fn exec, parley_store_done done, void *ud)
 {
 	struct store *st = self;
 	if (st->stopped || !done)
@@ -388,9 +389,7 @@ static struct op *begin(void *self, const char *name, op_exec_fn exec, parley_st
 	return op_new(st, name, exec, done, ud);
 }
 
-/* Queues op on the lane of key; PENDING, or an error after freeing op
- * (done is then never called). */
-static int submit(struct op *op, const char *key)
+int submit(struct op *op, const char *key)
 {
 	if (!op)
 		return PARLEY_EUNAVAIL;
@@ -409,7 +408,7 @@ static int submit(struct op *op, const char *key)
 	return PARLEY_PENDING;
 }
 
-static int bad_args(struct op *op)
+int bad_args(struct op *op)
 {
 	op_free(op);
 	return PARLEY_EINVAL;
@@ -491,7 +490,7 @@ static int v_message_edit(void *self, const char *room_id, const char *msg_id, c
                           const char *mentions_json, int64_t edited_ts, parley_store_done done,
                           void *ud)
 {
-	struct op *op = begin(self, "message_edit", messages_edit, done, ud);
+	struct op *op = begin(self, "message_edit", lifecycle_edit, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
 	if (!room_msg_ok(room_id, msg_id) || !text)
@@ -1118,4 +1117,13 @@ static const parley_store_vtable store_vtable = {
     .upload_usage = v_upload_usage,
     .kv_put_capped = v_kv_put_capped,
     .token_peek = v_token_peek,
+    /* The data lifecycle (vtable_lifecycle.c). */
+    .snapshot = vtable_snapshot,
+    .prune = vtable_prune,
+    .lease = vtable_lease,
+    .room_retention_set = vtable_room_retention_set,
+    .room_retention_get = vtable_room_retention_get,
+    .edits_list = vtable_edits_list,
+    .records_read = vtable_records_read,
+    .records_write = vtable_records_write,
 };
