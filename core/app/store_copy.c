@@ -11,6 +11,7 @@
  * back from the target and compared with what was spooled. */
 #include "app/store_copy.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,6 +277,43 @@ static int kind_read(struct copy *cp, int kind, json_t *rooms)
 /* Phase 1: the source into the spool                                 */
 /* ---------------------------------------------------------------- */
 
+/* Keeps what keep() keeps of one page of kind and appends it to the
+ * kind's spool (and, for rooms, to rooms: kind_read needs them all). */
+static int spool_page(struct copy *cp, int kind, json_t *page, json_t *rooms)
+{
+	json_t *kept = json_array();
+	size_t i;
+	json_t *rec;
+	int rc = kept ? 0 : -1;
+	json_array_foreach(page, i, rec)
+	{
+		if (rc != 0)
+			break;
+		int k = keep(cp, kind, rec);
+		if (k < 0 || (k && json_array_append(kept, rec) < 0) ||
+		    (rooms && json_array_append(rooms, rec) < 0))
+			rc = -1;
+		else if (!k)
+			cp->skipped[kind]++;
+	}
+	if (rc == 0 && json_array_size(kept) > 0) {
+		if (json_dumpf(kept, cp->spool[kind], JSON_COMPACT) < 0 ||
+		    fputc('\n', cp->spool[kind]) == EOF) {
+			say("cannot write the spool: out of space?");
+			rc = -1;
+		}
+		cp->spooled[kind] += (int64_t)json_array_size(kept);
+	}
+	json_decref(kept);
+	return rc;
+}
+
+static void say_read(const struct copy *cp, int kind)
+{
+	say("read %s: %lld%s", KINDS[kind], (long long)cp->spooled[kind],
+	    cp->skipped[kind] ? " (and some written during the copy, left out)" : "");
+}
+
 /* Reads every record of kind into its spool. */
 static int spool_kind(struct copy *cp, const parley_store_vtable *st, void *self, int kind)
 {
@@ -292,34 +330,13 @@ static int spool_kind(struct copy *cp, const parley_store_vtable *st, void *self
 			break;
 		}
 		json_t *page = json_loads(c.text ? c.text : "[]", 0, NULL);
-		json_t *kept = json_array();
-		size_t i;
-		json_t *rec;
-		if (!json_is_array(page) || !kept) {
+		if (!json_is_array(page)) {
 			say("reading %s: the store returned no JSON array", KINDS[kind]);
 			rc = -1;
-		}
-		json_array_foreach(page, i, rec)
-		{
-			if (rc != 0)
-				break;
-			int k = keep(cp, kind, rec);
-			if (k < 0 || (k && json_array_append(kept, rec) < 0) ||
-			    (rooms && json_array_append(rooms, rec) < 0))
-				rc = -1;
-			else if (!k)
-				cp->skipped[kind]++;
-		}
-		if (rc == 0 && json_array_size(kept) > 0) {
-			if (json_dumpf(kept, cp->spool[kind], JSON_COMPACT) < 0 ||
-			    fputc('\n', cp->spool[kind]) == EOF) {
-				say("cannot write the spool: out of space?");
-				rc = -1;
-			}
-			cp->spooled[kind] += (int64_t)json_array_size(kept);
+		} else if (spool_page(cp, kind, page, rooms) < 0) {
+			rc = -1;
 		}
 		json_decref(page);
-		json_decref(kept);
 		more = c.more;
 		after = c.value;
 	}
@@ -328,8 +345,66 @@ static int spool_kind(struct copy *cp, const parley_store_vtable *st, void *self
 	json_decref(rooms);
 	free(c.text);
 	if (rc == 0)
-		say("read %s: %lld%s", KINDS[kind], (long long)cp->spooled[kind],
-		    cp->skipped[kind] ? " (and some written during the copy, left out)" : "");
+		say_read(cp, kind);
+	return rc;
+}
+
+static int kind_index(const char *name)
+{
+	for (int k = 0; name && k < N_KINDS; k++)
+		if (strcmp(KINDS[k], name) == 0)
+			return k;
+	return -1;
+}
+
+/* A records dump (store_mongo's snapshot: plugins/store_mongo/dump.h) into
+ * the spool: its kinds come in write order, each page through keep() as
+ * from a live store (the dump too was read while writes went on). */
+static int read_dump(struct copy *cp, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		say("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 0, kind = -1, lineno = 0, ended = 0;
+	json_t *rooms = json_array();
+	while (rc == 0 && !ended && getline(&line, &cap, f) > 0) {
+		json_t *l = json_loads(line, 0, NULL);
+		lineno++;
+		const char *format = json_string_value(json_object_get(l, "format"));
+		json_t *records = json_object_get(l, "records");
+		int k = kind_index(json_string_value(json_object_get(l, "kind")));
+		if (lineno == 1) {
+			if (!format || strcmp(format, STORE_COPY_DUMP_FORMAT) != 0) {
+				say("%s is not a records dump", path);
+				rc = -1;
+			}
+		} else if (json_object_get(l, "counts")) {
+			ended = 1;
+		} else if (k < 0 || k < kind || !json_is_array(records)) {
+			say("%s:%d: not a page of records in copy order", path, lineno);
+			rc = -1;
+		} else {
+			for (; kind < k && rc == 0; kind++)
+				if (kind >= 0 && (rc = kind_read(cp, kind, rooms)) == 0)
+					say_read(cp, kind);
+			rc = rc == 0 ? spool_page(cp, k, records, k == K_ROOMS ? rooms : NULL) : rc;
+		}
+		json_decref(l);
+	}
+	for (kind = kind < 0 ? 0 : kind; rc == 0 && kind < N_KINDS; kind++)
+		if ((rc = kind_read(cp, kind, rooms)) == 0)
+			say_read(cp, kind);
+	if (rc == 0 && !ended) {
+		say("%s ends early (no counts line): a dump cut short", path);
+		rc = -1;
+	}
+	json_decref(rooms);
+	free(line);
+	fclose(f);
 	return rc;
 }
 
@@ -445,26 +520,26 @@ out:
 	return rc;
 }
 
-int store_copy_main(struct config *source, const char *target_config, int force)
+/* Both commands: the spool filled by fill (the source's store or a dump),
+ * then written into the store of target. */
+static int copy_into(struct config *target, const char *target_name, int force,
+                     int (*fill)(struct copy *cp, void *arg), void *arg)
 {
-	struct config target;
 	struct copy cp = {0};
 	int rc = 1;
-	if (config_load(&target, target_config, NULL) < 0)
-		return 1;
 	for (int k = 0; k < N_KINDS; k++)
 		if (!(cp.spool[k] = tmpfile())) {
 			say("cannot create a temporary file (TMPDIR): out of space?");
 			goto out;
 		}
-	if (read_source(&cp, source) < 0 || write_target(&cp, &target, force) < 0)
+	if (fill(&cp, arg) < 0 || write_target(&cp, target, force) < 0)
 		goto out;
 	int64_t total = 0, skipped = 0;
 	for (int k = 0; k < N_KINDS; k++) {
 		total += cp.spooled[k];
 		skipped += cp.skipped[k];
 	}
-	say("done: %lld records copied into the store of %s%s", (long long)total, target_config,
+	say("done: %lld records copied into the store of %s%s", (long long)total, target_name,
 	    skipped ? "; records written during the copy were left out (copy again with --force "
 	              "to add them)"
 	            : "");
@@ -477,6 +552,47 @@ out:
 	free(cp.rooms.v);
 	free(cp.messages.v);
 	free(cp.room_last_seq);
+	return rc;
+}
+
+static int fill_from_store(struct copy *cp, void *source)
+{
+	return read_source(cp, source);
+}
+
+static int fill_from_dump(struct copy *cp, void *path)
+{
+	return read_dump(cp, path);
+}
+
+int store_copy_main(struct config *source, const char *target_config, int force)
+{
+	struct config target;
+	if (config_load(&target, target_config, NULL) < 0)
+		return 1;
+	int rc = copy_into(&target, target_config, force, fill_from_store, source);
 	config_free(&target);
 	return rc;
+}
+
+int store_copy_is_dump(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char head[128];
+	int is = 0;
+	if (!f)
+		return 0;
+	if (fgets(head, sizeof head, f)) {
+		json_t *l = json_loads(head, 0, NULL);
+		const char *format = json_string_value(json_object_get(l, "format"));
+		is = format && strcmp(format, STORE_COPY_DUMP_FORMAT) == 0;
+		json_decref(l);
+	}
+	fclose(f);
+	return is;
+}
+
+int store_copy_load(struct config *cfg, const char *dump, int force)
+{
+	return copy_into(cfg, "this config", force, fill_from_dump, (void *)dump);
 }

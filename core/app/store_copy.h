@@ -17,4 +17,13 @@ struct config;
  * (records are upserted by their keys: a merge). */
 int store_copy_main(struct config *source, const char *target_config, int force);
 
+/* A records dump, the first line of which is {"format":"parley-records"}
+ * (store_mongo's snapshot; plugins/store_mongo/dump.h has the layout). */
+#define STORE_COPY_DUMP_FORMAT "parley-records"
+/* 1 when the file at path is a records dump. */
+int store_copy_is_dump(const char *path);
+/* Writes the dump's records into cfg's store, as a copy does (restore of a
+ * store whose backup is a dump). 0, or 1 after printing why. */
+int store_copy_load(struct config *cfg, const char *dump, int force);
+
 #endif
