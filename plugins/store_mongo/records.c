@@ -2,9 +2,9 @@
  * name (store_sqlite's column), the document's field, and how the value
  * maps: a number, a string, a reference (an integer key in the record,
  * "u_5" in the document) or the kind's own key (the number n beside the
- * string id). A write upserts each record by its key fields with $set, so
- * fields the record lacks (a message's reactions, its edit history) are
- * kept, and adds what the documents carry besides (folded names, the
+ * string id). A write replaces each record's document by its key fields
+ * (or inserts it), keeping the fields the record lacks (a message's
+ * reactions, its edit history), with what the documents carry besides (folded names, the
  * numbers beside ids, clamped expiry times); then the id counters are
  * moved past the ids written, so the next user_create does not reuse one.
  *
@@ -338,10 +338,9 @@ int records_read(struct dbconn *c, struct op *op)
 /* Records to documents                                              */
 /* ---------------------------------------------------------------- */
 
-/* A record's field as a document value into b (set) or, for F_OPT nulls,
- * into unset. 0, or -1 when the value has the wrong type. */
-static int put_field(struct op *op, const struct field *f, json_t *v, bson_t *b, bson_t *unset,
-                     int64_t *self_n)
+/* A record's field as a document value into b (an F_OPT null: left out).
+ * 0, or -1 when the value has the wrong type. */
+static int put_field(struct op *op, const struct field *f, json_t *v, bson_t *b, int64_t *self_n)
 {
 	const char *key = f->doc;
 	switch (f->type) {
@@ -356,9 +355,7 @@ static int put_field(struct op *op, const struct field *f, json_t *v, bson_t *b,
 			return -1;
 		if (v && json_is_string(v))
 			BSON_APPEND_UTF8(b, key, json_string_value(v));
-		else if (f->type == F_OPT)
-			BSON_APPEND_INT32(unset, key, 1);
-		else
+		else if (f->type != F_OPT)
 			BSON_APPEND_NULL(b, key);
 		return 0;
 	case F_REF:
@@ -397,7 +394,7 @@ static int64_t rec_int(json_t *rec, const char *field)
 }
 
 /* What the documents of kind carry besides the record's own fields. */
-static void put_extras(struct op *op, const struct kind *k, json_t *rec, bson_t *set, bson_t *unset)
+static void put_extras(struct op *op, const struct kind *k, json_t *rec, bson_t *set)
 {
 	const char *s;
 	if (k->fields == USERS) {
@@ -409,9 +406,8 @@ static void put_extras(struct op *op, const struct kind *k, json_t *rec, bson_t 
 		const char *kind = rec_str(rec, "kind");
 		if ((s = rec_str(rec, "name"))) {
 			BSON_APPEND_UTF8(set, "name_lc", mdb_fold(op, s));
-			if (kind && strcmp(kind, "private") == 0)
-				BSON_APPEND_INT32(unset, "unique_name_lc", 1);
-			else
+			/* private rooms have none: their names need not be unique */
+			if (!kind || strcmp(kind, "private") != 0)
 				BSON_APPEND_UTF8(set, "unique_name_lc", mdb_fold(op, s));
 		}
 	} else if (k->fields == MEMBERS) {
@@ -466,49 +462,98 @@ static int write_reaction(struct dbconn *c, struct op *op, json_t *rec)
 	return rc;
 }
 
+/* Fields a record does not carry but its document keeps when it is
+ * written again: a message's reactions (their own kind) and edit history,
+ * a room's hole-sweep clock. */
+static const char *const KEPT_MESSAGES[] = {"reactions", "edits", NULL};
+static const char *const KEPT_ROOMS[] = {"seq_ts", NULL};
+
+/* Copies the kept fields of the document matching q (if any) into doc;
+ * a new message gets an empty reactions array. */
+static int keep_fields(struct dbconn *c, struct op *op, const struct kind *k, const bson_t *q,
+                       bson_t *doc)
+{
+	const char *const *kept = k->fields == MESSAGES ? KEPT_MESSAGES
+	                          : k->fields == ROOMS  ? KEPT_ROOMS
+	                                                : NULL;
+	if (!kept)
+		return PARLEY_OK;
+	bson_t *old = NULL;
+	int rc = mdb_find_one(c, op, k->name, q, NULL, &old);
+	if (rc == PARLEY_ENOTFOUND) {
+		op->res.rc = PARLEY_OK;
+		op->error[0] = '\0';
+		if (k->fields == MESSAGES) {
+			bson_t empty;
+			BSON_APPEND_ARRAY_BEGIN(doc, "reactions", &empty);
+			bson_append_array_end(doc, &empty);
+		}
+		return PARLEY_OK;
+	}
+	if (rc < 0)
+		return rc;
+	for (; *kept; kept++) {
+		bson_iter_t it;
+		if (bson_iter_init_find(&it, old, *kept))
+			bson_append_iter(doc, *kept, -1, &it);
+	}
+	bson_destroy(old);
+	return PARLEY_OK;
+}
+
+/* Replaces (or inserts) the document by the record's keys. A whole
+ * replacement, not $set: the test server turns a 64-bit integer given to
+ * $set into an object (INT64_MAX, "never expires", came back as 0). */
+static int replace_doc(struct dbconn *c, struct op *op, const char *coll, const bson_t *q,
+                       const bson_t *doc)
+{
+	mongoc_collection_t *col = mdb_coll(c, coll);
+	bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+	bson_error_t err;
+	int rc = PARLEY_OK;
+	if (!mongoc_collection_replace_one(col, q, doc, opts, NULL, &err)) {
+		rc = mdb_fail(c, op, &err);
+		/* Two first upserts racing on a real server: one duplicate key;
+		 * the document exists now, so once more replaces it. */
+		if (rc == PARLEY_ECONFLICT) {
+			op->res.rc = PARLEY_OK;
+			op->error[0] = '\0';
+			rc = mongoc_collection_replace_one(col, q, doc, opts, NULL, &err)
+			         ? PARLEY_OK
+			         : mdb_fail(c, op, &err);
+		}
+	}
+	bson_destroy(opts);
+	mongoc_collection_destroy(col);
+	return rc;
+}
+
 static int write_record(struct dbconn *c, struct op *op, const struct kind *k, json_t *rec,
                         int64_t *max_n)
 {
 	if (k->fields == REACTIONS)
 		return write_reaction(c, op, rec);
-	bson_t set = BSON_INITIALIZER, unset = BSON_INITIALIZER;
+	bson_t doc = BSON_INITIALIZER;
 	int64_t self_n = 0;
 	int rc = PARLEY_OK;
 	for (size_t i = 0; i < k->n_fields && rc == PARLEY_OK; i++)
-		if (put_field(op, &k->fields[i], json_object_get(rec, k->fields[i].rec), &set,
-		              &unset, &self_n) < 0)
+		if (put_field(op, &k->fields[i], json_object_get(rec, k->fields[i].rec), &doc,
+		              &self_n) < 0)
 			rc = op_fail(op, PARLEY_EINVAL, "records_write: %s.%s has the wrong type",
 			             k->name, k->fields[i].rec);
 	if (rc == PARLEY_OK) {
-		put_extras(op, k, rec, &set, &unset);
+		put_extras(op, k, rec, &doc);
 		if (k->fields == AUDIT)
 			self_n = rec_int(rec, "id");
 		if (self_n > *max_n)
 			*max_n = self_n;
-		bson_t *q = key_filter(&set, k);
-		bson_t upd = BSON_INITIALIZER;
-		BSON_APPEND_DOCUMENT(&upd, "$set", &set);
-		if (!bson_empty(&unset))
-			BSON_APPEND_DOCUMENT(&upd, "$unset", &unset);
-		if (k->fields == MESSAGES) {
-			bson_t on_insert, empty;
-			BSON_APPEND_DOCUMENT_BEGIN(&upd, "$setOnInsert", &on_insert);
-			BSON_APPEND_ARRAY_BEGIN(&on_insert, "reactions", &empty);
-			bson_append_array_end(&on_insert, &empty);
-			bson_append_document_end(&upd, &on_insert);
-		}
-		rc = mdb_update(c, op, k->name, q, &upd, 0, 1, NULL);
-		/* Two first upserts racing on a real server: one duplicate key. */
-		if (rc == PARLEY_ECONFLICT) {
-			op->res.rc = PARLEY_OK;
-			op->error[0] = '\0';
-			rc = mdb_update(c, op, k->name, q, &upd, 0, 1, NULL);
-		}
-		bson_destroy(&upd);
+		bson_t *q = key_filter(&doc, k);
+		rc = keep_fields(c, op, k, q, &doc);
+		if (rc == PARLEY_OK)
+			rc = replace_doc(c, op, k->name, q, &doc);
 		bson_destroy(q);
 	}
-	bson_destroy(&set);
-	bson_destroy(&unset);
+	bson_destroy(&doc);
 	return rc;
 }
 
