@@ -60,11 +60,16 @@ static const struct index_spec v2_drops[] = {
     {"rooms", "name_lc", NULL, 0, NULL},
 };
 
-/* 3: the data lifecycle — named leases (one node runs the prune job);
- * a room's pruned mark and retention and a message's edit history are
- * fields of their documents and need no index. */
+/* 3: the data lifecycle — named leases (one node runs the prune job), and
+ * the number n of the kinds records_read pages by (a copy or a backup
+ * reads them in n order, a page at a time). A room's pruned mark and
+ * retention and a message's edit history are fields of their documents. */
 static const struct index_spec v3[] = {
     {"leases", "name", "{\"name\": 1}", 1, NULL},
+    {"users", "n", "{\"n\": 1}", 0, NULL},
+    {"rooms", "n", "{\"n\": 1}", 0, NULL},
+    {"messages", "n", "{\"n\": 1}", 0, NULL},
+    {"uploads", "n", "{\"n\": 1}", 0, NULL},
 };
 
 static int rooms_unique_names(mongoc_client_t *client, const char *database, char *err,

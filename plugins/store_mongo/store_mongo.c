@@ -389,7 +389,8 @@ struct op *begin(void *self, const char *name, op_exec_fn exec, parley_store_don
 	return op_new(st, name, exec, done, ud);
 }
 
-int submit(struct op *op, const char *key)
+/* submit and submit_long: the long lane when long_lane, else key's. */
+static int queue(struct op *op, const char *key, int long_lane)
 {
 	if (!op)
 		return PARLEY_EUNAVAIL;
@@ -399,13 +400,23 @@ int submit(struct op *op, const char *key)
 	}
 	struct store *st = op->st;
 	__atomic_add_fetch(&st->refs, 1, __ATOMIC_SEQ_CST);
-	int rc = lanes_submit(st->lanes, op, key);
+	int rc = long_lane ? lanes_submit_long(st->lanes, op) : lanes_submit(st->lanes, op, key);
 	if (rc != PARLEY_OK) {
 		__atomic_sub_fetch(&st->refs, 1, __ATOMIC_SEQ_CST);
 		op_free(op);
 		return rc;
 	}
 	return PARLEY_PENDING;
+}
+
+int submit(struct op *op, const char *key)
+{
+	return queue(op, key, 0);
+}
+
+int submit_long(struct op *op)
+{
+	return queue(op, NULL, 1);
 }
 
 int bad_args(struct op *op)

@@ -15,6 +15,8 @@ struct op *begin(void *self, const char *name, op_exec_fn exec, parley_store_don
 /* Queues op on the lane of key (NULL: lane 0); PENDING, or an error after
  * freeing op (done is then never called). */
 int submit(struct op *op, const char *key);
+/* The same on the long lane (lanes.h), for calls that run long. */
+int submit_long(struct op *op);
 /* Frees op; EINVAL. */
 int bad_args(struct op *op);
 

@@ -23,7 +23,8 @@ int vtable_snapshot(void *self, const char *path, parley_store_done done, void *
 	if (!path || !*path)
 		return bad_args(op);
 	op->args.snapshot.path = op_strdup(op, path);
-	return submit(op, NULL);
+	/* A whole-store read: on its own thread, so no room's calls wait. */
+	return submit_long(op);
 }
 
 int vtable_prune(void *self, const char *room_id, int64_t before_ts, int limit, int dry_run,
