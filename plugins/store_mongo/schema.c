@@ -65,10 +65,8 @@ static const struct index_spec v2_drops[] = {
  * reads them in n order, a page at a time). A room's pruned mark and
  * retention and a message's edit history are fields of their documents. */
 static const struct index_spec v3[] = {
-    {"leases", "name", "{\"name\": 1}", 1, NULL},
-    {"users", "n", "{\"n\": 1}", 0, NULL},
-    {"rooms", "n", "{\"n\": 1}", 0, NULL},
-    {"messages", "n", "{\"n\": 1}", 0, NULL},
+    {"leases", "name", "{\"name\": 1}", 1, NULL}, {"users", "n", "{\"n\": 1}", 0, NULL},
+    {"rooms", "n", "{\"n\": 1}", 0, NULL},        {"messages", "n", "{\"n\": 1}", 0, NULL},
     {"uploads", "n", "{\"n\": 1}", 0, NULL},
 };
 
