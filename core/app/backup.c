@@ -18,6 +18,7 @@
 #include <mbedtls/sha256.h>
 
 #include "app/data_lock.h"
+#include "app/store_copy.h"
 #include "base/config.h"
 #include "base/curl_loop.h"
 #include "base/loop.h"
@@ -663,6 +664,35 @@ static int pick_backup(const char *dir, int64_t at_ms, char *out)
 	return 0;
 }
 
+/* A store whose data lives in a database server (store_mongo) backs up as
+ * a records dump: restored into the data dir, it is loaded into the
+ * configured store (which must be empty, or --force merges by id), then
+ * removed. -1 after reporting a failed load (the dump stays, to retry
+ * with `parley restore` again or to inspect). */
+static int load_dumps(struct config *cfg, json_t *files, int force)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(files, i, f)
+	{
+		const char *to = json_string_value(json_object_get(f, "to"));
+		char path[PATH_BYTES];
+		if (!to || (to[0] == '/' ? snprintf(path, sizeof path, "%s", to) >= PATH_BYTES
+		                         : join(path, cfg->data_dir, to) < 0))
+			continue;
+		if (!store_copy_is_dump(path))
+			continue;
+		fprintf(stderr, "parley: restore: loading the records of %s into the store\n",
+		        path);
+		if (store_copy_load(cfg, path, force) != 0) {
+			fail("restore", "the store did not take the records of %s", path);
+			return -1;
+		}
+		unlink(path);
+	}
+	return 0;
+}
+
 int restore_main(struct config *cfg, const char *dir, int force, int64_t at_ms)
 {
 	char err[1024], picked[PATH_BYTES];
@@ -704,6 +734,8 @@ int restore_main(struct config *cfg, const char *dir, int force, int64_t at_ms)
 	}
 	fprintf(stderr, "parley: restore: %zu files into %s\n", json_array_size(files),
 	        cfg->data_dir);
+	if (load_dumps(cfg, files, force) < 0)
+		goto unlock;
 	status = 0;
 unlock:
 	data_lock_release();

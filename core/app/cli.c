@@ -22,6 +22,7 @@
 #include "app/script_test.h"
 #include "lua/scripts.h"
 #include "app/server.h"
+#include "app/store_copy.h"
 
 #define EXIT_USAGE 2
 
@@ -36,7 +37,8 @@ enum command {
 	CMD_BACKUP,
 	CMD_RESTORE,
 	CMD_EXPORT,
-	CMD_PRUNE
+	CMD_PRUNE,
+	CMD_STORE_COPY
 };
 
 struct cli_args {
@@ -49,6 +51,7 @@ struct cli_args {
 	int pseudonymise;
 	int help, version, force;
 	const char *older_than; /* prune */
+	const char *to;         /* store copy */
 	int dry_run;
 	const char **words; /* the command's words: "user", "add", "NAME"; argc slots */
 	size_t n_words;
@@ -68,6 +71,8 @@ static const char usage_text[] =
     "                                                      messages as JSON lines\n"
     "  parley backup --out DIR                             online backup into a new folder\n"
     "  parley restore DIR [--force] [--at TIME]            put a backup into the data dir\n"
+    "  parley store copy --to OTHER.conf [--force]         copy every record into the store\n"
+    "                                                      of another config (empty)\n"
     "  parley --version | --help\n"
     "\n"
     "Every command takes --config FILE (default: $PARLEY_CONFIG, else none: the\n"
@@ -113,9 +118,9 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
 {
-	static const char *const valued[] = {"--config", "--listen", "--data-dir", "--role",
-	                                     "--email",  "--ttl",    "--out",      "--at",
-	                                     "--room",   "--since",  "--until",    "--older-than"};
+	static const char *const valued[] = {
+	    "--config", "--listen", "--data-dir", "--role",  "--email",      "--ttl", "--out",
+	    "--at",     "--room",   "--since",    "--until", "--older-than", "--to"};
 	int only_words = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = NULL;
@@ -196,8 +201,11 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		case 10:
 			a->until = value;
 			break;
-		default:
+		case 11:
 			a->older_than = value;
+			break;
+		default:
+			a->to = value;
 			break;
 		}
 	}
@@ -257,6 +265,13 @@ static int check_command(struct cli_args *a)
 		a->cmd = CMD_EXPORT;
 		if (n > 1 || !a->out)
 			return usage_error("export takes --out DIR and no argument");
+	} else if (strcmp(w[0], "store") == 0) {
+		if (n < 2 || strcmp(w[1], "copy") != 0)
+			return usage_error("unknown command 'store%s%s' (expected 'store copy')",
+			                   n > 1 ? " " : "", n > 1 ? w[1] : "");
+		a->cmd = CMD_STORE_COPY;
+		if (n > 2 || !a->to || !*a->to)
+			return usage_error("store copy takes --to OTHER.conf and no argument");
 	} else if (strcmp(w[0], "restore") == 0) {
 		a->cmd = CMD_RESTORE;
 		if (n != 2)
@@ -283,8 +298,12 @@ static int check_command(struct cli_args *a)
 	if (a->until && backup_parse_time(a->until) < 0)
 		return usage_error("--until: bad date '%s' (UTC, e.g. 2026-12-31T23:59:59Z)",
 		                   a->until);
-	if ((a->force || a->at) && a->cmd != CMD_RESTORE)
-		return usage_error("%s applies to 'restore' only", a->force ? "--force" : "--at");
+	if (a->force && a->cmd != CMD_RESTORE && a->cmd != CMD_STORE_COPY)
+		return usage_error("--force applies to 'restore' and 'store copy' only");
+	if (a->at && a->cmd != CMD_RESTORE)
+		return usage_error("--at applies to 'restore' only");
+	if (a->to && a->cmd != CMD_STORE_COPY)
+		return usage_error("--to applies to 'store copy' only");
 	if (a->at && backup_parse_time(a->at) < 0)
 		return usage_error("--at: bad time '%s' (UTC, e.g. 2026-12-06T05:00:00Z)", a->at);
 	if (a->ttl && a->cmd != CMD_SESSION_NEW)
@@ -363,6 +382,9 @@ static int run(struct cli_args *a)
 	case CMD_RESTORE:
 		rc = restore_main(&cfg, a->words[1], a->force,
 		                  a->at ? backup_parse_time(a->at) : -1);
+		break;
+	case CMD_STORE_COPY:
+		rc = store_copy_main(&cfg, a->to, a->force);
 		break;
 	case CMD_SESSION_NEW:
 		rc = admin_session_new(&cfg, a->words + 2, a->n_words - 2,

@@ -24,7 +24,7 @@ struct lane {
 
 struct lanes {
 	struct store *st;
-	int n;
+	int n; /* keyed lanes; lane[n] is the long lane */
 	struct lane lane[];
 };
 
@@ -84,20 +84,20 @@ static void *lane_main(void *arg)
 
 struct lanes *lanes_start(struct store *st, int n, char *err, size_t errlen)
 {
-	struct lanes *l = calloc(1, sizeof *l + (size_t)n * sizeof l->lane[0]);
+	struct lanes *l = calloc(1, sizeof *l + (size_t)(n + 1) * sizeof l->lane[0]);
 	if (!l) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	l->st = st;
 	l->n = n;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i <= n; i++) {
 		struct lane *ln = &l->lane[i];
 		ln->l = l;
 		pthread_mutex_init(&ln->mu, NULL);
 		pthread_cond_init(&ln->cv, NULL);
 	}
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i <= n; i++) {
 		struct lane *ln = &l->lane[i];
 		if (pthread_create(&ln->thread, NULL, lane_main, ln) != 0) {
 			snprintf(err, errlen, "cannot start a thread");
@@ -118,9 +118,9 @@ static unsigned hash(const char *s)
 	return h;
 }
 
-int lanes_submit(struct lanes *l, struct op *op, const char *key)
+/* Queues op on ln; PARLEY_OK, or EUNAVAIL when stopping. */
+static int lane_queue(struct lane *ln, struct op *op)
 {
-	struct lane *ln = &l->lane[key ? hash(key) % (unsigned)l->n : 0];
 	pthread_mutex_lock(&ln->mu);
 	if (ln->stopping) {
 		pthread_mutex_unlock(&ln->mu);
@@ -137,18 +137,28 @@ int lanes_submit(struct lanes *l, struct op *op, const char *key)
 	return PARLEY_OK;
 }
 
+int lanes_submit(struct lanes *l, struct op *op, const char *key)
+{
+	return lane_queue(&l->lane[key ? hash(key) % (unsigned)l->n : 0], op);
+}
+
+int lanes_submit_long(struct lanes *l, struct op *op)
+{
+	return lane_queue(&l->lane[l->n], op);
+}
+
 void lanes_stop(struct lanes *l)
 {
 	if (!l)
 		return;
-	for (int i = 0; i < l->n; i++) {
+	for (int i = 0; i <= l->n; i++) {
 		struct lane *ln = &l->lane[i];
 		pthread_mutex_lock(&ln->mu);
 		ln->stopping = 1;
 		pthread_cond_signal(&ln->cv);
 		pthread_mutex_unlock(&ln->mu);
 	}
-	for (int i = 0; i < l->n; i++) {
+	for (int i = 0; i <= l->n; i++) {
 		struct lane *ln = &l->lane[i];
 		if (ln->started)
 			pthread_join(ln->thread, NULL);

@@ -13,11 +13,15 @@ struct store;
 struct op;
 struct lanes;
 
-/* n threads; NULL with err set on failure. */
+/* n keyed threads and the long lane's; NULL with err set on failure. */
 struct lanes *lanes_start(struct store *st, int n, char *err, size_t errlen);
 /* Queues op on the lane of key (NULL: lane 0). PARLEY_OK, or EUNAVAIL
  * when stopping. */
 int lanes_submit(struct lanes *l, struct op *op, const char *key);
+/* Queues op on the long lane, a thread of its own beside the keyed ones,
+ * for an op that runs long (a whole-store dump): the calls of the rooms
+ * and users of any keyed lane do not wait behind it. */
+int lanes_submit_long(struct lanes *l, struct op *op);
 /* Runs what is queued, joins the threads, frees l. */
 void lanes_stop(struct lanes *l);
 

@@ -281,25 +281,13 @@ static int modify_message(struct dbconn *c, struct op *op, bson_t *q, bson_t *u)
 	return rc;
 }
 
-int messages_edit(struct dbconn *c, struct op *op)
-{
-	bson_t *u = bson_new(), set;
-	BSON_APPEND_DOCUMENT_BEGIN(u, "$set", &set);
-	BSON_APPEND_UTF8(&set, "text", op->args.edit.text);
-	search_append_words(&set, "words", op->args.edit.text);
-	mdb_append_str(&set, "mentions_json", op->args.edit.mentions_json);
-	BSON_APPEND_INT64(&set, "edited_ts", op->args.edit.edited_ts);
-	bson_append_document_end(u, &set);
-	return modify_message(c, op, by_id(op->args.edit.room, op->args.edit.message, 1), u);
-}
-
 int messages_delete(struct dbconn *c, struct op *op)
 {
-	/* A tombstone has no words to find and no pin (pins.h). */
-	bson_t *u =
-	    BCON_NEW("$set", "{", "text", BCON_NULL, "attachments_json", BCON_NULL, "mentions_json",
-	             BCON_NULL, "deleted", BCON_INT32(1), "reactions", "[", "]", "words", "[", "]",
-	             "}", "$unset", "{", "pin_ts", BCON_UTF8(""), "pin_user", BCON_UTF8(""), "}");
+	/* A tombstone has no words to find, no pin (pins.h), no history. */
+	bson_t *u = BCON_NEW("$set", "{", "text", BCON_NULL, "attachments_json", BCON_NULL,
+	                     "mentions_json", BCON_NULL, "deleted", BCON_INT32(1), "reactions", "[",
+	                     "]", "words", "[", "]", "edits", "[", "]", "}", "$unset", "{",
+	                     "pin_ts", BCON_UTF8(""), "pin_user", BCON_UTF8(""), "}");
 	const char *message = op->args.message.message;
 	int rc = modify_message(c, op, by_id(op->args.message.room, message, 0), u);
 	if (rc < 0)

@@ -1,5 +1,5 @@
 /* Messages: append (seq by findAndModify $inc on the room, dedup on
- * (user, client_id)), history pages, edits, tombstones, reactions. */
+ * (user, client_id)), history pages, tombstones, reactions. */
 #ifndef STORE_MONGO_MESSAGES_H
 #define STORE_MONGO_MESSAGES_H
 
@@ -23,9 +23,8 @@ struct hole_info {
 int messages_append(struct dbconn *c, struct op *op);
 /* args.history. */
 int messages_history(struct dbconn *c, struct op *op);
-/* args.message (get, delete), args.edit, args.react. */
+/* args.message (get, delete), args.react; edits are lifecycle.c's. */
 int messages_get(struct dbconn *c, struct op *op);
-int messages_edit(struct dbconn *c, struct op *op);
 int messages_delete(struct dbconn *c, struct op *op);
 int messages_react(struct dbconn *c, struct op *op);
 

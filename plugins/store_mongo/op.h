@@ -140,6 +140,28 @@ union op_args {
 		const char *room, *user, *level;
 		int64_t room_n, user_n;
 	} notify;
+	/* The data lifecycle (lifecycle.c, records.c, dump.c). */
+	struct {
+		const char *room;
+		int64_t room_n, before_ts;
+		int limit, dry_run;
+	} prune;
+	struct {
+		const char *name, *holder;
+		int64_t ttl_ms, now_ms;
+	} lease;
+	struct { /* room_retention_set (ms), room_retention_get */
+		const char *room;
+		int64_t ms;
+	} retention;
+	struct { /* records_read (after, limit), records_write (json) */
+		const char *kind, *json;
+		int64_t after;
+		int limit;
+	} records;
+	struct {
+		const char *path;
+	} snapshot;
 };
 
 struct op {

@@ -75,6 +75,16 @@ static const struct index_spec v3[] = {
     {"notify", "user", "{\"user\": 1}", 0, NULL},
 };
 
+/* 4: the data lifecycle — named leases (one node runs the prune job), and
+ * the number n of the kinds records_read pages by (a copy or a backup
+ * reads them in n order, a page at a time). A room's pruned mark and
+ * retention and a message's edit history are fields of their documents. */
+static const struct index_spec v4[] = {
+    {"leases", "name", "{\"name\": 1}", 1, NULL}, {"users", "n", "{\"n\": 1}", 0, NULL},
+    {"rooms", "n", "{\"n\": 1}", 0, NULL},        {"messages", "n", "{\"n\": 1}", 0, NULL},
+    {"uploads", "n", "{\"n\": 1}", 0, NULL},
+};
+
 static int rooms_unique_names(mongoc_client_t *client, const char *database, char *err,
                               size_t errlen);
 
@@ -92,6 +102,7 @@ static const struct version versions[] = {
     {v2, sizeof v2 / sizeof v2[0], v2_drops, sizeof v2_drops / sizeof v2_drops[0],
      rooms_unique_names},
     {v3, sizeof v3 / sizeof v3[0], NULL, 0, search_backfill},
+    {v4, sizeof v4 / sizeof v4[0], NULL, 0, NULL},
 };
 
 #define N_VERSIONS ((int)(sizeof versions / sizeof versions[0]))

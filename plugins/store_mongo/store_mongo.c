@@ -22,6 +22,7 @@
 #include "health.h"
 #include "ids.h"
 #include "kv.h"
+#include "lifecycle.h"
 #include "lanes.h"
 #include "mdb.h"
 #include "messages.h"
@@ -32,6 +33,7 @@
 #include "search.h"
 #include "store.h"
 #include "uploads.h"
+#include "vtable.h"
 
 #define DEFAULT_URI        "mongodb://127.0.0.1:27017"
 #define DEFAULT_DATABASE   "parley"
@@ -382,8 +384,7 @@ PARLEY_PLUGIN_DEFINE(store_plugin)
 /* The vtable                                                          */
 /* ------------------------------------------------------------------ */
 
-static struct op *begin(void *self, const char *name, op_exec_fn exec, parley_store_done done,
-                        void *ud)
+struct op *begin(void *self, const char *name, op_exec_fn exec, parley_store_done done, void *ud)
 {
 	struct store *st = self;
 	if (st->stopped || !done)
@@ -391,9 +392,8 @@ static struct op *begin(void *self, const char *name, op_exec_fn exec, parley_st
 	return op_new(st, name, exec, done, ud);
 }
 
-/* Queues op on the lane of key; PENDING, or an error after freeing op
- * (done is then never called). */
-static int submit(struct op *op, const char *key)
+/* submit and submit_long: the long lane when long_lane, else key's. */
+static int queue(struct op *op, const char *key, int long_lane)
 {
 	if (!op)
 		return PARLEY_EUNAVAIL;
@@ -403,13 +403,23 @@ static int submit(struct op *op, const char *key)
 	}
 	struct store *st = op->st;
 	__atomic_add_fetch(&st->refs, 1, __ATOMIC_SEQ_CST);
-	int rc = lanes_submit(st->lanes, op, key);
+	int rc = long_lane ? lanes_submit_long(st->lanes, op) : lanes_submit(st->lanes, op, key);
 	if (rc != PARLEY_OK) {
 		__atomic_sub_fetch(&st->refs, 1, __ATOMIC_SEQ_CST);
 		op_free(op);
 		return rc;
 	}
 	return PARLEY_PENDING;
+}
+
+int submit(struct op *op, const char *key)
+{
+	return queue(op, key, 0);
+}
+
+int submit_long(struct op *op)
+{
+	return queue(op, NULL, 1);
 }
 
 struct op *store_op_begin(void *self, const char *name, op_exec_fn exec, parley_store_done done,
@@ -423,7 +433,7 @@ int store_op_submit(struct op *op, const char *key)
 	return submit(op, key);
 }
 
-static int bad_args(struct op *op)
+int bad_args(struct op *op)
 {
 	op_free(op);
 	return PARLEY_EINVAL;
@@ -505,7 +515,7 @@ static int v_message_edit(void *self, const char *room_id, const char *msg_id, c
                           const char *mentions_json, int64_t edited_ts, parley_store_done done,
                           void *ud)
 {
-	struct op *op = begin(self, "message_edit", messages_edit, done, ud);
+	struct op *op = begin(self, "message_edit", lifecycle_edit, done, ud);
 	if (!op)
 		return PARLEY_EUNAVAIL;
 	if (!room_msg_ok(room_id, msg_id) || !text)
@@ -1138,4 +1148,13 @@ static const parley_store_vtable store_vtable = {
     .notify_set = notify_call_set,
     .notify_list = notify_call_list,
     .search = search_call,
+    /* The data lifecycle (vtable_lifecycle.c). */
+    .snapshot = vtable_snapshot,
+    .prune = vtable_prune,
+    .lease = vtable_lease,
+    .room_retention_set = vtable_room_retention_set,
+    .room_retention_get = vtable_room_retention_get,
+    .edits_list = vtable_edits_list,
+    .records_read = vtable_records_read,
+    .records_write = vtable_records_write,
 };

@@ -255,7 +255,33 @@ def test_a_pass_cut_by_a_crash_resumes_where_it_stopped(server_factory):
     assert "would prune 0 messages" in res.stdout, res.stdout
 
 
-def test_edits_history_for_owners_moderators_and_admins_only(server_factory):
+def make_moderator(srv, mongo_store, room, name):
+    """Makes name a moderator of room in the store itself (the protocol has
+    no request for it yet), the server stopped meanwhile: an UPDATE on
+    parley.db, or on store_mongo's members collection (pymongo comes with
+    python3-mockupdb)."""
+    srv.stop()
+    if mongo_store is None:
+        import sqlite3
+        with sqlite3.connect(os.path.join(srv.data_dir, "parley.db")) as conn:
+            n = conn.execute("UPDATE members SET role = 'moderator' WHERE room = ? AND user ="
+                             " (SELECT id FROM users WHERE name = ?)",
+                             (int(room[2:]), name)).rowcount
+    else:
+        import pymongo
+        client = pymongo.MongoClient(mongo_store.uri, directConnection=True)
+        try:
+            db = client[mongo_store.database(srv.data_dir)]
+            user = db.users.find_one({"name_lc": name.lower()})["id"]
+            n = db.members.update_one({"room": room, "user": user},
+                                      {"$set": {"role": "moderator"}}).matched_count
+        finally:
+            client.close()
+    assert n == 1
+    srv.restart()
+
+
+def test_edits_history_for_owners_moderators_and_admins_only(server_factory, mongo_store):
     srv = server_factory(plugins=PLUGINS)
     tok = srv.people("alice", "bob", "carol")
     srv.add_user("root", role="admin")
@@ -300,25 +326,15 @@ def test_edits_history_for_owners_moderators_and_admins_only(server_factory):
 
     ops, m = run(body())
 
-    # A moderator may (made one in the database: the protocol has no
-    # request for it yet).
-    db = os.path.join(srv.data_dir, "parley.db")
-    if os.path.exists(db):
-        import sqlite3
-        srv.stop()
-        with sqlite3.connect(db) as conn:
-            n = conn.execute("UPDATE members SET role = 'moderator' WHERE room = ? AND user ="
-                             " (SELECT id FROM users WHERE name = 'bob')",
-                             (int(ops[2:]),)).rowcount
-            assert n == 1
-        srv.restart()
+    # A moderator may.
+    make_moderator(srv, mongo_store, ops, "bob")
 
-        async def moderator():
-            async with Client(srv, tok["bob"]) as b:
-                r = await b.request("edits", room=ops, id=m["id"])
-                assert r["type"] == "edits" and len(r["versions"]) == 3, r
+    async def moderator():
+        async with Client(srv, tok["bob"]) as b:
+            r = await b.request("edits", room=ops, id=m["id"])
+            assert r["type"] == "edits" and len(r["versions"]) == 3, r
 
-        run(moderator())
+    run(moderator())
     # The history is pruned with the message.
     time.sleep(1.1)
     srv.cli("prune", "--older-than", "1s")

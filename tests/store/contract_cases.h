@@ -40,6 +40,7 @@ void test_token_peek(void **state);
 void test_uploads(void **state);
 void test_snapshot(void **state);
 void test_records_copy(void **state);
+void test_records_every_kind(void **state);
 
 void test_prune(void **state);
 void test_lease(void **state);

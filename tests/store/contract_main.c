@@ -177,6 +177,7 @@ int main(int argc, char **argv)
 	    CASE(test_pins),
 	    CASE(test_notify_levels),
 	    CASE(test_records_copy),
+	    CASE(test_records_every_kind),
 	    CASE(test_search_terms),
 	    CASE(test_search_filters),
 	    CASE(test_search_tombstones_and_edits),

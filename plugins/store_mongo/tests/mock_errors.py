@@ -58,7 +58,7 @@ class Scripted:
     @staticmethod
     def background(request):
         """The handshake, the monitor's pings, the schema step (a database
-        at the current schema version, 3)."""
+        at the current schema version, 4)."""
         doc = request.doc or {}
         first = next(iter(doc), "").lower()
         if first in ("ismaster", "hello"):
@@ -66,7 +66,7 @@ class Scripted:
         if first in ("ping", "createindexes", "endsessions"):
             return request.replies({"ok": 1})
         if first == "find" and doc.get("find") == "meta":
-            return request.replies(cursor("meta", [{"key": "schema", "version": 3}]))
+            return request.replies(cursor("meta", [{"key": "schema", "version": 4}]))
         if first == "find" and doc.get("find") == "rooms":  # the hole sweep: no rooms
             return request.replies(cursor("rooms", []))
         return False

@@ -925,7 +925,7 @@ static void test_schema(void **state)
 }
 
 /* A version 1 database (room names unique among all rooms, by name_lc)
- * opened by this parley (upgraded to the newest, 3): version 2 gives its rooms unique_name_lc,
+ * opened by this parley (upgraded to the newest, 4): version 2 gives its rooms unique_name_lc,
  * drops the old unique index, and a private room may then share a public name. */
 static void test_schema_upgrade_v1(void **state)
 {
@@ -975,7 +975,7 @@ static void test_schema_upgrade_v1(void **state)
 	bson_iter_t it;
 	assert_true(mongoc_cursor_next(cur, &doc));
 	assert_true(bson_iter_init_find(&it, doc, "version"));
-	assert_int_equal(bson_iter_as_int64(&it), 3);
+	assert_int_equal(bson_iter_as_int64(&it), 4); /* the newest: 3 (search, pins), 4 (leases) */
 	mongoc_cursor_destroy(cur);
 	bson_destroy(q);
 	int old = 0, unique = 0;
@@ -1051,7 +1051,7 @@ static void test_schema_upgrade_v2(void **state)
 	bson_iter_t it;
 	assert_true(mongoc_cursor_next(cur, &doc));
 	assert_true(bson_iter_init_find(&it, doc, "version"));
-	assert_int_equal(bson_iter_as_int64(&it), 3);
+	assert_int_equal(bson_iter_as_int64(&it), 4); /* upgraded to the newest */
 	mongoc_cursor_destroy(cur);
 	/* The tombstone's words are empty, the live message's are folded. */
 	cur = mongoc_collection_find_with_opts(msgs, all, NULL, NULL);

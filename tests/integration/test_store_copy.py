@@ -1,0 +1,175 @@
+"""parley store copy: a populated store into the other store and back
+(SQLite -> MongoDB -> SQLite; with PARLEY_TEST_STORE=mongo, MongoDB ->
+SQLite -> MongoDB), each copy taken while its source serves, then a server
+started on the copy: the same users (passwords and sessions too), rooms,
+memberships and history, and new messages continue the seqs.
+
+The MongoDB side is PARLEY_TEST_MONGO_URI when set, else a CongoDB test
+server of tests/mongo/congo.py started for this module."""
+
+import asyncio
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import DEFAULT_PLUGINS, SOURCE_DIR, STORE, make_config, lua_str
+import websockets
+
+PASSWORD = "correct horse 1"
+PLUGINS_MONGO = ('{ {"auth_local", argon2 = { t_cost = 1, m_cost = 64, parallelism = 1 }},'
+                 ' {"store_mongo", uri = %s, database = %s} }')
+# Not the factory's `{"store_sqlite"}` spelling, which PARLEY_TEST_STORE=mongo
+# rewrites to store_mongo: this one stays on SQLite in either run.
+PLUGINS_SQLITE = DEFAULT_PLUGINS.replace('{"store_sqlite"}', '{"store_sqlite", path = "parley.db"}')
+
+
+@pytest.fixture(scope="module")
+def mongo_uri():
+    uri = os.environ.get("PARLEY_TEST_MONGO_URI")
+    if uri:
+        yield uri
+        return
+    sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "mongo"))
+    try:
+        import congo
+    except ImportError as e:
+        pytest.skip(f"no Mongo-wire test server (tests/mongo/congo.py: {e})")
+    if not congo.available():
+        pytest.skip("CongoDB is not installed (tools/setup.sh --test installs it) and "
+                    "PARLEY_TEST_MONGO_URI is unset")
+    with congo.Congo() as server:
+        yield server.uri
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def general_id(srv, token):
+    async def run():
+        ws = await websockets.connect(srv.ws_url, subprotocols=["parley.v1"])
+        await ws.send(json.dumps({"type": "auth", "rid": 1, "token": token}))
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            if frame.get("rid") == 1:
+                await ws.close()
+                return frame
+
+    ready = asyncio.run(run())
+    rooms = {r["name"]: r["id"] for r in ready["rooms"]}
+    assert "general" in rooms, ready
+    return rooms["general"]
+
+
+def history(srv, token, room):
+    status, _, data = srv.http("GET", f"/api/rooms/{room}/messages?limit=100",
+                               headers=bearer(token))
+    assert status == 200, data
+    msgs = sorted(json.loads(data)["messages"], key=lambda m: m["seq"])
+    return [(m["id"], m["seq"], m["user"]["name"] if isinstance(m.get("user"), dict)
+             else m.get("user"), m.get("text")) for m in msgs]
+
+
+def target_config(tmp_path, name, kind, mongo_uri):
+    """A config file for a store of `kind` in its own data dir; returns
+    (path, text with {data_dir}/{plugin_dir} placeholders, data dir)."""
+    data = str(tmp_path / f"{name}-data")
+    if kind == "mongo":
+        plugins = PLUGINS_MONGO % (lua_str(mongo_uri), lua_str(f"copy_{name}_{os.getpid()}"))
+    else:
+        plugins = PLUGINS_SQLITE
+    text = make_config("{data_dir}", "{plugin_dir}", plugins)
+    return text, data
+
+
+def write_config(tmp_path, name, text, data, plugin_dir):
+    path = tmp_path / f"{name}.conf"
+    path.write_text(text.replace('"{data_dir}"', lua_str(data))
+                    .replace('"{plugin_dir}"', lua_str(plugin_dir)))
+    return str(path)
+
+
+def copy(srv, to, *extra):
+    return srv.cli("store", "copy", "--to", to, *extra, check=False)
+
+
+def test_copy_to_the_other_store_and_back(server_factory, tmp_path, mongo_uri, plugin_dir):
+    other = "sqlite" if STORE == "mongo" else "mongo"
+    src = server_factory()
+    src.add_user("alice", PASSWORD, role="admin")
+    src.add_user("bob", PASSWORD)
+    alice, bob = src.tokens("alice", "bob")
+    room = general_id(src, alice)
+    assert general_id(src, bob) == room
+    for i in range(12):
+        who = alice if i % 3 else bob
+        status, _, data = src.http("POST", f"/api/rooms/{room}/messages",
+                                   json={"text": f"message {i}", "client_id": f"c{i}"},
+                                   headers=bearer(who))
+        assert status == 200, data
+    before = history(src, alice, room)
+    assert len(before) >= 12
+
+    # Into the other store, while the source serves.
+    text, data = target_config(tmp_path, "b", other, mongo_uri)
+    conf_b = write_config(tmp_path, "b", text, data, plugin_dir)
+    res = copy(src, conf_b)
+    assert res.returncode == 0, res.stderr
+    assert "verified messages: %d" % len(before) in res.stderr, res.stderr
+    assert "verified users: 2" in res.stderr, res.stderr
+    assert "read rooms" in res.stderr and "done:" in res.stderr
+
+    # Not into a store that has records (unless --force merges).
+    res = copy(src, conf_b)
+    assert res.returncode == 1
+    assert "already has users" in res.stderr, res.stderr
+    res = copy(src, conf_b, "--force")
+    assert res.returncode == 0, res.stderr
+
+    # A server on the copy: same rooms, history, sessions and passwords.
+    b = server_factory(raw_config=text, data_dir=data)
+    assert b.wait_log("plugin_loaded", plugin=f"store_{other}")
+    assert general_id(b, alice) == room
+    assert history(b, alice, room) == before
+    assert history(b, bob, room) == before
+    login = b.login("bob", PASSWORD)
+    assert login.get("token") or login.get("user"), login
+    status, _, data_b = b.http("POST", f"/api/rooms/{room}/messages",
+                               json={"text": "on the copy"}, headers=bearer(bob))
+    assert status == 200, data_b
+    assert json.loads(data_b)["seq"] == before[-1][1] + 1
+    # A resend of a copied client_id is still a duplicate (dedup copied).
+    status, _, again = b.http("POST", f"/api/rooms/{room}/messages",
+                              json={"text": "message 1", "client_id": "c1"},
+                              headers=bearer(alice))
+    assert status == 200
+    assert json.loads(again)["id"] == before[1][0]
+    after_b = history(b, alice, room)
+
+    # And back, into a fresh store of the source's kind, while b serves.
+    text_c, data_c = target_config(tmp_path, "c", STORE, mongo_uri)
+    conf_c = write_config(tmp_path, "c", text_c, data_c, plugin_dir)
+    res = copy(b, conf_c)
+    assert res.returncode == 0, res.stderr
+    assert "verified messages: %d" % len(after_b) in res.stderr, res.stderr
+    c = server_factory(raw_config=text_c, data_dir=data_c)
+    assert history(c, alice, room) == after_b
+    assert c.login("alice", PASSWORD)
+    status, _, data_c_post = c.http("POST", f"/api/rooms/{room}/messages",
+                                    json={"text": "back home"}, headers=bearer(alice))
+    assert status == 200
+    assert json.loads(data_c_post)["seq"] == after_b[-1][1] + 1
+
+
+def test_copy_usage_errors(server_factory, tmp_path):
+    srv = server_factory()
+    res = srv.cli("store", "copy", check=False)
+    assert res.returncode == 2 and "--to" in res.stderr
+    res = srv.cli("store", "move", "--to", "x.conf", check=False)
+    assert res.returncode == 2 and "store copy" in res.stderr
+    res = srv.cli("store", "copy", "--to", str(tmp_path / "missing.conf"), check=False)
+    assert res.returncode == 1
+    res = srv.cli("backup", "--out", str(tmp_path / "b"), "--to", "x.conf", check=False)
+    assert res.returncode == 2 and "--to applies" in res.stderr
