@@ -22,6 +22,7 @@
 #include "chat/chat_internal.h"
 #include "chat/chat_notify.h"
 #include "chat/chat_pins.h"
+#include "chat/chat_threads.h"
 #include "chat/rate.h"
 #include "host/auth.h"
 #include "host/hooks.h"
@@ -604,6 +605,9 @@ static const struct {
     {"pins", chat_req_pins, SCOPE_READ, RATE_ACTIONS},
     {"notify", chat_req_notify, SCOPE_READ, RATE_ACTIONS},
     {"search", chat_req_search, SCOPE_READ, RATE_ACTIONS},
+    {"threads", chat_req_threads, SCOPE_READ, RATE_ACTIONS},
+    {"thread_follow", chat_req_thread_follow, SCOPE_READ, RATE_ACTIONS},
+    {"thread_read", chat_req_thread_read, SCOPE_READ, RATE_ACTIONS},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it
