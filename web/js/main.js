@@ -25,6 +25,7 @@ import { wireMessageKeys } from './keyboard.js';
 import { registerOfflineShell } from './offline-shell.js';
 import { t, loadStrings, formatNumber } from './i18n.js';
 import { openSearch } from './search.js';
+import { ThreadPanel, inTimeline } from './threads.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
@@ -79,7 +80,14 @@ const list = new MessageList($('messages'), $('jump'), {
       list.refresh(false);
     },
     discard: (cid) => outbox.remove(cid).then(() => list.refresh(false)),
+    openThread: (m) => threads.open(state.current, m),
   },
+});
+
+const threads = new ThreadPanel(conn, {
+  onChange: () => list.refresh(false),
+  notify: (room, m) => notifyMessage(room, m, selectRoom),
+  selectRoom: (id) => selectRoom(id),
 });
 
 const composer = new Composer({
@@ -151,9 +159,11 @@ async function onReady(r) {
   }
   flush();
   loadCommands();
+  threads.refreshFollowed();
 }
 
 function signOutLocally() {
+  threads.close();
   conn.stop();
   resetState();
   list.clear();
@@ -243,6 +253,9 @@ function onEvent(f) {
     case 'read':
       onReadElsewhere(f);
       break;
+    case 'thread_updated':
+      threads.onUpdated(f);
+      break;
     case 'pin':
       applyPin(f);
       if (f.room === state.current) renderHeader();
@@ -277,9 +290,11 @@ async function onMessage(m) {
     }
     // The room's level decides (all, mentions and DMs, nothing); notifyMessage
     // itself only shows one while the tab is hidden.
-    if (levelAllows(room, m)) notifyMessage(room, m, selectRoom);
-    if (m.room === state.current) announce(`${m.user.name}: ${m.text || 'a file'}`);
+    // A reply only in its thread notifies those following the thread.
+    if (inTimeline(m) && levelAllows(room, m)) notifyMessage(room, m, selectRoom);
+    if (m.room === state.current && inTimeline(m)) announce(`${m.user.name}: ${m.text || 'a file'}`);
   }
+  if (m.thread) threads.onReply(m);
   if (mine && m.seq > (room.read_seq || 0)) room.read_seq = m.seq; // sending reads
   if (m.room === state.current) list.refresh(!mine);
   renderSidebar(selectRoom);
@@ -505,6 +520,7 @@ function ackToMessage(it, ack) {
 function selectRoom(roomId) {
   if (onSettings) closeSettings();
   composer.switchRoom(state.current, roomId);
+  if (threads.room && threads.room !== roomId) threads.close();
   state.current = roomId;
   $('app').classList.remove('nav-open');
   renderAll();
