@@ -23,6 +23,7 @@
 #include "ids.h"
 #include "kv.h"
 #include "lanes.h"
+#include "threads.h"
 #include "mdb.h"
 #include "messages.h"
 #include "rooms.h"
@@ -1118,4 +1119,9 @@ static const parley_store_vtable store_vtable = {
     .upload_usage = v_upload_usage,
     .kv_put_capped = v_kv_put_capped,
     .token_peek = v_token_peek,
+    .thread_append = mongo_thread_append,
+    .thread_history = mongo_thread_history,
+    .thread_follow = mongo_thread_follow,
+    .thread_read = mongo_thread_read,
+    .threads_list = mongo_threads_list,
 };
