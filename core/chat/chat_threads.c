@@ -68,28 +68,76 @@ static json_t *messages_json(const parley_store_result *res, const user_rec *u)
 /* history of a thread                                                */
 /* ---------------------------------------------------------------- */
 
+/* A thread's history: the root (message_get), then its replies. */
+struct thread_read_op {
+	struct ws_op *op;
+	json_t *root; /* the root's message object, once read */
+	int64_t before, after;
+	int limit;
+};
+
+static void thread_read_op_free(struct thread_read_op *t)
+{
+	chat_ws_op_free(t->op);
+	json_decref(t->root);
+	free(t);
+}
+
+static const char *thread_error(int rc)
+{
+	return rc == PARLEY_ENOTFOUND ? "thread: no such message here"
+	       : rc == PARLEY_EINVAL  ? "thread: a reply has no thread"
+	                              : "history unavailable";
+}
+
 static void thread_history_done(void *ud, const parley_store_result *res)
 {
-	struct ws_op *op = ud;
+	struct thread_read_op *t = ud;
+	struct ws_op *op = t->op;
 	client *cl = chat_ws_op_client(op);
 	if (cl) {
 		if (res->rc != PARLEY_OK) {
-			chat_reply_error(
-			    cl, op->rid, res->rc,
-			    res->rc == PARLEY_ENOTFOUND ? "thread: no such message here"
-			    : res->rc == PARLEY_EINVAL  ? "thread: a reply has no thread"
-			                                : "history unavailable");
+			chat_reply_error(cl, op->rid, res->rc, thread_error(res->rc));
 		} else {
-			json_t *reply = json_pack(
-			    "{s:s, s:s, s:O, s:o, s:b}", "type", "history", "room", op->room_id,
-			    "thread", json_object_get(op->req, "thread"), "messages",
-			    messages_json(res, cl->user), "more", res->more ? 1 : 0);
+			json_t *reply =
+			    json_pack("{s:s, s:s, s:O, s:O, s:o, s:b}", "type", "history", "room",
+			              op->room_id, "thread", json_object_get(op->req, "thread"),
+			              "root", t->root, "messages", messages_json(res, cl->user),
+			              "more", res->more ? 1 : 0);
 			if (reply && op->rid)
 				json_object_set(reply, "rid", op->rid);
 			chat_send_json(cl, reply);
 		}
 	}
-	chat_ws_op_free(op);
+	thread_read_op_free(t);
+}
+
+static void thread_root_read(void *ud, const parley_store_result *res)
+{
+	struct thread_read_op *t = ud;
+	struct ws_op *op = t->op;
+	client *cl = chat_ws_op_client(op);
+	if (!cl) {
+		thread_read_op_free(t);
+		return;
+	}
+	if (res->rc != PARLEY_OK || !res->n_messages) {
+		int rc = res->rc != PARLEY_OK ? res->rc : PARLEY_ENOTFOUND;
+		chat_reply_error(cl, op->rid, rc, thread_error(rc));
+		thread_read_op_free(t);
+		return;
+	}
+	const parley_message *m = &res->messages[0];
+	t->root = proto_message(m, strcmp(m->user_id, cl->user->id) == 0);
+	chat_thread_fields(t->root, chat_thread_info(res, 0));
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	int rc = st->thread_history(self, op->room_id, m->id, t->before, t->after, t->limit,
+	                            thread_history_done, t);
+	if (rc != PARLEY_PENDING) {
+		chat_reply_error(cl, op->rid, chat_store_refused(rc), "store unavailable");
+		thread_read_op_free(t);
+	}
 }
 
 void chat_req_thread_history(client *cl, json_t *req, json_t *rid, room *r, int64_t before,
@@ -103,20 +151,23 @@ void chat_req_thread_history(client *cl, json_t *req, json_t *rid, room *r, int6
 	}
 	if (refuse_unstored(cl, rid))
 		return;
-	void *self;
-	const parley_store_vtable *st = chat_store(&self);
-	struct ws_op *op = chat_ws_op_new(cl, req, rid, r);
-	if (!op) {
+	struct thread_read_op *t = calloc(1, sizeof *t);
+	if (!t || !(t->op = chat_ws_op_new(cl, req, rid, r))) {
+		free(t);
 		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
 		return;
 	}
-	int rc =
-	    st->thread_history(self, r->id, root, before, after, limit, thread_history_done, op);
+	t->before = before;
+	t->after = after;
+	t->limit = limit;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	int rc = st->message_get(self, r->id, root, thread_root_read, t);
 	if (rc != PARLEY_PENDING) {
 		chat_reply_error(cl, rid, chat_store_refused(rc),
-		                 rc == PARLEY_EINVAL ? "thread: no such message here"
+		                 rc == PARLEY_EINVAL ? thread_error(PARLEY_ENOTFOUND)
 		                                     : "store unavailable");
-		chat_ws_op_free(op);
+		thread_read_op_free(t);
 	}
 }
 

@@ -26,7 +26,8 @@ const parley_thread_info *chat_thread_info(const parley_store_result *res, size_
  * with replies) to a message object. t may be NULL. */
 void chat_thread_fields(json_t *msg, const parley_thread_info *t);
 
-/* `history` with "thread": the thread's replies, paged as history. */
+/* `history` with "thread": the root (as `root`) and the thread's replies,
+ * paged as history. */
 void chat_req_thread_history(struct client *cl, json_t *req, json_t *rid, struct room *r,
                              int64_t before, int64_t after, int limit);
 void chat_req_threads(struct client *cl, json_t *req, json_t *rid);

@@ -80,6 +80,17 @@ await run('threads', async (server, browser) => {
   }, null, { timeout: TIMEOUT_MS });
   await bob.keyboard.press('Escape');
 
+  // A search hit in a thread opens the thread (the reply is not in the room).
+  await bob.locator('#messages').click({ position: { x: 5, y: 5 } });
+  await bob.keyboard.press('Control+f');
+  const sd = bob.locator('dialog[open]');
+  await sd.locator('input[name=q]').fill('cold room');
+  await sd.locator('.search-hit', { hasText: 'cold room' }).waitFor({ timeout: TIMEOUT_MS });
+  await sd.locator('.search-hit', { hasText: 'cold room' }).locator('button').first().click();
+  await inPanel(bob, 'PBS, pH 7.4').waitFor({ timeout: TIMEOUT_MS });
+  assert.match(await bob.locator('#thread-messages .thread-root').textContent(), /Which buffer/);
+  await bob.click('#thread-close');
+
   // On a phone the thread is a screen of its own.
   await bob.setViewportSize({ width: 390, height: 800 });
   await row(bob, 'Which buffer').locator('.thread-link').click();

@@ -58,9 +58,16 @@ def test_reply_reaches_members_with_its_thread(server, tok):
             assert sorted(m["seq"] for m in h["messages"]) == \
                 [root["seq"], root["seq"] + 1, root["seq"] + 2], h
 
+            # A search hit in a thread says which (so a client opens it there).
+            r = await a.request("search", query="PBS")
+            assert [m["id"] for m in r["messages"]] == [ack["id"]], r
+            assert r["messages"][0]["thread"] == root["id"], r
+
             # A thread's own history, paged like history.
             t = await b.request("history", room=room, thread=root["id"])
             assert t["type"] == "history" and t["thread"] == root["id"], t
+            assert t["root"]["id"] == root["id"] and t["root"]["replies"] == 2, t
+            assert t["root"]["text"] == "which buffer did we use in March?"
             assert [m["text"] for m in t["messages"]] == ["PBS, pH 7.4", "thanks!"]
             t = await b.request("history", room=room, thread=root["id"], limit=1)
             assert [m["text"] for m in t["messages"]] == ["thanks!"] and t["more"] is True

@@ -557,6 +557,13 @@ async function openHit(m) {
     await fillAfter(roomId, msgs.reduce((a, x) => Math.max(a, x.seq), m.seq));
   }
   if (state.current !== roomId) selectRoom(roomId);
+  // A reply only in its thread: the thread shows it (the root stays in view).
+  if (!inTimeline(m)) {
+    const root = findMessage(roomId, m.thread);
+    if (root) list.showFound(root.seq, 4000);
+    threads.open(roomId, root || { id: m.thread });
+    return;
+  }
   list.showFound(m.seq, 4000);
 }
 

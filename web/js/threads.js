@@ -72,6 +72,7 @@ export class ThreadPanel {
       this.list.append(el('li', 'error', r ? r.message : 'Not connected.'));
       return;
     }
+    if (r.root) this.root = findMessage(roomId, root.id) || r.root; // opened from a bare id
     // Kept apart from the room's held list: an old thread would leave a
     // hole in it (the room pages its history by its first seq).
     for (const m of r.messages) this.loaded.set(m.id, m);
