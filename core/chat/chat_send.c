@@ -448,6 +448,10 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
+	if (also_room && !thread) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, "also_room: only with thread");
+		return;
+	}
 	json_t *att = json_object_get(req, "attachments");
 	if (att && !json_is_array(att) && !json_is_null(att)) {
 		chat_reply_error(cl, rid, PARLEY_EINVAL, "attachments: expected an array");

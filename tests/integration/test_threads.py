@@ -18,7 +18,7 @@ def tok(server):
 
 
 def is_error(r, code):
-    return r.get("type") == "error" and r.get("code") == code, r
+    return r.get("type") == "error" and r.get("code") == code
 
 
 async def lobby(a, *others):
@@ -77,19 +77,21 @@ def test_reply_reaches_members_with_its_thread(server, tok):
 
             # Errors: no nesting, unknown roots, a root of another room.
             r = await a.request("send", room=room, text="deeper", thread=ack["id"])
-            assert is_error(r, "bad_request")
+            assert is_error(r, "bad_request"), r
             r = await a.request("send", room=room, text="lost", thread="m_999999")
-            assert is_error(r, "not_found")
+            assert is_error(r, "not_found"), r
             r = await a.request("send", room=room, text="bad", thread="nonsense")
-            assert is_error(r, "bad_request")
+            assert is_error(r, "bad_request"), r
             r = await a.request("send", room=room, text="bad", thread=root["id"],
                                 also_room="yes")
-            assert is_error(r, "bad_request")
+            assert is_error(r, "bad_request"), r
+            r = await a.request("send", room=room, text="where?", also_room=True)
+            assert is_error(r, "bad_request"), r
             g = a.room_id("general")
             r = await a.request("send", room=g, text="wrong room", thread=root["id"])
-            assert is_error(r, "not_found")
+            assert is_error(r, "not_found"), r
             r = await a.request("history", room=g, thread=root["id"])
-            assert is_error(r, "not_found")
+            assert is_error(r, "not_found"), r
             # A refused reply took no seq.
             nxt = await a.send_text(room, "next")
             assert nxt["seq"] == ack2["seq"] + 1
@@ -142,9 +144,9 @@ def test_followed_threads_and_unread(server, tok):
             p2 = await a.request("threads", limit=1, after=p1["threads"][0]["root"]["id"])
             assert [x["root"]["id"] for x in p2["threads"]] == [t1["id"]] and not p2["more"]
             r = await a.request("threads", limit=0)
-            assert is_error(r, "bad_request")
+            assert is_error(r, "bad_request"), r
             r = await a.request("threads", after="x")
-            assert is_error(r, "bad_request")
+            assert is_error(r, "bad_request"), r
 
             # Reading a thread clears its unread count.
             r = await a.request("thread_read", room=room, id=t2["id"], seq=last["seq"])
@@ -153,7 +155,7 @@ def test_followed_threads_and_unread(server, tok):
             assert [(x["root"]["id"], x["unread"]) for x in r["threads"]] == \
                 [(t2["id"], 0), (t1["id"], 1)], r
             r = await c.request("thread_read", room=room, id=t1["id"], seq=last["seq"])
-            assert is_error(r, "not_found")  # carol does not follow t1
+            assert is_error(r, "not_found"), r  # carol does not follow t1
 
             # Following and unfollowing by hand.
             r = await c.request("thread_follow", room=room, id=t1["id"])
@@ -165,7 +167,7 @@ def test_followed_threads_and_unread(server, tok):
             r = await c.request("threads")
             assert [x["root"]["id"] for x in r["threads"]] == [t1["id"]], r
             r = await c.request("thread_follow", room=room, id="m_999999")
-            assert is_error(r, "not_found")
+            assert is_error(r, "not_found"), r
 
             # Leaving the room hides its threads from the list.
             assert (await c.request("leave", room=room))["type"] == "ok"
@@ -187,7 +189,7 @@ def test_deleted_root_keeps_its_thread(server, tok):
             t = await b.request("history", room=room, thread=root["id"])
             assert [m["text"] for m in t["messages"]] == ["a reply"], t
             r = await b.request("send", room=room, text="late", thread=root["id"])
-            assert is_error(r, "not_found")
+            assert is_error(r, "not_found"), r
     run(body())
 
 
@@ -223,9 +225,9 @@ def test_bot_tokens_need_read(server):
             assert r["type"] == "threads", r
         async with Client(server, poster) as c:
             r = await c.request("history", room=g, thread=root)
-            assert is_error(r, "forbidden")
+            assert is_error(r, "forbidden"), r
             r = await c.request("threads")
-            assert is_error(r, "forbidden")
+            assert is_error(r, "forbidden"), r
             # post may reply in a thread.
             ack = await c.send_text(g, "bot reply", thread=root)
             assert ack["type"] == "ack", ack
