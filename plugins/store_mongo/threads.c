@@ -435,7 +435,8 @@ static int exec_list(struct dbconn *c, struct op *op)
 			}
 	}
 	size_t left = op->n_msgs - from, limit = (size_t)op->args.thread.limit;
-	memmove(op->msgs, op->msgs + from, left * sizeof *op->msgs);
+	if (from > 0 && left > 0)
+		memmove(op->msgs, op->msgs + from, left * sizeof *op->msgs);
 	op->n_msgs = left > limit ? limit : left;
 	op->res.more = left > limit;
 	return PARLEY_OK;
