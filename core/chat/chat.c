@@ -24,6 +24,7 @@
 #include "chat/chat_notify.h"
 #include "chat/chat_pins.h"
 #include "chat/presence.h"
+#include "chat/chat_threads.h"
 #include "chat/rate.h"
 #include "host/auth.h"
 #include "host/hooks.h"
@@ -595,6 +596,9 @@ static const struct {
     {"search", chat_req_search, SCOPE_READ, RATE_ACTIONS},
     {"presence", chat_req_presence, SCOPE_READ, RATE_ACTIONS},
     {"users", chat_req_users, SCOPE_READ, RATE_ACTIONS},
+    {"threads", chat_req_threads, SCOPE_READ, RATE_ACTIONS},
+    {"thread_follow", chat_req_thread_follow, SCOPE_READ, RATE_ACTIONS},
+    {"thread_read", chat_req_thread_read, SCOPE_READ, RATE_ACTIONS},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it

@@ -8,6 +8,7 @@
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
 #include "chat/chat_pins.h"
+#include "chat/mention_all.h"
 #include "chat/send_rules.h"
 #include "host/hooks.h"
 
@@ -131,7 +132,20 @@ static void got_message_for_change(void *ud, const parley_store_result *res)
 			chat_ws_op_free(op);
 			return;
 		}
+		/* @here/@room/@all follow the send's rules: an edit that brings
+		 * one the message did not have is checked as a send would be. */
+		const char *all = mention_all_kind(text);
+		const char *had = m->text ? mention_all_kind(m->text) : NULL;
+		char why_all[200];
+		if (all && (!had || strcmp(all, had) != 0) &&
+		    mention_all_allowed(r, cl->user, all, why_all, sizeof why_all) != PARLEY_OK) {
+			chat_reply_error(cl, op->rid, PARLEY_EFORBIDDEN, why_all);
+			chat_ws_op_free(op);
+			return;
+		}
 		json_t *mentions = chat_room_mentions(r, text);
+		if (all && mentions)
+			mention_all_add(mentions, r, cl->user, all);
 		char *mj = mentions ? proto_dump(mentions, NULL) : NULL;
 		json_decref(mentions);
 		int rc = st->message_edit(self, r->id, m->id, text, mj, loop_now_ms(), edited, op);

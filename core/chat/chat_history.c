@@ -5,6 +5,7 @@
 
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_threads.h"
 
 /* History of one room for user u as a reply object {room, messages, more}. */
 json_t *chat_history_reply(const parley_store_result *res, const char *room_id, const user_rec *u,
@@ -14,7 +15,9 @@ json_t *chat_history_reply(const parley_store_result *res, const char *room_id, 
 	for (size_t k = 0; k < res->n_messages; k++) {
 		size_t i = reverse ? res->n_messages - 1 - k : k;
 		const parley_message *m = &res->messages[i];
-		json_array_append_new(msgs, proto_message(m, u && strcmp(m->user_id, u->id) == 0));
+		json_t *o = proto_message(m, u && strcmp(m->user_id, u->id) == 0);
+		chat_thread_fields(o, chat_thread_info(res, i));
+		json_array_append_new(msgs, o);
 	}
 	return json_pack("{s:s, s:o, s:b}", "room", room_id, "messages", msgs, "more",
 	                 res->more ? 1 : 0);
@@ -86,6 +89,10 @@ void chat_req_history(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
+	if (json_object_get(req, "thread")) {
+		chat_req_thread_history(cl, req, rid, r, h.before, h.after, h.limit);
+		return;
+	}
 	struct ws_op *op = chat_ws_op_new(cl, req, rid, r);
 	void *self;
 	const parley_store_vtable *st = chat_store(&self);
@@ -140,9 +147,9 @@ static void resumed(void *ud, const parley_store_result *res)
 			const parley_message *m = &res->messages[i];
 			if (m->seq <= sent)
 				continue;
-			chat_send_json(cl,
-			               chat_message_event(
-			                   m, cl->user && strcmp(m->user_id, cl->user->id) == 0));
+			chat_send_json(cl, chat_message_event_in(
+			                       m, chat_thread_info(res, i),
+			                       cl->user && strcmp(m->user_id, cl->user->id) == 0));
 			sent = m->seq;
 		}
 		if (res->more)

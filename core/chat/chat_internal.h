@@ -187,6 +187,8 @@ struct chat_post {
 	double t0;             /* when the send arrived (ev_now) */
 	int no_command;        /* store "/word …" as text (a command that keeps it) */
 	int no_previews;       /* the send said "previews": false */
+	const char *thread;    /* a reply in this root's thread; may be NULL */
+	int also_room;         /* the reply shows in the room's timeline too */
 };
 /* done(ud, rc, message, stored-message, duplicate, is_command). */
 typedef void (*chat_post_done)(void *ud, int rc, const char *message, const parley_message *m,
@@ -194,6 +196,9 @@ typedef void (*chat_post_done)(void *ud, int rc, const char *message, const parl
 void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud);
 /* A message frame {"type":"message", …}; the author's variant has client_id. */
 json_t *chat_message_event(const parley_message *m, int with_client_id);
+/* The same with the message's thread facts (t may be NULL). */
+json_t *chat_message_event_in(const parley_message *m, const parley_thread_info *t,
+                              int with_client_id);
 /* The members of r that text mentions, as a JSON array of user ids. Only
  * members: a name in a private room must not reach someone outside it. */
 json_t *chat_room_mentions(room *r, const char *text);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "chat/chat_internal.h"
+#include "chat/chat_threads.h"
 #include "chat/scope.h"
 #include "chat/search_query.h"
 
@@ -57,8 +58,9 @@ static void searched(void *ud, const parley_store_result *res)
 	json_t *msgs = json_array();
 	for (size_t i = 0; i < res->n_messages; i++) {
 		const parley_message *m = &res->messages[i];
-		json_array_append_new(msgs,
-		                      proto_message(m, strcmp(m->user_id, op->user->id) == 0));
+		json_t *o = proto_message(m, strcmp(m->user_id, op->user->id) == 0);
+		chat_thread_fields(o, chat_thread_info(res, i)); /* a hit in a thread opens it */
+		json_array_append_new(msgs, o);
 	}
 	int more = res->more && res->text;
 	json_t *reply = json_pack("{s:o, s:b, s:s?}", "messages", msgs, "more", more, "cursor",

@@ -10,6 +10,7 @@
 #include "chat/chat.h"
 #include "chat/chat_attachments.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_threads.h"
 #include "chat/mention_all.h"
 #include "chat/mutes.h"
 #include "chat/send_rules.h"
@@ -18,7 +19,14 @@
 
 json_t *chat_message_event(const parley_message *m, int with_client_id)
 {
+	return chat_message_event_in(m, NULL, with_client_id);
+}
+
+json_t *chat_message_event_in(const parley_message *m, const parley_thread_info *t,
+                              int with_client_id)
+{
 	json_t *body = proto_message(m, with_client_id);
+	chat_thread_fields(body, t);
 	json_t *o = json_pack("{s:s}", "type", "message");
 	if (!body || !o || json_object_update(o, body) < 0) {
 		json_decref(o);
@@ -57,6 +65,7 @@ struct post_op {
 	int depth;
 	double t0;
 	int no_previews;
+	int threaded; /* stored with thread_append */
 };
 
 static chat_message_observer *message_observer;
@@ -77,10 +86,10 @@ int chat_room_event(const char *room_id, json_t *ev)
 	return 0;
 }
 
-static void fan_out(room *r, const parley_message *m, user_rec *author)
+static void fan_out(room *r, const parley_message *m, const parley_thread_info *t, user_rec *author)
 {
-	sbuf *common = chat_frame(chat_message_event(m, 0));
-	sbuf *own = m->client_id ? chat_frame(chat_message_event(m, 1)) : NULL;
+	sbuf *common = chat_frame(chat_message_event_in(m, t, 0));
+	sbuf *own = m->client_id ? chat_frame(chat_message_event_in(m, t, 1)) : NULL;
 	if (!common)
 		goto done;
 	size_t n = 0;
@@ -157,7 +166,10 @@ static void appended(void *ud, const parley_store_result *res)
 			st->read_set(self, r->id, op->author->id, m->seq, read_stored, NULL);
 		}
 		count_mentions(r, m);
-		fan_out(r, m, op->author);
+		fan_out(r, m, chat_thread_info(res, 0), op->author);
+		if (op->threaded)
+			chat_thread_replied(r, m, res->n_messages > 1 ? &res->messages[1] : NULL,
+			                    chat_thread_info(res, 1));
 		struct chat_hook h;
 		chat_hook_init(&h, PARLEY_HOOK_MESSAGE, op->author, r);
 		h.args.message = m;
@@ -186,7 +198,8 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 /* A send waiting for its attachments: copies of what it said. */
 struct post_wait {
 	user_rec *author;
-	char *room_id, *text, *client_id, *reply_to;
+	char *room_id, *text, *client_id, *reply_to, *thread;
+	int also_room;
 	int depth;
 	double t0;
 	int no_command;
@@ -201,6 +214,7 @@ static void post_wait_free(struct post_wait *w)
 	free(w->text);
 	free(w->client_id);
 	free(w->reply_to);
+	free(w->thread);
 	free(w);
 }
 
@@ -223,7 +237,9 @@ static void attachments_resolved(void *ud, int rc, const char *why, char *json)
 		                      .depth = w->depth,
 		                      .t0 = w->t0,
 		                      .no_command = w->no_command,
-		                      .no_previews = w->no_previews};
+		                      .no_previews = w->no_previews,
+		                      .thread = w->thread,
+		                      .also_room = w->also_room};
 		post_resolved(&p, json, w->done, w->ud);
 	}
 	free(json);
@@ -241,6 +257,10 @@ static char *dup_or_null(const char *s, int *oom)
 void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 {
 	const char *why = NULL;
+	if (p->thread && !chat_threads_stored()) {
+		done(ud, PARLEY_EUNAVAIL, "this server's store cannot keep threads", NULL, 0, 0);
+		return;
+	}
 	int rc = send_rule_text(p->text, 0, chat_max_text(), &why);
 	if (rc != PARLEY_OK) {
 		done(ud, rc, why, NULL, 0, 0);
@@ -273,6 +293,8 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		w->text = dup_or_null(p->text, &oom);
 		w->client_id = dup_or_null(p->client_id, &oom);
 		w->reply_to = dup_or_null(p->reply_to, &oom);
+		w->thread = dup_or_null(p->thread, &oom);
+		w->also_room = p->also_room;
 		w->depth = p->depth;
 		w->t0 = p->t0;
 		w->no_command = p->no_command;
@@ -371,12 +393,17 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 	op->depth = p->depth;
 	op->t0 = p->t0;
 	op->no_previews = p->no_previews;
-	rc = st->append(self, &msg, appended, op);
+	op->threaded = p->thread != NULL;
+	rc = p->thread ? st->thread_append(self, &msg, p->thread, p->also_room, appended, op)
+	               : st->append(self, &msg, appended, op);
 	if (rc != PARLEY_PENDING) {
 		free(op->room_id);
 		free(op->attachments_json);
 		free(op);
-		done(ud, rc < 0 ? rc : PARLEY_ERR, "the store refused the message", NULL, 0, 0);
+		done(ud, rc < 0 ? rc : PARLEY_ERR,
+		     rc == PARLEY_EINVAL && p->thread ? "thread: not a message id"
+		                                      : "the store refused the message",
+		     NULL, 0, 0);
 	}
 out:
 	free(mentions_json);
@@ -406,16 +433,23 @@ static void send_done(void *ud, int rc, const char *message, const parley_messag
 void chat_req_send(client *cl, json_t *req, json_t *rid)
 {
 	char err[PROTO_ERR_LEN];
-	const char *text, *client_id = NULL, *reply_to = NULL;
+	const char *text, *client_id = NULL, *reply_to = NULL, *thread = NULL;
+	int also_room = 0;
 	member *m;
 	room *r = chat_req_room(cl, req, rid, &m);
 	if (!r)
 		return;
 	if (proto_get_str(req, "text", 1, 0, &text, err, sizeof err) < 0 ||
+	    proto_get_str(req, "thread", 0, PROTO_MAX_ID, &thread, err, sizeof err) < 0 ||
+	    proto_get_bool(req, "also_room", 0, &also_room, err, sizeof err) < 0 ||
 	    proto_get_str(req, "client_id", 0, PROTO_MAX_CLIENT_ID, &client_id, err, sizeof err) <
 	        0 ||
 	    proto_get_str(req, "reply_to", 0, PROTO_MAX_ID, &reply_to, err, sizeof err) < 0) {
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
+		return;
+	}
+	if (also_room && !thread) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, "also_room: only with thread");
 		return;
 	}
 	json_t *att = json_object_get(req, "attachments");
@@ -440,7 +474,9 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 	                      .reply_to = reply_to,
 	                      .attachments = json_is_array(att) ? att : NULL,
 	                      .t0 = ev_now(loop_ev),
-	                      .no_previews = json_is_false(previews)};
+	                      .no_previews = json_is_false(previews),
+	                      .thread = thread,
+	                      .also_room = also_room};
 	chat_post_message(&p, send_done, op);
 }
 

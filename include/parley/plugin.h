@@ -222,6 +222,18 @@ typedef struct parley_upload {
 /* store provider (exactly one)                                        */
 /* ------------------------------------------------------------------ */
 
+/* A message's place in a thread (issue 15, appended): see the store's
+ * thread members. */
+typedef struct parley_thread_info {
+	const char *thread_id; /* a reply: its root's id; NULL otherwise */
+	int also_room;         /* a reply also shown in the room's timeline */
+	int following;         /* threads_list: 1 (the person follows it) */
+	int64_t replies;       /* a root: its replies, tombstones included */
+	int64_t last_reply_ts; /* a root: when its newest reply was written; 0: none */
+	int64_t unread;        /* threads_list: others' replies after the person's mark */
+	int64_t read_seq;      /* threads_list: the person's read mark in the thread */
+} parley_thread_info;
+
 /* A search (since ABI 1, appended): what the core parsed from the
  * person's query, and where they may look. Terms are folded by the core
  * (lower case, Latin diacritics removed) UTF-8; a store folds the text it
@@ -295,6 +307,10 @@ typedef struct parley_store_result {
 	/* Since ABI 1 (appended): upload records. */
 	const parley_upload *uploads;
 	size_t n_uploads;
+	/* Threads (issue 15, appended): set only by a store with thread_append
+	 * (PARLEY_HAS), by every call that returns messages: threads[i] is
+	 * messages[i]'s place in a thread. NULL from other stores. */
+	const struct parley_thread_info *threads;
 } parley_store_result;
 
 typedef void (*parley_store_done)(void *ud, const parley_store_result *res);
@@ -554,6 +570,42 @@ typedef struct parley_store_vtable {
 	 * cursor of the next page (NULL when more is 0). EINVAL for a query
 	 * or cursor the store cannot serve. */
 	int (*search)(void *self, const parley_search_query *q, parley_store_done done, void *ud);
+
+	/* Threads (issue 15, appended; PARLEY_HAS before calling; a store with
+	 * thread_append has all five and fills result.threads). A thread is a
+	 * root message and its replies; replies take room seqs like any
+	 * message (they are in the room's history) and name their root.
+	 * thread_append: append (same seq and client_id rules) of a reply to
+	 * thread_id in msg->room_id; in the same transaction the root's
+	 * replies and last_reply_ts move and the author follows the thread
+	 * (the root's author too). ENOTFOUND when the root is absent, of
+	 * another room or deleted; EINVAL when it is a reply itself (threads
+	 * do not nest). Result: messages[0] the reply, messages[1] the root as
+	 * it is now (a duplicate: messages[0] only, duplicate = 1). */
+	int (*thread_append)(void *self, const parley_message *msg, const char *thread_id,
+	                     int also_room, parley_store_done done, void *ud);
+	/* A thread's replies, paged as history (before/after/limit the same);
+	 * ENOTFOUND when root_id is not a message of room_id. Result:
+	 * messages, more. */
+	int (*thread_history)(void *self, const char *room_id, const char *root_id, int64_t before,
+	                      int64_t after, int limit, parley_store_done done, void *ud);
+	/* on 1: user_id follows the thread (idempotent), 0: stops. ENOTFOUND
+	 * for an unknown root (of room_id) or user. Result: value = 1 when it
+	 * changed. Following outlives leaving the room (the core lists only
+	 * rooms the person may read). */
+	int (*thread_follow)(void *self, const char *room_id, const char *root_id,
+	                     const char *user_id, int on, parley_store_done done, void *ud);
+	/* Moves user_id's read mark in a followed thread forward to seq.
+	 * ENOTFOUND when not following. Result: value = the mark now. */
+	int (*thread_read)(void *self, const char *room_id, const char *root_id,
+	                   const char *user_id, int64_t seq, parley_store_done done, void *ud);
+	/* The threads user_id follows in the rooms of room_ids_json (a JSON
+	 * array of room ids), the latest reply first (then the newest root),
+	 * up to limit (1..100) after the root `after` (NULL: from the start).
+	 * Result: messages (the roots; deleted ones too: their thread stays),
+	 * threads (following, unread, read_seq set), more. */
+	int (*threads_list)(void *self, const char *user_id, const char *room_ids_json,
+	                    const char *after, int limit, parley_store_done done, void *ud);
 
 	void *reserved[16];
 } parley_store_vtable;

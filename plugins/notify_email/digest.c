@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 
 #define DIGEST_ITEMS_MAX 50    /* per person and e-mail; more are counted */
@@ -216,16 +218,73 @@ static void lookup_free(struct lookup *l)
 	free(l);
 }
 
+/* Drops the noted messages of rooms where the person's notification level
+ * is "none" (levels: the store's notify_list JSON); "mentions" keeps them,
+ * as a digest holds only mentions and DMs. Returns how many are left. */
+static size_t drop_quiet_rooms(struct pending *p, const char *levels)
+{
+	json_t *arr = levels ? json_loads(levels, 0, NULL) : NULL;
+	size_t k, kept = 0;
+	json_t *row;
+	for (size_t i = 0; i < p->n_items; i++) {
+		int quiet = 0;
+		json_array_foreach(arr, k, row)
+		{
+			const char *room = json_string_value(json_object_get(row, "room"));
+			const char *user = json_string_value(json_object_get(row, "user"));
+			const char *level = json_string_value(json_object_get(row, "level"));
+			if (room && level && !strcmp(room, p->items[i].room_id) &&
+			    (!user || !strcmp(user, p->user_id)) && !strcmp(level, "none"))
+				quiet = 1;
+		}
+		if (quiet) {
+			item_clear(&p->items[i]);
+			continue;
+		}
+		if (kept != i) {
+			p->items[kept] = p->items[i];
+			memset(&p->items[i], 0, sizeof p->items[i]);
+		}
+		kept++;
+	}
+	p->n_items = kept;
+	json_decref(arr);
+	return kept + p->n_more;
+}
+
+static void levels_read(void *ud, const parley_store_result *res)
+{
+	struct lookup *l = ud;
+	if (l->p->d->closed)
+		pending_done(l->p, NULL);
+	else if (res->rc != PARLEY_OK)
+		send_digest(l->p, &l->user); /* a failed read mails rather than loses */
+	else if (drop_quiet_rooms(l->p, res->text) == 0)
+		pending_done(l->p, "notifications of these rooms turned off");
+	else
+		send_digest(l->p, &l->user);
+	lookup_free(l);
+}
+
 static void settings_read(void *ud, const parley_store_result *res)
 {
 	struct lookup *l = ud;
+	struct digest *d = l->p->d;
+	void *self;
+	const parley_store_vtable *st = d->host->store(d->ctx, &self);
 	/* The core writes settings as compact JSON with sorted keys. */
-	if (l->p->d->closed)
+	if (d->closed) {
 		pending_done(l->p, NULL);
-	else if (res->rc == PARLEY_OK && res->text && strstr(res->text, "\"email_digest\":false"))
+	} else if (res->rc == PARLEY_OK && res->text &&
+	           strstr(res->text, "\"email_digest\":false")) {
 		pending_done(l->p, "digests turned off");
-	else
+	} else {
+		/* Then each room's notification level (issue 15). */
+		if (PARLEY_HAS(parley_store_vtable, st, notify_list) &&
+		    st->notify_list(self, l->user.id, levels_read, l) == PARLEY_PENDING)
+			return;
 		send_digest(l->p, &l->user);
+	}
 	lookup_free(l);
 }
 

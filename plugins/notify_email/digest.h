@@ -3,7 +3,10 @@
  * this node; the first such note starts a timer of digest_delay seconds
  * for that person. When it fires and they are still offline, one e-mail
  * gathers everything noted since, unless their settings turned digests
- * off, they have no address, or the account is disabled or a bot.
+ * off, they have no address, or the account is disabled or a bot. Notes
+ * from rooms where the person's notification level is "none" (the
+ * store's notify_list, read when the timer fires) are left out; with
+ * none left, no mail.
  *
  * Pending notes live in memory: a restart drops them (the messages stay
  * unread in the chat, with their mention badges). */

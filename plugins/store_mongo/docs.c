@@ -70,7 +70,16 @@ int docs_message(struct op *op, const bson_t *doc)
 	m->deleted = mdb_int(doc, "deleted") != 0;
 	if (reactions(op, doc, &m->reactions_json) != PARLEY_OK)
 		return PARLEY_ENOMEM;
-	return m->id && m->room_id && m->user_id ? PARLEY_OK : PARLEY_ENOMEM;
+	if (!m->id || !m->room_id || !m->user_id)
+		return PARLEY_ENOMEM;
+	parley_thread_info *t = op_add_thread(op, m->id); /* threads.c */
+	if (!t)
+		return PARLEY_ENOMEM;
+	t->thread_id = mdb_str(op, doc, "thread");
+	t->also_room = mdb_int(doc, "also_room") != 0;
+	t->replies = mdb_int(doc, "replies");
+	t->last_reply_ts = mdb_int(doc, "last_reply_ts");
+	return PARLEY_OK;
 }
 
 int docs_room(struct op *op, const bson_t *doc)

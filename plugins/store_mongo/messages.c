@@ -166,6 +166,10 @@ int messages_append(struct dbconn *c, struct op *op)
 	mdb_append_str(&doc, "attachments_json", m->attachments_json);
 	BSON_APPEND_INT64(&doc, "edited_ts", 0);
 	BSON_APPEND_INT32(&doc, "deleted", 0);
+	if (op->args.append.thread) { /* a reply (threads.c) */
+		BSON_APPEND_UTF8(&doc, "thread", op->args.append.thread);
+		BSON_APPEND_INT32(&doc, "also_room", op->args.append.also_room);
+	}
 	bson_t empty;
 	BSON_APPEND_ARRAY_BEGIN(&doc, "reactions", &empty);
 	bson_append_array_end(&doc, &empty);
@@ -202,6 +206,11 @@ int messages_append(struct dbconn *c, struct op *op)
 	out->reactions_json = NULL;
 	out->edited_ts = 0;
 	out->deleted = 0;
+	parley_thread_info *t = op_add_thread(op, id);
+	if (!t)
+		return op_fail(op, PARLEY_ENOMEM, "append: out of memory");
+	t->thread_id = op->args.append.thread;
+	t->also_room = op->args.append.also_room;
 	return PARLEY_OK;
 }
 

@@ -76,6 +76,11 @@ static void results_free(struct op *op)
 	op->audits = NULL;
 	op->n_invites = op->cap_invites = op->n_audits = op->cap_audits = 0;
 	free(op->uploads);
+	free(op->thr);
+	free(op->threads_out);
+	op->thr = NULL;
+	op->threads_out = NULL;
+	op->n_thr = op->cap_thr = 0;
 	op->msgs = NULL;
 	op->rooms = NULL;
 	op->members = NULL;
@@ -189,9 +194,38 @@ parley_upload *op_add_upload(struct op *op)
 	return grow((void **)&op->uploads, &op->n_uploads, &op->cap_uploads, sizeof *op->uploads);
 }
 
+parley_thread_info *op_add_thread(struct op *op, const char *message_id)
+{
+	struct op_thread *t = grow((void **)&op->thr, &op->n_thr, &op->cap_thr, sizeof *op->thr);
+	if (!t)
+		return NULL;
+	t->message_id = message_id;
+	return &t->info;
+}
+
+/* threads_out[i]: the facts read for messages[i] (zero when none). */
+static void pair_threads(struct op *op)
+{
+	if (!op->n_msgs || !(op->threads_out = calloc(op->n_msgs, sizeof *op->threads_out)))
+		return;
+	for (size_t i = 0; i < op->n_msgs; i++) {
+		const char *id = op->msgs[i].id;
+		if (i < op->n_thr && op->thr[i].message_id == id) {
+			op->threads_out[i] = op->thr[i].info;
+			continue;
+		}
+		for (size_t k = 0; k < op->n_thr; k++)
+			if (op->thr[k].message_id == id) {
+				op->threads_out[i] = op->thr[k].info;
+				break;
+			}
+	}
+}
+
 void op_reset(struct op *op)
 {
 	/* Counts only: the arrays keep their (loop-thread) memory. */
+	op->n_thr = 0;
 	op->n_msgs = op->n_rooms = op->n_members = op->n_users = op->n_uploads = 0;
 	op->n_invites = op->n_audits = 0;
 	memset(&op->res, 0, sizeof op->res);
@@ -231,6 +265,8 @@ void op_finish(struct op *op)
 		r->n_audit = op->n_audits;
 		r->uploads = op->uploads;
 		r->n_uploads = op->n_uploads;
+		pair_threads(op);
+		r->threads = op->threads_out;
 		r->session = op->session_out.token_hash ? &op->session_out : NULL;
 		r->invite = op->invite_out.token_hash ? &op->invite_out : NULL;
 	}

@@ -28,15 +28,29 @@ typedef int (*op_exec_fn)(struct dbconn *c, struct op *op);
 
 struct arena_chunk;
 
+struct op_thread {
+	const char *message_id;
+	parley_thread_info info;
+};
+
 /* Each operation's arguments, one member per operation (or per group of
  * operations taking the same ones), named for the call. Ids stay the
  * strings the documents hold ("r12"); the few numbers a document also
  * carries (room_n, user_n) are parsed at the call. NULL means "none" where
  * the call allows it. Only the member of op->exec is set. */
 union op_args {
-	struct { /* append (+ msg): the room's number, for ids and tombstones */
+	struct { /* append, thread_append (+ msg): the room's number, for ids
+		  * and tombstones; thread: the root of a reply (threads.c) */
 		int64_t room_n;
+		const char *thread;
+		int also_room;
 	} append;
+	struct { /* threads.c: thread_history, thread_follow, thread_read,
+		  * threads_list (user, rooms_json, root = after) */
+		const char *room, *root, *user, *rooms_json;
+		int64_t before, after, seq;
+		int limit, on;
+	} thread;
 	struct { /* history: after < 0 when before is used */
 		const char *room;
 		int64_t before, after;
@@ -201,6 +215,11 @@ struct op {
 	size_t n_audits, cap_audits;
 	parley_upload *uploads;
 	size_t n_uploads, cap_uploads;
+	/* Thread facts of the messages read, by message id (the id string's
+	 * pointer), paired with the messages at finish (threads_out). */
+	struct op_thread *thr;
+	size_t n_thr, cap_thr;
+	parley_thread_info *threads_out;
 	parley_session session_out;
 	parley_invite invite_out;
 	char error[160];
@@ -221,6 +240,9 @@ parley_user *op_add_user(struct op *op);
 parley_invite *op_add_invite(struct op *op);
 parley_audit *op_add_audit(struct op *op);
 parley_upload *op_add_upload(struct op *op);
+/* Thread facts for the message whose id is message_id (an arena string
+ * of a result message); zeroed, NULL without memory. */
+parley_thread_info *op_add_thread(struct op *op, const char *message_id);
 /* Sizes the message array ahead, from the calling thread (see op_new). */
 int op_reserve_messages(struct op *op, size_t n);
 /* Drops results (before an op is retried); arguments stay. */

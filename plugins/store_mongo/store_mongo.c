@@ -24,6 +24,7 @@
 #include "kv.h"
 #include "lifecycle.h"
 #include "lanes.h"
+#include "threads.h"
 #include "mdb.h"
 #include "messages.h"
 #include "notify.h"
@@ -1157,4 +1158,9 @@ static const parley_store_vtable store_vtable = {
     .edits_list = vtable_edits_list,
     .records_read = vtable_records_read,
     .records_write = vtable_records_write,
+    .thread_append = mongo_thread_append,
+    .thread_history = mongo_thread_history,
+    .thread_follow = mongo_thread_follow,
+    .thread_read = mongo_thread_read,
+    .threads_list = mongo_threads_list,
 };

@@ -22,7 +22,7 @@ static const char SQL_NEXT_SEQ[] =
     "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq";
 static const char SQL_INSERT[] =
     "INSERT INTO messages (room, seq, user, text, ts, client_id, reply_to, mentions_json,"
-    " attachments_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " attachments_json, thread, also_room) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_ROOM_EXISTS[] = "SELECT 1 FROM rooms WHERE id = ?";
 static const char SQL_BEFORE[] =
     "SELECT " ROWS_MESSAGE " FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?";
@@ -100,6 +100,13 @@ int messages_append(struct dbconn *c, struct op *op)
 	db_bind_text(st, 7, m->reply_to);
 	db_bind_text(st, 8, m->mentions_json);
 	db_bind_text(st, 9, m->attachments_json);
+	if (op->args.append.thread > 0) {
+		db_bind_int(st, 10, op->args.append.thread);
+		db_bind_int(st, 11, op->args.append.also_room);
+	} else {
+		sqlite3_bind_null(st, 10);
+		db_bind_int(st, 11, 0);
+	}
 	if ((rc = rows_done(c, op, st)) < 0)
 		return rc;
 
@@ -112,7 +119,14 @@ int messages_append(struct dbconn *c, struct op *op)
 	out->reactions_json = NULL;
 	out->edited_ts = 0;
 	out->deleted = 0;
-	return out->id ? PARLEY_OK : op_fail(op, PARLEY_ENOMEM, "append: out of memory");
+	parley_thread_info *t = out->id ? op_add_thread(op, out->id) : NULL;
+	if (!t)
+		return op_fail(op, PARLEY_ENOMEM, "append: out of memory");
+	if (op->args.append.thread > 0) {
+		t->thread_id = op_printf(op, "m_%lld", (long long)op->args.append.thread);
+		t->also_room = op->args.append.also_room;
+	}
+	return PARLEY_OK;
 }
 
 int messages_history(struct dbconn *c, struct op *op)

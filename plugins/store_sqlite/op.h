@@ -24,12 +24,18 @@ typedef int (*op_exec_fn)(struct dbconn *c, struct op *op);
 
 struct arena_chunk;
 
+struct op_thread {
+	const char *message_id;
+	parley_thread_info info;
+};
+
 /* Each operation's arguments, one member per operation (or per group of
  * operations taking the same ones), named for the call. A key of 0 means
  * "none" where the call allows it. Only the member of op->exec is set. */
 union op_args {
-	struct { /* append (+ msg) */
-		int64_t room, user;
+	struct { /* append, thread_append (+ msg): thread 0 for none */
+		int64_t room, user, thread;
+		int also_room;
 	} append;
 	struct { /* history: after < 0 when before is used */
 		int64_t room, before, after;
@@ -162,6 +168,12 @@ union op_args {
 		int64_t room, message, user, ts;
 		int on;
 	} pin;
+	struct { /* thread_history (before, after, limit), thread_follow (on),
+		  * thread_read (seq), threads_list (user, rooms_json, after, limit) */
+		int64_t room, root, user, before, after, seq;
+		const char *rooms_json;
+		int limit, on;
+	} thread;
 	struct { /* records_read (after, limit), records_write (json) */
 		const char *kind, *json;
 		int64_t after;
@@ -206,6 +218,12 @@ struct op {
 	size_t n_audits, cap_audits;
 	parley_upload *uploads;
 	size_t n_uploads, cap_uploads;
+	/* Thread facts of the messages read, by message id (the id string's
+	 * pointer): pages are reordered after reading, so op_finish pairs
+	 * them with the messages by id into threads_out. */
+	struct op_thread *thr;
+	size_t n_thr, cap_thr;
+	parley_thread_info *threads_out;
 	parley_session session_out;
 	parley_invite invite_out;
 	char error[160];
@@ -226,6 +244,9 @@ parley_user *op_add_user(struct op *op);
 parley_invite *op_add_invite(struct op *op);
 parley_audit *op_add_audit(struct op *op);
 parley_upload *op_add_upload(struct op *op);
+/* Thread facts for the message whose id is message_id (an arena string
+ * of a result message); zeroed, NULL without memory. */
+parley_thread_info *op_add_thread(struct op *op, const char *message_id);
 /* Sizes the message array ahead, from the calling thread (see op_new). */
 int op_reserve_messages(struct op *op, size_t n);
 /* Drops results (before a batch is retried); arguments stay. */

@@ -52,7 +52,16 @@ int rows_message(struct op *op, sqlite3_stmt *st)
 	m->attachments_json = col_text(op, st, 9);
 	m->edited_ts = sqlite3_column_int64(st, 10);
 	m->deleted = sqlite3_column_int(st, 11);
-	return m->id && m->room_id && m->user_id ? PARLEY_OK : PARLEY_ENOMEM;
+	if (!m->id || !m->room_id || !m->user_id)
+		return PARLEY_ENOMEM;
+	parley_thread_info *t = op_add_thread(op, m->id);
+	if (!t)
+		return PARLEY_ENOMEM;
+	t->thread_id = rows_id(op, 'm', st, 12);
+	t->also_room = sqlite3_column_int(st, 13);
+	t->replies = sqlite3_column_int64(st, 14);
+	t->last_reply_ts = sqlite3_column_int64(st, 15);
+	return PARLEY_OK;
 }
 
 int rows_room(struct op *op, sqlite3_stmt *st)

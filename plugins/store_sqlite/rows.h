@@ -13,7 +13,7 @@ struct dbconn;
 
 #define ROWS_MESSAGE                                                                               \
 	"id, room, seq, user, text, ts, client_id, reply_to, mentions_json, attachments_json, "    \
-	"edited_ts, deleted"
+	"edited_ts, deleted, thread, also_room, replies, last_reply_ts"
 #define ROWS_ROOM    "id, name, kind, topic, created_by, created_ts, last_seq"
 #define ROWS_USER    "id, name, display_name, role, email, password_hash, disabled, created_ts"
 #define ROWS_MEMBER  "room, user, role, read_seq"

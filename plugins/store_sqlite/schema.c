@@ -187,6 +187,22 @@ static const char *const migrations[] = {
     " WHEN old.deleted = 0 AND old.text IS NOT NULL BEGIN"
     " INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
     " END;",
+    /* 9: threads. A reply names its root (messages.thread, the root's id);
+     * the root counts its replies and keeps its latest reply's time, moved
+     * in the reply's transaction (threads.c). A tombstone keeps all four,
+     * so a pruned or deleted root keeps its thread. Followers carry their
+     * read mark in the thread. */
+    "ALTER TABLE messages ADD COLUMN thread INTEGER;"
+    "ALTER TABLE messages ADD COLUMN also_room INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN last_reply_ts INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX messages_thread ON messages(thread, seq) WHERE thread IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS thread_follows ("
+    " root INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+    " user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " read_seq INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (root, user));"
+    "CREATE INDEX IF NOT EXISTS thread_follows_user ON thread_follows(user);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

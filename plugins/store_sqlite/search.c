@@ -23,7 +23,8 @@
 
 #define SEARCH_COLUMNS                                                                             \
 	"m.id, m.room, m.seq, m.user, m.text, m.ts, m.client_id, m.reply_to, m.mentions_json,"     \
-	" m.attachments_json, m.edited_ts, m.deleted"
+	" m.attachments_json, m.edited_ts, m.deleted, m.thread, m.also_room, m.replies,"           \
+	" m.last_reply_ts"
 #define SEARCH_FROM                                                                                \
 	" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"                          \
 	" WHERE messages_fts MATCH ?1 AND m.deleted = 0"                                           \

@@ -28,6 +28,7 @@
 #include "records.h"
 #include "snapshot.h"
 #include "search.h"
+#include "threads.h"
 #include "store.h"
 #include "uploads.h"
 #include "writer.h"
@@ -1060,6 +1061,87 @@ static int v_notify_list(void *self, const char *user_id, parley_store_done done
 	return submit_read(op);
 }
 
+/* Threads (threads.c). */
+static int v_thread_append(void *self, const parley_message *m, const char *thread_id,
+                           int also_room, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "thread_append", threads_append, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!m || !rows_id_parse(m->room_id, 'r', &op->args.append.room) ||
+	    !rows_id_parse(m->user_id, 'u', &op->args.append.user) ||
+	    !rows_id_parse(thread_id, 'm', &op->args.append.thread))
+		return bad_args(op);
+	op->args.append.also_room = also_room != 0;
+	op->msg.room_id = op_strdup(op, m->room_id);
+	op->msg.user_id = op_strdup(op, m->user_id);
+	op->msg.text = op_strdup(op, m->text);
+	op->msg.client_id = op_strdup(op, m->client_id);
+	op->msg.reply_to = op_strdup(op, m->reply_to);
+	op->msg.mentions_json = op_strdup(op, m->mentions_json);
+	op->msg.attachments_json = op_strdup(op, m->attachments_json);
+	op->msg.ts = now_or(self, m->ts);
+	if (op_reserve_messages(op, 2) != 0)
+		op->oom = 1;
+	return submit_write(op);
+}
+
+static int v_thread_history(void *self, const char *room_id, const char *root_id, int64_t before,
+                            int64_t after, int limit, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "thread_history", threads_history, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_msg(&op->args.thread.room, &op->args.thread.root, room_id, root_id) ||
+	    limit < 1 || limit > MESSAGES_HISTORY_MAX || before < 0)
+		return bad_args(op);
+	op->args.thread.before = before;
+	op->args.thread.after = before > 0 ? -1 : after;
+	op->args.thread.limit = limit;
+	return submit_read(op);
+}
+
+static int v_thread_follow(void *self, const char *room_id, const char *root_id,
+                           const char *user_id, int on, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "thread_follow", threads_follow, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_msg(&op->args.thread.room, &op->args.thread.root, room_id, root_id) ||
+	    !rows_id_parse(user_id, 'u', &op->args.thread.user))
+		return bad_args(op);
+	op->args.thread.on = on != 0;
+	return submit_write(op);
+}
+
+static int v_thread_read(void *self, const char *room_id, const char *root_id, const char *user_id,
+                         int64_t seq, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "thread_read", threads_read, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!room_msg(&op->args.thread.room, &op->args.thread.root, room_id, root_id) ||
+	    !rows_id_parse(user_id, 'u', &op->args.thread.user) || seq < 0)
+		return bad_args(op);
+	op->args.thread.seq = seq;
+	return submit_write(op);
+}
+
+static int v_threads_list(void *self, const char *user_id, const char *room_ids_json,
+                          const char *after, int limit, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "threads_list", threads_list, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(user_id, 'u', &op->args.thread.user) || !room_ids_json ||
+	    (after && !rows_id_parse(after, 'm', &op->args.thread.root)) || limit < 1 ||
+	    limit > THREADS_LIST_MAX)
+		return bad_args(op);
+	op->args.thread.rooms_json = op_strdup(op, room_ids_json);
+	op->args.thread.limit = limit;
+	return submit_read(op);
+}
+
 static const parley_store_vtable store_vtable = {
     .struct_size = sizeof(parley_store_vtable),
     .append = v_append,
@@ -1120,4 +1202,9 @@ static const parley_store_vtable store_vtable = {
     .notify_set = v_notify_set,
     .notify_list = v_notify_list,
     .search = search_call,
+    .thread_append = v_thread_append,
+    .thread_history = v_thread_history,
+    .thread_follow = v_thread_follow,
+    .thread_read = v_thread_read,
+    .threads_list = v_threads_list,
 };

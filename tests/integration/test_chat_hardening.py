@@ -186,6 +186,11 @@ def test_store_migration_keeps_rooms_members_and_messages(server):
         "DROP TABLE IF EXISTS pins; DROP TABLE IF EXISTS notify;"
         "DROP TRIGGER IF EXISTS messages_fts_insert; DROP TRIGGER IF EXISTS messages_fts_update;"
         "DROP TRIGGER IF EXISTS messages_fts_delete; DROP TABLE IF EXISTS messages_fts;"
+        "DROP INDEX IF EXISTS messages_thread; DROP TABLE IF EXISTS thread_follows;"
+        "ALTER TABLE messages DROP COLUMN thread;"
+        "ALTER TABLE messages DROP COLUMN also_room;"
+        "ALTER TABLE messages DROP COLUMN replies;"
+        "ALTER TABLE messages DROP COLUMN last_reply_ts;"
         "PRAGMA user_version = 4; COMMIT;")
     db.close()
     server.restart()

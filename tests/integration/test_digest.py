@@ -127,3 +127,47 @@ def test_digests_can_be_turned_off_in_the_config(server_factory, sinks):
     run(body())
     time.sleep(1.5)
     assert sink.messages() == []
+
+
+def test_digest_leaves_out_rooms_whose_level_is_none(server_factory, sinks):
+    """Issue 15: a room set to "none" sends no digest mail; "mentions" still does."""
+    server, sink = start(server_factory, sinks, delay=1)
+    tok = people(server)
+
+    async def quiet():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["carol"]) as c:
+            rooms = await general(c)
+            noisy = (await a.request("create_room", name="noisy"))["room"]["id"]
+            assert (await c.request("join", room=noisy))["type"] == "room"
+            r = await c.request("notify", room=rooms["general"], level="none")
+            assert r["type"] == "ok", r
+            r = await c.request("notify", room=noisy, level="mentions")
+            assert r["type"] == "ok", r
+            return rooms["general"], noisy
+    room, noisy = run(quiet())
+
+    async def body():
+        async with Client(server, tok["alice"]) as a:
+            await a.send_text(room, "@carol in a room she silenced")
+            await a.send_text(noisy, "@carol in a room on mentions")
+            dm = await a.request("dm", user="carol")
+            await a.send_text(dm["room"]["id"], "a direct word")
+    run(body())
+    msgs = sink.wait_messages(1)
+    assert len(msgs) == 1
+    msg, env = msgs[0]
+    assert env["rcpt_tos"] == ["carol@example.org"]
+    assert msg["Subject"].startswith("2 message(s) for you"), msg["Subject"]
+    plain = msg.get_body(("plain",)).get_content()
+    assert "room on mentions" in plain and "a direct word" in plain
+    assert "silenced" not in plain
+
+    # Only messages of a silenced room: no mail at all.
+    async def only_quiet():
+        async with Client(server, tok["alice"]) as a:
+            await a.send_text(room, "@carol silenced again")
+    run(only_quiet())
+    line = server.wait_log("digest_skipped", timeout=10)
+    assert "notifications of these rooms turned off" in line["msg"], line
+    time.sleep(0.3)
+    assert len(sink.messages()) == 1

@@ -157,6 +157,38 @@ def test_mention_all_above_the_limit_needs_a_moderator(server_factory):
     run(body())
 
 
+def test_edit_adding_mention_all_is_checked_like_a_send(server_factory):
+    server = server_factory(limits="mention_all_max = 2")
+    tok = server.people(*NAMES)
+
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b, \
+                Client(server, tok["carol"]) as c:
+            room = await lobby(a, b)
+            early = await b.send_text(room, "@room two of us")  # allowed at 2 members
+            plain = await b.send_text(room, "lunch?")
+            assert (await c.request("join", room=room))["type"] == "room"
+            # Three members now: bob may not bring @room, @all or @here by editing.
+            for text in ("@room lunch?", "@ALL lunch?", "lunch @here?"):
+                r = await b.request("edit", room=room, id=plain["id"], text=text)
+                assert is_error(r, "forbidden"), (text, r)
+                assert "moderators" in r["message"], r
+            h = await a.history(room)
+            kept = [m for m in h["messages"] if m["id"] == plain["id"]][0]
+            assert kept["text"] == "lunch?" and "edited_ts" not in kept, kept
+            # A message that had @room keeps it through an edit.
+            r = await b.request("edit", room=room, id=early["id"], text="@room two of us!")
+            assert r["type"] == "ok", r
+            # The owner may, and the edit reaches everyone as a mention.
+            own = await a.send_text(room, "meeting")
+            r = await a.request("edit", room=room, id=own["id"], text="@all meeting")
+            assert r["type"] == "ok", r
+            ev = await c.next_event("message_edited", room=room, id=own["id"])
+            assert set(ev["mentions"]) == {b.user["id"], c.user["id"]}, ev
+
+    run(body())
+
+
 # -- notification levels ------------------------------------------------------
 
 def test_notify_levels_are_kept_and_shown(server, tok):

@@ -297,6 +297,12 @@ def test_migration_backfills_older_messages(server):
     assert version >= 8
     db.executescript("DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update;"
                      "DROP TRIGGER messages_fts_delete; DROP TABLE messages_fts;"
+                     # migration 9 (threads) runs again after it
+                     "DROP INDEX IF EXISTS messages_thread; DROP TABLE IF EXISTS thread_follows;"
+                     "ALTER TABLE messages DROP COLUMN thread;"
+                     "ALTER TABLE messages DROP COLUMN also_room;"
+                     "ALTER TABLE messages DROP COLUMN replies;"
+                     "ALTER TABLE messages DROP COLUMN last_reply_ts;"
                      "PRAGMA user_version = 7;")  # migration 8 (search) runs again
     db.close()
     server.restart()

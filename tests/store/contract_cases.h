@@ -50,6 +50,11 @@ void test_edits_history(void **state);
 void test_pins(void **state);
 void test_notify_levels(void **state);
 
+void test_threads_replies(void **state);
+void test_threads_history(void **state);
+void test_threads_follow_and_list(void **state);
+void test_threads_keep_their_place(void **state);
+
 void test_search_terms(void **state);
 void test_search_filters(void **state);
 void test_search_tombstones_and_edits(void **state);

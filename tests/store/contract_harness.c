@@ -334,6 +334,15 @@ void res_done(void *ud, const parley_store_result *in)
 		for (size_t i = 0; i < v->n_uploads; i++)
 			copy_upload(r, (parley_upload *)&v->uploads[i]);
 	}
+	/* A store with threads says where every message it returns stands. */
+	if (STORE_HAS(thread_append) && in->n_messages) {
+		assert_non_null(in->threads);
+		v->threads = ar_copy(r, in->threads, in->n_messages * sizeof *in->threads);
+		for (size_t i = 0; i < v->n_messages; i++) {
+			parley_thread_info *t = (parley_thread_info *)&v->threads[i];
+			t->thread_id = ar_str(r, t->thread_id);
+		}
+	}
 }
 
 static void arena_free(struct res *r)

@@ -27,6 +27,7 @@ import { t, loadStrings, formatNumber } from './i18n.js';
 import { openSearch } from './search.js';
 import { watchPresence, presenceReady } from './presence.js';
 import { applyProfile, onProfilesLoaded } from './profile.js';
+import { ThreadPanel, inTimeline } from './threads.js';
 
 const HISTORY_PAGE = 50;
 const OLDER_PAGE = 100; // the server's maximum
@@ -83,7 +84,14 @@ const list = new MessageList($('messages'), $('jump'), {
       list.refresh(false);
     },
     discard: (cid) => outbox.remove(cid).then(() => list.refresh(false)),
+    openThread: (m) => threads.open(state.current, m),
   },
+});
+
+const threads = new ThreadPanel(conn, {
+  onChange: () => list.refresh(false),
+  notify: (room, m) => notifyMessage(room, m, selectRoom),
+  selectRoom: (id) => selectRoom(id),
 });
 
 const composer = new Composer({
@@ -156,9 +164,11 @@ async function onReady(r) {
   }
   flush();
   loadCommands();
+  threads.refreshFollowed();
 }
 
 function signOutLocally() {
+  threads.close();
   conn.stop();
   resetState();
   list.clear();
@@ -252,6 +262,9 @@ function onEvent(f) {
     case 'read':
       onReadElsewhere(f);
       break;
+    case 'thread_updated':
+      threads.onUpdated(f);
+      break;
     case 'pin':
       applyPin(f);
       if (f.room === state.current) renderHeader();
@@ -286,9 +299,11 @@ async function onMessage(m) {
     }
     // The room's level decides (all, mentions and DMs, nothing); notifyMessage
     // itself only shows one while the tab is hidden.
-    if (levelAllows(room, m)) notifyMessage(room, m, selectRoom);
-    if (m.room === state.current) announce(`${m.user.name}: ${m.text || 'a file'}`);
+    // A reply only in its thread notifies those following the thread.
+    if (inTimeline(m) && levelAllows(room, m)) notifyMessage(room, m, selectRoom);
+    if (m.room === state.current && inTimeline(m)) announce(`${m.user.name}: ${m.text || 'a file'}`);
   }
+  if (m.thread) threads.onReply(m);
   if (mine && m.seq > (room.read_seq || 0)) room.read_seq = m.seq; // sending reads
   if (m.room === state.current) list.refresh(!mine);
   renderSidebar(selectRoom);
@@ -514,6 +529,7 @@ function ackToMessage(it, ack) {
 function selectRoom(roomId) {
   if (onSettings) closeSettings();
   composer.switchRoom(state.current, roomId);
+  if (threads.room && threads.room !== roomId) threads.close();
   state.current = roomId;
   $('app').classList.remove('nav-open');
   renderAll();
@@ -550,6 +566,13 @@ async function openHit(m) {
     await fillAfter(roomId, msgs.reduce((a, x) => Math.max(a, x.seq), m.seq));
   }
   if (state.current !== roomId) selectRoom(roomId);
+  // A reply only in its thread: the thread shows it (the root stays in view).
+  if (!inTimeline(m)) {
+    const root = findMessage(roomId, m.thread);
+    if (root) list.showFound(root.seq, 4000);
+    threads.open(roomId, root || { id: m.thread });
+    return;
+  }
   list.showFound(m.seq, 4000);
 }
 

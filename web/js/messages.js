@@ -17,6 +17,7 @@ import { t } from './i18n.js';
 import { timeOf, dayKey, dayLabel, fullTime } from './time.js';
 import * as outbox from './outbox.js';
 import { authorLabel, avatarImg } from './profile.js';
+import { inTimeline, repliesLabel } from './threads.js';
 
 const WINDOW = 150; // messages in the DOM at most (while reading old ones)
 const STEP = 50; // messages the window slides by
@@ -122,6 +123,7 @@ export class MessageList {
     let prev = start > 0 ? list[start - 1] : null;
     for (let i = start; i < end; i++) {
       const m = list[i];
+      if (!inTimeline(m)) continue; // a reply shows in its thread
       const newDay = !prev || dayKey(prev.ts) !== dayKey(m.ts);
       if (newDay) frag.append(el('li', 'day', dayLabel(m.ts)));
       const afterMarker = prev ? prev.seq <= this.dividerSeq : m.seq - 1 <= this.dividerSeq;
@@ -202,6 +204,14 @@ export class MessageList {
     if (!m.deleted && m.attachments && m.attachments.length) li.append(attachments(m.attachments));
     if (!m.deleted && m.previews && m.previews.length) li.append(linkPreviews(m.previews));
     if (!m.deleted && m.reactions && Object.keys(m.reactions).length) li.append(this.reactionRow(m));
+    const open = this.hooks.actions.openThread;
+    if (m.replies > 0 && !m.thread && open) {
+      li.append(button(repliesLabel(m.replies), 'link thread-link', () => open(m), 'Open the thread'));
+    } else if (m.thread && open) {
+      const root = findMessage(this.room, m.thread);
+      li.append(button('replied in a thread', 'link thread-link muted', () => open(root || { id: m.thread }),
+        'Open the thread'));
+    }
     if (!m.deleted) li.append(this.actionBar(m, mine));
     return li;
   }
@@ -225,6 +235,7 @@ export class MessageList {
     const act = this.hooks.actions;
     bar.append(button('☺', 'icon', (ev) => act.pick(m, ev.currentTarget), 'Add reaction'));
     bar.append(button('↩', 'icon', () => act.reply(m), 'Reply'));
+    if (!m.thread && act.openThread) bar.append(button('🧵', 'icon', () => act.openThread(m), 'Open thread'));
     if (mine) bar.append(button('✎', 'icon', () => act.edit(m), 'Edit'));
     if (act.canPin && act.canPin()) bar.append(button('📌', 'icon', () => act.pin(m), 'Pin or unpin'));
     if (mine || act.canModerate()) bar.append(button('✕', 'icon', () => act.del(m), 'Delete'));
@@ -309,6 +320,10 @@ export class MessageList {
         break;
       }
     }
+    // Hidden thread replies after the last row on screen are read with it.
+    const list = roomMessages(this.room).list;
+    if (seq && this.followEnd && rows.length && seq === Number(rows[rows.length - 1].dataset.seq) &&
+        list.length) seq = Math.max(seq, list[list.length - 1].seq);
     if (seq) this.hooks.onRead(this.room, seq);
   }
 

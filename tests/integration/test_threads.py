@@ -1,0 +1,234 @@
+"""Threads (issue 15): replies in a thread take room seqs and reach every
+member carrying `thread`, the root's `replies` / `last_reply_ts` and the
+thread_updated event, history of a thread, the followed-threads list with
+unread counts and paging, following by writing, by being named and by hand,
+read marks, errors, bot token scopes, and a deleted root keeping its
+thread."""
+
+import json
+
+import pytest
+
+from parley_client import Client, run
+
+
+@pytest.fixture
+def tok(server):
+    return server.people("alice", "bob", "carol")
+
+
+def is_error(r, code):
+    return r.get("type") == "error" and r.get("code") == code
+
+
+async def lobby(a, *others):
+    room = (await a.request("create_room", name="lobby"))["room"]["id"]
+    for o in others:
+        j = await o.request("join", room=room)
+        assert j["type"] == "room", j
+    return room
+
+
+def test_reply_reaches_members_with_its_thread(server, tok):
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
+            room = await lobby(a, b)
+            root = await a.send_text(room, "which buffer did we use in March?")
+            ack = await b.send_text(room, "PBS, pH 7.4", thread=root["id"])
+            assert ack["type"] == "ack" and ack["seq"] == root["seq"] + 1, ack
+            # Every member gets the reply as a message carrying its thread.
+            ev = await a.next_event("message", room=room, id=ack["id"])
+            assert ev["thread"] == root["id"] and "also_room" not in ev, ev
+            up = await a.next_event("thread_updated", room=room, id=root["id"])
+            assert up["replies"] == 1 and up["last_reply_ts"] == ev["ts"], up
+            up = await b.next_event("thread_updated", room=room, id=root["id"])
+            # also_room travels on the send and on the message.
+            ack2 = await a.send_text(room, "thanks!", thread=root["id"], also_room=True)
+            ev = await b.next_event("message", room=room, id=ack2["id"])
+            assert ev["thread"] == root["id"] and ev["also_room"] is True, ev
+            await b.next_event("thread_updated", room=room, id=root["id"], replies=2)
+
+            # The room's history has the replies (they take room seqs), and
+            # the root carries its count.
+            h = await b.history(room)
+            by_id = {m["id"]: m for m in h["messages"]}
+            assert by_id[root["id"]]["replies"] == 2, h
+            assert by_id[root["id"]]["last_reply_ts"] == ev["ts"]
+            assert by_id[ack["id"]]["thread"] == root["id"]
+            assert sorted(m["seq"] for m in h["messages"]) == \
+                [root["seq"], root["seq"] + 1, root["seq"] + 2], h
+
+            # A search hit in a thread says which (so a client opens it there).
+            r = await a.request("search", query="PBS")
+            assert [m["id"] for m in r["messages"]] == [ack["id"]], r
+            assert r["messages"][0]["thread"] == root["id"], r
+
+            # A thread's own history, paged like history.
+            t = await b.request("history", room=room, thread=root["id"])
+            assert t["type"] == "history" and t["thread"] == root["id"], t
+            assert t["root"]["id"] == root["id"] and t["root"]["replies"] == 2, t
+            assert t["root"]["text"] == "which buffer did we use in March?"
+            assert [m["text"] for m in t["messages"]] == ["PBS, pH 7.4", "thanks!"]
+            t = await b.request("history", room=room, thread=root["id"], limit=1)
+            assert [m["text"] for m in t["messages"]] == ["thanks!"] and t["more"] is True
+            t = await b.request("history", room=room, thread=root["id"],
+                                before=t["messages"][0]["seq"])
+            assert [m["text"] for m in t["messages"]] == ["PBS, pH 7.4"] and not t["more"]
+
+            # Errors: no nesting, unknown roots, a root of another room.
+            r = await a.request("send", room=room, text="deeper", thread=ack["id"])
+            assert is_error(r, "bad_request"), r
+            r = await a.request("send", room=room, text="lost", thread="m_999999")
+            assert is_error(r, "not_found"), r
+            r = await a.request("send", room=room, text="bad", thread="nonsense")
+            assert is_error(r, "bad_request"), r
+            r = await a.request("send", room=room, text="bad", thread=root["id"],
+                                also_room="yes")
+            assert is_error(r, "bad_request"), r
+            r = await a.request("send", room=room, text="where?", also_room=True)
+            assert is_error(r, "bad_request"), r
+            g = a.room_id("general")
+            r = await a.request("send", room=g, text="wrong room", thread=root["id"])
+            assert is_error(r, "not_found"), r
+            r = await a.request("history", room=g, thread=root["id"])
+            assert is_error(r, "not_found"), r
+            # A refused reply took no seq.
+            nxt = await a.send_text(room, "next")
+            assert nxt["seq"] == ack2["seq"] + 1
+
+            # Resending a reply (same client_id) stores it once.
+            cid = "c-thread-1"
+            one = await b.send_text(room, "once", client_id=cid, thread=root["id"])
+            two = await b.send_text(room, "once", client_id=cid, thread=root["id"])
+            assert two["id"] == one["id"] and two.get("duplicate") is True, two
+            t = await b.request("history", room=room, thread=root["id"])
+            assert len(t["messages"]) == 3
+    run(body())
+
+
+def test_followed_threads_and_unread(server, tok):
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b, \
+                Client(server, tok["carol"]) as c:
+            room = await lobby(a, b, c)
+            t1 = await a.send_text(room, "thread one")
+            t2 = await a.send_text(room, "thread two")
+            # Nobody follows a thread without replies.
+            r = await a.request("threads")
+            assert r["type"] == "threads" and r["threads"] == [] and r["more"] is False, r
+
+            # bob writes in t1 (he and alice, the root's author, follow it);
+            # carol is named in t2 (she follows it).
+            await b.send_text(room, "in one", thread=t1["id"])
+            last = await b.send_text(room, "@carol see this", thread=t2["id"])
+            await c.next_event("message", room=room, id=last["id"])
+            r = await b.request("threads")
+            assert [x["root"]["id"] for x in r["threads"]] == [t2["id"], t1["id"]], r
+            assert [x["unread"] for x in r["threads"]] == [0, 0]
+            assert r["threads"][0]["room"] == room
+            assert r["threads"][0]["root"]["replies"] == 1
+            r = await a.request("threads")
+            assert [(x["root"]["id"], x["unread"]) for x in r["threads"]] == \
+                [(t2["id"], 1), (t1["id"], 1)], r
+            r = await c.request("threads")  # the follow after a mention is written meanwhile
+            for _ in range(20):
+                if r["threads"]:
+                    break
+                r = await c.request("threads")
+            assert [(x["root"]["id"], x["unread"]) for x in r["threads"]] == \
+                [(t2["id"], 1)], r
+
+            # Paging with after / limit / more.
+            p1 = await a.request("threads", limit=1)
+            assert len(p1["threads"]) == 1 and p1["more"] is True, p1
+            p2 = await a.request("threads", limit=1, after=p1["threads"][0]["root"]["id"])
+            assert [x["root"]["id"] for x in p2["threads"]] == [t1["id"]] and not p2["more"]
+            r = await a.request("threads", limit=0)
+            assert is_error(r, "bad_request"), r
+            r = await a.request("threads", after="x")
+            assert is_error(r, "bad_request"), r
+
+            # Reading a thread clears its unread count.
+            r = await a.request("thread_read", room=room, id=t2["id"], seq=last["seq"])
+            assert r["type"] == "ok", r
+            r = await a.request("threads")
+            assert [(x["root"]["id"], x["unread"]) for x in r["threads"]] == \
+                [(t2["id"], 0), (t1["id"], 1)], r
+            r = await c.request("thread_read", room=room, id=t1["id"], seq=last["seq"])
+            assert is_error(r, "not_found"), r  # carol does not follow t1
+
+            # Following and unfollowing by hand.
+            r = await c.request("thread_follow", room=room, id=t1["id"])
+            assert r["type"] == "ok", r
+            r = await c.request("threads")
+            assert {x["root"]["id"] for x in r["threads"]} == {t1["id"], t2["id"]}
+            r = await c.request("thread_follow", room=room, id=t2["id"], on=False)
+            assert r["type"] == "ok", r
+            r = await c.request("threads")
+            assert [x["root"]["id"] for x in r["threads"]] == [t1["id"]], r
+            r = await c.request("thread_follow", room=room, id="m_999999")
+            assert is_error(r, "not_found"), r
+
+            # Leaving the room hides its threads from the list.
+            assert (await c.request("leave", room=room))["type"] == "ok"
+            r = await c.request("threads")
+            assert r["threads"] == [], r
+    run(body())
+
+
+def test_deleted_root_keeps_its_thread(server, tok):
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
+            room = await lobby(a, b)
+            root = await a.send_text(room, "to be deleted")
+            await b.send_text(room, "a reply", thread=root["id"])
+            assert (await a.request("delete", room=room, id=root["id"]))["type"] == "ok"
+            h = await b.history(room)
+            gone = [m for m in h["messages"] if m["id"] == root["id"]][0]
+            assert gone.get("deleted") is True and gone["replies"] == 1, gone
+            t = await b.request("history", room=room, thread=root["id"])
+            assert [m["text"] for m in t["messages"]] == ["a reply"], t
+            r = await b.request("send", room=room, text="late", thread=root["id"])
+            assert is_error(r, "not_found"), r
+    run(body())
+
+
+def test_bot_tokens_need_read(server):
+    admin = server.user("root", role="admin")
+
+    def bot_token(bot, body):
+        st, _, data = server.http("POST", "/api/admin/bots/" + bot + "/tokens", json=body,
+                                  headers={"Authorization": "Bearer " + admin})
+        assert st in (200, 201), data
+        return json.loads(data)["token"]
+
+    st, _, data = server.http("POST", "/api/admin/bots", json={"name": "threader"},
+                              headers={"Authorization": "Bearer " + admin})
+    bot = json.loads(data)["user"]["id"]
+
+    async def setup():
+        async with Client(server, admin) as c:
+            g = c.room_id("general")
+            await c.request("invite", room=g, user=bot)
+            root = await c.send_text(g, "root")
+            await c.send_text(g, "reply", thread=root["id"])
+            return g, root["id"]
+    g, root = run(setup())
+    reader = bot_token(bot, {"scopes": "read"})
+    poster = bot_token(bot, {"scopes": "post"})
+
+    async def ws():
+        async with Client(server, reader) as c:
+            t = await c.request("history", room=g, thread=root)
+            assert [m["text"] for m in t["messages"]] == ["reply"], t
+            r = await c.request("threads")
+            assert r["type"] == "threads", r
+        async with Client(server, poster) as c:
+            r = await c.request("history", room=g, thread=root)
+            assert is_error(r, "forbidden"), r
+            r = await c.request("threads")
+            assert is_error(r, "forbidden"), r
+            # post may reply in a thread.
+            ack = await c.send_text(g, "bot reply", thread=root)
+            assert ack["type"] == "ack", ack
+    run(ws())
