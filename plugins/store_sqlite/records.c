@@ -100,11 +100,40 @@ int records_read(struct dbconn *c, struct op *op)
 	return PARLEY_OK;
 }
 
+/* The SELECT list of a write: each column's value in the record, or the
+ * column's default when the record lacks it (a record from an older
+ * schema, or from another store, that never had the column). */
+static char *value_list(struct dbconn *c, const char *table)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->db, "SELECT name, dflt_value FROM pragma_table_info(?)", -1, &st,
+	                       NULL))
+		return NULL;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	char *out = sqlite3_mprintf("");
+	while (out && sqlite3_step(st) == SQLITE_ROW) {
+		const char *col = (const char *)sqlite3_column_text(st, 0);
+		const char *dflt = (const char *)sqlite3_column_text(st, 1);
+		char *next = sqlite3_mprintf(
+		    "%s%sCASE WHEN json_type(value, '$.' || json_quote('%q')) IS NULL THEN %s"
+		    " ELSE json_extract(value, '$.' || json_quote('%q')) END",
+		    out, *out ? ", " : "", col, dflt ? dflt : "NULL", col);
+		sqlite3_free(out);
+		out = next;
+	}
+	sqlite3_finalize(st);
+	if (out && !*out) {
+		sqlite3_free(out);
+		return NULL;
+	}
+	return out;
+}
+
 int records_write(struct dbconn *c, struct op *op)
 {
 	const char *kind = op->args.records.kind;
 	char *cols = column_list(c, kind, "%s%s\"%w\"");
-	char *vals = column_list(c, kind, "%s%sjson_extract(value, '$.' || json_quote('%q'))");
+	char *vals = value_list(c, kind);
 	char *sets = column_list(c, kind, "%s%s\"%w\" = excluded.\"%w\"");
 	char *sql = cols && vals && sets
 	                ? sqlite3_mprintf("INSERT INTO \"%w\" (%s) SELECT %s FROM json_each(?1)"

@@ -49,6 +49,37 @@ static const struct {
 
 #define N_RECORDS (sizeof RECORDS / sizeof RECORDS[0])
 
+/* got has every field of want with its value; fields a store adds beyond
+ * those (a later migration's columns) hold only their empty defaults. */
+static int same_record(json_t *want, json_t *got)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(want, k, v)
+	{
+		if (!json_equal(v, json_object_get(got, k)))
+			return 0;
+	}
+	json_object_foreach(got, k, v)
+	{
+		if (!json_object_get(want, k) && !json_is_null(v) && !json_is_false(v) &&
+		    !(json_is_integer(v) && json_integer_value(v) == 0))
+			return 0;
+	}
+	return 1;
+}
+
+static int same_records(json_t *want, json_t *got)
+{
+	if (!json_is_array(want) || !json_is_array(got) ||
+	    json_array_size(want) != json_array_size(got))
+		return 0;
+	for (size_t i = 0; i < json_array_size(want); i++)
+		if (!same_record(json_array_get(want, i), json_array_get(got, i)))
+			return 0;
+	return 1;
+}
+
 /* records_read of kind equals json (as JSON values, whatever the order of
  * fields). */
 static void assert_read_back(const char *kind, const char *json)
@@ -58,7 +89,7 @@ static void assert_read_back(const char *kind, const char *json)
 	json_t *want = json_loads(json, 0, NULL), *got = json_loads(r.v.text, 0, NULL);
 	assert_non_null(want);
 	assert_non_null(got);
-	if (!json_equal(want, got))
+	if (!same_records(want, got))
 		fail_msg("records_read %s: got %s, wrote %s", kind, r.v.text, json);
 	assert_false(r.v.more);
 	json_decref(want);
