@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
+#include "base/serving_state.h"
 #include "chat/chat_bot_post.h"
 #include "chat/chat_internal.h"
 #include "chat/chat_notify.h"
@@ -30,7 +31,8 @@
 #define CHAT_LOG_CTX 160
 /* An auth frame's token: room for an identity provider's JWT (auth_jwt
  * takes up to 8 KiB and refuses longer ones itself, with its own message). */
-#define CHAT_TOKEN_MAX 16384
+#define CHAT_TOKEN_MAX       16384
+#define CHAT_START_ERROR_LEN 384
 
 /* Set when the server starts stopping: leaving users are not announced
  * offline (every socket is closing). */
@@ -39,6 +41,7 @@ static int stopping;
 static struct {
 	void (*start_done)(int ok);
 	int started;
+	char start_error[CHAT_START_ERROR_LEN]; /* why the last load failed */
 } chat;
 
 /* ---------------------------------------------------------------- */
@@ -626,6 +629,18 @@ static int scope_refused(client *cl, json_t *req, json_t *rid, unsigned action)
 	return 0;
 }
 
+/* Before the chat state is loaded (the store not answering yet): every
+ * frame but ping is refused with `unavailable` and when to try again. */
+static void reply_not_serving(client *cl, json_t *rid, const char *why)
+{
+	char message[SERVING_WHY_LEN + 64];
+	snprintf(message, sizeof message, "the server is not serving yet: %s", why);
+	json_t *e = proto_error(rid, proto_error_code(PARLEY_EUNAVAIL), message);
+	if (e)
+		json_object_set_new(e, "retry_after_ms", json_integer(serving_state_retry_ms()));
+	chat_send_json(cl, e);
+}
+
 static void chat_text(conn *c, const char *data, size_t len)
 {
 	client *cl = c->app;
@@ -635,6 +650,12 @@ static void chat_text(conn *c, const char *data, size_t len)
 	char err[PROTO_ERR_LEN];
 	if (proto_decode(data, len, &f, err, sizeof err) < 0) {
 		chat_reply_error(cl, f.rid, PARLEY_EINVAL, err);
+		proto_frame_free(&f);
+		return;
+	}
+	char why[SERVING_WHY_LEN];
+	if (strcmp(f.type, "ping") != 0 && !serving_state_is_ready(why, sizeof why)) {
+		reply_not_serving(cl, f.rid, why);
 		proto_frame_free(&f);
 		return;
 	}
@@ -756,6 +777,9 @@ static void user_revoked_op(const char *user_id)
 static void start_finished(int ok)
 {
 	chat.started = ok;
+	if (!ok && !chat.start_error[0])
+		snprintf(chat.start_error, sizeof chat.start_error,
+		         "cannot load the chat state (pins or notification levels) from the store");
 	if (chat.start_done)
 		chat.start_done(ok);
 }
@@ -765,8 +789,9 @@ static int load_failed(const parley_store_result *res, const char *what)
 {
 	if (res->rc == PARLEY_OK)
 		return 0;
-	log_error("chat_start", NULL, "cannot load %s: %s", what,
-	          res->error ? res->error : proto_error_code(res->rc));
+	const char *why = res->error ? res->error : proto_error_code(res->rc);
+	log_error("chat_start", NULL, "cannot load %s: %s", what, why);
+	snprintf(chat.start_error, sizeof chat.start_error, "cannot load %s: %s", what, why);
 	start_finished(0);
 	return 1;
 }
@@ -775,8 +800,10 @@ static void general_created(void *ud, const parley_store_result *res)
 {
 	(void)ud;
 	if (res->rc != PARLEY_OK || !res->n_rooms) {
-		log_error("chat_start", NULL, "cannot create the room %s: %s", CHAT_GENERAL,
-		          res->error ? res->error : proto_error_code(res->rc));
+		const char *why = res->error ? res->error : proto_error_code(res->rc);
+		log_error("chat_start", NULL, "cannot create the room %s: %s", CHAT_GENERAL, why);
+		snprintf(chat.start_error, sizeof chat.start_error, "cannot create the room %s: %s",
+		         CHAT_GENERAL, why);
 		start_finished(0);
 		return;
 	}
@@ -861,6 +888,7 @@ static const struct plugin_core_ops core_ops = {
 int chat_start(void (*done)(int ok))
 {
 	chat.start_done = done;
+	chat.start_error[0] = '\0';
 	users_init();
 	rooms_init();
 	plugins_set_core_ops(&core_ops);
@@ -873,6 +901,21 @@ int chat_start(void (*done)(int ok))
 	if (st->users_list(self, users_loaded, NULL) != PARLEY_PENDING)
 		return -1;
 	return 0;
+}
+
+int chat_start_again(void)
+{
+	/* What the failed attempt loaded goes: the next one loads it all. */
+	chat_pins_fini();
+	chat_notify_fini();
+	rooms_fini();
+	users_fini();
+	return chat_start(chat.start_done);
+}
+
+const char *chat_start_error(void)
+{
+	return chat.start_error[0] ? chat.start_error : "cannot load the chat state from the store";
 }
 
 static void shutdown_one(conn *c, void *arg)
