@@ -31,6 +31,7 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "host/plugin_host.h"
+#include "host/store_members.h"
 #include "lua/scripts.h"
 #include "net/static_files.h"
 #include "net/tls.h"
@@ -261,6 +262,7 @@ int server_run(struct config *cfg)
 		goto out_workers;
 	if (plugins_init() < 0)
 		goto out_plugins;
+	store_members_log();
 	srv.start_attempt = 1;
 	if (chat_start(chat_ready) < 0)
 		goto out_plugins;

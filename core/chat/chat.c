@@ -400,6 +400,7 @@ static void chat_closed(conn *c)
 /* ---------------------------------------------------------------- */
 
 struct auth_op {
+	struct auth_op *next_parked; /* in parked_auths */
 	uint64_t conn_id;
 	json_t *rid;
 	json_t *resume;
@@ -469,6 +470,40 @@ static void finish_auth(struct auth_op *op)
 	auth_op_free(op);
 }
 
+/* Sign-ins of accounts whose #general join is still being stored (an
+ * account made by this very sign-in): their ready frame waits for it, so
+ * it lists #general whichever store call comes back first. */
+static struct auth_op *parked_auths;
+
+static void park_auth(struct auth_op *op)
+{
+	op->next_parked = parked_auths;
+	parked_auths = op;
+}
+
+static void unpark_auths_of(const user_rec *u)
+{
+	struct auth_op **pp = &parked_auths;
+	while (*pp) {
+		struct auth_op *op = *pp;
+		if (op->user == u) {
+			*pp = op->next_parked;
+			finish_auth(op);
+		} else {
+			pp = &op->next_parked;
+		}
+	}
+}
+
+static void free_parked_auths(void)
+{
+	while (parked_auths) {
+		struct auth_op *op = parked_auths;
+		parked_auths = op->next_parked;
+		auth_op_free(op);
+	}
+}
+
 static void members_reloaded(void *ud, const parley_store_result *res)
 {
 	struct auth_op *op = ud;
@@ -512,6 +547,10 @@ static void auth_done(void *ud, const parley_auth_result *res)
 		cl->authing = 0;
 		chat_reply_error(cl, op->rid, PARLEY_ENOMEM, "out of memory");
 		auth_op_free(op);
+		return;
+	}
+	if (op->user->joins_pending) {
+		park_auth(op);
 		return;
 	}
 	if (!known) {
@@ -707,14 +746,31 @@ const struct ws_app chat_ws_app = {
 /* Users made elsewhere                                               */
 /* ---------------------------------------------------------------- */
 
+/* A new account's #general join is stored (or failed: the account is
+ * still usable, it joins by hand): its waiting sign-ins go on. */
+static void general_joined(void *ud, int rc, const char *message)
+{
+	char *id = ud;
+	user_rec *u = users_by_id(id);
+	if (rc != PARLEY_OK)
+		log_warn("room_join_failed", NULL, "new account %s not added to %s: %s", id,
+		         CHAT_GENERAL, message ? message : chat_error_code(rc));
+	free(id);
+	if (u && u->joins_pending && --u->joins_pending == 0)
+		unpark_auths_of(u);
+}
+
 void chat_user_created(const parley_user *pu)
 {
 	user_rec *u = chat_user_from(pu);
 	if (!u)
 		return;
 	room *general = room_by_name(CHAT_GENERAL);
-	if (general && !room_member(general, u->id))
-		chat_add_member(general, u, ROLE_MEMBER, NULL, NULL);
+	char *id = general && !room_member(general, u->id) ? strdup(u->id) : NULL;
+	if (id) {
+		u->joins_pending++;
+		chat_add_member(general, u, ROLE_MEMBER, general_joined, id);
+	}
 	struct chat_hook h;
 	chat_hook_init(&h, PARLEY_HOOK_USER_CREATED, NULL, NULL);
 	h.args.user = pu;
@@ -933,6 +989,7 @@ void chat_shutdown(void)
 
 void chat_fini(void)
 {
+	free_parked_auths();
 	chat_commands_fini();
 	chat_send_fini();
 	chat_pins_fini();

@@ -27,6 +27,7 @@ typedef struct user_rec {
 	struct member **memberships; /* rooms this user is in */
 	size_t n_memberships, cap_memberships;
 	uint64_t mark;                          /* scratch stamp for de-duplicating fan-out */
+	unsigned joins_pending;                 /* a new account's #general join not stored yet */
 	struct rate_bucket rates[RATE_ACTIONS]; /* per-user rate limits */
 } user_rec;
 

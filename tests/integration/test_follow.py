@@ -160,6 +160,7 @@ def test_mention_all_above_the_limit_needs_a_moderator(server_factory):
 # -- notification levels ------------------------------------------------------
 
 def test_notify_levels_are_kept_and_shown(server, tok):
+    server.require_store_members("notify_set", "notify_list")
     async def body():
         async with Client(server, tok["alice"]) as a, Client(server, tok["alice"]) as a2, \
                 Client(server, tok["bob"]) as b:

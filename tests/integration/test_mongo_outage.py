@@ -89,7 +89,7 @@ def test_starts_before_the_database_then_serves(server_factory, congo_ok, tmp_pa
     assert status == 200
     status, body = readyz(srv)
     assert status == 503 and body["status"] == "unavailable", body
-    assert "chat state" in body["why"] and "unreachable" in body["why"], body
+    assert "chat state" in body["why"] and "database" in body["why"], body
     status, headers, data = srv.http("POST", "/api/login",
                                      json={"username": "alice", "password": "x" * 12})
     err = srv_json(data)

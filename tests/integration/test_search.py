@@ -5,10 +5,18 @@ tokens, and the schema migration's backfill of older messages."""
 
 import json
 import os
+
+import pytest
 import sqlite3
 import urllib.parse
 
+from conftest import sqlite_only
 from parley_client import Client, run
+
+
+@pytest.fixture(autouse=True)
+def store_searches(server):
+    server.require_store_members("search")
 
 
 def bearer(token):
@@ -275,6 +283,7 @@ def test_http_and_bot_tokens(server):
 
 
 def test_migration_backfills_older_messages(server):
+    sqlite_only("store_sqlite's FTS5 migration (parley.db)")
     tok = server.people("alice")
 
     async def send():

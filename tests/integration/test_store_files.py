@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 
+from conftest import sqlite_only
 from parley_client import Client, run
 
 
@@ -26,6 +27,7 @@ def send_some(srv, token, n):
 
 
 def test_clean_stop_leaves_a_complete_parley_db(server_factory, tmp_path):
+    sqlite_only("parley.db and its WAL are store_sqlite's files")
     srv = server_factory()
     tok = srv.people("alice")["alice"]
     ids = send_some(srv, tok, 20)
@@ -64,6 +66,7 @@ def test_second_server_on_the_same_data_dir_is_refused(server_factory):
 
 
 def test_zero_length_parley_db_is_refused(server_factory, tmp_path):
+    sqlite_only("parley.db is store_sqlite's file")
     data = tmp_path / "data"
     data.mkdir()
     (data / "parley.db").write_bytes(b"")
@@ -128,6 +131,8 @@ def make_unwritable(path):
 
 
 def test_unwritable_database_fails_readyz_at_start(server_factory):
+    sqlite_only("an unwritable parley.db is store_sqlite's case (store_mongo's "
+                "unreachable database: test_mongo_outage.py)")
     srv = server_factory()
     srv.add_user("alice")
     assert srv.stop() == 0
