@@ -80,3 +80,4 @@ def test_kill9_on_mongo_loses_nothing_and_seqs_stay_dense(server_factory, congo_
     # Holes are the killed appends only: at most IN_FLIGHT of them.
     tombstones = [m["seq"] for m in stored if m.get("deleted")]
     assert len(tombstones) <= IN_FLIGHT, tombstones
+    print(f"trial {trial}: {len(acks)} acks, {len(tombstones)} seqs tombstoned by the sweep")

@@ -156,6 +156,7 @@ def test_database_away_and_back_while_serving(server_factory, congo_ok, tmp_path
                     cid = new_client_id()
                     r = await c.send_text(g, "during %d" % i, client_id=cid)
                     assert r["type"] == "error" and r["code"] == "unavailable", r
+                    assert "database" in r["message"], r
                     refused.append((cid, "during %d" % i))
 
                 db.start()
@@ -190,3 +191,12 @@ async def wait_async(pred, timeout, what):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.2)
+
+
+def test_stops_cleanly_while_waiting_for_the_database(server_factory, congo_ok):
+    srv = server_factory(plugins=mongo_plugins(free_port(), "outage_stop"))
+    assert readyz(srv)[0] == 503
+    srv.wait_log("startup_retry", timeout=5)
+    t0 = time.monotonic()
+    assert srv.stop() == 0, srv.stderr_text
+    assert time.monotonic() - t0 < 5
