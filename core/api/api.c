@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "base/ready_warnings.h"
+#include "base/serving_state.h"
 #include "base/config.h"
 #include "base/json_depth.h"
 #include "base/log.h"
@@ -137,8 +138,9 @@ void api_error(struct http_request *req, int status, const char *code, const cha
 }
 
 /* An error rc from a provider, the store or chat, with the status and code
- * of PROTOCOL.md; 429, and 503 from a store that cannot write, carry
- * Retry-After (whole seconds, rounded up) and retry_after_ms. */
+ * of PROTOCOL.md; 429, a 503 from a store that cannot write, and any
+ * error given a retry time carry Retry-After (whole seconds, rounded up)
+ * and retry_after_ms. */
 void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_after_ms)
 {
 	if (rc >= 0 && rc != PARLEY_DENY)
@@ -149,7 +151,7 @@ void api_fail(struct http_request *req, int rc, const char *msg, int64_t retry_a
 		msg = http_status_text(status);
 	if (retry_after_ms <= 0)
 		retry_after_ms = chat_error_retry_ms(rc);
-	if (status != 429 && chat_error_retry_ms(rc) == 0) {
+	if (status != 429 && retry_after_ms <= 0) {
 		api_error(req, status, code, msg);
 		return;
 	}
@@ -289,7 +291,7 @@ static void route_readyz(struct http_request *req, const struct api_route *r, co
 	(void)r;
 	(void)id;
 	char why[API_READY_MAX] = "", warn[READY_WARNINGS_MAX][READY_WARNING_LEN];
-	if (plugins_ready(why, sizeof(why))) {
+	if (serving_state_is_ready(why, sizeof why) && plugins_ready(why, sizeof(why))) {
 		json_t *body = json_pack("{s:s}", "status", "ok");
 		size_t n = ready_warnings(warn, READY_WARNINGS_MAX);
 		json_t *list = n ? json_array() : NULL;
@@ -417,6 +419,16 @@ int api_streams_body(const struct http_request *req)
 	       strcmp(req->path, "/api/uploads") == 0;
 }
 
+/* The chat state is not loaded yet (the store not answering): the API
+ * answers 503 `unavailable` with Retry-After; /readyz says why. */
+static void not_serving(struct http_request *req)
+{
+	char why[SERVING_WHY_LEN], message[SERVING_WHY_LEN + 64];
+	serving_state_is_ready(why, sizeof why);
+	snprintf(message, sizeof message, "the server is not serving yet: %s", why);
+	api_fail(req, PARLEY_EUNAVAIL, message, serving_state_retry_ms());
+}
+
 void api_route(struct http_request *req)
 {
 	const char *path = req->path ? req->path : "/";
@@ -435,6 +447,10 @@ void api_route(struct http_request *req)
 			continue;
 		path_known = 1;
 		if (strcmp(r->method, req->method) == 0) {
+			if (is_api && !serving_state_is_ready(NULL, 0)) {
+				not_serving(req);
+				return;
+			}
 			r->fn(req, r, strstr(r->pattern, "{id}") ? id : NULL);
 			return;
 		}

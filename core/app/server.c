@@ -1,5 +1,7 @@
 /* The serving process. Start-up order: loop → workers → curl → plugins
- * (check, init) → chat state from the store → router and listeners. A stop
+ * (check, init) → chat state from the store → router and listeners (also
+ * when the load failed: it is retried on a timer, and until it works only
+ * /healthz and /readyz serve). A stop
  * (SIGTERM/SIGINT) closes the listeners, sends every WebSocket close 1001,
  * and waits — at most limits.shutdown_timeout — for outbound queues to
  * drain; plugins' fini then finishes pending store commits before exit. */
@@ -8,6 +10,7 @@
 #include "app/backup_schedule.h"
 #include "app/data_lock.h"
 #include "base/secret.h"
+#include "base/serving_state.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -28,6 +31,7 @@
 #include "base/loop.h"
 #include "base/metrics.h"
 #include "host/plugin_host.h"
+#include "host/store_members.h"
 #include "lua/scripts.h"
 #include "net/static_files.h"
 #include "net/tls.h"
@@ -35,8 +39,11 @@
 #include "api/uploads.h"
 #include "net/ws.h"
 
-#define SERVER_DRAIN_POLL  0.05 /* s between checks while stopping */
-#define SERVER_MIN_WORKERS 2
+#define SERVER_DRAIN_POLL      0.05 /* s between checks while stopping */
+#define SERVER_MIN_WORKERS     2
+#define SERVER_START_RETRY_MIN 1.0  /* s: first retry of the chat state's load */
+#define SERVER_START_RETRY_MAX 10.0 /* s: the longest wait between retries */
+#define SERVER_START_BACKOFF   2.0
 /* Freed heap kept before glibc returns it to the kernel (see below). */
 #define SERVER_TRIM_THRESHOLD (64 * 1024 * 1024)
 
@@ -44,6 +51,10 @@ static struct {
 	ev_signal sigterm, sigint, sighup;
 	ev_timer stop_timer;
 	ev_timer drain_timer;
+	ev_timer start_timer; /* the next load of the chat state */
+	double start_delay;   /* s before that load; 0: none failed yet */
+	int start_attempt;
+	int listening;
 	double stop_started;
 	int stopping;
 	int exit_code;
@@ -76,6 +87,7 @@ void server_stop(void)
 	srv.stop_started = ev_now(loop_ev);
 	log_info("shutdown", NULL, "stopping: no new connections, closing sessions");
 	listener_stop();
+	ev_timer_stop(loop_ev, &srv.start_timer);
 	uploads_stop();
 	backup_schedule_stop();
 	link_previews_stop();
@@ -124,29 +136,81 @@ static void on_hup(struct ev_loop *l, ev_signal *w, int revents)
 	json_decref(scripts_reload()); /* reports in the log */
 }
 
-static void chat_ready(int ok)
+/* Opens the listeners (once): after the first load of the chat state,
+ * whether it worked or not, so a store that answers at once gives a server
+ * that serves from its first connection, and one that does not still gives
+ * /healthz and a /readyz that says why. */
+static int listeners_open(void)
 {
-	if (!ok) {
-		log_error("startup", NULL, "cannot load the chat state from the store");
+	if (srv.listening)
+		return 0;
+	http_set_router(api_route);
+	http_set_stream_predicate(api_streams_body);
+	ws_set_app(&chat_ws_app);
+	if (listener_start(server_config) < 0) {
 		srv.exit_code = 1;
 		ev_break(loop_ev, EVBREAK_ALL);
+		return -1;
+	}
+	srv.listening = 1;
+	return 0;
+}
+
+static void chat_ready(int ok);
+
+static void start_retry(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)l;
+	(void)w;
+	(void)revents;
+	srv.start_attempt++;
+	log_info("startup_retry", NULL, "loading the chat state from the store: attempt %d",
+	         srv.start_attempt);
+	if (chat_start_again() < 0)
+		chat_ready(0);
+}
+
+/* The store did not answer (a database not up yet, or down): try again on
+ * a timer, 1 s after the first failure, doubling up to 10 s. The loop
+ * keeps serving /healthz and /readyz meanwhile. */
+static void start_later(void)
+{
+	srv.start_delay =
+	    srv.start_delay > 0 ? srv.start_delay * SERVER_START_BACKOFF : SERVER_START_RETRY_MIN;
+	if (srv.start_delay > SERVER_START_RETRY_MAX)
+		srv.start_delay = SERVER_START_RETRY_MAX;
+	const char *why = chat_start_error();
+	log_warn("startup", NULL, "%s: trying again in %.0f s (attempt %d failed)", why,
+	         srv.start_delay, srv.start_attempt);
+	serving_state_waiting(
+	    (int64_t)(srv.start_delay * 1000),
+	    "loading the chat state from the store: %s (attempt %d; next in %.0f s)", why,
+	    srv.start_attempt, srv.start_delay);
+	ev_timer_init(&srv.start_timer, start_retry, srv.start_delay, 0.);
+	ev_timer_start(loop_ev, &srv.start_timer);
+}
+
+static void chat_ready(int ok)
+{
+	if (srv.stopping)
+		return;
+	if (listeners_open() < 0)
+		return;
+	if (!ok) {
+		start_later();
 		return;
 	}
 	/* Scripts after the chat state: their bots are users. A script that
 	 * fails to load is reported; the server serves without it. */
 	scripts_start(server_config);
-	http_set_router(api_route);
-	http_set_stream_predicate(api_streams_body);
-	ws_set_app(&chat_ws_app);
 	uploads_start();
 	link_previews_start(server_config);
 	chat_retention_start();
-	if (listener_start(server_config) < 0) {
-		srv.exit_code = 1;
-		ev_break(loop_ev, EVBREAK_ALL);
-		return;
-	}
 	backup_schedule_start(server_config);
+	serving_state_ready();
+	if (srv.start_attempt > 1)
+		log_info("startup", NULL, "the store answered: chat state loaded at attempt %d",
+		         srv.start_attempt);
 	log_info("ready", NULL, "parley %s serving", PARLEY_VERSION);
 }
 
@@ -198,6 +262,8 @@ int server_run(struct config *cfg)
 		goto out_workers;
 	if (plugins_init() < 0)
 		goto out_plugins;
+	store_members_log();
+	srv.start_attempt = 1;
 	if (chat_start(chat_ready) < 0)
 		goto out_plugins;
 

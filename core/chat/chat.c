@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
+#include "base/serving_state.h"
 #include "chat/chat_bot_post.h"
 #include "chat/chat_directory.h"
 #include "chat/chat_internal.h"
@@ -33,7 +34,8 @@
 #define CHAT_LOG_CTX 160
 /* An auth frame's token: room for an identity provider's JWT (auth_jwt
  * takes up to 8 KiB and refuses longer ones itself, with its own message). */
-#define CHAT_TOKEN_MAX 16384
+#define CHAT_TOKEN_MAX       16384
+#define CHAT_START_ERROR_LEN 384
 
 /* Set when the server starts stopping: leaving users are not announced
  * offline (every socket is closing). */
@@ -42,6 +44,7 @@ static int stopping;
 static struct {
 	void (*start_done)(int ok);
 	int started;
+	char start_error[CHAT_START_ERROR_LEN]; /* why the last load failed */
 } chat;
 
 /* ---------------------------------------------------------------- */
@@ -384,6 +387,7 @@ static void chat_closed(conn *c)
 /* ---------------------------------------------------------------- */
 
 struct auth_op {
+	struct auth_op *next_parked; /* in parked_auths */
 	uint64_t conn_id;
 	json_t *rid;
 	json_t *resume;
@@ -454,6 +458,40 @@ static void finish_auth(struct auth_op *op)
 	auth_op_free(op);
 }
 
+/* Sign-ins of accounts whose #general join is still being stored (an
+ * account made by this very sign-in): their ready frame waits for it, so
+ * it lists #general whichever store call comes back first. */
+static struct auth_op *parked_auths;
+
+static void park_auth(struct auth_op *op)
+{
+	op->next_parked = parked_auths;
+	parked_auths = op;
+}
+
+static void unpark_auths_of(const user_rec *u)
+{
+	struct auth_op **pp = &parked_auths;
+	while (*pp) {
+		struct auth_op *op = *pp;
+		if (op->user == u) {
+			*pp = op->next_parked;
+			finish_auth(op);
+		} else {
+			pp = &op->next_parked;
+		}
+	}
+}
+
+static void free_parked_auths(void)
+{
+	while (parked_auths) {
+		struct auth_op *op = parked_auths;
+		parked_auths = op->next_parked;
+		auth_op_free(op);
+	}
+}
+
 static void members_reloaded(void *ud, const parley_store_result *res)
 {
 	struct auth_op *op = ud;
@@ -498,6 +536,10 @@ static void auth_done(void *ud, const parley_auth_result *res)
 		cl->authing = 0;
 		chat_reply_error(cl, op->rid, PARLEY_ENOMEM, "out of memory");
 		auth_op_free(op);
+		return;
+	}
+	if (op->user->joins_pending) {
+		park_auth(op);
 		return;
 	}
 	if (!op->user->memberships_loaded) {
@@ -621,6 +663,18 @@ static int scope_refused(client *cl, json_t *req, json_t *rid, unsigned action)
 	return 0;
 }
 
+/* Before the chat state is loaded (the store not answering yet): every
+ * frame but ping is refused with `unavailable` and when to try again. */
+static void reply_not_serving(client *cl, json_t *rid, const char *why)
+{
+	char message[SERVING_WHY_LEN + 64];
+	snprintf(message, sizeof message, "the server is not serving yet: %s", why);
+	json_t *e = proto_error(rid, proto_error_code(PARLEY_EUNAVAIL), message);
+	if (e)
+		json_object_set_new(e, "retry_after_ms", json_integer(serving_state_retry_ms()));
+	chat_send_json(cl, e);
+}
+
 static void chat_text(conn *c, const char *data, size_t len)
 {
 	client *cl = c->app;
@@ -630,6 +684,12 @@ static void chat_text(conn *c, const char *data, size_t len)
 	char err[PROTO_ERR_LEN];
 	if (proto_decode(data, len, &f, err, sizeof err) < 0) {
 		chat_reply_error(cl, f.rid, PARLEY_EINVAL, err);
+		proto_frame_free(&f);
+		return;
+	}
+	char why[SERVING_WHY_LEN];
+	if (strcmp(f.type, "ping") != 0 && !serving_state_is_ready(why, sizeof why)) {
+		reply_not_serving(cl, f.rid, why);
 		proto_frame_free(&f);
 		return;
 	}
@@ -681,14 +741,32 @@ const struct ws_app chat_ws_app = {
 /* Users made elsewhere                                               */
 /* ---------------------------------------------------------------- */
 
+/* A new account's #general join is stored (or failed: the account is
+ * still usable, it joins by hand): its waiting sign-ins go on. */
+static void general_joined(void *ud, int rc, const char *message)
+{
+	char *id = ud;
+	user_rec *u = users_by_id(id);
+	if (rc != PARLEY_OK)
+		log_warn("room_join_failed", NULL, "new account %s not added to %s: %s", id,
+		         CHAT_GENERAL, message ? message : chat_error_code(rc));
+	free(id);
+	if (u && u->joins_pending && --u->joins_pending == 0)
+		unpark_auths_of(u);
+}
+
 void chat_user_created(const parley_user *pu)
 {
 	user_rec *u = chat_user_from(pu);
 	if (!u)
 		return;
+	u->memberships_loaded = 1; /* made here: it has none but what we add */
 	room *general = room_by_name(CHAT_GENERAL);
-	if (general && !room_member(general, u->id))
-		chat_add_member(general, u, ROLE_MEMBER, NULL, NULL);
+	char *id = general && !room_member(general, u->id) ? strdup(u->id) : NULL;
+	if (id) {
+		u->joins_pending++;
+		chat_add_member(general, u, ROLE_MEMBER, general_joined, id);
+	}
 	struct chat_hook h;
 	chat_hook_init(&h, PARLEY_HOOK_USER_CREATED, NULL, NULL);
 	h.args.user = pu;
@@ -751,6 +829,9 @@ static void user_revoked_op(const char *user_id)
 static void start_finished(int ok)
 {
 	chat.started = ok;
+	if (!ok && !chat.start_error[0])
+		snprintf(chat.start_error, sizeof chat.start_error,
+		         "cannot load the chat state (pins or notification levels) from the store");
 	if (chat.start_done)
 		chat.start_done(ok);
 }
@@ -760,8 +841,9 @@ static int load_failed(const parley_store_result *res, const char *what)
 {
 	if (res->rc == PARLEY_OK)
 		return 0;
-	log_error("chat_start", NULL, "cannot load %s: %s", what,
-	          res->error ? res->error : proto_error_code(res->rc));
+	const char *why = res->error ? res->error : proto_error_code(res->rc);
+	log_error("chat_start", NULL, "cannot load %s: %s", what, why);
+	snprintf(chat.start_error, sizeof chat.start_error, "cannot load %s: %s", what, why);
 	start_finished(0);
 	return 1;
 }
@@ -770,8 +852,10 @@ static void general_created(void *ud, const parley_store_result *res)
 {
 	(void)ud;
 	if (res->rc != PARLEY_OK || !res->n_rooms) {
-		log_error("chat_start", NULL, "cannot create the room %s: %s", CHAT_GENERAL,
-		          res->error ? res->error : proto_error_code(res->rc));
+		const char *why = res->error ? res->error : proto_error_code(res->rc);
+		log_error("chat_start", NULL, "cannot create the room %s: %s", CHAT_GENERAL, why);
+		snprintf(chat.start_error, sizeof chat.start_error, "cannot create the room %s: %s",
+		         CHAT_GENERAL, why);
 		start_finished(0);
 		return;
 	}
@@ -859,6 +943,7 @@ static const struct plugin_core_ops core_ops = {
 int chat_start(void (*done)(int ok))
 {
 	chat.start_done = done;
+	chat.start_error[0] = '\0';
 	users_init();
 	rooms_init();
 	plugins_set_core_ops(&core_ops);
@@ -871,6 +956,21 @@ int chat_start(void (*done)(int ok))
 	if (st->users_list(self, users_loaded, NULL) != PARLEY_PENDING)
 		return -1;
 	return 0;
+}
+
+int chat_start_again(void)
+{
+	/* What the failed attempt loaded goes: the next one loads it all. */
+	chat_pins_fini();
+	chat_notify_fini();
+	rooms_fini();
+	users_fini();
+	return chat_start(chat.start_done);
+}
+
+const char *chat_start_error(void)
+{
+	return chat.start_error[0] ? chat.start_error : "cannot load the chat state from the store";
 }
 
 static void shutdown_one(conn *c, void *arg)
@@ -888,6 +988,7 @@ void chat_shutdown(void)
 
 void chat_fini(void)
 {
+	free_parked_auths();
 	chat_commands_fini();
 	chat_send_fini();
 	chat_pins_fini();

@@ -16,6 +16,11 @@
  * memberships from the store, creates `general` on the first start.
  * done(ok) runs when loaded. Returns 0 or -1. */
 int chat_start(void (*done)(int ok));
+/* After done(0): drops what the failed attempt loaded and loads again,
+ * with the same done. Returns 0 or -1 (done will not run). */
+int chat_start_again(void);
+/* Why the last attempt failed (for /readyz and the log). */
+const char *chat_start_error(void);
 /* Tells every client the server is going away (close 1001). */
 void chat_shutdown(void);
 void chat_fini(void);

@@ -31,6 +31,7 @@ typedef struct user_rec {
 	 * of an account met later (the CLI, the directory, an admin edit). */
 	int memberships_loaded;
 	uint64_t mark;                          /* scratch stamp for de-duplicating fan-out */
+	unsigned joins_pending;                 /* a new account's #general join not stored yet */
 	struct rate_bucket rates[RATE_ACTIONS]; /* per-user rate limits */
 } user_rec;
 

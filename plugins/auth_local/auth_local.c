@@ -162,14 +162,31 @@ static void first_invite_done(void *ud, const parley_auth_result *res)
 	fflush(stderr);
 }
 
+static void first_start(void *arg);
+
+/* The store may be down at start (a database not up yet): the listing is
+ * tried again, 1 s after the first failure, doubling up to 10 s. */
+static void first_start_later(struct al *al, const char *why)
+{
+	al->first_start_retry = al->first_start_retry > 0
+	                            ? al->first_start_retry * AL_FIRST_START_BACKOFF
+	                            : AL_FIRST_START_RETRY_MIN;
+	if (al->first_start_retry > AL_FIRST_START_RETRY_MAX)
+		al->first_start_retry = AL_FIRST_START_RETRY_MAX;
+	al->host->log(al->ctx, PARLEY_LOG_WARN, "first_start_retry",
+	              "could not list users: %s; trying again in %.0f s", why,
+	              al->first_start_retry);
+	if (!al->host->timer_start(al->ctx, al->first_start_retry, 0, first_start, al))
+		al->host->log(al->ctx, PARLEY_LOG_ERROR, "first_start_failed", "no timer");
+}
+
 static void users_listed(void *ud, const parley_store_result *res)
 {
 	struct al *al = ud;
 	int rc;
 
 	if (res->rc < 0) {
-		al->host->log(al->ctx, PARLEY_LOG_ERROR, "first_start_failed",
-		              "could not list users: %s", res->error ? res->error : "store error");
+		first_start_later(al, res->error ? res->error : "store error");
 		return;
 	}
 	if (res->n_users > 0)
@@ -198,8 +215,7 @@ static void first_start(void *arg)
 		return;
 	}
 	if (st->users_list(self, users_listed, al) < 0)
-		al->host->log(al->ctx, PARLEY_LOG_ERROR, "first_start_failed",
-		              "could not list users");
+		first_start_later(al, "the store refused the call");
 }
 
 static int al_init(const parley_host *host, parley_ctx *ctx, void **state)

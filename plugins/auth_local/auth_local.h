@@ -18,11 +18,14 @@
 #include "throttle.h"
 #include "tokens.h"
 
-#define AL_NAME_MAX     32
-#define AL_MSG_MAX      160
-#define AL_TTL_MAX_S    (10LL * 366 * 24 * 3600) /* session and invite lifetimes */
-#define AL_EMAIL_MAX    254
-#define AL_LOG_NAME_MAX 64 /* how much of a claimed user name a log line shows */
+#define AL_NAME_MAX              32
+#define AL_MSG_MAX               160
+#define AL_TTL_MAX_S             (10LL * 366 * 24 * 3600) /* session and invite lifetimes */
+#define AL_EMAIL_MAX             254
+#define AL_LOG_NAME_MAX          64   /* how much of a claimed user name a log line shows */
+#define AL_FIRST_START_RETRY_MIN 1.0  /* s: first retry of the start-up users listing */
+#define AL_FIRST_START_RETRY_MAX 10.0 /* s: the longest wait between retries */
+#define AL_FIRST_START_BACKOFF   2.0
 
 enum al_registration { AL_REG_INVITE = 0, AL_REG_OPEN, AL_REG_CLOSED };
 
@@ -51,7 +54,8 @@ struct al {
 	struct al_config cfg;
 	struct pw_ctx pw;
 	struct throttle *throttle;
-	struct al_req *live; /* requests in flight, freed at fini */
+	struct al_req *live;      /* requests in flight, freed at fini */
+	double first_start_retry; /* s before the next users listing; 0: none failed */
 };
 
 /* An owned copy of a store user. */

@@ -68,6 +68,13 @@ def pytest_report_header(config):
     return f"store: {STORE} (PARLEY_TEST_STORE)"
 
 
+def sqlite_only(why):
+    """For a test about store_sqlite's own file (parley.db, its schema
+    migrations, its WAL): skipped on another store, saying why."""
+    if STORE != "sqlite":
+        pytest.skip(f"PARLEY_TEST_STORE={STORE}: {why}")
+
+
 class MongoStore:
     """Where the servers of a PARLEY_TEST_STORE=mongo run keep their data."""
 
@@ -325,6 +332,21 @@ class Server:
             if line.get("event") == event and all(line.get(k) == v for k, v in fields.items()):
                 return line
         return None
+
+    def store_members_missing(self):
+        """The optional store members (plugin.h's appended ones) the
+        running server's store lacks, from its `store_members` log line."""
+        line = self.wait_log("store_members", timeout=5)
+        return set(line.get("missing", []))
+
+    def require_store_members(self, *members):
+        """Skips the test when the store lacks one of these members (a
+        feature another branch adds to store_mongo): the skip goes away by
+        itself once the store has them."""
+        lacking = [m for m in members if m in self.store_members_missing()]
+        if lacking:
+            pytest.skip(f"PARLEY_TEST_STORE={STORE}: the store lacks the member(s) "
+                        f"{', '.join(lacking)} (store_members log line)")
 
     def wait_log(self, event, timeout=5, since=0, **fields):
         """The first log line (from index since) with this event and fields."""

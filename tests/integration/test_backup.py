@@ -115,6 +115,7 @@ async def backup_under_load(srv, token, out_dir, warmup_acks=100):
 
 def test_backup_under_load_restores_every_acked_message(server_factory, tmp_path):
     srv = server_factory(plugins=PLUGINS)
+    srv.require_store_members("snapshot")
     token = srv.people("alice")["alice"]
     body = DATA + os.urandom(50_000)
     rec = upload(srv, token, body, "before.bin")
@@ -158,6 +159,7 @@ def test_backup_under_load_restores_every_acked_message(server_factory, tmp_path
                     "data dir are the same code for both stores)")
 def test_restore_refusals(server_factory, tmp_path):
     srv = server_factory()
+    srv.require_store_members("snapshot")
     srv.people("bob")
     out = str(tmp_path / "bk")
     r = cli(srv, "backup", "--out", out)
@@ -216,6 +218,7 @@ def test_restore_refusals(server_factory, tmp_path):
 
 def test_restore_at_picks_the_newest_backup_at_or_before(server_factory, tmp_path):
     srv = server_factory()
+    srv.require_store_members("snapshot")
     srv.people("dora")
     folder = tmp_path / "scheduled"
     folder.mkdir()
@@ -272,6 +275,7 @@ def finished_backups(folder):
 def test_scheduled_backups_keep_metrics_and_overdue_warning(server_factory, tmp_path):
     to = str(tmp_path / "scheduled")
     srv = server_factory(config_extra=f'backup = {{ every = "1s", keep = 2, to = "{to}" }}')
+    srv.require_store_members("snapshot")
     srv.people("erin")
     # A first backup at start, then one a second; only the newest 2 stay.
     wait_for(lambda: (metric(srv, "parley_backup_runs_total", '{result="ok"}') or 0) >= 4, 20,

@@ -192,6 +192,7 @@ def test_edit_adding_mention_all_is_checked_like_a_send(server_factory):
 # -- notification levels ------------------------------------------------------
 
 def test_notify_levels_are_kept_and_shown(server, tok):
+    server.require_store_members("notify_set", "notify_list")
     async def body():
         async with Client(server, tok["alice"]) as a, Client(server, tok["alice"]) as a2, \
                 Client(server, tok["bob"]) as b:

@@ -9,6 +9,11 @@ import pytest
 from parley_client import Client, run
 
 
+@pytest.fixture(autouse=True)
+def store_keeps_pins(server):
+    server.require_store_members("pin_set", "pins_list")
+
+
 @pytest.fixture
 def tok(server):
     return server.people("alice", "bob")

@@ -52,6 +52,7 @@ async def _sleep(s):
 def test_expiry_tombstones_in_batches_with_one_event_per_batch(server_factory):
     srv = server_factory(plugins=PLUGINS,
                          config_extra='retention = { messages = "2s", interval = 0.2, batch = 2 }')
+    srv.require_store_members("prune", "lease")
     tok = srv.people("alice", "bob")
 
     async def body():
@@ -111,6 +112,7 @@ def test_expiry_tombstones_in_batches_with_one_event_per_batch(server_factory):
 def test_room_retention_is_the_owners_and_shorter_only(server_factory):
     srv = server_factory(plugins=PLUGINS,
                          config_extra='retention = { messages = "1d", interval = 0.2 }')
+    srv.require_store_members("prune", "lease", "room_retention_set", "room_retention_get")
     tok = srv.people("alice", "bob")
     srv.add_user("root", role="admin")
     tok["root"] = srv.token("root")
@@ -154,6 +156,7 @@ def audit_entries(srv, token):
 
 def test_cli_dry_run_then_prune_beside_a_running_server(server_factory):
     srv = server_factory(plugins=PLUGINS)  # retention forever: only the CLI prunes
+    srv.require_store_members("prune", "room_retention_get")
     tok = srv.people("alice")
     srv.add_user("root", role="admin")
     admin = srv.token("root")
@@ -206,6 +209,7 @@ def test_cli_dry_run_then_prune_beside_a_running_server(server_factory):
 def test_a_pass_cut_by_a_crash_resumes_where_it_stopped(server_factory):
     srv = server_factory(
         config_extra='retention = { messages = "1s", interval = 0.1, batch = 1, lease = 1 }')
+    srv.require_store_members("prune", "lease")
     tok = srv.people("alice")
     srv.stop()
     # 400 messages, written while no retention runs.
@@ -283,6 +287,7 @@ def make_moderator(srv, mongo_store, room, name):
 
 def test_edits_history_for_owners_moderators_and_admins_only(server_factory, mongo_store):
     srv = server_factory(plugins=PLUGINS)
+    srv.require_store_members("edits_list")
     tok = srv.people("alice", "bob", "carol")
     srv.add_user("root", role="admin")
     tok["root"] = srv.token("root")

@@ -155,6 +155,10 @@ def test_every_route_checks_scope_and_rooms(server_factory):
         st, out = call(srv, method, path, None, body, hdrs)
         assert st == 401, (method, pattern, st, out)
         st, out = call(srv, method, path, reader, body, hdrs)
+        if pattern == "/api/search" and "search" in srv.store_members_missing():
+            # Past the scope check, to a store without the member.
+            assert st == 503 and out["error"]["code"] == "unavailable", (pattern, st, out)
+            continue
         if (method, pattern) in ALLOWED and "{id}" not in pattern:
             assert st == 200, (method, pattern, st, out)
             continue

@@ -5,12 +5,18 @@ tokens, and the schema migration's backfill of older messages."""
 
 import json
 import os
+
+import pytest
 import sqlite3
 import urllib.parse
 
-import pytest
-
+from conftest import sqlite_only
 from parley_client import Client, run
+
+
+@pytest.fixture(autouse=True)
+def store_searches(server):
+    server.require_store_members("search")
 
 
 def bearer(token):
@@ -276,10 +282,8 @@ def test_http_and_bot_tokens(server):
     run(ws())
 
 
-@pytest.mark.skipif(os.environ.get("PARLEY_TEST_STORE", "sqlite") != "sqlite",
-                    reason="rewinds store_sqlite's file; store_mongo's backfill is "
-                    "test_store_mongo's test_schema_upgrade_v2")
 def test_migration_backfills_older_messages(server):
+    sqlite_only("store_sqlite's FTS5 migration (parley.db)")
     tok = server.people("alice")
 
     async def send():

@@ -12,19 +12,14 @@ import shutil
 import sqlite3
 import subprocess
 
-import pytest
 
-from conftest import STORE
+from conftest import sqlite_only
 from parley_client import Client, run
 
 # These open, empty or lock parley.db itself: store_sqlite's file. On
 # store_mongo there is none (its database errors are tested with mockupdb,
 # plugins/store_mongo/tests/mock_errors.py, and its restarts in
 # test_store_mongo.c).
-NO_DB_FILE = pytest.mark.skipif(STORE == "mongo", reason="opens store_sqlite's parley.db "
-                                "directly; store_mongo keeps no file in the data dir")
-
-
 def send_some(srv, token, n):
     async def go():
         async with Client(srv, token) as c:
@@ -35,8 +30,8 @@ def send_some(srv, token, n):
     return run(go())
 
 
-@NO_DB_FILE
 def test_clean_stop_leaves_a_complete_parley_db(server_factory, tmp_path):
+    sqlite_only("parley.db and its WAL are store_sqlite's files")
     srv = server_factory()
     tok = srv.people("alice")["alice"]
     ids = send_some(srv, tok, 20)
@@ -74,8 +69,8 @@ def test_second_server_on_the_same_data_dir_is_refused(server_factory):
     assert third.login("alice", "correct horse 1")["user"]["name"] == "alice"
 
 
-@NO_DB_FILE
 def test_zero_length_parley_db_is_refused(server_factory, tmp_path):
+    sqlite_only("parley.db is store_sqlite's file")
     data = tmp_path / "data"
     data.mkdir()
     (data / "parley.db").write_bytes(b"")
@@ -139,8 +134,9 @@ def make_unwritable(path):
     return lambda: os.chmod(path, 0o644)
 
 
-@NO_DB_FILE
 def test_unwritable_database_fails_readyz_at_start(server_factory):
+    sqlite_only("an unwritable parley.db is store_sqlite's case (store_mongo's "
+                "unreachable database: test_mongo_outage.py)")
     srv = server_factory()
     srv.add_user("alice")
     assert srv.stop() == 0
