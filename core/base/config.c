@@ -842,6 +842,7 @@ static void read_retention(struct config *cfg, const conf_node *root)
 	if (conf_get_table(root, "retention", &r) != 1)
 		return;
 	read_duration(r, "messages", &cfg->retention.messages);
+	read_duration(r, "uploads", &cfg->retention.uploads);
 	double v;
 	if (conf_get_num(r, "interval", &v) == 1) {
 		if (!(v >= 0.05 && v <= 86400 * 30))

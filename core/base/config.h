@@ -126,6 +126,7 @@ struct config {
 	/* The retention section (docs/operations.md "Retention"). */
 	struct {
 		int64_t messages; /* s a message is kept; 0: forever (the default) */
+		int64_t uploads;  /* s an attached file is kept; 0: as its message */
 		double interval;  /* s between background passes; 3600 */
 		double lease;     /* s a node holds the job between renewals; 300 */
 		int64_t batch;    /* messages per store call; 200 */

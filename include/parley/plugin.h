@@ -555,6 +555,17 @@ typedef struct parley_store_vtable {
 	 * or cursor the store cannot serve. */
 	int (*search)(void *self, const parley_search_query *q, parley_store_done done, void *ud);
 
+	/* Since ABI 1 (appended; issue 17, upload retention; PARLEY_HAS before
+	 * calling): the oldest attached uploads created before before_ts, at
+	 * most limit (1..1000), in one write: each message's attachment entry
+	 * with that upload's id loses its "url" and gains "expired": true, and
+	 * the record is detached (room and message NULL), so the core removes
+	 * the object and then the record, and a removal that fails is retried
+	 * by the cleanup job of unattached uploads. Result: uploads = the
+	 * detached records, more = 1 when more are due. */
+	int (*uploads_expire)(void *self, int64_t before_ts, int limit, parley_store_done done,
+	                      void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 
