@@ -15,6 +15,7 @@
 #include "app/admin.h"
 #include "app/backup.h"
 #include "app/export.h"
+#include "app/import.h"
 #include "host/plugin_host.h"
 #include "base/config.h"
 #include "base/duration.h"
@@ -36,6 +37,7 @@ enum command {
 	CMD_BACKUP,
 	CMD_RESTORE,
 	CMD_EXPORT,
+	CMD_IMPORT,
 	CMD_PRUNE
 };
 
@@ -66,6 +68,7 @@ static const char usage_text[] =
     "  parley test-script FILE_test.lua                    run a script's tests offline\n"
     "  parley export --out DIR|FILE.zip [--room R]... [--since DATE] [--until DATE]\n"
     "                [--pseudonymise] [--with-files]       messages as JSON lines\n"
+    "  parley import DIR|FILE.zip                          an export into an empty store\n"
     "  parley backup --out DIR                             online backup into a new folder\n"
     "  parley restore DIR [--force] [--at TIME]            put a backup into the data dir\n"
     "  parley --version | --help\n"
@@ -261,6 +264,10 @@ static int check_command(struct cli_args *a)
 		a->cmd = CMD_EXPORT;
 		if (n > 1 || !a->out)
 			return usage_error("export takes --out DIR|FILE.zip and no argument");
+	} else if (strcmp(w[0], "import") == 0) {
+		a->cmd = CMD_IMPORT;
+		if (n != 2)
+			return usage_error("import takes exactly one DIR or FILE.zip (an export)");
 	} else if (strcmp(w[0], "restore") == 0) {
 		a->cmd = CMD_RESTORE;
 		if (n != 2)
@@ -366,6 +373,9 @@ static int run(struct cli_args *a)
 		rc = export_main(&cfg, &eo);
 		break;
 	}
+	case CMD_IMPORT:
+		rc = import_main(&cfg, a->words[1]);
+		break;
 	case CMD_RESTORE:
 		rc = restore_main(&cfg, a->words[1], a->force,
 		                  a->at ? backup_parse_time(a->at) : -1);

@@ -533,7 +533,8 @@ typedef struct parley_store_vtable {
 	/* Since ABI 1 (appended): whole records, for `parley store copy`
 	 * between stores. Kinds: users (with password hashes), rooms (with
 	 * last_seq), members (role, read_seq), messages (as stored: text,
-	 * mentions, edited_ts, tombstones, attachments), reactions, uploads,
+	 * mentions, edited_ts, tombstones, attachments), reactions, edits
+	 * (earlier versions; since issue 17's import), uploads,
 	 * sessions, invites, tokens, audit, settings, kv. A record is a JSON
 	 * object whose fields are the SQLite store's columns of that kind
 	 * (plugins/store_sqlite/schema.c), with integer keys as numbers.
