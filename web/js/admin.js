@@ -8,6 +8,7 @@ import { getJSON, postJSON } from './http.js';
 import { state } from './state.js';
 import { askPermission, notificationsAvailable } from './notify.js';
 import { fullTime } from './time.js';
+import { exportSection } from './export.js';
 
 const ROLES = ['member', 'admin'];
 const SCOPES = ['read', 'post', 'react', 'moderate'];
@@ -78,7 +79,7 @@ export async function renderSettings() {
   root.append(await accountSection());
   if (state.me && state.me.role === 'admin') {
     const parts = await Promise.all([invitesSection(), usersSection(), scriptsSection()]);
-    root.append(...parts);
+    root.append(...parts, exportSection(section));
   }
 }
 
