@@ -191,7 +191,8 @@ static int check_manifest(void)
 	json_object_foreach(json_object_get(m, "files"), id, f)
 	{
 		char name[64];
-		if (!key_of(id, 'u') && strncmp(id, "up_", 3) != 0) {
+		if (strncmp(id, "up_", 3) != 0 || strlen(id) > 24 || !id[3] ||
+		    strspn(id + 3, "0123456789") != strlen(id + 3)) {
 			ifail("the manifest names a file '%.40s' an export does not have", id);
 			return -1;
 		}
