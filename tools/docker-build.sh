@@ -16,11 +16,11 @@ set -eu
 # One list per stage; the runtime list is the -dev list's libraries.
 build_pkgs="build-essential cmake pkg-config ca-certificates
 	libev-dev libwslay-dev libhttp-parser-dev libmbedtls-dev libjansson-dev
-	libargon2-dev libsqlite3-dev libcurl4-openssl-dev liblua5.4-dev
+	libargon2-dev libsqlite3-dev libcurl4-openssl-dev liblua5.4-dev libzip-dev
 	libjpeg-dev libpng-dev libwebp-dev"
 runtime_pkgs="ca-certificates curl sqlite3
 	libev4 libwslay1 libhttp-parser2.9 libmbedtls14 libmbedx509-1 libmbedcrypto7
-	libjansson4 libargon2-1 libsqlite3-0 libcurl4 liblua5.4-0
+	libjansson4 libargon2-1 libsqlite3-0 libcurl4 liblua5.4-0 libzip4
 	libjpeg62-turbo libpng16-16 libwebp7"
 
 apt_install() {

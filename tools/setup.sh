@@ -13,7 +13,7 @@ want_test=0
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libev-dev libwslay-dev libhttp-parser-dev libmbedtls-dev libjansson-dev
 	libargon2-dev libsqlite3-dev libcurl4-openssl-dev liblua5.4-dev
-	libhiredis-dev libmongoc-dev libjpeg-dev libpng-dev libwebp-dev ca-certificates curl)
+	libhiredis-dev libmongoc-dev libzip-dev libjpeg-dev libpng-dev libwebp-dev ca-certificates curl)
 test_pkgs=(libcmocka-dev python3 python3-websockets python3-pytest python3-cryptography
 	python3-aiosmtpd python3-mockupdb python3-pymongo redis-server chromium fonts-noto-color-emoji valgrind
 	clang-format openssl mmdebstrap python3-pil)

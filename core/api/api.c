@@ -388,6 +388,7 @@ static const struct api_route routes[] = {
     {"POST", "/api/admin/invites",                API_ADMIN,  NO_BOT, OTHER_ID, api_admin_invite},
     {"POST", "/api/admin/invites/{id}/revoke",    API_ADMIN,  NO_BOT, OTHER_ID, api_admin_invite_revoke},
     {"GET",  "/api/admin/audit",                  API_ADMIN,  NO_BOT, OTHER_ID, api_admin_audit},
+    {"GET",  "/api/admin/export",                 API_ADMIN,  NO_BOT, OTHER_ID, api_admin_export},
     {"POST", "/api/admin/bots",                   API_ADMIN,  NO_BOT, OTHER_ID, api_admin_bot_create},
     {"POST", "/api/admin/bots/{id}/tokens",       API_ADMIN,  NO_BOT, OTHER_ID, api_admin_bot_token},
     {"POST", "/api/admin/bots/{id}/tokens/revoke", API_ADMIN, NO_BOT, OTHER_ID, api_admin_bot_revoke},

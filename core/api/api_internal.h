@@ -183,6 +183,8 @@ void api_admin_invites(struct http_request *req, const struct api_route *r, cons
 void api_admin_invite_revoke(struct http_request *req, const struct api_route *r,
                              const char *invite_id);
 void api_admin_audit(struct http_request *req, const struct api_route *r, const char *id);
+/* api_export.c */
+void api_admin_export(struct http_request *req, const struct api_route *r, const char *id);
 void api_admin_bot_create(struct http_request *req, const struct api_route *r, const char *id);
 void api_admin_bot_token(struct http_request *req, const struct api_route *r, const char *bot_id);
 void api_admin_bot_revoke(struct http_request *req, const struct api_route *r, const char *bot_id);

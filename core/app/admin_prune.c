@@ -70,8 +70,9 @@ static void audit(long long older_than_s, const char *room)
 	const parley_store_vtable *st = plugins_store(&self);
 	if (!PARLEY_HAS(parley_store_vtable, st, audit_append))
 		return;
-	json_t *d = json_pack("{s:I, s:I, s:I, s:I, s:s?}", "messages", (json_int_t)pc.t.messages,
-	                      "rooms", (json_int_t)pc.t.rooms, "files", (json_int_t)pc.t.uploads,
+	json_t *d = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s?}", "messages",
+	                      (json_int_t)pc.t.messages, "rooms", (json_int_t)pc.t.rooms, "files",
+	                      (json_int_t)pc.t.uploads, "expired", (json_int_t)pc.t.expired,
 	                      "older_than", (json_int_t)older_than_s, "room", room);
 	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
@@ -97,6 +98,7 @@ int admin_prune(struct config *cfg, int dry_run, long long older_than_s, const c
 	int64_t keep_s = older_than_s > 0 ? older_than_s : cfg->retention.messages;
 	struct prune_opts o = {.now_ms = loop_now_ms(),
 	                       .retention_ms = keep_s * 1000,
+	                       .uploads_retention_ms = cfg->retention.uploads * 1000,
 	                       .room = room,
 	                       .dry_run = dry_run,
 	                       .batch = (int)cfg->retention.batch,
@@ -114,7 +116,7 @@ int admin_prune(struct config *cfg, int dry_run, long long older_than_s, const c
 	if (pc.rc != PARLEY_OK) {
 		fprintf(stderr, "parley: prune: %s\n",
 		        pc.error ? pc.error : chat_error_code(pc.rc));
-		if (!dry_run && pc.t.messages)
+		if (!dry_run && (pc.t.messages || pc.t.expired))
 			audit(older_than_s, room);
 		goto done;
 	}
@@ -122,8 +124,9 @@ int admin_prune(struct config *cfg, int dry_run, long long older_than_s, const c
 		printf("would prune %lld messages in %lld rooms (dry run: nothing removed)\n",
 		       (long long)pc.t.messages, (long long)pc.t.rooms);
 	} else {
-		printf("pruned %lld messages in %lld rooms, %lld files removed",
-		       (long long)pc.t.messages, (long long)pc.t.rooms, (long long)pc.t.uploads);
+		printf("pruned %lld messages in %lld rooms, expired %lld files, %lld files removed",
+		       (long long)pc.t.messages, (long long)pc.t.rooms, (long long)pc.t.expired,
+		       (long long)pc.t.uploads);
 		if (pc.t.failed)
 			printf(", %lld kept for the uploads cleanup job", (long long)pc.t.failed);
 		printf("\n");

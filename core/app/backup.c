@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <jansson.h>
 #include <mbedtls/sha256.h>
 
+#include "app/backup_s3.h"
 #include "app/data_lock.h"
 #include "app/store_copy.h"
 #include "base/config.h"
@@ -439,7 +441,41 @@ static void cli_done(void *ud, const struct backup_report *r)
 
 static const struct plugin_core_ops backup_core_ops = {0};
 
+static int backup_local(struct config *cfg, const char *out_dir);
+static int remove_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
+
+/* parley backup --out s3://BUCKET/PREFIX: staged in a temporary folder,
+ * then uploaded under PREFIX/<UTC time>/. */
 int backup_main(struct config *cfg, const char *out_dir)
+{
+	if (!backup_s3_is(out_dir))
+		return backup_local(cfg, out_dir);
+	char tmp[PATH_BYTES], dir[PATH_BYTES + 80], name[64], err[1024];
+	const char *t = getenv("TMPDIR");
+	snprintf(tmp, sizeof tmp, "%s/parley-backup-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(tmp)) {
+		fail("backup", "cannot make %s: %s", tmp, strerror(errno));
+		return 1;
+	}
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t len = strftime(name, sizeof name, "%Y-%m-%dT%H%M%S", &tm);
+	snprintf(name + len, sizeof name - len, ".%03ldZ", ts.tv_nsec / 1000000);
+	snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+	int status = backup_local(cfg, dir);
+	if (status == 0 && backup_s3_put(cfg, out_dir, name, dir, err, sizeof err) < 0) {
+		fail("backup", "%s", err);
+		status = 1;
+	} else if (status == 0) {
+		fprintf(stderr, "parley: backup: uploaded to %s/%s\n", out_dir, name);
+	}
+	nftw(tmp, remove_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return status;
+}
+
+static int backup_local(struct config *cfg, const char *out_dir)
 {
 	int loop = 0, workers = 0, curl = 0, plugins = 0;
 	struct cli_wait w = {0};
@@ -693,7 +729,43 @@ static int load_dumps(struct config *cfg, json_t *files, int force)
 	return 0;
 }
 
+static int restore_local(struct config *cfg, const char *dir, int force, int64_t at_ms);
+
+static int remove_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* s3://BUCKET/PREFIX[/NAME]: the backup is fetched into a folder beside
+ * the data dir (never into it: a restore refuses a data dir with data),
+ * restored from there, then removed. */
+static int restore_s3(struct config *cfg, const char *url, int force, int64_t at_ms)
+{
+	char tmp[PATH_BYTES], dir[PATH_BYTES + 8], err[1024];
+	snprintf(tmp, sizeof tmp, "%s.restore-XXXXXX", cfg->data_dir);
+	if (!mkdtemp(tmp)) {
+		fail("restore", "cannot make %s: %s", tmp, strerror(errno));
+		return 1;
+	}
+	snprintf(dir, sizeof dir, "%s/b", tmp);
+	int status = 1;
+	if (backup_s3_fetch(cfg, url, at_ms, dir, err, sizeof err) < 0)
+		fail("restore", "%s", err);
+	else
+		status = restore_local(cfg, dir, force, -1);
+	nftw(tmp, remove_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return status;
+}
+
 int restore_main(struct config *cfg, const char *dir, int force, int64_t at_ms)
+{
+	if (backup_s3_is(dir))
+		return restore_s3(cfg, dir, force, at_ms);
+	return restore_local(cfg, dir, force, at_ms);
+}
+
+static int restore_local(struct config *cfg, const char *dir, int force, int64_t at_ms)
 {
 	char err[1024], picked[PATH_BYTES];
 	int status = 1;

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "app/backup.h"
+#include "app/backup_s3.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -40,6 +41,11 @@ static struct {
 	int64_t last_ok_ms; /* wall time of the last finished backup's snapshot; 0: none */
 	int overdue;
 	metric *m_last_ok, *m_duration, *m_bytes, *m_ok, *m_failed;
+	/* to = s3://…: the backup is made in staging, then uploaded. */
+	char staging[SCHEDULE_PATH], name[64];
+	struct backup_report s3r; /* the local backup's report, kept for the upload */
+	char s3_out[SCHEDULE_PATH], s3_error[512];
+	int s3_ok;
 } sch;
 
 /* Backups of `to` by snapshot time (oldest first), for pruning and for the
@@ -151,9 +157,58 @@ static void refresh_warning(double now)
 	sch.overdue = overdue;
 }
 
+static void finished(const struct backup_report *r);
+
+/* Worker: the staged backup to S3, the old ones out, the staging gone. */
+static void s3_work(void *arg)
+{
+	(void)arg;
+	sch.s3_ok = backup_s3_put(sch.cfg, sch.cfg->backup.to, sch.name, sch.s3r.out, sch.s3_error,
+	                          sizeof sch.s3_error) == 0;
+	if (sch.s3_ok && backup_s3_prune(sch.cfg, sch.cfg->backup.to, sch.cfg->backup.keep,
+	                                 sch.s3_error, sizeof sch.s3_error) < 0)
+		log_warn("backup_prune", NULL, "%s", sch.s3_error);
+	nftw(sch.staging, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void s3_done(void *arg, int cancelled)
+{
+	(void)arg;
+	struct backup_report r = sch.s3r;
+	r.out = sch.s3_out;
+	r.ok = sch.s3_ok && !cancelled;
+	r.why = cancelled ? "stopped" : sch.s3_error;
+	finished(&r);
+}
+
 static void backup_finished(void *ud, const struct backup_report *r)
 {
 	(void)ud;
+	if (!backup_s3_is(sch.cfg->backup.to)) {
+		finished(r);
+		return;
+	}
+	if (!r->ok) {
+		nftw(sch.staging, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		finished(r);
+		return;
+	}
+	sch.s3r = *r;
+	snprintf(sch.s3_out, sizeof sch.s3_out, "%s/%s", sch.cfg->backup.to, sch.name);
+	sch.s3r.out = NULL;
+	static char local[SCHEDULE_PATH];
+	snprintf(local, sizeof local, "%s", r->out);
+	sch.s3r.out = local;
+	sch.s3_error[0] = '\0';
+	if (workers_submit(s3_work, s3_done, NULL) < 0) {
+		struct backup_report f = {
+		    .ok = 0, .why = "the worker pool is stopped", .out = r->out};
+		finished(&f);
+	}
+}
+
+static void finished(const struct backup_report *r)
+{
 	double now = ev_now(loop_ev);
 	sch.running = 0;
 	if (r->ok) {
@@ -166,7 +221,8 @@ static void backup_finished(void *ud, const struct backup_report *r)
 		metric_add(sch.m_ok, 1);
 		log_info("backup_done", NULL, "%s: %zu files, %lld bytes in %lld ms", r->out,
 		         r->files, (long long)r->bytes, (long long)r->duration_ms);
-		if (sch.on && workers_submit(prune_work, prune_done, NULL) < 0)
+		if (sch.on && !backup_s3_is(sch.cfg->backup.to) &&
+		    workers_submit(prune_work, prune_done, NULL) < 0)
 			log_warn("backup_prune", NULL, "the worker pool is stopped");
 	} else {
 		double retry = sch.cfg->backup.every < SCHEDULE_RETRY_MAX ? sch.cfg->backup.every
@@ -188,11 +244,25 @@ static void run_backup(double now)
 	gmtime_r(&ts.tv_sec, &tm);
 	size_t len = strftime(name, sizeof name, "%Y-%m-%dT%H%M%S", &tm);
 	snprintf(name + len, sizeof name - len, ".%03ldZ", ts.tv_nsec / 1000000);
-	if (snprintf(out, sizeof out, "%s/%s", sch.cfg->backup.to, name) >= (int)sizeof out) {
-		log_error("backup_failed", NULL, "%s: path too long", sch.cfg->backup.to);
+	const char *to = sch.cfg->backup.to;
+	if (backup_s3_is(to)) {
+		/* Staged outside the data dir (a backup copies the data dir). */
+		const char *tmp = getenv("TMPDIR");
+		snprintf(sch.staging, sizeof sch.staging, "%s/parley-backup-XXXXXX",
+		         tmp && *tmp ? tmp : "/tmp");
+		snprintf(sch.name, sizeof sch.name, "%s", name);
+		if (!mkdtemp(sch.staging)) {
+			struct backup_report r = {.ok = 0, .why = strerror(errno), .out = to};
+			finished(&r);
+			return;
+		}
+		to = sch.staging;
+	}
+	if (snprintf(out, sizeof out, "%s/%s", to, name) >= (int)sizeof out) {
+		log_error("backup_failed", NULL, "%s: path too long", to);
 		return;
 	}
-	if (mkdir(sch.cfg->backup.to, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(to, 0700) < 0 && errno != EEXIST) {
 		struct backup_report r = {.ok = 0, .why = strerror(errno), .out = out};
 		backup_finished(NULL, &r);
 		return;
@@ -236,7 +306,8 @@ void backup_schedule_start(const struct config *cfg)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	double wall = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 	struct found *f;
-	size_t n = list_backups(cfg->backup.to, &f);
+	/* S3: the first backup comes at start (no listing on the loop). */
+	size_t n = backup_s3_is(cfg->backup.to) ? (f = NULL, 0) : list_backups(cfg->backup.to, &f);
 	sch.since = now;
 	sch.next_due = now;
 	if (n > 0) {

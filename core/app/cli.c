@@ -15,6 +15,7 @@
 #include "app/admin.h"
 #include "app/backup.h"
 #include "app/export.h"
+#include "app/import.h"
 #include "host/plugin_host.h"
 #include "base/config.h"
 #include "base/duration.h"
@@ -37,6 +38,7 @@ enum command {
 	CMD_BACKUP,
 	CMD_RESTORE,
 	CMD_EXPORT,
+	CMD_IMPORT,
 	CMD_PRUNE,
 	CMD_STORE_COPY
 };
@@ -48,7 +50,7 @@ struct cli_args {
 	const char *role, *email, *ttl, *out, *at, *since, *until;
 	const char *rooms[EXPORT_MAX_ROOMS];
 	size_t n_rooms;
-	int pseudonymise;
+	int pseudonymise, with_files;
 	int help, version, force;
 	const char *older_than; /* prune */
 	const char *to;         /* store copy */
@@ -67,8 +69,9 @@ static const char usage_text[] =
     "  parley invite [--role admin|member|bot] [--email E]  print a registration link\n"
     "  parley prune [--dry-run] [--older-than 365d] [--room ROOM]   apply the retention now\n"
     "  parley test-script FILE_test.lua                    run a script's tests offline\n"
-    "  parley export --out DIR [--room R]... [--since DATE] [--until DATE] [--pseudonymise]\n"
-    "                                                      messages as JSON lines\n"
+    "  parley export --out DIR|FILE.zip [--room R]... [--since DATE] [--until DATE]\n"
+    "                [--pseudonymise] [--with-files]       messages as JSON lines\n"
+    "  parley import DIR|FILE.zip                          an export into an empty store\n"
     "  parley backup --out DIR                             online backup into a new folder\n"
     "  parley restore DIR [--force] [--at TIME]            put a backup into the data dir\n"
     "  parley store copy --to OTHER.conf [--force]         copy every record into the store\n"
@@ -142,6 +145,10 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		}
 		if (strcmp(arg, "--pseudonymise") == 0 || strcmp(arg, "--pseudonymize") == 0) {
 			a->pseudonymise = 1;
+			continue;
+		}
+		if (strcmp(arg, "--with-files") == 0) {
+			a->with_files = 1;
 			continue;
 		}
 		if (strcmp(arg, "--force") == 0) {
@@ -264,7 +271,11 @@ static int check_command(struct cli_args *a)
 	} else if (strcmp(w[0], "export") == 0) {
 		a->cmd = CMD_EXPORT;
 		if (n > 1 || !a->out)
-			return usage_error("export takes --out DIR and no argument");
+			return usage_error("export takes --out DIR|FILE.zip and no argument");
+	} else if (strcmp(w[0], "import") == 0) {
+		a->cmd = CMD_IMPORT;
+		if (n != 2)
+			return usage_error("import takes exactly one DIR or FILE.zip (an export)");
 	} else if (strcmp(w[0], "store") == 0) {
 		if (n < 2 || strcmp(w[1], "copy") != 0)
 			return usage_error("unknown command 'store%s%s' (expected 'store copy')",
@@ -287,8 +298,9 @@ static int check_command(struct cli_args *a)
 		                   a->role ? "--role" : "--email");
 	if (a->out && a->cmd != CMD_BACKUP && a->cmd != CMD_EXPORT)
 		return usage_error("--out applies to 'backup' and 'export' only");
-	if ((a->since || a->until || a->pseudonymise) && a->cmd != CMD_EXPORT)
-		return usage_error("--since, --until and --pseudonymise apply to 'export' only");
+	if ((a->since || a->until || a->pseudonymise || a->with_files) && a->cmd != CMD_EXPORT)
+		return usage_error(
+		    "--since, --until, --pseudonymise and --with-files apply to 'export' only");
 	if (a->n_rooms && a->cmd != CMD_EXPORT && a->cmd != CMD_PRUNE)
 		return usage_error("--room applies to 'export' and 'prune' only");
 	if (a->n_rooms > 1 && a->cmd == CMD_PRUNE)
@@ -375,10 +387,14 @@ static int run(struct cli_args *a)
 		                            .n_rooms = a->n_rooms,
 		                            .since_ms = a->since ? backup_parse_time(a->since) : -1,
 		                            .until_ms = a->until ? backup_parse_time(a->until) : -1,
-		                            .pseudonymise = a->pseudonymise};
+		                            .pseudonymise = a->pseudonymise,
+		                            .with_files = a->with_files};
 		rc = export_main(&cfg, &eo);
 		break;
 	}
+	case CMD_IMPORT:
+		rc = import_main(&cfg, a->words[1]);
+		break;
 	case CMD_RESTORE:
 		rc = restore_main(&cfg, a->words[1], a->force,
 		                  a->at ? backup_parse_time(a->at) : -1);

@@ -2,12 +2,15 @@
  * store vtable only (users_list, rooms_list, history), so it works for
  * every store and beside a running server. */
 #include "app/export.h"
+#include "app/export_files.h"
+#include "app/export_zip.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -27,12 +30,16 @@
 
 struct xroom {
 	char *id, *name, *kind;
+	json_t *info; /* topic, created_by, created_ts, members */
 	int64_t last_seq, first, last, count;
 };
 
 static struct {
 	const struct export_options *o;
 	json_t *names; /* user id -> name */
+	json_t *users; /* the user records, for users.jsonl */
+	json_t *page;  /* the history page being written */
+	json_t *files; /* upload id -> null (wanted), then its manifest entry */
 	struct xroom *rooms;
 	size_t n_rooms;
 	FILE *out;
@@ -82,8 +89,15 @@ static void users_done(void *ud, const parley_store_result *res)
 {
 	(void)ud;
 	set_result(res);
-	for (size_t i = 0; res->rc == PARLEY_OK && i < res->n_users; i++)
-		json_object_set_new(ex.names, res->users[i].id, json_string(res->users[i].name));
+	for (size_t i = 0; res->rc == PARLEY_OK && i < res->n_users; i++) {
+		const parley_user *u = &res->users[i];
+		json_object_set_new(ex.names, u->id, json_string(u->name));
+		json_array_append_new(
+		    ex.users,
+		    json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:b, s:I}", "id", u->id, "name", u->name,
+		              "display_name", u->display_name, "role", u->role, "email", u->email,
+		              "disabled", u->disabled, "created_ts", (json_int_t)u->created_ts));
+	}
 }
 
 static int wanted(const char *name, const char *kind)
@@ -112,7 +126,9 @@ static void rooms_done(void *ud, const parley_store_result *res)
 		x->name = strdup(r->name);
 		x->kind = strdup(r->kind);
 		x->last_seq = r->last_seq;
-		if (!x->id || !x->name || !x->kind)
+		x->info = json_pack("{s:s?, s:s?, s:I}", "topic", r->topic, "created_by",
+		                    r->created_by, "created_ts", (json_int_t)r->created_ts);
+		if (!x->id || !x->name || !x->kind || !x->info)
 			ex.rc = PARLEY_ENOMEM;
 	}
 	if (!ex.rooms)
@@ -191,17 +207,22 @@ static const char *room_label(const struct xroom *r)
 	return ex.o->pseudonymise && strcmp(r->kind, "dm") == 0 ? "dm" : r->name;
 }
 
-static int write_message(const parley_message *m)
+/* The page's messages become lines first: edit history and files need
+ * more store calls, made after the page's callback returned. */
+static json_t *message_line(const parley_message *m)
 {
-	json_t *line = json_pack(
-	    "{s:s, s:I, s:s, s:o, s:I, s:s?, s:I, s:b, s:s?, s:o, s:o, s:o}", "room",
-	    room_label(ex.cur), "seq", (json_int_t)m->seq, "id", m->id, "user", person(m->user_id),
-	    "ts", (json_int_t)m->ts, "text", m->deleted ? NULL : m->text, "edited_ts",
-	    (json_int_t)m->edited_ts, "deleted", m->deleted, "reply_to", m->reply_to, "mentions",
-	    mentions(m->mentions_json), "reactions", reactions(m->reactions_json), "attachments",
-	    parsed(m->attachments_json));
+	return json_pack("{s:s, s:I, s:s, s:o, s:I, s:s?, s:I, s:b, s:s?, s:o, s:o, s:o}", "room",
+	                 room_label(ex.cur), "seq", (json_int_t)m->seq, "id", m->id, "user",
+	                 person(m->user_id), "ts", (json_int_t)m->ts, "text",
+	                 m->deleted ? NULL : m->text, "edited_ts", (json_int_t)m->edited_ts,
+	                 "deleted", m->deleted, "reply_to", m->reply_to, "mentions",
+	                 mentions(m->mentions_json), "reactions", reactions(m->reactions_json),
+	                 "attachments", parsed(m->attachments_json));
+}
+
+static int write_line(json_t *line)
+{
 	char *text = line ? json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(line);
 	if (!text)
 		return -1;
 	size_t n = strlen(text);
@@ -228,10 +249,10 @@ static void history_done(void *ud, const parley_store_result *res)
 		if ((ex.o->since_ms >= 0 && m->ts < ex.o->since_ms) ||
 		    (ex.o->until_ms >= 0 && m->ts > ex.o->until_ms))
 			continue;
-		if (write_message(m) < 0) {
-			ex.rc = PARLEY_ERR;
-			snprintf(ex.error, sizeof ex.error, "cannot write messages.jsonl: %s",
-			         strerror(errno));
+		json_t *line = message_line(m);
+		if (!line || json_array_append_new(ex.page, line) < 0) {
+			ex.rc = PARLEY_ENOMEM;
+			snprintf(ex.error, sizeof ex.error, "out of memory");
 			return;
 		}
 		if (r->count++ == 0)
@@ -242,31 +263,157 @@ static void history_done(void *ud, const parley_store_result *res)
 	ex.more = res->n_messages > 0 && ex.after < r->last_seq;
 }
 
+static void edits_done(void *ud, const parley_store_result *res)
+{
+	json_t *line = ud;
+	set_result(res);
+	if (res->rc != PARLEY_OK)
+		return;
+	json_t *versions = json_array();
+	/* Every version but the current one (the line's text). */
+	for (size_t i = 0; i + 1 < res->n_messages; i++)
+		json_array_append_new(versions,
+		                      json_pack("{s:s?, s:I}", "text", res->messages[i].text, "ts",
+		                                (json_int_t)res->messages[i].ts));
+	json_object_set_new(line, "edits", versions);
+}
+
+/* Earlier versions of edited messages; files wanted by --with-files. */
+static int complete_line(const parley_store_vtable *st, void *self, json_t *line)
+{
+	json_int_t edited = json_integer_value(json_object_get(line, "edited_ts"));
+	if (edited > 0 && !json_is_true(json_object_get(line, "deleted")) &&
+	    PARLEY_HAS(parley_store_vtable, st, edits_list)) {
+		ex.pending = 1;
+		int rc = wait_call(st->edits_list(self, ex.cur->id,
+		                                  json_string_value(json_object_get(line, "id")),
+		                                  edits_done, line));
+		if (rc != PARLEY_OK && rc != PARLEY_ENOTFOUND)
+			return -1;
+	}
+	json_t *atts = json_object_get(line, "attachments");
+	size_t i;
+	json_t *a;
+	if (ex.o->with_files && json_is_array(atts))
+		json_array_foreach(atts, i, a)
+		{
+			const char *id = json_string_value(json_object_get(a, "id"));
+			if (id && !json_is_true(json_object_get(a, "expired")))
+				json_object_set_new(ex.files, id, json_null());
+		}
+	return 0;
+}
+
 static int export_room(const parley_store_vtable *st, void *self, struct xroom *r)
 {
 	ex.cur = r;
 	ex.after = 0;
 	do {
+		json_array_clear(ex.page);
 		ex.pending = 1;
 		if (wait_call(st->history(self, r->id, 0, ex.after, EXPORT_PAGE, history_done,
 		                          NULL)) != PARLEY_OK)
 			return -1;
+		size_t i;
+		json_t *line;
+		json_array_foreach(ex.page, i, line)
+		{
+			if (complete_line(st, self, line) < 0)
+				return -1;
+			if (write_line(line) < 0) {
+				snprintf(ex.error, sizeof ex.error,
+				         "cannot write messages.jsonl: %s", strerror(errno));
+				return -1;
+			}
+		}
 	} while (ex.more);
 	return 0;
 }
 
-static int write_manifest(const char *dir, const char *sha_hex)
+static void members_done(void *ud, const parley_store_result *res)
+{
+	struct xroom *r = ud;
+	set_result(res);
+	json_t *list = json_array();
+	for (size_t i = 0; res->rc == PARLEY_OK && i < res->n_members; i++) {
+		const parley_member *m = &res->members[i];
+		json_t *who = person(m->user_id);
+		json_array_append_new(list, json_pack("{s:O, s:s, s:I}", "user",
+		                                      json_object_get(who, "id"), "role", m->role,
+		                                      "read_seq", (json_int_t)m->read_seq));
+		json_decref(who);
+	}
+	json_object_set_new(r->info, "members", list);
+}
+
+/* users.jsonl: everyone (an import needs the authors), never a password;
+ * pseudonymised: the pseudonym alone. */
+static int write_users(const char *dir, char *sha_hex)
+{
+	char path[EXPORT_PATH];
+	FILE *f;
+	if (snprintf(path, sizeof path, "%s/users.jsonl", dir) >= (int)sizeof path ||
+	    !(f = fopen(path, "wx")))
+		return -1;
+	mbedtls_sha256_context sha;
+	mbedtls_sha256_init(&sha);
+	mbedtls_sha256_starts_ret(&sha, 0);
+	size_t i;
+	json_t *u;
+	int rc = 0;
+	json_array_foreach(ex.users, i, u)
+	{
+		json_t *line = json_deep_copy(u);
+		if (ex.o->pseudonymise) {
+			json_t *p = person(json_string_value(json_object_get(u, "id")));
+			json_object_set(line, "id", json_object_get(p, "id"));
+			json_object_set(line, "name", json_object_get(p, "name"));
+			json_object_del(line, "display_name");
+			json_object_del(line, "email");
+			json_decref(p);
+		}
+		char *text = line ? json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(line);
+		if (!text) {
+			rc = -1;
+			break;
+		}
+		size_t n = strlen(text);
+		text[n] = '\n';
+		if (fwrite(text, 1, n + 1, f) != n + 1)
+			rc = -1;
+		mbedtls_sha256_update_ret(&sha, (const unsigned char *)text, n + 1);
+		free(text);
+	}
+	unsigned char digest[32];
+	mbedtls_sha256_finish_ret(&sha, digest);
+	mbedtls_sha256_free(&sha);
+	for (size_t k = 0; k < sizeof digest; k++)
+		snprintf(sha_hex + 2 * k, 3, "%02x", digest[k]);
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+static int write_manifest(const char *dir, const char *sha_hex, const char *users_sha)
 {
 	char path[EXPORT_PATH];
 	json_t *rooms = json_array();
 	for (size_t i = 0; i < ex.n_rooms; i++) {
 		struct xroom *r = &ex.rooms[i];
-		json_array_append_new(
-		    rooms,
+		json_t *room =
 		    json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "name", room_label(r), "id",
 		              r->id, "kind", r->kind, "messages", (json_int_t)r->count, "first_seq",
 		              (json_int_t)r->first, "last_seq", (json_int_t)r->last,
-		              "last_seq_at_start", (json_int_t)r->last_seq));
+		              "last_seq_at_start", (json_int_t)r->last_seq);
+		json_object_update(room, r->info);
+		if (ex.o->pseudonymise && json_is_string(json_object_get(r->info, "created_by"))) {
+			json_t *p =
+			    person(json_string_value(json_object_get(r->info, "created_by")));
+			json_object_set(room, "created_by", json_object_get(p, "id"));
+			json_decref(p);
+		}
+		json_array_append_new(rooms, room);
 	}
 	json_t *m =
 	    json_pack("{s:s, s:i, s:b, s:o, s:o, s:o, s:I, s:s}", "format", EXPORT_FORMAT,
@@ -274,6 +421,11 @@ static int write_manifest(const char *dir, const char *sha_hex)
 	              ex.o->since_ms >= 0 ? json_integer(ex.o->since_ms) : json_null(), "until_ms",
 	              ex.o->until_ms >= 0 ? json_integer(ex.o->until_ms) : json_null(), "rooms",
 	              rooms, "messages", (json_int_t)ex.total, "messages_sha256", sha_hex);
+	json_object_set_new(m, "users", json_integer((json_int_t)json_array_size(ex.users)));
+	json_object_set_new(m, "users_sha256", json_string(users_sha));
+	json_object_set_new(m, "with_files", json_boolean(ex.o->with_files));
+	if (ex.o->with_files)
+		json_object_set(m, "files", ex.files);
 	int rc = -1;
 	if (m && snprintf(path, sizeof path, "%s/manifest.json", dir) < (int)sizeof path)
 		rc = json_dump_file(m, path, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -281,13 +433,66 @@ static int write_manifest(const char *dir, const char *sha_hex)
 	return rc;
 }
 
+/* Writes the export into dir (a new folder). */
+static int export_into(const parley_store_vtable *st, void *self, const char *dir)
+{
+	char path[EXPORT_PATH];
+	unsigned char digest[32];
+	char sha_hex[65], users_sha[65];
+	if (mkdir(dir, 0700) < 0) {
+		xfail("cannot create %s: %s%s", dir, strerror(errno),
+		      errno == EEXIST ? " (an export goes into a new folder)" : "");
+		return -1;
+	}
+	for (size_t i = 0; i < ex.n_rooms; i++) {
+		ex.pending = 1;
+		if (wait_call(st->members_list(self, ex.rooms[i].id, members_done, &ex.rooms[i])) !=
+		    PARLEY_OK) {
+			xfail("members of %s: %s", ex.rooms[i].name, ex.error);
+			return -1;
+		}
+	}
+	if (write_users(dir, users_sha) < 0) {
+		xfail("cannot write %s/users.jsonl: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (snprintf(path, sizeof path, "%s/messages.jsonl", dir) >= (int)sizeof path ||
+	    !(ex.out = fopen(path, "wx"))) {
+		xfail("cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	mbedtls_sha256_init(&ex.sha);
+	mbedtls_sha256_starts_ret(&ex.sha, 0);
+	for (size_t i = 0; i < ex.n_rooms; i++)
+		if (export_room(st, self, &ex.rooms[i]) < 0) {
+			xfail("room %s: %s", ex.rooms[i].name, ex.error);
+			return -1;
+		}
+	mbedtls_sha256_finish_ret(&ex.sha, digest);
+	for (size_t i = 0; i < sizeof digest; i++)
+		snprintf(sha_hex + 2 * i, 3, "%02x", digest[i]);
+	int bad = fflush(ex.out) != 0 || ferror(ex.out);
+	if (fclose(ex.out) != 0 || bad) {
+		ex.out = NULL;
+		xfail("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	ex.out = NULL;
+	if (ex.o->with_files && export_files_fetch(dir, ex.files, ex.error, sizeof ex.error) < 0) {
+		xfail("files: %s", ex.error);
+		return -1;
+	}
+	if (write_manifest(dir, sha_hex, users_sha) < 0) {
+		xfail("cannot write %s/manifest.json", dir);
+		return -1;
+	}
+	return 0;
+}
+
 static int run_export(const struct export_options *o)
 {
 	void *self;
 	const parley_store_vtable *st = plugins_store(&self);
-	char path[EXPORT_PATH];
-	unsigned char digest[32];
-	char sha_hex[65];
 	if (!st) {
 		xfail("no store is configured");
 		return -1;
@@ -312,39 +517,31 @@ static int run_export(const struct export_options *o)
 		}
 	}
 	qsort(ex.rooms, ex.n_rooms, sizeof *ex.rooms, by_name);
-	if (mkdir(o->out, 0700) < 0) {
-		xfail("cannot create %s: %s%s", o->out, strerror(errno),
-		      errno == EEXIST ? " (an export goes into a new folder)" : "");
-		return -1;
-	}
-	if (snprintf(path, sizeof path, "%s/messages.jsonl", o->out) >= (int)sizeof path ||
-	    !(ex.out = fopen(path, "wx"))) {
-		xfail("cannot create %s: %s", path, strerror(errno));
-		return -1;
-	}
-	mbedtls_sha256_init(&ex.sha);
-	mbedtls_sha256_starts_ret(&ex.sha, 0);
-	for (size_t i = 0; i < ex.n_rooms; i++)
-		if (export_room(st, self, &ex.rooms[i]) < 0) {
-			xfail("room %s: %s", ex.rooms[i].name, ex.error);
+	if (!export_is_zip(o->out)) {
+		if (export_into(st, self, o->out) < 0)
+			return -1;
+	} else {
+		/* A zip: the folder first, beside it, then one archive of it. */
+		char dir[EXPORT_PATH];
+		struct stat sb;
+		if (stat(o->out, &sb) == 0) {
+			xfail("%s exists (an export goes into a new file)", o->out);
 			return -1;
 		}
-	mbedtls_sha256_finish_ret(&ex.sha, digest);
-	for (size_t i = 0; i < sizeof digest; i++)
-		snprintf(sha_hex + 2 * i, 3, "%02x", digest[i]);
-	int bad = fflush(ex.out) != 0 || ferror(ex.out);
-	if (fclose(ex.out) != 0 || bad) {
-		ex.out = NULL;
-		xfail("cannot write %s: %s", path, strerror(errno));
-		return -1;
+		if (snprintf(dir, sizeof dir, "%s.partial", o->out) >= (int)sizeof dir)
+			return -1;
+		int rc = export_into(st, self, dir);
+		if (rc == 0 && export_zip_write(dir, o->out, ex.error, sizeof ex.error) < 0) {
+			xfail("%s: %s", o->out, ex.error);
+			rc = -1;
+		}
+		export_dir_remove(dir);
+		if (rc < 0)
+			return -1;
 	}
-	ex.out = NULL;
-	if (write_manifest(o->out, sha_hex) < 0) {
-		xfail("cannot write %s/manifest.json", o->out);
-		return -1;
-	}
-	fprintf(stderr, "parley: export: %lld messages of %zu rooms into %s\n", (long long)ex.total,
-	        ex.n_rooms, o->out);
+	fprintf(stderr, "parley: export: %lld messages of %zu rooms, %zu users%s into %s\n",
+	        (long long)ex.total, ex.n_rooms, json_array_size(ex.users),
+	        ex.o->with_files ? " and their files" : "", o->out);
 	return 0;
 }
 
@@ -355,8 +552,13 @@ int export_main(struct config *cfg, const struct export_options *o)
 	int loop = 0, workers = 0, curl = 0, plugins = 0, status = 1;
 	memset(&ex, 0, sizeof ex);
 	ex.o = o;
-	if (!(ex.names = json_object()))
+	if (!(ex.names = json_object()) || !(ex.users = json_array()) ||
+	    !(ex.page = json_array()) || !(ex.files = json_object())) {
+		json_decref(ex.names);
+		json_decref(ex.users);
+		json_decref(ex.page);
 		return 1;
+	}
 	if (o->pseudonymise && secret_init(cfg->data_dir) < 0)
 		goto done;
 	if (loop_init() < 0 || !(loop = 1) || workers_start(EXPORT_WORKERS) < 0 || !(workers = 1) ||
@@ -384,8 +586,18 @@ done:
 		free(ex.rooms[i].id);
 		free(ex.rooms[i].name);
 		free(ex.rooms[i].kind);
+		json_decref(ex.rooms[i].info);
 	}
 	free(ex.rooms);
 	json_decref(ex.names);
+	json_decref(ex.users);
+	json_decref(ex.page);
+	json_decref(ex.files);
 	return status;
+}
+
+int export_is_zip(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 4 && strcasecmp(path + n - 4, ".zip") == 0;
 }

@@ -9,8 +9,16 @@
  *                    room, seq, id, user {id,name}, ts, text, edited_ts,
  *                    deleted, reply_to, mentions, reactions, attachments
  *
- * Each room is read up to its last_seq at the start, so an export taken
- * while the server serves is of one moment per room. */
+ *   users.jsonl      one person a line: id, name, display_name, role,
+ *                    email, disabled, created_ts (never a password)
+ *   files/up_N       with --with-files: each attached file (not expired),
+ *                    its size and SHA-256 in the manifest's "files"
+ *
+ * Rooms in the manifest carry topic, created_by, created_ts and members
+ * (user, role, read_seq); a message line carries "edits", its earlier
+ * versions, when it was edited. Each room is read up to its last_seq at
+ * the start, so an export taken while the server serves is of one moment
+ * per room. An --out ending in .zip is one archive of that folder. */
 #ifndef PARLEY_EXPORT_H
 #define PARLEY_EXPORT_H
 
@@ -29,7 +37,11 @@ struct export_options {
 	size_t n_rooms;
 	int64_t since_ms, until_ms; /* -1: open */
 	int pseudonymise;           /* people as person-<keyed hash> (server.key) */
+	int with_files;             /* files/<upload id> and their hashes */
 };
+
+/* 1 when path names a zip archive (ends in ".zip"). */
+int export_is_zip(const char *path);
 
 /* 0, or 1 after saying why. */
 int export_main(struct config *cfg, const struct export_options *o);

@@ -712,9 +712,29 @@ static void read_backup(struct config *cfg, const conf_node *root)
 		else
 			cfg->backup.keep = keep;
 	}
-	read_path(cfg, b, "to", &cfg->backup.to);
+	const char *to;
+	if (conf_get_str(b, "to", &to) == 1 && strncmp(to, "s3://", 5) == 0)
+		set_str(&cfg->backup.to, strdup(to)); /* an S3 place, not a path */
+	else
+		read_path(cfg, b, "to", &cfg->backup.to);
 	if (!cfg->backup.to)
 		conf_error(b, "to", "is required (the folder scheduled backups go in)");
+	const conf_node *s3;
+	if (conf_get_table(b, "s3", &s3) == 1) {
+		const char *v;
+		if (conf_get_str(s3, "endpoint", &v) == 1)
+			set_str(&cfg->backup.s3_endpoint, strdup(v));
+		if (conf_get_str(s3, "region", &v) == 1)
+			set_str(&cfg->backup.s3_region, strdup(v));
+		if (conf_get_str(s3, "access_key", &v) == 1)
+			set_str(&cfg->backup.s3_access_key, strdup(v));
+		if (conf_get_str(s3, "secret_key", &v) == 1)
+			set_str(&cfg->backup.s3_secret_key, strdup(v));
+		int ps;
+		if (conf_get_bool(s3, "path_style", &ps) == 1)
+			cfg->backup.s3_path_style = ps;
+		conf_report_unread(s3);
+	}
 	conf_report_unread(b);
 }
 
@@ -842,6 +862,7 @@ static void read_retention(struct config *cfg, const conf_node *root)
 	if (conf_get_table(root, "retention", &r) != 1)
 		return;
 	read_duration(r, "messages", &cfg->retention.messages);
+	read_duration(r, "uploads", &cfg->retention.uploads);
 	double v;
 	if (conf_get_num(r, "interval", &v) == 1) {
 		if (!(v >= 0.05 && v <= 86400 * 30))
@@ -940,6 +961,10 @@ void config_free(struct config *cfg)
 	free(cfg->public_url);
 	free(cfg->data_dir);
 	free(cfg->backup.to);
+	free(cfg->backup.s3_endpoint);
+	free(cfg->backup.s3_region);
+	free(cfg->backup.s3_access_key);
+	free(cfg->backup.s3_secret_key);
 	free(cfg->web_root);
 	free(cfg->plugin_dir);
 	free(cfg->server_name);

@@ -108,7 +108,10 @@ struct config {
 	struct {
 		double every; /* s between backups */
 		int64_t keep; /* finished backups kept in `to`; 48 */
-		char *to;     /* the folder they go in (absolute) */
+		char *to;     /* the folder they go in (absolute), or s3://BUCKET/PREFIX */
+		/* backup.s3: where s3:// backups go (app/backup_s3.c). */
+		char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
+		int s3_path_style;
 	} backup;
 	/* Link previews (core/app/link_previews.c): the server fetches the
 	 * head of pages linked in messages. */
@@ -126,6 +129,7 @@ struct config {
 	/* The retention section (docs/operations.md "Retention"). */
 	struct {
 		int64_t messages; /* s a message is kept; 0: forever (the default) */
+		int64_t uploads;  /* s an attached file is kept; 0: as its message */
 		double interval;  /* s between background passes; 3600 */
 		double lease;     /* s a node holds the job between renewals; 300 */
 		int64_t batch;    /* messages per store call; 200 */

@@ -81,11 +81,12 @@ static void pass_done(void *ud, int rc, const char *error, const struct prune_to
 	if (rc != PARLEY_OK)
 		log_warn("retention", NULL, "pass stopped: %s",
 		         error ? error : proto_error_code(rc));
-	else if (t->messages)
+	else if (t->messages || t->expired)
 		log_info("retention", NULL,
-		         "pass done: %lld messages in %lld rooms, %lld files removed, %lld kept",
-		         (long long)t->messages, (long long)t->rooms, (long long)t->uploads,
-		         (long long)t->failed);
+		         "pass done: %lld messages in %lld rooms, %lld files expired, %lld files "
+		         "removed, %lld kept",
+		         (long long)t->messages, (long long)t->rooms, (long long)t->expired,
+		         (long long)t->uploads, (long long)t->failed);
 }
 
 static void leased(void *ud, const parley_store_result *res)
@@ -107,6 +108,7 @@ static void leased(void *ud, const parley_store_result *res)
 	job.lease_ms = loop_now_ms();
 	struct prune_opts o = {.now_ms = loop_now_ms(),
 	                       .retention_ms = server_config->retention.messages * 1000,
+	                       .uploads_retention_ms = server_config->retention.uploads * 1000,
 	                       .batch = (int)server_config->retention.batch,
 	                       .on_batch = pruned_batch,
 	                       .on_done = pass_done};

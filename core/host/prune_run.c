@@ -223,9 +223,65 @@ static void room_retention(void *ud, const parley_store_result *res)
 	batch_start(pr.o.now_ms - keep);
 }
 
+/* ---------------------------------------------------------------- */
+/* Upload retention: after the rooms, batch after batch               */
+/* ---------------------------------------------------------------- */
+
+static void expire_batch(void);
+
+static void expire_done(void *ud, const parley_store_result *res)
+{
+	(void)ud;
+	if (res->rc != PARLEY_OK) {
+		fail(res->rc, "uploads retention", res->error);
+		return;
+	}
+	pr.t.expired += (int64_t)res->n_uploads;
+	remove_uploads(res->uploads, res->n_uploads);
+	if (res->n_uploads > 0)
+		log_info("retention", NULL, "expired %zu files", res->n_uploads);
+	if (res->more && !pr.cancelled) {
+		expire_batch();
+		return;
+	}
+	pr.rooms_done = 1;
+	finish_if_done();
+}
+
+static void expire_batch(void)
+{
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	int rc = st->uploads_expire(self, pr.o.now_ms - pr.o.uploads_retention_ms, pr.o.batch,
+	                            expire_done, NULL);
+	if (rc != PARLEY_PENDING)
+		fail(rc < 0 ? rc : PARLEY_EUNAVAIL, "uploads retention", "store refused the batch");
+}
+
+/* The rooms are done: the uploads retention, when it applies here. */
+static void rooms_finished(void)
+{
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	if (pr.rc == PARLEY_OK && !pr.cancelled && !pr.o.dry_run && !pr.only &&
+	    pr.o.uploads_retention_ms > 0) {
+		if (PARLEY_HAS(parley_store_vtable, st, uploads_expire)) {
+			expire_batch();
+			return;
+		}
+		log_warn("retention", NULL, "the store cannot expire uploads: files are kept");
+	}
+	pr.rooms_done = 1;
+	finish_if_done();
+}
+
 static void next_room(void)
 {
-	if (pr.rc != PARLEY_OK || pr.cancelled || pr.next >= pr.n_rooms) {
+	if (pr.rc == PARLEY_OK && !pr.cancelled && pr.next >= pr.n_rooms) {
+		rooms_finished();
+		return;
+	}
+	if (pr.rc != PARLEY_OK || pr.cancelled) {
 		pr.rooms_done = 1;
 		finish_if_done();
 		return;

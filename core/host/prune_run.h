@@ -5,7 +5,9 @@
  * Shared by the server's background job (core/chat/chat_retention.c) and
  * `parley prune` (core/app/admin_prune.c). Loop thread only; one pass at a
  * time. Every step is a store call on the store's threads, so the loop
- * never waits for a batch. */
+ * never waits for a batch. After the rooms, the uploads retention expires
+ * attached files older than uploads_retention_ms in batches
+ * (parley_store_vtable.uploads_expire), then removes them the same way. */
 #ifndef PARLEY_PRUNE_RUN_H
 #define PARLEY_PRUNE_RUN_H
 
@@ -17,12 +19,14 @@ struct prune_totals {
 	int64_t messages; /* tombstoned (dry run: due) */
 	int64_t uploads;  /* upload objects removed */
 	int64_t failed;   /* upload objects that could not be removed (kept) */
+	int64_t expired;  /* attachments expired by the uploads retention */
 };
 
 struct prune_opts {
 	int64_t now_ms;
-	int64_t retention_ms; /* server-wide (or --older-than); 0: forever */
-	const char *room;     /* a room id or name; NULL: every room */
+	int64_t retention_ms;         /* server-wide (or --older-than); 0: forever */
+	int64_t uploads_retention_ms; /* 0: files live as long as their message */
+	const char *room;             /* a room id or name; NULL: every room (and uploads) */
 	int dry_run;
 	int batch; /* messages per store call, 1..1000 */
 	/* After each batch that pruned something (may be NULL): before_seq is

@@ -38,6 +38,7 @@ static const struct {
     OPTIONAL(thread_follow),
     OPTIONAL(thread_read),
     OPTIONAL(threads_list),
+    OPTIONAL(uploads_expire),
 };
 
 /* PARLEY_HAS by offset: within struct_size and not NULL. */

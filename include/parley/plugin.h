@@ -549,7 +549,8 @@ typedef struct parley_store_vtable {
 	/* Since ABI 1 (appended): whole records, for `parley store copy`
 	 * between stores. Kinds: users (with password hashes), rooms (with
 	 * last_seq), members (role, read_seq), messages (as stored: text,
-	 * mentions, edited_ts, tombstones, attachments), reactions, uploads,
+	 * mentions, edited_ts, tombstones, attachments), reactions, edits
+	 * (earlier versions; since issue 17's import), uploads,
 	 * sessions, invites, tokens, audit, settings, kv. A record is a JSON
 	 * object whose fields are the SQLite store's columns of that kind
 	 * (plugins/store_sqlite/schema.c), with integer keys as numbers.
@@ -606,6 +607,17 @@ typedef struct parley_store_vtable {
 	 * threads (following, unread, read_seq set), more. */
 	int (*threads_list)(void *self, const char *user_id, const char *room_ids_json,
 	                    const char *after, int limit, parley_store_done done, void *ud);
+
+	/* Since ABI 1 (appended; issue 17, upload retention; PARLEY_HAS before
+	 * calling): the oldest attached uploads created before before_ts, at
+	 * most limit (1..1000), in one write: each message's attachment entry
+	 * with that upload's id loses its "url" and gains "expired": true, and
+	 * the record is detached (room and message NULL), so the core removes
+	 * the object and then the record, and a removal that fails is retried
+	 * by the cleanup job of unattached uploads. Result: uploads = the
+	 * detached records, more = 1 when more are due. */
+	int (*uploads_expire)(void *self, int64_t before_ts, int limit, parley_store_done done,
+	                      void *ud);
 
 	void *reserved[16];
 } parley_store_vtable;

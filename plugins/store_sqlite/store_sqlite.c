@@ -934,6 +934,19 @@ static int v_uploads_unattached(void *self, int64_t before_ts, int limit, parley
 	return submit_read(op);
 }
 
+static int v_uploads_expire(void *self, int64_t before_ts, int limit, parley_store_done done,
+                            void *ud)
+{
+	struct op *op = begin(self, "uploads_expire", uploads_expire, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (limit < 1 || limit > MESSAGES_HISTORY_MAX)
+		return bad_args(op);
+	op->args.unattached.before_ts = before_ts;
+	op->args.unattached.limit = limit;
+	return submit_write(op);
+}
+
 static int v_upload_usage(void *self, const char *user_id, int64_t since_ts, parley_store_done done,
                           void *ud)
 {
@@ -1207,4 +1220,5 @@ static const parley_store_vtable store_vtable = {
     .thread_follow = v_thread_follow,
     .thread_read = v_thread_read,
     .threads_list = v_threads_list,
+    .uploads_expire = v_uploads_expire,
 };

@@ -24,6 +24,20 @@ static const char SQL_DELETE[] = "DELETE FROM uploads WHERE id = ?";
 static const char SQL_UNATTACHED[] = "SELECT " ROWS_UPLOAD " FROM uploads"
                                      " WHERE message IS NULL AND created_ts < ?"
                                      " ORDER BY created_ts LIMIT ?";
+/* Upload retention: the oldest attached uploads, one more than asked (so
+ * `more` is known); their entries in the message's attachments lose the
+ * url and say expired; the rows are detached like a deleted message's. */
+static const char SQL_EXPIRE_DUE[] = "SELECT " ROWS_UPLOAD " FROM uploads"
+                                     " WHERE message IS NOT NULL AND created_ts < ?"
+                                     " ORDER BY created_ts, id LIMIT ?";
+static const char SQL_EXPIRE_MARK[] =
+    "UPDATE messages SET attachments_json = (SELECT json_group_array(CASE"
+    " WHEN json_extract(a.value, '$.id') = ?1"
+    " THEN json_set(json_remove(a.value, '$.url'), '$.expired', json('true'))"
+    " ELSE json(a.value) END) FROM json_each(messages.attachments_json) AS a)"
+    " WHERE id = ?2 AND json_valid(attachments_json)";
+static const char SQL_EXPIRE_DETACH[] =
+    "UPDATE uploads SET room = NULL, message = NULL WHERE id = ?";
 static const char SQL_USAGE[] =
     "SELECT COALESCE(SUM(size), 0) FROM uploads WHERE user = ? AND created_ts >= ?";
 static const char SQL_DETACH[] = "UPDATE uploads SET room = NULL, message = NULL WHERE message = ?";
@@ -143,6 +157,42 @@ int uploads_unattached(struct dbconn *c, struct op *op)
 	db_bind_int(st, 1, op->args.unattached.before_ts);
 	db_bind_int(st, 2, op->args.unattached.limit);
 	return rows_all(c, op, st, row_upload);
+}
+
+int uploads_expire(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_EXPIRE_DUE);
+	if (!st)
+		return op->res.rc;
+	db_bind_int(st, 1, op->args.unattached.before_ts);
+	db_bind_int(st, 2, op->args.unattached.limit + 1);
+	int rc = rows_all(c, op, st, row_upload);
+	if (rc < 0)
+		return rc;
+	if (op->n_uploads > (size_t)op->args.unattached.limit) {
+		op->n_uploads = (size_t)op->args.unattached.limit;
+		op->res.more = 1;
+	}
+	for (size_t i = 0; i < op->n_uploads; i++) {
+		parley_upload *u = &op->uploads[i];
+		int64_t id = 0, message = 0;
+		uploads_id_parse(u->id, &id);
+		rows_id_parse(u->message_id, 'm', &message);
+		if (!(st = rows_stmt(c, op, SQL_EXPIRE_MARK)))
+			return op->res.rc;
+		db_bind_text(st, 1, u->id);
+		db_bind_int(st, 2, message);
+		if ((rc = rows_done(c, op, st)) < 0)
+			return rc;
+		if (!(st = rows_stmt(c, op, SQL_EXPIRE_DETACH)))
+			return op->res.rc;
+		db_bind_int(st, 1, id);
+		if ((rc = rows_done(c, op, st)) < 0)
+			return rc;
+		u->room_id = NULL;
+		u->message_id = NULL;
+	}
+	return PARLEY_OK;
 }
 
 int uploads_usage(struct dbconn *c, struct op *op)

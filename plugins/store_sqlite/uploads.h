@@ -21,6 +21,9 @@ int uploads_attach(struct dbconn *c, struct op *op);
 int uploads_delete(struct dbconn *c, struct op *op);
 /* Read: args.unattached. */
 int uploads_unattached(struct dbconn *c, struct op *op);
+/* Write: args.unattached (before_ts, limit): upload retention (see
+ * parley_store_vtable.uploads_expire). */
+int uploads_expire(struct dbconn *c, struct op *op);
 /* Read: args.usage. */
 int uploads_usage(struct dbconn *c, struct op *op);
 /* Inside message_delete's savepoint: detaches the files of message. */

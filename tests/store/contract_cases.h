@@ -46,6 +46,7 @@ void test_prune(void **state);
 void test_lease(void **state);
 void test_room_retention(void **state);
 void test_edits_history(void **state);
+void test_uploads_expire(void **state);
 
 void test_pins(void **state);
 void test_notify_levels(void **state);

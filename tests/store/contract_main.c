@@ -174,6 +174,7 @@ int main(int argc, char **argv)
 	    CASE(test_lease),
 	    CASE(test_room_retention),
 	    CASE(test_edits_history),
+	    CASE(test_uploads_expire),
 	    CASE(test_pins),
 	    CASE(test_notify_levels),
 	    CASE(test_threads_replies),

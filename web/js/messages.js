@@ -395,6 +395,10 @@ function collapse(body) {
 function attachments(list) {
   const box = el('div', 'attachments');
   for (const a of list) {
+    if (a && a.expired) {
+      box.append(expiredCard(a));
+      continue;
+    }
     if (!a || !safeUrl(a.url)) continue;
     if (IMAGE_TYPES.test(a.type || '')) {
       const link = el('a', 'preview');
@@ -421,6 +425,15 @@ function attachments(list) {
     }
   }
   return box;
+}
+
+// A file the uploads retention removed: its name stays, the link goes.
+function expiredCard(a) {
+  const card = el('span', 'file-card expired');
+  card.title = t('file_expired');
+  card.append(el('span', 'file-icon', '⌛'), el('span', 'file-name', a.name || 'file'));
+  card.append(el('span', 'muted file-size', t('file_expired')));
+  return card;
 }
 
 function fileCard(a) {
