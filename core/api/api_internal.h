@@ -115,6 +115,11 @@ struct api_ctx {
 	char *invite_link;
 	char *inviter;
 	int64_t invite_expires;
+	/* The audit log's filters (api_audit.c) and what they found so far. */
+	char *audit_actor, *audit_action; /* a user id; an action prefix */
+	int64_t audit_since, audit_until; /* ms; 0: no bound */
+	json_t *audit_found;
+	int audit_pages;
 };
 
 /* A context for req under route (copies the client address and id); NULL

@@ -125,6 +125,8 @@ json_t *chat_history_reply(const parley_store_result *res, const char *room_id, 
                            int reverse);
 
 void chat_req_rooms(client *cl, json_t *req, json_t *rid);
+/* 1 when s is a valid room name (1-64 letters, digits, - _ .). */
+int chat_valid_room_name(const char *s);
 void chat_req_create_room(client *cl, json_t *req, json_t *rid);
 void chat_req_join(client *cl, json_t *req, json_t *rid);
 void chat_req_leave(client *cl, json_t *req, json_t *rid);

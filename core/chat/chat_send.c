@@ -10,6 +10,7 @@
 #include "chat/chat.h"
 #include "chat/chat_attachments.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_room_admin.h"
 #include "chat/mention_all.h"
 #include "chat/mutes.h"
 #include "chat/send_rules.h"
@@ -242,6 +243,8 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 {
 	const char *why = NULL;
 	int rc = send_rule_text(p->text, 0, chat_max_text(), &why);
+	if (rc == PARLEY_OK)
+		rc = chat_room_may_write(p->room, p->author, 1, &why);
 	if (rc != PARLEY_OK) {
 		done(ud, rc, why, NULL, 0, 0);
 		return;

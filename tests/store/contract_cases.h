@@ -49,6 +49,10 @@ void test_edits_history(void **state);
 void test_pins(void **state);
 void test_notify_levels(void **state);
 
+void test_room_rename(void **state);
+void test_room_settings(void **state);
+void test_room_delete(void **state);
+
 void test_search_terms(void **state);
 void test_search_filters(void **state);
 void test_search_tombstones_and_edits(void **state);
