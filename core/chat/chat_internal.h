@@ -188,6 +188,7 @@ struct chat_post {
 	double t0;             /* when the send arrived (ev_now) */
 	int no_command;        /* store "/word …" as text (a command that keeps it) */
 	int no_previews;       /* the send said "previews": false */
+	int strict_commands;   /* a person's session: an unknown /word is refused */
 };
 /* done(ud, rc, message, stored-message, duplicate, is_command). */
 typedef void (*chat_post_done)(void *ud, int rc, const char *message, const parley_message *m,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "base/loop.h"
+#include "chat/chat_builtins.h"
 #include "chat/chat_internal.h"
 #include "chat/mutes.h"
 
@@ -143,6 +144,11 @@ void chat_script_mutes_clear(void)
 int chat_script_command_add(const char *name, parley_command_fn fn, void *ud)
 {
 	return chat_command_register(name, "", fn, ud, NULL);
+}
+
+int chat_script_command_reserved(const char *name)
+{
+	return chat_builtin_reserved(name);
 }
 
 int chat_script_command_remove(const char *name)

@@ -52,6 +52,9 @@ void chat_script_mutes_clear(void);
 /* Slash commands of scripts (chat_command_register of the chat layer). */
 int chat_script_command_add(const char *name, parley_command_fn fn, void *ud);
 int chat_script_command_remove(const char *name);
+/* 1 when name is a built-in command's (/help, /me…): scripts may not
+ * register it. */
+int chat_script_command_reserved(const char *name);
 /* The bot chain depth of a command's invocation. */
 int chat_script_command_depth(const parley_command_args *cmd);
 

@@ -9,6 +9,7 @@
 #include "base/metrics.h"
 #include "chat/chat.h"
 #include "chat/chat_attachments.h"
+#include "chat/chat_builtins.h"
 #include "chat/chat_internal.h"
 #include "chat/chat_room_admin.h"
 #include "chat/mention_all.h"
@@ -190,7 +191,7 @@ struct post_wait {
 	char *room_id, *text, *client_id, *reply_to;
 	int depth;
 	double t0;
-	int no_command;
+	int no_command, strict_commands;
 	int no_previews;
 	chat_post_done done;
 	void *ud;
@@ -224,6 +225,7 @@ static void attachments_resolved(void *ud, int rc, const char *why, char *json)
 		                      .depth = w->depth,
 		                      .t0 = w->t0,
 		                      .no_command = w->no_command,
+		                      .strict_commands = w->strict_commands,
 		                      .no_previews = w->no_previews};
 		post_resolved(&p, json, w->done, w->ud);
 	}
@@ -279,6 +281,7 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		w->depth = p->depth;
 		w->t0 = p->t0;
 		w->no_command = p->no_command;
+		w->strict_commands = p->strict_commands;
 		w->no_previews = p->no_previews;
 		w->done = done;
 		w->ud = ud;
@@ -309,6 +312,14 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 		if (chat_command_try(p->author, p->room, p->text, p->depth)) {
 			recent_commands_add(&recent_commands, p->author->id, p->client_id);
 			done(ud, PARLEY_OK, NULL, NULL, 0, 1);
+			return;
+		}
+		if (p->strict_commands) {
+			/* A typo'd command must not reach the room as a message. */
+			done(ud, PARLEY_EINVAL,
+			     "unknown command: /help lists the commands (start with // to post a "
+			     "slash)",
+			     NULL, 0, 0);
 			return;
 		}
 		break;
@@ -431,8 +442,34 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_EINVAL, "previews: expected true or false");
 		return;
 	}
+	/* A person's own session: built-in commands, an unknown /word is
+	 * refused, and //word posts /word. Bot tokens post /word as text. */
+	int person = !cl->scope && strcmp(cl->user->role, "bot") != 0;
+	int no_command = 0;
+	char *rewritten = NULL;
+	if (person && text[0] == '/' && text[1] == '/') {
+		text++;
+		no_command = 1;
+	} else if (person && text[0] == '/') {
+		const char *why;
+		if (chat_room_may_write(r, cl->user, 1, &why) != PARLEY_OK) {
+			chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, why);
+			return;
+		}
+		switch (chat_builtin_run(cl, rid, r, text, &rewritten)) {
+		case BUILTIN_DONE:
+			return;
+		case BUILTIN_POST:
+			text = rewritten;
+			no_command = 1;
+			break;
+		case BUILTIN_NONE:
+			break;
+		}
+	}
 	struct ws_op *op = chat_ws_op_new(cl, req, rid, r);
 	if (!op) {
+		free(rewritten);
 		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
 		return;
 	}
@@ -443,8 +480,11 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 	                      .reply_to = reply_to,
 	                      .attachments = json_is_array(att) ? att : NULL,
 	                      .t0 = ev_now(loop_ev),
-	                      .no_previews = json_is_false(previews)};
+	                      .no_command = no_command,
+	                      .no_previews = json_is_false(previews),
+	                      .strict_commands = person};
 	chat_post_message(&p, send_done, op);
+	free(rewritten);
 }
 
 /* edit / delete / react: fetch the message, check, then write. */

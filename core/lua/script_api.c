@@ -502,6 +502,9 @@ static int l_command(lua_State *L)
 		return luaL_error(L, "command: commands are declared in the main chunk (at load)");
 	if (!valid_word(name, 32))
 		return luaL_error(L, "command: bad name '%s' (letters, digits, _ and -)", name);
+	if (chat_script_command_reserved(name))
+		return luaL_error(
+		    L, "command: /%s is a built-in command (see /help): choose another name", name);
 	lua_getfield(L, LUA_REGISTRYINDEX, "parley.commands");
 	lua_getfield(L, -1, name);
 	if (!lua_isnil(L, -1))

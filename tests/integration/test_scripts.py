@@ -74,8 +74,10 @@ def test_dice_answers_a_command(server_factory, source_dir):
             assert "id" not in ack and "seq" not in ack, ack
             text = await bot_says(b, g, "dice")
             assert re.match(r"^🎲 alice rolled 3d6: \d+ \+ \d+ \+ \d+ = \d+$", text), text
+            # A word no script or built-in has is refused (naming /help), not stored.
             plain = await a.send_text(g, "/unknownword here")
-            assert plain["type"] == "ack" and "seq" in plain, plain
+            assert plain["type"] == "error" and plain["code"] == "bad_request", plain
+            assert "/help" in plain["message"], plain
 
     run(body())
 
