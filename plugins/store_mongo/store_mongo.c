@@ -25,6 +25,7 @@
 #include "lanes.h"
 #include "mdb.h"
 #include "messages.h"
+#include "room_settings.h"
 #include "rooms.h"
 #include "schema.h"
 #include "store.h"
@@ -1071,6 +1072,56 @@ static int v_upload_usage(void *self, const char *user_id, int64_t since_ts, par
 	return submit(op, user_id);
 }
 
+/* Rooms an owner can run (room_settings.c). */
+static int v_room_rename(void *self, const char *room_id, const char *name, parley_store_done done,
+                         void *ud)
+{
+	struct op *op = begin(self, "room_rename", room_admin_rename, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!is_id(room_id, "r") || !name || !*name)
+		return bad_args(op);
+	op->args.room_admin.room = op_strdup(op, room_id);
+	op->args.room_admin.name = op_strdup(op, name);
+	return submit(op, room_id);
+}
+
+static int v_room_settings_set(void *self, const char *room_id, const char *settings_json,
+                               parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_settings_set", room_admin_settings_set, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	/* Kept opaque, but one JSON object: the list embeds it. */
+	bson_error_t err;
+	bson_t *o =
+	    settings_json ? bson_new_from_json((const uint8_t *)settings_json, -1, &err) : NULL;
+	int object = o && settings_json[strspn(settings_json, " \t\r\n")] == '{';
+	if (o)
+		bson_destroy(o);
+	if (!is_id(room_id, "r") || !object)
+		return bad_args(op);
+	op->args.room_admin.room = op_strdup(op, room_id);
+	op->args.room_admin.json = op_strdup(op, settings_json);
+	return submit(op, room_id);
+}
+
+static int v_room_settings_list(void *self, parley_store_done done, void *ud)
+{
+	return submit(begin(self, "room_settings_list", room_admin_settings_list, done, ud), NULL);
+}
+
+static int v_room_delete(void *self, const char *room_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_delete", room_admin_delete, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!is_id(room_id, "r"))
+		return bad_args(op);
+	op->args.room_admin.room = op_strdup(op, room_id);
+	return submit(op, room_id);
+}
+
 static const parley_store_vtable store_vtable = {
     .struct_size = sizeof(parley_store_vtable),
     .append = v_append,
@@ -1118,4 +1169,8 @@ static const parley_store_vtable store_vtable = {
     .upload_usage = v_upload_usage,
     .kv_put_capped = v_kv_put_capped,
     .token_peek = v_token_peek,
+    .room_rename = v_room_rename,
+    .room_settings_set = v_room_settings_set,
+    .room_settings_list = v_room_settings_list,
+    .room_delete = v_room_delete,
 };
