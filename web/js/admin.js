@@ -8,6 +8,7 @@ import { getJSON, postJSON } from './http.js';
 import { state } from './state.js';
 import { askPermission, notificationsAvailable } from './notify.js';
 import { fullTime } from './time.js';
+import { auditSection } from './audit.js';
 
 const ROLES = ['member', 'admin'];
 const SCOPES = ['read', 'post', 'react', 'moderate'];
@@ -77,7 +78,7 @@ export async function renderSettings() {
   root.replaceChildren();
   root.append(await accountSection());
   if (state.me && state.me.role === 'admin') {
-    const parts = await Promise.all([invitesSection(), usersSection(), scriptsSection()]);
+    const parts = await Promise.all([invitesSection(), usersSection(), scriptsSection(), auditSection()]);
     root.append(...parts);
   }
 }
