@@ -168,7 +168,7 @@ enum builtin_result chat_builtin_run(client *cl, json_t *rid, room *r, const cha
 		return BUILTIN_DONE;
 	}
 	/* notify / mute: ROOM is a name (#lab) or id among the person's rooms. */
-	char room_arg[PROTO_MAX_ID * 4 + 1] = "", level[16] = "";
+	char room_arg[257] = "", level[16] = ""; /* the widths of the sscanf below */
 	int mute = strcmp(word, "mute") == 0;
 	int n = sscanf(args, "%256s %15s", room_arg, level);
 	if (n < 1 || (mute ? n != 1 : n != 2)) {

@@ -119,6 +119,8 @@ void chat_req_delete(client *cl, json_t *req, json_t *rid);
 void chat_req_react(client *cl, json_t *req, json_t *rid);
 void chat_req_history(client *cl, json_t *req, json_t *rid);
 void chat_resume(client *cl, json_t *resume);
+/* Drops cl's resume of r and the frames held for it (r is being deleted). */
+void chat_resume_forget_room(client *cl, const room *r);
 /* History of one room as a reply object {room, messages, more} for u (its
  * own messages carry client_id); reverse: the store gave newest first. */
 json_t *chat_history_reply(const parley_store_result *res, const char *room_id, const user_rec *u,

@@ -444,6 +444,8 @@ static void room_deleted(void *ud, const parley_store_result *res)
 		member **members = room_sorted_members(r);
 		while (r->n_members) {
 			user_rec *u = members[r->n_members - 1]->user;
+			for (client *c = u->clients; c; c = c->user_next)
+				chat_resume_forget_room(c, r);
 			chat_unsubscribe_user(u, r);
 			room_remove_member(r, u->id);
 		}

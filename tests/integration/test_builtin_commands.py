@@ -128,3 +128,31 @@ def test_commands_api_lists_builtins_with_usage(server, tok):
     for name in ("help", "me", "shrug", "topic", "invite", "leave", "notify", "mute"):
         assert cmds[name]["builtin"] is True and cmds[name]["help"], cmds[name]
         assert cmds[name]["usage"].startswith("/" + name)
+
+
+def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_path):
+    script = tmp_path / "whisper.lua"
+    script.write_text('parley.command("whisper", function(cmd)\n'
+                      '  cmd:reply("only you: " .. cmd.args, { ephemeral = true })\nend)\n')
+    path = str(script).replace("\\", "\\\\").replace('"', '\\"')
+    srv = server_factory(config_extra='scripts = { { file = "' + path + '" } }')
+    tok = srv.people("alice", "bob")
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            r = await a.send_text(g, "/whisper psst")
+            assert r["type"] == "ack" and r.get("command") is True, r
+            n = await a.next_event("notice", room=g)
+            assert n["text"] == "only you: psst", n
+            marker = await a.send_text(g, "after")
+            got = await b.next_event(where=lambda e: e["type"] in ("notice", "message"))
+            assert got["type"] == "message" and got["id"] == marker["id"], got
+            assert [m["text"] for m in (await a.history(g))["messages"]] == ["after"]
+        # /help lists the script's command too.
+        st, _, data = srv.http("GET", "/api/commands",
+                               headers={"Authorization": "Bearer " + tok["bob"]})
+        cmds = {c["name"]: c for c in json.loads(data)["commands"]}
+        assert cmds["whisper"]["usage"] == "/whisper" and cmds["whisper"]["builtin"] is False
+
+    run(body())
