@@ -9,7 +9,7 @@
  *   POST /api/admin/users/{id}/role {role}
  *   POST /api/admin/invites {role, email?}    GET /api/admin/invites
  *   POST /api/admin/invites/{id}/revoke
- *   GET  /api/admin/audit?before=&limit=
+ *   GET  /api/admin/audit (api_audit.c)
  *   POST /api/admin/bots {name, display_name?}
  *   POST /api/admin/bots/{id}/tokens {scopes, rooms?, ttl?}
  *   POST /api/admin/bots/{id}/tokens/revoke
@@ -28,9 +28,6 @@
 #include "host/plugin_host.h"
 #include "lua/scripts.h"
 #include "net/http.h"
-
-#define AUDIT_DEFAULT 100
-#define AUDIT_MAX     500
 
 #define STORE_HAS(st, m) PARLEY_HAS(parley_store_vtable, st, m)
 
@@ -512,55 +509,6 @@ static void run_invite_revoke(struct api_ctx *x)
 	                                      : PARLEY_EUNAVAIL;
 	if (rc < 0)
 		api_ctx_fail(x, rc, NULL, 0);
-}
-
-/* ---- audit log ---------------------------------------------------------- */
-
-static void audit_listed(void *ud, const parley_store_result *res)
-{
-	struct api_ctx *x = ud;
-	if (res->rc != PARLEY_OK) {
-		api_ctx_fail(x, res->rc, "cannot read the audit log", 0);
-		return;
-	}
-	json_t *list = json_array();
-	for (size_t i = 0; list && i < res->n_audit; i++) {
-		const parley_audit *a = &res->audit[i];
-		json_t *detail = a->detail ? json_loads(a->detail, 0, NULL) : NULL;
-		json_array_append_new(list,
-		                      json_pack("{s:I,s:I,s:s?,s:s,s:s?,s:o?,s:s?}", "id",
-		                                (json_int_t)a->id, "ts", (json_int_t)a->ts, "actor",
-		                                a->actor_id, "action", a->action, "target",
-		                                a->target, "detail", detail, "client", a->client));
-	}
-	api_ctx_json(x, 200, json_pack("{s:o*,s:b}", "entries", list, "more", res->more));
-}
-
-static void run_audit(struct api_ctx *x)
-{
-	void *self;
-	const parley_store_vtable *st = api_ctx_store(x, &self);
-	if (!st)
-		return;
-	int rc = STORE_HAS(st, audit_list)
-	             ? st->audit_list(self, x->before, x->limit, audit_listed, x)
-	             : PARLEY_EUNAVAIL;
-	if (rc < 0)
-		api_ctx_fail(x, rc, NULL, 0);
-}
-
-void api_admin_audit(struct http_request *req, const struct api_route *r, const char *id)
-{
-	int64_t before = 0, limit = AUDIT_DEFAULT;
-	if (api_query_int(req, "before", 0, INT64_MAX, &before) < 0 ||
-	    api_query_int(req, "limit", 1, AUDIT_MAX, &limit) < 0)
-		return;
-	struct api_ctx *x = api_ctx_new(req, r, run_audit, id, NULL);
-	if (!x)
-		return;
-	x->before = before;
-	x->limit = (int)limit;
-	api_ctx_start(req, x);
 }
 
 /* ---- bots --------------------------------------------------------------- */

@@ -82,6 +82,9 @@ void api_ctx_free(struct api_ctx *x)
 	free(x->invite_token);
 	free(x->invite_link);
 	free(x->inviter);
+	free(x->audit_actor);
+	free(x->audit_action);
+	json_decref(x->audit_found);
 	free(x);
 }
 

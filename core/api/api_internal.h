@@ -122,6 +122,11 @@ struct api_ctx {
 	size_t upload_len;
 	int avatar_remove; /* DELETE /api/profile/avatar */
 	int cache_long;    /* an avatar asked for by version */
+	/* The audit log's filters (api_audit.c) and what they found so far. */
+	char *audit_actor, *audit_action; /* a user id; an action prefix */
+	int64_t audit_since, audit_until; /* ms; 0: no bound */
+	json_t *audit_found;
+	int audit_pages;
 };
 
 /* A context for req under route (copies the client address and id); NULL

@@ -17,6 +17,7 @@
 
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_script.h"
 #include "base/conf_tree.h"
 #include "base/config.h"
 #include "base/curl_loop.h"
@@ -46,7 +47,7 @@ struct record_list {
 };
 
 static struct {
-	struct record_list posts, reactions, messages;
+	struct record_list posts, reactions, messages, notices;
 	struct stub {
 		char *prefix, *body;
 		long status;
@@ -178,6 +179,21 @@ static int record_hook(void *ud, parley_hook_args *a)
 	return PARLEY_OK;
 }
 
+/* A command's ephemeral answer (test.notices): to whom, where, what. */
+static void record_notice(const char *user_id, const char *room_id, const char *text)
+{
+	struct record *r = list_add(&T.notices);
+	if (!r)
+		return;
+	const user_rec *u = users_by_id(user_id);
+	const room *rm = room_by_id(room_id);
+	r->room_id = dup0(room_id);
+	r->room_name = dup0(rm ? rm->name : NULL);
+	r->user = dup0(u ? u->name : user_id);
+	r->role = dup0(u ? u->role : NULL);
+	r->text = dup0(text);
+}
+
 static void push_records(lua_State *L, struct record_list *l)
 {
 	lua_createtable(L, (int)l->n, 0);
@@ -210,6 +226,13 @@ static int t_posts(lua_State *L)
 {
 	settle_or_raise(L);
 	push_records(L, &T.posts);
+	return 1;
+}
+
+static int t_notices(lua_State *L)
+{
+	settle_or_raise(L);
+	push_records(L, &T.notices);
 	return 1;
 }
 
@@ -686,6 +709,7 @@ static void open_test_api(lua_State *L)
 	                               {"posts", t_posts},
 	                               {"reactions", t_reactions},
 	                               {"messages", t_messages},
+	                               {"notices", t_notices},
 	                               {"advance", t_advance},
 	                               {"now", t_now},
 	                               {"kv", t_kv},
@@ -798,6 +822,7 @@ int script_test_main(const char *config_file, const char *file)
 	sclock_use_fake(TEST_START_MS);
 	hooks_add(PARLEY_HOOK_MESSAGE, -1000, record_hook, NULL, "test-script");
 	hooks_add(PARLEY_HOOK_REACTION, -1000, record_hook, NULL, "test-script");
+	chat_script_set_notice_observer(record_notice);
 	printf("# %s\n", file);
 	run_file(file);
 	settle();
@@ -825,6 +850,9 @@ out_dir:
 	list_clear(&T.posts);
 	list_clear(&T.reactions);
 	list_clear(&T.messages);
+	list_clear(&T.notices);
+	chat_script_set_notice_observer(NULL);
+	free(T.notices.items);
 	free(T.posts.items);
 	free(T.reactions.items);
 	free(T.messages.items);

@@ -14,6 +14,7 @@
 #include "host/auth.h"
 #include "chat/chat_internal.h"
 #include "chat/chat_retention.h"
+#include "chat/chat_room_admin.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -641,6 +642,9 @@ static const struct {
     {"threads", chat_req_threads, SCOPE_READ, RATE_ACTIONS},
     {"thread_follow", chat_req_thread_follow, SCOPE_READ, RATE_ACTIONS},
     {"thread_read", chat_req_thread_read, SCOPE_READ, RATE_ACTIONS},
+    {"room_settings", chat_req_room_settings, SCOPE_MODERATE, RATE_ACTIONS},
+    {"delete_room", chat_req_delete_room, SCOPE_MODERATE, RATE_ACTIONS},
+    {"member_role", chat_req_member_role, SCOPE_MODERATE, RATE_ACTIONS},
 };
 
 /* A scoped token's request outside its scope or rooms: refused before it
@@ -882,9 +886,14 @@ static void ensure_general(void)
 		start_finished(0);
 }
 
+static void load_room_settings(void)
+{
+	chat_room_settings_load(ensure_general, start_finished);
+}
+
 static void load_notify_levels(void)
 {
-	chat_notify_load(ensure_general, start_finished);
+	chat_notify_load(load_room_settings, start_finished);
 }
 
 static void members_loaded(void *ud, const parley_store_result *res)

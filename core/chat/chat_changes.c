@@ -7,6 +7,7 @@
 #include "base/loop.h"
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_room_admin.h"
 #include "chat/chat_pins.h"
 #include "chat/mention_all.h"
 #include "chat/send_rules.h"
@@ -192,8 +193,12 @@ static void change_message(client *cl, json_t *req, json_t *rid, int is_edit)
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
+	const char *why;
+	if (chat_room_may_write(r, cl->user, 0, &why) != PARLEY_OK) {
+		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, why);
+		return;
+	}
 	if (is_edit) {
-		const char *why;
 		int rc = send_rule_text(text, 0, chat_max_text(), &why);
 		if (rc != PARLEY_OK) {
 			chat_reply_error(cl, rid, rc, why);
@@ -270,6 +275,11 @@ void chat_req_react(client *cl, json_t *req, json_t *rid)
 	    proto_get_str(req, "emoji", 1, CHAT_EMOJI_MAX, &emoji, err, sizeof err) < 0 ||
 	    proto_get_bool(req, "on", 0, &on, err, sizeof err) < 0) {
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
+		return;
+	}
+	const char *why;
+	if (chat_room_may_write(r, cl->user, 0, &why) != PARLEY_OK) {
+		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, why);
 		return;
 	}
 	if (!*emoji || strpbrk(emoji, " \t\r\n")) {

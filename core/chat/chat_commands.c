@@ -2,12 +2,14 @@
  * runs the command instead of storing a message. A command answers through
  * a bot (chat_bot_post.c) at the invocation's chain depth plus one. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "chat/chat.h"
 #include "chat/chat_bot_post.h"
+#include "chat/chat_builtins.h"
 #include "chat/chat_internal.h"
 
 #define COMMAND_NAME_MAX 32
@@ -26,9 +28,15 @@ static struct command *commands;
 json_t *chat_commands_list(void)
 {
 	json_t *list = json_array();
-	for (struct command *c = commands; list && c; c = c->next)
-		json_array_append_new(
-		    list, json_pack("{s:s,s:s}", "name", c->name, "help", c->help ? c->help : ""));
+	if (list)
+		chat_builtins_list(list);
+	for (struct command *c = commands; list && c; c = c->next) {
+		char usage[COMMAND_NAME_MAX + 2];
+		snprintf(usage, sizeof usage, "/%s", c->name);
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:b}", "name", c->name, "help",
+		                                      c->help ? c->help : "", "usage", usage,
+		                                      "builtin", 0));
+	}
 	return list;
 }
 
@@ -47,6 +55,8 @@ int chat_command_register(const char *name, const char *help, parley_command_fn 
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-')
 			return PARLEY_EINVAL;
+	if (chat_builtin_reserved(name))
+		return PARLEY_EFORBIDDEN; /* the built-ins' names are reserved */
 	for (struct command *c = commands; c; c = c->next)
 		if (strcmp(c->name, name) == 0)
 			return PARLEY_ECONFLICT;

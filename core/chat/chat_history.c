@@ -108,9 +108,11 @@ void chat_req_history(client *cl, json_t *req, json_t *rid)
 /* Resume                                                             */
 /* ---------------------------------------------------------------- */
 
+/* The room by id: it may be deleted (delete_room) while its history is
+ * read. */
 struct resume_op {
 	uint64_t conn_id;
-	room *room;
+	char room_id[PROTO_MAX_ID + 1];
 	int64_t from;
 };
 
@@ -135,12 +137,13 @@ static void resumed(void *ud, const parley_store_result *res)
 	struct resume_op *op = ud;
 	conn *c = conn_find(op->conn_id);
 	client *cl = c && c->proto == CONN_WS ? c->app : NULL;
-	if (!cl) {
+	room *r = room_by_id(op->room_id);
+	if (!cl || !r) {
 		free(op);
 		return;
 	}
-	struct resume_room *rr = take_resume(cl, op->room);
-	sub *s = chat_sub_of(cl, op->room);
+	struct resume_room *rr = take_resume(cl, r);
+	sub *s = chat_sub_of(cl, r);
 	int64_t sent = s && s->delivered_seq > op->from ? s->delivered_seq : op->from;
 	if (res->rc == PARLEY_OK) {
 		for (size_t i = 0; i < res->n_messages; i++) {
@@ -153,11 +156,10 @@ static void resumed(void *ud, const parley_store_result *res)
 			sent = m->seq;
 		}
 		if (res->more)
-			chat_send_json(cl,
-			               json_pack("{s:s, s:s, s:I}", "type", "gap", "room",
-			                         op->room->id, "from_seq", (json_int_t)(sent + 1)));
+			chat_send_json(cl, json_pack("{s:s, s:s, s:I}", "type", "gap", "room",
+			                             r->id, "from_seq", (json_int_t)(sent + 1)));
 	} else {
-		chat_send_json(cl, json_pack("{s:s, s:s, s:I}", "type", "gap", "room", op->room->id,
+		chat_send_json(cl, json_pack("{s:s, s:s, s:I}", "type", "gap", "room", r->id,
 		                             "from_seq", (json_int_t)(op->from + 1)));
 	}
 	if (s)
@@ -172,6 +174,20 @@ static void resumed(void *ud, const parley_store_result *res)
 	}
 	free(rr);
 	free(op);
+}
+
+void chat_resume_forget_room(client *cl, const room *r)
+{
+	struct resume_room *rr = take_resume(cl, (room *)r);
+	if (!rr)
+		return;
+	for (struct held_frame *h = rr->held; h;) {
+		struct held_frame *next = h->next;
+		sbuf_unref(h->frame);
+		free(h);
+		h = next;
+	}
+	free(rr);
 }
 
 void chat_resume(client *cl, json_t *resume)
@@ -202,7 +218,7 @@ void chat_resume(client *cl, json_t *resume)
 		rr->next = cl->resuming;
 		cl->resuming = rr;
 		op->conn_id = cl->conn_id;
-		op->room = r;
+		snprintf(op->room_id, sizeof op->room_id, "%s", r->id);
 		op->from = from;
 		if (st->history(self, r->id, 0, from, CHAT_RESUME_MAX, resumed, op) !=
 		    PARLEY_PENDING) {

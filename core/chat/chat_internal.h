@@ -120,12 +120,16 @@ void chat_req_delete(client *cl, json_t *req, json_t *rid);
 void chat_req_react(client *cl, json_t *req, json_t *rid);
 void chat_req_history(client *cl, json_t *req, json_t *rid);
 void chat_resume(client *cl, json_t *resume);
+/* Drops cl's resume of r and the frames held for it (r is being deleted). */
+void chat_resume_forget_room(client *cl, const room *r);
 /* History of one room as a reply object {room, messages, more} for u (its
  * own messages carry client_id); reverse: the store gave newest first. */
 json_t *chat_history_reply(const parley_store_result *res, const char *room_id, const user_rec *u,
                            int reverse);
 
 void chat_req_rooms(client *cl, json_t *req, json_t *rid);
+/* 1 when s is a valid room name (1-64 letters, digits, - _ .). */
+int chat_valid_room_name(const char *s);
 void chat_req_create_room(client *cl, json_t *req, json_t *rid);
 void chat_req_join(client *cl, json_t *req, json_t *rid);
 void chat_req_leave(client *cl, json_t *req, json_t *rid);
@@ -189,6 +193,7 @@ struct chat_post {
 	int no_previews;       /* the send said "previews": false */
 	const char *thread;    /* a reply in this root's thread; may be NULL */
 	int also_room;         /* the reply shows in the room's timeline too */
+	int strict_commands;   /* a person's session: an unknown /word is refused */
 };
 /* done(ud, rc, message, stored-message, duplicate, is_command). */
 typedef void (*chat_post_done)(void *ud, int rc, const char *message, const parley_message *m,

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/strmap.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_room_admin.h"
 
 struct room_pins {
 	char *room_id; /* the map's key */
@@ -104,12 +105,11 @@ static void broadcast_pin(room *r, const char *msg_id, int on, const user_rec *b
 	chat_broadcast_json(r, ev, NULL);
 }
 
-/* Who may pin in r: its moderators and owners, and in a DM (which has
- * neither) its members. Until rooms have a `may_pin` setting, members of
- * other rooms may not. */
+/* Who may pin in r: its may_pin setting (moderators by default), and in
+ * a DM (which has neither) its members. */
 static int may_pin(const room *r, const member *m)
 {
-	return strcmp(r->kind, "dm") == 0 || m->role >= ROLE_MODERATOR;
+	return chat_room_may_pin(r, m);
 }
 
 static void pin_written(void *ud, const parley_store_result *res)
@@ -158,6 +158,11 @@ void chat_req_pin(client *cl, json_t *req, json_t *rid)
 	const parley_store_vtable *st = chat_store(&self);
 	if (!PARLEY_HAS(parley_store_vtable, st, pin_set)) {
 		chat_reply_error(cl, rid, PARLEY_EUNAVAIL, "this server's store cannot keep pins");
+		return;
+	}
+	const char *why;
+	if (chat_room_may_write(r, cl->user, 0, &why) != PARLEY_OK) {
+		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN, why);
 		return;
 	}
 	if (!may_pin(r, m)) {

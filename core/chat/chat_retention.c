@@ -320,13 +320,8 @@ static void retention_set(void *ud, const parley_store_result *res)
 	ret_op_free(op);
 }
 
-/* {"type":"room_retention","room":…,"retention":"30d"|seconds|"default"} */
-void chat_req_room_retention(client *cl, json_t *req, json_t *rid)
+int chat_retention_parse(json_t *v, int64_t *ms, const char **why)
 {
-	room *r = req_room_as(cl, req, rid, 1);
-	if (!r)
-		return;
-	json_t *v = json_object_get(req, "retention");
 	long long secs = -1;
 	if (json_is_string(v))
 		secs = strcmp(json_string_value(v), "default") == 0
@@ -335,16 +330,29 @@ void chat_req_room_retention(client *cl, json_t *req, json_t *rid)
 	else if (json_is_integer(v))
 		secs = json_integer_value(v);
 	if (secs < 0 || secs > 100LL * 365 * 86400) {
-		chat_reply_error(
-		    cl, rid, PARLEY_EINVAL,
-		    "retention: a duration (seconds, 90s, 15m, 12h, 30d) or \"default\"");
-		return;
+		*why = "retention: a duration (seconds, 90s, 15m, 12h, 30d) or \"default\"";
+		return PARLEY_EINVAL;
 	}
 	int64_t server = server_config ? server_config->retention.messages : 0;
 	if (secs > 0 && server > 0 && secs > server) {
-		chat_reply_error(cl, rid, PARLEY_EINVAL,
-		                 "retention: a room may only keep messages for a shorter time than "
-		                 "the server");
+		*why =
+		    "retention: a room may only keep messages for a shorter time than the server";
+		return PARLEY_EINVAL;
+	}
+	*ms = (int64_t)secs * 1000;
+	return PARLEY_OK;
+}
+
+/* {"type":"room_retention","room":…,"retention":"30d"|seconds|"default"} */
+void chat_req_room_retention(client *cl, json_t *req, json_t *rid)
+{
+	room *r = req_room_as(cl, req, rid, 1);
+	if (!r)
+		return;
+	int64_t ms;
+	const char *why;
+	if (chat_retention_parse(json_object_get(req, "retention"), &ms, &why) != PARLEY_OK) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, why);
 		return;
 	}
 	void *self;
@@ -354,8 +362,7 @@ void chat_req_room_retention(client *cl, json_t *req, json_t *rid)
 		return;
 	}
 	struct ret_op *op = ret_op_new(cl, rid, r->id, NULL);
-	if (!op || st->room_retention_set(self, r->id, (int64_t)secs * 1000, retention_set, op) !=
-	               PARLEY_PENDING) {
+	if (!op || st->room_retention_set(self, r->id, ms, retention_set, op) != PARLEY_PENDING) {
 		if (op)
 			ret_op_free(op);
 		chat_reply_error(cl, rid, PARLEY_EUNAVAIL, "store unavailable");

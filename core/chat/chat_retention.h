@@ -6,6 +6,7 @@
 #define PARLEY_CHAT_RETENTION_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 struct client;
 
@@ -17,5 +18,9 @@ void chat_retention_stop(void);
 
 void chat_req_edits(struct client *cl, json_t *req, json_t *rid);
 void chat_req_room_retention(struct client *cl, json_t *req, json_t *rid);
+/* A room's retention as requested ("30d", seconds, "default") into ms (0:
+ * the server's); EINVAL with why when malformed or longer than the
+ * server's. */
+int chat_retention_parse(json_t *v, int64_t *ms, const char **why);
 
 #endif

@@ -10,6 +10,7 @@
 #include "chat/chat_dm.h"
 #include "chat/chat_internal.h"
 #include "chat/presence.h"
+#include "chat/chat_room_admin.h"
 #include "host/hooks.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -382,7 +383,8 @@ void chat_req_rooms(client *cl, json_t *req, json_t *rid)
 		int64_t taken = 0;
 		for (size_t i = 0; i < n; i++) {
 			room *r = sorted[i];
-			if ((after && strcmp(r->id, after) <= 0) ||
+			/* An archived room leaves the list (search still finds it). */
+			if ((after && strcmp(r->id, after) <= 0) || r->archived ||
 			    scope_hides_room(cl->scope, r->id))
 				continue;
 			if (taken == limit) {
@@ -407,7 +409,7 @@ void chat_req_rooms(client *cl, json_t *req, json_t *rid)
 	chat_send_json(cl, f);
 }
 
-static int valid_room_name(const char *s)
+int chat_valid_room_name(const char *s)
 {
 	size_t n = strlen(s);
 	if (n < 1 || n > CHAT_ROOM_NAME_MAX || s[0] == '.' || s[0] == '-')
@@ -470,7 +472,7 @@ void chat_req_create_room(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
-	if (!valid_room_name(name)) {
+	if (!chat_valid_room_name(name)) {
 		chat_reply_error(cl, rid, PARLEY_EINVAL,
 		                 "name: 1-64 letters, digits, '-', '_' or '.', not starting "
 		                 "with '-' or '.'");
@@ -550,11 +552,14 @@ void chat_req_invite(client *cl, json_t *req, json_t *rid)
 		                 "a DM has exactly its people: open a DM with everyone instead");
 		return;
 	}
-	/* Anyone may join a public room, so any member may bring someone; a
-	 * private room's door is kept by its owners and moderators. */
-	if (strcmp(r->kind, "private") == 0 && m->role < ROLE_MODERATOR && !is_admin(cl->user)) {
+	/* Anyone may join a public room, so by default any member may bring
+	 * someone; a private room's door is kept by its owners and moderators.
+	 * The room's may_invite setting changes either. */
+	if (!chat_room_may_invite(r, m) && !is_admin(cl->user)) {
 		chat_reply_error(cl, rid, PARLEY_EFORBIDDEN,
-		                 "only owners and moderators may invite to a private room");
+		                 strcmp(r->kind, "private") == 0
+		                     ? "only owners and moderators may invite to a private room"
+		                     : "only owners and moderators may invite to this room");
 		return;
 	}
 	user_rec *u = find_user_arg(cl, req, rid);

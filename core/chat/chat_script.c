@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "base/loop.h"
+#include "chat/chat_builtins.h"
 #include "chat/chat_internal.h"
 #include "chat/mutes.h"
 
@@ -143,6 +144,33 @@ void chat_script_mutes_clear(void)
 int chat_script_command_add(const char *name, parley_command_fn fn, void *ud)
 {
 	return chat_command_register(name, "", fn, ud, NULL);
+}
+
+static void (*notice_observer)(const char *user_id, const char *room_id, const char *text);
+
+void chat_script_set_notice_observer(void (*fn)(const char *user_id, const char *room_id,
+                                                const char *text))
+{
+	notice_observer = fn;
+}
+
+int chat_script_notice(const char *user_id, const char *room_id, const char *text)
+{
+	user_rec *u = users_by_id(user_id);
+	room *r = room_by_id(room_id);
+	if (!u || !r || !text)
+		return PARLEY_ENOTFOUND;
+	chat_send_user(u, r,
+	               json_pack("{s:s, s:s, s:s}", "type", "notice", "room", r->id, "text", text),
+	               NULL);
+	if (notice_observer)
+		notice_observer(u->id, r->id, text);
+	return PARLEY_OK;
+}
+
+int chat_script_command_reserved(const char *name)
+{
+	return chat_builtin_reserved(name);
 }
 
 int chat_script_command_remove(const char *name)

@@ -46,12 +46,23 @@ int64_t chat_script_mute(const char *user_id, const char *room_id, double second
 /* The clock mutes read (the scripts' own, faked by test-script); NULL:
  * the loop's. */
 void chat_script_set_clock(int64_t (*now_ms)(void));
+/* Sends {"type":"notice","room","text"} to user_id's sessions that may
+ * read room_id: an answer only that person sees, never stored (a
+ * command's ephemeral reply). PARLEY_OK, or ENOTFOUND without the user
+ * or room. */
+int chat_script_notice(const char *user_id, const char *room_id, const char *text);
+/* Who else learns of each notice (test-script records them); NULL: no one. */
+void chat_script_set_notice_observer(void (*fn)(const char *user_id, const char *room_id,
+                                                const char *text));
 /* Forgets every mute (the scripts are gone). */
 void chat_script_mutes_clear(void);
 
 /* Slash commands of scripts (chat_command_register of the chat layer). */
 int chat_script_command_add(const char *name, parley_command_fn fn, void *ud);
 int chat_script_command_remove(const char *name);
+/* 1 when name is a built-in command's (/help, /me…): scripts may not
+ * register it. */
+int chat_script_command_reserved(const char *name);
 /* The bot chain depth of a command's invocation. */
 int chat_script_command_depth(const parley_command_args *cmd);
 

@@ -9,8 +9,10 @@
 #include "base/metrics.h"
 #include "chat/chat.h"
 #include "chat/chat_attachments.h"
+#include "chat/chat_builtins.h"
 #include "chat/chat_internal.h"
 #include "chat/chat_threads.h"
+#include "chat/chat_room_admin.h"
 #include "chat/mention_all.h"
 #include "chat/mutes.h"
 #include "chat/send_rules.h"
@@ -202,7 +204,7 @@ struct post_wait {
 	int also_room;
 	int depth;
 	double t0;
-	int no_command;
+	int no_command, strict_commands;
 	int no_previews;
 	chat_post_done done;
 	void *ud;
@@ -237,6 +239,7 @@ static void attachments_resolved(void *ud, int rc, const char *why, char *json)
 		                      .depth = w->depth,
 		                      .t0 = w->t0,
 		                      .no_command = w->no_command,
+		                      .strict_commands = w->strict_commands,
 		                      .no_previews = w->no_previews,
 		                      .thread = w->thread,
 		                      .also_room = w->also_room};
@@ -262,6 +265,8 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		return;
 	}
 	int rc = send_rule_text(p->text, 0, chat_max_text(), &why);
+	if (rc == PARLEY_OK)
+		rc = chat_room_may_write(p->room, p->author, 1, &why);
 	if (rc != PARLEY_OK) {
 		done(ud, rc, why, NULL, 0, 0);
 		return;
@@ -298,6 +303,7 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		w->depth = p->depth;
 		w->t0 = p->t0;
 		w->no_command = p->no_command;
+		w->strict_commands = p->strict_commands;
 		w->no_previews = p->no_previews;
 		w->done = done;
 		w->ud = ud;
@@ -328,6 +334,14 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 		if (chat_command_try(p->author, p->room, p->text, p->depth)) {
 			recent_commands_add(&recent_commands, p->author->id, p->client_id);
 			done(ud, PARLEY_OK, NULL, NULL, 0, 1);
+			return;
+		}
+		if (p->strict_commands) {
+			/* A typo'd command must not reach the room as a message. */
+			done(ud, PARLEY_EINVAL,
+			     "unknown command: /help lists the commands (start with // to post a "
+			     "slash)",
+			     NULL, 0, 0);
 			return;
 		}
 		break;
@@ -462,8 +476,31 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_EINVAL, "previews: expected true or false");
 		return;
 	}
+	/* A person's own session: built-in commands, an unknown /word is
+	 * refused, and //word posts /word. Bot tokens post /word as text. */
+	int person = !cl->scope && strcmp(cl->user->role, "bot") != 0;
+	int no_command = 0;
+	char *rewritten = NULL;
+	if (person && text[0] == '/' && text[1] == '/') {
+		text++;
+		no_command = 1;
+	} else if (person && text[0] == '/') {
+		/* /me and /shrug post through chat_post_message, which checks the
+		 * room's rules; the others are the requests they stand for. */
+		switch (chat_builtin_run(cl, rid, r, text, &rewritten)) {
+		case BUILTIN_DONE:
+			return;
+		case BUILTIN_POST:
+			text = rewritten;
+			no_command = 1;
+			break;
+		case BUILTIN_NONE:
+			break;
+		}
+	}
 	struct ws_op *op = chat_ws_op_new(cl, req, rid, r);
 	if (!op) {
+		free(rewritten);
 		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
 		return;
 	}
@@ -474,10 +511,13 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 	                      .reply_to = reply_to,
 	                      .attachments = json_is_array(att) ? att : NULL,
 	                      .t0 = ev_now(loop_ev),
+	                      .no_command = no_command,
 	                      .no_previews = json_is_false(previews),
+	                      .strict_commands = person,
 	                      .thread = thread,
 	                      .also_room = also_room};
 	chat_post_message(&p, send_done, op);
+	free(rewritten);
 }
 
 /* edit / delete / react: fetch the message, check, then write. */

@@ -12,6 +12,7 @@
 #include "chat/chat_dm.h"
 #include "chat/chat_notify.h"
 #include "chat/chat_pins.h"
+#include "chat/chat_room_admin.h"
 #include "chat/mention_all.h"
 
 static int rid_ok(const json_t *rid)
@@ -206,6 +207,8 @@ json_t *proto_room(const room *r, const user_rec *viewer)
 	if (people)
 		json_object_set_new(o, "users", people);
 	json_object_set_new(o, "pins", chat_pins_json(r));
+	if (strcmp(r->kind, "dm") != 0)
+		chat_room_settings_json(r, o);
 	member *m = viewer ? room_member(r, viewer->id) : NULL;
 	if (m) {
 		int64_t unread = r->last_seq - m->read_seq;

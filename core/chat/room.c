@@ -105,6 +105,9 @@ room *room_upsert(const parley_room *pr)
 			return NULL;
 		}
 		strmap_init(&r->members, 0);
+		r->may_post = ROLE_MEMBER;
+		r->may_pin = ROLE_MODERATOR;
+		r->may_invite = -1;
 	} else {
 		unindex_name(r);
 	}
@@ -127,6 +130,15 @@ room *room_upsert(const parley_room *pr)
 	if (name_is_unique(r))
 		strmap_put(&by_name, r->name, r);
 	return r;
+}
+
+void room_drop(room *r)
+{
+	unindex_name(r);
+	if (strmap_get(&by_id, r->id) == r)
+		strmap_del(&by_id, r->id);
+	public_dirty = 1;
+	room_free(r);
 }
 
 room *room_find(const char *id_or_name, const user_rec *viewer)

@@ -49,6 +49,13 @@ typedef struct room {
 	int sorted_dirty;
 	sub *subs; /* online sessions */
 	size_t n_subs;
+	/* Settings an owner sets (room_settings; chat_room_admin.c): an
+	 * archived room is read-only and left out of the public list; the
+	 * may_* are the least role that may do it (may_invite < 0: the kind's
+	 * default, anyone in a public room, moderators in a private one). */
+	int archived;
+	enum room_role may_post, may_pin;
+	int may_invite;
 } room;
 
 void rooms_init(void);
@@ -73,6 +80,9 @@ void room_view(const room *r, parley_room *out);
 room **rooms_public_sorted(size_t *n);
 /* Inserts or refreshes from a store record; NULL on ENOMEM. */
 room *room_upsert(const parley_room *r);
+/* Removes r (no members or subscriptions left) from the indexes and
+ * frees it. */
+void room_drop(room *r);
 /* Iteration over every room: *pos starts at 0; NULL at the end. */
 room *rooms_next(size_t *pos);
 

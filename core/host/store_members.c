@@ -39,6 +39,10 @@ static const struct {
     OPTIONAL(thread_read),
     OPTIONAL(threads_list),
     OPTIONAL(uploads_expire),
+    OPTIONAL(room_rename),
+    OPTIONAL(room_settings_set),
+    OPTIONAL(room_settings_list),
+    OPTIONAL(room_delete),
 };
 
 /* PARLEY_HAS by offset: within struct_size and not NULL. */

@@ -392,7 +392,26 @@ static int ctx_reply(lua_State *L)
 		return luaL_error(L, "reply: this event has no room");
 	lua_getfield(L, 1, "event");
 	int is_message = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "message") == 0;
+	int is_command = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "command") == 0;
 	lua_pop(L, 1);
+	int ephemeral = 0;
+	if (lua_istable(L, 3)) {
+		lua_getfield(L, 3, "ephemeral");
+		ephemeral = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	if (ephemeral) {
+		/* Only the person who ran the command sees it; nothing is stored. */
+		if (!is_command)
+			return luaL_error(L, "reply: ephemeral answers are for commands");
+		lua_getfield(L, 1, "user");
+		lua_getfield(L, -1, "id");
+		const char *user_id = lua_tostring(L, -1);
+		int rc = user_id ? chat_script_notice(user_id, r.id, text) : PARLEY_ENOTFOUND;
+		lua_pop(L, 2);
+		lua_pushboolean(L, rc == PARLEY_OK);
+		return 1;
+	}
 	lua_getfield(L, 1, "id");
 	const char *reply_to = is_message ? lua_tostring(L, -1) : NULL;
 	lua_pop(L, 1); /* the id string stays referenced by the ctx table */
@@ -502,6 +521,9 @@ static int l_command(lua_State *L)
 		return luaL_error(L, "command: commands are declared in the main chunk (at load)");
 	if (!valid_word(name, 32))
 		return luaL_error(L, "command: bad name '%s' (letters, digits, _ and -)", name);
+	if (chat_script_command_reserved(name))
+		return luaL_error(
+		    L, "command: /%s is a built-in command (see /help): choose another name", name);
 	lua_getfield(L, LUA_REGISTRYINDEX, "parley.commands");
 	lua_getfield(L, -1, name);
 	if (!lua_isnil(L, -1))

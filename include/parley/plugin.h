@@ -618,6 +618,23 @@ typedef struct parley_store_vtable {
 	 * detached records, more = 1 when more are due. */
 	int (*uploads_expire)(void *self, int64_t before_ts, int limit, parley_store_done done,
 	                      void *ud);
+	/* Since ABI 1 (appended; PARLEY_HAS before calling): rooms an owner
+	 * can run (issue 18). room_rename: ECONFLICT when the room is public
+	 * (or a DM) and another public room or DM has the name; ENOTFOUND
+	 * without the room. Result: rooms[0]. room_settings_set: the room's
+	 * settings, one JSON object the core owns (the store keeps it opaque);
+	 * ENOTFOUND without the room. room_settings_list: text = a JSON array
+	 * of {"room","settings"} for every room that has settings.
+	 * room_delete: the room goes with its members, messages (their
+	 * reactions, edits, pins), notification levels and settings; its
+	 * uploads' records stay, detached (the cleanup job removes them).
+	 * ENOTFOUND without the room. */
+	int (*room_rename)(void *self, const char *room_id, const char *name,
+	                   parley_store_done done, void *ud);
+	int (*room_settings_set)(void *self, const char *room_id, const char *settings_json,
+	                         parley_store_done done, void *ud);
+	int (*room_settings_list)(void *self, parley_store_done done, void *ud);
+	int (*room_delete)(void *self, const char *room_id, parley_store_done done, void *ud);
 
 	void *reserved[16];
 } parley_store_vtable;

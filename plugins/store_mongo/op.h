@@ -76,6 +76,10 @@ union op_args {
 	struct {
 		const char *room, *topic;
 	} topic;
+	struct { /* room_rename (name), room_settings_set (json), room_delete
+		  * (room_settings.c; json also the list being built) */
+		const char *room, *name, *json;
+	} room_admin;
 	struct { /* member_set (role), member_remove */
 		const char *room, *user, *role;
 		int64_t room_n, user_n;

@@ -29,6 +29,7 @@
 #include "messages.h"
 #include "notify.h"
 #include "pins.h"
+#include "room_settings.h"
 #include "rooms.h"
 #include "schema.h"
 #include "search.h"
@@ -1096,6 +1097,56 @@ static int v_upload_usage(void *self, const char *user_id, int64_t since_ts, par
 	return submit(op, user_id);
 }
 
+/* Rooms an owner can run (room_settings.c). */
+static int v_room_rename(void *self, const char *room_id, const char *name, parley_store_done done,
+                         void *ud)
+{
+	struct op *op = begin(self, "room_rename", room_admin_rename, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!is_id(room_id, "r") || !name || !*name)
+		return bad_args(op);
+	op->args.room_admin.room = op_strdup(op, room_id);
+	op->args.room_admin.name = op_strdup(op, name);
+	return submit(op, room_id);
+}
+
+static int v_room_settings_set(void *self, const char *room_id, const char *settings_json,
+                               parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_settings_set", room_admin_settings_set, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	/* Kept opaque, but one JSON object: the list embeds it. */
+	bson_error_t err;
+	bson_t *o =
+	    settings_json ? bson_new_from_json((const uint8_t *)settings_json, -1, &err) : NULL;
+	int object = o && settings_json[strspn(settings_json, " \t\r\n")] == '{';
+	if (o)
+		bson_destroy(o);
+	if (!is_id(room_id, "r") || !object)
+		return bad_args(op);
+	op->args.room_admin.room = op_strdup(op, room_id);
+	op->args.room_admin.json = op_strdup(op, settings_json);
+	return submit(op, room_id);
+}
+
+static int v_room_settings_list(void *self, parley_store_done done, void *ud)
+{
+	return submit(begin(self, "room_settings_list", room_admin_settings_list, done, ud), NULL);
+}
+
+static int v_room_delete(void *self, const char *room_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_delete", room_admin_delete, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!is_id(room_id, "r"))
+		return bad_args(op);
+	op->args.room_admin.room = op_strdup(op, room_id);
+	return submit(op, room_id);
+}
+
 static const parley_store_vtable store_vtable = {
     .struct_size = sizeof(parley_store_vtable),
     .append = v_append,
@@ -1163,4 +1214,8 @@ static const parley_store_vtable store_vtable = {
     .thread_follow = mongo_thread_follow,
     .thread_read = mongo_thread_read,
     .threads_list = mongo_threads_list,
+    .room_rename = v_room_rename,
+    .room_settings_set = v_room_settings_set,
+    .room_settings_list = v_room_settings_list,
+    .room_delete = v_room_delete,
 };

@@ -160,6 +160,10 @@ union op_args {
 	struct { /* room_retention_set, room_retention_get (ms unused) */
 		int64_t room, ms;
 	} retention;
+	struct { /* room_rename (name), room_settings_set (json), room_delete */
+		int64_t room;
+		const char *name, *json;
+	} room_admin;
 	struct { /* notify_set (level), notify_list (user 0: everyone) */
 		int64_t room, user;
 		const char *level;

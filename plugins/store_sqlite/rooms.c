@@ -9,9 +9,13 @@
 #include "op.h"
 #include "rows.h"
 
+/* A room id is never given twice: SQLite would reuse a deleted newest
+ * room's, so ids start above the highest one deleted (meta). */
 static const char SQL_CREATE[] =
-    "INSERT INTO rooms (name, kind, topic, created_by, created_ts) VALUES (?, ?, ?, ?, ?)"
-    " RETURNING " ROWS_ROOM;
+    "INSERT INTO rooms (id, name, kind, topic, created_by, created_ts) VALUES ("
+    "max(coalesce((SELECT max(id) FROM rooms), 0),"
+    " coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'rooms_deleted_max'), 0))"
+    " + 1, ?, ?, ?, ?, ?) RETURNING " ROWS_ROOM;
 static const char SQL_OWNER[] = "INSERT INTO members (room, user, role) VALUES (?, ?, ?)";
 static const char SQL_BY_ID[] = "SELECT " ROWS_ROOM " FROM rooms WHERE id = ?";
 /* Names are unique among public rooms and DMs only (migration 5). */
@@ -26,6 +30,21 @@ static const char SQL_MEMBER_REMOVE[] = "DELETE FROM members WHERE room = ? AND 
 static const char SQL_MEMBERS_ALL[] = "SELECT " ROWS_MEMBER " FROM members ORDER BY room, user";
 static const char SQL_MEMBERS_ROOM[] =
     "SELECT " ROWS_MEMBER " FROM members WHERE room = ? ORDER BY user";
+/* Room administration (migration 10): a taken public name fails the
+ * unique index (ECONFLICT); the settings row is the core's opaque JSON. */
+static const char SQL_RENAME[] = "UPDATE rooms SET name = ? WHERE id = ? RETURNING " ROWS_ROOM;
+static const char SQL_SETTINGS_SET[] =
+    "INSERT INTO room_settings (room, json) SELECT id, ? FROM rooms WHERE id = ?"
+    " ON CONFLICT (room) DO UPDATE SET json = excluded.json";
+static const char SQL_SETTINGS_LIST[] =
+    "SELECT json_group_array(json_object('room', 'r_' || room, 'settings', json(json)))"
+    " FROM (SELECT * FROM room_settings ORDER BY room)";
+/* Foreign keys cascade to members, messages (reactions, edits, pins),
+ * notification levels and settings; uploads are detached (SET NULL). */
+static const char SQL_DELETE[] = "DELETE FROM rooms WHERE id = ?";
+static const char SQL_DELETED_MAX[] =
+    "INSERT INTO meta (key, value) VALUES ('rooms_deleted_max', ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)";
 /* Forward only, and never past the room's last message. */
 static const char SQL_READ_SET[] =
     "UPDATE members SET read_seq = max(read_seq, min(?, (SELECT last_seq FROM rooms"
@@ -145,4 +164,58 @@ int rooms_read_set(struct dbconn *c, struct op *op)
 		op->res.value = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return rc;
+}
+
+int rooms_rename(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_RENAME);
+	if (!st)
+		return op->res.rc;
+	db_bind_text(st, 1, op->args.room_admin.name);
+	db_bind_int(st, 2, op->args.room_admin.room);
+	return one_room(c, op, st);
+}
+
+int rooms_settings_set(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_SETTINGS_SET);
+	if (!st)
+		return op->res.rc;
+	db_bind_text(st, 1, op->args.room_admin.json);
+	db_bind_int(st, 2, op->args.room_admin.room);
+	int rc = rows_done(c, op, st);
+	if (rc == PARLEY_OK && sqlite3_changes(c->db) == 0)
+		return PARLEY_ENOTFOUND;
+	return rc;
+}
+
+int rooms_settings_list(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_SETTINGS_LIST);
+	if (!st)
+		return op->res.rc;
+	int rc = rows_one(c, op, st);
+	if (rc == PARLEY_OK) {
+		const unsigned char *text = sqlite3_column_text(st, 0);
+		op->res.text = op_strdup(op, text ? (const char *)text : "[]");
+		if (!op->res.text)
+			rc = PARLEY_ENOMEM;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int rooms_delete(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_DELETE);
+	if (!st)
+		return op->res.rc;
+	db_bind_int(st, 1, op->args.room_admin.room);
+	int rc = rows_done(c, op, st);
+	if (rc == PARLEY_OK && sqlite3_changes(c->db) == 0)
+		return PARLEY_ENOTFOUND;
+	if (rc != PARLEY_OK || !(st = rows_stmt(c, op, SQL_DELETED_MAX)))
+		return rc != PARLEY_OK ? rc : op->res.rc;
+	db_bind_int(st, 1, op->args.room_admin.room);
+	return rows_done(c, op, st);
 }

@@ -22,5 +22,13 @@ int rooms_member_remove(struct dbconn *c, struct op *op);
 int rooms_members_list(struct dbconn *c, struct op *op);
 /* Write: args.read_set. */
 int rooms_read_set(struct dbconn *c, struct op *op);
+/* Room administration (migration 10), args.room_admin. Write: rename
+ * (ECONFLICT for a taken public name; result rooms[0]), settings (the
+ * core's JSON object), delete (cascades; ENOTFOUND without the room). */
+int rooms_rename(struct dbconn *c, struct op *op);
+int rooms_settings_set(struct dbconn *c, struct op *op);
+int rooms_delete(struct dbconn *c, struct op *op);
+/* Read: every room's settings. Result text: a JSON array. */
+int rooms_settings_list(struct dbconn *c, struct op *op);
 
 #endif

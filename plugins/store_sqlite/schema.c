@@ -203,6 +203,12 @@ static const char *const migrations[] = {
     " read_seq INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (root, user));"
     "CREATE INDEX IF NOT EXISTS thread_follows_user ON thread_follows(user);",
+    /* 10: room settings (the core's JSON: archived, may_post, may_invite,
+     * may_pin); a deleted room's row goes with it. IF NOT EXISTS so a
+     * rewound database migrates again. */
+    "CREATE TABLE IF NOT EXISTS room_settings ("
+    " room INTEGER PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,"
+    " json TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include <parley/plugin.h>
 
 #include "access.h"
@@ -1155,6 +1157,49 @@ static int v_threads_list(void *self, const char *user_id, const char *room_ids_
 	return submit_read(op);
 }
 
+static int v_room_rename(void *self, const char *room_id, const char *name, parley_store_done done,
+                         void *ud)
+{
+	struct op *op = begin(self, "room_rename", rooms_rename, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(room_id, 'r', &op->args.room_admin.room) || !name || !*name)
+		return bad_args(op);
+	op->args.room_admin.name = op_strdup(op, name);
+	return submit_write(op);
+}
+
+static int v_room_settings_set(void *self, const char *room_id, const char *settings_json,
+                               parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_settings_set", rooms_settings_set, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	/* Kept opaque, but it must be one JSON object: the list embeds it. */
+	json_t *o = settings_json ? json_loads(settings_json, 0, NULL) : NULL;
+	int object = json_is_object(o);
+	json_decref(o);
+	if (!rows_id_parse(room_id, 'r', &op->args.room_admin.room) || !object)
+		return bad_args(op);
+	op->args.room_admin.json = op_strdup(op, settings_json);
+	return submit_write(op);
+}
+
+static int v_room_settings_list(void *self, parley_store_done done, void *ud)
+{
+	return submit_read(begin(self, "room_settings_list", rooms_settings_list, done, ud));
+}
+
+static int v_room_delete(void *self, const char *room_id, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "room_delete", rooms_delete, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!rows_id_parse(room_id, 'r', &op->args.room_admin.room))
+		return bad_args(op);
+	return submit_write(op);
+}
+
 static const parley_store_vtable store_vtable = {
     .struct_size = sizeof(parley_store_vtable),
     .append = v_append,
@@ -1221,4 +1266,8 @@ static const parley_store_vtable store_vtable = {
     .thread_read = v_thread_read,
     .threads_list = v_threads_list,
     .uploads_expire = v_uploads_expire,
+    .room_rename = v_room_rename,
+    .room_settings_set = v_room_settings_set,
+    .room_settings_list = v_room_settings_list,
+    .room_delete = v_room_delete,
 };

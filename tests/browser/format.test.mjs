@@ -9,6 +9,9 @@ const t = (s) => JSON.stringify(tokenize(s));
 assert.equal(t('plain'), '[{"t":"p","c":[{"t":"text","v":"plain"}]}]');
 assert.deepEqual(inline('**b** _i_ `c`').map((x) => x.t), ['b', 'text', 'i', 'text', 'code']);
 assert.deepEqual(inline('snake_case_name'), [{ t: 'text', v: 'snake_case_name' }]);
+// A backslash before _ opens no italics: the shrug /shrug posts stays whole.
+assert.equal(plain(inline('fine ¯\\_(ツ)_/¯')), 'fine ¯\\_(ツ)_/¯');
+assert.deepEqual(inline('¯\\_(ツ)_/¯').map((x) => x.t), ['text']);
 assert.deepEqual(inline('see https://a.org/x).').map((x) => x.v || x.t), ['see ', 'https://a.org/x', ').']);
 assert.deepEqual(inline('javascript:alert(1)').map((x) => x.t), ['text']);
 assert.deepEqual(inline('mail a@b.org').map((x) => x.t), ['text']);

@@ -119,9 +119,13 @@ def test_example_hello_command(server_factory):
             marker = await a.send_text(g, "after the resend")
             nxt = await b.next_event("message", room=g)
             assert nxt["id"] == marker["id"], f"the command ran twice: {nxt}"
-            # An unknown /word is an ordinary message.
+            # An unknown /word from a person's session is refused, naming
+            # /help, and nothing is stored; //word posts /word.
             plain = await a.send_text(g, "/nosuchcommand hi")
-            assert plain["type"] == "ack" and "seq" in plain, plain
+            assert plain["type"] == "error" and plain["code"] == "bad_request", plain
+            assert "/help" in plain["message"], plain
+            slash = await a.send_text(g, "//nosuchcommand hi")
+            assert slash["type"] == "ack" and "seq" in slash, slash
 
     run(body())
 
@@ -132,7 +136,9 @@ def test_commands_are_listed_for_everyone(server_factory):
     status, _, data = srv.http("GET", "/api/commands", headers={"Authorization": "Bearer " + tok})
     assert status == 200, data
     cmds = json.loads(data)["commands"]
-    assert [c["name"] for c in cmds] == ["hello"] and cmds[0]["help"]
+    mine = [c for c in cmds if not c["builtin"]]
+    assert [c["name"] for c in mine] == ["hello"] and mine[0]["help"], cmds
+    assert mine[0]["usage"] == "/hello"
     assert srv.http("GET", "/api/commands")[0] == 401
 
 

@@ -74,8 +74,10 @@ def test_dice_answers_a_command(server_factory, source_dir):
             assert "id" not in ack and "seq" not in ack, ack
             text = await bot_says(b, g, "dice")
             assert re.match(r"^🎲 alice rolled 3d6: \d+ \+ \d+ \+ \d+ = \d+$", text), text
+            # A word no script or built-in has is refused (naming /help), not stored.
             plain = await a.send_text(g, "/unknownword here")
-            assert plain["type"] == "ack" and "seq" in plain, plain
+            assert plain["type"] == "error" and plain["code"] == "bad_request", plain
+            assert "/help" in plain["message"], plain
 
     run(body())
 
@@ -396,3 +398,32 @@ def test_a_reminder_survives_a_restart(server_factory, source_dir):
             break
         time.sleep(0.2)
     assert texts.count("⏰ @alice: stretch") == 1, texts
+
+
+def test_a_script_registering_a_builtin_name_fails_to_load_saying_so(server_factory, tmp_path):
+    bad = tmp_path / "helpful.lua"
+    bad.write_text('parley.command("help", function(cmd) cmd:reply("mine") end)\n')
+    good = tmp_path / "fine.lua"
+    good.write_text('parley.command("fine", function(cmd) cmd:reply("ok") end)\n')
+    srv = server_factory(plugins=PLUGINS, config_extra=scripts_config(
+        "{ file = " + lua_str(str(bad)) + " }", "{ file = " + lua_str(str(good)) + " }"))
+    admin = srv.user("root", role="admin")
+    st, _, data = srv.http("GET", "/api/admin/scripts",
+                           headers={"Authorization": "Bearer " + admin})
+    assert st == 200, data
+    # It is not loaded, and the log says why; the other script runs.
+    by_name = {s["name"]: s for s in json.loads(data)["scripts"]}
+    assert "helpful" not in by_name and by_name["fine"]["status"] == "running", by_name
+    line = srv.wait_log("script_load", script="helpful")
+    assert "/help is a built-in command" in json.dumps(line), line
+    # /help is still the built-in one.
+    tok = srv.people("alice")
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a:
+            g = a.room_id("general")
+            assert (await a.send_text(g, "/help"))["type"] == "ok"
+            n = await a.next_event("notice", room=g)
+            assert "/fine" in n["text"] and "mine" not in n["text"], n
+
+    run(body())

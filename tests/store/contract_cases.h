@@ -55,6 +55,9 @@ void test_threads_replies(void **state);
 void test_threads_history(void **state);
 void test_threads_follow_and_list(void **state);
 void test_threads_keep_their_place(void **state);
+void test_room_rename(void **state);
+void test_room_settings(void **state);
+void test_room_delete(void **state);
 
 void test_search_terms(void **state);
 void test_search_filters(void **state);

@@ -10,6 +10,7 @@ import { askPermission, notificationsAvailable } from './notify.js';
 import { fullTime } from './time.js';
 import { profileSection } from './profile.js';
 import { exportSection } from './export.js';
+import { auditSection } from './audit.js';
 
 const ROLES = ['member', 'admin'];
 const SCOPES = ['read', 'post', 'react', 'moderate'];
@@ -79,7 +80,7 @@ export async function renderSettings() {
   root.replaceChildren();
   root.append(await profileSection(section), await accountSection());
   if (state.me && state.me.role === 'admin') {
-    const parts = await Promise.all([invitesSection(), usersSection(), scriptsSection()]);
+    const parts = await Promise.all([invitesSection(), usersSection(), scriptsSection(), auditSection()]);
     root.append(...parts, exportSection(section));
   }
 }

@@ -186,7 +186,11 @@ export class Composer {
       this.suggest.items = state.commands
         .filter((c) => c.name.toLowerCase().startsWith(q))
         .slice(0, MAX_SUGGEST)
-        .map((c) => ({ label: '/' + c.name, hint: c.help || c.description || (c.script ? 'from ' + c.script : ''), insert: '/' + c.name + ' ' }));
+        .map((c) => ({
+          label: c.usage && c.usage !== '/' + c.name ? c.usage : '/' + c.name,
+          hint: c.help || c.description || (c.script ? 'from ' + c.script : ''),
+          insert: '/' + c.name + ' ',
+        }));
     } else if (at) {
       const q = at[2].toLowerCase();
       this.suggest.kind = '@';

@@ -15,6 +15,8 @@ import { MessageList } from './messages.js';
 import { Composer } from './composer.js';
 import { renderSidebar } from './sidebar.js';
 import { quickSwitcher, browseRooms, createRoom, roomInfo, confirmDialog } from './dialogs.js';
+import { roomSettings, mayRunRoom } from './room_settings.js';
+import { onNotice, renderNotices } from './notices.js';
 import { openPicker } from './emoji.js';
 import { updateTitle, notifyMessage, notificationsAvailable, askPermission } from './notify.js';
 import { show, showLogin, wireAuth, linkScreen } from './auth.js';
@@ -192,7 +194,7 @@ async function signOut() {
 async function loadCommands() {
   const r = await getJSON('/api/commands');
   if (r.ok) {
-    state.commands = (r.data.commands || []).map((c) => ({ name: c.name, help: c.help }));
+    state.commands = (r.data.commands || []).map((c) => ({ name: c.name, help: c.help, usage: c.usage }));
     if (state.me && state.me.role === 'admin') {
       const s = await getJSON('/api/admin/scripts');
       state.features.scripts = s.status !== 404;
@@ -237,6 +239,15 @@ function onEvent(f) {
       break;
     case 'room_updated':
       upsertRoom(f.room);
+      break;
+    case 'room_deleted':
+      removeRoom(f.room);
+      break;
+    case 'member_updated':
+      state.members.delete(f.room);
+      break;
+    case 'notice':
+      onNotice(f);
       break;
     case 'member_joined':
       state.members.delete(f.room);
@@ -490,7 +501,9 @@ async function flush() {
         await outbox.update(it.client_id, { status: 'pending' });
         break; // disconnected: `ready` flushes again
       }
-      if (r.type === 'ack') {
+      // A built-in command (/topic, /help…) is answered like the request it
+      // stands for: `ok`.
+      if (r.type === 'ack' || r.type === 'ok') {
         await outbox.remove(it.client_id);
         if (!r.command && typeof r.seq === 'number') ackToMessage(it, r);
       } else {
@@ -594,6 +607,8 @@ function renderHeader() {
   $('room-pins').hidden = !room;
   $('room-pins').textContent = '📌 ' + (room && room.pins ? room.pins.length : 0);
   $('room-notify').replaceChildren(...(room ? [levelSelect(conn, room)] : []));
+  $('room-settings').hidden = !mayRunRoom(room);
+  renderNotices();
 }
 
 // The header's member count follows joins, invitations and departures.
@@ -661,6 +676,10 @@ async function main() {
   $('room-info').addEventListener('click', () => {
     const room = state.rooms.get(state.current);
     if (room) roomInfo(conn, room, removeRoom);
+  });
+  $('room-settings').addEventListener('click', () => {
+    const room = state.rooms.get(state.current);
+    if (room) roomSettings(conn, room);
   });
   $('retry-now').addEventListener('click', () => conn.retryNow());
   document.addEventListener('keydown', (ev) => {

@@ -5,7 +5,10 @@ import { state } from './state.js';
 import { presenceDot } from './presence.js';
 
 export function renderSidebar(onSelect) {
-  const rooms = [...state.rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
+  // Archived rooms leave the list (search and links still open them).
+  const rooms = [...state.rooms.values()]
+    .filter((r) => !r.archived || r.id === state.current)
+    .sort((a, b) => a.name.localeCompare(b.name));
   fill($('rooms'), rooms.filter((r) => r.kind !== 'dm'), onSelect);
   fill($('dms'), rooms.filter((r) => r.kind === 'dm'), onSelect);
 }

@@ -1,0 +1,158 @@
+"""Built-in slash commands (issue 18): /me, /help, /topic, /invite, /leave,
+/notify, /mute, /shrug; an unknown /word from a person's session is
+refused and not stored, //word posts /word, bot tokens post /word as text;
+GET /api/commands lists every command with help and usage."""
+
+import json
+
+import pytest
+
+from parley_client import Client, run
+
+
+@pytest.fixture
+def tok(server):
+    return server.people("alice", "bob")
+
+
+def is_error(r, code):
+    return r.get("type") == "error" and r.get("code") == code
+
+
+def test_me_shrug_and_double_slash(server, tok):
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
+            g = a.room_id("general")
+            assert (await a.send_text(g, "/me waves"))["type"] == "ack"
+            assert (await b.next_event("message", room=g))["text"] == "_alice waves_"
+            assert (await a.send_text(g, "/shrug fine"))["type"] == "ack"
+            assert (await b.next_event("message", room=g))["text"] == "fine ¯\\_(ツ)_/¯"
+            assert (await a.send_text(g, "//etc/hosts is a file"))["type"] == "ack"
+            assert (await b.next_event("message", room=g))["text"] == "/etc/hosts is a file"
+            assert is_error(await a.send_text(g, "/me"), "bad_request")
+
+    run(body())
+
+
+def test_unknown_word_is_refused_and_not_stored(server, tok):
+    async def body():
+        async with Client(server, tok["alice"]) as a:
+            g = a.room_id("general")
+            r = await a.send_text(g, "/nosuchcommand hi")
+            assert is_error(r, "bad_request") and "/help" in r["message"], r
+            hist = await a.history(g)
+            assert all("nosuchcommand" not in (m.get("text") or "") for m in hist["messages"])
+
+    run(body())
+
+
+def test_help_is_a_notice_to_that_session_only(server, tok):
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
+            g = a.room_id("general")
+            r = await a.send_text(g, "/help")
+            assert r["type"] == "ok", r
+            n = await a.next_event("notice", room=g)
+            for usage in ("/me text", "/topic text", "/invite @name", "/leave",
+                          "/notify ROOM all|mentions|none", "/mute ROOM", "/shrug"):
+                assert usage in n["text"], n
+            marker = await a.send_text(g, "after help")
+            got = await b.next_event(where=lambda e: e["type"] in ("notice", "message"))
+            assert got["type"] == "message" and got["id"] == marker["id"], got
+            hist = await a.history(g)
+            assert [m["text"] for m in hist["messages"]] == ["after help"]
+
+    run(body())
+
+
+def test_topic_invite_leave_notify_mute(server, tok):
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
+            lab = (await a.request("create_room", name="lab", kind="private"))["room"]["id"]
+            assert (await a.send_text(lab, "/topic Friday demos"))["type"] == "ok"
+            ev = await a.next_event("room_updated", where=lambda e: e["room"]["id"] == lab)
+            assert ev["room"]["topic"] == "Friday demos"
+            assert (await a.send_text(lab, "/invite @bob"))["type"] == "ok"
+            await b.next_event("room_updated", where=lambda e: e["room"]["id"] == lab)
+            # bob is a member, not a moderator: no topic for him.
+            assert is_error(await b.send_text(lab, "/topic mine"), "forbidden")
+            r = await b.send_text(lab, "/notify #lab mentions")
+            assert r["type"] == "ok", r
+            mine = {x["id"]: x for x in (await b.request("rooms"))["rooms"]}
+            assert mine[lab]["notify"] == "mentions"
+            assert (await b.send_text(lab, "/mute lab"))["type"] == "ok"
+            mine = {x["id"]: x for x in (await b.request("rooms"))["rooms"]}
+            assert mine[lab]["notify"] == "none"
+            assert is_error(await b.send_text(lab, "/notify lab loud"), "bad_request")
+            assert is_error(await b.send_text(lab, "/notify nowhere all"), "not_found")
+            assert (await b.send_text(lab, "/leave"))["type"] == "ok"
+            left = await a.next_event("member_left", room=lab)
+            assert left["user"]["name"] == "bob"
+
+    run(body())
+
+
+def test_bot_tokens_and_http_post_slash_words_as_text(server, tok):
+    admin = server.user("root", role="admin")
+    st, _, data = server.http("POST", "/api/admin/bots", json={"name": "ci"},
+                              headers={"Authorization": "Bearer " + admin})
+    assert st == 201, data
+    bot_id = json.loads(data)["user"]["id"]
+    st, _, data = server.http("POST", f"/api/admin/bots/{bot_id}/tokens",
+                              json={"scopes": "read,post"},
+                              headers={"Authorization": "Bearer " + admin})
+    assert st in (200, 201), data
+    bot_tok = json.loads(data)["token"]
+
+    async def body():
+        async with Client(server, bot_tok) as bot:
+            g = bot.room_id("general")
+            r = await bot.send_text(g, "/deploy done")
+            assert r["type"] == "ack" and "seq" in r, r
+        async with Client(server, tok["alice"]) as a:
+            st, _, data = server.http("POST", f"/api/rooms/{g}/messages",
+                                      json={"text": "/status green"},
+                                      headers={"Authorization": "Bearer " + tok["alice"]})
+            assert st in (200, 201), data
+            texts = [m["text"] for m in (await a.history(g))["messages"]]
+            assert "/deploy done" in texts and "/status green" in texts, texts
+
+    run(body())
+
+
+def test_commands_api_lists_builtins_with_usage(server, tok):
+    st, _, data = server.http("GET", "/api/commands",
+                              headers={"Authorization": "Bearer " + tok["alice"]})
+    assert st == 200, data
+    cmds = {c["name"]: c for c in json.loads(data)["commands"]}
+    for name in ("help", "me", "shrug", "topic", "invite", "leave", "notify", "mute"):
+        assert cmds[name]["builtin"] is True and cmds[name]["help"], cmds[name]
+        assert cmds[name]["usage"].startswith("/" + name)
+
+
+def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_path):
+    script = tmp_path / "whisper.lua"
+    script.write_text('parley.command("whisper", function(cmd)\n'
+                      '  cmd:reply("only you: " .. cmd.args, { ephemeral = true })\nend)\n')
+    path = str(script).replace("\\", "\\\\").replace('"', '\\"')
+    srv = server_factory(config_extra='scripts = { { file = "' + path + '" } }')
+    tok = srv.people("alice", "bob")
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            r = await a.send_text(g, "/whisper psst")
+            assert r["type"] == "ack" and r.get("command") is True, r
+            n = await a.next_event("notice", room=g)
+            assert n["text"] == "only you: psst", n
+            marker = await a.send_text(g, "after")
+            got = await b.next_event(where=lambda e: e["type"] in ("notice", "message"))
+            assert got["type"] == "message" and got["id"] == marker["id"], got
+            assert [m["text"] for m in (await a.history(g))["messages"]] == ["after"]
+        # /help lists the script's command too.
+        st, _, data = srv.http("GET", "/api/commands",
+                               headers={"Authorization": "Bearer " + tok["bob"]})
+        cmds = {c["name"]: c for c in json.loads(data)["commands"]}
+        assert cmds["whisper"]["usage"] == "/whisper" and cmds["whisper"]["builtin"] is False
+
+    run(body())
