@@ -22,6 +22,7 @@
 #include "chat/chat_internal.h"
 #include "chat/chat_notify.h"
 #include "chat/chat_pins.h"
+#include "chat/cluster_bus.h"
 #include "chat/rate.h"
 #include "host/auth.h"
 #include "host/hooks.h"
@@ -146,11 +147,40 @@ sbuf *chat_frame(json_t *ev)
 
 void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user)
 {
-	sbuf *frame = chat_frame(ev);
+	if (!ev)
+		return;
+	size_t len;
+	char *s = proto_dump(ev, &len);
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	if (s)
+		cluster_publish_room_event(r, type, s, len, skip_user);
+	json_decref(ev);
+	sbuf *frame = s ? ws_frame_text(s, len) : NULL;
+	free(s);
 	if (!frame)
 		return;
 	chat_broadcast(r, frame, 0, skip_user);
 	sbuf_unref(frame);
+}
+
+static void send_user_text(user_rec *u, const room *r, const char *s, size_t len,
+                           const client *except)
+{
+	for (client *cl = u->clients; cl; cl = cl->user_next)
+		if (cl != except && !(r && !scope_allows(cl->scope, SCOPE_READ, r->id)))
+			ws_send_text(cl->c, s, len);
+}
+
+void chat_send_user_local(user_rec *u, const room *r, json_t *ev, const client *except)
+{
+	if (!ev)
+		return;
+	size_t len;
+	char *s = proto_dump(ev, &len);
+	json_decref(ev);
+	if (s)
+		send_user_text(u, r, s, len, except);
+	free(s);
 }
 
 void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except)
@@ -162,9 +192,8 @@ void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except
 	json_decref(ev);
 	if (!s)
 		return;
-	for (client *cl = u->clients; cl; cl = cl->user_next)
-		if (cl != except && !(r && !scope_allows(cl->scope, SCOPE_READ, r->id)))
-			ws_send_text(cl->c, s, len);
+	send_user_text(u, r, s, len, except);
+	cluster_publish_user_event(u, r, s, len);
 	free(s);
 }
 
@@ -356,6 +385,8 @@ static void detach_user(client *cl)
 	}
 	u->n_clients--;
 	cl->user = NULL;
+	if (u->n_clients == 0)
+		cluster_user_sessions(u, 0);
 	if (u->n_clients == 0 && !stopping)
 		chat_presence(u, "offline");
 }
@@ -459,8 +490,10 @@ static void finish_auth(struct auth_op *op)
 	log_info("ws_auth", NULL, "conn %llu authenticated as %s (%s)",
 	         (unsigned long long)cl->conn_id, u->name, u->id);
 	chat_send_json(cl, ready_frame(cl, op->rid));
-	if (u->n_clients == 1)
+	if (u->n_clients == 1) {
+		cluster_user_sessions(u, 1);
 		chat_presence(u, "online");
+	}
 	if (op->resume && json_is_object(op->resume))
 		chat_resume(cl, op->resume);
 	auth_op_free(op);
@@ -718,7 +751,7 @@ static void revoke_one(conn *c, void *arg)
 	ws_close(c, WS_CLOSE_UNAUTHORIZED, "session ended");
 }
 
-void chat_user_revoked(const char *user_id)
+void chat_user_revoked_local(const char *user_id)
 {
 	user_rec *u = users_by_id(user_id);
 	struct revoke_args r = {.user_id = user_id};
@@ -727,21 +760,37 @@ void chat_user_revoked(const char *user_id)
 	conn_foreach(revoke_one, &r);
 }
 
+void chat_user_revoked(const char *user_id)
+{
+	chat_user_revoked_local(user_id);
+	cluster_publish_sessions("revoked", user_id, NULL);
+}
+
+void chat_user_sessions_revoked_local(const char *user_id, const char *keep_hash)
+{
+	struct revoke_args r = {.user_id = user_id, .keep_hash = keep_hash};
+	conn_foreach(revoke_one, &r);
+}
+
 void chat_user_sessions_revoked(const char *user_id, const char *keep_token)
 {
 	char keep[TOKEN_HASH_HEX + 1];
-	struct revoke_args r = {.user_id = user_id};
-	if (keep_token) {
+	if (keep_token)
 		token_hash_hex(keep_token, keep);
-		r.keep_hash = keep;
-	}
+	chat_user_sessions_revoked_local(user_id, keep_token ? keep : NULL);
+	cluster_publish_sessions("sessions", user_id, keep_token ? keep : NULL);
+}
+
+void chat_sessions_end_local(const char *user_id, const char *token_hash)
+{
+	struct revoke_args r = {.user_id = user_id, .only_hash = token_hash};
 	conn_foreach(revoke_one, &r);
 }
 
 void chat_sessions_end(const char *user_id, const char *token_hash)
 {
-	struct revoke_args r = {.user_id = user_id, .only_hash = token_hash};
-	conn_foreach(revoke_one, &r);
+	chat_sessions_end_local(user_id, token_hash);
+	cluster_publish_sessions("end", user_id, token_hash);
 }
 
 static void user_revoked_op(const char *user_id)
@@ -755,6 +804,8 @@ static void user_revoked_op(const char *user_id)
 
 static void start_finished(int ok)
 {
+	if (ok && cluster_bus_start() < 0)
+		ok = 0;
 	chat.started = ok;
 	if (chat.start_done)
 		chat.start_done(ok);
@@ -894,6 +945,7 @@ void chat_fini(void)
 	chat_send_fini();
 	chat_pins_fini();
 	chat_notify_fini();
+	cluster_bus_fini();
 	rooms_fini();
 	users_fini();
 }

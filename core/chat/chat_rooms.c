@@ -9,6 +9,7 @@
 #include "chat/chat.h"
 #include "chat/chat_dm.h"
 #include "chat/chat_internal.h"
+#include "chat/cluster_bus.h"
 #include "host/hooks.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -433,6 +434,8 @@ static void room_created(void *ud, const parley_store_result *res)
 		return;
 	}
 	room *r = room_upsert(&res->rooms[0]);
+	if (r)
+		cluster_room_added(r);
 	if (r && op->user) {
 		room_add_member(r, op->user, strcmp(r->kind, "dm") == 0 ? ROLE_MEMBER : ROLE_OWNER,
 		                0);

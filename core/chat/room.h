@@ -49,6 +49,7 @@ typedef struct room {
 	int sorted_dirty;
 	sub *subs; /* online sessions */
 	size_t n_subs;
+	struct room_order *order; /* cluster_order.c's state; NULL without a cluster */
 } room;
 
 void rooms_init(void);
