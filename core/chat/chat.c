@@ -499,6 +499,36 @@ static void finish_auth(struct auth_op *op)
 	auth_op_free(op);
 }
 
+/* chat_user_load's steps: the account, then its memberships. */
+static void user_load_members(void *ud, const parley_store_result *res)
+{
+	char *user_id = ud;
+	if (res->rc == PARLEY_OK)
+		load_memberships_of(res, user_id);
+	free(user_id);
+}
+
+static void user_load_account(void *ud, const parley_store_result *res)
+{
+	char *user_id = ud;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (res->rc != PARLEY_OK || !res->n_users || !chat_user_from(&res->users[0]) ||
+	    st->members_list(self, NULL, user_load_members, user_id) != PARLEY_PENDING)
+		free(user_id);
+}
+
+void chat_user_load(const char *user_id)
+{
+	if (users_by_id(user_id))
+		return;
+	char *id = strdup(user_id);
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (id && st->user_get(self, id, NULL, user_load_account, id) != PARLEY_PENDING)
+		free(id);
+}
+
 static void members_reloaded(void *ud, const parley_store_result *res)
 {
 	struct auth_op *op = ud;
@@ -546,7 +576,9 @@ static void auth_done(void *ud, const parley_auth_result *res)
 	}
 	if (!known) {
 		/* An account made by the admin CLI while we run: its memberships
-		 * were written by that process; read them. */
+		 * were written by that process; read them. The other nodes of a
+		 * cluster learn it too (an invite there names it). */
+		cluster_user_known(op->user);
 		void *self;
 		const parley_store_vtable *st = chat_store(&self);
 		if (st && st->members_list(self, NULL, members_reloaded, op) == PARLEY_PENDING)

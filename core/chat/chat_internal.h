@@ -85,6 +85,9 @@ void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user);
 void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except);
 /* The same, to this node's sessions only (an event from another node). */
 void chat_send_user_local(user_rec *u, const room *r, json_t *ev, const client *except);
+/* Loads an account this node has not seen, and its memberships, from the
+ * store (another node met it first). */
+void chat_user_load(const char *user_id);
 /* chat_user_revoked, chat_user_sessions_revoked (by the kept credential's
  * hash) and chat_sessions_end on this node only: told by another node. */
 void chat_user_revoked_local(const char *user_id);

@@ -6,6 +6,7 @@
  *   U <node> <user> <room|->\n<event frame>
  *   S <node> <kind> <user|-> <hash|->\n
  *   N <node> <room>\n
+ *   Y <node> <user>\n
  * The body is the frame as this node's sessions got it, so a receiving node
  * wraps it in one WebSocket frame without parsing it (a message is
  * serialised once per node); only message frames (for the variant without
@@ -134,6 +135,15 @@ void cluster_room_added(room *r)
 	subscribe_room(r);
 	char header[BUS_HEADER_MAX];
 	snprintf(header, sizeof header, "N %s %s", bus.node, r->id);
+	publish("cluster", header, NULL, 0);
+}
+
+void cluster_user_known(const user_rec *u)
+{
+	if (!bus.started)
+		return;
+	char header[BUS_HEADER_MAX];
+	snprintf(header, sizeof header, "Y %s %s", bus.node, u->id);
 	publish("cluster", header, NULL, 0);
 }
 
@@ -435,6 +445,9 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 		break;
 	case 'N':
 		resync_room(w[2], NULL, 0);
+		break;
+	case 'Y':
+		chat_user_load(w[2]);
 		break;
 	default:
 		metric_add(bus.ignored, 1);

@@ -39,6 +39,9 @@ void cluster_publish_message(const room *r, int64_t seq, const char *author_id,
 void cluster_publish_sessions(const char *kind, const char *user_id, const char *hash);
 /* A room this node created: the other nodes load it from the store. */
 void cluster_room_added(room *r);
+/* An account this node had not seen authenticated here (made by the
+ * admin CLI, or elsewhere): the other nodes load it too. */
+void cluster_user_known(const user_rec *u);
 /* u's first session here opened / last one closed. */
 void cluster_user_sessions(const user_rec *u, int online);
 
