@@ -7,6 +7,7 @@
  *   S <node> <kind> <user|-> <hash|->\n
  *   N <node> <room>\n
  *   Y <node> <user>\n
+ *   H <node>\n                 (heartbeat: cluster_nodes.c)
  * The body is the frame as this node's sessions got it, so a receiving node
  * wraps it in one WebSocket frame without parsing it (a message is
  * serialised once per node); only message frames (for the variant without
@@ -22,6 +23,7 @@
 #include "base/metrics.h"
 #include "base/ready_warnings.h"
 #include "chat/chat_internal.h"
+#include "chat/cluster_nodes.h"
 #include "chat/cluster_order.h"
 #include "host/plugin_host.h"
 #include "net/ws.h"
@@ -37,7 +39,7 @@ static struct {
 	const char *node;
 	int started;
 	int was_up; /* the bus was up once: a later up is a recovery */
-	metric *up, *received, *ignored, *repaired, *lag, *published, *downs;
+	metric *up, *received, *ignored, *repaired, *lag, *published, *downs, *nodes;
 } bus;
 
 int cluster_bus_active(void)
@@ -413,12 +415,20 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 	const char *body;
 	size_t body_len;
 	int n = split_header(payload, len, w, &body, &body_len);
-	if (n < 3 || strlen(w[0]) != 1) {
+	if (n < 2 || strlen(w[0]) != 1) {
 		metric_add(bus.ignored, 1);
 		return;
 	}
 	if (strcmp(w[1], bus.node) == 0)
 		return; /* our own, already delivered here */
+	cluster_nodes_seen(w[1]);
+	metric_set(bus.nodes, (double)cluster_nodes_alive() + 1);
+	if (w[0][0] == 'H')
+		return;
+	if (n < 3) {
+		metric_add(bus.ignored, 1);
+		return;
+	}
 	metric_add(bus.received, 1);
 	switch (w[0][0]) {
 	case 'M': {
@@ -454,10 +464,38 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 	}
 }
 
+/* Every room's tail from the store: what the bus did not bring. */
+static void repair_all(int resync)
+{
+	size_t pos = 0;
+	for (room *r; (r = rooms_next(&pos));) {
+		cluster_order_repair(r);
+		if (resync)
+			resync_room(r->id, NULL, 0);
+	}
+}
+
+static void heartbeat(void)
+{
+	char header[BUS_HEADER_MAX];
+	snprintf(header, sizeof header, "H %s", bus.node);
+	publish("cluster", header, NULL, 0);
+}
+
+/* A node went silent: what it stored and acked just before may never
+ * have been published. */
+static void node_lost(const char *node_id)
+{
+	(void)node_id;
+	metric_set(bus.nodes, (double)cluster_nodes_alive() + 1);
+	repair_all(0);
+}
+
 static void on_state(void *ud, int up)
 {
 	(void)ud;
 	metric_set(bus.up, up);
+	cluster_nodes_bus(up);
 	if (!up) {
 		metric_add(bus.downs, 1);
 		ready_warning_set(BUS_WARNING, "the cluster bus is down: this node serves only its "
@@ -472,12 +510,7 @@ static void on_state(void *ud, int up)
 	bus.was_up = 1;
 	if (recovery)
 		log_info("cluster_repair", NULL, "the bus is back: repairing every room");
-	size_t pos = 0;
-	for (room *r; (r = rooms_next(&pos));) {
-		cluster_order_repair(r);
-		if (recovery)
-			resync_room(r->id, NULL, 0);
-	}
+	repair_all(recovery);
 }
 
 int cluster_bus_start(void)
@@ -501,7 +534,11 @@ int cluster_bus_start(void)
 	                              "Messages delivered from the store to fill a gap", NULL);
 	bus.lag = metric_gauge("parley_cluster_lag_seconds",
 	                       "Age of the newest message from another node when it arrived", NULL);
+	bus.nodes = metric_gauge("parley_cluster_nodes",
+	                         "Nodes on the bus, this one included (heartbeats)", NULL);
 	cluster_order_init(bus.repaired);
+	static const struct cluster_nodes_ops nodes_ops = {heartbeat, node_lost};
+	cluster_nodes_start(&nodes_ops);
 	if (bus.vt->start(bus.self, on_message, on_state, NULL) != PARLEY_OK) {
 		log_error("cluster_start", NULL, "the cluster provider did not start");
 		return -1;
@@ -524,6 +561,7 @@ void cluster_bus_fini(void)
 {
 	if (!bus.started)
 		return;
+	cluster_nodes_fini();
 	cluster_order_fini();
 	bus.started = 0;
 }
