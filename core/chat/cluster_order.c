@@ -26,7 +26,9 @@ struct room_order {
 	size_t n_held;
 	ev_timer wait;
 	int repairing;
-	int hole_tries;
+	int store_gap;     /* the store had a later seq but not delivered + 1 */
+	int64_t hole_seq;  /* the seq waited for since hole_since */
+	double hole_since; /* loop time */
 };
 
 static metric *repaired_count;
@@ -91,10 +93,8 @@ static void flush(struct room_order *o)
 	}
 	if (o->held && !o->repairing && !ev_is_active(&o->wait))
 		ev_timer_start(loop_ev, &o->wait);
-	if (!o->held) {
+	if (!o->held && !o->store_gap)
 		ev_timer_stop(loop_ev, &o->wait);
-		o->hole_tries = 0;
-	}
 }
 
 static void hold(struct room_order *o, int64_t seq, sbuf *common, sbuf *own, const char *author_id)
@@ -138,6 +138,24 @@ void cluster_order_submit(room *r, int64_t seq, sbuf *common, sbuf *own, const c
 
 /* ---- repair from the store ------------------------------------------- */
 
+/* 1 when delivered + 1 has been missing for CLUSTER_ORDER_HOLE s (then it
+ * is logged and skipped); next is the first seq present after it. */
+static int hole_expired(struct room_order *o, int64_t next)
+{
+	double now = ev_now(loop_ev);
+	if (o->hole_seq != o->delivered + 1) {
+		o->hole_seq = o->delivered + 1;
+		o->hole_since = now;
+		return 0;
+	}
+	if (now - o->hole_since < CLUSTER_ORDER_HOLE)
+		return 0;
+	log_warn("cluster_repair", NULL, "room %s: seq %lld to %lld missing for %.0f s: skipped",
+	         o->room->id, (long long)o->delivered + 1, (long long)next - 1, CLUSTER_ORDER_HOLE);
+	o->hole_seq = 0;
+	return 1;
+}
+
 struct repair_op {
 	char *room_id;
 };
@@ -161,37 +179,42 @@ static void repaired(void *ud, const parley_store_result *res)
 			ev_timer_start(loop_ev, &o->wait); /* try again after the wait */
 		return;
 	}
-	int64_t before = o->delivered;
-	for (size_t i = 0; i < res->n_messages; i++) {
+	o->store_gap = 0;
+	size_t i = 0;
+	for (; i < res->n_messages; i++) {
 		const parley_message *m = &res->messages[i];
 		if (m->seq <= o->delivered)
 			continue;
+		/* An append elsewhere took delivered + 1 and has not committed:
+		 * wait for it, unless it stays missing (its node died between
+		 * the counter and the insert; the store tombstones it later). */
+		if (m->seq > o->delivered + 1 && !hole_expired(o, m->seq))
+			break;
 		sbuf *common = chat_frame(chat_message_event(m, 0));
 		sbuf *own = m->client_id ? chat_frame(chat_message_event(m, 1)) : NULL;
 		if (common) {
 			deliver(r, m->seq, common, own, m->user_id);
 			metric_add(repaired_count, 1);
 		}
-		o->delivered = m->seq; /* a seq the store lacks stays a hole, not a wait */
+		o->delivered = m->seq;
 		if (common)
 			sbuf_unref(common);
 		if (own)
 			sbuf_unref(own);
 	}
+	if (i < res->n_messages) {
+		o->store_gap = 1;
+		ev_timer_start(loop_ev, &o->wait);
+		return;
+	}
 	if (res->more) {
 		start_repair(o);
 		return;
 	}
-	/* The store has nothing after `delivered` yet the next held seq is
-	 * further on: an append elsewhere took that seq and has not committed
-	 * (or never will). Wait a few times, then skip the hole. */
-	if (o->held && o->held->seq > o->delivered + 1) {
-		if (o->delivered == before && ++o->hole_tries >= HOLE_TRIES) {
-			log_warn("cluster_repair", NULL, "room %s: seq %lld to %lld never stored",
-			         r->id, (long long)o->delivered + 1, (long long)o->held->seq - 1);
-			o->delivered = o->held->seq - 1;
-		}
-	}
+	/* The store has nothing after `delivered` yet a held message is
+	 * further on: the same wait, then the same skip. */
+	if (o->held && o->held->seq > o->delivered + 1 && hole_expired(o, o->held->seq))
+		o->delivered = o->held->seq - 1;
 	flush(o);
 }
 
@@ -219,7 +242,7 @@ static void wait_fire(struct ev_loop *l, ev_timer *w, int revents)
 	(void)l;
 	(void)revents;
 	struct room_order *o = w->data;
-	if (!o->repairing && o->held && o->held->seq > o->delivered + 1)
+	if (!o->repairing && (o->store_gap || (o->held && o->held->seq > o->delivered + 1)))
 		start_repair(o);
 }
 

@@ -16,6 +16,10 @@
 
 #define CLUSTER_ORDER_WAIT    0.25  /* s a gap may stay before the store is asked */
 #define CLUSTER_ORDER_PENDING 10000 /* messages held per room; beyond: from the store */
+/* s a seq may stay missing from the store while later ones are there
+ * before it is skipped: an append in flight is never that slow (its node
+ * died between the counter and the insert; store_mongo tombstones it) */
+#define CLUSTER_ORDER_HOLE 10.0
 
 /* Starts ordering r from the seq it has now (r->last_seq: loaded from the
  * store, so everything up to it was there before this node listened). */
