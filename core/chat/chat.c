@@ -27,6 +27,7 @@
 #include "chat/chat_pins.h"
 #include "chat/presence.h"
 #include "chat/chat_threads.h"
+#include "chat/cluster_bus.h"
 #include "chat/rate.h"
 #include "host/auth.h"
 #include "host/hooks.h"
@@ -153,11 +154,40 @@ sbuf *chat_frame(json_t *ev)
 
 void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user)
 {
-	sbuf *frame = chat_frame(ev);
+	if (!ev)
+		return;
+	size_t len;
+	char *s = proto_dump(ev, &len);
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	if (s)
+		cluster_publish_room_event(r, type, s, len, skip_user);
+	json_decref(ev);
+	sbuf *frame = s ? ws_frame_text(s, len) : NULL;
+	free(s);
 	if (!frame)
 		return;
 	chat_broadcast(r, frame, 0, skip_user);
 	sbuf_unref(frame);
+}
+
+static void send_user_text(user_rec *u, const room *r, const char *s, size_t len,
+                           const client *except)
+{
+	for (client *cl = u->clients; cl; cl = cl->user_next)
+		if (cl != except && !(r && !scope_allows(cl->scope, SCOPE_READ, r->id)))
+			ws_send_text(cl->c, s, len);
+}
+
+void chat_send_user_local(user_rec *u, const room *r, json_t *ev, const client *except)
+{
+	if (!ev)
+		return;
+	size_t len;
+	char *s = proto_dump(ev, &len);
+	json_decref(ev);
+	if (s)
+		send_user_text(u, r, s, len, except);
+	free(s);
 }
 
 void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except)
@@ -169,9 +199,8 @@ void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except
 	json_decref(ev);
 	if (!s)
 		return;
-	for (client *cl = u->clients; cl; cl = cl->user_next)
-		if (cl != except && !(r && !scope_allows(cl->scope, SCOPE_READ, r->id)))
-			ws_send_text(cl->c, s, len);
+	send_user_text(u, r, s, len, except);
+	cluster_publish_user_event(u, r, s, len);
 	free(s);
 }
 
@@ -347,6 +376,8 @@ static void detach_user(client *cl)
 	}
 	u->n_clients--;
 	cl->user = NULL;
+	if (u->n_clients == 0)
+		cluster_user_sessions(u, 0);
 	if (!stopping)
 		presence_changed(u);
 }
@@ -453,6 +484,8 @@ static void finish_auth(struct auth_op *op)
 	log_info("ws_auth", NULL, "conn %llu authenticated as %s (%s)",
 	         (unsigned long long)cl->conn_id, u->name, u->id);
 	chat_send_json(cl, ready_frame(cl, op->rid));
+	if (u->n_clients == 1)
+		cluster_user_sessions(u, 1);
 	presence_changed(u);
 	if (op->resume && json_is_object(op->resume))
 		chat_resume(cl, op->resume);
@@ -491,6 +524,40 @@ static void free_parked_auths(void)
 		parked_auths = op->next_parked;
 		auth_op_free(op);
 	}
+}
+
+/* chat_user_load's steps: the account, then its memberships. */
+static void user_load_members(void *ud, const parley_store_result *res)
+{
+	char *user_id = ud;
+	if (res->rc == PARLEY_OK) {
+		load_memberships_of(res, user_id);
+		user_rec *u = users_by_id(user_id);
+		if (u)
+			u->memberships_loaded = 1;
+	}
+	free(user_id);
+}
+
+static void user_load_account(void *ud, const parley_store_result *res)
+{
+	char *user_id = ud;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (res->rc != PARLEY_OK || !res->n_users || !chat_user_from(&res->users[0]) ||
+	    st->members_list(self, NULL, user_load_members, user_id) != PARLEY_PENDING)
+		free(user_id);
+}
+
+void chat_user_load(const char *user_id)
+{
+	if (users_by_id(user_id))
+		return;
+	char *id = strdup(user_id);
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (id && st->user_get(self, id, NULL, user_load_account, id) != PARLEY_PENDING)
+		free(id);
 }
 
 static void members_reloaded(void *ud, const parley_store_result *res)
@@ -546,7 +613,9 @@ static void auth_done(void *ud, const parley_auth_result *res)
 	if (!op->user->memberships_loaded) {
 		/* An account met after start (made by the admin CLI, found in the
 		 * directory): its memberships were written by another process or
-		 * before we knew it; read them once. */
+		 * before we knew it; read them once. The other nodes of a cluster
+		 * learn it too (an invite there names it). */
+		cluster_user_known(op->user);
 		void *self;
 		const parley_store_vtable *st = chat_store(&self);
 		if (st && st->members_list(self, NULL, members_reloaded, op) == PARLEY_PENDING)
@@ -795,7 +864,7 @@ static void revoke_one(conn *c, void *arg)
 	ws_close(c, WS_CLOSE_UNAUTHORIZED, "session ended");
 }
 
-void chat_user_revoked(const char *user_id)
+void chat_user_revoked_local(const char *user_id)
 {
 	user_rec *u = users_by_id(user_id);
 	struct revoke_args r = {.user_id = user_id};
@@ -804,21 +873,37 @@ void chat_user_revoked(const char *user_id)
 	conn_foreach(revoke_one, &r);
 }
 
+void chat_user_revoked(const char *user_id)
+{
+	chat_user_revoked_local(user_id);
+	cluster_publish_sessions("revoked", user_id, NULL);
+}
+
+void chat_user_sessions_revoked_local(const char *user_id, const char *keep_hash)
+{
+	struct revoke_args r = {.user_id = user_id, .keep_hash = keep_hash};
+	conn_foreach(revoke_one, &r);
+}
+
 void chat_user_sessions_revoked(const char *user_id, const char *keep_token)
 {
 	char keep[TOKEN_HASH_HEX + 1];
-	struct revoke_args r = {.user_id = user_id};
-	if (keep_token) {
+	if (keep_token)
 		token_hash_hex(keep_token, keep);
-		r.keep_hash = keep;
-	}
+	chat_user_sessions_revoked_local(user_id, keep_token ? keep : NULL);
+	cluster_publish_sessions("sessions", user_id, keep_token ? keep : NULL);
+}
+
+void chat_sessions_end_local(const char *user_id, const char *token_hash)
+{
+	struct revoke_args r = {.user_id = user_id, .only_hash = token_hash};
 	conn_foreach(revoke_one, &r);
 }
 
 void chat_sessions_end(const char *user_id, const char *token_hash)
 {
-	struct revoke_args r = {.user_id = user_id, .only_hash = token_hash};
-	conn_foreach(revoke_one, &r);
+	chat_sessions_end_local(user_id, token_hash);
+	cluster_publish_sessions("end", user_id, token_hash);
 }
 
 static void user_revoked_op(const char *user_id)
@@ -832,6 +917,8 @@ static void user_revoked_op(const char *user_id)
 
 static void start_finished(int ok)
 {
+	if (ok && cluster_bus_start() < 0)
+		ok = 0;
 	chat.started = ok;
 	if (!ok && !chat.start_error[0])
 		snprintf(chat.start_error, sizeof chat.start_error,
@@ -1002,6 +1089,7 @@ void chat_fini(void)
 	chat_send_fini();
 	chat_pins_fini();
 	chat_notify_fini();
+	cluster_bus_fini();
 	rooms_fini();
 	users_fini();
 }

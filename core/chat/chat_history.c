@@ -6,6 +6,7 @@
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
 #include "chat/chat_threads.h"
+#include "chat/cluster_bus.h"
 
 /* History of one room for user u as a reply object {room, messages, more}. */
 json_t *chat_history_reply(const parley_store_result *res, const char *room_id, const user_rec *u,
@@ -205,7 +206,10 @@ void chat_resume(client *cl, json_t *resume)
 		int64_t from = json_integer_value(v);
 		if (from < 0)
 			from = 0;
-		if (from >= r->last_seq)
+		/* With several nodes this node's last_seq may lag the store's
+		 * (a node killed after its ack, before its publish): ask the
+		 * store. */
+		if (from >= r->last_seq && !cluster_bus_active())
 			continue;
 		struct resume_room *rr = calloc(1, sizeof *rr);
 		struct resume_op *op = calloc(1, sizeof *op);

@@ -84,6 +84,16 @@ void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user);
 /* Sends ev (stolen) to every online session of user u except `except`;
  * with r, only to sessions whose token may read r. */
 void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except);
+/* The same, to this node's sessions only (an event from another node). */
+void chat_send_user_local(user_rec *u, const room *r, json_t *ev, const client *except);
+/* Loads an account this node has not seen, and its memberships, from the
+ * store (another node met it first). */
+void chat_user_load(const char *user_id);
+/* chat_user_revoked, chat_user_sessions_revoked (by the kept credential's
+ * hash) and chat_sessions_end on this node only: told by another node. */
+void chat_user_revoked_local(const char *user_id);
+void chat_user_sessions_revoked_local(const char *user_id, const char *keep_hash);
+void chat_sessions_end_local(const char *user_id, const char *token_hash);
 /* Subscribes every online session of u whose token may read r to r. */
 void chat_subscribe_user(user_rec *u, room *r);
 void chat_unsubscribe_user(user_rec *u, room *r);

@@ -11,6 +11,7 @@
 #include "chat/chat_internal.h"
 #include "chat/presence.h"
 #include "chat/chat_room_admin.h"
+#include "chat/cluster_bus.h"
 #include "host/hooks.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -436,6 +437,8 @@ static void room_created(void *ud, const parley_store_result *res)
 		return;
 	}
 	room *r = room_upsert(&res->rooms[0]);
+	if (r)
+		cluster_room_added(r);
 	if (r && op->user) {
 		room_add_member(r, op->user, strcmp(r->kind, "dm") == 0 ? ROLE_MEMBER : ROLE_OWNER,
 		                0);

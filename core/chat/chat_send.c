@@ -13,11 +13,14 @@
 #include "chat/chat_internal.h"
 #include "chat/chat_threads.h"
 #include "chat/chat_room_admin.h"
+#include "chat/cluster_bus.h"
+#include "chat/cluster_order.h"
 #include "chat/mention_all.h"
 #include "chat/mutes.h"
 #include "chat/send_rules.h"
 #include "host/hooks.h"
 #include "host/plugin_host.h"
+#include "net/ws.h"
 
 json_t *chat_message_event(const parley_message *m, int with_client_id)
 {
@@ -88,8 +91,36 @@ int chat_room_event(const char *room_id, json_t *ev)
 	return 0;
 }
 
+/* With a cluster: the author's frame is serialised once, published, and
+ * both frames go through the room's ordering (another node's message with
+ * the seq before this one may still be on its way). */
+static void fan_out_cluster(room *r, const parley_message *m, const parley_thread_info *t,
+                            user_rec *author)
+{
+	json_t *own_ev = chat_message_event_in(m, t, 1);
+	size_t len;
+	char *own_json = own_ev ? proto_dump(own_ev, &len) : NULL;
+	json_decref(own_ev);
+	if (!own_json)
+		return;
+	cluster_publish_message(r, m->seq, author->id, own_json, len);
+	sbuf *common = chat_frame(chat_message_event_in(m, t, 0));
+	sbuf *own = m->client_id ? ws_frame_text(own_json, len) : NULL;
+	free(own_json);
+	if (common)
+		cluster_order_submit(r, m->seq, common, own, author->id);
+	if (common)
+		sbuf_unref(common);
+	if (own)
+		sbuf_unref(own);
+}
+
 static void fan_out(room *r, const parley_message *m, const parley_thread_info *t, user_rec *author)
 {
+	if (cluster_bus_active()) {
+		fan_out_cluster(r, m, t, author);
+		return;
+	}
 	sbuf *common = chat_frame(chat_message_event_in(m, t, 0));
 	sbuf *own = m->client_id ? chat_frame(chat_message_event_in(m, t, 1)) : NULL;
 	if (!common)

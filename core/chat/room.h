@@ -56,6 +56,7 @@ typedef struct room {
 	int archived;
 	enum room_role may_post, may_pin;
 	int may_invite;
+	struct room_order *order; /* cluster_order.c's state; NULL without a cluster */
 } room;
 
 void rooms_init(void);

@@ -179,6 +179,40 @@ static int plugin_check(const struct config *cfg, parley_ctx *ctx)
 	return 0;
 }
 
+/* Plugins that cannot serve several nodes, refused beside a cluster
+ * provider (cluster_*): each keeps its data on one machine's disk. */
+static const struct {
+	const char *name, *why;
+} single_node_plugins[] = {
+    {"store_sqlite", "its database is a file on one machine, not a store the nodes share; "
+                     "use store_mongo"},
+    {"uploads_local", "it keeps files on one node's disk, where the other nodes cannot read "
+                      "them; use uploads_s3"},
+};
+
+static int cluster_conflicts(const struct config *cfg)
+{
+	const char *cluster = NULL;
+	for (size_t i = 0; i < cfg->n_plugins && i < CONFIG_MAX_PLUGINS; i++)
+		if (cfg->plugins[i].name && strncmp(cfg->plugins[i].name, "cluster_", 8) == 0)
+			cluster = cfg->plugins[i].name;
+	if (!cluster)
+		return 0;
+	int bad = 0;
+	for (size_t i = 0; i < cfg->n_plugins && i < CONFIG_MAX_PLUGINS; i++)
+		for (size_t k = 0; k < sizeof single_node_plugins / sizeof *single_node_plugins;
+		     k++)
+			if (cfg->plugins[i].name &&
+			    strcmp(cfg->plugins[i].name, single_node_plugins[k].name) == 0) {
+				log_error("plugin_check", NULL,
+				          "plugin %s cannot run with %s (several nodes): %s",
+				          single_node_plugins[k].name, cluster,
+				          single_node_plugins[k].why);
+				bad = 1;
+			}
+	return bad ? -1 : 0;
+}
+
 int plugins_load(const struct config *cfg, int admin_command)
 {
 	if (n_ctxs)
@@ -199,6 +233,8 @@ int plugins_load(const struct config *cfg, int admin_command)
 		if (plugin_open(cfg, ctx) != 0 || plugin_check(cfg, ctx) != 0)
 			failed = 1;
 	}
+	if (cluster_conflicts(cfg) != 0)
+		failed = 1;
 	if (failed) {
 		unload_all();
 		return -1;
@@ -379,6 +415,10 @@ static const struct required uploads_needs[] = {
     NEED(parley_uploads_vtable, finish), NEED(parley_uploads_vtable, abort),
     NEED(parley_uploads_vtable, remove)};
 static const struct required notify_needs[] = {NEED(parley_notify_vtable, send)};
+static const struct required cluster_needs[] = {
+    NEED(parley_cluster_vtable, start),     NEED(parley_cluster_vtable, publish),
+    NEED(parley_cluster_vtable, subscribe), NEED(parley_cluster_vtable, unsubscribe),
+    NEED(parley_cluster_vtable, up),        NEED(parley_cluster_vtable, node_id)};
 
 static const struct {
 	size_t base_size; /* struct_size of the first ABI 1 table */
@@ -393,19 +433,14 @@ static const struct {
                                 sizeof uploads_needs / sizeof *uploads_needs},
     [PARLEY_PROVIDE_NOTIFY] = {BASE(parley_notify_vtable, send), notify_needs,
                                sizeof notify_needs / sizeof *notify_needs},
+    [PARLEY_PROVIDE_CLUSTER] = {BASE(parley_cluster_vtable, node_id), cluster_needs,
+                                sizeof cluster_needs / sizeof *cluster_needs},
 };
 
 /* Refuses a table that is too short or lacks a base member, naming the
  * plugin and the member, instead of crashing on the first call. */
 static int provider_valid(const parley_ctx *ctx, int kind, const void *vtable)
 {
-	if (kind == PARLEY_PROVIDE_CLUSTER) {
-		log_error("plugin_provide", ctx->log_ctx,
-		          "plugin %s: this server has no cluster provider interface yet; "
-		          "remove the plugin from plugins in %s",
-		          ctx->name, config_file_name());
-		return 0;
-	}
 	size_t size;
 	memcpy(&size, vtable, sizeof size); /* every table begins with struct_size */
 	if (size < kind_rules[kind].base_size) {

@@ -825,6 +825,42 @@ typedef struct parley_notify_vtable {
 } parley_notify_vtable;
 
 /* ------------------------------------------------------------------ */
+/* cluster provider (at most one): the bus between parley nodes       */
+/* ------------------------------------------------------------------ */
+
+/* A message from the bus: channel as the core named it (without the
+ * provider's prefix), payload as published (not NUL-terminated). */
+typedef void (*parley_cluster_message_fn)(void *ud, const char *channel, const char *payload,
+                                          size_t len);
+/* The bus went down (up = 0) or came back (up = 1; subscriptions are
+ * restored by the provider before this is called, so what was published
+ * while down may be missing: the core repairs from the store). */
+typedef void (*parley_cluster_state_fn)(void *ud, int up);
+
+/* Issue 16: several nodes as one chat. The provider keeps its own
+ * connections on the loop (never blocking) and reconnects by itself.
+ * Channels are the core's short names ("room.r_1", "user.u_2", "cluster");
+ * the provider adds its own prefix. Delivery is at most once: the core
+ * orders by the store's seq and repairs what was lost from the store. */
+typedef struct parley_cluster_vtable {
+	size_t struct_size;
+	/* Called once by the core before any other member. */
+	int (*start)(void *self, parley_cluster_message_fn on_message,
+	             parley_cluster_state_fn on_state, void *ud);
+	/* Queues payload for every node subscribed to channel (this node too,
+	 * when subscribed). PARLEY_EUNAVAIL while the bus is down (dropped). */
+	int (*publish)(void *self, const char *channel, const char *payload, size_t len);
+	/* Subscriptions, remembered across reconnects. Idempotent. */
+	int (*subscribe)(void *self, const char *channel);
+	int (*unsubscribe)(void *self, const char *channel);
+	/* 1 while connected to the bus. */
+	int (*up)(void *self);
+	/* This process's node id: unique per start, stable while it runs. */
+	const char *(*node_id)(void *self);
+	void *reserved[8];
+} parley_cluster_vtable;
+
+/* ------------------------------------------------------------------ */
 /* Hooks                                                               */
 /* ------------------------------------------------------------------ */
 

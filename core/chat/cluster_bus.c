@@ -1,0 +1,567 @@
+/* The chat layer on the cluster bus; see cluster_bus.h.
+ *
+ * A bus message is one header line and a body:
+ *   M <node> <room> <author> <seq>\n<the author's message frame>
+ *   R <node> <room> <skip user|-> <type>\n<event frame>
+ *   U <node> <user> <room|->\n<event frame>
+ *   S <node> <kind> <user|-> <hash|->\n
+ *   N <node> <room>\n
+ *   Y <node> <user>\n
+ *   H <node>\n                 (heartbeat: cluster_nodes.c)
+ * The body is the frame as this node's sessions got it, so a receiving node
+ * wraps it in one WebSocket frame without parsing it (a message is
+ * serialised once per node); only message frames (for the variant without
+ * client_id) and membership events are parsed. A node ignores its own. */
+#include "chat/cluster_bus.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/metrics.h"
+#include "base/ready_warnings.h"
+#include "chat/chat_internal.h"
+#include "chat/cluster_nodes.h"
+#include "chat/cluster_order.h"
+#include "host/plugin_host.h"
+#include "net/ws.h"
+
+#define BUS_HEADER_MAX 512 /* bytes of a header line */
+#define BUS_FIELDS     5   /* words in a header line */
+#define BUS_ID_MAX     128 /* bytes of an id in a header */
+#define BUS_WARNING    "cluster"
+
+static struct {
+	const parley_cluster_vtable *vt;
+	void *self;
+	const char *node;
+	int started;
+	int was_up; /* the bus was up once: a later up is a recovery */
+	metric *up, *received, *ignored, *repaired, *lag, *published, *downs, *nodes;
+} bus;
+
+int cluster_bus_active(void)
+{
+	return bus.started;
+}
+
+/* ---- publishing --------------------------------------------------------- */
+
+static void publish(const char *channel, const char *header, const char *body, size_t len)
+{
+	if (!bus.started)
+		return;
+	size_t hl = strlen(header);
+	char *buf = malloc(hl + 1 + len);
+	if (!buf)
+		return;
+	memcpy(buf, header, hl);
+	buf[hl] = '\n';
+	if (len)
+		memcpy(buf + hl + 1, body, len);
+	/* Dropped while the bus is down: the receivers repair from the store. */
+	if (bus.vt->publish(bus.self, channel, buf, hl + 1 + len) == PARLEY_OK)
+		metric_add(bus.published, 1);
+	free(buf);
+}
+
+/* Events that change what every node keeps about a room's members. */
+static int membership_event(const char *type)
+{
+	return strcmp(type, "member_joined") == 0 || strcmp(type, "member_left") == 0 ||
+	       strcmp(type, "room_updated") == 0;
+}
+
+void cluster_publish_room_event(const room *r, const char *type, const char *ev_json, size_t len,
+                                const user_rec *skip)
+{
+	if (!bus.started || !type)
+		return;
+	char channel[BUS_HEADER_MAX], header[BUS_HEADER_MAX];
+	snprintf(channel, sizeof channel, "room.%s", r->id);
+	snprintf(header, sizeof header, "R %s %s %s %s", bus.node, r->id, skip ? skip->id : "-",
+	         type);
+	publish(membership_event(type) ? "cluster" : channel, header, ev_json, len);
+}
+
+void cluster_publish_user_event(const user_rec *u, const room *r, const char *ev_json, size_t len)
+{
+	if (!bus.started)
+		return;
+	char channel[BUS_HEADER_MAX], header[BUS_HEADER_MAX];
+	snprintf(channel, sizeof channel, "user.%s", u->id);
+	snprintf(header, sizeof header, "U %s %s %s", bus.node, u->id, r ? r->id : "-");
+	publish(channel, header, ev_json, len);
+}
+
+void cluster_publish_message(const room *r, int64_t seq, const char *author_id,
+                             const char *own_json, size_t len)
+{
+	if (!bus.started)
+		return;
+	char channel[BUS_HEADER_MAX], header[BUS_HEADER_MAX];
+	snprintf(channel, sizeof channel, "room.%s", r->id);
+	snprintf(header, sizeof header, "M %s %s %s %lld", bus.node, r->id, author_id,
+	         (long long)seq);
+	publish(channel, header, own_json, len);
+}
+
+void cluster_publish_sessions(const char *kind, const char *user_id, const char *hash)
+{
+	if (!bus.started)
+		return;
+	char channel[BUS_HEADER_MAX], header[BUS_HEADER_MAX];
+	if (user_id)
+		snprintf(channel, sizeof channel, "user.%s", user_id);
+	else
+		snprintf(channel, sizeof channel, "cluster");
+	snprintf(header, sizeof header, "S %s %s %s %s", bus.node, kind, user_id ? user_id : "-",
+	         hash ? hash : "-");
+	publish(channel, header, NULL, 0);
+}
+
+static void subscribe_room(room *r)
+{
+	char channel[BUS_HEADER_MAX];
+	snprintf(channel, sizeof channel, "room.%s", r->id);
+	bus.vt->subscribe(bus.self, channel);
+	cluster_order_room(r);
+}
+
+void cluster_room_added(room *r)
+{
+	if (!bus.started)
+		return;
+	subscribe_room(r);
+	char header[BUS_HEADER_MAX];
+	snprintf(header, sizeof header, "N %s %s", bus.node, r->id);
+	publish("cluster", header, NULL, 0);
+}
+
+void cluster_user_known(const user_rec *u)
+{
+	if (!bus.started)
+		return;
+	char header[BUS_HEADER_MAX];
+	snprintf(header, sizeof header, "Y %s %s", bus.node, u->id);
+	publish("cluster", header, NULL, 0);
+}
+
+void cluster_user_sessions(const user_rec *u, int online)
+{
+	if (!bus.started)
+		return;
+	char channel[BUS_HEADER_MAX];
+	snprintf(channel, sizeof channel, "user.%s", u->id);
+	if (online)
+		bus.vt->subscribe(bus.self, channel);
+	else
+		bus.vt->unsubscribe(bus.self, channel);
+}
+
+/* ---- a room's members from the store ------------------------------------ */
+
+/* After another node changed a room (created it, members joined or left,
+ * the topic): this node reloads the room and its members from the store,
+ * then delivers the event that said so (if any) to its own sessions. */
+struct resync_op {
+	char *room_id;
+	sbuf *frame;      /* delivered once the caches are in step; may be NULL */
+	int frame_before; /* member_left: to the leaver too, so before */
+};
+
+static void resync_free(struct resync_op *op)
+{
+	if (op->frame)
+		sbuf_unref(op->frame);
+	free(op->room_id);
+	free(op);
+}
+
+/* A member whose account this node has not seen: loaded, then added. */
+struct member_user_op {
+	char *room_id;
+	enum room_role role;
+	int64_t read_seq;
+};
+
+static void add_local_member(room *r, user_rec *u, enum room_role role, int64_t read_seq)
+{
+	int fresh = room_member(r, u->id) == NULL;
+	if (!room_add_member(r, u, role, read_seq))
+		return;
+	if (fresh && u->clients) {
+		chat_subscribe_user(u, r);
+		chat_send_user_local(
+		    u, r, json_pack("{s:s, s:o}", "type", "room_updated", "room", proto_room(r, u)),
+		    NULL);
+	}
+}
+
+static void member_user_loaded(void *ud, const parley_store_result *res)
+{
+	struct member_user_op *op = ud;
+	room *r = room_by_id(op->room_id);
+	if (res->rc == PARLEY_OK && res->n_users && r) {
+		user_rec *u = chat_user_from(&res->users[0]);
+		if (u)
+			add_local_member(r, u, op->role, op->read_seq);
+	}
+	free(op->room_id);
+	free(op);
+}
+
+static void members_resynced(void *ud, const parley_store_result *res)
+{
+	struct resync_op *op = ud;
+	room *r = room_by_id(op->room_id);
+	if (res->rc != PARLEY_OK || !r) {
+		resync_free(op);
+		return;
+	}
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	/* Who is no longer a member. */
+	member **sorted = room_sorted_members(r);
+	size_t n = r->n_members;
+	user_rec **gone = n ? calloc(n, sizeof *gone) : NULL;
+	size_t n_gone = 0;
+	for (size_t i = 0; gone && i < n; i++) {
+		int still = 0;
+		for (size_t j = 0; j < res->n_members && !still; j++)
+			still = strcmp(res->members[j].user_id, sorted[i]->user->id) == 0;
+		if (!still)
+			gone[n_gone++] = sorted[i]->user;
+	}
+	for (size_t i = 0; i < n_gone; i++) {
+		chat_unsubscribe_user(gone[i], r);
+		room_remove_member(r, gone[i]->id);
+	}
+	free(gone);
+	/* Who joined (or changed role). */
+	for (size_t i = 0; i < res->n_members; i++) {
+		const parley_member *pm = &res->members[i];
+		enum room_role role = ROLE_MEMBER;
+		room_role_parse(pm->role, &role);
+		user_rec *u = users_by_id(pm->user_id);
+		if (u) {
+			add_local_member(r, u, role, pm->read_seq);
+			continue;
+		}
+		struct member_user_op *mu = calloc(1, sizeof *mu);
+		if (!mu || !(mu->room_id = strdup(r->id))) {
+			free(mu);
+			continue;
+		}
+		mu->role = role;
+		mu->read_seq = pm->read_seq;
+		if (st->user_get(self, pm->user_id, NULL, member_user_loaded, mu) !=
+		    PARLEY_PENDING) {
+			free(mu->room_id);
+			free(mu);
+		}
+	}
+	if (op->frame && !op->frame_before)
+		chat_broadcast(r, op->frame, 0, NULL);
+	resync_free(op);
+}
+
+static void room_resynced(void *ud, const parley_store_result *res)
+{
+	struct resync_op *op = ud;
+	if (res->rc != PARLEY_OK || !res->n_rooms) {
+		resync_free(op);
+		return;
+	}
+	room *r = room_upsert(&res->rooms[0]);
+	if (!r) {
+		resync_free(op);
+		return;
+	}
+	if (!r->order)
+		subscribe_room(r);
+	if (op->frame && op->frame_before)
+		chat_broadcast(r, op->frame, 0, NULL);
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (st->members_list(self, r->id, members_resynced, op) != PARLEY_PENDING)
+		resync_free(op);
+}
+
+static void resync_room(const char *room_id, sbuf *frame, int frame_before)
+{
+	struct resync_op *op = calloc(1, sizeof *op);
+	if (!op || !(op->room_id = strdup(room_id))) {
+		free(op);
+		return;
+	}
+	op->frame = frame ? sbuf_ref(frame) : NULL;
+	op->frame_before = frame_before;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (st->room_get(self, room_id, NULL, room_resynced, op) != PARLEY_PENDING)
+		resync_free(op);
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static void apply_message(room *r, const char *author_id, int64_t seq, const char *body, size_t len)
+{
+	json_t *own = json_loadb(body, len, 0, NULL);
+	if (!json_is_object(own)) {
+		json_decref(own);
+		metric_add(bus.ignored, 1);
+		return;
+	}
+	json_t *ts = json_object_get(own, "ts");
+	if (json_is_integer(ts))
+		metric_set(bus.lag, (double)(loop_now_ms() - json_integer_value(ts)) / 1000.0);
+	int with_client_id = json_object_get(own, "client_id") != NULL;
+	json_object_del(own, "client_id");
+	sbuf *common = chat_frame(own); /* steals own */
+	sbuf *own_frame = with_client_id ? ws_frame_text(body, len) : NULL;
+	if (common)
+		cluster_order_submit(r, seq, common, own_frame, author_id);
+	if (common)
+		sbuf_unref(common);
+	if (own_frame)
+		sbuf_unref(own_frame);
+}
+
+static void apply_room_event(const char *room_id, const char *skip_id, const char *type,
+                             const char *body, size_t len)
+{
+	room *r = room_by_id(room_id);
+	sbuf *frame = ws_frame_text(body, len);
+	if (!frame)
+		return;
+	if (membership_event(type) || !r) {
+		resync_room(room_id, frame, strcmp(type, "member_left") == 0);
+	} else {
+		user_rec *skip = strcmp(skip_id, "-") ? users_by_id(skip_id) : NULL;
+		chat_broadcast(r, frame, 0, skip);
+		if (strcmp(type, "room_updated") == 0)
+			resync_room(room_id, NULL, 0);
+	}
+	sbuf_unref(frame);
+}
+
+static void apply_user_event(const char *user_id, const char *room_id, const char *body, size_t len)
+{
+	user_rec *u = users_by_id(user_id);
+	if (!u || !u->clients)
+		return;
+	json_t *ev = json_loadb(body, len, 0, NULL);
+	if (!ev)
+		return;
+	room *r = strcmp(room_id, "-") ? room_by_id(room_id) : NULL;
+	/* A read marker moves this node's copy too. */
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	member *mb = r ? room_member(r, u->id) : NULL;
+	if (mb && type && strcmp(type, "read") == 0) {
+		int64_t seq = json_integer_value(json_object_get(ev, "seq"));
+		if (seq > mb->read_seq) {
+			mb->read_seq = seq;
+			mb->mentions = 0;
+		}
+	}
+	chat_send_user_local(u, r, ev, NULL);
+}
+
+static void apply_sessions(const char *kind, const char *user_id, const char *hash)
+{
+	const char *uid = strcmp(user_id, "-") ? user_id : NULL;
+	const char *h = strcmp(hash, "-") ? hash : NULL;
+	if (strcmp(kind, "revoked") == 0 && uid)
+		chat_user_revoked_local(uid);
+	else if (strcmp(kind, "sessions") == 0 && uid)
+		chat_user_sessions_revoked_local(uid, h);
+	else if (strcmp(kind, "end") == 0 && (uid || h))
+		chat_sessions_end_local(uid, h);
+}
+
+/* Splits the header line into words; the number of words, or -1. */
+static int split_header(const char *payload, size_t len, char words[BUS_FIELDS][BUS_ID_MAX],
+                        const char **body, size_t *body_len)
+{
+	const char *nl = memchr(payload, '\n', len < BUS_HEADER_MAX ? len : BUS_HEADER_MAX);
+	if (!nl)
+		return -1;
+	int n = 0;
+	const char *p = payload;
+	while (p < nl) {
+		const char *sp = memchr(p, ' ', (size_t)(nl - p));
+		const char *end = sp ? sp : nl;
+		size_t wl = (size_t)(end - p);
+		if (n == BUS_FIELDS || wl == 0 || wl >= BUS_ID_MAX)
+			return -1;
+		memcpy(words[n], p, wl);
+		words[n][wl] = '\0';
+		n++;
+		p = sp ? sp + 1 : nl;
+	}
+	*body = nl + 1;
+	*body_len = len - (size_t)(nl + 1 - payload);
+	return n;
+}
+
+static void on_message(void *ud, const char *channel, const char *payload, size_t len)
+{
+	(void)ud;
+	(void)channel;
+	char w[BUS_FIELDS][BUS_ID_MAX];
+	const char *body;
+	size_t body_len;
+	int n = split_header(payload, len, w, &body, &body_len);
+	if (n < 2 || strlen(w[0]) != 1) {
+		metric_add(bus.ignored, 1);
+		return;
+	}
+	if (strcmp(w[1], bus.node) == 0)
+		return; /* our own, already delivered here */
+	cluster_nodes_seen(w[1]);
+	metric_set(bus.nodes, (double)cluster_nodes_alive() + 1);
+	if (w[0][0] == 'H')
+		return;
+	if (n < 3) {
+		metric_add(bus.ignored, 1);
+		return;
+	}
+	metric_add(bus.received, 1);
+	switch (w[0][0]) {
+	case 'M': {
+		room *r = room_by_id(w[2]);
+		char *end;
+		long long seq = n == 5 ? strtoll(w[4], &end, 10) : 0;
+		if (r && seq > 0)
+			apply_message(r, w[3], seq, body, body_len);
+		else if (!r)
+			resync_room(w[2], NULL, 0); /* a room this node has not seen yet */
+		break;
+	}
+	case 'R':
+		if (n == 5)
+			apply_room_event(w[2], w[3], w[4], body, body_len);
+		break;
+	case 'U':
+		if (n == 4)
+			apply_user_event(w[2], w[3], body, body_len);
+		break;
+	case 'S':
+		if (n == 5)
+			apply_sessions(w[2], w[3], w[4]);
+		break;
+	case 'N':
+		resync_room(w[2], NULL, 0);
+		break;
+	case 'Y':
+		chat_user_load(w[2]);
+		break;
+	default:
+		metric_add(bus.ignored, 1);
+	}
+}
+
+/* Every room's tail from the store: what the bus did not bring. */
+static void repair_all(int resync)
+{
+	size_t pos = 0;
+	for (room *r; (r = rooms_next(&pos));) {
+		cluster_order_repair(r);
+		if (resync)
+			resync_room(r->id, NULL, 0);
+	}
+}
+
+static void heartbeat(void)
+{
+	char header[BUS_HEADER_MAX];
+	snprintf(header, sizeof header, "H %s", bus.node);
+	publish("cluster", header, NULL, 0);
+}
+
+/* A node went silent: what it stored and acked just before may never
+ * have been published. */
+static void node_lost(const char *node_id)
+{
+	(void)node_id;
+	metric_set(bus.nodes, (double)cluster_nodes_alive() + 1);
+	repair_all(0);
+}
+
+static void on_state(void *ud, int up)
+{
+	(void)ud;
+	metric_set(bus.up, up);
+	cluster_nodes_bus(up);
+	if (!up) {
+		metric_add(bus.downs, 1);
+		ready_warning_set(BUS_WARNING, "the cluster bus is down: this node serves only its "
+		                               "own sessions until it returns");
+		return;
+	}
+	ready_warning_set(BUS_WARNING, NULL);
+	/* Whatever travelled before the subscriptions were confirmed comes
+	 * from the store: messages in order, and after an outage the rooms
+	 * and their members too. */
+	int recovery = bus.was_up;
+	bus.was_up = 1;
+	if (recovery)
+		log_info("cluster_repair", NULL, "the bus is back: repairing every room");
+	repair_all(recovery);
+}
+
+int cluster_bus_start(void)
+{
+	const struct provider *p = plugins_provider(PARLEY_PROVIDE_CLUSTER);
+	if (!p)
+		return 0;
+	bus.vt = p->vtable;
+	bus.self = p->self;
+	bus.up =
+	    metric_gauge("parley_cluster_bus_up", "1 while the cluster bus is connected", NULL);
+	bus.downs = metric_counter("parley_cluster_bus_outages_total",
+	                           "Times the cluster bus went down", NULL);
+	bus.published = metric_counter("parley_cluster_published_total",
+	                               "Events this node published on the bus", NULL);
+	bus.received = metric_counter("parley_cluster_received_total",
+	                              "Events from other nodes applied here", NULL);
+	bus.ignored = metric_counter("parley_cluster_ignored_total",
+	                             "Bus messages that could not be read", NULL);
+	bus.repaired = metric_counter("parley_cluster_repaired_total",
+	                              "Messages delivered from the store to fill a gap", NULL);
+	bus.lag = metric_gauge("parley_cluster_lag_seconds",
+	                       "Age of the newest message from another node when it arrived", NULL);
+	bus.nodes = metric_gauge("parley_cluster_nodes",
+	                         "Nodes on the bus, this one included (heartbeats)", NULL);
+	cluster_order_init(bus.repaired);
+	static const struct cluster_nodes_ops nodes_ops = {heartbeat, node_lost};
+	cluster_nodes_start(&nodes_ops);
+	if (bus.vt->start(bus.self, on_message, on_state, NULL) != PARLEY_OK) {
+		log_error("cluster_start", NULL, "the cluster provider did not start");
+		return -1;
+	}
+	bus.node = bus.vt->node_id(bus.self);
+	bus.started = 1;
+	bus.vt->subscribe(bus.self, "cluster");
+	size_t pos = 0;
+	for (room *r; (r = rooms_next(&pos));)
+		subscribe_room(r);
+	if (bus.vt->up(bus.self))
+		on_state(NULL, 1);
+	else
+		ready_warning_set(BUS_WARNING, "the cluster bus is not connected yet");
+	log_info("cluster_start", NULL, "node %s on the cluster bus", bus.node);
+	return 0;
+}
+
+void cluster_bus_fini(void)
+{
+	if (!bus.started)
+		return;
+	cluster_nodes_fini();
+	cluster_order_fini();
+	bus.started = 0;
+}
