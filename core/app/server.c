@@ -7,7 +7,6 @@
 #include "app/server.h"
 #include "app/backup_schedule.h"
 #include "app/data_lock.h"
-#include "base/secret.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -27,6 +26,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
+#include "host/server_secret.h"
 #include "host/plugin_host.h"
 #include "lua/scripts.h"
 #include "net/static_files.h"
@@ -192,11 +192,12 @@ int server_run(struct config *cfg)
 	net_module_init(cfg);
 	static_files_init(cfg);
 	static_files_set_media_origin(downloads_redirect_origin);
-	if (secret_init(cfg->data_dir) < 0)
-		goto out_workers;
 	if (plugins_load(cfg, 0) < 0)
 		goto out_workers;
 	if (plugins_init() < 0)
+		goto out_plugins;
+	/* The store holds the key every node signs with (or server.key). */
+	if (server_secret_load(cfg->data_dir) < 0)
 		goto out_plugins;
 	if (chat_start(chat_ready) < 0)
 		goto out_plugins;

@@ -187,6 +187,13 @@ static const char *const migrations[] = {
     " WHEN old.deleted = 0 AND old.text IS NOT NULL BEGIN"
     " INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
     " END;",
+    /* 12 in the merged order (issue 16; 9-11 are other branches'): windowed
+     * counters shared by every node on this store (login throttles) */
+    "CREATE TABLE IF NOT EXISTS counters ("
+    " name TEXT PRIMARY KEY,"
+    " count INTEGER NOT NULL,"
+    " expires_ts INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS counters_expiry ON counters(expires_ts);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
