@@ -90,10 +90,14 @@ static void refresh_seen(void *ud, const parley_store_result *res)
 	struct al_req *req = ud;
 	struct al *al = req->al;
 
-	/* A store that cannot answer leaves this node's own count in force. */
-	if (res->rc == PARLEY_OK)
-		throttle_observe(al->throttle, req->shared_keys[req->shared_next - 1], res->value,
-		                 al->host->now_ms());
+	const char *key = req->shared_keys[req->shared_next - 1];
+	/* The store's count is the cluster's: none there (a login succeeded on
+	 * another node, or the window ended) clears this node's too. A store
+	 * that cannot answer leaves this node's own count in force. */
+	if (res->rc == PARLEY_OK && res->value == 0)
+		throttle_reset(al->throttle, key);
+	else if (res->rc == PARLEY_OK)
+		throttle_observe(al->throttle, key, res->value, al->host->now_ms());
 	refresh_next(req);
 }
 
