@@ -54,7 +54,8 @@ struct al {
 	struct al_config cfg;
 	struct pw_ctx pw;
 	struct throttle *throttle;
-	struct al_req *live; /* requests in flight, freed at fini */
+	struct al_req *live;  /* requests in flight, freed at fini */
+	int shared_in_flight; /* shared.c: failures not yet counted by the store */
 };
 
 /* An owned copy of a store user. */

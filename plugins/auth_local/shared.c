@@ -27,6 +27,7 @@ static void fail_counted(void *ud, const parley_store_result *res)
 	struct al_req *req = ud;
 	struct al *al = req->al;
 
+	al->shared_in_flight--;
 	if (res->rc == PARLEY_OK)
 		throttle_observe(al->throttle, req->name, res->value, al->host->now_ms());
 	else
@@ -56,6 +57,8 @@ int al_shared_fail(struct al *al, const char *key, int64_t now)
 	if (st->counter_add(self, name, 1, al->cfg.window_s * 1000, now, fail_counted, req) !=
 	    PARLEY_PENDING)
 		req_free(req);
+	else
+		al->shared_in_flight++;
 	return counted;
 }
 
@@ -91,11 +94,12 @@ static void refresh_seen(void *ud, const parley_store_result *res)
 	struct al *al = req->al;
 
 	const char *key = req->shared_keys[req->shared_next - 1];
-	/* The store's count is the cluster's: none there (a login succeeded on
-	 * another node, or the window ended) clears this node's too. A store
-	 * that cannot answer leaves this node's own count in force. */
-	if (res->rc == PARLEY_OK && res->value == 0)
-		throttle_reset(al->throttle, key);
+	/* The store's count is the cluster's: a lower one there (a login
+	 * succeeded on another node, or the window ended) lowers this node's
+	 * too, unless this node's own failures are still on their way there.
+	 * A store that cannot answer leaves this node's own count in force. */
+	if (res->rc == PARLEY_OK && al->shared_in_flight == 0)
+		throttle_sync(al->throttle, key, res->value, al->host->now_ms());
 	else if (res->rc == PARLEY_OK)
 		throttle_observe(al->throttle, key, res->value, al->host->now_ms());
 	refresh_next(req);

@@ -220,6 +220,27 @@ int throttle_observe(struct throttle *t, const char *key, int64_t failures, int6
 	return 0;
 }
 
+int throttle_sync(struct throttle *t, const char *key, int64_t failures, int64_t now_ms)
+{
+	char k[THROTTLE_KEY_MAX + 1];
+	struct entry **pp;
+
+	clip(key, k);
+	pp = find(t, k);
+	if (failures <= 0) {
+		if (*pp)
+			unlink_free(t, pp);
+		return 0;
+	}
+	if (!*pp || expired(t, *pp, now_ms) || (*pp)->failures <= failures)
+		return throttle_observe(t, key, failures, now_ms);
+	/* Fewer than held: a success elsewhere began a new count. */
+	(*pp)->failures = failures;
+	if (failures < t->max_failures)
+		(*pp)->blocked_ms = 0;
+	return 0;
+}
+
 int throttle_has(struct throttle *t, const char *key, int64_t now_ms)
 {
 	char k[THROTTLE_KEY_MAX + 1];

@@ -38,6 +38,11 @@ int throttle_fail(struct throttle *t, const char *key, int64_t now_ms);
  * the store), blocking it as throttle_fail would; a count at or below the
  * one held changes nothing. 0, or -1 as throttle_fail. */
 int throttle_observe(struct throttle *t, const char *key, int64_t failures, int64_t now_ms);
+/* Sets key's count to failures, the authoritative count (the store's,
+ * with none of this node's failures still on their way there): lower
+ * counts lower it (0 forgets the key; a block goes when the count drops
+ * under max_failures), higher ones act as throttle_observe. */
+int throttle_sync(struct throttle *t, const char *key, int64_t failures, int64_t now_ms);
 /* 1 when key is tracked (and not expired) at now_ms. */
 int throttle_has(struct throttle *t, const char *key, int64_t now_ms);
 /* Forgets key (a successful login). */
