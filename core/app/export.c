@@ -127,7 +127,7 @@ static int by_name(const void *a, const void *b)
 
 /* A person as the export shows them: id and name, or a stable pseudonym
  * (a keyed hash of the id: the same person is the same pseudonym in every
- * export of this server, and nobody without server.key can reverse it). */
+ * export of this server, and nobody without the server key can reverse it). */
 static json_t *person(const char *user_id)
 {
 	if (!user_id)
