@@ -21,6 +21,7 @@
 
 struct settle {
 	int done, rc;
+	int store_rc; /* the store's answer */
 	unsigned char key[SECRET_BYTES];
 };
 
@@ -47,9 +48,12 @@ static void added(void *ud, const parley_store_result *res)
 {
 	struct settle *s = ud;
 	s->done = 1;
-	if (res->rc != PARLEY_OK) {
-		log_error("server_key", NULL, "the store cannot keep the server key: %s",
-		          res->error ? res->error : "store error");
+	s->store_rc = res->rc;
+	if (res->rc == PARLEY_ENOTFOUND) {
+		s->rc = -1; /* none yet: kv_add puts one there */
+	} else if (res->rc != PARLEY_OK) {
+		log_warn("server_key", NULL, "the store cannot give the server key: %s",
+		         res->error ? res->error : "store error");
 		s->rc = -1;
 	} else if (from_hex(res->text, s->key) < 0) {
 		log_error("server_key", NULL,
@@ -57,6 +61,30 @@ static void added(void *ud, const parley_store_result *res)
 		          HEX);
 		s->rc = -1;
 	}
+}
+
+/* Runs the loop until s is settled (or WAIT_S passed); 0 when it was. */
+static int wait_for(struct settle *s)
+{
+	ev_tstamp start = ev_time();
+	while (!s->done && ev_time() - start < WAIT_S)
+		ev_run(loop_ev, EVRUN_ONCE);
+	if (!s->done)
+		log_warn("server_key", NULL, "the store did not answer for the server key");
+	return s->done && s->rc == 0 ? 0 : -1;
+}
+
+/* Read first: a restart writes nothing, and a store that cannot write
+ * (full, read-only: it serves and says so on /readyz) still has the key a
+ * write put there before. */
+static int read_stored(const parley_store_vtable *st, void *self, struct settle *s)
+{
+	if (!st->kv_get)
+		return -1;
+	*s = (struct settle){0};
+	if (st->kv_get(self, OWNER, KEY, added, s) != PARLEY_PENDING)
+		return -1;
+	return wait_for(s);
 }
 
 int server_secret_load(const char *data_dir)
@@ -76,25 +104,24 @@ int server_secret_load(const char *data_dir)
 		log_error("server_key", NULL, "no random bytes for the server key");
 		return -1;
 	}
-	char hex[HEX + 1];
-	to_hex(candidate, hex);
 	static struct settle s;
-	s = (struct settle){0};
-	int rc = st->kv_add(self, OWNER, KEY, hex, added, &s);
-	memset(hex, 0, sizeof hex);
-	if (rc != PARLEY_PENDING) {
-		log_error("server_key", NULL, "the store refused the server key (%d)", rc);
-		return -1;
+	int rc = read_stored(st, self, &s);
+	if (rc < 0 && (!st->kv_get || s.store_rc == PARLEY_ENOTFOUND)) {
+		/* The first node: its candidate, unless another was first. */
+		char hex[HEX + 1];
+		to_hex(candidate, hex);
+		s = (struct settle){0};
+		rc = st->kv_add(self, OWNER, KEY, hex, added, &s) == PARLEY_PENDING ? wait_for(&s)
+		                                                                    : -1;
+		memset(hex, 0, sizeof hex);
 	}
-	ev_tstamp start = ev_time();
-	while (!s.done && ev_time() - start < WAIT_S)
-		ev_run(loop_ev, EVRUN_ONCE);
-	if (!s.done) {
-		log_error("server_key", NULL, "the store did not answer for the server key");
-		return -1;
+	if (rc < 0) {
+		/* Serving beats refusing to start: this node signs alone until
+		 * the store takes the key (its links verify here only). */
+		log_warn("server_key", NULL,
+		         "no server key from the store: this node uses data_dir/server.key");
+		return secret_init(data_dir);
 	}
-	if (s.rc < 0)
-		return -1;
 	secret_set(s.key);
 	int same = have_own && memcmp(own, s.key, sizeof own) == 0;
 	if (have_own && !same)

@@ -44,6 +44,7 @@ struct al_config {
 	((st)->struct_size >= offsetof(parley_store_vtable, m) + sizeof((st)->m) && (st)->m)
 
 struct al_req;
+struct al_shared;
 
 #define AL_SHARED_KEYS     2 /* a login's: the account and the address */
 #define AL_SHARED_NAME_MAX (THROTTLE_KEY_MAX + 8)
@@ -54,8 +55,9 @@ struct al {
 	struct al_config cfg;
 	struct pw_ctx pw;
 	struct throttle *throttle;
-	struct al_req *live;  /* requests in flight, freed at fini */
-	int shared_in_flight; /* shared.c: failures not yet counted by the store */
+	struct al_req *live;      /* requests in flight, freed at fini */
+	int shared_in_flight;     /* shared.c: failures not yet counted by the store */
+	struct al_shared *shared; /* shared.c: what its store calls hold */
 };
 
 /* An owned copy of a store user. */
@@ -152,6 +154,8 @@ void al_client_fail(struct al *al, const char *client, int64_t now);
  * and then calls then(req); 0 without such a store (then is not called). */
 int al_shared_fail(struct al *al, const char *key, int64_t now);
 void al_shared_reset(struct al *al, const char *key);
+/* At fini: answers still on their way find the plugin gone. */
+void al_shared_fini(struct al *al);
 int al_shared_refresh(struct al_req *req, const char *key1, const char *key2,
                       void (*then)(struct al_req *req));
 

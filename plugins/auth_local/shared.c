@@ -5,6 +5,7 @@
  * address into the table. Network keys (pressure) stay per node. Without
  * counter_add (an older store) the table counts alone, as before. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth_local.h"
@@ -13,6 +14,9 @@
 
 static int shared_store(struct al *al, const parley_store_vtable **st, void **self)
 {
+	/* The admin CLI is no network client: its refusals count nowhere. */
+	if (al->host->is_admin_command(al->ctx))
+		return 0;
 	*st = al_store(al, self);
 	return PARLEY_HAS(parley_store_vtable, *st, counter_add);
 }
@@ -22,68 +26,105 @@ static void counter_name(const char *key, char *out, size_t size)
 	snprintf(out, size, PREFIX "%s", key);
 }
 
-static void fail_counted(void *ud, const parley_store_result *res)
-{
-	struct al_req *req = ud;
-	struct al *al = req->al;
+/* A count or a reset on its way to the store. It holds the plugin's
+ * shared state, not a request: the store may answer after fini (its
+ * queue drains then), when the state says the plugin is gone. */
+struct shared_call {
+	struct al_shared *sh;
+	char key[THROTTLE_KEY_MAX + 1];
+};
 
-	al->shared_in_flight--;
-	if (res->rc == PARLEY_OK)
-		throttle_observe(al->throttle, req->name, res->value, al->host->now_ms());
-	else
-		al->host->log(al->ctx, PARLEY_LOG_WARN, "throttle_store_failed",
-		              "%s: %s (counted on this node only)", req->name,
-		              res->error ? res->error : "store error");
-	req_finish(req, PARLEY_OK, NULL);
+struct al_shared {
+	struct al *al; /* NULL after fini */
+	int refs;      /* the plugin's, and one per call on its way */
+};
+
+static struct al_shared *shared_of(struct al *al)
+{
+	if (!al->shared && (al->shared = calloc(1, sizeof *al->shared))) {
+		al->shared->al = al;
+		al->shared->refs = 1;
+	}
+	return al->shared;
 }
 
-int al_shared_fail(struct al *al, const char *key, int64_t now)
+static void shared_unref(struct al_shared *sh)
 {
-	const parley_store_vtable *st;
-	void *self;
-	char name[AL_SHARED_NAME_MAX];
+	if (--sh->refs == 0)
+		free(sh);
+}
 
-	int counted = throttle_fail(al->throttle, key, now);
-	if (!shared_store(al, &st, &self))
-		return counted;
-	struct al_req *req = req_new(al, NULL, NULL);
-	if (!req)
-		return counted;
-	if (req_dup(req, &req->name, key) != PARLEY_OK) {
-		req_free(req);
-		return counted;
+void al_shared_fini(struct al *al)
+{
+	if (!al->shared)
+		return;
+	al->shared->al = NULL;
+	shared_unref(al->shared);
+	al->shared = NULL;
+}
+
+static void fail_counted(void *ud, const parley_store_result *res)
+{
+	struct shared_call *call = ud;
+	struct al *al = call->sh->al;
+
+	if (al) {
+		al->shared_in_flight--;
+		if (res->rc == PARLEY_OK)
+			throttle_observe(al->throttle, call->key, res->value, al->host->now_ms());
+		else
+			al->host->log(al->ctx, PARLEY_LOG_WARN, "throttle_store_failed",
+			              "%s: %s (counted on this node only)", call->key,
+			              res->error ? res->error : "store error");
 	}
-	counter_name(key, name, sizeof name);
-	if (st->counter_add(self, name, 1, al->cfg.window_s * 1000, now, fail_counted, req) !=
-	    PARLEY_PENDING)
-		req_free(req);
-	else
-		al->shared_in_flight++;
-	return counted;
+	shared_unref(call->sh);
+	free(call);
 }
 
 static void reset_done(void *ud, const parley_store_result *res)
 {
+	struct shared_call *call = ud;
 	(void)res; /* a counter left behind only ends its window */
-	req_finish(ud, PARLEY_OK, NULL);
+	shared_unref(call->sh);
+	free(call);
 }
 
-void al_shared_reset(struct al *al, const char *key)
+/* Sends delta (0 with window 0: a reset) for key; 1 when on its way. */
+static int shared_send(struct al *al, const char *key, int64_t delta, int64_t window_ms,
+                       int64_t now, parley_store_done done)
 {
 	const parley_store_vtable *st;
 	void *self;
 	char name[AL_SHARED_NAME_MAX];
+	struct al_shared *sh;
+	struct shared_call *call;
 
-	throttle_reset(al->throttle, key);
-	if (!shared_store(al, &st, &self))
-		return;
-	struct al_req *req = req_new(al, NULL, NULL);
-	if (!req)
-		return;
+	if (!shared_store(al, &st, &self) || !(sh = shared_of(al)) ||
+	    !(call = calloc(1, sizeof *call)))
+		return 0;
+	call->sh = sh;
+	snprintf(call->key, sizeof call->key, "%s", key);
 	counter_name(key, name, sizeof name);
-	if (st->counter_add(self, name, 0, 0, al->host->now_ms(), reset_done, req) !=
-	    PARLEY_PENDING)
-		req_free(req);
+	if (st->counter_add(self, name, delta, window_ms, now, done, call) != PARLEY_PENDING) {
+		free(call);
+		return 0;
+	}
+	sh->refs++;
+	return 1;
+}
+
+int al_shared_fail(struct al *al, const char *key, int64_t now)
+{
+	int counted = throttle_fail(al->throttle, key, now);
+	if (shared_send(al, key, 1, al->cfg.window_s * 1000, now, fail_counted))
+		al->shared_in_flight++;
+	return counted;
+}
+
+void al_shared_reset(struct al *al, const char *key)
+{
+	throttle_reset(al->throttle, key);
+	shared_send(al, key, 0, 0, al->host->now_ms(), reset_done);
 }
 
 static void refresh_next(struct al_req *req);
