@@ -21,6 +21,7 @@
 #include "base/curl_loop.h"
 #include "base/loop.h"
 #include "base/secret.h"
+#include "host/server_secret.h"
 #include "base/workers.h"
 #include "host/plugin_host.h"
 
@@ -142,7 +143,7 @@ static int by_name(const void *a, const void *b)
 
 /* A person as the export shows them: id and name, or a stable pseudonym
  * (a keyed hash of the id: the same person is the same pseudonym in every
- * export of this server, and nobody without server.key can reverse it). */
+ * export of this server, and nobody without the server key can reverse it). */
 static json_t *person(const char *user_id)
 {
 	if (!user_id)
@@ -559,14 +560,18 @@ int export_main(struct config *cfg, const struct export_options *o)
 		json_decref(ex.page);
 		return 1;
 	}
-	if (o->pseudonymise && secret_init(cfg->data_dir) < 0)
-		goto done;
 	if (loop_init() < 0 || !(loop = 1) || workers_start(EXPORT_WORKERS) < 0 || !(workers = 1) ||
 	    curl_loop_init() < 0 || !(curl = 1))
 		goto done;
 	plugins_set_core_ops(&export_core_ops);
 	if (plugins_load(cfg, 1) < 0 || !(plugins = 1) || plugins_init() < 0) {
 		xfail("cannot start the plugins");
+		goto done;
+	}
+	/* Pseudonyms are keyed with the server key, the cluster's when the
+	 * store holds it: every node's export names a person alike. */
+	if (o->pseudonymise && server_secret_load(cfg->data_dir) < 0) {
+		xfail("cannot read the server key");
 		goto done;
 	}
 	status = run_export(o) == 0 ? 0 : 1;

@@ -36,7 +36,7 @@ struct export_options {
 	const char *const *rooms; /* names; n_rooms 0: every room but DMs' */
 	size_t n_rooms;
 	int64_t since_ms, until_ms; /* -1: open */
-	int pseudonymise;           /* people as person-<keyed hash> (server.key) */
+	int pseudonymise;           /* people as person-<keyed hash> (the server key) */
 	int with_files;             /* files/<upload id> and their hashes */
 };
 

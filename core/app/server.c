@@ -9,7 +9,6 @@
 #include "app/server.h"
 #include "app/backup_schedule.h"
 #include "app/data_lock.h"
-#include "base/secret.h"
 #include "base/serving_state.h"
 
 #include <malloc.h>
@@ -30,6 +29,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
+#include "host/server_secret.h"
 #include "host/plugin_host.h"
 #include "host/store_members.h"
 #include "lua/scripts.h"
@@ -256,11 +256,12 @@ int server_run(struct config *cfg)
 	net_module_init(cfg);
 	static_files_init(cfg);
 	static_files_set_media_origin(downloads_redirect_origin);
-	if (secret_init(cfg->data_dir) < 0)
-		goto out_workers;
 	if (plugins_load(cfg, 0) < 0)
 		goto out_workers;
 	if (plugins_init() < 0)
+		goto out_plugins;
+	/* The store holds the key every node signs with (or server.key). */
+	if (server_secret_load(cfg->data_dir) < 0)
 		goto out_plugins;
 	store_members_log();
 	srv.start_attempt = 1;

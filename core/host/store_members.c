@@ -43,6 +43,8 @@ static const struct {
     OPTIONAL(room_settings_set),
     OPTIONAL(room_settings_list),
     OPTIONAL(room_delete),
+    OPTIONAL(kv_add),
+    OPTIONAL(counter_add),
 };
 
 /* PARLEY_HAS by offset: within struct_size and not NULL. */

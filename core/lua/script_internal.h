@@ -125,6 +125,10 @@ struct run_state {
 	double deadline;
 };
 
+#define TIMER_LEASE_MAX 200
+
+struct timer_lease_call;
+
 struct script_timer {
 	struct script *s;
 	struct sclock_timer *t;
@@ -132,6 +136,10 @@ struct script_timer {
 	int handle_ref; /* the Lua handle table */
 	double repeat;
 	struct script_timer *prev, *next;
+	/* parley.every: the store lease that makes one node of a cluster run
+	 * it (script_timer_lease.c); "" for none */
+	char lease[TIMER_LEASE_MAX];
+	struct timer_lease_call *leasing; /* a lease call in flight */
 };
 
 struct script {
@@ -159,6 +167,7 @@ struct script {
 	int n_http; /* requests in flight (their buffers are outside the Lua heap) */
 	struct script_timer *timers;
 	size_t n_timers;
+	unsigned n_every; /* parley.every calls since loaded: a timer's lease name */
 
 	/* CPU budget (script_cpu.c): the loop's time spent in this script. */
 	double cpu_since;        /* when its current stretch began */
@@ -264,6 +273,17 @@ void task_complete(struct task *t);
 
 /* script_timers.c, script_kv.c: their parts of the table at top. */
 void timers_open(lua_State *L);
+/* script_timer_lease.c: a parley.every runs on one node of a cluster.
+ * timer_lease_name: names st's lease by the script, the interval and how
+ * many parley.every the script started before (the same on every node
+ * that loads the script). timer_lease_run: 0 when st needs no lease (no
+ * lease member, the fake clock of test-script): the caller runs it now;
+ * 1 when the tick waits for the store, which calls run(st) once this node
+ * holds the lease (skipped while another node does). timer_lease_forget:
+ * st is being freed; an answer still on its way finds nothing. */
+void timer_lease_name(struct script *s, struct script_timer *st);
+int timer_lease_run(struct script_timer *st, void (*run)(struct script_timer *st));
+void timer_lease_forget(struct script_timer *st);
 void kv_open(lua_State *L);
 
 /* script_api.c: the parley table ------------------------------------ */

@@ -29,6 +29,7 @@ static void timer_unlink(struct script_timer *st)
 static void timer_release(struct script_timer *st)
 {
 	struct script *s = st->s;
+	timer_lease_forget(st);
 	if (s->L) {
 		luaL_unref(s->L, LUA_REGISTRYINDEX, st->fn_ref);
 		luaL_unref(s->L, LUA_REGISTRYINDEX, st->handle_ref);
@@ -51,6 +52,11 @@ static int run_timer(lua_State *L)
 	return 0;
 }
 
+static void run_every(struct script_timer *st)
+{
+	script_pcall(st->s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
+}
+
 static void timer_fired(void *arg)
 {
 	struct script_timer *st = arg;
@@ -64,7 +70,8 @@ static void timer_fired(void *arg)
 		/* Rescheduled first; the function may cancel it, and a failure
 		 * that switches the script off stops it: st is not used after. */
 		st->t = sclock_start(st->repeat, timer_fired, st);
-		script_pcall(s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
+		if (!timer_lease_run(st, run_every))
+			run_every(st);
 		return;
 	}
 	/* A one-shot timer leaves the list before its function runs (which may
@@ -129,6 +136,8 @@ static int start_timer(lua_State *L, int repeat)
 	lua_setmetatable(L, -2);
 	lua_pushvalue(L, -1);
 	st->handle_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	if (repeat)
+		timer_lease_name(s, st);
 	st->t = sclock_start(secs, timer_fired, st);
 	st->next = s->timers;
 	if (s->timers)

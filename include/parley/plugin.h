@@ -635,6 +635,21 @@ typedef struct parley_store_vtable {
 	                         parley_store_done done, void *ud);
 	int (*room_settings_list)(void *self, parley_store_done done, void *ud);
 	int (*room_delete)(void *self, const char *room_id, parley_store_done done, void *ud);
+	/* Since ABI 1 (appended; PARLEY_HAS before calling): state that must
+	 * be one per cluster (issue 16), for nodes sharing this store.
+	 * kv_add: sets owner/key to value only when it has none (first writer
+	 * wins, atomic across processes). Result: text = the value it holds
+	 * now, the caller's or the one already there. */
+	int (*kv_add)(void *self, const char *owner, const char *key, const char *value,
+	              parley_store_done done, void *ud);
+	/* A counter of events within a window: adds delta to name's count
+	 * when its window (begun by the add that created it, window_ms long)
+	 * still runs at now_ms, else begins a new window with count = delta.
+	 * delta 0 only reads (an absent or expired counter reads 0 and is not
+	 * created); window_ms 0 deletes the counter. Atomic across processes;
+	 * the store drops expired counters itself. Result: value = the count. */
+	int (*counter_add)(void *self, const char *name, int64_t delta, int64_t window_ms,
+	                   int64_t now_ms, parley_store_done done, void *ud);
 
 	void *reserved[16];
 } parley_store_vtable;

@@ -266,6 +266,7 @@ static void al_fini(void *state)
 		if (!req->in_worker)
 			req_free(req);
 	}
+	al_shared_fini(al);
 	throttle_free(al->throttle);
 	al->host->free(al->ctx, al);
 }

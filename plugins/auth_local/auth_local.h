@@ -47,6 +47,10 @@ struct al_config {
 	((st)->struct_size >= offsetof(parley_store_vtable, m) + sizeof((st)->m) && (st)->m)
 
 struct al_req;
+struct al_shared;
+
+#define AL_SHARED_KEYS     2 /* a login's: the account and the address */
+#define AL_SHARED_NAME_MAX (THROTTLE_KEY_MAX + 8)
 
 struct al {
 	const parley_host *host;
@@ -56,6 +60,8 @@ struct al {
 	struct throttle *throttle;
 	struct al_req *live;      /* requests in flight, freed at fini */
 	double first_start_retry; /* s before the next users listing; 0: none failed */
+	int shared_in_flight;     /* shared.c: failures not yet counted by the store */
+	struct al_shared *shared; /* shared.c: what its store calls hold */
 };
 
 /* An owned copy of a store user. */
@@ -85,6 +91,10 @@ struct al_req {
 	int in_worker;    /* a pw job is queued: fini must not free it */
 	int want_session; /* register: log the new account in */
 	int spend_reset;  /* reset: token_hash is the link's, spent after the hash */
+	/* shared.c: the throttle keys whose counts are being read */
+	char shared_keys[AL_SHARED_KEYS][THROTTLE_KEY_MAX + 1];
+	int shared_next;
+	void (*shared_then)(struct al_req *req);
 	int rc;
 	const char *message; /* static text or msg */
 	char msg[AL_MSG_MAX];
@@ -139,6 +149,19 @@ const char *al_scopes_problem(const char *scopes);
 void al_account_key(const char *name, char *out);
 int64_t al_client_wait(struct al *al, const char *client, int64_t now);
 void al_client_fail(struct al *al, const char *client, int64_t now);
+
+/* shared.c: the throttle's counts in the store too (counter_add), so
+ * every node's failures count together. al_shared_fail: throttle_fail
+ * (its result), and +1 in the store (its total then raises the table). al_shared_reset:
+ * throttle_reset, and the store's count dropped. al_shared_refresh: reads
+ * the store's counts of key1 and key2 (either may be NULL) into the table
+ * and then calls then(req); 0 without such a store (then is not called). */
+int al_shared_fail(struct al *al, const char *key, int64_t now);
+void al_shared_reset(struct al *al, const char *key);
+/* At fini: answers still on their way find the plugin gone. */
+void al_shared_fini(struct al *al);
+int al_shared_refresh(struct al_req *req, const char *key1, const char *key2,
+                      void (*then)(struct al_req *req));
 
 /* login.c */
 int al_login(void *self, const char *username, const char *password, const char *client,

@@ -68,7 +68,7 @@ void al_client_fail(struct al *al, const char *client, int64_t now)
 
 	client_key(client, key);
 	if (!pressure || throttle_has(al->throttle, key, now))
-		counted = throttle_fail(al->throttle, key, now) == 0;
+		counted = al_shared_fail(al, key, now) == 0;
 	/* Under pressure (many addresses, or many names), a new address is
 	 * counted with its network, a wider one as pressure rises: an attacker
 	 * with many addresses in one network gets that network's guesses, not
@@ -86,7 +86,7 @@ static void login_failed(struct al_req *req)
 	char key[KEY_MAX];
 
 	al_account_key(req->name, key);
-	throttle_fail(al->throttle, key, now);
+	al_shared_fail(al, key, now);
 	al_client_fail(al, req->client, now);
 	al->host->log(al->ctx, PARLEY_LOG_INFO, "login_failed", "user %.*s from %s",
 	              AL_LOG_NAME_MAX, req->name, req->client);
@@ -170,7 +170,7 @@ static void login_verified(void *arg, int result)
 		return;
 	}
 	al_account_key(req->name, key);
-	throttle_reset(al->throttle, key);
+	al_shared_reset(al, key);
 	al->host->log(al->ctx, PARLEY_LOG_INFO, "login", "user %s from %s", req->user.name,
 	              req->client);
 	if (pw_needs_rehash(&al->pw, req->user.password_hash))
@@ -208,24 +208,17 @@ static void login_user(void *ud, const parley_store_result *res)
 	req->in_worker = 1;
 }
 
-int al_login(void *self_, const char *username, const char *password, const char *client,
-             parley_auth_done done, void *ud)
+/* The throttle's answer (every node's counts, when the store shares
+ * them), then the account. */
+static int login_checked(struct al_req *req)
 {
-	struct al *al = self_;
-	struct al_req *req = req_new(al, done, ud);
+	struct al *al = req->al;
 	const parley_store_vtable *st;
 	void *self;
-	int64_t now, wait, wait_client;
+	int64_t now = al->host->now_ms(), wait, wait_client;
 	char key[KEY_MAX];
 	int rc;
 
-	if (!req)
-		return PARLEY_ENOMEM;
-	if (req_dup(req, &req->name, username ? username : "") ||
-	    req_dup(req, &req->password, password ? password : "") ||
-	    req_dup(req, &req->client, client && *client ? client : "unknown"))
-		return req_fail(req, PARLEY_ENOMEM, NULL);
-	now = al->host->now_ms();
 	al_account_key(req->name, key);
 	wait = throttle_wait_ms(al->throttle, key, now);
 	wait_client = al_client_wait(al, req->client, now);
@@ -246,4 +239,29 @@ int al_login(void *self_, const char *username, const char *password, const char
 	if (rc < 0)
 		return req_fail(req, al_store_rc(rc), MSG_STORE);
 	return PARLEY_PENDING;
+}
+
+static void login_refreshed(struct al_req *req)
+{
+	login_checked(req); /* PENDING: its answer goes through done */
+}
+
+int al_login(void *self_, const char *username, const char *password, const char *client,
+             parley_auth_done done, void *ud)
+{
+	struct al *al = self_;
+	struct al_req *req = req_new(al, done, ud);
+	char account[KEY_MAX], address[KEY_MAX];
+
+	if (!req)
+		return PARLEY_ENOMEM;
+	if (req_dup(req, &req->name, username ? username : "") ||
+	    req_dup(req, &req->password, password ? password : "") ||
+	    req_dup(req, &req->client, client && *client ? client : "unknown"))
+		return req_fail(req, PARLEY_ENOMEM, NULL);
+	al_account_key(req->name, account);
+	client_key(req->client, address);
+	if (al_shared_refresh(req, account, address, login_refreshed))
+		return PARLEY_PENDING;
+	return login_checked(req);
 }

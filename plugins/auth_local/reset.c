@@ -128,15 +128,55 @@ static int forgot_allowed(struct al *al, const char *key, int64_t now, int64_t *
 	return w == 0;
 }
 
-int al_password_forgot(void *self_, const char *email, const char *client, parley_auth_done done,
-                       void *ud)
+/* The throttle's answer (every node's counts, when the store shares
+ * them), then the mail in the background: the answer never says whether
+ * the address is known. */
+static int forgot_checked(struct al_req *req)
 {
-	struct al *al = self_;
-	struct al_req *req = req_new(al, done, ud), *bg;
+	struct al *al = req->al;
+	struct al_req *bg;
 	const parley_store_vtable *st;
 	void *self;
 	char ckey[KEY_MAX], ekey[KEY_MAX];
 	int64_t now = al->host->now_ms(), wait = 0;
+
+	snprintf(ckey, sizeof ckey, "fc:%s", req->client);
+	snprintf(ekey, sizeof ekey, "fe:%s", req->email);
+	int ok = forgot_allowed(al, ckey, now, &wait);
+	ok &= forgot_allowed(al, ekey, now, &wait);
+	if (!ok) {
+		al->host->log(al->ctx, PARLEY_LOG_INFO, "password_forgot_throttled", "from %s",
+		              req->client);
+		req->retry_after_ms = wait;
+		return req_fail(req, PARLEY_ERATELIMIT, MSG_THROTTLED);
+	}
+	/* Every request counts: the throttle is what limits mail per address. */
+	al_shared_fail(al, ckey, now);
+	al_shared_fail(al, ekey, now);
+
+	if (!(st = al_store(al, &self)))
+		return req_fail(req, PARLEY_EUNAVAIL, MSG_STORE);
+	if (!(bg = req_new(al, NULL, NULL)))
+		return req_fail(req, PARLEY_ENOMEM, NULL);
+	if (req_dup(bg, &bg->client, req->client) ||
+	    st->user_by_email(self, req->email, reset_user_found, bg) < 0)
+		req_free(bg);
+	return req_fail(req, PARLEY_OK, NULL);
+}
+
+static void forgot_refreshed(struct al_req *req)
+{
+	forgot_checked(req); /* PENDING: its answer goes through done */
+}
+
+int al_password_forgot(void *self_, const char *email, const char *client, parley_auth_done done,
+                       void *ud)
+{
+	struct al *al = self_;
+	struct al_req *req = req_new(al, done, ud);
+	const parley_store_vtable *st;
+	void *self;
+	char ckey[KEY_MAX], ekey[KEY_MAX];
 
 	if (!req)
 		return PARLEY_ENOMEM;
@@ -145,26 +185,14 @@ int al_password_forgot(void *self_, const char *email, const char *client, parle
 	if (!(st = al_store(al, &self)) || !AL_STORE_HAS(st, token_create) ||
 	    !AL_STORE_HAS(st, user_by_email))
 		return req_fail(req, PARLEY_EUNAVAIL, "password reset needs a newer store");
-	snprintf(ckey, sizeof ckey, "fc:%s", client && *client ? client : "unknown");
-	snprintf(ekey, sizeof ekey, "fe:%s", email);
-	int ok = forgot_allowed(al, ckey, now, &wait);
-	ok &= forgot_allowed(al, ekey, now, &wait);
-	if (!ok) {
-		al->host->log(al->ctx, PARLEY_LOG_INFO, "password_forgot_throttled", "from %s",
-		              client ? client : "unknown");
-		req->retry_after_ms = wait;
-		return req_fail(req, PARLEY_ERATELIMIT, MSG_THROTTLED);
-	}
-	/* Every request counts: the throttle is what limits mail per address. */
-	throttle_fail(al->throttle, ckey, now);
-	throttle_fail(al->throttle, ekey, now);
-
-	if (!(bg = req_new(al, NULL, NULL)))
+	if (req_dup(req, &req->email, email) ||
+	    req_dup(req, &req->client, client && *client ? client : "unknown"))
 		return req_fail(req, PARLEY_ENOMEM, NULL);
-	if (req_dup(bg, &bg->client, client && *client ? client : "unknown") ||
-	    st->user_by_email(self, email, reset_user_found, bg) < 0)
-		req_free(bg);
-	return req_fail(req, PARLEY_OK, NULL);
+	snprintf(ckey, sizeof ckey, "fc:%s", req->client);
+	snprintf(ekey, sizeof ekey, "fe:%s", req->email);
+	if (al_shared_refresh(req, ckey, ekey, forgot_refreshed))
+		return PARLEY_PENDING;
+	return forgot_checked(req);
 }
 
 /* ---- reset: spend the token, hash, store, revoke ---------------------- */
@@ -374,7 +402,7 @@ static void change_refused(struct al_req *req)
 	char key[KEY_MAX];
 
 	al_account_key(req->user.name, key);
-	throttle_fail(al->throttle, key, al->host->now_ms());
+	al_shared_fail(al, key, al->host->now_ms());
 	al->host->log(al->ctx, PARLEY_LOG_INFO, "password_change_refused",
 	              "user %s: wrong current password", req->user.name);
 	req_finish(req, PARLEY_EFORBIDDEN, MSG_BAD_PASSWORD);

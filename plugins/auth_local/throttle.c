@@ -151,40 +151,93 @@ int64_t throttle_wait_ms(struct throttle *t, const char *key, int64_t now_ms)
 	return (*pp)->blocked_ms > now_ms ? (*pp)->blocked_ms - now_ms : 0;
 }
 
-int throttle_fail(struct throttle *t, const char *key, int64_t now_ms)
+/* key's live entry, made when absent; NULL when the table has no room. */
+static struct entry *entry_for(struct throttle *t, const char *k, int64_t now_ms)
 {
-	char k[THROTTLE_KEY_MAX + 1];
-	struct entry **pp, *e;
-	int64_t delay;
+	struct entry **pp = find(t, k), *e;
 
-	clip(key, k);
-	pp = find(t, k);
 	if (*pp && expired(t, *pp, now_ms))
 		unlink_free(t, pp);
-	e = *pp;
-	if (!e) {
-		if (t->count >= t->max_keys && make_room(t, now_ms) != 0)
-			return -1;
-		e = t->host->calloc(t->ctx, 1, sizeof *e);
-		if (!e)
-			return -1;
-		memcpy(e->key, k, sizeof e->key);
-		e->first_ms = now_ms;
-		/* make_room may have rearranged the chain: insert at the head. */
-		pp = &t->buckets[bucket_of(k)];
-		e->next = *pp;
-		*pp = e;
-		t->count++;
-	}
-	e->failures++;
+	if ((e = *pp))
+		return e;
+	if (t->count >= t->max_keys && make_room(t, now_ms) != 0)
+		return NULL;
+	e = t->host->calloc(t->ctx, 1, sizeof *e);
+	if (!e)
+		return NULL;
+	memcpy(e->key, k, sizeof e->key);
+	e->first_ms = now_ms;
+	/* make_room may have rearranged the chain: insert at the head. */
+	pp = &t->buckets[bucket_of(k)];
+	e->next = *pp;
+	*pp = e;
+	t->count++;
+	return e;
+}
+
+/* From max_failures on: blocked for a delay doubling with each failure. */
+static void block(struct throttle *t, struct entry *e, int64_t now_ms)
+{
+	int64_t delay = THROTTLE_BASE_MS;
+
 	if (e->failures < t->max_failures)
-		return 0;
-	delay = THROTTLE_BASE_MS;
+		return;
 	for (int64_t i = t->max_failures; i < e->failures && delay < t->window_ms; i++)
 		delay *= 2;
 	if (delay > t->window_ms)
 		delay = t->window_ms;
 	e->blocked_ms = now_ms + delay;
+}
+
+int throttle_fail(struct throttle *t, const char *key, int64_t now_ms)
+{
+	char k[THROTTLE_KEY_MAX + 1];
+	struct entry *e;
+
+	clip(key, k);
+	if (!(e = entry_for(t, k, now_ms)))
+		return -1;
+	e->failures++;
+	block(t, e, now_ms);
+	return 0;
+}
+
+int throttle_observe(struct throttle *t, const char *key, int64_t failures, int64_t now_ms)
+{
+	char k[THROTTLE_KEY_MAX + 1];
+	struct entry **pp, *e;
+
+	if (failures <= 0)
+		return 0;
+	clip(key, k);
+	pp = find(t, k);
+	if (*pp && !expired(t, *pp, now_ms) && (*pp)->failures >= failures)
+		return 0;
+	if (!(e = entry_for(t, k, now_ms)))
+		return -1;
+	e->failures = failures;
+	block(t, e, now_ms);
+	return 0;
+}
+
+int throttle_sync(struct throttle *t, const char *key, int64_t failures, int64_t now_ms)
+{
+	char k[THROTTLE_KEY_MAX + 1];
+	struct entry **pp;
+
+	clip(key, k);
+	pp = find(t, k);
+	if (failures <= 0) {
+		if (*pp)
+			unlink_free(t, pp);
+		return 0;
+	}
+	if (!*pp || expired(t, *pp, now_ms) || (*pp)->failures <= failures)
+		return throttle_observe(t, key, failures, now_ms);
+	/* Fewer than held: a success elsewhere began a new count. */
+	(*pp)->failures = failures;
+	if (failures < t->max_failures)
+		(*pp)->blocked_ms = 0;
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 /* Login throttling, in memory: failures per key (an account name or a
  * client address) within a fixed window. From max_failures on, the key is
  * blocked for a delay that doubles from THROTTLE_BASE_MS with each further
- * failure, capped at the window. In memory for now, so each node and each
- * restart counts alone; the access issue moves the counters to the store.
+ * failure, capped at the window. The table is this node's view; with a
+ * store that has counter_add, shared.c counts the same failures in the
+ * store and raises this table to every node's count.
  *
  * The table holds at most max_keys entries. A blocked entry is never
  * dropped to make room (that would hand an attacker fresh guesses); when
@@ -33,6 +34,15 @@ int64_t throttle_wait_ms(struct throttle *t, const char *key, int64_t now_ms);
 /* Counts a failure of key at now_ms; 0 when counted, -1 when the table had
  * no room for a new key (only blocked entries left, or ENOMEM). */
 int throttle_fail(struct throttle *t, const char *key, int64_t now_ms);
+/* Raises key's count to failures counted elsewhere (every node's, from
+ * the store), blocking it as throttle_fail would; a count at or below the
+ * one held changes nothing. 0, or -1 as throttle_fail. */
+int throttle_observe(struct throttle *t, const char *key, int64_t failures, int64_t now_ms);
+/* Sets key's count to failures, the authoritative count (the store's,
+ * with none of this node's failures still on their way there): lower
+ * counts lower it (0 forgets the key; a block goes when the count drops
+ * under max_failures), higher ones act as throttle_observe. */
+int throttle_sync(struct throttle *t, const char *key, int64_t failures, int64_t now_ms);
 /* 1 when key is tracked (and not expired) at now_ms. */
 int throttle_has(struct throttle *t, const char *key, int64_t now_ms);
 /* Forgets key (a successful login). */

@@ -1,4 +1,4 @@
-/* The data lifecycle on MongoDB (see lifecycle.h): prune, leases, a room's
+/* The data lifecycle on MongoDB (see lifecycle.h): prune, a room's
  * own retention, edit history — store_sqlite's retention.c in documents.
  *
  * A message's earlier versions live in the message document itself, as the
@@ -269,56 +269,6 @@ int lifecycle_prune(struct dbconn *c, struct op *op)
 	bson_destroy(rq);
 	op->res.value = to;
 	return rc;
-}
-
-/* Taken when free, expired, or already the holder's: a findAndModify whose
- * filter says so; when it matches nothing, either another holder's lease
- * runs (ECONFLICT) or there is none yet (insert; two nodes racing that
- * insert meet at the unique index on name, and the loser reads again). */
-int lifecycle_lease(struct dbconn *c, struct op *op)
-{
-	const char *name = op->args.lease.name, *holder = op->args.lease.holder;
-	int64_t now = op->args.lease.now_ms, expires = now + op->args.lease.ttl_ms;
-	int rc;
-	if (op->args.lease.ttl_ms <= 0) {
-		bson_t *q = BCON_NEW("name", BCON_UTF8(name), "holder", BCON_UTF8(holder));
-		rc = mdb_delete(c, op, "leases", q, 0, NULL);
-		bson_destroy(q);
-		return rc;
-	}
-	for (int attempt = 0; attempt < 2; attempt++) {
-		bson_t *q =
-		    BCON_NEW("name", BCON_UTF8(name), "$or", "[", "{", "holder", BCON_UTF8(holder),
-		             "}", "{", "expires_ts", "{", "$lte", BCON_INT64(now), "}", "}", "]");
-		bson_t *u = BCON_NEW("$set", "{", "holder", BCON_UTF8(holder), "expires_ts",
-		                     BCON_INT64(expires), "}");
-		bson_t *doc = NULL;
-		rc = mdb_modify(c, op, "leases", q, u, 0, &doc);
-		bson_destroy(q);
-		bson_destroy(u);
-		if (rc == PARLEY_OK) {
-			op->res.value = mdb_int(doc, "expires_ts");
-			bson_destroy(doc);
-			return PARLEY_OK;
-		}
-		if (rc != PARLEY_ENOTFOUND)
-			return rc;
-		clear(op);
-		bson_t *unique = BCON_NEW("name", BCON_UTF8(name));
-		bson_t *ins = BCON_NEW("name", BCON_UTF8(name), "holder", BCON_UTF8(holder),
-		                       "expires_ts", BCON_INT64(expires));
-		rc = mdb_insert_unique(c, op, "leases", unique, ins);
-		bson_destroy(unique);
-		bson_destroy(ins);
-		if (rc == PARLEY_OK) {
-			op->res.value = expires;
-			return PARLEY_OK;
-		}
-		if (rc != PARLEY_ECONFLICT)
-			return rc;
-		clear(op); /* it exists: held by another, or a race; once more */
-	}
-	return op_fail(op, PARLEY_ECONFLICT, "lease %s: held by another", name);
 }
 
 static int retention_value(struct dbconn *c, struct op *op, int set)

@@ -133,6 +133,14 @@ union op_args {
 		const char *owner, *key, *value;
 		int64_t delta, max_keys, max_bytes;
 	} kv;
+	struct { /* counter_add: window_ms 0 deletes, delta 0 reads */
+		const char *name;
+		int64_t delta, window_ms, now_ms;
+	} counter;
+	struct { /* lease: ttl_ms 0 releases */
+		const char *name, *holder;
+		int64_t ttl_ms, now_ms;
+	} lease;
 	struct { /* upload_get, upload_delete */
 		const char *upload;
 	} upload;
@@ -164,10 +172,6 @@ union op_args {
 		int64_t room_n, before_ts;
 		int limit, dry_run;
 	} prune;
-	struct {
-		const char *name, *holder;
-		int64_t ttl_ms, now_ms;
-	} lease;
 	struct { /* room_retention_set (ms), room_retention_get */
 		const char *room;
 		int64_t ms;

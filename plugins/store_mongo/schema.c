@@ -75,13 +75,14 @@ static const struct index_spec v3[] = {
     {"notify", "user", "{\"user\": 1}", 0, NULL},
 };
 
-/* 4: the data lifecycle — named leases (one node runs the prune job), and
- * the number n of the kinds records_read pages by (a copy or a backup
- * reads them in n order, a page at a time). A room's pruned mark and
- * retention and a message's edit history are fields of their documents. */
+/* 4: the data lifecycle — the number n of the kinds records_read pages by
+ * (a copy or a backup reads them in n order, a page at a time). A room's
+ * pruned mark and retention and a message's edit history are fields of
+ * their documents; leases are kv documents (cluster.c). */
 static const struct index_spec v4[] = {
-    {"leases", "name", "{\"name\": 1}", 1, NULL}, {"users", "n", "{\"n\": 1}", 0, NULL},
-    {"rooms", "n", "{\"n\": 1}", 0, NULL},        {"messages", "n", "{\"n\": 1}", 0, NULL},
+    {"users", "n", "{\"n\": 1}", 0, NULL},
+    {"rooms", "n", "{\"n\": 1}", 0, NULL},
+    {"messages", "n", "{\"n\": 1}", 0, NULL},
     {"uploads", "n", "{\"n\": 1}", 0, NULL},
 };
 

@@ -21,6 +21,7 @@
 #include "accounts.h"
 #include "health.h"
 #include "ids.h"
+#include "cluster.h"
 #include "kv.h"
 #include "lifecycle.h"
 #include "lanes.h"
@@ -1147,6 +1148,51 @@ static int v_room_delete(void *self, const char *room_id, parley_store_done done
 	return submit(op, room_id);
 }
 
+/* Cluster state (issue 16): cluster.c. */
+static int v_kv_add(void *self, const char *owner, const char *key, const char *value,
+                    parley_store_done done, void *ud)
+{
+	struct op *op = kv_op(self, "kv_add", cluster_kv_add, owner, key, done, ud);
+	if (op && (!owner || !key || !value))
+		return bad_args(op);
+	if (op)
+		op->args.kv.value = op_strdup(op, value);
+	return submit(op, key);
+}
+
+#define CLUSTER_NAME_MAX 256
+
+static int v_counter_add(void *self, const char *name, int64_t delta, int64_t window_ms,
+                         int64_t now_ms, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "counter_add", cluster_counter_add, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!name || !*name || strlen(name) > CLUSTER_NAME_MAX || delta < 0 || window_ms < 0)
+		return bad_args(op);
+	op->args.counter.name = op_strdup(op, name);
+	op->args.counter.delta = delta;
+	op->args.counter.window_ms = window_ms;
+	op->args.counter.now_ms = now_or(self, now_ms);
+	return submit(op, name);
+}
+
+static int v_lease(void *self, const char *name, const char *holder, int64_t ttl_ms, int64_t now_ms,
+                   parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "lease", cluster_lease, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!name || !*name || strlen(name) > CLUSTER_NAME_MAX || !holder || !*holder ||
+	    strlen(holder) > CLUSTER_NAME_MAX || ttl_ms < 0)
+		return bad_args(op);
+	op->args.lease.name = op_strdup(op, name);
+	op->args.lease.holder = op_strdup(op, holder);
+	op->args.lease.ttl_ms = ttl_ms;
+	op->args.lease.now_ms = now_or(self, now_ms);
+	return submit(op, name);
+}
+
 static const parley_store_vtable store_vtable = {
     .struct_size = sizeof(parley_store_vtable),
     .append = v_append,
@@ -1203,7 +1249,6 @@ static const parley_store_vtable store_vtable = {
     /* The data lifecycle (vtable_lifecycle.c). */
     .snapshot = vtable_snapshot,
     .prune = vtable_prune,
-    .lease = vtable_lease,
     .room_retention_set = vtable_room_retention_set,
     .room_retention_get = vtable_room_retention_get,
     .edits_list = vtable_edits_list,
@@ -1218,4 +1263,7 @@ static const parley_store_vtable store_vtable = {
     .room_settings_set = v_room_settings_set,
     .room_settings_list = v_room_settings_list,
     .room_delete = v_room_delete,
+    .lease = v_lease,
+    .kv_add = v_kv_add,
+    .counter_add = v_counter_add,
 };

@@ -23,8 +23,6 @@ int bad_args(struct op *op);
 int vtable_snapshot(void *self, const char *path, parley_store_done done, void *ud);
 int vtable_prune(void *self, const char *room_id, int64_t before_ts, int limit, int dry_run,
                  parley_store_done done, void *ud);
-int vtable_lease(void *self, const char *name, const char *holder, int64_t ttl_ms, int64_t now_ms,
-                 parley_store_done done, void *ud);
 int vtable_room_retention_set(void *self, const char *room_id, int64_t retention_ms,
                               parley_store_done done, void *ud);
 int vtable_room_retention_get(void *self, const char *room_id, parley_store_done done, void *ud);

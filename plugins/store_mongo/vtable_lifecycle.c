@@ -44,23 +44,6 @@ int vtable_prune(void *self, const char *room_id, int64_t before_ts, int limit, 
 	return submit(op, room_id);
 }
 
-int vtable_lease(void *self, const char *name, const char *holder, int64_t ttl_ms, int64_t now_ms,
-                 parley_store_done done, void *ud)
-{
-	struct store *st = self;
-	struct op *op = begin(self, "lease", lifecycle_lease, done, ud);
-	if (!op)
-		return PARLEY_EUNAVAIL;
-	if (!name || !*name || strlen(name) > LIFECYCLE_LEASE_NAME_MAX || !holder || !*holder ||
-	    strlen(holder) > LIFECYCLE_LEASE_NAME_MAX || ttl_ms < 0)
-		return bad_args(op);
-	op->args.lease.name = op_strdup(op, name);
-	op->args.lease.holder = op_strdup(op, holder);
-	op->args.lease.ttl_ms = ttl_ms;
-	op->args.lease.now_ms = now_ms ? now_ms : st->host->now_ms();
-	return submit(op, name);
-}
-
 int vtable_room_retention_set(void *self, const char *room_id, int64_t retention_ms,
                               parley_store_done done, void *ud)
 {

@@ -153,6 +153,10 @@ union op_args {
 		int64_t room, before_ts;
 		int limit, dry_run;
 	} prune;
+	struct { /* counter_add: window_ms 0 deletes, delta 0 reads */
+		const char *name;
+		int64_t delta, window_ms, now_ms;
+	} counter;
 	struct { /* ttl_ms 0: release */
 		const char *name, *holder;
 		int64_t ttl_ms, now_ms;

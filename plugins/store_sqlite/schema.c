@@ -209,6 +209,13 @@ static const char *const migrations[] = {
     "CREATE TABLE IF NOT EXISTS room_settings ("
     " room INTEGER PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,"
     " json TEXT NOT NULL);",
+    /* 11: windowed
+     * counters shared by every node on this store (login throttles) */
+    "CREATE TABLE IF NOT EXISTS counters ("
+    " name TEXT PRIMARY KEY,"
+    " count INTEGER NOT NULL,"
+    " expires_ts INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS counters_expiry ON counters(expires_ts);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -17,6 +17,7 @@
 
 #include "access.h"
 #include "accounts.h"
+#include "cluster.h"
 #include "kv.h"
 #include "db.h"
 #include "messages.h"
@@ -994,6 +995,35 @@ static int v_lease(void *self, const char *name, const char *holder, int64_t ttl
 	return submit_write(op);
 }
 
+/* Cluster state (issue 16): see plugin.h. */
+static int v_kv_add(void *self, const char *owner, const char *key, const char *value,
+                    parley_store_done done, void *ud)
+{
+	struct op *op = kv_op(self, "kv_add", cluster_kv_add, owner, key, done, ud);
+	if (op && (!owner || !key || !value))
+		return bad_args(op);
+	if (op)
+		op->args.kv.value = op_strdup(op, value);
+	return submit_write(op);
+}
+
+#define COUNTER_NAME_MAX 256
+
+static int v_counter_add(void *self, const char *name, int64_t delta, int64_t window_ms,
+                         int64_t now_ms, parley_store_done done, void *ud)
+{
+	struct op *op = begin(self, "counter_add", cluster_counter_add, done, ud);
+	if (!op)
+		return PARLEY_EUNAVAIL;
+	if (!name || !*name || strlen(name) > COUNTER_NAME_MAX || delta < 0 || window_ms < 0)
+		return bad_args(op);
+	op->args.counter.name = op_strdup(op, name);
+	op->args.counter.delta = delta;
+	op->args.counter.window_ms = window_ms;
+	op->args.counter.now_ms = now_or(self, now_ms);
+	return delta == 0 && window_ms > 0 ? submit_read(op) : submit_write(op);
+}
+
 static int v_room_retention_set(void *self, const char *room_id, int64_t retention_ms,
                                 parley_store_done done, void *ud)
 {
@@ -1270,4 +1300,6 @@ static const parley_store_vtable store_vtable = {
     .room_settings_set = v_room_settings_set,
     .room_settings_list = v_room_settings_list,
     .room_delete = v_room_delete,
+    .kv_add = v_kv_add,
+    .counter_add = v_counter_add,
 };

@@ -65,4 +65,8 @@ void test_search_tombstones_and_edits(void **state);
 void test_search_order_and_paging(void **state);
 void test_search_refused(void **state);
 
+void test_kv_add(void **state);
+void test_counter_window(void **state);
+void test_cluster_racers(void **state);
+
 #endif

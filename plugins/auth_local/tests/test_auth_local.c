@@ -117,6 +117,39 @@ static void test_throttle_blocks_and_doubles(void **state)
 	throttle_free(t);
 }
 
+/* Counts from the store (every node's): observe only raises, and blocks
+ * as failing would; sync also lowers (a success on another node). */
+static void test_throttle_observe_and_sync(void **state)
+{
+	(void)state;
+	struct throttle *t = throttle_new(&host, NULL, 3, 60000, 0);
+	int64_t now = 1000000;
+
+	throttle_fail(t, "a:bob", now);
+	assert_int_equal(throttle_observe(t, "a:bob", 2, now), 0);
+	assert_int_equal(throttle_wait_ms(t, "a:bob", now), 0);
+	/* The third failure was made on another node. */
+	assert_int_equal(throttle_observe(t, "a:bob", 3, now), 0);
+	assert_int_equal(throttle_wait_ms(t, "a:bob", now), THROTTLE_BASE_MS);
+	/* A lower or equal count changes nothing: the block is not pushed on. */
+	assert_int_equal(throttle_observe(t, "a:bob", 1, now + 500), 0);
+	assert_int_equal(throttle_observe(t, "a:bob", 3, now + 500), 0);
+	assert_int_equal(throttle_wait_ms(t, "a:bob", now + 500), THROTTLE_BASE_MS - 500);
+	/* A key this node never saw. */
+	assert_int_equal(throttle_observe(t, "c:10.0.0.1", 4, now), 0);
+	assert_int_equal(throttle_wait_ms(t, "c:10.0.0.1", now), 2 * THROTTLE_BASE_MS);
+	/* sync lowers: under max_failures the block goes; 0 forgets the key. */
+	assert_int_equal(throttle_sync(t, "a:bob", 2, now + 600), 0);
+	assert_int_equal(throttle_wait_ms(t, "a:bob", now + 600), 0);
+	assert_true(throttle_has(t, "a:bob", now + 600));
+	assert_int_equal(throttle_sync(t, "a:bob", 0, now + 600), 0);
+	assert_false(throttle_has(t, "a:bob", now + 600));
+	/* and raises like observe. */
+	assert_int_equal(throttle_sync(t, "a:bob", 3, now + 700), 0);
+	assert_int_equal(throttle_wait_ms(t, "a:bob", now + 700), THROTTLE_BASE_MS);
+	throttle_free(t);
+}
+
 static void test_throttle_window_expires(void **state)
 {
 	struct throttle *t = throttle_new(&host, NULL, 2, 10000, 0);
@@ -307,6 +340,7 @@ int main(void)
 	    cmocka_unit_test(test_throttle_bounded),
 	    cmocka_unit_test(test_throttle_locked_never_evicted),
 	    cmocka_unit_test(test_throttle_full_of_locked),
+	    cmocka_unit_test(test_throttle_observe_and_sync),
 	    cmocka_unit_test(test_addr_prefix),
 	    cmocka_unit_test(test_password_rules),
 	    cmocka_unit_test(test_argon2_hash_verify),
