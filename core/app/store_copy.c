@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,7 +192,33 @@ struct copy {
 	int64_t spooled[N_KINDS], skipped[N_KINDS];
 	struct ids users, rooms, messages;
 	int64_t *room_last_seq; /* beside rooms.v, once sorted */
+	/* Per room (beside rooms.v): the messages copied and the sum of their
+	 * digests, checked against the target's after the write. */
+	int64_t *room_count;
+	uint64_t *room_sum;
 };
+
+/* One message's digest (FNV-1a over the fields every store gives back as
+ * it was written); a room's checksum is the sum of its messages', so the
+ * order records come in does not matter. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	for (const unsigned char *b = p; n--; b++)
+		h = (h ^ *b) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t message_digest(json_t *rec)
+{
+	static const char *const ints[] = {"id", "room", "seq", "user", "deleted"};
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+		int64_t v = json_integer_value(json_object_get(rec, ints[i]));
+		h = fnv(h, &v, sizeof v);
+	}
+	const char *text = json_string_value(json_object_get(rec, "text"));
+	return fnv(h, text ? text : "", text ? strlen(text) + 1 : 0);
+}
 
 /* A record's integer field; 0 when absent or null. */
 static int64_t field(json_t *rec, const char *name)
@@ -230,6 +257,8 @@ static int keep(struct copy *cp, int kind, json_t *rec)
 		if ((r = ids_find(&cp->rooms, field(rec, "room"))) < 0 ||
 		    field(rec, "seq") > cp->room_last_seq[r] || !known(&cp->users, rec, "user", 0))
 			return 0;
+		cp->room_count[r]++;
+		cp->room_sum[r] += message_digest(rec);
 		return ids_add(&cp->messages, field(rec, "id")) < 0 ? -1 : 1;
 	case K_REACTIONS:
 		return known(&cp->messages, rec, "message", 0) && known(&cp->users, rec, "user", 0);
@@ -259,8 +288,11 @@ static int kind_read(struct copy *cp, int kind, json_t *rooms)
 	if (kind != K_ROOMS)
 		return 0;
 	ids_sort(&cp->rooms);
-	cp->room_last_seq = calloc(cp->rooms.n ? cp->rooms.n : 1, sizeof *cp->room_last_seq);
-	if (!cp->room_last_seq)
+	size_t n = cp->rooms.n ? cp->rooms.n : 1;
+	cp->room_last_seq = calloc(n, sizeof *cp->room_last_seq);
+	cp->room_count = calloc(n, sizeof *cp->room_count);
+	cp->room_sum = calloc(n, sizeof *cp->room_sum);
+	if (!cp->room_last_seq || !cp->room_count || !cp->room_sum)
 		return -1;
 	size_t i;
 	json_t *rec;
@@ -478,6 +510,60 @@ static int write_kind(struct copy *cp, const parley_store_vtable *st, void *self
 	return rc;
 }
 
+/* Every room's copied messages are in the target as written: the same
+ * count and checksum over the messages copied (a merge may add others). */
+static int verify_rooms(const struct copy *cp, const parley_store_vtable *st, void *self)
+{
+	size_t n = cp->rooms.n;
+	int64_t *count = calloc(n ? n : 1, sizeof *count);
+	uint64_t *sum = calloc(n ? n : 1, sizeof *sum);
+	struct call c = {0};
+	int64_t after = 0;
+	int rc = count && sum ? 0 : -1;
+	for (int more = 1; more && rc == 0;) {
+		if (records_read(st, self, &c, K_MESSAGES, after, COPY_PAGE) != PARLEY_OK) {
+			say("verify: reading messages: %s", c.error);
+			rc = -1;
+			break;
+		}
+		json_t *page = json_loads(c.text ? c.text : "[]", 0, NULL);
+		size_t i;
+		json_t *rec;
+		json_array_foreach(page, i, rec)
+		{
+			ssize_t r = ids_find(&cp->rooms, field(rec, "room"));
+			if (r < 0 || ids_find(&cp->messages, field(rec, "id")) < 0)
+				continue;
+			count[r]++;
+			sum[r] += message_digest(rec);
+		}
+		json_decref(page);
+		more = c.more;
+		after = c.value;
+	}
+	size_t bad = 0;
+	for (size_t r = 0; rc == 0 && r < n; r++) {
+		if (count[r] == cp->room_count[r] && sum[r] == cp->room_sum[r])
+			continue;
+		say("verify: room r_%lld: %lld messages copied (checksum %016llx), the target has "
+		    "%lld (%016llx)",
+		    (long long)cp->rooms.v[r], (long long)cp->room_count[r],
+		    (unsigned long long)cp->room_sum[r], (long long)count[r],
+		    (unsigned long long)sum[r]);
+		bad++;
+	}
+	if (rc == 0 && bad)
+		rc = -1;
+	else if (rc == 0)
+		say("verified %zu rooms: each room's messages up to its last_seq, by count and "
+		    "checksum",
+		    n);
+	free(c.text);
+	free(count);
+	free(sum);
+	return rc;
+}
+
 static int write_target(struct copy *cp, struct config *cfg, int force)
 {
 	int up, rc = -1;
@@ -515,6 +601,8 @@ static int write_target(struct copy *cp, struct config *cfg, int force)
 			say("verified %s: %lld", KINDS[k], (long long)n);
 		}
 	}
+	if (rc == 0 && verify_rooms(cp, st, self) < 0)
+		rc = -1;
 out:
 	admin_stop(up);
 	return rc;
@@ -552,6 +640,8 @@ out:
 	free(cp.rooms.v);
 	free(cp.messages.v);
 	free(cp.room_last_seq);
+	free(cp.room_count);
+	free(cp.room_sum);
 	return rc;
 }
 

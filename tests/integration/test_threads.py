@@ -5,6 +5,7 @@ unread counts and paging, following by writing, by being named and by hand,
 read marks, errors, bot token scopes, and a deleted root keeping its
 thread."""
 
+import asyncio
 import json
 
 import pytest
@@ -131,9 +132,10 @@ def test_followed_threads_and_unread(server, tok):
             assert [(x["root"]["id"], x["unread"]) for x in r["threads"]] == \
                 [(t2["id"], 1), (t1["id"], 1)], r
             r = await c.request("threads")  # the follow after a mention is written meanwhile
-            for _ in range(20):
+            for _ in range(200):  # the write is queued behind others: wait for it
                 if r["threads"]:
                     break
+                await asyncio.sleep(0.05)
                 r = await c.request("threads")
             assert [(x["root"]["id"], x["unread"]) for x in r["threads"]] == \
                 [(t2["id"], 1)], r
