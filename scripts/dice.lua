@@ -19,7 +19,10 @@ local function parse(spec)
   return n, sides, bonus
 end
 
-parley.command("roll", function(cmd)
+parley.command("roll", {
+  help = "rolls dice and posts the result",
+  usage = "/roll NdM[+K]",
+}, function(cmd)
   local spec = cmd.words[1] or "1d6"
   local n, sides, bonus = parse(spec)
   if not n or sides < 2 or sides > 1000 or n > max_dice then

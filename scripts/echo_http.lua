@@ -16,7 +16,10 @@ local url = parley.config.url or "https://api.example.org/v1/echo"
 local token = parley.config.token
 local timeout = tonumber(parley.config.timeout) or 10
 
-parley.command(parley.config.command or "ask", function(cmd)
+parley.command(parley.config.command or "ask", {
+  help = "asks the configured web service and posts its answer",
+  usage = "/" .. (parley.config.command or "ask") .. " your question",
+}, function(cmd)
   if cmd.args == "" then return cmd:reply("usage: /ask your question") end
   local headers = { ["Content-Type"] = "application/json" }
   if token then headers["Authorization"] = "Bearer " .. token end

@@ -43,7 +43,10 @@ local function tally(poll)
   return table.concat(lines, "\n")
 end
 
-parley.command("poll", function(cmd)
+parley.command("poll", {
+  help = "a poll with live counts (results, close)",
+  usage = '/poll "question" option option …',
+}, function(cmd)
   local args = words(cmd.args)
   local sub = args[1]
   if sub == "results" or sub == "close" then

@@ -27,7 +27,10 @@ local function schedule(r)
   parley.timer(math.max(0, r.due - os.time()), function() fire(r.id) end)
 end
 
-parley.command("remind", function(cmd)
+parley.command("remind", {
+  help = "posts your text back to you after a while (list: yours here)",
+  usage = "/remind 10m text",
+}, function(cmd)
   if cmd.args == "list" then
     local mine = {}
     for _, r in pairs(pending) do

@@ -18,6 +18,7 @@ struct command {
 	struct command *next;
 	char *name;
 	char *help;
+	char *usage; /* NULL: "/name" */
 	parley_command_fn fn;
 	void *ud;
 	parley_ctx *owner;
@@ -34,10 +35,25 @@ json_t *chat_commands_list(void)
 		char usage[COMMAND_NAME_MAX + 2];
 		snprintf(usage, sizeof usage, "/%s", c->name);
 		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:b}", "name", c->name, "help",
-		                                      c->help ? c->help : "", "usage", usage,
-		                                      "builtin", 0));
+		                                      c->help ? c->help : "", "usage",
+		                                      c->usage ? c->usage : usage, "builtin", 0));
 	}
 	return list;
+}
+
+int chat_command_usage_set(const char *name, const char *usage)
+{
+	for (struct command *c = commands; c; c = c->next) {
+		if (strcmp(c->name, name) != 0)
+			continue;
+		char *copy = strdup(usage);
+		if (!copy)
+			return PARLEY_ENOMEM;
+		free(c->usage);
+		c->usage = copy;
+		return PARLEY_OK;
+	}
+	return PARLEY_ENOTFOUND;
 }
 
 /* What a command's callback may answer to (parley_command_args.host_private). */
@@ -83,6 +99,7 @@ int chat_command_unregister(const char *name)
 			*pc = c->next;
 			free(c->name);
 			free(c->help);
+			free(c->usage);
 			free(c);
 			return PARLEY_OK;
 		}
@@ -102,6 +119,7 @@ void chat_commands_fini(void)
 		struct command *next = commands->next;
 		free(commands->name);
 		free(commands->help);
+		free(commands->usage);
 		free(commands);
 		commands = next;
 	}

@@ -237,6 +237,8 @@ int chat_command_unregister(const char *name);
 int chat_command_depth(const parley_command_args *cmd);
 int chat_command_register(const char *name, const char *help, parley_command_fn fn, void *ud,
                           parley_ctx *owner);
+/* A registered command's usage line ("/name ARGS"), shown by /help. */
+int chat_command_usage_set(const char *name, const char *usage);
 int chat_command_reply(const parley_command_args *cmd, const char *bot_name, const char *text);
 /* Runs a registered command for text "/name args"; 1 if one ran, 0 if
  * the word is not a command. */

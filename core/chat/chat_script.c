@@ -141,9 +141,13 @@ void chat_script_mutes_clear(void)
 	mutes_fini();
 }
 
-int chat_script_command_add(const char *name, parley_command_fn fn, void *ud)
+int chat_script_command_add(const char *name, const char *help, const char *usage,
+                            parley_command_fn fn, void *ud)
 {
-	return chat_command_register(name, "", fn, ud, NULL);
+	int rc = chat_command_register(name, help, fn, ud, NULL);
+	if (rc == PARLEY_OK && usage && *usage)
+		rc = chat_command_usage_set(name, usage);
+	return rc;
 }
 
 static void (*notice_observer)(const char *user_id, const char *room_id, const char *text);

@@ -58,7 +58,9 @@ void chat_script_set_notice_observer(void (*fn)(const char *user_id, const char 
 void chat_script_mutes_clear(void);
 
 /* Slash commands of scripts (chat_command_register of the chat layer). */
-int chat_script_command_add(const char *name, parley_command_fn fn, void *ud);
+/* help and usage: what /help and GET /api/commands show ("" for none). */
+int chat_script_command_add(const char *name, const char *help, const char *usage,
+                            parley_command_fn fn, void *ud);
 int chat_script_command_remove(const char *name);
 /* 1 when name is a built-in command's (/help, /me…): scripts may not
  * register it. */

@@ -510,11 +510,36 @@ static int valid_word(const char *s, size_t max)
 }
 
 /* parley.command(name, fn [, help]) */
+#define COMMAND_HELP_MAX  200 /* bytes of a command's description */
+#define COMMAND_USAGE_MAX 100 /* bytes of its usage line */
+
+/* opts.field as a one-line string of at most max bytes ("" when absent). */
+static const char *command_text(lua_State *L, int opts, const char *field, size_t max)
+{
+	if (!opts)
+		return "";
+	lua_getfield(L, opts, field);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return "";
+	}
+	size_t n;
+	const char *v = lua_tolstring(L, -1, &n);
+	if (!v || lua_type(L, -1) != LUA_TSTRING || n > max || strpbrk(v, "\r\n"))
+		luaL_error(L, "command: %s must be one line of text, at most %d bytes", field,
+		           (int)max);
+	lua_pop(L, 1); /* still referenced by opts */
+	return v;
+}
+
+/* parley.command(name, [opts,] fn); opts = {help = "…", usage = "/name ARGS"}. */
 static int l_command(lua_State *L)
 {
 	struct script *s = sref_of(L)->s;
 	const char *name = luaL_checkstring(L, 1);
-	luaL_checktype(L, 2, LUA_TFUNCTION);
+	int opts = lua_istable(L, 2) ? 2 : 0;
+	int fn = opts ? 3 : 2;
+	luaL_checktype(L, fn, LUA_TFUNCTION);
 	if (name[0] == '/')
 		name++;
 	if (s->loaded_ms)
@@ -524,20 +549,35 @@ static int l_command(lua_State *L)
 	if (chat_script_command_reserved(name))
 		return luaL_error(
 		    L, "command: /%s is a built-in command (see /help): choose another name", name);
+	const char *help = command_text(L, opts, "help", COMMAND_HELP_MAX);
+	const char *usage = command_text(L, opts, "usage", COMMAND_USAGE_MAX);
 	lua_getfield(L, LUA_REGISTRYINDEX, "parley.commands");
 	lua_getfield(L, -1, name);
 	if (!lua_isnil(L, -1))
 		return luaL_error(L, "command: /%s is declared twice", name);
 	lua_pop(L, 1);
-	lua_pushvalue(L, 2);
+	lua_pushvalue(L, fn);
 	lua_setfield(L, -2, name);
-	char **grown = realloc(s->commands, (s->n_commands + 1) * sizeof *grown);
-	if (!grown || !(grown[s->n_commands] = strdup(name))) {
-		if (grown)
-			s->commands = grown;
+	size_t n = s->n_commands + 1;
+	char **grown = realloc(s->commands, n * sizeof *grown);
+	if (grown)
+		s->commands = grown;
+	char **helps = grown ? realloc(s->command_help, n * sizeof *helps) : NULL;
+	if (helps)
+		s->command_help = helps;
+	char **usages = helps ? realloc(s->command_usage, n * sizeof *usages) : NULL;
+	if (usages)
+		s->command_usage = usages;
+	char *nm = usages ? strdup(name) : NULL, *h = nm ? strdup(help) : NULL,
+	     *u = h ? strdup(usage) : NULL;
+	if (!u) {
+		free(nm);
+		free(h);
 		return luaL_error(L, "out of memory");
 	}
-	s->commands = grown;
+	s->commands[s->n_commands] = nm;
+	s->command_help[s->n_commands] = h;
+	s->command_usage[s->n_commands] = u;
 	s->n_commands++;
 	return 0;
 }

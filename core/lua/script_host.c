@@ -131,8 +131,13 @@ static void script_free(struct script *s)
 	}
 	if (s->m_memory)
 		metric_set(s->m_memory, 0);
-	for (size_t i = 0; i < s->n_commands; i++)
+	for (size_t i = 0; i < s->n_commands; i++) {
 		free(s->commands[i]);
+		free(s->command_help[i]);
+		free(s->command_usage[i]);
+	}
+	free(s->command_help);
+	free(s->command_usage);
 	free(s->commands);
 	for (size_t i = 0; i < s->n_bots; i++)
 		free(s->bots[i]);
@@ -299,7 +304,9 @@ static void sync_commands(json_t *errors)
 			} else if (registered(name)) {
 				continue;
 			} else {
-				int rc = chat_script_command_add(name, on_command, NULL);
+				int rc =
+				    chat_script_command_add(name, s->command_help[i],
+				                            s->command_usage[i], on_command, NULL);
 				if (rc == PARLEY_OK) {
 					char **grown = realloc(
 					    host.commands, (host.n_commands + 1) * sizeof *grown);

@@ -149,6 +149,7 @@ struct script {
 	struct lua_heap heap;     /* the Lua heap and its cap (spec.lim.memory) */
 	int handlers[SEV__COUNT]; /* count per event (the lists live in the registry) */
 	char **commands;
+	char **command_help, **command_usage; /* beside commands; "" for none */
 	size_t n_commands;
 	char *bot_name;
 	char **bots; /* every bot the script declared, default first */

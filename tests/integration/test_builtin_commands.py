@@ -156,3 +156,32 @@ def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_pa
         assert cmds["whisper"]["usage"] == "/whisper" and cmds["whisper"]["builtin"] is False
 
     run(body())
+
+
+def test_script_commands_declare_help_and_usage(server_factory, tmp_path):
+    # parley.command(name, {help, usage}, fn): shown by GET /api/commands
+    # and /help; bad options fail the script's load with the reason.
+    script = tmp_path / "lab.lua"
+    script.write_text('parley.command("book", { help = "books the microscope",'
+                      ' usage = "/book DAY HOURS" }, function(cmd) cmd:reply("ok") end)\n')
+    bad = tmp_path / "bad.lua"
+    bad.write_text('parley.command("oops", { help = "two\\nlines" }, function() end)\n')
+    paths = [str(p).replace("\\", "\\\\").replace('"', '\\"') for p in (script, bad)]
+    srv = server_factory(config_extra='scripts = { { file = "%s" }, { file = "%s" } }' % tuple(paths))
+    tok = srv.people("alice")
+    st, _, data = srv.http("GET", "/api/commands",
+                           headers={"Authorization": "Bearer " + tok["alice"]})
+    cmds = {c["name"]: c for c in json.loads(data)["commands"]}
+    assert cmds["book"]["help"] == "books the microscope", cmds["book"]
+    assert cmds["book"]["usage"] == "/book DAY HOURS", cmds["book"]
+    assert "oops" not in cmds
+    assert "help must be one line" in srv.stderr_text, srv.stderr_text[-2000:]
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a:
+            g = a.room_id("general")
+            await a.send_text(g, "/help")
+            n = await a.next_event("notice", room=g)
+            assert "/book DAY HOURS" in n["text"] and "books the microscope" in n["text"], n
+
+    run(body())
