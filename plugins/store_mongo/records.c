@@ -147,7 +147,7 @@ static const struct kind KINDS[] = {
     {"messages", MESSAGES, N(MESSAGES), K_ID, "n", NULL},
     {"reactions", REACTIONS, N(REACTIONS), K_REACTION, "n", NULL},
     /* in other documents: records_nested.c */
-    {"edits", NULL, 0, NULL, NULL, NULL},
+    {"edits", NULL, 0, NULL, NULL, "edit"},
     {"room_settings", NULL, 0, NULL, NULL, NULL},
     {"thread_follows", THREAD_FOLLOWS, N(THREAD_FOLLOWS), K_FOLLOW, NULL, NULL},
     {"uploads", UPLOADS, N(UPLOADS), K_ID, "n", "upload"},
@@ -580,7 +580,7 @@ static int write_record(struct dbconn *c, struct op *op, const struct kind *k, j
 	if (k->fields == REACTIONS)
 		return write_reaction(c, op, rec);
 	if (!k->fields)
-		return records_nested_write(c, op, k->name, rec);
+		return records_nested_write(c, op, k->name, rec, max_n);
 	bson_t doc = BSON_INITIALIZER;
 	int64_t self_n = 0;
 	int rc = PARLEY_OK;

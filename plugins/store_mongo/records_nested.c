@@ -1,7 +1,9 @@
 /* Records kept inside other documents (see records_nested.h). An edit
  * version written by records_write keeps its record's id in the version;
- * versions made by message_edit have none, and are read with "id": null
- * (store_sqlite then numbers them). */
+ * message_edit numbers its versions from the "edit" counter (lifecycle.c);
+ * versions stored before it did have none and are read with "id": null
+ * (store_sqlite then numbers them, so a second copy with --force into the
+ * same SQLite store adds those again). */
 #include "records_nested.h"
 
 #include <string.h>
@@ -156,7 +158,7 @@ static int has_version(struct op *op, const bson_t *doc, int64_t id, int64_t ts,
 	return 0;
 }
 
-static int write_edit(struct dbconn *c, struct op *op, json_t *rec)
+static int write_edit(struct dbconn *c, struct op *op, json_t *rec, int64_t *max_id)
 {
 	const char *mid = ref(op, rec, "message", "m"), *text, *mentions;
 	json_t *id = json_object_get(rec, "id"), *ts = json_object_get(rec, "ts");
@@ -166,6 +168,8 @@ static int write_edit(struct dbconn *c, struct op *op, json_t *rec)
 		               "records_write: an edit needs message and ts (id, text and "
 		               "mentions_json: numbers, strings or null)");
 	int64_t vid = json_is_integer(id) ? json_integer_value(id) : 0;
+	if (vid > *max_id)
+		*max_id = vid;
 	bson_t *q = BCON_NEW("id", BCON_UTF8(mid));
 	bson_t *opts = BCON_NEW("projection", "{", "edits", BCON_INT32(1), "}");
 	bson_t *doc = NULL;
@@ -215,7 +219,8 @@ static int write_settings(struct dbconn *c, struct op *op, json_t *rec)
 	return rc;
 }
 
-int records_nested_write(struct dbconn *c, struct op *op, const char *kind, json_t *rec)
+int records_nested_write(struct dbconn *c, struct op *op, const char *kind, json_t *rec,
+                         int64_t *max_id)
 {
-	return !strcmp(kind, "edits") ? write_edit(c, op, rec) : write_settings(c, op, rec);
+	return !strcmp(kind, "edits") ? write_edit(c, op, rec, max_id) : write_settings(c, op, rec);
 }

@@ -20,7 +20,9 @@ int records_nested_page(struct dbconn *c, struct op *op, const char *kind, int64
                         json_t *out, int64_t *next, int *more);
 /* Writes one record into its document: ENOTFOUND without the message or
  * room; a version already there (the same id, or without ids the same ts
- * and text) is not added twice. */
-int records_nested_write(struct dbconn *c, struct op *op, const char *kind, json_t *rec);
+ * and text) is not added twice. *max_id: raised to an edit's id (the
+ * "edit" counter then moves past it). */
+int records_nested_write(struct dbconn *c, struct op *op, const char *kind, json_t *rec,
+                         int64_t *max_id);
 
 #endif
