@@ -30,15 +30,19 @@
 
 /* The order a target is written in (parents first): store_sqlite's
  * records.c and store_mongo's agree on the kinds. */
-static const char *const KINDS[] = {"users",     "rooms",   "members",  "messages",
-                                    "reactions", "uploads", "sessions", "invites",
-                                    "tokens",    "audit",   "settings", "kv"};
+static const char *const KINDS[] = {
+    "users",   "rooms",         "members",        "messages", "reactions",
+    "edits",   "room_settings", "thread_follows", "uploads",  "sessions",
+    "invites", "tokens",        "audit",          "settings", "kv"};
 enum {
 	K_USERS,
 	K_ROOMS,
 	K_MEMBERS,
 	K_MESSAGES,
 	K_REACTIONS,
+	K_EDITS,
+	K_ROOM_SETTINGS,
+	K_THREAD_FOLLOWS,
 	K_UPLOADS,
 	K_SESSIONS,
 	K_INVITES,
@@ -49,9 +53,10 @@ enum {
 	N_KINDS
 };
 /* The order the source is read in: rooms before users (see above). */
-static const int READ_ORDER[N_KINDS] = {K_ROOMS,     K_USERS,   K_MEMBERS,  K_MESSAGES,
-                                        K_REACTIONS, K_UPLOADS, K_SESSIONS, K_INVITES,
-                                        K_TOKENS,    K_AUDIT,   K_SETTINGS, K_KV};
+static const int READ_ORDER[N_KINDS] = {
+    K_ROOMS,   K_USERS,         K_MEMBERS,        K_MESSAGES, K_REACTIONS,
+    K_EDITS,   K_ROOM_SETTINGS, K_THREAD_FOLLOWS, K_UPLOADS,  K_SESSIONS,
+    K_INVITES, K_TOKENS,        K_AUDIT,          K_SETTINGS, K_KV};
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -262,6 +267,12 @@ static int keep(struct copy *cp, int kind, json_t *rec)
 		return ids_add(&cp->messages, field(rec, "id")) < 0 ? -1 : 1;
 	case K_REACTIONS:
 		return known(&cp->messages, rec, "message", 0) && known(&cp->users, rec, "user", 0);
+	case K_EDITS:
+		return known(&cp->messages, rec, "message", 0);
+	case K_ROOM_SETTINGS:
+		return known(&cp->rooms, rec, "room", 0);
+	case K_THREAD_FOLLOWS:
+		return known(&cp->messages, rec, "root", 0) && known(&cp->users, rec, "user", 0);
 	case K_UPLOADS:
 		return known(&cp->users, rec, "user", 0) && known(&cp->rooms, rec, "room", 1) &&
 		       known(&cp->messages, rec, "message", 1);

@@ -44,6 +44,12 @@ static bson_t *message_filter(const char *room, const char *message, int live)
 int lifecycle_edit(struct dbconn *c, struct op *op)
 {
 	const char *room = op->args.edit.room, *message = op->args.edit.message;
+	/* The version's own number: a copy to another store keeps it, so a
+	 * second copy finds the version there instead of adding it again. */
+	int64_t version_id;
+	int rc0 = mdb_next_id(c, op, "edit", &version_id);
+	if (rc0 < 0)
+		return rc0;
 	for (int attempt = 0; attempt < EDIT_ATTEMPTS; attempt++) {
 		bson_t *q = message_filter(room, message, 1);
 		bson_t *cur = NULL;
@@ -70,6 +76,7 @@ int lifecycle_edit(struct dbconn *c, struct op *op)
 		bson_append_document_end(u, &set);
 		BSON_APPEND_DOCUMENT_BEGIN(u, "$push", &push);
 		BSON_APPEND_DOCUMENT_BEGIN(&push, "edits", &version);
+		BSON_APPEND_INT64(&version, "id", version_id);
 		mdb_append_str(&version, "text", old_text);
 		mdb_append_str(&version, "mentions_json", old_mentions);
 		BSON_APPEND_INT64(&version, "ts", version_ts);

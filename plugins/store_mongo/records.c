@@ -13,8 +13,10 @@
  * record deleted while a copy reads them can shift a page by one (the
  * copy's count check then tells). reactions live in their messages: a page
  * ends at a message's end, so it may hold up to one message's reactions
- * more than limit. */
+ * more than limit. Edit versions and room settings live in their messages
+ * and rooms (records_nested.c); thread follows name their root's room. */
 #include "records.h"
+#include "records_nested.h"
 #include "search.h"
 
 #include <stdio.h>
@@ -81,7 +83,11 @@ static const struct field MESSAGES[] = {F("id", "id", F_SELF, "m"),
                                         F("mentions_json", "mentions_json", F_STR, NULL),
                                         F("attachments_json", "attachments_json", F_STR, NULL),
                                         F("edited_ts", "edited_ts", F_INT, NULL),
-                                        F("deleted", "deleted", F_INT, NULL)};
+                                        F("deleted", "deleted", F_INT, NULL),
+                                        F("thread", "thread", F_REF, "m"),
+                                        F("also_room", "also_room", F_INT, NULL),
+                                        F("replies", "replies", F_INT, NULL),
+                                        F("last_reply_ts", "last_reply_ts", F_INT, NULL)};
 static const struct field REACTIONS[] = {F("message", "message", F_REF, "m"),
                                          F("user", "user", F_REF, "u"),
                                          F("emoji", "emoji", F_STR, NULL)};
@@ -118,6 +124,9 @@ static const struct field AUDIT[] = {
     F("client", "client", F_STR, NULL)};
 static const struct field SETTINGS[] = {F("user", "user", F_REF, "u"),
                                         F("json", "json", F_STR, NULL)};
+static const struct field THREAD_FOLLOWS[] = {F("root", "root", F_REF, "m"),
+                                              F("user", "user", F_REF, "u"),
+                                              F("read_seq", "read_seq", F_INT, NULL)};
 static const struct field KV[] = {F("owner", "owner", F_STR, NULL), F("key", "key", F_STR, NULL),
                                   F("value", "value", F_STR, NULL)};
 #undef F
@@ -128,6 +137,7 @@ static const char *const K_TOKEN[] = {"token_hash", NULL};
 static const char *const K_USER[] = {"user", NULL};
 static const char *const K_KV[] = {"owner", "key", NULL};
 static const char *const K_REACTION[] = {"message", "user", "emoji", NULL};
+static const char *const K_FOLLOW[] = {"root", "user", NULL};
 
 #define N(a) (sizeof a / sizeof a[0])
 static const struct kind KINDS[] = {
@@ -136,6 +146,10 @@ static const struct kind KINDS[] = {
     {"members", MEMBERS, N(MEMBERS), K_MEMBER, NULL, NULL},
     {"messages", MESSAGES, N(MESSAGES), K_ID, "n", NULL},
     {"reactions", REACTIONS, N(REACTIONS), K_REACTION, "n", NULL},
+    /* in other documents: records_nested.c */
+    {"edits", NULL, 0, NULL, NULL, "edit"},
+    {"room_settings", NULL, 0, NULL, NULL, NULL},
+    {"thread_follows", THREAD_FOLLOWS, N(THREAD_FOLLOWS), K_FOLLOW, NULL, NULL},
     {"uploads", UPLOADS, N(UPLOADS), K_ID, "n", "upload"},
     {"sessions", SESSIONS, N(SESSIONS), K_TOKEN, NULL, NULL},
     {"invites", INVITES, N(INVITES), K_TOKEN, NULL, NULL},
@@ -147,9 +161,10 @@ static const struct kind KINDS[] = {
 #undef N
 #define N_KINDS (sizeof KINDS / sizeof KINDS[0])
 
-const char *const records_kinds[] = {"users",    "rooms",    "members", "messages", "reactions",
-                                     "uploads",  "sessions", "invites", "tokens",   "audit",
-                                     "settings", "kv",       NULL};
+const char *const records_kinds[] = {
+    "users",         "rooms",          "members", "messages", "reactions", "edits",
+    "room_settings", "thread_follows", "uploads", "sessions", "invites",   "tokens",
+    "audit",         "settings",       "kv",      NULL};
 
 static const struct kind *kind_of(const char *name)
 {
@@ -253,6 +268,8 @@ int records_page(struct dbconn *c, struct op *op, const char *kind, int64_t afte
                  json_t *out, int64_t *next, int *more)
 {
 	const struct kind *k = kind_of(kind);
+	if (!k->fields)
+		return records_nested_page(c, op, kind, after, limit, out, next, more);
 	int reactions = k->fields == REACTIONS;
 	bson_t *q, *opts;
 	*more = 0;
@@ -471,7 +488,7 @@ static int write_reaction(struct dbconn *c, struct op *op, json_t *rec)
  * written again: a message's reactions (their own kind) and edit history,
  * a room's hole-sweep clock. */
 static const char *const KEPT_MESSAGES[] = {"reactions", "edits", NULL};
-static const char *const KEPT_ROOMS[] = {"seq_ts", NULL};
+static const char *const KEPT_ROOMS[] = {"seq_ts", "settings", NULL};
 
 /* Copies the kept fields of the document matching q (if any) into doc;
  * a new message gets an empty reactions array. */
@@ -503,6 +520,30 @@ static int keep_fields(struct dbconn *c, struct op *op, const struct kind *k, co
 			bson_append_iter(doc, *kept, -1, &it);
 	}
 	bson_destroy(old);
+	return PARLEY_OK;
+}
+
+/* A follow's document names its root's room (threads_list finds the
+ * follows of a person's rooms by it). */
+static int follow_room(struct dbconn *c, struct op *op, bson_t *doc)
+{
+	bson_iter_t it;
+	if (!bson_iter_init_find(&it, doc, "root") || !BSON_ITER_HOLDS_UTF8(&it))
+		return op_fail(op, PARLEY_EINVAL, "records_write: a thread follow needs its root");
+	const char *root = bson_iter_utf8(&it, NULL);
+	bson_t *q = BCON_NEW("id", BCON_UTF8(root));
+	bson_t *opts = BCON_NEW("projection", "{", "room", BCON_INT32(1), "}");
+	bson_t *msg = NULL;
+	int rc = mdb_find_one(c, op, "messages", q, opts, &msg);
+	bson_destroy(q);
+	bson_destroy(opts);
+	if (rc == PARLEY_ENOTFOUND)
+		return op_fail(op, PARLEY_ENOTFOUND,
+		               "records_write: a follow of a missing message %s", root);
+	if (rc < 0)
+		return rc;
+	mdb_append_str(doc, "room", mdb_str(op, msg, "room"));
+	bson_destroy(msg);
 	return PARLEY_OK;
 }
 
@@ -538,6 +579,8 @@ static int write_record(struct dbconn *c, struct op *op, const struct kind *k, j
 {
 	if (k->fields == REACTIONS)
 		return write_reaction(c, op, rec);
+	if (!k->fields)
+		return records_nested_write(c, op, k->name, rec, max_n);
 	bson_t doc = BSON_INITIALIZER;
 	int64_t self_n = 0;
 	int rc = PARLEY_OK;
@@ -553,7 +596,8 @@ static int write_record(struct dbconn *c, struct op *op, const struct kind *k, j
 		if (self_n > *max_n)
 			*max_n = self_n;
 		bson_t *q = key_filter(&doc, k);
-		rc = keep_fields(c, op, k, q, &doc);
+		rc = k->fields == THREAD_FOLLOWS ? follow_room(c, op, &doc)
+		                                 : keep_fields(c, op, k, q, &doc);
 		if (rc == PARLEY_OK)
 			rc = replace_doc(c, op, k->name, q, &doc);
 		bson_destroy(q);

@@ -35,6 +35,7 @@
 #include "schema.h"
 #include "search.h"
 #include "store.h"
+#include "upload_expiry.h"
 #include "uploads.h"
 #include "vtable.h"
 
@@ -1266,4 +1267,6 @@ static const parley_store_vtable store_vtable = {
     .lease = v_lease,
     .kv_add = v_kv_add,
     .counter_add = v_counter_add,
+    /* Upload retention (issue 17) */
+    .uploads_expire = upload_expiry_call,
 };

@@ -12,9 +12,10 @@
 #include "op.h"
 
 /* The kinds, parents before children (the order a copy writes them in). */
-static const char *const KINDS[] = {"users", "rooms",    "members",  "messages", "reactions",
-                                    "edits", "uploads",  "sessions", "invites",  "tokens",
-                                    "audit", "settings", "kv"};
+static const char *const KINDS[] = {
+    "users",   "rooms",         "members",        "messages", "reactions",
+    "edits",   "room_settings", "thread_follows", "uploads",  "sessions",
+    "invites", "tokens",        "audit",          "settings", "kv"};
 
 int records_kind_known(const char *kind)
 {

@@ -1,6 +1,7 @@
 """parley backup / parley restore (issue 17): an online backup taken while
 the server takes writes restores with every message acked before the
-backup began, the sessions (server.key) and the uploads of uploads_local;
+backup began, the sessions (server.key), the uploads of uploads_local, and
+an edited message's history, a room's settings and a thread's followers;
 restore verifies the backup against its manifest, refuses while a server
 holds the data dir and refuses a data dir with data in it without --force."""
 
@@ -17,6 +18,7 @@ import pytest
 
 from conftest import STORE
 from parley_client import Client, ClientClosed, new_client_id, run
+from test_store_copy import assert_lifecycle, make_lifecycle
 
 MONGO_DATABASE = re.compile(r'database = "(it[0-9a-f]+)_[0-9a-f]+"')
 
@@ -120,6 +122,20 @@ def test_backup_under_load_restores_every_acked_message(server_factory, tmp_path
     body = DATA + os.urandom(50_000)
     rec = upload(srv, token, body, "before.bin")
     out = str(tmp_path / "bk1")
+    # Edits, a room setting and a thread, in a room of their own: general
+    # holds only the load's messages, which the checks below count.
+    srv.add_user("ops", role="admin")
+    srv.add_user("bob")
+    ops, bob = srv.tokens("ops", "bob")
+
+    async def lab_room():
+        async with Client(srv, ops) as o, Client(srv, bob) as b:
+            r = await o.request("create_room", name="lab")
+            assert r["type"] == "room", r
+            assert (await b.request("join", room=r["room"]["id"]))["type"] == "room"
+            return r["room"]["id"]
+    lab = run(lab_room())
+    edited, root = make_lifecycle(srv, ops, bob, lab)
 
     room, before, acked, res = run(backup_under_load(srv, token, out), timeout=120)
     assert res.returncode == 0, res.stderr
@@ -152,6 +168,7 @@ def test_backup_under_load_restores_every_acked_message(server_factory, tmp_path
     assert all(m["id"] in acked_ids for m in stored if m.get("text", "").startswith("bk "))
     status, _, data = srv2.http("GET", rec["url"], headers={"Authorization": "Bearer " + token})
     assert status == 200 and data == body
+    assert_lifecycle(srv2, ops, bob, lab, edited, root)
 
 
 @pytest.mark.skipif(STORE == "mongo", reason="damages the backup's parley.db and checks its "

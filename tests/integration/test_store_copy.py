@@ -2,7 +2,8 @@
 (SQLite -> MongoDB -> SQLite; with PARLEY_TEST_STORE=mongo, MongoDB ->
 SQLite -> MongoDB), each copy taken while its source serves, then a server
 started on the copy: the same users (passwords and sessions too), rooms,
-memberships and history, and new messages continue the seqs.
+memberships and history, an edited message's earlier versions, a room's
+settings and a thread's followers, and new messages continue the seqs.
 
 The MongoDB side is PARLEY_TEST_MONGO_URI when set, else a CongoDB test
 server of tests/mongo/congo.py started for this module."""
@@ -16,6 +17,7 @@ import sys
 import pytest
 
 from conftest import DEFAULT_PLUGINS, SOURCE_DIR, STORE, make_config, lua_str
+from parley_client import Client, run
 import websockets
 
 PASSWORD = "correct horse 1"
@@ -73,6 +75,41 @@ def history(srv, token, room):
              else m.get("user"), m.get("text")) for m in msgs]
 
 
+def make_lifecycle(srv, alice, bob, room):
+    """What lives beside the messages: alice edits a message and sets
+    may_pin of the room; bob replies in alice's thread (both follow it).
+    Returns the ids of the edited message and of the thread's root."""
+    async def body():
+        async with Client(srv, alice) as a, Client(srv, bob) as b:
+            m = await a.send_text(room, "first draft")
+            r = await a.request("edit", room=room, id=m["id"], text="second draft")
+            assert r["type"] != "error", r
+            r = await a.request("room_settings", room=room, may_pin="members")
+            assert r["type"] == "room" and r["room"]["may_pin"] == "members", r
+            root = await a.send_text(room, "a thread")
+            reply = await b.send_text(room, "a reply", thread=root["id"])
+            assert reply["type"] == "ack", reply
+            return m["id"], root["id"]
+    return run(body())
+
+
+def assert_lifecycle(srv, alice, bob, room, edited, root):
+    """The copy carries what make_lifecycle made."""
+    async def body():
+        async with Client(srv, alice) as a, Client(srv, bob) as b:
+            r = await a.request("edits", room=room, id=edited)
+            assert r["type"] == "edits", r
+            assert [v["text"] for v in r["versions"]] == ["first draft", "second draft"], r
+            settings = [x for x in a.ready["rooms"] if x["id"] == room]
+            assert settings and settings[0]["may_pin"] == "members", a.ready["rooms"]
+            for c in (a, b):
+                r = await c.request("threads")
+                assert r["type"] == "threads", r
+                assert [x["root"]["id"] for x in r["threads"]] == [root], r
+                assert r["threads"][0]["root"]["replies"] == 1, r
+    run(body())
+
+
 def target_config(tmp_path, name, kind, mongo_uri):
     """A config file for a store of `kind` in its own data dir; returns
     (path, text with {data_dir}/{plugin_dir} placeholders, data dir)."""
@@ -110,6 +147,8 @@ def test_copy_to_the_other_store_and_back(server_factory, tmp_path, mongo_uri, p
                                    json={"text": f"message {i}", "client_id": f"c{i}"},
                                    headers=bearer(who))
         assert status == 200, data
+    edited, root = make_lifecycle(src, alice, bob, room)
+    assert_lifecycle(src, alice, bob, room, edited, root)
     before = history(src, alice, room)
     assert len(before) >= 12
 
@@ -137,6 +176,7 @@ def test_copy_to_the_other_store_and_back(server_factory, tmp_path, mongo_uri, p
     assert general_id(b, alice) == room
     assert history(b, alice, room) == before
     assert history(b, bob, room) == before
+    assert_lifecycle(b, alice, bob, room, edited, root)
     login = b.login("bob", PASSWORD)
     assert login.get("token") or login.get("user"), login
     status, _, data_b = b.http("POST", f"/api/rooms/{room}/messages",
@@ -159,6 +199,7 @@ def test_copy_to_the_other_store_and_back(server_factory, tmp_path, mongo_uri, p
     assert "verified messages: %d" % len(after_b) in res.stderr, res.stderr
     c = server_factory(raw_config=text_c, data_dir=data_c)
     assert history(c, alice, room) == after_b
+    assert_lifecycle(c, alice, bob, room, edited, root)
     assert c.login("alice", PASSWORD)
     status, _, data_c_post = c.http("POST", f"/api/rooms/{room}/messages",
                                     json={"text": "back home"}, headers=bearer(alice))

@@ -32,6 +32,11 @@ static const struct {
      "\"client_id\":null,\"reply_to\":\"m_40\",\"mentions_json\":\"[\\\"u_7\\\"]\","
      "\"attachments_json\":null,\"edited_ts\":1400,\"deleted\":0}]"},
     {"reactions", "[{\"message\":40,\"user\":9,\"emoji\":\"\xf0\x9f\x91\x8d\"}]"},
+    /* Message 41's text before its edit at 1400. */
+    {"edits", "[{\"id\":6,\"message\":41,\"text\":\"hi?\",\"mentions_json\":null,"
+              "\"ts\":1300}]"},
+    {"room_settings", "[{\"room\":3,\"json\":\"{\\\"may_post\\\":\\\"owners\\\"}\"}]"},
+    {"thread_follows", "[{\"root\":40,\"user\":9,\"read_seq\":2}]"},
     {"uploads", "[{\"id\":5,\"user\":7,\"name\":\"a.png\",\"type\":\"image/png\",\"size\":10,"
                 "\"sha256\":\"00\",\"key\":\"k5\",\"tags\":null,\"room\":3,\"message\":40,"
                 "\"created_ts\":1250}]"},
@@ -166,6 +171,38 @@ void test_records_every_kind(void **state)
 	assert_true(r.v.duplicate);
 	assert_str(r.v.messages[0].id, "m_40");
 	assert_int_equal(mk_message("r_3", "u_9", "new", NULL, NULL), 3);
+
+	/* Edit history, room settings and thread follows (where the store
+	 * has their calls). Written twice above: one version, not two. */
+	if (STORE_HAS(edits_list)) {
+		assert_int_equal(RUN(&r, S->edits_list(self, "r_3", "m_41", res_done, &r)),
+		                 PARLEY_OK);
+		assert_int_equal(r.v.n_messages, 2);
+		assert_str(r.v.messages[0].text, "hi?");
+		assert_int_equal(r.v.messages[0].ts, 1300);
+		assert_str(r.v.messages[1].text, "hi");
+	}
+	if (STORE_HAS(room_settings_list)) {
+		assert_int_equal(RUN(&r, S->room_settings_list(self, res_done, &r)), PARLEY_OK);
+		json_t *list = json_loads(r.v.text, 0, NULL);
+		assert_int_equal(json_array_size(list), 1);
+		json_t *one = json_array_get(list, 0);
+		assert_str(json_string_value(json_object_get(one, "room")), "r_3");
+		assert_str(json_string_value(
+		               json_object_get(json_object_get(one, "settings"), "may_post")),
+		           "owners");
+		json_decref(list);
+	}
+	if (STORE_HAS(thread_read)) {
+		/* Followed, with the copied read mark (marks only move forward). */
+		assert_int_equal(
+		    RUN(&r, S->thread_read(self, "r_3", "m_40", "u_9", 1, res_done, &r)),
+		    PARLEY_OK);
+		assert_int_equal(r.v.value, 2);
+		assert_int_equal(
+		    RUN(&r, S->thread_read(self, "r_3", "m_40", "u_7", 1, res_done, &r)),
+		    PARLEY_ENOTFOUND);
+	}
 
 	/* The rest through their own calls. */
 	assert_int_equal(RUN(&r, S->upload_get(self, "up_5", res_done, &r)), PARLEY_OK);
