@@ -22,12 +22,16 @@ def cli(binary, cfg, *args, env=None):
                           timeout=120, env=env)
 
 
-def fresh_config(tmp_path, plugin_dir, name):
+def fresh_config(tmp_path, plugin_dir, name, mongo_store=None):
+    """A config of an empty server; on a PARLEY_TEST_STORE=mongo run, with
+    the database a server_factory server on the same data dir uses."""
     data = str(tmp_path / name)
     cfg = str(tmp_path / (name + ".conf"))
+    text = make_config(data, plugin_dir, PLUGINS, server_extra='public_url = "http://parley.test"')
+    if mongo_store is not None:
+        text = mongo_store.rewrite(text, data)
     with open(cfg, "w") as f:
-        f.write(make_config(data, plugin_dir, PLUGINS,
-                            server_extra='public_url = "http://parley.test"'))
+        f.write(text)
     return data, cfg
 
 
@@ -53,7 +57,8 @@ async def fill(srv, tok):
         return g, lab, up
 
 
-def test_round_trip_export_import_export(server_factory, plugin_dir, parley_bin, tmp_path):
+def test_round_trip_export_import_export(server_factory, plugin_dir, parley_bin, tmp_path,
+                                         mongo_store):
     src = server_factory(plugins=PLUGINS)
     tok = src.people("ann", "ben")
     g, lab, up = run(fill(src, tok))
@@ -61,7 +66,7 @@ def test_round_trip_export_import_export(server_factory, plugin_dir, parley_bin,
     r = cli(src.binary, src.config_path, "export", "--out", first, "--with-files")
     assert r.returncode == 0, r.stderr
 
-    data, cfg = fresh_config(tmp_path, plugin_dir, "copy")
+    data, cfg = fresh_config(tmp_path, plugin_dir, "copy", mongo_store)
     r = cli(parley_bin, cfg, "import", first)
     assert r.returncode == 0, r.stderr
     links = dict(line.split(" ", 2)[1:] for line in r.stdout.splitlines()
@@ -120,7 +125,7 @@ def test_round_trip_export_import_export(server_factory, plugin_dir, parley_bin,
     run(after())
 
 
-def test_refusals(server_factory, plugin_dir, parley_bin, tmp_path):
+def test_refusals(server_factory, plugin_dir, parley_bin, tmp_path, mongo_store):
     src = server_factory(plugins=PLUGINS)
     tok = src.people("ann", "ben")
     run(fill(src, tok))
@@ -130,7 +135,7 @@ def test_refusals(server_factory, plugin_dir, parley_bin, tmp_path):
     assert cli(src.binary, src.config_path, "export", "--out", pseudo,
                "--pseudonymise").returncode == 0
 
-    data, cfg = fresh_config(tmp_path, plugin_dir, "dst")
+    data, cfg = fresh_config(tmp_path, plugin_dir, "dst", mongo_store)
     r = cli(parley_bin, cfg, "import", pseudo)
     assert r.returncode == 1 and "pseudonymised" in r.stderr, r.stderr
     with open(os.path.join(out, "messages.jsonl"), "ab") as f:
