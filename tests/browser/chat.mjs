@@ -132,6 +132,7 @@ await run('chat', async (server, browser) => {
   await setHidden(bob, true);
   await alice.fill('#text', 'Can you check it @bo');
   await alice.waitForSelector('#suggest li >> text=@bob');
+  await alice.waitForSelector('#suggest li img.avatar'); // a face beside the name
   await alice.press('#text', 'Enter'); // picks the suggestion
   assert.equal(await alice.inputValue('#text'), 'Can you check it @bob ');
   await alice.press('#text', 'Enter');

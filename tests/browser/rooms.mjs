@@ -65,6 +65,11 @@ await run('rooms', async (server, browser) => {
   await d.getByRole('button', { name: 'Create' }).click();
   await alice.waitForFunction(() => document.getElementById('room-name').textContent === '# secret');
   assert.equal(await link(bob, 'secret').count(), 0);
+  // @ suggestions reach past the members through the directory, saying so.
+  await alice.fill('#text', 'ask @bo');
+  await alice.locator('#suggest li', { hasText: '@bob' }).filter({ hasText: 'not in this room' })
+    .waitFor({ timeout: TIMEOUT_MS });
+  await alice.fill('#text', '');
   d = await dialog(alice, '#room-info', '# secret');
   await d.locator('input[name=user]').fill('bo');
   // The directory suggests bob as the name is typed.

@@ -5,6 +5,7 @@
 import { $, el, button, formatSize } from './dom.js';
 import { state, roomMessages } from './state.js';
 import { upload } from './uploads.js';
+import { avatarImg } from './profile.js';
 
 const TYPING_EVERY_MS = 3000;
 const MAX_SUGGEST = 8;
@@ -196,10 +197,25 @@ export class Composer {
       this.suggest.kind = '@';
       this.suggest.start = caret - at[2].length - 1;
       const members = await this.hooks.members();
+      const item = (m, outside) => ({
+        label: '@' + m.name,
+        hint: (m.display_name && m.display_name !== m.name ? m.display_name : '') +
+          (outside ? ' · not in this room' : ''),
+        insert: '@' + m.name + ' ',
+        user: m,
+      });
       this.suggest.items = members
         .filter((m) => m.name.toLowerCase().startsWith(q) || (m.display_name || '').toLowerCase().startsWith(q))
         .slice(0, MAX_SUGGEST)
-        .map((m) => ({ label: '@' + m.name, hint: m.display_name && m.display_name !== m.name ? m.display_name : '', insert: '@' + m.name + ' ' }));
+        .map((m) => item(m, false));
+      // The directory fills the list with people who are not members yet
+      // (a mention does not reach them: the hint says so).
+      if (q && this.suggest.items.length < MAX_SUGGEST && this.hooks.directory) {
+        const inRoom = new Set(members.map((m) => m.id));
+        const others = (await this.hooks.directory(q)).filter((u) => !inRoom.has(u.id));
+        if (this.box.value.slice(0, this.box.selectionStart) !== before) return; // typed on meanwhile
+        for (const u of others.slice(0, MAX_SUGGEST - this.suggest.items.length)) this.suggest.items.push(item(u, true));
+      }
     } else {
       this.suggest.items = [];
     }
@@ -217,6 +233,7 @@ export class Composer {
       li.id = 'suggest-' + i;
       li.setAttribute('role', 'option');
       li.setAttribute('aria-selected', i === this.suggest.sel ? 'true' : 'false');
+      if (it.user) li.append(avatarImg(it.user, 'avatar avatar-small'), document.createTextNode(' '));
       li.append(el('span', null, it.label));
       if (it.hint) li.append(el('span', 'muted', ' ' + it.hint));
       li.addEventListener('mousedown', (ev) => {

@@ -105,6 +105,11 @@ const composer = new Composer({
   },
   typing: () => state.current && conn.send({ type: 'typing', room: state.current }),
   members: membersOf,
+  // People beyond the room's members, from the directory (@ suggestions).
+  directory: async (q) => {
+    const r = await conn.request({ type: 'users', query: q, limit: 8 });
+    return r && r.type === 'users' ? r.users : [];
+  },
   noUploads: () => {
     state.features.uploads = false;
     $('attach').hidden = true;
