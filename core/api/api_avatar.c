@@ -6,6 +6,7 @@
  * with ?v= (the profile's version) it may be cached for a year, since a
  * new picture gets a new version. */
 #include <mbedtls/base64.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,9 +210,10 @@ static void send_initials(struct api_ctx *x, const parley_user *u)
 		}
 	}
 	esc[e] = '\0';
-	unsigned hue = 0;
+	/* FNV-1a spreads neighbouring ids (u_1, u_2) over the colour wheel. */
+	uint32_t hue = 2166136261u;
 	for (const char *p = u->id; *p; p++)
-		hue = hue * 31 + (unsigned char)*p;
+		hue = (hue ^ (unsigned char)*p) * 16777619u;
 	char svg[640];
 	int n = snprintf(svg, sizeof svg,
 	                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"256\" height=\"256\" "
@@ -219,7 +221,7 @@ static void send_initials(struct api_ctx *x, const parley_user *u)
 	                 "fill=\"hsl(%u,45%%,42%%)\"/><text x=\"128\" y=\"128\" dy=\".35em\" "
 	                 "text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"104\" "
 	                 "fill=\"#fff\">%s</text></svg>",
-	                 hue % 360, esc);
+	                 (unsigned)(hue % 360), esc);
 	api_log(req, 200);
 	http_respond(req, 200, "image/svg+xml",
 	             "Cache-Control: private, max-age=300\r\nX-Content-Type-Options: nosniff\r\n",
