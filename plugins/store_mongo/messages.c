@@ -127,9 +127,12 @@ int messages_append(struct dbconn *c, struct op *op)
 	}
 
 	bson_t *rq = BCON_NEW("id", BCON_UTF8(m->room_id));
-	/* seq_ts: when the counter last moved (the hole sweep's clock). */
+	/* seq_ts: when the counter last moved, and seq_at on the message: the
+	 * hole sweep's clock, this store's own (a message's ts is the client's
+	 * and may be old, or made up, when its seq is taken). */
+	int64_t seq_at = c->st->host->now_ms();
 	bson_t *ru = BCON_NEW("$inc", "{", "last_seq", BCON_INT64(1), "}", "$set", "{", "seq_ts",
-	                      BCON_INT64(m->ts), "}");
+	                      BCON_INT64(seq_at), "}");
 	bson_t *room = NULL;
 	rc = mdb_modify(c, op, "rooms", rq, ru, 0, &room);
 	bson_destroy(rq);
@@ -158,6 +161,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	mdb_append_str(&doc, "text", m->text);
 	search_append_words(&doc, "words", m->text);
 	BSON_APPEND_INT64(&doc, "ts", m->ts);
+	BSON_APPEND_INT64(&doc, "seq_at", seq_at);
 	/* Absent, not null: the partial unique index covers present ones only. */
 	if (m->client_id)
 		BSON_APPEND_UTF8(&doc, "client_id", m->client_id);
@@ -393,17 +397,19 @@ static int sweep_room(mongoc_collection_t *msgs, const bson_t *room_doc, int64_t
 	}
 	int filled = 0;
 	if (count < last) {
-		bson_t *opts =
-		    BCON_NEW("sort", "{", "seq", BCON_INT32(1), "}", "projection", "{", "seq",
-		             BCON_INT32(1), "ts", BCON_INT32(1), "user", BCON_INT32(1), "}");
+		bson_t *opts = BCON_NEW("sort", "{", "seq", BCON_INT32(1), "}", "projection", "{",
+		                        "seq", BCON_INT32(1), "ts", BCON_INT32(1), "seq_at",
+		                        BCON_INT32(1), "user", BCON_INT32(1), "}");
 		mongoc_cursor_t *cur = mongoc_collection_find_with_opts(msgs, q, opts, NULL);
 		const bson_t *d;
 		int64_t expect = 1, ts = 0;
 		while (filled >= 0 && mongoc_cursor_next(cur, &d)) {
 			int64_t seq = field_int(d, "seq");
 			ts = field_int(d, "ts");
+			/* When the next seq was taken (older documents: their ts). */
+			int64_t taken = field_int(d, "seq_at") ? field_int(d, "seq_at") : ts;
 			field_str(d, "user", next_user, sizeof next_user);
-			if (seq > expect && now_ms - ts > stale_ms) {
+			if (seq > expect && now_ms - taken > stale_ms) {
 				int n = fill_range(msgs, room, room_n, expect, seq - 1, next_user,
 				                   ts, err, errlen);
 				filled = n < 0 ? -1 : filled + n;
