@@ -179,7 +179,10 @@ def test_two_admins_disabling_each_other_at_once_leave_one(server):
         a = _raw_request(server.port, "POST", f"/api/admin/users/{ids['other']}/disable", root)
         b = _raw_request(server.port, "POST", f"/api/admin/users/{ids['root']}/disable", other)
         statuses = sorted([_raw_status(a), _raw_status(b)])
-        assert statuses == [200, 409], statuses
+        # The second is refused: 409 when both were in the server at once;
+        # when the first finished before the second was authenticated, its
+        # caller is no longer an admin or signed in (403, 401).
+        assert statuses[0] == 200 and statuses[1] in (401, 403, 409), statuses
         status, _, data = server.http("GET", "/api/admin/users",
                                       headers={"Authorization": f"Bearer {root}"})
         survivor = "root" if status == 200 else "other"
@@ -210,7 +213,8 @@ def test_the_last_active_admin_cannot_be_demoted_by_a_racing_pair(server):
     body = json.dumps({"role": "member"}).encode()
     a = _raw_request(server.port, "POST", f"/api/admin/users/{ids['other']}/role", root, body)
     b = _raw_request(server.port, "POST", f"/api/admin/users/{ids['root']}/role", other, body)
-    assert sorted([_raw_status(a), _raw_status(b)]) == [200, 409]
+    statuses = sorted([_raw_status(a), _raw_status(b)])
+    assert statuses[0] == 200 and statuses[1] in (403, 409), statuses
     status, _, data = server.http("GET", "/api/admin/users",
                                   headers={"Authorization": f"Bearer {root}"})
     if status != 200:
