@@ -56,22 +56,25 @@ int cluster_bus_active(void)
 
 /* ---- publishing --------------------------------------------------------- */
 
-static void publish(const char *channel, const char *header, const char *body, size_t len)
+/* 0, or -1 when the bus did not take it. */
+static int publish(const char *channel, const char *header, const char *body, size_t len)
 {
 	if (!bus.started)
-		return;
+		return 0;
 	size_t hl = strlen(header);
 	char *buf = malloc(hl + 1 + len);
 	if (!buf)
-		return;
+		return -1;
 	memcpy(buf, header, hl);
 	buf[hl] = '\n';
 	if (len)
 		memcpy(buf + hl + 1, body, len);
 	/* Dropped while the bus is down: the receivers repair from the store. */
-	if (bus.vt->publish(bus.self, channel, buf, hl + 1 + len) == PARLEY_OK)
+	int rc = bus.vt->publish(bus.self, channel, buf, hl + 1 + len) == PARLEY_OK ? 0 : -1;
+	if (rc == 0)
 		metric_add(bus.published, 1);
 	free(buf);
+	return rc;
 }
 
 /* Events that change what every node keeps about a room's members. */
@@ -129,13 +132,13 @@ void cluster_publish_sessions(const char *kind, const char *user_id, const char 
 	publish(channel, header, NULL, 0);
 }
 
-void cluster_publish_presence(const char *user_id, const char *state)
+int cluster_publish_presence(const char *user_id, const char *state)
 {
 	if (!bus.started)
-		return;
+		return 0;
 	char header[BUS_HEADER_MAX];
 	snprintf(header, sizeof header, "O %s %s %s", bus.node, user_id, state);
-	publish("presence", header, NULL, 0);
+	return publish("presence", header, NULL, 0);
 }
 
 void cluster_user_changed(const char *user_id, const char *profile_json, size_t len)
@@ -480,8 +483,12 @@ static void apply_presence(const char *node, const char *user_id, const char *st
 		p = PRESENCE_ONLINE;
 	else if (strcmp(state, "away") == 0)
 		p = PRESENCE_AWAY;
-	if (cluster_presence_set(node, user_id, p))
+	if (!cluster_presence_set(node, user_id, p))
+		return;
+	if (users_by_id(user_id))
 		presence_of_user_changed(user_id);
+	else if (p != PRESENCE_OFFLINE)
+		chat_user_load(user_id); /* its "Y" may have been lost: announced once loaded */
 }
 
 static void apply_sessions(const char *kind, const char *user_id, const char *hash)

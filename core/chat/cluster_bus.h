@@ -45,8 +45,9 @@ void cluster_room_added(room *r);
  * admin CLI, or elsewhere): the other nodes load it too. */
 void cluster_user_known(const user_rec *u);
 /* What user_id's sessions on this node add up to ("online", "away",
- * "offline"): the other nodes sum it with theirs. */
-void cluster_publish_presence(const char *user_id, const char *state);
+ * "offline"): the other nodes sum it with theirs. 0, or -1 when the bus
+ * did not take it (down): to be said again when it is back. */
+int cluster_publish_presence(const char *user_id, const char *state);
 /* user_id's account changed (role, disabled, display name): the other
  * nodes reload it from the store, then deliver profile_json (the profile
  * event, or NULL) to every session of theirs. */

@@ -98,10 +98,9 @@ static void announce(user_rec *u, int run_hook)
 void presence_changed(user_rec *u)
 {
 	enum presence here = presence_local(u);
-	if ((int)here != u->presence_published) {
-		u->presence_published = (int)here;
-		cluster_publish_presence(u->id, presence_name(here));
-	}
+	if ((int)here != u->presence_published)
+		u->presence_published =
+		    cluster_publish_presence(u->id, presence_name(here)) == 0 ? (int)here : -1;
 	announce(u, 1);
 }
 
@@ -118,10 +117,13 @@ void presence_publish_all(void)
 {
 	size_t pos = 0;
 	for (user_rec *u; (u = users_next(&pos));) {
-		if (!u->n_clients)
+		/* Also whoever left while the bus was down: the others still
+		 * have them as they were. */
+		if (!u->n_clients && u->presence_published != -1)
 			continue;
-		u->presence_published = (int)presence_local(u);
-		cluster_publish_presence(u->id, presence_name(presence_local(u)));
+		enum presence here = presence_local(u);
+		u->presence_published =
+		    cluster_publish_presence(u->id, presence_name(here)) == 0 ? (int)here : -1;
 	}
 }
 
