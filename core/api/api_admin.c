@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "chat/chat.h"
+#include "chat/cluster_bus.h"
 #include "chat/users.h"
 #include "host/auth.h"
 #include "host/plugin_host.h"
@@ -181,6 +182,7 @@ static void state_updated(void *ud, const parley_store_result *res)
 	}
 	x->user = api_user_full(&res->users[0]);
 	users_upsert(&res->users[0]);
+	cluster_user_changed(x->id, NULL, 0); /* the other nodes' caches */
 	api_audit(x, NULL, x->disable ? "user.disable" : "user.enable", x->id, NULL);
 	if (!x->disable) {
 		api_ctx_json(x, 200, json_pack("{s:O}", "user", x->user));
@@ -260,6 +262,7 @@ static void role_updated(void *ud, const parley_store_result *res)
 		return;
 	}
 	users_upsert(&res->users[0]);
+	cluster_user_changed(x->id, NULL, 0); /* the other nodes' caches */
 	api_audit(x, NULL, "user.role", x->id, json_pack("{s:s}", "role", x->role));
 	api_ctx_json(x, 200, json_pack("{s:o}", "user", api_user_full(&res->users[0])));
 }

@@ -533,8 +533,11 @@ static void user_load_members(void *ud, const parley_store_result *res)
 	if (res->rc == PARLEY_OK) {
 		load_memberships_of(res, user_id);
 		user_rec *u = users_by_id(user_id);
-		if (u)
+		if (u) {
 			u->memberships_loaded = 1;
+			/* Online on another node before this one knew them. */
+			presence_remote_changed(u);
+		}
 	}
 	free(user_id);
 }

@@ -12,6 +12,7 @@
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
 #include "chat/chat_retention.h"
+#include "chat/cluster_bus.h"
 
 static int is_admin(const user_rec *u)
 {
@@ -85,6 +86,11 @@ static void apply_settings(room *r, json_t *s)
 	r->may_post = post < 0 ? ROLE_MEMBER : (enum room_role)post;
 	r->may_pin = pin < 0 ? ROLE_MODERATOR : (enum room_role)pin;
 	r->may_invite = least_role_parse(json_string_value(json_object_get(s, "may_invite")));
+}
+
+void chat_room_settings_apply(room *r, json_t *settings)
+{
+	apply_settings(r, settings);
 }
 
 /* ---------------------------------------------------------------- */
@@ -441,19 +447,25 @@ static void room_deleted(void *ud, const parley_store_result *res)
 		           op->client[0] ? op->client : NULL);
 		log_info("room_deleted", NULL, "%s deleted room %s (%s)", op->user->name, r->name,
 		         r->id);
-		member **members = room_sorted_members(r);
-		while (r->n_members) {
-			user_rec *u = members[r->n_members - 1]->user;
-			for (client *c = u->clients; c; c = c->user_next)
-				chat_resume_forget_room(c, r);
-			chat_unsubscribe_user(u, r);
-			room_remove_member(r, u->id);
-		}
-		room_drop(r);
+		chat_room_drop_local(r);
 	}
 	if (cl)
 		chat_reply_ok(cl, op->rid);
 	settings_op_free(op);
+}
+
+void chat_room_drop_local(room *r)
+{
+	member **members = room_sorted_members(r);
+	while (r->n_members) {
+		user_rec *u = members[r->n_members - 1]->user;
+		for (client *c = u->clients; c; c = c->user_next)
+			chat_resume_forget_room(c, r);
+		chat_unsubscribe_user(u, r);
+		room_remove_member(r, u->id);
+	}
+	cluster_room_dropped(r);
+	room_drop(r);
 }
 
 void chat_req_delete_room(client *cl, json_t *req, json_t *rid)

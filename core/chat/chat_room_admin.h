@@ -26,6 +26,12 @@ void chat_room_settings_load(void (*next)(void), void (*fail)(int ok));
 /* The settings as they appear in a room object: archived, may_post,
  * may_invite, may_pin (added to o). */
 void chat_room_settings_json(const room *r, json_t *o);
+/* Applies settings as chat_room_settings_json wrote them (a room_updated
+ * event from another node). */
+void chat_room_settings_apply(room *r, json_t *settings);
+/* r was deleted: every member's sessions forget it, then it is dropped
+ * from this node's caches (r is freed). */
+void chat_room_drop_local(room *r);
 
 /* PARLEY_OK when u may write in r (post, edit, react, pin), else
  * EFORBIDDEN with why: an archived room is read-only, and may_post keeps

@@ -7,6 +7,9 @@
  *   S <node> <kind> <user|-> <hash|->\n
  *   N <node> <room>\n
  *   Y <node> <user>\n
+ *   O <node> <user> <online|away|offline>\n   (on "presence")
+ *   Q <node>\n                 (on "presence": everyone publishes theirs)
+ *   P <node> <user>\n<profile event or nothing>   (an account changed)
  *   H <node>\n                 (heartbeat: cluster_nodes.c)
  * The body is the frame as this node's sessions got it, so a receiving node
  * wraps it in one WebSocket frame without parsing it (a message is
@@ -23,8 +26,12 @@
 #include "base/metrics.h"
 #include "base/ready_warnings.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_room_admin.h"
 #include "chat/cluster_nodes.h"
 #include "chat/cluster_order.h"
+#include "chat/cluster_presence.h"
+#include "chat/presence.h"
+#include "chat/profiles.h"
 #include "host/plugin_host.h"
 #include "net/ws.h"
 
@@ -49,29 +56,32 @@ int cluster_bus_active(void)
 
 /* ---- publishing --------------------------------------------------------- */
 
-static void publish(const char *channel, const char *header, const char *body, size_t len)
+/* 0, or -1 when the bus did not take it. */
+static int publish(const char *channel, const char *header, const char *body, size_t len)
 {
 	if (!bus.started)
-		return;
+		return 0;
 	size_t hl = strlen(header);
 	char *buf = malloc(hl + 1 + len);
 	if (!buf)
-		return;
+		return -1;
 	memcpy(buf, header, hl);
 	buf[hl] = '\n';
 	if (len)
 		memcpy(buf + hl + 1, body, len);
 	/* Dropped while the bus is down: the receivers repair from the store. */
-	if (bus.vt->publish(bus.self, channel, buf, hl + 1 + len) == PARLEY_OK)
+	int rc = bus.vt->publish(bus.self, channel, buf, hl + 1 + len) == PARLEY_OK ? 0 : -1;
+	if (rc == 0)
 		metric_add(bus.published, 1);
 	free(buf);
+	return rc;
 }
 
 /* Events that change what every node keeps about a room's members. */
 static int membership_event(const char *type)
 {
 	return strcmp(type, "member_joined") == 0 || strcmp(type, "member_left") == 0 ||
-	       strcmp(type, "room_updated") == 0;
+	       strcmp(type, "room_updated") == 0 || strcmp(type, "member_updated") == 0;
 }
 
 void cluster_publish_room_event(const room *r, const char *type, const char *ev_json, size_t len,
@@ -122,6 +132,34 @@ void cluster_publish_sessions(const char *kind, const char *user_id, const char 
 	publish(channel, header, NULL, 0);
 }
 
+int cluster_publish_presence(const char *user_id, const char *state)
+{
+	if (!bus.started)
+		return 0;
+	char header[BUS_HEADER_MAX];
+	snprintf(header, sizeof header, "O %s %s %s", bus.node, user_id, state);
+	return publish("presence", header, NULL, 0);
+}
+
+void cluster_user_changed(const char *user_id, const char *profile_json, size_t len)
+{
+	if (!bus.started)
+		return;
+	char header[BUS_HEADER_MAX];
+	snprintf(header, sizeof header, "P %s %s", bus.node, user_id);
+	publish("cluster", header, profile_json, profile_json ? len : 0);
+}
+
+void cluster_room_dropped(room *r)
+{
+	if (!bus.started)
+		return;
+	char channel[BUS_HEADER_MAX];
+	snprintf(channel, sizeof channel, "room.%s", r->id);
+	bus.vt->unsubscribe(bus.self, channel);
+	cluster_order_forget(r);
+}
+
 static void subscribe_room(room *r)
 {
 	char channel[BUS_HEADER_MAX];
@@ -170,12 +208,14 @@ struct resync_op {
 	char *room_id;
 	sbuf *frame;      /* delivered once the caches are in step; may be NULL */
 	int frame_before; /* member_left: to the leaver too, so before */
+	json_t *settings; /* room_updated: the room's settings, applied here */
 };
 
 static void resync_free(struct resync_op *op)
 {
 	if (op->frame)
 		sbuf_unref(op->frame);
+	json_decref(op->settings);
 	free(op->room_id);
 	free(op);
 }
@@ -206,8 +246,10 @@ static void member_user_loaded(void *ud, const parley_store_result *res)
 	room *r = room_by_id(op->room_id);
 	if (res->rc == PARLEY_OK && res->n_users && r) {
 		user_rec *u = chat_user_from(&res->users[0]);
-		if (u)
+		if (u) {
 			add_local_member(r, u, op->role, op->read_seq);
+			presence_remote_changed(u); /* told before it was known here */
+		}
 	}
 	free(op->room_id);
 	free(op);
@@ -282,6 +324,8 @@ static void room_resynced(void *ud, const parley_store_result *res)
 	}
 	if (!r->order)
 		subscribe_room(r);
+	if (op->settings && strcmp(r->kind, "dm") != 0)
+		chat_room_settings_apply(r, op->settings);
 	if (op->frame && op->frame_before)
 		chat_broadcast(r, op->frame, 0, NULL);
 	void *self;
@@ -290,13 +334,15 @@ static void room_resynced(void *ud, const parley_store_result *res)
 		resync_free(op);
 }
 
-static void resync_room(const char *room_id, sbuf *frame, int frame_before)
+static void resync_room(const char *room_id, sbuf *frame, int frame_before, json_t *settings)
 {
 	struct resync_op *op = calloc(1, sizeof *op);
 	if (!op || !(op->room_id = strdup(room_id))) {
 		free(op);
+		json_decref(settings);
 		return;
 	}
+	op->settings = settings;
 	op->frame = frame ? sbuf_ref(frame) : NULL;
 	op->frame_before = frame_before;
 	void *self;
@@ -337,13 +383,23 @@ static void apply_room_event(const char *room_id, const char *skip_id, const cha
 	sbuf *frame = ws_frame_text(body, len);
 	if (!frame)
 		return;
-	if (membership_event(type) || !r) {
-		resync_room(room_id, frame, strcmp(type, "member_left") == 0);
+	if (strcmp(type, "room_deleted") == 0) {
+		/* Told like on the deleting node, then gone from the caches. */
+		if (r) {
+			chat_broadcast(r, frame, 0, NULL);
+			chat_room_drop_local(r);
+		}
+	} else if (membership_event(type) || !r) {
+		json_t *settings = NULL;
+		if (strcmp(type, "room_updated") == 0) {
+			json_t *ev = json_loadb(body, len, 0, NULL);
+			settings = json_incref(json_object_get(ev, "room"));
+			json_decref(ev);
+		}
+		resync_room(room_id, frame, strcmp(type, "member_left") == 0, settings);
 	} else {
 		user_rec *skip = strcmp(skip_id, "-") ? users_by_id(skip_id) : NULL;
 		chat_broadcast(r, frame, 0, skip);
-		if (strcmp(type, "room_updated") == 0)
-			resync_room(room_id, NULL, 0);
 	}
 	sbuf_unref(frame);
 }
@@ -368,6 +424,71 @@ static void apply_user_event(const char *user_id, const char *room_id, const cha
 		}
 	}
 	chat_send_user_local(u, r, ev, NULL);
+}
+
+/* An account another node changed: reloaded, then its profile event (if
+ * any) told to this node's sessions, naming the person by the new name. */
+struct user_change_op {
+	char *user_id;
+	sbuf *frame;
+};
+
+static void user_change_done(struct user_change_op *op)
+{
+	if (op->frame) {
+		profiles_tell_local(op->frame);
+		sbuf_unref(op->frame);
+	}
+	free(op->user_id);
+	free(op);
+}
+
+static void user_reloaded(void *ud, const parley_store_result *res)
+{
+	struct user_change_op *op = ud;
+	if (res->rc == PARLEY_OK && res->n_users)
+		chat_user_from(&res->users[0]);
+	user_change_done(op);
+}
+
+static void apply_user_changed(const char *user_id, const char *body, size_t len)
+{
+	struct user_change_op *op = calloc(1, sizeof *op);
+	if (!op || !(op->user_id = strdup(user_id))) {
+		free(op);
+		return;
+	}
+	op->frame = len ? ws_frame_text(body, len) : NULL;
+	if (!users_by_id(user_id)) {
+		user_change_done(op); /* not cached here: nothing to reload */
+		return;
+	}
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (st->user_get(self, op->user_id, NULL, user_reloaded, op) != PARLEY_PENDING)
+		user_change_done(op);
+}
+
+static void presence_of_user_changed(const char *user_id)
+{
+	user_rec *u = users_by_id(user_id);
+	if (u)
+		presence_remote_changed(u);
+}
+
+static void apply_presence(const char *node, const char *user_id, const char *state)
+{
+	enum presence p = PRESENCE_OFFLINE;
+	if (strcmp(state, "online") == 0)
+		p = PRESENCE_ONLINE;
+	else if (strcmp(state, "away") == 0)
+		p = PRESENCE_AWAY;
+	if (!cluster_presence_set(node, user_id, p))
+		return;
+	if (users_by_id(user_id))
+		presence_of_user_changed(user_id);
+	else if (p != PRESENCE_OFFLINE)
+		chat_user_load(user_id); /* its "Y" may have been lost: announced once loaded */
 }
 
 static void apply_sessions(const char *kind, const char *user_id, const char *hash)
@@ -421,10 +542,16 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 	}
 	if (strcmp(w[1], bus.node) == 0)
 		return; /* our own, already delivered here */
-	cluster_nodes_seen(w[1]);
+	/* A node new here learns who is online on this one. */
+	if (cluster_nodes_seen(w[1]))
+		presence_publish_all();
 	metric_set(bus.nodes, (double)cluster_nodes_alive() + 1);
 	if (w[0][0] == 'H')
 		return;
+	if (w[0][0] == 'Q') {
+		presence_publish_all();
+		return;
+	}
 	if (n < 3) {
 		metric_add(bus.ignored, 1);
 		return;
@@ -438,7 +565,7 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 		if (r && seq > 0)
 			apply_message(r, w[3], seq, body, body_len);
 		else if (!r)
-			resync_room(w[2], NULL, 0); /* a room this node has not seen yet */
+			resync_room(w[2], NULL, 0, NULL); /* a room this node has not seen yet */
 		break;
 	}
 	case 'R':
@@ -454,10 +581,17 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 			apply_sessions(w[2], w[3], w[4]);
 		break;
 	case 'N':
-		resync_room(w[2], NULL, 0);
+		resync_room(w[2], NULL, 0, NULL);
 		break;
 	case 'Y':
 		chat_user_load(w[2]);
+		break;
+	case 'O':
+		if (n == 4)
+			apply_presence(w[1], w[2], w[3]);
+		break;
+	case 'P':
+		apply_user_changed(w[2], body, body_len);
 		break;
 	default:
 		metric_add(bus.ignored, 1);
@@ -471,7 +605,7 @@ static void repair_all(int resync)
 	for (room *r; (r = rooms_next(&pos));) {
 		cluster_order_repair(r);
 		if (resync)
-			resync_room(r->id, NULL, 0);
+			resync_room(r->id, NULL, 0, NULL);
 	}
 }
 
@@ -486,8 +620,8 @@ static void heartbeat(void)
  * have been published. */
 static void node_lost(const char *node_id)
 {
-	(void)node_id;
 	metric_set(bus.nodes, (double)cluster_nodes_alive() + 1);
+	cluster_presence_node_gone(node_id, presence_of_user_changed);
 	repair_all(0);
 }
 
@@ -511,6 +645,12 @@ static void on_state(void *ud, int up)
 	if (recovery)
 		log_info("cluster_repair", NULL, "the bus is back: repairing every room");
 	repair_all(recovery);
+	/* Presence said while the bus was down (or before this node was on
+	 * it) is said again, both ways. */
+	presence_publish_all();
+	char header[BUS_HEADER_MAX];
+	snprintf(header, sizeof header, "Q %s", bus.node);
+	publish("presence", header, NULL, 0);
 }
 
 int cluster_bus_start(void)
@@ -546,6 +686,7 @@ int cluster_bus_start(void)
 	bus.node = bus.vt->node_id(bus.self);
 	bus.started = 1;
 	bus.vt->subscribe(bus.self, "cluster");
+	bus.vt->subscribe(bus.self, "presence");
 	size_t pos = 0;
 	for (room *r; (r = rooms_next(&pos));)
 		subscribe_room(r);
@@ -563,5 +704,6 @@ void cluster_bus_fini(void)
 		return;
 	cluster_nodes_fini();
 	cluster_order_fini();
+	cluster_presence_fini();
 	bus.started = 0;
 }

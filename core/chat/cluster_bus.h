@@ -5,8 +5,10 @@
  *
  * Channels: "room.<id>" (messages and room events; a node subscribes to
  * every room it knows), "user.<id>" (events for one person's sessions;
- * subscribed while the user has a session here), "cluster" (rooms created
- * and membership changes, which every node's caches need). */
+ * subscribed while the user has a session here), "cluster" (rooms created,
+ * membership and room setting changes, account changes, which every
+ * node's caches need), "presence" (each node's share of each person's
+ * presence). */
 #ifndef PARLEY_CLUSTER_BUS_H
 #define PARLEY_CLUSTER_BUS_H
 
@@ -42,6 +44,16 @@ void cluster_room_added(room *r);
 /* An account this node had not seen authenticated here (made by the
  * admin CLI, or elsewhere): the other nodes load it too. */
 void cluster_user_known(const user_rec *u);
+/* What user_id's sessions on this node add up to ("online", "away",
+ * "offline"): the other nodes sum it with theirs. 0, or -1 when the bus
+ * did not take it (down): to be said again when it is back. */
+int cluster_publish_presence(const char *user_id, const char *state);
+/* user_id's account changed (role, disabled, display name): the other
+ * nodes reload it from the store, then deliver profile_json (the profile
+ * event, or NULL) to every session of theirs. */
+void cluster_user_changed(const char *user_id, const char *profile_json, size_t len);
+/* r is about to be dropped here (deleted): its channel and ordering go. */
+void cluster_room_dropped(room *r);
 /* u's first session here opened / last one closed. */
 void cluster_user_sessions(const user_rec *u, int online);
 

@@ -52,23 +52,24 @@ void cluster_nodes_start(const struct cluster_nodes_ops *ops)
 	cn.running = 1;
 }
 
-void cluster_nodes_seen(const char *node_id)
+int cluster_nodes_seen(const char *node_id)
 {
 	if (!cn.running || strlen(node_id) >= NODE_ID_MAX)
-		return;
+		return 0;
 	double now = ev_now(loop_ev);
 	for (size_t i = 0; i < cn.n; i++) {
 		if (strcmp(cn.nodes[i].id, node_id) == 0) {
 			cn.nodes[i].seen = now;
-			return;
+			return 0;
 		}
 	}
 	if (cn.n == CLUSTER_NODES_MAX)
-		return;
+		return 0;
 	strcpy(cn.nodes[cn.n].id, node_id);
 	cn.nodes[cn.n].seen = now;
 	cn.n++;
 	log_info("cluster_node_joined", NULL, "node %s is on the bus", node_id);
+	return 1;
 }
 
 void cluster_nodes_bus(int up)

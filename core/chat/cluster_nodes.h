@@ -18,8 +18,9 @@ struct cluster_nodes_ops {
 };
 
 void cluster_nodes_start(const struct cluster_nodes_ops *ops);
-/* Heard from node_id (any bus message of it). */
-void cluster_nodes_seen(const char *node_id);
+/* Heard from node_id (any bus message of it). 1 when the node is new
+ * here (first heard, or heard again after it was taken for gone). */
+int cluster_nodes_seen(const char *node_id);
 /* The bus went down or came back: silence while it is down is not death. */
 void cluster_nodes_bus(int up);
 /* Nodes heard from recently (this one not counted). */

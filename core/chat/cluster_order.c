@@ -254,20 +254,24 @@ void cluster_order_repair(room *r)
 		start_repair(r->order);
 }
 
+void cluster_order_forget(room *r)
+{
+	struct room_order *o = r->order;
+	if (!o)
+		return;
+	ev_timer_stop(loop_ev, &o->wait);
+	while (o->held) {
+		struct held_msg *h = o->held;
+		o->held = h->next;
+		held_free(h);
+	}
+	free(o);
+	r->order = NULL;
+}
+
 void cluster_order_fini(void)
 {
 	size_t pos = 0;
-	for (room *r; (r = rooms_next(&pos));) {
-		struct room_order *o = r->order;
-		if (!o)
-			continue;
-		ev_timer_stop(loop_ev, &o->wait);
-		while (o->held) {
-			struct held_msg *h = o->held;
-			o->held = h->next;
-			held_free(h);
-		}
-		free(o);
-		r->order = NULL;
-	}
+	for (room *r; (r = rooms_next(&pos));)
+		cluster_order_forget(r);
 }

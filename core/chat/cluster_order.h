@@ -32,6 +32,8 @@ void cluster_order_submit(room *r, int64_t seq, sbuf *common, sbuf *own, const c
  * bus was down, or this node missed something). */
 void cluster_order_repair(room *r);
 /* Counts messages delivered from the store to fill gaps into `repaired`. */
+/* r is about to be dropped (deleted): its held messages and timer go. */
+void cluster_order_forget(room *r);
 void cluster_order_init(metric *repaired);
 void cluster_order_fini(void);
 

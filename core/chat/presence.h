@@ -12,12 +12,20 @@ struct client;
 
 enum presence { PRESENCE_OFFLINE, PRESENCE_ONLINE, PRESENCE_AWAY };
 
-/* What u's sessions add up to now. */
+/* What u's sessions add up to now, on every node. */
 enum presence presence_of(const user_rec *u);
+/* What u's sessions on this node add up to. */
+enum presence presence_local(const user_rec *u);
 const char *presence_name(enum presence p);
 /* Announces u's presence when it differs from what was last announced
  * (called after a session comes, goes or changes its own state). */
 void presence_changed(user_rec *u);
+/* Another node's share of u's presence changed: announced here when the
+ * sum did (the presence hook runs on the node where it happened only). */
+void presence_remote_changed(user_rec *u);
+/* Puts this node's share of every person with a session here on the
+ * cluster bus (a node joined, or the bus came back). */
+void presence_publish_all(void);
 /* {user id: "online"|"away"} of the people whose presence u is sent (for
  * `ready`, so nobody online shows as offline until they change state). */
 json_t *presence_of_peers(user_rec *u);

@@ -13,6 +13,7 @@
 
 #include "base/loop.h"
 #include "chat/chat_internal.h"
+#include "chat/cluster_bus.h"
 #include "chat/protocol.h"
 #include "host/plugin_host.h"
 #include "net/ws.h"
@@ -156,17 +157,34 @@ static json_t *profile_view(const struct profile_op *op)
 
 /* Everyone online learns of the change; a room-limited bot token only of
  * people in its rooms, which it asks about itself. */
-static void tell_everyone(json_t *profile)
+void profiles_tell_local(sbuf *frame)
 {
-	sbuf *frame = chat_frame(json_pack("{s:s, s:O}", "type", "profile", "profile", profile));
-	if (!frame)
-		return;
 	size_t pos = 0;
 	user_rec *u;
 	while ((u = users_next(&pos)))
 		for (client *cl = u->clients; cl; cl = cl->user_next)
 			if (!cl->scope)
 				ws_send_frame(cl->c, frame);
+}
+
+/* Every node's sessions: the others reload the account first (a new
+ * display name), then tell theirs. */
+static void tell_everyone(const char *user_id, json_t *profile)
+{
+	json_t *ev = json_pack("{s:s, s:O}", "type", "profile", "profile", profile);
+	if (!ev)
+		return;
+	size_t len;
+	char *s = proto_dump(ev, &len);
+	json_decref(ev);
+	if (!s)
+		return;
+	cluster_user_changed(user_id, s, len);
+	sbuf *frame = ws_frame_text(s, len);
+	free(s);
+	if (!frame)
+		return;
+	profiles_tell_local(frame);
 	sbuf_unref(frame);
 }
 
@@ -182,7 +200,7 @@ static void finish(struct profile_op *op, int rc, const char *message)
 		op->done(op->ud, PARLEY_ENOMEM, NULL, NULL);
 	} else {
 		if (op->patch)
-			tell_everyone(view);
+			tell_everyone(op->user_id, view);
 		op->done(op->ud, PARLEY_OK, NULL, view);
 	}
 	json_decref(view);

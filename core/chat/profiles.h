@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/sbuf.h"
+
 #define PROFILES_KV_OWNER       "@profiles" /* no script is named with '@' */
 #define AVATARS_KV_OWNER        "@avatars"  /* base64 JPEG per user id */
 #define PROFILE_NAME_MAX        64          /* code points of display_name */
@@ -35,5 +37,8 @@ int profile_set(const char *user_id, json_t *patch, char *err, size_t errlen, pr
 /* Records a new avatar version (0: none, the initials are drawn) and tells
  * everyone, like profile_set. */
 int profile_avatar_set(const char *user_id, int64_t version, profile_done done, void *ud);
+
+/* A profile event (from another node) to every full-scope session here. */
+void profiles_tell_local(sbuf *frame);
 
 #endif

@@ -25,6 +25,8 @@ typedef struct user_rec {
 	struct client *clients; /* online sessions (client->user_next) */
 	size_t n_clients;
 	int presence_sent;           /* enum presence last announced (presence.c) */
+	int presence_published;      /* this node's share last put on the cluster bus
+	                                (-1: the bus did not take it) */
 	struct member **memberships; /* rooms this user is in */
 	size_t n_memberships, cap_memberships;
 	/* Memberships read from the store: at start, or at the first sign-in

@@ -222,3 +222,141 @@ def test_check_config_refuses_single_node_plugins_and_rediss(run_parley, tmp_pat
     r = check('{ %s, {"store_mongo"}, {"cluster_redis", url = "redis://127.0.0.1:6379",'
               ' prefix = "p1", password = "pw"} }' % auth)
     assert r.returncode == 0, r.stderr
+
+
+async def until_ok(attempt, tries=50):
+    """attempt() again every 0.1 s until it is not an error (the bus and
+    the other node's store read take a moment); its last answer."""
+    for _ in range(tries):
+        r = await attempt()
+        if r.get("type") != "error":
+            return r
+        await asyncio.sleep(0.1)
+    return r
+
+
+def test_presence_sums_sessions_on_every_node(three):
+    """A person is online while any session on any node is active: peers
+    on other nodes hear it, `ready` on another node includes them, and
+    leaving one node while still on another announces nothing."""
+    n0, n1, n2 = three.nodes
+    tok = three.people("ann", "ben")
+    ben2 = n0.token("ben")
+
+    async def body():
+        async with Client(n0, tok["ann"]) as a:
+            await asyncio.sleep(0.5)  # ann's state reaches the other nodes
+            b1 = Client(n1, tok["ben"])
+            await b1.__aenter__()
+            ben = b1.user["id"]
+            # ann is online on node 0 only: node 1's `ready` says so.
+            assert b1.ready["presence"].get(a.user["id"]) == "online", b1.ready
+            of_ben = lambda e: e["user"]["id"] == ben  # noqa: E731
+            await a.next_event("presence", where=of_ben, status="online")
+            b2 = Client(n2, ben2)
+            await b2.__aenter__()
+            # Away on node 1 while active on node 2: still online.
+            assert (await b1.request("presence", status="away"))["type"] == "ok"
+            await asyncio.sleep(0.5)
+            assert a.queued("presence", where=of_ben) == [], a.queued("presence")
+            # Node 2's session goes: away (node 1's session is idle).
+            await b2.close()
+            await a.next_event("presence", where=of_ben, status="away")
+            # Active again on node 1, then gone from there: offline.
+            assert (await b1.request("presence", status="online"))["type"] == "ok"
+            await a.next_event("presence", where=of_ben, status="online")
+            await b1.close()
+            await a.next_event("presence", where=of_ben, status="offline")
+            await asyncio.sleep(0.3)
+            assert a.queued("presence", where=of_ben) == [], "announced twice"
+
+    run(body())
+
+
+def test_presence_of_a_killed_node_goes_offline(three):
+    """A node killed with a person's only session: the others take the
+    node for gone and announce the person offline."""
+    n0, n1, _ = three.nodes
+    tok = three.people("ann", "ben")
+
+    async def body():
+        async with Client(n0, tok["ann"]) as a:
+            b = Client(n1, tok["ben"])
+            await b.__aenter__()
+            ben = b.user["id"]
+            of_ben = lambda e: e["user"]["id"] == ben  # noqa: E731
+            await a.next_event("presence", where=of_ben, status="online")
+            n1.kill9()
+            await a.next_event("presence", where=of_ben, status="offline", timeout=10)
+
+    run(body())
+
+
+def test_profile_and_role_changes_reach_other_nodes(three):
+    """A profile change on node 0 reaches sessions on node 1, whose user
+    cache names the person by the new display name; an admin's role
+    change on node 0 lets the person act as admin on node 2."""
+    n0, n1, n2 = three.nodes
+    admin = n0.user("root", role="admin")
+    tok = three.people("ann", "ben")
+    ann_n1 = n0.token("ann")
+
+    async def body():
+        async with Client(n1, tok["ben"]) as b, Client(n1, ann_n1) as a1, \
+                Client(n2, tok["ann"]) as a2:
+            ann = a1.user["id"]
+            st, out = call(n0, "PATCH", "/api/profile", tok["ann"],
+                           {"display_name": "Ann Other", "pronouns": "she/her"})
+            assert st == 200, out
+            ev = await b.next_event("profile")
+            assert ev["profile"] == out["profile"], ev
+            # Node 1's cache of her has the new name (members reads it).
+            m = await b.request("members", room=general(b))
+            by = {x["id"]: x for x in m["members"]}
+            assert by[ann]["display_name"] == "Ann Other", by[ann]
+            # ann may not delete rooms on node 2 until node 0 makes her admin.
+            lab = (await b.request("create_room", name="lab"))["room"]["id"]
+            r = await until_ok(lambda: a2.request("join", room=lab))
+            assert r["type"] == "room", r
+            r = await a2.request("delete_room", room=lab)
+            assert r["type"] == "error" and r["code"] == "forbidden", r
+            st, out = call(n0, "POST", f"/api/admin/users/{ann}/role", admin, {"role": "admin"})
+            assert st == 200, out
+            r = await until_ok(lambda: a2.request("delete_room", room=lab))
+            assert r["type"] == "ok", r
+
+    run(body())
+
+
+def test_room_settings_roles_and_deletion_reach_other_nodes(three):
+    """room_settings, member_role and delete_room on node 0: node 1's
+    caches follow (who may post, the room gone) and its sessions get
+    room_updated, member_updated and room_deleted."""
+    n0, n1, _ = three.nodes
+    admin = n0.user("root", role="admin")
+    tok = three.people("bob")
+
+    async def body():
+        async with Client(n0, admin) as o, Client(n1, tok["bob"]) as b:
+            rid = (await o.request("create_room", name="lab"))["room"]["id"]
+            r = await until_ok(lambda: b.request("join", room=rid))
+            assert r["type"] == "room", r
+            r = await o.request("room_settings", room=rid, name="lab-2", may_post="moderators")
+            assert r["type"] == "room", r
+            ev = await b.next_event("room_updated", where=lambda e: e["room"]["id"] == rid
+                                    and e["room"]["name"] == "lab-2")
+            assert ev["room"]["may_post"] == "moderators", ev
+            # Node 1 applies it: bob, a member, may not post there.
+            r = await b.send_text(rid, "hi")
+            assert r["type"] == "error" and r["code"] == "forbidden", r
+            r = await o.request("member_role", room=rid, user=b.user["id"], role="moderator")
+            assert r["type"] == "ok", r
+            upd = await b.next_event("member_updated", room=rid)
+            assert upd["role"] == "moderator", upd
+            assert (await b.send_text(rid, "now I may"))["type"] == "ack"
+            assert (await o.request("delete_room", room=rid))["type"] == "ok"
+            await b.next_event("room_deleted", room=rid)
+            r = await b.send_text(rid, "still here?")
+            assert r["type"] == "error", r
+
+    run(body())

@@ -157,3 +157,38 @@ def test_redis_outage_under_traffic_nothing_lost_gaps_repaired(cluster_env):
             await c.close()
 
     run(body(), timeout=180)
+
+
+def test_presence_said_during_a_redis_outage_arrives_after_it(cluster_env):
+    """A person leaves their node while Redis is down: the others still
+    have them online; when the bus is back the node says it again, so
+    their peers on other nodes see them offline, and who came online
+    during the outage is online elsewhere too."""
+    make, redis = cluster_env
+    cl = make(2)
+    n0, n1 = cl.nodes
+    tok = cl.people("ann", "ben", "cat")
+
+    async def body():
+        async with Client(n0, tok["ann"]) as a:
+            b = Client(n1, tok["ben"])
+            await b.__aenter__()
+            ben = b.user["id"]
+            await a.next_event("presence", where=lambda e: e["user"]["id"] == ben,
+                               status="online")
+            redis.stop()
+            await until(lambda: metric(n1, "parley_cluster_bus_up") == 0, 10, "bus down on n1")
+            await b.close()
+            c = Client(n1, tok["cat"])
+            await c.__aenter__()
+            cat = c.user["id"]
+            redis.start()
+            await until(lambda: all(metric(n, "parley_cluster_bus_up") == 1 for n in cl.nodes),
+                        20, "the bus back on every node")
+            await a.next_event("presence", where=lambda e: e["user"]["id"] == ben,
+                               status="offline", timeout=10)
+            await a.next_event("presence", where=lambda e: e["user"]["id"] == cat,
+                               status="online", timeout=10)
+            await c.close()
+
+    run(body(), timeout=120)
