@@ -975,7 +975,8 @@ static void test_schema_upgrade_v1(void **state)
 	bson_iter_t it;
 	assert_true(mongoc_cursor_next(cur, &doc));
 	assert_true(bson_iter_init_find(&it, doc, "version"));
-	assert_int_equal(bson_iter_as_int64(&it), 4); /* the newest: 3 (search, pins), 4 (records' n) */
+	assert_int_equal(bson_iter_as_int64(&it),
+	                 4); /* the newest: 3 (search, pins), 4 (records' n) */
 	mongoc_cursor_destroy(cur);
 	bson_destroy(q);
 	int old = 0, unique = 0;
