@@ -75,9 +75,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			task_drop(s->tasks);
 		lua_close(s->L);
 	}
-	for (size_t i = 0; i < s->n_commands; i++)
+	for (size_t i = 0; i < s->n_commands; i++) {
 		free(s->commands[i]);
+		free(s->command_help[i]);
+		free(s->command_usage[i]);
+	}
 	free(s->commands);
+	free(s->command_help);
+	free(s->command_usage);
 	for (size_t i = 0; i < s->n_bots; i++)
 		free(s->bots[i]);
 	free(s->bots);
