@@ -200,7 +200,7 @@ export class MessageList {
       if (m.edited_ts) body.append(el('span', 'muted edited', ' (edited)'));
     }
     li.append(body);
-    if (!m.deleted && isLong(m.text)) li.append(collapse(body));
+    if (!m.deleted && isLong(m.text)) li.append(collapse(body, m.id));
     if (!m.deleted && m.attachments && m.attachments.length) li.append(attachments(m.attachments));
     if (!m.deleted && m.previews && m.previews.length) li.append(linkPreviews(m.previews));
     if (!m.deleted && m.reactions && Object.keys(m.reactions).length) li.append(this.reactionRow(m));
@@ -381,14 +381,23 @@ function isLong(text) {
   return lines > COLLAPSE_LINES;
 }
 
-function collapse(body) {
-  body.classList.add('collapsed');
-  const more = button(t('show_more'), 'link show-more', () => {
-    const open = body.classList.toggle('collapsed');
-    more.textContent = open ? t('show_more') : t('show_less');
-    more.setAttribute('aria-expanded', open ? 'false' : 'true');
+// Messages the person expanded stay expanded when the list is drawn again
+// (a live event, a profile that arrived).
+const expanded = new Set();
+
+function collapse(body, id) {
+  const more = button('', 'link show-more', () => {
+    if (expanded.has(id)) expanded.delete(id);
+    else expanded.add(id);
+    show();
   });
-  more.setAttribute('aria-expanded', 'false');
+  const show = () => {
+    const open = expanded.has(id);
+    body.classList.toggle('collapsed', !open);
+    more.textContent = open ? t('show_less') : t('show_more');
+    more.setAttribute('aria-expanded', open ? 'true' : 'false');
+  };
+  show();
   return more;
 }
 
