@@ -145,7 +145,8 @@ await run('polish', async (server, browser) => {
   await bob.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller, null, { timeout: TIMEOUT_MS });
   await bob.waitForFunction(async () => {
     const c = await caches.open('parley-client-v1');
-    return !!(await c.match('/js/main.js')) && !!(await c.match('/style.css')) && !!(await c.match('/'));
+    return !!(await c.match('/js/main.js')) && !!(await c.match('/style.css')) && !!(await c.match('/'))
+      && !!(await c.match('/i18n/en.json'));
   }, null, { timeout: TIMEOUT_MS });
   await bob.context().setOffline(true);
   await bob.reload();
@@ -187,7 +188,8 @@ await run('polish', async (server, browser) => {
     assert.equal(download.suggestedFilename(), 'western-blot.png');
     await bob.keyboard.press('Escape');
     await viewer.waitFor({ state: 'detached' });
-    assert.ok(await bob.evaluate(() => document.activeElement.classList.contains('preview')));
+    const focused = await bob.evaluate(() => document.activeElement.outerHTML.slice(0, 120));
+    assert.ok(focused.startsWith('<a class="preview"'), `focus after the viewer: ${focused}`);
 
     // A file card: the whole name and the size on one line.
     const name = 'qPCR-run-2026-12-04-plate-3-melt-curves.csv';

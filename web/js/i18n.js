@@ -11,7 +11,17 @@ let strings = {};
 
 const LANG = /^[a-z]{2,3}$/;
 
+// Offline at start (a reload served by the service worker before it had
+// copied this file): the keys show until the network is back, then the
+// strings load and text drawn from then on is right.
 export async function loadStrings() {
+  if (await tryLoadStrings()) return;
+  window.addEventListener('online', function again() {
+    tryLoadStrings().then((ok) => ok && window.removeEventListener('online', again));
+  });
+}
+
+async function tryLoadStrings() {
   const wanted = [];
   for (const l of [...(navigator.languages || []), 'en']) {
     const base = String(l).toLowerCase().split('-')[0];
@@ -26,12 +36,13 @@ export async function loadStrings() {
       if (s && typeof s === 'object') {
         strings = s;
         document.documentElement.lang = lang;
-        return;
+        return true;
       }
     } catch {
       /* try the next one */
     }
   }
+  return false;
 }
 
 export function t(key, vars) {

@@ -71,7 +71,14 @@ export function openViewer(att, opener) {
   dlg.addEventListener('close', () => {
     dlg.remove();
     if (current && current.dlg === dlg) current = null;
-    if (opener && opener.isConnected) opener.focus();
+    // The list may have been drawn again while the viewer was open (a
+    // profile or an edit arriving): then the same image's new thumbnail.
+    let back = opener;
+    if (back && !back.isConnected) {
+      const href = back.getAttribute('href');
+      back = [...document.querySelectorAll('#messages a.preview')].find((e) => e.getAttribute('href') === href);
+    }
+    if (back) back.focus();
   });
   // A click on the backdrop (outside the stage's image and the bar) closes.
   stage.addEventListener('click', (ev) => {
