@@ -6,6 +6,7 @@
 // "/#sso=1" signed in, or to "/#sso_error=CODE&sso_message=TEXT".
 import { $ } from './dom.js';
 import { getJSON, postJSON } from './http.js';
+import { t } from './i18n.js';
 
 const SSO_FLAG = 'parley-signed-in-with-sso'; // sessionStorage: offer the provider's logout
 let ssoError = '';
@@ -41,7 +42,9 @@ async function offerSso() {
     methods = r.ok ? r.data : {};
   }
   const oidc = methods && methods.oidc;
-  for (const el of document.querySelectorAll('.sso-name')) el.textContent = oidc ? oidc.name : '';
+  const provider = oidc ? oidc.name : '';
+  $('sso-login').textContent = t('sso_login', { provider });
+  $('sso-logout-link').textContent = t('sso_logout_link', { provider });
   $('sso').hidden = !oidc;
   if (oidc) $('sso-login').href = oidc.login;
   const offerLogout = !!(oidc && oidc.logout_url && sessionStorage.getItem(SSO_FLAG));
@@ -56,7 +59,7 @@ function takeSsoLanding() {
   const code = hashParam('sso_error');
   if (code) {
     const text = hashParam('sso_message');
-    ssoError = 'Sign-in with the identity provider failed' + (text ? ': ' + text : ` (${code}).`);
+    ssoError = text ? t('sso_failed_because', { why: text }) : t('sso_failed_code', { code });
   }
   if (hashParam('sso') || code) dropHash();
 }
@@ -73,7 +76,7 @@ export function wireAuth(onSignedIn) {
     });
     f.querySelector('button').disabled = false;
     if (!r.ok) {
-      $('login-error').textContent = r.status === 401 ? 'Wrong username or password.' : r.message;
+      $('login-error').textContent = r.status === 401 ? t('login_wrong') : r.message;
       return;
     }
     f.reset();
@@ -85,7 +88,7 @@ export function wireAuth(onSignedIn) {
     const f = ev.target;
     const err = $('register-error');
     if (f.elements.password.value !== f.elements.password2.value) {
-      err.textContent = 'The two passwords differ.';
+      err.textContent = t('passwords_differ');
       return;
     }
     f.querySelector('button').disabled = true;
@@ -98,7 +101,7 @@ export function wireAuth(onSignedIn) {
     const r = await postJSON('/api/register', body);
     f.querySelector('button').disabled = false;
     if (!r.ok) {
-      err.textContent = r.status === 401 ? 'This invite link is used, expired or revoked.' : r.message;
+      err.textContent = r.status === 401 ? t('register_invite_spent') : r.message;
       return;
     }
     f.reset();
@@ -128,7 +131,7 @@ export function wireAuth(onSignedIn) {
     const f = ev.target;
     const err = $('reset-error');
     if (f.elements.password.value !== f.elements.password2.value) {
-      err.textContent = 'The two passwords differ.';
+      err.textContent = t('passwords_differ');
       return;
     }
     f.querySelector('button').disabled = true;
@@ -143,7 +146,7 @@ export function wireAuth(onSignedIn) {
     }
     f.reset();
     dropHash(); // the token is spent
-    showLogin('Your password is set: sign in with it.');
+    showLogin(t('reset_done'));
   });
 }
 
