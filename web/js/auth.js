@@ -9,7 +9,7 @@ import { getJSON, postJSON } from './http.js';
 import { t } from './i18n.js';
 
 const SSO_FLAG = 'parley-signed-in-with-sso'; // sessionStorage: offer the provider's logout
-let ssoError = '';
+let ssoError = null; // {code, text} of a failed browser sign-in
 let methods = null;
 
 const SCREENS = ['loading', 'login', 'register', 'forgot', 'reset', 'chat', 'settings'];
@@ -27,8 +27,11 @@ function dropHash() {
 }
 
 export function showLogin(message) {
-  $('login-error').textContent = message || ssoError || '';
-  ssoError = '';
+  // Worded here, not at start: the strings load after wireAuth ran.
+  const sso = !ssoError ? '' : ssoError.text ? t('sso_failed_because', { why: ssoError.text })
+    : t('sso_failed_code', { code: ssoError.code });
+  $('login-error').textContent = message || sso;
+  ssoError = null;
   show('login');
   $('login-form').elements.username.focus();
   offerSso();
@@ -59,7 +62,7 @@ function takeSsoLanding() {
   const code = hashParam('sso_error');
   if (code) {
     const text = hashParam('sso_message');
-    ssoError = text ? t('sso_failed_because', { why: text }) : t('sso_failed_code', { code });
+    ssoError = { code, text };
   }
   if (hashParam('sso') || code) dropHash();
 }
