@@ -608,7 +608,8 @@ function renderHeader() {
   $('room-topic').textContent = room ? room.topic || '' : '';
   $('room-info').hidden = !room;
   $('room-info').textContent = room && room.kind !== 'dm'
-    ? t('members_count', { n: room.members ? formatNumber(room.members) : '' }).trim() : t('room_info_dm');
+    ? (typeof room.members === 'number' ? t('members_count', { n: formatNumber(room.members) }) : t('info_members'))
+    : t('room_info_dm');
   $('text').placeholder = room ? t('composer_placeholder_room', { room: roomLabel(room) }) : t('composer_placeholder');
   $('room-pins').hidden = !room;
   $('room-pins').textContent = '📌 ' + formatNumber(room && room.pins ? room.pins.length : 0);

@@ -5,7 +5,7 @@
 // address it is simply absent and the title count remains).
 import { state } from './state.js';
 import { titleCount } from './follow.js';
-import { t } from './i18n.js';
+import { t, formatNumber } from './i18n.js';
 
 export function notificationsAvailable() {
   return typeof Notification !== 'undefined';
@@ -27,7 +27,7 @@ export async function askPermission() {
 export function updateTitle() {
   let unread = 0;
   for (const r of state.rooms.values()) unread += titleCount(r);
-  document.title = (unread ? `(${unread}) ` : '') + 'parley';
+  document.title = (unread ? `(${formatNumber(unread)}) ` : '') + 'parley';
 }
 
 // onOpen(roomId) switches to the room when the notification is clicked.
