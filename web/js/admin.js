@@ -116,7 +116,7 @@ async function accountSection() {
   else digest.disabled = true;
   if (r.ok && !mail) {
     dl.classList.add('muted');
-    dl.append(el('span', 'note', t('digest_unavailable')));
+    dl.append(el('span', 'note', ' ' + t('digest_unavailable')));
   }
   digest.addEventListener('change', async () => {
     digest.disabled = true;
