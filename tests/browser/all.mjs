@@ -6,7 +6,7 @@ import { launch } from './lib.mjs';
 
 globalThis.parleyBrowser = await launch();
 try {
-  for (const t of ['format.test.mjs', 'prune.test.mjs', 'chat.mjs', 'offline.mjs', 'rooms.mjs', 'history.mjs', 'uploads.mjs', 'scripts.mjs', 'oidc.mjs', 'previews.mjs', 'follow.mjs', 'polish.mjs', 'i18n.mjs', 'search.mjs', 'profile.mjs', 'threads.mjs', 'export.mjs', 'room_admin.mjs']) {
+  for (const t of ['format.test.mjs', 'prune.test.mjs', 'i18n_keys.test.mjs', 'chat.mjs', 'offline.mjs', 'rooms.mjs', 'history.mjs', 'uploads.mjs', 'scripts.mjs', 'oidc.mjs', 'previews.mjs', 'follow.mjs', 'polish.mjs', 'i18n.mjs', 'search.mjs', 'profile.mjs', 'threads.mjs', 'export.mjs', 'room_admin.mjs']) {
     await import('./' + t);
   }
 } finally {

@@ -4,6 +4,7 @@
 import { el, button } from './dom.js';
 import { getJSON } from './http.js';
 import { fullTime } from './time.js';
+import { t } from './i18n.js';
 
 function field(text, input) {
   const l = el('label', null, text);
@@ -38,28 +39,30 @@ export async function auditSection() {
   const s = el('section', 'settings-section');
   s.id = 'set-audit';
   s.setAttribute('aria-labelledby', 'set-audit-h');
-  const h = el('h2', null, 'Audit log');
+  const h = el('h2', null, t('audit_title'));
   h.id = 'set-audit-h';
   s.append(h);
 
   const f = el('form', 'form row audit-filters');
-  const actor = input('actor', { placeholder: 'Anyone', autocomplete: 'off' });
-  const action = input('action', { placeholder: 'Any action (room., user.role…)', autocomplete: 'off' });
+  const actor = input('actor', { placeholder: t('audit_actor_placeholder'), autocomplete: 'off' });
+  const action = input('action', { placeholder: t('audit_action_placeholder'), autocomplete: 'off' });
   const from = input('from', { type: 'date' });
   const to = input('to', { type: 'date' });
-  const go = el('button', null, 'Filter');
+  const go = el('button', null, t('audit_filter'));
   go.type = 'submit';
-  f.append(field('Actor', actor), field('Action', action), field('From', from), field('To', to), go);
+  f.append(field(t('audit_actor'), actor), field(t('audit_action'), action), field(t('audit_from'), from),
+    field(t('audit_to'), to), go);
   const err = el('p', 'error');
   err.setAttribute('role', 'alert');
   const table = el('table', 'audit');
   const head = el('tr');
-  for (const c of ['When', 'Who', 'Action', 'Target', 'Details', 'From']) head.append(el('th', null, c));
+  for (const c of [t('audit_col_when'), t('audit_col_who'), t('audit_col_action'), t('audit_col_target'),
+    t('audit_col_details'), t('audit_col_from')]) head.append(el('th', null, c));
   const thead = el('thead');
   thead.append(head);
   const tbody = el('tbody');
   table.append(thead, tbody);
-  const more = button('Older entries', 'secondary', () => load(false));
+  const more = button(t('audit_older'), 'secondary', () => load(false));
   more.hidden = true;
   s.append(f, err, table, more);
 
@@ -85,14 +88,18 @@ export async function auditSection() {
     for (const e of r.data.entries) {
       const tr = el('tr');
       tr.dataset.action = e.action;
-      tr.append(el('td', null, fullTime(e.ts)), el('td', null, e.actor_name || e.actor || 'server'),
+      const when = el('td');
+      const time = el('time', null, fullTime(e.ts));
+      time.dateTime = new Date(e.ts).toISOString();
+      when.append(time);
+      tr.append(when, el('td', null, e.actor_name || e.actor || t('audit_server')),
         el('td', null, e.action), el('td', null, e.target || ''), el('td', null, describe(e)),
         el('td', null, e.client || ''));
       tbody.append(tr);
     }
     if (!tbody.children.length) {
       const tr = el('tr', 'empty');
-      const td = el('td', 'muted', 'No entries match.');
+      const td = el('td', 'muted', t('audit_none'));
       td.colSpan = 6;
       tr.append(td);
       tbody.append(tr);

@@ -6,9 +6,10 @@
 // "/#sso=1" signed in, or to "/#sso_error=CODE&sso_message=TEXT".
 import { $ } from './dom.js';
 import { getJSON, postJSON } from './http.js';
+import { t } from './i18n.js';
 
 const SSO_FLAG = 'parley-signed-in-with-sso'; // sessionStorage: offer the provider's logout
-let ssoError = '';
+let ssoError = null; // {code, text} of a failed browser sign-in
 let methods = null;
 
 const SCREENS = ['loading', 'login', 'register', 'forgot', 'reset', 'chat', 'settings'];
@@ -26,8 +27,11 @@ function dropHash() {
 }
 
 export function showLogin(message) {
-  $('login-error').textContent = message || ssoError || '';
-  ssoError = '';
+  // Worded here, not at start: the strings load after wireAuth ran.
+  const sso = !ssoError ? '' : ssoError.text ? t('sso_failed_because', { why: ssoError.text })
+    : t('sso_failed_code', { code: ssoError.code });
+  $('login-error').textContent = message || sso;
+  ssoError = null;
   show('login');
   $('login-form').elements.username.focus();
   offerSso();
@@ -41,7 +45,9 @@ async function offerSso() {
     methods = r.ok ? r.data : {};
   }
   const oidc = methods && methods.oidc;
-  for (const el of document.querySelectorAll('.sso-name')) el.textContent = oidc ? oidc.name : '';
+  const provider = oidc ? oidc.name : '';
+  $('sso-login').textContent = t('sso_login', { provider });
+  $('sso-logout-link').textContent = t('sso_logout_link', { provider });
   $('sso').hidden = !oidc;
   if (oidc) $('sso-login').href = oidc.login;
   const offerLogout = !!(oidc && oidc.logout_url && sessionStorage.getItem(SSO_FLAG));
@@ -56,7 +62,7 @@ function takeSsoLanding() {
   const code = hashParam('sso_error');
   if (code) {
     const text = hashParam('sso_message');
-    ssoError = 'Sign-in with the identity provider failed' + (text ? ': ' + text : ` (${code}).`);
+    ssoError = { code, text };
   }
   if (hashParam('sso') || code) dropHash();
 }
@@ -73,7 +79,7 @@ export function wireAuth(onSignedIn) {
     });
     f.querySelector('button').disabled = false;
     if (!r.ok) {
-      $('login-error').textContent = r.status === 401 ? 'Wrong username or password.' : r.message;
+      $('login-error').textContent = r.status === 401 ? t('login_wrong') : r.message;
       return;
     }
     f.reset();
@@ -85,7 +91,7 @@ export function wireAuth(onSignedIn) {
     const f = ev.target;
     const err = $('register-error');
     if (f.elements.password.value !== f.elements.password2.value) {
-      err.textContent = 'The two passwords differ.';
+      err.textContent = t('passwords_differ');
       return;
     }
     f.querySelector('button').disabled = true;
@@ -98,7 +104,7 @@ export function wireAuth(onSignedIn) {
     const r = await postJSON('/api/register', body);
     f.querySelector('button').disabled = false;
     if (!r.ok) {
-      err.textContent = r.status === 401 ? 'This invite link is used, expired or revoked.' : r.message;
+      err.textContent = r.status === 401 ? t('register_invite_spent') : r.message;
       return;
     }
     f.reset();
@@ -128,7 +134,7 @@ export function wireAuth(onSignedIn) {
     const f = ev.target;
     const err = $('reset-error');
     if (f.elements.password.value !== f.elements.password2.value) {
-      err.textContent = 'The two passwords differ.';
+      err.textContent = t('passwords_differ');
       return;
     }
     f.querySelector('button').disabled = true;
@@ -143,7 +149,7 @@ export function wireAuth(onSignedIn) {
     }
     f.reset();
     dropHash(); // the token is spent
-    showLogin('Your password is set: sign in with it.');
+    showLogin(t('reset_done'));
   });
 }
 

@@ -6,6 +6,7 @@ import { $, el, button, formatSize } from './dom.js';
 import { state, roomMessages } from './state.js';
 import { upload } from './uploads.js';
 import { avatarImg } from './profile.js';
+import { t } from './i18n.js';
 
 const TYPING_EVERY_MS = 3000;
 const MAX_SUGGEST = 8;
@@ -64,10 +65,11 @@ export class Composer {
     bar.hidden = !mode;
     if (mode) {
       const m = mode.reply || mode.edit;
-      const label = mode.reply ? 'Replying to ' + (m.user ? m.user.name : '') : 'Editing your message';
-      bar.append(el('span', 'grow', label + (mode.reply ? ': ' + (m.text || '').slice(0, 80) : '')));
-      bar.append(el('span', 'muted', 'Esc to cancel'));
-      bar.append(button('×', 'icon', () => this.cancel(), 'Cancel'));
+      const label = mode.reply ? t('composer_replying', { name: m.user ? m.user.name : '', text: (m.text || '').slice(0, 80) })
+        : t('composer_editing');
+      bar.append(el('span', 'grow', label));
+      bar.append(el('span', 'muted', t('composer_esc')));
+      bar.append(button('×', 'icon', () => this.cancel(), t('composer_cancel')));
     }
     if (mode && mode.edit) {
       this.box.value = mode.edit.text || '';
@@ -189,7 +191,7 @@ export class Composer {
         .slice(0, MAX_SUGGEST)
         .map((c) => ({
           label: c.usage && c.usage !== '/' + c.name ? c.usage : '/' + c.name,
-          hint: c.help || c.description || (c.script ? 'from ' + c.script : ''),
+          hint: c.help || c.description || (c.script ? t('composer_command_from', { script: c.script }) : ''),
           insert: '/' + c.name + ' ',
         }));
     } else if (at) {
@@ -200,7 +202,7 @@ export class Composer {
       const item = (m, outside) => ({
         label: '@' + m.name,
         hint: (m.display_name && m.display_name !== m.name ? m.display_name : '') +
-          (outside ? ' · not in this room' : ''),
+          (outside ? ' · ' + t('composer_not_in_room') : ''),
         insert: '@' + m.name + ' ',
         user: m,
       });
@@ -276,7 +278,7 @@ export class Composer {
       const f = { file, progress: 0, up: null, error: null };
       this.files.push(f);
       if (max && file.size > max) {
-        f.error = 'larger than ' + formatSize(max);
+        f.error = t('upload_too_large', { max: formatSize(max) });
         continue;
       }
       upload(file, (p) => {
@@ -301,19 +303,19 @@ export class Composer {
     tray.hidden = !this.files.length;
     for (const f of this.files) {
       const card = el('div', 'upload' + (f.error ? ' failed' : f.up ? ' done' : ''));
-      card.append(el('span', 'file-name', f.file.name || 'pasted'), el('span', 'muted', formatSize(f.file.size)));
+      card.append(el('span', 'file-name', f.file.name || t('upload_pasted')), el('span', 'muted', formatSize(f.file.size)));
       if (f.error) card.append(el('span', 'error', f.error));
       else if (!f.up) {
         const bar = el('progress');
         bar.max = 1;
         bar.value = f.progress;
-        bar.setAttribute('aria-label', 'Uploading ' + f.file.name);
+        bar.setAttribute('aria-label', t('upload_progress', { name: f.file.name || t('upload_pasted') }));
         card.append(bar);
       }
       card.append(button('×', 'icon', () => {
         this.files = this.files.filter((x) => x !== f);
         this.renderFiles();
-      }, 'Remove ' + (f.file.name || 'file')));
+      }, t('upload_remove', { name: f.file.name || t('upload_pasted') })));
       tray.append(card);
     }
   }

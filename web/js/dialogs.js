@@ -5,12 +5,18 @@ import { el, button } from './dom.js';
 import { state, roomLabel, isModerator } from './state.js';
 import { presenceDot } from './presence.js';
 import { avatarImg } from './profile.js';
+import { t, formatNumber } from './i18n.js';
+
+// A member's role in a room as shown (the value stays the server's).
+export function roomRoleName(role) {
+  return { member: t('room_role_member'), moderator: t('room_role_moderator'), owner: t('room_role_owner') }[role] || role;
+}
 
 export function modal(title, build) {
   const d = el('dialog', 'dialog');
   d.setAttribute('aria-label', title);
   const head = el('header', 'dialog-head');
-  head.append(el('h2', null, title), button('×', 'icon close', () => d.close(), 'Close'));
+  head.append(el('h2', null, title), button('×', 'icon close', () => d.close(), t('dialog_close')));
   d.append(head);
   const body = el('div', 'dialog-body');
   d.append(body);
@@ -23,14 +29,14 @@ export function modal(title, build) {
   return d;
 }
 
-export function confirmDialog(text, yes = 'Delete') {
+export function confirmDialog(text, yes) {
   return new Promise((resolve) => {
     let answer = false;
-    const d = modal('Are you sure?', (body, close) => {
+    const d = modal(t('confirm_title'), (body, close) => {
       body.append(el('p', null, text));
       const row = el('div', 'row end');
-      row.append(button('Cancel', 'secondary', close));
-      row.append(button(yes, 'danger', () => {
+      row.append(button(t('confirm_cancel'), 'secondary', close));
+      row.append(button(yes || t('confirm_delete'), 'danger', () => {
         answer = true;
         close();
       }));
@@ -55,8 +61,9 @@ function input(name, attrs = {}) {
 
 // Ctrl/Cmd+K: type a few letters of a room or person, Enter opens it.
 export function quickSwitcher(onSelect) {
-  modal('Switch to…', (body, close) => {
-    const q = input('q', { placeholder: 'Room or person', autocomplete: 'off' });
+  modal(t('switcher_title'), (body, close) => {
+    const q = input('q', { placeholder: t('switcher_placeholder'), autocomplete: 'off' });
+    q.setAttribute('aria-label', t('switcher_placeholder'));
     q.setAttribute('role', 'combobox');
     q.setAttribute('aria-controls', 'switcher-list');
     q.setAttribute('aria-expanded', 'true');
@@ -78,7 +85,7 @@ export function quickSwitcher(onSelect) {
         li.setAttribute('role', 'option');
         li.id = 'sw-' + i;
         li.setAttribute('aria-selected', i === sel ? 'true' : 'false');
-        if (r.unread) li.append(el('span', 'badge', String(r.unread)));
+        if (r.unread) li.append(el('span', 'badge', formatNumber(r.unread)));
         li.addEventListener('click', () => {
           close();
           onSelect(r.id);
@@ -109,23 +116,23 @@ export function quickSwitcher(onSelect) {
 }
 
 export function browseRooms(conn, onJoined) {
-  modal('Browse rooms', async (body, close) => {
+  modal(t('browse_title'), async (body, close) => {
     const ul = el('ul', 'plain-list');
-    body.append(el('p', 'muted', 'Public rooms you can join.'), ul);
+    body.append(el('p', 'muted', t('browse_intro')), ul);
     // The server pages the list (500 a page, `more` when others follow).
     const rooms = [];
     let after;
     for (let page = 0; page < 20; page++) {
       const r = await conn.request({ type: 'rooms', public: true, after });
       if (!r || r.type !== 'rooms') {
-        ul.append(el('li', 'error', r ? r.message : 'Not connected.'));
+        ul.append(el('li', 'error', r ? r.message : t('not_connected')));
         return;
       }
       rooms.push(...(r.rooms || []).filter((x) => x.kind === 'public'));
       if (!r.more || !r.rooms || !r.rooms.length) break;
       after = r.rooms[r.rooms.length - 1].id;
     }
-    if (!rooms.length) ul.append(el('li', 'muted', 'No public rooms yet.'));
+    if (!rooms.length) ul.append(el('li', 'muted', t('browse_none')));
     for (const room of rooms) {
       const li = el('li', 'row');
       const name = el('div', 'grow');
@@ -133,12 +140,12 @@ export function browseRooms(conn, onJoined) {
       if (room.topic) name.append(el('div', 'muted', room.topic));
       li.append(name);
       if (state.rooms.has(room.id)) {
-        li.append(button('Open', 'secondary', () => {
+        li.append(button(t('browse_open'), 'secondary', () => {
           close();
           onJoined(room.id);
         }));
       } else {
-        li.append(button('Join', null, async (ev) => {
+        li.append(button(t('browse_join'), null, async (ev) => {
           ev.currentTarget.disabled = true;
           const j = await conn.request({ type: 'join', room: room.id });
           if (j && j.type === 'room') {
@@ -153,18 +160,18 @@ export function browseRooms(conn, onJoined) {
 }
 
 export function createRoom(conn, onCreated) {
-  modal('Create a room', (body, close) => {
+  modal(t('create_room_title'), (body, close) => {
     const f = el('form', 'form');
-    const name = input('name', { required: true, maxLength: 64, placeholder: 'e.g. ops' });
-    const topic = input('topic', { placeholder: 'What it is about (optional)' });
+    const name = input('name', { required: true, maxLength: 64, placeholder: t('create_room_name_placeholder') });
+    const topic = input('topic', { placeholder: t('create_room_topic_placeholder') });
     const priv = input('private', { type: 'checkbox' });
     const pl = el('label', 'check');
-    pl.append(priv, document.createTextNode(' Private: only people invited can see it'));
+    pl.append(priv, document.createTextNode(' ' + t('create_room_private')));
     const err = el('p', 'error');
     err.setAttribute('role', 'alert');
-    const submit = el('button', null, 'Create');
+    const submit = el('button', null, t('create_room_submit'));
     submit.type = 'submit';
-    f.append(field('Name', name), field('Topic', topic), pl, err, submit);
+    f.append(field(t('create_room_name'), name), field(t('create_room_topic'), topic), pl, err, submit);
     f.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       submit.disabled = true;
@@ -176,7 +183,7 @@ export function createRoom(conn, onCreated) {
       if (r && r.type === 'room') {
         close();
         onCreated(r.room.id, r.room);
-      } else err.textContent = r ? r.message : 'Not connected.';
+      } else err.textContent = r ? r.message : t('not_connected');
     });
     body.append(f);
   });
@@ -188,12 +195,12 @@ export function roomInfo(conn, room, onLeft) {
     const mod = isModerator(room);
     if (room.kind !== 'dm') {
       const f = el('form', 'form row');
-      const topic = input('topic', { value: room.topic || '', placeholder: 'No topic', disabled: !mod });
-      topic.setAttribute('aria-label', 'Topic');
+      const topic = input('topic', { value: room.topic || '', placeholder: t('info_no_topic'), disabled: !mod });
+      topic.setAttribute('aria-label', t('info_topic'));
       f.append(topic);
       const err = el('p', 'error');
       if (mod) {
-        const save = el('button', null, 'Set topic');
+        const save = el('button', null, t('info_set_topic'));
         save.type = 'submit';
         f.append(save);
         f.addEventListener('submit', async (ev) => {
@@ -202,12 +209,12 @@ export function roomInfo(conn, room, onLeft) {
           if (r && r.type === 'ok') {
             room.topic = topic.value.trim();
             close();
-          } else err.textContent = r ? r.message : 'Not connected.';
+          } else err.textContent = r ? r.message : t('not_connected');
         });
       }
-      body.append(el('h3', null, 'Topic'), f, err);
+      body.append(el('h3', null, t('info_topic')), f, err);
     }
-    body.append(el('h3', null, 'Members'));
+    body.append(el('h3', null, t('info_members')));
     const ul = el('ul', 'plain-list members');
     body.append(ul);
     const draw = async () => {
@@ -218,9 +225,9 @@ export function roomInfo(conn, room, onLeft) {
       for (const m of r.members) {
         const li = el('li', 'row');
         li.append(presenceDot(el, m.id, m.presence), avatarImg(m, 'avatar avatar-small'));
-        li.append(el('span', 'grow', m.name + (m.role !== 'member' ? ` (${m.role})` : '')));
+        li.append(el('span', 'grow', m.name), ...(m.role !== 'member' ? [el('span', 'muted', ' ' + t('info_member_role', { role: roomRoleName(m.role) }))] : []));
         if (mod && room.kind !== 'dm' && state.me && m.id !== state.me.id) {
-          li.append(button('Remove', 'secondary small', async () => {
+          li.append(button(t('info_remove'), 'secondary small', async () => {
             const k = await conn.request({ type: 'kick', room: room.id, user: m.id });
             if (k && k.type === 'ok') draw();
           }));
@@ -231,8 +238,8 @@ export function roomInfo(conn, room, onLeft) {
     await draw();
     if (room.kind !== 'dm' && (mod || room.kind === 'public')) {
       const f = el('form', 'form row');
-      const who = input('user', { placeholder: 'Username to add', required: true, autocomplete: 'off' });
-      who.setAttribute('aria-label', 'Username to add');
+      const who = input('user', { placeholder: t('info_add_placeholder'), required: true, autocomplete: 'off' });
+      who.setAttribute('aria-label', t('info_add_placeholder'));
       // Suggestions from the people directory as the name is typed.
       const people = el('datalist');
       people.id = 'add-someone-list';
@@ -251,7 +258,7 @@ export function roomInfo(conn, room, onLeft) {
           people.append(o);
         }
       });
-      const add = el('button', null, 'Add');
+      const add = el('button', null, t('info_add'));
       add.type = 'submit';
       const err = el('p', 'error');
       f.append(who, people, add);
@@ -262,13 +269,13 @@ export function roomInfo(conn, room, onLeft) {
           who.value = '';
           err.textContent = '';
           draw();
-        } else err.textContent = r ? r.message : 'Not connected.';
+        } else err.textContent = r ? r.message : t('not_connected');
       });
-      body.append(el('h3', null, 'Add someone'), f, err);
+      body.append(el('h3', null, t('info_add_someone')), f, err);
     }
     if (room.kind !== 'dm') {
       const row = el('div', 'row end');
-      row.append(button('Leave room', 'danger', async () => {
+      row.append(button(t('info_leave'), 'danger', async () => {
         const r = await conn.request({ type: 'leave', room: room.id });
         if (r && r.type === 'ok') {
           close();

@@ -1,5 +1,7 @@
 // Small DOM helpers. Text always goes in through textContent: nothing a
 // person wrote is ever parsed as HTML.
+import { t, formatNumber } from './i18n.js';
+
 export const $ = (id) => document.getElementById(id);
 
 export function el(tag, cls, text) {
@@ -29,8 +31,10 @@ export function announce(text) {
   setTimeout(() => (live.textContent = text), 50);
 }
 
+const ONE_DECIMAL = { minimumFractionDigits: 1, maximumFractionDigits: 1 };
+
 export function formatSize(n) {
-  if (n < 1024) return n + ' B';
-  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KB';
-  return (n / 1024 / 1024).toFixed(1) + ' MB';
+  if (n < 1024) return t('size_bytes', { n: formatNumber(n) });
+  if (n < 1024 * 1024) return t('size_kb', { n: formatNumber(n / 1024, ONE_DECIMAL) });
+  return t('size_mb', { n: formatNumber(n / 1024 / 1024, ONE_DECIMAL) });
 }

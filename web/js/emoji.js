@@ -1,6 +1,7 @@
 // The small emoji picker for reactions: a fixed set, no fonts or images
 // to load (the system's emoji font draws them).
 import { el, button } from './dom.js';
+import { t } from './i18n.js';
 
 export const EMOJI = ['👍', '👎', '😄', '🎉', '❤️', '🙏', '👀', '🚀', '🤔', '😢', '✅', '❌', '🔥', '💯', '👏', '😮'];
 
@@ -16,12 +17,12 @@ export function openPicker(anchor, pick) {
   closePicker();
   const box = el('div', 'emoji-picker');
   box.setAttribute('role', 'dialog');
-  box.setAttribute('aria-label', 'Pick a reaction');
+  box.setAttribute('aria-label', t('emoji_pick'));
   for (const e of EMOJI) {
     box.append(button(e, 'emoji', () => {
       closePicker();
       pick(e);
-    }, 'React with ' + e));
+    }, t('emoji_react_with', { emoji: e })));
   }
   document.body.append(box);
   const r = anchor.getBoundingClientRect();

@@ -2,6 +2,7 @@
 // session cookie authenticates it), with the CLI's filters: rooms, dates,
 // pseudonyms and files. The server answers once the zip is built.
 import { el } from './dom.js';
+import { t } from './i18n.js';
 
 function field(label, input) {
   const l = el('label', null, label);
@@ -21,14 +22,12 @@ export function exportUrl({ rooms, since, until, pseudonymise, withFiles }) {
 }
 
 export function exportSection(section) {
-  const s = section('Export', 'set-export');
-  s.append(el('p', 'muted', 'Messages as JSON lines in one zip, for archives and research '
-    + '(docs/operations.md, "Export"). Pseudonyms replace people by stable hashes; '
-    + 'message texts are not rewritten.'));
+  const s = section(t('export_title'), 'set-export');
+  s.append(el('p', 'muted', t('export_intro')));
   const f = el('form', 'form');
   const rooms = el('input');
   rooms.name = 'rooms';
-  rooms.placeholder = 'all rooms but direct messages';
+  rooms.placeholder = t('export_rooms_placeholder');
   const since = el('input');
   since.type = 'date';
   since.name = 'since';
@@ -43,10 +42,10 @@ export function exportSection(section) {
   files.name = 'with_files';
   const status = el('p', 'ok');
   status.setAttribute('role', 'status');
-  const go = el('button', null, 'Download export');
+  const go = el('button', null, t('export_download'));
   go.type = 'submit';
-  f.append(field('Rooms (names, comma-separated)', rooms), field('Since', since),
-    field('Until', until), field('Pseudonymise people ', pseudo), field('With files ', files),
+  f.append(field(t('export_rooms'), rooms), field(t('export_since'), since),
+    field(t('export_until'), until), field(t('export_pseudonymise') + ' ', pseudo), field(t('export_with_files') + ' ', files),
     status, go);
   f.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -57,7 +56,7 @@ export function exportSection(section) {
     document.body.append(a);
     a.click();
     a.remove();
-    status.textContent = 'The export downloads when the server has built it.';
+    status.textContent = t('export_started');
   });
   s.append(f);
   return s;

@@ -4,8 +4,12 @@
 import { el, button, announce } from './dom.js';
 import { state } from './state.js';
 import { modal } from './dialogs.js';
+import { t, formatNumber } from './i18n.js';
 
-const LEVELS = [['all', 'All messages'], ['mentions', 'Mentions only'], ['none', 'Nothing']];
+// The notification levels, as shown (the values are the server's).
+function levels() {
+  return [['all', t('level_all')], ['mentions', t('level_mentions')], ['none', t('level_none')]];
+}
 
 // A `pin` event: the room object's list follows it.
 export function applyPin(f) {
@@ -34,9 +38,9 @@ export function titleCount(room) {
 
 export function levelSelect(conn, room) {
   const s = el('select', 'notify-level');
-  s.setAttribute('aria-label', 'Notifications for this room');
-  s.title = 'Notifications for this room';
-  for (const [v, label] of LEVELS) {
+  s.setAttribute('aria-label', t('level_label'));
+  s.title = t('level_label');
+  for (const [v, label] of levels()) {
     const o = el('option', null, label);
     o.value = v;
     s.append(o);
@@ -46,10 +50,10 @@ export function levelSelect(conn, room) {
     const r = await conn.request({ type: 'notify', room: room.id, level: s.value });
     if (r && r.type === 'ok') {
       room.notify = s.value;
-      announce('Notifications: ' + s.selectedOptions[0].textContent);
+      announce(t('level_changed', { level: s.selectedOptions[0].textContent }));
     } else {
       s.value = room.notify || 'all';
-      announce('Not changed: ' + (r ? r.message : 'not connected'));
+      announce(t('not_changed', { why: r ? r.message : t('not_connected_short') }));
     }
   });
   return s;
@@ -58,16 +62,16 @@ export function levelSelect(conn, room) {
 // The "Pinned" panel: the room's pinned messages, newest pin first; a
 // click jumps to the message; moderators may unpin.
 export function pinnedPanel(conn, room, { onJump, canModerate }) {
-  modal('Pinned in ' + room.name, async (body, close) => {
+  modal(t('pins_title', { room: room.name }), async (body, close) => {
     body.classList.add('pinned-panel');
     const list = el('ol', 'pinned-list');
     body.append(list);
     const r = await conn.request({ type: 'pins', room: room.id });
     if (!r || r.type !== 'pins') {
-      body.append(el('p', 'error', r ? r.message : 'Not connected.'));
+      body.append(el('p', 'error', r ? r.message : t('not_connected')));
       return;
     }
-    if (!r.messages.length) body.append(el('p', 'muted', 'Nothing is pinned in this room yet.'));
+    if (!r.messages.length) body.append(el('p', 'muted', t('pins_none')));
     for (const m of r.messages) {
       const li = el('li', 'pinned-item');
       li.dataset.id = m.id;
@@ -78,10 +82,10 @@ export function pinnedPanel(conn, room, { onJump, canModerate }) {
       open.append(el('strong', null, m.user.name), el('span', 'pinned-text', m.text || ''));
       li.append(open);
       if (canModerate) {
-        li.append(button('Unpin', 'secondary small', async () => {
+        li.append(button(t('pins_unpin'), 'secondary small', async () => {
           const u = await conn.request({ type: 'pin', room: room.id, id: m.id, on: false });
           if (u && u.type === 'ok') li.remove();
-          else announce('Not unpinned: ' + (u ? u.message : 'not connected'));
+          else announce(t('pins_not_unpinned', { why: u ? u.message : t('not_connected_short') }));
         }));
       }
       list.append(li);
@@ -111,21 +115,21 @@ async function directory(conn) {
 // size), then open the conversation.
 export function groupDM(conn, onCreated) {
   const max = (state.server && state.server.limits && state.server.limits.group_dm_max) || 8;
-  modal('New message', (body, close) => {
+  modal(t('dm_title'), (body, close) => {
     const picked = new Map();
     const f = el('form', 'form');
     const chips = el('ul', 'chips');
-    chips.setAttribute('aria-label', 'People in this conversation');
+    chips.setAttribute('aria-label', t('dm_people'));
     const who = el('input');
     who.name = 'people';
-    who.placeholder = 'Type a name';
+    who.placeholder = t('dm_placeholder');
     who.autocomplete = 'off';
-    who.setAttribute('aria-label', 'Add a person');
+    who.setAttribute('aria-label', t('dm_add_person'));
     const suggestions = el('ul', 'suggestions');
     suggestions.setAttribute('role', 'listbox');
     const err = el('p', 'error');
     err.setAttribute('role', 'alert');
-    const submit = el('button', null, 'Open');
+    const submit = el('button', null, t('dm_open'));
     submit.type = 'submit';
     f.append(chips, who, suggestions, err, submit);
     body.append(f);
@@ -142,13 +146,13 @@ export function groupDM(conn, onCreated) {
         li.append(button('×', 'icon', () => {
           picked.delete(p.id);
           drawChips();
-        }, 'Remove ' + p.name));
+        }, t('dm_remove', { name: p.name })));
         chips.append(li);
       }
     };
     const pick = (p) => {
       if (picked.size + 1 >= max) {
-        err.textContent = `A conversation has at most ${max} people, you included.`;
+        err.textContent = t('dm_too_many', { max: formatNumber(max) });
         return;
       }
       picked.set(p.id, p);
@@ -167,8 +171,11 @@ export function groupDM(conn, onCreated) {
       for (const p of hits) {
         const li = el('li');
         li.setAttribute('role', 'option');
-        li.append(button(p.display_name && p.display_name !== p.name ? `${p.name} (${p.display_name})` : p.name,
-          'suggestion', () => pick(p)));
+        const label = el('button', 'suggestion', p.name);
+        label.type = 'button';
+        label.addEventListener('click', () => pick(p));
+        if (p.display_name && p.display_name !== p.name) label.append(el('span', 'muted', ` (${p.display_name})`));
+        li.append(label);
         suggestions.append(li);
       }
     });
@@ -178,14 +185,14 @@ export function groupDM(conn, onCreated) {
       const first = suggestions.querySelector('button');
       if (who.value.trim() && first) first.click();
       if (!picked.size) {
-        err.textContent = 'Pick at least one person.';
+        err.textContent = t('dm_pick_one');
         return;
       }
       const r = await conn.request({ type: 'dm', users: [...picked.keys()] });
       if (r && r.type === 'room') {
         close();
         onCreated(r.room.id, r.room);
-      } else err.textContent = r ? r.message : 'Not connected.';
+      } else err.textContent = r ? r.message : t('not_connected');
     });
   });
 }

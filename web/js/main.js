@@ -25,7 +25,7 @@ import { newClientId } from './ids.js';
 import { applyPin, levelAllows, levelSelect, pinnedPanel, groupDM } from './follow.js';
 import { wireMessageKeys } from './keyboard.js';
 import { registerOfflineShell } from './offline-shell.js';
-import { t, loadStrings, formatNumber } from './i18n.js';
+import { t, tn, loadStrings, formatNumber } from './i18n.js';
 import { openSearch } from './search.js';
 import { watchPresence, presenceReady } from './presence.js';
 import { applyProfile, onProfilesLoaded } from './profile.js';
@@ -60,9 +60,9 @@ const list = new MessageList($('messages'), $('jump'), {
     reply: (m) => composer.setMode({ reply: m }),
     edit: (m) => composer.setMode({ edit: m }),
     del: async (m) => {
-      if (await confirmDialog('Delete this message? Everyone in the room will see it was deleted.')) {
+      if (await confirmDialog(t('message_delete_confirm'))) {
         const r = await conn.request({ type: 'delete', room: state.current, id: m.id });
-        if (r && r.type === 'error') announce('Not deleted: ' + r.message);
+        if (r && r.type === 'error') announce(t('message_not_deleted', { why: r.message }));
       }
     },
     react: (m, emoji, on) => conn.request({ type: 'react', room: state.current, id: m.id, emoji, on }),
@@ -79,7 +79,7 @@ const list = new MessageList($('messages'), $('jump'), {
       const room = state.rooms.get(state.current);
       const on = !(room && room.pins && room.pins.includes(m.id));
       const r = await conn.request({ type: 'pin', room: state.current, id: m.id, on });
-      if (r && r.type === 'error') announce('Not pinned: ' + r.message);
+      if (r && r.type === 'error') announce(t('message_not_pinned', { why: r.message }));
     },
     retry: (cid) => {
       outbox.update(cid, { status: 'pending', error: null }).then(flush);
@@ -100,8 +100,8 @@ const composer = new Composer({
   send: sendMessage,
   edit: async (m, text) => {
     const r = await conn.request({ type: 'edit', room: state.current, id: m.id, text });
-    if (!r) announce('Not connected: the edit was not saved.');
-    else if (r.type === 'error') announce('Not saved: ' + r.message);
+    if (!r) announce(t('edit_not_connected'));
+    else if (r.type === 'error') announce(t('edit_not_saved', { why: r.message }));
   },
   typing: () => state.current && conn.send({ type: 'typing', room: state.current }),
   members: membersOf,
@@ -119,7 +119,7 @@ const composer = new Composer({
 // ---------------------------------------------------------------- session
 
 function startSession() {
-  $('loading-text').textContent = 'Connecting…';
+  $('loading-text').textContent = t('loading_connecting');
   show('loading');
   conn.start();
 }
@@ -134,13 +134,12 @@ function onState(s) {
     } else {
       show('loading');
       const n = outbox.count();
-      $('loading-text').textContent = 'Cannot reach the server, retrying…' +
-        (n ? ` ${n} unsent message${n > 1 ? 's' : ''} will be sent once connected.` : '');
+      $('loading-text').textContent = t('loading_unreachable') + (n ? ' ' + tn('loading_unsent', n) : '');
     }
   } else if (s === 'signed-out') {
     const was = conn.everReady;
     signOutLocally();
-    showLogin(was ? 'Your session ended; please sign in again.' : '');
+    showLogin(was ? t('session_ended') : '');
   }
 }
 
@@ -156,7 +155,7 @@ async function onReady(r) {
   for (const id of state.rooms.keys()) if (!rooms.has(id)) forgetMessages(id);
   state.rooms = rooms;
   $('me-name').textContent = r.user.display_name || r.user.name;
-  $('admin-link').textContent = r.user.role === 'admin' ? 'Settings & admin' : 'Settings';
+  $('admin-link').textContent = r.user.role === 'admin' ? t('sidebar_settings_admin') : t('sidebar_settings');
   // Asked only when the person clicks: browsers ignore unprompted requests.
   $('notify-ask').hidden = !notificationsAvailable() || Notification.permission !== 'default';
   if (!onSettings) show('chat');
@@ -317,7 +316,9 @@ async function onMessage(m) {
     // itself only shows one while the tab is hidden.
     // A reply only in its thread notifies those following the thread.
     if (inTimeline(m) && levelAllows(room, m)) notifyMessage(room, m, selectRoom);
-    if (m.room === state.current && inTimeline(m)) announce(`${m.user.name}: ${m.text || 'a file'}`);
+    if (m.room === state.current && inTimeline(m)) {
+      announce(t('announce_message', { name: m.user.name, text: m.text || t('announce_a_file') }));
+    }
   }
   if (m.thread) threads.onReply(m);
   if (mine && m.seq > (room.read_seq || 0)) room.read_seq = m.seq; // sending reads
@@ -394,16 +395,16 @@ function onTyping(f) {
 }
 
 function clearTyping(roomId, name) {
-  const t = state.typing.get(roomId);
-  if (t && name && t.delete(name)) renderTyping();
+  const typing = state.typing.get(roomId);
+  if (typing && name && typing.delete(name)) renderTyping();
 }
 
 function renderTyping() {
-  const t = state.typing.get(state.current);
+  const typing = state.typing.get(state.current);
   const now = Date.now();
-  const names = t ? [...t].filter(([, until]) => until > now).map(([n]) => n) : [];
-  $('typing').textContent = !names.length ? '' : names.length === 1 ? `${names[0]} is typing…`
-    : names.length === 2 ? `${names[0]} and ${names[1]} are typing…` : 'Several people are typing…';
+  const names = typing ? [...typing].filter(([, until]) => until > now).map(([n]) => n) : [];
+  $('typing').textContent = !names.length ? '' : names.length === 1 ? t('typing_one', { name: names[0] })
+    : names.length === 2 ? t('typing_two', { a: names[0], b: names[1] }) : t('typing_several');
 }
 
 // ---------------------------------------------------------------- history
@@ -607,10 +608,11 @@ function renderHeader() {
   $('room-topic').textContent = room ? room.topic || '' : '';
   $('room-info').hidden = !room;
   $('room-info').textContent = room && room.kind !== 'dm'
-    ? t('members_count', { n: room.members ? formatNumber(room.members) : '' }).trim() : 'Info';
-  $('text').placeholder = room ? 'Message ' + roomLabel(room) : 'Message';
+    ? (typeof room.members === 'number' ? t('members_count', { n: formatNumber(room.members) }) : t('info_members'))
+    : t('room_info_dm');
+  $('text').placeholder = room ? t('composer_placeholder_room', { room: roomLabel(room) }) : t('composer_placeholder');
   $('room-pins').hidden = !room;
-  $('room-pins').textContent = '📌 ' + (room && room.pins ? room.pins.length : 0);
+  $('room-pins').textContent = '📌 ' + formatNumber(room && room.pins ? room.pins.length : 0);
   $('room-notify').replaceChildren(...(room ? [levelSelect(conn, room)] : []));
   $('room-settings').hidden = !mayRunRoom(room);
   renderNotices();
@@ -670,7 +672,7 @@ async function main() {
     const room = state.rooms.get(state.current);
     if (room) {
       pinnedPanel(conn, room, {
-        onJump: (m) => list.refresh(false) || announce(`Pinned: ${m.user.name}: ${m.text || ''}`),
+        onJump: (m) => list.refresh(false) || announce(t('announce_pinned', { name: m.user.name, text: m.text || '' })),
         canModerate: isModerator(room) || room.kind === 'dm',
       });
     }

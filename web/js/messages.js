@@ -13,7 +13,7 @@ import { state, roomMessages, lowerBound, findMessage } from './state.js';
 import { render as renderText, renderInline } from './format.js';
 import { openViewer } from './viewer.js';
 import { rememberFocus, restoreFocus } from './keyboard.js';
-import { t } from './i18n.js';
+import { t, formatNumber } from './i18n.js';
 import { timeOf, dayKey, dayLabel, fullTime } from './time.js';
 import * as outbox from './outbox.js';
 import { authorLabel, avatarImg } from './profile.js';
@@ -115,10 +115,11 @@ export class MessageList {
     const h = roomMessages(this.room);
     const frag = document.createDocumentFragment();
     if (start > 0 || h.more) {
-      frag.append(el('li', 'older muted', h.loaded ? 'Loading older messages…' : 'Loading…'));
+      frag.append(el('li', 'older muted', h.loaded ? t('list_loading_older') : t('list_loading')));
     } else if (h.loaded) {
       const room = state.rooms.get(this.room);
-      frag.append(el('li', 'older muted', room ? 'This is the beginning of ' + (room.kind === 'dm' ? 'your conversation with ' + room.name : '#' + room.name) + '.' : ''));
+      frag.append(el('li', 'older muted', !room ? '' : room.kind === 'dm'
+        ? t('list_beginning_dm', { name: room.name }) : t('list_beginning_room', { room: room.name })));
     }
     let prev = start > 0 ? list[start - 1] : null;
     for (let i = start; i < end; i++) {
@@ -129,7 +130,7 @@ export class MessageList {
       const afterMarker = prev ? prev.seq <= this.dividerSeq : m.seq - 1 <= this.dividerSeq;
       if (this.dividerSeq !== null && afterMarker && m.seq > this.dividerSeq) {
         const d = el('li', 'divider');
-        d.append(el('span', null, 'New messages'));
+        d.append(el('span', null, t('list_new_messages')));
         frag.append(d);
       }
       const first = newDay || !prev || !prev.user || !m.user || prev.user.id !== m.user.id ||
@@ -167,37 +168,37 @@ export class MessageList {
     li.dataset.id = m.id;
     const mine = state.me && m.user && m.user.id === state.me.id;
     if (m.mentions && state.me && m.mentions.includes(state.me.id)) li.classList.add('mentions-me');
-    const t = el('time', 'muted', timeOf(m.ts));
-    t.dateTime = new Date(m.ts).toISOString();
-    t.title = fullTime(m.ts);
+    const time = el('time', 'muted', timeOf(m.ts));
+    time.dateTime = new Date(m.ts).toISOString();
+    time.title = fullTime(m.ts);
     if (first) {
       const head = el('div', 'msg-head');
-      head.append(authorLabel(m.user), t);
+      head.append(authorLabel(m.user), time);
       li.append(avatarImg(m.user), head);
     } else {
-      t.classList.add('side-time');
-      li.append(t);
+      time.classList.add('side-time');
+      li.append(time);
     }
     if (m.reply_to && !m.deleted) {
       const orig = findMessage(this.room, m.reply_to);
       const q = el('div', 'quote');
       if (orig) {
         q.append(el('span', 'author', orig.user ? orig.user.name : '?'), document.createTextNode(' '));
-        if (orig.deleted) q.append(document.createTextNode('message deleted'));
+        if (orig.deleted) q.append(el('span', 'deleted', t('message_deleted')));
         else q.append(renderInline((orig.text || '').slice(0, 140), this.hooks.mentionTests));
         q.classList.add('link-quote');
-        q.title = 'Show the message this replies to';
+        q.title = t('quote_show_original');
         q.addEventListener('click', () => this.show(orig.seq));
-      } else q.textContent = 'In reply to an earlier message';
+      } else q.textContent = t('quote_earlier');
       li.append(q);
     }
     const body = el('div', 'text');
     if (m.deleted) {
       body.classList.add('deleted');
-      body.textContent = 'message deleted';
+      body.textContent = t('message_deleted');
     } else {
       if (!onlyNamesFiles(m)) body.append(renderText(m.text || '', this.hooks.mentionTests));
-      if (m.edited_ts) body.append(el('span', 'muted edited', ' (edited)'));
+      if (m.edited_ts) body.append(el('span', 'muted edited', ' ' + t('message_edited')));
     }
     li.append(body);
     if (!m.deleted && isLong(m.text)) li.append(collapse(body, m.id));
@@ -206,11 +207,11 @@ export class MessageList {
     if (!m.deleted && m.reactions && Object.keys(m.reactions).length) li.append(this.reactionRow(m));
     const open = this.hooks.actions.openThread;
     if (m.replies > 0 && !m.thread && open) {
-      li.append(button(repliesLabel(m.replies), 'link thread-link', () => open(m), 'Open the thread'));
+      li.append(button(repliesLabel(m.replies), 'link thread-link', () => open(m), t('thread_open_the')));
     } else if (m.thread && open) {
       const root = findMessage(this.room, m.thread);
-      li.append(button('replied in a thread', 'link thread-link muted', () => open(root || { id: m.thread }),
-        'Open the thread'));
+      li.append(button(t('thread_replied_in'), 'link thread-link muted', () => open(root || { id: m.thread }),
+        t('thread_open_the')));
     }
     if (!m.deleted) li.append(this.actionBar(m, mine));
     return li;
@@ -221,10 +222,10 @@ export class MessageList {
     for (const [emoji, users] of Object.entries(m.reactions)) {
       if (!users || !users.length) continue;
       const on = state.me && users.includes(state.me.id);
-      const b = button(emoji + ' ' + users.length, 'chip' + (on ? ' on' : ''),
+      const b = button(emoji + ' ' + formatNumber(users.length), 'chip' + (on ? ' on' : ''),
         () => this.hooks.actions.react(m, emoji, !on));
       b.setAttribute('aria-pressed', on ? 'true' : 'false');
-      b.title = (on ? 'Remove ' : 'React with ') + emoji;
+      b.title = on ? t('reaction_remove', { emoji }) : t('emoji_react_with', { emoji });
       row.append(b);
     }
     return row;
@@ -233,12 +234,12 @@ export class MessageList {
   actionBar(m, mine) {
     const bar = el('div', 'actions');
     const act = this.hooks.actions;
-    bar.append(button('☺', 'icon', (ev) => act.pick(m, ev.currentTarget), 'Add reaction'));
-    bar.append(button('↩', 'icon', () => act.reply(m), 'Reply'));
-    if (!m.thread && act.openThread) bar.append(button('🧵', 'icon', () => act.openThread(m), 'Open thread'));
-    if (mine) bar.append(button('✎', 'icon', () => act.edit(m), 'Edit'));
-    if (act.canPin && act.canPin()) bar.append(button('📌', 'icon', () => act.pin(m), 'Pin or unpin'));
-    if (mine || act.canModerate()) bar.append(button('✕', 'icon', () => act.del(m), 'Delete'));
+    bar.append(button('☺', 'icon', (ev) => act.pick(m, ev.currentTarget), t('action_react')));
+    bar.append(button('↩', 'icon', () => act.reply(m), t('action_reply')));
+    if (!m.thread && act.openThread) bar.append(button('🧵', 'icon', () => act.openThread(m), t('action_thread')));
+    if (mine) bar.append(button('✎', 'icon', () => act.edit(m), t('action_edit')));
+    if (act.canPin && act.canPin()) bar.append(button('📌', 'icon', () => act.pin(m), t('action_pin')));
+    if (mine || act.canModerate()) bar.append(button('✕', 'icon', () => act.del(m), t('action_delete')));
     return bar;
   }
 
@@ -251,17 +252,19 @@ export class MessageList {
       li.append(head);
     }
     const body = el('div', 'text', it.text);
-    const waiting = this.hooks.online() ? 'sending…' : 'waiting for the connection';
-    body.append(el('span', 'muted status', ' ' + (it.status === 'failed' ? 'not sent' : waiting)));
+    const waiting = this.hooks.online() ? t('pending_sending') : t('pending_waiting');
+    body.append(el('span', 'muted status', ' ' + (it.status === 'failed' ? t('pending_not_sent') : waiting)));
     li.append(body);
     if (it.status === 'failed') {
       const err = el('div', 'error');
       // The server's reason may hold a UTC time (a mute's end): rendered
       // so it shows in the reader's time zone.
-      err.append(document.createTextNode('Not sent: '), renderInline(it.error || 'failed'), document.createTextNode(' '));
-      err.append(button('Retry', 'link', () => this.hooks.actions.retry(it.client_id)));
+      err.append(el('span', null, t('pending_failed')), document.createTextNode(' '),
+        it.error ? el('span', 'server-reason') : el('span', null, t('pending_failed_unknown')), document.createTextNode(' '));
+      if (it.error) err.querySelector('.server-reason').append(renderInline(it.error));
+      err.append(button(t('pending_retry'), 'link', () => this.hooks.actions.retry(it.client_id)));
       err.append(document.createTextNode(' · '));
-      err.append(button('Discard', 'link', () => this.hooks.actions.discard(it.client_id)));
+      err.append(button(t('pending_discard'), 'link', () => this.hooks.actions.discard(it.client_id)));
       li.append(err);
     }
     return li;
@@ -422,7 +425,7 @@ function attachments(list) {
       });
       const img = el('img');
       img.src = a.url;
-      img.alt = a.name || 'image';
+      img.alt = a.name || t('viewer_image');
       img.loading = 'lazy';
       // A preview that cannot load (e.g. a presigned URL on an origin the
       // page's CSP does not allow) falls back to the file card.
@@ -440,7 +443,7 @@ function attachments(list) {
 function expiredCard(a) {
   const card = el('span', 'file-card expired');
   card.title = t('file_expired');
-  card.append(el('span', 'file-icon', '⌛'), el('span', 'file-name', a.name || 'file'));
+  card.append(el('span', 'file-icon', '⌛'), el('span', 'file-name', a.name || t('file_unnamed')));
   card.append(el('span', 'muted file-size', t('file_expired')));
   return card;
 }
@@ -451,10 +454,10 @@ function fileCard(a) {
   card.download = a.name || '';
   card.rel = 'noopener noreferrer';
   const ext = /\.([A-Za-z0-9]{1,4})$/.exec(a.name || '');
-  const name = el('span', 'file-name', a.name || 'file');
+  const name = el('span', 'file-name', a.name || t('file_unnamed'));
   name.title = a.name || '';
-  card.title = (a.name || 'file') + ' · ' + formatSize(a.size || 0);
-  card.append(el('span', 'file-icon', ext ? ext[1].toUpperCase() : 'FILE'), name);
+  card.title = (a.name || t('file_unnamed')) + ' · ' + formatSize(a.size || 0);
+  card.append(el('span', 'file-icon', ext ? ext[1].toUpperCase() : t('file_icon')), name);
   card.append(el('span', 'muted file-size', formatSize(a.size || 0)));
   return card;
 }

@@ -3,6 +3,7 @@
 // room until dismissed, not in the message list.
 import { $, el, button, announce } from './dom.js';
 import { state } from './state.js';
+import { t } from './i18n.js';
 
 const held = new Map(); // room id -> [text]
 
@@ -26,7 +27,7 @@ export function renderNotices() {
     n.append(el('pre', 'notice-text', text), button('×', 'icon close', () => {
       list.splice(i, 1);
       renderNotices();
-    }, 'Dismiss'));
+    }, t('notice_dismiss')));
     box.append(n);
   });
 }

@@ -5,6 +5,7 @@
 // address it is simply absent and the title count remains).
 import { state } from './state.js';
 import { titleCount } from './follow.js';
+import { t, formatNumber } from './i18n.js';
 
 export function notificationsAvailable() {
   return typeof Notification !== 'undefined';
@@ -26,13 +27,13 @@ export async function askPermission() {
 export function updateTitle() {
   let unread = 0;
   for (const r of state.rooms.values()) unread += titleCount(r);
-  document.title = (unread ? `(${unread}) ` : '') + 'parley';
+  document.title = (unread ? `(${formatNumber(unread)}) ` : '') + 'parley';
 }
 
 // onOpen(roomId) switches to the room when the notification is clicked.
 export function notifyMessage(room, m, onOpen) {
   if (!notificationsAllowed() || document.visibilityState === 'visible') return;
-  const title = room.kind === 'dm' ? m.user.name : `${m.user.name} in #${room.name}`;
+  const title = room.kind === 'dm' ? m.user.name : t('notify_title_room', { name: m.user.name, room: room.name });
   try {
     const n = new Notification(title, { body: (m.text || '').slice(0, 200), tag: room.id });
     n.onclick = () => {

@@ -3,6 +3,7 @@
 // when every session of theirs says so. Dots: green online, hollow amber
 // away, hollow grey offline.
 import { state } from './state.js';
+import { t } from './i18n.js';
 
 const IDLE_MS = 5 * 60 * 1000;
 const ACTIVITY = ['pointerdown', 'keydown', 'wheel', 'touchstart', 'mousemove', 'focus'];
@@ -55,6 +56,6 @@ export function presenceOf(id, fallback) {
 export function presenceDot(el, id, fallback) {
   const p = presenceOf(id, fallback);
   const dot = el('span', 'dot' + (p === 'offline' ? '' : ' ' + p));
-  dot.title = p;
+  dot.title = { online: t('presence_online'), away: t('presence_away'), offline: t('presence_offline') }[p] || p;
   return dot;
 }

@@ -3,14 +3,18 @@
 import { el } from './dom.js';
 import { getJSON, patchJSON } from './http.js';
 import { state } from './state.js';
+import { t } from './i18n.js';
 
-const CLEAR_AFTER = [
-  ['Never', 0],
-  ['1 hour', 3600e3],
-  ['4 hours', 4 * 3600e3],
-  ['Today', -1],
-  ['This week', 7 * 86400e3],
-];
+// When a status clears by itself: ms from now (0 never, -1 at midnight).
+function clearAfter() {
+  return [
+    [t('status_clear_never'), 0],
+    [t('status_clear_1h'), 3600e3],
+    [t('status_clear_4h'), 4 * 3600e3],
+    [t('status_clear_today'), -1],
+    [t('status_clear_week'), 7 * 86400e3],
+  ];
+}
 
 function labelled(text, input) {
   const l = el('label', null, text);
@@ -33,15 +37,15 @@ function endOfToday() {
 }
 
 export async function profileSection(section) {
-  const s = section('Your profile', 'set-profile');
+  const s = section(t('profile_title'), 'set-profile');
   const r = await getJSON('/api/profile');
   if (!r.ok) {
-    s.append(el('p', 'muted', r.status === 404 ? 'This server has no profiles.' : r.message));
+    s.append(el('p', 'muted', r.status === 404 ? t('profile_none_server') : r.message));
     return s;
   }
   const p = r.data.profile;
   const name = field('display_name', p.display_name, { required: true, maxLength: 64 });
-  const pronouns = field('pronouns', p.pronouns, { maxLength: 40, placeholder: 'she/her, or a title' });
+  const pronouns = field('pronouns', p.pronouns, { maxLength: 40, placeholder: t('profile_pronouns_placeholder') });
   const tz = field('tz', p.tz, { placeholder: Intl.DateTimeFormat().resolvedOptions().timeZone });
   const zones = el('datalist');
   zones.id = 'tz-list';
@@ -51,10 +55,10 @@ export async function profileSection(section) {
     zones.append(o);
   }
   tz.setAttribute('list', 'tz-list');
-  const status = field('status', p.status ? p.status.text : '', { maxLength: 100, placeholder: 'In the lab, on leave…' });
+  const status = field('status', p.status ? p.status.text : '', { maxLength: 100, placeholder: t('profile_status_placeholder') });
   const clear = el('select');
   clear.name = 'clear_after';
-  for (const [label, ms] of CLEAR_AFTER) {
+  for (const [label, ms] of clearAfter()) {
     const o = el('option', null, label);
     o.value = String(ms);
     clear.append(o);
@@ -64,10 +68,11 @@ export async function profileSection(section) {
   err.setAttribute('role', 'alert');
   const ok = el('p', 'ok');
   ok.setAttribute('role', 'status');
-  const save = el('button', null, 'Save profile');
+  const save = el('button', null, t('profile_save'));
   save.type = 'submit';
-  f.append(labelled('Display name', name), labelled('Pronouns', pronouns), labelled('Time zone', tz), zones,
-    labelled('Status', status), labelled('Clear status after', clear), err, ok, save);
+  f.append(labelled(t('profile_display_name'), name), labelled(t('profile_pronouns'), pronouns),
+    labelled(t('profile_tz'), tz), zones, labelled(t('profile_status'), status),
+    labelled(t('profile_clear_after'), clear), err, ok, save);
   s.append(avatarPicker(p));
   f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -85,7 +90,7 @@ export async function profileSection(section) {
     const w = await patchJSON('/api/profile', patch);
     save.disabled = false;
     if (!w.ok) err.textContent = w.message;
-    else ok.textContent = 'Saved.';
+    else ok.textContent = t('saved');
   });
   s.append(f);
   return s;
@@ -180,22 +185,22 @@ async function send(method, body) {
     if (res.ok) return { ok: true, profile: data.profile };
     return { ok: false, message: (data && data.error && data.error.message) || res.statusText };
   } catch {
-    return { ok: false, message: 'Cannot reach the server.' };
+    return { ok: false, message: t('cannot_reach_server') };
   }
 }
 
 function avatarPicker(profile) {
   const box = el('div', 'avatar-picker');
   const preview = el('img', 'avatar avatar-large');
-  preview.alt = 'Your picture';
+  preview.alt = t('avatar_yours');
   preview.src = profile.avatar || '/api/users/' + encodeURIComponent(profile.id) + '/avatar';
   const file = el('input');
   file.type = 'file';
   file.name = 'avatar';
   file.accept = 'image/jpeg,image/png,image/webp';
-  const choose = el('label', 'button secondary', 'Choose a picture');
+  const choose = el('label', 'button secondary', t('avatar_choose'));
   choose.append(file);
-  const remove = el('button', 'secondary', 'Remove picture');
+  const remove = el('button', 'secondary', t('avatar_remove'));
   remove.type = 'button';
   const msg = el('p', 'error');
   msg.setAttribute('role', 'alert');
@@ -214,7 +219,7 @@ function avatarPicker(profile) {
     try {
       blob = await shrink(file.files[0]);
     } catch {
-      msg.textContent = 'That file is not a picture this browser can read.';
+      msg.textContent = t('avatar_unreadable');
       return;
     }
     done(await send('POST', blob));

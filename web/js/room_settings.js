@@ -5,10 +5,14 @@
 // member_updated and room_deleted events update every open client.
 import { el, button } from './dom.js';
 import { state, roomLabel } from './state.js';
-import { modal, confirmDialog } from './dialogs.js';
+import { modal, confirmDialog, roomRoleName } from './dialogs.js';
+import { t } from './i18n.js';
 
-const WHO = [['members', 'Members'], ['moderators', 'Moderators and owners']];
 const ROLES = ['member', 'moderator', 'owner'];
+
+function who() {
+  return [['members', t('room_who_members')], ['moderators', t('room_who_moderators')]];
+}
 
 // Owners of the room and admins run it; DMs have no settings.
 export function mayRunRoom(room) {
@@ -25,7 +29,7 @@ function labelled(text, input) {
 function whoSelect(name, current) {
   const s = el('select');
   s.name = name;
-  for (const [v, text] of WHO) {
+  for (const [v, text] of who()) {
     const o = el('option', null, text);
     o.value = v;
     if (v === current) o.selected = true;
@@ -35,7 +39,7 @@ function whoSelect(name, current) {
 }
 
 export function roomSettings(conn, room) {
-  modal('Room settings: ' + roomLabel(room), (body, close) => {
+  modal(t('room_settings_title', { room: roomLabel(room) }), (body, close) => {
     const f = el('form', 'form room-settings');
     const name = el('input');
     name.name = 'name';
@@ -46,23 +50,23 @@ export function roomSettings(conn, room) {
     archived.name = 'archived';
     archived.checked = !!room.archived;
     const arch = el('label', 'check');
-    arch.append(archived, document.createTextNode(' Archived (read-only, hidden from the room list)'));
+    arch.append(archived, document.createTextNode(' ' + t('room_archived')));
     const post = whoSelect('may_post', room.may_post || 'members');
     const invite = whoSelect('may_invite', room.may_invite || 'members');
     const pin = whoSelect('may_pin', room.may_pin || 'moderators');
     const retention = el('input');
     retention.name = 'retention';
-    retention.placeholder = 'Server default (or 30d, 12h…)';
+    retention.placeholder = t('room_retention_placeholder');
     if (room.retention) retention.value = room.retention + 's';
     const err = el('p', 'error');
     err.setAttribute('role', 'alert');
     const ok = el('p', 'ok');
     ok.setAttribute('role', 'status');
-    const save = el('button', null, 'Save');
+    const save = el('button', null, t('room_save'));
     save.type = 'submit';
-    f.append(labelled('Name', name), arch, labelled('Who may post', post),
-      labelled('Who may invite', invite), labelled('Who may pin', pin),
-      labelled('Keep messages for', retention), err, ok, save);
+    f.append(labelled(t('room_name'), name), arch, labelled(t('room_may_post'), post),
+      labelled(t('room_may_invite'), invite), labelled(t('room_may_pin'), pin),
+      labelled(t('room_retention'), retention), err, ok, save);
     f.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       err.textContent = '';
@@ -78,12 +82,12 @@ export function roomSettings(conn, room) {
       save.disabled = false;
       if (r && r.type === 'room') {
         Object.assign(room, r.room);
-        ok.textContent = 'Saved.';
-      } else err.textContent = r ? r.message : 'Not connected.';
+        ok.textContent = t('saved');
+      } else err.textContent = r ? r.message : t('not_connected');
     });
     body.append(f);
 
-    body.append(el('h3', null, 'Roles'));
+    body.append(el('h3', null, t('room_roles')));
     const ul = el('ul', 'plain-list member-roles');
     body.append(ul);
     const roleErr = el('p', 'error');
@@ -98,9 +102,9 @@ export function roomSettings(conn, room) {
         li.dataset.user = m.name;
         li.append(el('span', 'grow', m.name));
         const s = el('select');
-        s.setAttribute('aria-label', 'Role of ' + m.name);
+        s.setAttribute('aria-label', t('users_role_of', { name: m.name }));
         for (const role of ROLES) {
-          const o = el('option', null, role);
+          const o = el('option', null, roomRoleName(role));
           o.value = role;
           if (role === m.role) o.selected = true;
           s.append(o);
@@ -109,7 +113,7 @@ export function roomSettings(conn, room) {
           roleErr.textContent = '';
           const x = await conn.request({ type: 'member_role', room: room.id, user: m.id, role: s.value });
           if (!x || x.type !== 'ok') {
-            roleErr.textContent = x ? x.message : 'Not connected.';
+            roleErr.textContent = x ? x.message : t('not_connected');
             s.value = m.role;
           } else m.role = s.value;
         });
@@ -122,13 +126,12 @@ export function roomSettings(conn, room) {
     if (state.me && state.me.role === 'admin') {
       const delErr = el('p', 'error');
       delErr.setAttribute('role', 'alert');
-      body.append(el('h3', null, 'Delete'), el('p', 'muted',
-        'Deleting removes the room with all its messages for everyone. Archiving keeps them.'),
-      button('Delete this room', 'danger', async () => {
-        if (!(await confirmDialog(`Delete ${roomLabel(room)} and all its messages?`))) return;
+      body.append(el('h3', null, t('room_delete_title')), el('p', 'muted', t('room_delete_intro')),
+      button(t('room_delete'), 'danger', async () => {
+        if (!(await confirmDialog(t('room_delete_confirm', { room: roomLabel(room) })))) return;
         const r = await conn.request({ type: 'delete_room', room: room.id });
         if (r && r.type === 'ok') close();
-        else delErr.textContent = r ? r.message : 'Not connected.';
+        else delErr.textContent = r ? r.message : t('not_connected');
       }), delErr);
     }
   });

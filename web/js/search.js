@@ -7,6 +7,7 @@ import { el, button } from './dom.js';
 import { modal } from './dialogs.js';
 import { state, roomLabel } from './state.js';
 import { timeOf, dayLabel } from './time.js';
+import { t, tn } from './i18n.js';
 
 const DEBOUNCE_MS = 250;
 const PAGE = 20;
@@ -41,7 +42,7 @@ export function highlight(text, terms) {
   let m;
   while ((m = re.exec(text))) {
     const w = fold(m[0]);
-    if (!terms.some((t) => (t.prefix ? w.startsWith(t.word) : w === t.word))) continue;
+    if (!terms.some((term) => (term.prefix ? w.startsWith(term.word) : w === term.word))) continue;
     if (m.index > last) frag.append(document.createTextNode(text.slice(last, m.index)));
     frag.append(el('mark', null, m[0]));
     last = m.index + m[0].length;
@@ -53,19 +54,19 @@ export function highlight(text, terms) {
 // Opens the dialog; onOpen(message) is called with the hit chosen.
 export function openSearch(conn, onOpen) {
   if (document.querySelector('dialog[open]')) return;
-  const d = modal('Search messages', (body, close) => {
+  const d = modal(t('search_title'), (body, close) => {
     const form = el('form', 'search-form');
     const q = el('input');
     q.type = 'text'; // not 'search': there Esc clears the field instead of closing
     q.setAttribute('role', 'searchbox');
     q.name = 'q';
-    q.placeholder = 'Words, buff*, "a phrase", from:name, in:room';
+    q.placeholder = t('search_placeholder');
     q.autocomplete = 'off';
-    q.setAttribute('aria-label', 'Search messages');
+    q.setAttribute('aria-label', t('search_title'));
     const sort = el('select');
     sort.name = 'sort';
-    sort.setAttribute('aria-label', 'Order');
-    for (const [v, label] of [['relevance', 'Best match'], ['recent', 'Newest']]) {
+    sort.setAttribute('aria-label', t('search_order'));
+    for (const [v, label] of [['relevance', t('search_best')], ['recent', t('search_newest')]]) {
       const o = el('option', null, label);
       o.value = v;
       sort.append(o);
@@ -74,8 +75,8 @@ export function openSearch(conn, onOpen) {
     const status = el('p', 'muted search-status');
     status.setAttribute('role', 'status');
     const ul = el('ul', 'search-results');
-    ul.setAttribute('aria-label', 'Results');
-    const more = button('More results', 'secondary search-more', () => ask(true));
+    ul.setAttribute('aria-label', t('search_results'));
+    const more = button(t('search_more'), 'secondary search-more', () => ask(true));
     more.hidden = true;
     body.append(form, status, ul, more);
 
@@ -94,12 +95,12 @@ export function openSearch(conn, onOpen) {
       }
       const req = { type: 'search', query: text, sort: sort.value, limit: PAGE };
       if (next && cursor) req.cursor = cursor;
-      status.textContent = 'Searching…';
+      status.textContent = t('search_searching');
       const r = await conn.request(req);
       if (mine !== asked) return;
       status.dataset.answered = text; // which question the list answers
       if (!r || r.type !== 'search') {
-        status.textContent = r && r.message ? r.message : 'Search is not available now.';
+        status.textContent = r && r.message ? r.message : t('search_unavailable');
         if (!next) ul.replaceChildren();
         more.hidden = true;
         return;
@@ -110,14 +111,14 @@ export function openSearch(conn, onOpen) {
       cursor = r.more ? r.cursor : null;
       more.hidden = !r.more;
       const n = ul.children.length;
-      status.textContent = n ? `${n}${r.more ? '+' : ''} message${n === 1 && !r.more ? '' : 's'}` : 'Nothing found.';
+      status.textContent = !n ? t('search_none') : r.more ? tn('search_count_more', n) : tn('search_count', n);
     };
     const row = (m, terms) => {
       const li = el('li', 'search-hit');
       const room = state.rooms.get(m.room);
       const head = el('div', 'msg-head');
       head.append(el('span', 'author', m.user ? m.user.name : '?'),
-        el('span', 'muted', (room ? roomLabel(room) : m.room) + ' · ' + dayLabel(m.ts) + ' ' + timeOf(m.ts)));
+        el('span', 'muted', (room ? roomLabel(room) : m.room) + ' · ' + t('search_when', { day: dayLabel(m.ts), time: timeOf(m.ts) })));
       const b = el('button', 'search-open');
       b.type = 'button';
       b.append(head, el('div', 'text'));

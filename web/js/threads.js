@@ -10,6 +10,7 @@ import { render as renderText } from './format.js';
 import { modal } from './dialogs.js';
 import { newClientId } from './ids.js';
 import { timeOf, fullTime } from './time.js';
+import { t, tn, formatNumber } from './i18n.js';
 
 const PAGE = 100; // the server's largest history page
 
@@ -23,7 +24,7 @@ export function inTimeline(m) {
 }
 
 export function repliesLabel(n) {
-  return n === 1 ? '1 reply' : `${n} replies`;
+  return tn('thread_replies', n);
 }
 
 export class ThreadPanel {
@@ -63,13 +64,13 @@ export class ThreadPanel {
     this.loaded = new Map();
     this.panel.hidden = false;
     $('app').classList.add('thread-open');
-    $('thread-title').textContent = 'Thread';
+    $('thread-title').textContent = t('thread_title');
     this.draw();
     this.text.focus();
     const r = await this.conn.request({ type: 'history', room: roomId, thread: root.id, limit: PAGE });
     if (!this.isOpen(roomId, root.id)) return;
     if (!r || r.type !== 'history') {
-      this.list.append(el('li', 'error', r ? r.message : 'Not connected.'));
+      this.list.append(el('li', 'error', r ? r.message : t('not_connected')));
       return;
     }
     if (r.root) this.root = findMessage(roomId, root.id) || r.root; // opened from a bare id
@@ -101,7 +102,7 @@ export class ThreadPanel {
     if (!this.root) return;
     const rows = [this.row(this.root, 'thread-root')];
     const replies = this.replies();
-    const count = el('li', 'thread-count muted', replies.length ? repliesLabel(replies.length) : 'No replies yet');
+    const count = el('li', 'thread-count muted', replies.length ? repliesLabel(replies.length) : t('thread_no_replies'));
     rows.push(count);
     for (const m of replies) rows.push(this.row(m, 'thread-reply'));
     this.list.replaceChildren(...rows);
@@ -113,23 +114,23 @@ export class ThreadPanel {
     li.dataset.id = m.id;
     li.dataset.seq = m.seq;
     const head = el('div', 'msg-head');
-    const t = el('time', 'muted', timeOf(m.ts));
-    t.dateTime = new Date(m.ts).toISOString();
-    t.title = fullTime(m.ts);
-    head.append(el('span', 'author', m.user ? m.user.name : '?'), t);
+    const time = el('time', 'muted', timeOf(m.ts));
+    time.dateTime = new Date(m.ts).toISOString();
+    time.title = fullTime(m.ts);
+    head.append(el('span', 'author', m.user ? m.user.name : '?'), time);
     const body = el('div', 'text');
     if (m.deleted) {
       body.classList.add('deleted');
-      body.textContent = 'message deleted';
+      body.textContent = t('message_deleted');
     } else {
       body.append(renderText(m.text || '', {
         isMe: (name) => !!state.me && name.toLowerCase() === state.me.name.toLowerCase(),
         isKnown: () => true,
       }));
-      if (m.edited_ts) body.append(el('span', 'muted edited', ' (edited)'));
+      if (m.edited_ts) body.append(el('span', 'muted edited', ' ' + t('message_edited')));
     }
     li.append(head, body);
-    if (m.also_room) li.append(el('div', 'muted thread-also-note', 'Also sent to the room'));
+    if (m.also_room) li.append(el('div', 'muted thread-also-note', t('thread_also_sent')));
     return li;
   }
 
@@ -143,7 +144,7 @@ export class ThreadPanel {
     });
     if (!r || r.type !== 'ack') {
       this.text.value = text;
-      announce('Not sent: ' + (r ? r.message : 'not connected'));
+      announce(t('thread_not_sent', { why: r ? r.message : t('not_connected_short') }));
       return;
     }
     this.also.checked = false;
@@ -191,7 +192,7 @@ export class ThreadPanel {
   drawBadge() {
     const b = $('threads-open');
     b.querySelector('.badge')?.remove();
-    if (unreadTotal > 0) b.append(el('span', 'badge mention-badge', String(unreadTotal)));
+    if (unreadTotal > 0) b.append(el('span', 'badge mention-badge', formatNumber(unreadTotal)));
   }
 
   // Which threads this person follows, and their unread total.
@@ -200,9 +201,9 @@ export class ThreadPanel {
     if (!r || r.type !== 'threads') return null;
     followed.clear();
     unreadTotal = 0;
-    for (const t of r.threads) {
-      followed.add(t.root.id);
-      unreadTotal += t.unread;
+    for (const th of r.threads) {
+      followed.add(th.root.id);
+      unreadTotal += th.unread;
     }
     this.drawBadge();
     return r;
@@ -210,47 +211,48 @@ export class ThreadPanel {
 
   // The followed threads, the latest reply first; a click opens one.
   openList() {
-    modal('Threads', async (body, close) => {
+    modal(t('threads_title'), async (body, close) => {
       body.classList.add('threads-list-panel');
       const list = el('ol', 'threads-list');
       body.append(list);
       const r = await this.refreshFollowed();
       if (!r) {
-        body.append(el('p', 'error', 'Not connected.'));
+        body.append(el('p', 'error', t('not_connected')));
         return;
       }
-      if (!r.threads.length) body.append(el('p', 'muted', 'You follow no threads yet: write in one, or be mentioned in one.'));
-      for (const t of r.threads) {
-        const room = state.rooms.get(t.room);
+      if (!r.threads.length) body.append(el('p', 'muted', t('threads_none')));
+      for (const th of r.threads) {
+        const room = state.rooms.get(th.room);
         const li = el('li', 'thread-item');
-        li.dataset.id = t.root.id;
+        li.dataset.id = th.root.id;
         const open = button(null, 'thread-open-item', () => {
           close();
-          this.openFromList(t);
+          this.openFromList(th);
         });
         open.append(
           el('span', 'muted', room ? (room.kind === 'dm' ? room.name : '#' + room.name) : ''),
-          el('strong', null, t.root.user ? t.root.user.name : '?'),
-          el('span', 'thread-item-text', t.root.deleted ? 'message deleted' : (t.root.text || '')),
-          el('span', 'muted', repliesLabel(t.root.replies || 0)));
-        if (t.unread) open.append(el('span', 'badge mention-badge', String(t.unread)));
+          el('strong', null, th.root.user ? th.root.user.name : '?'),
+          th.root.deleted ? el('span', 'thread-item-text deleted', t('message_deleted'))
+            : el('span', 'thread-item-text', th.root.text || ''),
+          el('span', 'muted', repliesLabel(th.root.replies || 0)));
+        if (th.unread) open.append(el('span', 'badge mention-badge', formatNumber(th.unread)));
         li.append(open);
-        li.append(button('Unfollow', 'secondary small', async () => {
-          const u = await this.conn.request({ type: 'thread_follow', room: t.room, id: t.root.id, on: false });
+        li.append(button(t('threads_unfollow'), 'secondary small', async () => {
+          const u = await this.conn.request({ type: 'thread_follow', room: th.room, id: th.root.id, on: false });
           if (u && u.type === 'ok') {
-            followed.delete(t.root.id);
+            followed.delete(th.root.id);
             li.remove();
-          } else announce('Not changed: ' + (u ? u.message : 'not connected'));
+          } else announce(t('not_changed', { why: u ? u.message : t('not_connected_short') }));
         }));
         list.append(li);
       }
     });
   }
 
-  openFromList(t) {
-    this.selectRoom(t.room);
-    unreadTotal = Math.max(0, unreadTotal - (t.unread || 0));
+  openFromList(th) {
+    this.selectRoom(th.room);
+    unreadTotal = Math.max(0, unreadTotal - (th.unread || 0));
     this.drawBadge();
-    this.open(t.room, t.root);
+    this.open(th.room, th.root);
   }
 }

@@ -1,4 +1,8 @@
-// Times and days as people read them: "14:05", "Today", "Mon 3 Nov 2026".
+// Times and days as people read them: "14:05", "Today", "Mon 3 Nov 2026",
+// in the browser's locale (Intl); "Today" and "Yesterday" are interface
+// text, from web/i18n.
+import { t } from './i18n.js';
+
 // The formatters are made once: an Intl.DateTimeFormat costs far more to
 // create than to use, and a screen of messages formats hundreds of times.
 const TIME = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' });
@@ -18,8 +22,8 @@ export function dayKey(ts) {
 
 export function dayLabel(ts) {
   const key = dayKey(ts);
-  if (key === dayKey(Date.now())) return 'Today';
-  if (key === dayKey(Date.now() - DAY_MS)) return 'Yesterday';
+  if (key === dayKey(Date.now())) return t('day_today');
+  if (key === dayKey(Date.now() - DAY_MS)) return t('day_yesterday');
   return DAY.format(ts);
 }
 

@@ -1,6 +1,8 @@
 // File uploads: POST /api/uploads with the raw body (XMLHttpRequest, for
 // its upload progress events; fetch has none). A 404 means the server has
 // no uploads provider: the attach button goes away.
+import { t } from './i18n.js';
+
 export function upload(file, onProgress) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
@@ -19,10 +21,10 @@ export function upload(file, onProgress) {
       if (xhr.status === 201 || xhr.status === 200) resolve({ ok: true, data });
       else resolve({
         ok: false, status: xhr.status,
-        message: (data && data.error && data.error.message) || xhr.statusText || 'Upload failed',
+        message: (data && data.error && data.error.message) || xhr.statusText || t('upload_failed'),
       });
     };
-    xhr.onerror = () => resolve({ ok: false, status: 0, message: 'Cannot reach the server.' });
+    xhr.onerror = () => resolve({ ok: false, status: 0, message: t('cannot_reach_server') });
     xhr.send(file);
   });
 }
