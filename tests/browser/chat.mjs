@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, signIn, say, row, newPage, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
+import { run, signIn, say, row, clickAction, newPage, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
 
 // Records notifications instead of showing them (the page cannot tell),
 // and lets the test say when the tab is hidden.
@@ -59,8 +59,7 @@ async function labConversation(alice, bob) {
     await say(who, text);
     await row(who === alice ? bob : alice, key).waitFor({ timeout: TIMEOUT_MS });
   }
-  await row(alice, 'Krios session is booked').hover();
-  await row(alice, 'Krios session is booked').getByRole('button', { name: 'Add reaction' }).click();
+  await clickAction(alice, 'Krios session is booked', 'Add reaction');
   await alice.getByRole('button', { name: 'React with 🚀' }).click();
   await row(bob, 'Krios session is booked').locator('.chip', { hasText: '🚀 1' }).waitFor({ timeout: TIMEOUT_MS });
 }
@@ -99,15 +98,13 @@ await run('chat', async (server, browser) => {
   assert.equal(await alice.locator('#messages img[src=x], #messages b').count(), 0);
 
   // Reply (quoted).
-  await row(bob, 'The cluster is').hover();
-  await row(bob, 'The cluster is').getByRole('button', { name: 'Reply' }).click();
+  await clickAction(bob, 'The cluster is', 'Reply');
   await bob.waitForSelector('#compose-mode:not([hidden])');
   await say(bob, 'Which cluster?');
   await row(alice, 'Which cluster?').locator('.quote', { hasText: 'The cluster is' }).waitFor({ timeout: TIMEOUT_MS });
 
   // React with the picker; the other side sees the count.
-  await row(alice, 'Which cluster?').hover();
-  await row(alice, 'Which cluster?').getByRole('button', { name: 'Add reaction' }).click();
+  await clickAction(alice, 'Which cluster?', 'Add reaction');
   await alice.getByRole('button', { name: 'React with 👍' }).click();
   await row(bob, 'Which cluster?').locator('.chip', { hasText: '👍 1' }).waitFor({ timeout: TIMEOUT_MS });
   await row(bob, 'Which cluster?').locator('.chip').click(); // bob joins in
@@ -122,8 +119,7 @@ await run('chat', async (server, browser) => {
   await alice.press('#text', 'Enter');
   await row(bob, 'in rack 4').locator('.edited').waitFor({ timeout: TIMEOUT_MS });
   await say(alice, 'oops, wrong room');
-  await row(alice, 'oops, wrong room').hover();
-  await row(alice, 'oops, wrong room').getByRole('button', { name: 'Delete' }).click();
+  await clickAction(alice, 'oops, wrong room', 'Delete');
   await alice.locator('dialog').getByRole('button', { name: 'Delete' }).click();
   await bob.waitForSelector('#messages .deleted', { timeout: TIMEOUT_MS });
   assert.equal(await row(bob, 'oops, wrong room').count(), 0);

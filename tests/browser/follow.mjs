@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, signIn, say, row, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
+import { run, signIn, say, row, clickAction, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
 
 const link = (page, name) => page.locator('.room-link', { hasText: name });
 
@@ -35,8 +35,7 @@ await run('follow', async (server, browser) => {
   // change, opens the panel and finds the message there.
   await say(alice, 'Buffer recipe: 50 mM Tris, pH 7.5');
   await say(alice, 'unrelated chatter');
-  await row(alice, 'Buffer recipe').hover();
-  await row(alice, 'Buffer recipe').getByRole('button', { name: 'Pin or unpin' }).click();
+  await clickAction(alice, 'Buffer recipe', 'Pin or unpin');
   await bob.waitForFunction(() => document.getElementById('room-pins').textContent.includes('1'),
     null, { timeout: TIMEOUT_MS });
   // A plain member has no pin action.

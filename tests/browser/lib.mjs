@@ -143,6 +143,22 @@ export function row(page, text) {
   return page.locator('#messages li.msg', { hasText: text }).last();
 }
 
+// Clicks a message's action button, shown only while its row is hovered.
+// The list may be drawn again between the hover and the click (a profile
+// or presence arriving replaces the row, unhovered): hover again and retry.
+export async function clickAction(page, text, name) {
+  const r = row(page, text);
+  for (let i = 0; ; i++) {
+    await r.hover();
+    try {
+      await r.getByRole('button', { name }).click({ timeout: 2000 });
+      return;
+    } catch (e) {
+      if (i >= 4) throw e;
+    }
+  }
+}
+
 export function noErrors(page) {
   if (page.errors.length) throw page.errors[0];
 }

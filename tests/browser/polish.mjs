@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, signIn, say, row, noErrors, build, TIMEOUT_MS } from './lib.mjs';
+import { run, signIn, say, row, clickAction, noErrors, build, TIMEOUT_MS } from './lib.mjs';
 import { png } from './png.mjs';
 
 const link = (page, name) => page.locator('.room-link', { hasText: name });
@@ -59,8 +59,7 @@ await run('polish', async (server, browser) => {
 
   // A reply's quote shows the original's markup rendered, not raw.
   await say(alice, 'the **new** antibody is in');
-  await row(bob, 'antibody is in').hover();
-  await row(bob, 'antibody is in').getByRole('button', { name: 'Reply' }).click();
+  await clickAction(bob, 'antibody is in', 'Reply');
   await say(bob, 'great, thanks');
   const quote = row(alice, 'great, thanks').locator('.quote');
   await quote.waitFor({ timeout: TIMEOUT_MS });
@@ -97,8 +96,7 @@ await run('polish', async (server, browser) => {
   // Reaction emoji in light mode: the picker's glyphs are drawn in the
   // text colour, not the buttons' white (a monochrome fallback glyph would
   // be invisible on the white panel).
-  await row(bob, 'gel is done').hover();
-  await row(bob, 'gel is done').getByRole('button', { name: 'Add reaction' }).click();
+  await clickAction(bob, 'gel is done', 'Add reaction');
   const colours = await bob.$$eval('.emoji-picker .emoji', (bs) => bs.map((b) => getComputedStyle(b).color));
   assert.ok(colours.length >= 8);
   for (const c of colours) assert.notEqual(c, 'rgb(255, 255, 255)');
