@@ -308,25 +308,47 @@ for r in $(seq 1 "$runs"); do
 	done
 done
 
+# perf_summary DATA TITLE: self time by library, the bus's and the store's
+# shares (the bus: libhiredis, cluster_redis.so and the functions of
+# core/chat/cluster_*.c; the store: libmongoc, libbson, store_mongo.so or
+# libsqlite3, store_sqlite.so), and the top symbols.
+perf_summary() (
+	set +o pipefail
+	echo "$2"
+	nm --defined-only build/release/CMakeFiles/parley_core.dir/core/chat/cluster_*.c.o 2>/dev/null |
+		awk 'NF == 3 && $2 ~ /[tT]/ {print $3}' | sort -u >"$tmp/bus.syms"
+	perf report -i "$1" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+		awk -v syms="$tmp/bus.syms" '
+			BEGIN { while ((getline l < syms) > 0) bus[l] = 1 }
+			/^ *[0-9.]+%/ {
+				pct = $1; sub("%", "", pct); dso = $2; sym = $4
+				# cluster_order.c deliver() is the loop over local subscribers:
+				# delivery work one node does too, not the bus.
+				if (dso == "parley" && sym == "deliver") fan += pct
+				else if (dso ~ /hiredis|cluster_redis/ || (dso == "parley" && sym in bus)) b += pct
+				if (dso ~ /mongoc|bson|store_mongo|sqlite/) st += pct
+				if (dso == "parley" && sym in bus && sym != "deliver") core += pct
+			}
+			END { printf "## shares (self time): bus %.2f%% (of which core/chat/cluster_*.c %.2f%%), local fan-out loop (cluster_order.c deliver) %.2f%%, store client %.2f%%\n", b, core, fan, st }'
+	echo "## by shared object (self time)"
+	perf report -i "$1" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ *[0-9.]+%|Samples'
+	echo "## top 40 symbols (self time)"
+	perf report -i "$1" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ *[0-9.]+%' | head -n 40
+	echo "## bus symbols (self time)"
+	perf report -i "$1" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E 'hiredis|cluster_' | head -n 30
+	true
+)
+
 if [ "${PERF:-0}" = 1 ]; then
 	for pr in "cluster2_lb saturate" "cluster2_lb fanout200" "mongo1 saturate" "sqlite1 saturate"; do
 		set -- $pr
 		base=bench/results/$date-cluster-perf-$2-$1
 		echo "perf: $2 on $1" >&2
 		run_one "$1" "$2" "$base.json" "$tmp/perf.data"
-		{
-			echo "# perf record -e cpu-clock -g on node 1, 8 s of $2 on $1 (not in the medians)"
-			echo "## by shared object (self time)"
-			perf report -i "$tmp/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^$' | head -40
-			echo "## top symbols (self time)"
-			perf report -i "$tmp/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^$' | head -70
-			echo "## cluster and bus symbols, with children (inclusive)"
-			perf report -i "$tmp/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
-				grep -E 'cluster_|redis|hiredis|bus_' | head -40
-		} >"$base.perf.txt"
+		perf_summary "$tmp/perf.data" "# perf record -e cpu-clock -g on node 1, 8 s of $2 on $1 (not in the medians)" >"$base.perf.txt"
 		rm -f "$tmp/perf.data"
 	done
 fi
 
-[ ${#files[@]} -gt 0 ] || exit 1
+[ ${#files[@]} -gt 0 ] || exit $((runs > 0))
 $py "$sampler" table "${files[@]}"

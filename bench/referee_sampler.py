@@ -193,6 +193,7 @@ def table(paths):
         ("nginx us/dlv", per(part("nginx"), 1e6, deliveries)),
         ("bus B/msg", per(bus_bytes, 1, msgs)),
         ("pub/msg", per(pubs, 1, msgs)),
+        ("bus B/pub", per(bus_bytes, 1, pubs)),
         ("lg cpu%", lambda d: d["loadgen"]["cpu_pct"]),
         ("busy%", lambda d: d["system_busy_pct"]),
         ("load1", lambda d: d["sut"].get("loadavg1")),
