@@ -163,7 +163,7 @@ start_node() { # CONF PORT LOG [bus] -> appends to node_pids
 
 # room_id PORT TOKEN: general's id from a ready frame
 room_id() {
-	$py - "$1" "$2" <<'PY'
+	timeout 30 $py - "$1" "$2" <<'PY'
 import asyncio, json, sys
 import websockets
 
@@ -186,7 +186,7 @@ PY
 # mongo_db FROM TO|--drop: copies every collection of database FROM to TO
 # (the clean state for one run), or drops FROM.
 mongo_db() {
-	$py - "$mongo_uri" "$1" "$2" <<'PY'
+	timeout 120 $py - "$mongo_uri" "$1" "$2" <<'PY'
 import sys
 from pymongo import MongoClient
 
@@ -211,8 +211,8 @@ prepare() { # NAME STORE_PLUGIN: users, tokens and room id into $tmp/NAME.*
 	cfg=$tmp/$name.prep.conf
 	node_conf "$cfg" "$port" "$tmp/$name.data" "$2"
 	start_node "$cfg" "$port" "$tmp/$name.prep.log"
-	"$bin" user import "$tmp/users.csv" --config "$cfg" >/dev/null
-	xargs -n 500 "$bin" session new --config "$cfg" <"$tmp/names" >"$tmp/$name.tokens"
+	timeout 300 "$bin" user import "$tmp/users.csv" --config "$cfg" >/dev/null
+	timeout 300 xargs -n 500 "$bin" session new --config "$cfg" <"$tmp/names" >"$tmp/$name.tokens"
 	[ "$(wc -l <"$tmp/$name.tokens")" -eq "$users" ] || { echo "expected $users tokens" >&2; exit 1; }
 	room_id "$port" "$(head -n1 "$tmp/$name.tokens")" >"$tmp/$name.room"
 	stop_run
