@@ -16,7 +16,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libhiredis-dev libmongoc-dev libzip-dev libjpeg-dev libpng-dev libwebp-dev ca-certificates curl)
 test_pkgs=(libcmocka-dev python3 python3-websockets python3-pytest python3-cryptography
 	python3-aiosmtpd python3-mockupdb python3-pymongo redis-server chromium fonts-noto-color-emoji valgrind
-	clang-format openssl mmdebstrap python3-pil nginx python3-yaml)
+	clang-format openssl mmdebstrap python3-pil nginx python3-yaml linux-perf)
 
 pkgs=("${build_pkgs[@]}")
 [ $want_test = 1 ] && pkgs+=("${test_pkgs[@]}")
