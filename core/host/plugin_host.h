@@ -37,8 +37,13 @@ struct provider {
 int plugins_load(const struct config *cfg, int admin_command);
 /* Calls init in order. 0 or -1. */
 int plugins_init(void);
-/* Calls fini in reverse order, drains posted completions, stops the
- * worker pool (plugin code may run there), then dlcloses. */
+/* Shutdown, loop stopped: waits (bounded) until the store has no call in
+ * flight, running the completions as they come. 0 calls when the store
+ * lacks calls_pending. */
+void plugins_drain_store(void);
+/* Drains the store's calls, calls fini in reverse order, drains posted
+ * completions, stops the worker pool (plugin code may run there), then
+ * dlcloses. */
 void plugins_fini(void);
 /* SIGHUP: every plugin's reload. */
 void plugins_reload(void);

@@ -57,8 +57,7 @@ static void batch_done(void *arg)
 	}
 	while (op) {
 		struct op *next = op->next;
-		op_finish(op);
-		store_unref(st);
+		store_op_finish(op);
 		op = next;
 	}
 }
