@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/time.h>
+#include <time.h>
 
 struct ev_loop *loop_ev;
 
@@ -16,6 +17,8 @@ struct post {
 };
 
 static pthread_mutex_t post_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled with each post, for loop_wait_posts (the ev_async wakes ev_run). */
+static pthread_cond_t post_cond = PTHREAD_COND_INITIALIZER;
 static struct post *post_head, *post_tail;
 static ev_async post_async;
 static pthread_t loop_thread;
@@ -80,8 +83,28 @@ void loop_post(void (*fn)(void *arg), void *arg)
 	else
 		post_head = p;
 	post_tail = p;
+	pthread_cond_signal(&post_cond);
 	pthread_mutex_unlock(&post_lock);
 	ev_async_send(loop_ev, &post_async);
+}
+
+int loop_wait_posts(int ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&post_lock);
+	while (!post_head)
+		if (pthread_cond_timedwait(&post_cond, &post_lock, &deadline) != 0)
+			break;
+	int have = post_head != NULL;
+	pthread_mutex_unlock(&post_lock);
+	return have;
 }
 
 long long loop_now_ms(void)

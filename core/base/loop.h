@@ -15,6 +15,9 @@ void loop_fini(void);
 void loop_post(void (*fn)(void *arg), void *arg);
 /* Runs fn(arg) pending posts now (shutdown: drain). */
 void loop_drain_posts(void);
+/* Loop thread, outside ev_run (shutdown): waits up to ms for a post to be
+ * pending; 1 when one is, 0 on timeout. */
+int loop_wait_posts(int ms);
 /* Milliseconds since the epoch (ev_now when on the loop, else real time). */
 long long loop_now_ms(void);
 

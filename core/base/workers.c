@@ -27,6 +27,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct job *head, *tail;
 static size_t n_queued;
+static size_t n_running;
 static int stopping;
 static int running; /* between a successful start and stop */
 static pthread_t threads[WORKERS_MAX];
@@ -61,10 +62,12 @@ static void *worker_main(void *unused)
 		if (!head)
 			tail = NULL;
 		n_queued--;
+		n_running++;
 		pthread_mutex_unlock(&lock);
 		j->work(j->arg);
 		loop_post(job_finished, j);
 		pthread_mutex_lock(&lock);
+		n_running--;
 	}
 	pthread_mutex_unlock(&lock);
 	return NULL;
@@ -127,6 +130,14 @@ size_t workers_queued(void)
 {
 	pthread_mutex_lock(&lock);
 	size_t n = n_queued;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+size_t workers_busy(void)
+{
+	pthread_mutex_lock(&lock);
+	size_t n = n_queued + n_running;
 	pthread_mutex_unlock(&lock);
 	return n;
 }

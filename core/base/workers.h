@@ -16,6 +16,9 @@ int workers_start(int n);
 int workers_submit(worker_fn work, worker_done_fn done, void *arg);
 /* Jobs waiting for a thread. */
 size_t workers_queued(void);
+/* Jobs waiting or running; a running job's done is posted before it stops
+ * counting. */
+size_t workers_busy(void);
 /* Lets running jobs finish, cancels queued ones (done(arg, 1)), joins. */
 void workers_stop(void);
 

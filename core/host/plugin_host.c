@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/config.h"
 #include "base/curl_loop.h"
@@ -26,6 +27,11 @@
 #include "base/workers.h"
 
 #define PLUGIN_SUFFIX ".so"
+/* How long shutdown waits for the store's calls and the pool's jobs in
+ * flight (a store that does not answer must not hang the exit), and the
+ * wake-up between checks. */
+#define DRAIN_MS      10000
+#define DRAIN_POLL_MS 50
 
 static parley_ctx *ctxs[CONFIG_MAX_PLUGINS];
 static int n_ctxs;
@@ -322,12 +328,53 @@ error:
 	return -1;
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void plugins_drain(void)
+{
+	if (!started)
+		return;
+	void *self;
+	const parley_store_vtable *st = plugins_store(&self);
+	int counted = PARLEY_HAS(parley_store_vtable, st, calls_pending);
+	long long deadline = monotonic_ms() + DRAIN_MS;
+	/* The writer's batches, the pool's reads and other jobs (auth_local's
+	 * Argon2) come back as posts; their done()s may make further calls and
+	 * jobs, waited for too. The pool is looked at before the posts are run:
+	 * a job posts before it stops counting as busy. */
+	for (;;) {
+		size_t busy = workers_busy();
+		loop_drain_posts();
+		int calls = counted ? st->calls_pending(self) : 0;
+		if (!busy && !calls && !workers_busy())
+			return;
+		if (monotonic_ms() >= deadline) {
+			log_warn("store_calls_pending", NULL,
+			         "%d store calls and %zu worker jobs still unfinished after %d ms: "
+			         "stopping the plugins anyway",
+			         calls, busy, DRAIN_MS);
+			return;
+		}
+		loop_wait_posts(DRAIN_POLL_MS);
+	}
+}
+
 void plugins_fini(void)
 {
 	/* Transfers still running belong to plugins (scripts have stopped):
 	 * their done callbacks run now, aborted, while each plugin's state and
 	 * code are still there, not after fini or the dlclose. */
 	curl_loop_abort_all();
+	/* Store calls and pool jobs in flight finish before any fini: their
+	 * done()s run into the core and the plugins (auth_local's requests)
+	 * while those are still there, and the store's last reference is
+	 * dropped by its own fini, before the host's leak check. */
+	plugins_drain();
 	fini_started();
 	/* fini may have posted completions (the store's writer finishing its
 	 * queue) and reads may still run on the pool: both execute plugin

@@ -37,8 +37,13 @@ struct provider {
 int plugins_load(const struct config *cfg, int admin_command);
 /* Calls init in order. 0 or -1. */
 int plugins_init(void);
-/* Calls fini in reverse order, drains posted completions, stops the
- * worker pool (plugin code may run there), then dlcloses. */
+/* Shutdown, loop stopped: waits (bounded) until the store has no call in
+ * flight (calls_pending, when the store has it) and the worker pool no
+ * job, running their completions as they come. */
+void plugins_drain(void);
+/* Drains (plugins_drain), calls fini in reverse order, drains posted
+ * completions, stops the worker pool (plugin code may run there), then
+ * dlcloses. */
 void plugins_fini(void);
 /* SIGHUP: every plugin's reload. */
 void plugins_reload(void);

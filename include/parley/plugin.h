@@ -651,6 +651,13 @@ typedef struct parley_store_vtable {
 	int (*counter_add)(void *self, const char *name, int64_t delta, int64_t window_ms,
 	                   int64_t now_ms, parley_store_done done, void *ud);
 
+	/* Shutdown drain (issue 13; appended; PARLEY_HAS before calling):
+	 * loop thread; how many calls this store accepted (PARLEY_PENDING)
+	 * whose done() has not run yet. At shutdown the host waits for none
+	 * before any plugin's fini, so every done() meets its caller, and the
+	 * store, still there. */
+	int (*calls_pending)(void *self);
+
 	void *reserved[16];
 } parley_store_vtable;
 

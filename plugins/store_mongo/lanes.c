@@ -38,6 +38,7 @@ static void finished(void *arg)
 	if (st->m_ops)
 		st->host->metric_add(st->m_ops, 1);
 	op_finish(op);
+	__atomic_sub_fetch(&st->calls, 1, __ATOMIC_SEQ_CST);
 	store_unref(st);
 }
 
@@ -126,6 +127,8 @@ static int lane_queue(struct lane *ln, struct op *op)
 		pthread_mutex_unlock(&ln->mu);
 		return PARLEY_EUNAVAIL;
 	}
+	/* Counted until finished() has run its done() (calls_pending). */
+	__atomic_add_fetch(&op->st->calls, 1, __ATOMIC_SEQ_CST);
 	op->next = NULL;
 	if (ln->tail)
 		ln->tail->next = op;

@@ -36,6 +36,7 @@ struct store {
 	/* One for init, one per operation not yet finished: the state outlives
 	 * fini while completions are still on their way back to the loop. */
 	int refs;
+	int calls; /* queued on a lane, done() not run yet (lanes.c, calls.c) */
 	int stopped;
 	char why[256]; /* ready()'s answer */
 	parley_metric *m_ops, *m_unavailable;

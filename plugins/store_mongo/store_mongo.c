@@ -21,6 +21,7 @@
 #include "accounts.h"
 #include "health.h"
 #include "ids.h"
+#include "calls.h"
 #include "cluster.h"
 #include "kv.h"
 #include "lifecycle.h"
@@ -1267,6 +1268,7 @@ static const parley_store_vtable store_vtable = {
     .lease = v_lease,
     .kv_add = v_kv_add,
     .counter_add = v_counter_add,
+    .calls_pending = store_calls_pending,
     /* Upload retention (issue 17) */
     .uploads_expire = upload_expiry_call,
 };

@@ -82,13 +82,11 @@ out:
 static void read_done(void *arg, int cancelled)
 {
 	struct op *op = arg;
-	struct store *st = op->st;
 	if (cancelled) {
 		op_reset(op);
 		op_fail(op, PARLEY_EUNAVAIL, "%s: cancelled at shutdown", op->name);
 	}
-	op_finish(op);
-	store_unref(st);
+	store_op_finish(op);
 }
 
 struct reader *reader_open(struct store *st, const struct db_options *o, int n, char *err,

@@ -264,6 +264,6 @@ int search_call(void *self, const parley_search_query *q, parley_store_done done
 		op_free(op);
 		return rc;
 	}
-	st->refs++;
+	store_op_accepted(op);
 	return PARLEY_PENDING;
 }

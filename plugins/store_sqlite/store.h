@@ -5,6 +5,8 @@
 
 #include <parley/plugin.h>
 
+#include "pending.h"
+
 struct writer;
 struct reader;
 
@@ -27,6 +29,7 @@ struct store {
 	/* One for init, one per operation not yet finished: the state outlives
 	 * fini while completions are still on their way back to the loop. */
 	int refs;
+	struct pending pending; /* the calls counted in refs, by name */
 	int stopped;
 	char why[256];                       /* ready()'s answer */
 	parley_metric *m_batches, *m_writes; /* loop thread */
@@ -34,5 +37,12 @@ struct store {
 
 /* Loop thread: drops one reference; the last frees the store. */
 void store_unref(struct store *st);
+struct op;
+/* Loop thread: op was handed to the writer or the pool; it holds a
+ * reference and is counted pending until store_op_finish. */
+void store_op_accepted(struct op *op);
+/* Loop thread: calls op's done() and frees it, then uncounts the call and
+ * drops its reference. */
+void store_op_finish(struct op *op);
 
 #endif

@@ -31,8 +31,13 @@ struct writer {
 	pthread_cond_t cv;
 	struct op *head, *tail;
 	int stopping;
-	int failed;           /* the last batch failed as a whole */
+	int failed; /* the last batch failed as a whole */
+	/* The file cannot be written (found at start): for good, whatever a
+	 * batch does next — its ops fail one by one inside a transaction that
+	 * still commits, which clears failed. */
+	int read_only;
 	char last_error[200]; /* guarded by mu */
+	char read_only_error[200];
 };
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
@@ -57,8 +62,7 @@ static void batch_done(void *arg)
 	}
 	while (op) {
 		struct op *next = op->next;
-		op_finish(op);
-		store_unref(st);
+		store_op_finish(op);
 		op = next;
 	}
 }
@@ -192,10 +196,11 @@ struct writer *writer_start(struct store *st, const struct db_options *o, int ba
 	/* SQLite opens a file it may not write read-only, silently: say so
 	 * now (ready() fails) rather than at the first write. */
 	if (sqlite3_db_readonly(w->conn.db, "main") == 1) {
-		w->failed = 1;
-		snprintf(w->last_error, sizeof w->last_error,
+		w->read_only = 1;
+		snprintf(w->read_only_error, sizeof w->read_only_error,
 		         "%s cannot be written (read-only file or file system)", o->path);
-		st->host->log(st->ctx, PARLEY_LOG_ERROR, "store_read_only", "%s", w->last_error);
+		st->host->log(st->ctx, PARLEY_LOG_ERROR, "store_read_only", "%s",
+		              w->read_only_error);
 	}
 	if (o->max_bytes > 0 && db_size_cap(&w->conn, o->max_bytes, err, errlen) != PARLEY_OK)
 		goto fail;
@@ -234,9 +239,9 @@ int writer_submit(struct writer *w, struct op *op)
 int writer_healthy(struct writer *w, char *buf, size_t len)
 {
 	pthread_mutex_lock(&w->mu);
-	int ok = !w->failed;
+	int ok = !w->failed && !w->read_only;
 	if (!ok)
-		snprintf(buf, len, "writer: %s", w->last_error);
+		snprintf(buf, len, "writer: %s", w->read_only ? w->read_only_error : w->last_error);
 	pthread_mutex_unlock(&w->mu);
 	return ok;
 }

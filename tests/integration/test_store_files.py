@@ -151,6 +151,10 @@ def test_unwritable_database_fails_readyz_at_start(server_factory):
                                          json={"username": "alice",
                                                "password": "correct horse 1"})
         assert status == 503 and headers["Retry-After"] == "5", data
+        # That login's batch failed op by op inside a transaction that still
+        # committed: the file is no more writable than before it.
+        status, _, data = srv.http("GET", "/readyz")
+        assert status == 503 and b"cannot be written" in data, data
         assert srv.stop() == 0
     finally:
         undo()

@@ -68,5 +68,6 @@ void test_search_refused(void **state);
 void test_kv_add(void **state);
 void test_counter_window(void **state);
 void test_cluster_racers(void **state);
+void test_calls_pending(void **state);
 
 #endif

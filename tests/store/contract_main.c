@@ -175,6 +175,7 @@ int main(int argc, char **argv)
 	    CASE(test_kv_add),
 	    CASE(test_counter_window),
 	    CASE(test_cluster_racers),
+	    CASE(test_calls_pending),
 	    CASE(test_room_retention),
 	    CASE(test_edits_history),
 	    CASE(test_uploads_expire),

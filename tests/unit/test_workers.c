@@ -86,6 +86,7 @@ static void test_many_jobs(void **state)
 		assert_true(jobs[i].done_on_loop);
 	}
 	assert_int_equal(workers_queued(), 0);
+	assert_int_equal(workers_busy(), 0);
 	workers_stop();
 	/* Stopped: no more jobs. */
 	assert_int_equal(workers_submit(work, done, &jobs[0]), -1);
@@ -142,6 +143,7 @@ static void test_cancel_at_stop(void **state)
 	for (int i = 0; i < N_WAITING; i++)
 		assert_int_equal(workers_submit(work, count_done, &waiting[i]), 0);
 	assert_int_equal(workers_queued(), N_WAITING);
+	assert_int_equal(workers_busy(), N_BLOCKERS + N_WAITING);
 
 	/* The running blockers finish after stop began; stop waits for them. */
 	pthread_t opener;
@@ -165,11 +167,44 @@ static void test_cancel_at_stop(void **state)
 	assert_int_equal(workers_queued(), 0);
 }
 
+/* The shutdown drain's order (plugins_drain): a job counts as busy until
+ * its done is posted, so once the pool reads idle, running the posts runs
+ * every done; loop_wait_posts sees a post without ev_run. */
+static void test_busy_until_posted(void **state)
+{
+	(void)state;
+	static struct job j;
+	cancel_done_calls = 0;
+	blockers_started = 0;
+	gate_open = 0;
+	assert_int_equal(workers_start(1), 0);
+	assert_int_equal(loop_wait_posts(0), 0);
+	assert_int_equal(workers_submit(blocker, count_done, &j), 0);
+	pthread_mutex_lock(&gate_lock);
+	while (!blockers_started)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	assert_int_equal(workers_busy(), 1);
+	assert_int_equal(loop_wait_posts(20), 0); /* running, nothing posted */
+	pthread_t opener;
+	assert_int_equal(pthread_create(&opener, NULL, open_gate_later, NULL), 0);
+	assert_int_equal(loop_wait_posts(5000), 1);
+	pthread_join(opener, NULL);
+	while (workers_busy())
+		usleep(1000);
+	assert_int_equal(j.done, 0); /* posted, not run: no ev_run here */
+	loop_drain_posts();
+	assert_int_equal(j.done, 1);
+	assert_int_equal(j.cancelled, 0);
+	workers_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_many_jobs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_at_stop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_until_posted, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
