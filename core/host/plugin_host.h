@@ -37,6 +37,10 @@ struct provider {
 int plugins_load(const struct config *cfg, int admin_command);
 /* Calls init in order. 0 or -1. */
 int plugins_init(void);
+/* The same without demanding a store and an auth provider: a CLI run that
+ * loads one plugin alone (restore from S3 loads the uploads provider and
+ * no store, which would open the data dir being restored). */
+int plugins_init_alone(void);
 /* Calls fini in reverse order, drains posted completions, stops the
  * worker pool (plugin code may run there), then dlcloses. */
 void plugins_fini(void);

@@ -32,7 +32,7 @@ struct part {
 struct writer {
 	struct s3 *s3;
 	char key[128];
-	char path[2048];
+	char path[S3_URL_MAX];
 	char upload_id[512]; /* set once CreateMultipartUpload answered */
 	char type[128], disposition[1200];
 	struct s3_req *control; /* create, single PUT or complete */
@@ -328,12 +328,13 @@ static struct part *filling(struct writer *w)
 	return p;
 }
 
-int s3_begin(void *self, const char *key, const char *type, const char *disposition, int64_t size,
-             void **handle)
+/* A writer for the object at path (already the bucket's path); key names
+ * it in logs. */
+static int begin_path(struct s3 *s3, const char *key, int path_ok, const char *path,
+                      const char *type, const char *disposition, void **handle)
 {
-	struct s3 *s3 = self;
-	(void)size;
-	if (!type || !disposition || strlen(type) >= 128 || strlen(disposition) >= 1200)
+	if (!type || !disposition || strlen(type) >= 128 || strlen(disposition) >= 1200 ||
+	    !path_ok || strlen(path) >= sizeof((struct writer *)0)->path)
 		return PARLEY_EINVAL;
 	struct writer *w = s3->host->calloc(s3->ctx, 1, sizeof *w);
 	if (!w)
@@ -342,12 +343,34 @@ int s3_begin(void *self, const char *key, const char *type, const char *disposit
 	snprintf(w->key, sizeof w->key, "%s", key);
 	snprintf(w->type, sizeof w->type, "%s", type);
 	snprintf(w->disposition, sizeof w->disposition, "%s", disposition);
-	if (strlen(key) >= sizeof w->key || s3_object_path(s3, key, w->path, sizeof w->path) < 0) {
-		s3->host->free(s3->ctx, w);
-		return PARLEY_EINVAL;
-	}
+	snprintf(w->path, sizeof w->path, "%s", path);
 	*handle = w;
 	return PARLEY_OK;
+}
+
+int s3_begin(void *self, const char *key, const char *type, const char *disposition, int64_t size,
+             void **handle)
+{
+	struct s3 *s3 = self;
+	char path[S3_URL_MAX];
+	(void)size;
+	if (strlen(key) >= sizeof((struct writer *)0)->key)
+		return PARLEY_EINVAL;
+	int ok = s3_object_path(s3, key, path, sizeof path) == 0;
+	return begin_path(s3, key, ok, path, type, disposition, handle);
+}
+
+const char *s3_writer_error(void *handle)
+{
+	struct writer *w = handle;
+	return w->failed ? w->error : NULL;
+}
+
+int s3_begin_named(struct s3 *s3, const char *name, void **handle)
+{
+	char path[S3_URL_MAX];
+	int ok = s3_bucket_path(s3, name, path, sizeof path) == 0;
+	return begin_path(s3, name, ok, path, "application/octet-stream", "attachment", handle);
 }
 
 int s3_write(void *handle, const void *data, size_t len, parley_upload_done done, void *ud)

@@ -1,21 +1,36 @@
 """Backups to S3 (issue 17): scheduled backups go to s3://BUCKET/PREFIX
-(s3rver, the S3 test server of the uploads_s3 tests), signed with SigV4 by
-libcurl, the oldest beyond keep removed; `parley backup --out s3://…`; and
+(s3rver, the S3 test server of the uploads_s3 tests) through the uploads
+provider's object members (uploads_s3 signs and sends them: no second S3
+client), the oldest beyond keep removed; `parley backup --out s3://…`; and
 `parley restore s3://…` (the newest, one by name, or --at TIME) into a
-new data dir gives back every message acked before the backup."""
+new data dir gives back every message acked before the backup. The URL's
+bucket is uploads_s3's bucket; check-config refuses anything else."""
 
 import os
 import time
 
 from parley_client import Client, run
 from test_backup import cli, metric, wait_for
-from test_uploads import BUCKET, s3rver  # noqa: F401 (fixture)
+from test_uploads import AUTH_PLUGINS, BUCKET, s3rver  # noqa: F401 (fixture)
 
 
-def s3_section(s3, prefix, every="1s", keep=2):
-    return (f'backup = {{ every = "{every}", keep = {keep}, to = "s3://{BUCKET}/{prefix}",'
-            f' s3 = {{ endpoint = "{s3.endpoint()}", region = "us-east-1",'
-            f' access_key = "S3RVER", secret_key = "S3RVER", path_style = true }} }}')
+def uploads_s3(s3, secret="S3RVER", list_page=None, bucket=BUCKET):
+    page = f", list_page = {list_page}" if list_page else ""
+    return ('{"uploads_s3", endpoint = "%s", region = "us-east-1", bucket = "%s",'
+            ' prefix = "up%d/", path_style = true, access_key = "S3RVER",'
+            ' secret_key = "%s", retries = 0%s}' % (s3.endpoint(), bucket, os.getpid(), secret,
+                                                    page))
+
+
+def s3_server(factory, s3, prefix, every="1s", keep=2, secret="S3RVER", list_page=None,
+              data_dir=None, to=None):
+    """A server whose uploads provider is uploads_s3 on s3rver and whose
+    scheduled backups go to s3://BUCKET/prefix through it."""
+    return factory(plugins="{ " + AUTH_PLUGINS + ", " + uploads_s3(s3, secret, list_page)
+                   + " }",
+                   config_extra=(f'backup = {{ every = "{every}", keep = {keep},'
+                                 f' to = "{to or f"s3://{BUCKET}/{prefix}"}" }}'),
+                   data_dir=data_dir)
 
 
 def names_in(s3, prefix):
@@ -43,7 +58,7 @@ async def texts(srv, token, room):
 
 def test_scheduled_backups_to_s3_and_restore(server_factory, s3rver, tmp_path):
     prefix = f"bk{os.getpid()}"
-    srv = server_factory(config_extra=s3_section(s3rver, prefix))
+    srv = s3_server(server_factory, s3rver, prefix)
     tok = srv.people("erin")
     g = run(send(srv, tok["erin"], [f"before {i}" for i in range(10)]))
     wait_for(lambda: (metric(srv, "parley_backup_runs_total", '{result="ok"}') or 0) >= 4, 30,
@@ -57,8 +72,8 @@ def test_scheduled_backups_to_s3_and_restore(server_factory, s3rver, tmp_path):
     # The newest into a new data dir: every message acked before is there.
     r = cli(srv, "restore", f"s3://{BUCKET}/{prefix}", data_dir=str(tmp_path / "r1"))
     assert r.returncode == 0, r.stderr
-    back = server_factory(config_extra=s3_section(s3rver, prefix + "x", every="1h"),
-                          data_dir=str(tmp_path / "r1"))
+    back = s3_server(server_factory, s3rver, prefix + "x", every="1h",
+                     data_dir=str(tmp_path / "r1"))
     got = run(texts(back, back.token("erin"), g))
     assert {f"before {i}" for i in range(10)} <= got, got
     back.stop()
@@ -77,7 +92,7 @@ def test_scheduled_backups_to_s3_and_restore(server_factory, s3rver, tmp_path):
 
 def test_backup_cli_to_s3_and_bad_keys(server_factory, s3rver, tmp_path):
     prefix = f"cli{os.getpid()}"
-    srv = server_factory(config_extra=s3_section(s3rver, prefix + "-sched", every="1h"))
+    srv = s3_server(server_factory, s3rver, prefix + "-sched", every="1h")
     tok = srv.people("finn")
     g = run(send(srv, tok["finn"], ["kept in s3"]))
     r = cli(srv, "backup", "--out", f"s3://{BUCKET}/{prefix}")
@@ -86,12 +101,11 @@ def test_backup_cli_to_s3_and_bad_keys(server_factory, s3rver, tmp_path):
     srv.stop()
     r = cli(srv, "restore", f"s3://{BUCKET}/{prefix}", data_dir=str(tmp_path / "r"))
     assert r.returncode == 0, r.stderr
-    back = server_factory(config_extra=s3_section(s3rver, prefix + "-2", every="1h"),
-                          data_dir=str(tmp_path / "r"))
+    back = s3_server(server_factory, s3rver, prefix + "-2", every="1h",
+                     data_dir=str(tmp_path / "r"))
     assert "kept in s3" in run(texts(back, back.token("finn"), g))
 
     # Wrong keys: S3 refuses the signature; the CLI says so and fails.
-    bad = server_factory(config_extra=s3_section(s3rver, prefix, every="1h").replace(
-        'secret_key = "S3RVER"', 'secret_key = "wrong"'))
+    bad = s3_server(server_factory, s3rver, prefix + "-wrong", every="1h", secret="wrong")
     r = cli(bad, "backup", "--out", f"s3://{BUCKET}/{prefix}-bad")
     assert r.returncode == 1 and "HTTP 403" in r.stderr, r.stderr
