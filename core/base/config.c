@@ -721,10 +721,13 @@ static void read_backup(struct config *cfg, const conf_node *root)
 		conf_error(b, "to", "is required (the folder scheduled backups go in)");
 	/* backup.s3 (endpoint, keys) is gone: s3:// backups go through the
 	 * uploads provider (issue 17), whose config says all of it. */
-	if (conf_get(b, "s3"))
+	const conf_node *gone = conf_get(b, "s3");
+	if (gone) {
+		conf_mark_used(gone); /* one error, not one per key */
 		conf_error(b, "s3",
 		           "is no longer read: backups to s3:// go through the uploads_s3 provider "
 		           "(its endpoint, region, keys and bucket); remove backup.s3");
+	}
 	conf_report_unread(b);
 }
 
