@@ -4,8 +4,9 @@
  * (writer.c: one PUT, or a multipart upload past part_size).
  *
  * Nothing here blocks the loop on a file: put_object reads the file a
- * chunk at a time on the host's worker pool and hands each chunk to the
- * writer on the loop (whose backpressure paces the reads); get_object
+ * part (part_size) at a time on the host's worker pool, hashes it there
+ * too (SigV4 signs each body's SHA-256), and hands it to the writer on the
+ * loop (whose backpressure paces the reads); get_object
  * writes each piece curl receives as it comes (a write to the page cache,
  * as the host's own file writes). */
 #include <errno.h>
@@ -16,7 +17,6 @@
 
 #include "s3.h"
 
-#define READ_CHUNK        (1024 * 1024)
 #define LIST_RESPONSE_MAX (8 * 1024 * 1024) /* a page of 1000 keys of 1024 bytes, escaped */
 #define LIST_PAGES_MAX    100000
 #define SMALL_RESPONSE    (64 * 1024)
@@ -47,7 +47,9 @@ struct put {
 	void *handle; /* the writer, until finish's done or abort */
 	int fd;
 	unsigned char *buf;
+	size_t chunk; /* part_size: each read fills one part of the writer */
 	ssize_t got;
+	char sha[65];
 	int read_errno;
 	off_t off;
 	parley_upload_done done;
@@ -68,19 +70,36 @@ static void put_end(struct put *op, int rc, const char *error)
 
 static void put_fail(struct put *op, const char *error)
 {
+	char copy[S3_ERROR_MAX]; /* error may be the writer's, which abort frees */
+	snprintf(copy, sizeof copy, "%s", error ? error : "PutObject failed");
 	if (op->handle)
 		s3_abort(op->handle);
 	op->handle = NULL;
-	put_end(op, PARLEY_ERR, error);
+	put_end(op, PARLEY_ERR, copy);
 }
 
+/* Worker: the next part of the file (short only at its end), hashed. */
 static void read_work(void *arg)
 {
 	struct put *op = arg;
-	do
-		op->got = pread(op->fd, op->buf, READ_CHUNK, op->off);
-	while (op->got < 0 && errno == EINTR);
-	op->read_errno = op->got < 0 ? errno : 0;
+	size_t have = 0;
+	op->read_errno = 0;
+	while (have < op->chunk) {
+		ssize_t n = pread(op->fd, op->buf + have, op->chunk - have, op->off + (off_t)have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			op->read_errno = errno;
+			op->got = -1;
+			return;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	op->got = (ssize_t)have;
+	if (have > 0)
+		s3_sha256_hex(op->buf, have, op->sha);
 }
 
 static void read_done(void *arg, int cancelled);
@@ -136,7 +155,7 @@ static void read_done(void *arg, int cancelled)
 		return;
 	}
 	op->off += op->got;
-	int rc = s3_write(op->handle, op->buf, (size_t)op->got, write_ready, op);
+	int rc = s3_write_hashed(op->handle, op->buf, (size_t)op->got, op->sha, write_ready, op);
 	if (rc == PARLEY_OK)
 		write_ready(op, PARLEY_OK, NULL);
 	else if (rc != PARLEY_PENDING)
@@ -162,7 +181,8 @@ int s3_put_object(void *self, const char *key, const char *path, parley_upload_d
 	op->done = done;
 	op->ud = ud;
 	int rc = PARLEY_ENOMEM;
-	if (!(op->buf = s3->host->alloc(s3->ctx, READ_CHUNK)) ||
+	op->chunk = (size_t)s3->cfg.part_size;
+	if (!(op->buf = s3->host->alloc(s3->ctx, op->chunk)) ||
 	    (rc = s3_begin_named(s3, key, &op->handle)) != PARLEY_OK ||
 	    (rc = read_next(op)) != PARLEY_OK) {
 		if (op->handle)

@@ -102,9 +102,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 static void transfer_done(void *easy, int curlcode, void *arg);
 static struct s3_req *start(struct s3 *s3, const char *method, const char *path, const char *query,
-                            const void *body, size_t len, const char *type, const char *disposition,
-                            size_t resp_max, int sink_fd, s3_req_done done, void *ud,
-                            const char *what);
+                            const void *body, size_t len, const char *sha, const char *type,
+                            const char *disposition, size_t resp_max, int sink_fd, s3_req_done done,
+                            void *ud, const char *what);
 
 static int attempt(struct s3_req *r)
 {
@@ -254,30 +254,39 @@ struct s3_req *s3_req_start(struct s3 *s3, const char *method, const char *path,
                             const void *body, size_t len, s3_req_done done, void *ud,
                             const char *what)
 {
-	return s3_req_start_object(s3, method, path, query, body, len, NULL, NULL, done, ud, what);
+	return start(s3, method, path, query, body, len, NULL, NULL, NULL, RESPONSE_MAX, -1, done,
+	             ud, what);
+}
+
+struct s3_req *s3_req_start_sha(struct s3 *s3, const char *method, const char *path,
+                                const char *query, const void *body, size_t len, const char *sha,
+                                s3_req_done done, void *ud, const char *what)
+{
+	return start(s3, method, path, query, body, len, sha, NULL, NULL, RESPONSE_MAX, -1, done,
+	             ud, what);
 }
 
 struct s3_req *s3_req_start_object(struct s3 *s3, const char *method, const char *path,
-                                   const char *query, const void *body, size_t len,
+                                   const char *query, const void *body, size_t len, const char *sha,
                                    const char *type, const char *disposition, s3_req_done done,
                                    void *ud, const char *what)
 {
-	return start(s3, method, path, query, body, len, type, disposition, RESPONSE_MAX, -1, done,
-	             ud, what);
+	return start(s3, method, path, query, body, len, sha, type, disposition, RESPONSE_MAX, -1,
+	             done, ud, what);
 }
 
 struct s3_req *s3_req_start_read(struct s3 *s3, const char *path, const char *query,
                                  size_t resp_max, int sink_fd, s3_req_done done, void *ud,
                                  const char *what)
 {
-	return start(s3, "GET", path, query, NULL, 0, NULL, NULL, resp_max, sink_fd, done, ud,
+	return start(s3, "GET", path, query, NULL, 0, NULL, NULL, NULL, resp_max, sink_fd, done, ud,
 	             what);
 }
 
 static struct s3_req *start(struct s3 *s3, const char *method, const char *path, const char *query,
-                            const void *body, size_t len, const char *type, const char *disposition,
-                            size_t resp_max, int sink_fd, s3_req_done done, void *ud,
-                            const char *what)
+                            const void *body, size_t len, const char *sha, const char *type,
+                            const char *disposition, size_t resp_max, int sink_fd, s3_req_done done,
+                            void *ud, const char *what)
 {
 	struct s3_req *r = s3->host->calloc(s3->ctx, 1, sizeof *r);
 	if (!r)
@@ -296,7 +305,10 @@ static struct s3_req *start(struct s3 *s3, const char *method, const char *path,
 	}
 	r->body = body;
 	r->len = len;
-	s3_sha256_hex(body ? body : "", body ? len : 0, r->sha);
+	if (sha && strlen(sha) == 64)
+		memcpy(r->sha, sha, 65); /* hashed off the loop by the caller */
+	else
+		s3_sha256_hex(body ? body : "", body ? len : 0, r->sha);
 	r->done = done;
 	r->ud = ud;
 	snprintf(r->what, sizeof r->what, "%s", what);

@@ -70,9 +70,14 @@ struct s3_req *s3_req_start(struct s3 *s3, const char *method, const char *path,
 /* The same with the object's own headers (PutObject, CreateMultipartUpload):
  * S3 serves the object with them, so presigned URLs need no overrides. */
 struct s3_req *s3_req_start_object(struct s3 *s3, const char *method, const char *path,
-                                   const char *query, const void *body, size_t len,
+                                   const char *query, const void *body, size_t len, const char *sha,
                                    const char *type, const char *disposition, s3_req_done done,
                                    void *ud, const char *what);
+/* The body's SHA-256 (hex) given, hashed by the caller off the loop; NULL
+ * or "" here and in s3_req_start_object: hashed now. */
+struct s3_req *s3_req_start_sha(struct s3 *s3, const char *method, const char *path,
+                                const char *query, const void *body, size_t len, const char *sha,
+                                s3_req_done done, void *ud, const char *what);
 /* A GET whose answer may be long: a listing kept up to resp_max bytes
  * (res.truncated past it), or, with sink_fd >= 0, an object whose 2xx
  * body is written to sink_fd (truncated and rewritten on a retry). */
@@ -122,6 +127,12 @@ int s3_list_parse(const char *xml, size_t len, size_t max_objects, s3_list_objec
 int s3_begin(void *self, const char *key, const char *type, const char *disposition, int64_t size,
              void **handle);
 int s3_write(void *handle, const void *data, size_t len, parley_upload_done done, void *ud);
+/* s3_write of a chunk whose SHA-256 (hex) the caller computed off the
+ * loop: when the chunk starts a part, the part is sent with that hash
+ * instead of being hashed on the loop (so chunks of part_size, the last
+ * one shorter, are never hashed here). */
+int s3_write_hashed(void *handle, const void *data, size_t len, const char *sha,
+                    parley_upload_done done, void *ud);
 int s3_finish(void *handle, parley_upload_done done, void *ud);
 void s3_abort(void *handle);
 /* The same writer for an object named by its whole key (no prefix),

@@ -27,6 +27,7 @@ struct part {
 	size_t len;
 	struct s3_req *req;
 	char etag[200];
+	char sha[65]; /* the data's SHA-256 when the writer's caller gave it; "": not known */
 };
 
 struct writer {
@@ -273,7 +274,7 @@ static void pump(struct writer *w)
 		return;
 	if (!w->upload_id[0]) {
 		w->control =
-		    s3_req_start_object(s3, "POST", w->path, "uploads=", NULL, 0, w->type,
+		    s3_req_start_object(s3, "POST", w->path, "uploads=", NULL, 0, NULL, w->type,
 		                        w->disposition, created, w, "CreateMultipartUpload");
 		if (!w->control)
 			fail(w, "cannot start CreateMultipartUpload");
@@ -295,8 +296,8 @@ static void pump(struct writer *w)
 		snprintf(query, sizeof query, "partNumber=%d&uploadId=%s", p->number, enc);
 		snprintf(what, sizeof what, "UploadPart %d", p->number);
 		p->state = PART_SENDING;
-		p->req =
-		    s3_req_start(s3, "PUT", w->path, query, p->data, p->len, part_done, p, what);
+		p->req = s3_req_start_sha(s3, "PUT", w->path, query, p->data, p->len, p->sha,
+		                          part_done, p, what);
 		if (!p->req) {
 			fail(w, "cannot start UploadPart");
 			return;
@@ -385,6 +386,8 @@ int s3_write(void *handle, const void *data, size_t len, parley_upload_done done
 			return PARLEY_ENOMEM;
 		size_t room = (size_t)w->s3->cfg.part_size - p->len;
 		size_t take = len < room ? len : room;
+		if (p->len > 0)
+			p->sha[0] = '\0'; /* a hash given was of the part's first chunk only */
 		memcpy(p->data + p->len, d, take);
 		p->len += take;
 		d += take;
@@ -404,6 +407,20 @@ int s3_write(void *handle, const void *data, size_t len, parley_upload_done done
 	return PARLEY_PENDING;
 }
 
+int s3_write_hashed(void *handle, const void *data, size_t len, const char *sha,
+                    parley_upload_done done, void *ud)
+{
+	struct writer *w = handle;
+	if (w->failed)
+		return PARLEY_ERR;
+	struct part *p = filling(w);
+	if (!p)
+		return PARLEY_ENOMEM;
+	if (p->len == 0 && len <= (size_t)w->s3->cfg.part_size && sha && strlen(sha) == 64)
+		memcpy(p->sha, sha, 65);
+	return s3_write(handle, data, len, done, ud);
+}
+
 int s3_finish(void *handle, parley_upload_done done, void *ud)
 {
 	struct writer *w = handle;
@@ -419,9 +436,9 @@ int s3_finish(void *handle, parley_upload_done done, void *ud)
 	struct part *only = w->parts;
 	if (!only || (!only->next && only->state == PART_FILLING)) {
 		/* The whole object fits one part: a single PUT. */
-		w->control = s3_req_start_object(s3, "PUT", w->path, "", only ? only->data : NULL,
-		                                 only ? only->len : 0, w->type, w->disposition,
-		                                 single_done, w, "PutObject");
+		w->control = s3_req_start_object(
+		    s3, "PUT", w->path, "", only ? only->data : NULL, only ? only->len : 0,
+		    only ? only->sha : NULL, w->type, w->disposition, single_done, w, "PutObject");
 		if (!w->control) {
 			writer_free(w);
 			return PARLEY_EUNAVAIL;
