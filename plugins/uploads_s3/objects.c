@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,8 +44,11 @@ static int key_ok(const char *key, int may_be_empty)
 /* ---- put_object ---------------------------------------------------- */
 
 struct put {
+	struct put *prev, *next; /* s3->puts: what fini must end */
 	struct s3 *s3;
 	void *handle; /* the writer, until finish's done or abort */
+	int reading;  /* a read is on the worker pool */
+	int orphaned; /* ended while reading: the read's done only frees it */
 	int fd;
 	unsigned char *buf;
 	size_t chunk; /* part_size: each read fills one part of the writer */
@@ -61,9 +65,22 @@ static void put_end(struct put *op, int rc, const char *error)
 	struct s3 *s3 = op->s3;
 	parley_upload_done done = op->done;
 	void *ud = op->ud;
-	close(op->fd);
-	s3->host->free(s3->ctx, op->buf);
-	s3->host->free(s3->ctx, op);
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		s3->puts = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	/* op and buf are the C library's, not the host's: a read on the pool
+	 * may hold them past fini (freed when the pool hands it back, before
+	 * unload), and the host counts what is left at fini as a leak. */
+	if (op->reading) {
+		op->orphaned = 1;
+	} else {
+		close(op->fd);
+		free(op->buf);
+		free(op);
+	}
 	done(ud, rc, error);
 	s3_unref(s3);
 }
@@ -106,8 +123,10 @@ static void read_done(void *arg, int cancelled);
 
 static int read_next(struct put *op)
 {
-	return op->s3->host->submit(op->s3->ctx, read_work, read_done, op) < 0 ? PARLEY_EUNAVAIL
-	                                                                       : PARLEY_OK;
+	if (op->s3->stopping || op->s3->host->submit(op->s3->ctx, read_work, read_done, op) < 0)
+		return PARLEY_EUNAVAIL;
+	op->reading = 1;
+	return PARLEY_OK;
 }
 
 static void put_finished(void *ud, int rc, const char *error)
@@ -130,7 +149,14 @@ static void read_done(void *arg, int cancelled)
 {
 	struct put *op = arg;
 	char why[S3_ERROR_MAX];
-	if (cancelled) {
+	if (op->orphaned) {
+		close(op->fd);
+		free(op->buf);
+		free(op);
+		return;
+	}
+	op->reading = 0;
+	if (cancelled || op->s3->stopping) {
 		put_fail(op, "PutObject: stopped");
 		return;
 	}
@@ -149,7 +175,9 @@ static void read_done(void *arg, int cancelled)
 		void *h = op->handle;
 		op->handle = NULL;
 		int rc = s3_finish(h, put_finished, op);
-		if (rc != PARLEY_PENDING)
+		if (rc == PARLEY_PENDING)
+			op->handle = h; /* still the writer's until put_finished (fini aborts it) */
+		else
 			put_end(op, rc < 0 ? rc : PARLEY_ERR,
 			        "PutObject: cannot finish the object");
 		return;
@@ -168,13 +196,13 @@ int s3_put_object(void *self, const char *key, const char *path, parley_upload_d
 	struct s3 *s3 = self;
 	if (!key_ok(key, 0) || !path || !done)
 		return PARLEY_EINVAL;
-	struct put *op = s3->host->calloc(s3->ctx, 1, sizeof *op);
+	struct put *op = calloc(1, sizeof *op);
 	if (!op)
 		return PARLEY_ENOMEM;
 	op->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (op->fd < 0) {
 		int e = errno;
-		s3->host->free(s3->ctx, op);
+		free(op);
 		return e == ENOENT ? PARLEY_ENOTFOUND : PARLEY_ERR;
 	}
 	op->s3 = s3;
@@ -182,18 +210,32 @@ int s3_put_object(void *self, const char *key, const char *path, parley_upload_d
 	op->ud = ud;
 	int rc = PARLEY_ENOMEM;
 	op->chunk = (size_t)s3->cfg.part_size;
-	if (!(op->buf = s3->host->alloc(s3->ctx, op->chunk)) ||
+	if (!(op->buf = malloc(op->chunk)) ||
 	    (rc = s3_begin_named(s3, key, &op->handle)) != PARLEY_OK ||
 	    (rc = read_next(op)) != PARLEY_OK) {
 		if (op->handle)
 			s3_abort(op->handle);
 		close(op->fd);
-		s3->host->free(s3->ctx, op->buf);
-		s3->host->free(s3->ctx, op);
+		free(op->buf);
+		free(op);
 		return rc;
 	}
 	s3->refs++; /* until done: fini may come while a chunk is read */
+	op->next = s3->puts;
+	if (op->next)
+		op->next->prev = op;
+	s3->puts = op;
 	return PARLEY_PENDING;
+}
+
+void s3_objects_stop(struct s3 *s3)
+{
+	s3->stopping = 1;
+	/* The loop has stopped: the writers' requests and timers will not
+	 * come back. Every put ends now (its writer aborted); one whose read
+	 * is on the pool is freed when the pool hands the read back. */
+	while (s3->puts)
+		put_fail(s3->puts, "PutObject: the server is stopping");
 }
 
 /* ---- get_object ---------------------------------------------------- */

@@ -288,6 +288,8 @@ static struct s3_req *start(struct s3 *s3, const char *method, const char *path,
                             const char *disposition, size_t resp_max, int sink_fd, s3_req_done done,
                             void *ud, const char *what)
 {
+	if (s3->stopping)
+		return NULL; /* fini: nothing new would ever finish */
 	struct s3_req *r = s3->host->calloc(s3->ctx, 1, sizeof *r);
 	if (!r)
 		return NULL;

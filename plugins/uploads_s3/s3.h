@@ -27,6 +27,8 @@ struct s3_config {
 	int64_t list_page;                                   /* keys per ListObjectsV2 page */
 };
 
+struct put;
+
 struct s3 {
 	const parley_host *host;
 	parley_ctx *ctx;
@@ -45,6 +47,9 @@ struct s3 {
 	/* One for init, one per request: transfers that end after fini (the
 	 * host stops curl after the plugins) still find the state. */
 	int refs;
+	/* objects.c: puts under way (fini ends them), and fini has begun. */
+	struct put *puts;
+	int stopping;
 };
 
 void s3_unref(struct s3 *s3);
@@ -147,5 +152,7 @@ int s3_get_object(void *self, const char *key, const char *path, parley_upload_d
 int s3_list_objects(void *self, const char *prefix, size_t limit, parley_object_list_done done,
                     void *ud);
 int s3_delete_object(void *self, const char *key, parley_upload_done done, void *ud);
+/* fini: ends the puts under way (their done says the server is stopping). */
+void s3_objects_stop(struct s3 *s3);
 
 #endif

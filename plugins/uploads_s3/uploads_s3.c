@@ -287,6 +287,7 @@ static void fini(void *state)
 	if (s3->probe_timer)
 		s3->host->timer_stop(s3->probe_timer);
 	s3->probe_timer = NULL;
+	s3_objects_stop(s3);
 	s3_unref(s3); /* requests still in flight keep it until they end */
 }
 
