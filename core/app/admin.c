@@ -13,6 +13,7 @@
  * creating it at the same moment wins, and we look it up again), and
  * accounts created meanwhile wait for it in a queue. */
 #include "app/admin.h"
+#include "app/backup_s3.h"
 #include "app/admin_internal.h"
 
 #include <errno.h>
@@ -744,6 +745,12 @@ int admin_check_config(struct config *cfg)
 		return 1;
 	}
 	int tls_errors = tls_check_config(cfg); /* reported; plugins are checked too */
+	char why[1024];
+	if (backup_s3_is(cfg->backup.to) &&
+	    backup_s3_check(cfg, cfg->backup.to, why, sizeof why) < 0) {
+		admin_error("backup.to = %s", why);
+		tls_errors++;
+	}
 	if (plugins_load(cfg, 1) == 0 && !tls_errors) {
 		printf("config OK\n");
 		status = 0;

@@ -441,16 +441,21 @@ static void cli_done(void *ud, const struct backup_report *r)
 
 static const struct plugin_core_ops backup_core_ops = {0};
 
-static int backup_local(struct config *cfg, const char *out_dir);
+static int backup_local(struct config *cfg, const char *out_dir, const char *s3_to,
+                        const char *s3_name);
 static int remove_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
 
 /* parley backup --out s3://BUCKET/PREFIX: staged in a temporary folder,
- * then uploaded under PREFIX/<UTC time>/. */
+ * then uploaded under PREFIX/<UTC time>/ through the uploads provider. */
 int backup_main(struct config *cfg, const char *out_dir)
 {
 	if (!backup_s3_is(out_dir))
-		return backup_local(cfg, out_dir);
+		return backup_local(cfg, out_dir, NULL, NULL);
 	char tmp[PATH_BYTES], dir[PATH_BYTES + 80], name[64], err[1024];
+	if (backup_s3_check(cfg, out_dir, err, sizeof err) < 0) {
+		fail("backup", "%s", err);
+		return 1;
+	}
 	const char *t = getenv("TMPDIR");
 	snprintf(tmp, sizeof tmp, "%s/parley-backup-XXXXXX", t && *t ? t : "/tmp");
 	if (!mkdtemp(tmp)) {
@@ -464,18 +469,25 @@ int backup_main(struct config *cfg, const char *out_dir)
 	size_t len = strftime(name, sizeof name, "%Y-%m-%dT%H%M%S", &tm);
 	snprintf(name + len, sizeof name - len, ".%03ldZ", ts.tv_nsec / 1000000);
 	snprintf(dir, sizeof dir, "%s/%s", tmp, name);
-	int status = backup_local(cfg, dir);
-	if (status == 0 && backup_s3_put(cfg, out_dir, name, dir, err, sizeof err) < 0) {
-		fail("backup", "%s", err);
-		status = 1;
-	} else if (status == 0) {
+	int status = backup_local(cfg, dir, out_dir, name);
+	if (status == 0)
 		fprintf(stderr, "parley: backup: uploaded to %s/%s\n", out_dir, name);
-	}
 	nftw(tmp, remove_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return status;
 }
 
-static int backup_local(struct config *cfg, const char *out_dir)
+static void cli_uploaded(void *ud, int ok, const char *why)
+{
+	struct cli_wait *w = ud;
+	w->pending = 0;
+	w->ok = ok;
+	if (!ok)
+		fail("backup", "%s", why);
+}
+
+/* A backup into out_dir; with s3_to, then uploaded there as s3_name. */
+static int backup_local(struct config *cfg, const char *out_dir, const char *s3_to,
+                        const char *s3_name)
 {
 	int loop = 0, workers = 0, curl = 0, plugins = 0;
 	struct cli_wait w = {0};
@@ -496,6 +508,17 @@ static int backup_local(struct config *cfg, const char *out_dir)
 	ev_ref(loop_ev);
 	while (w.pending)
 		ev_run(loop_ev, EVRUN_ONCE);
+	if (w.ok && s3_to) {
+		struct cli_wait up = {.pending = 1};
+		if (backup_s3_upload(s3_to, s3_name, out_dir, 0, cli_uploaded, &up, err,
+		                     sizeof err) < 0) {
+			fail("backup", "%s", err);
+			up.pending = 0;
+		}
+		while (up.pending)
+			ev_run(loop_ev, EVRUN_ONCE);
+		w.ok = up.ok;
+	}
 	ev_unref(loop_ev);
 done:
 	if (plugins)
@@ -737,12 +760,56 @@ static int remove_tree_entry(const char *path, const struct stat *sb, int flag, 
 	return remove(path);
 }
 
+/* The backup at url into dir through the uploads provider, loaded alone:
+ * the store is not started (it would open the data dir being restored). */
+static int fetch_s3(struct config *cfg, const char *url, int64_t at_ms, const char *dir, char *err,
+                    size_t errlen)
+{
+	int loop = 0, workers = 0, curl = 0, plugins = 0, rc = -1;
+	struct config *alone = malloc(sizeof *alone);
+	if (!alone) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*alone = *cfg;
+	alone->n_plugins = 0;
+	for (size_t i = 0; i < cfg->n_plugins && i < CONFIG_MAX_PLUGINS; i++)
+		if (cfg->plugins[i].name && strncmp(cfg->plugins[i].name, "uploads_", 8) == 0)
+			alone->plugins[alone->n_plugins++] = cfg->plugins[i];
+	if (loop_init() < 0 || !(loop = 1) || workers_start(BACKUP_WORKERS) < 0 || !(workers = 1) ||
+	    curl_loop_init() < 0 || !(curl = 1)) {
+		snprintf(err, errlen, "cannot start the loop");
+		goto done;
+	}
+	plugins_set_core_ops(&backup_core_ops);
+	if (plugins_load(alone, 1) < 0 || !(plugins = 1) || plugins_init_alone() < 0) {
+		snprintf(err, errlen, "cannot start the uploads provider");
+		goto done;
+	}
+	rc = backup_s3_fetch(url, at_ms, dir, err, errlen);
+done:
+	if (plugins)
+		plugins_fini();
+	if (curl)
+		curl_loop_fini();
+	if (workers)
+		workers_stop();
+	if (loop)
+		loop_fini();
+	free(alone);
+	return rc;
+}
+
 /* s3://BUCKET/PREFIX[/NAME]: the backup is fetched into a folder beside
  * the data dir (never into it: a restore refuses a data dir with data),
  * restored from there, then removed. */
 static int restore_s3(struct config *cfg, const char *url, int force, int64_t at_ms)
 {
 	char tmp[PATH_BYTES], dir[PATH_BYTES + 8], err[1024];
+	if (backup_s3_check(cfg, url, err, sizeof err) < 0) {
+		fail("restore", "%s", err);
+		return 1;
+	}
 	snprintf(tmp, sizeof tmp, "%s.restore-XXXXXX", cfg->data_dir);
 	if (!mkdtemp(tmp)) {
 		fail("restore", "cannot make %s: %s", tmp, strerror(errno));
@@ -750,7 +817,7 @@ static int restore_s3(struct config *cfg, const char *url, int force, int64_t at
 	}
 	snprintf(dir, sizeof dir, "%s/b", tmp);
 	int status = 1;
-	if (backup_s3_fetch(cfg, url, at_ms, dir, err, sizeof err) < 0)
+	if (fetch_s3(cfg, url, at_ms, dir, err, sizeof err) < 0)
 		fail("restore", "%s", err);
 	else
 		status = restore_local(cfg, dir, force, -1);

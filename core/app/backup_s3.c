@@ -1,4 +1,5 @@
-/* Backups in S3 through libcurl's SigV4 (see backup_s3.h). */
+/* Backups in S3 through the uploads provider's object members (see
+ * backup_s3.h): names, picking and pruning; no HTTP. */
 #include "app/backup_s3.h"
 
 #include <dirent.h>
@@ -7,17 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
-#include <mbedtls/sha256.h>
 
 #include "base/config.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/workers.h"
+#include "host/plugin_host.h"
 
-#define S3_PATH   4096
-#define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define MANIFEST  "manifest.json"
-#define NAMES_MAX 10000 /* backups under one prefix */
+#define S3_PATH       4096
+#define MANIFEST      "manifest.json"
+#define FILES_MAX     1000000 /* files in one backup folder */
+#define UPLOADS_KEYS  "up_"   /* the core's upload keys begin so (api/uploads.c) */
+#define S3_PROVIDER   "uploads_s3"
+#define UPLOADS_KINDS "uploads_"
 
 struct target {
 	char bucket[256], prefix[1024];
@@ -28,12 +34,17 @@ int backup_s3_is(const char *to)
 	return to && strncmp(to, BACKUP_S3_PREFIX, strlen(BACKUP_S3_PREFIX)) == 0;
 }
 
-/* s3://bucket/prefix -> bucket, prefix (no leading or trailing slash). */
+/* s3://bucket/prefix -> bucket, prefix (no leading or trailing slash; not
+ * empty: backups share the bucket with the uploads). */
 static int parse(const char *to, struct target *t, char *err, size_t errlen)
 {
+	if (!backup_s3_is(to)) {
+		snprintf(err, errlen, "%s: not s3://BUCKET/PREFIX", to ? to : "(none)");
+		return -1;
+	}
 	const char *b = to + strlen(BACKUP_S3_PREFIX), *slash = strchr(b, '/');
 	size_t blen = slash ? (size_t)(slash - b) : strlen(b);
-	if (!backup_s3_is(to) || blen == 0 || blen >= sizeof t->bucket) {
+	if (blen == 0 || blen >= sizeof t->bucket) {
 		snprintf(err, errlen, "%s: not s3://BUCKET/PREFIX", to);
 		return -1;
 	}
@@ -43,8 +54,16 @@ static int parse(const char *to, struct target *t, char *err, size_t errlen)
 	size_t plen = strlen(p);
 	while (plen && p[plen - 1] == '/')
 		plen--;
-	if (plen >= sizeof t->prefix || strstr(p, "..")) {
-		snprintf(err, errlen, "%s: bad prefix", to);
+	if (plen == 0) {
+		snprintf(
+		    err, errlen,
+		    "%s: a prefix is required (s3://%s/backups): backups share the bucket with "
+		    "the uploads and need a folder of their own",
+		    to, t->bucket);
+		return -1;
+	}
+	if (plen >= sizeof t->prefix || strstr(p, "..") || p[0] == '/') {
+		snprintf(err, errlen, "%s: a bad prefix (too long, '..' or '//')", to);
 		return -1;
 	}
 	memcpy(t->prefix, p, plen);
@@ -52,418 +71,529 @@ static int parse(const char *to, struct target *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* Percent-encodes a key, keeping '/' (S3's path). */
-static void encode(const char *in, char *out, size_t n, int keep_slash)
+/* The uploads provider's entry in plugins, or NULL. */
+static const struct plugin_spec *uploads_spec(const struct config *cfg)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-	for (; *in && o + 4 < n; in++) {
-		unsigned char c = (unsigned char)*in;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
+	const struct plugin_spec *found = NULL;
+	for (size_t i = 0; i < cfg->n_plugins && i < CONFIG_MAX_PLUGINS; i++)
+		if (cfg->plugins[i].name &&
+		    strncmp(cfg->plugins[i].name, UPLOADS_KINDS, strlen(UPLOADS_KINDS)) == 0)
+			found = &cfg->plugins[i];
+	return found;
 }
 
-/* The URL of key (NULL: the bucket) with an optional query. */
-static int url_of(const struct config *cfg, const struct target *t, const char *key,
-                  const char *query, char *url, size_t n)
+static int starts_with(const char *s, const char *prefix)
 {
-	char k[S3_PATH * 3];
-	const char *ep = cfg->backup.s3_endpoint ? cfg->backup.s3_endpoint : NULL;
-	char def[256];
-	if (!ep) {
-		snprintf(def, sizeof def, "https://s3.%s.amazonaws.com",
-		         cfg->backup.s3_region ? cfg->backup.s3_region : "us-east-1");
-		ep = def;
-	}
-	encode(key ? key : "", k, sizeof k, 1);
-	int len;
-	/* The bucket itself has no trailing slash: SigV4's canonical path is
-	 * the path as sent, and S3 servers sign "/bucket". */
-	if (cfg->backup.s3_path_style || !strstr(ep, "://")) {
-		len = snprintf(url, n, "%s/%s%s%s%s%s", ep, t->bucket, *k ? "/" : "", k,
-		               query ? "?" : "", query ? query : "");
-	} else {
-		const char *host = strstr(ep, "://") + 3;
-		len = snprintf(url, n, "%.*s%s.%s%s%s%s%s", (int)(host - ep), ep, t->bucket, host,
-		               *k ? "/" : "", k, query ? "?" : "", query ? query : "");
-	}
-	return len > 0 && (size_t)len < n ? 0 : -1;
+	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-struct body {
-	char *data;
-	size_t len;
-	FILE *to; /* a download */
+int backup_s3_check(const struct config *cfg, const char *to, char *err, size_t errlen)
+{
+	struct target t;
+	if (parse(to, &t, err, errlen) < 0)
+		return -1;
+	const struct plugin_spec *up = uploads_spec(cfg);
+	if (!up) {
+		snprintf(err, errlen,
+		         "%s: no uploads provider in plugins; backups to S3 go through uploads_s3 "
+		         "(its endpoint, keys and bucket): add it, or back up to a folder",
+		         to);
+		return -1;
+	}
+	if (strcmp(up->name, S3_PROVIDER) != 0) {
+		snprintf(err, errlen,
+		         "%s: the uploads provider %s has no object store for backups (uploads_s3 "
+		         "has); back up to a folder (backup.to = DIR), or use uploads_s3",
+		         to, up->name);
+		return -1;
+	}
+	const char *bucket = NULL, *uprefix = NULL;
+	if (up->section) {
+		conf_get_str(up->section, "bucket", &bucket);
+		conf_get_str(up->section, "prefix", &uprefix);
+	}
+	if (!uprefix)
+		uprefix = "";
+	if (!bucket || strcmp(bucket, t.bucket) != 0) {
+		snprintf(err, errlen,
+		         "%s: the bucket %s is not uploads_s3's bucket (%s); backups go to the "
+		         "uploads provider's bucket, under a prefix of their own "
+		         "(s3://%s/backups)",
+		         to, t.bucket, bucket ? bucket : "none", bucket ? bucket : "BUCKET");
+		return -1;
+	}
+	/* The uploads' keys are uprefix + "up_…", the backups' prefix + "/…":
+	 * neither space may hold the other, or a listing of backups would
+	 * see uploads (and pruning could remove them). */
+	char uploads_keys[1100], backup_keys[1100];
+	snprintf(uploads_keys, sizeof uploads_keys, "%s%s", uprefix, UPLOADS_KEYS);
+	snprintf(backup_keys, sizeof backup_keys, "%s/", t.prefix);
+	if (starts_with(uploads_keys, backup_keys) || starts_with(backup_keys, uploads_keys)) {
+		snprintf(err, errlen,
+		         "%s: the prefix %s overlaps the uploads' objects (%s…); give backups a "
+		         "prefix of their own, e.g. s3://%s/backups",
+		         to, t.prefix, uploads_keys, t.bucket);
+		return -1;
+	}
+	return 0;
+}
+
+/* The loaded provider's object members, or NULL with err. */
+static const parley_uploads_vtable *object_store(void **self, char *err, size_t errlen)
+{
+	/* The provider itself: plugins_uploads() also wants a store with
+	 * upload records, which a restore does not start. */
+	const struct provider *p = plugins_provider(PARLEY_PROVIDE_UPLOADS);
+	const parley_uploads_vtable *u = p ? p->vtable : NULL;
+	*self = p ? p->self : NULL;
+	if (!PARLEY_HAS(parley_uploads_vtable, u, put_object)) {
+		snprintf(err, errlen,
+		         "the uploads provider has no object store for backups (put_object, "
+		         "list_objects, get_object, delete_object): use uploads_s3");
+		return NULL;
+	}
+	return u;
+}
+
+/* ---- names ----------------------------------------------------------- */
+
+/* A backup's name in a key under base ("p/"): the segment after base, and
+ * whether the key is that backup's manifest. 0, or -1 when the key is not
+ * inside a backup folder. */
+static int name_of(const char *key, const char *base, char *name, size_t n, int *is_manifest)
+{
+	const char *rest = key + strlen(base), *slash = strchr(rest, '/');
+	if (!starts_with(key, base) || !slash || slash == rest || (size_t)(slash - rest) >= n)
+		return -1;
+	memcpy(name, rest, (size_t)(slash - rest));
+	name[slash - rest] = '\0';
+	*is_manifest = strcmp(slash + 1, MANIFEST) == 0;
+	return 0;
+}
+
+struct names {
+	struct name_entry {
+		char *name;
+		int finished;
+	} * v;
+	size_t n;
 };
 
-static size_t take(char *p, size_t size, size_t nmemb, void *ud)
+static int by_name_desc(const void *a, const void *b)
 {
-	struct body *b = ud;
-	size_t n = size * nmemb;
-	if (b->to)
-		return fwrite(p, 1, n, b->to);
-	if (b->len + n > BACKUP_S3_BODY_MAX)
-		return 0;
-	char *grown = realloc(b->data, b->len + n + 1);
-	if (!grown)
-		return 0;
-	b->data = grown;
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
+	return -strcmp(((const struct name_entry *)a)->name, ((const struct name_entry *)b)->name);
 }
 
-/* One signed request. upload: a file to PUT (its SHA-256 in sha); the
- * answer's body into b. Returns the HTTP status, or -1 with err. */
-static long request(const struct config *cfg, const char *method, const char *url, FILE *upload,
-                    int64_t size, const char *sha, struct body *b, char *err, size_t errlen)
+static void names_free(struct names *ns)
 {
-	const char *ak =
-	    cfg->backup.s3_access_key ? cfg->backup.s3_access_key : getenv("AWS_ACCESS_KEY_ID");
-	const char *sk =
-	    cfg->backup.s3_secret_key ? cfg->backup.s3_secret_key : getenv("AWS_SECRET_ACCESS_KEY");
-	char sigv4[128], hdr[128];
-	if (!ak || !sk) {
-		snprintf(err, errlen,
-		         "no S3 keys: backup.s3 access_key and secret_key, or "
-		         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i].name);
+	free(ns->v);
+	ns->v = NULL;
+	ns->n = 0;
+}
+
+/* The backups among objects under base, newest first (names are UTC
+ * times, so they sort). 0, or -1 (out of memory). */
+static int names_from(const parley_object_info *objects, size_t n, const char *base,
+                      struct names *out)
+{
+	out->v = calloc(n ? n : 1, sizeof *out->v);
+	out->n = 0;
+	if (!out->v)
 		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char name[512];
+		int is_manifest, known = 0;
+		if (name_of(objects[i].key, base, name, sizeof name, &is_manifest) < 0)
+			continue;
+		for (size_t k = 0; k < out->n && !known; k++)
+			if (strcmp(out->v[k].name, name) == 0) {
+				out->v[k].finished |= is_manifest;
+				known = 1;
+			}
+		if (known)
+			continue;
+		if (!(out->v[out->n].name = strdup(name))) {
+			names_free(out);
+			return -1;
+		}
+		out->v[out->n++].finished = is_manifest;
 	}
-	CURL *c = curl_easy_init();
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	snprintf(sigv4, sizeof sigv4, "aws:amz:%s:s3",
-	         cfg->backup.s3_region ? cfg->backup.s3_region : "us-east-1");
-	snprintf(hdr, sizeof hdr, "x-amz-content-sha256: %s", sha ? sha : EMPTY_SHA);
-	struct curl_slist *h = curl_slist_append(NULL, hdr);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4);
-	curl_easy_setopt(c, CURLOPT_USERNAME, ak);
-	curl_easy_setopt(c, CURLOPT_PASSWORD, sk);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, take);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	if (upload) {
-		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(c, CURLOPT_READDATA, upload);
-		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-	} else if (strcmp(method, "GET") != 0) {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	}
-	CURLcode cc = curl_easy_perform(c);
-	long status = -1;
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	else
-		snprintf(err, errlen, "%s %s: %s", method, url, curl_easy_strerror(cc));
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return status;
+	qsort(out->v, out->n, sizeof *out->v, by_name_desc);
+	return 0;
 }
 
-static int file_sha(FILE *f, char hex[65], int64_t *size)
+/* ---- upload and prune (the loop, asynchronously) --------------------- */
+
+struct upload {
+	struct target t;
+	char *dir, *name;
+	char **files; /* relative paths, the manifest last */
+	size_t n_files, next;
+	int64_t keep;
+	char walk_error[512];
+	const parley_uploads_vtable *u;
+	void *self;
+	char **deletes; /* prune: keys to remove, in order */
+	size_t n_deletes, next_delete, removed;
+	backup_s3_done_fn done;
+	void *ud;
+};
+
+static void strings_free(char **v, size_t n)
 {
-	mbedtls_sha256_context s;
-	unsigned char buf[65536], d[32];
-	size_t n;
-	*size = 0;
-	mbedtls_sha256_init(&s);
-	mbedtls_sha256_starts_ret(&s, 0);
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-		mbedtls_sha256_update_ret(&s, buf, n);
-		*size += (int64_t)n;
-	}
-	mbedtls_sha256_finish_ret(&s, d);
-	mbedtls_sha256_free(&s);
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	return ferror(f) ? -1 : (rewind(f), 0);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
-static int put_file(const struct config *cfg, const struct target *t, const char *key,
-                    const char *path, char *err, size_t errlen)
+static void upload_end(struct upload *up, int ok, const char *why)
 {
-	char url[BACKUP_S3_URL_MAX], sha[65];
-	int64_t size;
-	FILE *f = fopen(path, "rb");
-	if (!f || file_sha(f, sha, &size) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	struct body b = {0};
-	long st = url_of(cfg, t, key, NULL, url, sizeof url) < 0
-	              ? -1
-	              : request(cfg, "PUT", url, f, size, sha, &b, err, errlen);
-	fclose(f);
-	if (st != 200 && st >= 0)
-		snprintf(err, errlen, "PUT %s: HTTP %ld %.200s", key, st, b.data ? b.data : "");
-	free(b.data);
-	return st == 200 ? 0 : -1;
+	backup_s3_done_fn done = up->done;
+	void *ud = up->ud;
+	char copy[1024];
+	snprintf(copy, sizeof copy, "%s", why ? why : "");
+	strings_free(up->files, up->n_files);
+	strings_free(up->deletes, up->n_deletes);
+	free(up->dir);
+	free(up->name);
+	free(up);
+	done(ud, ok, copy);
 }
 
-/* Uploads dir/sub's files (recursively); the manifest at the top is left
- * for last. */
-static int put_tree(const struct config *cfg, const struct target *t, const char *keybase,
-                    const char *dir, const char *sub, char *err, size_t errlen)
+/* Worker: the folder's files (recursively), the top manifest last. */
+static int walk(struct upload *up, const char *sub, size_t *cap)
 {
-	char path[S3_PATH], rel[S3_PATH], key[S3_PATH];
-	snprintf(path, sizeof path, "%s%s%s", dir, *sub ? "/" : "", sub);
+	char path[S3_PATH], rel[S3_PATH];
+	snprintf(path, sizeof path, "%s%s%s", up->dir, *sub ? "/" : "", sub);
 	DIR *d = opendir(path);
 	if (!d) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(up->walk_error, sizeof up->walk_error, "%.400s: %s", path,
+		         strerror(errno));
 		return -1;
 	}
 	struct dirent *e;
 	int rc = 0;
 	while (rc == 0 && (e = readdir(d))) {
+		struct stat sb;
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		if (!*sub && !strcmp(e->d_name, MANIFEST))
 			continue;
-		struct stat sb;
 		if (snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", e->d_name) >=
 		        (int)sizeof rel ||
-		    snprintf(path, sizeof path, "%s/%s", dir, rel) >= (int)sizeof path ||
-		    snprintf(key, sizeof key, "%s/%s", keybase, rel) >= (int)sizeof key ||
+		    snprintf(path, sizeof path, "%s/%s", up->dir, rel) >= (int)sizeof path ||
 		    lstat(path, &sb) < 0) {
-			snprintf(err, errlen, "%s: name too long or gone", e->d_name);
+			snprintf(up->walk_error, sizeof up->walk_error, "%s: name too long or gone",
+			         e->d_name);
 			rc = -1;
 		} else if (S_ISDIR(sb.st_mode)) {
-			rc = put_tree(cfg, t, keybase, dir, rel, err, errlen);
+			rc = walk(up, rel, cap);
 		} else if (S_ISREG(sb.st_mode)) {
-			rc = put_file(cfg, t, key, path, err, errlen);
+			if (up->n_files == *cap) {
+				size_t ncap = *cap ? *cap * 2 : 32;
+				char **grown = ncap <= FILES_MAX
+				                   ? realloc(up->files, ncap * sizeof *grown)
+				                   : NULL;
+				if (!grown) {
+					snprintf(up->walk_error, sizeof up->walk_error,
+					         "too many files (or out of memory)");
+					rc = -1;
+					break;
+				}
+				up->files = grown;
+				*cap = ncap;
+			}
+			if (!(up->files[up->n_files] = strdup(rel)))
+				rc = -1;
+			else
+				up->n_files++;
 		}
 	}
 	closedir(d);
 	return rc;
 }
 
-int backup_s3_put(const struct config *cfg, const char *to, const char *name, const char *dir,
-                  char *err, size_t errlen)
+static void walk_work(void *arg)
 {
-	struct target t;
-	char keybase[S3_PATH], path[S3_PATH + 32], key[S3_PATH + 32];
-	if (parse(to, &t, err, errlen) < 0)
-		return -1;
-	snprintf(keybase, sizeof keybase, "%s%s%s", t.prefix, *t.prefix ? "/" : "", name);
-	if (put_tree(cfg, &t, keybase, dir, "", err, errlen) < 0)
-		return -1;
-	snprintf(path, sizeof path, "%s/%s", dir, MANIFEST);
-	snprintf(key, sizeof key, "%s/%s", keybase, MANIFEST);
-	return put_file(cfg, &t, key, path, err, errlen);
-}
-
-/* ---- listing --------------------------------------------------------- */
-
-static void xml_unescape(char *s)
-{
-	static const struct {
-		const char *ent;
-		char c;
-	} ents[] = {
-	    {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-	char *o = s;
-	while (*s) {
-		size_t i;
-		for (i = 0; i < sizeof ents / sizeof ents[0]; i++)
-			if (!strncmp(s, ents[i].ent, strlen(ents[i].ent)))
-				break;
-		if (i < sizeof ents / sizeof ents[0]) {
-			*o++ = ents[i].c;
-			s += strlen(ents[i].ent);
-		} else {
-			*o++ = *s++;
-		}
+	struct upload *up = arg;
+	size_t cap = 0;
+	if (walk(up, "", &cap) < 0)
+		return;
+	char **grown = realloc(up->files, (up->n_files + 1) * sizeof *grown);
+	if (!grown || !(grown[up->n_files] = strdup(MANIFEST))) {
+		if (grown)
+			up->files = grown;
+		snprintf(up->walk_error, sizeof up->walk_error, "out of memory");
+		return;
 	}
-	*o = '\0';
+	up->files = grown;
+	up->n_files++;
 }
 
-/* Appends every <tag>value</tag> of xml (inside <within> when set) to out. */
-static void xml_values(const char *xml, const char *tag, const char *within, json_t *out)
+static void put_next(struct upload *up);
+static void prune_start(struct upload *up);
+
+static void put_done(void *ud, int rc, const char *error)
 {
-	char open[64], close[64], wopen[64];
-	snprintf(open, sizeof open, "<%s>", tag);
-	snprintf(close, sizeof close, "</%s>", tag);
-	snprintf(wopen, sizeof wopen, "<%s>", within ? within : "");
-	const char *p = xml;
-	while ((p = strstr(p, within ? wopen : open))) {
-		if (within)
-			p += strlen(wopen);
-		const char *a = strstr(p, open), *b = a ? strstr(a, close) : NULL;
-		if (!a || !b || json_array_size(out) >= BACKUP_S3_LIST_MAX)
-			return;
-		a += strlen(open);
-		char *v = strndup(a, (size_t)(b - a));
-		if (v) {
-			xml_unescape(v);
-			json_array_append_new(out, json_string(v));
-			free(v);
-		}
-		p = b + strlen(close);
+	struct upload *up = ud;
+	if (rc != PARLEY_OK) {
+		char why[1024];
+		snprintf(why, sizeof why, "uploading %s: %s", up->files[up->next],
+		         error ? error : "failed");
+		upload_end(up, 0, why);
+		return;
 	}
+	up->next++;
+	put_next(up);
 }
 
-/* Keys (delimiter NULL) or common prefixes ("/") under prefix. */
-static json_t *list(const struct config *cfg, const struct target *t, const char *prefix,
-                    int by_folder, char *err, size_t errlen)
+static void put_next(struct upload *up)
 {
-	json_t *out = json_array();
-	char token[1024] = "", url[BACKUP_S3_URL_MAX], q[S3_PATH * 2], enc[S3_PATH], etok[3072];
-	for (int page = 0; page < 1000; page++) {
-		encode(prefix, enc, sizeof enc, 0);
-		encode(token, etok, sizeof etok, 0);
-		/* Parameters in SigV4's canonical (sorted) order: libcurl signs the
-		 * query as given. */
-		snprintf(q, sizeof q, "%s%s%s%slist-type=2&prefix=%s",
-		         *token ? "continuation-token=" : "", etok, *token ? "&" : "",
-		         by_folder ? "delimiter=%2F&" : "", enc);
-		struct body b = {0};
-		long st = url_of(cfg, t, NULL, q, url, sizeof url) < 0
-		              ? -1
-		              : request(cfg, "GET", url, NULL, 0, NULL, &b, err, errlen);
-		if (st != 200) {
-			if (st > 0)
-				snprintf(err, errlen, "list %s: HTTP %ld", prefix, st);
-			free(b.data);
-			json_decref(out);
-			return NULL;
-		}
-		if (by_folder)
-			xml_values(b.data ? b.data : "", "Prefix", "CommonPrefixes", out);
+	char key[S3_PATH], path[S3_PATH * 2], why[1024];
+	if (up->next == up->n_files) {
+		if (up->keep > 0)
+			prune_start(up);
 		else
-			xml_values(b.data ? b.data : "", "Key", "Contents", out);
-		json_t *next = json_array();
-		xml_values(b.data ? b.data : "", "NextContinuationToken", NULL, next);
-		int more = b.data && strstr(b.data, "<IsTruncated>true</IsTruncated>") &&
-		           json_array_size(next) == 1;
-		if (more)
-			snprintf(token, sizeof token, "%s",
-			         json_string_value(json_array_get(next, 0)));
-		json_decref(next);
-		free(b.data);
-		if (!more)
-			return out;
+			upload_end(up, 1, NULL);
+		return;
 	}
-	return out;
+	const char *rel = up->files[up->next];
+	if (snprintf(key, sizeof key, "%s/%s/%s", up->t.prefix, up->name, rel) >= (int)sizeof key) {
+		snprintf(why, sizeof why, "%s: the object name is too long", rel);
+		upload_end(up, 0, why);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/%s", up->dir, rel);
+	int rc = up->u->put_object(up->self, key, path, put_done, up);
+	if (rc != PARLEY_PENDING) {
+		snprintf(why, sizeof why, "uploading %s: the provider refused it (%d)", rel, rc);
+		upload_end(up, 0, why);
+	}
 }
 
-static int by_name_desc(const void *a, const void *b)
+static void walk_done(void *arg, int cancelled)
 {
-	return -strcmp(*(const char *const *)a, *(const char *const *)b);
+	struct upload *up = arg;
+	if (cancelled || up->walk_error[0]) {
+		upload_end(up, 0, cancelled ? "stopped" : up->walk_error);
+		return;
+	}
+	put_next(up);
 }
 
-/* Backup names under the target's prefix, newest first (names are UTC
- * times, so they sort). Returns the count; *names malloc'ed. */
-static int names(const struct config *cfg, const struct target *t, char ***names_out, char *err,
-                 size_t errlen)
+static void delete_next(struct upload *up);
+
+static void prune_failed(struct upload *up, const char *why)
+{
+	log_warn("backup_prune", NULL, "s3://%s/%s: %s (the backup itself is finished)",
+	         up->t.bucket, up->t.prefix, why);
+	upload_end(up, 1, NULL);
+}
+
+static void deleted(void *ud, int rc, const char *error)
+{
+	struct upload *up = ud;
+	if (rc != PARLEY_OK) {
+		char why[1024];
+		snprintf(why, sizeof why, "removing %s: %s", up->deletes[up->next_delete],
+		         error ? error : "failed");
+		prune_failed(up, why);
+		return;
+	}
+	up->next_delete++;
+	delete_next(up);
+}
+
+static void delete_next(struct upload *up)
+{
+	if (up->next_delete == up->n_deletes) {
+		if (up->removed)
+			log_info("backup_prune", NULL, "s3://%s/%s: %zu old backups removed",
+			         up->t.bucket, up->t.prefix, up->removed);
+		upload_end(up, 1, NULL);
+		return;
+	}
+	int rc = up->u->delete_object(up->self, up->deletes[up->next_delete], deleted, up);
+	if (rc != PARLEY_PENDING)
+		prune_failed(up, "the provider refused a removal");
+}
+
+static int add_delete(struct upload *up, size_t *cap, const char *key)
+{
+	if (up->n_deletes == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		char **grown = realloc(up->deletes, ncap * sizeof *grown);
+		if (!grown)
+			return -1;
+		up->deletes = grown;
+		*cap = ncap;
+	}
+	if (!(up->deletes[up->n_deletes] = strdup(key)))
+		return -1;
+	up->n_deletes++;
+	return 0;
+}
+
+/* What pruning removes: finished backups beyond keep, and unfinished ones
+ * older than the newest finished one (a failed run's leftovers; a run
+ * still going is newer). Each backup's manifest goes first: a
+ * half-removed backup is an unfinished one. */
+static void listed_for_prune(void *ud, int rc, const parley_object_info *objects, size_t n,
+                             const char *error)
+{
+	struct upload *up = ud;
+	char base[S3_PATH], manifest[S3_PATH];
+	struct names ns;
+	size_t cap = 0;
+	if (rc != PARLEY_OK) {
+		prune_failed(up, error ? error : "cannot list the backups");
+		return;
+	}
+	snprintf(base, sizeof base, "%s/", up->t.prefix);
+	if (names_from(objects, n, base, &ns) < 0) {
+		prune_failed(up, "out of memory");
+		return;
+	}
+	int64_t finished = 0;
+	const char *newest = NULL;
+	for (size_t i = 0; i < ns.n; i++) {
+		int gone;
+		if (ns.v[i].finished) {
+			newest = newest ? newest : ns.v[i].name;
+			gone = ++finished > up->keep;
+		} else {
+			gone = newest != NULL;
+		}
+		if (!gone)
+			continue;
+		up->removed += ns.v[i].finished;
+		int bad = snprintf(manifest, sizeof manifest, "%s%s/%s", base, ns.v[i].name,
+		                   MANIFEST) >= (int)sizeof manifest;
+		bad = bad || (ns.v[i].finished && add_delete(up, &cap, manifest) < 0);
+		for (size_t k = 0; k < n && !bad; k++) {
+			char name[512];
+			int is_manifest;
+			if (name_of(objects[k].key, base, name, sizeof name, &is_manifest) == 0 &&
+			    !is_manifest && strcmp(name, ns.v[i].name) == 0)
+				bad = add_delete(up, &cap, objects[k].key) < 0;
+		}
+		if (bad) {
+			names_free(&ns);
+			prune_failed(up, "out of memory");
+			return;
+		}
+	}
+	names_free(&ns);
+	delete_next(up);
+}
+
+static void prune_start(struct upload *up)
 {
 	char base[S3_PATH];
-	snprintf(base, sizeof base, "%s%s", t->prefix, *t->prefix ? "/" : "");
-	json_t *l = list(cfg, t, base, 1, err, errlen);
-	if (!l)
-		return -1;
-	size_t n = json_array_size(l) < NAMES_MAX ? json_array_size(l) : NAMES_MAX;
-	char **v = calloc(n ? n : 1, sizeof *v);
-	size_t k = 0;
-	for (size_t i = 0; v && i < n; i++) {
-		const char *p = json_string_value(json_array_get(l, i)) + strlen(base);
-		size_t len = strlen(p);
-		if (len && p[len - 1] == '/')
-			v[k++] = strndup(p, len - 1);
-	}
-	json_decref(l);
-	qsort(v, k, sizeof *v, by_name_desc);
-	*names_out = v;
-	return (int)k;
+	snprintf(base, sizeof base, "%s/", up->t.prefix);
+	int rc = up->u->list_objects(up->self, base, BACKUP_S3_LIST_MAX, listed_for_prune, up);
+	if (rc != PARLEY_PENDING)
+		prune_failed(up, "the provider refused the listing");
 }
 
-static void names_free(char **v, int n)
+int backup_s3_upload(const char *to, const char *name, const char *dir, int64_t keep,
+                     backup_s3_done_fn done, void *ud, char *err, size_t errlen)
 {
-	for (int i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int delete_key(const struct config *cfg, const struct target *t, const char *key, char *err,
-                      size_t errlen)
-{
-	char url[BACKUP_S3_URL_MAX];
-	struct body b = {0};
-	long st = url_of(cfg, t, key, NULL, url, sizeof url) < 0
-	              ? -1
-	              : request(cfg, "DELETE", url, NULL, 0, NULL, &b, err, errlen);
-	free(b.data);
-	if (st != 204 && st != 200 && st > 0)
-		snprintf(err, errlen, "DELETE %s: HTTP %ld", key, st);
-	return st == 204 || st == 200 ? 0 : -1;
-}
-
-int backup_s3_prune(const struct config *cfg, const char *to, int64_t keep, char *err,
-                    size_t errlen)
-{
-	struct target t;
-	char **v, base[S3_PATH];
-	if (parse(to, &t, err, errlen) < 0)
+	void *self;
+	err[0] = '\0';
+	const parley_uploads_vtable *u = object_store(&self, err, errlen);
+	if (!u)
 		return -1;
-	int n = names(cfg, &t, &v, err, errlen), removed = 0;
-	if (n < 0)
-		return -1;
-	for (int i = (int)keep; i < n; i++) {
-		snprintf(base, sizeof base, "%s%s%s/", t.prefix, *t.prefix ? "/" : "", v[i]);
-		json_t *keys = list(cfg, &t, base, 0, err, errlen);
-		size_t k;
-		json_t *key;
-		int rc = keys ? 0 : -1;
-		/* The manifest first: a half-removed backup is an unfinished one. */
-		char manifest[S3_PATH + 32];
-		snprintf(manifest, sizeof manifest, "%s%s", base, MANIFEST);
-		if (rc == 0)
-			rc = delete_key(cfg, &t, manifest, err, errlen);
-		json_array_foreach(keys, k, key)
-		{
-			if (rc == 0 && strcmp(json_string_value(key), manifest) != 0)
-				rc = delete_key(cfg, &t, json_string_value(key), err, errlen);
+	struct upload *up = calloc(1, sizeof *up);
+	if (!up || parse(to, &up->t, err, errlen) < 0 || !(up->dir = strdup(dir)) ||
+	    !(up->name = strdup(name))) {
+		if (up && !err[0])
+			snprintf(err, errlen, "out of memory");
+		if (up) {
+			free(up->dir);
+			free(up);
 		}
-		json_decref(keys);
-		if (rc < 0) {
-			names_free(v, n);
-			return -1;
-		}
-		removed++;
+		return -1;
 	}
-	names_free(v, n);
-	return removed;
+	up->u = u;
+	up->self = self;
+	up->keep = keep;
+	up->done = done;
+	up->ud = ud;
+	if (workers_submit(walk_work, walk_done, up) < 0) {
+		snprintf(err, errlen, "the worker pool is stopped");
+		free(up->dir);
+		free(up->name);
+		free(up);
+		return -1;
+	}
+	return 0;
 }
 
-/* ---- fetching -------------------------------------------------------- */
+/* ---- fetch (the CLI: the loop turns until each call is done) --------- */
 
-static json_t *get_manifest(const struct config *cfg, const struct target *t, const char *base)
+struct wait {
+	int pending, rc;
+	char why[1024];
+	struct names *names; /* list: the backups */
+	char **keys;         /* list: every key */
+	size_t n_keys;
+	const char *base;
+};
+
+static void run_until_done(struct wait *w)
 {
-	char url[BACKUP_S3_URL_MAX], key[S3_PATH], err[200];
-	struct body b = {0};
-	snprintf(key, sizeof key, "%s%s", base, MANIFEST);
-	long st = url_of(cfg, t, key, NULL, url, sizeof url) < 0
-	              ? -1
-	              : request(cfg, "GET", url, NULL, 0, NULL, &b, err, sizeof err);
-	json_t *m = st == 200 && b.data ? json_loads(b.data, 0, NULL) : NULL;
-	free(b.data);
-	return m;
+	ev_ref(loop_ev);
+	while (w->pending)
+		ev_run(loop_ev, EVRUN_ONCE);
+	ev_unref(loop_ev);
+}
+
+static void step_done(void *ud, int rc, const char *error)
+{
+	struct wait *w = ud;
+	w->pending = 0;
+	w->rc = rc;
+	snprintf(w->why, sizeof w->why, "%s", error ? error : "");
+}
+
+static void list_done(void *ud, int rc, const parley_object_info *objects, size_t n,
+                      const char *error)
+{
+	struct wait *w = ud;
+	w->pending = 0;
+	w->rc = rc;
+	snprintf(w->why, sizeof w->why, "%s", error ? error : "");
+	if (rc != PARLEY_OK)
+		return;
+	if (names_from(objects, n, w->base, w->names) < 0 ||
+	    !(w->keys = calloc(n ? n : 1, sizeof *w->keys))) {
+		w->rc = PARLEY_ENOMEM;
+		snprintf(w->why, sizeof w->why, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((w->keys[w->n_keys] = strdup(objects[i].key)))
+			w->n_keys++;
+}
+
+static int get_file(const parley_uploads_vtable *u, void *self, const char *key, const char *path,
+                    char *err, size_t errlen)
+{
+	struct wait w = {.pending = 1};
+	int rc = u->get_object(self, key, path, step_done, &w);
+	if (rc != PARLEY_PENDING) {
+		snprintf(err, errlen, "%s: cannot fetch it (%d)", key, rc);
+		return -1;
+	}
+	run_until_done(&w);
+	if (w.rc != PARLEY_OK) {
+		snprintf(err, errlen, "fetching %s: %s", key, w.why);
+		return -1;
+	}
+	return 0;
 }
 
 /* A relative name a backup may hold: no absolute path, no "..". */
@@ -481,94 +611,109 @@ static int rel_ok(const char *rel)
 	return 1;
 }
 
-static int get_to_file(const struct config *cfg, const struct target *t, const char *key,
-                       const char *path, char *err, size_t errlen)
+static int make_parents(const char *path)
 {
-	char url[BACKUP_S3_URL_MAX], dir[S3_PATH];
+	char dir[S3_PATH * 2];
 	snprintf(dir, sizeof dir, "%s", path);
 	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
 		*p = '\0';
-		mkdir(dir, 0700);
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -1;
 		*p = '/';
 	}
-	struct body b = {0};
-	if (!(b.to = fopen(path, "wbx"))) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	long st = url_of(cfg, t, key, NULL, url, sizeof url) < 0
-	              ? -1
-	              : request(cfg, "GET", url, NULL, 0, NULL, &b, err, errlen);
-	if (fclose(b.to) != 0 && st == 200) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (st != 200 && st > 0)
-		snprintf(err, errlen, "GET %s: HTTP %ld", key, st);
-	return st == 200 ? 0 : -1;
+	return 0;
 }
 
-int backup_s3_fetch(const struct config *cfg, const char *to, int64_t at_ms, const char *dir,
-                    char *err, size_t errlen)
+/* The manifest's snapshot time of the backup under base+name, or -1. */
+static int64_t snapshot_of(const parley_uploads_vtable *u, void *self, const char *base,
+                           const char *name, const char *scratch)
+{
+	char key[S3_PATH], err[512];
+	snprintf(key, sizeof key, "%s%s/%s", base, name, MANIFEST);
+	unlink(scratch);
+	if (get_file(u, self, key, scratch, err, sizeof err) < 0)
+		return -1;
+	json_t *m = json_load_file(scratch, 0, NULL);
+	json_int_t when = json_integer_value(json_object_get(m, "snapshot_ms"));
+	json_decref(m);
+	unlink(scratch);
+	return m ? (int64_t)when : -1;
+}
+
+int backup_s3_fetch(const char *to, int64_t at_ms, const char *dir, char *err, size_t errlen)
 {
 	struct target t;
-	char base[S3_PATH], picked[S3_PATH] = "", path[S3_PATH];
-	if (parse(to, &t, err, errlen) < 0)
-		return -1;
-	snprintf(base, sizeof base, "%s/", t.prefix);
-	json_t *m = at_ms < 0 && *t.prefix ? get_manifest(cfg, &t, base) : NULL;
-	if (m) {
-		snprintf(picked, sizeof picked, "%s", base); /* to names one backup */
-	} else {
-		char **v;
-		int n = names(cfg, &t, &v, err, errlen);
-		if (n < 0)
-			return -1;
-		for (int i = 0; i < n && !picked[0]; i++) {
-			snprintf(base, sizeof base, "%s%s%s/", t.prefix, *t.prefix ? "/" : "",
-			         v[i]);
-			json_t *cand = get_manifest(cfg, &t, base);
-			json_int_t when = json_integer_value(json_object_get(cand, "snapshot_ms"));
-			if (cand && (at_ms < 0 || when <= at_ms)) {
-				snprintf(picked, sizeof picked, "%s", base);
-				m = cand;
-			} else {
-				json_decref(cand);
-			}
-		}
-		names_free(v, n);
-		if (!picked[0]) {
-			snprintf(err, errlen, "no finished backup under %s%s", to,
-			         at_ms >= 0 ? " at or before that time" : "");
-			return -1;
-		}
-	}
-	json_decref(m);
-	fprintf(stderr, "parley: restore: from s3://%s/%s\n", t.bucket, picked);
-	json_t *keys = list(cfg, &t, picked, 0, err, errlen);
-	if (!keys)
+	void *self;
+	const parley_uploads_vtable *u = object_store(&self, err, errlen);
+	char base[S3_PATH], picked[S3_PATH] = "", path[S3_PATH * 2], scratch[S3_PATH + 32];
+	if (!u || parse(to, &t, err, errlen) < 0)
 		return -1;
 	if (mkdir(dir, 0700) < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		json_decref(keys);
 		return -1;
 	}
-	size_t i;
-	json_t *k;
-	int rc = 0;
-	json_array_foreach(keys, i, k)
-	{
-		const char *rel = json_string_value(k) + strlen(picked);
+	snprintf(scratch, sizeof scratch, "%s/.manifest-candidate", dir);
+	/* One listing under the prefix: the backups in it, or, when the URL
+	 * names one backup (PREFIX/NAME), that backup's own objects. */
+	struct names ns = {0};
+	snprintf(base, sizeof base, "%s/", t.prefix);
+	struct wait w = {.pending = 1, .names = &ns, .base = base};
+	int rc = u->list_objects(self, base, BACKUP_S3_LIST_MAX, list_done, &w);
+	if (rc != PARLEY_PENDING) {
+		snprintf(err, errlen, "%s: cannot list it (%d)", to, rc);
+		return -1;
+	}
+	run_until_done(&w);
+	if (w.rc != PARLEY_OK) {
+		snprintf(err, errlen, "listing %s: %s", to, w.why);
+		goto done;
+	}
+	int one = 0;
+	for (size_t i = 0; i < w.n_keys && at_ms < 0; i++)
+		if (strcmp(w.keys[i] + strlen(base), MANIFEST) == 0)
+			one = 1;
+	if (one) {
+		snprintf(picked, sizeof picked, "%s", base);
+	} else {
+		for (size_t i = 0; i < ns.n && !picked[0]; i++) {
+			if (!ns.v[i].finished)
+				continue;
+			if (at_ms >= 0) {
+				int64_t when = snapshot_of(u, self, base, ns.v[i].name, scratch);
+				if (when < 0 || when > at_ms)
+					continue;
+			}
+			if (snprintf(picked, sizeof picked, "%s%s/", base, ns.v[i].name) >=
+			    (int)sizeof picked)
+				picked[0] = '\0';
+		}
+	}
+	if (!picked[0]) {
+		snprintf(err, errlen, "no finished backup under %s%s", to,
+		         at_ms >= 0 ? " at or before that time" : "");
+		goto done;
+	}
+	fprintf(stderr, "parley: restore: from s3://%s/%s\n", t.bucket, picked);
+	rc = 0;
+	for (size_t i = 0; i < w.n_keys && rc == 0; i++) {
+		if (!starts_with(w.keys[i], picked))
+			continue;
+		const char *rel = w.keys[i] + strlen(picked);
 		if (!rel_ok(rel) ||
-		    snprintf(path, sizeof path, "%s/%s", dir, rel) >= (int)sizeof path) {
+		    snprintf(path, sizeof path, "%s/%s", dir, rel) >= (int)sizeof path ||
+		    make_parents(path) < 0) {
 			snprintf(err, errlen, "an object name a backup does not have: %.200s",
-			         json_string_value(k));
+			         w.keys[i]);
 			rc = -1;
 			break;
 		}
-		if ((rc = get_to_file(cfg, &t, json_string_value(k), path, err, errlen)) < 0)
-			break;
+		rc = get_file(u, self, w.keys[i], path, err, errlen);
 	}
-	json_decref(keys);
+	names_free(&ns);
+	strings_free(w.keys, w.n_keys);
 	return rc;
+done:
+	names_free(&ns);
+	strings_free(w.keys, w.n_keys);
+	return -1;
 }

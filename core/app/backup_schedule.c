@@ -1,7 +1,9 @@
 /* The schedule is one ev_timer ticking at most every SCHEDULE_TICK_MAX
  * seconds: each tick refreshes the overdue warning and starts a backup
  * when one is due and none is running. Old backups are removed on the
- * worker pool (a folder may hold many files). */
+ * worker pool (a folder may hold many files). To S3, the backup is staged
+ * in a folder, then uploaded and pruned through the uploads provider's
+ * object members (app/backup_s3.c), asynchronously on the loop. */
 #include "app/backup_schedule.h"
 
 #include <dirent.h>
@@ -44,7 +46,7 @@ static struct {
 	/* to = s3://…: the backup is made in staging, then uploaded. */
 	char staging[SCHEDULE_PATH], name[64];
 	struct backup_report s3r; /* the local backup's report, kept for the upload */
-	char s3_out[SCHEDULE_PATH], s3_error[512];
+	char s3_out[SCHEDULE_PATH], s3_local[SCHEDULE_PATH], s3_error[1024];
 	int s3_ok;
 } sch;
 
@@ -159,26 +161,38 @@ static void refresh_warning(double now)
 
 static void finished(const struct backup_report *r);
 
-/* Worker: the staged backup to S3, the old ones out, the staging gone. */
-static void s3_work(void *arg)
+/* Worker: the staging folder goes (a backup may hold many files). */
+static void unstage_work(void *arg)
 {
 	(void)arg;
-	sch.s3_ok = backup_s3_put(sch.cfg, sch.cfg->backup.to, sch.name, sch.s3r.out, sch.s3_error,
-	                          sizeof sch.s3_error) == 0;
-	if (sch.s3_ok && backup_s3_prune(sch.cfg, sch.cfg->backup.to, sch.cfg->backup.keep,
-	                                 sch.s3_error, sizeof sch.s3_error) < 0)
-		log_warn("backup_prune", NULL, "%s", sch.s3_error);
 	nftw(sch.staging, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void s3_done(void *arg, int cancelled)
+static void unstaged(void *arg, int cancelled)
 {
 	(void)arg;
+	if (cancelled)
+		unstage_work(NULL); /* shutting down: the pool did not get to it */
 	struct backup_report r = sch.s3r;
 	r.out = sch.s3_out;
-	r.ok = sch.s3_ok && !cancelled;
-	r.why = cancelled ? "stopped" : sch.s3_error;
+	r.ok = sch.s3_ok;
+	r.why = sch.s3_error;
 	finished(&r);
+}
+
+static void unstage(void)
+{
+	if (workers_submit(unstage_work, unstaged, NULL) < 0)
+		unstaged(NULL, 1);
+}
+
+/* The loop: the upload through the uploads provider ended (pruning too). */
+static void s3_uploaded(void *ud, int ok, const char *why)
+{
+	(void)ud;
+	sch.s3_ok = ok;
+	snprintf(sch.s3_error, sizeof sch.s3_error, "%s", why ? why : "");
+	unstage();
 }
 
 static void backup_finished(void *ud, const struct backup_report *r)
@@ -195,16 +209,16 @@ static void backup_finished(void *ud, const struct backup_report *r)
 	}
 	sch.s3r = *r;
 	snprintf(sch.s3_out, sizeof sch.s3_out, "%s/%s", sch.cfg->backup.to, sch.name);
-	sch.s3r.out = NULL;
-	static char local[SCHEDULE_PATH];
-	snprintf(local, sizeof local, "%s", r->out);
-	sch.s3r.out = local;
+	snprintf(sch.s3_local, sizeof sch.s3_local, "%s", r->out);
+	sch.s3r.out = sch.s3_local;
+	sch.s3r.why = NULL;
 	sch.s3_error[0] = '\0';
-	if (workers_submit(s3_work, s3_done, NULL) < 0) {
-		struct backup_report f = {
-		    .ok = 0, .why = "the worker pool is stopped", .out = r->out};
-		finished(&f);
-	}
+	sch.s3_ok = 0;
+	/* Asynchronous on the loop: the provider's requests go through the
+	 * shared curl multi, file reads through the worker pool. */
+	if (backup_s3_upload(sch.cfg->backup.to, sch.name, sch.s3_local, sch.cfg->backup.keep,
+	                     s3_uploaded, NULL, sch.s3_error, sizeof sch.s3_error) < 0)
+		unstage();
 }
 
 static void finished(const struct backup_report *r)

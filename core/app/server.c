@@ -7,6 +7,7 @@
  * drain; plugins' fini then finishes pending store commits before exit. */
 #include "app/link_previews.h"
 #include "app/server.h"
+#include "app/backup_s3.h"
 #include "app/backup_schedule.h"
 #include "app/data_lock.h"
 #include "base/serving_state.h"
@@ -256,6 +257,11 @@ int server_run(struct config *cfg)
 	net_module_init(cfg);
 	static_files_init(cfg);
 	static_files_set_media_origin(downloads_redirect_origin);
+	if (backup_s3_is(cfg->backup.to) &&
+	    backup_s3_check(cfg, cfg->backup.to, why, sizeof why) < 0) {
+		log_error("config", NULL, "backup.to = %s", why);
+		goto out_workers;
+	}
 	if (plugins_load(cfg, 0) < 0)
 		goto out_workers;
 	if (plugins_init() < 0)

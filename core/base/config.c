@@ -719,21 +719,14 @@ static void read_backup(struct config *cfg, const conf_node *root)
 		read_path(cfg, b, "to", &cfg->backup.to);
 	if (!cfg->backup.to)
 		conf_error(b, "to", "is required (the folder scheduled backups go in)");
-	const conf_node *s3;
-	if (conf_get_table(b, "s3", &s3) == 1) {
-		const char *v;
-		if (conf_get_str(s3, "endpoint", &v) == 1)
-			set_str(&cfg->backup.s3_endpoint, strdup(v));
-		if (conf_get_str(s3, "region", &v) == 1)
-			set_str(&cfg->backup.s3_region, strdup(v));
-		if (conf_get_str(s3, "access_key", &v) == 1)
-			set_str(&cfg->backup.s3_access_key, strdup(v));
-		if (conf_get_str(s3, "secret_key", &v) == 1)
-			set_str(&cfg->backup.s3_secret_key, strdup(v));
-		int ps;
-		if (conf_get_bool(s3, "path_style", &ps) == 1)
-			cfg->backup.s3_path_style = ps;
-		conf_report_unread(s3);
+	/* backup.s3 (endpoint, keys) is gone: s3:// backups go through the
+	 * uploads provider (issue 17), whose config says all of it. */
+	const conf_node *gone = conf_get(b, "s3");
+	if (gone) {
+		conf_mark_used(gone); /* one error, not one per key */
+		conf_error(b, "s3",
+		           "is no longer read: backups to s3:// go through the uploads_s3 provider "
+		           "(its endpoint, region, keys and bucket); remove backup.s3");
 	}
 	conf_report_unread(b);
 }
@@ -961,10 +954,6 @@ void config_free(struct config *cfg)
 	free(cfg->public_url);
 	free(cfg->data_dir);
 	free(cfg->backup.to);
-	free(cfg->backup.s3_endpoint);
-	free(cfg->backup.s3_region);
-	free(cfg->backup.s3_access_key);
-	free(cfg->backup.s3_secret_key);
 	free(cfg->web_root);
 	free(cfg->plugin_dir);
 	free(cfg->server_name);

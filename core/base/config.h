@@ -109,9 +109,6 @@ struct config {
 		double every; /* s between backups */
 		int64_t keep; /* finished backups kept in `to`; 48 */
 		char *to;     /* the folder they go in (absolute), or s3://BUCKET/PREFIX */
-		/* backup.s3: where s3:// backups go (app/backup_s3.c). */
-		char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
-		int s3_path_style;
 	} backup;
 	/* Link previews (core/app/link_previews.c): the server fetches the
 	 * head of pages linked in messages. */

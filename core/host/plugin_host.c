@@ -292,7 +292,19 @@ static void log_loaded(const parley_ctx *ctx)
 	         ctx->path);
 }
 
+static int init_started(int need_core_providers);
+
 int plugins_init(void)
+{
+	return init_started(1);
+}
+
+int plugins_init_alone(void)
+{
+	return init_started(0);
+}
+
+static int init_started(int need_core_providers)
 {
 	const parley_host *host = plugins_host();
 	for (int i = n_started; i < n_ctxs; i++) {
@@ -307,13 +319,13 @@ int plugins_init(void)
 	}
 	if (provide_failed)
 		goto error;
-	if (!single[PARLEY_PROVIDE_STORE].vtable) {
+	if (need_core_providers && !single[PARLEY_PROVIDE_STORE].vtable) {
 		log_error("plugin_init", NULL,
 		          "no store provider: add { \"store_sqlite\" } to plugins in %s",
 		          config_file_name());
 		goto error;
 	}
-	if (!n_auth) {
+	if (need_core_providers && !n_auth) {
 		log_error("plugin_init", NULL,
 		          "no auth provider: add { \"auth_local\" } to plugins in %s",
 		          config_file_name());
@@ -517,6 +529,20 @@ static int provider_valid(const parley_ctx *ctx, int kind, const void *vtable)
 			          "plugin %s: an uploads provider needs read or presign, and it "
 			          "has neither",
 			          ctx->name);
+			return 0;
+		}
+		/* The object store for backups (issue 17) is all or nothing: the
+		 * core tests one member and then calls the others. */
+		int objects = PARLEY_HAS(parley_uploads_vtable, u, put_object) +
+		              PARLEY_HAS(parley_uploads_vtable, u, get_object) +
+		              PARLEY_HAS(parley_uploads_vtable, u, list_objects) +
+		              PARLEY_HAS(parley_uploads_vtable, u, delete_object);
+		if (objects != 0 && objects != 4) {
+			log_error("plugin_provide", ctx->log_ctx,
+			          "plugin %s: its uploads table has %d of the four object members "
+			          "(put_object, get_object, list_objects, delete_object): all or "
+			          "none",
+			          ctx->name, objects);
 			return 0;
 		}
 	}

@@ -41,6 +41,10 @@ int plugins_init(void);
  * flight (calls_pending, when the store has it) and the worker pool no
  * job, running their completions as they come. */
 void plugins_drain(void);
+/* plugins_init without demanding a store and an auth provider: a CLI run
+ * that loads one plugin alone (restore from S3 loads the uploads provider
+ * and no store, which would open the data dir being restored). */
+int plugins_init_alone(void);
 /* Drains (plugins_drain), calls fini in reverse order, drains posted
  * completions, stops the worker pool (plugin code may run there), then
  * dlcloses. */

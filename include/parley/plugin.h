@@ -773,6 +773,16 @@ typedef void (*parley_upload_done)(void *ud, int rc, const char *error);
 typedef void (*parley_upload_read_done)(void *ud, int rc, const void *data, size_t n,
                                         const char *error);
 
+/* One object of list_objects (issue 17): valid during the callback. */
+#define PARLEY_OBJECT_KEY_MAX 1024
+typedef struct parley_object_info {
+	const char *key;
+	int64_t size;     /* bytes */
+	int64_t mtime_ms; /* last modified, ms since the epoch; 0 when unknown */
+} parley_object_info;
+typedef void (*parley_object_list_done)(void *ud, int rc, const parley_object_info *objects,
+                                        size_t n, const char *error);
+
 /* An object is written as a stream: begin, write chunks in order, then
  * finish, or abort at any point (nothing is left behind). Reading gives
  * byte ranges (read) or a short-lived URL (presign); a provider has at
@@ -813,6 +823,30 @@ typedef struct parley_uploads_vtable {
 	/* The object's file for upload hooks that scan it, malloc'ed by
 	 * host->alloc; NULL when objects are not local files. Optional. */
 	char *(*local_path)(void *self, const char *key);
+
+	/* Object store for backups (issue 17, appended; PARLEY_HAS before
+	 * calling; all four or none). Keys name objects in the provider's
+	 * bucket itself, outside the uploads' own prefix and key space
+	 * ("backups/2026-12-06T050000.123Z/manifest.json"); at most
+	 * PARLEY_OBJECT_KEY_MAX bytes, no "..". Same async contract as the
+	 * members above: PARLEY_PENDING and done later on the loop thread, or
+	 * an error and no done. Local files are read and written a chunk at a
+	 * time, never all at once on the loop (docs/plugins.md). */
+	/* Stores the file at path (read to its end) as key, replacing one. */
+	int (*put_object)(void *self, const char *key, const char *path, parley_upload_done done,
+	                  void *ud);
+	/* Writes the object into a new file at path (refused if it exists;
+	 * removed again on an error). ENOTFOUND when there is no such key. */
+	int (*get_object)(void *self, const char *key, const char *path, parley_upload_done done,
+	                  void *ud);
+	/* Every object whose key starts with prefix, in key order, the pages
+	 * of the store's listing followed inside. More than limit objects:
+	 * ETOOLARGE. */
+	int (*list_objects)(void *self, const char *prefix, size_t limit,
+	                    parley_object_list_done done, void *ud);
+	/* Removes the object (OK when it was already gone). */
+	int (*delete_object)(void *self, const char *key, parley_upload_done done, void *ud);
+
 	void *reserved[8];
 } parley_uploads_vtable;
 

@@ -8,9 +8,11 @@
  * '='); and it knows nothing of session tokens, so x-amz-security-token is
  * ours too. Bodies go as POSTFIELDS, which curl hashes the same way. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "s3.h"
 
@@ -35,7 +37,10 @@ struct s3_req {
 	parley_timer *timer;
 	int attempt;
 	char *resp;
-	size_t resp_len;
+	size_t resp_len, resp_max;
+	int truncated;
+	int sink_fd; /* a download: a 2xx body goes here, not to resp */
+	int sink_errno;
 	char etag[ETAG_MAX];
 	char errbuf[CURL_ERROR_SIZE];
 	char error[S3_ERROR_MAX];
@@ -46,8 +51,26 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct s3_req *r = arg;
 	size_t len = size * n;
-	if (r->resp_len + len > RESPONSE_MAX)
+	long status = 0;
+	if (r->sink_fd >= 0 &&
+	    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status >= 200 && status <= 299) {
+		for (size_t off = 0; off < len;) {
+			ssize_t w = write(r->sink_fd, p + off, len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				r->sink_errno = w < 0 ? errno : EIO;
+				return 0; /* curl ends the transfer: CURLE_WRITE_ERROR */
+			}
+			off += (size_t)w;
+		}
+		return len;
+	}
+	if (r->resp_len + len > r->resp_max) {
+		r->truncated = 1;
 		return len; /* kept: the start, which names the error */
+	}
 	char *nb = r->s3->host->realloc(r->s3->ctx, r->resp, r->resp_len + len + 1);
 	if (!nb)
 		return 0;
@@ -78,6 +101,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 }
 
 static void transfer_done(void *easy, int curlcode, void *arg);
+static struct s3_req *start(struct s3 *s3, const char *method, const char *path, const char *query,
+                            const void *body, size_t len, const char *sha, const char *type,
+                            const char *disposition, size_t resp_max, int sink_fd, s3_req_done done,
+                            void *ud, const char *what);
 
 static int attempt(struct s3_req *r)
 {
@@ -88,6 +115,14 @@ static int attempt(struct s3_req *r)
 		return PARLEY_ENOMEM;
 	r->easy = e;
 	r->resp_len = 0;
+	r->truncated = 0;
+	r->sink_errno = 0;
+	if (r->sink_fd >= 0 &&
+	    (ftruncate(r->sink_fd, 0) < 0 || lseek(r->sink_fd, 0, SEEK_SET) < 0)) {
+		curl_easy_cleanup(e);
+		r->easy = NULL;
+		return PARLEY_ERR;
+	}
 	r->etag[0] = '\0';
 	r->errbuf[0] = '\0';
 	curl_slist_free_all(r->headers);
@@ -157,6 +192,11 @@ static void summarize(struct s3_req *r, int curlcode, long status)
 {
 	struct s3 *s3 = r->s3;
 	char code[64] = "", msg[200] = "";
+	if (curlcode == CURLE_WRITE_ERROR && r->sink_errno) {
+		snprintf(r->error, sizeof r->error, "%s: writing the file: %s", r->what,
+		         strerror(r->sink_errno));
+		return;
+	}
 	if (curlcode != CURLE_OK) {
 		snprintf(r->error, sizeof r->error, "%s: %s", r->what,
 		         r->errbuf[0] ? r->errbuf : curl_easy_strerror(curlcode));
@@ -184,7 +224,7 @@ static void transfer_done(void *easy, int curlcode, void *arg)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(easy);
 	r->easy = NULL;
-	int transient = curlcode != CURLE_OK || status >= 500;
+	int transient = (curlcode != CURLE_OK && !r->sink_errno) || status >= 500;
 	if (transient && r->attempt < s3->cfg.retries) {
 		double after = BACKOFF_FIRST * (double)(1 << r->attempt);
 		r->attempt++;
@@ -201,6 +241,7 @@ static void transfer_done(void *easy, int curlcode, void *arg)
 	r->res.body = r->resp ? r->resp : "";
 	r->res.body_len = r->resp_len;
 	r->res.etag = r->etag;
+	r->res.truncated = r->truncated;
 	r->res.error = NULL;
 	if (curlcode != CURLE_OK || status < 200 || status > 299) {
 		summarize(r, curlcode, status);
@@ -213,18 +254,48 @@ struct s3_req *s3_req_start(struct s3 *s3, const char *method, const char *path,
                             const void *body, size_t len, s3_req_done done, void *ud,
                             const char *what)
 {
-	return s3_req_start_object(s3, method, path, query, body, len, NULL, NULL, done, ud, what);
+	return start(s3, method, path, query, body, len, NULL, NULL, NULL, RESPONSE_MAX, -1, done,
+	             ud, what);
+}
+
+struct s3_req *s3_req_start_sha(struct s3 *s3, const char *method, const char *path,
+                                const char *query, const void *body, size_t len, const char *sha,
+                                s3_req_done done, void *ud, const char *what)
+{
+	return start(s3, method, path, query, body, len, sha, NULL, NULL, RESPONSE_MAX, -1, done,
+	             ud, what);
 }
 
 struct s3_req *s3_req_start_object(struct s3 *s3, const char *method, const char *path,
-                                   const char *query, const void *body, size_t len,
+                                   const char *query, const void *body, size_t len, const char *sha,
                                    const char *type, const char *disposition, s3_req_done done,
                                    void *ud, const char *what)
 {
+	return start(s3, method, path, query, body, len, sha, type, disposition, RESPONSE_MAX, -1,
+	             done, ud, what);
+}
+
+struct s3_req *s3_req_start_read(struct s3 *s3, const char *path, const char *query,
+                                 size_t resp_max, int sink_fd, s3_req_done done, void *ud,
+                                 const char *what)
+{
+	return start(s3, "GET", path, query, NULL, 0, NULL, NULL, NULL, resp_max, sink_fd, done, ud,
+	             what);
+}
+
+static struct s3_req *start(struct s3 *s3, const char *method, const char *path, const char *query,
+                            const void *body, size_t len, const char *sha, const char *type,
+                            const char *disposition, size_t resp_max, int sink_fd, s3_req_done done,
+                            void *ud, const char *what)
+{
+	if (s3->stopping)
+		return NULL; /* fini: nothing new would ever finish */
 	struct s3_req *r = s3->host->calloc(s3->ctx, 1, sizeof *r);
 	if (!r)
 		return NULL;
 	r->s3 = s3;
+	r->resp_max = resp_max;
+	r->sink_fd = sink_fd;
 	s3->refs++;
 	snprintf(r->method, sizeof r->method, "%s", method);
 	int n = snprintf(r->url, sizeof r->url, "%s://%s%s%s%s", s3->scheme,
@@ -236,7 +307,10 @@ struct s3_req *s3_req_start_object(struct s3 *s3, const char *method, const char
 	}
 	r->body = body;
 	r->len = len;
-	s3_sha256_hex(body ? body : "", body ? len : 0, r->sha);
+	if (sha && strlen(sha) == 64)
+		memcpy(r->sha, sha, 65); /* hashed off the loop by the caller */
+	else
+		s3_sha256_hex(body ? body : "", body ? len : 0, r->sha);
 	r->done = done;
 	r->ud = ud;
 	snprintf(r->what, sizeof r->what, "%s", what);

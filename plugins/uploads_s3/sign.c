@@ -52,12 +52,20 @@ int s3_uri_encode(const char *s, int keep_slash, char *out, size_t n)
 
 int s3_object_path(const struct s3 *s3, const char *key, char *out, size_t n)
 {
-	char name[1024], enc[3072];
+	char name[1024];
 	int len = snprintf(name, sizeof name, "%s%s", s3->cfg.prefix, key);
-	if (len < 0 || (size_t)len >= sizeof name || s3_uri_encode(name, 1, enc, sizeof enc) < 0)
+	if (len < 0 || (size_t)len >= sizeof name)
 		return -1;
-	len = s3->cfg.path_style ? snprintf(out, n, "/%s/%s", s3->cfg.bucket, enc)
-	                         : snprintf(out, n, "/%s", enc);
+	return s3_bucket_path(s3, name, out, n);
+}
+
+int s3_bucket_path(const struct s3 *s3, const char *name, char *out, size_t n)
+{
+	char enc[S3_KEY_MAX * 3 + 1];
+	if (strlen(name) > S3_KEY_MAX || s3_uri_encode(name, 1, enc, sizeof enc) < 0)
+		return -1;
+	int len = s3->cfg.path_style ? snprintf(out, n, "/%s/%s", s3->cfg.bucket, enc)
+	                             : snprintf(out, n, "/%s", enc);
 	return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 

@@ -2,7 +2,8 @@
  * Cloudflare R2…). Writes stream through writer.c (PUT, or a multipart
  * upload for large files), downloads are presigned GET URLs the core
  * redirects to, removals are DELETEs; every request goes through the
- * host's shared curl multi, so nothing blocks the loop. /readyz reports
+ * host's shared curl multi, so nothing blocks the loop. The same requests
+ * serve backups' objects (objects.c, issue 17). /readyz reports
  * the bucket reachable or not (a HEAD on it every PROBE_INTERVAL s).
  *
  * Config (the names are a contract with deployment scripts):
@@ -10,9 +11,9 @@
  *     region = "eu-west-1", bucket = "chat-files", prefix = "uploads/",
  *     path_style = false, access_key = env("AWS_ACCESS_KEY_ID"),
  *     secret_key = env("AWS_SECRET_ACCESS_KEY"), presign_expiry = 300 }
- * plus part_size (8 MiB), parallel (4), retries (3), timeout (30 s) and
- * session_token; credentials left out come from AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. */
+ * plus part_size (8 MiB), parallel (4), retries (3), timeout (30 s),
+ * list_page (1000 keys a listing page asks for) and session_token; credentials left out come from
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct s3_config *
 	cfg->parallel = DEFAULT_PARALLEL;
 	cfg->retries = DEFAULT_RETRIES;
 	cfg->timeout = DEFAULT_TIMEOUT;
+	cfg->list_page = S3_LIST_PAGE_MAX;
 	if (!c) {
 		h->log(ctx, PARLEY_LOG_ERROR, "config",
 		       "uploads_s3 needs endpoint, region, bucket");
@@ -70,6 +72,7 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct s3_config *
 	bad |= h->conf_int(c, "parallel", &cfg->parallel) < 0;
 	bad |= h->conf_int(c, "retries", &cfg->retries) < 0;
 	bad |= h->conf_num(c, "timeout", &cfg->timeout) < 0;
+	bad |= h->conf_int(c, "list_page", &cfg->list_page) < 0;
 	if (bad)
 		return -1;
 	if (!cfg->endpoint || (strncmp(cfg->endpoint, "https://", 8) != 0 &&
@@ -107,6 +110,10 @@ static int config_read(const parley_host *h, parley_ctx *ctx, struct s3_config *
 	}
 	if (cfg->retries < 0 || cfg->retries > MAX_RETRIES) {
 		h->conf_error(c, "retries", "must be between 0 and %d", MAX_RETRIES);
+		bad = 1;
+	}
+	if (cfg->list_page < 1 || cfg->list_page > S3_LIST_PAGE_MAX) {
+		h->conf_error(c, "list_page", "must be between 1 and %d keys", S3_LIST_PAGE_MAX);
 		bad = 1;
 	}
 	if (!(cfg->timeout > 0)) {
@@ -188,6 +195,10 @@ static const parley_uploads_vtable vtable = {
     .abort = s3_abort,
     .presign = presign,
     .remove = remove_object,
+    .put_object = s3_put_object,
+    .get_object = s3_get_object,
+    .list_objects = s3_list_objects,
+    .delete_object = s3_delete_object,
 };
 
 /* ------------------------------------------------------------------ */
@@ -276,6 +287,7 @@ static void fini(void *state)
 	if (s3->probe_timer)
 		s3->host->timer_stop(s3->probe_timer);
 	s3->probe_timer = NULL;
+	s3_objects_stop(s3);
 	s3_unref(s3); /* requests still in flight keep it until they end */
 }
 

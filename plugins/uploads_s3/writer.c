@@ -27,12 +27,13 @@ struct part {
 	size_t len;
 	struct s3_req *req;
 	char etag[200];
+	char sha[65]; /* the data's SHA-256 when the writer's caller gave it; "": not known */
 };
 
 struct writer {
 	struct s3 *s3;
 	char key[128];
-	char path[2048];
+	char path[S3_URL_MAX];
 	char upload_id[512]; /* set once CreateMultipartUpload answered */
 	char type[128], disposition[1200];
 	struct s3_req *control; /* create, single PUT or complete */
@@ -273,7 +274,7 @@ static void pump(struct writer *w)
 		return;
 	if (!w->upload_id[0]) {
 		w->control =
-		    s3_req_start_object(s3, "POST", w->path, "uploads=", NULL, 0, w->type,
+		    s3_req_start_object(s3, "POST", w->path, "uploads=", NULL, 0, NULL, w->type,
 		                        w->disposition, created, w, "CreateMultipartUpload");
 		if (!w->control)
 			fail(w, "cannot start CreateMultipartUpload");
@@ -295,8 +296,8 @@ static void pump(struct writer *w)
 		snprintf(query, sizeof query, "partNumber=%d&uploadId=%s", p->number, enc);
 		snprintf(what, sizeof what, "UploadPart %d", p->number);
 		p->state = PART_SENDING;
-		p->req =
-		    s3_req_start(s3, "PUT", w->path, query, p->data, p->len, part_done, p, what);
+		p->req = s3_req_start_sha(s3, "PUT", w->path, query, p->data, p->len, p->sha,
+		                          part_done, p, what);
 		if (!p->req) {
 			fail(w, "cannot start UploadPart");
 			return;
@@ -328,12 +329,13 @@ static struct part *filling(struct writer *w)
 	return p;
 }
 
-int s3_begin(void *self, const char *key, const char *type, const char *disposition, int64_t size,
-             void **handle)
+/* A writer for the object at path (already the bucket's path); key names
+ * it in logs. */
+static int begin_path(struct s3 *s3, const char *key, int path_ok, const char *path,
+                      const char *type, const char *disposition, void **handle)
 {
-	struct s3 *s3 = self;
-	(void)size;
-	if (!type || !disposition || strlen(type) >= 128 || strlen(disposition) >= 1200)
+	if (!type || !disposition || strlen(type) >= 128 || strlen(disposition) >= 1200 ||
+	    !path_ok || strlen(path) >= sizeof((struct writer *)0)->path)
 		return PARLEY_EINVAL;
 	struct writer *w = s3->host->calloc(s3->ctx, 1, sizeof *w);
 	if (!w)
@@ -342,12 +344,34 @@ int s3_begin(void *self, const char *key, const char *type, const char *disposit
 	snprintf(w->key, sizeof w->key, "%s", key);
 	snprintf(w->type, sizeof w->type, "%s", type);
 	snprintf(w->disposition, sizeof w->disposition, "%s", disposition);
-	if (strlen(key) >= sizeof w->key || s3_object_path(s3, key, w->path, sizeof w->path) < 0) {
-		s3->host->free(s3->ctx, w);
-		return PARLEY_EINVAL;
-	}
+	snprintf(w->path, sizeof w->path, "%s", path);
 	*handle = w;
 	return PARLEY_OK;
+}
+
+int s3_begin(void *self, const char *key, const char *type, const char *disposition, int64_t size,
+             void **handle)
+{
+	struct s3 *s3 = self;
+	char path[S3_URL_MAX];
+	(void)size;
+	if (strlen(key) >= sizeof((struct writer *)0)->key)
+		return PARLEY_EINVAL;
+	int ok = s3_object_path(s3, key, path, sizeof path) == 0;
+	return begin_path(s3, key, ok, path, type, disposition, handle);
+}
+
+const char *s3_writer_error(void *handle)
+{
+	struct writer *w = handle;
+	return w->failed ? w->error : NULL;
+}
+
+int s3_begin_named(struct s3 *s3, const char *name, void **handle)
+{
+	char path[S3_URL_MAX];
+	int ok = s3_bucket_path(s3, name, path, sizeof path) == 0;
+	return begin_path(s3, name, ok, path, "application/octet-stream", "attachment", handle);
 }
 
 int s3_write(void *handle, const void *data, size_t len, parley_upload_done done, void *ud)
@@ -362,6 +386,8 @@ int s3_write(void *handle, const void *data, size_t len, parley_upload_done done
 			return PARLEY_ENOMEM;
 		size_t room = (size_t)w->s3->cfg.part_size - p->len;
 		size_t take = len < room ? len : room;
+		if (p->len > 0)
+			p->sha[0] = '\0'; /* a hash given was of the part's first chunk only */
 		memcpy(p->data + p->len, d, take);
 		p->len += take;
 		d += take;
@@ -381,6 +407,20 @@ int s3_write(void *handle, const void *data, size_t len, parley_upload_done done
 	return PARLEY_PENDING;
 }
 
+int s3_write_hashed(void *handle, const void *data, size_t len, const char *sha,
+                    parley_upload_done done, void *ud)
+{
+	struct writer *w = handle;
+	if (w->failed)
+		return PARLEY_ERR;
+	struct part *p = filling(w);
+	if (!p)
+		return PARLEY_ENOMEM;
+	if (p->len == 0 && len <= (size_t)w->s3->cfg.part_size && sha && strlen(sha) == 64)
+		memcpy(p->sha, sha, 65);
+	return s3_write(handle, data, len, done, ud);
+}
+
 int s3_finish(void *handle, parley_upload_done done, void *ud)
 {
 	struct writer *w = handle;
@@ -396,9 +436,9 @@ int s3_finish(void *handle, parley_upload_done done, void *ud)
 	struct part *only = w->parts;
 	if (!only || (!only->next && only->state == PART_FILLING)) {
 		/* The whole object fits one part: a single PUT. */
-		w->control = s3_req_start_object(s3, "PUT", w->path, "", only ? only->data : NULL,
-		                                 only ? only->len : 0, w->type, w->disposition,
-		                                 single_done, w, "PutObject");
+		w->control = s3_req_start_object(
+		    s3, "PUT", w->path, "", only ? only->data : NULL, only ? only->len : 0,
+		    only ? only->sha : NULL, w->type, w->disposition, single_done, w, "PutObject");
 		if (!w->control) {
 			writer_free(w);
 			return PARLEY_EUNAVAIL;

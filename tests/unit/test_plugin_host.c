@@ -275,6 +275,19 @@ static void test_required_providers(void **state)
 	assert_int_equal(plugins_provide(&fake_ctx, PARLEY_PROVIDE_CLUSTER, &no_publish, NULL),
 	                 PARLEY_EINVAL);
 	assert_contains(capture_end(), "its cluster table has no start");
+	/* The uploads table's object members (issue 17): all four or none. */
+	parley_uploads_vtable half_objects = {.struct_size = sizeof half_objects,
+	                                      .begin = NEVER(void *),
+	                                      .write = NEVER(void *),
+	                                      .finish = NEVER(void *),
+	                                      .abort = NEVER(void *),
+	                                      .presign = NEVER(void *),
+	                                      .remove = NEVER(void *),
+	                                      .delete_object = NEVER(void *)};
+	capture_start();
+	assert_int_equal(plugins_provide(&fake_ctx, PARLEY_PROVIDE_UPLOADS, &half_objects, NULL),
+	                 PARLEY_EINVAL);
+	assert_contains(capture_end(), "its uploads table has 1 of the four object members");
 	capture_start();
 	assert_int_equal(plugins_init(), -1); /* a refused provider fails the start */
 	capture_end();
