@@ -515,6 +515,13 @@ static struct msg *read_messages(const char *folder, size_t *count)
 				bad = 1;
 				break;
 			}
+			const char *text = str(m, "text");
+			if (text && strlen(text) > SLACK_MARKUP_IN_MAX) {
+				import_fail("%s entry %zu: a text longer than %d bytes", rel, k + 1,
+				            SLACK_MARKUP_IN_MAX);
+				bad = 1;
+				break;
+			}
 			const char *subtype = str(m, "subtype");
 			if (skipped_subtype(subtype)) {
 				json_object_set_new(sl.skipped, subtype,
@@ -781,11 +788,52 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Every file read once before anything is written: a damaged export
+ * leaves the store as empty as it was. */
+static int check_all(void)
+{
+	json_t *users = slack_read_array(sl.dir, "users.json", SLACK_LIST_FILE_MAX, SLACK_USERS_MAX,
+	                                 NULL);
+	json_decref(users);
+	if (!users)
+		return -1;
+	for (size_t l = 0; l < sizeof LISTS / sizeof LISTS[0]; l++) {
+		int absent = 0;
+		json_t *list = slack_read_array(sl.dir, LISTS[l].file, SLACK_LIST_FILE_MAX,
+		                                SLACK_CONVERSATIONS_MAX, &absent);
+		if (!list && !absent)
+			return -1;
+		size_t i;
+		json_t *c;
+		json_array_foreach(list, i, c)
+		{
+			const char *folder = str(c, LISTS[l].folder_by_id ? "id" : "name");
+			size_t n = 0;
+			struct msg *v = slack_folder_name_ok(folder) ? read_messages(folder, &n) : NULL;
+			if (!v) {
+				if (!slack_folder_name_ok(folder))
+					import_fail("%s entry %zu: a conversation needs a name fit for a "
+					            "folder",
+					            LISTS[l].file, i + 1);
+				json_decref(list);
+				return -1;
+			}
+			for (size_t k = 0; k < n; k++)
+				json_decref(v[k].m);
+			free(v);
+		}
+		json_decref(list);
+	}
+	json_object_clear(sl.skipped); /* counted again when written */
+	return 0;
+}
+
 static int run(struct config *cfg)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (import_open_store() < 0 || read_users() < 0 || read_conversations() < 0)
+	if (check_all() < 0 || import_open_store() < 0 || read_users() < 0 ||
+	    read_conversations() < 0)
 		return -1;
 	size_t i;
 	json_t *conv;
