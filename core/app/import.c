@@ -244,8 +244,12 @@ static int flush_all(void)
 
 static int add(int k, json_t *record)
 {
-	if (!record || json_array_append_new(im.batch[k], record) < 0)
+	if (!record || json_array_append_new(im.batch[k], record) < 0) {
+		ifail(
+		    "a record of %s could not be built (out of memory, or text that is not UTF-8)",
+		    KIND[k]);
 		return -1;
+	}
 	return json_array_size(im.batch[k]) >= IMPORT_BATCH ? flush_all() : 0;
 }
 

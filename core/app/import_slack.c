@@ -792,8 +792,8 @@ static double seconds_since(const struct timespec *t0)
  * leaves the store as empty as it was. */
 static int check_all(void)
 {
-	json_t *users = slack_read_array(sl.dir, "users.json", SLACK_LIST_FILE_MAX, SLACK_USERS_MAX,
-	                                 NULL);
+	json_t *users =
+	    slack_read_array(sl.dir, "users.json", SLACK_LIST_FILE_MAX, SLACK_USERS_MAX, NULL);
 	json_decref(users);
 	if (!users)
 		return -1;
@@ -809,12 +809,14 @@ static int check_all(void)
 		{
 			const char *folder = str(c, LISTS[l].folder_by_id ? "id" : "name");
 			size_t n = 0;
-			struct msg *v = slack_folder_name_ok(folder) ? read_messages(folder, &n) : NULL;
+			struct msg *v =
+			    slack_folder_name_ok(folder) ? read_messages(folder, &n) : NULL;
 			if (!v) {
 				if (!slack_folder_name_ok(folder))
-					import_fail("%s entry %zu: a conversation needs a name fit for a "
-					            "folder",
-					            LISTS[l].file, i + 1);
+					import_fail(
+					    "%s entry %zu: a conversation needs a name fit for a "
+					    "folder",
+					    LISTS[l].file, i + 1);
 				json_decref(list);
 				return -1;
 			}

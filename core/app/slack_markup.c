@@ -12,6 +12,7 @@
 #include "app/slack_emoji.h"
 
 #define EMOJI_NAME_MAX 64
+#define NONE           ((size_t)-1) /* no closer awaited */
 
 struct out {
 	char *p;
@@ -156,10 +157,13 @@ char *slack_markup_convert(const char *in, size_t n, const struct slack_names *n
 {
 	if (n > SLACK_MARKUP_IN_MAX)
 		return NULL;
-	struct out o = {0};
-	puts_(&o, "");
+	/* Room for the text as it is: most of it is copied. */
+	struct out o = {.p = malloc(n + 1), .cap = n + 1};
+	if (!o.p)
+		return NULL;
+	o.p[0] = '\0';
 	int pre = 0, code = 0;
-	size_t close_bold = 0, close_strike = 0; /* 0: none open */
+	size_t close_bold = NONE, close_strike = NONE;
 	for (size_t i = 0; i < n && !o.oom;) {
 		unsigned char c = (unsigned char)in[i];
 		char ch;
@@ -191,10 +195,10 @@ char *slack_markup_convert(const char *in, size_t n, const struct slack_names *n
 				continue;
 			}
 		}
-		if (i > close_bold)
-			close_bold = 0;
-		if (i > close_strike)
-			close_strike = 0;
+		if (close_bold != NONE && i > close_bold)
+			close_bold = NONE;
+		if (close_strike != NONE && i > close_strike)
+			close_strike = NONE;
 		if ((c == '*' && i == close_bold) || (c == '~' && i == close_strike)) {
 			put(&o, in + i, 1);
 			put(&o, in + i, 1);
@@ -206,7 +210,7 @@ char *slack_markup_convert(const char *in, size_t n, const struct slack_names *n
 		    in[i + 1] != '\n' && in[i + 1] != (char)c) {
 			size_t j = closer(in, i, n);
 			size_t *slot = c == '*' ? &close_bold : &close_strike;
-			if (j && !*slot) {
+			if (j && *slot == NONE) {
 				*slot = j;
 				put(&o, in + i, 1);
 				put(&o, in + i, 1);

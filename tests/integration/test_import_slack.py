@@ -118,7 +118,14 @@ def slack_export():
         "dms.json": dms,
         "general/2021-03-01.json": day1,
         "general/2021-03-02.json": day2,
-        "old-project/2020-01-01.json": [msg("1577900000.000000", U_BEN, "archived stuff")],
+        "old-project/2020-01-01.json": [
+            msg("1577900000.000000", U_BEN, "archived stuff"),
+            # A file with no words: the link line is the text.
+            msg("1577900001.000000", U_ANN, "",
+                files=[{"id": "F2", "name": "notes.pdf", "mimetype": "application/pdf",
+                        "size": 99, "permalink": "https://t.slack.com/files/U01ANN/F2/notes.pdf",
+                        "url_private": "https://files.slack.com/files-pri/T1-F2/notes.pdf"}]),
+        ],
         "secret-lab/2021-03-01.json": [msg("1614600300.000000", U_BEN, "private note")],
         "D01AB/2021-03-01.json": [
             msg("1614600400.000000", U_ANN, "dm hi"),
@@ -172,10 +179,10 @@ def test_slack_export_imports_and_serves(store, request, server_factory, plugin_
     # cat is deleted (a disabled account), deploybot a bot: no links.
     assert set(links) == {"ann", "ben"}, r.stdout
     assert all(v.startswith("http://parley.test/#reset=") for v in links.values())
-    # 6 in general, 1 archived, 1 private, 2 in the DM; a join and a topic change skipped.
-    assert "10 messages (2 thread replies" in r.stderr, r.stderr
+    # 6 in general, 2 archived, 1 private, 2 in the DM; a join and a topic change skipped.
+    assert "11 messages (2 thread replies" in r.stderr, r.stderr
     assert "2 join/leave/topic events skipped" in r.stderr, r.stderr
-    assert "1 file links" in r.stderr, r.stderr
+    assert "2 file links" in r.stderr, r.stderr
 
     # Into a store with data: refused.
     again = cli(parley_bin, cfg, "import", "--from", "slack", zpath)
@@ -236,7 +243,8 @@ def test_slack_export_imports_and_serves(store, request, server_factory, plugin_
             # The archived channel is read-only; its history is there.
             old = rooms["old-project"]["id"]
             h = await a.history(old, limit=10)
-            assert [m["text"] for m in h["messages"]] == ["archived stuff"]
+            assert sorted(m["text"] for m in h["messages"]) == [
+                "archived stuff", "📎 notes.pdf (https://t.slack.com/files/U01ANN/F2/notes.pdf)"]
             sent = await a.send_text(old, "still there?")
             assert sent["type"] == "error" and "archived" in sent["message"], sent
 
