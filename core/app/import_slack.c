@@ -197,7 +197,15 @@ static int read_users(void)
 		int admin = json_is_true(json_object_get(u, "is_admin")) ||
 		            json_is_true(json_object_get(u, "is_owner"));
 		char shown[TOPIC_MAX + 1];
-		snprintf(shown, sizeof shown, "%s", display ? display : "");
+		size_t cut =
+		    snprintf(shown, sizeof shown, "%s", display ? display : "") >= (int)sizeof shown
+		        ? sizeof shown - 1
+		        : 0;
+		/* Not in the middle of a UTF-8 character. */
+		while (cut > 0 && ((unsigned char)shown[cut] & 0xC0) == 0x80)
+			cut--;
+		if (cut)
+			shown[cut] = '\0';
 		if (!add_account(id, name, shown, str(profile, "email"),
 		                 bot     ? "bot"
 		                 : admin ? "admin"
@@ -360,7 +368,11 @@ static const char *user_name_cb(void *ud, const char *id, size_t n)
 	memcpy(key, id, n);
 	key[n] = '\0';
 	json_t *p = json_object_get(sl.people, key);
-	if (p && sl.mentions)
+	int seen = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(sl.mentions, i, v) seen |= json_equal(v, json_object_get(p, "id"));
+	if (p && sl.mentions && !seen)
 		json_array_append(sl.mentions, json_object_get(p, "id"));
 	return p ? str(p, "name") : NULL;
 }
@@ -808,15 +820,18 @@ static int check_all(void)
 		json_array_foreach(list, i, c)
 		{
 			const char *folder = str(c, LISTS[l].folder_by_id ? "id" : "name");
-			size_t n = 0;
-			struct msg *v =
-			    slack_folder_name_ok(folder) ? read_messages(folder, &n) : NULL;
+			size_t n = 0, people = json_array_size(json_object_get(c, "members"));
+			int fit =
+			    json_is_object(c) && id_ok(str(c, "id")) &&
+			    slack_folder_name_ok(folder) &&
+			    (strcmp(LISTS[l].kind, "dm") != 0 || (people >= 1 && people <= 64));
+			struct msg *v = fit ? read_messages(folder, &n) : NULL;
 			if (!v) {
-				if (!slack_folder_name_ok(folder))
-					import_fail(
-					    "%s entry %zu: a conversation needs a name fit for a "
-					    "folder",
-					    LISTS[l].file, i + 1);
+				if (!fit)
+					import_fail("%s entry %zu: a conversation needs an id, a "
+					            "name fit for a "
+					            "folder and, for a DM, 1 to 64 members",
+					            LISTS[l].file, i + 1);
 				json_decref(list);
 				return -1;
 			}
