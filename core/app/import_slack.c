@@ -571,7 +571,8 @@ static struct msg *read_messages(const char *folder, size_t *count)
 		free(v);
 		return NULL;
 	}
-	qsort(v, n, sizeof *v, by_ts);
+	if (n)
+		qsort(v, n, sizeof *v, by_ts);
 	/* A ts names one message of a conversation: a repeat (a reply a day
 	 * file holds twice) is dropped. */
 	size_t w = 0;
