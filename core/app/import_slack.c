@@ -359,15 +359,21 @@ static int by_ts(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static const char *user_name_cb(void *ud, const char *id, size_t n)
+/* The value of the n-byte id in map (keys are NUL-terminated ids). */
+static json_t *by_id(json_t *map, const char *id, size_t n)
 {
-	(void)ud;
 	char key[SLACK_ID_MAX + 1];
 	if (n == 0 || n > SLACK_ID_MAX)
 		return NULL;
 	memcpy(key, id, n);
 	key[n] = '\0';
-	json_t *p = json_object_get(sl.people, key);
+	return json_object_get(map, key);
+}
+
+static const char *user_name_cb(void *ud, const char *id, size_t n)
+{
+	(void)ud;
+	json_t *p = by_id(sl.people, id, n);
 	int seen = 0;
 	size_t i;
 	json_t *v;
@@ -380,12 +386,7 @@ static const char *user_name_cb(void *ud, const char *id, size_t n)
 static const char *channel_name_cb(void *ud, const char *id, size_t n)
 {
 	(void)ud;
-	char key[SLACK_ID_MAX + 1];
-	if (n == 0 || n > SLACK_ID_MAX)
-		return NULL;
-	memcpy(key, id, n);
-	key[n] = '\0';
-	const char *name = json_string_value(json_object_get(sl.channels, key));
+	const char *name = json_string_value(by_id(sl.channels, id, n));
 	return name && strncmp(name, "dm:", 3) != 0 ? name : NULL;
 }
 

@@ -2,7 +2,7 @@
 export zip, built here the way Slack lays one out (users.json,
 channels.json, groups.json, dms.json, a folder per conversation with a
 JSON file per day), imported into an empty store on store_sqlite and on
-store_mongo (PARLEY_TEST_MONGO_URI, else a CongoDB test server), then
+store_mongo (conftest's mongo_uri: PARLEY_TEST_MONGO_URI, else CongoDB), then
 read back through the protocol as the imported people: rooms and their
 kinds, members, archived setting, history in ts order with converted
 markup, threads, reactions, edits, file links, DMs; reset links only for
@@ -12,12 +12,11 @@ store empty."""
 import json
 import os
 import subprocess
-import sys
 import zipfile
 
 import pytest
 
-from conftest import SOURCE_DIR, lua_str, make_config
+from conftest import lua_str, make_config
 from parley_client import Client, run
 
 AUTH = '{"auth_local", argon2 = { t_cost = 1, m_cost = 64, parallelism = 1 }}'
@@ -31,24 +30,6 @@ PUBLIC_URL = 'public_url = "http://parley.test"'
 
 U_ANN, U_BEN, U_CAT, B_BOT = "U01ANN", "U02BEN", "U03CAT", "U04BOT"
 ROOT_TS, REPLY1_TS, REPLY2_TS = "1614600100.000200", "1614600200.000300", "1614686400.000100"
-
-
-@pytest.fixture(scope="module")
-def mongo_uri():
-    uri = os.environ.get("PARLEY_TEST_MONGO_URI")
-    if uri:
-        yield uri
-        return
-    sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "mongo"))
-    try:
-        import congo
-    except ImportError as e:
-        pytest.skip(f"no Mongo-wire test server (tests/mongo/congo.py: {e})")
-    if not congo.available():
-        pytest.skip("CongoDB is not installed (tools/setup.sh --test installs it) and "
-                    "PARLEY_TEST_MONGO_URI is unset")
-    with congo.Congo() as server:
-        yield server.uri
 
 
 def plugins_for(store, request, name):
