@@ -16,6 +16,7 @@
 #include "app/backup.h"
 #include "app/export.h"
 #include "app/import.h"
+#include "app/import_slack.h"
 #include "host/plugin_host.h"
 #include "base/config.h"
 #include "base/duration.h"
@@ -54,6 +55,7 @@ struct cli_args {
 	int help, version, force;
 	const char *older_than; /* prune */
 	const char *to;         /* store copy */
+	const char *from;       /* import: "slack" */
 	int dry_run;
 	const char **words; /* the command's words: "user", "add", "NAME"; argc slots */
 	size_t n_words;
@@ -72,6 +74,7 @@ static const char usage_text[] =
     "  parley export --out DIR|FILE.zip [--room R]... [--since DATE] [--until DATE]\n"
     "                [--pseudonymise] [--with-files]       messages as JSON lines\n"
     "  parley import DIR|FILE.zip                          an export into an empty store\n"
+    "  parley import --from slack DIR|FILE.zip             a Slack workspace export, the same\n"
     "  parley backup --out DIR                             online backup into a new folder\n"
     "  parley restore DIR [--force] [--at TIME]            put a backup into the data dir\n"
     "  parley store copy --to OTHER.conf [--force]         copy every record into the store\n"
@@ -123,7 +126,7 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 {
 	static const char *const valued[] = {
 	    "--config", "--listen", "--data-dir", "--role",  "--email",      "--ttl", "--out",
-	    "--at",     "--room",   "--since",    "--until", "--older-than", "--to"};
+	    "--at",     "--room",   "--since",    "--until", "--older-than", "--to",  "--from"};
 	int only_words = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = NULL;
@@ -211,8 +214,11 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 		case 11:
 			a->older_than = value;
 			break;
-		default:
+		case 12:
 			a->to = value;
+			break;
+		default:
+			a->from = value;
 			break;
 		}
 	}
@@ -276,6 +282,8 @@ static int check_command(struct cli_args *a)
 		a->cmd = CMD_IMPORT;
 		if (n != 2)
 			return usage_error("import takes exactly one DIR or FILE.zip (an export)");
+		if (a->from && strcmp(a->from, "slack") != 0 && strcmp(a->from, "parley") != 0)
+			return usage_error("import --from takes 'slack' or 'parley' (the default)");
 	} else if (strcmp(w[0], "store") == 0) {
 		if (n < 2 || strcmp(w[1], "copy") != 0)
 			return usage_error("unknown command 'store%s%s' (expected 'store copy')",
@@ -296,6 +304,8 @@ static int check_command(struct cli_args *a)
 	if ((a->role || a->email) && a->cmd != CMD_USER_ADD && a->cmd != CMD_INVITE)
 		return usage_error("%s applies to 'user add' and 'invite' only",
 		                   a->role ? "--role" : "--email");
+	if (a->from && a->cmd != CMD_IMPORT)
+		return usage_error("--from applies to 'import' only");
 	if (a->out && a->cmd != CMD_BACKUP && a->cmd != CMD_EXPORT)
 		return usage_error("--out applies to 'backup' and 'export' only");
 	if ((a->since || a->until || a->pseudonymise || a->with_files) && a->cmd != CMD_EXPORT)
@@ -393,7 +403,8 @@ static int run(struct cli_args *a)
 		break;
 	}
 	case CMD_IMPORT:
-		rc = import_main(&cfg, a->words[1]);
+		rc = a->from && strcmp(a->from, "slack") == 0 ? import_slack_main(&cfg, a->words[1])
+		                                              : import_main(&cfg, a->words[1]);
 		break;
 	case CMD_RESTORE:
 		rc = restore_main(&cfg, a->words[1], a->force,

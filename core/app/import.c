@@ -4,6 +4,7 @@
  * reactions, edit history and upload records) in batches through
  * records_write, then reset links and an audit entry. */
 #include "app/import.h"
+#include "app/import_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -38,19 +39,26 @@ static struct {
 	int pending, rc;
 	char error[300];
 	int64_t value;
-	json_t *batch[6]; /* per kind below, records waiting to be written */
-	int64_t written[6];
+	json_t *batch[IMPORT_N_KINDS]; /* per kind, records waiting to be written */
+	int64_t written[IMPORT_N_KINDS];
 	json_t *users; /* id -> {name, role, disabled} */
 	int with_files;
 } im;
 
-enum { K_USERS, K_ROOMS, K_MEMBERS, K_MESSAGES, K_REACTIONS, K_EDITS };
-/* Parents before children: a flush writes them in this order. */
-static const char *const KIND[] = {"users", "rooms", "members", "messages", "reactions", "edits"};
-#define N_KINDS 6
+/* Parents before children: a flush writes them in this order (enum
+ * import_kind). */
+static const char *const KIND[] = {"users",     "rooms", "members",       "messages",
+                                   "reactions", "edits", "room_settings", "thread_follows"};
+#define N_KINDS     IMPORT_N_KINDS
+#define K_USERS     IMPORT_USERS
+#define K_ROOMS     IMPORT_ROOMS
+#define K_MEMBERS   IMPORT_MEMBERS
+#define K_MESSAGES  IMPORT_MESSAGES
+#define K_REACTIONS IMPORT_REACTIONS
+#define K_EDITS     IMPORT_EDITS
 
-static void ifail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void ifail(const char *fmt, ...)
+#define ifail import_fail
+void import_fail(const char *fmt, ...)
 {
 	va_list ap;
 	fputs("parley: import: ", stderr);
@@ -236,9 +244,28 @@ static int flush_all(void)
 
 static int add(int k, json_t *record)
 {
-	if (!record || json_array_append_new(im.batch[k], record) < 0)
+	if (!record || json_array_append_new(im.batch[k], record) < 0) {
+		ifail(
+		    "a record of %s could not be built (out of memory, or text that is not UTF-8)",
+		    KIND[k]);
 		return -1;
+	}
 	return json_array_size(im.batch[k]) >= IMPORT_BATCH ? flush_all() : 0;
+}
+
+int import_add(enum import_kind k, json_t *record)
+{
+	return add((int)k, record);
+}
+
+int import_flush(void)
+{
+	return flush_all();
+}
+
+int64_t import_written(enum import_kind k)
+{
+	return im.written[k];
 }
 
 /* Reads a JSON-lines file, one object a line, into each(). */
@@ -573,13 +600,13 @@ static int write_uploads(void)
 
 /* ---- reset links and the audit entry -------------------------------- */
 
-static int reset_links(struct config *cfg)
+int import_reset_links(struct config *cfg, json_t *users)
 {
 	const char *id;
 	json_t *u;
 	int64_t now = loop_now_ms();
 	int n = 0;
-	json_object_foreach(im.users, id, u)
+	json_object_foreach(users, id, u)
 	{
 		if (json_is_true(json_object_get(u, "disabled")) ||
 		    strcmp(json_string_value(json_object_get(u, "role")), "bot") == 0)
@@ -612,17 +639,14 @@ static int reset_links(struct config *cfg)
 	return n;
 }
 
-static void audit(void)
+void import_audit(json_t *detail_json)
 {
-	if (!PARLEY_HAS(parley_store_vtable, im.st, audit_append))
+	if (!PARLEY_HAS(parley_store_vtable, im.st, audit_append)) {
+		json_decref(detail_json);
 		return;
-	json_t *d = json_pack("{s:I, s:I, s:I, s:I, s:b}", "users", (json_int_t)im.written[K_USERS],
-	                      "rooms", (json_int_t)im.written[K_ROOMS], "messages",
-	                      (json_int_t)im.written[K_MESSAGES], "files",
-	                      (json_int_t)json_object_size(json_object_get(im.manifest, "files")),
-	                      "with_files", im.with_files);
-	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
+	}
+	char *detail = detail_json ? json_dumps(detail_json, JSON_COMPACT) : NULL;
+	json_decref(detail_json);
 	parley_audit a = {
 	    .ts = loop_now_ms(), .action = "data.import", .detail = detail, .client = "cli"};
 	im.pending = 1;
@@ -631,7 +655,17 @@ static void audit(void)
 	free(detail);
 }
 
-static int run_import(struct config *cfg)
+static void audit(void)
+{
+	json_t *d = json_pack("{s:I, s:I, s:I, s:I, s:b}", "users", (json_int_t)im.written[K_USERS],
+	                      "rooms", (json_int_t)im.written[K_ROOMS], "messages",
+	                      (json_int_t)im.written[K_MESSAGES], "files",
+	                      (json_int_t)json_object_size(json_object_get(im.manifest, "files")),
+	                      "with_files", im.with_files);
+	import_audit(d);
+}
+
+int import_open_store(void)
 {
 	int64_t found = 0;
 	im.st = plugins_store(&im.self);
@@ -650,6 +684,28 @@ static int run_import(struct config *cfg)
 		      "dir");
 		return -1;
 	}
+	return 0;
+}
+
+void import_begin(void)
+{
+	memset(&im, 0, sizeof im);
+	for (int k = 0; k < N_KINDS; k++)
+		im.batch[k] = json_array();
+}
+
+void import_end(void)
+{
+	for (int k = 0; k < N_KINDS; k++) {
+		json_decref(im.batch[k]);
+		im.batch[k] = NULL;
+	}
+}
+
+static int run_import(struct config *cfg)
+{
+	if (import_open_store() < 0)
+		return -1;
 	room_ids = json_object();
 	size_t i;
 	json_t *r;
@@ -660,7 +716,7 @@ static int run_import(struct config *cfg)
 	if (each_line("users.jsonl", user_line) < 0 || flush_all() < 0 || rooms() < 0 ||
 	    each_line("messages.jsonl", message_line) < 0 || flush_all() < 0 || write_uploads() < 0)
 		return -1;
-	int links = reset_links(cfg);
+	int links = import_reset_links(cfg, im.users);
 	if (links < 0)
 		return -1;
 	audit();
@@ -679,12 +735,12 @@ int import_main(struct config *cfg, const char *path)
 {
 	char tmp[IMPORT_PATH], err[300];
 	int up = UP_NONE, status = 1, unpacked = 0;
-	memset(&im, 0, sizeof im);
 	/* Like a restore: never under a running server. */
 	if (data_lock_take(cfg->data_dir, err, sizeof err) < 0) {
 		ifail("%s", err);
 		return 1;
 	}
+	import_begin();
 	if (export_is_zip(path)) {
 		snprintf(tmp, sizeof tmp, "%s/import-%ld.partial", cfg->data_dir, (long)getpid());
 		if (export_zip_extract(path, tmp, EXPORT_ZIP_MAX_ENTRIES, EXPORT_ZIP_MAX_BYTES, err,
@@ -698,8 +754,6 @@ int import_main(struct config *cfg, const char *path)
 	} else {
 		im.dir = path;
 	}
-	for (int k = 0; k < N_KINDS; k++)
-		im.batch[k] = json_array();
 	im.users = json_object();
 	if (check_manifest() < 0)
 		goto done;
@@ -711,8 +765,7 @@ done:
 	admin_stop(up);
 	if (unpacked)
 		export_dir_remove(tmp);
-	for (int k = 0; k < N_KINDS; k++)
-		json_decref(im.batch[k]);
+	import_end();
 	json_decref(im.users);
 	json_decref(im.manifest);
 	json_decref(room_ids);

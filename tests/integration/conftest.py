@@ -121,6 +121,28 @@ def mongo_store(plugin_dir):
 
 
 @pytest.fixture(scope="session")
+def mongo_uri():
+    """A Mongo-wire server for a test that runs on store_mongo whatever
+    PARLEY_TEST_STORE says: PARLEY_TEST_MONGO_URI when set, else a CongoDB
+    test server started once (skips without either). A test module may
+    still define its own."""
+    uri = os.environ.get("PARLEY_TEST_MONGO_URI")
+    if uri:
+        yield uri
+        return
+    sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "mongo"))
+    try:
+        import congo
+    except ImportError as e:
+        pytest.skip(f"no Mongo-wire test server (tests/mongo/congo.py: {e})")
+    if not congo.available():
+        pytest.skip("CongoDB is not installed (tools/setup.sh --test installs it) and "
+                    "PARLEY_TEST_MONGO_URI is unset")
+    with congo.Congo() as server:
+        yield server.uri
+
+
+@pytest.fixture(scope="session")
 def parley_bin(request):
     path = os.path.abspath(request.config.getoption("--parley-bin"))
     if not os.access(path, os.X_OK):
