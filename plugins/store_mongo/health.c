@@ -58,7 +58,7 @@ void health_down(struct health *h, const char *why)
 	pthread_mutex_unlock(&h->mu);
 }
 
-void health_hole(struct health *h, const char *room_id, int64_t room_n, int64_t seq,
+void health_hole(struct health *h, const char *room_id, int64_t room_n, int64_t seq, int64_t seq_at,
                  const char *user_id, const uint8_t oid[12])
 {
 	struct hole *x = calloc(1, sizeof *x);
@@ -68,6 +68,7 @@ void health_hole(struct health *h, const char *room_id, int64_t room_n, int64_t 
 	snprintf(x->info.user_id, sizeof x->info.user_id, "%s", user_id);
 	x->info.room_n = room_n;
 	x->info.seq = seq;
+	x->info.seq_at = seq_at;
 	memcpy(x->info.oid, oid, 12);
 	pthread_mutex_lock(&h->mu);
 	x->next = h->holes;
