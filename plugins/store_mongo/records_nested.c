@@ -2,8 +2,8 @@
  * version written by records_write keeps its record's id in the version;
  * message_edit numbers its versions from the "edit" counter (lifecycle.c);
  * versions stored before it did have none and are read with "id": null
- * (store_sqlite then numbers them, so a second copy with --force into the
- * same SQLite store adds those again). */
+ * (store_sqlite gives them ids below 0 and finds them again by message, ts
+ * and text; written back here, ids below 0 are left out again). */
 #include "records_nested.h"
 
 #include <string.h>

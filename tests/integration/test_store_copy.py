@@ -217,3 +217,74 @@ def test_copy_usage_errors(server_factory, tmp_path):
     assert res.returncode == 1
     res = srv.cli("backup", "--out", str(tmp_path / "b"), "--to", "x.conf", check=False)
     assert res.returncode == 2 and "--to applies" in res.stderr
+
+
+# -- a second copy with --force adds nothing ---------------------------------------
+
+def mongo_db(uri, name):
+    """(client, database) of the store_mongo database called name (pymongo
+    comes with python3-mockupdb)."""
+    import pymongo
+    client = pymongo.MongoClient(uri, directConnection=True)
+    return client, client[name]
+
+
+def edit_texts(srv, token, room, message):
+    async def body():
+        async with Client(srv, token) as a:
+            r = await a.request("edits", room=room, id=message)
+            assert r["type"] == "edits", r
+            return [v["text"] for v in r["versions"]]
+    return run(body())
+
+
+def test_second_force_copy_of_idless_edit_versions(server_factory, tmp_path, mongo_uri,
+                                                   plugin_dir):
+    """Edit versions store_mongo kept before its `edit` counter numbered
+    them have no id. Copied into SQLite, they are matched again by
+    (message, ts, text) on a second --force copy, not added twice, and
+    never take an id a numbered version copied later has."""
+    text_m, data_m = target_config(tmp_path, "m", "mongo", mongo_uri)
+    m = server_factory(raw_config=text_m, data_dir=data_m)
+    m.add_user("alice", PASSWORD, role="admin")  # admins read edit history
+    alice = m.token("alice")
+    room = general_id(m, alice)
+
+    async def body():
+        async with Client(m, alice) as a:
+            old = await a.send_text(room, "old v1")
+            new = await a.send_text(room, "new v1")
+            # new's version is numbered 1, old's 2 and 3 by the counter...
+            for mid, text in ((new["id"], "new v2"), (old["id"], "old v2"),
+                              (old["id"], "old v3")):
+                r = await a.request("edit", room=room, id=mid, text=text)
+                assert r["type"] != "error", r
+            return old["id"], new["id"]
+    old, new = run(body())
+    m.stop()
+    # ... and old's lose their ids, as if stored before the counter existed.
+    client, db = mongo_db(mongo_uri, f"copy_m_{os.getpid()}")
+    try:
+        doc = db.messages.find_one({"id": old})
+        assert [v.get("id") for v in doc["edits"]] == [2, 3], doc["edits"]
+        stripped = [{k: v for k, v in ver.items() if k != "id"} for ver in doc["edits"]]
+        assert db.messages.update_one({"id": old},
+                                      {"$set": {"edits": stripped}}).matched_count == 1
+    finally:
+        client.close()
+
+    text_s, data_s = target_config(tmp_path, "s", "sqlite", mongo_uri)
+    conf_s = write_config(tmp_path, "s", text_s, data_s, plugin_dir)
+    for extra in ((), ("--force",), ("--force",)):
+        res = copy(m, conf_s, *extra)
+        assert res.returncode == 0, res.stderr
+        assert "verified edits: 3" in res.stderr, res.stderr
+    import sqlite3
+    with sqlite3.connect(os.path.join(data_s, "parley.db")) as conn:
+        rows = conn.execute("SELECT message, text FROM edits ORDER BY message, id").fetchall()
+    assert rows == [(int(old[2:]), "old v1"), (int(old[2:]), "old v2"),
+                    (int(new[2:]), "new v1")], rows
+
+    s = server_factory(raw_config=text_s, data_dir=data_s)
+    assert edit_texts(s, alice, room, old) == ["old v1", "old v2", "old v3"]
+    assert edit_texts(s, alice, room, new) == ["new v1", "new v2"]
