@@ -14,9 +14,9 @@
 
 /* The kinds, parents before children (the order a copy writes them in). */
 static const char *const KINDS[] = {
-    "users",   "rooms",         "members",        "messages", "reactions",
-    "edits",   "room_settings", "thread_follows", "uploads",  "sessions",
-    "invites", "tokens",        "audit",          "settings", "kv"};
+    "users",         "rooms",          "members", "messages", "reactions", "edits",
+    "room_settings", "thread_follows", "uploads", "sessions", "invites",   "tokens",
+    "audit",         "settings",       "kv",      "pins",     "notify"};
 
 int records_kind_known(const char *kind)
 {
