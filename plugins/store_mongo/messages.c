@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "docs.h"
 #include "health.h"
@@ -112,6 +113,15 @@ static int lost_race(struct dbconn *c, struct op *op, int64_t seq, int64_t seq_a
 	return rc;
 }
 
+/* The wall clock now, read here (not the loop's cached time): the clock
+ * the hole sweep compares seq_at with (health.c). */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int messages_append(struct dbconn *c, struct op *op)
 {
 	const parley_message *m = &op->msg;
@@ -134,7 +144,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	/* seq_ts: when the counter last moved, and seq_at on the message: the
 	 * hole sweep's clock, this store's own (a message's ts is the client's
 	 * and may be old, or made up, when its seq is taken). */
-	int64_t seq_at = c->st->host->now_ms();
+	int64_t seq_at = wall_ms();
 	bson_t *ru = BCON_NEW("$inc", "{", "last_seq", BCON_INT64(1), "}", "$set", "{", "seq_ts",
 	                      BCON_INT64(seq_at), "}");
 	bson_t *room = NULL;
