@@ -287,6 +287,14 @@ int records_page(struct dbconn *c, struct op *op, const char *kind, int64_t afte
 		else
 			BCON_APPEND(opts, "projection", "{", "id", BCON_INT32(1), "n",
 			            BCON_INT32(1), "reactions", BCON_INT32(1), "}");
+	} else if (k->fields == KV) {
+		/* Leases and counters share the collection (cluster.c); they are
+		 * no kv records (store_sqlite keeps them in tables of their own,
+		 * not copied either). */
+		q = BCON_NEW("owner", "{", "$nin", "[", BCON_UTF8("parley:lease"),
+		             BCON_UTF8("parley:counter"), "]", "}");
+		opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "skip", BCON_INT64(after),
+		                "limit", BCON_INT64(limit + 1));
 	} else {
 		q = bson_new();
 		opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "skip", BCON_INT64(after),

@@ -232,6 +232,17 @@ void test_records_every_kind(void **state)
 		           "[{\"room\":\"r_3\",\"user\":\"u_9\",\"level\":\"mentions\"}]");
 	}
 
+	/* A lease and a counter are no kv records, whatever keeps them. */
+	if (STORE_HAS(lease))
+		assert_int_equal(
+		    RUN(&r, S->lease(self, "prune", "node-a", 60000, 1000, res_done, &r)),
+		    PARLEY_OK);
+	if (STORE_HAS(counter_add))
+		assert_int_equal(
+		    RUN(&r, S->counter_add(self, "login:a:ann", 1, 60000, 1000, res_done, &r)),
+		    PARLEY_OK);
+	assert_read_back("kv", "[{\"owner\":\"dice\",\"key\":\"k\",\"value\":\"v\"}]");
+
 	/* An edit version without an id (store_mongo's from before its edit
 	 * counter) written twice is there once, beside the numbered one. */
 	const char *idless = "[{\"id\":null,\"message\":40,\"text\":\"hello?\","
