@@ -31,9 +31,9 @@
 /* The order a target is written in (parents first): store_sqlite's
  * records.c and store_mongo's agree on the kinds. */
 static const char *const KINDS[] = {
-    "users",   "rooms",         "members",        "messages", "reactions",
-    "edits",   "room_settings", "thread_follows", "uploads",  "sessions",
-    "invites", "tokens",        "audit",          "settings", "kv"};
+    "users",         "rooms",          "members", "messages", "reactions", "edits",
+    "room_settings", "thread_follows", "uploads", "sessions", "invites",   "tokens",
+    "audit",         "settings",       "kv",      "pins",     "notify"};
 enum {
 	K_USERS,
 	K_ROOMS,
@@ -50,13 +50,15 @@ enum {
 	K_AUDIT,
 	K_SETTINGS,
 	K_KV,
+	K_PINS,
+	K_NOTIFY,
 	N_KINDS
 };
 /* The order the source is read in: rooms before users (see above). */
 static const int READ_ORDER[N_KINDS] = {
-    K_ROOMS,   K_USERS,         K_MEMBERS,        K_MESSAGES, K_REACTIONS,
-    K_EDITS,   K_ROOM_SETTINGS, K_THREAD_FOLLOWS, K_UPLOADS,  K_SESSIONS,
-    K_INVITES, K_TOKENS,        K_AUDIT,          K_SETTINGS, K_KV};
+    K_ROOMS,         K_USERS,          K_MEMBERS, K_MESSAGES, K_REACTIONS, K_EDITS,
+    K_ROOM_SETTINGS, K_THREAD_FOLLOWS, K_UPLOADS, K_SESSIONS, K_INVITES,   K_TOKENS,
+    K_AUDIT,         K_SETTINGS,       K_KV,      K_PINS,     K_NOTIFY};
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -284,6 +286,11 @@ static int keep(struct copy *cp, int kind, json_t *rec)
 		return known(&cp->users, rec, "created_by", 1);
 	case K_AUDIT:
 		return known(&cp->users, rec, "actor", 1);
+	case K_PINS:
+		return known(&cp->messages, rec, "message", 0) &&
+		       known(&cp->rooms, rec, "room", 0) && known(&cp->users, rec, "user", 1);
+	case K_NOTIFY:
+		return known(&cp->rooms, rec, "room", 0) && known(&cp->users, rec, "user", 0);
 	default:
 		return 1;
 	}

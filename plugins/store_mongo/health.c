@@ -32,7 +32,7 @@ struct health {
 	pthread_cond_t cv;
 	int started, stopping;
 	int up, schema_done, checked;
-	int64_t swept_ms; /* the last sweep; 0: none since up */
+	int64_t swept_ms; /* the last sweep (monotonic clock); 0: none since up */
 	char why[256];
 	struct hole *holes;
 	int n_holes;
@@ -58,7 +58,7 @@ void health_down(struct health *h, const char *why)
 	pthread_mutex_unlock(&h->mu);
 }
 
-void health_hole(struct health *h, const char *room_id, int64_t room_n, int64_t seq,
+void health_hole(struct health *h, const char *room_id, int64_t room_n, int64_t seq, int64_t seq_at,
                  const char *user_id, const uint8_t oid[12])
 {
 	struct hole *x = calloc(1, sizeof *x);
@@ -68,6 +68,7 @@ void health_hole(struct health *h, const char *room_id, int64_t room_n, int64_t 
 	snprintf(x->info.user_id, sizeof x->info.user_id, "%s", user_id);
 	x->info.room_n = room_n;
 	x->info.seq = seq;
+	x->info.seq_at = seq_at;
 	memcpy(x->info.oid, oid, 12);
 	pthread_mutex_lock(&h->mu);
 	x->next = h->holes;
@@ -124,10 +125,10 @@ static void fill_holes(struct health *h, mongoc_client_t *client)
 	}
 }
 
-static int64_t wall_ms(void)
+static int64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -135,17 +136,19 @@ static int64_t wall_ms(void)
  * and then every SWEEP_INTERVAL_MS. */
 static void sweep(struct health *h, mongoc_client_t *client)
 {
-	int64_t now = wall_ms();
-	if (h->swept_ms && now - h->swept_ms < SWEEP_INTERVAL_MS)
+	/* The interval on a clock that does not jump; the sweep's "now" on
+	 * the wall clock that seq_at was taken on (messages.c). */
+	int64_t mono = clock_ms(CLOCK_MONOTONIC);
+	if (h->swept_ms && mono - h->swept_ms < SWEEP_INTERVAL_MS)
 		return;
 	char err[256];
-	int n = messages_sweep(client, h->st->database, now,
+	int n = messages_sweep(client, h->st->database, clock_ms(CLOCK_REALTIME),
 	                       (int64_t)h->st->cfg.hole_after_s * 1000, err, sizeof err);
 	if (n < 0) {
 		store_log(h->st, PARLEY_LOG_WARN, "seq_sweep_failed", "%s", err);
 		return;
 	}
-	h->swept_ms = now;
+	h->swept_ms = mono > 0 ? mono : 1;
 	if (n > 0)
 		store_log(h->st, PARLEY_LOG_WARN, "seq_hole_filled",
 		          "%d abandoned seqs got tombstones (a node stopped between a counter "

@@ -24,7 +24,7 @@ int health_ok(struct health *h, char *why, size_t n);
 void health_down(struct health *h, const char *why);
 /* Any thread: a seq that an append took but could not fill; the monitor
  * writes a tombstone there (or finds the message did land). */
-void health_hole(struct health *h, const char *room_id, int64_t room_n, int64_t seq,
+void health_hole(struct health *h, const char *room_id, int64_t room_n, int64_t seq, int64_t seq_at,
                  const char *user_id, const uint8_t oid[12]);
 /* Holes not filled yet (tests, metrics). */
 int health_holes(struct health *h);

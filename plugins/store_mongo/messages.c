@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "docs.h"
 #include "health.h"
@@ -45,8 +46,10 @@ static int find_message(struct dbconn *c, struct op *op, const bson_t *filter)
 	return rc;
 }
 
+/* seq_at: when the seq was taken, or a later time (never an earlier one:
+ * the sweep judges the holes before a document by it). */
 static bson_t *tombstone_doc(const bson_oid_t *oid, const char *room, int64_t room_n, int64_t seq,
-                             const char *user, int64_t ts)
+                             const char *user, int64_t ts, int64_t seq_at)
 {
 	char id[48];
 	snprintf(id, sizeof id, "m_%lld", (long long)IDS_MESSAGE(room_n, seq));
@@ -54,7 +57,7 @@ static bson_t *tombstone_doc(const bson_oid_t *oid, const char *room, int64_t ro
 	                BCON_INT64(IDS_MESSAGE(room_n, seq)), "room", BCON_UTF8(room), "room_n",
 	                BCON_INT64(room_n), "seq", BCON_INT64(seq), "user", BCON_UTF8(user), "text",
 	                BCON_NULL, "ts", BCON_INT64(ts), "edited_ts", BCON_INT64(0), "deleted",
-	                BCON_INT32(1), "reactions", "[", "]");
+	                BCON_INT32(1), "reactions", "[", "]", "seq_at", BCON_INT64(seq_at));
 }
 
 int messages_fill_hole(mongoc_client_t *client, const char *database, const struct hole_info *h,
@@ -70,7 +73,8 @@ int messages_fill_hole(mongoc_client_t *client, const char *database, const stru
 	if (n > 0) {
 		rc = 0; /* the insert had landed after all */
 	} else if (n == 0) {
-		bson_t *doc = tombstone_doc(&oid, h->room_id, h->room_n, h->seq, h->user_id, 0);
+		bson_t *doc =
+		    tombstone_doc(&oid, h->room_id, h->room_n, h->seq, h->user_id, 0, h->seq_at);
 		if (mongoc_collection_insert_one(col, doc, NULL, NULL, &e) ||
 		    e.code == MDB_DUPLICATE_KEY)
 			rc = 0;
@@ -85,19 +89,20 @@ int messages_fill_hole(mongoc_client_t *client, const char *database, const stru
 
 /* Lost the client_id race after taking seq: a tombstone fills the seq, and
  * the winner's message is the answer, as a duplicate. */
-static int lost_race(struct dbconn *c, struct op *op, int64_t seq)
+static int lost_race(struct dbconn *c, struct op *op, int64_t seq, int64_t seq_at)
 {
 	const parley_message *m = &op->msg;
 	bson_oid_t oid;
 	bson_oid_init(&oid, NULL);
-	bson_t *t = tombstone_doc(&oid, m->room_id, op->args.append.room_n, seq, m->user_id, m->ts);
+	bson_t *t =
+	    tombstone_doc(&oid, m->room_id, op->args.append.room_n, seq, m->user_id, m->ts, seq_at);
 	bson_error_t err;
 	clear(op);
 	int rc = mdb_insert(c, op, MESSAGES, t, &err);
 	bson_destroy(t);
 	if (rc < 0) {
-		health_hole(c->st->health, m->room_id, op->args.append.room_n, seq, m->user_id,
-		            oid.bytes);
+		health_hole(c->st->health, m->room_id, op->args.append.room_n, seq, seq_at,
+		            m->user_id, oid.bytes);
 		return rc;
 	}
 	bson_t *q = BCON_NEW("user", BCON_UTF8(m->user_id), "client_id", BCON_UTF8(m->client_id));
@@ -106,6 +111,15 @@ static int lost_race(struct dbconn *c, struct op *op, int64_t seq)
 	if (rc == PARLEY_OK)
 		op->res.duplicate = 1;
 	return rc;
+}
+
+/* The wall clock now, read here (not the loop's cached time): the clock
+ * the hole sweep compares seq_at with (health.c). */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int messages_append(struct dbconn *c, struct op *op)
@@ -130,7 +144,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	/* seq_ts: when the counter last moved, and seq_at on the message: the
 	 * hole sweep's clock, this store's own (a message's ts is the client's
 	 * and may be old, or made up, when its seq is taken). */
-	int64_t seq_at = c->st->host->now_ms();
+	int64_t seq_at = wall_ms();
 	bson_t *ru = BCON_NEW("$inc", "{", "last_seq", BCON_INT64(1), "}", "$set", "{", "seq_ts",
 	                      BCON_INT64(seq_at), "}");
 	bson_t *room = NULL;
@@ -182,7 +196,7 @@ int messages_append(struct dbconn *c, struct op *op)
 	rc = mdb_insert(c, op, MESSAGES, &doc, &err);
 	if (rc == PARLEY_ECONFLICT && m->client_id && strstr(err.message, "client")) {
 		bson_destroy(&doc);
-		return lost_race(c, op, seq);
+		return lost_race(c, op, seq, seq_at);
 	}
 	if (rc < 0 && err.domain != MONGOC_ERROR_WRITE_CONCERN && rc != PARLEY_ECONFLICT) {
 		/* The outcome is unknown (the driver's own retry failed too):
@@ -194,7 +208,7 @@ int messages_append(struct dbconn *c, struct op *op)
 			rc = op_fail(op, PARLEY_EUNAVAIL,
 			             "append: stored, but its write concern is unknown");
 		else if (rc < 0)
-			health_hole(c->st->health, m->room_id, op->args.append.room_n, seq,
+			health_hole(c->st->health, m->room_id, op->args.append.room_n, seq, seq_at,
 			            m->user_id, oid.bytes);
 	}
 	bson_destroy(&doc);
@@ -343,14 +357,15 @@ int messages_react(struct dbconn *c, struct op *op)
 /* Fills seqs [from, to] of a room with tombstones; the count written, or
  * -1 with err. A duplicate key means someone filled it meanwhile. */
 static int fill_range(mongoc_collection_t *col, const char *room, int64_t room_n, int64_t from,
-                      int64_t to, const char *user, int64_t ts, char *err, size_t errlen)
+                      int64_t to, const char *user, int64_t ts, int64_t seq_at, char *err,
+                      size_t errlen)
 {
 	int n = 0;
 	for (int64_t seq = from; seq <= to; seq++) {
 		bson_oid_t oid;
 		bson_error_t e;
 		bson_oid_init(&oid, NULL);
-		bson_t *doc = tombstone_doc(&oid, room, room_n, seq, user, ts);
+		bson_t *doc = tombstone_doc(&oid, room, room_n, seq, user, ts, seq_at);
 		int ok = mongoc_collection_insert_one(col, doc, NULL, NULL, &e);
 		bson_destroy(doc);
 		if (ok) {
@@ -378,6 +393,22 @@ static const char *field_str(const bson_t *doc, const char *key, char *out, size
 	return out;
 }
 
+/* When the seq of message document d was taken, on the store's clock, or
+ * a later time: its seq_at; a document without one (written before
+ * seq_at existed) was inserted after its seq was taken, so its ObjectId's
+ * creation second, plus the second it truncates. Never the document's ts:
+ * that is the client's clock, and may be long past (or made up). */
+static int64_t seq_taken(const bson_t *d)
+{
+	int64_t at = field_int(d, "seq_at");
+	bson_iter_t it;
+	if (at > 0)
+		return at;
+	if (bson_iter_init_find(&it, d, "_id") && BSON_ITER_HOLDS_OID(&it))
+		return (int64_t)bson_oid_get_time_t(bson_iter_oid(&it)) * 1000 + 1000;
+	return INT64_MAX; /* unknown: the holes before it wait for a later one */
+}
+
 /* One room: walks its seqs in order and fills the abandoned holes. */
 static int sweep_room(mongoc_collection_t *msgs, const bson_t *room_doc, int64_t now_ms,
                       int64_t stale_ms, char *err, size_t errlen)
@@ -397,21 +428,22 @@ static int sweep_room(mongoc_collection_t *msgs, const bson_t *room_doc, int64_t
 	}
 	int filled = 0;
 	if (count < last) {
-		bson_t *opts = BCON_NEW("sort", "{", "seq", BCON_INT32(1), "}", "projection", "{",
-		                        "seq", BCON_INT32(1), "ts", BCON_INT32(1), "seq_at",
-		                        BCON_INT32(1), "user", BCON_INT32(1), "}");
+		bson_t *opts =
+		    BCON_NEW("sort", "{", "seq", BCON_INT32(1), "}", "projection", "{", "_id",
+		             BCON_INT32(1), "seq", BCON_INT32(1), "ts", BCON_INT32(1), "seq_at",
+		             BCON_INT32(1), "user", BCON_INT32(1), "}");
 		mongoc_cursor_t *cur = mongoc_collection_find_with_opts(msgs, q, opts, NULL);
 		const bson_t *d;
 		int64_t expect = 1, ts = 0;
 		while (filled >= 0 && mongoc_cursor_next(cur, &d)) {
 			int64_t seq = field_int(d, "seq");
 			ts = field_int(d, "ts");
-			/* When the next seq was taken (older documents: their ts). */
-			int64_t taken = field_int(d, "seq_at") ? field_int(d, "seq_at") : ts;
+			/* The holes before it were taken before it was. */
+			int64_t taken = seq_taken(d);
 			field_str(d, "user", next_user, sizeof next_user);
-			if (seq > expect && now_ms - taken > stale_ms) {
+			if (seq > expect && taken != INT64_MAX && now_ms - taken > stale_ms) {
 				int n = fill_range(msgs, room, room_n, expect, seq - 1, next_user,
-				                   ts, err, errlen);
+				                   ts, taken, err, errlen);
 				filled = n < 0 ? -1 : filled + n;
 			}
 			snprintf(user, sizeof user, "%s", next_user);
@@ -424,9 +456,10 @@ static int sweep_room(mongoc_collection_t *msgs, const bson_t *room_doc, int64_t
 		}
 		/* The end of the room: abandoned when the counter has not moved
 		 * for stale_ms. */
-		if (filled >= 0 && expect <= last && user[0] &&
-		    now_ms - field_int(room_doc, "seq_ts") > stale_ms) {
-			int n = fill_range(msgs, room, room_n, expect, last, user, ts, err, errlen);
+		int64_t seq_ts = field_int(room_doc, "seq_ts");
+		if (filled >= 0 && expect <= last && user[0] && now_ms - seq_ts > stale_ms) {
+			int n = fill_range(msgs, room, room_n, expect, last, user, ts, seq_ts, err,
+			                   errlen);
 			filled = n < 0 ? -1 : filled + n;
 		}
 		mongoc_cursor_destroy(cur);

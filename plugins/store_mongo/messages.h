@@ -16,6 +16,7 @@
 struct hole_info {
 	char room_id[32], user_id[32];
 	int64_t room_n, seq;
+	int64_t seq_at;  /* when the seq was taken (the sweep's clock) */
 	uint8_t oid[12]; /* the _id the failed insert used */
 };
 
@@ -36,9 +37,11 @@ int messages_fill_hole(mongoc_client_t *client, const char *database, const stru
 /* Tombstones into seqs that no append will fill any more: a room whose
  * messages number fewer than its last_seq has holes (a node killed
  * between the counter step and its insert). A hole counts as abandoned
- * when the next message is older than stale_ms, or, at the end of the
- * room, when the counter last moved (seq_ts) longer ago than that: an
- * append in flight is never that slow (timeouts are seconds). The
+ * when the next message's seq was taken (its seq_at: the clock of the node
+ * that took it, never the message's ts, which is the client's) longer
+ * than stale_ms ago, or, at the end of the room, when the counter last
+ * moved (seq_ts) longer ago than that: an append in flight is never that
+ * slow (timeouts are seconds). The
  * tombstone is attributed to the author of the next message (the real
  * one is unknown). Returns the number written, or -1 with err. */
 int messages_sweep(mongoc_client_t *client, const char *database, int64_t now_ms, int64_t stale_ms,

@@ -127,6 +127,8 @@ static const struct field SETTINGS[] = {F("user", "user", F_REF, "u"),
 static const struct field THREAD_FOLLOWS[] = {F("root", "root", F_REF, "m"),
                                               F("user", "user", F_REF, "u"),
                                               F("read_seq", "read_seq", F_INT, NULL)};
+static const struct field NOTIFY[] = {F("room", "room", F_REF, "r"), F("user", "user", F_REF, "u"),
+                                      F("level", "level", F_STR, NULL)};
 static const struct field KV[] = {F("owner", "owner", F_STR, NULL), F("key", "key", F_STR, NULL),
                                   F("value", "value", F_STR, NULL)};
 #undef F
@@ -157,6 +159,8 @@ static const struct kind KINDS[] = {
     {"audit", AUDIT, N(AUDIT), K_ID, "id", "audit"},
     {"settings", SETTINGS, N(SETTINGS), K_USER, NULL, NULL},
     {"kv", KV, N(KV), K_KV, NULL, NULL},
+    {"pins", NULL, 0, NULL, NULL, NULL}, /* on their messages: records_nested.c */
+    {"notify", NOTIFY, N(NOTIFY), K_MEMBER, NULL, NULL},
 };
 #undef N
 #define N_KINDS (sizeof KINDS / sizeof KINDS[0])
@@ -164,7 +168,7 @@ static const struct kind KINDS[] = {
 const char *const records_kinds[] = {
     "users",         "rooms",          "members", "messages", "reactions", "edits",
     "room_settings", "thread_follows", "uploads", "sessions", "invites",   "tokens",
-    "audit",         "settings",       "kv",      NULL};
+    "audit",         "settings",       "kv",      "pins",     "notify",    NULL};
 
 static const struct kind *kind_of(const char *name)
 {
@@ -283,6 +287,14 @@ int records_page(struct dbconn *c, struct op *op, const char *kind, int64_t afte
 		else
 			BCON_APPEND(opts, "projection", "{", "id", BCON_INT32(1), "n",
 			            BCON_INT32(1), "reactions", BCON_INT32(1), "}");
+	} else if (k->fields == KV) {
+		/* Leases and counters share the collection (cluster.c); they are
+		 * no kv records (store_sqlite keeps them in tables of their own,
+		 * not copied either). */
+		q = BCON_NEW("owner", "{", "$nin", "[", BCON_UTF8("parley:lease"),
+		             BCON_UTF8("parley:counter"), "]", "}");
+		opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "skip", BCON_INT64(after),
+		                "limit", BCON_INT64(limit + 1));
 	} else {
 		q = bson_new();
 		opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "skip", BCON_INT64(after),
@@ -428,7 +440,7 @@ static void put_extras(struct op *op, const struct kind *k, json_t *rec, bson_t 
 			if (!kind || strcmp(kind, "private") != 0)
 				BSON_APPEND_UTF8(set, "unique_name_lc", mdb_fold(op, s));
 		}
-	} else if (k->fields == MEMBERS) {
+	} else if (k->fields == MEMBERS || k->fields == NOTIFY) {
 		BSON_APPEND_INT64(set, "room_n", rec_int(rec, "room"));
 		BSON_APPEND_INT64(set, "user_n", rec_int(rec, "user"));
 	} else if (k->fields == MESSAGES) {

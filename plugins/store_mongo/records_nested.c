@@ -1,9 +1,10 @@
-/* Records kept inside other documents (see records_nested.h). An edit
+/* Records kept inside other documents (see records_nested.h): edit
+ * versions and pins in their messages, settings in their rooms. An edit
  * version written by records_write keeps its record's id in the version;
  * message_edit numbers its versions from the "edit" counter (lifecycle.c);
  * versions stored before it did have none and are read with "id": null
- * (store_sqlite then numbers them, so a second copy with --force into the
- * same SQLite store adds those again). */
+ * (store_sqlite gives them ids below 0 and finds them again by message, ts
+ * and text; written back here, ids below 0 are left out again). */
 #include "records_nested.h"
 
 #include <string.h>
@@ -12,7 +13,7 @@
 
 int records_nested_kind(const char *kind)
 {
-	return !strcmp(kind, "edits") || !strcmp(kind, "room_settings");
+	return !strcmp(kind, "edits") || !strcmp(kind, "room_settings") || !strcmp(kind, "pins");
 }
 
 /* The versions of one message (doc) as edit records; how many into *added. */
@@ -64,17 +65,47 @@ static int append_settings(struct op *op, const bson_t *doc, json_t *out, int *a
 	return PARLEY_OK;
 }
 
+/* A pinned message (doc) as a pin record (pins.c keeps pin_ts and
+ * pin_user on the message while it is pinned). */
+static int append_pin(struct op *op, const bson_t *doc, json_t *out, int *added)
+{
+	bson_iter_t it;
+	int64_t message = 0, room = 0, user = 0;
+	const char *id = mdb_str(op, doc, "id"), *rid = mdb_str(op, doc, "room");
+	const char *uid = mdb_str(op, doc, "pin_user");
+	*added = 0;
+	if (!id || !rid || !ids_parse(id, "m", &message) || !ids_parse(rid, "r", &room) ||
+	    !bson_iter_init_find(&it, doc, "pin_ts") || !BSON_ITER_HOLDS_NUMBER(&it))
+		return PARLEY_OK;
+	if (uid && !ids_parse(uid, "u", &user))
+		user = 0;
+	json_t *rec =
+	    json_pack("{s:I, s:I, s:o, s:I}", "message", (json_int_t)message, "room",
+	              (json_int_t)room, "user", user > 0 ? json_integer(user) : json_null(), "ts",
+	              (json_int_t)bson_iter_as_int64(&it));
+	if (!rec || json_array_append_new(out, rec) < 0)
+		return PARLEY_ENOMEM;
+	*added = 1;
+	return PARLEY_OK;
+}
+
 int records_nested_page(struct dbconn *c, struct op *op, const char *kind, int64_t after, int limit,
                         json_t *out, int64_t *next, int *more)
 {
-	int edits = !strcmp(kind, "edits");
+	int edits = !strcmp(kind, "edits"), pins = !strcmp(kind, "pins");
 	/* Documents without any are skipped here (the same on every server),
 	 * so no limit on the find: the cursor stops at the page's end. */
 	bson_t *q = BCON_NEW("n", "{", "$gt", BCON_INT64(after), "}");
-	bson_t *opts =
-	    BCON_NEW("sort", "{", "n", BCON_INT32(1), "}", "projection", "{", "id", BCON_INT32(1),
-	             "n", BCON_INT32(1), edits ? "edits" : "settings", BCON_INT32(1), "}");
-	mongoc_collection_t *col = mdb_coll(c, edits ? "messages" : "rooms");
+	if (pins)
+		BCON_APPEND(q, "pin_ts", "{", "$exists", BCON_BOOL(true), "}");
+	bson_t *opts = pins
+	                   ? BCON_NEW("sort", "{", "n", BCON_INT32(1), "}", "projection", "{", "id",
+	                              BCON_INT32(1), "n", BCON_INT32(1), "room", BCON_INT32(1),
+	                              "pin_ts", BCON_INT32(1), "pin_user", BCON_INT32(1), "}")
+	                   : BCON_NEW("sort", "{", "n", BCON_INT32(1), "}", "projection", "{", "id",
+	                              BCON_INT32(1), "n", BCON_INT32(1),
+	                              edits ? "edits" : "settings", BCON_INT32(1), "}");
+	mongoc_collection_t *col = mdb_coll(c, edits || pins ? "messages" : "rooms");
 	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, q, opts, NULL);
 	const bson_t *d;
 	bson_error_t err;
@@ -86,6 +117,7 @@ int records_nested_page(struct dbconn *c, struct op *op, const char *kind, int64
 		int added = 0;
 		rc = !one    ? PARLEY_ENOMEM
 		     : edits ? append_edits(op, d, one, &added)
+		     : pins  ? append_pin(op, d, one, &added)
 		             : append_settings(op, d, one, &added);
 		if (rc == PARLEY_OK && added > 0 && n >= limit) {
 			*more = 1; /* another document has some: the next page's */
@@ -219,8 +251,37 @@ static int write_settings(struct dbconn *c, struct op *op, json_t *rec)
 	return rc;
 }
 
+/* A pin onto its message, as pins.c writes one. */
+static int write_pin(struct dbconn *c, struct op *op, json_t *rec)
+{
+	const char *mid = ref(op, rec, "message", "m"), *rid = ref(op, rec, "room", "r");
+	json_t *user = json_object_get(rec, "user"), *ts = json_object_get(rec, "ts");
+	const char *uid = ref(op, rec, "user", "u");
+	if (!mid || !rid || !json_is_integer(ts) ||
+	    (user && !json_is_null(user) && (!json_is_integer(user) || !uid)))
+		return op_fail(op, PARLEY_EINVAL,
+		               "records_write: a pin needs message, room and ts (user: a number "
+		               "or null)");
+	bson_t *q = BCON_NEW("id", BCON_UTF8(mid), "room", BCON_UTF8(rid));
+	bson_t *u = bson_new(), set;
+	BSON_APPEND_DOCUMENT_BEGIN(u, "$set", &set);
+	BSON_APPEND_INT64(&set, "pin_ts", json_integer_value(ts));
+	mdb_append_str(&set, "pin_user", uid);
+	bson_append_document_end(u, &set);
+	int64_t matched = 0;
+	int rc = mdb_update(c, op, "messages", q, u, 0, 0, &matched);
+	bson_destroy(q);
+	bson_destroy(u);
+	if (rc == PARLEY_OK && matched == 0)
+		rc = op_fail(op, PARLEY_ENOTFOUND, "records_write: a pin of a missing message %s",
+		             mid);
+	return rc;
+}
+
 int records_nested_write(struct dbconn *c, struct op *op, const char *kind, json_t *rec,
                          int64_t *max_id)
 {
+	if (!strcmp(kind, "pins"))
+		return write_pin(c, op, rec);
 	return !strcmp(kind, "edits") ? write_edit(c, op, rec, max_id) : write_settings(c, op, rec);
 }

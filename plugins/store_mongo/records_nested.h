@@ -1,7 +1,9 @@
 /* Record kinds whose records live inside other documents (records.h):
- * "edits" (a message's earlier versions, its "edits" array) and
- * "room_settings" (a room's "settings" text), in store_sqlite's columns:
- * edits {id, message, text, mentions_json, ts}, room_settings {room, json}. */
+ * "edits" (a message's earlier versions, its "edits" array), "pins" (a
+ * pinned message's pin_ts and pin_user) and "room_settings" (a room's
+ * "settings" text), in store_sqlite's columns: edits {id, message, text,
+ * mentions_json, ts}, pins {message, room, user, ts}, room_settings
+ * {room, json}. */
 #ifndef STORE_MONGO_RECORDS_NESTED_H
 #define STORE_MONGO_RECORDS_NESTED_H
 

@@ -6,6 +6,7 @@
 #include "records.h"
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "db.h"
@@ -13,9 +14,9 @@
 
 /* The kinds, parents before children (the order a copy writes them in). */
 static const char *const KINDS[] = {
-    "users",   "rooms",         "members",        "messages", "reactions",
-    "edits",   "room_settings", "thread_follows", "uploads",  "sessions",
-    "invites", "tokens",        "audit",          "settings", "kv"};
+    "users",         "rooms",          "members", "messages", "reactions", "edits",
+    "room_settings", "thread_follows", "uploads", "sessions", "invites",   "tokens",
+    "audit",         "settings",       "kv",      "pins",     "notify"};
 
 int records_kind_known(const char *kind)
 {
@@ -68,7 +69,8 @@ int records_read(struct dbconn *c, struct op *op)
 	sqlite3_free(sql);
 	if (rc)
 		return fail_sql(c, op, rc);
-	sqlite3_bind_int64(st, 1, op->args.records.after);
+	/* after 0 is the start, below 0 too: edits has rowids there (EDITS_SOURCE). */
+	sqlite3_bind_int64(st, 1, op->args.records.after ? op->args.records.after : INT64_MIN);
 	sqlite3_bind_int64(st, 2, op->args.records.limit + 1);
 	sqlite3_str *json = sqlite3_str_new(c->db);
 	sqlite3_str_appendchar(json, 1, '[');
@@ -130,17 +132,33 @@ static char *value_list(struct dbconn *c, const char *table)
 	return out;
 }
 
+/* Where a write's records come from: the JSON array, but for edits an
+ * id-less version (store_mongo's from before its edit counter) is matched
+ * to the one already here by (message, ts, text), so a second copy does
+ * not add it again; a new one gets an id below 0, under every numbered
+ * version's (they are older, and an id taken from the rowids would meet a
+ * numbered version copied later). */
+static const char EDITS_SOURCE[] =
+    "(SELECT CASE WHEN json_type(value, '$.id') = 'integer' THEN value"
+    " ELSE json_set(value, '$.id', key + 1 + (SELECT coalesce(max(id), -4611686018427387904)"
+    " FROM edits WHERE id < 0)) END AS value FROM json_each(?1)"
+    " WHERE json_type(value, '$.id') = 'integer' OR NOT EXISTS (SELECT 1 FROM edits e"
+    " WHERE e.message = json_extract(value, '$.message') AND e.ts = json_extract(value, '$.ts')"
+    " AND e.text IS json_extract(value, '$.text')))";
+
 int records_write(struct dbconn *c, struct op *op)
 {
 	const char *kind = op->args.records.kind;
 	char *cols = column_list(c, kind, "%s%s\"%w\"");
 	char *vals = value_list(c, kind);
 	char *sets = column_list(c, kind, "%s%s\"%w\" = excluded.\"%w\"");
-	char *sql = cols && vals && sets
-	                ? sqlite3_mprintf("INSERT INTO \"%w\" (%s) SELECT %s FROM json_each(?1)"
-	                                  " WHERE true ON CONFLICT DO UPDATE SET %s",
-	                                  kind, cols, vals, sets)
-	                : NULL;
+	char *sql =
+	    cols && vals && sets
+	        ? sqlite3_mprintf("INSERT INTO \"%w\" (%s) SELECT %s FROM %s"
+	                          " WHERE true ON CONFLICT DO UPDATE SET %s",
+	                          kind, cols, vals,
+	                          strcmp(kind, "edits") ? "json_each(?1)" : EDITS_SOURCE, sets)
+	        : NULL;
 	sqlite3_free(cols);
 	sqlite3_free(vals);
 	sqlite3_free(sets);

@@ -110,14 +110,17 @@ def assert_lifecycle(srv, alice, bob, room, edited, root):
     run(body())
 
 
-def target_config(tmp_path, name, kind, mongo_uri):
-    """A config file for a store of `kind` in its own data dir; returns
-    (path, text with {data_dir}/{plugin_dir} placeholders, data dir)."""
+def target_config(tmp_path, name, kind, mongo_uri, uploads=False):
+    """A config file for a store of `kind` in its own data dir (uploads:
+    with uploads_local); returns (text with {data_dir}/{plugin_dir}
+    placeholders, data dir)."""
     data = str(tmp_path / f"{name}-data")
     if kind == "mongo":
         plugins = PLUGINS_MONGO % (lua_str(mongo_uri), lua_str(f"copy_{name}_{os.getpid()}"))
     else:
         plugins = PLUGINS_SQLITE
+    if uploads:
+        plugins = plugins[:plugins.rindex("}")] + ', {"uploads_local", dir = "files"} }'
     text = make_config("{data_dir}", "{plugin_dir}", plugins)
     return text, data
 
@@ -217,3 +220,182 @@ def test_copy_usage_errors(server_factory, tmp_path):
     assert res.returncode == 1
     res = srv.cli("backup", "--out", str(tmp_path / "b"), "--to", "x.conf", check=False)
     assert res.returncode == 2 and "--to applies" in res.stderr
+
+
+# -- a second copy with --force adds nothing ---------------------------------------
+
+def mongo_db(uri, name):
+    """(client, database) of the store_mongo database called name (pymongo
+    comes with python3-mockupdb)."""
+    import pymongo
+    client = pymongo.MongoClient(uri, directConnection=True)
+    return client, client[name]
+
+
+def edit_texts(srv, token, room, message):
+    async def body():
+        async with Client(srv, token) as a:
+            r = await a.request("edits", room=room, id=message)
+            assert r["type"] == "edits", r
+            return [v["text"] for v in r["versions"]]
+    return run(body())
+
+
+def test_second_force_copy_of_idless_edit_versions(server_factory, tmp_path, mongo_uri,
+                                                   plugin_dir):
+    """Edit versions store_mongo kept before its `edit` counter numbered
+    them have no id. Copied into SQLite, they are matched again by
+    (message, ts, text) on a second --force copy, not added twice, and
+    never take an id a numbered version copied later has."""
+    text_m, data_m = target_config(tmp_path, "m", "mongo", mongo_uri)
+    m = server_factory(raw_config=text_m, data_dir=data_m)
+    m.add_user("alice", PASSWORD, role="admin")  # admins read edit history
+    alice = m.token("alice")
+    room = general_id(m, alice)
+
+    async def body():
+        async with Client(m, alice) as a:
+            old = await a.send_text(room, "old v1")
+            new = await a.send_text(room, "new v1")
+            # new's version is numbered 1, old's 2 and 3 by the counter...
+            for mid, text in ((new["id"], "new v2"), (old["id"], "old v2"),
+                              (old["id"], "old v3")):
+                r = await a.request("edit", room=room, id=mid, text=text)
+                assert r["type"] != "error", r
+            return old["id"], new["id"]
+    old, new = run(body())
+    m.stop()
+    # ... and old's lose their ids, as if stored before the counter existed.
+    client, db = mongo_db(mongo_uri, f"copy_m_{os.getpid()}")
+    try:
+        doc = db.messages.find_one({"id": old})
+        assert [v.get("id") for v in doc["edits"]] == [2, 3], doc["edits"]
+        stripped = [{k: v for k, v in ver.items() if k != "id"} for ver in doc["edits"]]
+        assert db.messages.update_one({"id": old},
+                                      {"$set": {"edits": stripped}}).matched_count == 1
+    finally:
+        client.close()
+
+    text_s, data_s = target_config(tmp_path, "s", "sqlite", mongo_uri)
+    conf_s = write_config(tmp_path, "s", text_s, data_s, plugin_dir)
+    for extra in ((), ("--force",), ("--force",)):
+        res = copy(m, conf_s, *extra)
+        assert res.returncode == 0, res.stderr
+        assert "verified edits: 3" in res.stderr, res.stderr
+    import sqlite3
+    with sqlite3.connect(os.path.join(data_s, "parley.db")) as conn:
+        rows = conn.execute("SELECT message, text FROM edits ORDER BY message, id").fetchall()
+    assert rows == [(int(old[2:]), "old v1"), (int(old[2:]), "old v2"),
+                    (int(new[2:]), "new v1")], rows
+
+    s = server_factory(raw_config=text_s, data_dir=data_s)
+    assert edit_texts(s, alice, room, old) == ["old v1", "old v2", "old v3"]
+    assert edit_texts(s, alice, room, new) == ["new v1", "new v2"]
+
+
+def sqlite_dump(path):
+    """Every table of a store_sqlite file but its search index, rows sorted:
+    {table: [row, ...]}."""
+    import sqlite3
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND sql NOT LIKE 'CREATE VIRTUAL%' AND name NOT LIKE '%fts%'")]
+        return {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)
+                for t in tables}
+
+
+def mongo_dump(uri, name):
+    """Every collection of a store_mongo database, documents without their
+    _id (a copy makes new ones), sorted: {collection: [document, ...]}."""
+    client, db = mongo_db(uri, name)
+    try:
+        return {c: sorted((repr(sorted((k, v) for k, v in d.items() if k != "_id"))
+                           for d in db[c].find()))
+                for c in db.list_collection_names()}
+    finally:
+        client.close()
+
+
+def populate_everything(srv, room):
+    """One record of every kind the stores keep: messages with reactions, a
+    pin, an edit, a thread its people follow, room settings, a notification
+    level, an upload on a message, a profile (kv), a private room with an
+    invitation; sessions and the audit log come with the people."""
+    srv.add_user("alice", PASSWORD, role="admin")
+    srv.add_user("bob", PASSWORD)
+    alice, bob = srv.tokens("alice", "bob")
+    room = general_id(srv, alice)
+    status, _, data = srv.http("POST", "/api/uploads", body=b"some file\n",
+                               headers={"Authorization": "Bearer " + alice,
+                                        "X-Filename": "notes.txt",
+                                        "Content-Type": "text/plain"})
+    assert status == 201, data
+    upload = json.loads(data)["id"]
+    status, _, data = srv.http("PATCH", "/api/profile", json={"pronouns": "she/her"},
+                               headers=bearer(alice))
+    assert status == 200, data
+
+    async def body():
+        async with Client(srv, alice) as a, Client(srv, bob) as b:
+            first = await a.send_text(room, "first", attachments=[upload])
+            assert first["type"] == "ack", first
+            second = await b.send_text(room, "second")
+            for c, m, e in ((a, second, "👍"), (b, second, "👍"), (b, first, "🎉")):
+                r = await c.request("react", room=room, id=m["id"], emoji=e, on=True)
+                assert r["type"] != "error", r
+            for req, fields in (("room_settings", {"may_pin": "members"}),
+                                ("pin", {"id": first["id"]}),
+                                ("edit", {"id": second["id"], "text": "second, edited"}),
+                                ("notify", {"level": "mentions"})):
+                r = await (b if req == "edit" else a).request(req, room=room, **fields)
+                assert r["type"] != "error", (req, r)
+            root = await a.send_text(room, "a thread")
+            reply = await b.send_text(room, "a reply", thread=root["id"])
+            assert reply["type"] == "ack", reply
+            r = await a.request("create_room", name="backroom", kind="private")
+            assert r["type"] != "error", r
+            r = await a.request("invite", room=r["room"]["id"], user="bob")
+            assert r["type"] != "error", r
+    run(body())
+    return alice, bob
+
+
+def test_second_force_copy_adds_nothing_both_ways(server_factory, tmp_path, mongo_uri,
+                                                  plugin_dir):
+    """SQLite -> MongoDB -> SQLite, each copy made twice (the second with
+    --force): the second changes nothing in its target, and the SQLite at
+    the end holds exactly what the first one did, table by table."""
+    text_a, data_a = target_config(tmp_path, "a", "sqlite", mongo_uri, uploads=True)
+    a = server_factory(raw_config=text_a, data_dir=data_a)
+    populate_everything(a, None)
+    a.stop()
+    before = sqlite_dump(os.path.join(data_a, "parley.db"))
+
+    text_m, data_m = target_config(tmp_path, "mm", "mongo", mongo_uri, uploads=True)
+    conf_m = write_config(tmp_path, "mm", text_m, data_m, plugin_dir)
+    res = copy(a, conf_m)
+    assert res.returncode == 0, res.stderr
+    once = mongo_dump(mongo_uri, f"copy_mm_{os.getpid()}")
+    res = copy(a, conf_m, "--force")
+    assert res.returncode == 0, res.stderr
+    twice = mongo_dump(mongo_uri, f"copy_mm_{os.getpid()}")
+    assert {c: len(d) for c, d in twice.items()} == {c: len(d) for c, d in once.items()}
+    for c in once:
+        assert twice[c] == once[c], c
+
+    text_b, data_b = target_config(tmp_path, "bb", "sqlite", mongo_uri, uploads=True)
+    conf_b = write_config(tmp_path, "bb", text_b, data_b, plugin_dir)
+    m = server_factory(raw_config=text_m, data_dir=data_m)
+    m.stop()
+    res = copy(m, conf_b)
+    assert res.returncode == 0, res.stderr
+    b_once = sqlite_dump(os.path.join(data_b, "parley.db"))
+    res = copy(m, conf_b, "--force")
+    assert res.returncode == 0, res.stderr
+    b_twice = sqlite_dump(os.path.join(data_b, "parley.db"))
+    for t in b_once:
+        assert b_twice[t] == b_once[t], t
+    # And the round trip kept every record.
+    differ = {t: (before[t], b_twice.get(t)) for t in before if b_twice.get(t) != before[t]}
+    assert not differ, differ

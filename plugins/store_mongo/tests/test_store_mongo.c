@@ -1438,6 +1438,185 @@ static void test_durability_kill9(void **state)
 	              acked, (long long)last, (long long)tombstones);
 }
 
+/* ---- the seq-hole sweep: slow inserts are not holes ---------------------- */
+
+/* What another node's append does before its insert, straight through the
+ * driver: the counter step (seq_ts: the store's clock, as messages.c); the
+ * seq taken, and when. */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t sweep_take_seq(mongoc_client_t *client, const char *room, int64_t *taken)
+{
+	mongoc_collection_t *rooms = mongoc_client_get_collection(client, dbname, "rooms");
+	*taken = wall_ms();
+	bson_t *q = BCON_NEW("id", BCON_UTF8(room));
+	bson_t *u = BCON_NEW("$inc", "{", "last_seq", BCON_INT64(1), "}", "$set", "{", "seq_ts",
+	                     BCON_INT64(*taken), "}");
+	bson_t reply;
+	bson_error_t e;
+	assert_true(mongoc_collection_find_and_modify(rooms, q, NULL, u, NULL, false, false, true,
+	                                              &reply, &e));
+	bson_iter_t it;
+	assert_true(bson_iter_init(&it, &reply) &&
+	            bson_iter_find_descendant(&it, "value.last_seq", &it));
+	int64_t seq = bson_iter_as_int64(&it);
+	bson_destroy(&reply);
+	bson_destroy(q);
+	bson_destroy(u);
+	mongoc_collection_destroy(rooms);
+	return seq;
+}
+
+/* The held insert of that node, as messages.c writes it; seq_at < 0: a
+ * document from before seq_at existed (or a tombstone that lacks it). */
+static void sweep_insert(mongoc_client_t *client, const char *room, const char *user, int64_t seq,
+                         int64_t seq_at, const char *text)
+{
+	mongoc_collection_t *msgs = mongoc_client_get_collection(client, dbname, "messages");
+	int64_t room_n = atoll(room + 2), n = (room_n << 32) | seq;
+	char id[48];
+	snprintf(id, sizeof id, "m_%lld", (long long)n);
+	bson_oid_t oid;
+	bson_oid_init(&oid, NULL);
+	bson_t *doc =
+	    BCON_NEW("_id", BCON_OID(&oid), "id", BCON_UTF8(id), "n", BCON_INT64(n), "room",
+	             BCON_UTF8(room), "room_n", BCON_INT64(room_n), "seq", BCON_INT64(seq), "user",
+	             BCON_UTF8(user), "text", BCON_UTF8(text), "ts", BCON_INT64(1), "edited_ts",
+	             BCON_INT64(0), "deleted", BCON_INT32(0), "reactions", "[", "]");
+	if (seq_at >= 0)
+		BSON_APPEND_INT64(doc, "seq_at", seq_at);
+	bson_error_t e;
+	assert_true(mongoc_collection_insert_one(msgs, doc, NULL, NULL, &e));
+	bson_destroy(doc);
+	mongoc_collection_destroy(msgs);
+}
+
+/* This node appends with an old client clock (ts = 1: a phone whose clock
+ * is off, or the contract's several-nodes case). */
+static void sweep_append_old_ts(const char *room, const char *user, int count)
+{
+	for (int i = 0; i < count; i++) {
+		static struct res r;
+		parley_message m = {.room_id = room, .user_id = user, .text = "later", .ts = 1};
+		DO(&r, S->append(self, &m, on_done, &r));
+		assert_int_equal(r.rc, PARLEY_OK);
+	}
+}
+
+/* Each seq 1..last: 0 absent, 1 a message, 2 a tombstone; a seq seen twice
+ * fails the test. */
+static void sweep_seqs(const char *room, int64_t last, int *state, const char **texts)
+{
+	static struct res r;
+	memset(state, 0, (size_t)(last + 1) * sizeof *state);
+	DO(&r, S->history(self, room, 0, 0, 1000, on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	for (size_t i = 0; i < r.n_messages; i++) {
+		int64_t seq = r.msgs[i].seq;
+		assert_true(seq >= 1 && seq <= last);
+		assert_int_equal(state[seq], 0); /* never a seq twice */
+		state[seq] = r.msgs[i].deleted ? 2 : 1;
+		if (texts)
+			texts[seq] = r.msgs[i].text;
+	}
+}
+
+/* Restarts the store, which sweeps once it is up (health.c), and waits
+ * until seq `until` is a tombstone: the sweep walks a room in seq order,
+ * so it has judged every seq before that one then (the end of the room
+ * right after: a moment more). */
+static void sweep_until(const char *name, const char *extra, const char *room, int64_t last,
+                        int64_t until, int *seqs)
+{
+	store_close();
+	assert_int_equal(store_open(name, extra), 0);
+	time_t end = time(NULL) + 20;
+	do {
+		struct timespec pause = {0, 50 * 1000000L};
+		nanosleep(&pause, NULL);
+		sweep_seqs(room, last, seqs, NULL);
+	} while (seqs[until] != 2 && time(NULL) < end);
+	assert_int_equal(seqs[until], 2);
+	struct timespec moment = {0, 300 * 1000000L};
+	nanosleep(&moment, NULL);
+}
+
+/* Another node takes a seq and its insert is slow, while this node's
+ * messages with later seqs and an old client ts arrive and the sweep runs:
+ * the in-flight seq is no hole (the sweep judges by when a seq was taken,
+ * the store's clock, not by the client's ts), the late insert lands, and
+ * history has every seq once. A seq whose taker died is tombstoned once
+ * seq_hole_after has passed, not before: in the middle of the room, at its
+ * end, and before a document without seq_at (older ones, tombstones). */
+static void test_sweep_slow_insert(void **state)
+{
+	const char *grace = ", seq_hole_after = 4";
+	char alice[32], room[32];
+	int seqs[32];
+	const char *texts[32];
+	assert_int_equal(store_open("sweep.db", grace), 0);
+	mk_user("alice", alice);
+	mk_room("sweep", alice, room);
+	sweep_append_old_ts(room, alice, 2); /* seqs 1, 2 */
+	mongoc_client_t *other = mongoc_client_new(test_uri());
+	assert_non_null(other);
+
+	int64_t slow_at, dead_at, legacy_at, at;
+	int64_t slow = sweep_take_seq(other, room, &slow_at);          /* 3: in flight */
+	sweep_append_old_ts(room, alice, 2);                           /* 4, 5 */
+	int64_t dead = sweep_take_seq(other, room, &dead_at);          /* 6: its taker dies */
+	sweep_append_old_ts(room, alice, 1);                           /* 7 */
+	int64_t legacy_hole = sweep_take_seq(other, room, &legacy_at); /* 8: in flight */
+	int64_t legacy = sweep_take_seq(other, room, &at);             /* 9: no seq_at */
+	sweep_insert(other, room, alice, legacy, -1, "without seq_at");
+	/* 10: abandoned an hour ago (11 was taken then): the sweep's mark. */
+	int64_t mark = sweep_take_seq(other, room, &at);
+	int64_t after_mark = sweep_take_seq(other, room, &at);
+	sweep_insert(other, room, alice, after_mark, at - 3600 * 1000, "an hour ago");
+	int64_t end = sweep_take_seq(other, room, &at); /* 12: its taker dies */
+	assert_int_equal(slow, 3);
+	assert_int_equal(dead, 6);
+	assert_int_equal(end, 12);
+
+	/* Within the grace time: no seq is tombstoned, in flight or not. */
+	sweep_until("sweep.db", grace, room, end, mark, seqs);
+	if (wall_ms() - slow_at >= 4000) {
+		print_message("sweep: the machine took longer than the grace time to restart the "
+		              "store; nothing to judge\n");
+		mongoc_client_destroy(other);
+		skip();
+		return;
+	}
+	sweep_seqs(room, end, seqs, NULL);
+	for (int64_t s = 1; s <= end; s++)
+		assert_int_equal(seqs[s], s == mark ? 2
+		                          : s == slow || s == dead || s == legacy_hole || s == end
+		                              ? 0
+		                              : 1);
+
+	/* The slow inserts land; the dead ones never do. */
+	sweep_insert(other, room, alice, slow, slow_at, "slow");
+	sweep_insert(other, room, alice, legacy_hole, legacy_at, "slow too");
+	sleep(5); /* past seq_hole_after */
+	sweep_until("sweep.db", grace, room, end, end, seqs);
+	sweep_seqs(room, end, seqs, texts);
+	for (int64_t s = 1; s <= end; s++)
+		assert_int_equal(seqs[s], s == dead || s == mark || s == end ? 2 : 1);
+	assert_string_equal(texts[slow], "slow");
+	assert_string_equal(texts[legacy_hole], "slow too");
+
+	/* The room goes on after them, dense. */
+	sweep_append_old_ts(room, alice, 1);
+	sweep_seqs(room, end + 1, seqs, NULL);
+	assert_int_equal(seqs[end + 1], 1);
+	mongoc_client_destroy(other);
+}
+
 int main(void)
 {
 	if (!test_uri()) {
@@ -1463,6 +1642,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unreachable_recovers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_slow_insert, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
