@@ -45,6 +45,7 @@ static const struct {
     OPTIONAL(room_delete),
     OPTIONAL(kv_add),
     OPTIONAL(counter_add),
+    OPTIONAL(calls_pending),
 };
 
 /* PARLEY_HAS by offset: within struct_size and not NULL. */
