@@ -67,7 +67,8 @@ class Redis:
 
 
 class Cluster:
-    def __init__(self, server_factory, mongo_uri, redis, database, n):
+    def __init__(self, server_factory, mongo_uri, redis, database, n, **node_kw):
+        self.node_kw = node_kw  # more server_factory arguments (limits, config_extra)
         self.redis = redis
         self.database = database
         self.mongo_uri = mongo_uri
@@ -81,7 +82,7 @@ class Cluster:
                    lua_str(self.redis.url)))
 
     def start_node(self):
-        node = self.factory(plugins=self.plugins())
+        node = self.factory(plugins=self.plugins(), **self.node_kw)
         node.wait_log("cluster_start", timeout=10)
         return node
 
@@ -134,8 +135,8 @@ def cluster_env(server_factory, plugin_dir, tmp_path_factory):
     database = "cluster_" + os.urandom(4).hex()
     made = []
 
-    def make(n=3):
-        c = Cluster(server_factory, uri, redis, database, n)
+    def make(n=3, **node_kw):
+        c = Cluster(server_factory, uri, redis, database, n, **node_kw)
         made.append(c)
         c.wait_bus()
         return c
