@@ -7,6 +7,7 @@ on a node that did not deliver the mention, and a reminder fires once."""
 
 import asyncio
 import os
+import threading
 import time
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from cluster_nodes import cluster_env  # noqa: F401 (the fixture)
 from conftest import SOURCE_DIR, lua_str
 from parley_client import Client, new_client_id, run
+from test_uploads import BUCKET, s3rver, upload  # noqa: F401 (s3rver: the fixture)
 
 # A moderation script: /hush NAME SECONDS mutes NAME in the room (0 lifts),
 # /tally posts "tally ran" (a command whose effect can be counted).
@@ -257,3 +259,33 @@ def test_a_reminder_fires_once_with_three_nodes(cluster_env):
                 assert len(reminders_seen(b, "stand up")) == 1
 
     run(body())
+
+
+def test_parallel_uploads_through_two_nodes_share_the_quota(cluster_env, s3rver):
+    """Eight 900 KiB uploads at once under a 1 MiB daily quota, four
+    through each of two nodes: one is stored, as through one node."""
+    make, _ = cluster_env
+    prefix = f"cl{os.getpid()}-{time.monotonic_ns()}/"
+    s3 = ('{"uploads_s3", endpoint = %s, region = "us-east-1", bucket = "%s", prefix = "%s",'
+          ' path_style = true, access_key = "S3RVER", secret_key = "S3RVER"}'
+          % (lua_str(s3rver.endpoint()), BUCKET, prefix))
+    two = make(2, extra_plugins=s3, config_extra="uploads = { quota_per_day = 1048576 }")
+    tok = two.people("ann")["ann"]
+    results = []
+
+    def one(i):
+        node = two.nodes[i % 2]
+        st, _, data = upload(node, tok, os.urandom(900 * 1024), name=f"part{i}.bin")
+        results.append((i % 2, st))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    statuses = sorted(st for _, st in results)
+    assert len(statuses) == 8, results
+    # One node's own count would let one through on each node (2).
+    assert statuses.count(201) == 1, results
+    assert statuses.count(429) == 7, results
+    assert len(s3rver.objects(prefix)) == 1
