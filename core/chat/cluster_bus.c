@@ -48,8 +48,8 @@ static struct {
 	void *self;
 	const char *node;
 	int started;
-	int was_up;  /* the bus was up once: a later up is a recovery */
-	int q_heard; /* this node's own Q came back since the bus came up */
+	int was_up;         /* the bus was up once: a later up is a recovery */
+	int asked_since_up; /* Q said again once another node was heard */
 	metric *up, *received, *ignored, *repaired, *lag, *published, *downs, *nodes;
 } bus;
 
@@ -559,17 +559,16 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 		metric_add(bus.ignored, 1);
 		return;
 	}
-	if (strcmp(w[1], bus.node) == 0) {
-		/* Our own Q back: our subscriptions are in place now (the Q went
-		 * on the other connection and may have been answered before):
-		 * asked once more, so the answers reach this node. */
-		if (w[0][0] == 'Q' && !bus.q_heard) {
-			char header[BUS_HEADER_MAX];
-			snprintf(header, sizeof header, "Q %s", bus.node);
-			bus.q_heard = 1;
-			publish("presence", header, NULL, 0);
-		}
+	if (strcmp(w[1], bus.node) == 0)
 		return; /* our own, already delivered here */
+	/* The first word from another node since the bus came up: this
+	 * node's subscriptions are in place now. The Q said at "up" went on
+	 * the other connection and may have been answered before them (or
+	 * not gone at all): asked once more, so the answers reach this node. */
+	if (!bus.asked_since_up) {
+		char q[BUS_HEADER_MAX];
+		snprintf(q, sizeof q, "Q %s", bus.node);
+		bus.asked_since_up = publish("presence", q, NULL, 0) == 0;
 	}
 	/* A node new here learns who is online on this one, and the mutes. */
 	if (cluster_nodes_seen(w[1])) {
@@ -689,7 +688,7 @@ static void on_state(void *ud, int up)
 	 * it) is said again, both ways. */
 	presence_publish_all();
 	cluster_mutes_publish_all();
-	bus.q_heard = 0;
+	bus.asked_since_up = 0;
 	char header[BUS_HEADER_MAX];
 	snprintf(header, sizeof header, "Q %s", bus.node);
 	publish("presence", header, NULL, 0);
