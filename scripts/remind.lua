@@ -7,12 +7,23 @@
 -- Reminders are kept in parley.kv and rescheduled when the script loads,
 -- so they survive restarts and reloads (one that fell due while the server
 -- was down is posted at once). No config.
+--
+-- With several nodes every node that loaded a reminder schedules it; the
+-- timer's `once` key makes one node of the cluster post it. The kv table
+-- is the cluster's list: changes are read, merged and written back (two
+-- nodes changing it in the same instant can still lose one change).
 
-local pending = {} -- id -> { id, user, name, room, text, due }
+local pending = {} -- id -> { id, user, name, room, text, due }: scheduled here
 local units = { s = 1, m = 60, h = 3600, d = 86400 }
 
-local function save()
-  parley.kv.set("reminders", pending)
+local function saved()
+  return parley.kv.get("reminders") or {}
+end
+
+local function save_one(id, r)
+  local all = saved()
+  all[id] = r
+  parley.kv.set("reminders", all)
 end
 
 local function fire(id)
@@ -20,11 +31,12 @@ local function fire(id)
   if not r then return end
   pending[id] = nil
   parley.send(r.room, ("⏰ @%s: %s"):format(r.name, r.text))
-  save()
+  save_one(id, nil)
 end
 
 local function schedule(r)
-  parley.timer(math.max(0, r.due - os.time()), function() fire(r.id) end)
+  parley.timer(math.max(0, r.due - os.time()), function() fire(r.id) end,
+               { once = "remind:" .. r.id })
 end
 
 parley.command("remind", {
@@ -33,7 +45,7 @@ parley.command("remind", {
 }, function(cmd)
   if cmd.args == "list" then
     local mine = {}
-    for _, r in pairs(pending) do
+    for _, r in pairs(saved()) do
       if r.user == cmd.user.id and r.room == cmd.room then
         mine[#mine + 1] = ("in %d s: %s"):format(r.due - os.time(), r.text)
       end
@@ -50,7 +62,7 @@ parley.command("remind", {
   local r = { id = id, user = cmd.user.id, name = cmd.user.name, room = cmd.room,
               text = text, due = os.time() + secs }
   pending[id] = r
-  save()
+  save_one(id, r)
   schedule(r)
   cmd:reply(("ok, in %s%s I will remind you."):format(n, unit))
 end)

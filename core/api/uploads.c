@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "api/api_internal.h"
+#include "api/upload_inflight_cluster.h"
 #include "base/strmap.h"
 #include "chat/scope.h"
 #include "host/auth.h"
@@ -56,6 +57,8 @@ struct upload {
 	struct inflight *inflight; /* the user's uploads in flight (with a quota) */
 	int64_t counted;           /* what this one adds to inflight->bytes */
 	int recorded;              /* stored and recorded: it stays counted */
+	int64_t
+	    cluster_reserved; /* bytes reserved in the cluster's count (given back at the end) */
 	unsigned char head[SNIFF_BYTES];
 	size_t head_len;
 	const char *type; /* sniffed (static) */
@@ -183,6 +186,8 @@ static void metrics_once(void)
 static void upload_free(struct upload *u)
 {
 	inflight_leave(u);
+	if (u->cluster_reserved)
+		upload_inflight_release(u->user_id, u->cluster_reserved);
 	while (u->hq_pending) {
 		struct hash_chunk *c = u->hq_pending;
 		u->hq_pending = c->next;
@@ -801,6 +806,27 @@ static void start_body(struct upload *u, struct http_request *req)
 	http_body_resume(u->conn_id);
 }
 
+/* The cluster's bytes in flight for the user, this upload's included (-1:
+ * the store did not answer, and this node's count decided alone). */
+static void cluster_counted(void *ud, int64_t total)
+{
+	struct upload *u = ud;
+	if (total >= 0)
+		u->cluster_reserved = u->declared;
+	struct http_request *req = http_request_find(u->conn_id);
+	if (!req) {
+		upload_release(u);
+		return;
+	}
+	if (total >= 0 && u->quota_used + total > server_config->uploads.quota_per_day) {
+		metric_add(up.rejected, 1);
+		answer_error(u, 429, "rate_limited", "daily upload quota reached");
+		upload_release(u);
+		return;
+	}
+	start_body(u, req);
+}
+
 static void usage_known(void *ud, const parley_store_result *res)
 {
 	struct upload *u = ud;
@@ -828,7 +854,9 @@ static void usage_known(void *ud, const parley_store_result *res)
 		upload_release(u);
 		return;
 	}
-	start_body(u, req);
+	/* With other nodes: what they have in flight counts too. */
+	if (!upload_inflight_reserve(u->user_id, u->declared, cluster_counted, u))
+		start_body(u, req);
 }
 
 static void authenticated(void *ud, const parley_auth_result *res)

@@ -6,6 +6,7 @@
  * Everything here runs on the loop thread. Asynchronous store and auth
  * calls carry the connection id, never a client pointer: a session that
  * closed meanwhile is not found and the result is dropped. */
+#include "chat/cluster_shared.h"
 #include "chat/chat.h"
 
 #include <stdlib.h>
@@ -289,7 +290,8 @@ int64_t chat_rate_take(user_rec *u, enum rate_action a)
 	const struct rate_spec *spec = strcmp(u->role, "bot") == 0
 	                                   ? &server_config->limits.bot_rates[a]
 	                                   : &server_config->limits.rates[a];
-	return rate_take(&u->rates[a], spec, ev_now(loop_ev));
+	struct rate_spec share;
+	return rate_take(&u->rates[a], cluster_rate_share(u, spec, &share), ev_now(loop_ev));
 }
 
 void chat_reply_rate_limited(client *cl, json_t *rid, int64_t retry_after_ms)

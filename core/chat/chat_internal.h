@@ -22,17 +22,18 @@
 #include "chat/scope.h"
 #include "chat/users.h"
 
-#define CHAT_TYPING_INTERVAL 3.0  /* s between typing fan-outs per user and room */
-#define CHAT_RESUME_MAX      1000 /* messages replayed per room before a gap */
-#define CHAT_HISTORY_DEFAULT 50
-#define CHAT_HISTORY_MAX     100
-#define CHAT_MEMBERS_MAX     500
-#define CHAT_ROOM_NAME_MAX   64
-#define CHAT_TOPIC_MAX       250
-#define CHAT_EMOJI_MAX       64
-#define CHAT_ROOMS_PAGE_MAX  500 /* public rooms in one `rooms` reply */
-#define CHAT_BOT_DEPTH_MAX   3   /* bots answering bots stop here */
-#define CHAT_GENERAL         "general"
+#define CHAT_TYPING_INTERVAL  3.0              /* s between typing fan-outs per user and room */
+#define CHAT_COMMAND_DEDUP_MS (10 * 60 * 1000) /* a resent command is not run again within */
+#define CHAT_RESUME_MAX       1000             /* messages replayed per room before a gap */
+#define CHAT_HISTORY_DEFAULT  50
+#define CHAT_HISTORY_MAX      100
+#define CHAT_MEMBERS_MAX      500
+#define CHAT_ROOM_NAME_MAX    64
+#define CHAT_TOPIC_MAX        250
+#define CHAT_EMOJI_MAX        64
+#define CHAT_ROOMS_PAGE_MAX   500 /* public rooms in one `rooms` reply */
+#define CHAT_BOT_DEPTH_MAX    3   /* bots answering bots stop here */
+#define CHAT_GENERAL          "general"
 
 /* A live frame held back while a room is being resumed. */
 struct held_frame {
@@ -204,6 +205,7 @@ struct chat_post {
 	const char *thread;    /* a reply in this root's thread; may be NULL */
 	int also_room;         /* the reply shows in the room's timeline too */
 	int strict_commands;   /* a person's session: an unknown /word is refused */
+	int command_seen;      /* the cluster's count says this command ran before */
 };
 /* done(ud, rc, message, stored-message, duplicate, is_command). */
 typedef void (*chat_post_done)(void *ud, int rc, const char *message, const parley_message *m,
@@ -214,6 +216,9 @@ json_t *chat_message_event(const parley_message *m, int with_client_id);
 /* The same with the message's thread facts (t may be NULL). */
 json_t *chat_message_event_in(const parley_message *m, const parley_thread_info *t,
                               int with_client_id);
+/* Counts a delivered message's mentions (a JSON array of user ids, may be
+ * NULL) for the members who had not read seq. */
+void chat_count_mentions(room *r, int64_t seq, const char *mentions_json);
 /* The members of r that text mentions, as a JSON array of user ids. Only
  * members: a name in a private room must not reach someone outside it. */
 json_t *chat_room_mentions(room *r, const char *text);

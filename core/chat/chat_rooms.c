@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/cluster_shared.h"
 #include "chat/chat.h"
 #include "chat/chat_dm.h"
 #include "chat/chat_internal.h"
@@ -808,6 +809,7 @@ void chat_req_read(client *cl, json_t *req, json_t *rid)
 	m->read_seq = seq;
 	if (seq >= r->last_seq)
 		m->mentions = 0;
+	cluster_read_publish(r, cl->user, seq, seq >= r->last_seq);
 	void *self;
 	const parley_store_vtable *st = chat_store(&self);
 	if (st->read_set(self, r->id, cl->user->id, seq, read_stored, NULL) != PARLEY_PENDING)

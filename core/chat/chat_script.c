@@ -8,6 +8,7 @@
 #include "base/loop.h"
 #include "chat/chat_builtins.h"
 #include "chat/chat_internal.h"
+#include "chat/cluster_shared.h"
 #include "chat/mutes.h"
 
 static room *find_room(const char *id_or_name)
@@ -128,7 +129,7 @@ int chat_script_delete(const char *room_id, const char *msg_id, const char *by_n
 int64_t chat_script_mute(const char *user_id, const char *room_id, double seconds)
 {
 	int64_t until = seconds > 0 ? mutes_now_ms() + (int64_t)(seconds * 1000) : 0;
-	return mutes_set(user_id, room_id, until) < 0 ? -1 : until;
+	return cluster_mute_set(user_id, room_id, until) < 0 ? -1 : until;
 }
 
 void chat_script_set_clock(int64_t (*now_ms)(void))

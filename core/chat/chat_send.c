@@ -15,6 +15,7 @@
 #include "chat/chat_room_admin.h"
 #include "chat/cluster_bus.h"
 #include "chat/cluster_order.h"
+#include "chat/cluster_shared.h"
 #include "chat/mention_all.h"
 #include "chat/mutes.h"
 #include "chat/send_rules.h"
@@ -108,7 +109,7 @@ static void fan_out_cluster(room *r, const parley_message *m, const parley_threa
 	sbuf *own = m->client_id ? ws_frame_text(own_json, len) : NULL;
 	free(own_json);
 	if (common)
-		cluster_order_submit(r, m->seq, common, own, author->id);
+		cluster_order_submit(r, m->seq, common, own, author->id, m->mentions_json);
 	if (common)
 		sbuf_unref(common);
 	if (own)
@@ -147,15 +148,15 @@ json_t *chat_room_mentions(room *r, const char *text)
 	return ids;
 }
 
-static void count_mentions(room *r, const parley_message *m)
+void chat_count_mentions(room *r, int64_t seq, const char *mentions_json)
 {
-	json_t *ids = m->mentions_json ? json_loads(m->mentions_json, 0, NULL) : NULL;
+	json_t *ids = mentions_json ? json_loads(mentions_json, 0, NULL) : NULL;
 	size_t i;
 	json_t *v;
 	json_array_foreach(ids, i, v)
 	{
 		member *mb = room_member(r, json_string_value(v));
-		if (mb && mb->read_seq < m->seq)
+		if (mb && mb->read_seq < seq)
 			mb->mentions++;
 	}
 	json_decref(ids);
@@ -197,8 +198,11 @@ static void appended(void *ud, const parley_store_result *res)
 			void *self;
 			const parley_store_vtable *st = chat_store(&self);
 			st->read_set(self, r->id, op->author->id, m->seq, read_stored, NULL);
+			cluster_read_publish(r, op->author, m->seq, 1);
 		}
-		count_mentions(r, m);
+		/* With a cluster, counted where each node delivers it (in order). */
+		if (!cluster_bus_active())
+			chat_count_mentions(r, m->seq, m->mentions_json);
 		fan_out(r, m, chat_thread_info(res, 0), op->author);
 		if (op->threaded)
 			chat_thread_replied(r, m, res->n_messages > 1 ? &res->messages[1] : NULL,
@@ -237,12 +241,15 @@ struct post_wait {
 	double t0;
 	int no_command, strict_commands;
 	int no_previews;
+	int command_seen;
+	json_t *attachments; /* while the cluster's command count is asked */
 	chat_post_done done;
 	void *ud;
 };
 
 static void post_wait_free(struct post_wait *w)
 {
+	json_decref(w->attachments);
 	free(w->room_id);
 	free(w->text);
 	free(w->client_id);
@@ -273,7 +280,8 @@ static void attachments_resolved(void *ud, int rc, const char *why, char *json)
 		                      .strict_commands = w->strict_commands,
 		                      .no_previews = w->no_previews,
 		                      .thread = w->thread,
-		                      .also_room = w->also_room};
+		                      .also_room = w->also_room,
+		                      .command_seen = w->command_seen};
 		post_resolved(&p, json, w->done, w->ud);
 	}
 	free(json);
@@ -286,6 +294,114 @@ static char *dup_or_null(const char *s, int *oom)
 	if (s && !d)
 		*oom = 1;
 	return d;
+}
+
+/* Copies of what a send said, while the store is asked something. */
+static struct post_wait *post_wait_new(const struct chat_post *p, chat_post_done done, void *ud)
+{
+	struct post_wait *w = calloc(1, sizeof *w);
+	int oom = !w;
+	if (w) {
+		w->author = p->author;
+		w->room_id = dup_or_null(p->room->id, &oom);
+		w->text = dup_or_null(p->text, &oom);
+		w->client_id = dup_or_null(p->client_id, &oom);
+		w->reply_to = dup_or_null(p->reply_to, &oom);
+		w->thread = dup_or_null(p->thread, &oom);
+		w->also_room = p->also_room;
+		w->depth = p->depth;
+		w->t0 = p->t0;
+		w->no_command = p->no_command;
+		w->strict_commands = p->strict_commands;
+		w->no_previews = p->no_previews;
+		w->command_seen = p->command_seen;
+		w->done = done;
+		w->ud = ud;
+	}
+	if (oom && w) {
+		post_wait_free(w);
+		w = NULL;
+	}
+	return w;
+}
+
+static void post_attachments(const struct chat_post *p, chat_post_done done, void *ud)
+{
+	if (!p->attachments || json_array_size(p->attachments) == 0) {
+		post_resolved(p, NULL, done, ud);
+		return;
+	}
+	if (!plugins_uploads(&(void *){NULL})) {
+		done(
+		    ud, PARLEY_EINVAL,
+		    "attachments: no uploads provider is configured (add uploads_local to plugins)",
+		    NULL, 0, 0);
+		return;
+	}
+	/* The uploads are looked up first (async): keep copies meanwhile. */
+	struct post_wait *w = post_wait_new(p, done, ud);
+	if (!w) {
+		done(ud, PARLEY_ENOMEM, "out of memory", NULL, 0, 0);
+		return;
+	}
+	chat_attachments_resolve(p->author->id, p->room->id, p->client_id, p->attachments,
+	                         attachments_resolved, w);
+}
+
+/* The cluster's count of this command's client_id: above 1, it ran
+ * before (a resend after a reconnect, maybe to another node). */
+static void command_counted(void *ud, const parley_store_result *res)
+{
+	struct post_wait *w = ud;
+	room *r = room_by_id(w->room_id);
+	if (!r) {
+		w->done(w->ud, PARLEY_ENOTFOUND, "the room is gone", NULL, 0, 0);
+	} else {
+		/* A store that cannot answer: the node's own memory decides. */
+		struct chat_post p = {.author = w->author,
+		                      .room = r,
+		                      .text = w->text,
+		                      .client_id = w->client_id,
+		                      .reply_to = w->reply_to,
+		                      .attachments = w->attachments,
+		                      .depth = w->depth,
+		                      .t0 = w->t0,
+		                      .no_command = w->no_command,
+		                      .strict_commands = w->strict_commands,
+		                      .no_previews = w->no_previews,
+		                      .thread = w->thread,
+		                      .also_room = w->also_room,
+		                      .command_seen = res->rc == PARLEY_OK && res->value > 1};
+		post_attachments(&p, w->done, w->ud);
+	}
+	post_wait_free(w);
+}
+
+/* With a cluster, a command with a client_id is counted in the store
+ * first: a resend reaching another node after a reconnect is not run
+ * twice. 1 when the count was asked (the send goes on in its answer). */
+static int count_command_in_cluster(const struct chat_post *p, chat_post_done done, void *ud)
+{
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (!cluster_bus_active() || !p->client_id || p->command_seen ||
+	    send_rule_route(p->text, p->no_command, 0) != SEND_TRY_COMMAND ||
+	    !PARLEY_HAS(parley_store_vtable, st, counter_add))
+		return 0;
+	char name[PROTO_MAX_CLIENT_ID + 200];
+	int n = snprintf(name, sizeof name, "command:%s:%s", p->author->id, p->client_id);
+	if (n < 0 || (size_t)n >= sizeof name)
+		return 0;
+	struct post_wait *w = post_wait_new(p, done, ud);
+	if (!w)
+		return 0;
+	w->attachments = json_incref(p->attachments);
+	if (st->counter_add(self, name, 1, CHAT_COMMAND_DEDUP_MS, loop_now_ms(), command_counted,
+	                    w) != PARLEY_PENDING) {
+		post_wait_free(w);
+		return 0;
+	}
+	return 1;
 }
 
 void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
@@ -309,44 +425,8 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		done(ud, rc, why_muted, NULL, 0, 0);
 		return;
 	}
-	if (!p->attachments || json_array_size(p->attachments) == 0) {
-		post_resolved(p, NULL, done, ud);
-		return;
-	}
-	if (!plugins_uploads(&(void *){NULL})) {
-		done(
-		    ud, PARLEY_EINVAL,
-		    "attachments: no uploads provider is configured (add uploads_local to plugins)",
-		    NULL, 0, 0);
-		return;
-	}
-	/* The uploads are looked up first (async): keep copies meanwhile. */
-	struct post_wait *w = calloc(1, sizeof *w);
-	int oom = !w;
-	if (w) {
-		w->author = p->author;
-		w->room_id = dup_or_null(p->room->id, &oom);
-		w->text = dup_or_null(p->text, &oom);
-		w->client_id = dup_or_null(p->client_id, &oom);
-		w->reply_to = dup_or_null(p->reply_to, &oom);
-		w->thread = dup_or_null(p->thread, &oom);
-		w->also_room = p->also_room;
-		w->depth = p->depth;
-		w->t0 = p->t0;
-		w->no_command = p->no_command;
-		w->strict_commands = p->strict_commands;
-		w->no_previews = p->no_previews;
-		w->done = done;
-		w->ud = ud;
-	}
-	if (oom) {
-		if (w)
-			post_wait_free(w);
-		done(ud, PARLEY_ENOMEM, "out of memory", NULL, 0, 0);
-		return;
-	}
-	chat_attachments_resolve(p->author->id, p->room->id, p->client_id, p->attachments,
-	                         attachments_resolved, w);
+	if (!count_command_in_cluster(p, done, ud))
+		post_attachments(p, done, ud);
 }
 
 /* The send once its attachments (JSON text or NULL) are known. */
@@ -357,7 +437,8 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 	int rc;
 	switch (
 	    send_rule_route(p->text, p->no_command,
-	                    recent_commands_seen(&recent_commands, p->author->id, p->client_id))) {
+	                    p->command_seen || recent_commands_seen(&recent_commands, p->author->id,
+	                                                            p->client_id))) {
 	case SEND_REPEATED:
 		done(ud, PARLEY_OK, NULL, NULL, 1, 1);
 		return;

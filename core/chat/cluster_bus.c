@@ -11,6 +11,8 @@
  *   Q <node>\n                 (on "presence": everyone publishes theirs)
  *   P <node> <user>\n<profile event or nothing>   (an account changed)
  *   H <node>\n                 (heartbeat: cluster_nodes.c)
+ *   T <node> <user> <room> <until_ms>\n<set_ms>   (a mute: cluster_shared.c)
+ *   K <node> <room> <user> <seq>\n<1 when all read>   (a read marker)
  * The body is the frame as this node's sessions got it, so a receiving node
  * wraps it in one WebSocket frame without parsing it (a message is
  * serialised once per node); only message frames (for the variant without
@@ -30,6 +32,7 @@
 #include "chat/cluster_nodes.h"
 #include "chat/cluster_order.h"
 #include "chat/cluster_presence.h"
+#include "chat/cluster_shared.h"
 #include "chat/presence.h"
 #include "chat/profiles.h"
 #include "host/plugin_host.h"
@@ -45,7 +48,8 @@ static struct {
 	void *self;
 	const char *node;
 	int started;
-	int was_up; /* the bus was up once: a later up is a recovery */
+	int was_up;         /* the bus was up once: a later up is a recovery */
+	int asked_since_up; /* Q said again once another node was heard */
 	metric *up, *received, *ignored, *repaired, *lag, *published, *downs, *nodes;
 } bus;
 
@@ -75,6 +79,16 @@ static int publish(const char *channel, const char *header, const char *body, si
 		metric_add(bus.published, 1);
 	free(buf);
 	return rc;
+}
+
+int cluster_publish_raw(const char *channel, const char *header, const char *body, size_t len)
+{
+	return publish(channel, header, body, len);
+}
+
+const char *cluster_node_id(void)
+{
+	return bus.started ? bus.node : "";
 }
 
 /* Events that change what every node keeps about a room's members. */
@@ -364,12 +378,15 @@ static void apply_message(room *r, const char *author_id, int64_t seq, const cha
 	json_t *ts = json_object_get(own, "ts");
 	if (json_is_integer(ts))
 		metric_set(bus.lag, (double)(loop_now_ms() - json_integer_value(ts)) / 1000.0);
+	json_t *mentions = json_object_get(own, "mentions");
+	char *mentions_json = json_is_array(mentions) ? json_dumps(mentions, JSON_COMPACT) : NULL;
 	int with_client_id = json_object_get(own, "client_id") != NULL;
 	json_object_del(own, "client_id");
 	sbuf *common = chat_frame(own); /* steals own */
 	sbuf *own_frame = with_client_id ? ws_frame_text(body, len) : NULL;
 	if (common)
-		cluster_order_submit(r, seq, common, own_frame, author_id);
+		cluster_order_submit(r, seq, common, own_frame, author_id, mentions_json);
+	free(mentions_json);
 	if (common)
 		sbuf_unref(common);
 	if (own_frame)
@@ -399,6 +416,8 @@ static void apply_room_event(const char *room_id, const char *skip_id, const cha
 		resync_room(room_id, frame, strcmp(type, "member_left") == 0, settings);
 	} else {
 		user_rec *skip = strcmp(skip_id, "-") ? users_by_id(skip_id) : NULL;
+		if (skip && strcmp(type, "typing") == 0)
+			cluster_typing_heard(r, skip);
 		chat_broadcast(r, frame, 0, skip);
 	}
 	sbuf_unref(frame);
@@ -542,14 +561,26 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 	}
 	if (strcmp(w[1], bus.node) == 0)
 		return; /* our own, already delivered here */
-	/* A node new here learns who is online on this one. */
-	if (cluster_nodes_seen(w[1]))
+	/* The first word from another node since the bus came up: this
+	 * node's subscriptions are in place now. The Q said at "up" went on
+	 * the other connection and may have been answered before them (or
+	 * not gone at all): asked once more, so the answers reach this node. */
+	if (!bus.asked_since_up) {
+		char q[BUS_HEADER_MAX];
+		snprintf(q, sizeof q, "Q %s", bus.node);
+		bus.asked_since_up = publish("presence", q, NULL, 0) == 0;
+	}
+	/* A node new here learns who is online on this one, and the mutes. */
+	if (cluster_nodes_seen(w[1])) {
 		presence_publish_all();
+		cluster_mutes_publish_all();
+	}
 	metric_set(bus.nodes, (double)cluster_nodes_alive() + 1);
 	if (w[0][0] == 'H')
 		return;
 	if (w[0][0] == 'Q') {
 		presence_publish_all();
+		cluster_mutes_publish_all();
 		return;
 	}
 	if (n < 3) {
@@ -592,6 +623,14 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 		break;
 	case 'P':
 		apply_user_changed(w[2], body, body_len);
+		break;
+	case 'T':
+		if (n == 5)
+			cluster_mute_heard(w[2], w[3], w[4], body, body_len);
+		break;
+	case 'K':
+		if (n == 5)
+			cluster_read_heard(w[2], w[3], w[4], body, body_len);
 		break;
 	default:
 		metric_add(bus.ignored, 1);
@@ -648,6 +687,8 @@ static void on_state(void *ud, int up)
 	/* Presence said while the bus was down (or before this node was on
 	 * it) is said again, both ways. */
 	presence_publish_all();
+	cluster_mutes_publish_all();
+	bus.asked_since_up = 0;
 	char header[BUS_HEADER_MAX];
 	snprintf(header, sizeof header, "Q %s", bus.node);
 	publish("presence", header, NULL, 0);

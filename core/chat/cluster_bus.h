@@ -54,6 +54,12 @@ int cluster_publish_presence(const char *user_id, const char *state);
 void cluster_user_changed(const char *user_id, const char *profile_json, size_t len);
 /* r is about to be dropped here (deleted): its channel and ordering go. */
 void cluster_room_dropped(room *r);
+/* A bus message of another kind (cluster_shared.c): header (one line
+ * starting with its letter and this node's id) and body. 0, or -1 when
+ * the bus did not take it. */
+int cluster_publish_raw(const char *channel, const char *header, const char *body, size_t len);
+/* This node's id on the bus ("" without a cluster). */
+const char *cluster_node_id(void);
 /* u's first session here opened / last one closed. */
 void cluster_user_sessions(const user_rec *u, int online);
 

@@ -17,6 +17,7 @@ struct held_msg {
 	int64_t seq;
 	sbuf *common, *own;
 	char *author_id;
+	char *mentions_json;
 };
 
 struct room_order {
@@ -44,11 +45,16 @@ static void held_free(struct held_msg *h)
 	if (h->own)
 		sbuf_unref(h->own);
 	free(h->author_id);
+	free(h->mentions_json);
 	free(h);
 }
 
-static void deliver(room *r, int64_t seq, sbuf *common, sbuf *own, const char *author_id)
+static void deliver(room *r, int64_t seq, sbuf *common, sbuf *own, const char *author_id,
+                    const char *mentions_json)
 {
+	/* Every node counts every message's mentions once, as it delivers
+	 * it: the counts are the same on each, whoever sent it where. */
+	chat_count_mentions(r, seq, mentions_json);
 	size_t n = 0;
 	for (sub *s = r->subs; s; s = s->rnext) {
 		int mine = own && author_id && s->client->user &&
@@ -86,7 +92,7 @@ static void flush(struct room_order *o)
 		o->held = h->next;
 		o->n_held--;
 		if (h->seq == o->delivered + 1) {
-			deliver(o->room, h->seq, h->common, h->own, h->author_id);
+			deliver(o->room, h->seq, h->common, h->own, h->author_id, h->mentions_json);
 			o->delivered = h->seq;
 		}
 		held_free(h);
@@ -97,7 +103,8 @@ static void flush(struct room_order *o)
 		ev_timer_stop(loop_ev, &o->wait);
 }
 
-static void hold(struct room_order *o, int64_t seq, sbuf *common, sbuf *own, const char *author_id)
+static void hold(struct room_order *o, int64_t seq, sbuf *common, sbuf *own, const char *author_id,
+                 const char *mentions_json)
 {
 	if (o->n_held >= CLUSTER_ORDER_PENDING)
 		return; /* the store has it: the repair will bring it */
@@ -107,7 +114,10 @@ static void hold(struct room_order *o, int64_t seq, sbuf *common, sbuf *own, con
 	if (*p && (*p)->seq == seq)
 		return;
 	struct held_msg *h = calloc(1, sizeof *h);
-	if (!h || (author_id && !(h->author_id = strdup(author_id)))) {
+	if (!h || (author_id && !(h->author_id = strdup(author_id))) ||
+	    (mentions_json && !(h->mentions_json = strdup(mentions_json)))) {
+		if (h)
+			free(h->author_id);
 		free(h);
 		return;
 	}
@@ -119,7 +129,8 @@ static void hold(struct room_order *o, int64_t seq, sbuf *common, sbuf *own, con
 	o->n_held++;
 }
 
-void cluster_order_submit(room *r, int64_t seq, sbuf *common, sbuf *own, const char *author_id)
+void cluster_order_submit(room *r, int64_t seq, sbuf *common, sbuf *own, const char *author_id,
+                          const char *mentions_json)
 {
 	if (!r->order && cluster_order_room(r) < 0)
 		return;
@@ -127,12 +138,12 @@ void cluster_order_submit(room *r, int64_t seq, sbuf *common, sbuf *own, const c
 	if (seq <= o->delivered)
 		return; /* already delivered (the store's repair was first) */
 	if (seq == o->delivered + 1 && !o->repairing) {
-		deliver(r, seq, common, own, author_id);
+		deliver(r, seq, common, own, author_id, mentions_json);
 		o->delivered = seq;
 		flush(o);
 		return;
 	}
-	hold(o, seq, common, own, author_id);
+	hold(o, seq, common, own, author_id, mentions_json);
 	flush(o);
 }
 
@@ -193,7 +204,7 @@ static void repaired(void *ud, const parley_store_result *res)
 		sbuf *common = chat_frame(chat_message_event(m, 0));
 		sbuf *own = m->client_id ? chat_frame(chat_message_event(m, 1)) : NULL;
 		if (common) {
-			deliver(r, m->seq, common, own, m->user_id);
+			deliver(r, m->seq, common, own, m->user_id, m->mentions_json);
 			metric_add(repaired_count, 1);
 		}
 		o->delivered = m->seq;

@@ -25,9 +25,11 @@
  * store, so everything up to it was there before this node listened). */
 int cluster_order_room(room *r);
 /* A stored message of r: common is its frame for everyone, own (may be
- * NULL) the author's variant with client_id. Takes no reference: the
- * frames are ref'd when held. */
-void cluster_order_submit(room *r, int64_t seq, sbuf *common, sbuf *own, const char *author_id);
+ * NULL) the author's variant with client_id, mentions_json its mentioned
+ * user ids (may be NULL: counted when it is delivered here). Takes no
+ * reference: the frames are ref'd when held. */
+void cluster_order_submit(room *r, int64_t seq, sbuf *common, sbuf *own, const char *author_id,
+                          const char *mentions_json);
 /* Asks the store for everything after the last seq delivered in r (the
  * bus was down, or this node missed something). */
 void cluster_order_repair(room *r);

@@ -104,6 +104,12 @@ enum presence cluster_presence_remote(const char *user_id)
 	return best;
 }
 
+size_t cluster_presence_nodes(const char *user_id)
+{
+	struct person *pp = person_get(user_id, 0);
+	return pp ? pp->n : 0;
+}
+
 void cluster_presence_node_gone(const char *node, void (*changed)(const char *user_id))
 {
 	if (!ready)

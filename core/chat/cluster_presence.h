@@ -14,6 +14,8 @@
 int cluster_presence_set(const char *node, const char *user_id, enum presence p);
 /* What user_id's sessions on the other nodes add up to. */
 enum presence cluster_presence_remote(const char *user_id);
+/* How many other nodes have a session of user_id (online or away). */
+size_t cluster_presence_nodes(const char *user_id);
 /* node is gone: its states are dropped; changed(user_id) for each person
  * it had online or away. */
 void cluster_presence_node_gone(const char *node, void (*changed)(const char *user_id));

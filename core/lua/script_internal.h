@@ -136,8 +136,9 @@ struct script_timer {
 	int handle_ref; /* the Lua handle table */
 	double repeat;
 	struct script_timer *prev, *next;
-	/* parley.every: the store lease that makes one node of a cluster run
-	 * it (script_timer_lease.c); "" for none */
+	/* parley.every, or parley.timer with {once = key}: the store lease
+	 * that makes one node of a cluster run it (script_timer_lease.c); ""
+	 * for none */
 	char lease[TIMER_LEASE_MAX];
 	struct timer_lease_call *leasing; /* a lease call in flight */
 };
@@ -283,7 +284,11 @@ void timers_open(lua_State *L);
  * holds the lease (skipped while another node does). timer_lease_forget:
  * st is being freed; an answer still on its way finds nothing. */
 void timer_lease_name(struct script *s, struct script_timer *st);
-int timer_lease_run(struct script_timer *st, void (*run)(struct script_timer *st));
+/* A one-shot's lease named by the script's key: -1 when too long. */
+int timer_lease_once_name(struct script *s, struct script_timer *st, const char *key);
+/* skip (may be NULL): called instead of run when another node holds it. */
+int timer_lease_run(struct script_timer *st, void (*run)(struct script_timer *st),
+                    void (*skip)(struct script_timer *st));
 void timer_lease_forget(struct script_timer *st);
 void kv_open(lua_State *L);
 

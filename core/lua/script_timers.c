@@ -5,11 +5,13 @@
 #include <lauxlib.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lua/script_internal.h"
 
-#define TIMER_MAX_S (366.0 * 24 * 3600)
-#define EVERY_MIN_S 0.05
+#define TIMER_MAX_S        (366.0 * 24 * 3600)
+#define EVERY_MIN_S        0.05
+#define TIMER_ONCE_KEY_MAX 100 /* bytes of a {once = key} */
 
 static void timer_fired(void *arg);
 
@@ -57,6 +59,16 @@ static void run_every(struct script_timer *st)
 	script_pcall(st->s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
 }
 
+/* A one-shot timer leaves the list before its function runs (which may
+ * start timers; cancelling this one finds nothing), and is freed after. */
+static void run_once(struct script_timer *st)
+{
+	struct script *s = st->s;
+	timer_unlink(st);
+	script_pcall(s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
+	timer_release(st);
+}
+
 static void timer_fired(void *arg)
 {
 	struct script_timer *st = arg;
@@ -70,15 +82,14 @@ static void timer_fired(void *arg)
 		/* Rescheduled first; the function may cancel it, and a failure
 		 * that switches the script off stops it: st is not used after. */
 		st->t = sclock_start(st->repeat, timer_fired, st);
-		if (!timer_lease_run(st, run_every))
+		if (!timer_lease_run(st, run_every, NULL))
 			run_every(st);
 		return;
 	}
-	/* A one-shot timer leaves the list before its function runs (which may
-	 * start timers; cancelling this one finds nothing), and is freed after. */
-	timer_unlink(st);
-	script_pcall(s, run_timer, (void *)(intptr_t)st->fn_ref, "timer");
-	timer_release(st);
+	/* A keyed one-shot stays listed (cancellable) until the store says
+	 * which node runs it. */
+	if (!timer_lease_run(st, run_once, timer_free))
+		run_once(st);
 }
 
 void api_timers_stop(struct script *s)
@@ -120,6 +131,16 @@ static int start_timer(lua_State *L, int repeat)
 		return luaL_error(L, "seconds must be between 0 and %d", (int)TIMER_MAX_S);
 	if (repeat && secs < EVERY_MIN_S)
 		return luaL_error(L, "every: the interval must be at least %g s", EVERY_MIN_S);
+	const char *once = NULL;
+	if (!repeat && !lua_isnoneornil(L, 3)) {
+		luaL_checktype(L, 3, LUA_TTABLE);
+		lua_getfield(L, 3, "once");
+		once = lua_tostring(L, -1); /* stays on the stack: the table holds it */
+		lua_pop(L, 1);
+		if (!once || !*once || strlen(once) > TIMER_ONCE_KEY_MAX)
+			return luaL_error(L, "timer: once must be a key of 1 to %d bytes",
+			                  TIMER_ONCE_KEY_MAX);
+	}
 	if (s->n_timers >= (size_t)s->spec.lim.max_timers)
 		return luaL_error(L, "too many timers (max_timers = %d)", s->spec.lim.max_timers);
 	struct script_timer *st = calloc(1, sizeof *st);
@@ -138,6 +159,10 @@ static int start_timer(lua_State *L, int repeat)
 	st->handle_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	if (repeat)
 		timer_lease_name(s, st);
+	else if (once && timer_lease_once_name(s, st, once) < 0) {
+		timer_release(st);
+		return luaL_error(L, "timer: once: the script's name and key are too long");
+	}
 	st->t = sclock_start(secs, timer_fired, st);
 	st->next = s->timers;
 	if (s->timers)

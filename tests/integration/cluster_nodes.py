@@ -67,7 +67,10 @@ class Redis:
 
 
 class Cluster:
-    def __init__(self, server_factory, mongo_uri, redis, database, n):
+    def __init__(self, server_factory, mongo_uri, redis, database, n, extra_plugins="",
+                 **node_kw):
+        self.node_kw = node_kw  # more server_factory arguments (limits, config_extra)
+        self.extra_plugins = extra_plugins  # more plugin entries (uploads_s3)
         self.redis = redis
         self.database = database
         self.mongo_uri = mongo_uri
@@ -76,12 +79,13 @@ class Cluster:
 
     def plugins(self):
         return ('{ {"auth_local", %s}, {"store_mongo", uri = %s, database = %s},'
-                ' {"cluster_redis", url = %s, prefix = "t"} }'
+                ' {"cluster_redis", url = %s, prefix = "t"}%s }'
                 % (ARGON, lua_str(self.mongo_uri), lua_str(self.database),
-                   lua_str(self.redis.url)))
+                   lua_str(self.redis.url),
+                   ", " + self.extra_plugins if self.extra_plugins else ""))
 
     def start_node(self):
-        node = self.factory(plugins=self.plugins())
+        node = self.factory(plugins=self.plugins(), **self.node_kw)
         node.wait_log("cluster_start", timeout=10)
         return node
 
@@ -134,8 +138,8 @@ def cluster_env(server_factory, plugin_dir, tmp_path_factory):
     database = "cluster_" + os.urandom(4).hex()
     made = []
 
-    def make(n=3):
-        c = Cluster(server_factory, uri, redis, database, n)
+    def make(n=3, extra_plugins="", **node_kw):
+        c = Cluster(server_factory, uri, redis, database, n, extra_plugins, **node_kw)
         made.append(c)
         c.wait_bus()
         return c

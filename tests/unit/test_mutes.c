@@ -71,6 +71,41 @@ static void test_sweep_keeps_live_ones(void **state)
 	}
 }
 
+static void collect(const char *user_id, const char *room_id, int64_t until_ms, int64_t set_ms)
+{
+	(void)set_ms;
+	check_expected(user_id);
+	check_expected(room_id);
+	check_expected(until_ms);
+}
+
+/* Another node's changes: the newest decision wins, whatever the order
+ * they arrive in, and a lift is not undone by an older mute said again. */
+static void test_apply_newest_wins(void **state)
+{
+	(void)state;
+	assert_int_equal(mutes_apply("u_1", "r_1", fake_now + 60000, fake_now - 10), 1);
+	assert_int_equal(mutes_until("u_1", "r_1", fake_now), fake_now + 60000);
+	/* lifted later (by another node) */
+	assert_int_equal(mutes_apply("u_1", "r_1", 0, fake_now - 5), 1);
+	assert_int_equal(mutes_until("u_1", "r_1", fake_now), 0);
+	/* the mute said again by a node that missed the lift: ignored */
+	assert_int_equal(mutes_apply("u_1", "r_1", fake_now + 60000, fake_now - 10), 0);
+	assert_int_equal(mutes_until("u_1", "r_1", fake_now), 0);
+	/* a newer mute applies */
+	assert_int_equal(mutes_apply("u_1", "r_1", fake_now + 5000, fake_now), 1);
+	assert_int_equal(mutes_until("u_1", "r_1", fake_now), fake_now + 5000);
+	/* what is said to a new node: the live mute, nothing else */
+	expect_string(collect, user_id, "u_1");
+	expect_string(collect, room_id, "r_1");
+	expect_value(collect, until_ms, fake_now + 5000);
+	mutes_each(collect);
+	/* the lift of a mute that had ended anyway is forgotten at once */
+	fake_now += 6000;
+	assert_int_equal(mutes_apply("u_1", "r_1", 0, fake_now), 1);
+	mutes_each(collect); /* nothing expected */
+}
+
 static void test_describe(void **state)
 {
 	(void)state;
@@ -94,6 +129,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_set_expire_lift, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_keeps_live_ones, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_apply_newest_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_long_ids, setup, teardown),
 	};
