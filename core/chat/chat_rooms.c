@@ -542,6 +542,24 @@ void chat_req_leave(client *cl, json_t *req, json_t *rid)
 	remove_member(cl, rid, r, cl->user);
 }
 
+static void invitee_found(void *ud, user_rec *u)
+{
+	struct room_op *op = ud;
+	client *cl = op_client(op);
+	room *r = room_by_id(op->room_id);
+	if (!cl || !r) {
+		room_op_free(op);
+		return;
+	}
+	if (!u || u->disabled)
+		chat_reply_error(cl, op->rid, PARLEY_ENOTFOUND, "no such user");
+	else if (room_member(r, u->id))
+		chat_reply_ok(cl, op->rid);
+	else
+		add_member_for(cl, op->rid, r, u, ROLE_MEMBER, 0);
+	room_op_free(op);
+}
+
 void chat_req_invite(client *cl, json_t *req, json_t *rid)
 {
 	member *m;
@@ -565,14 +583,26 @@ void chat_req_invite(client *cl, json_t *req, json_t *rid)
 		                     : "only owners and moderators may invite to this room");
 		return;
 	}
-	user_rec *u = find_user_arg(cl, req, rid);
-	if (!u)
-		return;
-	if (room_member(r, u->id)) {
-		chat_reply_ok(cl, rid);
+	char err[PROTO_ERR_LEN];
+	const char *who;
+	if (proto_get_str(req, "user", 1, PROTO_MAX_ID, &who, err, sizeof err) < 0) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
-	add_member_for(cl, rid, r, u, ROLE_MEMBER, 0);
+	/* The invitee may be unknown here yet (made by the CLI, or seen only
+	 * by another node): looked up in the store then. */
+	struct room_op *op = room_op_new(cl, rid);
+	if (!op || !(op->room_id = strdup(r->id))) {
+		if (op)
+			room_op_free(op);
+		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
+		return;
+	}
+	int rc = chat_user_find(who, invitee_found, op);
+	if (rc != PARLEY_OK) {
+		chat_reply_error(cl, rid, rc, "the invitee could not be looked up");
+		room_op_free(op);
+	}
 }
 
 void chat_req_kick(client *cl, json_t *req, json_t *rid)
@@ -813,7 +843,7 @@ void chat_req_read(client *cl, json_t *req, json_t *rid)
 	if (st->read_set(self, r->id, cl->user->id, seq, read_stored, NULL) != PARLEY_PENDING)
 		log_warn("store_error", NULL, "read marker of %s in %s not stored", cl->user->id,
 		         r->id);
-	chat_send_user(
+	chat_send_user_state(
 	    cl->user, r,
 	    json_pack("{s:s, s:s, s:I}", "type", "read", "room", r->id, "seq", (json_int_t)seq),
 	    cl);
