@@ -102,10 +102,14 @@ def test_leave_and_kick_reach_members_on_other_nodes(three):
                 ev = await other.next_event("member_left", room=ops,
                                             where=lambda e: e["user"]["id"] == b.user["id"])
                 assert "by" not in ev, ev
-            r = await a.request("kick", room=ops, user=c.user["id"])
+            # A message sent right behind the kick (not waiting for its
+            # answer) must not reach cat's node's sessions either.
+            kick = await a.send_request("kick", room=ops, user=c.user["id"])
+            sent = await a.send_request("send", room=ops, text="after the kick",
+                                        client_id=new_client_id())
+            r = await a.reply(kick)
             assert r["type"] == "ok", r
-            # Right after the kick: cat's node must not deliver this.
-            after = await a.send_text(ops, "after the kick")
+            after = await a.reply(sent)
             assert after["type"] == "ack", after
             ev = await c.next_event("member_left", room=ops,
                                     where=lambda e: e["user"]["id"] == c.user["id"])
