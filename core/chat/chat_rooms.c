@@ -708,7 +708,7 @@ void chat_req_topic(client *cl, json_t *req, json_t *rid)
 	}
 }
 
-void chat_req_dm(client *cl, json_t *req, json_t *rid)
+static void dm_now(client *cl, json_t *req, json_t *rid)
 {
 	if (json_object_get(req, "users")) {
 		chat_req_group_dm(cl, req, rid);
@@ -847,4 +847,71 @@ void chat_req_read(client *cl, json_t *req, json_t *rid)
 	    cl->user, r,
 	    json_pack("{s:s, s:s, s:I}", "type", "read", "room", r->id, "seq", (json_int_t)seq),
 	    cl);
+}
+
+/* A DM may name people this node has not met (made by the CLI, or seen
+ * only by another node): they are read from the store first, then the
+ * request runs as if they had been known. */
+struct dm_lookup {
+	uint64_t conn_id;
+	json_t *req, *rid;
+	size_t pending; /* lookups not answered, plus one while starting them */
+};
+
+static void dm_person_found(void *ud, user_rec *u)
+{
+	(void)u;
+	struct dm_lookup *l = ud;
+	if (--l->pending)
+		return;
+	conn *c = conn_find(l->conn_id);
+	client *cl = c && c->proto == CONN_WS ? c->app : NULL;
+	if (cl && cl->user)
+		dm_now(cl, l->req, l->rid);
+	json_decref(l->req);
+	json_decref(l->rid);
+	free(l);
+}
+
+static int unknown_person(json_t *v)
+{
+	const char *who = json_string_value(v);
+	if (!who || strlen(who) > PROTO_MAX_ID)
+		return 0; /* the request itself says what is wrong */
+	return !users_by_id(who) && !users_by_name(who[0] == '@' ? who + 1 : who);
+}
+
+void chat_req_dm(client *cl, json_t *req, json_t *rid)
+{
+	json_t *users = json_object_get(req, "users");
+	json_t *one = json_object_get(req, "user");
+	size_t unknown = one && unknown_person(one) ? 1 : 0;
+	for (size_t i = 0; json_is_array(users) && i < json_array_size(users) &&
+	                   i < CHAT_DM_USERS_MAX;
+	     i++)
+		unknown += unknown_person(json_array_get(users, i));
+	struct dm_lookup *l = unknown ? calloc(1, sizeof *l) : NULL;
+	if (!l) {
+		dm_now(cl, req, rid);
+		return;
+	}
+	l->conn_id = cl->conn_id;
+	l->req = json_incref(req);
+	l->rid = json_incref(rid);
+	l->pending = 1;
+	json_t *names[CHAT_DM_USERS_MAX + 1];
+	size_t n = 0;
+	if (one && unknown_person(one))
+		names[n++] = one;
+	for (size_t i = 0; json_is_array(users) && i < json_array_size(users) &&
+	                   i < CHAT_DM_USERS_MAX;
+	     i++)
+		if (unknown_person(json_array_get(users, i)))
+			names[n++] = json_array_get(users, i);
+	for (size_t i = 0; i < n; i++) {
+		l->pending++;
+		if (chat_user_find(json_string_value(names[i]), dm_person_found, l) != PARLEY_OK)
+			l->pending--;
+	}
+	dm_person_found(l, NULL);
 }
