@@ -886,9 +886,8 @@ void chat_req_dm(client *cl, json_t *req, json_t *rid)
 	json_t *users = json_object_get(req, "users");
 	json_t *one = json_object_get(req, "user");
 	size_t unknown = one && unknown_person(one) ? 1 : 0;
-	for (size_t i = 0; json_is_array(users) && i < json_array_size(users) &&
-	                   i < CHAT_DM_USERS_MAX;
-	     i++)
+	for (size_t i = 0;
+	     json_is_array(users) && i < json_array_size(users) && i < CHAT_DM_USERS_MAX; i++)
 		unknown += unknown_person(json_array_get(users, i));
 	struct dm_lookup *l = unknown ? calloc(1, sizeof *l) : NULL;
 	if (!l) {
@@ -903,9 +902,8 @@ void chat_req_dm(client *cl, json_t *req, json_t *rid)
 	size_t n = 0;
 	if (one && unknown_person(one))
 		names[n++] = one;
-	for (size_t i = 0; json_is_array(users) && i < json_array_size(users) &&
-	                   i < CHAT_DM_USERS_MAX;
-	     i++)
+	for (size_t i = 0;
+	     json_is_array(users) && i < json_array_size(users) && i < CHAT_DM_USERS_MAX; i++)
 		if (unknown_person(json_array_get(users, i)))
 			names[n++] = json_array_get(users, i);
 	for (size_t i = 0; i < n; i++) {

@@ -156,9 +156,10 @@ def test_topic_change_reaches_other_nodes_and_their_room_objects(three):
 def test_dm_with_someone_connected_only_to_another_node(three):
     """ann on node 0 opens a DM (and a group DM) with people whose only
     sessions are on nodes 1 and 2: they get the new room and both ways
-    of it carry messages."""
+    of it carry messages. DMs with accounts no node has met yet (made by
+    the CLI, never signed in) open too."""
     n0, n1, n2 = three.nodes
-    tok = three.people("ann", "ben", "cat")
+    tok = three.people("ann", "ben", "cat", "dan", "eve")
 
     async def body():
         async with Client(n0, tok["ann"]) as a, Client(n1, tok["ben"]) as b, \
@@ -188,6 +189,14 @@ def test_dm_with_someone_connected_only_to_another_node(three):
             # The creator's node (0) too: it took the new room's channel.
             for other in (a, b):
                 await other.next_event("message", id=m["id"])
+
+            # dan and eve never signed in: node 1 reads them from the store.
+            r = await b.request("dm", user="dan")
+            assert r["type"] == "room" and r["room"]["kind"] == "dm", r
+            r = await b.request("dm", users=["@eve", "cat"])
+            assert r["type"] == "room", r
+            assert sorted(u["name"] for u in r["room"]["users"]) == ["cat", "eve"], r
+            assert is_error(await b.request("dm", user="nobody"), "not_found")
 
     run(body())
 
