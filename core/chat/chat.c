@@ -626,8 +626,7 @@ static void user_find_account(void *ud, const parley_store_result *res)
 	struct user_find *f = ud;
 	void *self;
 	const parley_store_vtable *st = chat_store(&self);
-	int none = res->rc == PARLEY_ENOTFOUND || (res->rc == PARLEY_OK && !res->n_users);
-	if (none && !f->by_name) {
+	if (!f->by_name && (res->rc != PARLEY_OK || !res->n_users)) {
 		f->by_name = 1;
 		if (!user_find_ask(f))
 			user_find_end(f, NULL);
