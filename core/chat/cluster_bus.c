@@ -424,6 +424,10 @@ static void apply_room_event(const char *room_id, const char *skip_id, const cha
 		if (gone && room_member(r, gone->id)) {
 			chat_unsubscribe_user(gone, r);
 			room_remove_member(r, gone->id);
+		} else if (gone && gone->clients) {
+			/* A reload that read the store after the removal already
+			 * took them out (and off the room's sessions): told directly. */
+			chat_send_user_local(gone, r, json_incref(ev), NULL);
 		}
 		json_decref(ev);
 		resync_room(room_id, NULL, 0, NULL);
