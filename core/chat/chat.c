@@ -205,6 +205,20 @@ void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except
 	free(s);
 }
 
+void chat_send_user_state(user_rec *u, const room *r, json_t *ev, const client *except)
+{
+	if (!ev)
+		return;
+	size_t len;
+	char *s = proto_dump(ev, &len);
+	json_decref(ev);
+	if (!s)
+		return;
+	send_user_text(u, r, s, len, except);
+	cluster_publish_user_state(u, r, s, len);
+	free(s);
+}
+
 void chat_subscribe_user(user_rec *u, room *r)
 {
 	/* A token that may not read r gets none of its events. */
@@ -563,6 +577,99 @@ void chat_user_load(const char *user_id)
 	const parley_store_vtable *st = chat_store(&self);
 	if (id && st->user_get(self, id, NULL, user_load_account, id) != PARLEY_PENDING)
 		free(id);
+}
+
+/* chat_user_find's steps: by id, else by name, then the memberships. */
+struct user_find {
+	char *who;
+	int by_name;
+	char *found_id;
+	chat_user_found done;
+	void *ud;
+};
+
+static void user_find_end(struct user_find *f, user_rec *u)
+{
+	f->done(f->ud, u);
+	free(f->found_id);
+	free(f->who);
+	free(f);
+}
+
+static void user_find_members(void *ud, const parley_store_result *res)
+{
+	struct user_find *f = ud;
+	user_rec *u = users_by_id(f->found_id);
+	if (res->rc == PARLEY_OK && u) {
+		load_memberships_of(res, u->id);
+		u->memberships_loaded = 1;
+	}
+	user_find_end(f, res->rc == PARLEY_OK ? u : NULL);
+}
+
+static void user_find_account(void *ud, const parley_store_result *res);
+
+/* Asks the store by id, else (or when a store refuses it as an id) by
+ * name. 1 when an answer is on its way. */
+static int user_find_ask(struct user_find *f)
+{
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (!f->by_name) {
+		if (st->user_get(self, f->who, NULL, user_find_account, f) == PARLEY_PENDING)
+			return 1;
+		f->by_name = 1;
+	}
+	return st->user_get(self, NULL, f->who, user_find_account, f) == PARLEY_PENDING;
+}
+
+static void user_find_account(void *ud, const parley_store_result *res)
+{
+	struct user_find *f = ud;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (!f->by_name && (res->rc != PARLEY_OK || !res->n_users)) {
+		f->by_name = 1;
+		if (!user_find_ask(f))
+			user_find_end(f, NULL);
+		return;
+	}
+	user_rec *u = res->rc == PARLEY_OK && res->n_users ? chat_user_from(&res->users[0]) : NULL;
+	if (!u || u->memberships_loaded) {
+		user_find_end(f, u);
+		return;
+	}
+	if (!(f->found_id = strdup(u->id))) {
+		user_find_end(f, NULL);
+		return;
+	}
+	if (st->members_list(self, NULL, user_find_members, f) != PARLEY_PENDING)
+		user_find_end(f, NULL);
+}
+
+int chat_user_find(const char *id_or_name, chat_user_found done, void *ud)
+{
+	const char *who = id_or_name[0] == '@' ? id_or_name + 1 : id_or_name;
+	user_rec *u = users_by_id(who);
+	if (!u)
+		u = users_by_name(who);
+	if (u) {
+		done(ud, u);
+		return PARLEY_OK;
+	}
+	struct user_find *f = calloc(1, sizeof *f);
+	if (!f || !(f->who = strdup(who))) {
+		free(f);
+		return PARLEY_ENOMEM;
+	}
+	f->done = done;
+	f->ud = ud;
+	if (!user_find_ask(f)) {
+		free(f->who);
+		free(f);
+		return PARLEY_EUNAVAIL;
+	}
+	return PARLEY_OK;
 }
 
 static void members_reloaded(void *ud, const parley_store_result *res)

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "chat/chat_internal.h"
+#include "chat/cluster_bus.h"
 
 /* An opening in progress: the people and the membership writes pending. */
 struct dm_op {
@@ -90,7 +91,11 @@ static void dm_created(void *ud, const parley_store_result *res)
 		dm_op_free(op);
 		return;
 	}
+	int known = room_by_id(res->rooms[0].id) != NULL;
 	room *r = room_upsert(&res->rooms[0]);
+	/* A new room: this node takes its channel and the others load it. */
+	if (r && !known)
+		cluster_room_added(r);
 	if (!r || !(op->room_id = strdup(r->id))) {
 		if (cl)
 			chat_reply_error(cl, op->rid, PARLEY_ENOMEM, "out of memory");

@@ -85,11 +85,22 @@ void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user);
 /* Sends ev (stolen) to every online session of user u except `except`;
  * with r, only to sessions whose token may read r. */
 void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except);
+/* The same for an event that changes what every node keeps about u (a
+ * read marker, a notification level): every node applies it, also one
+ * where u has no session now, so a later session there starts right. */
+void chat_send_user_state(user_rec *u, const room *r, json_t *ev, const client *except);
 /* The same, to this node's sessions only (an event from another node). */
 void chat_send_user_local(user_rec *u, const room *r, json_t *ev, const client *except);
 /* Loads an account this node has not seen, and its memberships, from the
  * store (another node met it first). */
 void chat_user_load(const char *user_id);
+/* The account named by an id or a name (a leading @ ignored): from the
+ * cache, else from the store with its memberships (an account made by
+ * the CLI or met on another node while this one served). done(ud, u)
+ * runs once (now, when cached), u NULL when there is none. PARLEY_OK, or
+ * an error when done will not run. */
+typedef void (*chat_user_found)(void *ud, user_rec *u);
+int chat_user_find(const char *id_or_name, chat_user_found done, void *ud);
 /* chat_user_revoked, chat_user_sessions_revoked (by the kept credential's
  * hash) and chat_sessions_end on this node only: told by another node. */
 void chat_user_revoked_local(const char *user_id);

@@ -76,6 +76,14 @@ static int remember(const char *room_id, const char *user_id, int index)
 	return 0;
 }
 
+void chat_notify_remote(const char *room_id, const char *user_id, const char *level)
+{
+	int index = level_index(level);
+	if (index >= 0 && remember(room_id, user_id, index) < 0)
+		log_warn("cluster_notify", NULL,
+		         "room %s: the level of %s from another node not kept", room_id, user_id);
+}
+
 static void notify_written(void *ud, const parley_store_result *res)
 {
 	struct ws_op *op = ud;
@@ -98,10 +106,10 @@ static void notify_written(void *ud, const parley_store_result *res)
 		chat_reply_ok(cl, op->rid);
 	/* Every session of the person shows the new level. */
 	if (r)
-		chat_send_user(op->user, r,
-		               json_pack("{s:s, s:o}", "type", "room_updated", "room",
-		                         proto_room(r, op->user)),
-		               NULL);
+		chat_send_user_state(op->user, r,
+		                     json_pack("{s:s, s:o}", "type", "room_updated", "room",
+		                               proto_room(r, op->user)),
+		                     NULL);
 	chat_ws_op_free(op);
 }
 

@@ -16,6 +16,9 @@ const char *chat_notify_level(const char *room_id, const char *user_id);
 /* Loads every level from the store, then next(); fail(0) when the store
  * fails. A store without notify_list: everyone at "all". */
 void chat_notify_load(void (*next)(void), void (*fail)(int ok));
+/* A level another node stored (its room_updated for the person): kept
+ * here too, so this node's room objects and digests say the same. */
+void chat_notify_remote(const char *room_id, const char *user_id, const char *level);
 void chat_notify_fini(void);
 
 #endif

@@ -96,6 +96,16 @@ json_t *chat_pins_json(const struct room *r)
 	return a;
 }
 
+void chat_pins_remote(const struct room *r, const char *msg_id, int on)
+{
+	if (!on)
+		forget(r->id, msg_id);
+	else if (remember(r->id, msg_id, 0) < 0)
+		log_warn("cluster_pin", NULL,
+		         "room %s: pin %s from another node not kept (full or no memory)", r->id,
+		         msg_id);
+}
+
 static void broadcast_pin(room *r, const char *msg_id, int on, const user_rec *by)
 {
 	json_t *ev =

@@ -543,6 +543,24 @@ void chat_req_leave(client *cl, json_t *req, json_t *rid)
 	remove_member(cl, rid, r, cl->user);
 }
 
+static void invitee_found(void *ud, user_rec *u)
+{
+	struct room_op *op = ud;
+	client *cl = op_client(op);
+	room *r = room_by_id(op->room_id);
+	if (!cl || !r) {
+		room_op_free(op);
+		return;
+	}
+	if (!u || u->disabled)
+		chat_reply_error(cl, op->rid, PARLEY_ENOTFOUND, "no such user");
+	else if (room_member(r, u->id))
+		chat_reply_ok(cl, op->rid);
+	else
+		add_member_for(cl, op->rid, r, u, ROLE_MEMBER, 0);
+	room_op_free(op);
+}
+
 void chat_req_invite(client *cl, json_t *req, json_t *rid)
 {
 	member *m;
@@ -566,14 +584,26 @@ void chat_req_invite(client *cl, json_t *req, json_t *rid)
 		                     : "only owners and moderators may invite to this room");
 		return;
 	}
-	user_rec *u = find_user_arg(cl, req, rid);
-	if (!u)
-		return;
-	if (room_member(r, u->id)) {
-		chat_reply_ok(cl, rid);
+	char err[PROTO_ERR_LEN];
+	const char *who;
+	if (proto_get_str(req, "user", 1, PROTO_MAX_ID, &who, err, sizeof err) < 0) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
-	add_member_for(cl, rid, r, u, ROLE_MEMBER, 0);
+	/* The invitee may be unknown here yet (made by the CLI, or seen only
+	 * by another node): looked up in the store then. */
+	struct room_op *op = room_op_new(cl, rid);
+	if (!op || !(op->room_id = strdup(r->id))) {
+		if (op)
+			room_op_free(op);
+		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
+		return;
+	}
+	int rc = chat_user_find(who, invitee_found, op);
+	if (rc != PARLEY_OK) {
+		chat_reply_error(cl, rid, rc, "the invitee could not be looked up");
+		room_op_free(op);
+	}
 }
 
 void chat_req_kick(client *cl, json_t *req, json_t *rid)
@@ -679,7 +709,7 @@ void chat_req_topic(client *cl, json_t *req, json_t *rid)
 	}
 }
 
-void chat_req_dm(client *cl, json_t *req, json_t *rid)
+static void dm_now(client *cl, json_t *req, json_t *rid)
 {
 	if (json_object_get(req, "users")) {
 		chat_req_group_dm(cl, req, rid);
@@ -815,8 +845,75 @@ void chat_req_read(client *cl, json_t *req, json_t *rid)
 	if (st->read_set(self, r->id, cl->user->id, seq, read_stored, NULL) != PARLEY_PENDING)
 		log_warn("store_error", NULL, "read marker of %s in %s not stored", cl->user->id,
 		         r->id);
+	/* Every node's member state follows the "K" published above; the
+	 * event itself is for the person's other sessions only. */
 	chat_send_user(
 	    cl->user, r,
 	    json_pack("{s:s, s:s, s:I}", "type", "read", "room", r->id, "seq", (json_int_t)seq),
 	    cl);
+}
+
+/* A DM may name people this node has not met (made by the CLI, or seen
+ * only by another node): they are read from the store first, then the
+ * request runs as if they had been known. */
+struct dm_lookup {
+	uint64_t conn_id;
+	json_t *req, *rid;
+	size_t pending; /* lookups not answered, plus one while starting them */
+};
+
+static void dm_person_found(void *ud, user_rec *u)
+{
+	(void)u;
+	struct dm_lookup *l = ud;
+	if (--l->pending)
+		return;
+	conn *c = conn_find(l->conn_id);
+	client *cl = c && c->proto == CONN_WS ? c->app : NULL;
+	if (cl && cl->user)
+		dm_now(cl, l->req, l->rid);
+	json_decref(l->req);
+	json_decref(l->rid);
+	free(l);
+}
+
+static int unknown_person(json_t *v)
+{
+	const char *who = json_string_value(v);
+	if (!who || strlen(who) > PROTO_MAX_ID)
+		return 0; /* the request itself says what is wrong */
+	return !users_by_id(who) && !users_by_name(who[0] == '@' ? who + 1 : who);
+}
+
+void chat_req_dm(client *cl, json_t *req, json_t *rid)
+{
+	json_t *users = json_object_get(req, "users");
+	json_t *one = json_object_get(req, "user");
+	size_t unknown = one && unknown_person(one) ? 1 : 0;
+	for (size_t i = 0;
+	     json_is_array(users) && i < json_array_size(users) && i < CHAT_DM_USERS_MAX; i++)
+		unknown += unknown_person(json_array_get(users, i));
+	struct dm_lookup *l = unknown ? calloc(1, sizeof *l) : NULL;
+	if (!l) {
+		dm_now(cl, req, rid);
+		return;
+	}
+	l->conn_id = cl->conn_id;
+	l->req = json_incref(req);
+	l->rid = json_incref(rid);
+	l->pending = 1;
+	json_t *names[CHAT_DM_USERS_MAX + 1];
+	size_t n = 0;
+	if (one && unknown_person(one))
+		names[n++] = one;
+	for (size_t i = 0;
+	     json_is_array(users) && i < json_array_size(users) && i < CHAT_DM_USERS_MAX; i++)
+		if (unknown_person(json_array_get(users, i)))
+			names[n++] = json_array_get(users, i);
+	for (size_t i = 0; i < n; i++) {
+		l->pending++;
+		if (chat_user_find(json_string_value(names[i]), dm_person_found, l) != PARLEY_OK)
+			l->pending--;
+	}
+	dm_person_found(l, NULL);
 }

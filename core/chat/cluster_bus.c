@@ -28,6 +28,8 @@
 #include "base/metrics.h"
 #include "base/ready_warnings.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_notify.h"
+#include "chat/chat_pins.h"
 #include "chat/chat_room_admin.h"
 #include "chat/cluster_nodes.h"
 #include "chat/cluster_order.h"
@@ -118,6 +120,15 @@ void cluster_publish_user_event(const user_rec *u, const room *r, const char *ev
 	snprintf(channel, sizeof channel, "user.%s", u->id);
 	snprintf(header, sizeof header, "U %s %s %s", bus.node, u->id, r ? r->id : "-");
 	publish(channel, header, ev_json, len);
+}
+
+void cluster_publish_user_state(const user_rec *u, const room *r, const char *ev_json, size_t len)
+{
+	if (!bus.started)
+		return;
+	char header[BUS_HEADER_MAX];
+	snprintf(header, sizeof header, "U %s %s %s", bus.node, u->id, r ? r->id : "-");
+	publish("cluster", header, ev_json, len);
 }
 
 void cluster_publish_message(const room *r, int64_t seq, const char *author_id,
@@ -220,6 +231,7 @@ void cluster_user_sessions(const user_rec *u, int online)
  * then delivers the event that said so (if any) to its own sessions. */
 struct resync_op {
 	char *room_id;
+	unsigned gen;     /* the room's resyncs when this one started */
 	sbuf *frame;      /* delivered once the caches are in step; may be NULL */
 	int frame_before; /* member_left: to the leaver too, so before */
 	json_t *settings; /* room_updated: the room's settings, applied here */
@@ -279,6 +291,14 @@ static void members_resynced(void *ud, const parley_store_result *res)
 	}
 	void *self;
 	const parley_store_vtable *st = chat_store(&self);
+	if (op->gen != r->resyncs) {
+		/* A newer reload is on its way: this list may predate a change
+		 * applied here since (a kick), and would undo it for a while. */
+		if (op->frame && !op->frame_before)
+			chat_broadcast(r, op->frame, 0, NULL);
+		resync_free(op);
+		return;
+	}
 	/* Who is no longer a member. */
 	member **sorted = room_sorted_members(r);
 	size_t n = r->n_members;
@@ -357,6 +377,9 @@ static void resync_room(const char *room_id, sbuf *frame, int frame_before, json
 		return;
 	}
 	op->settings = settings;
+	room *known = room_by_id(room_id);
+	if (known)
+		op->gen = ++known->resyncs;
 	op->frame = frame ? sbuf_ref(frame) : NULL;
 	op->frame_before = frame_before;
 	void *self;
@@ -406,6 +429,25 @@ static void apply_room_event(const char *room_id, const char *skip_id, const cha
 			chat_broadcast(r, frame, 0, NULL);
 			chat_room_drop_local(r);
 		}
+	} else if (strcmp(type, "member_left") == 0 && r) {
+		/* Told with the leaver still in the room, who then goes at once:
+		 * what the room says next (a message right after a kick) must
+		 * not reach them here while the store read below is on its way. */
+		chat_broadcast(r, frame, 0, NULL);
+		json_t *ev = json_loadb(body, len, 0, NULL);
+		const char *uid =
+		    json_string_value(json_object_get(json_object_get(ev, "user"), "id"));
+		user_rec *gone = uid ? users_by_id(uid) : NULL;
+		if (gone && room_member(r, gone->id)) {
+			chat_unsubscribe_user(gone, r);
+			room_remove_member(r, gone->id);
+		} else if (gone && gone->clients) {
+			/* A reload that read the store after the removal already
+			 * took them out (and off the room's sessions): told directly. */
+			chat_send_user_local(gone, r, json_incref(ev), NULL);
+		}
+		json_decref(ev);
+		resync_room(room_id, NULL, 0, NULL);
 	} else if (membership_event(type) || !r) {
 		json_t *settings = NULL;
 		if (strcmp(type, "room_updated") == 0) {
@@ -415,6 +457,15 @@ static void apply_room_event(const char *room_id, const char *skip_id, const cha
 		}
 		resync_room(room_id, frame, strcmp(type, "member_left") == 0, settings);
 	} else {
+		if (strcmp(type, "pin") == 0) {
+			/* This node's list of the room's pins follows. */
+			json_t *ev = json_loadb(body, len, 0, NULL);
+			const char *msg_id = json_string_value(json_object_get(ev, "id"));
+			if (msg_id)
+				chat_pins_remote(r, msg_id,
+				                 json_is_true(json_object_get(ev, "on")));
+			json_decref(ev);
+		}
 		user_rec *skip = strcmp(skip_id, "-") ? users_by_id(skip_id) : NULL;
 		if (skip && strcmp(type, "typing") == 0)
 			cluster_typing_heard(r, skip);
@@ -423,26 +474,49 @@ static void apply_room_event(const char *room_id, const char *skip_id, const cha
 	sbuf_unref(frame);
 }
 
+/* An event for one person's sessions; those sent with
+ * chat_send_user_state come to every node, which keeps what they say
+ * (a notification level) even when the person has no session here now.
+ * Read markers travel as "K" on the room's channel (cluster_shared.c),
+ * which also decides the mention count; a `read` event here only moves
+ * the marker forward. */
 static void apply_user_event(const char *user_id, const char *room_id, const char *body, size_t len)
 {
-	user_rec *u = users_by_id(user_id);
-	if (!u || !u->clients)
-		return;
 	json_t *ev = json_loadb(body, len, 0, NULL);
-	if (!ev)
+	if (!json_is_object(ev)) {
+		json_decref(ev);
 		return;
-	room *r = strcmp(room_id, "-") ? room_by_id(room_id) : NULL;
-	/* A read marker moves this node's copy too. */
+	}
+	user_rec *u = users_by_id(user_id);
+	int in_room = strcmp(room_id, "-") != 0;
+	room *r = in_room ? room_by_id(room_id) : NULL;
 	const char *type = json_string_value(json_object_get(ev, "type"));
-	member *mb = r ? room_member(r, u->id) : NULL;
+	member *mb = r && u ? room_member(r, u->id) : NULL;
 	if (mb && type && strcmp(type, "read") == 0) {
 		int64_t seq = json_integer_value(json_object_get(ev, "seq"));
-		if (seq > mb->read_seq) {
+		if (seq > mb->read_seq)
 			mb->read_seq = seq;
-			mb->mentions = 0;
+	}
+	if (in_room && type && strcmp(type, "room_updated") == 0) {
+		/* The room object was made for this person: its level is theirs. */
+		const char *level =
+		    json_string_value(json_object_get(json_object_get(ev, "room"), "notify"));
+		if (level)
+			chat_notify_remote(room_id, user_id, level);
+		if (u && u->clients && !mb) {
+			/* Added on another node (an invite, a DM) before this node
+			 * knows it: the room and its members are read first, and
+			 * that read tells the person's sessions here, so what they
+			 * ask next (rooms, send) already finds the room. */
+			resync_room(room_id, NULL, 0, NULL);
+			json_decref(ev);
+			return;
 		}
 	}
-	chat_send_user_local(u, r, ev, NULL);
+	if (u && u->clients)
+		chat_send_user_local(u, r, ev, NULL);
+	else
+		json_decref(ev);
 }
 
 /* An account another node changed: reloaded, then its profile event (if

@@ -6,8 +6,9 @@
  * Channels: "room.<id>" (messages and room events; a node subscribes to
  * every room it knows), "user.<id>" (events for one person's sessions;
  * subscribed while the user has a session here), "cluster" (rooms created,
- * membership and room setting changes, account changes, which every
- * node's caches need), "presence" (each node's share of each person's
+ * membership and room setting changes, account changes, a person's read
+ * markers and notification levels, which every node's caches need),
+ * "presence" (each node's share of each person's
  * presence). */
 #ifndef PARLEY_CLUSTER_BUS_H
 #define PARLEY_CLUSTER_BUS_H
@@ -31,6 +32,9 @@ void cluster_publish_room_event(const room *r, const char *type, const char *ev_
                                 const user_rec *skip);
 /* An event for u's sessions (with r: only tokens that may read r). */
 void cluster_publish_user_event(const user_rec *u, const room *r, const char *ev_json, size_t len);
+/* The same for an event every node keeps (read marker, notification
+ * level): on the "cluster" channel, applied also where u has no session. */
+void cluster_publish_user_state(const user_rec *u, const room *r, const char *ev_json, size_t len);
 /* A stored message: own_json is its frame with client_id (the author's). */
 void cluster_publish_message(const room *r, int64_t seq, const char *author_id,
                              const char *own_json, size_t len);

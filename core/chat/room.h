@@ -57,6 +57,9 @@ typedef struct room {
 	enum room_role may_post, may_pin;
 	int may_invite;
 	struct room_order *order; /* cluster_order.c's state; NULL without a cluster */
+	/* cluster_bus.c: reloads of the members started; only the newest one's
+	 * list is applied (an older read may predate a change since). */
+	unsigned resyncs;
 } room;
 
 void rooms_init(void);
