@@ -64,6 +64,7 @@ def test_expired_files_leave_the_provider_and_show_as_expired(backend, server_fa
             assert backend.stored(srv) == set()
             # The record goes right after its object: until then a reader
             # who is not the uploader may get 403 (the record is detached).
+            deadline = time.monotonic() + 10
             for u in ups:
                 while True:
                     st, _, _ = srv.http("GET", f"/api/uploads/{u['id']}",
