@@ -550,8 +550,10 @@ typedef struct parley_store_vtable {
 	 * between stores. Kinds: users (with password hashes), rooms (with
 	 * last_seq), members (role, read_seq), messages (as stored: text,
 	 * mentions, edited_ts, tombstones, attachments), reactions, edits
-	 * (earlier versions; since issue 17's import), uploads,
-	 * sessions, invites, tokens, audit, settings, kv. A record is a JSON
+	 * (earlier versions; since issue 17's import), room_settings,
+	 * thread_follows, uploads, sessions, invites, tokens, audit, settings,
+	 * kv (without leases and counters), pins, notify (notification
+	 * levels). A record is a JSON
 	 * object whose fields are the SQLite store's columns of that kind
 	 * (plugins/store_sqlite/schema.c), with integer keys as numbers.
 	 * records_read: up to limit (1..1000) records of kind after the cursor
