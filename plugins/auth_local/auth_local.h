@@ -61,6 +61,7 @@ struct al {
 	struct al_req *live;      /* requests in flight, freed at fini */
 	double first_start_retry; /* s before the next users listing; 0: none failed */
 	int shared_in_flight;     /* shared.c: failures not yet counted by the store */
+	unsigned shared_gen;      /* shared.c: failures sent or counted so far */
 	struct al_shared *shared; /* shared.c: what its store calls hold */
 };
 
@@ -94,6 +95,7 @@ struct al_req {
 	/* shared.c: the throttle keys whose counts are being read */
 	char shared_keys[AL_SHARED_KEYS][THROTTLE_KEY_MAX + 1];
 	int shared_next;
+	unsigned shared_gen; /* al->shared_gen when the read was sent */
 	void (*shared_then)(struct al_req *req);
 	int rc;
 	const char *message; /* static text or msg */

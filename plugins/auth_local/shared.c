@@ -70,6 +70,7 @@ static void fail_counted(void *ud, const parley_store_result *res)
 
 	if (al) {
 		al->shared_in_flight--;
+		al->shared_gen++;
 		if (res->rc == PARLEY_OK)
 			throttle_observe(al->throttle, call->key, res->value, al->host->now_ms());
 		else
@@ -116,8 +117,10 @@ static int shared_send(struct al *al, const char *key, int64_t delta, int64_t wi
 int al_shared_fail(struct al *al, const char *key, int64_t now)
 {
 	int counted = throttle_fail(al->throttle, key, now);
-	if (shared_send(al, key, 1, al->cfg.window_s * 1000, now, fail_counted))
+	if (shared_send(al, key, 1, al->cfg.window_s * 1000, now, fail_counted)) {
 		al->shared_in_flight++;
+		al->shared_gen++;
+	}
 	return counted;
 }
 
@@ -137,9 +140,12 @@ static void refresh_seen(void *ud, const parley_store_result *res)
 	const char *key = req->shared_keys[req->shared_next - 1];
 	/* The store's count is the cluster's: a lower one there (a login
 	 * succeeded on another node, or the window ended) lowers this node's
-	 * too, unless this node's own failures are still on their way there.
-	 * A store that cannot answer leaves this node's own count in force. */
-	if (res->rc == PARLEY_OK && al->shared_in_flight == 0)
+	 * too, unless this node's own failures are still on their way there
+	 * or were counted while the read was under way: the read may come
+	 * from a snapshot older than that count (store_sqlite reads on its
+	 * pool, beside the writer), and would undo it. A store that cannot
+	 * answer leaves this node's own count in force. */
+	if (res->rc == PARLEY_OK && al->shared_in_flight == 0 && al->shared_gen == req->shared_gen)
 		throttle_sync(al->throttle, key, res->value, al->host->now_ms());
 	else if (res->rc == PARLEY_OK)
 		throttle_observe(al->throttle, key, res->value, al->host->now_ms());
@@ -156,6 +162,7 @@ static void refresh_next(struct al_req *req)
 	while (req->shared_next < AL_SHARED_KEYS && req->shared_keys[req->shared_next][0] &&
 	       shared_store(al, &st, &self)) {
 		counter_name(req->shared_keys[req->shared_next++], name, sizeof name);
+		req->shared_gen = al->shared_gen;
 		if (st->counter_add(self, name, 0, al->cfg.window_s * 1000, al->host->now_ms(),
 		                    refresh_seen, req) == PARLEY_PENDING)
 			return;
