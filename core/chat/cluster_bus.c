@@ -50,6 +50,7 @@ static struct {
 	void *self;
 	const char *node;
 	int started;
+	int connected;      /* the provider's last word: up */
 	int was_up;         /* the bus was up once: a later up is a recovery */
 	int asked_since_up; /* Q said again once another node was heard */
 	metric *up, *received, *ignored, *repaired, *lag, *published, *downs, *nodes;
@@ -67,6 +68,11 @@ static int publish(const char *channel, const char *header, const char *body, si
 {
 	if (!bus.started)
 		return 0;
+	/* Known down: not handed to the provider, whose link may not have
+	 * noticed yet and would take it into a dead socket. The caller sees
+	 * the failure (presence says it again when the bus is back). */
+	if (!bus.connected)
+		return -1;
 	size_t hl = strlen(header);
 	char *buf = malloc(hl + 1 + len);
 	if (!buf)
@@ -742,6 +748,7 @@ static void on_state(void *ud, int up)
 {
 	(void)ud;
 	metric_set(bus.up, up);
+	bus.connected = up;
 	cluster_nodes_bus(up);
 	if (!up) {
 		metric_add(bus.downs, 1);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/loop.h"
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
 #include "chat/cluster_bus.h"
@@ -95,12 +96,24 @@ static void announce(user_rec *u, int run_hook)
 	hooks_run(&h.args, NULL, NULL);
 }
 
+/* Seconds an "offline" is said again to a node that asks for everything
+ * (Q): a node back on the bus may ask before its subscriptions took the
+ * republish that followed an outage, and would keep the person online. */
+#define OFFLINE_REPEAT_S 30.0
+
+static void publish_share(user_rec *u, enum presence here)
+{
+	int ok = cluster_publish_presence(u->id, presence_name(here)) == 0;
+	u->presence_published = ok ? (int)here : -1;
+	if (ok && here == PRESENCE_OFFLINE)
+		u->presence_left_at = ev_now(loop_ev);
+}
+
 void presence_changed(user_rec *u)
 {
 	enum presence here = presence_local(u);
 	if ((int)here != u->presence_published)
-		u->presence_published =
-		    cluster_publish_presence(u->id, presence_name(here)) == 0 ? (int)here : -1;
+		publish_share(u, here);
 	announce(u, 1);
 }
 
@@ -117,13 +130,12 @@ void presence_publish_all(void)
 {
 	size_t pos = 0;
 	for (user_rec *u; (u = users_next(&pos));) {
-		/* Also whoever left while the bus was down: the others still
-		 * have them as they were. */
-		if (!u->n_clients && u->presence_published != -1)
+		/* Also whoever left while the bus was down (the others still
+		 * have them as they were) or a moment ago. */
+		if (!u->n_clients && u->presence_published != -1 &&
+		    ev_now(loop_ev) - u->presence_left_at > OFFLINE_REPEAT_S)
 			continue;
-		enum presence here = presence_local(u);
-		u->presence_published =
-		    cluster_publish_presence(u->id, presence_name(here)) == 0 ? (int)here : -1;
+		publish_share(u, presence_local(u));
 	}
 }
 

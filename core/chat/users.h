@@ -27,6 +27,7 @@ typedef struct user_rec {
 	int presence_sent;           /* enum presence last announced (presence.c) */
 	int presence_published;      /* this node's share last put on the cluster bus
 	                                (-1: the bus did not take it) */
+	double presence_left_at;     /* when this node last put "offline" there */
 	struct member **memberships; /* rooms this user is in */
 	size_t n_memberships, cap_memberships;
 	/* Memberships read from the store: at start, or at the first sign-in
