@@ -191,7 +191,10 @@ void chat_send_user_local(user_rec *u, const room *r, json_t *ev, const client *
 	free(s);
 }
 
-void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except)
+/* To u's sessions here, then to the other nodes through publish. */
+static void send_user_everywhere(user_rec *u, const room *r, json_t *ev, const client *except,
+                                 void (*publish)(const user_rec *, const room *, const char *,
+                                                 size_t))
 {
 	if (!ev)
 		return;
@@ -201,22 +204,18 @@ void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except
 	if (!s)
 		return;
 	send_user_text(u, r, s, len, except);
-	cluster_publish_user_event(u, r, s, len);
+	publish(u, r, s, len);
 	free(s);
+}
+
+void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except)
+{
+	send_user_everywhere(u, r, ev, except, cluster_publish_user_event);
 }
 
 void chat_send_user_state(user_rec *u, const room *r, json_t *ev, const client *except)
 {
-	if (!ev)
-		return;
-	size_t len;
-	char *s = proto_dump(ev, &len);
-	json_decref(ev);
-	if (!s)
-		return;
-	send_user_text(u, r, s, len, except);
-	cluster_publish_user_state(u, r, s, len);
-	free(s);
+	send_user_everywhere(u, r, ev, except, cluster_publish_user_state);
 }
 
 void chat_subscribe_user(user_rec *u, room *r)
