@@ -346,6 +346,9 @@ def test_room_settings_roles_and_deletion_reach_other_nodes(three):
             rid = (await o.request("create_room", name="lab"))["room"]["id"]
             r = await until_ok(lambda: b.request("join", room=rid))
             assert r["type"] == "room", r
+            # What the owner's screen shows before they can name bob: node 0
+            # has heard of the join (it travels on the bus, milliseconds).
+            await o.next_event("member_joined", room=rid)
             r = await o.request("room_settings", room=rid, name="lab-2", may_post="moderators")
             assert r["type"] == "room", r
             ev = await b.next_event("room_updated", where=lambda e: e["room"]["id"] == rid
