@@ -74,6 +74,9 @@ async def room_with_people(owner, others, name, kind="public"):
         else:
             r = await until_ok(lambda: c.request("join", room=rid))
             assert r["type"] == "room", r
+            # The owner's node has the new member before the owner names them.
+            await owner.next_event("member_joined", room=rid,
+                                   where=lambda e, c=c: e["user"]["id"] == c.user["id"])
         r = await until_ok(lambda: c.send_text(rid, f"{c.user['name']} here"))
         assert r["type"] == "ack", r
         await owner.next_event("message", id=r["id"])
