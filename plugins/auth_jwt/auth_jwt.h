@@ -48,6 +48,7 @@ struct aj {
 	size_t n_waiting;
 	int stopping;         /* fini ran: the last request to finish frees the state */
 	size_t n_posted;      /* oidc.c's answers posted and not delivered yet */
+	size_t n_store_calls; /* oidc_store.c's store calls not answered yet */
 	struct aj_oidc *oidc; /* browser sign-in (oidc.c); NULL when not configured */
 
 	/* The key fetch (keys.c). */
