@@ -10,7 +10,10 @@
  * store's copy when it drops the flow from its table unfinished. Writes
  * are capped (kv_put_capped), so strangers starting sign-ins cannot fill
  * the store: at the cap, begin answers "too many sign-ins", as the
- * node's own table does. */
+ * node's own table does. Flows of a node that stopped before they
+ * expired have no node left to remove them: reaching the cap starts a
+ * sweep (records_read of kind kv, page by page) that removes the expired
+ * ones, so the cap only holds flows that can still finish. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,8 @@
 #define STORE_MAX_FLOWS 4096
 #define STORE_MAX_BYTES ((int64_t)STORE_MAX_FLOWS * (OIDC_RAND_CHARS + VALUE_MAX))
 #define FIELD_CHARS     (OIDC_RAND_CHARS - 1)
+#define SWEEP_PAGE      500
+#define SWEEP_EVERY_MS  60000 /* at most one sweep a minute per node */
 
 /* One call on its way; holds the plugin's state (counted in
  * aj->n_store_calls, so the state outlives it). */
@@ -134,6 +139,89 @@ static int value_parse(const char *value, struct oidc_flow *f)
 	return 0;
 }
 
+/* ---- sweep -------------------------------------------------------------- */
+
+static int sweep_read(struct store_call *c, int64_t after);
+
+/* Removes the expired (or unreadable) flows of one page of kv records. */
+static void sweep_page(struct aj *aj, const char *records, int64_t now)
+{
+	json_t *all = records ? json_loads(records, 0, NULL) : NULL;
+	size_t i;
+	json_t *rec;
+
+	json_array_foreach(all, i, rec)
+	{
+		const char *owner = json_string_value(json_object_get(rec, "owner"));
+		const char *key = json_string_value(json_object_get(rec, "key"));
+		const char *value = json_string_value(json_object_get(rec, "value"));
+		struct oidc_flow f;
+
+		if (!owner || strcmp(owner, OWNER) != 0 || !key)
+			continue;
+		if (value_parse(value, &f) != 0 || f.expires_ms <= now)
+			oidc_store_forget(aj, key);
+		memset(&f, 0, sizeof f);
+	}
+	json_decref(all);
+}
+
+static void swept(void *ud, const parley_store_result *res)
+{
+	struct store_call *c = ud;
+	struct aj *aj = c->aj;
+
+	if (res->rc == PARLEY_OK && !aj->stopping) {
+		sweep_page(aj, res->text, c->flow.expires_ms);
+		if (res->more) {
+			aj->n_store_calls--; /* the next read counts c again */
+			if (sweep_read(c, res->value) == PARLEY_PENDING)
+				return;
+			aj->n_store_calls++;
+		}
+	}
+	aj->oidc_sweeping = 0;
+	if (res->rc != PARLEY_OK)
+		aj->host->log(aj->ctx, PARLEY_LOG_WARN, "oidc_sweep_failed", "%s",
+		              res->error ? res->error : "store error");
+	call_end(c, PARLEY_OK, NULL);
+}
+
+static int sweep_read(struct store_call *c, int64_t after)
+{
+	void *self;
+	const parley_store_vtable *st = store_of(c->aj, &self);
+	int rc = PARLEY_HAS(parley_store_vtable, st, records_read)
+	             ? st->records_read(self, "kv", after, SWEEP_PAGE, swept, c)
+	             : PARLEY_EUNAVAIL;
+
+	if (rc == PARLEY_PENDING)
+		c->aj->n_store_calls++;
+	return rc;
+}
+
+/* Starts a sweep unless one runs or one began less than a minute ago. */
+static void sweep_start(struct aj *aj)
+{
+	int64_t now = aj->host->now_ms();
+	struct store_call *c;
+
+	if (aj->oidc_sweeping || aj->stopping ||
+	    (aj->oidc_swept_ms && now - aj->oidc_swept_ms < SWEEP_EVERY_MS) ||
+	    !(c = call_new(aj, NULL, NULL)))
+		return;
+	c->flow.expires_ms = now; /* flows expired by then go */
+	aj->oidc_swept_ms = now;
+	if (sweep_read(c, 0) != PARLEY_PENDING) {
+		call_free(c);
+		return;
+	}
+	aj->oidc_sweeping = 1;
+	aj->host->log(aj->ctx, PARLEY_LOG_INFO, "oidc_sweep",
+	              "the store holds %d sign-in flows: removing the expired ones",
+	              STORE_MAX_FLOWS);
+}
+
 /* ---- put ---------------------------------------------------------------- */
 
 static void put_done(void *ud, const parley_store_result *res)
@@ -141,6 +229,8 @@ static void put_done(void *ud, const parley_store_result *res)
 	struct store_call *c = ud;
 	int rc = res->rc == PARLEY_ETOOLARGE ? PARLEY_ERATELIMIT : res->rc;
 
+	if (res->rc == PARLEY_ETOOLARGE)
+		sweep_start(c->aj);
 	call_end(c, rc, res->error ? res->error : "store error");
 }
 
