@@ -22,7 +22,7 @@ static const parley_auth_vtable aj_vtable = {
 
 void aj_free_if_idle(struct aj *aj)
 {
-	if (aj->stopping && !aj->live && !aj->n_posted)
+	if (aj->stopping && !aj->live && !aj->n_posted && !aj->n_store_calls)
 		aj_free(aj);
 }
 

@@ -46,9 +46,12 @@ struct aj {
 	int have_keys;
 	struct aj_req *live; /* every request not finished */
 	size_t n_waiting;
-	int stopping;         /* fini ran: the last request to finish frees the state */
-	size_t n_posted;      /* oidc.c's answers posted and not delivered yet */
-	struct aj_oidc *oidc; /* browser sign-in (oidc.c); NULL when not configured */
+	int stopping;          /* fini ran: the last request to finish frees the state */
+	size_t n_posted;       /* oidc.c's answers posted and not delivered yet */
+	size_t n_store_calls;  /* oidc_store.c's store calls not answered yet */
+	int oidc_sweeping;     /* oidc_store.c's sweep of expired flows runs */
+	int64_t oidc_swept_ms; /* when it last began */
+	struct aj_oidc *oidc;  /* browser sign-in (oidc.c); NULL when not configured */
 
 	/* The key fetch (keys.c). */
 	void *easy; /* CURL *, while a transfer runs */

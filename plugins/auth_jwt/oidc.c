@@ -9,7 +9,10 @@
  * once on the host's curl multi (begin waits for it); every transfer runs
  * there, never blocking the loop.
  *
- * Flows live in this process's memory: behind several nodes, the callback
+ * Flows live in this process's memory (a bounded table) and, when the
+ * host's store has kv (oidc_store.c), in the store too: then any node of
+ * a cluster finishes a flow any node began, and a flow is spent through
+ * the store, once in the whole cluster. Without store kv, the callback
  * must reach the node that began the flow (sticky sessions). */
 #include <stdio.h>
 #include <string.h>
@@ -20,21 +23,16 @@
 #include "auth_jwt.h"
 #include "b64url.h"
 #include "oidc.h"
+#include "oidc_store.h"
 
 #define OIDC_MAX_FLOWS   1024 /* sign-ins in progress at once */
 #define OIDC_MAX_WAITING 256  /* begins waiting for the discovery document */
 #define OIDC_RAND_BYTES  32
-#define OIDC_RAND_CHARS  44 /* 32 bytes in base64url, and the terminator */
 #define OIDC_BODY_MAX    (64 * 1024)
 #define OIDC_URL_MAX     4096
 #define OIDC_DISCOVERY   "/.well-known/openid-configuration"
 #define OIDC_CALLBACK    "/api/oidc/callback"
-
-struct oidc_flow {
-	char state[OIDC_RAND_CHARS], binding[OIDC_RAND_CHARS];
-	char nonce[OIDC_RAND_CHARS], verifier[OIDC_RAND_CHARS];
-	int64_t expires_ms;
-};
+#define OIDC_CODE_MAX    2048
 
 /* One HTTP transfer on the host's multi. */
 struct oidc_fetch {
@@ -57,7 +55,7 @@ struct oidc_begin {
 	int rc;
 	char *link;
 	int64_t expires_ms; /* the flow's */
-	char binding[OIDC_RAND_CHARS];
+	char state[OIDC_RAND_CHARS], binding[OIDC_RAND_CHARS];
 	char msg[AJ_MSG_MAX];
 };
 
@@ -70,6 +68,10 @@ struct oidc_exchange {
 	void *ud;
 	int rc;
 	struct oidc_flow flow;
+	/* While the store spends the flow: the callback's binding ("" when
+	 * too long to be one) and code (NULL when too long). */
+	char binding[OIDC_RAND_CHARS];
+	char *code;
 	char msg[AJ_MSG_MAX];
 };
 
@@ -316,18 +318,66 @@ static void begin_deliver(void *arg)
 	aj_free_if_idle(aj);
 }
 
-/* Drops the flows whose time is up (they can only fail now). */
-static void flows_expire(struct aj_oidc *o, int64_t now)
+/* Drops the flows whose time is up (they can only fail now), and their
+ * copies in the store: this node began them, so it sweeps them. */
+static void flows_expire(struct aj *aj, int64_t now)
 {
+	struct aj_oidc *o = aj->oidc;
+
 	for (size_t i = 0; i < o->n_flows;)
-		if (o->flows[i].expires_ms <= now)
+		if (o->flows[i].expires_ms <= now) {
+			oidc_store_forget(aj, o->flows[i].state);
 			o->flows[i] = o->flows[--o->n_flows];
-		else
+			memset(&o->flows[o->n_flows], 0, sizeof o->flows[0]);
+		} else {
 			i++;
+		}
 }
 
-/* A new flow and its authorization URL into b (rc set either way). */
-static void begin_build(struct aj *aj, struct oidc_begin *b)
+/* Takes the flow of state out of the table (spent), into *out. */
+static int flow_take(struct aj_oidc *o, const char *state, struct oidc_flow *out)
+{
+	for (size_t i = 0; i < o->n_flows; i++)
+		if (same_secret(o->flows[i].state, state)) {
+			*out = o->flows[i];
+			o->flows[i] = o->flows[--o->n_flows];
+			memset(&o->flows[o->n_flows], 0, sizeof o->flows[0]);
+			return 0;
+		}
+	return -1;
+}
+
+/* The store kept the new flow's copy (or could not): now the answer. */
+static void begin_stored(void *ud, int rc, const struct oidc_flow *flow, const char *msg)
+{
+	struct oidc_begin *b = ud;
+	struct aj *aj = b->aj;
+	struct oidc_flow gone;
+
+	(void)flow;
+	if (rc != PARLEY_OK) {
+		if (aj->oidc && flow_take(aj->oidc, b->state, &gone) == 0)
+			memset(&gone, 0, sizeof gone);
+		aj->host->free(aj->ctx, b->link);
+		b->link = NULL;
+		b->rc = rc == PARLEY_ERATELIMIT ? PARLEY_ERATELIMIT : PARLEY_EUNAVAIL;
+		if (rc == PARLEY_ERATELIMIT) {
+			snprintf(b->msg, sizeof b->msg,
+			         "too many sign-ins are in progress; try again soon");
+		} else {
+			snprintf(b->msg, sizeof b->msg,
+			         "the sign-in could not be saved; try again");
+			aj->host->log(aj->ctx, PARLEY_LOG_WARN, "oidc_flow_store_failed", "%s",
+			              msg ? msg : "store error");
+		}
+	}
+	begin_answer(b);
+}
+
+/* A new flow and its authorization URL into b (rc set either way). 1
+ * when b went to the store with the flow's copy (its callback answers
+ * b), 0 when the caller answers b. */
+static int begin_build(struct aj *aj, struct oidc_begin *b)
 {
 	struct aj_oidc *o = aj->oidc;
 	struct oidc_flow f;
@@ -339,19 +389,19 @@ static void begin_build(struct aj *aj, struct oidc_begin *b)
 	if (!o->have_discovery) {
 		snprintf(b->msg, sizeof b->msg, "the identity provider is unavailable: %.150s",
 		         o->discovery_error[0] ? o->discovery_error : "no discovery document");
-		return;
+		return 0;
 	}
-	flows_expire(o, now);
+	flows_expire(aj, now);
 	if (o->n_flows >= OIDC_MAX_FLOWS) {
 		b->rc = PARLEY_ERATELIMIT;
 		snprintf(b->msg, sizeof b->msg,
 		         "too many sign-ins are in progress; try again soon");
-		return;
+		return 0;
 	}
 	if (random_b64(aj, f.state) || random_b64(aj, f.binding) || random_b64(aj, f.nonce) ||
 	    random_b64(aj, f.verifier)) {
 		snprintf(b->msg, sizeof b->msg, "no randomness");
-		return;
+		return 0;
 	}
 	mbedtls_sha256_ret((const unsigned char *)f.verifier, strlen(f.verifier), hash, 0);
 	b64url_encode(hash, sizeof hash, challenge, sizeof challenge);
@@ -366,14 +416,30 @@ static void begin_build(struct aj *aj, struct oidc_begin *b)
 		aj->host->free(aj->ctx, url);
 		b->rc = PARLEY_ENOMEM;
 		snprintf(b->msg, sizeof b->msg, "the authorization URL does not fit");
-		return;
+		return 0;
 	}
 	f.expires_ms = now + aj->cfg.state_ttl_s * 1000;
 	o->flows[o->n_flows++] = f;
 	b->link = url;
 	b->expires_ms = f.expires_ms;
+	memcpy(b->state, f.state, sizeof b->state);
 	memcpy(b->binding, f.binding, sizeof b->binding);
 	b->rc = PARLEY_OK;
+	/* Behind several nodes the callback may reach another one: the flow
+	 * goes to the store too, and begin answers once it is there. */
+	if (oidc_store_used(aj)) {
+		if (oidc_store_put(aj, &f, begin_stored, b) == PARLEY_PENDING) {
+			memset(&f, 0, sizeof f);
+			return 1;
+		}
+		flow_take(o, f.state, &f);
+		aj->host->free(aj->ctx, b->link);
+		b->link = NULL;
+		b->rc = PARLEY_EUNAVAIL;
+		snprintf(b->msg, sizeof b->msg, "the sign-in could not be saved; try again");
+	}
+	memset(&f, 0, sizeof f);
+	return 0;
 }
 
 /* ---- discovery ---------------------------------------------------------- */
@@ -448,8 +514,8 @@ static void discovery_done(void *easy, int code, void *arg)
 	o->n_waiting = 0;
 	for (; b; b = next) {
 		next = b->next;
-		begin_build(aj, b);
-		begin_answer(b);
+		if (!begin_build(aj, b))
+			begin_answer(b);
 	}
 }
 
@@ -499,6 +565,7 @@ static void exchange_free(struct oidc_exchange *x)
 
 	if (x->fetch.aj)
 		fetch_end(&x->fetch);
+	aj->host->free(aj->ctx, x->code);
 	/* The flow's secrets do not outlive it in freed memory. */
 	memset(&x->flow, 0, sizeof x->flow);
 	aj->host->free(aj->ctx, x);
@@ -571,46 +638,21 @@ static void token_done(void *easy, int code, void *arg)
 		exchange_answer(x, rc, "out of memory");
 }
 
-/* Takes the flow of state out of the table (spent), into *out. */
-static int flow_take(struct aj_oidc *o, const char *state, struct oidc_flow *out)
+/* The flow is spent (x->flow): checks the binding and the age, then
+ * exchanges the code. Always PENDING; the answer comes later. */
+static int exchange_start(struct oidc_exchange *x, const char *binding, const char *code)
 {
-	for (size_t i = 0; i < o->n_flows; i++)
-		if (same_secret(o->flows[i].state, state)) {
-			*out = o->flows[i];
-			o->flows[i] = o->flows[--o->n_flows];
-			memset(&o->flows[o->n_flows], 0, sizeof o->flows[0]);
-			return 0;
-		}
-	return -1;
-}
-
-int oidc_finish(void *self, const char *binding, const char *state, const char *code,
-                parley_auth_done done, void *ud)
-{
-	struct aj *aj = self;
+	struct aj *aj = x->aj;
 	struct aj_oidc *o = aj->oidc;
-	struct oidc_exchange *x;
 	char redirect[OIDC_URL_MAX], form[OIDC_URL_MAX * 2];
 
-	if (!o)
-		return PARLEY_ENOTFOUND;
-	if (!(x = aj->host->calloc(aj->ctx, 1, sizeof *x)))
-		return PARLEY_ENOMEM;
-	x->aj = aj;
-	x->done = done;
-	x->ud = ud;
-	if (!state || !*state || !code || !*code)
-		return exchange_fail(x, PARLEY_EINVAL, "the callback carries no state or no code");
-	if (strlen(state) >= OIDC_RAND_CHARS || flow_take(o, state, &x->flow) != 0)
-		return exchange_fail(x, PARLEY_EUNAUTHORIZED,
-		                     "this sign-in is unknown or was already used; start again");
 	if (!binding || !same_secret(x->flow.binding, binding))
 		return exchange_fail(x, PARLEY_EUNAUTHORIZED,
 		                     "this sign-in was started in another browser; start again");
 	if (x->flow.expires_ms <= aj->host->now_ms())
 		return exchange_fail(x, PARLEY_EUNAUTHORIZED,
 		                     "this sign-in took too long; start again");
-	if (strlen(code) > 2048)
+	if (!code || strlen(code) > OIDC_CODE_MAX)
 		return exchange_fail(x, PARLEY_EINVAL, "the code is too long");
 	public_url_with(aj, OIDC_CALLBACK, redirect, sizeof redirect);
 	const char *const pairs[] = {
@@ -634,6 +676,74 @@ int oidc_finish(void *self, const char *binding, const char *state, const char *
 	if (o->exchanges)
 		o->exchanges->prev = x;
 	o->exchanges = x;
+	return PARLEY_PENDING;
+}
+
+/* The store spent the flow (OK, for this request only) or did not. */
+static void flow_spent(void *ud, int rc, const struct oidc_flow *flow, const char *msg)
+{
+	struct oidc_exchange *x = ud;
+	struct aj *aj = x->aj;
+
+	if (!aj->oidc) {
+		exchange_answer(x, PARLEY_EUNAVAIL, "the server is stopping");
+		return;
+	}
+	if (rc == PARLEY_ENOTFOUND) {
+		exchange_answer(x, PARLEY_EUNAUTHORIZED,
+		                "this sign-in is unknown or was already used; start again");
+		return;
+	}
+	if (rc != PARLEY_OK || !flow) {
+		aj->host->log(aj->ctx, PARLEY_LOG_WARN, "oidc_flow_store_failed", "%s",
+		              msg ? msg : "store error");
+		exchange_answer(x, PARLEY_EUNAVAIL,
+		                "the sign-in could not be checked; start again");
+		return;
+	}
+	x->flow = *flow;
+	exchange_start(x, x->binding, x->code);
+}
+
+int oidc_finish(void *self, const char *binding, const char *state, const char *code,
+                parley_auth_done done, void *ud)
+{
+	struct aj *aj = self;
+	struct aj_oidc *o = aj->oidc;
+	struct oidc_exchange *x;
+	int here, rc;
+
+	if (!o)
+		return PARLEY_ENOTFOUND;
+	if (!(x = aj->host->calloc(aj->ctx, 1, sizeof *x)))
+		return PARLEY_ENOMEM;
+	x->aj = aj;
+	x->done = done;
+	x->ud = ud;
+	if (!state || !*state || !code || !*code)
+		return exchange_fail(x, PARLEY_EINVAL, "the callback carries no state or no code");
+	if (strlen(state) >= OIDC_RAND_CHARS)
+		return exchange_fail(x, PARLEY_EUNAUTHORIZED,
+		                     "this sign-in is unknown or was already used; start again");
+	flows_expire(aj, aj->host->now_ms());
+	here = flow_take(o, state, &x->flow) == 0;
+	if (!oidc_store_used(aj)) {
+		if (!here)
+			return exchange_fail(
+			    x, PARLEY_EUNAUTHORIZED,
+			    "this sign-in is unknown or was already used; start again");
+		return exchange_start(x, binding, code);
+	}
+	/* Single use in the whole cluster: even a flow begun here is spent
+	 * through the store, where another node may have spent it already. */
+	if (binding && strlen(binding) < sizeof x->binding)
+		memcpy(x->binding, binding, strlen(binding) + 1);
+	if (strlen(code) <= OIDC_CODE_MAX && !(x->code = aj->host->strdup(aj->ctx, code)))
+		return exchange_fail(x, PARLEY_ENOMEM, "out of memory");
+	rc = oidc_store_take(aj, state, here ? &x->flow : NULL, flow_spent, x);
+	if (rc != PARLEY_PENDING)
+		return exchange_fail(x, PARLEY_EUNAVAIL,
+		                     "the sign-in could not be checked; start again");
 	return PARLEY_PENDING;
 }
 
@@ -669,7 +779,8 @@ int oidc_begin(void *self, parley_auth_done done, void *ud)
 		o->n_waiting++;
 		return PARLEY_PENDING;
 	}
-	begin_build(aj, b);
+	if (begin_build(aj, b))
+		return PARLEY_PENDING;
 	aj->n_posted++;
 	aj->host->post(aj->ctx, begin_deliver, b);
 	return PARLEY_PENDING;
