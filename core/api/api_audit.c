@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "chat/chat_internal.h"
+#include "chat/protocol.h"
 #include "chat/users.h"
 #include "net/http.h"
 
@@ -81,15 +83,44 @@ static void audit_listed(void *ud, const parley_store_result *res)
 	api_ctx_json(x, 200, out);
 }
 
+/* The actor this node had not met (an admin made by the CLI, or seen only
+ * by another node), as the store has them. */
+static void actor_found(void *ud, user_rec *u)
+{
+	struct api_ctx *x = ud;
+	char *id = u ? strdup(u->id) : NULL;
+	if (!id) {
+		struct http_request *req = api_ctx_req(x);
+		if (req && u)
+			api_fail(req, PARLEY_ENOMEM, NULL, 0);
+		else if (req)
+			api_error(req, 400, "bad_request", "actor: no such user");
+		api_ctx_free(x);
+		return;
+	}
+	free(x->audit_actor);
+	x->audit_actor = id;
+	run_audit(x);
+}
+
 static void run_audit(struct api_ctx *x)
 {
 	void *self;
 	const parley_store_vtable *st = api_ctx_store(x, &self);
 	if (!st)
 		return;
-	if (!x->audit_found && !(x->audit_found = json_array())) {
-		api_ctx_fail(x, PARLEY_ENOMEM, NULL, 0);
-		return;
+	if (!x->audit_found) {
+		if (!(x->audit_found = json_array())) {
+			api_ctx_fail(x, PARLEY_ENOMEM, NULL, 0);
+			return;
+		}
+		/* An actor the cache lacks is looked up once, before the first page. */
+		if (x->audit_actor && !users_by_id(x->audit_actor)) {
+			int rc = chat_user_find(x->audit_actor, actor_found, x);
+			if (rc != PARLEY_OK)
+				api_ctx_fail(x, rc, "actor: the account could not be looked up", 0);
+			return;
+		}
 	}
 	/* Without filters a page is what was asked for. */
 	int filtered = x->audit_actor || x->audit_action || x->audit_since || x->audit_until;
@@ -110,12 +141,14 @@ void api_admin_audit(struct http_request *req, const struct api_route *r, const 
 	    api_query_int(req, "until", 0, INT64_MAX, &until) < 0)
 		return;
 	char *actor = http_query_param(req, "actor"), *action = http_query_param(req, "action");
+	/* The actor's id from the cache; a name or id it lacks is kept as
+	 * given and looked up in the store once the caller is known. */
 	const user_rec *u = NULL;
 	if (actor && *actor) {
 		u = users_by_id(actor);
 		if (!u)
 			u = users_by_name(actor[0] == '@' ? actor + 1 : actor);
-		if (!u) {
+		if (!u && strlen(actor) > PROTO_MAX_ID) {
 			free(actor);
 			free(action);
 			api_error(req, 400, "bad_request", "actor: no such user");
@@ -128,9 +161,9 @@ void api_admin_audit(struct http_request *req, const struct api_route *r, const 
 		api_error(req, 400, "bad_request", "action: at most 64 characters");
 		return;
 	}
-	free(actor);
 	struct api_ctx *x = api_ctx_new(req, r, run_audit, id, NULL);
 	if (!x) {
+		free(actor);
 		free(action);
 		return;
 	}
@@ -138,7 +171,14 @@ void api_admin_audit(struct http_request *req, const struct api_route *r, const 
 	x->limit = (int)limit;
 	x->audit_since = since;
 	x->audit_until = until;
-	x->audit_actor = u ? strdup(u->id) : NULL;
+	int named = actor && *actor;
+	x->audit_actor = u ? strdup(u->id) : named ? strdup(actor) : NULL;
+	free(actor);
+	if (named && !x->audit_actor) {
+		free(action);
+		api_ctx_fail(x, PARLEY_ENOMEM, NULL, 0);
+		return;
+	}
 	if (action && *action)
 		x->audit_action = action;
 	else
