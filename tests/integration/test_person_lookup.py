@@ -146,3 +146,50 @@ def test_a_node_finds_people_it_never_met(three):
     st, out = call(n1, "GET", "/api/admin/audit?actor=nobody", boss)
     assert (st, out["error"]["code"], out["error"]["message"]) == \
         (400, "bad_request", "actor: no such user"), out
+
+
+def test_one_node_finds_accounts_the_cli_made_while_it_runs(server):
+    """One node: dan, gus and two admins are made by the CLI while the
+    server runs and never sign in on a socket. Kicking dan is about the
+    room, search from:gus is a search, and the audit log filters by root,
+    who only used the REST API; unknown names answer as before."""
+    ann = server.user("ann")
+
+    async def body():
+        async with Client(server, ann) as a:
+            for name in ("dan", "gus"):
+                server.add_user(name)
+            server.add_user("root", role="admin")
+            server.add_user("boss", role="admin")
+            ops = (await a.request("create_room", name="ops", kind="private"))["room"]["id"]
+            assert error_of(await a.request("kick", room=ops, user="dan")) == \
+                ("not_found", "not a member of this room")
+            assert error_of(await a.request("kick", room=ops, user="nobody")) == \
+                ("not_found", "no such user")
+            r = await a.request("search", query="from:gus hello")
+            assert r["type"] == "search" and r["messages"] == [], r
+            assert error_of(await a.request("search", query="from:nobody hello")) == \
+                ("not_found", "from:nobody: no such user")
+            # And the cache hit after the store read: the same answer again.
+            assert error_of(await a.request("kick", room=ops, user="dan")) == \
+                ("not_found", "not a member of this room")
+
+    run(body())
+    root, boss = server.token("root"), server.token("boss")
+    st, users = call(server, "GET", "/api/admin/users", root)
+    assert st == 200, users
+    ann_id = [u["id"] for u in users["users"] if u["name"] == "ann"][0]
+    st, out = call(server, "GET", "/api/search?q=hello&from=" +
+                   [u["id"] for u in users["users"] if u["name"] == "dan"][0], boss)
+    assert st == 200 and out["messages"] == [], out
+    st, out = call(server, "GET", "/api/search?q=hello&from=nobody", boss)
+    assert (st, out["error"]["code"], out["error"]["message"]) == \
+        (404, "not_found", "from: no such user"), out
+    st, out = call(server, "POST", f"/api/admin/users/{ann_id}/role", root, {"role": "admin"})
+    assert st == 200, out
+    st, out = audit_by(server, boss, "root", "user.role")
+    assert st == 200 and [e["target"] for e in out["entries"]
+                          if e["action"] == "user.role"] == [ann_id], out
+    st, out = call(server, "GET", "/api/admin/audit?actor=nobody", boss)
+    assert (st, out["error"]["code"], out["error"]["message"]) == \
+        (400, "bad_request", "actor: no such user"), out
