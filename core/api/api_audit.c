@@ -15,15 +15,17 @@
 
 #include "api/api_internal.h"
 #include "chat/chat_internal.h"
+#include "chat/person_lookup.h"
 #include "chat/protocol.h"
 #include "chat/users.h"
 #include "net/http.h"
 
-#define AUDIT_DEFAULT    100
-#define AUDIT_MAX        500
-#define AUDIT_PAGE       500
-#define AUDIT_SCAN_PAGES 20 /* 10,000 entries per request at most */
-#define AUDIT_ACTION_MAX 64
+#define AUDIT_DEFAULT      100
+#define AUDIT_MAX          500
+#define AUDIT_PAGE         500
+#define AUDIT_SCAN_PAGES   20 /* 10,000 entries per request at most */
+#define AUDIT_ACTION_MAX   64
+#define AUDIT_NAME_LOOKUPS 16 /* actors the cache lacks, read per answer */
 
 static int matches(const struct api_ctx *x, const parley_audit *a)
 {
@@ -47,6 +49,49 @@ static json_t *entry_json(const parley_audit *a)
 }
 
 static void run_audit(struct api_ctx *x);
+
+/* The answer, each entry named by its actor as the cache has them now. */
+static void audit_reply(void *ud)
+{
+	struct api_ctx *x = ud;
+	size_t i;
+	json_t *e;
+	json_array_foreach(x->audit_found, i, e)
+	{
+		const user_rec *u =
+		    json_is_string(json_object_get(e, "actor_name"))
+		        ? NULL
+		        : users_by_id(json_string_value(json_object_get(e, "actor")));
+		if (u)
+			json_object_set_new(e, "actor_name", json_string(u->name));
+	}
+	json_t *out = json_pack("{s:O,s:b}", "entries", x->audit_found, "more", x->audit_more);
+	if (out && x->audit_more)
+		json_object_set_new(out, "before", json_integer(x->before));
+	api_ctx_json(x, 200, out);
+}
+
+/* Actors this node has not met (an admin seen only by another node, or
+ * only over REST) are read from the store first, a few per answer. */
+static void name_actors_then_reply(struct api_ctx *x)
+{
+	const char *ids[AUDIT_NAME_LOOKUPS];
+	size_t n = 0, i;
+	json_t *e;
+	json_array_foreach(x->audit_found, i, e)
+	{
+		const char *id = json_string_value(json_object_get(e, "actor"));
+		if (!id || json_is_string(json_object_get(e, "actor_name")) || users_by_id(id))
+			continue;
+		int seen = 0;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = !strcmp(ids[k], id);
+		if (!seen && n < AUDIT_NAME_LOOKUPS)
+			ids[n++] = id;
+	}
+	if (!person_lookup_each(ids, n, audit_reply, x))
+		audit_reply(x);
+}
 
 static void audit_listed(void *ud, const parley_store_result *res)
 {
@@ -77,10 +122,8 @@ static void audit_listed(void *ud, const parley_store_result *res)
 		run_audit(x);
 		return;
 	}
-	json_t *out = json_pack("{s:O,s:b}", "entries", x->audit_found, "more", more);
-	if (out && more)
-		json_object_set_new(out, "before", json_integer(x->before));
-	api_ctx_json(x, 200, out);
+	x->audit_more = more;
+	name_actors_then_reply(x);
 }
 
 /* The actor this node had not met (an admin made by the CLI, or seen only

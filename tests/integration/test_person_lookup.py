@@ -47,12 +47,12 @@ def names_in(members_reply):
     return sorted(m["name"] for m in members_reply["members"])
 
 
-def audit_by(node, admin, actor, action, timeout=5):
-    """GET /api/admin/audit?actor=… until an entry with this action is
-    there (entries are written beside the answer); (status, body)."""
+def audit_until(node, admin, query, action, timeout=5):
+    """GET /api/admin/audit?query until an entry with this action is there
+    (entries are written beside the answer); (status, body)."""
     deadline = time.monotonic() + timeout
     while True:
-        st, out = call(node, "GET", f"/api/admin/audit?actor={actor}", admin)
+        st, out = call(node, "GET", f"/api/admin/audit?{query}", admin)
         if st != 200 or any(e["action"] == action for e in out["entries"]) or \
                 time.monotonic() > deadline:
             return st, out
@@ -67,7 +67,8 @@ def test_a_node_finds_people_it_never_met(three):
     node 2 where he signs in later; a group DM on node 2 names eve and fay;
     search from:gus on node 1 is a search (empty: gus never posted), not
     an unknown author; the audit log filters by an
-    admin who only ever used node 0's REST API. Names that exist nowhere
+    admin who only ever used node 0's REST API, and names him in its
+    entries. Names that exist nowhere
     are not_found (bad_request for the audit filter) as before."""
     n0, n1, n2 = three.nodes
     tok = three.people("ann", "ben", "dan", "eve", "fay", "gus", "hal")
@@ -140,7 +141,11 @@ def test_a_node_finds_people_it_never_met(three):
     ben_id = [u["id"] for u in users["users"] if u["name"] == "ben"][0]
     st, out = call(n0, "POST", f"/api/admin/users/{ben_id}/role", root, {"role": "admin"})
     assert st == 200, out
-    st, out = audit_by(n1, boss, "root", "user.role")
+    # Unfiltered first: the entry names its actor, read from the store.
+    st, out = audit_until(n1, boss, "action=user.role", "user.role")
+    assert st == 200 and [(e["target"], e["actor_name"]) for e in out["entries"]] == \
+        [(ben_id, "root")], out
+    st, out = audit_until(n1, boss, "actor=root", "user.role")
     assert st == 200 and [e["target"] for e in out["entries"]
                           if e["action"] == "user.role"] == [ben_id], out
     st, out = call(n1, "GET", "/api/admin/audit?actor=nobody", boss)
@@ -151,8 +156,8 @@ def test_a_node_finds_people_it_never_met(three):
 def test_one_node_finds_accounts_the_cli_made_while_it_runs(server):
     """One node: dan, gus and two admins are made by the CLI while the
     server runs and never sign in on a socket. Kicking dan is about the
-    room, search from:gus is a search, and the audit log filters by root,
-    who only used the REST API; unknown names answer as before."""
+    room, search from:gus is a search, and the audit log names root, who
+    only used the REST API, and filters by him; unknown names answer as before."""
     ann = server.user("ann")
 
     async def body():
@@ -187,7 +192,11 @@ def test_one_node_finds_accounts_the_cli_made_while_it_runs(server):
         (404, "not_found", "from: no such user"), out
     st, out = call(server, "POST", f"/api/admin/users/{ann_id}/role", root, {"role": "admin"})
     assert st == 200, out
-    st, out = audit_by(server, boss, "root", "user.role")
+    # Unfiltered first: the entry names its actor, read from the store.
+    st, out = audit_until(server, boss, "action=user.role", "user.role")
+    assert st == 200 and [(e["target"], e["actor_name"]) for e in out["entries"]] == \
+        [(ann_id, "root")], out
+    st, out = audit_until(server, boss, "actor=root", "user.role")
     assert st == 200 and [e["target"] for e in out["entries"]
                           if e["action"] == "user.role"] == [ann_id], out
     st, out = call(server, "GET", "/api/admin/audit?actor=nobody", boss)
