@@ -14,14 +14,18 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "chat/chat_internal.h"
+#include "chat/person_lookup.h"
+#include "chat/protocol.h"
 #include "chat/users.h"
 #include "net/http.h"
 
-#define AUDIT_DEFAULT    100
-#define AUDIT_MAX        500
-#define AUDIT_PAGE       500
-#define AUDIT_SCAN_PAGES 20 /* 10,000 entries per request at most */
-#define AUDIT_ACTION_MAX 64
+#define AUDIT_DEFAULT      100
+#define AUDIT_MAX          500
+#define AUDIT_PAGE         500
+#define AUDIT_SCAN_PAGES   20 /* 10,000 entries per request at most */
+#define AUDIT_ACTION_MAX   64
+#define AUDIT_NAME_LOOKUPS 16 /* actors the cache lacks, read per answer */
 
 static int matches(const struct api_ctx *x, const parley_audit *a)
 {
@@ -45,6 +49,49 @@ static json_t *entry_json(const parley_audit *a)
 }
 
 static void run_audit(struct api_ctx *x);
+
+/* The answer, each entry named by its actor as the cache has them now. */
+static void audit_reply(void *ud)
+{
+	struct api_ctx *x = ud;
+	size_t i;
+	json_t *e;
+	json_array_foreach(x->audit_found, i, e)
+	{
+		const user_rec *u =
+		    json_is_string(json_object_get(e, "actor_name"))
+		        ? NULL
+		        : users_by_id(json_string_value(json_object_get(e, "actor")));
+		if (u)
+			json_object_set_new(e, "actor_name", json_string(u->name));
+	}
+	json_t *out = json_pack("{s:O,s:b}", "entries", x->audit_found, "more", x->audit_more);
+	if (out && x->audit_more)
+		json_object_set_new(out, "before", json_integer(x->before));
+	api_ctx_json(x, 200, out);
+}
+
+/* Actors this node has not met (an admin seen only by another node, or
+ * only over REST) are read from the store first, a few per answer. */
+static void name_actors_then_reply(struct api_ctx *x)
+{
+	const char *ids[AUDIT_NAME_LOOKUPS];
+	size_t n = 0, i;
+	json_t *e;
+	json_array_foreach(x->audit_found, i, e)
+	{
+		const char *id = json_string_value(json_object_get(e, "actor"));
+		if (!id || json_is_string(json_object_get(e, "actor_name")) || users_by_id(id))
+			continue;
+		int seen = 0;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = !strcmp(ids[k], id);
+		if (!seen && n < AUDIT_NAME_LOOKUPS)
+			ids[n++] = id;
+	}
+	if (!person_lookup_each(ids, n, audit_reply, x))
+		audit_reply(x);
+}
 
 static void audit_listed(void *ud, const parley_store_result *res)
 {
@@ -75,10 +122,28 @@ static void audit_listed(void *ud, const parley_store_result *res)
 		run_audit(x);
 		return;
 	}
-	json_t *out = json_pack("{s:O,s:b}", "entries", x->audit_found, "more", more);
-	if (out && more)
-		json_object_set_new(out, "before", json_integer(x->before));
-	api_ctx_json(x, 200, out);
+	x->audit_more = more;
+	name_actors_then_reply(x);
+}
+
+/* The actor this node had not met (an admin made by the CLI, or seen only
+ * by another node), as the store has them. */
+static void actor_found(void *ud, user_rec *u)
+{
+	struct api_ctx *x = ud;
+	char *id = u ? strdup(u->id) : NULL;
+	if (!id) {
+		struct http_request *req = api_ctx_req(x);
+		if (req && u)
+			api_fail(req, PARLEY_ENOMEM, NULL, 0);
+		else if (req)
+			api_error(req, 400, "bad_request", "actor: no such user");
+		api_ctx_free(x);
+		return;
+	}
+	free(x->audit_actor);
+	x->audit_actor = id;
+	run_audit(x);
 }
 
 static void run_audit(struct api_ctx *x)
@@ -87,9 +152,18 @@ static void run_audit(struct api_ctx *x)
 	const parley_store_vtable *st = api_ctx_store(x, &self);
 	if (!st)
 		return;
-	if (!x->audit_found && !(x->audit_found = json_array())) {
-		api_ctx_fail(x, PARLEY_ENOMEM, NULL, 0);
-		return;
+	if (!x->audit_found) {
+		if (!(x->audit_found = json_array())) {
+			api_ctx_fail(x, PARLEY_ENOMEM, NULL, 0);
+			return;
+		}
+		/* An actor the cache lacks is looked up once, before the first page. */
+		if (x->audit_actor && !users_by_id(x->audit_actor)) {
+			int rc = chat_user_find(x->audit_actor, actor_found, x);
+			if (rc != PARLEY_OK)
+				api_ctx_fail(x, rc, "actor: the account could not be looked up", 0);
+			return;
+		}
 	}
 	/* Without filters a page is what was asked for. */
 	int filtered = x->audit_actor || x->audit_action || x->audit_since || x->audit_until;
@@ -110,12 +184,14 @@ void api_admin_audit(struct http_request *req, const struct api_route *r, const 
 	    api_query_int(req, "until", 0, INT64_MAX, &until) < 0)
 		return;
 	char *actor = http_query_param(req, "actor"), *action = http_query_param(req, "action");
+	/* The actor's id from the cache; a name or id it lacks is kept as
+	 * given and looked up in the store once the caller is known. */
 	const user_rec *u = NULL;
 	if (actor && *actor) {
 		u = users_by_id(actor);
 		if (!u)
 			u = users_by_name(actor[0] == '@' ? actor + 1 : actor);
-		if (!u) {
+		if (!u && strlen(actor) > PROTO_MAX_ID) {
 			free(actor);
 			free(action);
 			api_error(req, 400, "bad_request", "actor: no such user");
@@ -128,9 +204,9 @@ void api_admin_audit(struct http_request *req, const struct api_route *r, const 
 		api_error(req, 400, "bad_request", "action: at most 64 characters");
 		return;
 	}
-	free(actor);
 	struct api_ctx *x = api_ctx_new(req, r, run_audit, id, NULL);
 	if (!x) {
+		free(actor);
 		free(action);
 		return;
 	}
@@ -138,7 +214,14 @@ void api_admin_audit(struct http_request *req, const struct api_route *r, const 
 	x->limit = (int)limit;
 	x->audit_since = since;
 	x->audit_until = until;
-	x->audit_actor = u ? strdup(u->id) : NULL;
+	int named = actor && *actor;
+	x->audit_actor = u ? strdup(u->id) : named ? strdup(actor) : NULL;
+	free(actor);
+	if (named && !x->audit_actor) {
+		free(action);
+		api_ctx_fail(x, PARLEY_ENOMEM, NULL, 0);
+		return;
+	}
 	if (action && *action)
 		x->audit_action = action;
 	else

@@ -127,6 +127,8 @@ struct api_ctx {
 	int64_t audit_since, audit_until; /* ms; 0: no bound */
 	json_t *audit_found;
 	int audit_pages;
+	int audit_more;        /* the answer's more, while its actors are looked up */
+	int authors_looked_up; /* GET /api/search: from/from: read from the store once */
 };
 
 /* A context for req under route (copies the client address and id); NULL

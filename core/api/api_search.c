@@ -31,6 +31,13 @@ static int query_int(struct api_ctx *x, struct http_request *req, const char *ke
 	return 0;
 }
 
+static void search_run(struct api_ctx *x);
+
+static void search_again(void *ud)
+{
+	search_run(ud);
+}
+
 static void search_run(struct api_ctx *x)
 {
 	struct http_request *req = api_ctx_req(x);
@@ -56,6 +63,19 @@ static void search_run(struct api_ctx *x)
 	a.from = from;
 	a.sort = sort;
 	a.cursor = cursor;
+	/* An author this node has not met is read from the store once, then
+	 * the request runs again (its parameters are read anew). */
+	if (!x->authors_looked_up) {
+		x->authors_looked_up = 1;
+		if (chat_search_find_authors(&a, search_again, x)) {
+			free(q);
+			free(room);
+			free(from);
+			free(sort);
+			free(cursor);
+			return;
+		}
+	}
 	/* done may run later: every string above is copied by then. */
 	chat_search_http(&x->who, x->scope, &a, search_answered, x);
 	free(q);

@@ -13,6 +13,7 @@
 #include "chat/chat_internal.h"
 #include "chat/chat_retention.h"
 #include "chat/cluster_bus.h"
+#include "chat/person_lookup.h"
 
 static int is_admin(const user_rec *u)
 {
@@ -567,7 +568,7 @@ static void role_written(void *ud, const parley_store_result *res)
 	free(op);
 }
 
-void chat_req_member_role(client *cl, json_t *req, json_t *rid)
+static void member_role_now(client *cl, json_t *req, json_t *rid)
 {
 	char err[PROTO_ERR_LEN];
 	const char *who, *role_s;
@@ -634,6 +635,11 @@ void chat_req_member_role(client *cl, json_t *req, json_t *rid)
 		free(op);
 		chat_reply_error(cl, rid, chat_store_refused(rc), "store unavailable");
 	}
+}
+
+void chat_req_member_role(client *cl, json_t *req, json_t *rid)
+{
+	person_lookup_then(cl, req, rid, member_role_now);
 }
 
 /* ---------------------------------------------------------------- */

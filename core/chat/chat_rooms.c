@@ -13,6 +13,7 @@
 #include "chat/presence.h"
 #include "chat/chat_room_admin.h"
 #include "chat/cluster_bus.h"
+#include "chat/person_lookup.h"
 #include "host/hooks.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -606,7 +607,7 @@ void chat_req_invite(client *cl, json_t *req, json_t *rid)
 	}
 }
 
-void chat_req_kick(client *cl, json_t *req, json_t *rid)
+static void kick_now(client *cl, json_t *req, json_t *rid)
 {
 	member *m;
 	room *r = find_room_arg(cl, req, rid);
@@ -636,6 +637,11 @@ void chat_req_kick(client *cl, json_t *req, json_t *rid)
 		return;
 	}
 	remove_member(cl, rid, r, u);
+}
+
+void chat_req_kick(client *cl, json_t *req, json_t *rid)
+{
+	person_lookup_then(cl, req, rid, kick_now);
 }
 
 static void topic_set(void *ud, const parley_store_result *res)
@@ -854,66 +860,8 @@ void chat_req_read(client *cl, json_t *req, json_t *rid)
 }
 
 /* A DM may name people this node has not met (made by the CLI, or seen
- * only by another node): they are read from the store first, then the
- * request runs as if they had been known. */
-struct dm_lookup {
-	uint64_t conn_id;
-	json_t *req, *rid;
-	size_t pending; /* lookups not answered, plus one while starting them */
-};
-
-static void dm_person_found(void *ud, user_rec *u)
-{
-	(void)u;
-	struct dm_lookup *l = ud;
-	if (--l->pending)
-		return;
-	conn *c = conn_find(l->conn_id);
-	client *cl = c && c->proto == CONN_WS ? c->app : NULL;
-	if (cl && cl->user)
-		dm_now(cl, l->req, l->rid);
-	json_decref(l->req);
-	json_decref(l->rid);
-	free(l);
-}
-
-static int unknown_person(json_t *v)
-{
-	const char *who = json_string_value(v);
-	if (!who || strlen(who) > PROTO_MAX_ID)
-		return 0; /* the request itself says what is wrong */
-	return !users_by_id(who) && !users_by_name(who[0] == '@' ? who + 1 : who);
-}
-
+ * only by another node): they are read from the store first. */
 void chat_req_dm(client *cl, json_t *req, json_t *rid)
 {
-	json_t *users = json_object_get(req, "users");
-	json_t *one = json_object_get(req, "user");
-	size_t unknown = one && unknown_person(one) ? 1 : 0;
-	for (size_t i = 0;
-	     json_is_array(users) && i < json_array_size(users) && i < CHAT_DM_USERS_MAX; i++)
-		unknown += unknown_person(json_array_get(users, i));
-	struct dm_lookup *l = unknown ? calloc(1, sizeof *l) : NULL;
-	if (!l) {
-		dm_now(cl, req, rid);
-		return;
-	}
-	l->conn_id = cl->conn_id;
-	l->req = json_incref(req);
-	l->rid = json_incref(rid);
-	l->pending = 1;
-	json_t *names[CHAT_DM_USERS_MAX + 1];
-	size_t n = 0;
-	if (one && unknown_person(one))
-		names[n++] = one;
-	for (size_t i = 0;
-	     json_is_array(users) && i < json_array_size(users) && i < CHAT_DM_USERS_MAX; i++)
-		if (unknown_person(json_array_get(users, i)))
-			names[n++] = json_array_get(users, i);
-	for (size_t i = 0; i < n; i++) {
-		l->pending++;
-		if (chat_user_find(json_string_value(names[i]), dm_person_found, l) != PARLEY_OK)
-			l->pending--;
-	}
-	dm_person_found(l, NULL);
+	person_lookup_then(cl, req, rid, dm_now);
 }

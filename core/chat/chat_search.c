@@ -11,6 +11,7 @@
 
 #include "chat/chat_internal.h"
 #include "chat/chat_threads.h"
+#include "chat/person_lookup.h"
 #include "chat/scope.h"
 #include "chat/search_query.h"
 
@@ -257,7 +258,30 @@ static void ws_searched(void *ud, int rc, const char *message, json_t *reply)
 	free(w);
 }
 
-void chat_req_search(client *cl, json_t *req, json_t *rid)
+/* The authors a search names (from, from:NAME) into names[2], pointing
+ * into a and q; how many. A query that does not parse names nobody (the
+ * search then says what is wrong with it). */
+static size_t search_authors(const struct chat_search_args *a, struct search_query *q,
+                             const char **names)
+{
+	char err[SEARCH_QUERY_ERR];
+	size_t n = 0;
+	if (a->from)
+		names[n++] = a->from;
+	if (a->query && search_query_parse(a->query, a->query_len, q, err, sizeof err) == 0 &&
+	    q->from)
+		names[n++] = q->from;
+	return n;
+}
+
+int chat_search_find_authors(const struct chat_search_args *a, void (*then)(void *ud), void *ud)
+{
+	const char *names[2];
+	struct search_query q;
+	return person_lookup_each(names, search_authors(a, &q, names), then, ud);
+}
+
+static void search_now(client *cl, json_t *req, json_t *rid)
 {
 	char err[PROTO_ERR_LEN];
 	struct chat_search_args a = {0};
@@ -288,4 +312,16 @@ void chat_req_search(client *cl, json_t *req, json_t *rid)
 	w->conn_id = cl->conn_id;
 	w->rid = json_incref(rid);
 	search_as(cl->user, cl->scope, &a, ws_searched, w);
+}
+
+/* An author this node has not met (from, from:NAME) is read from the
+ * store first: their messages may be in the rooms searched. */
+void chat_req_search(client *cl, json_t *req, json_t *rid)
+{
+	struct chat_search_args a = {.from = json_string_value(json_object_get(req, "from")),
+	                             .query = json_string_value(json_object_get(req, "query"))};
+	a.query_len = a.query ? strlen(a.query) : 0;
+	const char *names[2];
+	struct search_query q;
+	person_lookup_names(cl, req, rid, names, search_authors(&a, &q, names), search_now);
 }

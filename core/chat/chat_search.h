@@ -37,4 +37,10 @@ struct chat_search_args {
 void chat_search_http(const parley_user *user, const struct scope *scope,
                       const struct chat_search_args *a, chat_http_done done, void *ud);
 
+/* Reads from the store the authors a names (from, from:NAME) that this
+ * node has not met, before a search that would not find them. 0 when none
+ * is missing (then does not run); 1 when then(ud) runs once the store
+ * answered. */
+int chat_search_find_authors(const struct chat_search_args *a, void (*then)(void *ud), void *ud);
+
 #endif
