@@ -30,10 +30,8 @@
 #include "chat/chat.h"
 #include "base/config.h"
 #include "base/csv.h"
-#include "base/curl_loop.h"
 #include "base/loop.h"
 #include "host/plugin_host.h"
-#include "base/workers.h"
 
 #define ADMIN_WORKERS            2
 #define ADMIN_IMPORT_IN_FLIGHT   32
@@ -209,30 +207,15 @@ static const struct plugin_core_ops admin_ops = {
 /* Start, run, stop                                                   */
 /* ---------------------------------------------------------------- */
 
-int admin_start(struct config *cfg, const char *what, int *up)
+int admin_start(struct config *cfg, const char *what, struct cli_runtime *rt)
 {
 	memset(&adm, 0, sizeof(adm));
 	adm.what = what;
-	*up = UP_NONE;
-	if (loop_init() < 0)
-		goto error;
-	*up = UP_LOOP;
-	if (workers_start(ADMIN_WORKERS) < 0)
-		goto error;
-	*up = UP_WORKERS;
-	if (curl_loop_init() < 0)
-		goto error;
-	*up = UP_CURL;
-	plugins_set_core_ops(&admin_ops);
-	if (plugins_load(cfg, 1) < 0)
-		goto error;
-	*up = UP_PLUGINS;
-	if (plugins_init() < 0)
-		goto error;
+	if (cli_runtime_start(rt, cfg, &admin_ops, ADMIN_WORKERS, CLI_PLUGINS_ALL) < 0) {
+		admin_error("cannot start the plugins");
+		return -1;
+	}
 	return 0;
-error:
-	admin_error("cannot start the plugins");
-	return -1;
 }
 
 /* Turns the loop until nothing is in flight, starting more operations
@@ -253,16 +236,9 @@ static void admin_run(int (*launch)(void *arg), void *arg, int window)
 	ev_unref(loop_ev);
 }
 
-void admin_stop(int up)
+void admin_stop(struct cli_runtime *rt)
 {
-	if (up >= UP_PLUGINS)
-		plugins_fini();
-	if (up >= UP_CURL)
-		curl_loop_fini();
-	if (up >= UP_WORKERS)
-		workers_stop();
-	if (up >= UP_LOOP)
-		loop_fini();
+	cli_runtime_stop(rt);
 	free(adm.general_id);
 	adm.general_id = NULL;
 }
@@ -315,7 +291,8 @@ static void add_start(const struct provider *p, struct add_op *op, const char *n
 int admin_user_add(struct config *cfg, const char *name, const char *role, const char *email,
                    FILE *pw)
 {
-	int up, status = 1;
+	struct cli_runtime rt = {0};
+	int status = 1;
 	char *line = NULL;
 	size_t cap = 0;
 	struct add_op op = {0};
@@ -330,7 +307,7 @@ int admin_user_add(struct config *cfg, const char *name, const char *role, const
 				password = line;
 		}
 	}
-	if (admin_start(cfg, "user add", &up) < 0)
+	if (admin_start(cfg, "user add", &rt) < 0)
 		goto done;
 	const struct provider *p =
 	    admin_provider(offsetof(parley_auth_vtable, user_add), "adds users");
@@ -345,7 +322,7 @@ int admin_user_add(struct config *cfg, const char *name, const char *role, const
 	if (status == 0)
 		admin_audit("user.add", name, role, email);
 done:
-	admin_stop(up);
+	admin_stop(&rt);
 	free(op.message);
 	if (line) {
 		memset(line, 0, cap); /* the password */
@@ -507,7 +484,8 @@ static int import_launch(void *arg)
 
 int admin_user_import(struct config *cfg, const char *csv_path)
 {
-	int up = UP_NONE, status = 1;
+	struct cli_runtime rt = {0};
+	int status = 1;
 	struct csv csv = {0};
 	struct add_op *ops = NULL;
 
@@ -519,7 +497,7 @@ int admin_user_import(struct config *cfg, const char *csv_path)
 		admin_error("out of memory");
 		goto done;
 	}
-	if (admin_start(cfg, "user import", &up) < 0)
+	if (admin_start(cfg, "user import", &rt) < 0)
 		goto done;
 	const struct provider *p =
 	    admin_provider(offsetof(parley_auth_vtable, user_add), "adds users");
@@ -542,7 +520,7 @@ int admin_user_import(struct config *cfg, const char *csv_path)
 	printf("imported %zu users\n", csv.n);
 	status = 0;
 done:
-	admin_stop(up);
+	admin_stop(&rt);
 	for (size_t i = 0; ops && i < csv.n; i++)
 		free(ops[i].message);
 	free(ops);
@@ -605,14 +583,15 @@ static int session_launch(void *arg)
 
 int admin_session_new(struct config *cfg, const char *const *names, size_t n, long long ttl_s)
 {
-	int up = UP_NONE, status = 1;
+	struct cli_runtime rt = {0};
+	int status = 1;
 	struct session_op *ops = calloc(n ? n : 1, sizeof(*ops));
 	adm.what = "session new";
 	if (!ops) {
 		admin_error("out of memory");
 		return 1;
 	}
-	if (admin_start(cfg, "session new", &up) < 0)
+	if (admin_start(cfg, "session new", &rt) < 0)
 		goto done;
 	const struct provider *p =
 	    admin_provider(offsetof(parley_auth_vtable, session_new), "makes sessions");
@@ -633,7 +612,7 @@ int admin_session_new(struct config *cfg, const char *const *names, size_t n, lo
 	fflush(stdout);
 	status = 0;
 done:
-	admin_stop(up);
+	admin_stop(&rt);
 	for (size_t i = 0; i < n; i++) {
 		free(ops[i].token);
 		free(ops[i].message);
@@ -694,9 +673,10 @@ static void invite_done(void *ud, const parley_auth_result *res)
 
 int admin_invite(struct config *cfg, const char *role, const char *email)
 {
-	int up = UP_NONE, status = 1;
+	struct cli_runtime rt = {0};
+	int status = 1;
 	struct invite_op op = {0};
-	if (admin_start(cfg, "invite", &up) < 0)
+	if (admin_start(cfg, "invite", &rt) < 0)
 		goto done;
 	const struct provider *p =
 	    admin_provider(offsetof(parley_auth_vtable, invite_create), "creates invites");
@@ -725,7 +705,7 @@ int admin_invite(struct config *cfg, const char *role, const char *email)
 	admin_audit("invite.create", NULL, role, email);
 	status = 0;
 done:
-	admin_stop(up);
+	admin_stop(&rt);
 	free(op.link);
 	free(op.message);
 	return status;

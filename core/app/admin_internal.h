@@ -1,17 +1,16 @@
-/* Shared by the admin commands' files (admin.c, admin_prune.c): start the
- * loop, workers, curl and the configured plugins in admin mode, and stop
- * them again. */
+/* Shared by the commands that work through the auth provider and the
+ * store (admin.c, admin_prune.c, import*.c, store_copy.c): cli_runtime's
+ * start and stop with the admin bridge (user_created joins `general`). */
 #ifndef PARLEY_ADMIN_INTERNAL_H
 #define PARLEY_ADMIN_INTERNAL_H
 
+#include "app/cli_runtime.h"
+
 struct config;
 
-/* Levels of start-up reached, for admin_stop. */
-enum { UP_NONE, UP_LOOP, UP_WORKERS, UP_CURL, UP_PLUGINS };
-
-/* 0, or -1 after printing why ("parley: WHAT: ..."); *up says how far it
- * got either way. */
-int admin_start(struct config *cfg, const char *what, int *up);
-void admin_stop(int up);
+/* 0, or -1 after printing why ("parley: WHAT: ..."); rt says how far it
+ * got either way (start it zeroed). */
+int admin_start(struct config *cfg, const char *what, struct cli_runtime *rt);
+void admin_stop(struct cli_runtime *rt);
 
 #endif

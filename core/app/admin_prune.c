@@ -58,10 +58,7 @@ static void audit_done(void *ud, const parley_store_result *res)
 
 static void turn_until_done(void)
 {
-	ev_ref(loop_ev);
-	while (pc.running)
-		ev_run(loop_ev, EVRUN_ONCE);
-	ev_unref(loop_ev);
+	cli_runtime_wait(&pc.running);
 }
 
 static void audit(long long older_than_s, const char *room)
@@ -90,10 +87,11 @@ static void audit(long long older_than_s, const char *room)
 
 int admin_prune(struct config *cfg, int dry_run, long long older_than_s, const char *room)
 {
-	int up = UP_NONE, status = 1;
+	struct cli_runtime rt = {0};
+	int status = 1;
 	memset(&pc, 0, sizeof pc);
 	pc.dry_run = dry_run;
-	if (admin_start(cfg, "prune", &up) < 0)
+	if (admin_start(cfg, "prune", &rt) < 0)
 		goto done;
 	int64_t keep_s = older_than_s > 0 ? older_than_s : cfg->retention.messages;
 	struct prune_opts o = {.now_ms = loop_now_ms(),
@@ -138,7 +136,7 @@ int admin_prune(struct config *cfg, int dry_run, long long older_than_s, const c
 	status = 0;
 done:
 	fflush(stdout);
-	admin_stop(up);
+	admin_stop(&rt);
 	free(pc.error);
 	return status;
 }

@@ -19,11 +19,10 @@
 #include <mbedtls/sha256.h>
 
 #include "app/backup_s3.h"
+#include "app/cli_runtime.h"
 #include "app/data_lock.h"
 #include "app/store_copy.h"
 #include "base/config.h"
-#include "base/curl_loop.h"
-#include "base/loop.h"
 #include "base/workers.h"
 #include "host/plugin_host.h"
 
@@ -439,8 +438,6 @@ static void cli_done(void *ud, const struct backup_report *r)
 		fail("backup", "%s (the unfinished folder %s has no manifest)", r->why, r->out);
 }
 
-static const struct plugin_core_ops backup_core_ops = {0};
-
 static int backup_local(struct config *cfg, const char *out_dir, const char *s3_to,
                         const char *s3_name);
 static int remove_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
@@ -489,25 +486,20 @@ static void cli_uploaded(void *ud, int ok, const char *why)
 static int backup_local(struct config *cfg, const char *out_dir, const char *s3_to,
                         const char *s3_name)
 {
-	int loop = 0, workers = 0, curl = 0, plugins = 0;
+	struct cli_runtime rt = {0};
 	struct cli_wait w = {0};
 	char err[512];
-	if (loop_init() < 0 || !(loop = 1) || workers_start(BACKUP_WORKERS) < 0 || !(workers = 1) ||
-	    curl_loop_init() < 0 || !(curl = 1))
-		goto done;
-	plugins_set_core_ops(&backup_core_ops);
-	if (plugins_load(cfg, 1) < 0 || !(plugins = 1) || plugins_init() < 0) {
+	int started = cli_runtime_start(&rt, cfg, NULL, BACKUP_WORKERS, CLI_PLUGINS_ALL);
+	if (started == CLI_RUNTIME_EPLUGINS)
 		fail("backup", "cannot start the plugins");
+	if (started < 0)
 		goto done;
-	}
 	if (backup_start(cfg->data_dir, out_dir, cli_done, &w, err, sizeof err) < 0) {
 		fail("backup", "%s", err);
 		goto done;
 	}
 	w.pending = 1;
-	ev_ref(loop_ev);
-	while (w.pending)
-		ev_run(loop_ev, EVRUN_ONCE);
+	cli_runtime_wait(&w.pending);
 	if (w.ok && s3_to) {
 		struct cli_wait up = {.pending = 1};
 		if (backup_s3_upload(s3_to, s3_name, out_dir, 0, cli_uploaded, &up, err,
@@ -515,20 +507,11 @@ static int backup_local(struct config *cfg, const char *out_dir, const char *s3_
 			fail("backup", "%s", err);
 			up.pending = 0;
 		}
-		while (up.pending)
-			ev_run(loop_ev, EVRUN_ONCE);
+		cli_runtime_wait(&up.pending);
 		w.ok = up.ok;
 	}
-	ev_unref(loop_ev);
 done:
-	if (plugins)
-		plugins_fini();
-	if (curl)
-		curl_loop_fini();
-	if (workers)
-		workers_stop();
-	if (loop)
-		loop_fini();
+	cli_runtime_stop(&rt);
 	return w.ok ? 0 : 1;
 }
 
@@ -765,7 +748,8 @@ static int remove_tree_entry(const char *path, const struct stat *sb, int flag, 
 static int fetch_s3(struct config *cfg, const char *url, int64_t at_ms, const char *dir, char *err,
                     size_t errlen)
 {
-	int loop = 0, workers = 0, curl = 0, plugins = 0, rc = -1;
+	struct cli_runtime rt = {0};
+	int rc = -1;
 	struct config *alone = malloc(sizeof *alone);
 	if (!alone) {
 		snprintf(err, errlen, "out of memory");
@@ -776,26 +760,14 @@ static int fetch_s3(struct config *cfg, const char *url, int64_t at_ms, const ch
 	for (size_t i = 0; i < cfg->n_plugins && i < CONFIG_MAX_PLUGINS; i++)
 		if (cfg->plugins[i].name && strncmp(cfg->plugins[i].name, "uploads_", 8) == 0)
 			alone->plugins[alone->n_plugins++] = cfg->plugins[i];
-	if (loop_init() < 0 || !(loop = 1) || workers_start(BACKUP_WORKERS) < 0 || !(workers = 1) ||
-	    curl_loop_init() < 0 || !(curl = 1)) {
-		snprintf(err, errlen, "cannot start the loop");
-		goto done;
-	}
-	plugins_set_core_ops(&backup_core_ops);
-	if (plugins_load(alone, 1) < 0 || !(plugins = 1) || plugins_init_alone() < 0) {
-		snprintf(err, errlen, "cannot start the uploads provider");
-		goto done;
-	}
-	rc = backup_s3_fetch(url, at_ms, dir, err, errlen);
-done:
-	if (plugins)
-		plugins_fini();
-	if (curl)
-		curl_loop_fini();
-	if (workers)
-		workers_stop();
-	if (loop)
-		loop_fini();
+	int started = cli_runtime_start(&rt, alone, NULL, BACKUP_WORKERS, CLI_PLUGINS_ALONE);
+	if (started == 0)
+		rc = backup_s3_fetch(url, at_ms, dir, err, errlen);
+	else
+		snprintf(err, errlen, "%s",
+		         started == CLI_RUNTIME_ELOOP ? "cannot start the loop"
+		                                      : "cannot start the uploads provider");
+	cli_runtime_stop(&rt);
 	free(alone);
 	return rc;
 }

@@ -12,9 +12,9 @@
 
 #include <jansson.h>
 
+#include "app/cli_runtime.h"
 #include "base/config.h"
 #include "base/log.h"
-#include "base/loop.h"
 #include "base/workers.h"
 #include "host/plugin_host.h"
 
@@ -545,10 +545,7 @@ struct wait {
 
 static void run_until_done(struct wait *w)
 {
-	ev_ref(loop_ev);
-	while (w->pending)
-		ev_run(loop_ev, EVRUN_ONCE);
-	ev_unref(loop_ev);
+	cli_runtime_wait(&w->pending);
 }
 
 static void step_done(void *ud, int rc, const char *error)

@@ -2,6 +2,7 @@
  * store vtable only (users_list, rooms_list, history), so it works for
  * every store and beside a running server. */
 #include "app/export.h"
+#include "app/cli_runtime.h"
 #include "app/export_files.h"
 #include "app/export_zip.h"
 
@@ -18,11 +19,8 @@
 #include <mbedtls/sha256.h>
 
 #include "base/config.h"
-#include "base/curl_loop.h"
-#include "base/loop.h"
 #include "base/secret.h"
 #include "host/server_secret.h"
-#include "base/workers.h"
 #include "host/plugin_host.h"
 
 #define EXPORT_WORKERS 2
@@ -71,10 +69,7 @@ static int wait_call(int rc)
 		ex.rc = rc;
 		return rc;
 	}
-	ev_ref(loop_ev);
-	while (ex.pending)
-		ev_run(loop_ev, EVRUN_ONCE);
-	ev_unref(loop_ev);
+	cli_runtime_wait(&ex.pending);
 	return ex.rc;
 }
 
@@ -546,11 +541,10 @@ static int run_export(const struct export_options *o)
 	return 0;
 }
 
-static const struct plugin_core_ops export_core_ops = {0};
-
 int export_main(struct config *cfg, const struct export_options *o)
 {
-	int loop = 0, workers = 0, curl = 0, plugins = 0, status = 1;
+	struct cli_runtime rt = {0};
+	int status = 1;
 	memset(&ex, 0, sizeof ex);
 	ex.o = o;
 	if (!(ex.names = json_object()) || !(ex.users = json_array()) ||
@@ -560,14 +554,11 @@ int export_main(struct config *cfg, const struct export_options *o)
 		json_decref(ex.page);
 		return 1;
 	}
-	if (loop_init() < 0 || !(loop = 1) || workers_start(EXPORT_WORKERS) < 0 || !(workers = 1) ||
-	    curl_loop_init() < 0 || !(curl = 1))
-		goto done;
-	plugins_set_core_ops(&export_core_ops);
-	if (plugins_load(cfg, 1) < 0 || !(plugins = 1) || plugins_init() < 0) {
+	int started = cli_runtime_start(&rt, cfg, NULL, EXPORT_WORKERS, CLI_PLUGINS_ALL);
+	if (started == CLI_RUNTIME_EPLUGINS)
 		xfail("cannot start the plugins");
+	if (started < 0)
 		goto done;
-	}
 	/* Pseudonyms are keyed with the server key, the cluster's when the
 	 * store holds it: every node's export names a person alike. */
 	if (o->pseudonymise && server_secret_load(cfg->data_dir) < 0) {
@@ -579,14 +570,7 @@ done:
 	if (ex.out)
 		fclose(ex.out);
 	mbedtls_sha256_free(&ex.sha);
-	if (plugins)
-		plugins_fini();
-	if (curl)
-		curl_loop_fini();
-	if (workers)
-		workers_stop();
-	if (loop)
-		loop_fini();
+	cli_runtime_stop(&rt);
 	for (size_t i = 0; i < ex.n_rooms; i++) {
 		free(ex.rooms[i].id);
 		free(ex.rooms[i].name);

@@ -12,7 +12,7 @@
 #include <curl/curl.h>
 #include <mbedtls/sha256.h>
 
-#include "base/loop.h"
+#include "app/cli_runtime.h"
 #include "host/plugin_host.h"
 
 #define FILES_PATH 4096
@@ -27,10 +27,7 @@ static struct {
 
 static void turn(void)
 {
-	ev_ref(loop_ev);
-	while (xf.pending)
-		ev_run(loop_ev, EVRUN_ONCE);
-	ev_unref(loop_ev);
+	cli_runtime_wait(&xf.pending);
 }
 
 static void record_done(void *ud, const parley_store_result *res)

@@ -24,6 +24,7 @@
 #include "app/data_lock.h"
 #include "app/export.h"
 #include "app/export_zip.h"
+#include "app/import_source.h"
 #include "base/config.h"
 #include "base/loop.h"
 #include "base/token_hash.h"
@@ -92,10 +93,7 @@ static int wait_call(int rc)
 		snprintf(im.error, sizeof im.error, "the store refused the call");
 		return rc < 0 ? rc : PARLEY_EUNAVAIL;
 	}
-	ev_ref(loop_ev);
-	while (im.pending)
-		ev_run(loop_ev, EVRUN_ONCE);
-	ev_unref(loop_ev);
+	cli_runtime_wait(&im.pending);
 	return im.rc;
 }
 
@@ -389,10 +387,7 @@ static void put_done(void *ud, int rc, const char *error)
 
 static void put_wait(struct put *p)
 {
-	ev_ref(loop_ev);
-	while (p->pending)
-		ev_run(loop_ev, EVRUN_ONCE);
-	ev_unref(loop_ev);
+	cli_runtime_wait(&p->pending);
 }
 
 /* Writes files/<id> as a new object; its key into key. */
@@ -733,38 +728,32 @@ static int run_import(struct config *cfg)
 
 int import_main(struct config *cfg, const char *path)
 {
-	char tmp[IMPORT_PATH], err[300];
-	int up = UP_NONE, status = 1, unpacked = 0;
+	struct import_source src;
+	struct cli_runtime rt = {0};
+	char err[300];
+	int status = 1;
 	/* Like a restore: never under a running server. */
 	if (data_lock_take(cfg->data_dir, err, sizeof err) < 0) {
 		ifail("%s", err);
 		return 1;
 	}
 	import_begin();
-	if (export_is_zip(path)) {
-		snprintf(tmp, sizeof tmp, "%s/import-%ld.partial", cfg->data_dir, (long)getpid());
-		if (export_zip_extract(path, tmp, EXPORT_ZIP_MAX_ENTRIES, EXPORT_ZIP_MAX_BYTES, err,
-		                       sizeof err) < 0) {
-			ifail("%s: %s", path, err);
-			export_dir_remove(tmp);
-			goto done;
-		}
-		unpacked = 1;
-		im.dir = tmp;
-	} else {
-		im.dir = path;
+	if (import_source_open(&src, path, cfg->data_dir, "import", EXPORT_ZIP_MAX_ENTRIES,
+	                       EXPORT_ZIP_MAX_BYTES, err, sizeof err) < 0) {
+		ifail("%s: %s", path, err);
+		goto done;
 	}
+	im.dir = src.dir;
 	im.users = json_object();
 	if (check_manifest() < 0)
 		goto done;
-	if (admin_start(cfg, "import", &up) < 0)
+	if (admin_start(cfg, "import", &rt) < 0)
 		goto done;
 	status = run_import(cfg) == 0 ? 0 : 1;
 done:
 	fflush(stdout);
-	admin_stop(up);
-	if (unpacked)
-		export_dir_remove(tmp);
+	admin_stop(&rt);
+	import_source_close(&src);
 	import_end();
 	json_decref(im.users);
 	json_decref(im.manifest);

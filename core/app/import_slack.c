@@ -19,8 +19,7 @@
 
 #include "app/admin_internal.h"
 #include "app/data_lock.h"
-#include "app/export.h"
-#include "app/export_zip.h"
+#include "app/import_source.h"
 #include "app/import.h"
 #include "app/import_internal.h"
 #include "app/import_slack_read.h"
@@ -888,8 +887,10 @@ static int run(struct config *cfg)
 
 int import_slack_main(struct config *cfg, const char *path)
 {
-	char tmp[SLACK_PATH], err[300];
-	int up = UP_NONE, status = 1, unpacked = 0;
+	struct import_source src;
+	struct cli_runtime rt = {0};
+	char err[300];
+	int status = 1;
 	memset(&sl, 0, sizeof sl);
 	/* Like parley's own import: never under a running server. */
 	if (data_lock_take(cfg->data_dir, err, sizeof err) < 0) {
@@ -908,28 +909,19 @@ int import_slack_main(struct config *cfg, const char *path)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	sl.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	if (export_is_zip(path)) {
-		snprintf(tmp, sizeof tmp, "%s/import-slack-%ld.partial", cfg->data_dir,
-		         (long)getpid());
-		if (export_zip_extract(path, tmp, SLACK_ZIP_MAX_ENTRIES, SLACK_ZIP_MAX_BYTES, err,
-		                       sizeof err) < 0) {
-			import_fail("%s: %s (a Slack export's zip, as Slack made it)", path, err);
-			export_dir_remove(tmp);
-			goto done;
-		}
-		unpacked = 1;
-		sl.dir = tmp;
-	} else {
-		sl.dir = path;
+	if (import_source_open(&src, path, cfg->data_dir, "import-slack", SLACK_ZIP_MAX_ENTRIES,
+	                       SLACK_ZIP_MAX_BYTES, err, sizeof err) < 0) {
+		import_fail("%s: %s (a Slack export's zip, as Slack made it)", path, err);
+		goto done;
 	}
-	if (admin_start(cfg, "import", &up) < 0)
+	sl.dir = src.dir;
+	if (admin_start(cfg, "import", &rt) < 0)
 		goto done;
 	status = run(cfg) == 0 ? 0 : 1;
 done:
 	fflush(stdout);
-	admin_stop(up);
-	if (unpacked)
-		export_dir_remove(tmp);
+	admin_stop(&rt);
+	import_source_close(&src);
 	import_end();
 	json_decref(sl.people);
 	json_decref(sl.accounts);

@@ -22,8 +22,8 @@
 #include <parley/plugin.h>
 
 #include "app/admin_internal.h"
+#include "app/cli_runtime.h"
 #include "base/config.h"
-#include "base/loop.h"
 #include "host/plugin_host.h"
 
 #define COPY_PAGE 1000
@@ -104,10 +104,7 @@ static int call_wait(struct call *c, int rc)
 		snprintf(c->error, sizeof c->error, "refused (%d)", rc);
 		return c->rc;
 	}
-	ev_ref(loop_ev);
-	while (c->pending)
-		ev_run(loop_ev, EVRUN_ONCE);
-	ev_unref(loop_ev);
+	cli_runtime_wait(&c->pending);
 	return c->rc;
 }
 
@@ -460,15 +457,16 @@ static int read_dump(struct copy *cp, const char *path)
 
 static int read_source(struct copy *cp, struct config *cfg)
 {
-	int up, rc = -1;
+	struct cli_runtime rt = {0};
+	int rc = -1;
 	void *self;
 	const parley_store_vtable *st;
-	if (admin_start(cfg, "store copy", &up) == 0 && (st = copy_store(&self, "source"))) {
+	if (admin_start(cfg, "store copy", &rt) == 0 && (st = copy_store(&self, "source"))) {
 		rc = 0;
 		for (int i = 0; i < N_KINDS && rc == 0; i++)
 			rc = spool_kind(cp, st, self, READ_ORDER[i]);
 	}
-	admin_stop(up);
+	admin_stop(&rt);
 	return rc;
 }
 
@@ -584,10 +582,11 @@ static int verify_rooms(const struct copy *cp, const parley_store_vtable *st, vo
 
 static int write_target(struct copy *cp, struct config *cfg, int force)
 {
-	int up, rc = -1;
+	struct cli_runtime rt = {0};
+	int rc = -1;
 	void *self;
 	const parley_store_vtable *st;
-	if (admin_start(cfg, "store copy", &up) != 0 || !(st = copy_store(&self, "target")))
+	if (admin_start(cfg, "store copy", &rt) != 0 || !(st = copy_store(&self, "target")))
 		goto out;
 	for (int k = 0; k < N_KINDS; k++) {
 		int64_t n = 0;
@@ -622,7 +621,7 @@ static int write_target(struct copy *cp, struct config *cfg, int force)
 	if (rc == 0 && verify_rooms(cp, st, self) < 0)
 		rc = -1;
 out:
-	admin_stop(up);
+	admin_stop(&rt);
 	return rc;
 }
 

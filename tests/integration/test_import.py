@@ -78,6 +78,8 @@ def test_round_trip_export_import_export(server_factory, plugin_dir, parley_bin,
     # Into a store with data: refused, nothing changes.
     again = cli(parley_bin, cfg, "import", first)
     assert again.returncode == 1 and "not empty" in again.stderr, again.stderr
+    # Both archives were unpacked into the data dir; neither folder is left.
+    assert not [n for n in os.listdir(data) if n.endswith(".partial")], os.listdir(data)
 
     dst = server_factory(plugins=PLUGINS, data_dir=data)
     # Refused while a server holds the data dir.

@@ -283,9 +283,12 @@ def test_damaged_exports_are_refused_naming_the_file(server_factory, plugin_dir,
     assert r.returncode == 1 and "escape" in r.stderr, r.stderr
     assert not os.path.exists(str(tmp_path / "escape.json"))
 
-    # None of them wrote anything: the good export still goes in.
+    # None of them wrote anything, nor left an unpacking folder behind: the
+    # good export still goes in, and its folder goes as well.
+    assert not [n for n in os.listdir(data) if n.endswith(".partial")], os.listdir(data)
     r = attempt("good.zip", good)
     assert r.returncode == 0, r.stderr
+    assert not [n for n in os.listdir(data) if n.endswith(".partial")], os.listdir(data)
 
 
 def test_long_texts_are_cut_to_max_text_and_names_fitted(parley_bin, plugin_dir, tmp_path):
