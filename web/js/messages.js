@@ -42,6 +42,7 @@ export class MessageList {
     this.followEnd = true; // the window reaches the newest message
     this.dividerSeq = null;
     this.loading = false;
+    this.fillStalled = false; // filling the view found nothing older
     this.rendering = false;
     ol.addEventListener('scroll', () => this.onScroll(), { passive: true });
     jump.addEventListener('click', () => this.toLatest());
@@ -54,6 +55,7 @@ export class MessageList {
     this.followEnd = true;
     this.startSeq = 0;
     this.loading = false;
+    this.fillStalled = false;
     this.windowToEnd();
     this.render('bottom');
     const div = this.ol.querySelector('.divider');
@@ -159,6 +161,14 @@ export class MessageList {
     this.rendering = false;
     this.jump.hidden = this.followEnd && this.atBottom();
     this.noteRead();
+    // Rows that do not fill the view cannot be scrolled to reach older
+    // ones: grow the window now. (History answered after the room opened
+    // on a few live rows left those rows under "Loading older messages…"
+    // with nothing to scroll.)
+    const o = this.ol;
+    if (o.scrollHeight <= o.clientHeight && (start > 0 || (h.more && h.loaded && !this.fillStalled))) {
+      requestAnimationFrame(() => this.onScroll());
+    }
   }
 
   messageRow(m, first) {
@@ -286,10 +296,14 @@ export class MessageList {
       } else if (roomMessages(this.room).more && !this.loading) {
         this.loading = true;
         const room = this.room;
+        const had = roomMessages(room).list.length;
         await this.hooks.loadOlder(room);
         this.loading = false;
         if (room !== this.room) return;
         const l = roomMessages(room).list;
+        // Nothing came (offline, an error): filling the view stops asking
+        // until the room is opened again; scrolling still asks.
+        this.fillStalled = l.length === had;
         const s = Math.max(0, lowerBound(l, this.startSeq) - STEP);
         if (l.length) this.startSeq = l[s].seq;
         const e = this.bounds().end;
