@@ -186,8 +186,11 @@ await run('polish', async (server, browser) => {
     assert.equal(download.suggestedFilename(), 'western-blot.png');
     await bob.keyboard.press('Escape');
     await viewer.waitFor({ state: 'detached' });
+    // The dialog loses `open` at once; its close event (which gives focus
+    // back) is a task later: wait for it, bounded.
+    const back = await bob.waitForFunction(() => document.activeElement.matches('a.preview'), null, { timeout: 5000 }).catch(() => null);
     const focused = await bob.evaluate(() => document.activeElement.outerHTML.slice(0, 120));
-    assert.ok(focused.startsWith('<a class="preview"'), `focus after the viewer: ${focused}`);
+    assert.ok(back && focused.startsWith('<a class="preview"'), `focus after the viewer: ${focused}`);
 
     // A file card: the whole name and the size on one line.
     const name = 'qPCR-run-2026-12-04-plate-3-melt-curves.csv';
