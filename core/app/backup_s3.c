@@ -582,12 +582,13 @@ static int get_file(const parley_uploads_vtable *u, void *self, const char *key,
 	struct wait w = {.pending = 1};
 	int rc = u->get_object(self, key, path, step_done, &w);
 	if (rc != PARLEY_PENDING) {
-		snprintf(err, errlen, "%s: cannot fetch it (%d)", key, rc);
+		/* Bounded: a key can be 4 KiB, the message is one line. */
+		snprintf(err, errlen, "%.256s: cannot fetch it (%d)", key, rc);
 		return -1;
 	}
 	run_until_done(&w);
 	if (w.rc != PARLEY_OK) {
-		snprintf(err, errlen, "fetching %s: %s", key, w.why);
+		snprintf(err, errlen, "fetching %.256s: %.200s", key, w.why);
 		return -1;
 	}
 	return 0;
