@@ -258,6 +258,25 @@ static void post_wait_free(struct post_wait *w)
 	free(w);
 }
 
+/* The post a waiting one becomes once its answer came (without its
+ * attachments: each continuation hands them on its own way). */
+static struct chat_post post_of_wait(const struct post_wait *w, room *r)
+{
+	return (struct chat_post){.author = w->author,
+	                          .room = r,
+	                          .text = w->text,
+	                          .client_id = w->client_id,
+	                          .reply_to = w->reply_to,
+	                          .depth = w->depth,
+	                          .t0 = w->t0,
+	                          .no_command = w->no_command,
+	                          .strict_commands = w->strict_commands,
+	                          .no_previews = w->no_previews,
+	                          .thread = w->thread,
+	                          .also_room = w->also_room,
+	                          .command_seen = w->command_seen};
+}
+
 static void attachments_resolved(void *ud, int rc, const char *why, char *json)
 {
 	struct post_wait *w = ud;
@@ -269,19 +288,7 @@ static void attachments_resolved(void *ud, int rc, const char *why, char *json)
 	if (rc != PARLEY_OK) {
 		w->done(w->ud, rc, why, NULL, 0, 0);
 	} else {
-		struct chat_post p = {.author = w->author,
-		                      .room = r,
-		                      .text = w->text,
-		                      .client_id = w->client_id,
-		                      .reply_to = w->reply_to,
-		                      .depth = w->depth,
-		                      .t0 = w->t0,
-		                      .no_command = w->no_command,
-		                      .strict_commands = w->strict_commands,
-		                      .no_previews = w->no_previews,
-		                      .thread = w->thread,
-		                      .also_room = w->also_room,
-		                      .command_seen = w->command_seen};
+		struct chat_post p = post_of_wait(w, r);
 		post_resolved(&p, json, w->done, w->ud);
 	}
 	free(json);
@@ -358,20 +365,9 @@ static void command_counted(void *ud, const parley_store_result *res)
 		w->done(w->ud, PARLEY_ENOTFOUND, "the room is gone", NULL, 0, 0);
 	} else {
 		/* A store that cannot answer: the node's own memory decides. */
-		struct chat_post p = {.author = w->author,
-		                      .room = r,
-		                      .text = w->text,
-		                      .client_id = w->client_id,
-		                      .reply_to = w->reply_to,
-		                      .attachments = w->attachments,
-		                      .depth = w->depth,
-		                      .t0 = w->t0,
-		                      .no_command = w->no_command,
-		                      .strict_commands = w->strict_commands,
-		                      .no_previews = w->no_previews,
-		                      .thread = w->thread,
-		                      .also_room = w->also_room,
-		                      .command_seen = res->rc == PARLEY_OK && res->value > 1};
+		struct chat_post p = post_of_wait(w, r);
+		p.attachments = w->attachments;
+		p.command_seen = res->rc == PARLEY_OK && res->value > 1;
 		post_attachments(&p, w->done, w->ud);
 	}
 	post_wait_free(w);
