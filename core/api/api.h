@@ -13,6 +13,10 @@ struct http_request;
  * by its connection id and drop the answer if the connection closed). */
 void api_route(struct http_request *req);
 
+/* Frees what the router keeps between requests (the sign-in start
+ * limiter's table); at exit, after the last request. */
+void api_fini(void);
+
 /* 1 for the requests whose body is streamed (POST /api/uploads). */
 int api_streams_body(const struct http_request *req);
 

@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/api_internal.h"
+#include "api/addr_rate.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "chat/chat.h"
@@ -27,7 +28,19 @@
 #define OIDC_COOKIE_PATH       "/api/oidc/"
 #define OIDC_HEADERS_MAX       8192 /* Location (the provider's URL) and the cookies */
 #define OIDC_MESSAGE_MAX       200
-#define API_SESSION_COOKIE_MAX 512 /* api_session.c's Set-Cookie line */
+#define API_SESSION_COOKIE_MAX 512   /* api_session.c's Set-Cookie line */
+#define OIDC_RATE_NETWORKS     65536 /* networks the start limiter tracks (~100 B each) */
+
+/* Sign-in starts per client network (limits.oidc_logins): each start holds
+ * one of the provider's pending flows (auth_jwt caps them) until it ends
+ * or expires, so one network must not take them all. */
+static struct addr_rate *start_rate;
+
+void api_fini(void)
+{
+	addr_rate_free(start_rate);
+	start_rate = NULL;
+}
 
 /* The provider of browser sign-in, or NULL when none is configured: the
  * first in the chain that has the three members and says it is set up
@@ -164,6 +177,20 @@ void api_oidc_login(struct http_request *req, const struct api_route *r, const c
 	struct api_ctx *x = api_ctx_new(req, r, NULL, id, NULL);
 	if (!x)
 		return;
+	if (!start_rate && !(start_rate = addr_rate_new(OIDC_RATE_NETWORKS))) {
+		redirect_error(req, x->tls, PARLEY_ENOMEM, "out of memory");
+		api_ctx_free(x);
+		return;
+	}
+	int64_t wait_ms = addr_rate_take(start_rate, x->client, &server_config->limits.oidc_logins,
+	                                 loop_now_ms() / 1000.0);
+	if (wait_ms > 0) {
+		redirect_error(
+		    req, x->tls, PARLEY_ERATELIMIT,
+		    "too many sign-ins were started from this network; try again in a minute");
+		api_ctx_free(x);
+		return;
+	}
 	const parley_auth_vtable *vt = p->vtable;
 	int rc = vt->oidc_begin(p->self, begun, x);
 	if (rc < 0) {

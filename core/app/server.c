@@ -298,6 +298,7 @@ out_plugins:
 	plugins_fini();
 	loop_drain_posts();
 	chat_fini();
+	api_fini();
 out_workers:
 	workers_stop();
 	curl_loop_fini();

@@ -100,6 +100,10 @@ void config_limits_default(struct config *cfg)
 	}
 	memcpy(cfg->limits.rates, default_rates, sizeof default_rates);
 	memcpy(cfg->limits.bot_rates, default_bot_rates, sizeof default_bot_rates);
+	/* 150 begun flows per network within auth_jwt's default state_ttl
+	 * (600 s), against its cap of 4096: a NAT-ed office signing in at
+	 * nine still fits the burst. */
+	cfg->limits.oidc_logins = (struct rate_spec){0.2, 30};
 }
 
 char *config_resolve(const char *base, const char *path)
@@ -321,38 +325,67 @@ static void read_server(struct config *cfg, const conf_node *root)
 	conf_report_unread(s);
 }
 
+/* One { per_s, burst } table into *out (missing keys keep its values). */
+static void read_rate_spec(const conf_node *r, struct rate_spec *out)
+{
+	double per_s = out->per_s, burst = out->burst;
+	conf_get_num(r, "per_s", &per_s);
+	conf_get_num(r, "burst", &burst);
+	if (!(per_s >= 0) || per_s > 1e6)
+		conf_error(r, "per_s", "must be 0 (no limit) to 1000000");
+	else if (!(burst >= 1) || burst > 1e6)
+		conf_error(r, "burst", "must be 1 to 1000000");
+	else
+		*out = (struct rate_spec){per_s, burst};
+	conf_report_unread(r);
+}
+
+/* 1 when l's key is a boolean (false: *off set; true: an error). */
+static int rate_bool(const conf_node *l, const char *key, int *off, const char *what)
+{
+	int on;
+	if (!conf_get(l, key) || conf_type_name(conf_get(l, key))[0] != 'b')
+		return 0;
+	if (conf_get_bool(l, key, &on) == 1 && !on)
+		*off = 1;
+	else
+		conf_error(l, key, "must be false or %s", what);
+	return 1;
+}
+
 /* limits.rates / limits.bot_rates: false turns every limit off; a table
  * has one { per_s, burst } per action (missing keys keep their default). */
 static void read_rates(const conf_node *l, const char *key, struct rate_spec *out)
 {
-	int on;
+	int off = 0;
 	const conf_node *t;
-	if (conf_get(l, key) && conf_type_name(conf_get(l, key))[0] == 'b') {
-		if (conf_get_bool(l, key, &on) == 1 && !on)
-			for (int a = 0; a < RATE_ACTIONS; a++)
-				out[a].per_s = 0;
-		else
-			conf_error(l, key, "must be false or a table of { per_s, burst }");
+	if (rate_bool(l, key, &off, "a table of { per_s, burst }")) {
+		for (int a = 0; off && a < RATE_ACTIONS; a++)
+			out[a].per_s = 0;
 		return;
 	}
 	if (conf_get_table(l, key, &t) != 1)
 		return;
 	for (int a = 0; a < RATE_ACTIONS; a++) {
 		const conf_node *r;
-		double per_s = out[a].per_s, burst = out[a].burst;
-		if (conf_get_table(t, rate_action_names[a], &r) != 1)
-			continue;
-		conf_get_num(r, "per_s", &per_s);
-		conf_get_num(r, "burst", &burst);
-		if (!(per_s >= 0) || per_s > 1e6)
-			conf_error(r, "per_s", "must be 0 (no limit) to 1000000");
-		else if (!(burst >= 1) || burst > 1e6)
-			conf_error(r, "burst", "must be 1 to 1000000");
-		else
-			out[a] = (struct rate_spec){per_s, burst};
-		conf_report_unread(r);
+		if (conf_get_table(t, rate_action_names[a], &r) == 1)
+			read_rate_spec(r, &out[a]);
 	}
 	conf_report_unread(t);
+}
+
+/* A single { per_s, burst } key, or false for no limit. */
+static void read_rate(const conf_node *l, const char *key, struct rate_spec *out)
+{
+	int off = 0;
+	const conf_node *r;
+	if (rate_bool(l, key, &off, "{ per_s, burst }")) {
+		if (off)
+			out->per_s = 0;
+		return;
+	}
+	if (conf_get_table(l, key, &r) == 1)
+		read_rate_spec(r, out);
 }
 
 static void read_limits(struct config *cfg, const conf_node *root)
@@ -385,6 +418,7 @@ static void read_limits(struct config *cfg, const conf_node *root)
 	}
 	read_rates(l, "rates", cfg->limits.rates);
 	read_rates(l, "bot_rates", cfg->limits.bot_rates);
+	read_rate(l, "oidc_logins", &cfg->limits.oidc_logins);
 	conf_report_unread(l);
 }
 

@@ -85,7 +85,8 @@ struct config {
 		int64_t fd_reserve;      /* descriptors kept from connections; 64; 0: off */
 		int64_t group_dm_max;    /* people in a DM, the caller counted; 8 */
 		int64_t mention_all_max; /* members above which only moderators @room; 50 */
-		struct rate_spec rates[RATE_ACTIONS];     /* people's sessions */
+		struct rate_spec rates[RATE_ACTIONS]; /* people's sessions */
+		struct rate_spec oidc_logins; /* browser sign-in starts per client network */
 		struct rate_spec bot_rates[RATE_ACTIONS]; /* bot accounts' */
 	} limits;
 

@@ -83,13 +83,14 @@ def idp(server_factory):
     """(parley, provider): each knows the other's address before it starts."""
     made = []
 
-    def start(extra=""):
+    def start(extra="", limits="", server_extra=""):
         parley_port, op_port = free_port(), free_port()
         parley_url = f"http://127.0.0.1:{parley_port}"
         op = Provider(op_port, parley_url)
         made.append(op)
-        srv = server_factory(plugins=oidc_plugins(op.issuer, extra),
-                             server_extra=f'listen = {{ "127.0.0.1:{parley_port}" }}')
+        srv = server_factory(plugins=oidc_plugins(op.issuer, extra), limits=limits,
+                             server_extra=f'listen = {{ "127.0.0.1:{parley_port}" }}'
+                             + (", " + server_extra if server_extra else ""))
         return srv, op
 
     yield start
@@ -429,7 +430,7 @@ def test_flows_left_by_stopped_nodes_are_swept_at_the_store_cap(idp):
     if os.environ.get("PARLEY_TEST_STORE") == "mongo":
         pytest.skip("fills the store_sqlite file directly")
     import sqlite3
-    srv, _ = idp()
+    srv, _ = idp(limits="oidc_logins = false")  # the test polls the start
     db = sqlite3.connect(os.path.join(srv.data_dir, "parley.db"), timeout=10)
     long_ago = int(time.time() * 1000) - 3600 * 1000
     field = "A" * 43
@@ -458,3 +459,31 @@ def test_flows_left_by_stopped_nodes_are_swept_at_the_store_cap(idp):
         assert time.monotonic() < deadline, left
         time.sleep(0.2)
     db.close()
+
+
+def test_sign_in_starts_are_limited_per_network(idp):
+    """Each start holds one of the provider's pending flows until it ends
+    or expires; one network may start `limits.oidc_logins` of them (a
+    token bucket per IPv4 address or IPv6 /64), so it cannot take the
+    provider's whole table and lock everyone else out."""
+    srv, _ = idp(limits="oidc_logins = { per_s = 0.001, burst = 3 }",
+                 server_extra='trusted_proxies = { "127.0.0.1" }')
+
+    def begin(forwarded):
+        b = Browser(srv.url)
+        return b.request(srv.url + "/api/oidc/login", headers={"X-Forwarded-For": forwarded})
+
+    for _ in range(3):
+        r = begin("192.0.2.10")
+        assert r.status_code == 303 and r.headers["Location"].startswith("http"), r.headers
+    code, msg = error_of(begin("192.0.2.10"))
+    assert code == "rate_limited" and "too many sign-ins" in msg, (code, msg)
+    # Another host of the same IPv6 /64 shares its network's bucket...
+    for _ in range(3):
+        assert begin("2001:db8:1:2::1").headers["Location"].startswith("http")
+    assert error_of(begin("2001:db8:1:2::99"))[0] == "rate_limited"
+    # ...other networks are not affected, and a full sign-in still works.
+    b = Browser(srv.url)
+    url = b.at_provider(b.begin())
+    r = b.callback(url)
+    assert r.headers["Location"] == "/#sso=1", r.headers

@@ -104,8 +104,11 @@ static void test_rates(void **state)
 	const char *path =
 	    write_conf("rates.conf", "limits = { rates = { send = { per_s = 1.5, burst = 3 },\n"
 	                             "                     join = { per_s = 0 } },\n"
-	                             "           bot_rates = false }\n");
+	                             "           bot_rates = false,\n"
+	                             "           oidc_logins = { burst = 5 } }\n");
 	assert_int_equal(config_load(&c, path, &ov), 0);
+	assert_true(c.limits.oidc_logins.burst == 5);
+	assert_true(c.limits.oidc_logins.per_s == 0.2); /* kept */
 	assert_true(c.limits.rates[RATE_SEND].per_s == 1.5);
 	assert_true(c.limits.rates[RATE_SEND].burst == 3);
 	assert_true(c.limits.rates[RATE_JOIN].per_s == 0);  /* off */
@@ -121,6 +124,8 @@ static void test_rates(void **state)
 	    "limits = { rates = { sned = { per_s = 1 } } }\n",
 	    "limits = { rates = true }\n",
 	    "limits = { bot_rates = 5 }\n",
+	    "limits = { oidc_logins = { per_s = -1 } }\n",
+	    "limits = { oidc_logins = true }\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		path = write_conf("bad_rates.conf", bad[i]);
@@ -129,7 +134,7 @@ static void test_rates(void **state)
 		char *log = capture_end();
 		if (rc != -1)
 			fail_msg("accepted: %s", bad[i]);
-		if (!strstr(log, "rates"))
+		if (!strstr(log, "rates") && !strstr(log, "oidc_logins"))
 			fail_msg("no key named for %s: %s", bad[i], log);
 		free(log);
 	}
