@@ -5,6 +5,13 @@ import { el, button, announce } from './dom.js';
 import { state } from './state.js';
 import { modal } from './dialogs.js';
 import { t, formatNumber } from './i18n.js';
+import { authorLabel } from './profile.js';
+
+const strongAuthor = (user) => {
+  const s = el('strong');
+  s.append(authorLabel(user));
+  return s;
+};
 
 // The notification levels, as shown (the values are the server's).
 function levels() {
@@ -79,7 +86,7 @@ export function pinnedPanel(conn, room, { onJump, canModerate }) {
         close();
         onJump(m);
       });
-      open.append(el('strong', null, m.user.name), el('span', 'pinned-text', m.text || ''));
+      open.append(strongAuthor(m.user), el('span', 'pinned-text', m.text || ''));
       li.append(open);
       if (canModerate) {
         li.append(button(t('pins_unpin'), 'secondary small', async () => {

@@ -258,8 +258,8 @@ export class MessageList {
     li.dataset.cid = it.client_id;
     if (first) {
       const head = el('div', 'msg-head');
-      head.append(el('span', 'author', state.me ? state.me.name : ''));
-      li.append(head);
+      head.append(authorLabel(state.me));
+      li.append(avatarImg(state.me), head);
     }
     const body = el('div', 'text', it.text);
     const waiting = this.hooks.online() ? t('pending_sending') : t('pending_waiting');

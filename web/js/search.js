@@ -8,6 +8,7 @@ import { modal } from './dialogs.js';
 import { state, roomLabel } from './state.js';
 import { timeOf, dayLabel } from './time.js';
 import { t, tn } from './i18n.js';
+import { authorLabel } from './profile.js';
 
 const DEBOUNCE_MS = 250;
 const PAGE = 20;
@@ -117,7 +118,7 @@ export function openSearch(conn, onOpen) {
       const li = el('li', 'search-hit');
       const room = state.rooms.get(m.room);
       const head = el('div', 'msg-head');
-      head.append(el('span', 'author', m.user ? m.user.name : '?'),
+      head.append(authorLabel(m.user),
         el('span', 'muted', (room ? roomLabel(room) : m.room) + ' · ' + t('search_when', { day: dayLabel(m.ts), time: timeOf(m.ts) })));
       const b = el('button', 'search-open');
       b.type = 'button';

@@ -11,6 +11,7 @@ import { modal } from './dialogs.js';
 import { newClientId } from './ids.js';
 import { timeOf, fullTime } from './time.js';
 import { t, tn, formatNumber } from './i18n.js';
+import { authorLabel, avatarImg } from './profile.js';
 
 const PAGE = 100; // the server's largest history page
 
@@ -117,7 +118,7 @@ export class ThreadPanel {
     const time = el('time', 'muted', timeOf(m.ts));
     time.dateTime = new Date(m.ts).toISOString();
     time.title = fullTime(m.ts);
-    head.append(el('span', 'author', m.user ? m.user.name : '?'), time);
+    head.append(authorLabel(m.user), time);
     const body = el('div', 'text');
     if (m.deleted) {
       body.classList.add('deleted');
@@ -129,7 +130,7 @@ export class ThreadPanel {
       }));
       if (m.edited_ts) body.append(el('span', 'muted edited', ' ' + t('message_edited')));
     }
-    li.append(head, body);
+    li.append(avatarImg(m.user), head, body);
     if (m.also_room) li.append(el('div', 'muted thread-also-note', t('thread_also_sent')));
     return li;
   }
