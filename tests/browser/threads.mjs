@@ -37,6 +37,12 @@ await run('threads', async (server, browser) => {
   await panel(bob).waitFor({ state: 'visible', timeout: TIMEOUT_MS });
   assert.match(await bob.locator('#thread-messages .thread-root').textContent(), /Which buffer/);
   await replyInPanel(bob, 'PBS, pH 7.4, from the cold room');
+  // People in the thread are shown as in the room: picture and name.
+  for (const text of ['Which buffer', 'PBS, pH 7.4']) {
+    const r = inPanel(bob, text);
+    assert.equal(await r.locator('img.avatar').count(), 1, text);
+    assert.ok(await r.locator('.author[data-user]').count(), text);
+  }
 
   // alice sees "1 reply" under the root, and not the reply in the room.
   const link = row(alice, 'Which buffer').locator('.thread-link');

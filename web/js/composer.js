@@ -5,7 +5,7 @@
 import { $, el, button, formatSize } from './dom.js';
 import { state, roomMessages } from './state.js';
 import { upload } from './uploads.js';
-import { avatarImg } from './profile.js';
+import { avatarImg, displayName } from './profile.js';
 import { t } from './i18n.js';
 
 const TYPING_EVERY_MS = 3000;
@@ -65,7 +65,7 @@ export class Composer {
     bar.hidden = !mode;
     if (mode) {
       const m = mode.reply || mode.edit;
-      const label = mode.reply ? t('composer_replying', { name: m.user ? m.user.name : '', text: (m.text || '').slice(0, 80) })
+      const label = mode.reply ? t('composer_replying', { name: m.user ? displayName(m.user) : '', text: (m.text || '').slice(0, 80) })
         : t('composer_editing');
       bar.append(el('span', 'grow', label));
       bar.append(el('span', 'muted', t('composer_esc')));

@@ -28,7 +28,7 @@ import { registerOfflineShell } from './offline-shell.js';
 import { t, tn, loadStrings, formatNumber } from './i18n.js';
 import { openSearch } from './search.js';
 import { watchPresence, presenceReady } from './presence.js';
-import { applyProfile, onProfilesLoaded } from './profile.js';
+import { applyProfile, onProfilesLoaded, displayName } from './profile.js';
 import { ThreadPanel, inTimeline } from './threads.js';
 
 const HISTORY_PAGE = 50;
@@ -317,7 +317,7 @@ async function onMessage(m) {
     // A reply only in its thread notifies those following the thread.
     if (inTimeline(m) && levelAllows(room, m)) notifyMessage(room, m, selectRoom);
     if (m.room === state.current && inTimeline(m)) {
-      announce(t('announce_message', { name: m.user.name, text: m.text || t('announce_a_file') }));
+      announce(t('announce_message', { name: displayName(m.user), text: m.text || t('announce_a_file') }));
     }
   }
   if (m.thread) threads.onReply(m);
@@ -672,7 +672,7 @@ async function main() {
     const room = state.rooms.get(state.current);
     if (room) {
       pinnedPanel(conn, room, {
-        onJump: (m) => list.refresh(false) || announce(t('announce_pinned', { name: m.user.name, text: m.text || '' })),
+        onJump: (m) => list.refresh(false) || announce(t('announce_pinned', { name: displayName(m.user), text: m.text || '' })),
         canModerate: isModerator(room) || room.kind === 'dm',
       });
     }

@@ -16,7 +16,7 @@ import { rememberFocus, restoreFocus } from './keyboard.js';
 import { t, formatNumber } from './i18n.js';
 import { timeOf, dayKey, dayLabel, fullTime } from './time.js';
 import * as outbox from './outbox.js';
-import { authorLabel, avatarImg } from './profile.js';
+import { authorLabel, avatarImg, displayName } from './profile.js';
 import { inTimeline, repliesLabel } from './threads.js';
 
 const WINDOW = 150; // messages in the DOM at most (while reading old ones)
@@ -193,7 +193,7 @@ export class MessageList {
       const orig = findMessage(this.room, m.reply_to);
       const q = el('div', 'quote');
       if (orig) {
-        q.append(el('span', 'author', orig.user ? orig.user.name : '?'), document.createTextNode(' '));
+        q.append(el('span', 'author', displayName(orig.user)), document.createTextNode(' '));
         if (orig.deleted) q.append(el('span', 'deleted', t('message_deleted')));
         else q.append(renderInline((orig.text || '').slice(0, 140), this.hooks.mentionTests));
         q.classList.add('link-quote');

@@ -6,6 +6,7 @@
 import { state } from './state.js';
 import { titleCount } from './follow.js';
 import { t, formatNumber } from './i18n.js';
+import { displayName } from './profile.js';
 
 export function notificationsAvailable() {
   return typeof Notification !== 'undefined';
@@ -33,7 +34,7 @@ export function updateTitle() {
 // onOpen(roomId) switches to the room when the notification is clicked.
 export function notifyMessage(room, m, onOpen) {
   if (!notificationsAllowed() || document.visibilityState === 'visible') return;
-  const title = room.kind === 'dm' ? m.user.name : t('notify_title_room', { name: m.user.name, room: room.name });
+  const title = room.kind === 'dm' ? displayName(m.user) : t('notify_title_room', { name: displayName(m.user), room: room.name });
   try {
     const n = new Notification(title, { body: (m.text || '').slice(0, 200), tag: room.id });
     n.onclick = () => {

@@ -127,6 +127,14 @@ async function fetchProfile(id) {
 
 // The author element of a message header: display name, with the user
 // name, pronouns and status in its tooltip.
+// How a person is named in text (notifications, announcements, quotes):
+// their display name once known, else their user name.
+export function displayName(user) {
+  if (!user) return '?';
+  const p = state.profiles.get(user.id);
+  return p && p.display_name ? p.display_name : user.name;
+}
+
 export function authorLabel(user) {
   if (!user) return el('span', 'author', '?');
   const p = state.profiles.get(user.id);

@@ -11,7 +11,7 @@ import { modal } from './dialogs.js';
 import { newClientId } from './ids.js';
 import { timeOf, fullTime } from './time.js';
 import { t, tn, formatNumber } from './i18n.js';
-import { authorLabel, avatarImg } from './profile.js';
+import { authorLabel, avatarImg, displayName } from './profile.js';
 
 const PAGE = 100; // the server's largest history page
 
@@ -232,7 +232,7 @@ export class ThreadPanel {
         });
         open.append(
           el('span', 'muted', room ? (room.kind === 'dm' ? room.name : '#' + room.name) : ''),
-          el('strong', null, th.root.user ? th.root.user.name : '?'),
+          el('strong', null, displayName(th.root.user)),
           th.root.deleted ? el('span', 'thread-item-text deleted', t('message_deleted'))
             : el('span', 'thread-item-text', th.root.text || ''),
           el('span', 'muted', repliesLabel(th.root.replies || 0)));
