@@ -325,8 +325,15 @@ void chat_store_log(const parley_store_result *res)
 		          res->error ? res->error : proto_error_code(res->rc), res->rc);
 }
 
-static void load_memberships_of(const parley_store_result *res, const char *only_user)
+/* The memberships in res (only only_user's when set) into the cache. With
+ * announce (an account met after start: made by the admin CLI while this
+ * node served), the rooms' sessions here are told of each membership the
+ * cache lacked, as a join would have, so their member counts are right;
+ * with a cluster bus each node would tell its own at a different time,
+ * racing the bus's real joins, so only a lone node does. */
+static void load_memberships_of(const parley_store_result *res, const char *only_user, int announce)
 {
+	announce = announce && !cluster_bus_active();
 	for (size_t i = 0; i < res->n_members; i++) {
 		const parley_member *pm = &res->members[i];
 		if (only_user && strcmp(pm->user_id, only_user) != 0)
@@ -335,8 +342,17 @@ static void load_memberships_of(const parley_store_result *res, const char *only
 		user_rec *u = users_by_id(pm->user_id);
 		enum room_role role = ROLE_MEMBER;
 		room_role_parse(pm->role, &role);
-		if (r && u)
-			room_add_member(r, u, role, pm->read_seq);
+		if (!r || !u)
+			continue;
+		int fresh = room_member(r, u->id) == NULL;
+		if (!room_add_member(r, u, role, pm->read_seq) || !fresh || !announce)
+			continue;
+		sbuf *frame = chat_frame(json_pack("{s:s, s:s, s:o}", "type", "member_joined",
+		                                   "room", r->id, "user", proto_user(u)));
+		if (frame) {
+			chat_broadcast(r, frame, 0, u);
+			sbuf_unref(frame);
+		}
 	}
 }
 
@@ -546,7 +562,7 @@ static void user_load_members(void *ud, const parley_store_result *res)
 {
 	char *user_id = ud;
 	if (res->rc == PARLEY_OK) {
-		load_memberships_of(res, user_id);
+		load_memberships_of(res, user_id, 1);
 		user_rec *u = users_by_id(user_id);
 		if (u) {
 			u->memberships_loaded = 1;
@@ -600,7 +616,7 @@ static void user_find_members(void *ud, const parley_store_result *res)
 	struct user_find *f = ud;
 	user_rec *u = users_by_id(f->found_id);
 	if (res->rc == PARLEY_OK && u) {
-		load_memberships_of(res, u->id);
+		load_memberships_of(res, u->id, 1);
 		u->memberships_loaded = 1;
 	}
 	user_find_end(f, res->rc == PARLEY_OK ? u : NULL);
@@ -675,7 +691,7 @@ static void members_reloaded(void *ud, const parley_store_result *res)
 {
 	struct auth_op *op = ud;
 	if (res->rc == PARLEY_OK) {
-		load_memberships_of(res, op->user->id);
+		load_memberships_of(res, op->user->id, 1);
 		op->user->memberships_loaded = 1;
 	}
 	finish_auth(op);
@@ -1099,7 +1115,7 @@ static void members_loaded(void *ud, const parley_store_result *res)
 	(void)ud;
 	if (load_failed(res, "members"))
 		return;
-	load_memberships_of(res, NULL);
+	load_memberships_of(res, NULL, 0);
 	chat_pins_load(load_notify_levels, start_finished);
 }
 

@@ -202,3 +202,26 @@ def test_one_node_finds_accounts_the_cli_made_while_it_runs(server):
     st, out = call(server, "GET", "/api/admin/audit?actor=nobody", boss)
     assert (st, out["error"]["code"], out["error"]["message"]) == \
         (400, "bad_request", "actor: no such user"), out
+
+
+def test_first_sign_in_of_an_account_the_cli_made_tells_the_room(server):
+    """kim is made by the CLI while ann is online: the node learns kim's
+    #general membership only at kim's first sign-in. ann's session is told
+    then, as of a join (her member count went stale before), once."""
+    ann = server.user("ann")
+
+    async def body():
+        async with Client(server, ann) as a:
+            general = a.room_id("general")
+            kim = server.user("kim")
+            async with Client(server, kim):
+                ev = await a.next_event("member_joined", room=general)
+                assert ev["user"]["name"] == "kim", ev
+            async with Client(server, kim):
+                pass
+            r = await a.request("members", room=general)
+            assert sorted(m["name"] for m in r["members"]) == ["ann", "kim"], r
+            await asyncio.sleep(0.3)
+            assert a.queued("member_joined") == [], a.queued("member_joined")
+
+    run(body())
