@@ -204,6 +204,34 @@ def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_pa
     run(body())
 
 
+def test_scripts_post_slash_words_as_text(server_factory, tmp_path):
+    """parley.send and cmd:reply post "/word" as a message (scripts are
+    not a person's session): stored, seen by everyone, no command run."""
+    script = tmp_path / "relay.lua"
+    script.write_text('parley.command("relay", function(cmd)\n'
+                      '  parley.send(cmd.room, "/deploy " .. cmd.args, { as = "relay" })\n'
+                      '  cmd:reply("/status green")\nend)\n')
+    path = str(script).replace("\\", "\\\\").replace('"', '\\"')
+    srv = server_factory(config_extra='scripts = { { file = "' + path + '" } }')
+    tok = srv.people("alice", "bob")
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            r = await a.send_text(g, "/relay prod")
+            assert r["type"] == "ack" and r.get("command") is True, r
+            seen = set()
+            while len(seen) < 2:
+                m = await b.next_event("message", room=g)
+                seen.add(m["text"])
+            assert seen == {"/deploy prod", "/status green"}, seen
+            texts = [m["text"] for m in (await a.history(g))["messages"]]
+            assert "/deploy prod" in texts and "/status green" in texts, texts
+            assert not [e for e in a.events if e.get("type") == "notice"]
+
+    run(body())
+
+
 def test_script_commands_declare_help_and_usage(server_factory, tmp_path):
     # parley.command(name, {help, usage}, fn): shown by GET /api/commands
     # and /help; bad options fail the script's load with the reason.
