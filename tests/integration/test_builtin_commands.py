@@ -176,13 +176,21 @@ def test_commands_api_lists_builtins_with_usage(server, tok):
         assert cmds[name]["usage"].startswith("/" + name)
 
 
-def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_path):
-    script = tmp_path / "whisper.lua"
-    script.write_text('parley.command("whisper", function(cmd)\n'
-                      '  cmd:reply("only you: " .. cmd.args, { ephemeral = true })\nend)\n')
+def server_with_script(server_factory, tmp_path, name, source):
+    """A server running one script (name.lua with source), with alice and
+    bob: the server and their tokens."""
+    script = tmp_path / (name + ".lua")
+    script.write_text(source)
     path = str(script).replace("\\", "\\\\").replace('"', '\\"')
     srv = server_factory(config_extra='scripts = { { file = "' + path + '" } }')
-    tok = srv.people("alice", "bob")
+    return srv, srv.people("alice", "bob")
+
+
+def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_path):
+    srv, tok = server_with_script(
+        server_factory, tmp_path, "whisper",
+        'parley.command("whisper", function(cmd)\n'
+        '  cmd:reply("only you: " .. cmd.args, { ephemeral = true })\nend)\n')
 
     async def body():
         async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
@@ -207,13 +215,11 @@ def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_pa
 def test_scripts_post_slash_words_as_text(server_factory, tmp_path):
     """parley.send and cmd:reply post "/word" as a message (scripts are
     not a person's session): stored, seen by everyone, no command run."""
-    script = tmp_path / "relay.lua"
-    script.write_text('parley.command("relay", function(cmd)\n'
-                      '  parley.send(cmd.room, "/deploy " .. cmd.args, { as = "relay" })\n'
-                      '  cmd:reply("/status green")\nend)\n')
-    path = str(script).replace("\\", "\\\\").replace('"', '\\"')
-    srv = server_factory(config_extra='scripts = { { file = "' + path + '" } }')
-    tok = srv.people("alice", "bob")
+    srv, tok = server_with_script(
+        server_factory, tmp_path, "relay",
+        'parley.command("relay", function(cmd)\n'
+        '  parley.send(cmd.room, "/deploy " .. cmd.args, { as = "relay" })\n'
+        '  cmd:reply("/status green")\nend)\n')
 
     async def body():
         async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
