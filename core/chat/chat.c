@@ -29,6 +29,7 @@
 #include "chat/presence.h"
 #include "chat/chat_threads.h"
 #include "chat/cluster_bus.h"
+#include "chat/command_reply.h"
 #include "chat/rate.h"
 #include "host/auth.h"
 #include "host/hooks.h"
@@ -71,7 +72,11 @@ void chat_reply_error(client *cl, json_t *rid, int rc, const char *message)
 {
 	if (rc == PARLEY_EINVAL)
 		metric_add(core_metrics.bad_requests, 1);
-	json_t *e = proto_error(rid, proto_error_code(rc), message);
+	/* A built-in command's request failed: the send that typed it hears. */
+	json_t *send_rid = NULL;
+	int command = command_reply_failed(cl, rid, &send_rid);
+	json_t *e = proto_error(command ? send_rid : rid, proto_error_code(rc), message);
+	json_decref(send_rid);
 	int64_t retry = proto_error_retry_ms(rc);
 	if (e && retry > 0)
 		json_object_set_new(e, "retry_after_ms", json_integer(retry));
@@ -80,6 +85,11 @@ void chat_reply_error(client *cl, json_t *rid, int rc, const char *message)
 
 void chat_reply_ok(client *cl, json_t *rid)
 {
+	json_t *ack;
+	if (command_reply_ack(cl, rid, &ack)) {
+		chat_send_json(cl, ack);
+		return;
+	}
 	json_t *ok = json_pack("{s:s}", "type", "ok");
 	if (ok && rid)
 		json_object_set(ok, "rid", rid);
@@ -439,6 +449,7 @@ static void chat_closed(conn *c)
 	room_unsubscribe_all(&cl->subs);
 	detach_user(cl);
 	free_resume(cl);
+	command_reply_free_all(cl);
 	free(cl->upgrade_token);
 	scope_free(cl->scope);
 	free(cl);

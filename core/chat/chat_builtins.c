@@ -1,7 +1,8 @@
 /* The commands every server has, without scripts (chat_builtins.h). Each
  * one a person's session types becomes the request it stands for (topic,
  * invite, leave, notify), a rewritten message (/me, /shrug) or a notice to
- * that session only (/help); the request's own reply answers the send. */
+ * that session only (/help). The request's own reply answers the send,
+ * turned into a command ack (chat_builtin_send.c, command_reply.c). */
 #include "chat/chat_builtins.h"
 
 #include <ctype.h>
@@ -116,6 +117,16 @@ static void usage_error(client *cl, json_t *rid, const char *usage)
 	char why[160];
 	snprintf(why, sizeof why, "usage: %s", usage);
 	chat_reply_error(cl, rid, PARLEY_EINVAL, why);
+}
+
+enum builtin_kind chat_builtin_kind(const char *text)
+{
+	char word[40];
+	const char *args;
+	if (!split(text, word, sizeof word, &args) || !chat_builtin_reserved(word))
+		return BUILTIN_KIND_NONE;
+	return strcmp(word, "me") == 0 || strcmp(word, "shrug") == 0 ? BUILTIN_KIND_MESSAGE
+	                                                             : BUILTIN_KIND_REQUEST;
 }
 
 enum builtin_result chat_builtin_run(client *cl, json_t *rid, room *r, const char *text,

@@ -15,9 +15,24 @@ enum builtin_result {
 	BUILTIN_POST  /* post *rewritten (malloc'ed) as the message instead */
 };
 
-/* Runs text ("/word args") if it is a built-in, in room r for cl. */
+enum builtin_kind {
+	BUILTIN_KIND_NONE,    /* not a built-in */
+	BUILTIN_KIND_MESSAGE, /* /me, /shrug: a message is stored */
+	BUILTIN_KIND_REQUEST  /* the others: a request or a notice, nothing stored */
+};
+enum builtin_kind chat_builtin_kind(const char *text);
+
+/* Runs text ("/word args") if it is a built-in, in room r for cl. A
+ * request kind is run through chat_builtin_send (once per client_id). */
 enum builtin_result chat_builtin_run(client *cl, json_t *rid, room *r, const char *text,
                                      char **rewritten);
+/* A request-kind built-in typed in a send whose client_id may be NULL:
+ * run once per client_id (also when resent to another node), and
+ * answered like a script command, {"type":"ack","command":true,…}, or
+ * with its error (chat_builtin_send.c). */
+void chat_builtin_send(client *cl, json_t *req, json_t *rid, room *r, const char *text,
+                       const char *client_id);
+void chat_builtin_send_fini(void);
 /* 1 when name is a built-in command's. */
 int chat_builtin_reserved(const char *name);
 /* Appends {name, help, usage, builtin: true} for each to list. */

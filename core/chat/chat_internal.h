@@ -59,8 +59,9 @@ typedef struct client {
 	int authing;
 	int away; /* the client said it is idle or hidden (presence.c) */
 	struct resume_room *resuming;
-	struct scope *scope;                 /* a bot token's limits; NULL: unscoped */
-	char token_hash[TOKEN_HASH_HEX + 1]; /* of the credential it authenticated with */
+	struct scope *scope;                   /* a bot token's limits; NULL: unscoped */
+	char token_hash[TOKEN_HASH_HEX + 1];   /* of the credential it authenticated with */
+	struct command_reply *command_replies; /* built-ins waiting (command_reply.c) */
 } client;
 
 /* Replies and events. */

@@ -227,6 +227,7 @@ static struct recent_commands recent_commands;
 void chat_send_fini(void)
 {
 	recent_commands_clear(&recent_commands);
+	chat_builtin_send_fini();
 }
 
 static void post_resolved(const struct chat_post *p, char *attachments_json, chat_post_done done,
@@ -594,7 +595,12 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 		no_command = 1;
 	} else if (person && text[0] == '/') {
 		/* /me and /shrug post through chat_post_message, which checks the
-		 * room's rules; the others are the requests they stand for. */
+		 * room's rules; the others are the requests they stand for, run
+		 * once per client_id and answered like a script's command. */
+		if (chat_builtin_kind(text) == BUILTIN_KIND_REQUEST) {
+			chat_builtin_send(cl, req, rid, r, text, client_id);
+			return;
+		}
 		switch (chat_builtin_run(cl, rid, r, text, &rewritten)) {
 		case BUILTIN_DONE:
 			return;

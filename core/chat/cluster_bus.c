@@ -535,7 +535,7 @@ struct user_change_op {
 static void user_change_done(struct user_change_op *op)
 {
 	if (op->frame) {
-		profiles_tell_local(op->frame);
+		profiles_tell_local(op->user_id, op->frame);
 		sbuf_unref(op->frame);
 	}
 	free(op->user_id);

@@ -12,6 +12,7 @@
 #include <parley/plugin.h>
 
 #include "base/loop.h"
+#include "chat/chat_directory.h"
 #include "chat/chat_internal.h"
 #include "chat/cluster_bus.h"
 #include "chat/protocol.h"
@@ -155,15 +156,15 @@ static json_t *profile_view(const struct profile_op *op)
 	                 json_is_object(status) ? status : NULL, "avatar", v > 0 ? avatar : NULL);
 }
 
-/* Everyone online learns of the change; a room-limited bot token only of
- * people in its rooms, which it asks about itself. */
-void profiles_tell_local(sbuf *frame)
+/* Everyone online who can see the person learns of the change: a
+ * room-limited bot token only of people in its rooms (as its directory). */
+void profiles_tell_local(const char *user_id, sbuf *frame)
 {
 	size_t pos = 0;
 	user_rec *u;
 	while ((u = users_next(&pos)))
 		for (client *cl = u->clients; cl; cl = cl->user_next)
-			if (!cl->scope)
+			if (!cl->scope || chat_directory_visible(cl->scope, u->id, user_id))
 				ws_send_frame(cl->c, frame);
 }
 
@@ -184,7 +185,7 @@ static void tell_everyone(const char *user_id, json_t *profile)
 	free(s);
 	if (!frame)
 		return;
-	profiles_tell_local(frame);
+	profiles_tell_local(user_id, frame);
 	sbuf_unref(frame);
 }
 

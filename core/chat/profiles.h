@@ -38,7 +38,8 @@ int profile_set(const char *user_id, json_t *patch, char *err, size_t errlen, pr
  * everyone, like profile_set. */
 int profile_avatar_set(const char *user_id, int64_t version, profile_done done, void *ud);
 
-/* A profile event (from another node) to every full-scope session here. */
-void profiles_tell_local(sbuf *frame);
+/* A profile event about user_id (from another node) to every session here
+ * that can see the person (chat_directory_visible). */
+void profiles_tell_local(const char *user_id, sbuf *frame);
 
 #endif

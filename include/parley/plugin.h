@@ -630,7 +630,10 @@ typedef struct parley_store_vtable {
 	 * room_delete: the room goes with its members, messages (their
 	 * reactions, edits, pins), notification levels and settings; its
 	 * uploads' records stay, detached (the cleanup job removes them).
-	 * ENOTFOUND without the room. */
+	 * ENOTFOUND without the room. A store may delete a big room's
+	 * messages in steps, oldest first, with other calls between them
+	 * (store_sqlite does): meanwhile reads may find the oldest gone, and
+	 * a failure part-way leaves the room with its newest messages. */
 	int (*room_rename)(void *self, const char *room_id, const char *name,
 	                   parley_store_done done, void *ud);
 	int (*room_settings_set)(void *self, const char *room_id, const char *settings_json,

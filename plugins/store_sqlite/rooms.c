@@ -42,6 +42,10 @@ static const char SQL_SETTINGS_LIST[] =
 /* Foreign keys cascade to members, messages (reactions, edits, pins),
  * notification levels and settings; uploads are detached (SET NULL). */
 static const char SQL_DELETE[] = "DELETE FROM rooms WHERE id = ?";
+/* One chunk of a room's messages, oldest first (the (room, seq) index). */
+static const char SQL_DELETE_CHUNK[] =
+    "DELETE FROM messages WHERE id IN"
+    " (SELECT id FROM messages WHERE room = ? ORDER BY seq LIMIT ?)";
 static const char SQL_DELETED_MAX[] =
     "INSERT INTO meta (key, value) VALUES ('rooms_deleted_max', ?)"
     " ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)";
@@ -218,4 +222,17 @@ int rooms_delete(struct dbconn *c, struct op *op)
 		return rc != PARLEY_OK ? rc : op->res.rc;
 	db_bind_int(st, 1, op->args.room_admin.room);
 	return rows_done(c, op, st);
+}
+
+int rooms_delete_chunk(struct dbconn *c, struct op *op)
+{
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_DELETE_CHUNK);
+	if (!st)
+		return op->res.rc;
+	db_bind_int(st, 1, op->args.room_admin.room);
+	db_bind_int(st, 2, ROOMS_DELETE_CHUNK);
+	int rc = rows_done(c, op, st);
+	if (rc == PARLEY_OK)
+		op->res.value = sqlite3_changes(c->db);
+	return rc;
 }

@@ -28,6 +28,11 @@ int rooms_read_set(struct dbconn *c, struct op *op);
 int rooms_rename(struct dbconn *c, struct op *op);
 int rooms_settings_set(struct dbconn *c, struct op *op);
 int rooms_delete(struct dbconn *c, struct op *op);
+/* A big room is deleted in chunks of its messages, each its own write, so
+ * other writes run between them (store_sqlite.c's v_room_delete): deletes
+ * up to ROOMS_DELETE_CHUNK of them, oldest first; res.value says how many. */
+#define ROOMS_DELETE_CHUNK 1000
+int rooms_delete_chunk(struct dbconn *c, struct op *op);
 /* Read: every room's settings. Result text: a JSON array. */
 int rooms_settings_list(struct dbconn *c, struct op *op);
 

@@ -94,6 +94,9 @@ await run('room_admin', async (server, browser) => {
   assert.equal(await olive.inputValue('#text'), '/help ');
   await olive.press('#text', 'Enter');
   await olive.locator('#notices .notice-text', { hasText: '/invite @name' }).waitFor({ timeout: TIMEOUT_MS });
+  // The command's ack ({"type":"ack","command":true}) takes it out of the
+  // outbox: no row left "sending" or "not sent".
+  await olive.locator('#messages li.msg.pending').first().waitFor({ state: 'detached', timeout: TIMEOUT_MS });
   await olive.screenshot({ path: join(shots, 'help-notice-light.png') });
   await say(olive, '/me waves');
   await row(bob, 'olive waves').waitFor({ timeout: TIMEOUT_MS });
@@ -107,6 +110,8 @@ await run('room_admin', async (server, browser) => {
   // /topic changes the room's topic for everyone.
   await say(root, '/topic coffee at 3');
   await bob.waitForSelector('#room-topic >> text=coffee at 3', { timeout: TIMEOUT_MS });
+  await root.locator('#messages li.msg.pending').first().waitFor({ state: 'detached', timeout: TIMEOUT_MS });
+  assert.equal(await root.locator('#messages li.msg', { hasText: '/topic coffee' }).count(), 0);
 
   // The audit page is in the admin settings only.
   await bob.click('#admin-link');

@@ -78,6 +78,8 @@ await run('rooms', async (server, browser) => {
   await d.locator('input[name=user]').fill('bob');
   await d.getByRole('button', { name: 'Add' }).click();
   await d.locator('.members li', { hasText: 'bob' }).waitFor();
+  // Each member with a face: the picture or the server's initials.
+  await d.locator('.members li', { hasText: 'bob' }).locator('img.avatar[src*="/avatar"]').waitFor();
   await link(bob, 'secret').waitFor({ timeout: TIMEOUT_MS });
   await d.locator('input[name=topic]').fill('Only us');
   await alice.screenshot({ path: join(shots, 'members-light.png') });
@@ -112,6 +114,13 @@ await run('rooms', async (server, browser) => {
   await visibility(bob, 'visible');
   await link(alice, 'bob').locator('.dot.online').waitFor({ timeout: TIMEOUT_MS });
   await alice.reload();
+  await link(alice, 'bob').locator('.dot.online').waitFor({ timeout: TIMEOUT_MS });
+  // No input for five minutes (bob's page clock run forward): away; a key: online.
+  await bob.clock.install();
+  await bob.keyboard.press('Shift'); // input: the idle timer starts again, on that clock
+  await bob.clock.fastForward(5 * 60 * 1000 + 1000);
+  await link(alice, 'bob').locator('.dot.away').waitFor({ timeout: TIMEOUT_MS });
+  await bob.keyboard.press('Shift');
   await link(alice, 'bob').locator('.dot.online').waitFor({ timeout: TIMEOUT_MS });
 
   // Quick switcher: Ctrl+K, a few letters, Enter.

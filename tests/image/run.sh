@@ -57,6 +57,13 @@ until in_image /bin/sh -c "$IMAGE_HEALTHCHECK" >/dev/null 2>&1; do
 done
 echo "image: HEALTHCHECK passes ($IMAGE_HEALTHCHECK)"
 
+# The image's own config turns on the welcome, dice, poll and remind scripts.
+for s in welcome dice poll remind; do
+	grep -q "\"event\":\"script_loaded\",\"script\":\"$s\"" "$tmp/server.log" ||
+		fail "the image's config did not load the $s script"
+done
+echo "image: its config loads the welcome, dice, poll and remind scripts"
+
 body=$(curl -fsS http://127.0.0.1:8080/healthz) || fail "/healthz"
 [ "$body" = '{"status":"ok"}' ] || fail "/healthz answered $body"
 curl -fsS http://127.0.0.1:8080/readyz >/dev/null || fail "/readyz: $(curl -sS http://127.0.0.1:8080/readyz)"

@@ -19,6 +19,14 @@ def is_error(r, code):
     return r.get("type") == "error" and r.get("code") == code
 
 
+def is_command_ack(r, client_id=None):
+    """The answer ../shared/PROTOCOL.md gives a command that stores
+    nothing: {"type":"ack","rid","client_id","command":true,"ts"}."""
+    ok = (r.get("type") == "ack" and r.get("command") is True and isinstance(r.get("ts"), int)
+          and "rid" in r and "id" not in r and "seq" not in r)
+    return ok and (client_id is None or r.get("client_id") == client_id)
+
+
 def test_me_shrug_and_double_slash(server, tok):
     async def body():
         async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
@@ -50,8 +58,8 @@ def test_help_is_a_notice_to_that_session_only(server, tok):
     async def body():
         async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
             g = a.room_id("general")
-            r = await a.send_text(g, "/help")
-            assert r["type"] == "ok", r
+            r = await a.send_text(g, "/help", client_id="help-1")
+            assert is_command_ack(r, "help-1"), r
             n = await a.next_event("notice", room=g)
             for usage in ("/me text", "/topic text", "/invite @name", "/leave",
                           "/notify ROOM all|mentions|none", "/mute ROOM", "/shrug"):
@@ -69,25 +77,63 @@ def test_topic_invite_leave_notify_mute(server, tok):
     async def body():
         async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
             lab = (await a.request("create_room", name="lab", kind="private"))["room"]["id"]
-            assert (await a.send_text(lab, "/topic Friday demos"))["type"] == "ok"
+            r = await a.send_text(lab, "/topic Friday demos", client_id="topic-1")
+            assert is_command_ack(r, "topic-1"), r
             ev = await a.next_event("room_updated", where=lambda e: e["room"]["id"] == lab)
             assert ev["room"]["topic"] == "Friday demos"
-            assert (await a.send_text(lab, "/invite @bob"))["type"] == "ok"
+            assert is_command_ack(await a.send_text(lab, "/invite @bob"))
             await b.next_event("room_updated", where=lambda e: e["room"]["id"] == lab)
             # bob is a member, not a moderator: no topic for him.
             assert is_error(await b.send_text(lab, "/topic mine"), "forbidden")
             r = await b.send_text(lab, "/notify #lab mentions")
-            assert r["type"] == "ok", r
+            assert is_command_ack(r), r
             mine = {x["id"]: x for x in (await b.request("rooms"))["rooms"]}
             assert mine[lab]["notify"] == "mentions"
-            assert (await b.send_text(lab, "/mute lab"))["type"] == "ok"
+            assert is_command_ack(await b.send_text(lab, "/mute lab"))
             mine = {x["id"]: x for x in (await b.request("rooms"))["rooms"]}
             assert mine[lab]["notify"] == "none"
             assert is_error(await b.send_text(lab, "/notify lab loud"), "bad_request")
             assert is_error(await b.send_text(lab, "/notify nowhere all"), "not_found")
-            assert (await b.send_text(lab, "/leave"))["type"] == "ok"
+            assert is_command_ack(await b.send_text(lab, "/leave"))
             left = await a.next_event("member_left", room=lab)
             assert left["user"]["name"] == "bob"
+
+    run(body())
+
+
+def test_a_resent_builtin_is_acked_and_not_run_again(server, tok):
+    """A built-in resent with the same client_id (after a reconnect, say)
+    gets the command ack again and does not run a second time."""
+    async def body():
+        async with Client(server, tok["alice"]) as a:
+            g = (await a.request("create_room", name="once", kind="private"))["room"]["id"]
+            first = await a.send_text(g, "/topic first", client_id="once-1")
+            assert is_command_ack(first, "once-1"), first
+            await a.next_event("room_updated", where=lambda e: e["room"].get("topic") == "first")
+            r = await a.send_text(g, "/topic second", client_id="other-1")
+            assert is_command_ack(r, "other-1"), r
+            await a.next_event("room_updated", where=lambda e: e["room"].get("topic") == "second")
+        async with Client(server, tok["alice"]) as a:
+            again = await a.send_text(g, "/topic first", client_id="once-1")
+            assert is_command_ack(again, "once-1"), again
+            await a.send_text(g, "/help", client_id="help-2")
+            await a.next_event("notice", room=g)
+            # A resent /help sends no second notice: only the ack.
+            assert is_command_ack(await a.send_text(g, "/help", client_id="help-2"), "help-2")
+            marker = await a.send_text(g, "marker")
+            got = await a.next_event(where=lambda e: e["type"] in ("notice", "message",
+                                                                   "room_updated"))
+            assert got["type"] == "message" and got["id"] == marker["id"], got
+            rooms = {x["id"]: x for x in (await a.request("rooms"))["rooms"]}
+            assert rooms[g]["topic"] == "second", rooms[g]
+            # /me stores a message: its resend is the stored message's ack.
+            me1 = await a.send_text(g, "/me waves", client_id="me-1")
+            me2 = await a.send_text(g, "/me waves", client_id="me-1")
+            assert me1["type"] == "ack" and "command" not in me1 and me1["seq"] > 0, me1
+            assert me2["id"] == me1["id"] and me2.get("duplicate") is True, me2
+            # A built-in's error answers the send (its rid), not a stand-in.
+            r = await a.send_text(g, "/invite", client_id="inv-1")
+            assert is_error(r, "bad_request") and isinstance(r.get("rid"), (int, str)), r
 
     run(body())
 
@@ -130,13 +176,21 @@ def test_commands_api_lists_builtins_with_usage(server, tok):
         assert cmds[name]["usage"].startswith("/" + name)
 
 
-def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_path):
-    script = tmp_path / "whisper.lua"
-    script.write_text('parley.command("whisper", function(cmd)\n'
-                      '  cmd:reply("only you: " .. cmd.args, { ephemeral = true })\nend)\n')
+def server_with_script(server_factory, tmp_path, name, source):
+    """A server running one script (name.lua with source), with alice and
+    bob: the server and their tokens."""
+    script = tmp_path / (name + ".lua")
+    script.write_text(source)
     path = str(script).replace("\\", "\\\\").replace('"', '\\"')
     srv = server_factory(config_extra='scripts = { { file = "' + path + '" } }')
-    tok = srv.people("alice", "bob")
+    return srv, srv.people("alice", "bob")
+
+
+def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_path):
+    srv, tok = server_with_script(
+        server_factory, tmp_path, "whisper",
+        'parley.command("whisper", function(cmd)\n'
+        '  cmd:reply("only you: " .. cmd.args, { ephemeral = true })\nend)\n')
 
     async def body():
         async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
@@ -154,6 +208,32 @@ def test_an_ephemeral_script_reply_reaches_only_its_asker(server_factory, tmp_pa
                                headers={"Authorization": "Bearer " + tok["bob"]})
         cmds = {c["name"]: c for c in json.loads(data)["commands"]}
         assert cmds["whisper"]["usage"] == "/whisper" and cmds["whisper"]["builtin"] is False
+
+    run(body())
+
+
+def test_scripts_post_slash_words_as_text(server_factory, tmp_path):
+    """parley.send and cmd:reply post "/word" as a message (scripts are
+    not a person's session): stored, seen by everyone, no command run."""
+    srv, tok = server_with_script(
+        server_factory, tmp_path, "relay",
+        'parley.command("relay", function(cmd)\n'
+        '  parley.send(cmd.room, "/deploy " .. cmd.args, { as = "relay" })\n'
+        '  cmd:reply("/status green")\nend)\n')
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            r = await a.send_text(g, "/relay prod")
+            assert r["type"] == "ack" and r.get("command") is True, r
+            seen = set()
+            while len(seen) < 2:
+                m = await b.next_event("message", room=g)
+                seen.add(m["text"])
+            assert seen == {"/deploy prod", "/status green"}, seen
+            texts = [m["text"] for m in (await a.history(g))["messages"]]
+            assert "/deploy prod" in texts and "/status green" in texts, texts
+            assert not [e for e in a.events if e.get("type") == "notice"]
 
     run(body())
 

@@ -79,5 +79,13 @@ def test_a_room_limited_bot_token_sees_its_rooms_people(server):
         async with Client(server, out["token"]) as c:
             r = await c.request("users")
             assert names(r) == ["alice", "ci-bot", "root"], r  # not bob
+            # Profile events likewise: alice's reach the bot, bob's do not.
+            assert call(server, "PATCH", "/api/profile", tok["bob"],
+                        {"display_name": "Bob Hidden"})[0] == 200
+            assert call(server, "PATCH", "/api/profile", tok["alice"],
+                        {"display_name": "Alice Seen"})[0] == 200
+            ev = await c.next_event("profile")
+            assert ev["profile"]["name"] == "alice", ev
+            assert c.queued("profile") == [], c.queued("profile")
 
     run(body())

@@ -91,7 +91,7 @@ def test_a_node_finds_people_it_never_met(three):
 
             # /invite @dan, then member_role on the node that just met him.
             r = await a.send_text(ops, "/invite @dan")
-            assert r["type"] == "ok", r
+            assert r["type"] == "ack" and r.get("command") is True, r
             r = await a.request("member_role", room=ops, user="dan", role="moderator")
             assert r["type"] == "ok", r
             assert error_of(await a.send_text(ops, "/invite @nobody")) == \

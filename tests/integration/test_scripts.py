@@ -422,7 +422,8 @@ def test_a_script_registering_a_builtin_name_fails_to_load_saying_so(server_fact
     async def body():
         async with Client(srv, tok["alice"]) as a:
             g = a.room_id("general")
-            assert (await a.send_text(g, "/help"))["type"] == "ok"
+            r = await a.send_text(g, "/help")
+            assert r["type"] == "ack" and r.get("command") is True, r
             n = await a.next_event("notice", room=g)
             assert "/fine" in n["text"] and "mine" not in n["text"], n
 

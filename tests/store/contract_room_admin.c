@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "contract.h"
+#include "contract_options.h"
 #include "contract_cases.h"
 
 void test_room_rename(void **state)
@@ -132,4 +133,57 @@ void test_room_delete(void **state)
 	assert_int_equal(RUN(&r, S->room_delete(self, newest, res_done, &r)), PARLEY_OK);
 	mk_room("later", alice, later);
 	assert_true(strcmp(later, newest) != 0);
+}
+
+/* A room bigger than store_sqlite's delete chunk (1000): every message
+ * goes, at a chunk's edge too, and the other room keeps its own. On
+ * store_sqlite an append to another room, made after the delete began,
+ * is acked before it ends: the delete does not hold the writer. */
+void test_room_delete_many(void **state)
+{
+	(void)state;
+	enum { N = 2000 };
+	static struct res acks[N], del, other_ack;
+	static char cids[N][16];
+	char alice[ID_MAX], room[ID_MAX], other[ID_MAX], first[ID_MAX], last[ID_MAX], kept[ID_MAX];
+	contract_open("room_delete_many");
+	REQUIRE_MEMBER(room_delete);
+	mk_user("alice", alice);
+	mk_room("big", alice, room);
+	mk_room("small", alice, other);
+	mk_message(room, alice, "the first", NULL, first);
+	for (int i = 0; i < N - 2; i++) {
+		snprintf(cids[i], sizeof cids[i], "m%d", i);
+		parley_message m = {
+		    .room_id = room, .user_id = alice, .text = "filler", .client_id = cids[i]};
+		res_reset(&acks[i]);
+		assert_int_equal(S->append(self, &m, res_done, &acks[i]), PARLEY_PENDING);
+	}
+	res_wait_all(acks, N - 2);
+	for (int i = 0; i < N - 2; i++)
+		assert_int_equal(acks[i].rc, PARLEY_OK);
+	mk_message(room, alice, "the last", NULL, last);
+	mk_message(other, alice, "kept", NULL, kept);
+
+	res_reset(&del);
+	assert_int_equal(S->room_delete(self, room, res_done, &del), PARLEY_PENDING);
+	parley_message m = {.room_id = other, .user_id = alice, .text = "meanwhile"};
+	res_reset(&other_ack);
+	assert_int_equal(S->append(self, &m, res_done, &other_ack), PARLEY_PENDING);
+	res_wait_all(&other_ack, 1);
+	assert_int_equal(other_ack.rc, PARLEY_OK);
+	if (strcmp(contract_opt.plugin_name, "store_sqlite") == 0)
+		assert_int_equal(del.fired, 0);
+	res_wait_all(&del, 1);
+	assert_int_equal(del.rc, PARLEY_OK);
+
+	static struct res r;
+	assert_int_equal(RUN(&r, S->room_get(self, room, NULL, res_done, &r)), PARLEY_ENOTFOUND);
+	assert_int_equal(RUN(&r, S->message_get(self, room, first, res_done, &r)),
+	                 PARLEY_ENOTFOUND);
+	assert_int_equal(RUN(&r, S->message_get(self, room, last, res_done, &r)), PARLEY_ENOTFOUND);
+	assert_int_equal(RUN(&r, S->message_get(self, other, kept, res_done, &r)), PARLEY_OK);
+	assert_str(r.v.messages[0].text, "kept");
+	assert_int_equal(RUN(&r, S->history(self, other, 0, 0, 10, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_messages, 2);
 }

@@ -507,9 +507,9 @@ async function flush() {
         await outbox.update(it.client_id, { status: 'pending' });
         break; // disconnected: `ready` flushes again
       }
-      // A built-in command (/topic, /help…) is answered like the request it
-      // stands for: `ok`.
-      if (r.type === 'ack' || r.type === 'ok') {
+      // A command that stores nothing (/topic, /help, a script's) is
+      // answered with an ack carrying `command: true` and no seq.
+      if (r.type === 'ack') {
         await outbox.remove(it.client_id);
         if (!r.command && typeof r.seq === 'number') ackToMessage(it, r);
       } else {

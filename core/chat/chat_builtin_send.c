@@ -1,0 +1,97 @@
+/* A built-in command that stores nothing (/topic, /invite, /leave,
+ * /notify, /mute, /help), typed in a send: like a script's command it
+ * runs once per client_id — a resend after a reconnect, on this node or
+ * another, is acked and not run again — and its answer is a command ack
+ * (chat_builtins.h). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/loop.h"
+#include "chat/chat_builtins.h"
+#include "chat/chat_internal.h"
+#include "chat/cluster_bus.h"
+#include "chat/command_reply.h"
+#include "chat/send_rules.h"
+#include "host/plugin_host.h"
+
+/* Built-ins run recently on this node, by person and client_id. */
+static struct recent_commands recent;
+
+void chat_builtin_send_fini(void)
+{
+	recent_commands_clear(&recent);
+}
+
+static void ack_repeat(client *cl, json_t *rid, const char *client_id)
+{
+	json_t *ack = chat_ack(client_id, NULL, 1, 1);
+	if (ack && rid)
+		json_object_set(ack, "rid", rid);
+	chat_send_json(cl, ack);
+}
+
+static void run(client *cl, json_t *rid, room *r, const char *text, const char *client_id)
+{
+	json_t *stand_in = command_reply_begin(cl, rid, client_id);
+	if (!stand_in) {
+		chat_reply_error(cl, rid, PARLEY_EUNAVAIL,
+		                 "too many commands waiting for their answer: try again");
+		return;
+	}
+	recent_commands_add(&recent, cl->user->id, client_id);
+	char *rewritten = NULL;
+	chat_builtin_run(cl, stand_in, r, text, &rewritten);
+	free(rewritten); /* a request kind rewrites nothing */
+	json_decref(stand_in);
+}
+
+/* The cluster's count of this client_id: above 1, some node ran it. */
+static void counted(void *ud, const parley_store_result *res)
+{
+	struct ws_op *op = ud;
+	client *cl = chat_ws_op_client(op);
+	room *r = op->room_id ? room_by_id(op->room_id) : NULL;
+	const char *text = json_string_value(json_object_get(op->req, "text"));
+	const char *client_id = json_string_value(json_object_get(op->req, "client_id"));
+	if (!cl) {
+		/* the session is gone: nothing to answer */
+	} else if (!r || !text) {
+		chat_reply_error(cl, op->rid, PARLEY_ENOTFOUND, "the room is gone");
+	} else if (res->rc == PARLEY_OK && res->value > 1) {
+		recent_commands_add(&recent, cl->user->id, client_id);
+		ack_repeat(cl, op->rid, client_id);
+	} else {
+		/* A store that cannot answer: this node's memory decided. */
+		run(cl, op->rid, r, text, client_id);
+	}
+	chat_ws_op_free(op);
+}
+
+void chat_builtin_send(client *cl, json_t *req, json_t *rid, room *r, const char *text,
+                       const char *client_id)
+{
+	if (recent_commands_seen(&recent, cl->user->id, client_id)) {
+		ack_repeat(cl, rid, client_id);
+		return;
+	}
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	char name[PROTO_MAX_CLIENT_ID + 200];
+	int n =
+	    client_id ? snprintf(name, sizeof name, "command:%s:%s", cl->user->id, client_id) : -1;
+	if (!cluster_bus_active() || n < 0 || (size_t)n >= sizeof name ||
+	    !PARLEY_HAS(parley_store_vtable, st, counter_add)) {
+		run(cl, rid, r, text, client_id);
+		return;
+	}
+	struct ws_op *op = chat_ws_op_new(cl, req, rid, r);
+	if (!op) {
+		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
+		return;
+	}
+	if (st->counter_add(self, name, 1, CHAT_COMMAND_DEDUP_MS, loop_now_ms(), counted, op) !=
+	    PARLEY_PENDING) {
+		chat_ws_op_free(op);
+		run(cl, rid, r, text, client_id);
+	}
+}
