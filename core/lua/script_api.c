@@ -317,22 +317,38 @@ static int post_text(lua_State *L, const char *room_id, const char *text, int op
 	count_send(L);
 	const char *display;
 	const char *bot = bot_for(L, opts, &display);
+	const char *thread = NULL;
+	int also_room = 0;
 	if (opts && lua_istable(L, opts)) {
 		lua_getfield(L, opts, "reply_to");
 		if (lua_isstring(L, -1))
 			reply_to = lua_tostring(L, -1);
 		lua_pop(L, 1); /* the string stays referenced by opts */
+		lua_getfield(L, opts, "thread");
+		if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+			return luaL_error(L, "thread: expected a message id");
+		thread = lua_tostring(L, -1);
+		lua_pop(L, 1); /* likewise */
+		lua_getfield(L, opts, "also_room");
+		if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+			return luaL_error(L, "also_room: expected true or false");
+		also_room = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		if (also_room && !thread)
+			return luaL_error(L, "also_room: only with thread");
 	}
 	struct chat_bot_req q = {.bot_name = bot,
 	                         .display_name = display,
 	                         .room_id = room_id,
 	                         .text = text,
 	                         .reply_to = reply_to,
+	                         .thread = thread,
+	                         .also_room = also_room,
 	                         .depth = depth_of(L)};
 	return bot_action(L, &q, OPK_POST, chat_bot_post);
 }
 
-/* parley.send(room, text [, {as=bot, reply_to=id}]) */
+/* parley.send(room, text [, {as=bot, reply_to=id, thread=id, also_room=bool}]) */
 static int l_send(lua_State *L)
 {
 	parley_room r;
