@@ -65,6 +65,32 @@ def test_group_dm_is_idempotent_and_titled_by_people(server, tok):
     run(body())
 
 
+def test_dm_opened_by_several_at_once_is_one_room(server, tok):
+    """The same set opened at the same moment by different people (each
+    request sent before any answer) is one room for all of them, 1:1 DMs
+    too: a DM is idempotent by its set of people, races included."""
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b, \
+                Client(server, tok["carol"]) as c:
+            ids = {n: x.user["id"] for n, x in zip(NAMES, (a, b, c))}
+            asks = [(a, a.send_request("dm", users=[ids["bob"], ids["carol"]])),
+                    (b, b.send_request("dm", users=[ids["alice"], ids["carol"]])),
+                    (c, c.send_request("dm", users=[ids["bob"], ids["alice"]])),
+                    (a, a.send_request("dm", user=ids["carol"])),
+                    (c, c.send_request("dm", user=ids["alice"])),
+                    (c, c.send_request("dm", users=[ids["alice"]]))]
+            rids = [(x, await pending) for x, pending in asks]
+            got = [await x.reply(rid) for x, rid in rids]
+            assert all(r["type"] == "room" for r in got), got
+            assert len({r["room"]["id"] for r in got[:3]}) == 1, got[:3]
+            assert got[0]["room"]["members"] == 3, got[0]
+            assert len({r["room"]["id"] for r in got[3:]}) == 1, got[3:]
+            assert got[3]["room"]["id"] != got[0]["room"]["id"]
+            assert [u["id"] for u in got[3]["room"]["users"]] == [ids["carol"]], got[3]
+
+    run(body())
+
+
 def test_group_dm_limits(server_factory):
     server = server_factory(limits="group_dm_max = 3")
     tok = server.people(*NAMES)
