@@ -362,3 +362,29 @@ def test_script_posts_reply_in_a_thread(server_factory, tmp_path):
             assert said["text"].startswith("false ") and "thread: expected a message id" \
                 in said["text"] and "also_room: only with thread" in said["text"], said
     run(body())
+
+
+def test_resume_replays_missed_replies_with_their_thread(server, tok):
+    """Replies take room seqs, so a reconnect with `resume` gets the ones
+    it missed, in seq order, each carrying thread (and also_room), with no
+    gap; the root read afterwards has the count."""
+    async def body():
+        async with Client(server, tok["alice"]) as a:
+            room = (await a.request("create_room", name="lobby"))["room"]["id"]
+            async with Client(server, tok["bob"]) as b:
+                assert (await b.request("join", room=room))["type"] == "room"
+                root = await a.send_text(room, "root before the break")
+                last = (await b.next_event("message", id=root["id"]))["seq"]
+            missed = [await a.send_text(room, "in thread", thread=root["id"]),
+                      await a.send_text(room, "plain"),
+                      await a.send_text(room, "both", thread=root["id"], also_room=True)]
+            async with Client(server, tok["bob"], resume={room: last}) as b:
+                got = [await b.next_event("message", room=room) for _ in missed]
+                assert [m["seq"] for m in got] == [last + 1, last + 2, last + 3], got
+                assert [m.get("thread") for m in got] == [root["id"], None, root["id"]]
+                assert [m.get("also_room") for m in got] == [None, None, True]
+                assert b.queued("gap") == []
+                h = await b.history(room)
+                r = [m for m in h["messages"] if m["id"] == root["id"]][0]
+                assert r["replies"] == 2, r
+    run(body())
