@@ -29,6 +29,8 @@ def test_group_dm_is_idempotent_and_titled_by_people(server, tok):
             room = r["room"]
             assert room["kind"] == "dm"
             assert sorted(u["name"] for u in room["users"]) == ["bob", "carol"]
+            assert all(u["id"] == ids[u["name"]] for u in room["users"]), room["users"]
+            assert room["role"] == "member", room  # a DM has no owner
             assert room["name"] == ", ".join(u["name"] for u in room["users"])
             ev = await b.next_event("room_updated", where=lambda e: e["room"]["id"] == room["id"])
             assert sorted(u["name"] for u in ev["room"]["users"]) == ["alice", "carol"]
@@ -55,6 +57,10 @@ def test_group_dm_is_idempotent_and_titled_by_people(server, tok):
             assert room["id"] not in {x["id"] for x in listed["rooms"]}
             assert is_error(await a.request("kick", room=room["id"], user=ids["bob"]),
                             "forbidden")
+            assert is_error(await a.request("invite", room=room["id"], user=ids["dave"]),
+                            "forbidden")
+            members = await b.request("members", room=room["id"])
+            assert {m["role"] for m in members["members"]} == {"member"}, members
 
             # Whoever left comes back when the set is opened again.
             assert (await c.request("leave", room=room["id"]))["type"] == "ok"
