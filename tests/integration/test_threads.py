@@ -315,6 +315,11 @@ parley.command("inthread", function(cmd)
   local id2 = parley.send(cmd.room, "bot in both", { thread = cmd.args, also_room = true })
   cmd:reply("posted " .. tostring(id) .. " " .. tostring(id2))
 end)
+parley.on("message", function(m)
+  if m.text == "echo?" then
+    m:reply("echo " .. tostring(m.thread) .. " " .. tostring(m.also_room))
+  end
+end)
 parley.command("badthread", function(cmd)
   local ok, err = pcall(parley.send, cmd.room, "x", { thread = 7 })
   local ok2, err2 = pcall(parley.send, cmd.room, "x", { also_room = true })
@@ -352,6 +357,16 @@ def test_script_posts_reply_in_a_thread(server_factory, tmp_path):
             await a.next_event("thread_updated", room=room, id=root["id"], replies=2)
             t = await a.request("history", room=room, thread=root["id"])
             assert [m["text"] for m in t["messages"]] == ["bot in thread", "bot in both"], t
+
+            # A message handler sees thread/also_room, and its reply to a
+            # message in a thread goes into that thread; outside, the room.
+            ask = await b.send_text(room, "echo?", thread=root["id"], also_room=True)
+            said = await a.next_event("message", room=room, where=from_bot)
+            assert said["text"] == f"echo {root['id']} true", said
+            assert said["thread"] == root["id"] and said["reply_to"] == ask["id"], said
+            await b.send_text(room, "echo?")
+            said = await a.next_event("message", room=room, where=from_bot)
+            assert said["text"] == "echo nil nil" and "thread" not in said, said
 
             # A refused root answers nil and the reason; bad options raise.
             await b.send_text(room, "/inthread m_999999")
