@@ -1,7 +1,8 @@
 /* Messages over HTTP (PROTOCOL.md "HTTP API"), through the chat layer:
  *   GET  /api/rooms/{id}/messages?before=&after=&limit=   history
- *   POST /api/rooms/{id}/messages {text, client_id?}      one message (a
- *        webhook's way in: idempotent by client_id) */
+ *   POST /api/rooms/{id}/messages {text, client_id?, thread?, also_room?}
+ *        one message (a webhook's or bot's way in: idempotent by
+ *        client_id; a reply in a thread with thread) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,17 +48,27 @@ void api_history(struct http_request *req, const struct api_route *r, const char
 
 static void run_post(struct api_ctx *x)
 {
-	chat_http_post(&x->who, x->id, x->text, x->client_id, chat_done, x);
+	/* thread and also_room were checked in api_post; the body is kept. */
+	json_t *thread = json_object_get(x->body, "thread");
+	chat_http_post(&x->who, x->id, x->text, x->client_id, json_string_value(thread),
+	               json_is_true(json_object_get(x->body, "also_room")), chat_done, x);
 }
 
 void api_post(struct http_request *req, const struct api_route *r, const char *room_id)
 {
 	json_t *body = api_body(req);
-	const char *text, *client_id;
+	const char *text, *client_id, *thread;
 	if (!body)
 		return;
 	if (api_body_str(req, body, "text", 1, &text) < 0 ||
-	    api_body_str(req, body, "client_id", 0, &client_id) < 0) {
+	    api_body_str(req, body, "client_id", 0, &client_id) < 0 ||
+	    api_body_str(req, body, "thread", 0, &thread) < 0) {
+		json_decref(body);
+		return;
+	}
+	json_t *also_room = json_object_get(body, "also_room");
+	if (also_room && !json_is_boolean(also_room) && !json_is_null(also_room)) {
+		api_error(req, 400, "bad_request", "also_room: expected true or false");
 		json_decref(body);
 		return;
 	}

@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,7 +38,7 @@
 #define TEST_ERR_MAX  512 /* bytes of a load error */
 
 struct record {
-	char *room_id, *room_name, *user, *role, *text, *id, *reply_to, *emoji;
+	char *room_id, *room_name, *user, *role, *text, *id, *reply_to, *emoji, *thread;
 	int on;
 };
 
@@ -123,6 +124,7 @@ static void record_free(struct record *r)
 	free(r->text);
 	free(r->id);
 	free(r->reply_to);
+	free(r->thread);
 	free(r->emoji);
 }
 
@@ -160,6 +162,8 @@ static void record(struct record_list *l, const parley_hook_args *a)
 	r->text = dup0(a->message->text);
 	r->id = dup0(a->message->id);
 	r->reply_to = dup0(a->message->reply_to);
+	if (a->struct_size >= offsetof(parley_hook_args, thread) + sizeof a->thread)
+		r->thread = dup0(a->thread);
 	r->emoji = dup0(a->emoji);
 	r->on = a->on;
 }
@@ -211,6 +215,7 @@ static void push_records(lua_State *L, struct record_list *l)
 		F("text", r->text);
 		F("id", r->id);
 		F("reply_to", r->reply_to);
+		F("thread", r->thread);
 		F("emoji", r->emoji);
 #undef F
 		if (r->emoji) {

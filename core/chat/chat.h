@@ -35,10 +35,13 @@ extern const struct ws_app chat_ws_app;
 typedef void (*chat_http_done)(void *ud, int rc, const char *message, json_t *reply);
 
 /* POST /api/rooms/{id}/messages: as `user` (already authenticated). reply:
- * the ack object. Unlike the store's calls, done is ALWAYS called exactly
- * once, errors included; the return value only tells the caller early. */
+ * the ack object. thread (may be NULL): a reply in that root's thread,
+ * also_room: shown in the room's timeline too (only with thread). Unlike
+ * the store's calls, done is ALWAYS called exactly once, errors included;
+ * the return value only tells the caller early. */
 int chat_http_post(const parley_user *user, const char *room_id, const char *text,
-                   const char *client_id, chat_http_done done, void *ud);
+                   const char *client_id, const char *thread, int also_room, chat_http_done done,
+                   void *ud);
 /* GET /api/rooms/{id}/messages: reply {"room","messages","more"}. after < 0 and
  * before <= 0: the newest. */
 int chat_http_history(const parley_user *user, const char *room_id, int64_t before, int64_t after,

@@ -13,8 +13,8 @@
 #include "base/loop.h"
 
 struct bot_job {
-	char *bot_name, *display_name, *room_id, *text, *reply_to, *emoji, *msg_id;
-	int depth, on, commands;
+	char *bot_name, *display_name, *room_id, *text, *reply_to, *emoji, *msg_id, *thread;
+	int depth, on, commands, also_room;
 	enum { JOB_ENSURE, JOB_POST, JOB_REACT } kind;
 	chat_bot_done done;
 	void *ud;
@@ -29,6 +29,7 @@ static void job_free(struct bot_job *j)
 	free(j->reply_to);
 	free(j->emoji);
 	free(j->msg_id);
+	free(j->thread);
 	free(j);
 }
 
@@ -67,6 +68,8 @@ static void act(struct bot_job *j, user_rec *bot)
 		                      .room = r,
 		                      .text = j->text,
 		                      .reply_to = j->reply_to,
+		                      .thread = j->thread,
+		                      .also_room = j->also_room,
 		                      .depth = j->depth,
 		                      .no_command = !j->commands,
 		                      .t0 = ev_now(loop_ev)};
@@ -186,6 +189,8 @@ static struct bot_job *job_new(const struct chat_bot_req *q, chat_bot_done done,
 	j->reply_to = dup_opt(q->reply_to, &oom);
 	j->emoji = dup_opt(q->emoji, &oom);
 	j->msg_id = dup_opt(q->msg_id, &oom);
+	j->thread = dup_opt(q->thread, &oom);
+	j->also_room = q->also_room;
 	j->depth = q->depth + 1;
 	j->on = q->on;
 	j->commands = q->commands;

@@ -12,6 +12,8 @@ struct chat_bot_req {
 	const char *room_id;      /* post, react */
 	const char *text;         /* post */
 	const char *reply_to;     /* post; may be NULL */
+	const char *thread;       /* post: a reply in this root's thread; may be NULL */
+	int also_room;            /* post: the thread reply shows in the room too */
 	const char *msg_id;       /* react */
 	const char *emoji;        /* react */
 	int on;                   /* react: add (1) or remove (0) */

@@ -20,6 +20,7 @@ struct dm_op {
 	user_rec *people[CHAT_DM_USERS_MAX + 1]; /* the caller included */
 	size_t n;
 	char *room_id;
+	char *name; /* "dm:" and the sorted ids */
 	size_t pending;
 	int failed;
 };
@@ -28,6 +29,7 @@ static void dm_op_free(struct dm_op *op)
 {
 	json_decref(op->rid);
 	free(op->room_id);
+	free(op->name);
 	free(op);
 }
 
@@ -78,16 +80,61 @@ static void bring_everyone(struct dm_op *op, room *r)
 	member_back(op, PARLEY_OK, NULL);
 }
 
+static void dm_created(void *ud, const parley_store_result *res);
+
+/* The room as the store has it, after someone else created it first. */
+static void dm_found(void *ud, const parley_store_result *res)
+{
+	struct dm_op *op = ud;
+	int ok = res->rc == PARLEY_OK && res->n_rooms && strcmp(res->rooms[0].kind, "dm") == 0;
+	int known = ok && room_by_id(res->rooms[0].id) != NULL;
+	room *r = ok ? room_upsert(&res->rooms[0]) : NULL;
+	/* Made on another node whose news has not come yet: take its channel. */
+	if (r && !known)
+		cluster_room_added(r);
+	if (!r || !(op->room_id = strdup(r->id))) {
+		client *cl = dm_client(op);
+		if (cl)
+			chat_reply_error(cl, op->rid, r ? PARLEY_ENOMEM : PARLEY_EUNAVAIL,
+			                 "the conversation could not be opened");
+		dm_op_free(op);
+		return;
+	}
+	bring_everyone(op, r);
+}
+
+/* room_create said the name is taken: the same people opened it at the
+ * same moment (on this node or another). Open that one: idempotent by the
+ * set of people, races included. */
+static void dm_taken(struct dm_op *op)
+{
+	room *r = room_by_name(op->name);
+	if (r) {
+		if (!(op->room_id = strdup(r->id))) {
+			dm_found(op, &(parley_store_result){.rc = PARLEY_ENOMEM});
+			return;
+		}
+		bring_everyone(op, r);
+		return;
+	}
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (st->room_get(self, NULL, op->name, dm_found, op) != PARLEY_PENDING)
+		dm_found(op, &(parley_store_result){.rc = PARLEY_EUNAVAIL});
+}
+
 static void dm_created(void *ud, const parley_store_result *res)
 {
 	struct dm_op *op = ud;
 	client *cl = dm_client(op);
+	if (res->rc == PARLEY_ECONFLICT) {
+		dm_taken(op);
+		return;
+	}
 	if (res->rc != PARLEY_OK || !res->n_rooms) {
 		if (cl)
 			chat_reply_error(cl, op->rid, res->rc == PARLEY_OK ? PARLEY_ERR : res->rc,
-			                 res->rc == PARLEY_ECONFLICT
-			                     ? "this conversation is being opened: try again"
-			                     : "the conversation could not be opened");
+			                 "the conversation could not be opened");
 		dm_op_free(op);
 		return;
 	}
@@ -123,6 +170,8 @@ static int read_people(client *cl, json_t *req, json_t *rid, struct dm_op *op)
 	int64_t max = server_config ? server_config->limits.group_dm_max : 8;
 	if (max > CHAT_DM_USERS_MAX)
 		max = CHAT_DM_USERS_MAX;
+	if (max < 2)
+		max = 2; /* a 1:1 DM is always allowed */
 	if (!json_is_array(users) || json_array_size(users) == 0) {
 		chat_reply_error(cl, rid, PARLEY_EINVAL, "users: expected an array of user ids");
 		return -1;
@@ -190,6 +239,11 @@ void chat_req_group_dm(client *cl, json_t *req, json_t *rid)
 	for (size_t i = 0; i < op->n || (op->n == 1 && i < 2); i++) {
 		const char *id = op->people[i < op->n ? i : 0]->id;
 		len += (size_t)snprintf(name + len, sizeof name - len, ":%s", id);
+	}
+	if (!(op->name = strdup(name))) {
+		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
+		dm_op_free(op);
+		return;
 	}
 	room *r = room_by_name(name);
 	if (r) {

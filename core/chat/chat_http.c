@@ -58,7 +58,8 @@ static int http_room(const parley_user *pu, const char *room_id, user_rec **u, r
 }
 
 int chat_http_post(const parley_user *pu, const char *room_id, const char *text,
-                   const char *client_id, chat_http_done done, void *ud)
+                   const char *client_id, const char *thread, int also_room, chat_http_done done,
+                   void *ud)
 {
 	user_rec *u;
 	room *r;
@@ -79,6 +80,15 @@ int chat_http_post(const parley_user *pu, const char *room_id, const char *text,
 		done(ud, PARLEY_EINVAL, "client_id: too long", NULL);
 		return PARLEY_EINVAL;
 	}
+	/* The same rules as the send frame's (chat_req_send). */
+	if (thread && strlen(thread) > PROTO_MAX_ID) {
+		done(ud, PARLEY_EINVAL, "thread: too long", NULL);
+		return PARLEY_EINVAL;
+	}
+	if (also_room && !thread) {
+		done(ud, PARLEY_EINVAL, "also_room: only with thread", NULL);
+		return PARLEY_EINVAL;
+	}
 	struct http_op *op = calloc(1, sizeof *op);
 	if (!op || !(op->room_id = strdup(room_id)) ||
 	    (client_id && !(op->client_id = strdup(client_id)))) {
@@ -90,8 +100,13 @@ int chat_http_post(const parley_user *pu, const char *room_id, const char *text,
 	op->done = done;
 	op->ud = ud;
 	op->user = u;
-	struct chat_post p = {
-	    .author = u, .room = r, .text = text, .client_id = client_id, .t0 = ev_now(loop_ev)};
+	struct chat_post p = {.author = u,
+	                      .room = r,
+	                      .text = text,
+	                      .client_id = client_id,
+	                      .thread = thread,
+	                      .also_room = also_room,
+	                      .t0 = ev_now(loop_ev)};
 	chat_post_message(&p, http_post_done, op);
 	return PARLEY_PENDING;
 }

@@ -305,6 +305,47 @@ void chat_pins_deleted(room *r, const char *msg_id, const user_rec *by)
 		broadcast_pin(r, msg_id, 0, by);
 }
 
+static void pins_reread(void *ud, const parley_store_result *res)
+{
+	char *room_id = ud;
+	room *r = room_by_id(room_id);
+	struct room_pins *p = pins_of(room_id, 0);
+	if (res->rc != PARLEY_OK) {
+		log_warn("retention", NULL, "room %s: pins not re-read after expiry: %s", room_id,
+		         res->error ? res->error : proto_error_code(res->rc));
+	} else if (r && p) {
+		/* Backwards: forget() moves the later ids down. */
+		for (size_t i = p->n; i-- > 0;) {
+			int kept = 0;
+			for (size_t k = 0; k < res->n_messages && !kept; k++)
+				kept = strcmp(res->messages[k].id, p->ids[i]) == 0;
+			if (kept)
+				continue;
+			char *gone = strdup(p->ids[i]);
+			if (gone && forget(room_id, gone))
+				broadcast_pin(r, gone, 0, NULL);
+			free(gone);
+		}
+	}
+	free(room_id);
+}
+
+void chat_pins_pruned(room *r)
+{
+	struct room_pins *p = r ? pins_of(r->id, 0) : NULL;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (!p || !p->n || !PARLEY_HAS(parley_store_vtable, st, pins_list))
+		return;
+	char *room_id = strdup(r->id);
+	if (!room_id)
+		return;
+	if (st->pins_list(self, room_id, pins_reread, room_id) != PARLEY_PENDING) {
+		log_warn("retention", NULL, "room %s: pins not re-read after expiry", room_id);
+		free(room_id);
+	}
+}
+
 void chat_pins_fini(void)
 {
 	if (!ready)

@@ -22,6 +22,10 @@ void chat_pins_load(void (*next)(void), void (*fail)(int ok));
 /* A message of r was deleted (the store unpinned it): forget it and tell
  * the members, when it was pinned. */
 void chat_pins_deleted(struct room *r, const char *msg_id, const struct user_rec *by);
+/* Retention turned messages of r into tombstones: the store no longer
+ * lists them as pinned. Re-reads r's pins (when it has any) and forgets,
+ * telling the members, those that went. */
+void chat_pins_pruned(struct room *r);
 /* Another node's pin event for r (its store write is done): this node's
  * list follows, so its room objects list the same pins. */
 void chat_pins_remote(const struct room *r, const char *msg_id, int on);

@@ -20,6 +20,7 @@
 #include "base/loop.h"
 #include "base/duration.h"
 #include "chat/chat_internal.h"
+#include "chat/chat_pins.h"
 #include "host/prune_run.h"
 
 #define LEASE_NAME "retention"
@@ -69,6 +70,8 @@ static void pruned_batch(void *ud, const char *room_id, const char *room_name, i
 		json_t *ev = json_pack("{s:s, s:s, s:I}", "type", "pruned", "room", room_id,
 		                       "before_seq", (json_int_t)before_seq);
 		chat_broadcast_json(r, ev, NULL);
+		/* Expiring a pinned message unpins it, as deleting does. */
+		chat_pins_pruned(r);
 	}
 	log_info("retention", NULL, "pruned %lld messages in %s (before seq %lld)", (long long)n,
 	         room_id, (long long)before_seq);

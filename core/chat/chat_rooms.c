@@ -724,43 +724,15 @@ static void dm_now(client *cl, json_t *req, json_t *rid)
 	user_rec *u = find_user_arg(cl, req, rid);
 	if (!u)
 		return;
-	const char *a = cl->user->id, *b = u->id;
-	if (strcmp(a, b) > 0) {
-		const char *t = a;
-		a = b;
-		b = t;
-	}
-	char name[2 * PROTO_MAX_ID + 8];
-	snprintf(name, sizeof name, "dm:%s:%s", a, b);
-	room *r = room_by_name(name);
-	if (r) {
-		if (!room_member(r, cl->user->id) || !room_member(r, u->id)) {
-			/* Someone left the DM: bring both back. */
-			if (!room_member(r, u->id))
-				chat_add_member(r, u, ROLE_MEMBER, NULL, NULL);
-			if (!room_member(r, cl->user->id)) {
-				add_member_for(cl, rid, r, cl->user, ROLE_MEMBER, 1);
-				return;
-			}
-		}
-		reply_room(cl, rid, r);
+	/* A 1:1 DM is the DM of a set of two (or one: a self-DM): the same
+	 * room name, the same bringing back of whoever left, the same handling
+	 * of two people opening it at once. */
+	json_t *users = json_pack("[s]", u->id);
+	if (!users || json_object_set_new(req, "users", users) < 0) {
+		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
 		return;
 	}
-	struct room_op *op = room_op_new(cl, rid);
-	void *self;
-	const parley_store_vtable *st = chat_store(&self);
-	parley_room pr = {.name = name,
-	                  .kind = "dm",
-	                  .topic = "",
-	                  .created_by = cl->user->id,
-	                  .created_ts = loop_now_ms()};
-	if (op)
-		op->target = u;
-	if (!op || st->room_create(self, &pr, "member", room_created, op) != PARLEY_PENDING) {
-		chat_reply_error(cl, rid, PARLEY_EUNAVAIL, "store unavailable");
-		if (op)
-			room_op_free(op);
-	}
+	chat_req_group_dm(cl, req, rid);
 }
 
 void chat_req_members(client *cl, json_t *req, json_t *rid)

@@ -211,6 +211,9 @@ static void appended(void *ud, const parley_store_result *res)
 		chat_hook_init(&h, PARLEY_HOOK_MESSAGE, op->author, r);
 		h.args.message = m;
 		h.args.depth = op->depth;
+		const parley_thread_info *ti = chat_thread_info(res, 0);
+		h.args.thread = ti ? ti->thread_id : NULL;
+		h.args.also_room = ti ? ti->also_room : 0;
 		hooks_run(&h.args, NULL, NULL);
 		if (message_observer)
 			message_observer(m, !op->no_previews);
@@ -469,6 +472,8 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 	chat_hook_init(&h, PARLEY_HOOK_BEFORE_MESSAGE, p->author, r);
 	h.args.message = &msg;
 	h.args.depth = p->depth;
+	h.args.thread = p->thread;
+	h.args.also_room = p->also_room;
 	const char *deny = NULL, *rewritten = NULL, *text = p->text;
 	rc = hooks_run(&h.args, &deny, &rewritten);
 	rc = send_rule_hooks(rc, deny, rewritten, chat_max_text(), &text, &why);

@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,12 @@ void api_push_event(lua_State *L, struct script *s, int event, const parley_hook
 		set_str(L, "id", m->id);
 		set_str(L, "text", m->text);
 		set_str(L, "reply_to", m->reply_to);
+		if (a->struct_size >= offsetof(parley_hook_args, also_room) + sizeof a->also_room &&
+		    a->thread) {
+			set_str(L, "thread", a->thread);
+			lua_pushboolean(L, a->also_room);
+			lua_setfield(L, -2, "also_room");
+		}
 		if (m->seq)
 			set_int(L, "seq", m->seq);
 		if (m->ts)
@@ -311,28 +318,52 @@ static const char *bot_for(lua_State *L, int opts, const char **display)
 	return name;
 }
 
-static int post_text(lua_State *L, const char *room_id, const char *text, int opts,
-                     const char *reply_to)
+/* A post by the script's bot; thread: the default thread (opts.thread
+ * overrides it). */
+static int post_text_in(lua_State *L, const char *room_id, const char *text, int opts,
+                        const char *reply_to, const char *thread)
 {
 	count_send(L);
 	const char *display;
 	const char *bot = bot_for(L, opts, &display);
+	int also_room = 0;
 	if (opts && lua_istable(L, opts)) {
 		lua_getfield(L, opts, "reply_to");
 		if (lua_isstring(L, -1))
 			reply_to = lua_tostring(L, -1);
 		lua_pop(L, 1); /* the string stays referenced by opts */
+		lua_getfield(L, opts, "thread");
+		if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+			return luaL_error(L, "thread: expected a message id");
+		if (!lua_isnil(L, -1))
+			thread = lua_tostring(L, -1);
+		lua_pop(L, 1); /* likewise */
+		lua_getfield(L, opts, "also_room");
+		if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+			return luaL_error(L, "also_room: expected true or false");
+		also_room = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		if (also_room && !thread)
+			return luaL_error(L, "also_room: only with thread");
 	}
 	struct chat_bot_req q = {.bot_name = bot,
 	                         .display_name = display,
 	                         .room_id = room_id,
 	                         .text = text,
 	                         .reply_to = reply_to,
+	                         .thread = thread,
+	                         .also_room = also_room,
 	                         .depth = depth_of(L)};
 	return bot_action(L, &q, OPK_POST, chat_bot_post);
 }
 
-/* parley.send(room, text [, {as=bot, reply_to=id}]) */
+static int post_text(lua_State *L, const char *room_id, const char *text, int opts,
+                     const char *reply_to)
+{
+	return post_text_in(L, room_id, text, opts, reply_to, NULL);
+}
+
+/* parley.send(room, text [, {as=bot, reply_to=id, thread=id, also_room=bool}]) */
 static int l_send(lua_State *L)
 {
 	parley_room r;
@@ -415,7 +446,11 @@ static int ctx_reply(lua_State *L)
 	lua_getfield(L, 1, "id");
 	const char *reply_to = is_message ? lua_tostring(L, -1) : NULL;
 	lua_pop(L, 1); /* the id string stays referenced by the ctx table */
-	return post_text(L, r.id, text, lua_istable(L, 3) ? 3 : 0, reply_to);
+	/* A message in a thread is answered in its thread (opts.thread wins). */
+	lua_getfield(L, 1, "thread");
+	const char *thread = is_message ? lua_tostring(L, -1) : NULL;
+	lua_pop(L, 1); /* likewise */
+	return post_text_in(L, r.id, text, lua_istable(L, 3) ? 3 : 0, reply_to, thread);
 }
 
 /* ctx:react(emoji [, opts]) */

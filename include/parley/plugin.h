@@ -963,6 +963,12 @@ typedef struct parley_hook_args {
 	 * reads it), else NULL. */
 	const parley_upload *upload;
 	const char *upload_path;
+	/* Threads (issue 15, appended): BEFORE_MESSAGE and MESSAGE of a reply
+	 * in a thread: its root's id, and whether it shows in the room's
+	 * timeline too; NULL and 0 otherwise. Test struct_size (offsetof)
+	 * before reading them. */
+	const char *thread;
+	int also_room;
 } parley_hook_args;
 
 /* Returns PARLEY_OK to continue, PARLEY_DENY, or PARLEY_REWRITE. */

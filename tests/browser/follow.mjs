@@ -1,7 +1,8 @@
 // Find and follow (issue 15): pinning from a message's actions and the
 // "Pinned" panel, the "New message" dialog opening a group DM with people
 // picked by name from suggestions, and the per-room notification level
-// (the room list's mark, grey plain-unread badges, the title count).
+// (the room list's mark, grey plain-unread badges, the title count,
+// desktop notifications).
 // Screenshots: pinned-light.png, group-dm-light.png, notify-dark.png.
 //
 //   node tests/browser/follow.mjs BUILD_DIR
@@ -11,6 +12,31 @@ import { join } from 'node:path';
 import { run, signIn, say, row, clickAction, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
 
 const link = (page, name) => page.locator('.room-link', { hasText: name });
+
+// Records desktop notifications instead of showing them (installed in a
+// page already signed in: notify.js looks Notification up at each
+// message) and lets the test say when the tab is hidden.
+function notificationSpy() {
+  window.__notes = [];
+  window.__hidden = false;
+  window.Notification = class {
+    static permission = 'granted';
+    static requestPermission() { return Promise.resolve('granted'); }
+    constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); }
+    close() {}
+  };
+  Object.defineProperty(Document.prototype, 'visibilityState', {
+    configurable: true,
+    get() { return window.__hidden ? 'hidden' : 'visible'; },
+  });
+}
+
+async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    window.__hidden = h;
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
 
 await run('follow', async (server, browser) => {
   server.cli(['user', 'add', 'alice', '--role', 'admin'], 'correct horse 1\n');
@@ -100,6 +126,34 @@ await run('follow', async (server, browser) => {
   await link(bob, 'lab').locator('.mention-badge').waitFor({ timeout: TIMEOUT_MS });
   await bob.waitForFunction(() => document.title.startsWith('(1)'), null, { timeout: TIMEOUT_MS });
   await bob.screenshot({ path: join(shots, 'notify-dark.png') });
+
+  // The level decides desktop notifications too (tab hidden): lab at
+  // "mentions" notifies for a mention only, at "none" for nothing, while
+  // general (level "all") notifies for every message.
+  await bob.evaluate(notificationSpy);
+  await setHidden(bob, true);
+  await link(alice, 'lab').click();
+  await say(alice, 'plain lab note');
+  await say(alice, '@bob the plate reader is free');
+  await link(alice, 'general').click();
+  await say(alice, 'general note one');
+  await bob.waitForFunction(() => window.__notes.length >= 2, null, { timeout: TIMEOUT_MS });
+  assert.deepEqual(await bob.evaluate(() => window.__notes.map((n) => n.body)),
+    ['@bob the plate reader is free', 'general note one']);
+  await setHidden(bob, false);
+  await link(bob, 'lab').click();
+  await bob.selectOption('#room-notify select', 'none');
+  await link(bob, 'lab').locator('.notify-mark').waitFor({ timeout: TIMEOUT_MS });
+  await link(bob, 'general').click();
+  await setHidden(bob, true);
+  await link(alice, 'lab').click();
+  await say(alice, '@bob one more plate');
+  await link(alice, 'general').click();
+  await say(alice, 'general note two');
+  await bob.waitForFunction(() => window.__notes.length >= 3, null, { timeout: TIMEOUT_MS });
+  assert.deepEqual(await bob.evaluate(() => window.__notes.map((n) => n.body)),
+    ['@bob the plate reader is free', 'general note one', 'general note two']);
+  await setHidden(bob, false);
 
   for (const p of [alice, bob, carol]) noErrors(p);
 });

@@ -29,6 +29,8 @@ def test_group_dm_is_idempotent_and_titled_by_people(server, tok):
             room = r["room"]
             assert room["kind"] == "dm"
             assert sorted(u["name"] for u in room["users"]) == ["bob", "carol"]
+            assert all(u["id"] == ids[u["name"]] for u in room["users"]), room["users"]
+            assert room["role"] == "member", room  # a DM has no owner
             assert room["name"] == ", ".join(u["name"] for u in room["users"])
             ev = await b.next_event("room_updated", where=lambda e: e["room"]["id"] == room["id"])
             assert sorted(u["name"] for u in ev["room"]["users"]) == ["alice", "carol"]
@@ -55,12 +57,42 @@ def test_group_dm_is_idempotent_and_titled_by_people(server, tok):
             assert room["id"] not in {x["id"] for x in listed["rooms"]}
             assert is_error(await a.request("kick", room=room["id"], user=ids["bob"]),
                             "forbidden")
+            assert is_error(await a.request("invite", room=room["id"], user=ids["dave"]),
+                            "forbidden")
+            members = await b.request("members", room=room["id"])
+            assert {m["role"] for m in members["members"]} == {"member"}, members
 
             # Whoever left comes back when the set is opened again.
             assert (await c.request("leave", room=room["id"]))["type"] == "ok"
             back = await a.request("dm", users=[ids["bob"], ids["carol"]])
             assert back["room"]["id"] == room["id"]
             assert back["room"]["members"] == 3, back
+
+    run(body())
+
+
+def test_dm_opened_by_several_at_once_is_one_room(server, tok):
+    """The same set opened at the same moment by different people (each
+    request sent before any answer) is one room for all of them, 1:1 DMs
+    too: a DM is idempotent by its set of people, races included."""
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b, \
+                Client(server, tok["carol"]) as c:
+            ids = {n: x.user["id"] for n, x in zip(NAMES, (a, b, c))}
+            asks = [(a, a.send_request("dm", users=[ids["bob"], ids["carol"]])),
+                    (b, b.send_request("dm", users=[ids["alice"], ids["carol"]])),
+                    (c, c.send_request("dm", users=[ids["bob"], ids["alice"]])),
+                    (a, a.send_request("dm", user=ids["carol"])),
+                    (c, c.send_request("dm", user=ids["alice"])),
+                    (c, c.send_request("dm", users=[ids["alice"]]))]
+            rids = [(x, await pending) for x, pending in asks]
+            got = [await x.reply(rid) for x, rid in rids]
+            assert all(r["type"] == "room" for r in got), got
+            assert len({r["room"]["id"] for r in got[:3]}) == 1, got[:3]
+            assert got[0]["room"]["members"] == 3, got[0]
+            assert len({r["room"]["id"] for r in got[3:]}) == 1, got[3:]
+            assert got[3]["room"]["id"] != got[0]["room"]["id"]
+            assert [u["id"] for u in got[3]["room"]["users"]] == [ids["carol"]], got[3]
 
     run(body())
 

@@ -163,3 +163,37 @@ def test_bot_tokens_pin_only_with_moderate(server):
             assert is_error(r, "forbidden") and "moderators" in r["message"], r
 
     run(body())
+
+
+def test_expiry_unpins(server_factory):
+    """A pinned message that retention turns into a tombstone is unpinned
+    like a deleted one: members get the pin event with "on":false (no
+    user: nobody did it), and room objects and `pins` no longer list it,
+    after a restart too."""
+    srv = server_factory(config_extra='retention = { messages = "2s", interval = 0.2 }')
+    srv.require_store_members("pin_set", "pins_list", "prune", "lease")
+    tok = srv.people("alice", "bob")
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            room = await lobby_with_bob(a, b)
+            mid = (await a.send_text(room, "short-lived runbook"))["id"]
+            assert (await a.request("pin", room=room, id=mid))["type"] == "ok"
+            ev = await b.next_event("pin", room=room, id=mid, on=True)
+            assert (await room_of(b, room))["pins"] == [mid]
+            ev = await b.next_event("pin", room=room, id=mid, on=False, timeout=15)
+            assert "user" not in ev, ev
+            assert (await room_of(b, room))["pins"] == []
+            assert (await b.request("pins", room=room))["messages"] == []
+            assert is_error(await a.request("pin", room=room, id=mid), "not_found")
+            return room
+
+    room = run(body())
+    assert srv.stop() == 0
+    srv.restart()
+
+    async def after():
+        async with Client(srv, tok["bob"]) as b:
+            assert [r for r in b.ready["rooms"] if r["id"] == room][0]["pins"] == []
+
+    run(after())

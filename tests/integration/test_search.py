@@ -282,6 +282,67 @@ def test_http_and_bot_tokens(server):
     run(ws())
 
 
+def test_http_takes_every_filter(server):
+    """GET /api/search takes the frame's filters: from (a user id, and
+    from: in q), room and in:, before and after (ts), sort, limit, cursor;
+    a bad one is 400 with a machine code."""
+    tok = server.people("alice", "bob")
+
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
+            g = a.room_id("general")
+            acks = []
+            for c, t in ((a, "titration one"), (b, "titration two"), (a, "titration three")):
+                acks.append(await c.send_text(g, t))
+            h = {m["id"]: m["ts"] for m in (await a.history(g))["messages"]}
+            return g, b.user["id"], [h[x["id"]] for x in acks]
+    g, bob, ts = run(body())
+    alice = tok["alice"]
+    st, out = get(server, alice, q="titration", sort="recent")
+    assert st == 200 and texts(out) == ["titration three", "titration two", "titration one"]
+    assert all(m["room"] == g for m in out["messages"]), out
+    st, out = get(server, alice, q="titration", **{"from": bob})
+    assert st == 200 and texts(out) == ["titration two"], out
+    st, out = get(server, alice, q="titration from:alice", sort="recent")
+    assert st == 200 and texts(out) == ["titration three", "titration one"], out
+    st, out = get(server, alice, q="titration in:general", **{"from": bob})
+    assert st == 200 and texts(out) == ["titration two"], out
+    st, out = get(server, alice, q="titration", sort="recent", before=ts[2])
+    assert st == 200 and "titration three" not in texts(out) and texts(out), out
+    st, out = get(server, alice, q="titration", sort="recent", after=ts[0])
+    assert st == 200 and "titration one" not in texts(out) and texts(out), out
+    for bad in ({"q": "titration", "before": "soon"}, {"q": "titration", "sort": "best"},
+                {"q": "titration", "limit": "0"}, {"q": ""}, {"q": "x", "from": "nobody"}):
+        st, out = get(server, alice, **bad)
+        assert st in (400, 404) and out["error"]["code"] in ("bad_request", "not_found"), \
+            (bad, st, out)
+        assert out["error"]["message"], out
+
+
+def test_expired_messages_are_never_found(server_factory):
+    srv = server_factory(config_extra='retention = { messages = "2s", interval = 0.2 }')
+    srv.require_store_members("search", "prune", "lease")
+    tok = srv.people("alice")
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a:
+            g = a.room_id("general")
+            old = await a.send_text(g, "ephemeral spectrometer reading")
+            assert texts(await a.request("search", query="spectrometer")) == [
+                "ephemeral spectrometer reading"]
+            await a.next_event("pruned", room=g, timeout=15,
+                               where=lambda e: e["before_seq"] > old["seq"])
+            fresh = await a.send_text(g, "fresh spectrometer reading")
+            assert fresh["type"] == "ack", fresh
+            for q in ("spectrometer", "ephemeral", "ephem*", '"ephemeral spectrometer"'):
+                r = await a.request("search", query=q)
+                assert "ephemeral spectrometer reading" not in texts(r), (q, r)
+            assert texts(await a.request("search", query="spectrometer")) == [
+                "fresh spectrometer reading"]
+
+    run(body())
+
+
 def test_migration_backfills_older_messages(server):
     sqlite_only("store_sqlite's FTS5 migration (parley.db)")
     tok = server.people("alice")

@@ -234,3 +234,172 @@ def test_bot_tokens_need_read(server):
             ack = await c.send_text(g, "bot reply", thread=root)
             assert ack["type"] == "ack", ack
     run(ws())
+
+
+def test_http_post_replies_in_a_thread(server, tok):
+    """POST /api/rooms/{id}/messages takes thread and also_room like the
+    send frame (webhooks and bot tokens reply in threads), with the same
+    errors; members get the reply and thread_updated as from a session."""
+    admin = {"Authorization": "Bearer " + server.user("root2", role="admin")}
+    st, _, data = server.http("POST", "/api/admin/bots", json={"name": "hooker"}, headers=admin)
+    assert st == 201, data
+    bot = json.loads(data)["user"]["id"]
+    st, _, data = server.http("POST", f"/api/admin/bots/{bot}/tokens",
+                              json={"scopes": "post"}, headers=admin)
+    assert st == 201, data
+    bot_token = json.loads(data)["token"]
+
+    def post(room, body, token=tok["bob"]):
+        st, _, data = server.http("POST", f"/api/rooms/{room}/messages", json=body,
+                                  headers={"Authorization": "Bearer " + token})
+        return st, json.loads(data)
+
+    async def body():
+        async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:
+            room = await lobby(a, b)
+            root = await a.send_text(room, "which buffer?")
+            st, ack = post(room, {"text": "PBS over HTTP", "thread": root["id"]})
+            assert st == 200 and ack["seq"] == root["seq"] + 1, ack
+            ev = await a.next_event("message", room=room, id=ack["id"])
+            assert ev["thread"] == root["id"] and "also_room" not in ev, ev
+            up = await a.next_event("thread_updated", room=room, id=root["id"])
+            assert up["replies"] == 1 and up["last_reply_ts"] == ev["ts"], up
+            st, ack2 = post(room, {"text": "also in the room", "thread": root["id"],
+                                   "also_room": True, "client_id": "h-1"})
+            assert st == 200, ack2
+            ev = await a.next_event("message", room=room, id=ack2["id"])
+            assert ev["thread"] == root["id"] and ev["also_room"] is True, ev
+            await a.next_event("thread_updated", room=room, id=root["id"], replies=2)
+            # Idempotent by client_id, in a thread too.
+            st, again = post(room, {"text": "also in the room", "thread": root["id"],
+                                    "also_room": True, "client_id": "h-1"})
+            assert st == 200 and again["id"] == ack2["id"] and again.get("duplicate"), again
+            t = await b.request("history", room=room, thread=root["id"])
+            assert [m["text"] for m in t["messages"]] == ["PBS over HTTP", "also in the room"]
+            assert t["root"]["replies"] == 2, t
+            # Bob wrote in it over HTTP: he follows it.
+            r = await b.request("threads")
+            assert [x["root"]["id"] for x in r["threads"]] == [root["id"]], r
+
+            # The send frame's errors, as HTTP statuses.
+            g = a.room_id("general")
+            for req, status in (
+                    ({"text": "x", "also_room": True}, 400),
+                    ({"text": "x", "thread": root["id"], "also_room": "yes"}, 400),
+                    ({"text": "x", "thread": 7}, 400),
+                    ({"text": "x", "thread": "nonsense"}, 400),
+                    ({"text": "x", "thread": "m_" + "9" * 200}, 400),
+                    ({"text": "x", "thread": ack["id"]}, 400),   # no nesting
+                    ({"text": "x", "thread": "m_999999"}, 404)):
+                st, out = post(room, req)
+                assert st == status, (req, st, out)
+            st, out = post(g, {"text": "wrong room", "thread": root["id"]})
+            assert st == 404, out
+            nxt = await a.send_text(room, "next")
+            assert nxt["seq"] == ack2["seq"] + 1  # the refusals took no seq
+
+            # A bot token with `post` replies in a thread over HTTP.
+            assert (await a.request("invite", room=room, user=bot))["type"] == "ok"
+            st, out = post(room, {"text": "bot says", "thread": root["id"]}, token=bot_token)
+            assert st == 200, out
+            ev = await a.next_event("message", room=room, id=out["id"])
+            assert ev["thread"] == root["id"] and ev["user"]["id"] == bot, ev
+            await a.next_event("thread_updated", room=room, id=root["id"], replies=3)
+    run(body())
+
+
+THREAD_BOT = """
+parley.command("inthread", function(cmd)
+  local id, err = cmd:reply("bot in thread", { thread = cmd.args })
+  if not id then return cmd:reply("refused: " .. err) end
+  local id2 = parley.send(cmd.room, "bot in both", { thread = cmd.args, also_room = true })
+  cmd:reply("posted " .. tostring(id) .. " " .. tostring(id2))
+end)
+parley.on("message", function(m)
+  if m.text == "echo?" then
+    m:reply("echo " .. tostring(m.thread) .. " " .. tostring(m.also_room))
+  end
+end)
+parley.command("badthread", function(cmd)
+  local ok, err = pcall(parley.send, cmd.room, "x", { thread = 7 })
+  local ok2, err2 = pcall(parley.send, cmd.room, "x", { also_room = true })
+  cmd:reply(tostring(ok) .. " " .. err .. " | " .. tostring(ok2) .. " " .. err2)
+end)
+"""
+
+
+def test_script_posts_reply_in_a_thread(server_factory, tmp_path):
+    """A script's bot replies in a thread with opts.thread (and also_room),
+    on cmd:reply and parley.send (docs/scripting.md)."""
+    script = tmp_path / "threader.lua"
+    script.write_text(THREAD_BOT)
+    path = str(script).replace("\\", "\\\\").replace('"', '\\"')
+    srv = server_factory(config_extra='scripts = { { file = "' + path + '" } }')
+    tok = srv.people("alice", "bob")
+
+    def from_bot(e):
+        return e["user"]["name"] == "threader"
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            room = await lobby(a, b)
+            root = await a.send_text(room, "bot, answer in the thread")
+            await b.send_text(room, "/inthread " + root["id"])
+            r1 = await a.next_event("message", room=room, where=from_bot)
+            assert r1["text"] == "bot in thread" and r1["thread"] == root["id"], r1
+            assert "also_room" not in r1, r1
+            r2 = await a.next_event("message", room=room, where=from_bot)
+            assert r2["text"] == "bot in both" and r2["thread"] == root["id"], r2
+            assert r2["also_room"] is True, r2
+            said = await a.next_event("message", room=room, where=from_bot)
+            assert said["text"] == f"posted {r1['id']} {r2['id']}", said
+            assert "thread" not in said, said
+            await a.next_event("thread_updated", room=room, id=root["id"], replies=2)
+            t = await a.request("history", room=room, thread=root["id"])
+            assert [m["text"] for m in t["messages"]] == ["bot in thread", "bot in both"], t
+
+            # A message handler sees thread/also_room, and its reply to a
+            # message in a thread goes into that thread; outside, the room.
+            ask = await b.send_text(room, "echo?", thread=root["id"], also_room=True)
+            said = await a.next_event("message", room=room, where=from_bot)
+            assert said["text"] == f"echo {root['id']} true", said
+            assert said["thread"] == root["id"] and said["reply_to"] == ask["id"], said
+            await b.send_text(room, "echo?")
+            said = await a.next_event("message", room=room, where=from_bot)
+            assert said["text"] == "echo nil nil" and "thread" not in said, said
+
+            # A refused root answers nil and the reason; bad options raise.
+            await b.send_text(room, "/inthread m_999999")
+            said = await a.next_event("message", room=room, where=from_bot)
+            assert said["text"].startswith("refused: "), said
+            await b.send_text(room, "/badthread")
+            said = await a.next_event("message", room=room, where=from_bot)
+            assert said["text"].startswith("false ") and "thread: expected a message id" \
+                in said["text"] and "also_room: only with thread" in said["text"], said
+    run(body())
+
+
+def test_resume_replays_missed_replies_with_their_thread(server, tok):
+    """Replies take room seqs, so a reconnect with `resume` gets the ones
+    it missed, in seq order, each carrying thread (and also_room), with no
+    gap; the root read afterwards has the count."""
+    async def body():
+        async with Client(server, tok["alice"]) as a:
+            room = (await a.request("create_room", name="lobby"))["room"]["id"]
+            async with Client(server, tok["bob"]) as b:
+                assert (await b.request("join", room=room))["type"] == "room"
+                root = await a.send_text(room, "root before the break")
+                last = (await b.next_event("message", id=root["id"]))["seq"]
+            missed = [await a.send_text(room, "in thread", thread=root["id"]),
+                      await a.send_text(room, "plain"),
+                      await a.send_text(room, "both", thread=root["id"], also_room=True)]
+            async with Client(server, tok["bob"], resume={room: last}) as b:
+                got = [await b.next_event("message", room=room) for _ in missed]
+                assert [m["seq"] for m in got] == [last + 1, last + 2, last + 3], got
+                assert [m.get("thread") for m in got] == [root["id"], None, root["id"]]
+                assert [m.get("also_room") for m in got] == [None, None, True]
+                assert b.queued("gap") == []
+                h = await b.history(room)
+                r = [m for m in h["messages"] if m["id"] == root["id"]][0]
+                assert r["replies"] == 2, r
+    run(body())

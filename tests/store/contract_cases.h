@@ -20,6 +20,7 @@ void test_foreign_ids(void **state);
 
 void test_rooms(void **state);
 void test_dm_room(void **state);
+void test_group_dm_room(void **state);
 void test_members(void **state);
 void test_names_fold_ascii_only(void **state);
 
@@ -50,6 +51,7 @@ void test_uploads_expire(void **state);
 
 void test_pins(void **state);
 void test_notify_levels(void **state);
+void test_pins_expired(void **state);
 
 void test_threads_replies(void **state);
 void test_threads_history(void **state);
@@ -63,6 +65,7 @@ void test_room_delete_many(void **state);
 void test_search_terms(void **state);
 void test_search_filters(void **state);
 void test_search_tombstones_and_edits(void **state);
+void test_search_expired(void **state);
 void test_search_order_and_paging(void **state);
 void test_search_refused(void **state);
 

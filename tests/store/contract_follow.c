@@ -81,6 +81,41 @@ void test_pins(void **state)
 	assert_str(r.v.messages[0].id, m3);
 }
 
+/* Expiry (retention's prune) unpins as deleting does: the tombstone is no
+ * longer listed and cannot be pinned again. */
+void test_pins_expired(void **state)
+{
+	(void)state;
+	static struct res r;
+	char alice[ID_MAX], room[ID_MAX], old[ID_MAX], young[ID_MAX];
+	contract_open("pins_expired");
+	REQUIRE_MEMBER(pin_set);
+	REQUIRE_MEMBER(pins_list);
+	REQUIRE_MEMBER(prune);
+	mk_user("alice", alice);
+	mk_room("general", alice, room);
+	parley_message m = {.room_id = room, .user_id = alice, .text = "old runbook", .ts = 1000};
+	assert_int_equal(RUN(&r, S->append(self, &m, res_done, &r)), PARLEY_OK);
+	snprintf(old, sizeof old, "%s", r.v.messages[0].id);
+	m.text = "new runbook";
+	m.ts = 5000;
+	assert_int_equal(RUN(&r, S->append(self, &m, res_done, &r)), PARLEY_OK);
+	snprintf(young, sizeof young, "%s", r.v.messages[0].id);
+	assert_int_equal(RUN(&r, S->pin_set(self, room, old, alice, 1, 6000, res_done, &r)),
+	                 PARLEY_OK);
+	assert_int_equal(RUN(&r, S->pin_set(self, room, young, alice, 1, 6001, res_done, &r)),
+	                 PARLEY_OK);
+	assert_int_equal(RUN(&r, S->prune(self, room, 4000, 10, 0, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_messages, 1);
+	assert_int_equal(RUN(&r, S->pins_list(self, room, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_messages, 1);
+	assert_str(r.v.messages[0].id, young);
+	assert_int_equal(RUN(&r, S->pins_list(self, NULL, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_messages, 1);
+	assert_int_equal(RUN(&r, S->pin_set(self, room, old, alice, 1, 7000, res_done, &r)),
+	                 PARLEY_ENOTFOUND);
+}
+
 void test_notify_levels(void **state)
 {
 	(void)state;

@@ -5,6 +5,7 @@
 #include "contract_cases.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const parley_member *member_of(const struct res *r, const char *room, const char *user)
@@ -151,6 +152,68 @@ void test_dm_room(void **state)
 	assert_int_equal(RUN(&r, S->room_get(self, NULL, name, res_done, &r)), PARLEY_OK);
 	assert_str(r.v.rooms[0].id, id);
 	assert_str(r.v.rooms[0].kind, "dm");
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* A group DM (issue 15) is a DM room named "dm:" and its people's sorted
+ * ids: created with its creator as a plain member (a DM has no owner),
+ * found by that name, taken once; a person who left is brought back by
+ * being set as a member again. */
+void test_group_dm_room(void **state)
+{
+	static struct res r;
+	char ids[3][ID_MAX], name[4 * ID_MAX], dm[ID_MAX];
+	const char *names[] = {"alice", "bob", "carol"};
+	contract_open("group_dm");
+	for (int i = 0; i < 3; i++)
+		mk_user(names[i], ids[i]);
+	qsort(ids, 3, sizeof ids[0], by_id);
+	snprintf(name, sizeof name, "dm:%s:%s:%s", ids[0], ids[1], ids[2]);
+	parley_room pr = {.name = name, .kind = "dm", .created_by = ids[1], .topic = ""};
+	assert_int_equal(RUN(&r, S->room_create(self, &pr, "member", res_done, &r)), PARLEY_OK);
+	snprintf(dm, sizeof dm, "%s", r.v.rooms[0].id);
+	assert_int_equal(RUN(&r, S->room_create(self, &pr, "member", res_done, &r)),
+	                 PARLEY_ECONFLICT);
+	/* The same set under the other 1:1 name is another room. */
+	char pair[3 * ID_MAX];
+	snprintf(pair, sizeof pair, "dm:%s:%s", ids[0], ids[1]);
+	parley_room one = {.name = pair, .kind = "dm", .created_by = ids[0], .topic = ""};
+	assert_int_equal(RUN(&r, S->room_create(self, &one, "member", res_done, &r)), PARLEY_OK);
+	assert_string_not_equal(r.v.rooms[0].id, dm);
+
+	assert_int_equal(RUN(&r, S->room_get(self, NULL, name, res_done, &r)), PARLEY_OK);
+	assert_str(r.v.rooms[0].id, dm);
+	assert_str(r.v.rooms[0].kind, "dm");
+	assert_int_equal(RUN(&r, S->members_list(self, dm, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_members, 1);
+	assert_str(r.v.members[0].user_id, ids[1]);
+	assert_str(r.v.members[0].role, "member");
+	for (int i = 0; i < 3; i += 2)
+		assert_int_equal(RUN(&r, S->member_set(self, dm, ids[i], "member", res_done, &r)),
+		                 PARLEY_OK);
+	assert_int_equal(RUN(&r, S->members_list(self, dm, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_members, 3);
+
+	/* carol leaves; opening the set again brings her back. */
+	assert_int_equal(RUN(&r, S->member_remove(self, dm, ids[2], res_done, &r)), PARLEY_OK);
+	assert_int_equal(RUN(&r, S->members_list(self, dm, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_members, 2);
+	assert_int_equal(RUN(&r, S->member_set(self, dm, ids[2], "member", res_done, &r)),
+	                 PARLEY_OK);
+	assert_int_equal(RUN(&r, S->members_list(self, dm, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_members, 3);
+	for (size_t i = 0; i < r.v.n_members; i++)
+		assert_str(r.v.members[i].role, "member");
+
+	/* And after a restart. */
+	contract_close();
+	contract_reopen();
+	assert_int_equal(RUN(&r, S->room_get(self, NULL, name, res_done, &r)), PARLEY_OK);
+	assert_str(r.v.rooms[0].id, dm);
 }
 
 void test_members(void **state)

@@ -194,6 +194,32 @@ void test_search_tombstones_and_edits(void **state)
 	assert_string_equal(recent1(rooms, 1, PARLEY_TERM_WORD, "broken"), "");
 }
 
+/* Expired (pruned by retention) messages are tombstones: never found. */
+void test_search_expired(void **state)
+{
+	static struct res r;
+	char alice[ID_MAX], room[ID_MAX];
+	contract_open("search_expired");
+	REQUIRE_MEMBER(search);
+	REQUIRE_MEMBER(prune);
+	mk_user("alice", alice);
+	mk_room("general", alice, room);
+	const char *rooms[] = {room};
+	put(room, alice, "autoclave schedule", 1000, NULL);
+	put(room, alice, "autoclave broken", 2000, NULL);
+	put(room, alice, "autoclave fixed", 5000, NULL);
+	assert_string_equal(recent1(rooms, 1, PARLEY_TERM_WORD, "autoclave"),
+	                    "autoclave fixed|autoclave broken|autoclave schedule");
+	assert_int_equal(RUN(&r, S->prune(self, room, 4000, 10, 0, res_done, &r)), PARLEY_OK);
+	assert_int_equal(r.v.n_messages, 2);
+	assert_string_equal(recent1(rooms, 1, PARLEY_TERM_WORD, "autoclave"), "autoclave fixed");
+	assert_string_equal(recent1(rooms, 1, PARLEY_TERM_WORD, "schedule"), "");
+	assert_string_equal(recent1(rooms, 1, PARLEY_TERM_PREFIX, "brok"), "");
+	contract_close();
+	contract_reopen();
+	assert_string_equal(recent1(rooms, 1, PARLEY_TERM_WORD, "autoclave"), "autoclave fixed");
+}
+
 /* Pages of `limit` until more is 0: every id once, in one order. */
 static size_t walk(const char *const *rooms, int sort, int limit, char ids[][ID_MAX], size_t max)
 {
