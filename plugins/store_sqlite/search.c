@@ -4,7 +4,7 @@
  * rank, ties newest first, paged by offset; recent is (ts, id)
  * descending, paged by the last row's key (search_recent.c). Cursors:
  * "o<offset>" and "t<ts>.<id>". Relevance ranks only the newest
- * SEARCH_CANDIDATES matches (see SQL_FLOOR); recent has no such bound. */
+ * SEARCH_CANDIDATES matches (see SQL_RELEVANCE); recent has no such bound. */
 #include "search.h"
 
 #include <inttypes.h>
@@ -24,13 +24,14 @@
 
 /* Relevance ranks the newest SEARCH_CANDIDATES matches: bm25 costs a
  * score per match, and a word in most messages would cost seconds over a
- * million. SQL_FLOOR finds the rowid of the last of them (FTS5 walks its
- * index newest first and stops there). */
-static const char SQL_FLOOR[] =
-    "SELECT messages_fts.rowid" SEARCH_FROM " ORDER BY messages_fts.rowid DESC LIMIT 1 OFFSET ?6";
+ * million. The inner query walks FTS5's index newest first, scores each
+ * match in the asker's rooms and stops at that many (one walk: a first
+ * query finding the last candidate's rowid walked it twice); the outer one
+ * orders them and reads the page's rows. */
 static const char SQL_RELEVANCE[] =
-    "SELECT " SEARCH_COLUMNS SEARCH_FROM " AND messages_fts.rowid >= ?8"
-    " ORDER BY messages_fts.rank, m.ts DESC, m.id DESC"
+    "SELECT " SEARCH_COLUMNS " FROM (SELECT messages_fts.rowid AS id, messages_fts.rank AS score,"
+    " m.ts AS ts" SEARCH_FROM " ORDER BY messages_fts.rowid DESC LIMIT ?8) AS c"
+    " JOIN messages m ON m.id = c.id ORDER BY c.score, c.ts DESC, c.id DESC"
     " LIMIT ?6 OFFSET ?7";
 
 /* Arguments in the op: s[0] MATCH, s[1] rooms as a JSON array of keys,
@@ -66,29 +67,6 @@ static int cursor_parse(const char *s, int recent, struct cursor *c)
 	return -1;
 }
 
-/* The smallest rowid among the newest SEARCH_CANDIDATES matches (0 when
- * there are fewer), or -1 with the error recorded. */
-static int64_t candidates_floor(struct dbconn *c, struct op *op)
-{
-	sqlite3_stmt *st = rows_stmt(c, op, SQL_FLOOR);
-	if (!st)
-		return -1;
-	db_bind_text(st, 1, op->args.search.match);
-	db_bind_text(st, 2, op->args.search.rooms_json);
-	db_bind_int(st, 3, op->args.search.author);
-	db_bind_int(st, 4, op->args.search.before_ts);
-	db_bind_int(st, 5, op->args.search.after_ts);
-	db_bind_int(st, 6, SEARCH_CANDIDATES - 1);
-	int src = sqlite3_step(st);
-	int64_t floor = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		rows_error(c, op, src);
-		return -1;
-	}
-	return floor;
-}
-
 static int search_exec(struct dbconn *c, struct op *op)
 {
 	int recent = op->args.search.recent != NULL;
@@ -98,9 +76,6 @@ static int search_exec(struct dbconn *c, struct op *op)
 		return op_fail(op, PARLEY_EINVAL, "search: a cursor this store did not give");
 	if (recent)
 		return search_recent_exec(c, op, cur.ts, cur.id);
-	int64_t floor = candidates_floor(c, op);
-	if (floor < 0)
-		return op->res.rc;
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_RELEVANCE);
 	if (!st)
 		return op->res.rc;
@@ -111,7 +86,7 @@ static int search_exec(struct dbconn *c, struct op *op)
 	db_bind_int(st, 5, op->args.search.after_ts);
 	db_bind_int(st, 6, limit + 1);
 	db_bind_int(st, 7, cur.offset);
-	db_bind_int(st, 8, floor);
+	db_bind_int(st, 8, SEARCH_CANDIDATES);
 	int src, rc;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (op->n_msgs == (size_t)limit) {
