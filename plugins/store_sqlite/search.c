@@ -24,15 +24,16 @@
 
 /* Relevance ranks the newest SEARCH_CANDIDATES matches: bm25 costs a
  * score per match, and a word in most messages would cost seconds over a
- * million. The inner query walks FTS5's index newest first, scores each
- * match in the asker's rooms and stops at that many (one walk: a first
- * query finding the last candidate's rowid walked it twice); the outer one
- * orders them and reads the page's rows. */
+ * million. The innermost query walks FTS5's index newest first, scores
+ * each match in the asker's rooms and stops at that many (one walk: a
+ * first query finding the last candidate's rowid walked them twice); the
+ * next orders them and keeps the page; only the page's rows are read. */
 static const char SQL_RELEVANCE[] =
-    "SELECT " SEARCH_COLUMNS " FROM (SELECT messages_fts.rowid AS id, messages_fts.rank AS score,"
-    " m.ts AS ts" SEARCH_FROM " ORDER BY messages_fts.rowid DESC LIMIT ?8) AS c"
-    " JOIN messages m ON m.id = c.id ORDER BY c.score, c.ts DESC, c.id DESC"
-    " LIMIT ?6 OFFSET ?7";
+    "SELECT " SEARCH_COLUMNS " FROM (SELECT id, score, ts FROM"
+    " (SELECT messages_fts.rowid AS id, messages_fts.rank AS score, m.ts AS ts" SEARCH_FROM
+    " ORDER BY messages_fts.rowid DESC LIMIT ?8)"
+    " ORDER BY score, ts DESC, id DESC LIMIT ?6 OFFSET ?7) AS c"
+    " JOIN messages m ON m.id = c.id ORDER BY c.score, c.ts DESC, c.id DESC";
 
 /* Arguments in the op: s[0] MATCH, s[1] rooms as a JSON array of keys,
  * s[2] cursor or NULL, s[3] "recent" or NULL; n[0] author key (0: any),
