@@ -19,7 +19,8 @@
  * through the vtable's append (64 in flight) so the plugin writes each
  * message's words itself; the same texts, rooms, authors and times as the
  * SQLite fill (one random sequence). cpu_* is this process only: the
- * database server's own CPU is not in it.
+ * database server's own CPU is not in it. query_cpu_* leaves out the
+ * main thread (which only waits for the call): the plugin's threads.
  */
 #include <libgen.h>
 #include <math.h>
@@ -49,6 +50,16 @@ static void *self;
 static char room_ids[ROOMS][32];
 static char vocab[VOCAB][16];
 static double zipf_cdf[VOCAB];
+
+/* CPU seconds of the calling (main) thread: the process's CPU less this
+ * is the query's own (the plugin's reader thread), without the main
+ * loop's waiting. */
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* CPU seconds of the whole process (the search runs on a worker thread):
  * what a query costs whatever else the machine runs. */
@@ -259,6 +270,7 @@ static void run_kind(const struct kind *k, int queries, size_t n_rooms)
 {
 	double *lat = calloc((size_t)queries, sizeof *lat);
 	double *cpu = calloc((size_t)queries, sizeof *cpu);
+	double *off_main = calloc((size_t)queries, sizeof *off_main);
 	long found = 0;
 	const char *rooms[ROOMS];
 	for (size_t r = 0; r < n_rooms; r++)
@@ -285,20 +297,25 @@ static void run_kind(const struct kind *k, int queries, size_t n_rooms)
 		                         .sort = k->sort,
 		                         .limit = 20};
 		struct sync_call c = {0};
-		double t0 = now_s(), c0 = cpu_s();
+		double t0 = now_s(), c0 = cpu_s(), m0 = thread_cpu_s();
 		sync_wait(&c, S->search(self, &q, sync_done, &c), "search");
 		lat[i] = (now_s() - t0) * 1000.0;
 		cpu[i] = (cpu_s() - c0) * 1000.0;
+		off_main[i] = cpu[i] - (thread_cpu_s() - m0) * 1000.0;
 		(void)found;
 	}
 	qsort(lat, (size_t)queries, sizeof *lat, cmp_double);
 	qsort(cpu, (size_t)queries, sizeof *cpu, cmp_double);
+	qsort(off_main, (size_t)queries, sizeof *off_main, cmp_double);
 	printf("{\"kind\":\"%s\",\"rooms\":%zu,\"queries\":%d,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
-	       "\"max_ms\":%.2f,\"cpu_p50_ms\":%.2f,\"cpu_p99_ms\":%.2f}\n",
+	       "\"max_ms\":%.2f,\"cpu_p50_ms\":%.2f,\"cpu_p99_ms\":%.2f,"
+	       "\"query_cpu_p50_ms\":%.2f,\"query_cpu_p99_ms\":%.2f}\n",
 	       k->name, n_rooms, queries, pct(lat, (size_t)queries, 50),
 	       pct(lat, (size_t)queries, 99), pct(lat, (size_t)queries, 100),
-	       pct(cpu, (size_t)queries, 50), pct(cpu, (size_t)queries, 99));
+	       pct(cpu, (size_t)queries, 50), pct(cpu, (size_t)queries, 99),
+	       pct(off_main, (size_t)queries, 50), pct(off_main, (size_t)queries, 99));
 	free(cpu);
+	free(off_main);
 	fflush(stdout);
 	free(lat);
 }

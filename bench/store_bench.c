@@ -18,6 +18,8 @@
  * PARLEY_BENCH_SEARCH_INDEX=off (store_sqlite): the search index's
  * triggers are dropped before the run, so bench/search_write_cost.sh can
  * show the write cost of the index, with and without, in one run.
+ * PARLEY_BENCH_SQL=STATEMENTS (store_sqlite): run on the database before
+ * the run, to try settings (e.g. the FTS5 index's automerge).
  */
 #include <math.h>
 #include <stdio.h>
@@ -168,22 +170,27 @@ static double counter(const char *name)
 
 /* Drops store_sqlite's search triggers (schema 5) from the bench's
  * database: appends then cost what they did before the index. */
-static int drop_search_index(const char *dir)
+/* Runs sql on the bench database (what: for the error message). */
+static int bench_db_exec(const char *dir, const char *sql, const char *what)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/bench.db", dir);
 	sqlite3 *db;
 	int rc = sqlite3_open(path, &db);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(
-		    db,
-		    "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update;"
-		    " DROP TRIGGER messages_fts_delete;",
-		    NULL, NULL, NULL);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
-		fprintf(stderr, "store_bench: dropping the search index: %s\n", sqlite3_errmsg(db));
+		fprintf(stderr, "store_bench: %s: %s\n", what, sqlite3_errmsg(db));
 	sqlite3_close(db);
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int drop_search_index(const char *dir)
+{
+	return bench_db_exec(dir,
+	                     "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update;"
+	                     " DROP TRIGGER messages_fts_delete;",
+	                     "dropping the search index");
 }
 
 int main(int argc, char **argv)
@@ -239,6 +246,9 @@ int main(int argc, char **argv)
 	S = plugins_store(&self);
 	const char *index = getenv("PARLEY_BENCH_SEARCH_INDEX");
 	if (!mongo && index && strcmp(index, "off") == 0 && drop_search_index(dir) != 0)
+		return 1;
+	const char *sql = getenv("PARLEY_BENCH_SQL");
+	if (!mongo && sql && bench_db_exec(dir, sql, "PARLEY_BENCH_SQL") != 0)
 		return 1;
 
 	for (int i = 0; i < WRITERS; i++) {

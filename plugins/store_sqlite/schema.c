@@ -216,6 +216,52 @@ static const char *const migrations[] = {
     " count INTEGER NOT NULL,"
     " expires_ts INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS counters_expiry ON counters(expires_ts);",
+    /* 12: how far messages.id order is from ts order, so search sorted
+     * `recent` can walk the FTS5 index newest id first and stop after a
+     * page (search_recent.c). One row: ids below tail_from ("the head")
+     * have ts <= head_max_ts; from tail_from on, a message's ts is at most
+     * tail_disorder below the newest ts of any message up to it. The
+     * server's appends keep the tail (tail_disorder: clock steps); a
+     * message written with an id below the top one (store copy, imports
+     * writing over old ids) or with a ts more than a minute behind makes
+     * everything up to it head. Computed here for existing messages. */
+    "CREATE TABLE IF NOT EXISTS search_order ("
+    " one INTEGER PRIMARY KEY CHECK (one = 0),"
+    " top_id INTEGER NOT NULL, max_ts INTEGER NOT NULL,"
+    " tail_from INTEGER NOT NULL, head_max_ts INTEGER NOT NULL,"
+    " tail_disorder INTEGER NOT NULL);"
+    "DELETE FROM search_order;"
+    "INSERT INTO search_order"
+    " WITH walk AS (SELECT id, ts, max(ts) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS upto"
+    "  FROM messages),"
+    " cut AS (SELECT max(id) AS id FROM walk WHERE upto - ts > 60000)"
+    " SELECT 0, coalesce((SELECT max(id) FROM messages), 0),"
+    " coalesce((SELECT max(ts) FROM messages), 0),"
+    " coalesce((SELECT id + 1 FROM cut), -9223372036854775807 - 1),"
+    " coalesce((SELECT max(ts) FROM messages WHERE id <= (SELECT id FROM cut)), 0),"
+    " coalesce((SELECT max(upto - ts) FROM walk WHERE id > coalesce((SELECT id FROM cut),"
+    "  -9223372036854775807 - 1)), 0);"
+    "DROP TRIGGER IF EXISTS search_order_insert;"
+    "CREATE TRIGGER search_order_insert AFTER INSERT ON messages BEGIN"
+    " UPDATE search_order SET"
+    "  tail_from = CASE WHEN new.id <= top_id OR max_ts - new.ts > 60000"
+    "   THEN max(top_id, new.id) + 1 ELSE tail_from END,"
+    "  head_max_ts = CASE WHEN new.id <= top_id OR max_ts - new.ts > 60000"
+    "   THEN max(max_ts, new.ts) ELSE head_max_ts END,"
+    "  tail_disorder = CASE WHEN new.id <= top_id OR max_ts - new.ts > 60000"
+    "   THEN 0 ELSE max(tail_disorder, max_ts - new.ts) END,"
+    "  top_id = max(top_id, new.id), max_ts = max(max_ts, new.ts); END;"
+    "DROP TRIGGER IF EXISTS search_order_update;"
+    "CREATE TRIGGER search_order_update AFTER UPDATE OF id, ts ON messages BEGIN"
+    " UPDATE search_order SET tail_from = max(top_id, new.id) + 1,"
+    "  head_max_ts = max(max_ts, new.ts), tail_disorder = 0,"
+    "  top_id = max(top_id, new.id), max_ts = max(max_ts, new.ts); END;"
+    /* Each commit writes a new FTS5 segment; merging 16 segments of a
+     * level instead of 4 rewrites each entry half as often (about +12 %
+     * appends/s in bench/search_write_cost.sh, docs/performance.md); a
+     * query reads up to 15 segments a level. Kept in messages_fts_config. */
+    "INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 16);"
+    "INSERT INTO messages_fts (messages_fts, rank) VALUES ('crisismerge', 64);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -2,9 +2,9 @@
  * term quoted, so no user text is ever read as FTS5 syntax), the rooms a
  * JSON array the query reads with json_each. Relevance is FTS5's bm25
  * rank, ties newest first, paged by offset; recent is (ts, id)
- * descending, paged by the last row's key. Cursors: "o<offset>" and
- * "t<ts>.<id>". Relevance ranks only the newest SEARCH_CANDIDATES
- * matches (see SQL_FLOOR); recent has no such bound. */
+ * descending, paged by the last row's key (search_recent.c). Cursors:
+ * "o<offset>" and "t<ts>.<id>". Relevance ranks only the newest
+ * SEARCH_CANDIDATES matches (see SQL_RELEVANCE); recent has no such bound. */
 #include "search.h"
 
 #include <inttypes.h>
@@ -18,32 +18,22 @@
 #include "rows.h"
 #include "store.h"
 #include "reader.h"
+#include "search_recent.h"
 
 #define MATCH_MAX 2048 /* bytes of the MATCH expression */
 
-#define SEARCH_COLUMNS                                                                             \
-	"m.id, m.room, m.seq, m.user, m.text, m.ts, m.client_id, m.reply_to, m.mentions_json,"     \
-	" m.attachments_json, m.edited_ts, m.deleted, m.thread, m.also_room, m.replies,"           \
-	" m.last_reply_ts"
-#define SEARCH_FROM                                                                                \
-	" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"                          \
-	" WHERE messages_fts MATCH ?1 AND m.deleted = 0"                                           \
-	" AND m.room IN (SELECT value FROM json_each(?2))"                                         \
-	" AND (?3 = 0 OR m.user = ?3) AND (?4 = 0 OR m.ts < ?4) AND (?5 = 0 OR m.ts > ?5)"
-
 /* Relevance ranks the newest SEARCH_CANDIDATES matches: bm25 costs a
  * score per match, and a word in most messages would cost seconds over a
- * million. SQL_FLOOR finds the rowid of the last of them (FTS5 walks its
- * index newest first and stops there). */
-static const char SQL_FLOOR[] =
-    "SELECT messages_fts.rowid" SEARCH_FROM " ORDER BY messages_fts.rowid DESC LIMIT 1 OFFSET ?6";
+ * million. The innermost query walks FTS5's index newest first, scores
+ * each match in the asker's rooms and stops at that many (one walk: a
+ * first query finding the last candidate's rowid walked them twice); the
+ * next orders them and keeps the page; only the page's rows are read. */
 static const char SQL_RELEVANCE[] =
-    "SELECT " SEARCH_COLUMNS SEARCH_FROM " AND messages_fts.rowid >= ?8"
-    " ORDER BY messages_fts.rank, m.ts DESC, m.id DESC"
-    " LIMIT ?6 OFFSET ?7";
-static const char SQL_RECENT[] =
-    "SELECT " SEARCH_COLUMNS SEARCH_FROM " AND (?7 = 0 OR m.ts < ?7 OR (m.ts = ?7 AND m.id < ?8))"
-    " ORDER BY m.ts DESC, m.id DESC LIMIT ?6";
+    "SELECT " SEARCH_COLUMNS " FROM (SELECT id, score, ts FROM"
+    " (SELECT messages_fts.rowid AS id, messages_fts.rank AS score, m.ts AS ts" SEARCH_FROM
+    " ORDER BY messages_fts.rowid DESC LIMIT ?8)"
+    " ORDER BY score, ts DESC, id DESC LIMIT ?6 OFFSET ?7) AS c"
+    " JOIN messages m ON m.id = c.id ORDER BY c.score, c.ts DESC, c.id DESC";
 
 /* Arguments in the op: s[0] MATCH, s[1] rooms as a JSON array of keys,
  * s[2] cursor or NULL, s[3] "recent" or NULL; n[0] author key (0: any),
@@ -78,29 +68,6 @@ static int cursor_parse(const char *s, int recent, struct cursor *c)
 	return -1;
 }
 
-/* The smallest rowid among the newest SEARCH_CANDIDATES matches (0 when
- * there are fewer), or -1 with the error recorded. */
-static int64_t candidates_floor(struct dbconn *c, struct op *op)
-{
-	sqlite3_stmt *st = rows_stmt(c, op, SQL_FLOOR);
-	if (!st)
-		return -1;
-	db_bind_text(st, 1, op->args.search.match);
-	db_bind_text(st, 2, op->args.search.rooms_json);
-	db_bind_int(st, 3, op->args.search.author);
-	db_bind_int(st, 4, op->args.search.before_ts);
-	db_bind_int(st, 5, op->args.search.after_ts);
-	db_bind_int(st, 6, SEARCH_CANDIDATES - 1);
-	int src = sqlite3_step(st);
-	int64_t floor = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		rows_error(c, op, src);
-		return -1;
-	}
-	return floor;
-}
-
 static int search_exec(struct dbconn *c, struct op *op)
 {
 	int recent = op->args.search.recent != NULL;
@@ -108,10 +75,9 @@ static int search_exec(struct dbconn *c, struct op *op)
 	struct cursor cur;
 	if (cursor_parse(op->args.search.cursor, recent, &cur) < 0)
 		return op_fail(op, PARLEY_EINVAL, "search: a cursor this store did not give");
-	int64_t floor = 0;
-	if (!recent && (floor = candidates_floor(c, op)) < 0)
-		return op->res.rc;
-	sqlite3_stmt *st = rows_stmt(c, op, recent ? SQL_RECENT : SQL_RELEVANCE);
+	if (recent)
+		return search_recent_exec(c, op, cur.ts, cur.id);
+	sqlite3_stmt *st = rows_stmt(c, op, SQL_RELEVANCE);
 	if (!st)
 		return op->res.rc;
 	db_bind_text(st, 1, op->args.search.match);
@@ -120,13 +86,8 @@ static int search_exec(struct dbconn *c, struct op *op)
 	db_bind_int(st, 4, op->args.search.before_ts);
 	db_bind_int(st, 5, op->args.search.after_ts);
 	db_bind_int(st, 6, limit + 1);
-	if (recent) {
-		db_bind_int(st, 7, cur.ts);
-		db_bind_int(st, 8, cur.id);
-	} else {
-		db_bind_int(st, 7, cur.offset);
-		db_bind_int(st, 8, floor);
-	}
+	db_bind_int(st, 7, cur.offset);
+	db_bind_int(st, 8, SEARCH_CANDIDATES);
 	int src, rc;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (op->n_msgs == (size_t)limit) {
@@ -142,16 +103,10 @@ static int search_exec(struct dbconn *c, struct op *op)
 	if (src != SQLITE_ROW && src != SQLITE_DONE)
 		return rows_error(c, op, src);
 	if (op->res.more) {
-		if (recent) {
-			const parley_message *last = &op->msgs[op->n_msgs - 1];
-			int64_t id = 0;
-			rows_id_parse(last->id, 'm', &id);
-			op->res.text = op_printf(op, "t%" PRId64 ".%" PRId64, last->ts, id);
-		} else if (cur.offset + limit <= SEARCH_OFFSET_MAX) {
+		if (cur.offset + limit <= SEARCH_OFFSET_MAX)
 			op->res.text = op_printf(op, "o%" PRId64, cur.offset + limit);
-		} else {
+		else
 			op->res.more = 0; /* as deep as relevance pages go */
-		}
 	}
 	return rows_reactions(c, op, 0);
 }

@@ -380,3 +380,57 @@ def test_migration_backfills_older_messages(server):
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == version
     db.close()
+
+
+def test_migration_12_orders_recent_over_older_history(server):
+    """A database from before migration 12 whose ids are not in time order
+    (history written after newer messages, as an import could): the
+    migration measures that, so `recent` still pages newest first; it also
+    sets the FTS5 index's merge settings."""
+    sqlite_only("store_sqlite's migration 12 (parley.db)")
+    tok = server.people("alice")
+
+    async def send():
+        async with Client(server, tok["alice"]) as a:
+            g = a.room_id("general")
+            for word in ("one", "two", "three"):
+                await a.send_text(g, f"autoclave {word}")
+    run(send())
+    server.stop()
+    path = os.path.join(server.data_dir, "parley.db")
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] >= 12
+    # Back to 11, then two old messages written with the highest ids.
+    db.executescript("DROP TRIGGER search_order_insert; DROP TRIGGER search_order_update;"
+                     "DROP TABLE search_order; PRAGMA user_version = 11;")
+    room, user, ts = db.execute(
+        "SELECT room, user, min(ts) FROM messages WHERE text LIKE 'autoclave%'").fetchone()
+    seq = db.execute("SELECT max(seq) FROM messages WHERE room = ?", (room,)).fetchone()[0]
+    for i, text in enumerate(("autoclave older", "autoclave oldest")):
+        db.execute("INSERT INTO messages (room, seq, user, text, ts) VALUES (?, ?, ?, ?, ?)",
+                   (room, seq + 1 + i, user, text, ts - 86400000 * (1 + i)))
+    db.execute("UPDATE rooms SET last_seq = ? WHERE id = ?", (seq + 2, room))
+    db.commit()
+    db.close()
+    server.restart()
+
+    async def search():
+        async with Client(server, tok["alice"]) as a:
+            found, cursor = [], None
+            while True:
+                fields = {"query": "autoclave", "sort": "recent", "limit": 1}
+                if cursor:
+                    fields["cursor"] = cursor
+                r = await a.request("search", **fields)
+                found += texts(r)
+                if not r["more"]:
+                    break
+                cursor = r["cursor"]
+            assert found == ["autoclave three", "autoclave two", "autoclave one",
+                             "autoclave older", "autoclave oldest"], found
+    run(search())
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] >= 12
+    config = dict(db.execute("SELECT k, v FROM messages_fts_config").fetchall())
+    assert config.get("automerge") == 16 and config.get("crisismerge") == 64, config
+    db.close()

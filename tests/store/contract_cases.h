@@ -67,6 +67,7 @@ void test_search_filters(void **state);
 void test_search_tombstones_and_edits(void **state);
 void test_search_expired(void **state);
 void test_search_order_and_paging(void **state);
+void test_search_recent_ties_and_history(void **state);
 void test_search_refused(void **state);
 
 void test_kv_add(void **state);

@@ -198,6 +198,7 @@ int main(int argc, char **argv)
 	    CASE(test_search_tombstones_and_edits),
 	    CASE(test_search_expired),
 	    CASE(test_search_order_and_paging),
+	    CASE(test_search_recent_ties_and_history),
 	    CASE(test_search_refused),
 	    CASE(test_concurrent_appends),
 	    CASE(test_dedup_in_flight),

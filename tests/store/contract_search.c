@@ -293,6 +293,43 @@ void test_search_order_and_paging(void **state)
 	assert_int_equal(search(&r, &a, 1, &t), PARLEY_EINVAL);
 }
 
+/* Recent pages cross runs of equal ts one id at a time, and history
+ * written after newer messages (an import, a clock step of more than a
+ * minute) still comes in ts order. */
+void test_search_recent_ties_and_history(void **state)
+{
+	(void)state;
+	char alice[ID_MAX], room[ID_MAX], other[ID_MAX];
+	char ties[6][ID_MAX], old[2][ID_MAX], newest[ID_MAX], got[TEXTS_MAX][ID_MAX];
+	contract_open("search_recent_ties");
+	REQUIRE_MEMBER(search);
+	mk_user("alice", alice);
+	mk_room("general", alice, room);
+	mk_room("random", alice, other);
+	const char *rooms[] = {room};
+	for (int i = 0; i < 12; i++) {
+		char text[32];
+		snprintf(text, sizeof text, "pipette tie %d", i);
+		put(i % 2 ? other : room, alice, text, 10000000, i % 2 ? NULL : ties[i / 2]);
+	}
+	/* Written last, in ts order among themselves: a walk by id meets
+	 * them first, and must not stop before the newer ones below. */
+	put(room, alice, "pipette newest", 20000000, newest);
+	put(room, alice, "pipette old 1", 1000, old[1]);
+	put(other, alice, "pipette noise", 1500, NULL);
+	put(room, alice, "pipette old 0", 2000, old[0]);
+	for (int limit = 1; limit <= 5; limit++) {
+		size_t n = walk(rooms, PARLEY_SEARCH_RECENT, limit, got, TEXTS_MAX);
+		assert_int_equal(n, 9);
+		assert_string_equal(got[0], newest);
+		for (int i = 0; i < 6; i++)
+			assert_string_equal(got[1 + i], ties[5 - i]);
+		assert_string_equal(got[7], old[0]);
+		assert_string_equal(got[8], old[1]);
+	}
+	contract_close();
+}
+
 void test_search_refused(void **state)
 {
 	static struct res r;
