@@ -128,18 +128,19 @@ await run('follow', async (server, browser) => {
   await bob.screenshot({ path: join(shots, 'notify-dark.png') });
 
   // The level decides desktop notifications too (tab hidden): lab at
-  // "mentions" notifies for a mention only, at "none" for nothing, while
+  // "mentions" notifies for a mention (@bob, @room) only, at "none" for nothing, while
   // general (level "all") notifies for every message.
   await bob.evaluate(notificationSpy);
   await setHidden(bob, true);
   await link(alice, 'lab').click();
   await say(alice, 'plain lab note');
   await say(alice, '@bob the plate reader is free');
+  await say(alice, '@room lunch in ten'); // @room is a mention like @name
   await link(alice, 'general').click();
   await say(alice, 'general note one');
-  await bob.waitForFunction(() => window.__notes.length >= 2, null, { timeout: TIMEOUT_MS });
+  await bob.waitForFunction(() => window.__notes.length >= 3, null, { timeout: TIMEOUT_MS });
   assert.deepEqual(await bob.evaluate(() => window.__notes.map((n) => n.body)),
-    ['@bob the plate reader is free', 'general note one']);
+    ['@bob the plate reader is free', '@room lunch in ten', 'general note one']);
   await setHidden(bob, false);
   await link(bob, 'lab').click();
   await bob.selectOption('#room-notify select', 'none');
@@ -150,9 +151,9 @@ await run('follow', async (server, browser) => {
   await say(alice, '@bob one more plate');
   await link(alice, 'general').click();
   await say(alice, 'general note two');
-  await bob.waitForFunction(() => window.__notes.length >= 3, null, { timeout: TIMEOUT_MS });
+  await bob.waitForFunction(() => window.__notes.length >= 4, null, { timeout: TIMEOUT_MS });
   assert.deepEqual(await bob.evaluate(() => window.__notes.map((n) => n.body)),
-    ['@bob the plate reader is free', 'general note one', 'general note two']);
+    ['@bob the plate reader is free', '@room lunch in ten', 'general note one', 'general note two']);
   await setHidden(bob, false);
 
   for (const p of [alice, bob, carol]) noErrors(p);
