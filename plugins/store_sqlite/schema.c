@@ -252,14 +252,16 @@ static const char *const migrations[] = {
     "   THEN 0 ELSE max(tail_disorder, max_ts - new.ts) END,"
     "  top_id = max(top_id, new.id), max_ts = max(max_ts, new.ts); END;"
     "DROP TRIGGER IF EXISTS search_order_update;"
-    "CREATE TRIGGER search_order_update AFTER UPDATE OF id, ts ON messages BEGIN"
+    "CREATE TRIGGER search_order_update AFTER UPDATE OF id, ts ON messages"
+    " WHEN new.id IS NOT old.id OR new.ts IS NOT old.ts BEGIN"
     " UPDATE search_order SET tail_from = max(top_id, new.id) + 1,"
     "  head_max_ts = max(max_ts, new.ts), tail_disorder = 0,"
     "  top_id = max(top_id, new.id), max_ts = max(max_ts, new.ts); END;"
     /* Each commit writes a new FTS5 segment; merging 16 segments of a
-     * level instead of 4 rewrites each entry half as often (about +12 %
-     * appends/s in bench/search_write_cost.sh, docs/performance.md); a
-     * query reads up to 15 segments a level. Kept in messages_fts_config. */
+     * level instead of 4 rewrites each entry half as often (of the ~26
+     * pages the index adds to a commit of 60 messages, ~5 fewer:
+     * docs/performance.md); a query reads up to 15 segments a level.
+     * Kept in messages_fts_config. */
     "INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 16);"
     "INSERT INTO messages_fts (messages_fts, rank) VALUES ('crisismerge', 64);",
 };
