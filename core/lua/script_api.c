@@ -498,14 +498,19 @@ static int ctx_keep(lua_State *L)
 	const char *user_id = lua_tostring(L, -1);
 	lua_getfield(L, 1, "text");
 	const char *text = lua_tostring(L, -1);
+	lua_getfield(L, 1, "thread"); /* typed in a thread: kept there */
+	const char *thread = lua_tostring(L, -1);
+	lua_getfield(L, 1, "also_room");
+	int also_room = lua_toboolean(L, -1);
 	if (!room_id || !user_id || !text)
 		return luaL_error(L, "keep: only a command's context can be kept");
 	host_pending_add(1);
-	if (chat_script_keep(room_id, user_id, text, depth_of(L), kept, NULL) != PARLEY_OK) {
+	if (chat_script_keep(room_id, thread, also_room, user_id, text, depth_of(L), kept, NULL) !=
+	    PARLEY_OK) {
 		host_pending_add(-1);
 		return luaL_error(L, "keep: only a command's context can be kept");
 	}
-	lua_pop(L, 4);
+	lua_pop(L, 6);
 	return 0;
 }
 
