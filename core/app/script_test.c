@@ -39,7 +39,7 @@
 
 struct record {
 	char *room_id, *room_name, *user, *role, *text, *id, *reply_to, *emoji, *thread;
-	int on;
+	int on, also_room;
 };
 
 struct record_list {
@@ -164,6 +164,8 @@ static void record(struct record_list *l, const parley_hook_args *a)
 	r->reply_to = dup0(a->message->reply_to);
 	if (a->struct_size >= offsetof(parley_hook_args, thread) + sizeof a->thread)
 		r->thread = dup0(a->thread);
+	if (r->thread)
+		r->also_room = a->also_room;
 	r->emoji = dup0(a->emoji);
 	r->on = a->on;
 }
@@ -218,6 +220,10 @@ static void push_records(lua_State *L, struct record_list *l)
 		F("thread", r->thread);
 		F("emoji", r->emoji);
 #undef F
+		if (r->thread) {
+			lua_pushboolean(L, r->also_room);
+			lua_setfield(L, -2, "also_room");
+		}
 		if (r->emoji) {
 			lua_pushboolean(L, r->on);
 			lua_setfield(L, -2, "on");
@@ -409,14 +415,50 @@ static void posted(void *ud, int rc, const char *message, const parley_message *
 	w->done = 1;
 }
 
-/* user:say(text [, room]) -> {ok, id, text, command} or {ok=false, code, error} */
+/* say's options {room = name, thread = root id, also_room = bool} at idx,
+ * each optional (room: dflt when absent); the strings stay referenced by
+ * the table. */
+static room *say_opts(lua_State *L, int idx, room *dflt, const char **thread, int *also_room)
+{
+	lua_getfield(L, idx, "thread");
+	if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+		luaL_error(L, "say: thread: expected a message id");
+	*thread = lua_tostring(L, -1);
+	lua_getfield(L, idx, "also_room");
+	if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+		luaL_error(L, "say: also_room: expected true or false");
+	*also_room = lua_toboolean(L, -1);
+	if (*also_room && !*thread)
+		luaL_error(L, "say: also_room: only with thread");
+	lua_getfield(L, idx, "room");
+	room *r = lua_isnil(L, -1) && dflt ? dflt : room_opt(L, lua_gettop(L));
+	lua_pop(L, 3);
+	return r;
+}
+
+/* user:say(text [, room | opts]) or user:say(text, room, opts), opts =
+ * {room, thread, also_room} -> {ok, id, text, command} or {ok=false,
+ * code, error}. A thread's root id is what say returned for it. */
 static int u_say(lua_State *L)
 {
 	user_rec *u = self_user(L);
 	const char *text = luaL_checkstring(L, 2);
-	room *r = room_opt(L, 3);
+	const char *thread = NULL;
+	int also_room = 0;
+	room *r;
+	if (lua_istable(L, 3))
+		r = say_opts(L, 3, NULL, &thread, &also_room);
+	else if (lua_istable(L, 4))
+		r = say_opts(L, 4, room_opt(L, 3), &thread, &also_room);
+	else
+		r = room_opt(L, 3);
 	struct wait w = {0};
-	struct chat_post p = {.author = u, .room = r, .text = text, .t0 = ev_now(loop_ev)};
+	struct chat_post p = {.author = u,
+	                      .room = r,
+	                      .text = text,
+	                      .t0 = ev_now(loop_ev),
+	                      .thread = thread,
+	                      .also_room = also_room};
 	chat_post_message(&p, posted, &w);
 	wait_or_raise(L, &w, "say");
 	lua_createtable(L, 0, 4);

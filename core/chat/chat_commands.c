@@ -60,6 +60,7 @@ int chat_command_usage_set(const char *name, const char *usage)
 struct command_call {
 	room *room;
 	int depth;
+	const char *thread; /* typed in this root's thread, or NULL */
 };
 
 int chat_command_register(const char *name, const char *help, parley_command_fn fn, void *ud,
@@ -125,7 +126,8 @@ void chat_commands_fini(void)
 	}
 }
 
-int chat_command_try(user_rec *u, room *r, const char *text, int depth)
+int chat_command_try(user_rec *u, room *r, const char *text, int depth, const char *thread,
+                     int also_room)
 {
 	const char *p = text + 1;
 	size_t n = 0;
@@ -151,13 +153,15 @@ int chat_command_try(user_rec *u, room *r, const char *text, int depth)
 	users_view(u, &view);
 	parley_room rv;
 	room_view(r, &rv);
-	struct command_call call = {.room = r, .depth = depth};
+	struct command_call call = {.room = r, .depth = depth, .thread = thread};
 	parley_command_args args_v = {.struct_size = sizeof args_v,
 	                              .name = c->name,
 	                              .args = trimmed,
 	                              .user = &view,
 	                              .room = &rv,
-	                              .host_private = &call};
+	                              .host_private = &call,
+	                              .thread = thread,
+	                              .also_room = thread && also_room};
 	log_debug("command", NULL, "%s ran /%s in %s", u->name, c->name, r->id);
 	c->fn(c->ud, &args_v);
 	free(trimmed);
@@ -169,5 +173,12 @@ int chat_command_reply(const parley_command_args *cmd, const char *bot_name, con
 	const struct command_call *call = cmd ? cmd->host_private : NULL;
 	if (!call)
 		return PARLEY_EINVAL;
-	return chat_bot_send(call->room->id, bot_name, text, call->depth);
+	/* A command typed in a thread is answered in that thread. */
+	struct chat_bot_req q = {.bot_name = bot_name,
+	                         .room_id = call->room->id,
+	                         .text = text,
+	                         .thread = call->thread,
+	                         .depth = call->depth,
+	                         .commands = 1};
+	return bot_name ? chat_bot_post(&q, NULL, NULL) : PARLEY_EINVAL;
 }

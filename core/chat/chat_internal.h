@@ -259,7 +259,8 @@ int chat_command_usage_set(const char *name, const char *usage);
 int chat_command_reply(const parley_command_args *cmd, const char *bot_name, const char *text);
 /* Runs a registered command for text "/name args"; 1 if one ran, 0 if
  * the word is not a command. */
-int chat_command_try(user_rec *u, room *r, const char *text, int depth);
+int chat_command_try(user_rec *u, room *r, const char *text, int depth, const char *thread,
+                     int also_room);
 void chat_commands_fini(void);
 
 #endif

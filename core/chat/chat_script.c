@@ -86,8 +86,8 @@ static void relay_post(void *ud, int rc, const char *message, const parley_messa
 	rl.done(rl.ud, rc, message);
 }
 
-int chat_script_keep(const char *room_id, const char *user_id, const char *text, int depth,
-                     chat_script_done done, void *ud)
+int chat_script_keep(const char *room_id, const char *thread, int also_room, const char *user_id,
+                     const char *text, int depth, chat_script_done done, void *ud)
 {
 	room *r = room_by_id(room_id);
 	user_rec *u = users_by_id(user_id);
@@ -102,7 +102,9 @@ int chat_script_keep(const char *room_id, const char *user_id, const char *text,
 	                      .text = text,
 	                      .depth = depth,
 	                      .no_command = 1,
-	                      .t0 = ev_now(loop_ev)};
+	                      .t0 = ev_now(loop_ev),
+	                      .thread = thread,
+	                      .also_room = thread && also_room};
 	chat_post_message(&p, relay_post, rl);
 	return PARLEY_OK;
 }

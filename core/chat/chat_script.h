@@ -30,9 +30,10 @@ long chat_script_members(const char *room_id, chat_script_member_fn fn, void *ud
 /* done(ud, rc, message) once, when the call returned PARLEY_OK. */
 typedef void (*chat_script_done)(void *ud, int rc, const char *message);
 /* Stores text as user_id's message in room_id (a command's text a script
- * keeps), not run as a command again. */
-int chat_script_keep(const char *room_id, const char *user_id, const char *text, int depth,
-                     chat_script_done done, void *ud);
+ * keeps), in thread when not NULL (with also_room), not run as a command
+ * again. */
+int chat_script_keep(const char *room_id, const char *thread, int also_room, const char *user_id,
+                     const char *text, int depth, chat_script_done done, void *ud);
 /* Removes user_id from room_id; by_name: the bot that does it (may be
  * unknown: then no one is named). */
 int chat_script_kick(const char *room_id, const char *user_id, const char *by_name,

@@ -443,7 +443,8 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 		done(ud, PARLEY_OK, NULL, NULL, 1, 1);
 		return;
 	case SEND_TRY_COMMAND:
-		if (chat_command_try(p->author, p->room, p->text, p->depth)) {
+		if (chat_command_try(p->author, p->room, p->text, p->depth, p->thread,
+		                     p->also_room)) {
 			recent_commands_add(&recent_commands, p->author->id, p->client_id);
 			done(ud, PARLEY_OK, NULL, NULL, 0, 1);
 			return;

@@ -256,10 +256,34 @@ void chat_req_threads(client *cl, json_t *req, json_t *rid)
 /* thread_follow, thread_read                                         */
 /* ---------------------------------------------------------------- */
 
+/* The person's other sessions (on every node) learn what changed, so a
+ * second tab's followed threads and unread counts follow: the event is
+ * the request itself, as `read` is for rooms. The store holds the state:
+ * no node keeps any in memory. */
+static void tell_other_sessions(struct ws_op *op, client *cl)
+{
+	const char *type = json_string_value(json_object_get(op->req, "type"));
+	const char *root = json_string_value(json_object_get(op->req, "id"));
+	room *r = op->room_id ? room_by_id(op->room_id) : NULL;
+	if (!type || !root || !r || !op->user)
+		return;
+	json_t *ev = json_pack("{s:s, s:s, s:s}", "type", type, "room", r->id, "id", root);
+	if (!ev)
+		return;
+	if (strcmp(type, "thread_read") == 0)
+		json_object_set(ev, "seq", json_object_get(op->req, "seq"));
+	else
+		json_object_set_new(ev, "on",
+		                    json_boolean(!json_is_false(json_object_get(op->req, "on"))));
+	chat_send_user(op->user, r, ev, cl);
+}
+
 static void thread_written(void *ud, const parley_store_result *res)
 {
 	struct ws_op *op = ud;
 	client *cl = chat_ws_op_client(op);
+	if (res->rc == PARLEY_OK)
+		tell_other_sessions(op, cl);
 	if (cl) {
 		if (res->rc == PARLEY_OK)
 			chat_reply_ok(cl, op->rid);

@@ -206,6 +206,13 @@ void api_push_command(lua_State *L, struct script *s, const parley_command_args 
 	lua_setfield(L, -2, "user");
 	set_str(L, "room", c->room->id);
 	set_str(L, "room_name", c->room->name);
+	if (c->struct_size >= offsetof(parley_command_args, also_room) + sizeof c->also_room &&
+	    c->thread) {
+		/* typed in a thread: cmd:reply answers there */
+		set_str(L, "thread", c->thread);
+		lua_pushboolean(L, c->also_room);
+		lua_setfield(L, -2, "also_room");
+	}
 	lua_pushfstring(L, "/%s%s%s", c->name, *c->args ? " " : "", c->args);
 	lua_setfield(L, -2, "text");
 	set_ctx_meta(L);
@@ -446,9 +453,10 @@ static int ctx_reply(lua_State *L)
 	lua_getfield(L, 1, "id");
 	const char *reply_to = is_message ? lua_tostring(L, -1) : NULL;
 	lua_pop(L, 1); /* the id string stays referenced by the ctx table */
-	/* A message in a thread is answered in its thread (opts.thread wins). */
+	/* A message or command in a thread is answered in its thread
+	 * (opts.thread wins). */
 	lua_getfield(L, 1, "thread");
-	const char *thread = is_message ? lua_tostring(L, -1) : NULL;
+	const char *thread = is_message || is_command ? lua_tostring(L, -1) : NULL;
 	lua_pop(L, 1); /* likewise */
 	return post_text_in(L, r.id, text, lua_istable(L, 3) ? 3 : 0, reply_to, thread);
 }
@@ -490,14 +498,19 @@ static int ctx_keep(lua_State *L)
 	const char *user_id = lua_tostring(L, -1);
 	lua_getfield(L, 1, "text");
 	const char *text = lua_tostring(L, -1);
+	lua_getfield(L, 1, "thread"); /* typed in a thread: kept there */
+	const char *thread = lua_tostring(L, -1);
+	lua_getfield(L, 1, "also_room");
+	int also_room = lua_toboolean(L, -1);
 	if (!room_id || !user_id || !text)
 		return luaL_error(L, "keep: only a command's context can be kept");
 	host_pending_add(1);
-	if (chat_script_keep(room_id, user_id, text, depth_of(L), kept, NULL) != PARLEY_OK) {
+	if (chat_script_keep(room_id, thread, also_room, user_id, text, depth_of(L), kept, NULL) !=
+	    PARLEY_OK) {
 		host_pending_add(-1);
 		return luaL_error(L, "keep: only a command's context can be kept");
 	}
-	lua_pop(L, 4);
+	lua_pop(L, 6);
 	return 0;
 }
 

@@ -982,6 +982,11 @@ typedef struct parley_command_args {
 	const parley_user *user;
 	const parley_room *room;
 	void *host_private;
+	/* Commands in threads (issue 15, appended): a command typed in a
+	 * thread's composer: its root's id and the send's also_room; NULL
+	 * and 0 in the room. Test struct_size (offsetof) before reading. */
+	const char *thread;
+	int also_room;
 } parley_command_args;
 
 typedef void (*parley_command_fn)(void *ud, const parley_command_args *cmd);

@@ -68,6 +68,11 @@ await run('threads', async (server, browser) => {
   // bob follows the thread (he wrote in it): alice's reply is unread there.
   await bob.locator('#threads-open .badge').waitFor({ timeout: TIMEOUT_MS });
   assert.equal(await bob.locator('#threads-open .badge').textContent(), '1');
+  // bob has a second tab open: it shows the same unread count, and loses it
+  // when he reads the thread in the first (the thread_read event).
+  const bob2 = await signIn(browser, server.url, 'bob', 'correct horse 2', { colorScheme: 'dark' });
+  await bob2.locator('#threads-open .badge').waitFor({ timeout: TIMEOUT_MS });
+  assert.equal(await bob2.locator('#threads-open .badge').textContent(), '1');
   await bob.click('#threads-open');
   const list = bob.locator('dialog[open] .thread-item', { hasText: 'Which buffer' });
   await list.waitFor({ timeout: TIMEOUT_MS });
@@ -77,6 +82,8 @@ await run('threads', async (server, browser) => {
   await list.locator('.thread-open-item').click();
   await inPanel(bob, 'Same again for April').waitFor({ timeout: TIMEOUT_MS });
   assert.equal(await inPanel(bob, 'PBS, pH 7.4').count(), 1);
+  await bob2.waitForFunction(() => !document.querySelector('#threads-open .badge'), null,
+    { timeout: TIMEOUT_MS });
   // Reading it there cleared its count on the server.
   await bob.keyboard.press('Escape');
   await bob.click('#threads-open');
@@ -106,5 +113,13 @@ await run('threads', async (server, browser) => {
   await bob.screenshot({ path: join(shots, 'thread-phone.png') });
   await bob.click('#thread-close');
 
-  for (const p of [alice, bob]) noErrors(p);
+  // A command typed in the thread's composer posts into the thread.
+  await alice.fill('#thread-text', '/me checks the freezer');
+  await alice.press('#thread-text', 'Enter');
+  await inPanel(alice, 'alice checks the freezer').waitFor({ timeout: TIMEOUT_MS });
+  await alice.waitForFunction(() => [...document.querySelectorAll('#messages .thread-link')]
+    .some((b) => b.textContent === '3 replies'), null, { timeout: TIMEOUT_MS });
+  assert.equal(await alice.locator('#messages li.msg', { hasText: 'checks the freezer' }).count(), 0);
+
+  for (const p of [alice, bob, bob2]) noErrors(p);
 });

@@ -265,3 +265,60 @@ def test_script_commands_declare_help_and_usage(server_factory, tmp_path):
             assert "/book DAY HOURS" in n["text"] and "books the microscope" in n["text"], n
 
     run(body())
+
+
+def test_commands_typed_in_a_thread(server_factory, tmp_path):
+    """A script's command sent with `thread` sees it (cmd.thread,
+    cmd.also_room) and cmd:reply answers inside the thread; ephemeral
+    replies stay notices; /me and /shrug post into the thread; /help and
+    /topic store nothing, as in the room."""
+    srv, tok = server_with_script(
+        server_factory, tmp_path, "where",
+        'parley.command("where", function(cmd)\n'
+        '  cmd:reply("in " .. tostring(cmd.thread) .. " " .. tostring(cmd.also_room))\n'
+        '  cmd:reply("psst", { ephemeral = true })\nend)\n')
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            root = await a.send_text(g, "let's roll")
+            await b.next_event("message", room=g, id=root["id"])
+            r = await a.send_text(g, "/where", thread=root["id"])
+            assert is_command_ack(r), r
+            ev = await b.next_event("message", room=g)
+            assert ev["text"] == "in %s false" % root["id"], ev
+            assert ev["thread"] == root["id"] and "also_room" not in ev, ev
+            up = await b.next_event("thread_updated", room=g, id=root["id"])
+            assert up["replies"] == 1, up
+            n = await a.next_event("notice", room=g)
+            assert n["text"] == "psst" and "thread" not in n, n
+
+            r = await a.send_text(g, "/where", thread=root["id"], also_room=True)
+            assert is_command_ack(r), r
+            ev = await b.next_event("message", room=g)
+            assert ev["text"] == "in %s true" % root["id"] and ev["thread"] == root["id"], ev
+            assert (await a.next_event("notice", room=g))["text"] == "psst"
+
+            # /me and /shrug: stored in the thread, also_room kept.
+            r = await a.send_text(g, "/me waves", thread=root["id"])
+            assert r["type"] == "ack" and r.get("id"), r
+            ev = await b.next_event("message", room=g, id=r["id"])
+            assert ev["text"] == "_alice waves_" and ev["thread"] == root["id"], ev
+            r = await a.send_text(g, "/shrug ok", thread=root["id"], also_room=True)
+            ev = await b.next_event("message", room=g, id=r["id"])
+            assert ev["thread"] == root["id"] and ev["also_room"] is True, ev
+
+            # /help stores nothing, in a thread as in the room.
+            assert (await a.send_text(g, "/help", thread=root["id"]))["type"] in ("ok", "ack")
+            assert (await a.next_event("notice", room=g))["text"].startswith("Commands:")
+
+            th = await a.request("history", room=g, thread=root["id"])
+            assert [m["text"] for m in th["messages"]] == [
+                "in %s false" % root["id"], "in %s true" % root["id"], "_alice waves_",
+                "ok ¯\\_(ツ)_/¯"], th
+            # A command in the room still answers in the room.
+            await a.send_text(g, "/where")
+            ev = await b.next_event("message", room=g, text="in nil nil")
+            assert "thread" not in ev, ev
+
+    run(body())

@@ -330,3 +330,35 @@ def test_notify_level_follows_one_person_across_two_nodes(three):
                 assert mine[g]["notify"] == "none", mine[g]
 
     run(body())
+
+
+def test_thread_read_and_follow_reach_the_persons_session_on_another_node(three):
+    """ann reads and (un)follows a thread on node 1: her session on node 2
+    gets thread_read / thread_follow; ben (node 0) gets neither."""
+    n0, n1, n2 = three.nodes
+    tok = three.people("ann", "ben")
+    ann2 = n0.tokens("ann")[0]
+
+    async def body():
+        async with Client(n0, tok["ben"]) as b, Client(n1, tok["ann"]) as a1, \
+                Client(n2, ann2) as a2:
+            lab = await lab_with(b, [a1])
+            root = await until_ok(lambda: a1.send_text(lab, "thread root"))
+            reply = await until_ok(lambda: b.send_text(lab, "a reply", thread=root["id"]))
+            await a2.next_event("message", id=reply["id"])
+            r = await a1.request("thread_read", room=lab, id=root["id"], seq=reply["seq"])
+            assert r["type"] == "ok", r
+            ev = await a2.next_event("thread_read", room=lab, id=root["id"])
+            assert ev["seq"] == reply["seq"], ev
+            r = await a1.request("thread_follow", room=lab, id=root["id"], on=False)
+            assert r["type"] == "ok", r
+            ev = await a2.next_event("thread_follow", room=lab, id=root["id"])
+            assert ev["on"] is False, ev
+            t = await a2.request("threads")
+            assert t["threads"] == [], t
+            marker = await a1.send_text(lab, "marker")
+            await b.next_event("message", id=marker["id"])
+            assert not b.queued("thread_read") and not b.queued("thread_follow")
+            assert not a1.queued("thread_read") and not a1.queued("thread_follow")
+
+    run(body())

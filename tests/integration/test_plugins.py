@@ -126,6 +126,13 @@ def test_example_hello_command(server_factory):
             assert "/help" in plain["message"], plain
             slash = await a.send_text(g, "//nosuchcommand hi")
             assert slash["type"] == "ack" and "seq" in slash, slash
+            # Typed in a thread, command_reply answers in that thread.
+            await b.next_event("message", room=g, id=slash["id"])
+            r = await a.send_text(g, "/hello", thread=slash["id"])
+            assert r["type"] == "ack" and r.get("command") is True, r
+            bot = await b.next_event("message", room=g,
+                                     where=lambda e: e["user"]["name"] == "hello")
+            assert bot["thread"] == slash["id"] and "also_room" not in bot, bot
 
     run(body())
 

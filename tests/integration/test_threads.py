@@ -178,6 +178,51 @@ def test_followed_threads_and_unread(server, tok):
     run(body())
 
 
+def test_read_and_follow_reach_the_persons_other_sessions(server, tok):
+    """thread_read and thread_follow from one session are told to the
+    person's other sessions (a second tab's list and badges follow), not
+    to the asking session and not to anyone else; a refused one to none."""
+    async def body():
+        async with Client(server, tok["alice"]) as a1, Client(server, tok["alice"]) as a2, \
+                Client(server, tok["bob"]) as b:
+            room = await lobby(a1, b)
+            root = await a1.send_text(room, "thread root")
+            reply = await b.send_text(room, "a reply", thread=root["id"])
+            await a2.next_event("message", room=room, id=reply["id"])
+
+            r = await a1.request("thread_read", room=room, id=root["id"], seq=reply["seq"])
+            assert r["type"] == "ok", r
+            ev = await a2.next_event("thread_read", room=room, id=root["id"])
+            assert ev == {"type": "thread_read", "room": room, "id": root["id"],
+                          "seq": reply["seq"]}, ev
+            # The second session's list agrees with the event.
+            t = await a2.request("threads")
+            assert [(x["root"]["id"], x["unread"]) for x in t["threads"]] == [(root["id"], 0)], t
+
+            r = await a2.request("thread_follow", room=room, id=root["id"], on=False)
+            assert r["type"] == "ok", r
+            ev = await a1.next_event("thread_follow", room=room, id=root["id"])
+            assert ev["on"] is False, ev
+            r = await a2.request("thread_follow", room=room, id=root["id"])
+            assert r["type"] == "ok", r
+            ev = await a1.next_event("thread_follow", room=room, id=root["id"])
+            assert ev["on"] is True, ev
+
+            # A refused request tells no one.
+            r = await a1.request("thread_follow", room=room, id="m_999999")
+            assert is_error(r, "not_found"), r
+            # bob's own read goes to nobody but bob's other sessions.
+            assert (await b.request("thread_read", room=room, id=root["id"],
+                                    seq=reply["seq"]))["type"] == "ok"
+            marker = await b.send_text(room, "marker")
+            await a1.next_event("message", room=room, id=marker["id"])
+            await a2.next_event("message", room=room, id=marker["id"])
+            for cl in (a1, a2, b):
+                assert not cl.queued("thread_read") and not cl.queued("thread_follow"), \
+                    (cl.queued("thread_read"), cl.queued("thread_follow"))
+    run(body())
+
+
 def test_deleted_root_keeps_its_thread(server, tok):
     async def body():
         async with Client(server, tok["alice"]) as a, Client(server, tok["bob"]) as b:

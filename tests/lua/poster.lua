@@ -43,3 +43,8 @@ parley.command("in-thread", function(cmd)
   parley.send(cmd.room, "in the thread", { thread = root })
   parley.send(cmd.room, "also in the room", { thread = root, also_room = true })
 end)
+parley.command("where", function(cmd)
+  -- typed in a thread: cmd.thread and cmd.also_room; the reply lands there
+  cmd:reply(("thread=%s also_room=%s"):format(tostring(cmd.thread), tostring(cmd.also_room)))
+  cmd:reply("only you see this", { ephemeral = true })
+end)

@@ -280,6 +280,10 @@ function onEvent(f) {
     case 'thread_updated':
       threads.onUpdated(f);
       break;
+    case 'thread_read':
+    case 'thread_follow':
+      threads.onElsewhere(f); // this person's other session read or (un)followed a thread
+      break;
     case 'pin':
       applyPin(f);
       if (f.room === state.current) renderHeader();

@@ -190,6 +190,22 @@ export class ThreadPanel {
     if (f.room === state.current) this.onChange();
   }
 
+  // `thread_read` / `thread_follow` from this person's other session:
+  // the followed set at once, then the unread counts from the server (one
+  // refresh for a burst); an open "Threads" list follows too.
+  onElsewhere(f) {
+    const item = document.querySelector(`.threads-list li.thread-item[data-id="${CSS.escape(f.id)}"]`);
+    if (f.type === 'thread_follow') {
+      if (f.on) followed.add(f.id);
+      else {
+        followed.delete(f.id);
+        item?.remove();
+      }
+    } else item?.querySelector('.badge')?.remove();
+    clearTimeout(this.elsewhereTimer);
+    this.elsewhereTimer = setTimeout(() => this.refreshFollowed(), 100);
+  }
+
   drawBadge() {
     const b = $('threads-open');
     b.querySelector('.badge')?.remove();
