@@ -22,7 +22,6 @@
  * database server's own CPU is not in it. query_cpu_* leaves out the
  * main thread (which only waits for the call): the plugin's threads.
  */
-#include <libgen.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -33,13 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/server.h"
-#include "base/config.h"
-#include "base/log.h"
 #include "base/loop.h"
-#include "base/metrics.h"
-#include "base/workers.h"
-#include "host/plugin_host.h"
+#include "bench_store.h"
 
 #define ROOMS 100
 #define USERS 20
@@ -69,13 +63,6 @@ static double cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Pronounceable made-up words: "bakelu", "tirano"... distinct by index. */
@@ -111,36 +98,6 @@ static const char *word(void)
 			hi = mid;
 	}
 	return vocab[lo];
-}
-
-struct sync_call {
-	int fired, rc;
-	char id[32];
-};
-
-static void sync_done(void *ud, const parley_store_result *res)
-{
-	struct sync_call *c = ud;
-	c->fired = 1;
-	c->rc = res->rc;
-	if (res->rc == PARLEY_OK && res->n_users)
-		snprintf(c->id, sizeof c->id, "%s", res->users[0].id);
-	if (res->rc == PARLEY_OK && res->n_rooms)
-		snprintf(c->id, sizeof c->id, "%s", res->rooms[0].id);
-}
-
-static void sync_wait(struct sync_call *c, int rc, const char *what)
-{
-	if (rc != PARLEY_PENDING) {
-		fprintf(stderr, "search_bench: %s refused (%d)\n", what, rc);
-		exit(1);
-	}
-	while (!c->fired)
-		ev_run(loop_ev, EVRUN_ONCE);
-	if (c->rc != PARLEY_OK) {
-		fprintf(stderr, "search_bench: %s failed (%d)\n", what, c->rc);
-		exit(1);
-	}
 }
 
 static void fill(const char *path, long messages)
@@ -254,12 +211,6 @@ static const struct kind kinds[] = {
     {"mid word, recent", 1, {PARLEY_TERM_WORD}, 100, 400, PARLEY_SEARCH_RECENT},
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static double pct(const double *v, size_t n, double p)
 {
 	size_t i = (size_t)ceil(p / 100.0 * (double)n);
@@ -296,17 +247,17 @@ static void run_kind(const struct kind *k, int queries, size_t n_rooms)
 		                         .n_rooms = n_rooms,
 		                         .sort = k->sort,
 		                         .limit = 20};
-		struct sync_call c = {0};
-		double t0 = now_s(), c0 = cpu_s(), m0 = thread_cpu_s();
-		sync_wait(&c, S->search(self, &q, sync_done, &c), "search");
-		lat[i] = (now_s() - t0) * 1000.0;
+		struct bench_call c = {0};
+		double t0 = bench_now_s(), c0 = cpu_s(), m0 = thread_cpu_s();
+		bench_call_wait(&c, S->search(self, &q, bench_call_done, &c), "search");
+		lat[i] = (bench_now_s() - t0) * 1000.0;
 		cpu[i] = (cpu_s() - c0) * 1000.0;
 		off_main[i] = cpu[i] - (thread_cpu_s() - m0) * 1000.0;
 		(void)found;
 	}
-	qsort(lat, (size_t)queries, sizeof *lat, cmp_double);
-	qsort(cpu, (size_t)queries, sizeof *cpu, cmp_double);
-	qsort(off_main, (size_t)queries, sizeof *off_main, cmp_double);
+	qsort(lat, (size_t)queries, sizeof *lat, bench_cmp_double);
+	qsort(cpu, (size_t)queries, sizeof *cpu, bench_cmp_double);
+	qsort(off_main, (size_t)queries, sizeof *off_main, bench_cmp_double);
 	printf("{\"kind\":\"%s\",\"rooms\":%zu,\"queries\":%d,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
 	       "\"max_ms\":%.2f,\"cpu_p50_ms\":%.2f,\"cpu_p99_ms\":%.2f,"
 	       "\"query_cpu_p50_ms\":%.2f,\"query_cpu_p99_ms\":%.2f}\n",
@@ -324,12 +275,9 @@ int main(int argc, char **argv)
 {
 	long messages = argc > 1 ? atol(argv[1]) : 1000000;
 	int queries = argc > 2 ? atoi(argv[2]) : 200;
-	server_tune_memory();
-	char exe[512], plugins[600];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	snprintf(plugins, sizeof plugins, "%s/../plugins", dirname(exe));
-	const char *plugin_dir = argc > 3 ? argv[3] : plugins;
+	char plugins[600];
+	const char *plugin_dir =
+	    argc > 3 ? argv[3] : bench_default_plugin_dir(plugins, sizeof plugins);
 	if (messages < 1 || queries < 1) {
 		fprintf(stderr, "usage: search_bench [messages] [queries] [plugin_dir]\n");
 		return 2;
@@ -337,17 +285,14 @@ int main(int argc, char **argv)
 	srand(42);
 	make_vocab();
 	const char *keep = getenv("PARLEY_BENCH_DB");
-	char dir[256], path[512];
-	snprintf(dir, sizeof dir, "%s/parley-search-bench-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("search_bench: mkdtemp");
-		return 1;
-	}
+	struct bench_store b;
+	bench_store_begin(&b, "search_bench", "search-bench");
+	const char *mongo = b.mongo_uri, *dir = b.dir;
+	char path[512];
 	snprintf(path, sizeof path, "%s", keep ? keep : "bench.db");
 	struct stat sb;
 	int reuse = keep && stat(keep, &sb) == 0;
-	char src[1024], err[256];
-	const char *mongo = getenv("PARLEY_BENCH_MONGO_URI");
+	char src[1024];
 	if (mongo) {
 		reuse = 0;
 		/* timeout 60: the test server scans every document for each
@@ -358,27 +303,9 @@ int main(int argc, char **argv)
 	} else {
 		snprintf(src, sizeof src, "store = { path = \"%s\" }\n", path);
 	}
-	struct config cfg;
-	memset(&cfg, 0, sizeof cfg);
-	cfg.root = conf_load("bench.conf", src, err, sizeof err);
-	if (!cfg.root) {
-		fprintf(stderr, "search_bench: %s\n", err);
-		return 1;
-	}
-	cfg.base_dir = dir;
-	cfg.data_dir = dir;
-	cfg.plugin_dir = (char *)plugin_dir;
-	cfg.plugins[0].name = mongo ? "store_mongo" : "store_sqlite";
-	cfg.plugins[0].section = conf_get(cfg.root, "store");
-	cfg.plugins[1].name = "auth_local";
-	cfg.n_plugins = 2;
-	log_set_level(LOG_WARN);
-	if (loop_init() != 0 || workers_start(2) != 0)
-		return 1;
-	metrics_init();
-	if (plugins_load(&cfg, 1) != 0 || plugins_init() != 0)
-		return 1;
-	S = plugins_store(&self);
+	bench_store_load(&b, plugin_dir, src);
+	S = b.S;
+	self = b.self;
 	if (!PARLEY_HAS(parley_store_vtable, S, search)) {
 		fprintf(stderr, "search_bench: the store has no search\n");
 		return 1;
@@ -386,35 +313,37 @@ int main(int argc, char **argv)
 	if (!reuse) {
 		for (int i = 0; i < USERS; i++) {
 			char name[32];
-			struct sync_call c = {0};
+			struct bench_call c = {0};
 			snprintf(name, sizeof name, "user%d", i);
 			parley_user u = {.name = name, .role = "member"};
-			sync_wait(&c, S->user_create(self, &u, sync_done, &c), "user_create");
+			bench_call_wait(&c, S->user_create(self, &u, bench_call_done, &c),
+			                "user_create");
 		}
 	}
 	for (int i = 0; i < ROOMS; i++) {
 		char name[32];
-		struct sync_call c = {0};
+		struct bench_call c = {0};
 		snprintf(name, sizeof name, "room%d", i);
 		if (reuse) {
-			sync_wait(&c, S->room_get(self, NULL, name, sync_done, &c), "room_get");
+			bench_call_wait(&c, S->room_get(self, NULL, name, bench_call_done, &c),
+			                "room_get");
 		} else {
 			parley_room r = {.name = name, .kind = "public", .created_by = "u_1"};
-			sync_wait(&c, S->room_create(self, &r, "owner", sync_done, &c),
-			          "room_create");
+			bench_call_wait(&c, S->room_create(self, &r, "owner", bench_call_done, &c),
+			                "room_create");
 		}
 		snprintf(room_ids[i], sizeof room_ids[i], "%s", c.id);
 	}
 	if (!reuse) {
 		char full[900];
 		snprintf(full, sizeof full, "%s/%s", keep ? "" : dir, path);
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		if (mongo)
 			fill_appends(messages);
 		else
 			fill(keep ? path : full, messages);
 		printf("{\"store\":\"%s\",\"filled\":%ld,\"rooms\":%d,\"seconds\":%.1f}\n",
-		       cfg.plugins[0].name, messages, ROOMS, now_s() - t0);
+		       b.plugin, messages, ROOMS, bench_now_s() - t0);
 		fflush(stdout);
 	}
 	/* Warm the page cache as a running server's would be. */
@@ -423,11 +352,5 @@ int main(int argc, char **argv)
 		run_kind(&kinds[k], queries, ROOMS);
 		run_kind(&kinds[k], queries, 10);
 	}
-	plugins_fini();
-	workers_stop();
-	loop_fini();
-	conf_free(cfg.root);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : 1;
+	return bench_store_end(&b) == 0 ? 0 : 1;
 }

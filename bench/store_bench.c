@@ -26,18 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <libgen.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
-#include "app/server.h"
-#include "base/config.h"
-#include "base/log.h"
 #include "base/loop.h"
 #include "base/metrics.h"
-#include "host/plugin_host.h"
-#include "base/workers.h"
+#include "bench_store.h"
 
 #define WRITERS         100
 #define DEFAULT_SECONDS 10
@@ -59,13 +54,6 @@ static int running, in_flight;
 static long acked, failed;
 static double *lat_ms;
 static size_t n_lat, cap_lat;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void record(double ms)
 {
@@ -92,7 +80,7 @@ static void acked_cb(void *ud, const parley_store_result *res)
 		        res->error ? res->error : "");
 	} else if (running) {
 		acked++;
-		record((now_s() - w->sent_at) * 1000.0);
+		record((bench_now_s() - w->sent_at) * 1000.0);
 	}
 	if (running)
 		send_next(w);
@@ -103,7 +91,7 @@ static void send_next(struct writer *w)
 	char cid[48];
 	snprintf(cid, sizeof cid, "w%d-%ld", w->index, w->n++);
 	parley_message m = {.room_id = w->room, .user_id = w->user, .text = TEXT, .client_id = cid};
-	w->sent_at = now_s();
+	w->sent_at = bench_now_s();
 	if (S->append(self, &m, acked_cb, w) != PARLEY_PENDING) {
 		fprintf(stderr, "store_bench: append refused\n");
 		exit(1);
@@ -111,46 +99,9 @@ static void send_next(struct writer *w)
 	in_flight++;
 }
 
-/* Setup calls: one at a time, the loop turned until done. */
-struct sync_call {
-	int fired, rc;
-	char id[32];
-};
-
-static void sync_done(void *ud, const parley_store_result *res)
-{
-	struct sync_call *c = ud;
-	c->fired = 1;
-	c->rc = res->rc;
-	if (res->rc == PARLEY_OK && res->n_users)
-		snprintf(c->id, sizeof c->id, "%s", res->users[0].id);
-	if (res->rc == PARLEY_OK && res->n_rooms)
-		snprintf(c->id, sizeof c->id, "%s", res->rooms[0].id);
-}
-
-static void sync_wait(struct sync_call *c, int rc, const char *what)
-{
-	if (rc != PARLEY_PENDING) {
-		fprintf(stderr, "store_bench: %s refused (%d)\n", what, rc);
-		exit(1);
-	}
-	while (!c->fired)
-		ev_run(loop_ev, EVRUN_ONCE);
-	if (c->rc != PARLEY_OK) {
-		fprintf(stderr, "store_bench: %s failed (%d)\n", what, c->rc);
-		exit(1);
-	}
-}
-
 static void stop_cb(struct ev_loop *l, ev_timer *t, int revents)
 {
 	running = 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 static double pct(double p)
@@ -196,54 +147,25 @@ static int drop_search_index(const char *dir)
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : DEFAULT_SECONDS;
-	server_tune_memory(); /* as the server does */
-	char exe[512], plugins[600];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	snprintf(plugins, sizeof plugins, "%s/../plugins", dirname(exe));
-	const char *plugin_dir = argc > 2 ? argv[2] : plugins;
+	char plugins[600];
+	const char *plugin_dir =
+	    argc > 2 ? argv[2] : bench_default_plugin_dir(plugins, sizeof plugins);
 	if (seconds <= 0) {
 		fprintf(stderr, "usage: store_bench [seconds] [plugin_dir]\n");
 		return 2;
 	}
-	char dir[256];
-	snprintf(dir, sizeof dir, "%s/parley-store-bench-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("store_bench: mkdtemp");
-		return 1;
-	}
-	char src[1024], err[256];
-	const char *mongo = getenv("PARLEY_BENCH_MONGO_URI");
-	const char *store = mongo ? "store_mongo" : "store_sqlite";
+	struct bench_store b;
+	bench_store_begin(&b, "store_bench", "store-bench");
+	const char *mongo = b.mongo_uri, *dir = b.dir;
+	char src[1024];
 	if (mongo)
 		snprintf(src, sizeof src, "store = { uri = \"%s\", database = \"bench%d\" }\n",
 		         mongo, (int)getpid());
 	else
 		snprintf(src, sizeof src, "store = { path = \"bench.db\" }\n");
-	struct config cfg;
-	memset(&cfg, 0, sizeof cfg);
-	/* The config, filled as config_load would: the store's section parsed by
-	 * conf_load, auth_local (required beside a store) on its defaults. */
-	cfg.root = conf_load("bench.conf", src, err, sizeof err);
-	if (!cfg.root) {
-		fprintf(stderr, "store_bench: %s\n", err);
-		return 1;
-	}
-	cfg.base_dir = dir;
-	cfg.data_dir = dir;
-	cfg.plugin_dir = (char *)plugin_dir;
-	cfg.plugins[0].name = (char *)store;
-	cfg.plugins[0].section = conf_get(cfg.root, "store");
-	cfg.plugins[1].name = "auth_local";
-	cfg.n_plugins = 2;
-	log_set_level(LOG_WARN);
-	if (loop_init() != 0 || workers_start(2) != 0)
-		return 1;
-	metrics_init();
-	/* As an admin command: auth_local leaves the store alone. */
-	if (plugins_load(&cfg, 1) != 0 || plugins_init() != 0)
-		return 1;
-	S = plugins_store(&self);
+	bench_store_load(&b, plugin_dir, src);
+	S = b.S;
+	self = b.self;
 	const char *index = getenv("PARLEY_BENCH_SEARCH_INDEX");
 	if (!mongo && index && strcmp(index, "off") == 0 && drop_search_index(dir) != 0)
 		return 1;
@@ -254,16 +176,17 @@ int main(int argc, char **argv)
 	for (int i = 0; i < WRITERS; i++) {
 		struct writer *w = &writers[i];
 		char name[32];
-		struct sync_call c = {0};
+		struct bench_call c = {0};
 		w->index = i;
 		snprintf(name, sizeof name, "writer%d", i);
 		parley_user u = {.name = name, .role = "member"};
-		sync_wait(&c, S->user_create(self, &u, sync_done, &c), "user_create");
+		bench_call_wait(&c, S->user_create(self, &u, bench_call_done, &c), "user_create");
 		snprintf(w->user, sizeof w->user, "%s", c.id);
 		memset(&c, 0, sizeof c);
 		snprintf(name, sizeof name, "room%d", i);
 		parley_room r = {.name = name, .kind = "public", .created_by = w->user};
-		sync_wait(&c, S->room_create(self, &r, "owner", sync_done, &c), "room_create");
+		bench_call_wait(&c, S->room_create(self, &r, "owner", bench_call_done, &c),
+		                "room_create");
 		snprintf(w->room, sizeof w->room, "%s", c.id);
 	}
 
@@ -272,33 +195,27 @@ int main(int argc, char **argv)
 	ev_timer_init(&stop, stop_cb, seconds, 0);
 	ev_timer_start(loop_ev, &stop);
 	running = 1;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (int i = 0; i < WRITERS; i++)
 		send_next(&writers[i]);
 	while (running)
 		ev_run(loop_ev, EVRUN_ONCE);
-	double elapsed = now_s() - t0;
+	double elapsed = bench_now_s() - t0;
 	while (in_flight > 0)
 		ev_run(loop_ev, EVRUN_ONCE);
 	double batches = counter(BATCHES_METRIC) - batches0;
 	double writes = counter(WRITES_METRIC) - writes0;
 
-	qsort(lat_ms, n_lat, sizeof *lat_ms, cmp_double);
+	qsort(lat_ms, n_lat, sizeof *lat_ms, bench_cmp_double);
 	printf("{\"store\":\"%s\",\"search_index\":%s,\"seconds\":%.2f,\"writers\":%d,\"rooms\":%d,"
 	       "\"appends\":%ld,"
 	       "\"appends_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"batches\":%.0f,"
 	       "\"mean_batch\":%.1f,\"failed\":%ld}\n",
-	       store, index && strcmp(index, "off") == 0 ? "false" : "true", elapsed, WRITERS,
+	       b.plugin, index && strcmp(index, "off") == 0 ? "false" : "true", elapsed, WRITERS,
 	       WRITERS, acked, (double)acked / elapsed, pct(50), pct(99), batches,
 	       batches > 0 ? writes / batches : 0.0, failed);
 	fflush(stdout);
 
-	plugins_fini();
-	workers_stop();
-	loop_fini();
-	conf_free(cfg.root);
 	free(lat_ms);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 && failed == 0 ? 0 : 1;
+	return bench_store_end(&b) == 0 && failed == 0 ? 0 : 1;
 }

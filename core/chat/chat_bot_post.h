@@ -6,6 +6,9 @@
 #ifndef PARLEY_CHAT_BOT_POST_H
 #define PARLEY_CHAT_BOT_POST_H
 
+/* thread_args_error: the rules for a post's thread and also_room. */
+#include "chat/thread_args.h"
+
 struct chat_bot_req {
 	const char *bot_name;     /* required */
 	const char *display_name; /* used when the bot is created; NULL: the name */

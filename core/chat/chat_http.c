@@ -8,6 +8,7 @@
 #include "base/loop.h"
 #include "chat/chat.h"
 #include "chat/chat_internal.h"
+#include "chat/thread_args.h"
 
 struct http_op {
 	chat_http_done done;
@@ -80,13 +81,9 @@ int chat_http_post(const parley_user *pu, const char *room_id, const char *text,
 		done(ud, PARLEY_EINVAL, "client_id: too long", NULL);
 		return PARLEY_EINVAL;
 	}
-	/* The same rules as the send frame's (chat_req_send). */
-	if (thread && strlen(thread) > PROTO_MAX_ID) {
-		done(ud, PARLEY_EINVAL, "thread: too long", NULL);
-		return PARLEY_EINVAL;
-	}
-	if (also_room && !thread) {
-		done(ud, PARLEY_EINVAL, "also_room: only with thread", NULL);
+	const char *bad = thread_args_error(thread, also_room);
+	if (bad) {
+		done(ud, PARLEY_EINVAL, bad, NULL);
 		return PARLEY_EINVAL;
 	}
 	struct http_op *op = calloc(1, sizeof *op);

@@ -19,6 +19,7 @@
 #include "chat/mention_all.h"
 #include "chat/mutes.h"
 #include "chat/send_rules.h"
+#include "chat/thread_args.h"
 #include "host/hooks.h"
 #include "host/plugin_host.h"
 #include "net/ws.h"
@@ -577,8 +578,9 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 		chat_reply_error(cl, rid, PARLEY_EINVAL, err);
 		return;
 	}
-	if (also_room && !thread) {
-		chat_reply_error(cl, rid, PARLEY_EINVAL, "also_room: only with thread");
+	const char *bad = thread_args_error(thread, also_room);
+	if (bad) {
+		chat_reply_error(cl, rid, PARLEY_EINVAL, bad);
 		return;
 	}
 	json_t *att = json_object_get(req, "attachments");

@@ -350,8 +350,9 @@ static int post_text_in(lua_State *L, const char *room_id, const char *text, int
 			return luaL_error(L, "also_room: expected true or false");
 		also_room = lua_toboolean(L, -1);
 		lua_pop(L, 1);
-		if (also_room && !thread)
-			return luaL_error(L, "also_room: only with thread");
+		const char *bad = thread_args_error(thread, also_room);
+		if (bad)
+			return luaL_error(L, "%s", bad);
 	}
 	struct chat_bot_req q = {.bot_name = bot,
 	                         .display_name = display,

@@ -68,6 +68,15 @@ static int cursor_parse(const char *s, int recent, struct cursor *c)
 	return -1;
 }
 
+void search_bind_where(sqlite3_stmt *st, const struct op *op)
+{
+	db_bind_text(st, 1, op->args.search.match);
+	db_bind_text(st, 2, op->args.search.rooms_json);
+	db_bind_int(st, 3, op->args.search.author);
+	db_bind_int(st, 4, op->args.search.before_ts);
+	db_bind_int(st, 5, op->args.search.after_ts);
+}
+
 static int search_exec(struct dbconn *c, struct op *op)
 {
 	int recent = op->args.search.recent != NULL;
@@ -80,11 +89,7 @@ static int search_exec(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_RELEVANCE);
 	if (!st)
 		return op->res.rc;
-	db_bind_text(st, 1, op->args.search.match);
-	db_bind_text(st, 2, op->args.search.rooms_json);
-	db_bind_int(st, 3, op->args.search.author);
-	db_bind_int(st, 4, op->args.search.before_ts);
-	db_bind_int(st, 5, op->args.search.after_ts);
+	search_bind_where(st, op);
 	db_bind_int(st, 6, limit + 1);
 	db_bind_int(st, 7, cur.offset);
 	db_bind_int(st, 8, SEARCH_CANDIDATES);

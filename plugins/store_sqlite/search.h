@@ -4,6 +4,9 @@
 #define STORE_SQLITE_SEARCH_H
 
 #include <parley/plugin.h>
+#include <sqlite3.h>
+
+struct op;
 
 /* Relevance ranks the newest this many matches in the asker's rooms (a
  * word in most messages would otherwise cost a bm25 score for each);
@@ -23,6 +26,9 @@
 	" WHERE messages_fts MATCH ?1 AND m.deleted = 0"                                           \
 	" AND m.room IN (SELECT value FROM json_each(?2))"                                         \
 	" AND (?3 = 0 OR m.user = ?3) AND (?4 = 0 OR m.ts < ?4) AND (?5 = 0 OR m.ts > ?5)"
+
+/* Binds SEARCH_FROM's ?1..?5 from op's search arguments (both orders). */
+void search_bind_where(sqlite3_stmt *st, const struct op *op);
 
 /* The vtable's search member (loop thread): checks and copies q, runs on
  * a reader. */

@@ -97,11 +97,7 @@ static int walk(struct dbconn *c, struct op *op, const struct order *o, struct p
 	sqlite3_stmt *st = rows_stmt(c, op, SQL_WALK);
 	if (!st)
 		return op->res.rc;
-	db_bind_text(st, 1, op->args.search.match);
-	db_bind_text(st, 2, op->args.search.rooms_json);
-	db_bind_int(st, 3, op->args.search.author);
-	db_bind_int(st, 4, op->args.search.before_ts);
-	db_bind_int(st, 5, op->args.search.after_ts);
+	search_bind_where(st, op);
 	db_bind_int(st, 6, ts);
 	db_bind_int(st, 7, id);
 	db_bind_int(st, 8, walk_start(o, ts, id));

@@ -10,43 +10,16 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, signIn, say, row, clickAction, newPage, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
-
-// Records notifications instead of showing them (the page cannot tell),
-// and lets the test say when the tab is hidden.
-function notificationSpy() {
-  window.__notes = [];
-  window.__hidden = false;
-  window.Notification = class {
-    static permission = 'granted';
-    static requestPermission() { return Promise.resolve('granted'); }
-    constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); }
-    close() {}
-  };
-  Object.defineProperty(Document.prototype, 'visibilityState', {
-    get() { return window.__hidden ? 'hidden' : 'visible'; },
-  });
-}
-
-async function setHidden(page, hidden) {
-  await page.evaluate((h) => {
-    window.__hidden = h;
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, hidden);
-}
+import {
+  run, signIn, say, row, clickAction, newPage, noErrors, shots, TIMEOUT_MS,
+  createRoom, joinRoom, notificationSpy, setHidden,
+} from './lib.mjs';
 
 // A realistic morning in a lab's room, for the screenshots (each line
 // waited for on the other side, so the order is the one written here).
 async function labConversation(alice, bob) {
-  await alice.click('#new-room');
-  const d = alice.locator('dialog[open]');
-  await d.locator('input[name=name]').fill('cryo-em');
-  await d.locator('input[name=topic]').fill('Grids, scope time and processing');
-  await d.getByRole('button', { name: 'Create' }).click();
-  await alice.waitForFunction(() => document.getElementById('room-name').textContent === '# cryo-em');
-  await bob.click('#browse');
-  await bob.locator('dialog[open] li', { hasText: 'cryo-em' }).getByRole('button', { name: 'Join' }).click();
-  await bob.waitForFunction(() => document.getElementById('room-name').textContent === '# cryo-em');
+  await createRoom(alice, 'cryo-em', 'Grids, scope time and processing');
+  await joinRoom(bob, 'cryo-em');
   const lines = [
     [alice, 'Morning! Krios session is booked for **Thursday 9:00–17:00** 🎉', 'Krios session'],
     [bob, 'Great. Grids from Tuesday look good on the screening scope: thin ice in the centre squares.', 'thin ice'],

@@ -9,34 +9,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, signIn, say, row, clickAction, noErrors, shots, TIMEOUT_MS } from './lib.mjs';
+import {
+  run, signIn, say, row, clickAction, noErrors, shots, TIMEOUT_MS,
+  createRoom, joinRoom, notificationSpy, setHidden,
+} from './lib.mjs';
 
 const link = (page, name) => page.locator('.room-link', { hasText: name });
-
-// Records desktop notifications instead of showing them (installed in a
-// page already signed in: notify.js looks Notification up at each
-// message) and lets the test say when the tab is hidden.
-function notificationSpy() {
-  window.__notes = [];
-  window.__hidden = false;
-  window.Notification = class {
-    static permission = 'granted';
-    static requestPermission() { return Promise.resolve('granted'); }
-    constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); }
-    close() {}
-  };
-  Object.defineProperty(Document.prototype, 'visibilityState', {
-    configurable: true,
-    get() { return window.__hidden ? 'hidden' : 'visible'; },
-  });
-}
-
-async function setHidden(page, hidden) {
-  await page.evaluate((h) => {
-    window.__hidden = h;
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, hidden);
-}
 
 await run('follow', async (server, browser) => {
   server.cli(['user', 'add', 'alice', '--role', 'admin'], 'correct horse 1\n');
@@ -48,14 +26,8 @@ await run('follow', async (server, browser) => {
   mkdirSync(shots, { recursive: true });
 
   // A room alice owns; bob joins it.
-  await alice.click('#new-room');
-  let d = alice.locator('dialog[open]');
-  await d.locator('input[name=name]').fill('lab');
-  await d.getByRole('button', { name: 'Create' }).click();
-  await alice.waitForFunction(() => document.getElementById('room-name').textContent === '# lab');
-  await bob.click('#browse');
-  await bob.locator('dialog[open] li', { hasText: 'lab' }).getByRole('button', { name: 'Join' }).click();
-  await bob.waitForFunction(() => document.getElementById('room-name').textContent === '# lab');
+  await createRoom(alice, 'lab');
+  await joinRoom(bob, 'lab');
 
   // Pins: the owner pins from the message's actions; bob sees the count
   // change, opens the panel and finds the message there.
@@ -84,7 +56,7 @@ await run('follow', async (server, browser) => {
 
   // A group DM: alice picks bob and carol by typing parts of their names.
   await alice.click('#new-dm');
-  d = alice.locator('dialog[open]');
+  const d = alice.locator('dialog[open]');
   await d.getByRole('heading', { name: 'New message' }).waitFor();
   await d.locator('input[name=people]').fill('bo');
   await d.locator('.suggestion', { hasText: 'bob' }).click();

@@ -159,6 +159,49 @@ export async function clickAction(page, text, name) {
   }
 }
 
+// Creates a room through the "New room" dialog and waits to be in it.
+export async function createRoom(page, name, topic) {
+  await page.click('#new-room');
+  const d = page.locator('dialog[open]');
+  await d.locator('input[name=name]').fill(name);
+  if (topic) await d.locator('input[name=topic]').fill(topic);
+  await d.getByRole('button', { name: 'Create' }).click();
+  await page.waitForFunction((t) => document.getElementById('room-name').textContent === t, '# ' + name);
+}
+
+// Joins a room from the "Browse rooms" dialog and waits to be in it.
+export async function joinRoom(page, name) {
+  await page.click('#browse');
+  await page.locator('dialog[open] li', { hasText: name }).getByRole('button', { name: 'Join' }).click();
+  await page.waitForFunction((t) => document.getElementById('room-name').textContent === t, '# ' + name);
+}
+
+// Records desktop notifications instead of showing them (the page cannot
+// tell) and lets the test say when the tab is hidden. Runs in the page:
+// as an init script, or evaluated in a page already signed in (notify.js
+// looks Notification up at each message); configurable so both can be.
+export function notificationSpy() {
+  window.__notes = [];
+  window.__hidden = false;
+  window.Notification = class {
+    static permission = 'granted';
+    static requestPermission() { return Promise.resolve('granted'); }
+    constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); }
+    close() {}
+  };
+  Object.defineProperty(Document.prototype, 'visibilityState', {
+    configurable: true,
+    get() { return window.__hidden ? 'hidden' : 'visible'; },
+  });
+}
+
+export async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    window.__hidden = h;
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
 export function noErrors(page) {
   if (page.errors.length) throw page.errors[0];
 }

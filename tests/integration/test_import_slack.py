@@ -137,6 +137,16 @@ def fresh(tmp_path, plugin_dir, plugins, name):
     return data, cfg
 
 
+def import_slack(binary, cfg, zpath):
+    """Runs `parley import --from slack` (it must succeed): the result and
+    the password-reset link printed for each person, by name."""
+    r = cli(binary, cfg, "import", "--from", "slack", zpath)
+    assert r.returncode == 0, r.stderr
+    links = dict(line.split(" ", 2)[1:] for line in r.stdout.splitlines()
+                 if line.startswith("reset "))
+    return r, links
+
+
 def reset_and_login(srv, name, link):
     token = link.split("#reset=")[1]
     st, _, body = srv.http("POST", "/api/password/reset",
@@ -153,10 +163,7 @@ def test_slack_export_imports_and_serves(store, request, server_factory, plugin_
     plugins = plugins_for(store, request, "full")
     zpath = write_zip(str(tmp_path / "slack.zip"), slack_export())
     data, cfg = fresh(tmp_path, plugin_dir, plugins, "data")
-    r = cli(parley_bin, cfg, "import", "--from", "slack", zpath)
-    assert r.returncode == 0, r.stderr
-    links = dict(line.split(" ", 2)[1:] for line in r.stdout.splitlines()
-                 if line.startswith("reset "))
+    r, links = import_slack(parley_bin, cfg, zpath)
     # cat is deleted (a disabled account), deploybot a bot: no links.
     assert set(links) == {"ann", "ben"}, r.stdout
     assert all(v.startswith("http://parley.test/#reset=") for v in links.values())

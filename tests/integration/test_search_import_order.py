@@ -7,7 +7,7 @@ people write after the import comes first. On both stores."""
 import pytest
 
 from parley_client import Client, run
-from test_import_slack import cli, fresh, plugins_for, reset_and_login, write_zip
+from test_import_slack import fresh, import_slack, plugins_for, reset_and_login, write_zip
 
 U_ANN, U_BEN = "U01ANN", "U02BEN"
 DAY = 86400
@@ -46,10 +46,7 @@ def test_recent_pages_imported_history_in_time_order(store, request, server_fact
     plugins = plugins_for(store, request, "order")
     zpath = write_zip(str(tmp_path / "slack.zip"), export())
     data, cfg = fresh(tmp_path, plugin_dir, plugins, "data")
-    r = cli(parley_bin, cfg, "import", "--from", "slack", zpath)
-    assert r.returncode == 0, r.stderr
-    links = dict(line.split(" ", 2)[1:] for line in r.stdout.splitlines()
-                 if line.startswith("reset "))
+    _, links = import_slack(parley_bin, cfg, zpath)
     srv = server_factory(plugins=plugins, data_dir=data,
                          server_extra='public_url = "http://parley.test"')
     srv.require_store_members("search")
