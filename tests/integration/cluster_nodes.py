@@ -4,6 +4,7 @@ nodes on store_mongo (one database) and cluster_redis (one Redis). Used by
 test_cluster.py and test_cluster_faults.py through their `cluster`
 fixture; skips when store_mongo was not built or a server is missing."""
 
+import asyncio
 import os
 import shutil
 import socket
@@ -100,6 +101,35 @@ class Cluster:
 
     def people(self, *names):
         return self.nodes[0].people(*names)
+
+
+
+# -- waiting for what the bus brings ------------------------------------------
+
+def about_room(ev, rid):
+    """An event about room rid (its `room` is the id or a room object)."""
+    room = ev.get("room")
+    return room == rid or (isinstance(room, dict) and room.get("id") == rid)
+
+
+def is_error(r, *codes):
+    return r.get("type") == "error" and (not codes or r.get("code") in codes)
+
+
+async def until(attempt, ok, tries=60):
+    """attempt() every 0.1 s until ok(answer); the last answer."""
+    for _ in range(tries):
+        r = await attempt()
+        if ok(r):
+            return r
+        await asyncio.sleep(0.1)
+    return r
+
+
+async def until_ok(attempt, tries=60):
+    """attempt() every 0.1 s until it is not an error (a node learns a
+    room or a member from the bus and a store read); its last answer."""
+    return await until(attempt, lambda r: r.get("type") != "error", tries)
 
 
 def metric(node, name):

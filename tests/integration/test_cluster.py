@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from cluster_nodes import cluster_env, metric  # noqa: F401 (the fixture)
+from cluster_nodes import until_ok, cluster_env, metric  # noqa: F401 (the fixture)
 from conftest import lua_str
 from parley_client import Client, new_client_id, run
 
@@ -222,17 +222,6 @@ def test_check_config_refuses_single_node_plugins_and_rediss(run_parley, tmp_pat
     r = check('{ %s, {"store_mongo"}, {"cluster_redis", url = "redis://127.0.0.1:6379",'
               ' prefix = "p1", password = "pw"} }' % auth)
     assert r.returncode == 0, r.stderr
-
-
-async def until_ok(attempt, tries=50):
-    """attempt() again every 0.1 s until it is not an error (the bus and
-    the other node's store read take a moment); its last answer."""
-    for _ in range(tries):
-        r = await attempt()
-        if r.get("type") != "error":
-            return r
-        await asyncio.sleep(0.1)
-    return r
 
 
 def test_presence_sums_sessions_on_every_node(three):

@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from cluster_nodes import cluster_env  # noqa: F401 (the fixture)
+from cluster_nodes import about_room, is_error, until, until_ok, cluster_env  # noqa: F401 (the fixture)
 from parley_client import Client, run
 
 
@@ -18,36 +18,6 @@ from parley_client import Client, run
 def three(cluster_env):
     make, _ = cluster_env
     return make(3)
-
-
-def about_room(ev, rid):
-    room = ev.get("room")
-    return room == rid or (isinstance(room, dict) and room.get("id") == rid)
-
-
-def is_error(r, *codes):
-    return r.get("type") == "error" and (not codes or r.get("code") in codes)
-
-
-async def until_ok(attempt, tries=60):
-    """attempt() every 0.1 s until it is not an error (a node learns a
-    room or a member from the bus and a store read); its last answer."""
-    for _ in range(tries):
-        r = await attempt()
-        if r.get("type") != "error":
-            return r
-        await asyncio.sleep(0.1)
-    return r
-
-
-async def until(attempt, ok, tries=60):
-    """attempt() every 0.1 s until ok(answer); the last answer."""
-    for _ in range(tries):
-        r = await attempt()
-        if ok(r):
-            return r
-        await asyncio.sleep(0.1)
-    return r
 
 
 async def lab_with(owner, others, name="lab"):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from cluster_nodes import cluster_env  # noqa: F401 (the fixture)
+from cluster_nodes import about_room, is_error, until_ok, cluster_env  # noqa: F401 (the fixture)
 from parley_client import Client, RawWS, new_client_id, run
 
 PW = "correct horse 1"
@@ -31,31 +31,11 @@ def call(node, method, path, token=None, body=None):
     return st, json.loads(data) if data else None
 
 
-def about_room(ev, rid):
-    room = ev.get("room")
-    return room == rid or (isinstance(room, dict) and room.get("id") == rid)
-
-
 def changed(rid, **fields):
     """A room_updated (predicate) from a change someone made to rid (it
     names them in `by`) whose room has these fields."""
     return lambda e: about_room(e, rid) and "by" in e and \
         all(e["room"].get(k) == v for k, v in fields.items())
-
-
-def is_error(r, *codes):
-    return r.get("type") == "error" and (not codes or r.get("code") in codes)
-
-
-async def until_ok(attempt, tries=60):
-    """attempt() every 0.1 s until it is not an error (a node learns a
-    room or a member from the bus and a store read); its last answer."""
-    for _ in range(tries):
-        r = await attempt()
-        if r.get("type") != "error":
-            return r
-        await asyncio.sleep(0.1)
-    return r
 
 
 async def my_rooms(c):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from cluster_nodes import cluster_env  # noqa: F401 (the fixture)
+from cluster_nodes import until, cluster_env  # noqa: F401 (the fixture)
 from parley_client import Client, run
 
 
@@ -31,16 +31,6 @@ def call(node, method, path, token=None, body=None):
 def error_of(r):
     assert r.get("type") == "error", r
     return r["code"], r["message"]
-
-
-async def until(attempt, ok, tries=60):
-    """attempt() every 0.1 s until ok(answer); the last answer."""
-    for _ in range(tries):
-        r = await attempt()
-        if ok(r):
-            return r
-        await asyncio.sleep(0.1)
-    return r
 
 
 def names_in(members_reply):
