@@ -15,7 +15,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libargon2-dev libsqlite3-dev libcurl4-openssl-dev liblua5.4-dev
 	libhiredis-dev libmongoc-dev libzip-dev libjpeg-dev libpng-dev libwebp-dev ca-certificates curl)
 test_pkgs=(libcmocka-dev python3 python3-websockets python3-pytest python3-cryptography
-	python3-aiosmtpd python3-mockupdb python3-pymongo redis-server chromium fonts-noto-color-emoji valgrind
+	python3-aiosmtpd python3-mockupdb python3-pymongo redis-server chromium fonts-noto-color-emoji fonts-ipafont-gothic valgrind
 	clang-format openssl mmdebstrap python3-pil nginx python3-yaml linux-perf)
 
 pkgs=("${build_pkgs[@]}")
