@@ -3,24 +3,12 @@
  * runs once per client_id — a resend after a reconnect, on this node or
  * another, is acked and not run again — and its answer is a command ack
  * (chat_builtins.h). */
-#include <stdio.h>
 #include <stdlib.h>
 
-#include "base/loop.h"
 #include "chat/chat_builtins.h"
 #include "chat/chat_internal.h"
-#include "chat/cluster_bus.h"
+#include "chat/command_dedup.h"
 #include "chat/command_reply.h"
-#include "chat/send_rules.h"
-#include "host/plugin_host.h"
-
-/* Built-ins run recently on this node, by person and client_id. */
-static struct recent_commands recent;
-
-void chat_builtin_send_fini(void)
-{
-	recent_commands_clear(&recent);
-}
 
 static void ack_repeat(client *cl, json_t *rid, const char *client_id)
 {
@@ -38,7 +26,7 @@ static void run(client *cl, json_t *rid, room *r, const char *text, const char *
 		                 "too many commands waiting for their answer: try again");
 		return;
 	}
-	recent_commands_add(&recent, cl->user->id, client_id);
+	command_dedup_ran(cl->user->id, client_id);
 	char *rewritten = NULL;
 	chat_builtin_run(cl, stand_in, r, text, &rewritten);
 	free(rewritten); /* a request kind rewrites nothing */
@@ -58,7 +46,7 @@ static void counted(void *ud, const parley_store_result *res)
 	} else if (!r || !text) {
 		chat_reply_error(cl, op->rid, PARLEY_ENOTFOUND, "the room is gone");
 	} else if (res->rc == PARLEY_OK && res->value > 1) {
-		recent_commands_add(&recent, cl->user->id, client_id);
+		command_dedup_ran(cl->user->id, client_id);
 		ack_repeat(cl, op->rid, client_id);
 	} else {
 		/* A store that cannot answer: this node's memory decided. */
@@ -70,18 +58,8 @@ static void counted(void *ud, const parley_store_result *res)
 void chat_builtin_send(client *cl, json_t *req, json_t *rid, room *r, const char *text,
                        const char *client_id)
 {
-	if (recent_commands_seen(&recent, cl->user->id, client_id)) {
+	if (command_dedup_seen(cl->user->id, client_id)) {
 		ack_repeat(cl, rid, client_id);
-		return;
-	}
-	void *self;
-	const parley_store_vtable *st = chat_store(&self);
-	char name[PROTO_MAX_CLIENT_ID + 200];
-	int n =
-	    client_id ? snprintf(name, sizeof name, "command:%s:%s", cl->user->id, client_id) : -1;
-	if (!cluster_bus_active() || n < 0 || (size_t)n >= sizeof name ||
-	    !PARLEY_HAS(parley_store_vtable, st, counter_add)) {
-		run(cl, rid, r, text, client_id);
 		return;
 	}
 	struct ws_op *op = chat_ws_op_new(cl, req, rid, r);
@@ -89,8 +67,7 @@ void chat_builtin_send(client *cl, json_t *req, json_t *rid, room *r, const char
 		chat_reply_error(cl, rid, PARLEY_ENOMEM, "out of memory");
 		return;
 	}
-	if (st->counter_add(self, name, 1, CHAT_COMMAND_DEDUP_MS, loop_now_ms(), counted, op) !=
-	    PARLEY_PENDING) {
+	if (!command_dedup_ask(cl->user->id, client_id, counted, op)) {
 		chat_ws_op_free(op);
 		run(cl, rid, r, text, client_id);
 	}

@@ -32,7 +32,6 @@ enum builtin_result chat_builtin_run(client *cl, json_t *rid, room *r, const cha
  * with its error (chat_builtin_send.c). */
 void chat_builtin_send(client *cl, json_t *req, json_t *rid, room *r, const char *text,
                        const char *client_id);
-void chat_builtin_send_fini(void);
 /* 1 when name is a built-in command's. */
 int chat_builtin_reserved(const char *name);
 /* Appends {name, help, usage, builtin: true} for each to list. */

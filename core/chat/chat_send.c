@@ -12,6 +12,7 @@
 #include "chat/chat_builtins.h"
 #include "chat/chat_internal.h"
 #include "chat/chat_threads.h"
+#include "chat/command_dedup.h"
 #include "chat/chat_room_admin.h"
 #include "chat/cluster_bus.h"
 #include "chat/cluster_order.h"
@@ -225,13 +226,9 @@ out:
 	free(op);
 }
 
-/* Commands run recently: a resent one is acked, not run twice. */
-static struct recent_commands recent_commands;
-
 void chat_send_fini(void)
 {
-	recent_commands_clear(&recent_commands);
-	chat_builtin_send_fini();
+	command_dedup_fini();
 }
 
 static void post_resolved(const struct chat_post *p, char *attachments_json, chat_post_done done,
@@ -383,22 +380,14 @@ static void command_counted(void *ud, const parley_store_result *res)
  * twice. 1 when the count was asked (the send goes on in its answer). */
 static int count_command_in_cluster(const struct chat_post *p, chat_post_done done, void *ud)
 {
-	void *self;
-	const parley_store_vtable *st = chat_store(&self);
 	if (!cluster_bus_active() || !p->client_id || p->command_seen ||
-	    send_rule_route(p->text, p->no_command, 0) != SEND_TRY_COMMAND ||
-	    !PARLEY_HAS(parley_store_vtable, st, counter_add))
-		return 0;
-	char name[PROTO_MAX_CLIENT_ID + 200];
-	int n = snprintf(name, sizeof name, "command:%s:%s", p->author->id, p->client_id);
-	if (n < 0 || (size_t)n >= sizeof name)
+	    send_rule_route(p->text, p->no_command, 0) != SEND_TRY_COMMAND)
 		return 0;
 	struct post_wait *w = post_wait_new(p, done, ud);
 	if (!w)
 		return 0;
 	w->attachments = json_incref(p->attachments);
-	if (st->counter_add(self, name, 1, CHAT_COMMAND_DEDUP_MS, loop_now_ms(), command_counted,
-	                    w) != PARLEY_PENDING) {
+	if (!command_dedup_ask(p->author->id, p->client_id, command_counted, w)) {
 		post_wait_free(w);
 		return 0;
 	}
@@ -438,15 +427,14 @@ static void post_resolved(const struct chat_post *p, char *attachments_json, cha
 	int rc;
 	switch (
 	    send_rule_route(p->text, p->no_command,
-	                    p->command_seen || recent_commands_seen(&recent_commands, p->author->id,
-	                                                            p->client_id))) {
+	                    p->command_seen || command_dedup_seen(p->author->id, p->client_id))) {
 	case SEND_REPEATED:
 		done(ud, PARLEY_OK, NULL, NULL, 1, 1);
 		return;
 	case SEND_TRY_COMMAND:
 		if (chat_command_try(p->author, p->room, p->text, p->depth, p->thread,
 		                     p->also_room)) {
-			recent_commands_add(&recent_commands, p->author->id, p->client_id);
+			command_dedup_ran(p->author->id, p->client_id);
 			done(ud, PARLEY_OK, NULL, NULL, 0, 1);
 			return;
 		}
