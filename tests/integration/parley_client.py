@@ -243,9 +243,12 @@ class Client:
         """The queued (not yet taken) events that match."""
         return [ev for ev in self._queue if self._matches(ev, type, match, where)]
 
-    def drain(self, type=None):
-        """Drops queued events (of this type, or all)."""
-        self._queue = [ev for ev in self._queue if type is not None and ev.get("type") != type]
+    def drain(self, type=None, where=None):
+        """Drops queued events (of this type, or all; and for which
+        where(event) is true, when given)."""
+        self._queue = [ev for ev in self._queue
+                       if not ((type is None or ev.get("type") == type)
+                               and (where is None or where(ev)))]
 
     # -- helpers ---------------------------------------------------------------
 
