@@ -210,6 +210,13 @@ static void first_start(void *arg)
 	const parley_store_vtable *st;
 	void *self;
 
+	/* Listening on port 0: the link can name the bound port only once
+	 * the listeners run, after the chat state's first load. */
+	const char *url = al->host->public_url(al->ctx);
+	size_t n = url ? strlen(url) : 0;
+	if (n > 2 && strcmp(url + n - 2, ":0") == 0 && al->port_waits++ < AL_PORT_WAITS &&
+	    al->host->timer_start(al->ctx, AL_PORT_WAIT, 0, first_start, al))
+		return;
 	if (!(st = al_store(al, &self))) {
 		al->host->log(al->ctx, PARLEY_LOG_ERROR, "first_start_failed", "no store provider");
 		return;

@@ -26,6 +26,8 @@
 #define AL_FIRST_START_RETRY_MIN 1.0  /* s: first retry of the start-up users listing */
 #define AL_FIRST_START_RETRY_MAX 10.0 /* s: the longest wait between retries */
 #define AL_FIRST_START_BACKOFF   2.0
+#define AL_PORT_WAIT             0.05 /* s between looks at a port-0 listener's bound port */
+#define AL_PORT_WAITS            200  /* then the link is printed as it is */
 
 enum al_registration { AL_REG_INVITE = 0, AL_REG_OPEN, AL_REG_CLOSED };
 
@@ -60,6 +62,7 @@ struct al {
 	struct throttle *throttle;
 	struct al_req *live;      /* requests in flight, freed at fini */
 	double first_start_retry; /* s before the next users listing; 0: none failed */
+	int port_waits;           /* first start: turns waited for the bound port */
 	int shared_in_flight;     /* shared.c: failures not yet counted by the store */
 	unsigned shared_gen;      /* shared.c: failures sent or counted so far */
 	struct al_shared *shared; /* shared.c: what its store calls hold */

@@ -66,6 +66,8 @@ def first_invite(server):
         time.sleep(0.02)
     assert plain and m.group(1) in plain[0], server.stderr_text[-2000:]
     assert "open " in plain[0] and "to create the admin account" in plain[0]
+    # Listening on port 0: the link names the port it is served on.
+    assert f"http://127.0.0.1:{server.port}/#invite=" in plain[0], plain[0]
     return m.group(1)
 
 
