@@ -186,7 +186,8 @@ static int record_hook(void *ud, parley_hook_args *a)
 }
 
 /* A command's ephemeral answer (test.notices): to whom, where, what. */
-static void record_notice(const char *user_id, const char *room_id, const char *text)
+static void record_notice(const char *user_id, const char *room_id, const char *thread,
+                          const char *text)
 {
 	struct record *r = list_add(&T.notices);
 	if (!r)
@@ -198,6 +199,7 @@ static void record_notice(const char *user_id, const char *room_id, const char *
 	r->user = dup0(u ? u->name : user_id);
 	r->role = dup0(u ? u->role : NULL);
 	r->text = dup0(text);
+	r->thread = dup0(thread);
 }
 
 static void push_records(lua_State *L, struct record_list *l)

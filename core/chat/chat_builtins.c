@@ -65,14 +65,16 @@ static int split(const char *text, char *word, size_t wordlen, const char **args
 	return 1;
 }
 
-static void notice(client *cl, json_t *rid, const room *r, const char *text)
+static void notice(client *cl, json_t *rid, const room *r, const char *thread, const char *text)
 {
 	json_t *f = json_pack("{s:s, s:s, s:s}", "type", "notice", "room", r->id, "text", text);
+	if (f && thread)
+		json_object_set_new(f, "thread", json_string(thread));
 	chat_send_json(cl, f);
 	chat_reply_ok(cl, rid);
 }
 
-static void help(client *cl, json_t *rid, const room *r)
+static void help(client *cl, json_t *rid, const room *r, const char *thread)
 {
 	json_t *all = chat_commands_list();
 	size_t len = 16, i;
@@ -96,7 +98,7 @@ static void help(client *cl, json_t *rid, const room *r)
 		                       *h ? h : "(no description)");
 	}
 	json_decref(all);
-	notice(cl, rid, r, text);
+	notice(cl, rid, r, thread, text);
 	free(text);
 }
 
@@ -129,8 +131,8 @@ enum builtin_kind chat_builtin_kind(const char *text)
 	                                                             : BUILTIN_KIND_REQUEST;
 }
 
-enum builtin_result chat_builtin_run(client *cl, json_t *rid, room *r, const char *text,
-                                     char **rewritten)
+enum builtin_result chat_builtin_run(client *cl, json_t *rid, room *r, const char *thread,
+                                     const char *text, char **rewritten)
 {
 	char word[40];
 	const char *args;
@@ -138,7 +140,7 @@ enum builtin_result chat_builtin_run(client *cl, json_t *rid, room *r, const cha
 	if (!split(text, word, sizeof word, &args) || !chat_builtin_reserved(word))
 		return BUILTIN_NONE;
 	if (strcmp(word, "help") == 0) {
-		help(cl, rid, r);
+		help(cl, rid, r, thread);
 		return BUILTIN_DONE;
 	}
 	if (strcmp(word, "me") == 0 || strcmp(word, "shrug") == 0) {

@@ -218,6 +218,7 @@ struct chat_post {
 	int also_room;         /* the reply shows in the room's timeline too */
 	int strict_commands;   /* a person's session: an unknown /word is refused */
 	int command_seen;      /* the cluster's count says this command ran before */
+	int thread_checked;    /* a command's thread was found to be a root */
 };
 /* done(ud, rc, message, stored-message, duplicate, is_command). */
 typedef void (*chat_post_done)(void *ud, int rc, const char *message, const parley_message *m,

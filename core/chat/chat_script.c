@@ -153,25 +153,26 @@ int chat_script_command_add(const char *name, const char *help, const char *usag
 	return rc;
 }
 
-static void (*notice_observer)(const char *user_id, const char *room_id, const char *text);
+static chat_notice_observer notice_observer;
 
-void chat_script_set_notice_observer(void (*fn)(const char *user_id, const char *room_id,
-                                                const char *text))
+void chat_script_set_notice_observer(chat_notice_observer fn)
 {
 	notice_observer = fn;
 }
 
-int chat_script_notice(const char *user_id, const char *room_id, const char *text)
+int chat_script_notice(const char *user_id, const char *room_id, const char *thread,
+                       const char *text)
 {
 	user_rec *u = users_by_id(user_id);
 	room *r = room_by_id(room_id);
 	if (!u || !r || !text)
 		return PARLEY_ENOTFOUND;
-	chat_send_user(u, r,
-	               json_pack("{s:s, s:s, s:s}", "type", "notice", "room", r->id, "text", text),
-	               NULL);
+	json_t *f = json_pack("{s:s, s:s, s:s}", "type", "notice", "room", r->id, "text", text);
+	if (f && thread)
+		json_object_set_new(f, "thread", json_string(thread));
+	chat_send_user(u, r, f, NULL);
 	if (notice_observer)
-		notice_observer(u->id, r->id, text);
+		notice_observer(u->id, r->id, thread, text);
 	return PARLEY_OK;
 }
 

@@ -47,14 +47,17 @@ int64_t chat_script_mute(const char *user_id, const char *room_id, double second
 /* The clock mutes read (the scripts' own, faked by test-script); NULL:
  * the loop's. */
 void chat_script_set_clock(int64_t (*now_ms)(void));
-/* Sends {"type":"notice","room","text"} to user_id's sessions that may
+/* Sends {"type":"notice","room","text"} (with "thread" when thread is
+ * not NULL: the command was typed there) to user_id's sessions that may
  * read room_id: an answer only that person sees, never stored (a
  * command's ephemeral reply). PARLEY_OK, or ENOTFOUND without the user
  * or room. */
-int chat_script_notice(const char *user_id, const char *room_id, const char *text);
+int chat_script_notice(const char *user_id, const char *room_id, const char *thread,
+                       const char *text);
 /* Who else learns of each notice (test-script records them); NULL: no one. */
-void chat_script_set_notice_observer(void (*fn)(const char *user_id, const char *room_id,
-                                                const char *text));
+typedef void (*chat_notice_observer)(const char *user_id, const char *room_id, const char *thread,
+                                     const char *text);
+void chat_script_set_notice_observer(chat_notice_observer fn);
 /* Forgets every mute (the scripts are gone). */
 void chat_script_mutes_clear(void);
 

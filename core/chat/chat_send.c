@@ -244,7 +244,8 @@ struct post_wait {
 	int no_command, strict_commands;
 	int no_previews;
 	int command_seen;
-	json_t *attachments; /* while the cluster's command count is asked */
+	int thread_checked;
+	json_t *attachments; /* while the cluster's command count or the thread is asked */
 	chat_post_done done;
 	void *ud;
 };
@@ -276,7 +277,8 @@ static struct chat_post post_of_wait(const struct post_wait *w, room *r)
 	                          .no_previews = w->no_previews,
 	                          .thread = w->thread,
 	                          .also_room = w->also_room,
-	                          .command_seen = w->command_seen};
+	                          .command_seen = w->command_seen,
+	                          .thread_checked = w->thread_checked};
 }
 
 static void attachments_resolved(void *ud, int rc, const char *why, char *json)
@@ -324,6 +326,7 @@ static struct post_wait *post_wait_new(const struct chat_post *p, chat_post_done
 		w->strict_commands = p->strict_commands;
 		w->no_previews = p->no_previews;
 		w->command_seen = p->command_seen;
+		w->thread_checked = p->thread_checked;
 		w->done = done;
 		w->ud = ud;
 	}
@@ -394,6 +397,44 @@ static int count_command_in_cluster(const struct chat_post *p, chat_post_done do
 	return 1;
 }
 
+/* A command typed in a thread: the thread is looked up first, since the
+ * command runs (and answers there) before anything is stored. */
+static void command_thread_checked(void *ud, int rc, const char *why)
+{
+	struct post_wait *w = ud;
+	room *r = room_by_id(w->room_id);
+	if (rc == PARLEY_OK && !r) {
+		rc = PARLEY_ENOTFOUND;
+		why = "the room is gone";
+	}
+	if (rc != PARLEY_OK) {
+		w->done(w->ud, rc, why, NULL, 0, 0);
+	} else {
+		struct chat_post p = post_of_wait(w, r);
+		p.attachments = w->attachments;
+		p.thread_checked = 1;
+		chat_post_message(&p, w->done, w->ud);
+	}
+	post_wait_free(w);
+}
+
+static int check_command_thread(const struct chat_post *p, chat_post_done done, void *ud)
+{
+	if (!p->thread || p->thread_checked ||
+	    send_rule_route(p->text, p->no_command,
+	                    p->command_seen || command_dedup_seen(p->author->id, p->client_id)) !=
+	        SEND_TRY_COMMAND)
+		return 0;
+	struct post_wait *w = post_wait_new(p, done, ud);
+	if (!w) {
+		done(ud, PARLEY_ENOMEM, "out of memory", NULL, 0, 0);
+		return 1;
+	}
+	w->attachments = json_incref(p->attachments);
+	chat_thread_root_check(p->room->id, p->thread, command_thread_checked, w);
+	return 1;
+}
+
 void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 {
 	const char *why = NULL;
@@ -415,7 +456,7 @@ void chat_post_message(const struct chat_post *p, chat_post_done done, void *ud)
 		done(ud, rc, why_muted, NULL, 0, 0);
 		return;
 	}
-	if (!count_command_in_cluster(p, done, ud))
+	if (!check_command_thread(p, done, ud) && !count_command_in_cluster(p, done, ud))
 		post_attachments(p, done, ud);
 }
 
@@ -594,10 +635,10 @@ void chat_req_send(client *cl, json_t *req, json_t *rid)
 		 * room's rules; the others are the requests they stand for, run
 		 * once per client_id and answered like a script's command. */
 		if (chat_builtin_kind(text) == BUILTIN_KIND_REQUEST) {
-			chat_builtin_send(cl, req, rid, r, text, client_id);
+			chat_builtin_send(cl, req, rid, r, client_id);
 			return;
 		}
-		switch (chat_builtin_run(cl, rid, r, text, &rewritten)) {
+		switch (chat_builtin_run(cl, rid, r, thread, text, &rewritten)) {
 		case BUILTIN_DONE:
 			return;
 		case BUILTIN_POST:

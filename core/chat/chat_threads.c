@@ -3,6 +3,7 @@
  * when the send names a thread), so every rule of a send applies to it. */
 #include "chat/chat_threads.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,54 @@ static json_t *messages_json(const parley_store_result *res, const user_rec *u)
 		json_array_append_new(msgs, o);
 	}
 	return msgs;
+}
+
+struct root_check_op {
+	chat_root_checked done;
+	void *ud;
+	char *root_id;
+};
+
+static void root_checked(void *ud, const parley_store_result *res)
+{
+	struct root_check_op *op = ud;
+	const parley_thread_info *t = chat_thread_info(res, 0);
+	char why[64 + PROTO_MAX_ID];
+	int rc = res->rc;
+	if (rc == PARLEY_ENOTFOUND ||
+	    (rc == PARLEY_OK && (!res->n_messages || res->messages[0].deleted))) {
+		snprintf(why, sizeof why, "thread: no message %s in the room", op->root_id);
+		rc = PARLEY_ENOTFOUND;
+	} else if (rc != PARLEY_OK) {
+		snprintf(why, sizeof why, "%s",
+		         res->error ? res->error : "the store could not be read");
+	} else if (t && t->thread_id) {
+		snprintf(why, sizeof why, "thread: %s is a reply itself", op->root_id);
+		rc = PARLEY_EINVAL;
+	}
+	op->done(op->ud, rc, rc == PARLEY_OK ? NULL : why);
+	free(op->root_id);
+	free(op);
+}
+
+void chat_thread_root_check(const char *room_id, const char *root_id, chat_root_checked done,
+                            void *ud)
+{
+	struct root_check_op *op = calloc(1, sizeof *op);
+	if (!op || !(op->root_id = strdup(root_id))) {
+		free(op);
+		done(ud, PARLEY_ENOMEM, "out of memory");
+		return;
+	}
+	op->done = done;
+	op->ud = ud;
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	if (st->message_get(self, room_id, root_id, root_checked, op) != PARLEY_PENDING) {
+		free(op->root_id);
+		free(op);
+		done(ud, PARLEY_EUNAVAIL, "the store is unavailable");
+	}
 }
 
 /* ---------------------------------------------------------------- */

@@ -26,6 +26,16 @@ const parley_thread_info *chat_thread_info(const parley_store_result *res, size_
  * with replies) to a message object. t may be NULL. */
 void chat_thread_fields(json_t *msg, const parley_thread_info *t);
 
+/* Whether root_id is a thread root in room_id a post may answer in (a
+ * message of the room, not deleted, not a reply itself): done(ud,
+ * PARLEY_OK, NULL), or the error a reply there would get (ENOTFOUND,
+ * EINVAL, or the store's) with its message. A command is checked first:
+ * it runs before anything is stored, and its answer goes to the thread.
+ * done may run before this returns (the store refused the call). */
+typedef void (*chat_root_checked)(void *ud, int rc, const char *why);
+void chat_thread_root_check(const char *room_id, const char *root_id, chat_root_checked done,
+                            void *ud);
+
 /* `history` with "thread": the root (as `root`) and the thread's replies,
  * paged as history. */
 void chat_req_thread_history(struct client *cl, json_t *req, json_t *rid, struct room *r,

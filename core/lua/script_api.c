@@ -443,11 +443,14 @@ static int ctx_reply(lua_State *L)
 		/* Only the person who ran the command sees it; nothing is stored. */
 		if (!is_command)
 			return luaL_error(L, "reply: ephemeral answers are for commands");
+		lua_getfield(L, 1, "thread"); /* typed in a thread: shown there */
+		const char *thread = lua_tostring(L, -1);
 		lua_getfield(L, 1, "user");
 		lua_getfield(L, -1, "id");
 		const char *user_id = lua_tostring(L, -1);
-		int rc = user_id ? chat_script_notice(user_id, r.id, text) : PARLEY_ENOTFOUND;
-		lua_pop(L, 2);
+		int rc =
+		    user_id ? chat_script_notice(user_id, r.id, thread, text) : PARLEY_ENOTFOUND;
+		lua_pop(L, 3);
 		lua_pushboolean(L, rc == PARLEY_OK);
 		return 1;
 	}

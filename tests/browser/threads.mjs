@@ -2,7 +2,8 @@
 // thread panel beside the room; replies stay out of the room's timeline
 // unless sent "also to the room"; the root shows "N replies" (live); the
 // "Threads" list shows followed threads with unread counts and opens
-// them; on a phone the panel is a screen of its own.
+// them; on a phone the panel is a screen of its own; a command's notice
+// is shown in the thread it was typed in.
 // Screenshots: thread-light.png, threads-list-dark.png, thread-phone.png.
 //
 //   node tests/browser/threads.mjs BUILD_DIR
@@ -120,6 +121,15 @@ await run('threads', async (server, browser) => {
   await alice.waitForFunction(() => [...document.querySelectorAll('#messages .thread-link')]
     .some((b) => b.textContent === '3 replies'), null, { timeout: TIMEOUT_MS });
   assert.equal(await alice.locator('#messages li.msg', { hasText: 'checks the freezer' }).count(), 0);
+
+  // /help typed in the thread answers above the thread's composer, not
+  // the room's; closing the thread moves the notice to the room.
+  await alice.fill('#thread-text', '/help');
+  await alice.press('#thread-text', 'Enter');
+  await alice.locator('#thread-notices .notice-item', { hasText: 'Commands:' }).waitFor({ timeout: TIMEOUT_MS });
+  assert.equal(await alice.locator('#notices .notice-item').count(), 0);
+  await alice.click('#thread-close');
+  await alice.locator('#notices .notice-item', { hasText: 'Commands:' }).waitFor({ timeout: TIMEOUT_MS });
 
   for (const p of [alice, bob, bob2]) noErrors(p);
 });

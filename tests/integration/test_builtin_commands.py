@@ -290,8 +290,9 @@ def test_commands_typed_in_a_thread(server_factory, tmp_path):
             assert ev["thread"] == root["id"] and "also_room" not in ev, ev
             up = await b.next_event("thread_updated", room=g, id=root["id"])
             assert up["replies"] == 1, up
+            # The ephemeral answer names the thread: the client shows it there.
             n = await a.next_event("notice", room=g)
-            assert n["text"] == "psst" and "thread" not in n, n
+            assert n["text"] == "psst" and n["thread"] == root["id"], n
 
             r = await a.send_text(g, "/where", thread=root["id"], also_room=True)
             assert is_command_ack(r), r
@@ -310,7 +311,8 @@ def test_commands_typed_in_a_thread(server_factory, tmp_path):
 
             # /help stores nothing, in a thread as in the room.
             assert (await a.send_text(g, "/help", thread=root["id"]))["type"] in ("ok", "ack")
-            assert (await a.next_event("notice", room=g))["text"].startswith("Commands:")
+            n = await a.next_event("notice", room=g)
+            assert n["text"].startswith("Commands:") and n["thread"] == root["id"], n
 
             th = await a.request("history", room=g, thread=root["id"])
             assert [m["text"] for m in th["messages"]] == [
@@ -320,5 +322,47 @@ def test_commands_typed_in_a_thread(server_factory, tmp_path):
             await a.send_text(g, "/where")
             ev = await b.next_event("message", room=g, text="in nil nil")
             assert "thread" not in ev, ev
+            n = await a.next_event("notice", room=g)
+            assert n["text"] == "psst" and "thread" not in n, n
+
+    run(body())
+
+
+def test_a_command_typed_in_a_thread_that_is_not_there_is_refused(server_factory, tmp_path):
+    """A command sent with a `thread` that is no root of the room (absent,
+    deleted, another room's message, a reply) is refused as a reply there
+    would be, and does not run: its answer would have had nowhere to go."""
+    srv, tok = server_with_script(
+        server_factory, tmp_path, "count",
+        'local n = 0\n'
+        'parley.command("count", function(cmd)\n'
+        '  n = n + 1\n'
+        '  cmd:reply("run " .. n)\nend)\n')
+
+    async def body():
+        async with Client(srv, tok["alice"]) as a, Client(srv, tok["bob"]) as b:
+            g = a.room_id("general")
+            other = (await a.request("create_room", name="elsewhere"))["room"]["id"]
+            root = await a.send_text(g, "root")
+            reply = await a.send_text(g, "a reply", thread=root["id"])
+            gone = await a.send_text(g, "soon deleted")
+            assert (await a.request("delete", room=g, id=gone["id"]))["type"] == "ok"
+            there = await a.send_text(other, "in another room")
+            for bad, code in (("m_987654321", "not_found"), (gone["id"], "not_found"),
+                              (there["id"], "not_found"), (reply["id"], "bad_request")):
+                for text in ("/count", "/help", "/topic nope"):
+                    r = await a.send_text(g, text, thread=bad)
+                    assert is_error(r, code), (text, bad, r)
+                    assert "thread" in r["message"], r
+            # A plain reply to the same ids gets the same answer.
+            assert is_error(await a.send_text(g, "hi", thread="m_987654321"), "not_found")
+            # Nothing ran: the first real run is number 1, and no topic moved.
+            r = await a.send_text(g, "/count", thread=root["id"])
+            assert is_command_ack(r), r
+            ev = await b.next_event("message", room=g, text="run 1")
+            assert ev["thread"] == root["id"], ev
+            rooms = {x["id"]: x for x in (await a.request("rooms"))["rooms"]}
+            assert rooms[g].get("topic", "") != "nope", rooms[g]
+            assert a.queued("notice") == [], a.queued("notice")
 
     run(body())

@@ -1,6 +1,6 @@
 -- Commands typed in a thread (user:say with {thread = ID}): the cmd object
--- names the thread, cmd:reply answers inside it, ephemeral answers are
--- unchanged, and a message in the thread still reaches message handlers
+-- names the thread, cmd:reply answers inside it, ephemeral answers name
+-- it, a thread that is not there is refused before the command runs, and a message in the thread still reaches message handlers
 -- with its thread. Run: parley test-script tests/lua/thread_commands_test.lua
 test.load("poster.lua")
 test.load("../../scripts/dice.lua")
@@ -21,6 +21,7 @@ test.case("a command in a thread carries it and is answered there", function()
   test.eq(#notices, 1)
   test.eq(notices[1].text, "only you see this")
   test.eq(notices[1].user, "alice")
+  test.eq(notices[1].thread, root.id) -- shown in the thread
 end)
 
 test.case("also_room is passed to the command; its reply stays in the thread", function()
@@ -38,7 +39,23 @@ test.case("in the room, a command has no thread and its reply none", function()
   local post = test.one_post()
   test.eq(post.text, "thread=nil also_room=nil")
   test.eq(post.thread, nil)
-  test.notices()
+  local notices = test.notices()
+  test.eq(#notices, 1)
+  test.eq(notices[1].thread, nil)
+end)
+
+test.case("a command in a thread that is not there is refused and does not run", function()
+  local r = alice:say("/where", { thread = "m_987654321" })
+  test.eq(r.ok, false)
+  test.eq(r.code, "not_found")
+  test.match(r.error, "thread")
+  test.eq(#test.posts(), 0)
+  test.eq(#test.notices(), 0)
+  local root = alice:say("a root")
+  local reply = alice:say("a reply", { thread = root.id })
+  r = alice:say("/where", { thread = reply.id })
+  test.eq(r.code, "bad_request") -- threads do not nest
+  test.eq(#test.posts(), 0)
 end)
 
 test.case("a shipped script's /roll in a thread answers in it (room given too)", function()

@@ -16,7 +16,7 @@ import { Composer } from './composer.js';
 import { renderSidebar } from './sidebar.js';
 import { quickSwitcher, browseRooms, createRoom, roomInfo, confirmDialog } from './dialogs.js';
 import { roomSettings, mayRunRoom } from './room_settings.js';
-import { onNotice, renderNotices } from './notices.js';
+import { onNotice, renderNotices, noticesFollowThread } from './notices.js';
 import { openPicker } from './emoji.js';
 import { updateTitle, notifyMessage, notificationsAvailable, askPermission } from './notify.js';
 import { show, showLogin, wireAuth, linkScreen } from './auth.js';
@@ -95,6 +95,7 @@ const threads = new ThreadPanel(conn, {
   notify: (room, m) => notifyMessage(room, m, selectRoom),
   selectRoom: (id) => selectRoom(id),
 });
+noticesFollowThread(() => (threads.root ? { room: threads.room, root: threads.root.id } : null));
 
 const composer = new Composer({
   send: sendMessage,

@@ -12,6 +12,7 @@ import { newClientId } from './ids.js';
 import { timeOf, fullTime } from './time.js';
 import { t, tn, formatNumber } from './i18n.js';
 import { authorLabel, avatarImg, displayName } from './profile.js';
+import { renderNotices } from './notices.js';
 
 const PAGE = 100; // the server's largest history page
 
@@ -66,6 +67,7 @@ export class ThreadPanel {
     this.panel.hidden = false;
     $('app').classList.add('thread-open');
     $('thread-title').textContent = t('thread_title');
+    renderNotices(); // a command's answers in this thread move here
     this.draw();
     this.text.focus();
     const r = await this.conn.request({ type: 'history', room: roomId, thread: root.id, limit: PAGE });
@@ -88,6 +90,7 @@ export class ThreadPanel {
     this.panel.hidden = true;
     $('app').classList.remove('thread-open');
     this.list.replaceChildren();
+    renderNotices();
   }
 
   // The open thread's replies: those read with `history` and those the
