@@ -241,6 +241,7 @@ struct resync_op {
 	sbuf *frame;      /* delivered once the caches are in step; may be NULL */
 	int frame_before; /* member_left: to the leaver too, so before */
 	json_t *settings; /* room_updated: the room's settings, applied here */
+	char *joined_id;  /* member_joined: who joined */
 };
 
 static void resync_free(struct resync_op *op)
@@ -248,6 +249,7 @@ static void resync_free(struct resync_op *op)
 	if (op->frame)
 		sbuf_unref(op->frame);
 	json_decref(op->settings);
+	free(op->joined_id);
 	free(op->room_id);
 	free(op);
 }
@@ -287,6 +289,19 @@ static void member_user_loaded(void *ud, const parley_store_result *res)
 	free(op);
 }
 
+/* The frame after a reload, to this node's sessions: not a member_joined
+ * they were told of when this node read the account's memberships first
+ * (chat.c, joined_told), which this join raced. */
+static void resync_tell(room *r, struct resync_op *op)
+{
+	member *m = op->joined_id ? room_member(r, op->joined_id) : NULL;
+	if (m && m->joined_told) {
+		m->joined_told = 0;
+		return;
+	}
+	chat_broadcast(r, op->frame, 0, NULL);
+}
+
 static void members_resynced(void *ud, const parley_store_result *res)
 {
 	struct resync_op *op = ud;
@@ -301,7 +316,7 @@ static void members_resynced(void *ud, const parley_store_result *res)
 		/* A newer reload is on its way: this list may predate a change
 		 * applied here since (a kick), and would undo it for a while. */
 		if (op->frame && !op->frame_before)
-			chat_broadcast(r, op->frame, 0, NULL);
+			resync_tell(r, op);
 		resync_free(op);
 		return;
 	}
@@ -346,7 +361,7 @@ static void members_resynced(void *ud, const parley_store_result *res)
 		}
 	}
 	if (op->frame && !op->frame_before)
-		chat_broadcast(r, op->frame, 0, NULL);
+		resync_tell(r, op);
 	resync_free(op);
 }
 
@@ -374,10 +389,14 @@ static void room_resynced(void *ud, const parley_store_result *res)
 		resync_free(op);
 }
 
-static void resync_room(const char *room_id, sbuf *frame, int frame_before, json_t *settings)
+static void resync_room(const char *room_id, sbuf *frame, int frame_before, json_t *settings,
+                        const char *joined_id)
 {
 	struct resync_op *op = calloc(1, sizeof *op);
-	if (!op || !(op->room_id = strdup(room_id))) {
+	if (!op || !(op->room_id = strdup(room_id)) ||
+	    (joined_id && !(op->joined_id = strdup(joined_id)))) {
+		if (op)
+			free(op->room_id);
 		free(op);
 		json_decref(settings);
 		return;
@@ -453,15 +472,17 @@ static void apply_room_event(const char *room_id, const char *skip_id, const cha
 			chat_send_user_local(gone, r, json_incref(ev), NULL);
 		}
 		json_decref(ev);
-		resync_room(room_id, NULL, 0, NULL);
+		resync_room(room_id, NULL, 0, NULL, NULL);
 	} else if (membership_event(type) || !r) {
-		json_t *settings = NULL;
-		if (strcmp(type, "room_updated") == 0) {
-			json_t *ev = json_loadb(body, len, 0, NULL);
-			settings = json_incref(json_object_get(ev, "room"));
-			json_decref(ev);
-		}
-		resync_room(room_id, frame, strcmp(type, "member_left") == 0, settings);
+		int updated = strcmp(type, "room_updated") == 0;
+		int joined = strcmp(type, "member_joined") == 0;
+		json_t *ev = updated || joined ? json_loadb(body, len, 0, NULL) : NULL;
+		json_t *settings = updated ? json_incref(json_object_get(ev, "room")) : NULL;
+		const char *joined_id =
+		    joined ? json_string_value(json_object_get(json_object_get(ev, "user"), "id"))
+		           : NULL;
+		resync_room(room_id, frame, strcmp(type, "member_left") == 0, settings, joined_id);
+		json_decref(ev);
 	} else {
 		if (strcmp(type, "pin") == 0) {
 			/* This node's list of the room's pins follows. */
@@ -514,7 +535,7 @@ static void apply_user_event(const char *user_id, const char *room_id, const cha
 			 * knows it: the room and its members are read first, and
 			 * that read tells the person's sessions here, so what they
 			 * ask next (rooms, send) already finds the room. */
-			resync_room(room_id, NULL, 0, NULL);
+			resync_room(room_id, NULL, 0, NULL, NULL);
 			json_decref(ev);
 			return;
 		}
@@ -676,7 +697,8 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 		if (r && seq > 0)
 			apply_message(r, w[3], seq, body, body_len);
 		else if (!r)
-			resync_room(w[2], NULL, 0, NULL); /* a room this node has not seen yet */
+			resync_room(w[2], NULL, 0, NULL,
+			            NULL); /* a room this node has not seen yet */
 		break;
 	}
 	case 'R':
@@ -692,7 +714,7 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 			apply_sessions(w[2], w[3], w[4]);
 		break;
 	case 'N':
-		resync_room(w[2], NULL, 0, NULL);
+		resync_room(w[2], NULL, 0, NULL, NULL);
 		break;
 	case 'Y':
 		chat_user_load(w[2]);
@@ -724,7 +746,7 @@ static void repair_all(int resync)
 	for (room *r; (r = rooms_next(&pos));) {
 		cluster_order_repair(r);
 		if (resync)
-			resync_room(r->id, NULL, 0, NULL);
+			resync_room(r->id, NULL, 0, NULL, NULL);
 	}
 }
 
