@@ -54,7 +54,11 @@ async def counts_settle(clients, rid, n, base=None):
         await asyncio.sleep(0.05)
     await asyncio.sleep(SETTLE)
     got = {c.user["name"]: counted(c, rid, base) for c in clients}
-    assert got == {c.user["name"]: n for c in clients}, got
+    told = {c.user["name"]: [(e["type"], e["user"]["name"]) for e in c.events
+                             if e.get("room") == rid and e.get("type") in ("member_joined",
+                                                                           "member_left")]
+            for c in clients}
+    assert got == {c.user["name"]: n for c in clients}, (got, told)
 
 
 async def signed_in(node, token):
