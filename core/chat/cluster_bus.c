@@ -737,9 +737,8 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 		long long seq = n == 5 ? strtoll(w[4], &end, 10) : 0;
 		if (r && seq > 0)
 			apply_message(r, w[3], seq, body, body_len);
-		else if (!r)
-			resync_room(w[2], NULL, 0, NULL,
-			            NULL); /* a room this node has not seen yet */
+		else if (!r) /* a room this node has not seen yet */
+			resync_room(w[2], NULL, 0, NULL, NULL);
 		break;
 	}
 	case 'R':
