@@ -13,10 +13,11 @@ member_left) ends equal to the room's members on every node:
   comes from the bus while the nodes read the memberships."""
 
 import asyncio
+import contextlib
 
 from cluster_nodes import cluster_env  # noqa: F401 (the fixture)
 from parley_client import Client, run
-from test_cluster_rooms import about_room, room_with_people, three  # noqa: F401
+from test_cluster_rooms import room_with_people, three  # noqa: F401 (the fixture)
 
 SETTLE = 0.8  # long enough for a second (wrong) event to arrive over the bus
 
@@ -61,6 +62,20 @@ async def counts_settle(clients, rid, n, base=None):
     assert got == {c.user["name"]: n for c in clients}, (got, told)
 
 
+@contextlib.asynccontextmanager
+async def seated(cluster):
+    """ann, ben and cat (made by the CLI too) on nodes 0, 1 and 2, each
+    counting the three of them in #general once their sign-ins reached
+    every node: (a, b, c, general's id)."""
+    n0, n1, n2 = cluster.nodes
+    tok = cluster.people("ann", "ben", "cat")
+    async with Client(n0, tok["ann"]) as a, Client(n1, tok["ben"]) as b, \
+            Client(n2, tok["cat"]) as c:
+        general = a.room_id("general")
+        await counts_settle([a, b, c], general, 3)
+        yield a, b, c, general
+
+
 async def signed_in(node, token):
     c = Client(node, token)
     await c.__aenter__()
@@ -71,14 +86,10 @@ def test_first_sign_in_on_one_node_tells_the_room_on_every_node(three):
     """ann, ben and cat sit on nodes 0, 1 and 2 (each made by the CLI
     too): each counts the others once. kim, made by the CLI now, signs in
     on node 1: every one of them is told once and counts 4."""
-    n0, n1, n2 = three.nodes
-    tok = three.people("ann", "ben", "cat")
+    n1 = three.nodes[1]
 
     async def body():
-        async with Client(n0, tok["ann"]) as a, Client(n1, tok["ben"]) as b, \
-                Client(n2, tok["cat"]) as c:
-            general = a.room_id("general")
-            await counts_settle([a, b, c], general, 3)
+        async with seated(three) as (a, b, c, general):
             kim_tok = three.people("kim")["kim"]
             async with Client(n1, kim_tok) as k:
                 kim = k.user["id"]
@@ -95,14 +106,10 @@ def test_first_sign_ins_on_two_nodes_at_once_count_once(three):
     """kim, lee and max (made by the CLI) each sign in on nodes 1 and 2
     at the same moment: both nodes meet the account first, and each
     node's sessions are still told once per person."""
-    n0, n1, n2 = three.nodes
-    tok = three.people("ann", "ben", "cat")
+    _, n1, n2 = three.nodes
 
     async def body():
-        async with Client(n0, tok["ann"]) as a, Client(n1, tok["ben"]) as b, \
-                Client(n2, tok["cat"]) as c:
-            general = a.room_id("general")
-            await counts_settle([a, b, c], general, 3)
+        async with seated(three) as (a, b, c, general):
             new = three.people("kim", "lee", "max")
             opened = []
             try:
@@ -122,19 +129,16 @@ def test_first_sign_ins_on_two_nodes_at_once_count_once(three):
 
 
 def test_a_node_that_met_the_account_before_counts_it_once(three):
-    """Before kim's first sign-in, cat's node (2) finds kim in the
-    directory and ann on node 0 invites kim to a private room (ben on
-    node 1 is in it: his node learns kim from the bus's member_joined).
-    kim then signs in on node 1 and later node 2: every member counts
+    """Before kim's first sign-in, cat's node (2) caches kim's account
+    (not its rooms) from a directory lookup, and ann on node 0 invites kim
+    to a private room (node 0 reads kim's memberships; ben's node 1 learns
+    kim from the bus's member_joined). kim then signs in on node 1 (node 2
+    reads kim's rooms on the "Y") and later on node 2: every member counts
     each room right, told once per room."""
-    n0, n1, n2 = three.nodes
-    tok = three.people("ann", "ben", "cat")
+    _, n1, n2 = three.nodes
 
     async def body():
-        async with Client(n0, tok["ann"]) as a, Client(n1, tok["ben"]) as b, \
-                Client(n2, tok["cat"]) as c:
-            general = a.room_id("general")
-            await counts_settle([a, b, c], general, 3)
+        async with seated(three) as (a, b, c, general):
             ops = await room_with_people(a, [b], "ops", kind="private")
             base = 2  # counted from here on
             a.drain()
@@ -169,14 +173,10 @@ def test_an_invite_racing_the_first_sign_in_is_counted_once(three):
     moment it first signs in on node 1 and node 2: the nodes read its
     memberships while the invite's member_joined is on the bus. ben
     (node 1) and cat (node 2) are in the room; each person, five times."""
-    n0, n1, n2 = three.nodes
-    tok = three.people("ann", "ben", "cat")
+    _, n1, n2 = three.nodes
 
     async def body():
-        async with Client(n0, tok["ann"]) as a, Client(n1, tok["ben"]) as b, \
-                Client(n2, tok["cat"]) as c:
-            general = a.room_id("general")
-            await counts_settle([a, b, c], general, 3)
+        async with seated(three) as (a, b, c, general):
             ops = await room_with_people(a, [b, c], "ops", kind="private")
             base = 3
             for who in (a, b, c):
