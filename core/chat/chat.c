@@ -181,6 +181,19 @@ void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user)
 	sbuf_unref(frame);
 }
 
+void chat_publish_json(room *r, json_t *ev)
+{
+	if (!ev)
+		return;
+	size_t len;
+	char *s = proto_dump(ev, &len);
+	if (s)
+		cluster_publish_room_event(r, json_string_value(json_object_get(ev, "type")), s,
+		                           len, NULL);
+	json_decref(ev);
+	free(s);
+}
+
 static void send_user_text(user_rec *u, const room *r, const char *s, size_t len,
                            const client *except)
 {
@@ -338,12 +351,14 @@ void chat_store_log(const parley_store_result *res)
 /* The memberships in res (only only_user's when set) into the cache. With
  * announce (an account met after start: made by the admin CLI while this
  * node served), the rooms' sessions here are told of each membership the
- * cache lacked, as a join would have, so their member counts are right;
- * with a cluster bus each node would tell its own at a different time,
- * racing the bus's real joins, so only a lone node does. */
+ * cache lacked, as a join would have, so their member counts are right.
+ * With a cluster bus every node does so for its own sessions when it first
+ * reads the account (its first sign-in anywhere says "Y"); the cache's
+ * absent-to-present step makes it once per node, and joined_told keeps a
+ * racing real join's member_joined (from the bus, or finishing here) from
+ * telling the same sessions twice. */
 static void load_memberships_of(const parley_store_result *res, const char *only_user, int announce)
 {
-	announce = announce && !cluster_bus_active();
 	for (size_t i = 0; i < res->n_members; i++) {
 		const parley_member *pm = &res->members[i];
 		if (only_user && strcmp(pm->user_id, only_user) != 0)
@@ -355,8 +370,10 @@ static void load_memberships_of(const parley_store_result *res, const char *only
 		if (!r || !u)
 			continue;
 		int fresh = room_member(r, u->id) == NULL;
-		if (!room_add_member(r, u, role, pm->read_seq) || !fresh || !announce)
+		member *m = room_add_member(r, u, role, pm->read_seq);
+		if (!m || !fresh || !announce)
 			continue;
+		m->joined_told = 1;
 		sbuf *frame = chat_frame(json_pack("{s:s, s:s, s:o}", "type", "member_joined",
 		                                   "room", r->id, "user", proto_user(u)));
 		if (frame) {
@@ -596,12 +613,19 @@ static void user_load_account(void *ud, const parley_store_result *res)
 
 void chat_user_load(const char *user_id)
 {
-	if (users_by_id(user_id))
+	user_rec *known = users_by_id(user_id);
+	if (known && known->memberships_loaded)
 		return;
 	char *id = strdup(user_id);
 	void *self;
 	const parley_store_vtable *st = chat_store(&self);
-	if (id && st->user_get(self, id, NULL, user_load_account, id) != PARLEY_PENDING)
+	if (!id)
+		return;
+	/* Known only as a room's new member (a bus join): its other rooms,
+	 * e.g. the #general the CLI put it in, are read now. */
+	int rc = known ? st->members_list(self, NULL, user_load_members, id)
+	               : st->user_get(self, id, NULL, user_load_account, id);
+	if (rc != PARLEY_PENDING)
 		free(id);
 }
 
@@ -752,7 +776,7 @@ static void auth_done(void *ud, const parley_auth_result *res)
 		/* An account met after start (made by the admin CLI, found in the
 		 * directory): its memberships were written by another process or
 		 * before we knew it; read them once. The other nodes of a cluster
-		 * learn it too (an invite there names it). */
+		 * read them too on this "Y", each telling its own sessions. */
 		cluster_user_known(op->user);
 		void *self;
 		const parley_store_vtable *st = chat_store(&self);

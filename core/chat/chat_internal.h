@@ -83,6 +83,8 @@ sbuf *chat_frame(json_t *ev);
 json_t *chat_ack(const char *client_id, const parley_message *m, int duplicate, int command);
 /* Serialises ev once and broadcasts it. */
 void chat_broadcast_json(room *r, json_t *ev, const user_rec *skip_user);
+/* ev (stolen) to the other nodes only: this node's sessions were told. */
+void chat_publish_json(room *r, json_t *ev);
 /* Sends ev (stolen) to every online session of user u except `except`;
  * with r, only to sessions whose token may read r. */
 void chat_send_user(user_rec *u, const room *r, json_t *ev, const client *except);
@@ -93,7 +95,8 @@ void chat_send_user_state(user_rec *u, const room *r, json_t *ev, const client *
 /* The same, to this node's sessions only (an event from another node). */
 void chat_send_user_local(user_rec *u, const room *r, json_t *ev, const client *except);
 /* Loads an account this node has not seen, and its memberships, from the
- * store (another node met it first). */
+ * store (another node met it first); of an account known here only as a
+ * room's new member, the memberships. */
 void chat_user_load(const char *user_id);
 /* The account named by an id or a name (a leading @ ignored): from the
  * cache, else from the store with its memberships (an account made by

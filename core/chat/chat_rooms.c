@@ -167,17 +167,26 @@ static void member_added(void *ud, const parley_store_result *res)
 		room_op_free(op);
 		return;
 	}
-	int fresh = room_member(r, op->target->id) == NULL;
+	member *before = room_member(r, op->target->id);
+	/* A read of the account's memberships (its first sign-in, a "Y") that
+	 * saw this join stored told this node's sessions already: the join is
+	 * still done, and told to the other nodes. */
+	int told_here = before && before->joined_told;
 	if (!room_add_member(r, op->target, op->role, 0)) {
 		if (op->done)
 			op->done(op->ud, PARLEY_ENOMEM, "out of memory");
 		room_op_free(op);
 		return;
 	}
-	if (fresh) {
+	if (!before || told_here) {
 		json_t *ev = json_pack("{s:s, s:s, s:o}", "type", "member_joined", "room", r->id,
 		                       "user", proto_user(op->target));
-		chat_broadcast_json(r, ev, NULL);
+		if (told_here) {
+			before->joined_told = 0;
+			chat_publish_json(r, ev);
+		} else {
+			chat_broadcast_json(r, ev, NULL);
+		}
 		chat_subscribe_user(op->target, r);
 		/* The newcomer's sessions learn the room itself. */
 		chat_send_user(op->target, r,

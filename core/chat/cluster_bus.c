@@ -241,6 +241,7 @@ struct resync_op {
 	sbuf *frame;      /* delivered once the caches are in step; may be NULL */
 	int frame_before; /* member_left: to the leaver too, so before */
 	json_t *settings; /* room_updated: the room's settings, applied here */
+	char *joined_id;  /* member_joined: who joined */
 };
 
 static void resync_free(struct resync_op *op)
@@ -248,16 +249,44 @@ static void resync_free(struct resync_op *op)
 	if (op->frame)
 		sbuf_unref(op->frame);
 	json_decref(op->settings);
+	free(op->joined_id);
 	free(op->room_id);
 	free(op);
 }
 
-/* A member whose account this node has not seen: loaded, then added. */
+/* A member_joined's frame, to this node's sessions once the member is in
+ * the cache: not when they were told already, by this node reading the
+ * account's memberships first (chat.c, joined_told), which the join raced.
+ * Told with the member in the cache, so such a read finishing later finds
+ * it there and does not tell it again. */
+static void tell_joined(room *r, sbuf *frame, const char *joined_id)
+{
+	member *m = joined_id ? room_member(r, joined_id) : NULL;
+	if (m && m->joined_told) {
+		m->joined_told = 0;
+		return;
+	}
+	chat_broadcast(r, frame, 0, NULL);
+}
+
+/* A member whose account this node has not seen: loaded, then added (and
+ * then told, when the reload's frame names them). */
 struct member_user_op {
 	char *room_id;
+	char *user_id;
 	enum room_role role;
 	int64_t read_seq;
+	sbuf *joined_frame; /* or NULL */
 };
+
+static void member_user_free(struct member_user_op *op)
+{
+	if (op->joined_frame)
+		sbuf_unref(op->joined_frame);
+	free(op->user_id);
+	free(op->room_id);
+	free(op);
+}
 
 static void add_local_member(room *r, user_rec *u, enum room_role role, int64_t read_seq)
 {
@@ -283,8 +312,51 @@ static void member_user_loaded(void *ud, const parley_store_result *res)
 			presence_remote_changed(u); /* told before it was known here */
 		}
 	}
-	free(op->room_id);
-	free(op);
+	if (r && op->joined_frame)
+		tell_joined(r, op->joined_frame, op->user_id);
+	member_user_free(op);
+}
+
+/* One member of a reloaded list into the cache; with joined_frame (the
+ * member_joined naming them), that frame is told once they are in. */
+static void resync_add(room *r, const parley_member *pm, sbuf *joined_frame)
+{
+	enum room_role role = ROLE_MEMBER;
+	room_role_parse(pm->role, &role);
+	user_rec *u = users_by_id(pm->user_id);
+	if (u) {
+		add_local_member(r, u, role, pm->read_seq);
+		if (joined_frame)
+			tell_joined(r, joined_frame, u->id);
+		return;
+	}
+	void *self;
+	const parley_store_vtable *st = chat_store(&self);
+	struct member_user_op *mu = calloc(1, sizeof *mu);
+	if (!mu || !(mu->room_id = strdup(r->id)) || !(mu->user_id = strdup(pm->user_id))) {
+		if (mu)
+			member_user_free(mu);
+		if (joined_frame)
+			chat_broadcast(r, joined_frame, 0, NULL);
+		return;
+	}
+	mu->role = role;
+	mu->read_seq = pm->read_seq;
+	mu->joined_frame = joined_frame ? sbuf_ref(joined_frame) : NULL;
+	if (st->user_get(self, mu->user_id, NULL, member_user_loaded, mu) != PARLEY_PENDING) {
+		if (joined_frame)
+			chat_broadcast(r, joined_frame, 0, NULL);
+		member_user_free(mu);
+	}
+}
+
+/* The member a member_joined names, in a reloaded list (or NULL). */
+static const parley_member *joined_in(const struct resync_op *op, const parley_store_result *res)
+{
+	for (size_t i = 0; op->joined_id && i < res->n_members; i++)
+		if (strcmp(res->members[i].user_id, op->joined_id) == 0)
+			return &res->members[i];
+	return NULL;
 }
 
 static void members_resynced(void *ud, const parley_store_result *res)
@@ -295,13 +367,17 @@ static void members_resynced(void *ud, const parley_store_result *res)
 		resync_free(op);
 		return;
 	}
-	void *self;
-	const parley_store_vtable *st = chat_store(&self);
+	sbuf *after = op->frame && !op->frame_before ? op->frame : NULL;
+	const parley_member *joined = after ? joined_in(op, res) : NULL;
 	if (op->gen != r->resyncs) {
 		/* A newer reload is on its way: this list may predate a change
-		 * applied here since (a kick), and would undo it for a while. */
-		if (op->frame && !op->frame_before)
-			chat_broadcast(r, op->frame, 0, NULL);
+		 * applied here since (a kick), and would undo it for a while.
+		 * Only the member a join names is taken from it, to be in the
+		 * cache when its frame is told (the newer reload settles it). */
+		if (joined)
+			resync_add(r, joined, after);
+		else if (after)
+			tell_joined(r, after, op->joined_id);
 		resync_free(op);
 		return;
 	}
@@ -322,31 +398,11 @@ static void members_resynced(void *ud, const parley_store_result *res)
 		room_remove_member(r, gone[i]->id);
 	}
 	free(gone);
-	/* Who joined (or changed role). */
-	for (size_t i = 0; i < res->n_members; i++) {
-		const parley_member *pm = &res->members[i];
-		enum room_role role = ROLE_MEMBER;
-		room_role_parse(pm->role, &role);
-		user_rec *u = users_by_id(pm->user_id);
-		if (u) {
-			add_local_member(r, u, role, pm->read_seq);
-			continue;
-		}
-		struct member_user_op *mu = calloc(1, sizeof *mu);
-		if (!mu || !(mu->room_id = strdup(r->id))) {
-			free(mu);
-			continue;
-		}
-		mu->role = role;
-		mu->read_seq = pm->read_seq;
-		if (st->user_get(self, pm->user_id, NULL, member_user_loaded, mu) !=
-		    PARLEY_PENDING) {
-			free(mu->room_id);
-			free(mu);
-		}
-	}
-	if (op->frame && !op->frame_before)
-		chat_broadcast(r, op->frame, 0, NULL);
+	/* Who joined (or changed role); the frame once its member is in. */
+	for (size_t i = 0; i < res->n_members; i++)
+		resync_add(r, &res->members[i], &res->members[i] == joined ? after : NULL);
+	if (after && !joined)
+		tell_joined(r, after, op->joined_id);
 	resync_free(op);
 }
 
@@ -374,10 +430,14 @@ static void room_resynced(void *ud, const parley_store_result *res)
 		resync_free(op);
 }
 
-static void resync_room(const char *room_id, sbuf *frame, int frame_before, json_t *settings)
+static void resync_room(const char *room_id, sbuf *frame, int frame_before, json_t *settings,
+                        const char *joined_id)
 {
 	struct resync_op *op = calloc(1, sizeof *op);
-	if (!op || !(op->room_id = strdup(room_id))) {
+	if (!op || !(op->room_id = strdup(room_id)) ||
+	    (joined_id && !(op->joined_id = strdup(joined_id)))) {
+		if (op)
+			free(op->room_id);
 		free(op);
 		json_decref(settings);
 		return;
@@ -453,15 +513,17 @@ static void apply_room_event(const char *room_id, const char *skip_id, const cha
 			chat_send_user_local(gone, r, json_incref(ev), NULL);
 		}
 		json_decref(ev);
-		resync_room(room_id, NULL, 0, NULL);
+		resync_room(room_id, NULL, 0, NULL, NULL);
 	} else if (membership_event(type) || !r) {
-		json_t *settings = NULL;
-		if (strcmp(type, "room_updated") == 0) {
-			json_t *ev = json_loadb(body, len, 0, NULL);
-			settings = json_incref(json_object_get(ev, "room"));
-			json_decref(ev);
-		}
-		resync_room(room_id, frame, strcmp(type, "member_left") == 0, settings);
+		int updated = strcmp(type, "room_updated") == 0;
+		int joined = strcmp(type, "member_joined") == 0;
+		json_t *ev = updated || joined ? json_loadb(body, len, 0, NULL) : NULL;
+		json_t *settings = updated ? json_incref(json_object_get(ev, "room")) : NULL;
+		const char *joined_id =
+		    joined ? json_string_value(json_object_get(json_object_get(ev, "user"), "id"))
+		           : NULL;
+		resync_room(room_id, frame, strcmp(type, "member_left") == 0, settings, joined_id);
+		json_decref(ev);
 	} else {
 		if (strcmp(type, "pin") == 0) {
 			/* This node's list of the room's pins follows. */
@@ -514,7 +576,7 @@ static void apply_user_event(const char *user_id, const char *room_id, const cha
 			 * knows it: the room and its members are read first, and
 			 * that read tells the person's sessions here, so what they
 			 * ask next (rooms, send) already finds the room. */
-			resync_room(room_id, NULL, 0, NULL);
+			resync_room(room_id, NULL, 0, NULL, NULL);
 			json_decref(ev);
 			return;
 		}
@@ -675,8 +737,8 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 		long long seq = n == 5 ? strtoll(w[4], &end, 10) : 0;
 		if (r && seq > 0)
 			apply_message(r, w[3], seq, body, body_len);
-		else if (!r)
-			resync_room(w[2], NULL, 0, NULL); /* a room this node has not seen yet */
+		else if (!r) /* a room this node has not seen yet */
+			resync_room(w[2], NULL, 0, NULL, NULL);
 		break;
 	}
 	case 'R':
@@ -692,7 +754,7 @@ static void on_message(void *ud, const char *channel, const char *payload, size_
 			apply_sessions(w[2], w[3], w[4]);
 		break;
 	case 'N':
-		resync_room(w[2], NULL, 0, NULL);
+		resync_room(w[2], NULL, 0, NULL, NULL);
 		break;
 	case 'Y':
 		chat_user_load(w[2]);
@@ -724,7 +786,7 @@ static void repair_all(int resync)
 	for (room *r; (r = rooms_next(&pos));) {
 		cluster_order_repair(r);
 		if (resync)
-			resync_room(r->id, NULL, 0, NULL);
+			resync_room(r->id, NULL, 0, NULL, NULL);
 	}
 }
 

@@ -25,6 +25,10 @@ typedef struct member {
 	int64_t read_seq;
 	int64_t mentions; /* unread mentions since read_seq (this process's count) */
 	double last_typing;
+	/* This node told its sessions of the join when it read the membership
+	 * of an account met after start (chat.c): the bus's member_joined for
+	 * it, racing that read, is not told here again. */
+	int joined_told;
 } member;
 
 /* One online session subscribed to one room. */
