@@ -149,4 +149,16 @@ void test_mentions_unread(void **state)
 	    PARLEY_OK);
 	unread(got, sizeof got);
 	assert_str(got, "");
+
+	/* Everyone caught up but for one new mention: a store may read only
+	 * the rooms' newest messages now (store_sqlite does), the same answer. */
+	read_to(room, alice, s8);
+	read_to(room, carol, s8);
+	read_to(dm, alice, d1 + 1);
+	read_to(dm, bob, d1 + 1);
+	read_to(quiet, alice, 1);
+	int64_t s9 = say(room, carol, both, NULL);
+	entry(e1, room, bob, 1, s9);
+	unread(got, sizeof got);
+	assert_str(got, e1);
 }
