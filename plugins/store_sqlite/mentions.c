@@ -8,10 +8,10 @@
  * room's from the lowest read mark of its members (the UNIQUE (room, seq)
  * index gives the range, but each row is then a random read of the
  * table), or the whole table in rowid order when those ranges hold more
- * than 1/SCAN_RATIO of it. On 1M messages in a file past the page cache
- * the ranges read ~7 times slower per row than the scan (6.5 s against
- * 0.9 s for the whole table), hence the ratio; docs/performance.md has
- * the numbers (bench/mentions_bench.c). */
+ * than 1/SCAN_RATIO of it. On 1M messages (a file larger than SQLite's
+ * page cache) the ranges read a row ~7 times slower than the scan (6.5 s
+ * against 0.9 s for the whole table), hence the ratio; docs/performance.md
+ * has the numbers (bench/mentions_bench.c). */
 #include "mentions.h"
 
 #include <sqlite3.h>
