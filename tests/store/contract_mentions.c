@@ -67,9 +67,16 @@ static void unread(char *out, size_t n)
 	}
 	json_decref(list);
 	qsort(lines, k, sizeof lines[0], by_line);
+	size_t used = 0;
 	out[0] = '\0';
-	for (i = 0; i < k; i++)
-		snprintf(out + strlen(out), n - strlen(out), "%s%s", i ? "\n" : "", lines[i]);
+	for (i = 0; i < k; i++) {
+		size_t len = strlen(lines[i]);
+		assert_true(used + len + 2 <= n);
+		if (i)
+			out[used++] = '\n';
+		memcpy(out + used, lines[i], len + 1);
+		used += len;
+	}
 }
 
 /* One entry line as unread() writes it. */
