@@ -26,6 +26,7 @@
 #include "chat/chat_internal.h"
 #include "chat/chat_notify.h"
 #include "chat/chat_pins.h"
+#include "chat/mention_counts.h"
 #include "chat/presence.h"
 #include "chat/chat_threads.h"
 #include "chat/cluster_bus.h"
@@ -1145,13 +1146,18 @@ static void load_notify_levels(void)
 	chat_notify_load(load_room_settings, start_finished);
 }
 
+static void load_pins(void)
+{
+	chat_pins_load(load_notify_levels, start_finished);
+}
+
 static void members_loaded(void *ud, const parley_store_result *res)
 {
 	(void)ud;
 	if (load_failed(res, "members"))
 		return;
 	load_memberships_of(res, NULL, 0);
-	chat_pins_load(load_notify_levels, start_finished);
+	chat_mentions_load(load_pins);
 }
 
 static void rooms_loaded(void *ud, const parley_store_result *res)

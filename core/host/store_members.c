@@ -46,6 +46,7 @@ static const struct {
     OPTIONAL(kv_add),
     OPTIONAL(counter_add),
     OPTIONAL(calls_pending),
+    OPTIONAL(mentions_unread),
 };
 
 /* PARLEY_HAS by offset: within struct_size and not NULL. */

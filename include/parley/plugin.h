@@ -663,6 +663,18 @@ typedef struct parley_store_vtable {
 	 * store, still there. */
 	int (*calls_pending)(void *self);
 
+	/* Unread mentions at start (appended; PARLEY_HAS before calling):
+	 * for every membership (room, user) with any, how many messages of
+	 * the room have seq > the member's read_seq, are not deleted, were
+	 * not written by the member and list the member's id in
+	 * mentions_json (@here/@room mentions are in it too), thread replies
+	 * included. One consistent read where the store can. Result: text =
+	 * a JSON array of {"room","user","mentions","seq"} (mentions >= 1;
+	 * seq = the newest message counted, so the core, which reads this
+	 * before the cluster bus starts, delivers none up to it again and
+	 * counts no message twice), in no particular order; "[]" when none. */
+	int (*mentions_unread)(void *self, parley_store_done done, void *ud);
+
 	void *reserved[16];
 } parley_store_vtable;
 

@@ -29,6 +29,7 @@
 #include "threads.h"
 #include "mdb.h"
 #include "messages.h"
+#include "mentions.h"
 #include "notify.h"
 #include "pins.h"
 #include "room_settings.h"
@@ -1271,4 +1272,5 @@ static const parley_store_vtable store_vtable = {
     .calls_pending = store_calls_pending,
     /* Upload retention (issue 17) */
     .uploads_expire = upload_expiry_call,
+    .mentions_unread = mentions_call_unread,
 };

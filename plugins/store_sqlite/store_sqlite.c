@@ -23,6 +23,7 @@
 #include "messages.h"
 #include "op.h"
 #include "pins.h"
+#include "mentions.h"
 #include "reader.h"
 #include "retention.h"
 #include "rooms.h"
@@ -1385,4 +1386,5 @@ static const parley_store_vtable store_vtable = {
     .kv_add = v_kv_add,
     .counter_add = v_counter_add,
     .calls_pending = v_calls_pending,
+    .mentions_unread = mentions_unread_call,
 };

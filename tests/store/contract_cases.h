@@ -51,6 +51,7 @@ void test_uploads_expire(void **state);
 
 void test_pins(void **state);
 void test_notify_levels(void **state);
+void test_mentions_unread(void **state);
 void test_pins_expired(void **state);
 
 void test_threads_replies(void **state);

@@ -183,6 +183,7 @@ int main(int argc, char **argv)
 	    CASE(test_pins),
 	    CASE(test_pins_expired),
 	    CASE(test_notify_levels),
+	    CASE(test_mentions_unread),
 	    CASE(test_threads_replies),
 	    CASE(test_threads_history),
 	    CASE(test_threads_follow_and_list),
