@@ -281,9 +281,10 @@ static struct chat_post post_of_wait(const struct post_wait *w, room *r)
 	                          .thread_checked = w->thread_checked};
 }
 
-static void attachments_resolved(void *ud, int rc, const char *why, char *json)
+/* The room of a waiting send once its answer (rc, why) came; NULL after
+ * the sender was told the error (the answer's, or the room is gone). */
+static room *post_wait_room(struct post_wait *w, int rc, const char *why)
 {
-	struct post_wait *w = ud;
 	room *r = room_by_id(w->room_id);
 	if (rc == PARLEY_OK && !r) {
 		rc = PARLEY_ENOTFOUND;
@@ -291,7 +292,16 @@ static void attachments_resolved(void *ud, int rc, const char *why, char *json)
 	}
 	if (rc != PARLEY_OK) {
 		w->done(w->ud, rc, why, NULL, 0, 0);
-	} else {
+		return NULL;
+	}
+	return r;
+}
+
+static void attachments_resolved(void *ud, int rc, const char *why, char *json)
+{
+	struct post_wait *w = ud;
+	room *r = post_wait_room(w, rc, why);
+	if (r) {
 		struct chat_post p = post_of_wait(w, r);
 		post_resolved(&p, json, w->done, w->ud);
 	}
@@ -365,10 +375,8 @@ static void post_attachments(const struct chat_post *p, chat_post_done done, voi
 static void command_counted(void *ud, const parley_store_result *res)
 {
 	struct post_wait *w = ud;
-	room *r = room_by_id(w->room_id);
-	if (!r) {
-		w->done(w->ud, PARLEY_ENOTFOUND, "the room is gone", NULL, 0, 0);
-	} else {
+	room *r = post_wait_room(w, PARLEY_OK, NULL);
+	if (r) {
 		/* A store that cannot answer: the node's own memory decides. */
 		struct chat_post p = post_of_wait(w, r);
 		p.attachments = w->attachments;
@@ -402,14 +410,8 @@ static int count_command_in_cluster(const struct chat_post *p, chat_post_done do
 static void command_thread_checked(void *ud, int rc, const char *why)
 {
 	struct post_wait *w = ud;
-	room *r = room_by_id(w->room_id);
-	if (rc == PARLEY_OK && !r) {
-		rc = PARLEY_ENOTFOUND;
-		why = "the room is gone";
-	}
-	if (rc != PARLEY_OK) {
-		w->done(w->ud, rc, why, NULL, 0, 0);
-	} else {
+	room *r = post_wait_room(w, rc, why);
+	if (r) {
 		struct chat_post p = post_of_wait(w, r);
 		p.attachments = w->attachments;
 		p.thread_checked = 1;

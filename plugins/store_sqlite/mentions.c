@@ -72,15 +72,7 @@ static int mentions_exec(struct dbconn *c, struct op *op)
 	sqlite3_stmt *st = rows_stmt(c, op, scan ? SQL_SCAN : SQL_RANGES);
 	if (!st)
 		return op->res.rc;
-	int rc = rows_one(c, op, st);
-	if (rc == PARLEY_OK) {
-		const unsigned char *text = sqlite3_column_text(st, 0);
-		op->res.text = op_strdup(op, text ? (const char *)text : "[]");
-		if (!op->res.text)
-			rc = PARLEY_ENOMEM;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return rows_json_text(c, op, st);
 }
 
 int mentions_unread_call(void *self, parley_store_done done, void *ud)

@@ -112,13 +112,5 @@ int notify_list(struct dbconn *c, struct op *op)
 		return op->res.rc;
 	if (op->args.notify.user > 0)
 		db_bind_int(st, 1, op->args.notify.user);
-	int rc = rows_one(c, op, st);
-	if (rc == PARLEY_OK) {
-		const unsigned char *text = sqlite3_column_text(st, 0);
-		op->res.text = op_strdup(op, text ? (const char *)text : "[]");
-		if (!op->res.text)
-			rc = PARLEY_ENOMEM;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return rows_json_text(c, op, st);
 }

@@ -230,6 +230,19 @@ int rows_one(struct dbconn *c, struct op *op, sqlite3_stmt *st)
 	return op_fail(op, db_rc(src), "%s: %s", op->name, sqlite3_errmsg(c->db));
 }
 
+int rows_json_text(struct dbconn *c, struct op *op, sqlite3_stmt *st)
+{
+	int rc = rows_one(c, op, st);
+	if (rc == PARLEY_OK) {
+		const unsigned char *text = sqlite3_column_text(st, 0);
+		op->res.text = op_strdup(op, text ? (const char *)text : "[]");
+		if (!op->res.text)
+			rc = PARLEY_ENOMEM;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 sqlite3_stmt *rows_stmt(struct dbconn *c, struct op *op, const char *sql)
 {
 	sqlite3_stmt *st = db_stmt(c, sql);

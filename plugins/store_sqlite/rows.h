@@ -46,6 +46,9 @@ int rows_reactions(struct dbconn *c, struct op *op, size_t first);
 /* Steps a query of one row: PARLEY_OK with a row, ENOTFOUND without, or an
  * error recorded in op. */
 int rows_one(struct dbconn *c, struct op *op, sqlite3_stmt *st);
+/* Steps a query of one row whose first column is a JSON array text (NULL
+ * read as "[]") into op->res.text, then resets st. */
+int rows_json_text(struct dbconn *c, struct op *op, sqlite3_stmt *st);
 
 /* The cached statement for sql, or NULL with the error recorded in op. */
 sqlite3_stmt *rows_stmt(struct dbconn *c, struct op *op, const char *sql);
