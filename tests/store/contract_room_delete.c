@@ -2,10 +2,10 @@
  * itself behind: after deleting a room of more than two of store_sqlite's
  * chunks and store_mongo's batches (1000 messages), no record of any kind
  * names the room or one of its messages — its thread follows, reactions,
- * pins, notification levels, members; its upload is detached — while
- * another room keeps every one of its own. Read through records_read, the
- * store's own view of everything it holds, so the case is the same on
- * every store. */
+ * pins, notification levels, members, settings; its upload is detached —
+ * while another room keeps every one of its own. Read through
+ * records_read, the store's own view of everything it holds, so the case
+ * is the same on every store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +47,8 @@ static json_t *read_all(const char *kind)
 
 /* What hangs on a room: a thread on its oldest message (the first step
  * takes the root, a later one its reply), a reaction and a pin on the
- * root, bob's notification level, an upload on the newest message. */
+ * root, bob's notification level, the room's settings, an upload on the
+ * newest message. */
 struct room_things {
 	char root[ID_MAX], reply[ID_MAX], newest[ID_MAX], upload[ID_MAX];
 };
@@ -87,6 +88,10 @@ static void mk_things(const char *room, const char *alice, const char *bob, int 
 	                   .created_ts = 1000};
 	assert_int_equal(RUN(&r, S->upload_create(self, &u, res_done, &r)), PARLEY_OK);
 	snprintf(t->upload, ID_MAX, "%s", r.v.uploads[0].id);
+	if (PARLEY_HAS(parley_store_vtable, S, room_settings_set))
+		assert_int_equal(
+		    RUN(&r, S->room_settings_set(self, room, "{\"archived\":true}", res_done, &r)),
+		    PARLEY_OK);
 	mk_message(room, alice, "the newest", NULL, t->newest);
 	assert_int_equal(
 	    RUN(&r, S->upload_attach(self, t->upload, alice, room, t->newest, res_done, &r)),
@@ -170,10 +175,14 @@ void test_room_delete_leaves_nothing(void **state)
 		json_decref(recs);
 	}
 	json_t *members = read_all("members"), *notify = read_all("notify");
+	json_t *settings = read_all("room_settings");
 	assert_int_equal(count_eq(members, "room", small_n), 2);
 	assert_int_equal(count_eq(notify, "room", small_n), 1);
+	if (PARLEY_HAS(parley_store_vtable, S, room_settings_set))
+		assert_int_equal(count_eq(settings, "room", small_n), 1);
 	json_decref(members);
 	json_decref(notify);
+	json_decref(settings);
 
 	/* The other room reads as before: its thread, reaction, pin. */
 	assert_int_equal(RUN(&r, S->history(self, small, 0, 0, 10, res_done, &r)), PARLEY_OK);
