@@ -1,9 +1,10 @@
 /* room_delete in steps (plugin.h): a room's messages go ROOM_DELETE_BATCH
  * at a time, oldest first, each batch one op of its own on the room's
- * lane, so the calls queued meanwhile (of other rooms hashing to that
- * lane) run between the batches, and no one round trip holds the server
- * for the whole room (one delete_many held CongoDB's single thread for the
- * lot: bench/room_delete_bench.c). Then the room itself, in a last op.
+ * lane, so the calls queued meanwhile (of the rooms hashing to that lane)
+ * run between the batches instead of after one delete_many of every
+ * message and its search-word index keys. Then the room itself, in a last
+ * op. (On CongoDB, which scans for every query, a step costs about what
+ * the one delete_many did: docs/performance.md.)
  *
  * There is no transaction around the steps (CongoDB has none, nor has a
  * standalone mongod), so the order is what keeps a stop part-way readable:
