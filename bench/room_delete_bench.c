@@ -7,7 +7,10 @@
  *   room_delete_bench [messages=100000] [plugin_dir]
  *
  * With PARLEY_BENCH_MONGO_URI set, the store is store_mongo on that server
- * (a fresh database) instead of store_sqlite, as for store_bench.
+ * (a fresh database) instead of store_sqlite, as for store_bench. There is
+ * no writer to hold there: the prober waits for the server (CongoDB, the
+ * test server, is one thread, which each step of the delete holds) and
+ * for the room's lane when the two rooms hash to the same one.
  */
 #include <stdio.h>
 #include <stdlib.h>

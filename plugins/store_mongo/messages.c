@@ -417,24 +417,31 @@ static int sweep_room(mongoc_collection_t *msgs, const bson_t *room_doc, int64_t
 	if (!field_str(room_doc, "id", room, sizeof room))
 		return 0;
 	int64_t last = field_int(room_doc, "last_seq"), room_n = field_int(room_doc, "n");
+	/* The seqs below a room delete's floor were deleted on purpose
+	 * (room_delete.c): not holes. */
+	int64_t floor_seq = field_int(room_doc, "delete_floor");
+	if (floor_seq < 1)
+		floor_seq = 1;
 	bson_error_t e;
-	bson_t *q = BCON_NEW("room", BCON_UTF8(room));
-	int64_t count =
-	    last > 0 ? mongoc_collection_count_documents(msgs, q, NULL, NULL, NULL, &e) : 0;
+	bson_t *q =
+	    BCON_NEW("room", BCON_UTF8(room), "seq", "{", "$gte", BCON_INT64(floor_seq), "}");
+	int64_t count = last >= floor_seq
+	                    ? mongoc_collection_count_documents(msgs, q, NULL, NULL, NULL, &e)
+	                    : 0;
 	if (count < 0) {
 		snprintf(err, errlen, "%s", e.message);
 		bson_destroy(q);
 		return -1;
 	}
 	int filled = 0;
-	if (count < last) {
+	if (count < last - floor_seq + 1) {
 		bson_t *opts =
 		    BCON_NEW("sort", "{", "seq", BCON_INT32(1), "}", "projection", "{", "_id",
 		             BCON_INT32(1), "seq", BCON_INT32(1), "ts", BCON_INT32(1), "seq_at",
 		             BCON_INT32(1), "user", BCON_INT32(1), "}");
 		mongoc_cursor_t *cur = mongoc_collection_find_with_opts(msgs, q, opts, NULL);
 		const bson_t *d;
-		int64_t expect = 1, ts = 0;
+		int64_t expect = floor_seq, ts = 0;
 		while (filled >= 0 && mongoc_cursor_next(cur, &d)) {
 			int64_t seq = field_int(d, "seq");
 			ts = field_int(d, "ts");

@@ -77,7 +77,7 @@ union op_args {
 		const char *room, *topic;
 	} topic;
 	struct { /* room_rename (name), room_settings_set (json), room_delete
-		  * (room_settings.c; json also the list being built) */
+		  * (room_settings.c, room_delete.c; json also the list being built) */
 		const char *room, *name, *json;
 	} room_admin;
 	struct { /* member_set (role), member_remove */

@@ -1,10 +1,9 @@
-/* Rooms an owner can run (issue 18): rename, the settings object, delete.
- * A rename keeps unique_name_lc (public rooms and DMs) in step, checked
- * before the write like room_create (the test server does not enforce
- * unique indexes; the partial unique index settles two nodes racing).
- * The settings are the core's JSON text in the room's document. A delete
- * removes the room, its members and messages (reactions live in them) and
- * detaches its uploads; ids come from counters, so none is given again. */
+/* Rooms an owner can run (issue 18): rename, the settings object (the
+ * delete is room_delete.c). A rename keeps unique_name_lc (public rooms
+ * and DMs) in step, checked before the write like room_create (the test
+ * server does not enforce unique indexes; the partial unique index
+ * settles two nodes racing). The settings are the core's JSON text in the
+ * room's document. */
 #include "room_settings.h"
 
 #include <string.h>
@@ -100,28 +99,4 @@ int room_admin_settings_list(struct dbconn *c, struct op *op)
 	op->res.text = op_printf(op, "[%s]", list ? list : "");
 	return op->res.text ? PARLEY_OK
 	                    : op_fail(op, PARLEY_ENOMEM, "room_settings_list: out of memory");
-}
-
-int room_admin_delete(struct dbconn *c, struct op *op)
-{
-	const char *room = op->args.room_admin.room;
-	bson_t *q = BCON_NEW("id", BCON_UTF8(room));
-	int64_t n = 0;
-	int rc = mdb_delete(c, op, "rooms", q, 0, &n);
-	bson_destroy(q);
-	if (rc < 0)
-		return rc;
-	if (!n)
-		return op_fail(op, PARLEY_ENOTFOUND, "room_delete: no room %s", room);
-	/* The room is gone first: what follows is cleanup a retry repeats. */
-	bson_t *by_room = BCON_NEW("room", BCON_UTF8(room));
-	if ((rc = mdb_delete(c, op, "members", by_room, 1, &n)) == PARLEY_OK)
-		rc = mdb_delete(c, op, "messages", by_room, 1, &n);
-	if (rc == PARLEY_OK) {
-		bson_t *u = BCON_NEW("$set", "{", "room", BCON_NULL, "message", BCON_NULL, "}");
-		rc = mdb_update(c, op, "uploads", by_room, u, 1, 0, NULL);
-		bson_destroy(u);
-	}
-	bson_destroy(by_room);
-	return rc;
 }

@@ -1,7 +1,7 @@
 /* Rooms an owner can run (issue 18): exec functions for ops (op.h), on
  * args.room_admin. Write: rename (ECONFLICT for a taken public name;
- * result rooms[0]), settings (the core's JSON text), delete. Read: every
- * room's settings (result text: a JSON array). */
+ * result rooms[0]), settings (the core's JSON text). Read: every room's
+ * settings (result text: a JSON array). The delete: room_delete.h. */
 #ifndef STORE_MONGO_ROOM_SETTINGS_H
 #define STORE_MONGO_ROOM_SETTINGS_H
 
@@ -11,6 +11,5 @@
 int room_admin_rename(struct dbconn *c, struct op *op);
 int room_admin_settings_set(struct dbconn *c, struct op *op);
 int room_admin_settings_list(struct dbconn *c, struct op *op);
-int room_admin_delete(struct dbconn *c, struct op *op);
 
 #endif

@@ -32,6 +32,7 @@
 #include "mentions.h"
 #include "notify.h"
 #include "pins.h"
+#include "room_delete.h"
 #include "room_settings.h"
 #include "rooms.h"
 #include "schema.h"
@@ -1140,17 +1141,6 @@ static int v_room_settings_list(void *self, parley_store_done done, void *ud)
 	return submit(begin(self, "room_settings_list", room_admin_settings_list, done, ud), NULL);
 }
 
-static int v_room_delete(void *self, const char *room_id, parley_store_done done, void *ud)
-{
-	struct op *op = begin(self, "room_delete", room_admin_delete, done, ud);
-	if (!op)
-		return PARLEY_EUNAVAIL;
-	if (!is_id(room_id, "r"))
-		return bad_args(op);
-	op->args.room_admin.room = op_strdup(op, room_id);
-	return submit(op, room_id);
-}
-
 /* Cluster state (issue 16): cluster.c. */
 static int v_kv_add(void *self, const char *owner, const char *key, const char *value,
                     parley_store_done done, void *ud)
@@ -1265,7 +1255,7 @@ static const parley_store_vtable store_vtable = {
     .room_rename = v_room_rename,
     .room_settings_set = v_room_settings_set,
     .room_settings_list = v_room_settings_list,
-    .room_delete = v_room_delete,
+    .room_delete = mongo_room_delete,
     .lease = v_lease,
     .kv_add = v_kv_add,
     .counter_add = v_counter_add,

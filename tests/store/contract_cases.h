@@ -62,6 +62,7 @@ void test_room_rename(void **state);
 void test_room_settings(void **state);
 void test_room_delete(void **state);
 void test_room_delete_many(void **state);
+void test_room_delete_leaves_nothing(void **state);
 
 void test_search_terms(void **state);
 void test_search_filters(void **state);

@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 	    CASE(test_room_settings),
 	    CASE(test_room_delete),
 	    CASE(test_room_delete_many),
+	    CASE(test_room_delete_leaves_nothing),
 	    CASE(test_records_copy),
 	    CASE(test_records_every_kind),
 	    CASE(test_search_terms),

@@ -135,8 +135,10 @@ void test_room_delete(void **state)
 	assert_true(strcmp(later, newest) != 0);
 }
 
-/* A room bigger than store_sqlite's delete chunk (1000): every message
- * goes, at a chunk's edge too, and the other room keeps its own. On
+/* A room bigger than a delete step (1000 messages, store_sqlite's chunk
+ * and store_mongo's batch): every message goes, at a step's edge too, and
+ * the other room keeps its own (test_room_delete_leaves_nothing checks
+ * every kind of record). On
  * store_sqlite an append to another room, made after the delete began,
  * is acked before it ends: the delete does not hold the writer. */
 void test_room_delete_many(void **state)

@@ -1617,6 +1617,53 @@ static void test_sweep_slow_insert(void **state)
 	mongoc_client_destroy(other);
 }
 
+/* A room delete stopped part-way, as room_delete.c leaves it: the room's
+ * delete_floor moved past a batch and that batch's messages gone, the room
+ * and its newest messages still there. The sweep takes the seqs below the
+ * floor as deleted on purpose (without the floor it wrote a tombstone into
+ * each), still fills an abandoned seq above it, and deleting the room
+ * again finishes. */
+static void test_sweep_below_delete_floor(void **state)
+{
+	(void)state;
+	const char *grace = ", seq_hole_after = 1";
+	char alice[32], room[32];
+	int seqs[16];
+	static struct res r;
+	assert_int_equal(store_open("delfloor.db", grace), 0);
+	mk_user("alice", alice);
+	mk_room("doomed", alice, room);
+	sweep_append_old_ts(room, alice, 5); /* seqs 1..5 */
+	mongoc_client_t *other = mongoc_client_new(test_uri());
+	assert_non_null(other);
+	mongoc_collection_t *rooms = mongoc_client_get_collection(other, dbname, "rooms");
+	mongoc_collection_t *msgs = mongoc_client_get_collection(other, dbname, "messages");
+	bson_t *q = BCON_NEW("id", BCON_UTF8(room));
+	bson_t *u = BCON_NEW("$max", "{", "delete_floor", BCON_INT64(4), "}");
+	bson_t *gone = BCON_NEW("room", BCON_UTF8(room), "seq", "{", "$lte", BCON_INT64(3), "}");
+	bson_error_t e;
+	assert_true(mongoc_collection_update_one(rooms, q, u, NULL, NULL, &e));
+	assert_true(mongoc_collection_delete_many(msgs, gone, NULL, NULL, &e));
+	bson_destroy(q);
+	bson_destroy(u);
+	bson_destroy(gone);
+	mongoc_collection_destroy(rooms);
+	mongoc_collection_destroy(msgs);
+	int64_t at, end = sweep_take_seq(other, room, &at); /* 6: its taker dies */
+	assert_int_equal(end, 6);
+	sleep(2); /* past seq_hole_after, for seq 6 and for 1..3 alike */
+
+	sweep_until("delfloor.db", grace, room, end, end, seqs);
+	for (int64_t s = 1; s <= end; s++)
+		assert_int_equal(seqs[s], s <= 3 ? 0 : s == end ? 2 : 1);
+
+	DO(&r, S->room_delete(self, room, on_done, &r));
+	assert_int_equal(r.rc, PARLEY_OK);
+	DO(&r, S->room_get(self, room, NULL, on_done, &r));
+	assert_int_equal(r.rc, PARLEY_ENOTFOUND);
+	mongoc_client_destroy(other);
+}
+
 int main(void)
 {
 	if (!test_uri()) {
@@ -1643,6 +1690,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unreachable_recovers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_slow_insert, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_below_delete_floor, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
