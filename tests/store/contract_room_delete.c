@@ -57,7 +57,7 @@ static void mk_things(const char *room, const char *alice, const char *bob, int 
                       struct room_things *t)
 {
 	static struct res r, acks[FILL];
-	static char cids[FILL][24];
+	static char cids[FILL][ID_MAX + 16];
 	mk_message(room, alice, "the root", NULL, t->root);
 	for (int i = 0; i < fill; i++) {
 		snprintf(cids[i], sizeof cids[i], "%s-%d", room, i);
