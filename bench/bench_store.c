@@ -67,6 +67,22 @@ void bench_store_load(struct bench_store *b, const char *plugin_dir, const char 
 	b->S = plugins_store(&b->self);
 }
 
+void bench_store_open(struct bench_store *b, const char *plugin_dir, const char *database,
+                      const char *sqlite_path)
+{
+	char src[1024];
+	if (b->mongo_uri)
+		/* timeout 60: the test server scans every document for each
+		 * query, slower than the default 5 s socket timeout at 50k. */
+		snprintf(src, sizeof src,
+		         "store = { uri = \"%s\", database = \"%s%d\", timeout = 60 }\n",
+		         b->mongo_uri, database, (int)getpid());
+	else
+		snprintf(src, sizeof src, "store = { path = \"%s\" }\n",
+		         sqlite_path ? sqlite_path : "bench.db");
+	bench_store_load(b, plugin_dir, src);
+}
+
 int bench_store_end(struct bench_store *b)
 {
 	plugins_fini();

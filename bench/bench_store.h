@@ -29,6 +29,12 @@ void bench_store_begin(struct bench_store *b, const char *prog, const char *tag)
  * its defaults, as an admin command would; exits on failure. */
 void bench_store_load(struct bench_store *b, const char *plugin_dir, const char *store_conf);
 
+/* bench_store_load with the usual store section: store_mongo on the
+ * database <database><pid> (a 60 s timeout), or store_sqlite on
+ * sqlite_path (NULL: bench.db in the temp folder). */
+void bench_store_open(struct bench_store *b, const char *plugin_dir, const char *database,
+                      const char *sqlite_path);
+
 /* Unloads the plugins and removes the temp folder: 0 if that worked. */
 int bench_store_end(struct bench_store *b);
 

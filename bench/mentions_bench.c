@@ -219,15 +219,7 @@ int main(int argc, char **argv)
 	srand(42);
 	struct bench_store b;
 	bench_store_begin(&b, "mentions_bench", "mentions-bench");
-	char src[1024];
-	if (b.mongo_uri)
-		snprintf(
-		    src, sizeof src,
-		    "store = { uri = \"%s\", database = \"mentions_bench%d\", timeout = 60 }\n",
-		    b.mongo_uri, (int)getpid());
-	else
-		snprintf(src, sizeof src, "store = { path = \"bench.db\" }\n");
-	bench_store_load(&b, plugin_dir, src);
+	bench_store_open(&b, plugin_dir, "mentions_bench", NULL);
 	S = b.S;
 	self = b.self;
 	if (!PARLEY_HAS(parley_store_vtable, S, mentions_unread)) {

@@ -125,13 +125,7 @@ int main(int argc, char **argv)
 	}
 	struct bench_store b;
 	bench_store_begin(&b, "room_delete_bench", "delete-bench");
-	char src[1024];
-	if (b.mongo_uri)
-		snprintf(src, sizeof src, "store = { uri = \"%s\", database = \"delbench%d\" }\n",
-		         b.mongo_uri, (int)getpid());
-	else
-		snprintf(src, sizeof src, "store = { path = \"bench.db\" }\n");
-	bench_store_load(&b, plugin_dir, src);
+	bench_store_open(&b, plugin_dir, "delbench", NULL);
 	S = b.S;
 	self = b.self;
 	if (!PARLEY_HAS(parley_store_vtable, S, room_delete)) {

@@ -292,18 +292,9 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s", keep ? keep : "bench.db");
 	struct stat sb;
 	int reuse = keep && stat(keep, &sb) == 0;
-	char src[1024];
-	if (mongo) {
+	if (mongo)
 		reuse = 0;
-		/* timeout 60: the test server scans every document for each
-		 * query, slower than the default 5 s socket timeout at 50k. */
-		snprintf(src, sizeof src,
-		         "store = { uri = \"%s\", database = \"search_bench%d\", timeout = 60 }\n",
-		         mongo, (int)getpid());
-	} else {
-		snprintf(src, sizeof src, "store = { path = \"%s\" }\n", path);
-	}
-	bench_store_load(&b, plugin_dir, src);
+	bench_store_open(&b, plugin_dir, "search_bench", path);
 	S = b.S;
 	self = b.self;
 	if (!PARLEY_HAS(parley_store_vtable, S, search)) {

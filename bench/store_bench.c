@@ -157,13 +157,7 @@ int main(int argc, char **argv)
 	struct bench_store b;
 	bench_store_begin(&b, "store_bench", "store-bench");
 	const char *mongo = b.mongo_uri, *dir = b.dir;
-	char src[1024];
-	if (mongo)
-		snprintf(src, sizeof src, "store = { uri = \"%s\", database = \"bench%d\" }\n",
-		         mongo, (int)getpid());
-	else
-		snprintf(src, sizeof src, "store = { path = \"bench.db\" }\n");
-	bench_store_load(&b, plugin_dir, src);
+	bench_store_open(&b, plugin_dir, "bench", NULL);
 	S = b.S;
 	self = b.self;
 	const char *index = getenv("PARLEY_BENCH_SEARCH_INDEX");
