@@ -17,7 +17,6 @@
 #include <sqlite3.h>
 
 #include "op.h"
-#include "reader.h"
 #include "rows.h"
 #include "store.h"
 
@@ -83,11 +82,5 @@ int mentions_unread_call(void *self, parley_store_done done, void *ud)
 	struct op *op = op_new(st, "mentions_unread", mentions_exec, done, ud);
 	if (!op)
 		return PARLEY_ENOMEM;
-	int rc = reader_submit(st->reader, op);
-	if (rc != PARLEY_OK) {
-		op_free(op);
-		return rc;
-	}
-	store_op_accepted(op);
-	return PARLEY_PENDING;
+	return store_submit_read(op);
 }

@@ -219,11 +219,5 @@ int search_call(void *self, const parley_search_query *q, parley_store_done done
 		op_free(op);
 		return PARLEY_ENOMEM;
 	}
-	int rc = reader_submit(st->reader, op);
-	if (rc != PARLEY_OK) {
-		op_free(op);
-		return rc;
-	}
-	store_op_accepted(op);
-	return PARLEY_PENDING;
+	return store_submit_read(op);
 }

@@ -41,6 +41,9 @@ struct op;
 /* Loop thread: op was handed to the writer or the pool; it holds a
  * reference and is counted pending until store_op_finish. */
 void store_op_accepted(struct op *op);
+/* Loop thread: hands op to the reader pool; PARLEY_PENDING, or an error
+ * after freeing op (done is then never called). */
+int store_submit_read(struct op *op);
 /* Loop thread: calls op's done() and frees it, then uncounts the call and
  * drops its reference. */
 void store_op_finish(struct op *op);

@@ -308,7 +308,7 @@ static int submit_write(struct op *op)
 	return submit(op, 1);
 }
 
-static int submit_read(struct op *op)
+int store_submit_read(struct op *op)
 {
 	return submit(op, 0);
 }
@@ -357,7 +357,7 @@ static int v_history(void *self, const char *room_id, int64_t before, int64_t af
 	op->args.history.before = before;
 	op->args.history.after = before > 0 ? -1 : after;
 	op->args.history.limit = limit;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 /* Parses a (room, message) pair. */
@@ -374,7 +374,7 @@ static int v_message_get(void *self, const char *room_id, const char *msg_id,
 		return PARLEY_EUNAVAIL;
 	if (!room_msg(&op->args.message.room, &op->args.message.message, room_id, msg_id))
 		return bad_args(op);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_message_edit(void *self, const char *room_id, const char *msg_id, const char *text,
@@ -449,7 +449,7 @@ static int v_room_get(void *self, const char *room_id, const char *name, parley_
 	if (room_id ? !rows_id_parse(room_id, 'r', &op->args.lookup.key) : !name)
 		return bad_args(op);
 	op->args.lookup.name = op_strdup(op, name);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_room_set_topic(void *self, const char *room_id, const char *topic,
@@ -466,7 +466,7 @@ static int v_room_set_topic(void *self, const char *room_id, const char *topic,
 
 static int v_rooms_list(void *self, parley_store_done done, void *ud)
 {
-	return submit_read(begin(self, "rooms_list", rooms_list, done, ud));
+	return store_submit_read(begin(self, "rooms_list", rooms_list, done, ud));
 }
 
 /* Parses a (room, user) pair into op->args.member. */
@@ -506,7 +506,7 @@ static int v_members_list(void *self, const char *room_id, parley_store_done don
 		return PARLEY_EUNAVAIL;
 	if (room_id && !rows_id_parse(room_id, 'r', &op->args.members.room))
 		return bad_args(op);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_read_set(void *self, const char *room_id, const char *user_id, int64_t seq,
@@ -557,7 +557,7 @@ static int v_user_get(void *self, const char *user_id, const char *name, parley_
 	if (user_id ? !rows_id_parse(user_id, 'u', &op->args.lookup.key) : !name)
 		return bad_args(op);
 	op->args.lookup.name = op_strdup(op, name);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_user_update(void *self, const parley_user *u, int set_disabled, parley_store_done done,
@@ -575,7 +575,7 @@ static int v_user_update(void *self, const parley_user *u, int set_disabled, par
 
 static int v_users_list(void *self, parley_store_done done, void *ud)
 {
-	return submit_read(begin(self, "users_list", accounts_users_list, done, ud));
+	return store_submit_read(begin(self, "users_list", accounts_users_list, done, ud));
 }
 
 static int v_session_create(void *self, const parley_session *s, parley_store_done done, void *ud)
@@ -601,7 +601,7 @@ static int v_session_get(void *self, const char *token_hash, int64_t now_ms, par
 		return bad_args(op);
 	op->args.token_at.token_hash = op_strdup(op, token_hash);
 	op->args.token_at.now_ms = now_ms;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_session_delete(void *self, const char *token_hash, const char *user_id,
@@ -653,7 +653,7 @@ static int v_user_by_email(void *self, const char *email, parley_store_done done
 	if (!email || !*email)
 		return bad_args(op);
 	op->args.by_email.email = op_strdup(op, email);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_token_create(void *self, const char *kind, const char *token_hash, const char *user_id,
@@ -696,7 +696,7 @@ static int v_token_peek(void *self, const char *kind, const char *token_hash, in
 	op->args.token_use.kind = op_strdup(op, kind);
 	op->args.token_use.token_hash = op_strdup(op, token_hash);
 	op->args.token_use.now_ms = now_ms;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_snapshot(void *self, const char *path, parley_store_done done, void *ud)
@@ -707,7 +707,7 @@ static int v_snapshot(void *self, const char *path, parley_store_done done, void
 	if (!path || !*path)
 		return bad_args(op);
 	op->args.snapshot.path = op_strdup(op, path);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_records_read(void *self, const char *kind, int64_t after, int limit,
@@ -721,7 +721,7 @@ static int v_records_read(void *self, const char *kind, int64_t after, int limit
 	op->args.records.kind = op_strdup(op, kind);
 	op->args.records.after = after;
 	op->args.records.limit = limit;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_records_write(void *self, const char *kind, const char *records_json,
@@ -743,7 +743,7 @@ static int v_invites_list(void *self, int64_t now_ms, parley_store_done done, vo
 	if (!op)
 		return PARLEY_EUNAVAIL;
 	op->args.invites_list.now_ms = now_ms;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_invite_revoke(void *self, const char *token_hash, parley_store_done done, void *ud)
@@ -781,7 +781,7 @@ static int v_audit_list(void *self, int64_t before, int limit, parley_store_done
 		return bad_args(op);
 	op->args.audit_list.before = before;
 	op->args.audit_list.limit = limit;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_settings_get(void *self, const char *user_id, parley_store_done done, void *ud)
@@ -791,7 +791,7 @@ static int v_settings_get(void *self, const char *user_id, parley_store_done don
 		return PARLEY_EUNAVAIL;
 	if (!rows_id_parse(user_id, 'u', &op->args.user.user))
 		return bad_args(op);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_settings_set(void *self, const char *user_id, const char *json, parley_store_done done,
@@ -840,7 +840,7 @@ static int v_kv_get(void *self, const char *owner, const char *key, parley_store
 	struct op *op = kv_op(self, "kv_get", kv_get, owner, key, done, ud);
 	if (op && (!owner || !key))
 		return bad_args(op);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_kv_set(void *self, const char *owner, const char *key, const char *value,
@@ -919,7 +919,7 @@ static int v_upload_get(void *self, const char *upload_id, parley_store_done don
 		return PARLEY_EUNAVAIL;
 	if (!uploads_id_parse(upload_id, &op->args.upload.upload))
 		return bad_args(op);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_upload_attach(void *self, const char *upload_id, const char *user_id,
@@ -957,7 +957,7 @@ static int v_uploads_unattached(void *self, int64_t before_ts, int limit, parley
 		return bad_args(op);
 	op->args.unattached.before_ts = before_ts;
 	op->args.unattached.limit = limit;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_uploads_expire(void *self, int64_t before_ts, int limit, parley_store_done done,
@@ -982,7 +982,7 @@ static int v_upload_usage(void *self, const char *user_id, int64_t since_ts, par
 	if (!rows_id_parse(user_id, 'u', &op->args.usage.user))
 		return bad_args(op);
 	op->args.usage.since_ts = since_ts;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_prune(void *self, const char *room_id, int64_t before_ts, int limit, int dry_run,
@@ -997,7 +997,7 @@ static int v_prune(void *self, const char *room_id, int64_t before_ts, int limit
 	op->args.prune.before_ts = before_ts;
 	op->args.prune.limit = limit;
 	op->args.prune.dry_run = dry_run != 0;
-	return dry_run ? submit_read(op) : submit_write(op);
+	return dry_run ? store_submit_read(op) : submit_write(op);
 }
 
 #define LEASE_NAME_MAX 128
@@ -1044,7 +1044,7 @@ static int v_counter_add(void *self, const char *name, int64_t delta, int64_t wi
 	op->args.counter.delta = delta;
 	op->args.counter.window_ms = window_ms;
 	op->args.counter.now_ms = now_or(self, now_ms);
-	return delta == 0 && window_ms > 0 ? submit_read(op) : submit_write(op);
+	return delta == 0 && window_ms > 0 ? store_submit_read(op) : submit_write(op);
 }
 
 static int v_calls_pending(void *self)
@@ -1072,7 +1072,7 @@ static int v_room_retention_get(void *self, const char *room_id, parley_store_do
 		return PARLEY_EUNAVAIL;
 	if (!rows_id_parse(room_id, 'r', &op->args.retention.room))
 		return bad_args(op);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_edits_list(void *self, const char *room_id, const char *msg_id, parley_store_done done,
@@ -1083,7 +1083,7 @@ static int v_edits_list(void *self, const char *room_id, const char *msg_id, par
 		return PARLEY_EUNAVAIL;
 	if (!room_msg(&op->args.message.room, &op->args.message.message, room_id, msg_id))
 		return bad_args(op);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_pin_set(void *self, const char *room_id, const char *msg_id, const char *user_id,
@@ -1107,7 +1107,7 @@ static int v_pins_list(void *self, const char *room_id, parley_store_done done, 
 		return PARLEY_EUNAVAIL;
 	if (room_id && !rows_id_parse(room_id, 'r', &op->args.pin.room))
 		return bad_args(op);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_notify_set(void *self, const char *room_id, const char *user_id, const char *level,
@@ -1132,7 +1132,7 @@ static int v_notify_list(void *self, const char *user_id, parley_store_done done
 		return PARLEY_EUNAVAIL;
 	if (user_id && !rows_id_parse(user_id, 'u', &op->args.notify.user))
 		return bad_args(op);
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 /* Threads (threads.c). */
@@ -1172,7 +1172,7 @@ static int v_thread_history(void *self, const char *room_id, const char *root_id
 	op->args.thread.before = before;
 	op->args.thread.after = before > 0 ? -1 : after;
 	op->args.thread.limit = limit;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_thread_follow(void *self, const char *room_id, const char *root_id,
@@ -1213,7 +1213,7 @@ static int v_threads_list(void *self, const char *user_id, const char *room_ids_
 		return bad_args(op);
 	op->args.thread.rooms_json = op_strdup(op, room_ids_json);
 	op->args.thread.limit = limit;
-	return submit_read(op);
+	return store_submit_read(op);
 }
 
 static int v_room_rename(void *self, const char *room_id, const char *name, parley_store_done done,
@@ -1246,7 +1246,7 @@ static int v_room_settings_set(void *self, const char *room_id, const char *sett
 
 static int v_room_settings_list(void *self, parley_store_done done, void *ud)
 {
-	return submit_read(begin(self, "room_settings_list", rooms_settings_list, done, ud));
+	return store_submit_read(begin(self, "room_settings_list", rooms_settings_list, done, ud));
 }
 
 /* Deleting a room: its messages go first in chunks, oldest first, each
