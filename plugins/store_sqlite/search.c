@@ -17,7 +17,6 @@
 #include "op.h"
 #include "rows.h"
 #include "store.h"
-#include "reader.h"
 #include "search_recent.h"
 
 #define MATCH_MAX 2048 /* bytes of the MATCH expression */
